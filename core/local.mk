@@ -1,0 +1,6 @@
+libdrover_a_SOURCES += \
+	core/core.h \
+	core/error.c \
+	core/log.c \
+	core/mem.c \
+	core/buf.c

@@ -1,0 +1,19 @@
+# Unit tests: tests/unit/test_<module>.c, cmocka with TAP output. Each links libdrover.a.
+# Integration tests: tests/integration/*.sh start real daemons and print TAP.
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+AM_TESTS_ENVIRONMENT = \
+	CMOCKA_MESSAGE_OUTPUT=TAP; export CMOCKA_MESSAGE_OUTPUT; \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir;
+
+if ENABLE_TESTS
+UNIT_TESTS = \
+	tests/unit/test_base
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS)
+LDADD = $(DROVER_LIBS) $(CMOCKA_LIBS)
+endif
+
+INTEGRATION_TESTS =
+TESTS += $(INTEGRATION_TESTS)
+EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures

@@ -1,0 +1,2 @@
+libdrover_a_SOURCES += \
+	webui/webui.h
