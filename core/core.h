@@ -152,4 +152,36 @@ void buf_free(struct buf *b);
 /* Take the NUL-terminated contents (never NULL); b is reset. Caller frees. */
 char *buf_steal(struct buf *b);
 
+/* yaml.c */
+
+/* end yaml.c */
+
+/* config.c */
+
+/* end config.c */
+
+/* template.c */
+
+/* end template.c */
+
+/* cron.c */
+
+/* end cron.c */
+
+/* store.c */
+
+/* end store.c */
+
+/* job.c */
+
+/* end job.c */
+
+/* schedule.c */
+
+/* end schedule.c */
+
+/* http.c */
+
+/* end http.c */
+
 #endif /* DROVER_CORE_H */

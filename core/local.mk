@@ -4,3 +4,13 @@ libdrover_a_SOURCES += \
 	core/log.c \
 	core/mem.c \
 	core/buf.c
+
+# yaml and config
+
+# template engine
+
+# cron
+
+# store, jobs, scheduler
+
+# HTTP client

@@ -6,13 +6,24 @@ AM_TESTS_ENVIRONMENT = \
 	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
 	top_builddir='$(abs_top_builddir)'; export top_builddir;
 
+UNIT_TESTS = tests/unit/test_base
+
+# yaml and config
+
+# template engine
+
+# cron
+
+# store, jobs, scheduler
+
+# HTTP server and client
+
 if ENABLE_TESTS
-UNIT_TESTS = \
-	tests/unit/test_base
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)
 LDADD = $(DROVER_LIBS) $(CMOCKA_LIBS)
 endif
+EXTRA_DIST += tests/unit/unit.h
 
 INTEGRATION_TESTS =
 TESTS += $(INTEGRATION_TESTS)

@@ -6,4 +6,12 @@
 
 #include "core/core.h"
 
+/* server.c */
+
+/* end server.c */
+
+/* metrics.c */
+
+/* end metrics.c */
+
 #endif /* DROVER_WEBUI_H */
