@@ -11,7 +11,7 @@ struct cli {
 	const char *server; /* --server, DROVER_SERVER, or the config file */
 	const char *token;  /* DROVER_TOKEN or the config file */
 	bool json;          /* --json: machine output */
-	const char *prog;   /* argv[0] for messages */
+	json_t *config;     /* the parsed config file, or NULL */
 };
 
 /* A verb: `drover <resource> <verb> ARGS`; resource NULL for top-level verbs. */
@@ -19,9 +19,19 @@ struct cli_cmd {
 	const char *resource;
 	const char *verb;
 	int (*run)(struct cli *cli, int argc, char **argv); /* argv[0] is the verb */
+	unsigned flags;
 	const char *usage;
 	const char *help;
 };
+#define CLI_REMOTE 0x1 /* talks to droverd: load the user's config first */
+
+/* A table column: title, the JSON key it shows, and how. */
+struct cli_column {
+	const char *title;
+	const char *key;
+	unsigned flags;
+};
+#define CLI_COL_TIME 0x1 /* Unix seconds shown as ISO-8601 UTC */
 
 /* drover.c */
 /* Print usage of one verb to stderr and return 1 (for bad arguments). */
@@ -30,6 +40,38 @@ int cli_usage(const struct cli_cmd *cmd);
 const struct cli_cmd *cli_cmd_find(const char *resource, const char *verb);
 /* Print an error on stderr prefixed with "drover: "; returns 1 (the exit code). */
 int cli_fail(const char *fmt, ...) DR_PRINTF(1, 2);
+
+/* rest.c */
+/* The user config path: $DROVER_CONFIG, $XDG_CONFIG_HOME/drover/cli.yml or ~/.config/… */
+char *cli_config_path(void);
+/* Fill cli->server and cli->token from options, environment and config; 0 or exit code. */
+int cli_config_load(struct cli *cli);
+/* Write server and token to the user config (0600); 0 or exit code. */
+int cli_config_save(const char *server, const char *token);
+/* One REST call; 0 with *ret (may be NULL; caller frees) on 2xx, else prints and returns 1. */
+int cli_api(struct cli *cli, const char *method, const char *path, const json_t *body,
+    json_t **ret);
+/* Percent-encode a query value; caller frees. */
+char *cli_urlencode(const char *s);
+
+/* output.c */
+void cli_print_json(const json_t *v);
+/* Rows (array of objects) as a table fitted to the terminal. */
+void cli_table(const struct cli_column *cols, size_t ncols, const json_t *rows);
+/* One object as "TITLE  value" lines. */
+void cli_record(const struct cli_column *cols, size_t ncols, const json_t *obj);
+
+/* cmd-status.c */
+int cmd_status(struct cli *cli, int argc, char **argv);
+int cmd_login(struct cli *cli, int argc, char **argv);
+int cmd_admin_backup(struct cli *cli, int argc, char **argv);
+
+/* cmd-job.c */
+int cmd_job_list(struct cli *cli, int argc, char **argv);
+int cmd_job_show(struct cli *cli, int argc, char **argv);
+int cmd_job_run(struct cli *cli, int argc, char **argv);
+int cmd_job_follow(struct cli *cli, int argc, char **argv);
+int cmd_job_cancel(struct cli *cli, int argc, char **argv);
 
 /* cmd-template.c */
 int cmd_template_render(struct cli *cli, int argc, char **argv);

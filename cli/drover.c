@@ -10,10 +10,27 @@
 #include "cli/cli.h"
 
 static const struct cli_cmd cli_cmds[] = {
-	{ "template", "render", cmd_template_render,
+	{ NULL, "status", cmd_status, CLI_REMOTE, "status",
+	    "Show droverd's version, uptime, store and job counts." },
+	{ NULL, "login", cmd_login, CLI_REMOTE,
+	    "login [--user NAME] [--password-file FILE]",
+	    "Get an API token from droverd and keep it in the user config." },
+	{ "job", "list", cmd_job_list, CLI_REMOTE,
+	    "job list [--state S] [--kind K] [--page N] [--per-page N]", "List jobs." },
+	{ "job", "show", cmd_job_show, CLI_REMOTE, "job show ID",
+	    "Show a job with its per-item results." },
+	{ "job", "run", cmd_job_run, CLI_REMOTE,
+	    "job run KIND [-p KEY=VALUE]... [--params JSON] [--timeout S] [--follow]",
+	    "Queue a job (and follow its output)." },
+	{ "job", "follow", cmd_job_follow, CLI_REMOTE, "job follow ID",
+	    "Print a job's output as it comes; exit 0 only if it succeeded." },
+	{ "job", "cancel", cmd_job_cancel, CLI_REMOTE, "job cancel ID", "Cancel a job." },
+	{ "admin", "backup", cmd_admin_backup, CLI_REMOTE, "admin backup FILE",
+	    "Save a consistent copy of droverd's database to FILE." },
+	{ "template", "render", cmd_template_render, 0,
 	    "template render FILE [-e k=v] [-e @vars.yml|@vars.json] [--lenient]",
 	    "Render a Jinja2 template locally and print the result." },
-	{ "cron", "next", cmd_cron_next,
+	{ "cron", "next", cmd_cron_next, 0,
 	    "cron next 'LINE' [--tz ZONE] [--from ISO-8601-TIME] [-n N]",
 	    "Print the next fire times of a cron line." },
 };
@@ -58,6 +75,36 @@ cli_cmd_find(const char *resource, const char *verb)
 	return NULL;
 }
 
+/* Every "resource verb" pair, one per line: what the bash completion offers. */
+static void
+cli_commands(void)
+{
+	size_t i;
+
+	for (i = 0; i < nitems(cli_cmds); i++)
+		printf("%s%s%s\n", cli_cmds[i].resource != NULL ? cli_cmds[i].resource : "",
+		    cli_cmds[i].resource != NULL ? " " : "", cli_cmds[i].verb);
+}
+
+/* For `drover RESOURCE [--help]`: list the resource's verbs; -1 if no such resource. */
+static int
+cli_resource_help(const char *resource, const char *arg)
+{
+	FILE *f = arg != NULL && strcmp(arg, "--help") == 0 ? stdout : stderr;
+	size_t i;
+	int found = -1;
+
+	for (i = 0; i < nitems(cli_cmds); i++) {
+		if (cli_cmds[i].resource == NULL || strcmp(cli_cmds[i].resource, resource) != 0)
+			continue;
+		if (found < 0)
+			fprintf(f, "usage:\n");
+		fprintf(f, "  drover %-56s %s\n", cli_cmds[i].usage, cli_cmds[i].help);
+		found = 0;
+	}
+	return found;
+}
+
 static void
 cli_help(FILE *f)
 {
@@ -76,11 +123,12 @@ main(int argc, char **argv)
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "commands", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli cli = { .prog = "drover" };
 	const struct cli_cmd *cmd;
-	int c;
+	int c, r;
 
 	log_init("drover", false, LOG_WARNING);
 	/* Global options stop at the first word: the rest belong to the verb. */
@@ -98,6 +146,9 @@ main(int argc, char **argv)
 		case 'V':
 			printf("drover %s\n", PACKAGE_VERSION);
 			return 0;
+		case 'C':
+			cli_commands();
+			return 0;
 		default:
 			cli_help(stderr);
 			return 1;
@@ -110,6 +161,8 @@ main(int argc, char **argv)
 		return 1;
 	}
 	cmd = cli_cmd_find(argv[0], argc > 1 ? argv[1] : NULL);
+	if (cmd == NULL && cli_resource_help(argv[0], argc > 1 ? argv[1] : NULL) == 0)
+		return argc > 1 && strcmp(argv[1], "--help") == 0 ? 0 : 1;
 	if (cmd == NULL)
 		return cli_fail("unknown command '%s%s%s' (see drover --help)", argv[0],
 		    argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
@@ -117,6 +170,16 @@ main(int argc, char **argv)
 		argc--;
 		argv++;
 	}
+	for (c = 1; c < argc; c++) {
+		if (strcmp(argv[c], "--help") == 0) {
+			printf("usage: drover %s\n\n%s\n", cmd->usage, cmd->help);
+			return 0;
+		}
+	}
+	if ((cmd->flags & CLI_REMOTE) && (r = cli_config_load(&cli)) != 0)
+		return r;
 	optind = 1; /* verbs parse their own options with getopt */
-	return cmd->run(&cli, argc, argv);
+	r = cmd->run(&cli, argc, argv);
+	json_decref(cli.config);
+	return r;
 }

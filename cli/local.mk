@@ -1,5 +1,9 @@
 bin_PROGRAMS += drover
 drover_SOURCES = cli/drover.c cli/cli.h \
+	cli/rest.c \
+	cli/output.c \
+	cli/cmd-status.c \
+	cli/cmd-job.c \
 	cli/cmd-template.c \
 	cli/cmd-cron.c
 drover_LDADD = $(DROVER_LIBS)

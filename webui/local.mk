@@ -1,2 +1,4 @@
 libdrover_a_SOURCES += \
-	webui/webui.h
+	webui/webui.h \
+	webui/auth.c \
+	webui/api.c
