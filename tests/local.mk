@@ -7,6 +7,7 @@ AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; export top_builddir;
 
 UNIT_TESTS = tests/unit/test_base
+INTEGRATION_TESTS = tests/integration/daemon.sh
 
 # yaml and config
 
@@ -25,6 +26,5 @@ LDADD = $(DROVER_LIBS) $(CMOCKA_LIBS)
 endif
 EXTRA_DIST += tests/unit/unit.h
 
-INTEGRATION_TESTS =
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures

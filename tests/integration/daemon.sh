@@ -1,0 +1,107 @@
+#!/bin/sh
+# daemon.sh - a real droverd on loopback, driven with drover and curl: login, status,
+# jobs (run, follow, cancel, fail), metrics, limits, backup, crash recovery, bad input.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/droverd.sh"
+command -v curl >/dev/null || skip_all "curl is not installed"
+command -v sqlite3 >/dev/null || skip_all "sqlite3 is not installed"
+
+plan 33
+state=$TAP_TMP/state
+
+like "droverd --version" "$("$DROVERD" --version)" '^droverd [0-9]'
+ok "droverd starts and logs its URL" droverd_start "$state"
+like "first start seeds the admin user" "$(cat "$TAP_TMP/droverd.log")" \
+	"created user 'admin'"
+is "the admin password file is private" "$(stat -c %a "$state/admin-password")" 600
+like "status is public and healthy" "$(curl -sf "$DROVERD_URL/api/v2/status")" \
+	'"store": *"ok"'
+is "the API refuses a call without a token" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$DROVERD_URL/api/v2/jobs")" 401
+is "a wrong token is refused" "$(curl -s -o /dev/null -w '%{http_code}' \
+	-H 'Authorization: Bearer drv_nope' "$DROVERD_URL/api/v2/jobs")" 401
+is "login with a wrong password fails" \
+	"$(DROVER_PASSWORD=wrong-password "$DROVER" login >/dev/null 2>&1; echo $?)" 1
+ok "drover login stores a token" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
+is "the CLI config is private" "$(stat -c %a "$DROVER_CONFIG")" 600
+like "drover status" "$("$DROVER" status 2>&1)" '^server +http://127\.0\.0\.1:[0-9]+'
+
+out=$("$DROVER" job run noop --follow 2>&1)
+is "job run noop --follow exits 0" "$?" 0
+like "its output is printed" "$out" '.'
+out=$("$DROVER" job run sleep -p seconds=1 -p lines=3 --follow 2>&1)
+like "a sleep job's lines arrive through follow" "$out" '(.*\n?){3}'
+out=$("$DROVER" job run sleep -p seconds=0 -p fail=true --follow 2>&1)
+is "a failed job makes follow exit 1" "$?" 1
+like "and says why" "$out" 'job [0-9]+ failed'
+
+id=$("$DROVER" --json job run sleep -p seconds=30 | sed -n 's/^  "id": \([0-9]*\).*/\1/p')
+like "job run prints the job as JSON" "$id" '^[0-9]+$'
+sleep 0.5
+"$DROVER" job cancel "$id" >/dev/null 2>&1
+i=0
+while [ $i -lt 50 ]; do
+	st=$("$DROVER" --json job show "$id" | sed -n 's/^  "state": "\(.*\)".*/\1/p')
+	[ "$st" = cancelled ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+is "a running job is cancelled" "$st" cancelled
+like "job list shows the jobs" "$("$DROVER" job list 2>&1)" 'noop +succeeded'
+like "job list --json is Foreman's list shape" "$("$DROVER" --json job list)" \
+	'"per_page": 20'
+is "an unknown kind is refused with 422" "$(curl -s -o /dev/null -w '%{http_code}' \
+	-H "Authorization: Bearer $(sed -n 's/^token: "\(.*\)"/\1/p' "$DROVER_CONFIG")" \
+	-d '{"kind":"no-such-kind"}' "$DROVERD_URL/api/v2/jobs")" 422
+
+token=$(sed -n 's/^token: "\(.*\)"/\1/p' "$DROVER_CONFIG")
+body=$(curl -s -H "Authorization: Bearer $token" -d '{"kind": "noop",' \
+	"$DROVERD_URL/api/v2/jobs")
+like "a malformed JSON body is a 400 naming line and column" "$body" 'line 1.*column'
+head -c 20000000 /dev/zero | tr '\0' 'a' >"$TAP_TMP/big"
+is "a body over the cap is refused with 413" "$(curl -s -o /dev/null -w '%{http_code}' \
+	-H "Authorization: Bearer $token" --data-binary @"$TAP_TMP/big" \
+	"$DROVERD_URL/api/v2/jobs")" 413
+like "and droverd keeps serving" "$(curl -sf "$DROVERD_URL/api/v2/status")" '"ok"'
+like "metrics count requests by route and status" "$(curl -sf "$DROVERD_URL/metrics")" \
+	'route="status".*code="200"'
+
+ok "drover admin backup writes a copy" "$DROVER" admin backup "$TAP_TMP/backup.db"
+is "the backup passes integrity_check" \
+	"$(sqlite3 "$TAP_TMP/backup.db" 'PRAGMA integrity_check')" ok
+
+# kill -9 while a job runs: the next start marks it interrupted, the store is intact.
+id=$("$DROVER" --json job run sleep -p seconds=60 | sed -n 's/^  "id": \([0-9]*\).*/\1/p')
+sleep 0.5
+droverd_stop KILL
+is "after kill -9 the database passes integrity_check" \
+	"$(sqlite3 "$state/drover.db" 'PRAGMA integrity_check')" ok
+droverd_start "$state"
+like "the job that was running is interrupted" "$("$DROVER" --json job show "$id")" \
+	'"state": "interrupted"'
+droverd_stop
+
+printf 'listen: 127.0.0.1:0\nhttp:\n  threads: lots\n' >"$TAP_TMP/bad.yml"
+out=$("$DROVERD" --config "$TAP_TMP/bad.yml" --state-dir "$state" 2>&1)
+like "a bad config value stops the start, naming file:line" "$out" 'bad\.yml:3'
+printf 'listen: 127.0.0.1:0\nlisten_typo: 1\n' >"$TAP_TMP/bad2.yml"
+like "an unknown config key stops the start, naming file:line" \
+	"$("$DROVERD" --config "$TAP_TMP/bad2.yml" --state-dir "$state" 2>&1)" 'bad2\.yml:2'
+
+mkdir -p "$TAP_TMP/corrupt"
+head -c 65536 /dev/urandom >"$TAP_TMP/corrupt/drover.db"
+like "a corrupt database file is refused, naming it" \
+	"$("$DROVERD" --listen 127.0.0.1:0 --state-dir "$TAP_TMP/corrupt" 2>&1)" \
+	'corrupt/drover\.db'
+(
+	echo 'BEGIN EXCLUSIVE; INSERT INTO api_tokens SELECT * FROM api_tokens WHERE 0;'
+	sleep 9
+) | sqlite3 "$state/drover.db" &
+locker=$!
+sleep 0.5
+like "a locked database is refused, naming it" \
+	"$("$DROVERD" --listen 127.0.0.1:0 --state-dir "$state" 2>&1)" 'drover\.db.*locked'
+kill $locker 2>/dev/null
+wait $locker 2>/dev/null
+
+[ $tap_failed -eq 0 ]

@@ -1,0 +1,51 @@
+# tap.sh - TAP output for shell tests: plan, ok/not ok, skip-all. Source it.
+tap_n=0
+tap_failed=0
+
+# plan N
+plan() { echo "1..$1"; }
+
+# skip_all REASON: the whole script is skipped (automake counts it as SKIP).
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# ok DESCRIPTION COMMAND...: one test point from a command's exit status.
+ok() {
+	desc=$1
+	shift
+	tap_n=$((tap_n + 1))
+	if "$@" >"$TAP_TMP/out" 2>&1; then
+		echo "ok $tap_n - $desc"
+	else
+		echo "not ok $tap_n - $desc"
+		sed 's/^/# /' "$TAP_TMP/out" | head -30
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+# is DESCRIPTION GOT EXPECTED
+is() {
+	tap_n=$((tap_n + 1))
+	if [ "$2" = "$3" ]; then
+		echo "ok $tap_n - $1"
+	else
+		echo "not ok $tap_n - $1"
+		printf '# got:      %s\n# expected: %s\n' "$2" "$3"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+# like DESCRIPTION GOT PATTERN (grep -E)
+like() {
+	tap_n=$((tap_n + 1))
+	if printf '%s\n' "$2" | grep -qE -- "$3"; then
+		echo "ok $tap_n - $1"
+	else
+		echo "not ok $tap_n - $1"
+		printf '%s\n' "$2" | head -20 | sed 's/^/# got: /'
+		printf '# expected to match: %s\n' "$3"
+		tap_failed=$((tap_failed + 1))
+	fi
+}
+
+TAP_TMP=$(mktemp -d /tmp/drover-tap.XXXXXX)
+trap 'rm -rf "$TAP_TMP"' EXIT
