@@ -178,7 +178,8 @@ main(int argc, char **argv)
 	}
 	if ((cmd->flags & CLI_REMOTE) && (r = cli_config_load(&cli)) != 0)
 		return r;
-	optind = 1; /* verbs parse their own options with getopt */
+	/* Verbs parse their own options; 0 makes glibc forget the "+" mode used above. */
+	optind = 0;
 	r = cmd->run(&cli, argc, argv);
 	json_decref(cli.config);
 	return r;
