@@ -131,8 +131,8 @@ cron_element_parse(struct cron *c, int field, const char *tok, size_t len,
 				hi = 7;
 			if (hi < lo)
 				return dr_error_set(err,
-				    "cron line '" CRON_QUOTE "': %s range %.*s is reversed", c->line,
-				    f->name, (int)rlen, tok);
+				    "cron line '" CRON_QUOTE "': %s range %.*s is reversed",
+				    c->line, f->name, (int)rlen, tok);
 		} else if (slash != NULL) {
 			hi = f->max; /* N/S means N-max/S */
 		}
@@ -156,8 +156,8 @@ cron_element_parse(struct cron *c, int field, const char *tok, size_t len,
 		}
 		if (step < 1 || step > f->max - f->min + 1)
 			return dr_error_set(err,
-			    "cron line '" CRON_QUOTE "': %s step %.*s is out of range 1-%d", c->line,
-			    f->name, (int)slen, s, f->max - f->min + 1);
+			    "cron line '" CRON_QUOTE "': %s step %.*s is out of range 1-%d",
+			    c->line, f->name, (int)slen, s, f->max - f->min + 1);
 	}
 	for (v = lo; v <= hi; v += step)
 		c->bits[field] |= UINT64_C(1) << (field == CRON_DOW && v == 7 ? 0 : v);
@@ -248,8 +248,8 @@ cron_parse(const char *line, struct cron **ret, struct dr_error *err)
 	}
 	if (n != CRON_NFIELDS) {
 		dr_error_set(err,
-		    "cron line '" CRON_QUOTE "': expected 5 fields (minute hour day-of-month month "
-		    "day-of-week), got %s%zu",
+		    "cron line '" CRON_QUOTE "': expected 5 fields (minute hour "
+		    "day-of-month month day-of-week), got %s%zu",
 		    c->line, n > CRON_NFIELDS ? "more than " : "", n > CRON_NFIELDS ? n - 1 : n);
 		goto fail;
 	}

@@ -28,6 +28,7 @@
 #define TZ_FILE_MAX (512 * 1024) /* the largest zone in tzdata is a few KiB */
 #define TZ_CACHE_MAX 4096
 #define TZ_TRANS_MAX 20000
+#define TZ_TIME_MAX INT64_C(1000000000000000) /* ~31 million years */
 #define TZ_OFF_MAX (26 * 3600) /* RFC 8536: -2^31 < utoff, in practice within +-26h */
 
 /* One rule date of a POSIX TZ string: Jn, n or Mm.w.d, plus the local time of day. */
@@ -335,6 +336,11 @@ tz_rule_around(const struct tz_rule *r, int64_t t, int64_t *prev_t, int32_t *pre
 	int m, d;
 	size_t i, n = 0;
 
+	/* Far outside any calendar we print, keep the arithmetic from overflowing. */
+	if (t > TZ_TIME_MAX)
+		t = TZ_TIME_MAX;
+	if (t < -TZ_TIME_MAX)
+		t = -TZ_TIME_MAX;
 	tz_civil_from_days(tz_floor_div(t, 86400), &y, &m, &d);
 	for (yy = y - 2; yy <= y + 1; yy++) {
 		/* The start is given in standard time, the end in daylight time. */
@@ -443,7 +449,8 @@ tz_header_parse(const unsigned char *p, size_t len, struct tz_header *h)
 	h->typecnt = (size_t)(uint32_t)tz_be(p + 36, 4);
 	h->charcnt = (size_t)(uint32_t)tz_be(p + 40, 4);
 	if (h->timecnt > TZ_TRANS_MAX || h->typecnt == 0 || h->typecnt > 256 ||
-	    h->charcnt > 65536 || h->leapcnt > 65536 || (h->isutcnt != 0 && h->isutcnt != h->typecnt) ||
+	    h->charcnt > 65536 || h->leapcnt > 65536 ||
+	    (h->isutcnt != 0 && h->isutcnt != h->typecnt) ||
 	    (h->isstdcnt != 0 && h->isstdcnt != h->typecnt))
 		return -1;
 	return 0;
@@ -700,6 +707,10 @@ tz_format(const char *tz, time_t t, char *buf, size_t size, struct dr_error *err
 
 	if (tz_zone_get(tz, &z, err) < 0)
 		return -1;
+	/* Years 0-9999 only, checked before any arithmetic on t. */
+	if ((int64_t)t < tz_days_from_civil(0, 1, 2) * 86400 ||
+	    (int64_t)t > tz_days_from_civil(9999, 12, 30) * 86400)
+		return dr_error_set(err, "time %lld is outside years 0-9999", (long long)t);
 	off = tz_zone_offset(z, t);
 	local = (int64_t)t + off;
 	days = tz_floor_div(local, 86400);
@@ -812,7 +823,12 @@ tz_default(char *buf, size_t size)
 	ssize_t n;
 
 	if (env != NULL && env[0] != '\0') {
-		str_copy(buf, env[0] == ':' ? env + 1 : env, size);
+		env += env[0] == ':';
+		/* TZ=/usr/share/zoneinfo/Europe/Berlin names a file: use its zone name. */
+		p = strstr(env, "zoneinfo/");
+		if (env[0] == '/' && p != NULL)
+			env = p + 9;
+		str_copy(buf, env, size);
 		return;
 	}
 	if (file_read("/etc/timezone", 4096, &data, NULL, NULL) == 0) {

@@ -517,6 +517,10 @@ test_time_parse_format(void **state)
 		assert_true(str_has_prefix(err.msg, bad[i].msg));
 	}
 	assert_int_equal(tz_format("UTC", 0, buf, 10, &err), -1);
+	assert_string_equal(err.msg, "time buffer of 10 bytes is too small");
+	assert_int_equal(tz_format("Europe/Berlin", (time_t)INT64_MAX, buf, sizeof buf, &err),
+	    -1);
+	assert_string_equal(err.msg, "time 9223372036854775807 is outside years 0-9999");
 }
 
 static const char *const oracle_zones[] = { "Europe/Berlin", "America/New_York",
@@ -557,10 +561,11 @@ oracle_child(void)
 			/* Also either side of the transition nearest t. */
 			tz_zone_span(z, t, &sp);
 			for (int d = -1; d <= 1; d++) {
-				int64_t u = d == 0 ? t : d < 0 ? sp.start - 1 : sp.start;
+				int64_t u;
 
 				if (d != 0 && sp.start == INT64_MIN)
 					continue;
+				u = d == 0 ? t : d < 0 ? sp.start - 1 : sp.start;
 				tt = (time_t)u;
 				localtime_r(&tt, &tm);
 				if (tm.tm_gmtoff != tz_zone_offset(z, u) && bad++ < 10)
