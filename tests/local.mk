@@ -14,6 +14,8 @@ INTEGRATION_TESTS = tests/integration/daemon.sh
 # template engine
 
 # cron
+UNIT_TESTS += tests/unit/test_cron
+INTEGRATION_TESTS += tests/integration/cron_cli.sh
 
 # store, jobs, scheduler
 
