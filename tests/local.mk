@@ -9,6 +9,7 @@ AM_TESTS_ENVIRONMENT = \
 UNIT_TESTS = tests/unit/test_base
 
 # yaml and config
+UNIT_TESTS += tests/unit/test_yaml
 
 # template engine
 
