@@ -204,6 +204,47 @@ int yaml_dump(const json_t *v, int indent, bool sort_keys, struct buf *out);
 
 /* config.c */
 
+/*
+ * droverd's configuration: a YAML file checked against one table of keys (config.c), so
+ * adding a key is one table row plus one field here. Dotted key names are nested maps in
+ * the file ("http.threads" is `http: {threads: 4}`); unknown keys and bad values are errors
+ * naming file:line:column.
+ */
+struct config {
+	char *listen;    /* ADDR:PORT or [V6ADDR]:PORT */
+	char *state_dir; /* holds drover.db and the content pool */
+	char *url;       /* public base URL; "" when derived from listen */
+	int log_level;   /* syslog level: LOG_ERR .. LOG_DEBUG */
+	bool log_syslog;
+	char *log_debug; /* comma list of components, "all", or "" */
+	int http_threads;
+	int http_max_connections;
+	size_t http_max_body;
+	size_t http_max_header;
+	int http_timeout; /* seconds */
+	char *tls_cert;
+	char *tls_key;
+	int job_workers;
+	int job_shutdown_grace;  /* seconds */
+	int job_default_timeout; /* seconds */
+	char *proxy;             /* outgoing HTTP proxy URL, "" for none */
+};
+
+/* Fill cfg with the defaults (overwrites it; release it with config_free). */
+void config_defaults(struct config *cfg);
+/* The defaults with the file at path on top. On failure cfg is untouched. */
+int config_load(const char *path, struct config *cfg, struct dr_error *err);
+/*
+ * Re-read path (SIGHUP) and apply the keys that may change at run time. Changed keys that
+ * need a restart are listed in *ret_restart ("http.threads,listen"; NULL when none; caller
+ * frees). Returns the number of keys applied; on failure cfg is untouched.
+ */
+int config_reload(const char *path, struct config *cfg, char **ret_restart,
+    struct dr_error *err);
+void config_free(struct config *cfg);
+/* Append the effective configuration as YAML (droverd --print-config). */
+int config_dump(const struct config *cfg, struct buf *out);
+
 /* end config.c */
 
 /* template.c */

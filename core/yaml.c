@@ -113,8 +113,8 @@ src_copy(struct yaml_src *src, const json_t *from, const json_t *to, const char 
 
 /* Find where a node or a key of a mapping starts. */
 bool
-yaml_src_find(const struct yaml_src *src, const json_t *node, const char *key,
-    unsigned *ret_line, unsigned *ret_col)
+yaml_src_find(const struct yaml_src *src, const json_t *node, const char *key, unsigned *ret_line,
+    unsigned *ret_col)
 {
 	const struct yaml_loc *l;
 
@@ -145,8 +145,8 @@ yaml_src_where(const struct yaml_src *src, const json_t *node, char *buf, size_t
 
 /* "name:line:col" for a key of a mapping, falling back to the mapping's place. */
 const char *
-yaml_src_where_key(const struct yaml_src *src, const json_t *obj, const char *key, char *buf,
-    size_t size)
+yaml_src_where_key(
+    const struct yaml_src *src, const json_t *obj, const char *key, char *buf, size_t size)
 {
 	unsigned line, col;
 
@@ -193,26 +193,30 @@ static const struct {
 	enum yaml_kind kind;
 	const char *re;
 } yaml_resolvers[] = {
-	{ KIND_BOOL, "^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|"
-		     "OFF)$" },
-	{ KIND_FLOAT, "^([-+]?([0-9][0-9_]*)\\.[0-9_]*([eE][-+][0-9]+)?"
-		      "|\\.[0-9][0-9_]*([eE][-+][0-9]+)?"
-		      "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*"
-		      "|[-+]?\\.(inf|Inf|INF)"
-		      "|\\.(nan|NaN|NAN))$" },
-	{ KIND_INT, "^([-+]?0b[0-1_]+"
-		    "|[-+]?0[0-7_]+"
-		    "|[-+]?(0|[1-9][0-9_]*)"
-		    "|[-+]?0x[0-9a-fA-F_]+"
-		    "|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+)$" },
-	{ KIND_MERGE, "^<<$" },
-	{ KIND_NULL, "^(~|null|Null|NULL|)$" },
-	{ KIND_TIMESTAMP, "^([0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
-			  "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?"
-			  "([Tt]|[ \t]+)[0-9][0-9]?"
-			  ":[0-9][0-9]:[0-9][0-9](\\.[0-9]*)?"
-			  "([ \t]*(Z|[-+][0-9][0-9]?(:[0-9][0-9])?))?)$" },
-	{ KIND_VALUE, "^=$" },
+    {KIND_BOOL,
+        "^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE|on|On|ON|off|Off|"
+        "OFF)$"},
+    {KIND_FLOAT,
+        "^([-+]?([0-9][0-9_]*)\\.[0-9_]*([eE][-+][0-9]+)?"
+        "|\\.[0-9][0-9_]*([eE][-+][0-9]+)?"
+        "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*"
+        "|[-+]?\\.(inf|Inf|INF)"
+        "|\\.(nan|NaN|NAN))$"},
+    {KIND_INT,
+        "^([-+]?0b[0-1_]+"
+        "|[-+]?0[0-7_]+"
+        "|[-+]?(0|[1-9][0-9_]*)"
+        "|[-+]?0x[0-9a-fA-F_]+"
+        "|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+)$"},
+    {KIND_MERGE, "^<<$"},
+    {KIND_NULL, "^(~|null|Null|NULL|)$"},
+    {KIND_TIMESTAMP,
+        "^([0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]"
+        "|[0-9][0-9][0-9][0-9]-[0-9][0-9]?-[0-9][0-9]?"
+        "([Tt]|[ \t]+)[0-9][0-9]?"
+        ":[0-9][0-9]:[0-9][0-9](\\.[0-9]*)?"
+        "([ \t]*(Z|[-+][0-9][0-9]?(:[0-9][0-9])?))?)$"},
+    {KIND_VALUE, "^=$"},
 };
 
 static regex_t yaml_resolver_re[nitems(yaml_resolvers)];
@@ -302,7 +306,7 @@ yaml_float_repr(double d, char *out, size_t size)
 /* One anchor of the current document. */
 struct yaml_anchor {
 	json_t *node;
-	size_t nodes;    /* nodes in it, aliases expanded */
+	size_t nodes; /* nodes in it, aliases expanded */
 	unsigned height; /* levels of nesting in it */
 };
 
@@ -345,8 +349,8 @@ static int DR_PRINTF(3, 4)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	return dr_error_set(ld->err, "%s:%zu:%zu: %s", ld->name, mark.line + 1, mark.column + 1,
-	    msg);
+	return dr_error_set(
+	    ld->err, "%s:%zu:%zu: %s", ld->name, mark.line + 1, mark.column + 1, msg);
 }
 
 /* Turn libyaml's parser error into ours. */
@@ -359,8 +363,8 @@ yaml_fail_parser(struct yaml_loader *ld)
 	if (p->error == YAML_MEMORY_ERROR)
 		fatalx("yaml: out of memory");
 	if (p->error == YAML_READER_ERROR)
-		return dr_error_set(ld->err, "%s: %s at byte %zu", ld->name, problem,
-		    p->problem_offset);
+		return dr_error_set(
+		    ld->err, "%s: %s at byte %zu", ld->name, problem, p->problem_offset);
 	if (p->context != NULL)
 		return yaml_fail(ld, p->problem_mark, "%s (%s at line %zu, column %zu)", problem,
 		    p->context, p->context_mark.line + 1, p->context_mark.column + 1);
@@ -577,15 +581,15 @@ yaml_copy(struct yaml_src *src, json_t *v)
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
 		c = json_object();
-		json_object_foreach (v, key, val) {
+		json_object_foreach(v, key, val)
+		{
 			json_object_set_new(c, key, yaml_copy(src, val));
 			src_copy(src, v, c, key);
 		}
 		break;
 	case JSON_ARRAY:
 		c = json_array();
-		json_array_foreach (v, i, val)
-			json_array_append_new(c, yaml_copy(src, val));
+		json_array_foreach(v, i, val) json_array_append_new(c, yaml_copy(src, val));
 		break;
 	case JSON_STRING:
 		c = json_stringn(json_string_value(v), json_string_length(v));
@@ -607,8 +611,8 @@ yaml_copy(struct yaml_src *src, json_t *v)
 
 /* Remember an anchor of the current document (a later definition replaces it). */
 static void
-yaml_anchor_add(struct yaml_loader *ld, const char *name, json_t *node, size_t nodes,
-    unsigned height)
+yaml_anchor_add(
+    struct yaml_loader *ld, const char *name, json_t *node, size_t nodes, unsigned height)
 {
 	struct yaml_anchor *a;
 
@@ -650,10 +654,8 @@ yaml_merge_add(struct yaml_loader *ld, struct yaml_frame *f, json_t *value, yaml
 		return yaml_fail(ld, mark,
 		    "expected a mapping or list of mappings for merging, but found %s",
 		    json_is_string(value) ? "a string" : "a scalar");
-	json_array_foreach (value, i, m)
-		if (!json_is_object(m))
-			return yaml_fail(ld, mark,
-			    "expected a mapping for merging, but found a list item that is not");
+	json_array_foreach(value, i, m) if (!json_is_object(m)) return yaml_fail(
+	    ld, mark, "expected a mapping for merging, but found a list item that is not");
 	/* Earlier mappings in the list win, so they are applied last. */
 	for (i = json_array_size(value); i > 0; i--)
 		json_array_append(f->merges, json_array_get(value, i - 1));
@@ -672,8 +674,10 @@ yaml_merge_apply(struct yaml_loader *ld, struct yaml_frame *f)
 	const char *key;
 	size_t i;
 
-	json_array_foreach (f->merges, i, m) {
-		json_object_foreach (m, key, val) {
+	json_array_foreach(f->merges, i, m)
+	{
+		json_object_foreach(m, key, val)
+		{
 			json_object_set(tmp, key, val);
 			if (json_object_get(f->node, key) == NULL)
 				src_copy(ld->src, m, f->node, key);
@@ -806,8 +810,8 @@ yaml_alias(struct yaml_loader *ld, yaml_event_t *ev)
 	if (ld->depth + a->height > YAML_MAX_DEPTH)
 		return yaml_fail(ld, ev->start_mark,
 		    "alias '%s' nests deeper than the limit of %d levels", name, YAML_MAX_DEPTH);
-	return yaml_attach(ld, yaml_copy(ld->src, a->node), a->nodes, a->height, NULL, false,
-	    ev->start_mark);
+	return yaml_attach(
+	    ld, yaml_copy(ld->src, a->node), a->nodes, a->height, NULL, false, ev->start_mark);
 }
 
 /* Handle one parser event; 1 at the end of the stream. */
@@ -860,7 +864,7 @@ int
 yaml_load_string(const char *name, const char *text, size_t len, unsigned flags, json_t **ret,
     struct yaml_src **ret_src, struct dr_error *err)
 {
-	struct yaml_loader ld = { .name = name, .flags = flags, .err = err };
+	struct yaml_loader ld = {.name = name, .flags = flags, .err = err};
 	yaml_event_t ev;
 	json_t *result = NULL;
 	int rc = -1, done = 0;
@@ -944,7 +948,7 @@ struct yaml_dumper {
 	bool full;
 	bool empty_key; /* the value has a "" key somewhere */
 	uint32_t *astral; /* the astral characters of the value */
-	uint32_t *pua;    /* pua[i] stands in for astral[i] */
+	uint32_t *pua; /* pua[i] stands in for astral[i] */
 	size_t nsubst;
 	unsigned char pua_used[(PUA_LAST - PUA_FIRST + 1 + 7) / 8];
 };
@@ -962,7 +966,8 @@ utf8_decode(const unsigned char *s, uint32_t *ret)
 		return 2;
 	}
 	if (s[0] < 0xF0) {
-		*ret = (uint32_t)(s[0] & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
+		*ret =
+		    (uint32_t)(s[0] & 0x0F) << 12 | (uint32_t)(s[1] & 0x3F) << 6 | (s[2] & 0x3F);
 		return 3;
 	}
 	*ret = (uint32_t)(s[0] & 0x07) << 18 | (uint32_t)(s[1] & 0x3F) << 12 |
@@ -1001,7 +1006,8 @@ yaml_dump_scan_text(struct yaml_dumper *d, const char *text, size_t len)
 	while (i < len) {
 		i += utf8_decode(s + i, &c);
 		if (c >= PUA_FIRST && c <= PUA_LAST)
-			d->pua_used[(c - PUA_FIRST) / 8] |= (unsigned char)(1u << (c - PUA_FIRST) % 8);
+			d->pua_used[(c - PUA_FIRST) / 8] |=
+			    (unsigned char)(1u << (c - PUA_FIRST) % 8);
 		if (c < 0x10000)
 			continue;
 		for (j = 0; j < d->nsubst && d->astral[j] != c; j++)
@@ -1023,14 +1029,14 @@ yaml_dump_scan(struct yaml_dumper *d, const json_t *v)
 
 	if (json_is_string(v))
 		yaml_dump_scan_text(d, json_string_value(v), json_string_length(v));
-	json_object_foreach ((json_t *)v, key, val) {
+	json_object_foreach((json_t *)v, key, val)
+	{
 		if (*key == '\0')
 			d->empty_key = true;
 		yaml_dump_scan_text(d, key, strlen(key));
 		yaml_dump_scan(d, val);
 	}
-	json_array_foreach (v, i, val)
-		yaml_dump_scan(d, val);
+	json_array_foreach(v, i, val) yaml_dump_scan(d, val);
 }
 
 /* Pick a private-use stand-in for each astral character; false when there are too few. */
@@ -1042,7 +1048,8 @@ yaml_dump_plan(struct yaml_dumper *d)
 
 	d->pua = xcalloc(d->nsubst + 1, sizeof *d->pua);
 	for (i = 0; i < d->nsubst; i++, c++) {
-		while (c <= PUA_LAST && d->pua_used[(c - PUA_FIRST) / 8] & (1u << (c - PUA_FIRST) % 8))
+		while (c <= PUA_LAST &&
+		    d->pua_used[(c - PUA_FIRST) / 8] & (1u << (c - PUA_FIRST) % 8))
 			c++;
 		if (c > PUA_LAST) {
 			d->nsubst = 0;
@@ -1104,7 +1111,7 @@ yaml_dump_scalar(struct yaml_dumper *d, const char *tag, const char *text, size_
 		text = swapped;
 	}
 	if (!yaml_scalar_event_initialize(&ev, NULL, (yaml_char_t *)tag, (yaml_char_t *)text,
-		(int)len, plain_ok, quoted_ok, YAML_ANY_SCALAR_STYLE))
+	        (int)len, plain_ok, quoted_ok, YAML_ANY_SCALAR_STYLE))
 		return -1;
 	return yaml_emitter_emit(&d->emitter, &ev) ? 0 : -1;
 }
@@ -1159,15 +1166,14 @@ yaml_dump_node(struct yaml_dumper *d, const json_t *v, bool sort_keys)
 
 	switch (json_typeof(v)) {
 	case JSON_OBJECT:
-		if (!yaml_mapping_start_event_initialize(&ev, NULL,
-			(yaml_char_t *)TAG_PREFIX "map", 1, YAML_BLOCK_MAPPING_STYLE) ||
+		if (!yaml_mapping_start_event_initialize(
+		        &ev, NULL, (yaml_char_t *)TAG_PREFIX "map", 1, YAML_BLOCK_MAPPING_STYLE) ||
 		    !yaml_emitter_emit(&d->emitter, &ev))
 			return -1;
 		n = json_object_size(v);
 		keys = xcalloc(n + 1, sizeof *keys);
 		i = 0;
-		json_object_foreach ((json_t *)v, key, val)
-			keys[i++] = key;
+		json_object_foreach((json_t *)v, key, val) keys[i++] = key;
 		if (sort_keys)
 			qsort(keys, n, sizeof *keys, yaml_key_cmp);
 		for (i = 0; i < n && rc == 0; i++) {
@@ -1183,12 +1189,10 @@ yaml_dump_node(struct yaml_dumper *d, const json_t *v, bool sort_keys)
 		return 0;
 	case JSON_ARRAY:
 		if (!yaml_sequence_start_event_initialize(&ev, NULL,
-			(yaml_char_t *)TAG_PREFIX "seq", 1, YAML_BLOCK_SEQUENCE_STYLE) ||
+		        (yaml_char_t *)TAG_PREFIX "seq", 1, YAML_BLOCK_SEQUENCE_STYLE) ||
 		    !yaml_emitter_emit(&d->emitter, &ev))
 			return -1;
-		json_array_foreach (v, i, val)
-			if (yaml_dump_node(d, val, sort_keys) < 0)
-				return -1;
+		json_array_foreach(v, i, val) if (yaml_dump_node(d, val, sort_keys) < 0) return -1;
 		if (!yaml_sequence_end_event_initialize(&ev) ||
 		    !yaml_emitter_emit(&d->emitter, &ev))
 			return -1;
@@ -1231,7 +1235,7 @@ int
 yaml_dump(const json_t *v, int indent, bool sort_keys, struct buf *out)
 {
 	struct buf text = BUF_INIT(0);
-	struct yaml_dumper d = { .out = &text };
+	struct yaml_dumper d = {.out = &text};
 	_cleanup_free_ char *back = NULL;
 	size_t len;
 	yaml_event_t ev;

@@ -9,7 +9,8 @@ AM_TESTS_ENVIRONMENT = \
 UNIT_TESTS = tests/unit/test_base
 
 # yaml and config
-UNIT_TESTS += tests/unit/test_yaml
+UNIT_TESTS += tests/unit/test_yaml tests/unit/test_config
+EXTRA_DIST += daemon/droverd.yml
 
 # template engine
 

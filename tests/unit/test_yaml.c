@@ -7,7 +7,7 @@
 static json_t *
 load_ok(const char *text, unsigned flags, struct yaml_src **ret_src)
 {
-	struct dr_error err = { "" };
+	struct dr_error err = {""};
 	json_t *v = NULL;
 
 	if (yaml_load_string("f.yml", text, strlen(text), flags, &v, ret_src, &err) < 0)
@@ -19,7 +19,7 @@ load_ok(const char *text, unsigned flags, struct yaml_src **ret_src)
 static void
 load_fails(const char *text, const char *want)
 {
-	struct dr_error err = { "" };
+	struct dr_error err = {""};
 	json_t *v = NULL;
 
 	if (yaml_load_string("f.yml", text, strlen(text), 0, &v, NULL, &err) == 0)
@@ -56,26 +56,70 @@ test_scalars(void **state)
 	static const struct {
 		const char *text, *want;
 	} cases[] = {
-		{ "yes", "true" }, { "Yes", "true" }, { "YES", "true" }, { "no", "false" },
-		{ "NO", "false" }, { "on", "true" }, { "On", "true" }, { "Off", "false" },
-		{ "OFF", "false" }, { "true", "true" }, { "False", "false" }, { "y", "\"y\"" },
-		{ "n", "\"n\"" }, { "yES", "\"yES\"" }, { "~", "null" }, { "null", "null" },
-		{ "Null", "null" }, { "NULL", "null" }, { "", "null" }, { "nULL", "\"nULL\"" },
-		{ "0x1F", "31" }, { "0b101", "5" }, { "0755", "493" }, { "0o755", "\"0o755\"" },
-		{ "08", "\"08\"" }, { "1_000", "1000" }, { "1__2", "12" }, { "1:30", "90" },
-		{ "190:20:30", "685230" }, { "+12", "12" }, { "-3", "-3" }, { "0", "0" },
-		{ "-0", "0" }, { "9223372036854775807", "9223372036854775807" },
-		{ "1.5", "1.5" }, { "1e3", "\"1e3\"" }, { "1.0e3", "\"1.0e3\"" },
-		{ "1.0e+3", "1000.0" }, { ".5", "0.5" }, { "-.5", "\"-.5\"" }, { "1.", "1.0" },
-		{ "1_0.5", "10.5" }, { "1:30.5", "90.5" }, { "0.1_1", "0.11" },
-		{ ".inf", "\".inf\"" }, { "-.Inf", "\"-.Inf\"" }, { ".NaN", "\".NaN\"" },
-		{ "2001-12-14", "\"2001-12-14\"" }, { "'yes'", "\"yes\"" }, { "\"123\"", "\"123\"" },
-		{ "'~'", "\"~\"" }, { "!!str 123", "\"123\"" }, { "!!str yes", "\"yes\"" },
-		{ "!!int \"12\"", "12" }, { "!!float 1", "1.0" }, { "!!float 1e3", "1000.0" },
-		{ "!!bool \"yes\"", "true" }, { "!!null x", "null" }, { "! 12", "12" },
-		{ "!unsafe '{{ lookup(\"x\") }}'", "\"{{ lookup(\\\"x\\\") }}\"" },
-		{ "caf\xc3\xa9", "\"caf\xc3\xa9\"" }, { "a b  c", "\"a b  c\"" },
-		{ "\"tab\\there\"", "\"tab\\there\"" }, { "=", "\"=\"" },
+	    {"yes", "true"},
+	    {"Yes", "true"},
+	    {"YES", "true"},
+	    {"no", "false"},
+	    {"NO", "false"},
+	    {"on", "true"},
+	    {"On", "true"},
+	    {"Off", "false"},
+	    {"OFF", "false"},
+	    {"true", "true"},
+	    {"False", "false"},
+	    {"y", "\"y\""},
+	    {"n", "\"n\""},
+	    {"yES", "\"yES\""},
+	    {"~", "null"},
+	    {"null", "null"},
+	    {"Null", "null"},
+	    {"NULL", "null"},
+	    {"", "null"},
+	    {"nULL", "\"nULL\""},
+	    {"0x1F", "31"},
+	    {"0b101", "5"},
+	    {"0755", "493"},
+	    {"0o755", "\"0o755\""},
+	    {"08", "\"08\""},
+	    {"1_000", "1000"},
+	    {"1__2", "12"},
+	    {"1:30", "90"},
+	    {"190:20:30", "685230"},
+	    {"+12", "12"},
+	    {"-3", "-3"},
+	    {"0", "0"},
+	    {"-0", "0"},
+	    {"9223372036854775807", "9223372036854775807"},
+	    {"1.5", "1.5"},
+	    {"1e3", "\"1e3\""},
+	    {"1.0e3", "\"1.0e3\""},
+	    {"1.0e+3", "1000.0"},
+	    {".5", "0.5"},
+	    {"-.5", "\"-.5\""},
+	    {"1.", "1.0"},
+	    {"1_0.5", "10.5"},
+	    {"1:30.5", "90.5"},
+	    {"0.1_1", "0.11"},
+	    {".inf", "\".inf\""},
+	    {"-.Inf", "\"-.Inf\""},
+	    {".NaN", "\".NaN\""},
+	    {"2001-12-14", "\"2001-12-14\""},
+	    {"'yes'", "\"yes\""},
+	    {"\"123\"", "\"123\""},
+	    {"'~'", "\"~\""},
+	    {"!!str 123", "\"123\""},
+	    {"!!str yes", "\"yes\""},
+	    {"!!int \"12\"", "12"},
+	    {"!!float 1", "1.0"},
+	    {"!!float 1e3", "1000.0"},
+	    {"!!bool \"yes\"", "true"},
+	    {"!!null x", "null"},
+	    {"! 12", "12"},
+	    {"!unsafe '{{ lookup(\"x\") }}'", "\"{{ lookup(\\\"x\\\") }}\""},
+	    {"caf\xc3\xa9", "\"caf\xc3\xa9\""},
+	    {"a b  c", "\"a b  c\""},
+	    {"\"tab\\there\"", "\"tab\\there\""},
+	    {"=", "\"=\""},
 	};
 	size_t i;
 
@@ -88,7 +132,8 @@ test_bad_tags(void **state)
 {
 	load_fails("a: 1\nsecret: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6162\n",
 	    "f.yml:2:9: vault-encrypted values are not supported");
-	load_fails("v: !foo x\n", "f.yml:1:4: could not determine a constructor for the tag '!foo'");
+	load_fails(
+	    "v: !foo x\n", "f.yml:1:4: could not determine a constructor for the tag '!foo'");
 	load_fails("v: !!set {a: 1}\n", "tag:yaml.org,2002:set");
 	load_fails("v: !!int abc\n", "f.yml:1:4: 'abc' is not an integer");
 	load_fails("v: !!int 99999999999999999999\n", "does not fit in 64 bits");
@@ -101,33 +146,35 @@ static void
 test_anchors_and_merge(void **state)
 {
 	const char *text = "base: &b {a: 1, b: 2}\n"
-			   "other: &o {b: 3, c: 4}\n"
-			   "m1:\n"
-			   "  <<: *b\n"
-			   "  b: 9\n"
-			   "m2:\n"
-			   "  <<: [*b, *o]\n"
-			   "m3:\n"
-			   "  x: 0\n"
-			   "  <<: *o\n"
-			   "  <<: *b\n"
-			   "s: &s hello\n"
-			   "list: [*s, *b]\n"
-			   "'<<': quoted\n";
+	                   "other: &o {b: 3, c: 4}\n"
+	                   "m1:\n"
+	                   "  <<: *b\n"
+	                   "  b: 9\n"
+	                   "m2:\n"
+	                   "  <<: [*b, *o]\n"
+	                   "m3:\n"
+	                   "  x: 0\n"
+	                   "  <<: *o\n"
+	                   "  <<: *b\n"
+	                   "s: &s hello\n"
+	                   "list: [*s, *b]\n"
+	                   "'<<': quoted\n";
 	json_t *root = load_ok(text, 0, NULL);
 	_cleanup_free_ char *got = NULL;
 
 	/* What PyYAML's flatten_mapping gives: merged keys first, explicit keys win, earlier
 	 * mappings in a merge list win, later << keys win over earlier ones. */
 	got = json_text(root);
-	assert_string_equal(got, "{\"base\":{\"a\":1,\"b\":2},\"other\":{\"b\":3,\"c\":4},"
-				 "\"m1\":{\"a\":1,\"b\":9},\"m2\":{\"b\":2,\"c\":4,\"a\":1},"
-				 "\"m3\":{\"b\":2,\"c\":4,\"a\":1,\"x\":0},\"s\":\"hello\","
-				 "\"list\":[\"hello\",{\"a\":1,\"b\":2}],\"<<\":\"quoted\"}");
+	assert_string_equal(got,
+	    "{\"base\":{\"a\":1,\"b\":2},\"other\":{\"b\":3,\"c\":4},"
+	    "\"m1\":{\"a\":1,\"b\":9},\"m2\":{\"b\":2,\"c\":4,\"a\":1},"
+	    "\"m3\":{\"b\":2,\"c\":4,\"a\":1,\"x\":0},\"s\":\"hello\","
+	    "\"list\":[\"hello\",{\"a\":1,\"b\":2}],\"<<\":\"quoted\"}");
 	/* An alias is a copy: changing it leaves the anchored node alone. */
-	json_object_set_new(json_array_get(json_object_get(root, "list"), 1), "a", json_integer(7));
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(root, "base"), "a")),
-	    1);
+	json_object_set_new(
+	    json_array_get(json_object_get(root, "list"), 1), "a", json_integer(7));
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(root, "base"), "a")), 1);
 	json_decref(root);
 
 	load_fails("a: *nope\n", "f.yml:1:4: found undefined alias 'nope'");
@@ -140,15 +187,16 @@ static void
 test_alias_bomb(void **state)
 {
 	/* The "billion laughs": 10^9 strings if expanded. Refused fast, naming the place. */
-	const char *text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
-			   "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
-			   "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
-			   "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
-			   "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
-			   "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
-			   "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
-			   "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
-			   "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
+	const char *text =
+	    "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"
+	    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+	    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+	    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+	    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+	    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+	    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+	    "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+	    "i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h,*h]\n";
 	int64_t t0 = time_mono_us();
 
 	load_fails(text, "aliases expand to more than the limit of 1000000 nodes");
@@ -191,20 +239,21 @@ test_limits(void **state)
 		buf_addc(&b, '[');
 	for (i = 0; i < 300; i++)
 		buf_addc(&b, ']');
-	buf_adds(&b, "\nb: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-		     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-		     "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
-		     "*a]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-		     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
-		     "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n");
+	buf_adds(&b,
+	    "\nb: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["
+	    "*a]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"
+	    "]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n");
 	load_fails(b.data, "alias 'a' nests deeper than the limit");
 	buf_free(&b);
 
 	/* Size: one byte past the cap is refused before parsing. */
 	big = xmalloc(YAML_MAX_BYTES + 1);
 	memset(big, ' ', YAML_MAX_BYTES + 1);
-	assert_int_equal(yaml_load_string("big.yml", big, YAML_MAX_BYTES + 1, 0, &v, NULL, &err),
-	    -1);
+	assert_int_equal(
+	    yaml_load_string("big.yml", big, YAML_MAX_BYTES + 1, 0, &v, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "big.yml: 33554433 bytes is larger than the limit"));
 	free(big);
 }
@@ -213,13 +262,14 @@ static void
 test_keys(void **state)
 {
 	json_t *v = load_ok("a: 1\nb: 2\na: 3\n1: int\ntrue: bool\n~: none\n1.5: float\n"
-			    "'2': str\n",
+	                    "'2': str\n",
 	    0, NULL);
 	_cleanup_free_ char *got = json_text(v);
 
 	/* Duplicates: the last wins, keeping the first one's position (as a Python dict). */
-	assert_string_equal(got, "{\"a\":3,\"b\":2,\"1\":\"int\",\"True\":\"bool\","
-				 "\"None\":\"none\",\"1.5\":\"float\",\"2\":\"str\"}");
+	assert_string_equal(got,
+	    "{\"a\":3,\"b\":2,\"1\":\"int\",\"True\":\"bool\","
+	    "\"None\":\"none\",\"1.5\":\"float\",\"2\":\"str\"}");
 	json_decref(v);
 	load_fails("? [1, 2]\n: x\n", "f.yml:1:3: a mapping key must be a scalar");
 	load_fails("{a: 1}: x\n", "a mapping key must be a scalar");
@@ -248,8 +298,8 @@ test_documents(void **state)
 	assert_string_equal(all, "[{\"a\":1},{\"b\":2},null]");
 	json_decref(v);
 	/* Anchors belong to their document. */
-	assert_int_equal(yaml_load_string("f.yml", "a: &x 1\n---\nb: *x\n", 17, YAML_MULTI, &v,
-			     NULL, &err),
+	assert_int_equal(
+	    yaml_load_string("f.yml", "a: &x 1\n---\nb: *x\n", 17, YAML_MULTI, &v, NULL, &err),
 	    -1);
 	assert_string_equal(err.msg, "f.yml:3:4: found undefined alias 'x'");
 }
@@ -258,13 +308,13 @@ static void
 test_places(void **state)
 {
 	const char *text = "play:\n"
-			   "  hosts: all\n"
-			   "  become: yes\n"
-			   "  tasks:\n"
-			   "    - name: first\n"
-			   "      debug: {msg: hi}\n"
-			   "    - &t {name: second, n: 2}\n"
-			   "    - *t\n";
+	                   "  hosts: all\n"
+	                   "  become: yes\n"
+	                   "  tasks:\n"
+	                   "    - name: first\n"
+	                   "      debug: {msg: hi}\n"
+	                   "    - &t {name: second, n: 2}\n"
+	                   "    - *t\n";
 	struct yaml_src *src = NULL;
 	json_t *root = load_ok(text, 0, &src);
 	json_t *play = json_object_get(root, "play");
@@ -275,34 +325,33 @@ test_places(void **state)
 
 	assert_string_equal(yaml_src_where(src, root, where, sizeof where), "f.yml:1:1");
 	assert_string_equal(yaml_src_where(src, play, where, sizeof where), "f.yml:2:3");
-	assert_string_equal(yaml_src_where_key(src, play, "tasks", where, sizeof where),
-	    "f.yml:4:3");
+	assert_string_equal(
+	    yaml_src_where_key(src, play, "tasks", where, sizeof where), "f.yml:4:3");
 	assert_string_equal(yaml_src_where(src, tasks, where, sizeof where), "f.yml:5:5");
-	assert_string_equal(yaml_src_where(src, json_object_get(play, "hosts"), where,
-				sizeof where),
+	assert_string_equal(
+	    yaml_src_where(src, json_object_get(play, "hosts"), where, sizeof where),
 	    "f.yml:2:10");
 	assert_string_equal(yaml_src_where(src, t0, where, sizeof where), "f.yml:5:7");
-	assert_string_equal(yaml_src_where_key(src, t0, "debug", where, sizeof where),
-	    "f.yml:6:7");
-	assert_string_equal(yaml_src_where(src,
-				json_object_get(json_object_get(t0, "debug"), "msg"), where,
-				sizeof where),
+	assert_string_equal(
+	    yaml_src_where_key(src, t0, "debug", where, sizeof where), "f.yml:6:7");
+	assert_string_equal(
+	    yaml_src_where(
+	        src, json_object_get(json_object_get(t0, "debug"), "msg"), where, sizeof where),
 	    "f.yml:6:20");
 	/* true is a singleton: no place of its own, but its key has one. */
-	assert_string_equal(yaml_src_where(src, json_object_get(play, "become"), where,
-				sizeof where),
-	    "f.yml");
-	assert_string_equal(yaml_src_where_key(src, play, "become", where, sizeof where),
-	    "f.yml:3:3");
+	assert_string_equal(
+	    yaml_src_where(src, json_object_get(play, "become"), where, sizeof where), "f.yml");
+	assert_string_equal(
+	    yaml_src_where_key(src, play, "become", where, sizeof where), "f.yml:3:3");
 	/* An unknown key falls back to the mapping. */
-	assert_string_equal(yaml_src_where_key(src, play, "nope", where, sizeof where),
-	    "f.yml:2:3");
+	assert_string_equal(
+	    yaml_src_where_key(src, play, "nope", where, sizeof where), "f.yml:2:3");
 	/* A copy made by an alias points at the text it came from. */
-	assert_string_equal(yaml_src_where_key(src, json_array_get(tasks, 2), "n", where,
-				sizeof where),
+	assert_string_equal(
+	    yaml_src_where_key(src, json_array_get(tasks, 2), "n", where, sizeof where),
 	    "f.yml:7:25");
-	assert_true(yaml_src_find(src, json_object_get(json_array_get(tasks, 2), "n"), NULL,
-	    &line, &col));
+	assert_true(
+	    yaml_src_find(src, json_object_get(json_array_get(tasks, 2), "n"), NULL, &line, &col));
 	assert_int_equal(line, 7);
 	assert_int_equal(col, 28);
 	assert_false(yaml_src_find(NULL, root, NULL, &line, &col));
@@ -317,10 +366,12 @@ static void
 test_syntax_errors(void **state)
 {
 	load_fails("a: b: c\n", "f.yml:1:5: mapping values are not allowed in this context");
-	load_fails("a:\n  - b\n c: d\n", "f.yml:3:2: did not find expected key "
-					 "(while parsing a block mapping at line 1, column 1)");
-	load_fails("a: [1, 2\n", "f.yml:2:1: did not find expected ',' or ']' "
-				 "(while parsing a flow sequence at line 1, column 4)");
+	load_fails("a:\n  - b\n c: d\n",
+	    "f.yml:3:2: did not find expected key "
+	    "(while parsing a block mapping at line 1, column 1)");
+	load_fails("a: [1, 2\n",
+	    "f.yml:2:1: did not find expected ',' or ']' "
+	    "(while parsing a flow sequence at line 1, column 4)");
 	load_fails("key: \"unterminated\n", "while scanning a quoted scalar at line 1, column 6");
 	load_fails("a: \xff\n", "f.yml: invalid leading UTF-8 octet at byte 3");
 }
@@ -334,8 +385,8 @@ test_load_file(void **state)
 	json_t *v = NULL;
 	char where[256];
 
-	_cleanup_free_ char *path = xasprintf("%s/tests/fixtures/yaml/playbook.yml",
-	    top ? top : "..");
+	_cleanup_free_ char *path =
+	    xasprintf("%s/tests/fixtures/yaml/playbook.yml", top ? top : "..");
 	assert_int_equal(yaml_load_file(path, 0, &v, &src, &err), 0);
 	assert_true(json_is_array(v));
 	json_t *play = json_array_get(v, 0);
@@ -344,12 +395,12 @@ test_load_file(void **state)
 	assert_int_equal(json_array_size(tasks), 2);
 	/* The second task merges the defaults anchored in vars. */
 	json_t *t1 = json_array_get(tasks, 1);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(t1, "apt"),
-			     "cache_valid_time")),
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(t1, "apt"), "cache_valid_time")),
 	    3600);
 	assert_true(json_is_true(json_object_get(json_object_get(t1, "apt"), "update_cache")));
-	assert_non_null(strstr(yaml_src_where_key(src, play, "tasks", where, sizeof where),
-	    "playbook.yml:9:3"));
+	assert_non_null(strstr(
+	    yaml_src_where_key(src, play, "tasks", where, sizeof where), "playbook.yml:9:3"));
 	json_decref(v);
 	yaml_src_free(src);
 
@@ -362,8 +413,8 @@ static void
 test_dump_corpus(void **state)
 {
 	const char *top = getenv("top_srcdir");
-	_cleanup_free_ char *path = xasprintf("%s/tests/fixtures/yaml/dump-corpus.json",
-	    top ? top : "..");
+	_cleanup_free_ char *path =
+	    xasprintf("%s/tests/fixtures/yaml/dump-corpus.json", top ? top : "..");
 	json_error_t jerr;
 	json_t *corpus = json_load_file(path, JSON_DECODE_ANY, &jerr), *c;
 	size_t i, failures = 0;
@@ -371,7 +422,8 @@ test_dump_corpus(void **state)
 	if (corpus == NULL)
 		fail_msg("%s: %s", path, jerr.text);
 	assert_true(json_array_size(corpus) >= 40);
-	json_array_foreach (corpus, i, c) {
+	json_array_foreach(corpus, i, c)
+	{
 		struct buf out = BUF_INIT(1 << 20);
 		const json_t *value = json_object_get(c, "value");
 		const char *want = json_string_value(json_object_get(c, "expected"));
@@ -381,8 +433,8 @@ test_dump_corpus(void **state)
 
 		assert_int_equal(yaml_dump(value, indent, sort_keys, &out), 0);
 		if (strcmp(out.data, want) != 0) {
-			print_message("case %zu: got\n%s---- PyYAML writes\n%s----\n", i,
-			    out.data, want);
+			print_message(
+			    "case %zu: got\n%s---- PyYAML writes\n%s----\n", i, out.data, want);
 			failures++;
 		}
 		/* What we dump loads back as the same value. */
@@ -414,18 +466,18 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scalars),
-		cmocka_unit_test(test_bad_tags),
-		cmocka_unit_test(test_anchors_and_merge),
-		cmocka_unit_test(test_alias_bomb),
-		cmocka_unit_test(test_limits),
-		cmocka_unit_test(test_keys),
-		cmocka_unit_test(test_documents),
-		cmocka_unit_test(test_places),
-		cmocka_unit_test(test_syntax_errors),
-		cmocka_unit_test(test_load_file),
-		cmocka_unit_test(test_dump_corpus),
-		cmocka_unit_test(test_dump_cap),
+	    cmocka_unit_test(test_scalars),
+	    cmocka_unit_test(test_bad_tags),
+	    cmocka_unit_test(test_anchors_and_merge),
+	    cmocka_unit_test(test_alias_bomb),
+	    cmocka_unit_test(test_limits),
+	    cmocka_unit_test(test_keys),
+	    cmocka_unit_test(test_documents),
+	    cmocka_unit_test(test_places),
+	    cmocka_unit_test(test_syntax_errors),
+	    cmocka_unit_test(test_load_file),
+	    cmocka_unit_test(test_dump_corpus),
+	    cmocka_unit_test(test_dump_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
