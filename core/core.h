@@ -154,9 +154,96 @@ char *buf_steal(struct buf *b);
 
 /* yaml.c */
 
+/*
+ * YAML documents load into json_t, resolving plain scalars as PyYAML's SafeLoader (YAML 1.1,
+ * what Ansible uses): yes/no/on/off are booleans, 0755 is octal, 1:30 is 90, 1e3 is a string.
+ * Exceptions, because JSON cannot hold them: timestamps, .inf and .nan stay strings. Aliases
+ * are deep copies (mutating one place never changes another); mapping keys that are not
+ * strings become the text Python would print (1 -> "1", true -> "True", null -> "None");
+ * duplicate keys: the last wins. Ansible's !unsafe gives a plain string; !vault is refused.
+ *
+ * A struct yaml_src remembers where each node came from, so later code can say
+ * "site.yml:12:5: unknown keyword". true, false and null are jansson singletons and have no
+ * place of their own: ask for the place of their key instead. The source map holds a
+ * reference to the document, so its nodes stay valid while the map lives.
+ */
+struct yaml_src;
+
+#define YAML_MULTI 0x1 /* return every document of the stream as a JSON array */
+#define YAML_MAX_BYTES (32u << 20) /* the largest document we read */
+#define YAML_MAX_DEPTH 512 /* nesting of sequences and mappings */
+#define YAML_MAX_ALIAS_NODES 1000000 /* nodes created by expanding aliases, per stream */
+
+/* Load a file (at most YAML_MAX_BYTES). An empty document is JSON null; more than one
+ * document without YAML_MULTI is an error. Caller frees *ret (json_decref) and *ret_src
+ * (yaml_src_free); ret_src may be NULL. */
+int yaml_load_file(const char *path, unsigned flags, json_t **ret, struct yaml_src **ret_src,
+    struct dr_error *err);
+/* As yaml_load_file for text in memory; name is what messages call it. */
+int yaml_load_string(const char *name, const char *text, size_t len, unsigned flags,
+    json_t **ret, struct yaml_src **ret_src, struct dr_error *err);
+/* Where node starts (key NULL) or where key of mapping node starts, as 1-based line and
+ * column; false when unknown (src NULL, a singleton, a node not from this document). */
+bool yaml_src_find(const struct yaml_src *src, const json_t *node, const char *key,
+    unsigned *ret_line, unsigned *ret_col);
+/* "file.yml:12:5" for node, or "file.yml" when unknown; writes into buf and returns it. */
+const char *yaml_src_where(const struct yaml_src *src, const json_t *node, char *buf,
+    size_t size);
+/* As yaml_src_where for key of mapping obj; the mapping's place when the key's is unknown. */
+const char *yaml_src_where_key(const struct yaml_src *src, const json_t *obj, const char *key,
+    char *buf, size_t size);
+void yaml_src_free(struct yaml_src *src);
+/*
+ * Append v as YAML to out, byte for byte what PyYAML's yaml.safe_dump(v,
+ * default_flow_style=False, allow_unicode=True, indent=indent, sort_keys=sort_keys) writes.
+ * -1 when out's cap is reached (out then holds a truncated text).
+ */
+int yaml_dump(const json_t *v, int indent, bool sort_keys, struct buf *out);
+
 /* end yaml.c */
 
 /* config.c */
+
+/*
+ * droverd's configuration: a YAML file checked against one table of keys (config.c), so
+ * adding a key is one table row plus one field here. Dotted key names are nested maps in
+ * the file ("http.threads" is `http: {threads: 4}`); unknown keys and bad values are errors
+ * naming file:line:column.
+ */
+struct config {
+	char *listen;    /* ADDR:PORT or [V6ADDR]:PORT */
+	char *state_dir; /* holds drover.db and the content pool */
+	char *url;       /* public base URL; "" when derived from listen */
+	int log_level;   /* syslog level: LOG_ERR .. LOG_DEBUG */
+	bool log_syslog;
+	char *log_debug; /* comma list of components, "all", or "" */
+	int http_threads;
+	int http_max_connections;
+	size_t http_max_body;
+	size_t http_max_header;
+	int http_timeout; /* seconds */
+	char *tls_cert;
+	char *tls_key;
+	int job_workers;
+	int job_shutdown_grace;  /* seconds */
+	int job_default_timeout; /* seconds */
+	char *proxy;             /* outgoing HTTP proxy URL, "" for none */
+};
+
+/* Fill cfg with the defaults (overwrites it; release it with config_free). */
+void config_defaults(struct config *cfg);
+/* The defaults with the file at path on top. On failure cfg is untouched. */
+int config_load(const char *path, struct config *cfg, struct dr_error *err);
+/*
+ * Re-read path (SIGHUP) and apply the keys that may change at run time. Changed keys that
+ * need a restart are listed in *ret_restart ("http.threads,listen"; NULL when none; caller
+ * frees). Returns the number of keys applied; on failure cfg is untouched.
+ */
+int config_reload(const char *path, struct config *cfg, char **ret_restart,
+    struct dr_error *err);
+void config_free(struct config *cfg);
+/* Append the effective configuration as YAML (droverd --print-config). */
+int config_dump(const struct config *cfg, struct buf *out);
 
 /* end config.c */
 

@@ -6,6 +6,7 @@ libdrover_a_SOURCES += \
 	core/buf.c
 
 # yaml and config
+libdrover_a_SOURCES += core/yaml.c core/config.c
 
 # template engine
 

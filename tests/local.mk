@@ -10,6 +10,8 @@ UNIT_TESTS = tests/unit/test_base
 INTEGRATION_TESTS = tests/integration/daemon.sh
 
 # yaml and config
+UNIT_TESTS += tests/unit/test_yaml tests/unit/test_config
+EXTRA_DIST += daemon/droverd.yml
 
 # template engine
 
