@@ -81,12 +81,12 @@ like "the job that was running is interrupted" "$("$DROVER" --json job show "$id
 	'"state": "interrupted"'
 droverd_stop
 
-printf 'listen: 127.0.0.1:0\nhttp:\n  threads: lots\n' >"$TAP_TMP/bad.yml"
+printf '# droverd\nhttp:\n  threads: lots\n' >"$TAP_TMP/bad.yml"
 out=$("$DROVERD" --config "$TAP_TMP/bad.yml" --state-dir "$state" 2>&1)
 like "a bad config value stops the start, naming file:line" "$out" 'bad\.yml:3'
-printf 'listen: 127.0.0.1:0\nlisten_typo: 1\n' >"$TAP_TMP/bad2.yml"
+printf 'log:\n  level: info\nlisten_typo: 1\n' >"$TAP_TMP/bad2.yml"
 like "an unknown config key stops the start, naming file:line" \
-	"$("$DROVERD" --config "$TAP_TMP/bad2.yml" --state-dir "$state" 2>&1)" 'bad2\.yml:2'
+	"$("$DROVERD" --config "$TAP_TMP/bad2.yml" --state-dir "$state" 2>&1)" 'bad2\.yml:3'
 
 mkdir -p "$TAP_TMP/corrupt"
 head -c 65536 /dev/urandom >"$TAP_TMP/corrupt/drover.db"
