@@ -14,3 +14,4 @@ libdrover_a_SOURCES += \
 # store, jobs, scheduler
 
 # HTTP client
+libdrover_a_SOURCES += core/http.c
