@@ -17,6 +17,7 @@ UNIT_TESTS = tests/unit/test_base
 # store, jobs, scheduler
 
 # HTTP server and client
+UNIT_TESTS += tests/unit/test_http
 
 if ENABLE_TESTS
 check_PROGRAMS += $(UNIT_TESTS)

@@ -34,6 +34,7 @@
 #define TLS_FILE_MAX (1024 * 1024)
 #define STREAM_BLOCK (16 * 1024)
 #define STREAM_TICK_MS 100
+#define DRAIN_SLACK (64 * 1024) /* over-cap chunked body discarded before closing */
 
 struct route {
 	char *method;
@@ -162,7 +163,7 @@ route_compile(struct route *r)
 	r->segments = xcalloc(ROUTE_SEGMENTS_MAX, sizeof *r->segments);
 	if (*p == '/')
 		p++;
-	while (*p != '\0' && (seg = strsep(&p, "/")) != NULL) {
+	while (p != NULL && *p != '\0' && (seg = strsep(&p, "/")) != NULL) {
 		if (r->nsegments == ROUTE_SEGMENTS_MAX)
 			fatalx("route %s: more than %d segments", r->pattern, ROUTE_SEGMENTS_MAX);
 		if (strcmp(seg, "*") == 0 && p != NULL)
@@ -793,6 +794,23 @@ request_new(struct MHD_Connection *conn, const char *url, const char *method)
 	return req;
 }
 
+/*
+ * Whether a body follows the headers. Replies decided from the headers alone are queued
+ * at once only then (MHD drops the body and closes the connection); otherwise they wait
+ * for the request's last call so that the connection stays alive.
+ */
+static bool
+request_has_body(struct MHD_Connection *conn)
+{
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+		MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL)
+		return true;
+	return cl != NULL && strcmp(cl, "0") != 0;
+}
+
 /* Run the handler; a failure without a reply becomes a 500. */
 static void
 request_run(struct http_request *req)
@@ -808,7 +826,7 @@ request_run(struct http_request *req)
  * Content-Length over the cap) makes MHD drop any body and close after replying. MHD
  * does not allow replying from a body-chunk call, so a chunked body that passes the cap
  * is discarded (not buffered) and answered with 413 at its end; if the client keeps
- * sending past a second cap's worth, the connection is dropped.
+ * sending past another cap's worth (plus DRAIN_SLACK), the connection is dropped.
  */
 static enum MHD_Result
 server_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -820,7 +838,7 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		metrics_http_inflight(1);
 		req = request_new(conn, url, method);
 		*con_cls = req;
-		if (req->resp.kind != REPLY_NONE)
+		if (req->resp.kind != REPLY_NONE && request_has_body(conn))
 			return request_queue(req);
 		return MHD_YES;
 	}
@@ -846,13 +864,15 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		}
 		if (req->too_large) {
 			req->discarded += n;
-			if (req->discarded > 2 * server.max_body)
+			if (req->discarded > 2 * server.max_body + DRAIN_SLACK)
 				return MHD_NO;
 		}
 		return MHD_YES;
 	}
 	req->final = true;
-	if (req->too_large)
+	if (req->resp.kind != REPLY_NONE) /* decided on the first call (404, 405, 401, ...) */
+		;
+	else if (req->too_large)
 		http_reply_error(&req->resp, 413, "%s %s: request body larger than %zu bytes",
 		    method, url, server.max_body);
 	else
@@ -1035,7 +1055,8 @@ http_server_start(const struct http_server_opts *o, struct dr_error *err)
 
 #define OPT(o_, v_, p_) opts[n++] = (struct MHD_OptionItem){ (o_), (intptr_t)(v_), (p_) }
 	OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
-	OPT(MHD_OPTION_THREAD_POOL_SIZE, o->threads > 0 ? o->threads : 4, NULL);
+	if (o->threads != 1) /* one thread is MHD's plain internal thread, without a pool */
+		OPT(MHD_OPTION_THREAD_POOL_SIZE, o->threads > 0 ? o->threads : 4, NULL);
 	OPT(MHD_OPTION_CONNECTION_LIMIT, o->max_connections > 0 ? o->max_connections : 1024,
 	    NULL);
 	if (o->per_ip_connections > 0)
