@@ -74,7 +74,7 @@ client_backoff_ms(const struct http_client_opts *o, int attempt, long retry_afte
 static void
 client_sleep_ms(long ms)
 {
-	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -136,8 +136,8 @@ client_easy(const char *url, const struct http_client_opts *o, long default_time
 	curl_easy_setopt(c, CURLOPT_TCP_KEEPALIVE, 1L);
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
 	    o->connect_timeout_ms > 0 ? o->connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-	    o->timeout_ms > 0 ? o->timeout_ms : default_timeout_ms);
+	curl_easy_setopt(
+	    c, CURLOPT_TIMEOUT_MS, o->timeout_ms > 0 ? o->timeout_ms : default_timeout_ms);
 	if (low_speed) {
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
@@ -149,7 +149,9 @@ client_easy(const char *url, const struct http_client_opts *o, long default_time
 		curl_easy_setopt(c, CURLOPT_CAINFO, o->ca_file);
 	pthread_mutex_lock(&client_lock);
 	curl_easy_setopt(c, CURLOPT_PROXY,
-	    o->proxy != NULL ? o->proxy : client_proxy != NULL ? client_proxy : "");
+	    o->proxy != NULL           ? o->proxy
+	        : client_proxy != NULL ? client_proxy
+	                               : "");
 	pthread_mutex_unlock(&client_lock);
 	if (o->bearer_token != NULL) {
 		char *h = xasprintf("Authorization: Bearer %s", o->bearer_token);
@@ -204,7 +206,7 @@ client_error_detail(char *out, size_t size, const char *body, size_t len)
 static bool
 client_method_idempotent(const char *method)
 {
-	static const char *const idempotent[] = { "GET", "HEAD", "PUT", "DELETE", "OPTIONS" };
+	static const char *const idempotent[] = {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"};
 
 	for (size_t i = 0; i < nitems(idempotent); i++)
 		if (strcasecmp(method, idempotent[i]) == 0)
@@ -215,8 +217,7 @@ client_method_idempotent(const char *method)
 /* One JSON request with retries. */
 int
 http_json(const char *method, const char *url, const json_t *body,
-    const struct http_client_opts *o, long *ret_status, json_t **ret_json,
-    struct dr_error *err)
+    const struct http_client_opts *o, long *ret_status, json_t **ret_json, struct dr_error *err)
 {
 	size_t max = o->max_response > 0 ? o->max_response : DEFAULT_MAX_RESPONSE;
 	bool idempotent = client_method_idempotent(method);
@@ -227,7 +228,7 @@ http_json(const char *method, const char *url, const json_t *body,
 	if (body != NULL && (payload = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY)) == NULL)
 		return dr_error_set(err, "%s: cannot encode the request body", url);
 	for (int attempt = 1;; attempt++) {
-		struct client_body resp = { .b = BUF_INIT(max) };
+		struct client_body resp = {.b = BUF_INIT(max)};
 		struct curl_slist *headers = NULL;
 		long status = 0, retry_after = 0;
 		bool safe, retry;
@@ -244,8 +245,8 @@ http_json(const char *method, const char *url, const json_t *body,
 		if (payload != NULL) {
 			headers = curl_slist_append(headers, "Content-Type: application/json");
 			curl_easy_setopt(c, CURLOPT_POSTFIELDS, payload);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE,
-			    (curl_off_t)strlen(payload));
+			curl_easy_setopt(
+			    c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(payload));
 		}
 		curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
@@ -288,8 +289,8 @@ http_json(const char *method, const char *url, const json_t *body,
 			j = json_loadb(resp.b.data, resp.b.len, 0, &jerr);
 			if (j == NULL && status >= 200 && status < 300) {
 				buf_free(&resp.b);
-				return dr_error_set(err, "%s: response is not JSON: %d:%d: %s", url,
-				    jerr.line, jerr.column, jerr.text);
+				return dr_error_set(err, "%s: response is not JSON: %d:%d: %s",
+				    url, jerr.line, jerr.column, jerr.text);
 			}
 		}
 		buf_free(&resp.b);
@@ -308,10 +309,10 @@ struct client_stream {
 	CURL *curl;
 	int (*on_data)(void *ctx, const char *data, size_t len);
 	void *ctx;
-	long status;	     /* known from the first body bytes */
-	bool delivered;	     /* on_data saw bytes: no retry after this */
-	bool stopped;	     /* on_data asked to stop */
-	struct buf error;    /* the body of an error status */
+	long status; /* known from the first body bytes */
+	bool delivered; /* on_data saw bytes: no retry after this */
+	bool stopped; /* on_data asked to stop */
+	struct buf error; /* the body of an error status */
 };
 
 /* curl write callback for http_stream(): data to the caller, error bodies aside. */
@@ -345,8 +346,8 @@ http_stream(const char *url, const struct http_client_opts *o,
 	char errbuf[CURL_ERROR_SIZE], detail[512];
 
 	for (int attempt = 1;; attempt++) {
-		struct client_stream st = { .on_data = on_data, .ctx = ctx,
-			.error = BUF_INIT(ERROR_BODY_MAX) };
+		struct client_stream st = {
+		    .on_data = on_data, .ctx = ctx, .error = BUF_INIT(ERROR_BODY_MAX)};
 		struct curl_slist *headers = NULL;
 		long status = 0, retry_after = 0;
 		bool unsent, retry;
@@ -374,7 +375,8 @@ http_stream(const char *url, const struct http_client_opts *o,
 			retry = client_status_retryable(status, &unsent);
 		if (retry && attempt < attempts) {
 			buf_free(&st.error);
-			client_sleep_ms(client_backoff_ms(o, attempt, rc == CURLE_OK ? retry_after : 0));
+			client_sleep_ms(
+			    client_backoff_ms(o, attempt, rc == CURLE_OK ? retry_after : 0));
 			continue;
 		}
 		if (rc != CURLE_OK) {
@@ -397,9 +399,9 @@ struct client_dl {
 	int fd;
 	EVP_MD_CTX *sha;
 	uint64_t resumed_from; /* bytes of .part kept from before this attempt */
-	uint64_t size;	       /* bytes in .part now */
+	uint64_t size; /* bytes in .part now */
 	bool first_write;
-	bool fatal;	       /* failed for a reason another attempt will not fix */
+	bool fatal; /* failed for a reason another attempt will not fix */
 	char fatal_msg[200];
 	int attempt;
 	int64_t not_before_us;
@@ -409,8 +411,7 @@ struct client_dl {
 };
 
 /* Finish a download with an error naming the URL. */
-static void DR_PRINTF(2, 3)
-client_dl_fail(struct client_dl *dl, const char *fmt, ...)
+static void DR_PRINTF(2, 3) client_dl_fail(struct client_dl *dl, const char *fmt, ...)
 {
 	char msg[200];
 	va_list ap;
@@ -485,8 +486,8 @@ client_dl_write(char *data, size_t size, size_t nmemb, void *userdata)
 		}
 	}
 	if (dl->d->max_size > 0 && dl->size + len > dl->d->max_size) {
-		snprintf(dl->fatal_msg, sizeof dl->fatal_msg, "larger than the limit of %llu bytes",
-		    (unsigned long long)dl->d->max_size);
+		snprintf(dl->fatal_msg, sizeof dl->fatal_msg,
+		    "larger than the limit of %llu bytes", (unsigned long long)dl->d->max_size);
 		dl->fatal = true;
 		return 0;
 	}
@@ -561,8 +562,7 @@ client_dl_start(struct client_dl *dl, CURLM *multi)
 	curl_easy_setopt(dl->curl, CURLOPT_MAXREDIRS, (long)MAX_REDIRECTS);
 	curl_easy_setopt(dl->curl, CURLOPT_FAILONERROR, 1L);
 	if (dl->d->max_size > 0)
-		curl_easy_setopt(dl->curl, CURLOPT_MAXFILESIZE_LARGE,
-		    (curl_off_t)dl->d->max_size);
+		curl_easy_setopt(dl->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)dl->d->max_size);
 	if (dl->size > 0)
 		curl_easy_setopt(dl->curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)dl->size);
 	if (curl_multi_add_handle(multi, dl->curl) != CURLM_OK)
@@ -584,8 +584,8 @@ client_dl_finish(struct client_dl *dl)
 			snprintf(hex + 2 * i, 3, "%02x", md[i]);
 		if (strcasecmp(hex, dl->d->sha256) != 0) {
 			unlink(dl->part);
-			client_dl_fail(dl, "SHA-256 mismatch: expected %s, got %s", dl->d->sha256,
-			    hex);
+			client_dl_fail(
+			    dl, "SHA-256 mismatch: expected %s, got %s", dl->d->sha256, hex);
 			return;
 		}
 	}
@@ -624,8 +624,7 @@ client_dl_done(struct client_dl *dl, CURLM *multi, CURLcode rc)
 	} else if (rc == CURLE_HTTP_RETURNED_ERROR) {
 		retry = client_status_retryable(status, &unsent);
 		if (!retry || dl->attempt >= attempts)
-			client_dl_fail(dl, "HTTP %ld%s", status,
-			    retry ? " after retries" : "");
+			client_dl_fail(dl, "HTTP %ld%s", status, retry ? " after retries" : "");
 	} else {
 		retry = client_curl_retryable(rc, &unsent);
 		retry_after = 0;
@@ -642,8 +641,9 @@ client_dl_done(struct client_dl *dl, CURLM *multi, CURLcode rc)
 	}
 	if (!dl->done)
 		dl->not_before_us = time_mono_us() +
-		    (status == 416 ? 0 :
-				     1000 * (int64_t)client_backoff_ms(dl->o, dl->attempt, retry_after));
+		    (status == 416
+		            ? 0
+		            : 1000 * (int64_t)client_backoff_ms(dl->o, dl->attempt, retry_after));
 }
 
 /* Parallel downloads through one multi handle. */
@@ -676,8 +676,8 @@ http_download_many(struct http_download *d, size_t n, int concurrency,
 		if (d[i].sha256 != NULL) {
 			if (strlen(d[i].sha256) != 64 ||
 			    strspn(d[i].sha256, "0123456789abcdefABCDEF") != 64) {
-				client_dl_fail(dl, "bad SHA-256 \"%s\": expected 64 hex digits",
-				    d[i].sha256);
+				client_dl_fail(
+				    dl, "bad SHA-256 \"%s\": expected 64 hex digits", d[i].sha256);
 				remaining--;
 				continue;
 			}

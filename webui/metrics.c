@@ -27,8 +27,7 @@
 #define RENDER_MAX (16 * 1024 * 1024)
 
 /* Prometheus' default buckets, in seconds; +Inf is the total count. */
-static const double bucket_bounds[] = { 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-	10 };
+static const double bucket_bounds[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 #define NBUCKETS nitems(bucket_bounds)
 
 struct route_metrics {
@@ -83,16 +82,15 @@ metrics_http_observe(size_t route, int status, int64_t usec)
 		return;
 	m = &route_metrics[route];
 	if (status >= STATUS_MIN && status < STATUS_MIN + STATUS_COUNT)
-		atomic_fetch_add_explicit(&m->by_status[status - STATUS_MIN], 1,
-		    memory_order_relaxed);
+		atomic_fetch_add_explicit(
+		    &m->by_status[status - STATUS_MIN], 1, memory_order_relaxed);
 	for (size_t b = 0; b < NBUCKETS; b++)
 		if (seconds <= bucket_bounds[b]) {
 			atomic_fetch_add_explicit(&m->buckets[b], 1, memory_order_relaxed);
 			break;
 		}
 	atomic_fetch_add_explicit(&m->count, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&m->sum_us, usec > 0 ? (uint64_t)usec : 0,
-	    memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->sum_us, usec > 0 ? (uint64_t)usec : 0, memory_order_relaxed);
 }
 
 void
@@ -147,8 +145,8 @@ metrics_render_http(struct buf *out)
 				continue;
 			rc |= buf_adds(out, "drover_http_requests_total{route=\"");
 			rc |= metrics_label_escape(out, m->name);
-			rc |= buf_addf(out, "\",code=\"%d\"} %llu\n", s + STATUS_MIN,
-			    (unsigned long long)v);
+			rc |= buf_addf(
+			    out, "\",code=\"%d\"} %llu\n", s + STATUS_MIN, (unsigned long long)v);
 		}
 	}
 	rc |= buf_adds(out,
@@ -163,7 +161,8 @@ metrics_render_http(struct buf *out)
 			continue;
 		for (size_t b = 0; b < NBUCKETS; b++) {
 			cum += atomic_load_explicit(&m->buckets[b], memory_order_relaxed);
-			rc |= buf_adds(out, "drover_http_request_duration_seconds_bucket{route=\"");
+			rc |=
+			    buf_adds(out, "drover_http_request_duration_seconds_bucket{route=\"");
 			rc |= metrics_label_escape(out, m->name);
 			rc |= buf_addf(out, "\",le=\"%g\"} %llu\n", bucket_bounds[b],
 			    (unsigned long long)cum);
@@ -277,7 +276,7 @@ metrics_render_process(struct buf *out)
 	    "process_open_fds %d\n",
 	    resident * (unsigned long long)pagesize, size * (unsigned long long)pagesize,
 	    (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-		(double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
+	        (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6,
 	    metrics_open_fds());
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
 		rc |= buf_addf(out,

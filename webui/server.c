@@ -81,7 +81,7 @@ struct http_request {
 	const char *method;
 	const char *path;
 	const struct route *route; /* NULL when nothing matched */
-	size_t route_index;	   /* nroutes for "unmatched" */
+	size_t route_index; /* nroutes for "unmatched" */
 	struct param params[PARAMS_MAX];
 	size_t nparams;
 	struct buf body;
@@ -104,12 +104,12 @@ struct http_request {
 
 /* Set on every response unless the handler replaces it. */
 static const struct reply_header security_headers[] = {
-	{ "X-Content-Type-Options", "nosniff" },
-	{ "X-Frame-Options", "DENY" },
-	{ "Referrer-Policy", "no-referrer" },
-	{ "Content-Security-Policy",
-	    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-	    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'" },
+    {"X-Content-Type-Options", "nosniff"},
+    {"X-Frame-Options", "DENY"},
+    {"Referrer-Policy", "no-referrer"},
+    {"Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"},
 };
 
 static struct {
@@ -120,7 +120,7 @@ static struct {
 	char *tls_key;
 	pthread_t ticker;
 	bool ticker_running;
-} server = { .port = -1 };
+} server = {.port = -1};
 
 static int (*auth_hook)(struct http_request *req);
 
@@ -363,8 +363,8 @@ http_request_json(const struct http_request *req, json_t **ret, struct dr_error 
 		return dr_error_set(err, "request body: empty, expected JSON");
 	j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL)
-		return dr_error_set(err, "request body:%d:%d: %s", jerr.line, jerr.column,
-		    jerr.text);
+		return dr_error_set(
+		    err, "request body:%d:%d: %s", jerr.line, jerr.column, jerr.text);
 	*ret = j;
 	return 0;
 }
@@ -444,8 +444,8 @@ reply_clear(struct http_response *resp)
 
 /* Take ownership of a malloc'd body. */
 static void
-reply_buffer(struct http_response *resp, int status, const char *content_type, char *data,
-    size_t len)
+reply_buffer(
+    struct http_response *resp, int status, const char *content_type, char *data, size_t len)
 {
 	reply_clear(resp);
 	resp->kind = REPLY_BUFFER;
@@ -468,8 +468,8 @@ http_reply_json(struct http_response *resp, int status, json_t *body)
 }
 
 void
-http_reply_text(struct http_response *resp, int status, const char *content_type,
-    const char *text, size_t len)
+http_reply_text(
+    struct http_response *resp, int status, const char *content_type, const char *text, size_t len)
 {
 	char *copy = xmalloc(len + 1);
 
@@ -487,13 +487,13 @@ http_reply_error(struct http_response *resp, int status, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	http_reply_json(resp, status,
-	    json_pack("{s:{s:i,s:s}}", "error", "status", status, "message", msg));
+	http_reply_json(
+	    resp, status, json_pack("{s:{s:i,s:s}}", "error", "status", status, "message", msg));
 }
 
 void
-http_reply_file(struct http_response *resp, int status, const char *content_type, int fd,
-    off_t size)
+http_reply_file(
+    struct http_response *resp, int status, const char *content_type, int fd, off_t size)
 {
 	reply_clear(resp);
 	resp->kind = REPLY_FD;
@@ -650,16 +650,15 @@ request_queue(struct http_request *req)
 
 	switch (resp->kind) {
 	case REPLY_NONE:
-		http_reply_error(resp, 500, "%s %s: the handler gave no reply", req->method,
-		    req->path);
+		http_reply_error(
+		    resp, 500, "%s %s: the handler gave no reply", req->method, req->path);
 		/* FALLTHROUGH */
 	case REPLY_BUFFER:
 		if (resp->len == 0)
-			r = MHD_create_response_from_buffer(0, (void *)"",
-			    MHD_RESPMEM_PERSISTENT);
+			r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
 		else
-			r = MHD_create_response_from_buffer_with_free_callback(resp->len,
-			    resp->data, free);
+			r = MHD_create_response_from_buffer_with_free_callback(
+			    resp->len, resp->data, free);
 		if (r != NULL || resp->len == 0)
 			resp->data = NULL; /* MHD frees it now (or it was never needed) */
 		break;
@@ -674,8 +673,8 @@ request_queue(struct http_request *req)
 		st->read = resp->read;
 		st->ctx = resp->ctx;
 		st->free_ctx = resp->free_ctx;
-		r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK,
-		    stream_read, st, stream_free);
+		r = MHD_create_response_from_callback(
+		    MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_read, st, stream_free);
 		if (r == NULL)
 			free(st);
 		else
@@ -690,8 +689,8 @@ request_queue(struct http_request *req)
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
 	for (size_t i = 0; i < nitems(security_headers); i++)
 		if (!reply_has_header(resp, security_headers[i].name))
-			MHD_add_response_header(r, security_headers[i].name,
-			    security_headers[i].value);
+			MHD_add_response_header(
+			    r, security_headers[i].name, security_headers[i].value);
 	for (size_t i = 0; i < resp->nheaders; i++)
 		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
 	req->status = resp->status;
@@ -788,7 +787,8 @@ request_new(struct MHD_Connection *conn, const char *url, const char *method)
 	}
 	cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 	if (cl != NULL && !(route->flags & HTTP_STREAM) &&
-	    (str_to_ll(cl, 0, LLONG_MAX, &length) < 0 || (unsigned long long)length > server.max_body))
+	    (str_to_ll(cl, 0, LLONG_MAX, &length) < 0 ||
+	        (unsigned long long)length > server.max_body))
 		http_reply_error(&req->resp, 413, "%s %s: request body larger than %zu bytes",
 		    method, url, server.max_body);
 	return req;
@@ -802,11 +802,11 @@ request_new(struct MHD_Connection *conn, const char *url, const char *method)
 static bool
 request_has_body(struct MHD_Connection *conn)
 {
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	const char *cl =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
 
-	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-		MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL)
+	if (MHD_lookup_connection_value(
+	        conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL)
 		return true;
 	return cl != NULL && strcmp(cl, "0") != 0;
 }
@@ -816,8 +816,7 @@ static void
 request_run(struct http_request *req)
 {
 	if (req->route->handler(req, &req->resp) < 0 && req->resp.kind == REPLY_NONE)
-		http_reply_error(&req->resp, 500, "%s %s: internal error", req->method,
-		    req->path);
+		http_reply_error(&req->resp, 500, "%s %s: internal error", req->method, req->path);
 }
 
 /*
@@ -882,8 +881,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 
 /* MHD finished with a request: record it and free it. */
 static void
-server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-    enum MHD_RequestTerminationCode toe)
+server_completed(
+    void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct http_request *req = *con_cls;
 
@@ -892,8 +891,8 @@ server_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	metrics_http_inflight(-1);
 	if (req->queued)
-		metrics_http_observe(req->route_index, req->status,
-		    time_mono_us() - req->start_us);
+		metrics_http_observe(
+		    req->route_index, req->status, time_mono_us() - req->start_us);
 	reply_clear(&req->resp);
 	for (size_t i = 0; i < req->resp.nheaders; i++) {
 		free(req->resp.headers[i].name);
@@ -931,7 +930,7 @@ server_log(void *cls, const char *fmt, va_list ap)
 static int
 server_listen(const char *listen_addr, bool *ret_v6, int *ret_port, struct dr_error *err)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE }, *ai;
+	struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE}, *ai;
 	struct sockaddr_storage ss;
 	socklen_t sslen = sizeof ss;
 	const char *port, *colon, *hostp;
@@ -943,7 +942,8 @@ server_listen(const char *listen_addr, bool *ret_v6, int *ret_port, struct dr_er
 		const char *end = strchr(listen_addr, ']');
 
 		if (end == NULL || end[1] != ':')
-			return dr_error_set(err, "listen %s: expected [ADDRESS]:PORT", listen_addr);
+			return dr_error_set(
+			    err, "listen %s: expected [ADDRESS]:PORT", listen_addr);
 		hostlen = (size_t)(end - listen_addr - 1);
 		hostp = listen_addr + 1;
 		port = end + 2;
@@ -961,8 +961,8 @@ server_listen(const char *listen_addr, bool *ret_v6, int *ret_port, struct dr_er
 	host[hostlen] = '\0';
 	if (*port == '\0' || strspn(port, "0123456789") != strlen(port))
 		return dr_error_set(err, "listen %s: bad port", listen_addr);
-	rc = getaddrinfo(host[0] == '\0' || strcmp(host, "*") == 0 ? NULL : host, port, &hints,
-	    &ai);
+	rc = getaddrinfo(
+	    host[0] == '\0' || strcmp(host, "*") == 0 ? NULL : host, port, &hints, &ai);
 	if (rc != 0)
 		return dr_error_set(err, "listen %s: %s", listen_addr, gai_strerror(rc));
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -984,8 +984,8 @@ server_listen(const char *listen_addr, bool *ret_v6, int *ret_port, struct dr_er
 		close(fd);
 		return -1;
 	}
-	*ret_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port :
-						       ((struct sockaddr_in *)&ss)->sin_port);
+	*ret_port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+	                                           : ((struct sockaddr_in *)&ss)->sin_port);
 	return fd;
 }
 
@@ -996,13 +996,12 @@ server_tls_load(const struct http_server_opts *o, struct dr_error *err)
 	if ((o->tls_cert == NULL) != (o->tls_key == NULL))
 		return dr_error_set(err, "TLS needs both a certificate and a key file");
 	if (!MHD_is_feature_supported(MHD_FEATURE_TLS))
-		return dr_error_set(err, "%s: this libmicrohttpd has no TLS support",
-		    o->tls_cert);
+		return dr_error_set(err, "%s: this libmicrohttpd has no TLS support", o->tls_cert);
 	if (file_read(o->tls_cert, TLS_FILE_MAX, &server.tls_cert, NULL, err) < 0)
 		return dr_error_prefix(err, "TLS certificate: ");
 	if (strstr(server.tls_cert, "-----BEGIN CERTIFICATE-----") == NULL)
-		return dr_error_set(err, "TLS certificate: %s: not a PEM certificate",
-		    o->tls_cert);
+		return dr_error_set(
+		    err, "TLS certificate: %s: not a PEM certificate", o->tls_cert);
 	if (file_read(o->tls_key, TLS_FILE_MAX, &server.tls_key, NULL, err) < 0)
 		return dr_error_prefix(err, "TLS key: ");
 	if (strstr(server.tls_key, "PRIVATE KEY-----") == NULL)
@@ -1053,12 +1052,11 @@ http_server_start(const struct http_server_opts *o, struct dr_error *err)
 		flags |= MHD_USE_IPv6;
 	server.max_body = o->max_body > 0 ? o->max_body : 1024 * 1024;
 
-#define OPT(o_, v_, p_) opts[n++] = (struct MHD_OptionItem){ (o_), (intptr_t)(v_), (p_) }
+#define OPT(o_, v_, p_) opts[n++] = (struct MHD_OptionItem){(o_), (intptr_t)(v_), (p_)}
 	OPT(MHD_OPTION_LISTEN_SOCKET, fd, NULL);
 	if (o->threads != 1) /* one thread is MHD's plain internal thread, without a pool */
 		OPT(MHD_OPTION_THREAD_POOL_SIZE, o->threads > 0 ? o->threads : 4, NULL);
-	OPT(MHD_OPTION_CONNECTION_LIMIT, o->max_connections > 0 ? o->max_connections : 1024,
-	    NULL);
+	OPT(MHD_OPTION_CONNECTION_LIMIT, o->max_connections > 0 ? o->max_connections : 1024, NULL);
 	if (o->per_ip_connections > 0)
 		OPT(MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->per_ip_connections, NULL);
 	OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->max_header > 0 ? o->max_header : 32 * 1024,
@@ -1083,8 +1081,8 @@ http_server_start(const struct http_server_opts *o, struct dr_error *err)
 	stream_stopping = false;
 	start_error[0] = '\0';
 	starting = true;
-	server.daemon = MHD_start_daemon(flags, 0, NULL, NULL, server_access, NULL,
-	    MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+	server.daemon = MHD_start_daemon(
+	    flags, 0, NULL, NULL, server_access, NULL, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
 	starting = false;
 	if (server.daemon == NULL) {
 		close(fd);
