@@ -847,6 +847,8 @@ server_access(void *cls, struct MHD_Connection *conn, const char *url, const cha
 		size_t n = *upload_data_size;
 
 		*upload_data_size = 0;
+		if (req->resp.kind != REPLY_NONE) /* answer already decided: discard */
+			return MHD_YES;
 		if (req->route->flags & HTTP_STREAM) {
 			req->chunk = upload_data;
 			req->chunk_len = n;
