@@ -339,6 +339,73 @@ int tz_month_days(int64_t y, int m);
 
 /* http.c */
 
+/*
+ * The HTTP client on libcurl: JSON API calls, following a streamed (chunked) response,
+ * and parallel downloads with SHA-256 verified while streaming. TLS peers are always
+ * verified. A proxy is used only when configured: the environment's http_proxy is
+ * ignored, so a daemon behaves the same under any login shell. Errors name the URL.
+ *
+ * Retries (with exponential backoff, and Retry-After honoured up to retry_max_ms) happen
+ * on connection errors, timeouts, 5xx and 429. POST and PATCH, which are not idempotent,
+ * are retried only when the request cannot have been processed: the connection was
+ * never made, or the answer was 429 or 503.
+ */
+struct http_client_opts {
+	long connect_timeout_ms; /* 0 = 10 s */
+	long timeout_ms;	 /* whole transfer; 0 = 60 s for http_json, none otherwise */
+	long low_speed_time_s;	 /* abort under 1 byte/s for this long; 0 = 30 s (not streams) */
+	int retries;		 /* attempts after the first */
+	long retry_base_ms;	 /* first backoff, doubled each retry; 0 = 500 ms */
+	long retry_max_ms;	 /* cap on one wait, Retry-After included; 0 = 30 s */
+	const char *proxy;	 /* NULL = http_client_set_proxy()'s; "" = none */
+	const char *ca_file;	 /* NULL = the system CA store */
+	const char *bearer_token;
+	size_t max_response; /* cap on a body held in memory; 0 = 16 MiB */
+};
+
+/* The default proxy for calls whose opts->proxy is NULL ("" or NULL = none); copied. */
+void http_client_set_proxy(const char *proxy);
+
+/*
+ * One JSON request: body (may be NULL) is sent as application/json. Returns 0 once an
+ * answer that is not retried arrived (any status, *ret_status set; *ret_json is the
+ * parsed body, NULL when empty or, for a non-2xx status, not JSON); -1 on a transport
+ * error, a 5xx/429 after the last retry, or a 2xx body that is not JSON. Caller owns
+ * *ret_json. Either out-parameter may be NULL.
+ */
+int http_json(const char *method, const char *url, const json_t *body,
+    const struct http_client_opts *o, long *ret_status, json_t **ret_json,
+    struct dr_error *err);
+
+/*
+ * GET url and hand the body to on_data as it arrives (a chunked stream that may pause
+ * for a long time: no low-speed limit, and no total timeout unless timeout_ms is set).
+ * on_data returns non-zero to stop early (then the result is 0). A status >= 400 is an
+ * error naming the URL and the server's message. Retried only before any data arrived.
+ */
+int http_stream(const char *url, const struct http_client_opts *o,
+    int (*on_data)(void *ctx, const char *data, size_t len), void *ctx, long *ret_status,
+    struct dr_error *err);
+
+struct http_download {
+	const char *url;
+	const char *dest_path;
+	const char *sha256; /* optional, hex: verified while streaming */
+	uint64_t max_size;  /* 0 = no limit */
+	int result;	    /* out: 0 or -1 */
+	char error[256];    /* out: names the URL */
+};
+
+/*
+ * Download d[0..n) with up to concurrency transfers at a time over kept-alive
+ * connections. Each file goes to dest_path.part, is verified and renamed to dest_path;
+ * on a checksum or size failure the .part is removed and no dest_path is written. An
+ * existing .part is resumed with a Range request (restarted when the server ignores
+ * it). Returns 0 when all succeeded, otherwise -1 with err summarising the failures.
+ */
+int http_download_many(struct http_download *d, size_t n, int concurrency,
+    const struct http_client_opts *o, struct dr_error *err);
+
 /* end http.c */
 
 #endif /* DROVER_CORE_H */

@@ -16,3 +16,4 @@ libdrover_a_SOURCES += core/cron.c core/tz.c
 # store, jobs, scheduler
 
 # HTTP client
+libdrover_a_SOURCES += core/http.c

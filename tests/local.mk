@@ -22,6 +22,7 @@ INTEGRATION_TESTS += tests/integration/cron_cli.sh
 # store, jobs, scheduler
 
 # HTTP server and client
+UNIT_TESTS += tests/unit/test_http
 
 if ENABLE_TESTS
 check_PROGRAMS += $(UNIT_TESTS)
