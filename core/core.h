@@ -170,6 +170,87 @@ char *buf_steal(struct buf *b);
 
 /* store.c */
 
+/*
+ * The store: SQLite in WAL mode behind a small, portable query API. Subsystems never see a
+ * sqlite3 handle and write portable SQL (`?` placeholders, no SQLite-only functions or
+ * syntax; times are integer Unix seconds passed in as parameters), so that a PostgreSQL
+ * backend can take SQLite's place inside store.c alone. Every thread gets its own
+ * connection, opened on first use and closed when the thread exits (or by store_close).
+ *
+ * Rows come back as JSON objects: INTEGER -> integer, REAL -> real, TEXT -> string,
+ * NULL -> null, BLOB -> string. A column whose name ends in "_json" (use an alias:
+ * `SELECT params AS params_json`) is parsed as JSON text and returned under the name
+ * without the suffix ("params"); text that does not parse stays a string.
+ * Parameters come from a JSON array: string, integer, real, true/false (1/0), null;
+ * objects and arrays are bound as their compact JSON text.
+ */
+#define STORE_DB_NAME "drover.db"
+#define STORE_ROWS_MAX 1000000 /* a query returning more rows fails: add a LIMIT */
+
+/*
+ * One numbered schema step of a component. Migrations of one component are applied in
+ * version order; components in the order they were first registered ("store" first).
+ * The SQL may hold several statements. It is SQLite's DDL: a PostgreSQL backend would
+ * carry its own text per step.
+ */
+struct store_migration {
+	const char *component;
+	int version;
+	const char *sql;
+};
+
+/* Register migrations (a static table, not copied) before store_open; registering the same
+ * table twice is harmless. */
+void store_register(const struct store_migration *m, size_t n);
+/* Forget every registered migration (tests). */
+void store_register_clear(void);
+/* How long a statement waits for another writer's lock (default 5000 ms). */
+void store_set_busy_timeout(int ms);
+/*
+ * Open (creating with mode 0600) <state_dir>/drover.db, creating state_dir (0700) if
+ * missing, and apply every pending migration in one transaction. Fails, naming the file,
+ * on a locked or corrupt database, on a failed migration (naming component and version;
+ * nothing is applied) and on a schema newer than this code.
+ */
+int store_open(const char *state_dir, struct dr_error *err);
+/* Close every connection. Call after every thread using the store has stopped. */
+void store_close(void);
+/* The database file's path while open (NULL otherwise); not to be freed. */
+const char *store_path(void);
+/* Run one statement; *ret_rows (caller frees) = array of row objects. */
+int store_query(const char *sql, const json_t *params, json_t **ret_rows, struct dr_error *err);
+/* Run one statement returning no rows; *ret_changes = rows changed, *ret_id = last insert
+ * id (either may be NULL). */
+int store_exec(const char *sql, const json_t *params, int64_t *ret_changes, int64_t *ret_id,
+    struct dr_error *err);
+/* store_query with parameters built by json_pack(fmt, ...) (fmt must build an array, e.g.
+ * "[si]"; NULL fmt means no parameters). */
+int store_queryf(json_t **ret_rows, struct dr_error *err, const char *sql, const char *fmt,
+    ...);
+/* store_exec with parameters built by json_pack(fmt, ...). */
+int store_execf(int64_t *ret_changes, int64_t *ret_id, struct dr_error *err, const char *sql,
+    const char *fmt, ...);
+/* The first row of a query (caller frees), NULL when there is none or on error (err set;
+ * err is cleared when there is simply no row). */
+json_t *store_query_one(struct dr_error *err, const char *sql, const char *fmt, ...);
+/* Begin a write transaction on this thread's connection (takes the write lock at once). */
+int store_begin(struct dr_error *err);
+int store_commit(struct dr_error *err);
+/* Roll back the open transaction, if any. */
+void store_rollback(void);
+/* Copy the live database to dest_path (mode 0600) with SQLite's online backup; the file
+ * appears atomically (temporary file, then rename). */
+int store_backup(const char *dest_path, struct dr_error *err);
+/* PRAGMA integrity_check; fails with the first problems reported. */
+int store_check(struct dr_error *err);
+/* Record a user-visible write. before/after (may be NULL) are stored as JSON; summary is
+ * built from action, resource and resource_id. */
+int store_audit(const char *user, const char *remote, const char *action, const char *resource,
+    const char *resource_id, const json_t *before, const json_t *after, struct dr_error *err);
+/* Copy of s with every invalid UTF-8 sequence replaced by U+FFFD, so that it can be stored
+ * as TEXT (PostgreSQL rejects invalid UTF-8) and returned as a JSON string. Caller frees. */
+char *store_utf8_clean(const char *s, size_t len, size_t *ret_len);
+
 /* end store.c */
 
 /* job.c */

@@ -12,5 +12,6 @@ libdrover_a_SOURCES += \
 # cron
 
 # store, jobs, scheduler
+libdrover_a_SOURCES += core/store.c
 
 # HTTP client

@@ -15,6 +15,7 @@ UNIT_TESTS = tests/unit/test_base
 # cron
 
 # store, jobs, scheduler
+UNIT_TESTS += tests/unit/test_store
 
 # HTTP server and client
 
