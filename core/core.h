@@ -255,6 +255,95 @@ char *store_utf8_clean(const char *s, size_t len, size_t *ret_len);
 
 /* job.c */
 
+/*
+ * The persisted job queue. Every long operation is a row in `jobs` with its parameters,
+ * state, per-item results (`job_items`) and output (`job_output`, chunks of text). A fixed
+ * pool of worker threads claims queued jobs in id order and runs the handler of the job's
+ * kind. Output offsets are BYTE offsets into the job's whole output; output is stored as
+ * valid UTF-8 (invalid bytes become U+FFFD before they are counted). Times are Unix seconds.
+ */
+#define JOB_OUTPUT_MAX (64 * 1024 * 1024) /* default cap on one job's output */
+#define JOB_LIST_MAX 1000		   /* largest page job_list returns */
+#define JOB_KINDS_MAX 64
+
+/* A running job, as its handler sees it (opaque). */
+struct job;
+
+/* A kind of job and the function that runs it (on a worker thread). */
+struct job_kind {
+	const char *name;
+	/* 0 ok, -1 failed (err says why). Long handlers poll job_cancelled(). */
+	int (*run)(struct job *job, struct dr_error *err);
+	int timeout; /* seconds; 0 = no limit unless the submitter sets one */
+};
+
+/* Register the job tables' migrations and the built-in kinds "noop" and "sleep"; call
+ * before store_open. */
+void job_init(void);
+/* Register a kind (the struct is not copied); a name already taken is replaced. */
+void job_kind_register(const struct job_kind *k);
+/* The kind called name, or NULL. */
+const struct job_kind *job_kind_find(const char *name);
+/* Cap on one job's output in bytes (default JOB_OUTPUT_MAX). */
+void job_output_set_max(size_t max);
+
+/*
+ * Start `workers` threads. Jobs a previous process left running are marked interrupted
+ * first. Also starts one watcher thread that enforces timeouts and flushes idle output.
+ */
+int jobs_start(int workers, struct dr_error *err);
+/*
+ * Stop claiming jobs, let running jobs continue for up to grace_seconds, then ask them to
+ * cancel, wait a short bounded time, mark any still running interrupted, and join the
+ * threads (a handler that never polls job_cancelled() delays the join, not the state).
+ */
+void jobs_stop(int grace_seconds);
+/* Wake the workers to look for queued jobs now (after a transaction that submitted). */
+void jobs_wake(void);
+
+/* Queue a job; timeout 0 takes the kind's. Fails on an unknown kind. */
+int job_submit(const char *kind, const json_t *params, const char *owner, int timeout,
+    int64_t *ret_id, struct dr_error *err);
+/* As job_submit, recording the schedule that made the job. */
+int job_submit_scheduled(const char *kind, const json_t *params, const char *owner,
+    int timeout, int64_t schedule_id, int64_t *ret_id, struct dr_error *err);
+/*
+ * Cancel a job: a queued one is cancelled at once; a running one is asked to stop (its
+ * handler polls job_cancelled()) and ends "cancelled". Fails on a finished or unknown job.
+ */
+int job_cancel(int64_t id, struct dr_error *err);
+/* The job as an object with its "items" array, or NULL when there is none. Caller frees. */
+json_t *job_get(int64_t id);
+/* Jobs newest first, filtered by {"state", "kind", "owner", "schedule_id"} (each optional);
+ * *ret_total = matching jobs ignoring limit/offset. Caller frees *ret_rows. */
+int job_list(const json_t *filter, int limit, int offset, json_t **ret_rows,
+    int64_t *ret_total, struct dr_error *err);
+/*
+ * Read at most max bytes of output from byte offset into out (appended). *ret_next_offset
+ * = the offset to read from next; *ret_finished = the job has ended and no output lies past
+ * *ret_next_offset. Output is returned in whole chunks unless a chunk alone exceeds max.
+ */
+int job_output_read(int64_t id, int64_t offset, size_t max, struct buf *out,
+    int64_t *ret_next_offset, bool *ret_finished, struct dr_error *err);
+/* Block until output exists past offset, the job has ended, or timeout_ms passed.
+ * 1 = output or ended, 0 = timeout, -1 = no such job. */
+int job_output_wait(int64_t id, int64_t offset, int timeout_ms);
+/* {"kind": {"state": n}} over all jobs. Caller frees. */
+json_t *job_counts(void);
+
+/* For handlers: */
+int64_t job_id(struct job *job);
+const json_t *job_params(struct job *job);
+/* True once the job was cancelled, timed out, or the daemon is stopping. */
+bool job_cancelled(struct job *job);
+/* Append output (thread-safe); flushed per line at most every ~200 ms, and by the watcher. */
+void job_write(struct job *job, const char *data, size_t len);
+void job_printf(struct job *job, const char *fmt, ...) DR_PRINTF(2, 3);
+/* Set one item's state and data (e.g. per host); data may be NULL. */
+void job_item_set(struct job *job, const char *item, const char *state, const json_t *data);
+/* Set the job's result; steals the reference. */
+void job_result_set(struct job *job, json_t *result);
+
 /* end job.c */
 
 /* schedule.c */

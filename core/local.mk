@@ -12,6 +12,6 @@ libdrover_a_SOURCES += \
 # cron
 
 # store, jobs, scheduler
-libdrover_a_SOURCES += core/store.c
+libdrover_a_SOURCES += core/store.c core/job.c
 
 # HTTP client

@@ -15,7 +15,7 @@ UNIT_TESTS = tests/unit/test_base
 # cron
 
 # store, jobs, scheduler
-UNIT_TESTS += tests/unit/test_store
+UNIT_TESTS += tests/unit/test_store tests/unit/test_job
 
 # HTTP server and client
 
