@@ -166,6 +166,76 @@ char *buf_steal(struct buf *b);
 
 /* cron.c */
 
+/*
+ * Cron lines: "minute hour day-of-month month day-of-week" with lists (1,5), ranges
+ * (1-5), steps (10-50/20, a star with a step for "every 15", and N/S meaning N-max/S),
+ * month names JAN-DEC and day names SUN-SAT (any case, also in ranges; SAT-SUN means
+ * 6-7), day-of-week 0-7 (0 and 7 are Sunday), and @hourly @daily @midnight @weekly
+ * @monthly @yearly @annually.
+ *
+ * Day rule (Vixie cron): when both day fields are restricted (neither starts with '*'),
+ * a day matches when EITHER matches; otherwise both must.
+ *
+ * Fire times are computed in a named IANA zone, without touching TZ (thread-safe):
+ *  - A "fixed-time" line is one whose minute and hour fields both do not start with '*'
+ *    (30 2 * * *, @daily); other lines (every 15 minutes, @hourly) are "wildcard" lines.
+ *  - Spring forward (local times that do not exist): a fixed-time line due in the gap
+ *    fires once, at the first instant after the gap (30 2 * * * in Europe/Berlin on
+ *    2026-03-29 fires at 03:00+02:00); wildcard lines follow real time and do not fire
+ *    for the minutes that do not exist.
+ *  - Fall back (local times that occur twice): fixed-time lines fire once, at the first
+ *    occurrence; wildcard lines fire in both occurrences.
+ * Lines that can never fire (0 0 30 2 *) are rejected by cron_parse; cron_next searches
+ * at most 400 years (one whole Gregorian cycle) and fails after that.
+ */
+struct cron;
+
+/* Parse a cron line; *ret is the caller's (cron_free). Errors quote the line and name the
+ * field and token: "cron line '61 * * * *': minute 61 is out of range 0-59". */
+int cron_parse(const char *line, struct cron **ret, struct dr_error *err);
+/* Free a parsed line; NULL is fine. */
+void cron_free(struct cron *c);
+/* The line as given (trimmed), for messages; owned by c. */
+const char *cron_line(const struct cron *c);
+/* The first fire time strictly after `after` (UTC epoch seconds) in zone tz ("" or "UTC"
+ * for UTC). */
+int cron_next(const struct cron *c, const char *tz, time_t after, time_t *ret,
+    struct dr_error *err);
+
+/* tz.c: named zones from the tz database (TZDIR or /usr/share/zoneinfo), read from their
+ * TZif files and cached for the process's life; safe to use from any thread. */
+struct tz_zone;
+/* A stretch of time [start, end) with one UTC offset; prev_off is the offset just before
+ * start (equal to off when there is nothing before). Offsets are seconds east of UTC. */
+struct tz_span {
+	int64_t start, end;
+	int32_t off, prev_off;
+};
+/* Check a zone name exists ("" and "UTC" are UTC; no "..", no leading '/'). */
+int tz_check(const char *tz, struct dr_error *err);
+/* Format t as ISO-8601 local time with offset in tz, e.g. 2026-03-29T03:00:00+02:00. */
+int tz_format(const char *tz, time_t t, char *buf, size_t size, struct dr_error *err);
+/* Parse ISO-8601 "2026-03-29T01:30:00Z", "...+02:00", or a local time without offset in tz
+ * (the earlier instant when it occurs twice; an error when a clock change skips it). */
+int tz_parse_time(const char *s, const char *tz, time_t *ret, struct dr_error *err);
+/* The machine's zone name for tools: TZ, /etc/timezone, /etc/localtime, else "UTC". */
+void tz_default(char *buf, size_t size);
+/* Find (load and cache) a zone; the pointer is valid until tz_shutdown(). */
+int tz_zone_get(const char *name, const struct tz_zone **ret, struct dr_error *err);
+/* The span of constant offset containing instant t. */
+void tz_zone_span(const struct tz_zone *z, int64_t t, struct tz_span *ret);
+/* UTC offset of z at instant t. */
+int32_t tz_zone_offset(const struct tz_zone *z, int64_t t);
+/* Instant of a local time (epoch seconds as if UTC): the earlier of two; -1 in a gap. */
+int tz_zone_local_to_utc(const struct tz_zone *z, int64_t local, int64_t *ret);
+/* Free the zone cache; only at shutdown, when no thread uses zones. */
+void tz_shutdown(void);
+/* Proleptic Gregorian calendar helpers (days since 1970-01-01). */
+int64_t tz_days_from_civil(int64_t y, int m, int d);
+void tz_civil_from_days(int64_t days, int64_t *ret_y, int *ret_m, int *ret_d);
+int tz_weekday(int64_t days);
+int tz_month_days(int64_t y, int m);
+
 /* end cron.c */
 
 /* store.c */

@@ -10,6 +10,7 @@ libdrover_a_SOURCES += \
 # template engine
 
 # cron
+libdrover_a_SOURCES += core/cron.c core/tz.c
 
 # store, jobs, scheduler
 libdrover_a_SOURCES += core/store.c core/job.c

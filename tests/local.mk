@@ -7,12 +7,15 @@ AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; export top_builddir;
 
 UNIT_TESTS = tests/unit/test_base
+INTEGRATION_TESTS =
 
 # yaml and config
 
 # template engine
 
 # cron
+UNIT_TESTS += tests/unit/test_cron
+INTEGRATION_TESTS += tests/integration/cron_cli.sh
 
 # store, jobs, scheduler
 UNIT_TESTS += tests/unit/test_store tests/unit/test_job
@@ -26,6 +29,5 @@ LDADD = $(DROVER_LIBS) $(CMOCKA_LIBS)
 endif
 EXTRA_DIST += tests/unit/unit.h
 
-INTEGRATION_TESTS =
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
