@@ -418,6 +418,51 @@ void job_result_set(struct job *job, json_t *result);
 
 /* schedule.c */
 
+/*
+ * Schedules: a cron line in a time zone that enqueues a job of some kind. One scheduler
+ * thread sleeps until the earliest next_run_at (woken early by any change, and at least
+ * every SCHEDULE_WAKE_MAX seconds), then runs schedule_tick(now). A fire time found more
+ * than SCHEDULE_MISFIRE_GRACE seconds late was missed (the daemon was down): misfire
+ * "run_once" runs one job for all the missed times, "skip" runs none; either way
+ * next_run_at moves to the first fire time after now.
+ *
+ * A spec is a JSON object:
+ *   name (string, required, unique), cron (required), tz (default "UTC"),
+ *   kind (registered job kind, required), params (object, default {}),
+ *   start_at / end_at (Unix seconds, or ISO-8601 text read in tz; optional),
+ *   max_iterations (>= 1, optional), misfire ("run_once" default, or "skip"),
+ *   enabled (default true), owner (user the jobs belong to, optional).
+ * Schedules come back with the same fields plus id, iterations, next_run_at, last_run_at
+ * and created_at (Unix seconds or null); schedule_get adds "next_runs" (the next
+ * SCHEDULE_NEXT_SHOWN fire times, Unix seconds) and "next_runs_local" (ISO-8601 in tz).
+ */
+#define SCHEDULE_NAME_MAX 128
+#define SCHEDULE_MISFIRE_GRACE 60 /* seconds */
+#define SCHEDULE_WAKE_MAX 60	   /* seconds */
+#define SCHEDULE_NEXT_SHOWN 5
+
+/* Register the schedules table's migrations; before store_open. */
+void schedule_init(void);
+/* Validate spec (errors name the field) and create the schedule. */
+int schedule_create(const json_t *spec, int64_t *ret_id, struct dr_error *err);
+int schedule_delete(int64_t id, struct dr_error *err);
+/* Disabling clears next_run_at; enabling computes it from now (missed times are not run).
+ * Enabling a schedule that reached its end_at or max_iterations fails. */
+int schedule_set_enabled(int64_t id, bool enabled, struct dr_error *err);
+/* One schedule with its next fire times, or NULL. Caller frees. */
+json_t *schedule_get(int64_t id);
+/* Every schedule, by name. Caller frees *ret. */
+int schedule_list(json_t **ret, struct dr_error *err);
+/* Enqueue the jobs due at `now`, advance the schedules; returns the jobs enqueued. A
+ * schedule that cannot be run is still advanced, and the first such error is returned
+ * in err (the count stays >= 0); -1 only when the store fails. */
+int schedule_tick(time_t now, struct dr_error *err);
+/* Start / stop the scheduler thread. */
+int schedule_start(struct dr_error *err);
+void schedule_stop(void);
+/* The clock the scheduler reads (time(NULL) by default; NULL restores it). For tests. */
+void schedule_clock_set(time_t (*now)(void));
+
 /* end schedule.c */
 
 /* http.c */

@@ -13,6 +13,6 @@ libdrover_a_SOURCES += \
 libdrover_a_SOURCES += core/cron.c core/tz.c
 
 # store, jobs, scheduler
-libdrover_a_SOURCES += core/store.c core/job.c
+libdrover_a_SOURCES += core/store.c core/job.c core/schedule.c
 
 # HTTP client
