@@ -327,13 +327,228 @@ int tz_month_days(int64_t y, int m);
 
 /* store.c */
 
+/*
+ * The store: SQLite in WAL mode behind a small, portable query API. Subsystems never see a
+ * sqlite3 handle and write portable SQL (`?` placeholders, no SQLite-only functions or
+ * syntax; times are integer Unix seconds passed in as parameters), so that a PostgreSQL
+ * backend can take SQLite's place inside store.c alone. Every thread gets its own
+ * connection, opened on first use and closed when the thread exits (or by store_close).
+ *
+ * Rows come back as JSON objects: INTEGER -> integer, REAL -> real, TEXT -> string,
+ * NULL -> null, BLOB -> string. A column whose name ends in "_json" (use an alias:
+ * `SELECT params AS params_json`) is parsed as JSON text and returned under the name
+ * without the suffix ("params"); text that does not parse stays a string.
+ * Parameters come from a JSON array: string, integer, real, true/false (1/0), null;
+ * objects and arrays are bound as their compact JSON text.
+ */
+#define STORE_DB_NAME "drover.db"
+#define STORE_ROWS_MAX 1000000 /* a query returning more rows fails: add a LIMIT */
+
+/*
+ * One numbered schema step of a component. Migrations of one component are applied in
+ * version order; components in the order they were first registered ("store" first).
+ * The SQL may hold several statements. It is SQLite's DDL: a PostgreSQL backend would
+ * carry its own text per step.
+ */
+struct store_migration {
+	const char *component;
+	int version;
+	const char *sql;
+};
+
+/* Register migrations (a static table, not copied) before store_open; registering the same
+ * table twice is harmless. */
+void store_register(const struct store_migration *m, size_t n);
+/* Forget every registered migration (tests). */
+void store_register_clear(void);
+/* How long a statement waits for another writer's lock (default 5000 ms). */
+void store_set_busy_timeout(int ms);
+/*
+ * Open (creating with mode 0600) <state_dir>/drover.db, creating state_dir (0700) if
+ * missing, and apply every pending migration in one transaction. Fails, naming the file,
+ * on a locked or corrupt database, on a failed migration (naming component and version;
+ * nothing is applied) and on a schema newer than this code.
+ */
+int store_open(const char *state_dir, struct dr_error *err);
+/* Close every connection. Call after every thread using the store has stopped. */
+void store_close(void);
+/* The database file's path while open (NULL otherwise); not to be freed. */
+const char *store_path(void);
+/* Run one statement; *ret_rows (caller frees) = array of row objects. */
+int store_query(const char *sql, const json_t *params, json_t **ret_rows, struct dr_error *err);
+/* Run one statement returning no rows; *ret_changes = rows changed, *ret_id = last insert
+ * id (either may be NULL). */
+int store_exec(const char *sql, const json_t *params, int64_t *ret_changes, int64_t *ret_id,
+    struct dr_error *err);
+/* store_query with parameters built by json_pack(fmt, ...) (fmt must build an array, e.g.
+ * "[si]"; NULL fmt means no parameters). */
+int store_queryf(json_t **ret_rows, struct dr_error *err, const char *sql, const char *fmt,
+    ...);
+/* store_exec with parameters built by json_pack(fmt, ...). */
+int store_execf(int64_t *ret_changes, int64_t *ret_id, struct dr_error *err, const char *sql,
+    const char *fmt, ...);
+/* The first row of a query (caller frees), NULL when there is none or on error (err set;
+ * err is cleared when there is simply no row). */
+json_t *store_query_one(struct dr_error *err, const char *sql, const char *fmt, ...);
+/* Begin a write transaction on this thread's connection (takes the write lock at once). */
+int store_begin(struct dr_error *err);
+int store_commit(struct dr_error *err);
+/* Roll back the open transaction, if any. */
+void store_rollback(void);
+/* Copy the live database to dest_path (mode 0600) with SQLite's online backup; the file
+ * appears atomically (temporary file, then rename). */
+int store_backup(const char *dest_path, struct dr_error *err);
+/* PRAGMA integrity_check; fails with the first problems reported. */
+int store_check(struct dr_error *err);
+/* Record a user-visible write. before/after (may be NULL) are stored as JSON; summary is
+ * built from action, resource and resource_id. */
+int store_audit(const char *user, const char *remote, const char *action, const char *resource,
+    const char *resource_id, const json_t *before, const json_t *after, struct dr_error *err);
+/* Copy of s with every invalid UTF-8 sequence replaced by U+FFFD, so that it can be stored
+ * as TEXT (PostgreSQL rejects invalid UTF-8) and returned as a JSON string. Caller frees. */
+char *store_utf8_clean(const char *s, size_t len, size_t *ret_len);
+
 /* end store.c */
 
 /* job.c */
 
+/*
+ * The persisted job queue. Every long operation is a row in `jobs` with its parameters,
+ * state, per-item results (`job_items`) and output (`job_output`, chunks of text). A fixed
+ * pool of worker threads claims queued jobs in id order and runs the handler of the job's
+ * kind. Output offsets are BYTE offsets into the job's whole output; output is stored as
+ * valid UTF-8 (invalid bytes become U+FFFD before they are counted). Times are Unix seconds.
+ */
+#define JOB_OUTPUT_MAX (64 * 1024 * 1024) /* default cap on one job's output */
+#define JOB_LIST_MAX 1000		   /* largest page job_list returns */
+#define JOB_KINDS_MAX 64
+
+/* A running job, as its handler sees it (opaque). */
+struct job;
+
+/* A kind of job and the function that runs it (on a worker thread). */
+struct job_kind {
+	const char *name;
+	/* 0 ok, -1 failed (err says why). Long handlers poll job_cancelled(). */
+	int (*run)(struct job *job, struct dr_error *err);
+	int timeout; /* seconds; 0 = no limit unless the submitter sets one */
+};
+
+/* Register the job tables' migrations and the built-in kinds "noop" and "sleep"; call
+ * before store_open. */
+void job_init(void);
+/* Register a kind (the struct is not copied); a name already taken is replaced. */
+void job_kind_register(const struct job_kind *k);
+/* The kind called name, or NULL. */
+const struct job_kind *job_kind_find(const char *name);
+/* Cap on one job's output in bytes (default JOB_OUTPUT_MAX). */
+void job_output_set_max(size_t max);
+
+/*
+ * Start `workers` threads. Jobs a previous process left running are marked interrupted
+ * first. Also starts one watcher thread that enforces timeouts and flushes idle output.
+ */
+int jobs_start(int workers, struct dr_error *err);
+/*
+ * Stop claiming jobs, let running jobs continue for up to grace_seconds, then ask them to
+ * cancel, wait a short bounded time, mark any still running interrupted, and join the
+ * threads (a handler that never polls job_cancelled() delays the join, not the state).
+ */
+void jobs_stop(int grace_seconds);
+/* Wake the workers to look for queued jobs now (after a transaction that submitted). */
+void jobs_wake(void);
+
+/* Queue a job; timeout 0 takes the kind's. Fails on an unknown kind. */
+int job_submit(const char *kind, const json_t *params, const char *owner, int timeout,
+    int64_t *ret_id, struct dr_error *err);
+/* As job_submit, recording the schedule that made the job. */
+int job_submit_scheduled(const char *kind, const json_t *params, const char *owner,
+    int timeout, int64_t schedule_id, int64_t *ret_id, struct dr_error *err);
+/*
+ * Cancel a job: a queued one is cancelled at once; a running one is asked to stop (its
+ * handler polls job_cancelled()) and ends "cancelled". Fails on a finished or unknown job.
+ */
+int job_cancel(int64_t id, struct dr_error *err);
+/* The job as an object with its "items" array, or NULL when there is none. Caller frees. */
+json_t *job_get(int64_t id);
+/* Jobs newest first, filtered by {"state", "kind", "owner", "schedule_id"} (each optional);
+ * *ret_total = matching jobs ignoring limit/offset. Caller frees *ret_rows. */
+int job_list(const json_t *filter, int limit, int offset, json_t **ret_rows,
+    int64_t *ret_total, struct dr_error *err);
+/*
+ * Read at most max bytes of output from byte offset into out (appended). *ret_next_offset
+ * = the offset to read from next; *ret_finished = the job has ended and no output lies past
+ * *ret_next_offset. Output is returned in whole chunks unless a chunk alone exceeds max.
+ */
+int job_output_read(int64_t id, int64_t offset, size_t max, struct buf *out,
+    int64_t *ret_next_offset, bool *ret_finished, struct dr_error *err);
+/* Block until output exists past offset, the job has ended, or timeout_ms passed.
+ * 1 = output or ended, 0 = timeout, -1 = no such job. */
+int job_output_wait(int64_t id, int64_t offset, int timeout_ms);
+/* {"kind": {"state": n}} over all jobs. Caller frees. */
+json_t *job_counts(void);
+
+/* For handlers: */
+int64_t job_id(struct job *job);
+const json_t *job_params(struct job *job);
+/* True once the job was cancelled, timed out, or the daemon is stopping. */
+bool job_cancelled(struct job *job);
+/* Append output (thread-safe); flushed per line at most every ~200 ms, and by the watcher. */
+void job_write(struct job *job, const char *data, size_t len);
+void job_printf(struct job *job, const char *fmt, ...) DR_PRINTF(2, 3);
+/* Set one item's state and data (e.g. per host); data may be NULL. */
+void job_item_set(struct job *job, const char *item, const char *state, const json_t *data);
+/* Set the job's result; steals the reference. */
+void job_result_set(struct job *job, json_t *result);
+
 /* end job.c */
 
 /* schedule.c */
+
+/*
+ * Schedules: a cron line in a time zone that enqueues a job of some kind. One scheduler
+ * thread sleeps until the earliest next_run_at (woken early by any change, and at least
+ * every SCHEDULE_WAKE_MAX seconds), then runs schedule_tick(now). A fire time found more
+ * than SCHEDULE_MISFIRE_GRACE seconds late was missed (the daemon was down): misfire
+ * "run_once" runs one job for all the missed times, "skip" runs none; either way
+ * next_run_at moves to the first fire time after now.
+ *
+ * A spec is a JSON object:
+ *   name (string, required, unique), cron (required), tz (default "UTC"),
+ *   kind (registered job kind, required), params (object, default {}),
+ *   start_at / end_at (Unix seconds, or ISO-8601 text read in tz; optional),
+ *   max_iterations (>= 1, optional), misfire ("run_once" default, or "skip"),
+ *   enabled (default true), owner (user the jobs belong to, optional).
+ * Schedules come back with the same fields plus id, iterations, next_run_at, last_run_at
+ * and created_at (Unix seconds or null); schedule_get adds "next_runs" (the next
+ * SCHEDULE_NEXT_SHOWN fire times, Unix seconds) and "next_runs_local" (ISO-8601 in tz).
+ */
+#define SCHEDULE_NAME_MAX 128
+#define SCHEDULE_MISFIRE_GRACE 60 /* seconds */
+#define SCHEDULE_WAKE_MAX 60	   /* seconds */
+#define SCHEDULE_NEXT_SHOWN 5
+
+/* Register the schedules table's migrations; before store_open. */
+void schedule_init(void);
+/* Validate spec (errors name the field) and create the schedule. */
+int schedule_create(const json_t *spec, int64_t *ret_id, struct dr_error *err);
+int schedule_delete(int64_t id, struct dr_error *err);
+/* Disabling clears next_run_at; enabling computes it from now (missed times are not run).
+ * Enabling a schedule that reached its end_at or max_iterations fails. */
+int schedule_set_enabled(int64_t id, bool enabled, struct dr_error *err);
+/* One schedule with its next fire times, or NULL. Caller frees. */
+json_t *schedule_get(int64_t id);
+/* Every schedule, by name. Caller frees *ret. */
+int schedule_list(json_t **ret, struct dr_error *err);
+/* Enqueue the jobs due at `now`, advance the schedules; returns the jobs enqueued. A
+ * schedule that cannot be run is still advanced, and the first such error is returned
+ * in err (the count stays >= 0); -1 only when the store fails. */
+int schedule_tick(time_t now, struct dr_error *err);
+/* Start / stop the scheduler thread. */
+int schedule_start(struct dr_error *err);
+void schedule_stop(void);
+/* The clock the scheduler reads (time(NULL) by default; NULL restores it). For tests. */
+void schedule_clock_set(time_t (*now)(void));
 
 /* end schedule.c */
 

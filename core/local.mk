@@ -14,6 +14,7 @@ libdrover_a_SOURCES += core/yaml.c core/config.c
 libdrover_a_SOURCES += core/cron.c core/tz.c
 
 # store, jobs, scheduler
+libdrover_a_SOURCES += core/store.c core/job.c core/schedule.c
 
 # HTTP client
 libdrover_a_SOURCES += core/http.c

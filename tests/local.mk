@@ -20,6 +20,7 @@ UNIT_TESTS += tests/unit/test_cron
 INTEGRATION_TESTS += tests/integration/cron_cli.sh
 
 # store, jobs, scheduler
+UNIT_TESTS += tests/unit/test_store tests/unit/test_job tests/unit/test_schedule
 
 # HTTP server and client
 UNIT_TESTS += tests/unit/test_http
