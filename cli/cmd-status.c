@@ -112,7 +112,7 @@ cmd_login(struct cli *cli, int argc, char **argv)
 	}
 	if (gethostname(host, sizeof host) < 0)
 		str_copy(host, "unknown", sizeof host);
-	body = json_pack("{s:s, s:s, s:s++}", "user", user, "password", password, "name",
+	body = json_pack("{s:s, s:s, s:s+}", "user", user, "password", password, "name",
 	    "drover-cli@", host);
 	explicit_bzero(password, sizeof password);
 	cli->token = NULL;

@@ -126,7 +126,7 @@ main(int argc, char **argv)
 		{ "commands", no_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct cli cli = { .prog = "drover" };
+	struct cli cli = { 0 };
 	const struct cli_cmd *cmd;
 	int c, r;
 

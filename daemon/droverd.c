@@ -25,6 +25,8 @@ static const char *droverd_config_path;
 static int
 droverd_store_start(struct config *cfg, struct dr_error *err)
 {
+	job_init();
+	schedule_init();
 	auth_register();
 	return store_open(cfg->state_dir, err);
 }
@@ -63,8 +65,8 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 		.max_body = cfg->http_max_body,
 		.max_header = cfg->http_max_header,
 		.timeout = cfg->http_timeout,
-		.tls_cert = cfg->tls_cert,
-		.tls_key = cfg->tls_key,
+		.tls_cert = *cfg->tls_cert != '\0' ? cfg->tls_cert : NULL,
+		.tls_key = *cfg->tls_key != '\0' ? cfg->tls_key : NULL,
 	};
 
 	api_init();
@@ -210,7 +212,9 @@ main(int argc, char **argv)
 	log_init("droverd", false, LOG_INFO);
 	if (droverd_config_path == NULL && access(DROVERD_DEFAULT_CONFIG, R_OK) == 0)
 		droverd_config_path = DROVERD_DEFAULT_CONFIG;
-	if (config_load(droverd_config_path, &droverd_cfg, &err) < 0)
+	if (droverd_config_path == NULL)
+		config_defaults(&droverd_cfg);
+	else if (config_load(droverd_config_path, &droverd_cfg, &err) < 0)
 		fatalx("%s", err.msg);
 	if (listen != NULL) {
 		free(droverd_cfg.listen);
