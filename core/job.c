@@ -14,14 +14,14 @@
 #include "core/core.h"
 
 #define JOB_WORKERS_MAX 64
-#define JOB_FLUSH_US 200000		/* output reaches followers at least this often */
-#define JOB_FLUSH_BYTES (64 * 1024)	/* flush at once when this much is pending */
-#define JOB_POLL_MS 1000		/* workers look at the table this often */
-#define JOB_WATCH_MS 100		/* the watcher's period (timeouts, idle output) */
-#define JOB_STOP_WAIT_MS 3000		/* after the grace: how long cancelled jobs get */
-#define JOB_PARAMS_MAX (1024 * 1024)	/* JSON text of a job's parameters */
-#define JOB_ITEM_MAX 255		/* length of an item name */
-#define JOB_READ_CHUNKS 256		/* chunks fetched per output read */
+#define JOB_FLUSH_US 200000 /* output reaches followers at least this often */
+#define JOB_FLUSH_BYTES (64 * 1024) /* flush at once when this much is pending */
+#define JOB_POLL_MS 1000 /* workers look at the table this often */
+#define JOB_WATCH_MS 100 /* the watcher's period (timeouts, idle output) */
+#define JOB_STOP_WAIT_MS 3000 /* after the grace: how long cancelled jobs get */
+#define JOB_PARAMS_MAX (1024 * 1024) /* JSON text of a job's parameters */
+#define JOB_ITEM_MAX 255 /* length of an item name */
+#define JOB_READ_CHUNKS 256 /* chunks fetched per output read */
 #define JOB_INTERRUPTED_MSG "droverd stopped while the job was running"
 
 /* Why a running job was asked to stop. */
@@ -38,11 +38,11 @@ struct job {
 	json_t *params;
 	int timeout;
 	int64_t deadline_us; /* monotonic; 0 = none */
-	_Atomic int stop;    /* enum job_stop */
+	_Atomic int stop; /* enum job_stop */
 
 	pthread_mutex_t lock; /* the fields below */
-	struct buf pending;   /* output not yet stored */
-	int64_t stored;	      /* bytes stored (after UTF-8 cleaning) */
+	struct buf pending; /* output not yet stored */
+	int64_t stored; /* bytes stored (after UTF-8 cleaning) */
 	int64_t seq;
 	size_t accepted; /* bytes taken from the handler, for the cap */
 	bool capped;
@@ -53,56 +53,56 @@ struct job {
 	struct job *next; /* in jobs_running */
 };
 
-static const char *const job_states[] = { "queued", "running", "succeeded", "failed",
-	"cancelled", "interrupted" };
+static const char *const job_states[] = {
+    "queued", "running", "succeeded", "failed", "cancelled", "interrupted"};
 
 static const struct store_migration job_migrations[] = {
-	{ "job", 1,
-	    "CREATE TABLE jobs ("
-	    " id INTEGER PRIMARY KEY,"
-	    " kind TEXT NOT NULL,"
-	    " state TEXT NOT NULL,"
-	    " params TEXT NOT NULL,"
-	    " owner TEXT,"
-	    " created_at INTEGER NOT NULL,"
-	    " started_at INTEGER,"
-	    " finished_at INTEGER,"
-	    " timeout INTEGER NOT NULL DEFAULT 0,"
-	    " result TEXT,"
-	    " error TEXT,"
-	    " schedule_id INTEGER);"
-	    "CREATE INDEX jobs_state ON jobs (state, id);"
-	    "CREATE INDEX jobs_kind ON jobs (kind, state);"
-	    "CREATE INDEX jobs_schedule ON jobs (schedule_id);"
-	    "CREATE TABLE job_items ("
-	    " job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
-	    " item TEXT NOT NULL,"
-	    " state TEXT NOT NULL,"
-	    " data TEXT,"
-	    " updated_at INTEGER NOT NULL,"
-	    " PRIMARY KEY (job_id, item));"
-	    "CREATE TABLE job_output ("
-	    " job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
-	    " seq INTEGER NOT NULL,"
-	    " pos INTEGER NOT NULL,"
-	    " endpos INTEGER NOT NULL,"
-	    " data TEXT NOT NULL,"
-	    " PRIMARY KEY (job_id, seq));"
-	    "CREATE INDEX job_output_end ON job_output (job_id, endpos);" },
+    {"job", 1,
+        "CREATE TABLE jobs ("
+        " id INTEGER PRIMARY KEY,"
+        " kind TEXT NOT NULL,"
+        " state TEXT NOT NULL,"
+        " params TEXT NOT NULL,"
+        " owner TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " started_at INTEGER,"
+        " finished_at INTEGER,"
+        " timeout INTEGER NOT NULL DEFAULT 0,"
+        " result TEXT,"
+        " error TEXT,"
+        " schedule_id INTEGER);"
+        "CREATE INDEX jobs_state ON jobs (state, id);"
+        "CREATE INDEX jobs_kind ON jobs (kind, state);"
+        "CREATE INDEX jobs_schedule ON jobs (schedule_id);"
+        "CREATE TABLE job_items ("
+        " job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        " item TEXT NOT NULL,"
+        " state TEXT NOT NULL,"
+        " data TEXT,"
+        " updated_at INTEGER NOT NULL,"
+        " PRIMARY KEY (job_id, item));"
+        "CREATE TABLE job_output ("
+        " job_id INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        " seq INTEGER NOT NULL,"
+        " pos INTEGER NOT NULL,"
+        " endpos INTEGER NOT NULL,"
+        " data TEXT NOT NULL,"
+        " PRIMARY KEY (job_id, seq));"
+        "CREATE INDEX job_output_end ON job_output (job_id, endpos);"},
 };
 
 static int job_noop_run(struct job *job, struct dr_error *err);
 static int job_sleep_run(struct job *job, struct dr_error *err);
 
 static const struct job_kind job_builtin_kinds[] = {
-	{ "noop", job_noop_run, 60 },
-	{ "sleep", job_sleep_run, 0 },
+    {"noop", job_noop_run, 60},
+    {"sleep", job_sleep_run, 0},
 };
 
 /* jobs_lock guards the kinds, the running list and the pool's state. */
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t jobs_work_cond;  /* workers: new jobs or stop */
-static pthread_cond_t jobs_idle_cond;  /* a running job ended */
+static pthread_cond_t jobs_work_cond; /* workers: new jobs or stop */
+static pthread_cond_t jobs_idle_cond; /* a running job ended */
 static pthread_cond_t jobs_watch_cond; /* the watcher: stop */
 static const struct job_kind *jobs_kinds[JOB_KINDS_MAX];
 static size_t jobs_nkinds;
@@ -140,8 +140,8 @@ jobs_once_init(void)
 static int
 jobs_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *m, int64_t deadline_us)
 {
-	struct timespec ts = { .tv_sec = deadline_us / 1000000,
-		.tv_nsec = (deadline_us % 1000000) * 1000 };
+	struct timespec ts = {
+	    .tv_sec = deadline_us / 1000000, .tv_nsec = (deadline_us % 1000000) * 1000};
 
 	return pthread_cond_timedwait(cond, m, &ts);
 }
@@ -239,11 +239,11 @@ job_insert(const char *kind, const json_t *params, const char *owner, int timeou
 	if (strlen(text) > JOB_PARAMS_MAX)
 		return dr_error_set(err, "params: larger than %d bytes", JOB_PARAMS_MAX);
 	if (store_execf(NULL, &id, err,
-		"INSERT INTO jobs (kind, state, params, owner, created_at, timeout, schedule_id)"
-		" VALUES (?, 'queued', ?, ?, ?, ?, ?)",
-		"[sss?IiO]", kind, text, owner, (json_int_t)time(NULL),
-		timeout > 0 ? timeout : k->timeout,
-		schedule_id > 0 ? json_integer(schedule_id) : json_null()) < 0)
+	        "INSERT INTO jobs (kind, state, params, owner, created_at, timeout, schedule_id)"
+	        " VALUES (?, 'queued', ?, ?, ?, ?, ?)",
+	        "[sss?Iio]", kind, text, owner, (json_int_t)time(NULL),
+	        timeout > 0 ? timeout : k->timeout,
+	        schedule_id > 0 ? json_integer(schedule_id) : json_null()) < 0)
 		return -1;
 	jobs_wake();
 	*ret_id = id;
@@ -252,8 +252,8 @@ job_insert(const char *kind, const json_t *params, const char *owner, int timeou
 
 /* Queue a job. */
 int
-job_submit(const char *kind, const json_t *params, const char *owner, int timeout,
-    int64_t *ret_id, struct dr_error *err)
+job_submit(const char *kind, const json_t *params, const char *owner, int timeout, int64_t *ret_id,
+    struct dr_error *err)
 {
 	return job_insert(kind, params, owner, timeout, 0, ret_id, err);
 }
@@ -314,9 +314,9 @@ job_cancel(int64_t id, struct dr_error *err)
 
 	for (tries = 0; tries < 2; tries++) {
 		if (store_execf(&changes, NULL, err,
-			"UPDATE jobs SET state = 'cancelled', finished_at = ?,"
-			" error = 'cancelled before it started' WHERE id = ? AND state = 'queued'",
-			"[II]", (json_int_t)time(NULL), (json_int_t)id) < 0)
+		        "UPDATE jobs SET state = 'cancelled', finished_at = ?,"
+		        " error = 'cancelled before it started' WHERE id = ? AND state = 'queued'",
+		        "[II]", (json_int_t)time(NULL), (json_int_t)id) < 0)
 			return -1;
 		if (changes == 1) {
 			jobs_output_changed();
@@ -332,12 +332,12 @@ job_cancel(int64_t id, struct dr_error *err)
 		}
 		pthread_mutex_unlock(&jobs_lock);
 		json_decref(row);
-		row = store_query_one(err, "SELECT state FROM jobs WHERE id = ?", "[I]",
-		    (json_int_t)id);
+		row = store_query_one(
+		    err, "SELECT state FROM jobs WHERE id = ?", "[I]", (json_int_t)id);
 		if (row == NULL)
-			return err != NULL && err->msg[0] != '\0' ?
-			    -1 :
-			    dr_error_set(err, "job %lld: no such job", (long long)id);
+			return err != NULL && err->msg[0] != '\0'
+			    ? -1
+			    : dr_error_set(err, "job %lld: no such job", (long long)id);
 		if (job_state_final(json_string_value(json_object_get(row, "state"))))
 			return dr_error_set(err, "job %lld: already %s", (long long)id,
 			    json_string_value(json_object_get(row, "state")));
@@ -362,9 +362,9 @@ job_get(int64_t id)
 	if (job == NULL)
 		return NULL;
 	if (store_queryf(&items, NULL,
-		"SELECT item, state, data AS data_json, updated_at FROM job_items"
-		" WHERE job_id = ? ORDER BY item",
-		"[I]", (json_int_t)id) < 0)
+	        "SELECT item, state, data AS data_json, updated_at FROM job_items"
+	        " WHERE job_id = ? ORDER BY item",
+	        "[I]", (json_int_t)id) < 0)
 		return NULL;
 	json_object_set(job, "items", items);
 	return TAKE_PTR(job);
@@ -376,10 +376,10 @@ static const struct job_filter {
 	const char *column;
 	json_type type;
 } job_filters[] = {
-	{ "state", "state", JSON_STRING },
-	{ "kind", "kind", JSON_STRING },
-	{ "owner", "owner", JSON_STRING },
-	{ "schedule_id", "schedule_id", JSON_INTEGER },
+    {"state", "state", JSON_STRING},
+    {"kind", "kind", JSON_STRING},
+    {"owner", "owner", JSON_STRING},
+    {"schedule_id", "schedule_id", JSON_INTEGER},
 };
 
 /* A page of jobs, newest first. */
@@ -401,7 +401,8 @@ job_list(const json_t *filter, int limit, int offset, json_t **ret_rows, int64_t
 		return dr_error_set(err, "limit: must be 1 to %d", JOB_LIST_MAX);
 	if (offset < 0)
 		return dr_error_set(err, "offset: must not be negative");
-	json_object_foreach ((json_t *)filter, key, v) {
+	json_object_foreach((json_t *)filter, key, v)
+	{
 		for (i = 0, f = NULL; i < nitems(job_filters) && f == NULL; i++)
 			if (strcmp(job_filters[i].key, key) == 0)
 				f = &job_filters[i];
@@ -429,8 +430,8 @@ job_list(const json_t *filter, int limit, int offset, json_t **ret_rows, int64_t
 		json_array_append(params, v);
 	}
 	sql = xasprintf("SELECT id, kind, state, params AS params_json, owner, created_at,"
-			" started_at, finished_at, timeout, result AS result_json, error,"
-			" schedule_id FROM jobs%s ORDER BY id DESC LIMIT %d OFFSET %d",
+	                " started_at, finished_at, timeout, result AS result_json, error,"
+	                " schedule_id FROM jobs%s ORDER BY id DESC LIMIT %d OFFSET %d",
 	    where.data != NULL ? where.data : "", limit, offset);
 	csql = xasprintf("SELECT COUNT(*) AS n FROM jobs%s", where.data != NULL ? where.data : "");
 	buf_free(&where);
@@ -453,8 +454,8 @@ job_output_state(int64_t id, struct dr_error *err)
 
 /* Read output from a byte offset. */
 int
-job_output_read(int64_t id, int64_t offset, size_t max, struct buf *out,
-    int64_t *ret_next_offset, bool *ret_finished, struct dr_error *err)
+job_output_read(int64_t id, int64_t offset, size_t max, struct buf *out, int64_t *ret_next_offset,
+    bool *ret_finished, struct dr_error *err)
 {
 	_cleanup_json_ json_t *st = NULL, *rows = NULL;
 	int64_t next = offset, total;
@@ -466,17 +467,18 @@ job_output_read(int64_t id, int64_t offset, size_t max, struct buf *out,
 		return dr_error_set(err, "offset: must not be negative");
 	/* The state first: output is complete before a job's state becomes final. */
 	if ((st = job_output_state(id, err)) == NULL)
-		return err != NULL && err->msg[0] != '\0' ?
-		    -1 :
-		    dr_error_set(err, "job %lld: no such job", (long long)id);
+		return err != NULL && err->msg[0] != '\0'
+		    ? -1
+		    : dr_error_set(err, "job %lld: no such job", (long long)id);
 	final = job_state_final(json_string_value(json_object_get(st, "state")));
 	total = json_integer_value(json_object_get(st, "total"));
 	if (store_queryf(&rows, err,
-		"SELECT pos, endpos, data FROM job_output WHERE job_id = ? AND endpos > ?"
-		" ORDER BY endpos LIMIT ?",
-		"[IIi]", (json_int_t)id, (json_int_t)offset, JOB_READ_CHUNKS) < 0)
+	        "SELECT pos, endpos, data FROM job_output WHERE job_id = ? AND endpos > ?"
+	        " ORDER BY endpos LIMIT ?",
+	        "[IIi]", (json_int_t)id, (json_int_t)offset, JOB_READ_CHUNKS) < 0)
 		return -1;
-	json_array_foreach (rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		int64_t pos = json_integer_value(json_object_get(row, "pos"));
 		const char *data = json_string_value(json_object_get(row, "data"));
 		size_t len = json_string_length(json_object_get(row, "data"));
@@ -539,9 +541,10 @@ job_counts(void)
 	size_t i;
 
 	if (store_query("SELECT kind, state, COUNT(*) AS n FROM jobs GROUP BY kind, state", NULL,
-		&rows, NULL) < 0)
+	        &rows, NULL) < 0)
 		return counts;
-	json_array_foreach (rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		const char *kind = json_string_value(json_object_get(row, "kind"));
 
 		if ((k = json_object_get(counts, kind)) == NULL) {
@@ -616,9 +619,9 @@ job_flush_locked(struct job *job, size_t n)
 		return;
 	clean = store_utf8_clean(job->pending.data, n, &clen);
 	if (store_execf(NULL, NULL, &err,
-		"INSERT INTO job_output (job_id, seq, pos, endpos, data) VALUES (?, ?, ?, ?, ?)",
-		"[IIIIs%]", (json_int_t)job->id, (json_int_t)job->seq, (json_int_t)job->stored,
-		(json_int_t)(job->stored + (int64_t)clen), clean, clen) < 0)
+	        "INSERT INTO job_output (job_id, seq, pos, endpos, data) VALUES (?, ?, ?, ?, ?)",
+	        "[IIIIs%]", (json_int_t)job->id, (json_int_t)job->seq, (json_int_t)job->stored,
+	        (json_int_t)(job->stored + (int64_t)clen), clean, clen) < 0)
 		job_store_failed(job, &err);
 	else {
 		job->seq++;
@@ -662,8 +665,8 @@ job_write(struct job *job, const char *data, size_t len)
 	job->accepted += take;
 	if (job->capped) {
 		buf_addf(&job->pending, "%s[output truncated: more than %zu bytes]\n",
-		    job->pending.len > 0 && job->pending.data[job->pending.len - 1] != '\n' ? "\n" :
-											     "",
+		    job->pending.len > 0 && job->pending.data[job->pending.len - 1] != '\n' ? "\n"
+		                                                                            : "",
 		    max);
 		job_flush_all_locked(job, true);
 	} else if (job->pending.len >= JOB_FLUSH_BYTES) {
@@ -695,16 +698,16 @@ job_item_set(struct job *job, const char *item, const char *state, const json_t 
 	struct dr_error err;
 
 	if (strlen(item) > JOB_ITEM_MAX) {
-		dr_error_set(&err, "item \"%.40s...\": name longer than %d bytes", item,
-		    JOB_ITEM_MAX);
+		dr_error_set(
+		    &err, "item \"%.40s...\": name longer than %d bytes", item, JOB_ITEM_MAX);
 		goto fail;
 	}
 	if (store_execf(NULL, NULL, &err,
-		"INSERT INTO job_items (job_id, item, state, data, updated_at)"
-		" VALUES (?, ?, ?, ?, ?)"
-		" ON CONFLICT (job_id, item) DO UPDATE SET state = excluded.state,"
-		" data = excluded.data, updated_at = excluded.updated_at",
-		"[IssO?I]", (json_int_t)job->id, item, state, data, (json_int_t)time(NULL)) == 0)
+	        "INSERT INTO job_items (job_id, item, state, data, updated_at)"
+	        " VALUES (?, ?, ?, ?, ?)"
+	        " ON CONFLICT (job_id, item) DO UPDATE SET state = excluded.state,"
+	        " data = excluded.data, updated_at = excluded.updated_at",
+	        "[IssO?I]", (json_int_t)job->id, item, state, data, (json_int_t)time(NULL)) == 0)
 		return;
 fail:
 	pthread_mutex_lock(&job->lock);
@@ -770,12 +773,13 @@ jobs_claim(struct dr_error *err)
 		pthread_mutex_unlock(&jobs_lock);
 		if (store_begin(err) == 0 &&
 		    store_execf(&changes, NULL, err,
-			"UPDATE jobs SET state = 'running', started_at = ?"
-			" WHERE id = ? AND state = 'queued'",
-			"[II]", (json_int_t)time(NULL), (json_int_t)job->id) == 0 &&
+		        "UPDATE jobs SET state = 'running', started_at = ?"
+		        " WHERE id = ? AND state = 'queued'",
+		        "[II]", (json_int_t)time(NULL), (json_int_t)job->id) == 0 &&
 		    store_commit(err) == 0 && changes == 1) {
 			if (job->timeout > 0)
-				job->deadline_us = time_mono_us() + (int64_t)job->timeout * 1000000;
+				job->deadline_us =
+				    time_mono_us() + (int64_t)job->timeout * 1000000;
 			return job;
 		}
 		store_rollback();
@@ -793,7 +797,7 @@ jobs_claim(struct dr_error *err)
 static void
 jobs_run(struct job *job)
 {
-	struct dr_error err = { .msg = "" };
+	struct dr_error err = {.msg = ""};
 	_cleanup_free_ char *result = NULL;
 	char msg[DR_ERROR_MAX];
 	const char *state;
@@ -833,10 +837,10 @@ jobs_run(struct job *job)
 		fatalx("json_dumps failed");
 	pthread_mutex_unlock(&job->lock);
 	if (store_execf(NULL, NULL, &err,
-		"UPDATE jobs SET state = ?, finished_at = ?, result = ?, error = ?"
-		" WHERE id = ? AND state = 'running'",
-		"[sIs?s?I]", state, (json_int_t)time(NULL), result, msg[0] != '\0' ? msg : NULL,
-		(json_int_t)job->id) < 0)
+	        "UPDATE jobs SET state = ?, finished_at = ?, result = ?, error = ?"
+	        " WHERE id = ? AND state = 'running'",
+	        "[sIs?s?I]", state, (json_int_t)time(NULL), result, msg[0] != '\0' ? msg : NULL,
+	        (json_int_t)job->id) < 0)
 		log_warnx("job %lld: cannot record its end (%s): %s", (long long)job->id, state,
 		    err.msg);
 }
@@ -876,8 +880,8 @@ jobs_worker(void *arg)
 			log_warnx("claiming a job: %s", err.msg);
 		pthread_mutex_lock(&jobs_lock);
 		if (!jobs_stopping && gen == jobs_wake_gen)
-			jobs_cond_wait_until(&jobs_work_cond, &jobs_lock,
-			    time_mono_us() + JOB_POLL_MS * 1000);
+			jobs_cond_wait_until(
+			    &jobs_work_cond, &jobs_lock, time_mono_us() + JOB_POLL_MS * 1000);
 	}
 	pthread_mutex_unlock(&jobs_lock);
 	return NULL;
@@ -927,9 +931,9 @@ jobs_start(int workers, struct dr_error *err)
 	pthread_mutex_unlock(&jobs_lock);
 	/* With one process per database, a job still "running" lost its process. */
 	if (store_execf(&changes, NULL, err,
-		"UPDATE jobs SET state = 'interrupted', finished_at = ?, error = ?"
-		" WHERE state = 'running'",
-		"[Is]", (json_int_t)time(NULL), JOB_INTERRUPTED_MSG) < 0)
+	        "UPDATE jobs SET state = 'interrupted', finished_at = ?, error = ?"
+	        " WHERE state = 'running'",
+	        "[Is]", (json_int_t)time(NULL), JOB_INTERRUPTED_MSG) < 0)
 		return -1;
 	if (changes > 0)
 		jobs_output_changed();
@@ -980,10 +984,10 @@ jobs_stop(int grace_seconds)
 	/* Handlers that do not poll: the record is right even if we never get to join. */
 	for (j = jobs_running; j != NULL; j = j->next)
 		if (store_execf(NULL, NULL, &err,
-			"UPDATE jobs SET state = 'interrupted', finished_at = ?, error = ?"
-			" WHERE id = ? AND state = 'running'",
-			"[IsI]", (json_int_t)time(NULL), JOB_INTERRUPTED_MSG,
-			(json_int_t)j->id) < 0)
+		        "UPDATE jobs SET state = 'interrupted', finished_at = ?, error = ?"
+		        " WHERE id = ? AND state = 'running'",
+		        "[IsI]", (json_int_t)time(NULL), JOB_INTERRUPTED_MSG,
+		        (json_int_t)j->id) < 0)
 			log_warnx("job %lld: %s", (long long)j->id, err.msg);
 	jobs_watch_stop = true;
 	pthread_cond_broadcast(&jobs_watch_cond);
@@ -1035,8 +1039,7 @@ job_sleep_run(struct job *job, struct dr_error *err)
 	int64_t start = time_mono_us();
 
 	if ((v = json_object_get(p, "seconds")) != NULL) {
-		if (!json_is_number(v) || json_number_value(v) < 0 ||
-		    json_number_value(v) > 86400)
+		if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > 86400)
 			return dr_error_set(err, "params: seconds: must be a number 0 to 86400");
 		seconds = json_number_value(v);
 	}
@@ -1049,8 +1052,8 @@ job_sleep_run(struct job *job, struct dr_error *err)
 	if ((v = json_object_get(p, "fail")) != NULL && !json_is_boolean(v))
 		return dr_error_set(err, "params: fail: must be true or false");
 	for (k = 0; k < lines; k++) {
-		if (job_sleep_until(job, start + (int64_t)(seconds * 1e6 * (double)k /
-						     (double)lines)) < 0)
+		if (job_sleep_until(
+		        job, start + (int64_t)(seconds * 1e6 * (double)k / (double)lines)) < 0)
 			return dr_error_set(err, "cancelled");
 		job_printf(job, "line %lld of %lld\n", (long long)k + 1, (long long)lines);
 	}

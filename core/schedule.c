@@ -14,29 +14,29 @@
 #define SCHEDULE_PARAMS_MAX (1024 * 1024)
 
 static const struct store_migration schedule_migrations[] = {
-	{ "schedule", 1,
-	    "CREATE TABLE schedules ("
-	    " id INTEGER PRIMARY KEY,"
-	    " name TEXT NOT NULL UNIQUE,"
-	    " cron TEXT NOT NULL,"
-	    " tz TEXT NOT NULL,"
-	    " start_at INTEGER,"
-	    " end_at INTEGER,"
-	    " max_iterations INTEGER,"
-	    " iterations INTEGER NOT NULL DEFAULT 0,"
-	    " misfire TEXT NOT NULL,"
-	    " enabled INTEGER NOT NULL,"
-	    " kind TEXT NOT NULL,"
-	    " params TEXT NOT NULL,"
-	    " owner TEXT,"
-	    " next_run_at INTEGER,"
-	    " last_run_at INTEGER,"
-	    " created_at INTEGER NOT NULL);"
-	    "CREATE INDEX schedules_due ON schedules (enabled, next_run_at);" },
+    {"schedule", 1,
+        "CREATE TABLE schedules ("
+        " id INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " cron TEXT NOT NULL,"
+        " tz TEXT NOT NULL,"
+        " start_at INTEGER,"
+        " end_at INTEGER,"
+        " max_iterations INTEGER,"
+        " iterations INTEGER NOT NULL DEFAULT 0,"
+        " misfire TEXT NOT NULL,"
+        " enabled INTEGER NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " params TEXT NOT NULL,"
+        " owner TEXT,"
+        " next_run_at INTEGER,"
+        " last_run_at INTEGER,"
+        " created_at INTEGER NOT NULL);"
+        "CREATE INDEX schedules_due ON schedules (enabled, next_run_at);"},
 };
 
-#define SCHEDULE_COLUMNS                                                                 \
-	"id, name, cron, tz, start_at, end_at, max_iterations, iterations, misfire, enabled," \
+#define SCHEDULE_COLUMNS                                                                          \
+	"id, name, cron, tz, start_at, end_at, max_iterations, iterations, misfire, enabled,"     \
 	" kind, params AS params_json, owner, next_run_at, last_run_at, created_at"
 
 /* A validated spec; strings and params are borrowed from the JSON. */
@@ -156,8 +156,8 @@ schedule_parse_tz(const json_t *v, struct schedule_spec *s, struct dr_error *err
 
 /* A time: Unix seconds, or ISO-8601 text read in the schedule's zone. */
 static int
-schedule_parse_time(const json_t *v, const struct schedule_spec *s, json_int_t *ret,
-    struct dr_error *err)
+schedule_parse_time(
+    const json_t *v, const struct schedule_spec *s, json_int_t *ret, struct dr_error *err)
 {
 	time_t t;
 
@@ -207,7 +207,7 @@ schedule_parse_max(const json_t *v, struct schedule_spec *s, struct dr_error *er
 static int
 schedule_parse_misfire(const json_t *v, struct schedule_spec *s, struct dr_error *err)
 {
-	static const char *const values[] = { "run_once", "skip" };
+	static const char *const values[] = {"run_once", "skip"};
 	size_t i;
 
 	for (i = 0; json_is_string(v) && i < nitems(values); i++) {
@@ -272,17 +272,17 @@ static const struct schedule_field {
 	bool required;
 	int (*parse)(const json_t *v, struct schedule_spec *s, struct dr_error *err);
 } schedule_fields[] = {
-	{ "name", true, schedule_parse_name },
-	{ "cron", true, schedule_parse_cron },
-	{ "tz", false, schedule_parse_tz },
-	{ "start_at", false, schedule_parse_start },
-	{ "end_at", false, schedule_parse_end },
-	{ "max_iterations", false, schedule_parse_max },
-	{ "misfire", false, schedule_parse_misfire },
-	{ "enabled", false, schedule_parse_enabled },
-	{ "kind", true, schedule_parse_kind },
-	{ "params", false, schedule_parse_params },
-	{ "owner", false, schedule_parse_owner },
+    {"name", true, schedule_parse_name},
+    {"cron", true, schedule_parse_cron},
+    {"tz", false, schedule_parse_tz},
+    {"start_at", false, schedule_parse_start},
+    {"end_at", false, schedule_parse_end},
+    {"max_iterations", false, schedule_parse_max},
+    {"misfire", false, schedule_parse_misfire},
+    {"enabled", false, schedule_parse_enabled},
+    {"kind", true, schedule_parse_kind},
+    {"params", false, schedule_parse_params},
+    {"owner", false, schedule_parse_owner},
 };
 
 /* Validate a spec into s (s->cron is the caller's to free). */
@@ -294,11 +294,16 @@ schedule_spec_parse(const json_t *spec, struct schedule_spec *s, struct dr_error
 	json_t *v;
 	size_t i;
 
-	*s = (struct schedule_spec){ .tz = "UTC", .misfire = "run_once", .start_at = -1,
-		.end_at = -1, .max_iterations = -1, .enabled = true };
+	*s = (struct schedule_spec){.tz = "UTC",
+	    .misfire = "run_once",
+	    .start_at = -1,
+	    .end_at = -1,
+	    .max_iterations = -1,
+	    .enabled = true};
 	if (!json_is_object(spec))
 		return dr_error_set(err, "schedule: must be an object");
-	json_object_foreach ((json_t *)spec, key, v) {
+	json_object_foreach((json_t *)spec, key, v)
+	{
 		for (i = 0, f = NULL; i < nitems(schedule_fields) && f == NULL; i++)
 			if (strcmp(schedule_fields[i].name, key) == 0)
 				f = &schedule_fields[i];
@@ -358,19 +363,19 @@ schedule_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 	if (err != NULL && err->msg[0] != '\0')
 		goto out;
 	after = s.start_at > now ? (time_t)s.start_at - 1 : now;
-	if (s.enabled && schedule_next(s.cron, s.tz, after, s.end_at, s.max_iterations, 0, &next,
-			     err) < 0)
+	if (s.enabled &&
+	    schedule_next(s.cron, s.tz, after, s.end_at, s.max_iterations, 0, &next, err) < 0)
 		goto out;
 	if (store_execf(NULL, &id, err,
-		"INSERT INTO schedules (name, cron, tz, start_at, end_at, max_iterations,"
-		" iterations, misfire, enabled, kind, params, owner, next_run_at, created_at)"
-		" VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
-		"[sssooosbsOs?oI]", s.name, s.cron_line, s.tz,
-		s.start_at >= 0 ? json_integer(s.start_at) : json_null(),
-		s.end_at >= 0 ? json_integer(s.end_at) : json_null(),
-		s.max_iterations > 0 ? json_integer(s.max_iterations) : json_null(), s.misfire,
-		(int)s.enabled, s.kind, s.params != NULL ? s.params : empty, s.owner,
-		next > 0 ? json_integer(next) : json_null(), (json_int_t)now) < 0)
+	        "INSERT INTO schedules (name, cron, tz, start_at, end_at, max_iterations,"
+	        " iterations, misfire, enabled, kind, params, owner, next_run_at, created_at)"
+	        " VALUES (?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, ?, ?)",
+	        "[sssooosbsOs?oI]", s.name, s.cron_line, s.tz,
+	        s.start_at >= 0 ? json_integer(s.start_at) : json_null(),
+	        s.end_at >= 0 ? json_integer(s.end_at) : json_null(),
+	        s.max_iterations > 0 ? json_integer(s.max_iterations) : json_null(), s.misfire,
+	        (int)s.enabled, s.kind, s.params != NULL ? s.params : empty, s.owner,
+	        next > 0 ? json_integer(next) : json_null(), (json_int_t)now) < 0)
 		goto out;
 	*ret_id = id;
 	rc = 0;
@@ -387,7 +392,7 @@ schedule_delete(int64_t id, struct dr_error *err)
 	int64_t changes;
 
 	if (store_execf(&changes, NULL, err, "DELETE FROM schedules WHERE id = ?", "[I]",
-		(json_int_t)id) < 0)
+	        (json_int_t)id) < 0)
 		return -1;
 	if (changes == 0)
 		return dr_error_set(err, "schedule %lld: no such schedule", (long long)id);
@@ -399,8 +404,8 @@ schedule_delete(int64_t id, struct dr_error *err)
 static json_t *
 schedule_row(int64_t id, struct dr_error *err)
 {
-	return store_query_one(err, "SELECT " SCHEDULE_COLUMNS " FROM schedules WHERE id = ?",
-	    "[I]", (json_int_t)id);
+	return store_query_one(
+	    err, "SELECT " SCHEDULE_COLUMNS " FROM schedules WHERE id = ?", "[I]", (json_int_t)id);
 }
 
 /* An integer column that may be null: -1 for null. */
@@ -423,9 +428,9 @@ schedule_set_enabled(int64_t id, bool enabled, struct dr_error *err)
 	int rc;
 
 	if ((row = schedule_row(id, err)) == NULL)
-		return err != NULL && err->msg[0] != '\0' ?
-		    -1 :
-		    dr_error_set(err, "schedule %lld: no such schedule", (long long)id);
+		return err != NULL && err->msg[0] != '\0'
+		    ? -1
+		    : dr_error_set(err, "schedule %lld: no such schedule", (long long)id);
 	if (enabled) {
 		start_at = schedule_int(row, "start_at");
 		end_at = schedule_int(row, "end_at");
@@ -441,11 +446,12 @@ schedule_set_enabled(int64_t id, bool enabled, struct dr_error *err)
 			return dr_error_prefix(err, "schedule %lld: ", (long long)id);
 		if (next == 0)
 			return dr_error_set(err,
-			    "schedule %lld: has reached its end_at or max_iterations", (long long)id);
+			    "schedule %lld: has reached its end_at or max_iterations",
+			    (long long)id);
 	}
 	if (store_execf(NULL, NULL, err,
-		"UPDATE schedules SET enabled = ?, next_run_at = ? WHERE id = ?", "[boI]",
-		(int)enabled, next > 0 ? json_integer(next) : json_null(), (json_int_t)id) < 0)
+	        "UPDATE schedules SET enabled = ?, next_run_at = ? WHERE id = ?", "[boI]",
+	        (int)enabled, next > 0 ? json_integer(next) : json_null(), (json_int_t)id) < 0)
 		return -1;
 	schedule_changed();
 	return 0;
@@ -506,11 +512,10 @@ schedule_list(json_t **ret, struct dr_error *err)
 	json_t *rows, *row;
 	size_t i;
 
-	if (store_query("SELECT " SCHEDULE_COLUMNS " FROM schedules ORDER BY name", NULL, &rows,
-		err) < 0)
+	if (store_query(
+	        "SELECT " SCHEDULE_COLUMNS " FROM schedules ORDER BY name", NULL, &rows, err) < 0)
 		return -1;
-	json_array_foreach (rows, i, row)
-		schedule_present(row);
+	json_array_foreach(rows, i, row) schedule_present(row);
 	*ret = rows;
 	return 0;
 }
@@ -539,7 +544,7 @@ schedule_fire(const json_t *row, time_t now, struct dr_error *why, struct dr_err
 	run = !late || strcmp(misfire, "run_once") == 0;
 	if (cron_parse(json_string_value(json_object_get(row, "cron")), &c, &local) < 0 ||
 	    schedule_next(c, tz, now, schedule_int(row, "end_at"),
-		schedule_int(row, "max_iterations"), done + run, &next, &local) < 0) {
+	        schedule_int(row, "max_iterations"), done + run, &next, &local) < 0) {
 		/* Cannot compute a next time: disable rather than spin on it. */
 		run = false;
 		next = 0;
@@ -551,12 +556,12 @@ schedule_fire(const json_t *row, time_t now, struct dr_error *why, struct dr_err
 	if (store_begin(err) < 0)
 		return -1;
 	if (store_execf(&changes, NULL, err,
-		"UPDATE schedules SET next_run_at = ?, enabled = ?, iterations = ?,"
-		" last_run_at = ? WHERE id = ? AND next_run_at = ?",
-		"[obIoII]", next > 0 ? json_integer(next) : json_null(), next > 0,
-		done + (run ? 1 : 0),
-		run ? json_integer(now) : json_incref(json_object_get(row, "last_run_at")), id,
-		due) < 0)
+	        "UPDATE schedules SET next_run_at = ?, enabled = ?, iterations = ?,"
+	        " last_run_at = ? WHERE id = ? AND next_run_at = ?",
+	        "[obIoII]", next > 0 ? json_integer(next) : json_null(), next > 0,
+	        done + (run ? 1 : 0),
+	        run ? json_integer(now) : json_incref(json_object_get(row, "last_run_at")), id,
+	        due) < 0)
 		goto fail;
 	if (changes == 0) { /* another scheduler fired it */
 		store_rollback();
@@ -564,8 +569,8 @@ schedule_fire(const json_t *row, time_t now, struct dr_error *why, struct dr_err
 	}
 	if (run &&
 	    job_submit_scheduled(json_string_value(json_object_get(row, "kind")),
-		json_object_get(row, "params"), json_string_value(json_object_get(row, "owner")),
-		0, id, &job, &local) < 0) {
+	        json_object_get(row, "params"), json_string_value(json_object_get(row, "owner")),
+	        0, id, &job, &local) < 0) {
 		/* The kind went away (its module is not loaded): the time passes unrun. */
 		run = false;
 		dr_error_prefix(&local, "schedule %s: ", name);
@@ -587,17 +592,18 @@ int
 schedule_tick(time_t now, struct dr_error *err)
 {
 	_cleanup_json_ json_t *rows = NULL;
-	struct dr_error why = { .msg = "" };
+	struct dr_error why = {.msg = ""};
 	json_t *row;
 	size_t i;
 	int n = 0, rc;
 
 	if (store_queryf(&rows, err,
-		"SELECT " SCHEDULE_COLUMNS " FROM schedules WHERE enabled = 1"
-		" AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at, id",
-		"[I]", (json_int_t)now) < 0)
+	        "SELECT " SCHEDULE_COLUMNS " FROM schedules WHERE enabled = 1"
+	        " AND next_run_at IS NOT NULL AND next_run_at <= ? ORDER BY next_run_at, id",
+	        "[I]", (json_int_t)now) < 0)
 		return -1;
-	json_array_foreach (rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		if ((rc = schedule_fire(row, now, &why, err)) < 0)
 			return -1;
 		n += rc;
@@ -632,7 +638,8 @@ schedule_main(void *arg)
 		if (json_is_integer(json_object_get(row, "next"))) {
 			next = json_integer_value(json_object_get(row, "next"));
 			now = schedule_now();
-			/* Whole seconds: now is truncated, so waking at next - now is not early. */
+			/* Whole seconds: now is truncated, so waking at next - now is not early.
+			 */
 			wait_s = next <= now ? 1 : next - now;
 			if (wait_s > SCHEDULE_WAKE_MAX)
 				wait_s = SCHEDULE_WAKE_MAX;

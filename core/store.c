@@ -17,9 +17,9 @@
 
 #include "core/core.h"
 
-#define STORE_STMT_CACHE 64	   /* prepared statements kept per connection */
+#define STORE_STMT_CACHE 64 /* prepared statements kept per connection */
 #define STORE_MIGRATION_TABLES 64 /* registered migration tables */
-#define STORE_SQL_SHOW 80	   /* characters of SQL quoted in an error */
+#define STORE_SQL_SHOW 80 /* characters of SQL quoted in an error */
 
 /* A cached prepared statement, found by its SQL text. */
 struct store_stmt {
@@ -44,27 +44,27 @@ struct store_migration_table {
 };
 
 static const struct store_migration store_migrations[] = {
-	{ "store", 1,
-	    "CREATE TABLE audits ("
-	    " id INTEGER PRIMARY KEY,"
-	    " at INTEGER NOT NULL,"
-	    " \"user\" TEXT,"
-	    " remote TEXT,"
-	    " action TEXT NOT NULL,"
-	    " resource TEXT NOT NULL,"
-	    " resource_id TEXT,"
-	    " summary TEXT NOT NULL,"
-	    " before TEXT,"
-	    " after TEXT);"
-	    "CREATE INDEX audits_resource ON audits (resource, resource_id);"
-	    "CREATE INDEX audits_at ON audits (at);" },
+    {"store", 1,
+        "CREATE TABLE audits ("
+        " id INTEGER PRIMARY KEY,"
+        " at INTEGER NOT NULL,"
+        " \"user\" TEXT,"
+        " remote TEXT,"
+        " action TEXT NOT NULL,"
+        " resource TEXT NOT NULL,"
+        " resource_id TEXT,"
+        " summary TEXT NOT NULL,"
+        " before TEXT,"
+        " after TEXT);"
+        "CREATE INDEX audits_resource ON audits (resource, resource_id);"
+        "CREATE INDEX audits_at ON audits (at);"},
 };
 
 static pthread_mutex_t store_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_once_t store_once = PTHREAD_ONCE_INIT;
 static pthread_key_t store_key;
-static char *store_db_path;		/* under store_lock */
-static struct store_conn *store_conns;	/* every open connection, under store_lock */
+static char *store_db_path; /* under store_lock */
+static struct store_conn *store_conns; /* every open connection, under store_lock */
 static _Atomic uint64_t store_generation = 1; /* bumped by store_open and store_close */
 static _Atomic int store_busy_ms = 5000;
 static struct store_migration_table store_tables[STORE_MIGRATION_TABLES];
@@ -181,8 +181,8 @@ store_conn_open(const char *path, struct dr_error *err)
 	}
 	sqlite3_finalize(st);
 	st = NULL;
-	rc = sqlite3_exec(c->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", NULL,
-	    NULL, NULL);
+	rc = sqlite3_exec(
+	    c->db, "PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL);
 	if (rc != SQLITE_OK) {
 		store_error(err, c->db, rc, path);
 		goto fail;
@@ -245,8 +245,8 @@ static int
 store_stmt_error(struct dr_error *err, sqlite3 *db, int rc, const char *sql)
 {
 	store_error(err, db, rc, store_name());
-	return dr_error_prefix(err, "\"%.*s%s\": ", STORE_SQL_SHOW, sql,
-	    strlen(sql) > STORE_SQL_SHOW ? "..." : "");
+	return dr_error_prefix(
+	    err, "\"%.*s%s\": ", STORE_SQL_SHOW, sql, strlen(sql) > STORE_SQL_SHOW ? "..." : "");
 }
 
 /* A prepared statement for sql from the connection's cache (prepared on a miss). */
@@ -268,7 +268,8 @@ store_stmt_get(struct store_conn *c, const char *sql, struct dr_error *err)
 			return s->stmt;
 		}
 		/* The victim: an empty slot, else the least recently used. */
-		if (slot == NULL || (slot->stmt != NULL && (s->stmt == NULL || s->used < slot->used)))
+		if (slot == NULL ||
+		    (slot->stmt != NULL && (s->stmt == NULL || s->used < slot->used)))
 			slot = s;
 	}
 	rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, &tail);
@@ -313,7 +314,8 @@ store_bind(sqlite3_stmt *st, const json_t *params, const char *sql, struct dr_er
 	if (count != (size_t)n)
 		return dr_error_set(err, "%s: \"%.*s\": %d parameters expected, %zu given",
 		    store_name(), STORE_SQL_SHOW, sql, n, count);
-	json_array_foreach (params, i, v) {
+	json_array_foreach(params, i, v)
+	{
 		int pos = (int)i + 1;
 		char *text;
 
@@ -677,8 +679,8 @@ store_migration_plan(size_t *ret_n, struct dr_error *err)
 
 /* True when plan holds component (and version, when version >= 0). */
 static bool
-store_plan_has(const struct store_migration **plan, size_t n, const char *component,
-    int64_t version)
+store_plan_has(
+    const struct store_migration **plan, size_t n, const char *component, int64_t version)
 {
 	size_t i;
 
@@ -707,17 +709,18 @@ store_migrate(struct dr_error *err)
 	if (store_begin(err) < 0)
 		return -1;
 	if (store_exec("CREATE TABLE IF NOT EXISTS schema_migrations ("
-		       " component TEXT NOT NULL,"
-		       " version INTEGER NOT NULL,"
-		       " applied_at INTEGER NOT NULL,"
-		       " PRIMARY KEY (component, version))",
-		NULL, NULL, NULL, err) < 0)
+	               " component TEXT NOT NULL,"
+	               " version INTEGER NOT NULL,"
+	               " applied_at INTEGER NOT NULL,"
+	               " PRIMARY KEY (component, version))",
+	        NULL, NULL, NULL, err) < 0)
 		goto fail;
-	if (store_query("SELECT component, version FROM schema_migrations", NULL, &applied,
-		err) < 0)
+	if (store_query("SELECT component, version FROM schema_migrations", NULL, &applied, err) <
+	    0)
 		goto fail;
 	/* A version we do not know in a component we do know: the schema is newer. */
-	json_array_foreach (applied, i, row) {
+	json_array_foreach(applied, i, row)
+	{
 		const char *comp = json_string_value(json_object_get(row, "component"));
 		int64_t ver = json_integer_value(json_object_get(row, "version"));
 
@@ -733,11 +736,12 @@ store_migrate(struct dr_error *err)
 	for (i = 0; i < n; i++) {
 		bool done = false;
 
-		json_array_foreach (applied, j, row) {
+		json_array_foreach(applied, j, row)
+		{
 			if (strcmp(json_string_value(json_object_get(row, "component")),
-				plan[i]->component) == 0 &&
+			        plan[i]->component) == 0 &&
 			    json_integer_value(json_object_get(row, "version")) ==
-				plan[i]->version)
+			        plan[i]->version)
 				done = true;
 		}
 		if (done)
@@ -745,15 +749,14 @@ store_migrate(struct dr_error *err)
 		rc = sqlite3_exec(c->db, plan[i]->sql, NULL, NULL, NULL);
 		if (rc != SQLITE_OK) {
 			store_error(err, c->db, rc, store_name());
-			dr_error_prefix(err, "migration %s/%d failed: ", plan[i]->component,
-			    plan[i]->version);
+			dr_error_prefix(
+			    err, "migration %s/%d failed: ", plan[i]->component, plan[i]->version);
 			goto fail;
 		}
 		if (store_execf(NULL, NULL, err,
-			"INSERT INTO schema_migrations (component, version, applied_at) "
-			"VALUES (?, ?, ?)",
-			"[siI]", plan[i]->component, plan[i]->version, (json_int_t)time(NULL)) <
-		    0)
+		        "INSERT INTO schema_migrations (component, version, applied_at) "
+		        "VALUES (?, ?, ?)",
+		        "[siI]", plan[i]->component, plan[i]->version, (json_int_t)time(NULL)) < 0)
 			goto fail;
 	}
 	return store_commit(err);
@@ -936,7 +939,8 @@ store_check(struct dr_error *err)
 	if (json_array_size(rows) == 1 &&
 	    strcmp(json_string_value(json_object_get(row, "integrity_check")), "ok") == 0)
 		return 0;
-	json_array_foreach (rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		if (i == 3)
 			break;
 		buf_addf(&msg, "%s%s", i > 0 ? "; " : "",

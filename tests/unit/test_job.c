@@ -168,9 +168,8 @@ test_sleep_followed_live(void **state)
 		int rc = job_output_wait(id, offset, 3000);
 
 		assert_int_equal(rc, 1);
-		assert_int_equal(job_output_read(id, offset, 1 << 20, &all, &offset, &finished,
-				     &err),
-		    0);
+		assert_int_equal(
+		    job_output_read(id, offset, 1 << 20, &all, &offset, &finished, &err), 0);
 		if (!finished && all.len > 0)
 			seen_running = true;
 		assert_true(++reads < 100);
@@ -178,8 +177,9 @@ test_sleep_followed_live(void **state)
 	/* The first line reached the follower long before the job ended. */
 	assert_true(seen_running);
 	assert_true(time_mono_us() - t0 >= 900000);
-	assert_string_equal(all.data, "line 1 of 5\nline 2 of 5\nline 3 of 5\nline 4 of 5\n"
-				      "line 5 of 5\n");
+	assert_string_equal(all.data,
+	    "line 1 of 5\nline 2 of 5\nline 3 of 5\nline 4 of 5\n"
+	    "line 5 of 5\n");
 	_cleanup_json_ json_t *job = job_get(id);
 	assert_string_equal(sget(job, "state"), "succeeded");
 	/* Reading from a byte offset, and a read smaller than a chunk. */
@@ -193,9 +193,8 @@ test_sleep_followed_live(void **state)
 	assert_false(finished);
 	/* Past the end: nothing, finished. */
 	buf_reset(&part);
-	assert_int_equal(job_output_read(id, (int64_t)all.len, 100, &part, &offset, &finished,
-			     &err),
-	    0);
+	assert_int_equal(
+	    job_output_read(id, (int64_t)all.len, 100, &part, &offset, &finished, &err), 0);
 	assert_int_equal(part.len, 0);
 	assert_true(finished);
 	assert_int_equal(job_output_read(id + 1000, 0, 100, &part, &offset, &finished, &err), -1);
@@ -222,7 +221,7 @@ test_output_wait_wakes(void **state)
 	assert_int_equal(job_output_wait(id, strlen("line 1 of 2\n"), 5000), 1);
 	waited = time_mono_us() - t0;
 	assert_true(waited < 1500000);
-	_cleanup_free_ char *out = output_of(id, &(bool){ false });
+	_cleanup_free_ char *out = output_of(id, &(bool){false});
 	assert_string_equal(out, "line 1 of 2\nline 2 of 2\n");
 }
 
@@ -264,7 +263,7 @@ test_cancel_running(void **state)
 	_cleanup_json_ json_t *job = wait_state(id, "cancelled", 2000);
 	assert_true(time_mono_us() - t0 < 1000000); /* polled at least every 100 ms */
 	assert_string_equal(sget(job, "error"), "cancelled while running");
-	_cleanup_free_ char *out = output_of(id, &(bool){ false });
+	_cleanup_free_ char *out = output_of(id, &(bool){false});
 	assert_string_equal(out, "line 1 of 1\n");
 }
 
@@ -297,7 +296,7 @@ test_failures(void **state)
 	assert_string_equal(sget(ja, "error"), "failed on request");
 	assert_non_null(strstr(sget(jb, "error"), "seconds"));
 	/* Output written before the failure is kept. */
-	_cleanup_free_ char *out = output_of(a, &(bool){ false });
+	_cleanup_free_ char *out = output_of(a, &(bool){false});
 	assert_string_equal(out, "line 1 of 1\n");
 }
 
@@ -308,10 +307,11 @@ test_restart_marks_interrupted(void **state)
 	int64_t id;
 
 	/* A job a previous process was running when it died. */
-	assert_int_equal(store_execf(NULL, &id, &err,
-			     "INSERT INTO jobs (kind, state, params, owner, created_at, started_at,"
-			     " timeout) VALUES ('noop', 'running', '{}', 'bob', 1, 2, 0)",
-			     NULL),
+	assert_int_equal(
+	    store_execf(NULL, &id, &err,
+	        "INSERT INTO jobs (kind, state, params, owner, created_at, started_at,"
+	        " timeout) VALUES ('noop', 'running', '{}', 'bob', 1, 2, 0)",
+	        NULL),
 	    0);
 	assert_int_equal(jobs_start(1, &err), 0);
 	_cleanup_json_ json_t *job = job_get(id);
@@ -360,7 +360,7 @@ stubborn_run(struct job *job, struct dr_error *err)
 	return 0;
 }
 
-static const struct job_kind stubborn_kind = { "stubborn", stubborn_run, 0 };
+static const struct job_kind stubborn_kind = {"stubborn", stubborn_run, 0};
 
 static void
 test_stop_stubborn(void **state)
@@ -391,7 +391,7 @@ spew_run(struct job *job, struct dr_error *err)
 	return 0;
 }
 
-static const struct job_kind spew_kind = { "spew", spew_run, 0 };
+static const struct job_kind spew_kind = {"spew", spew_run, 0};
 
 static void
 test_output_cap(void **state)
@@ -405,7 +405,7 @@ test_output_cap(void **state)
 	assert_int_equal(jobs_start(1, &err), 0);
 	id = submit("spew", "{}", 0);
 	json_decref(wait_state(id, "succeeded", 3000));
-	_cleanup_free_ char *out = output_of(id, &(bool){ false });
+	_cleanup_free_ char *out = output_of(id, &(bool){false});
 	const char *marker = "\n[output truncated: more than 1050 bytes]\n";
 	assert_int_equal(strlen(out), 1050 + strlen(marker));
 	assert_string_equal(out + 1050, marker);
@@ -414,10 +414,10 @@ test_output_cap(void **state)
 	/* Without a cap, a burst of lines is stored in a few chunks, not one per line. */
 	id = submit("spew", "{}", 0);
 	json_decref(wait_state(id, "succeeded", 3000));
-	_cleanup_free_ char *full = output_of(id, &(bool){ false });
+	_cleanup_free_ char *full = output_of(id, &(bool){false});
 	assert_int_equal(strlen(full), 100 * 100);
-	row = store_query_one(&err, "SELECT COUNT(*) AS n FROM job_output WHERE job_id = ?",
-	    "[I]", (json_int_t)id);
+	row = store_query_one(
+	    &err, "SELECT COUNT(*) AS n FROM job_output WHERE job_id = ?", "[I]", (json_int_t)id);
 	assert_true(iget(row, "n") >= 1);
 	assert_true(iget(row, "n") <= 5);
 	json_decref(row);
@@ -440,7 +440,7 @@ items_run(struct job *job, struct dr_error *err)
 	return 0;
 }
 
-static const struct job_kind items_kind = { "items", items_run, 0 };
+static const struct job_kind items_kind = {"items", items_run, 0};
 
 static void
 test_items_and_result(void **state)
@@ -462,7 +462,7 @@ test_items_and_result(void **state)
 	assert_string_equal(sget(json_array_get(items, 1), "item"), "web2");
 	assert_true(json_is_null(json_object_get(json_array_get(items, 1), "data")));
 	assert_int_equal(iget(json_object_get(job, "result"), "hosts"), 2);
-	_cleanup_free_ char *out = output_of(id, &(bool){ false });
+	_cleanup_free_ char *out = output_of(id, &(bool){false});
 	assert_string_equal(out, "caf\xc3\xa9 \xef\xbf\xbd\n");
 }
 
@@ -478,7 +478,7 @@ order_run(struct job *job, struct dr_error *err)
 	return 0;
 }
 
-static const struct job_kind order_kind = { "order", order_run, 0 };
+static const struct job_kind order_kind = {"order", order_run, 0};
 
 static void
 test_claim_order(void **state)
@@ -511,8 +511,8 @@ test_counts_and_list(void **state)
 	s2 = submit("sleep", "{}", 0);
 	assert_int_equal(job_cancel(s2, &err), 0);
 	counts = job_counts();
-	_cleanup_json_ json_t *want = json_pack("{s:{s:i}, s:{s:i, s:i}}", "noop", "queued", 3,
-	    "sleep", "queued", 1, "cancelled", 1);
+	_cleanup_json_ json_t *want = json_pack(
+	    "{s:{s:i}, s:{s:i, s:i}}", "noop", "queued", 3, "sleep", "queued", 1, "cancelled", 1);
 	assert_true(json_equal(counts, want));
 
 	assert_int_equal(job_list(NULL, 2, 0, &rows, &total, &err), 0);
@@ -552,26 +552,22 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_noop, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_submit_errors, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_sleep_followed_live, setup_store,
-		    teardown_store),
-		cmocka_unit_test_setup_teardown(test_output_wait_wakes, setup_store,
-		    teardown_store),
-		cmocka_unit_test_setup_teardown(test_cancel_queued, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_cancel_running, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_timeout, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_failures, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_restart_marks_interrupted, setup_store,
-		    teardown_store),
-		cmocka_unit_test_setup_teardown(test_stop_grace, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_stop_stubborn, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_output_cap, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_items_and_result, setup_store,
-		    teardown_store),
-		cmocka_unit_test_setup_teardown(test_claim_order, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_counts_and_list, setup_store,
-		    teardown_store),
+	    cmocka_unit_test_setup_teardown(test_noop, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_submit_errors, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_sleep_followed_live, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_output_wait_wakes, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_cancel_queued, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_cancel_running, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_timeout, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_failures, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(
+	        test_restart_marks_interrupted, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_stop_grace, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_stop_stubborn, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_output_cap, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_items_and_result, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_claim_order, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_counts_and_list, setup_store, teardown_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,7 +25,7 @@ shifted_clock(void)
 static time_t
 utc(const char *iso)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 
 	assert_non_null(strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm));
 	return timegm(&tm);
@@ -105,8 +105,8 @@ create_ok(const char *spec_json)
 static int64_t
 jobs_of(int64_t id)
 {
-	_cleanup_json_ json_t *rows = NULL, *filter = json_pack("{s:I}", "schedule_id",
-						      (json_int_t)id);
+	_cleanup_json_ json_t *rows = NULL,
+	                      *filter = json_pack("{s:I}", "schedule_id", (json_int_t)id);
 	struct dr_error err;
 	int64_t total = -1;
 
@@ -138,39 +138,39 @@ test_validation(void **state)
 	static const struct {
 		const char *spec, *error;
 	} cases[] = {
-		{ "{\"cron\": \"* * * * *\", \"kind\": \"noop\"}", "name: required" },
-		{ "{\"name\": \"\", \"cron\": \"* * * * *\", \"kind\": \"noop\"}",
-		    "name: must be a non-empty string" },
-		{ "{\"name\": \"a\", \"kind\": \"noop\"}", "cron: required" },
-		{ "{\"name\": \"a\", \"cron\": \"61 * * * *\", \"kind\": \"noop\"}",
-		    "cron: cron line '61 * * * *': minute 61 is out of range 0-59" },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\"}", "kind: required" },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"bake\"}",
-		    "kind: unknown job kind \"bake\"" },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
-		  " \"tz\": \"Mars/Olympus_Mons\"}",
-		    "tz: unknown time zone 'Mars/Olympus_Mons'" },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
-		  " \"misfire\": \"later\"}",
-		    "misfire: must be \"run_once\" or \"skip\"" },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
-		  " \"max_iterations\": 0}",
-		    "max_iterations: must be an integer of at least 1" },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
-		  " \"start_at\": 2000, \"end_at\": 1000}",
-		    "end_at: must be after start_at" },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
-		  " \"start_at\": \"next tuesday\"}",
-		    "start_at: " },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
-		  " \"params\": [1]}",
-		    "params: must be an object" },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
-		  " \"enabled\": \"yes\"}",
-		    "enabled: must be true or false" },
-		{ "{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
-		  " \"colour\": \"red\"}",
-		    "colour: unknown field" },
+	    {"{\"cron\": \"* * * * *\", \"kind\": \"noop\"}", "name: required"},
+	    {"{\"name\": \"\", \"cron\": \"* * * * *\", \"kind\": \"noop\"}",
+	        "name: must be a non-empty string"},
+	    {"{\"name\": \"a\", \"kind\": \"noop\"}", "cron: required"},
+	    {"{\"name\": \"a\", \"cron\": \"61 * * * *\", \"kind\": \"noop\"}",
+	        "cron: cron line '61 * * * *': minute 61 is out of range 0-59"},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\"}", "kind: required"},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"bake\"}",
+	        "kind: unknown job kind \"bake\""},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
+	     " \"tz\": \"Mars/Olympus_Mons\"}",
+	        "tz: unknown time zone 'Mars/Olympus_Mons'"},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
+	     " \"misfire\": \"later\"}",
+	        "misfire: must be \"run_once\" or \"skip\""},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
+	     " \"max_iterations\": 0}",
+	        "max_iterations: must be an integer of at least 1"},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
+	     " \"start_at\": 2000, \"end_at\": 1000}",
+	        "end_at: must be after start_at"},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
+	     " \"start_at\": \"next tuesday\"}",
+	        "start_at: "},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
+	     " \"params\": [1]}",
+	        "params: must be an object"},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
+	     " \"enabled\": \"yes\"}",
+	        "enabled: must be true or false"},
+	    {"{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\","
+	     " \"colour\": \"red\"}",
+	        "colour: unknown field"},
 	};
 	struct dr_error err;
 	json_t *list = NULL;
@@ -187,9 +187,8 @@ test_validation(void **state)
 	assert_int_equal(json_array_size(list), 0); /* nothing half-created */
 	json_decref(list);
 	create_ok("{\"name\": \"a\", \"cron\": \"* * * * *\", \"kind\": \"noop\"}");
-	assert_int_equal(create("{\"name\": \"a\", \"cron\": \"0 * * * *\", \"kind\": \"noop\"}",
-			     &err),
-	    -1);
+	assert_int_equal(
+	    create("{\"name\": \"a\", \"cron\": \"0 * * * *\", \"kind\": \"noop\"}", &err), -1);
 	assert_string_equal(err.msg, "name: a schedule named \"a\" already exists");
 }
 
@@ -199,7 +198,7 @@ test_tick_when_due(void **state)
 	int64_t id;
 
 	id = create_ok("{\"name\": \"five\", \"cron\": \"*/5 * * * *\", \"kind\": \"noop\","
-		       " \"params\": {\"k\": \"v\"}, \"owner\": \"carol\"}");
+	               " \"params\": {\"k\": \"v\"}, \"owner\": \"carol\"}");
 	_cleanup_json_ json_t *s = schedule_get(id);
 	assert_int_equal(iget(s, "next_run_at"), utc("2026-01-10T10:05:00Z"));
 	assert_int_equal(iget(s, "created_at"), fake_now);
@@ -243,7 +242,7 @@ test_misfire(void **state)
 
 	once = create_ok("{\"name\": \"once\", \"cron\": \"0 * * * *\", \"kind\": \"noop\"}");
 	skip = create_ok("{\"name\": \"skip\", \"cron\": \"0 * * * *\", \"kind\": \"noop\","
-			 " \"misfire\": \"skip\"}");
+	                 " \"misfire\": \"skip\"}");
 	/* Down from 10:00:30 to 15:30: the 11, 12, 13, 14 and 15 o'clock runs were missed. */
 	assert_int_equal(tick("2026-01-10T15:30:00Z"), 1);
 	assert_int_equal(jobs_of(once), 1);
@@ -268,9 +267,9 @@ test_limits(void **state)
 	int64_t maxed, ended;
 
 	maxed = create_ok("{\"name\": \"max\", \"cron\": \"0 * * * *\", \"kind\": \"noop\","
-			  " \"max_iterations\": 2}");
+	                  " \"max_iterations\": 2}");
 	ended = create_ok("{\"name\": \"end\", \"cron\": \"0 * * * *\", \"kind\": \"noop\","
-			  " \"end_at\": \"2026-01-10T12:30:00Z\"}");
+	                  " \"end_at\": \"2026-01-10T12:30:00Z\"}");
 	/* The next list already stops at the limits. */
 	_cleanup_json_ json_t *m = schedule_get(maxed);
 	_cleanup_json_ json_t *e = schedule_get(ended);
@@ -306,7 +305,7 @@ test_enable_disable_delete(void **state)
 
 	id = create_ok("{\"name\": \"zeta\", \"cron\": \"0 * * * *\", \"kind\": \"noop\"}");
 	other = create_ok("{\"name\": \"alpha\", \"cron\": \"0 0 * * *\", \"kind\": \"sleep\","
-			  " \"enabled\": false}");
+	                  " \"enabled\": false}");
 	_cleanup_json_ json_t *o = schedule_get(other);
 	assert_true(json_is_false(json_object_get(o, "enabled")));
 	assert_true(json_is_null(json_object_get(o, "next_run_at")));
@@ -322,8 +321,8 @@ test_enable_disable_delete(void **state)
 
 	assert_int_equal(schedule_list(&list, &err), 0);
 	assert_int_equal(json_array_size(list), 2);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(list, 0), "name")),
-	    "alpha");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(list, 0), "name")), "alpha");
 	assert_true(json_is_boolean(json_object_get(json_array_get(list, 1), "enabled")));
 	json_decref(list);
 
@@ -343,27 +342,26 @@ test_start_at(void **state)
 
 	/* Local time in the schedule's zone; the first run is at or after it. */
 	id = create_ok("{\"name\": \"later\", \"cron\": \"0 9 * * *\", \"kind\": \"noop\","
-		       " \"tz\": \"Europe/Berlin\", \"start_at\": \"2026-02-01T09:00:00\"}");
+	               " \"tz\": \"Europe/Berlin\", \"start_at\": \"2026-02-01T09:00:00\"}");
 	_cleanup_json_ json_t *s = schedule_get(id);
 	assert_int_equal(iget(s, "start_at"), utc("2026-02-01T08:00:00Z"));
 	assert_int_equal(iget(s, "next_run_at"), utc("2026-02-01T08:00:00Z"));
-	assert_string_equal(json_string_value(json_array_get(json_object_get(s,
-								 "next_runs_local"),
-			        1)),
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(s, "next_runs_local"), 1)),
 	    "2026-02-02T09:00:00+01:00");
 }
 
 static void
 test_dst_berlin(void **state)
 {
-	static const char *const spring[] = { "2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z",
-		"2026-03-31T00:30:00Z", "2026-04-01T00:30:00Z", "2026-04-02T00:30:00Z" };
+	static const char *const spring[] = {"2026-03-29T01:00:00Z", "2026-03-30T00:30:00Z",
+	    "2026-03-31T00:30:00Z", "2026-04-01T00:30:00Z", "2026-04-02T00:30:00Z"};
 	int64_t id, fall;
 	size_t i;
 
 	fake_now = utc("2026-03-28T12:00:00Z");
 	id = create_ok("{\"name\": \"nightly\", \"cron\": \"30 2 * * *\", \"kind\": \"noop\","
-		       " \"tz\": \"Europe/Berlin\"}");
+	               " \"tz\": \"Europe/Berlin\"}");
 	_cleanup_json_ json_t *s = schedule_get(id);
 	json_t *runs = json_object_get(s, "next_runs");
 	assert_int_equal(json_array_size(runs), SCHEDULE_NEXT_SHOWN);
@@ -381,13 +379,11 @@ test_dst_berlin(void **state)
 	/* 02:30 happens twice on 25 October: it runs at the first one only. */
 	fake_now = utc("2026-10-24T12:00:00Z");
 	fall = create_ok("{\"name\": \"fall\", \"cron\": \"30 2 * * *\", \"kind\": \"noop\","
-			 " \"tz\": \"Europe/Berlin\"}");
+	                 " \"tz\": \"Europe/Berlin\"}");
 	_cleanup_json_ json_t *f = schedule_get(fall);
 	runs = json_object_get(f, "next_runs");
-	assert_int_equal(json_integer_value(json_array_get(runs, 0)),
-	    utc("2026-10-25T00:30:00Z"));
-	assert_int_equal(json_integer_value(json_array_get(runs, 1)),
-	    utc("2026-10-26T01:30:00Z"));
+	assert_int_equal(json_integer_value(json_array_get(runs, 0)), utc("2026-10-25T00:30:00Z"));
+	assert_int_equal(json_integer_value(json_array_get(runs, 1)), utc("2026-10-26T01:30:00Z"));
 }
 
 static void
@@ -420,15 +416,15 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_validation, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_tick_when_due, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_misfire, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_limits, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_enable_disable_delete, setup_store,
-		    teardown_store),
-		cmocka_unit_test_setup_teardown(test_start_at, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_dst_berlin, setup_store, teardown_store),
-		cmocka_unit_test_setup_teardown(test_thread, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_validation, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_tick_when_due, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_misfire, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_limits, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(
+	        test_enable_disable_delete, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_start_at, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_dst_berlin, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_thread, setup_store, teardown_store),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,18 +64,20 @@ raw_int(const char *dir, const char *sql)
 }
 
 static const struct store_migration alpha[] = {
-	/* Registered out of order: version 2 needs version 1's table. */
-	{ "alpha", 2, "ALTER TABLE alpha_t ADD COLUMN y TEXT" },
-	{ "alpha", 1, "CREATE TABLE alpha_t (id INTEGER PRIMARY KEY, x INTEGER);"
-		      "CREATE INDEX alpha_x ON alpha_t (x);" },
+    /* Registered out of order: version 2 needs version 1's table. */
+    {"alpha", 2, "ALTER TABLE alpha_t ADD COLUMN y TEXT"},
+    {"alpha", 1,
+        "CREATE TABLE alpha_t (id INTEGER PRIMARY KEY, x INTEGER);"
+        "CREATE INDEX alpha_x ON alpha_t (x);"},
 };
 static const struct store_migration beta[] = {
-	{ "beta", 1, "CREATE TABLE beta_t (id INTEGER PRIMARY KEY,"
-		     " a INTEGER REFERENCES alpha_t (id))" },
+    {"beta", 1,
+        "CREATE TABLE beta_t (id INTEGER PRIMARY KEY,"
+        " a INTEGER REFERENCES alpha_t (id))"},
 };
 static const struct store_migration broken[] = {
-	{ "broken", 1, "CREATE TABLE broken_t (x INTEGER)" },
-	{ "broken", 2, "INSERT INTO no_such_table VALUES (1)" },
+    {"broken", 1, "CREATE TABLE broken_t (x INTEGER)"},
+    {"broken", 2, "INSERT INTO no_such_table VALUES (1)"},
 };
 
 static void
@@ -91,23 +93,22 @@ test_migrations_order_and_once(void **state)
 	store_register(alpha, nitems(alpha)); /* twice is harmless */
 	assert_int_equal(store_open(dir, &err), 0);
 	assert_int_equal(store_query("SELECT component, version FROM schema_migrations"
-				     " ORDER BY rowid",
-			     NULL, &rows, &err),
+	                             " ORDER BY rowid",
+	                     NULL, &rows, &err),
 	    0);
 	/* store's own first, then in registration order, versions ascending. */
 	assert_int_equal(json_array_size(rows), 4);
-	const char *want[][2] = { { "store", "1" }, { "beta", "1" }, { "alpha", "1" },
-		{ "alpha", "2" } };
+	const char *want[][2] = {{"store", "1"}, {"beta", "1"}, {"alpha", "1"}, {"alpha", "2"}};
 	for (size_t i = 0; i < 4; i++) {
 		json_t *r = json_array_get(rows, i);
-		assert_string_equal(json_string_value(json_object_get(r, "component")),
-		    want[i][0]);
-		assert_int_equal(json_integer_value(json_object_get(r, "version")),
-		    atoi(want[i][1]));
+		assert_string_equal(
+		    json_string_value(json_object_get(r, "component")), want[i][0]);
+		assert_int_equal(
+		    json_integer_value(json_object_get(r, "version")), atoi(want[i][1]));
 	}
 	/* Version 2 ran after 1: the column exists. */
 	assert_int_equal(store_execf(NULL, NULL, &err, "INSERT INTO alpha_t (x, y) VALUES (?, ?)",
-			     "[is]", 1, "one"),
+	                     "[is]", 1, "one"),
 	    0);
 	_cleanup_free_ char *path = xasprintf("%s/drover.db", dir);
 	assert_string_equal(store_path(), path);
@@ -122,8 +123,8 @@ test_migrations_order_and_once(void **state)
 	store_close();
 	_cleanup_free_ char *wal = xasprintf("%s/drover.db-wal", dir);
 	assert_int_equal(store_open(dir, &err), 0);
-	assert_int_equal(store_exec("INSERT INTO alpha_t (x) VALUES (2)", NULL, NULL, NULL, &err),
-	    0);
+	assert_int_equal(
+	    store_exec("INSERT INTO alpha_t (x) VALUES (2)", NULL, NULL, NULL, &err), 0);
 	assert_int_equal(access(wal, F_OK), 0);
 }
 
@@ -141,9 +142,10 @@ test_migration_failure_rolls_back(void **state)
 	assert_non_null(strstr(err.msg, "no such table: no_such_table"));
 	assert_null(store_path());
 	/* Nothing of the transaction is left: not alpha, not broken/1, no bookkeeping. */
-	assert_int_equal(raw_int(dir, "SELECT COUNT(*) FROM sqlite_master"
-				      " WHERE name IN ('alpha_t', 'broken_t', 'audits',"
-				      " 'schema_migrations')"),
+	assert_int_equal(raw_int(dir,
+	                     "SELECT COUNT(*) FROM sqlite_master"
+	                     " WHERE name IN ('alpha_t', 'broken_t', 'audits',"
+	                     " 'schema_migrations')"),
 	    0);
 	/* Once fixed, the same file opens. */
 	store_register_clear();
@@ -160,7 +162,7 @@ test_newer_schema_refused(void **state)
 	store_register(alpha, nitems(alpha));
 	assert_int_equal(store_open(dir, &err), 0);
 	assert_int_equal(store_exec("INSERT INTO schema_migrations VALUES ('alpha', 3, 0)", NULL,
-			     NULL, NULL, &err),
+	                     NULL, NULL, &err),
 	    0);
 	store_close();
 	assert_int_equal(store_open(dir, &err), -1);
@@ -173,7 +175,8 @@ static void
 test_query_types(void **state)
 {
 	const char *dir = *state;
-	_cleanup_json_ json_t *rows = NULL, *params = NULL, *one = NULL;
+	_cleanup_json_ json_t *rows = NULL, *params = NULL;
+	json_t *one;
 	_cleanup_json_ json_t *obj = json_pack("{s:[i,i]}", "a", 1, 2);
 	int64_t changes = -1, id = -1;
 	struct dr_error err;
@@ -181,19 +184,19 @@ test_query_types(void **state)
 
 	assert_int_equal(store_open(dir, &err), 0);
 	assert_int_equal(store_exec("CREATE TABLE t (id INTEGER PRIMARY KEY, i INTEGER, r REAL,"
-				    " s TEXT, n TEXT, b INTEGER, j TEXT)",
-			     NULL, NULL, NULL, &err),
+	                            " s TEXT, n TEXT, b INTEGER, j TEXT)",
+	                     NULL, NULL, NULL, &err),
 	    0);
-	params = json_pack("[IfsnbO]", (json_int_t)9007199254740993LL, 1.5, "h\xc3\xa9llo", 1,
-	    obj);
+	params =
+	    json_pack("[IfsnbO]", (json_int_t)9007199254740993LL, 1.5, "h\xc3\xa9llo", 1, obj);
 	assert_int_equal(store_exec("INSERT INTO t (i, r, s, n, b, j) VALUES (?, ?, ?, ?, ?, ?)",
-			     params, &changes, &id, &err),
+	                     params, &changes, &id, &err),
 	    0);
 	assert_int_equal(changes, 1);
 	assert_int_equal(id, 1);
-	assert_int_equal(store_queryf(&rows, &err,
-			     "SELECT id, i, r, s, n, b, j, j AS parsed_json FROM t WHERE id = ?",
-			     "[i]", 1),
+	assert_int_equal(
+	    store_queryf(&rows, &err,
+	        "SELECT id, i, r, s, n, b, j, j AS parsed_json FROM t WHERE id = ?", "[i]", 1),
 	    0);
 	assert_int_equal(json_array_size(rows), 1);
 	r = json_array_get(rows, 0);
@@ -206,17 +209,17 @@ test_query_types(void **state)
 	assert_int_equal(json_integer_value(json_object_get(r, "b")), 1);
 	/* The plain column is the JSON text; the _json alias is the value. */
 	assert_string_equal(json_string_value(json_object_get(r, "j")), "{\"a\":[1,2]}");
-	assert_int_equal(json_integer_value(
-			     json_array_get(json_object_get(json_object_get(r, "parsed"), "a"), 1)),
+	assert_int_equal(json_integer_value(json_array_get(
+	                     json_object_get(json_object_get(r, "parsed"), "a"), 1)),
 	    2);
 	assert_null(json_object_get(r, "parsed_json"));
 
 	/* store_query_one and the json_pack form. */
-	one = store_query_one(&err, "SELECT j AS payload_json, s FROM t WHERE s = ?", "[s]",
-	    "h\xc3\xa9llo");
+	one = store_query_one(
+	    &err, "SELECT j AS payload_json, s FROM t WHERE s = ?", "[s]", "h\xc3\xa9llo");
 	assert_non_null(one);
 	assert_int_equal(json_integer_value(json_array_get(
-			     json_object_get(json_object_get(one, "payload"), "a"), 1)),
+	                     json_object_get(json_object_get(one, "payload"), "a"), 1)),
 	    2);
 	json_decref(one);
 	/* No row: NULL with a cleared error. */
@@ -224,8 +227,8 @@ test_query_types(void **state)
 	assert_null(one);
 	assert_string_equal(err.msg, "");
 	/* Text that is not JSON under a _json alias stays a string. */
-	assert_int_equal(store_execf(NULL, NULL, &err, "UPDATE t SET s = ? WHERE id = 1", "[s]",
-			     "not json {"),
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err, "UPDATE t SET s = ? WHERE id = 1", "[s]", "not json {"),
 	    0);
 	one = store_query_one(&err, "SELECT s AS s_json FROM t", NULL);
 	assert_string_equal(json_string_value(json_object_get(one, "s")), "not json {");
@@ -236,9 +239,8 @@ test_query_types(void **state)
 	json_decref(one);
 
 	/* UPDATE reports changed rows; zero is not an error. */
-	assert_int_equal(store_execf(&changes, NULL, &err, "UPDATE t SET b = ? WHERE id > ?",
-			     "[bi]", 0, 5),
-	    0);
+	assert_int_equal(
+	    store_execf(&changes, NULL, &err, "UPDATE t SET b = ? WHERE id > ?", "[bi]", 0, 5), 0);
 	assert_int_equal(changes, 0);
 }
 
@@ -268,21 +270,20 @@ test_query_errors(void **state)
 	assert_int_equal(store_exec("SELECT ?", notarray, NULL, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "must be a JSON array"));
 	/* Constraint failures come back as errors, and the statement is reusable after. */
-	assert_int_equal(store_exec("CREATE TABLE u (name TEXT UNIQUE)", NULL, NULL, NULL, &err),
-	    0);
+	assert_int_equal(
+	    store_exec("CREATE TABLE u (name TEXT UNIQUE)", NULL, NULL, NULL, &err), 0);
 	assert_int_equal(store_execf(NULL, NULL, &err, "INSERT INTO u VALUES (?)", "[s]", "a"), 0);
-	assert_int_equal(store_execf(NULL, NULL, &err, "INSERT INTO u VALUES (?)", "[s]", "a"),
-	    -1);
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err, "INSERT INTO u VALUES (?)", "[s]", "a"), -1);
 	assert_non_null(strstr(err.msg, "UNIQUE constraint failed"));
 	assert_int_equal(store_execf(NULL, NULL, &err, "INSERT INTO u VALUES (?)", "[s]", "b"), 0);
 	/* Foreign keys are enforced. */
 	assert_int_equal(store_exec("CREATE TABLE p (id INTEGER PRIMARY KEY);"
-				    "",
-			     NULL, NULL, NULL, &err),
+	                            "",
+	                     NULL, NULL, NULL, &err),
 	    0);
-	assert_int_equal(store_exec("CREATE TABLE c (p INTEGER REFERENCES p (id))", NULL, NULL,
-			     NULL, &err),
-	    0);
+	assert_int_equal(
+	    store_exec("CREATE TABLE c (p INTEGER REFERENCES p (id))", NULL, NULL, NULL, &err), 0);
 	assert_int_equal(store_exec("INSERT INTO c VALUES (7)", NULL, NULL, NULL, &err), -1);
 	assert_non_null(strstr(err.msg, "FOREIGN KEY constraint failed"));
 }
@@ -337,14 +338,14 @@ writer(void *arg)
 			if (store_begin(&err) < 0)
 				return xstrdup(err.msg);
 			if (store_execf(NULL, NULL, &err, "INSERT INTO w (t, i) VALUES (?, ?)",
-				"[Ii]", (json_int_t)t, i) < 0) {
+			        "[Ii]", (json_int_t)t, i) < 0) {
 				store_rollback();
 				return xstrdup(err.msg);
 			}
 			if (store_commit(&err) < 0)
 				return xstrdup(err.msg);
 		} else if (store_execf(NULL, NULL, &err, "INSERT INTO w (t, i) VALUES (?, ?)",
-			       "[Ii]", (json_int_t)t, i) < 0)
+		               "[Ii]", (json_int_t)t, i) < 0)
 			return xstrdup(err.msg);
 	}
 	return NULL;
@@ -361,7 +362,7 @@ test_concurrent_writers(void **state)
 
 	assert_int_equal(store_open(dir, &err), 0);
 	assert_int_equal(store_exec("CREATE TABLE w (t INTEGER, i INTEGER, UNIQUE (t, i))", NULL,
-			     NULL, NULL, &err),
+	                     NULL, NULL, &err),
 	    0);
 	for (t = 0; t < WRITERS; t++)
 		assert_int_equal(pthread_create(&th[t], NULL, writer, (void *)t), 0);
@@ -396,7 +397,7 @@ test_backup_and_check(void **state)
 	assert_int_equal(store_exec("CREATE TABLE b (v TEXT)", NULL, NULL, NULL, &err), 0);
 	for (int i = 0; i < 50; i++)
 		assert_int_equal(store_execf(NULL, NULL, &err, "INSERT INTO b VALUES (?)", "[s]",
-				     "some text that fills pages"),
+		                     "some text that fills pages"),
 		    0);
 	assert_int_equal(store_backup(dest, &err), 0);
 	assert_int_equal(stat(dest, &sb), 0);
@@ -410,13 +411,13 @@ test_backup_and_check(void **state)
 	assert_int_equal(n, 0);
 	/* The copy opens on its own, passes the check, and holds the rows. */
 	assert_int_equal(sqlite3_open_v2(dest, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL),
-	    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_string_equal((const char *)sqlite3_column_text(st, 0), "ok");
 	sqlite3_finalize(st);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM b", -1, &st, NULL),
-	    SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM b", -1, &st, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
 	assert_int_equal(sqlite3_column_int(st, 0), 50);
 	sqlite3_finalize(st);
@@ -457,9 +458,9 @@ test_locked_file(void **state)
 	/* Another "process" takes an exclusive lock and keeps it. */
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-			     "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;"
-			     " CREATE TABLE held (x INTEGER);",
-			     NULL, NULL, NULL),
+	                     "PRAGMA locking_mode=EXCLUSIVE; BEGIN EXCLUSIVE;"
+	                     " CREATE TABLE held (x INTEGER);",
+	                     NULL, NULL, NULL),
 	    SQLITE_OK);
 	store_set_busy_timeout(300);
 	t0 = time_mono_us();
@@ -483,9 +484,8 @@ test_audit(void **state)
 	json_t *row;
 
 	assert_int_equal(store_open(dir, &err), 0);
-	assert_int_equal(store_audit("alice", "192.0.2.7", "update", "host", "12", before, after,
-			     &err),
-	    0);
+	assert_int_equal(
+	    store_audit("alice", "192.0.2.7", "update", "host", "12", before, after, &err), 0);
 	assert_int_equal(store_audit(NULL, NULL, "delete", "job", NULL, NULL, NULL, &err), 0);
 	row = store_query_one(&err,
 	    "SELECT at, \"user\", remote, action, resource, resource_id, summary,"
@@ -495,15 +495,15 @@ test_audit(void **state)
 	assert_true(json_integer_value(json_object_get(row, "at")) >= time(NULL) - 5);
 	assert_string_equal(json_string_value(json_object_get(row, "user")), "alice");
 	assert_string_equal(json_string_value(json_object_get(row, "remote")), "192.0.2.7");
-	assert_string_equal(json_string_value(json_object_get(row, "summary")),
-	    "alice update host 12");
+	assert_string_equal(
+	    json_string_value(json_object_get(row, "summary")), "alice update host 12");
 	assert_true(json_equal(json_object_get(row, "before"), before));
 	assert_true(json_equal(json_object_get(row, "after"), after));
 	json_decref(row);
-	row = store_query_one(&err,
-	    "SELECT summary, before FROM audits WHERE action = ?", "[s]", "delete");
-	assert_string_equal(json_string_value(json_object_get(row, "summary")),
-	    "(system) delete job");
+	row = store_query_one(
+	    &err, "SELECT summary, before FROM audits WHERE action = ?", "[s]", "delete");
+	assert_string_equal(
+	    json_string_value(json_object_get(row, "summary")), "(system) delete job");
 	assert_true(json_is_null(json_object_get(row, "before")));
 	json_decref(row);
 }
@@ -517,10 +517,15 @@ test_utf8(void **state)
 	json_t *row;
 
 	/* Invalid byte, overlong slash, surrogate, truncated sequence. */
-	_cleanup_free_ char *c = store_utf8_clean("a\xff" "b\xc0\xaf" "c\xed\xa0\x80" "d\xe2\x82",
+	_cleanup_free_ char *c = store_utf8_clean("a\xff"
+	                                          "b\xc0\xaf"
+	                                          "c\xed\xa0\x80"
+	                                          "d\xe2\x82",
 	    12, &len);
 	assert_string_equal(c,
-	    "a\xef\xbf\xbd" "b\xef\xbf\xbd\xef\xbf\xbd" "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
+	    "a\xef\xbf\xbd"
+	    "b\xef\xbf\xbd\xef\xbf\xbd"
+	    "c\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd"
 	    "d\xef\xbf\xbd\xef\xbf\xbd");
 	assert_int_equal(len, strlen(c));
 	_cleanup_free_ char *ok = store_utf8_clean("\xe2\x82\xac \xf0\x9f\x98\x80", 8, &len);
@@ -528,11 +533,13 @@ test_utf8(void **state)
 	/* Invalid text already in a column still comes back as a JSON string. */
 	assert_int_equal(store_open(dir, &err), 0);
 	assert_int_equal(store_exec("CREATE TABLE x (s TEXT)", NULL, NULL, NULL, &err), 0);
-	assert_int_equal(store_exec("INSERT INTO x VALUES (CAST(X'41FF42' AS TEXT))", NULL, NULL,
-			     NULL, &err),
+	assert_int_equal(
+	    store_exec("INSERT INTO x VALUES (CAST(X'41FF42' AS TEXT))", NULL, NULL, NULL, &err),
 	    0);
 	row = store_query_one(&err, "SELECT s FROM x", NULL);
-	assert_string_equal(json_string_value(json_object_get(row, "s")), "A\xef\xbf\xbd" "B");
+	assert_string_equal(json_string_value(json_object_get(row, "s")),
+	    "A\xef\xbf\xbd"
+	    "B");
 	json_decref(row);
 }
 
@@ -540,23 +547,21 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_migrations_order_and_once, setup_dir,
-		    teardown_dir),
-		cmocka_unit_test_setup_teardown(test_migration_failure_rolls_back, setup_dir,
-		    teardown_dir),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_dir,
-		    teardown_dir),
-		cmocka_unit_test_setup_teardown(test_query_types, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_query_errors, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_statement_cache_and_transactions, setup_dir,
-		    teardown_dir),
-		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup_dir,
-		    teardown_dir),
-		cmocka_unit_test_setup_teardown(test_backup_and_check, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_corrupt_file, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_locked_file, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_audit, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_utf8, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(
+	        test_migrations_order_and_once, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(
+	        test_migration_failure_rolls_back, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_query_types, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_query_errors, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(
+	        test_statement_cache_and_transactions, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_backup_and_check, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_corrupt_file, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_locked_file, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_audit, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_utf8, setup_dir, teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
