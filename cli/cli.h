@@ -53,6 +53,12 @@ int cli_api(struct cli *cli, const char *method, const char *path, const json_t 
     json_t **ret);
 /* Percent-encode a query value; caller frees. */
 char *cli_urlencode(const char *s);
+/* -p KEY=VALUE into params (JSON literals keep their type); 0 or exit code. */
+int cli_param_set(json_t *params, const char *arg);
+/* --params '{…}' merged into params; 0 or exit code. */
+int cli_params_merge(json_t *params, const char *text);
+/* A positive numeric id argument; 0 or exit code. */
+int cli_id_arg(const char *s, long long *ret);
 
 /* output.c */
 void cli_print_json(const json_t *v);
@@ -72,6 +78,12 @@ int cmd_job_show(struct cli *cli, int argc, char **argv);
 int cmd_job_run(struct cli *cli, int argc, char **argv);
 int cmd_job_follow(struct cli *cli, int argc, char **argv);
 int cmd_job_cancel(struct cli *cli, int argc, char **argv);
+
+/* cmd-schedule.c */
+int cmd_schedule_create(struct cli *cli, int argc, char **argv);
+int cmd_schedule_list(struct cli *cli, int argc, char **argv);
+int cmd_schedule_show(struct cli *cli, int argc, char **argv);
+int cmd_schedule_change(struct cli *cli, int argc, char **argv);
 
 /* cmd-template.c */
 int cmd_template_render(struct cli *cli, int argc, char **argv);

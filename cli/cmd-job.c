@@ -25,15 +25,6 @@ static const struct cli_column job_item_columns[] = {
 	{ "DATA", "data", 0 },
 };
 
-/* A job id argument: digits only, so it can go into a URL as it is. */
-static int
-job_id_arg(const char *s, long long *ret)
-{
-	if (str_to_ll(s, 1, INT64_MAX, ret) < 0)
-		return cli_fail("'%s' is not a job id", s);
-	return 0;
-}
-
 /* drover job list [--state S] [--kind K] [--page N] [--per-page N] */
 int
 cmd_job_list(struct cli *cli, int argc, char **argv)
@@ -89,7 +80,7 @@ cmd_job_show(struct cli *cli, int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage(cli_cmd_find("job", "show"));
-	if (job_id_arg(argv[1], &id) != 0)
+	if (cli_id_arg(argv[1], &id) != 0)
 		return 1;
 	path = xasprintf("/api/v2/jobs/%lld", id);
 	if ((r = cli_api(cli, "GET", path, NULL, &job)) != 0)
@@ -164,7 +155,7 @@ cmd_job_follow(struct cli *cli, int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage(cli_cmd_find("job", "follow"));
-	if (job_id_arg(argv[1], &id) != 0)
+	if (cli_id_arg(argv[1], &id) != 0)
 		return 1;
 	return job_follow(cli, id);
 }
@@ -180,7 +171,7 @@ cmd_job_cancel(struct cli *cli, int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage(cli_cmd_find("job", "cancel"));
-	if (job_id_arg(argv[1], &id) != 0)
+	if (cli_id_arg(argv[1], &id) != 0)
 		return 1;
 	path = xasprintf("/api/v2/jobs/%lld/cancel", id);
 	if ((r = cli_api(cli, "POST", path, NULL, &job)) != 0)
@@ -206,33 +197,18 @@ cmd_job_run(struct cli *cli, int argc, char **argv)
 	_cleanup_json_ json_t *params = json_object(), *body = NULL, *job = NULL;
 	long long timeout = 0;
 	bool follow = false;
-	json_error_t jerr;
 	int c, r;
 
 	while ((c = getopt_long(argc, argv, "p:f", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': {
-			char *eq = strchr(optarg, '=');
-			json_t *v;
-			if (eq == NULL)
-				return cli_fail("--param %s: expected KEY=VALUE", optarg);
-			*eq = '\0';
-			/* Numbers, booleans and JSON literals keep their type. */
-			v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
-			json_object_set_new(params, optarg, v != NULL ? v : json_string(eq + 1));
+		case 'p':
+			if (cli_param_set(params, optarg) != 0)
+				return 1;
 			break;
-		}
-		case 'P': {
-			json_t *more = json_loads(optarg, 0, &jerr);
-			if (!json_is_object(more)) {
-				json_decref(more);
-				return cli_fail("--params: a JSON object is needed (%s)",
-				    jerr.text);
-			}
-			json_object_update(params, more);
-			json_decref(more);
+		case 'P':
+			if (cli_params_merge(params, optarg) != 0)
+				return 1;
 			break;
-		}
 		case 't':
 			if (str_to_ll(optarg, 1, 86400 * 30, &timeout) < 0)
 				return cli_fail("--timeout %s: seconds from 1 to 2592000", optarg);

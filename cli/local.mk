@@ -4,6 +4,7 @@ drover_SOURCES = cli/drover.c cli/cli.h \
 	cli/output.c \
 	cli/cmd-status.c \
 	cli/cmd-job.c \
+	cli/cmd-schedule.c \
 	cli/cmd-template.c \
 	cli/cmd-cron.c
 drover_LDADD = $(DROVER_LIBS)

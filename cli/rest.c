@@ -152,3 +152,45 @@ cli_urlencode(const char *s)
 	curl_free(e);
 	return r;
 }
+
+/* -p KEY=VALUE: numbers, booleans and JSON literals keep their type, the rest is a string. */
+int
+cli_param_set(json_t *params, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	_cleanup_free_ char *key = NULL;
+	json_t *v;
+
+	if (eq == NULL || eq == arg)
+		return cli_fail("-p %s: expected KEY=VALUE", arg);
+	key = xstrndup(arg, (size_t)(eq - arg));
+	v = json_loads(eq + 1, JSON_DECODE_ANY, NULL);
+	json_object_set_new(params, key, v != NULL ? v : json_string(eq + 1));
+	return 0;
+}
+
+/* --params JSON: merge a JSON object into params. */
+int
+cli_params_merge(json_t *params, const char *text)
+{
+	json_error_t jerr;
+	json_t *more = json_loads(text, 0, &jerr);
+
+	if (!json_is_object(more)) {
+		json_decref(more);
+		return cli_fail("--params: a JSON object is needed (%s)",
+		    more == NULL ? jerr.text : "not an object");
+	}
+	json_object_update(params, more);
+	json_decref(more);
+	return 0;
+}
+
+/* An id argument: digits only, so it can go into a URL as it is. */
+int
+cli_id_arg(const char *s, long long *ret)
+{
+	if (str_to_ll(s, 1, INT64_MAX, ret) < 0)
+		return cli_fail("'%s' is not an id", s);
+	return 0;
+}

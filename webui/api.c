@@ -316,6 +316,125 @@ api_backup(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* GET /api/v2/schedules */
+static int
+api_schedules_list(struct http_request *req, struct http_response *resp)
+{
+	struct dr_error err;
+	json_t *rows = NULL;
+	int64_t n;
+
+	if (schedule_list(&rows, &err) < 0) {
+		http_reply_error(resp, 500, "%s", err.msg);
+		return 0;
+	}
+	n = (int64_t)json_array_size(rows);
+	api_reply_list(resp, rows, n, n, 1, n, NULL);
+	return 0;
+}
+
+/* POST /api/v2/schedules {name, cron, tz?, kind, params?, start_at?, end_at?, …} */
+static int
+api_schedule_create(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *body = NULL;
+	struct dr_error err;
+	int64_t id;
+
+	if (http_request_json(req, &body, &err) < 0) {
+		http_reply_error(resp, 400, "%s", err.msg);
+		return 0;
+	}
+	if (!json_is_object(body)) {
+		http_reply_error(resp, 422, "expected a schedule object");
+		return 0;
+	}
+	if (json_object_get(body, "owner") == NULL)
+		json_object_set_new(body, "owner", json_string(http_request_user(req)));
+	if (schedule_create(body, &id, &err) < 0) {
+		http_reply_error(resp, strstr(err.msg, "already") != NULL ? 409 : 422, "%s",
+		    err.msg);
+		return 0;
+	}
+	store_audit(http_request_user(req), http_request_remote(req), "create", "schedule",
+	    json_string_value(json_object_get(body, "name")), NULL, body, NULL);
+	http_reply_json(resp, 201, schedule_get(id));
+	return 0;
+}
+
+/* GET /api/v2/schedules/:id */
+static int
+api_schedule_show(struct http_request *req, struct http_response *resp)
+{
+	json_t *s;
+	int64_t id;
+
+	if (api_id(req, resp, &id) < 0)
+		return 0;
+	if ((s = schedule_get(id)) == NULL)
+		http_reply_error(resp, 404, "no schedule %lld", (long long)id);
+	else
+		http_reply_json(resp, 200, s);
+	return 0;
+}
+
+/* DELETE /api/v2/schedules/:id, POST …/enable, POST …/disable */
+static int
+api_schedule_change(struct http_request *req, struct http_response *resp)
+{
+	const char *path = http_request_path(req), *action;
+	_cleanup_json_ json_t *before = NULL;
+	struct dr_error err;
+	int64_t id;
+	int r;
+
+	if (api_id(req, resp, &id) < 0)
+		return 0;
+	if ((before = schedule_get(id)) == NULL) {
+		http_reply_error(resp, 404, "no schedule %lld", (long long)id);
+		return 0;
+	}
+	if (strcmp(http_request_method(req), "DELETE") == 0) {
+		action = "delete";
+		r = schedule_delete(id, &err);
+	} else {
+		action = str_has_suffix(path, "/enable") ? "enable" : "disable";
+		r = schedule_set_enabled(id, strcmp(action, "enable") == 0, &err);
+	}
+	if (r < 0) {
+		http_reply_error(resp, 409, "%s", err.msg);
+		return 0;
+	}
+	store_audit(http_request_user(req), http_request_remote(req), action, "schedule",
+	    json_string_value(json_object_get(before, "name")), before, NULL, NULL);
+	if (strcmp(action, "delete") == 0)
+		http_reply_json(resp, 200, TAKE_PTR(before));
+	else
+		http_reply_json(resp, 200, schedule_get(id));
+	return 0;
+}
+
+/* drover_jobs{kind,state} for /metrics. */
+static void
+api_metrics_jobs(struct buf *out)
+{
+	_cleanup_json_ json_t *counts = job_counts();
+	const char *kind, *state;
+	json_t *states, *n;
+
+	buf_adds(out, "# HELP drover_jobs Jobs in the store by kind and state.\n"
+		      "# TYPE drover_jobs gauge\n");
+	json_object_foreach(counts, kind, states) {
+		json_object_foreach(states, state, n) {
+			buf_adds(out, "drover_jobs{kind=\"");
+			metrics_label_escape(out, kind);
+			buf_adds(out, "\",state=\"");
+			metrics_label_escape(out, state);
+			buf_addf(out, "\"} %lld\n", (long long)json_integer_value(n));
+		}
+	}
+}
+
 static const struct http_route api_routes[] = {
 	{ "GET", "/api/v2/status", api_status, HTTP_PUBLIC, "status" },
 	{ "GET", "/metrics", metrics_handler, HTTP_PUBLIC, "metrics" },
@@ -325,6 +444,12 @@ static const struct http_route api_routes[] = {
 	{ "GET", "/api/v2/jobs/:id", api_job_show, 0, "job" },
 	{ "POST", "/api/v2/jobs/:id/cancel", api_job_cancel, 0, "job_cancel" },
 	{ "GET", "/api/v2/jobs/:id/output", api_job_output, 0, "job_output" },
+	{ "GET", "/api/v2/schedules", api_schedules_list, 0, "schedules" },
+	{ "POST", "/api/v2/schedules", api_schedule_create, 0, "schedules" },
+	{ "GET", "/api/v2/schedules/:id", api_schedule_show, 0, "schedule" },
+	{ "DELETE", "/api/v2/schedules/:id", api_schedule_change, 0, "schedule" },
+	{ "POST", "/api/v2/schedules/:id/enable", api_schedule_change, 0, "schedule_enable" },
+	{ "POST", "/api/v2/schedules/:id/disable", api_schedule_change, 0, "schedule_enable" },
 	{ "GET", "/api/v2/admin/backup", api_backup, 0, "backup" },
 };
 
@@ -334,5 +459,6 @@ api_init(void)
 {
 	api_started = time(NULL);
 	http_routes_add(api_routes, nitems(api_routes));
+	metrics_collector_add(api_metrics_jobs);
 	http_set_auth(auth_check);
 }

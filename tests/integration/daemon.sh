@@ -6,7 +6,6 @@
 command -v curl >/dev/null || skip_all "curl is not installed"
 command -v sqlite3 >/dev/null || skip_all "sqlite3 is not installed"
 
-plan 33
 state=$TAP_TMP/state
 
 like "droverd --version" "$("$DROVERD" --version)" '^droverd [0-9]'
@@ -66,6 +65,23 @@ like "and droverd keeps serving" "$(curl -sf "$DROVERD_URL/api/v2/status")" '"ok
 like "metrics count requests by route and status" "$(curl -sf "$DROVERD_URL/metrics")" \
 	'route="status".*code="200"'
 
+like "metrics count jobs by kind and state" "$(curl -sf "$DROVERD_URL/metrics")" \
+	'drover_jobs\{kind="noop",state="succeeded"\} [1-9]'
+
+out=$("$DROVER" schedule create --name bad --cron '61 * * * *' --kind noop 2>&1)
+like "a schedule with a bad cron line is refused, naming the field" "$out" \
+	'cron.*minute 61'
+out=$("$DROVER" --json schedule create --name nightly --cron '30 2 * * *' \
+	--tz Europe/Berlin --kind noop -p note=x)
+sid=$(printf '%s\n' "$out" | sed -n 's/^  "id": \([0-9]*\).*/\1/p')
+like "drover schedule create" "$sid" '^[0-9]+$'
+like "schedule show lists the next fire times in the zone" \
+	"$("$DROVER" schedule show "$sid")" 'T02:30:00\+0[12]:00'
+like "schedule list" "$("$DROVER" schedule list)" 'nightly +30 2 \* \* \*'
+like "schedule disable" "$("$DROVER" schedule disable "$sid")" 'disabled'
+ok "schedule delete" "$DROVER" schedule delete "$sid"
+is "a deleted schedule is gone" "$("$DROVER" schedule show "$sid" >/dev/null 2>&1; echo $?)" 1
+
 ok "drover admin backup writes a copy" "$DROVER" admin backup "$TAP_TMP/backup.db"
 is "the backup passes integrity_check" \
 	"$(sqlite3 "$TAP_TMP/backup.db" 'PRAGMA integrity_check')" ok
@@ -104,4 +120,16 @@ like "a locked database is refused, naming it" \
 kill $locker 2>/dev/null
 wait $locker 2>/dev/null
 
-[ $tap_failed -eq 0 ]
+# SIGHUP reloads the log level from the config file.
+printf 'log:\n  level: info\n' >"$TAP_TMP/reload.yml"
+droverd_start "$state" --config "$TAP_TMP/reload.yml"
+printf 'log:\n  level: debug\nhttp:\n  threads: 2\n' >"$TAP_TMP/reload.yml"
+kill -HUP "$DROVERD_PID"
+sleep 0.5
+like "SIGHUP reloads the configuration and names keys needing a restart" \
+	"$(cat "$TAP_TMP/droverd.log")" 'reloaded.*|restart: http.threads'
+droverd_stop
+like "droverd --backup works offline" \
+	"$("$DROVERD" --state-dir "$state" --backup "$TAP_TMP/offline.db" 2>&1)" 'backup written'
+
+done_testing

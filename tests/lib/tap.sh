@@ -5,6 +5,13 @@ tap_failed=0
 # plan N
 plan() { echo "1..$1"; }
 
+# done_testing: the plan at the end, for scripts whose count follows their code; the exit
+# status says whether every test point passed.
+done_testing() {
+	echo "1..$tap_n"
+	[ "$tap_failed" -eq 0 ]
+}
+
 # skip_all REASON: the whole script is skipped (automake counts it as SKIP).
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
