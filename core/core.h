@@ -249,6 +249,79 @@ int config_dump(const struct config *cfg, struct buf *out);
 
 /* template.c */
 
+/*
+ * A Jinja2 subset over json_t, shared by provisioning templates, the playbook `template`
+ * module and `{{ }}` fields. A template is compiled once (immutable afterwards, so several
+ * threads may render it at once) and rendered many times. Output follows Ansible: None
+ * prints as "", lists and dicts as Python repr, true as "True", floats as Python does.
+ */
+struct template;
+
+/*
+ * Where `{% include name %}` finds its text: fill *ret_text (the source) and *ret_name
+ * (the name errors cite), both caller-freed; return -1 with err set when not found.
+ */
+typedef int (*template_load_fn)(void *ctx, const char *name, char **ret_text,
+    char **ret_name, struct dr_error *err);
+
+struct template_opts {
+	bool trim_blocks;   /* drop the first newline after a block tag (Ansible: true) */
+	bool lstrip_blocks; /* strip blanks before a block tag at the start of a line */
+	bool autoescape;    /* HTML-escape `{{ }}` output unless marked safe */
+	bool lenient;       /* undefined renders as "" instead of failing */
+	size_t max_output;  /* output cap in bytes; 0 means TEMPLATE_MAX_OUTPUT */
+	uint64_t max_loop;  /* total loop iterations per render; 0 means TEMPLATE_MAX_LOOP */
+	template_load_fn load; /* NULL: include fails */
+	void *load_ctx;
+};
+#define TEMPLATE_MAX_OUTPUT (16u << 20)
+#define TEMPLATE_MAX_LOOP 1000000u
+#define TEMPLATE_MAX_INCLUDE 16 /* include nesting */
+#define TEMPLATE_MAX_CALL 64    /* macro call nesting */
+#define TEMPLATE_MAX_NEST 128   /* expression/statement nesting in the source */
+#define TEMPLATE_MAX_SOURCE (4u << 20)
+
+/* Compile text (errors cite name:line). opts may be NULL (Jinja2 defaults); it is copied. */
+int template_compile(const char *name, const char *text, const struct template_opts *opts,
+    struct template **ret, struct dr_error *err);
+/* Render with vars (an object, or NULL); *ret is caller-freed, *ret_len may be NULL. */
+int template_render(const struct template *t, const json_t *vars, char **ret,
+    size_t *ret_len, struct dr_error *err);
+void template_free(struct template *t);
+/* Compile and render a one-off string; *ret caller-freed. */
+int template_render_string(const char *name, const char *text,
+    const struct template_opts *opts, const json_t *vars, char **ret, struct dr_error *err);
+/* Evaluate a bare expression (`when:` conditions) to a new reference in *ret. */
+int template_eval(const char *name, const char *expr, const struct template_opts *opts,
+    const json_t *vars, json_t **ret, struct dr_error *err);
+/* Python truth of a value (None, false, 0, "", [], {} are false). */
+bool template_truthy(const json_t *v);
+
+/*
+ * Filters and tests receive positional and keyword arguments as borrowed values. `in` is
+ * NULL when the input is undefined (only for entries registered with undefined_ok).
+ */
+struct template_args {
+	size_t npos;
+	json_t *const *pos;
+	size_t nkw;
+	const char *const *kw_names;
+	json_t *const *kw;
+};
+/* A filter: a new reference in *ret, or -1 with err set (the engine adds file:line). */
+typedef int (*template_filter_fn)(const json_t *in, const struct template_args *args,
+    json_t **ret, struct dr_error *err);
+typedef int (*template_test_fn)(const json_t *in, const struct template_args *args,
+    bool *ret, struct dr_error *err);
+/* Argument lookup for filter writers: keyword `name`, else positional `index`, else NULL. */
+json_t *template_arg(const struct template_args *args, size_t index, const char *name);
+/*
+ * Add a filter or test (e.g. Ansible's own) before any template is compiled; a name
+ * registered again replaces the earlier one. Not thread-safe: call at start-up.
+ */
+void template_filter_register(const char *name, template_filter_fn fn, bool undefined_ok);
+void template_test_register(const char *name, template_test_fn fn, bool undefined_ok);
+
 /* end template.c */
 
 /* cron.c */

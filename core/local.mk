@@ -9,6 +9,11 @@ libdrover_a_SOURCES += \
 libdrover_a_SOURCES += core/yaml.c core/config.c
 
 # template engine
+libdrover_a_SOURCES += \
+	core/template_int.h \
+	core/template.c \
+	core/template_filters.c \
+	core/template_value.c
 
 # cron
 libdrover_a_SOURCES += core/cron.c core/tz.c

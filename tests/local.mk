@@ -14,6 +14,8 @@ UNIT_TESTS += tests/unit/test_yaml tests/unit/test_config
 EXTRA_DIST += daemon/droverd.yml
 
 # template engine
+UNIT_TESTS += tests/unit/test_template
+EXTRA_DIST += tests/unit/template_cases.json
 
 # cron
 UNIT_TESTS += tests/unit/test_cron
