@@ -23,7 +23,7 @@ install-data-local:
 		$(INSTALL_DATA) $(srcdir)/daemon/droverd.yml $(DESTDIR)$(droverconfdir)/droverd.yml
 uninstall-local:
 	rm -f $(DESTDIR)$(droverconfdir)/droverd.yml
-EXTRA_DIST += daemon/droverd.yml
+
 
 dist_man_MANS += docs/droverd.8 docs/drover.1
 bashcompletiondir = $(datadir)/bash-completion/completions

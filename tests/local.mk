@@ -7,7 +7,8 @@ AM_TESTS_ENVIRONMENT = \
 	top_builddir='$(abs_top_builddir)'; export top_builddir;
 
 UNIT_TESTS = tests/unit/test_base
-INTEGRATION_TESTS = tests/integration/daemon.sh tests/integration/service.sh
+INTEGRATION_TESTS = tests/integration/daemon.sh tests/integration/service.sh \
+	tests/integration/template_cli.sh
 
 # yaml and config
 UNIT_TESTS += tests/unit/test_yaml tests/unit/test_config
