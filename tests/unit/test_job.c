@@ -9,10 +9,9 @@
 static int
 setup_store(void **state)
 {
-	char *dir = xstrdup("/tmp/drover-job-XXXXXX");
+	char *dir = unit_dir_make("job");
 	struct dr_error err;
 
-	assert_non_null(mkdtemp(dir));
 	store_register_clear();
 	job_init();
 	job_output_set_max(JOB_OUTPUT_MAX);
@@ -27,22 +26,10 @@ static int
 teardown_store(void **state)
 {
 	char *dir = *state;
-	struct dirent *de;
-	DIR *d;
 
 	jobs_stop(0);
 	store_close();
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			_cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-	free(dir);
+	unit_dir_remove(dir);
 	return 0;
 }
 

@@ -34,10 +34,9 @@ utc(const char *iso)
 static int
 setup_store(void **state)
 {
-	char *dir = xstrdup("/tmp/drover-schedule-XXXXXX");
+	char *dir = unit_dir_make("schedule");
 	struct dr_error err;
 
-	assert_non_null(mkdtemp(dir));
 	store_register_clear();
 	job_init();
 	schedule_init();
@@ -53,24 +52,12 @@ static int
 teardown_store(void **state)
 {
 	char *dir = *state;
-	struct dirent *de;
-	DIR *d;
 
 	schedule_stop();
 	jobs_stop(0);
 	schedule_clock_set(NULL);
 	store_close();
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			_cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-	free(dir);
+	unit_dir_remove(dir);
 	return 0;
 }
 

@@ -13,9 +13,8 @@
 static int
 setup_dir(void **state)
 {
-	char *dir = xstrdup("/tmp/drover-store-XXXXXX");
+	char *dir = unit_dir_make("store");
 
-	assert_non_null(mkdtemp(dir));
 	store_register_clear();
 	store_set_busy_timeout(5000);
 	*state = dir;
@@ -27,21 +26,9 @@ static int
 teardown_dir(void **state)
 {
 	char *dir = *state;
-	struct dirent *de;
-	DIR *d;
 
 	store_close();
-	if ((d = opendir(dir)) != NULL) {
-		while ((de = readdir(d)) != NULL) {
-			if (de->d_name[0] == '.')
-				continue;
-			_cleanup_free_ char *p = xasprintf("%s/%s", dir, de->d_name);
-			unlink(p);
-		}
-		closedir(d);
-	}
-	rmdir(dir);
-	free(dir);
+	unit_dir_remove(dir);
 	return 0;
 }
 
