@@ -514,6 +514,8 @@ void job_init(void);
 void job_kind_register(const struct job_kind *k);
 /* The kind called name, or NULL. */
 const struct job_kind *job_kind_find(const char *name);
+/* Timeout for jobs whose submitter and kind set none; 0 = none (the default). */
+void job_default_timeout_set(int seconds);
 /* Cap on one job's output in bytes (default JOB_OUTPUT_MAX). */
 void job_output_set_max(size_t max);
 

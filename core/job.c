@@ -119,6 +119,7 @@ static pthread_cond_t out_cond;
 static uint64_t out_gen;
 
 static _Atomic size_t job_output_max = JOB_OUTPUT_MAX;
+static _Atomic int job_timeout_default; /* for kinds without their own; 0 = none */
 static pthread_once_t jobs_once = PTHREAD_ONCE_INIT;
 
 /* Condition variables on the monotonic clock. */
@@ -217,6 +218,13 @@ job_state_final(const char *state)
 	return state != NULL && strcmp(state, "queued") != 0 && strcmp(state, "running") != 0;
 }
 
+/* The timeout of jobs whose submitter and kind set none (config jobs.default_timeout). */
+void
+job_default_timeout_set(int seconds)
+{
+	job_timeout_default = seconds > 0 ? seconds : 0;
+}
+
 /* Queue a job, optionally for a schedule (schedule_id > 0). */
 static int
 job_insert(const char *kind, const json_t *params, const char *owner, int timeout,
@@ -233,7 +241,7 @@ job_insert(const char *kind, const json_t *params, const char *owner, int timeou
 		return dr_error_set(err, "params: must be an object");
 	if (timeout < 0)
 		return dr_error_set(err, "timeout: must not be negative");
-	text = json_dumps(params != NULL ? params : json_object(), JSON_COMPACT);
+	text = params != NULL ? json_dumps(params, JSON_COMPACT) : xstrdup("{}");
 	if (text == NULL)
 		fatalx("json_dumps failed");
 	if (strlen(text) > JOB_PARAMS_MAX)
@@ -242,7 +250,7 @@ job_insert(const char *kind, const json_t *params, const char *owner, int timeou
 	        "INSERT INTO jobs (kind, state, params, owner, created_at, timeout, schedule_id)"
 	        " VALUES (?, 'queued', ?, ?, ?, ?, ?)",
 	        "[sss?Iio]", kind, text, owner, (json_int_t)time(NULL),
-	        timeout > 0 ? timeout : k->timeout,
+	        timeout > 0 ? timeout : k->timeout > 0 ? k->timeout : job_timeout_default,
 	        schedule_id > 0 ? json_integer(schedule_id) : json_null()) < 0)
 		return -1;
 	jobs_wake();

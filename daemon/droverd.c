@@ -37,6 +37,16 @@ droverd_auth_start(struct config *cfg, struct dr_error *err)
 	return auth_init(cfg->state_dir, err);
 }
 
+/* Settings other modules read while running; at start and again on SIGHUP. */
+static void
+droverd_apply_runtime(const struct config *cfg)
+{
+	log_set_level(cfg->log_level);
+	log_set_debug(cfg->log_debug);
+	job_default_timeout_set(cfg->job_default_timeout);
+	http_client_set_proxy(cfg->proxy);
+}
+
 static int
 droverd_jobs_start(struct config *cfg, struct dr_error *err)
 {
@@ -124,8 +134,7 @@ droverd_reload(void)
 	if (config_reload(droverd_config_path, &droverd_cfg, &restart, &err) < 0) {
 		log_warnx("reload failed, keeping the running configuration: %s", err.msg);
 	} else {
-		log_set_level(droverd_cfg.log_level);
-		log_set_debug(droverd_cfg.log_debug);
+		droverd_apply_runtime(&droverd_cfg);
 		log_info("configuration reloaded from %s", droverd_config_path);
 		if (restart != NULL && *restart != '\0')
 			log_warnx("changed keys that take effect only after a restart: %s",
@@ -233,7 +242,7 @@ main(int argc, char **argv)
 		return 0;
 	}
 	log_init("droverd", droverd_cfg.log_syslog, droverd_cfg.log_level);
-	log_set_debug(droverd_cfg.log_debug);
+	droverd_apply_runtime(&droverd_cfg);
 
 	if (backup != NULL) {
 		if (droverd_store_start(&droverd_cfg, &err) < 0 || store_backup(backup, &err) < 0)

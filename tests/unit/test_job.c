@@ -269,6 +269,22 @@ test_timeout(void **state)
 	assert_int_equal(iget(job, "timeout"), 1);
 }
 
+/* jobs.default_timeout applies when neither the submitter nor the kind sets one. */
+static void
+test_default_timeout(void **state)
+{
+	int64_t id, explicit_id;
+
+	job_default_timeout_set(7);
+	id = submit("sleep", "{\"seconds\": 0}", 0);
+	explicit_id = submit("sleep", "{\"seconds\": 0}", 3);
+	job_default_timeout_set(0);
+	_cleanup_json_ json_t *job = job_get(id);
+	_cleanup_json_ json_t *other = job_get(explicit_id);
+	assert_int_equal(iget(job, "timeout"), 7);
+	assert_int_equal(iget(other, "timeout"), 3);
+}
+
 static void
 test_failures(void **state)
 {
@@ -546,6 +562,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_cancel_queued, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(test_cancel_running, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(test_timeout, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_default_timeout, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(test_failures, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(
 	        test_restart_marks_interrupted, setup_store, teardown_store),
