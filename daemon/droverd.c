@@ -80,6 +80,7 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	};
 
 	api_init();
+	api_settings_set(cfg);
 	return http_server_start(&o, err);
 }
 
@@ -135,6 +136,7 @@ droverd_reload(void)
 		log_warnx("reload failed, keeping the running configuration: %s", err.msg);
 	} else {
 		droverd_apply_runtime(&droverd_cfg);
+		api_settings_set(&droverd_cfg);
 		log_info("configuration reloaded from %s", droverd_config_path);
 		if (restart != NULL && *restart != '\0')
 			log_warnx("changed keys that take effect only after a restart: %s",

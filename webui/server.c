@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <microhttpd.h>
+#include <openssl/evp.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -35,6 +36,7 @@
 #define STREAM_BLOCK (16 * 1024)
 #define STREAM_TICK_MS 100
 #define DRAIN_SLACK (64 * 1024) /* over-cap chunked body discarded before closing */
+#define HTTP_FORM_FIELDS_MAX 256
 
 struct route {
 	char *method;
@@ -42,6 +44,8 @@ struct route {
 	char *name;
 	http_handler handler;
 	unsigned flags;
+	struct http_route def; /* as declared, strings owned by the fields above or below */
+	char *resource, *action, *summary;
 	char **segments; /* literal, ":name" or a final "*" */
 	size_t nsegments;
 };
@@ -97,6 +101,8 @@ struct http_request {
 	char *role;
 	void *state;
 	void (*free_state)(void *);
+	void *principal;
+	void (*free_principal)(void *);
 	char remote[INET6_ADDRSTRLEN];
 	struct http_response resp;
 	char pathbuf[]; /* copy of the path, split where params end */
@@ -120,9 +126,10 @@ static struct {
 	char *tls_key;
 	pthread_t ticker;
 	bool ticker_running;
+	bool tls;
 } server = {.port = -1};
 
-static int (*auth_hook)(struct http_request *req);
+static struct http_auth_ops auth_ops;
 
 /*
  * Streams. MHD's documented rule for a content reader with internal polling threads:
@@ -191,6 +198,11 @@ http_routes_add(const struct http_route *add, size_t n)
 		r->name = xstrdup(add[i].name != NULL ? add[i].name : add[i].pattern);
 		r->handler = add[i].handler;
 		r->flags = add[i].flags;
+		r->resource = add[i].resource != NULL ? xstrdup(add[i].resource) : NULL;
+		r->action = add[i].action != NULL ? xstrdup(add[i].action) : NULL;
+		r->summary = add[i].summary != NULL ? xstrdup(add[i].summary) : NULL;
+		r->def = (struct http_route){ r->method, r->pattern, r->handler, r->flags,
+			r->name, r->resource, r->action, r->summary };
 		route_compile(r);
 	}
 }
@@ -208,6 +220,9 @@ http_routes_clear(void)
 		free(routes[i].method);
 		free(routes[i].pattern);
 		free(routes[i].name);
+		free(routes[i].resource);
+		free(routes[i].action);
+		free(routes[i].summary);
 	}
 	free(routes);
 	routes = NULL;
@@ -266,11 +281,59 @@ route_method_matches(const struct route *r, const char *method)
 	    (strcmp(method, "HEAD") == 0 && strcmp(r->method, "GET") == 0);
 }
 
+/* The number of routes, for documents generated from the table (OpenAPI). */
+size_t
+http_routes_count(void)
+{
+	return nroutes;
+}
+
+/* Route i as declared; valid until http_routes_clear(). */
+const struct http_route *
+http_routes_get(size_t i)
+{
+	return i < nroutes ? &routes[i].def : NULL;
+}
+
 /* Install the auth hook. */
 void
 http_set_auth(int (*auth)(struct http_request *req))
 {
-	auth_hook = auth;
+	memset(&auth_ops, 0, sizeof auth_ops);
+	auth_ops.check = auth;
+}
+
+/* Install the auth hooks (copied). */
+void
+http_set_auth_ops(const struct http_auth_ops *ops)
+{
+	if (ops == NULL)
+		memset(&auth_ops, 0, sizeof auth_ops);
+	else
+		auth_ops = *ops;
+}
+
+/* The matched route as declared, NULL when nothing matched. */
+const struct http_route *
+http_request_route_def(const struct http_request *req)
+{
+	return req->route != NULL ? &req->route->def : NULL;
+}
+
+/* Keep the authenticated principal with the request; free_principal runs at the end. */
+void
+http_request_set_principal(struct http_request *req, void *p, void (*free_principal)(void *))
+{
+	if (req->free_principal != NULL)
+		req->free_principal(req->principal);
+	req->principal = p;
+	req->free_principal = free_principal;
+}
+
+void *
+http_request_principal(const struct http_request *req)
+{
+	return req->principal;
 }
 
 const char *
@@ -369,6 +432,81 @@ http_request_json(const struct http_request *req, json_t **ret, struct dr_error 
 	return 0;
 }
 
+struct form_parse {
+	json_t *fields;
+	size_t nfields;
+	bool too_many;
+};
+
+/* MHD's post processor hands values over in pieces: append each to its field. */
+static enum MHD_Result
+form_iterate(void *cls, enum MHD_ValueKind kind, const char *key, const char *filename,
+    const char *content_type, const char *transfer_encoding, const char *data, uint64_t off,
+    size_t size)
+{
+	struct form_parse *fp = cls;
+	json_t *cur = json_object_get(fp->fields, key);
+	_cleanup_free_ char *value = NULL;
+
+	if (filename != NULL) /* files are not form fields */
+		return MHD_YES;
+	if (off > 0 && json_is_string(cur)) {
+		value = xasprintf("%s%.*s", json_string_value(cur), (int)size, data);
+		json_object_set_new(fp->fields, key, json_stringn(value, strlen(value)));
+		return MHD_YES;
+	}
+	if (++fp->nfields > HTTP_FORM_FIELDS_MAX) {
+		fp->too_many = true;
+		return MHD_NO;
+	}
+	value = xstrndup(data != NULL ? data : "", size);
+	if (cur == NULL) {
+		json_object_set_new(fp->fields, key, json_string(value));
+	} else if (json_is_array(cur)) {
+		json_array_append_new(cur, json_string(value));
+	} else {
+		json_t *list = json_pack("[O]", cur);
+
+		json_array_append_new(list, json_string(value));
+		json_object_set_new(fp->fields, key, list);
+	}
+	return MHD_YES;
+}
+
+/* Parse an application/x-www-form-urlencoded body with MHD's post processor. */
+int
+http_request_form(const struct http_request *req, json_t **ret, struct dr_error *err)
+{
+	const char *ct = http_request_header(req, "Content-Type");
+	struct form_parse fp = { .fields = json_object() };
+	struct MHD_PostProcessor *pp;
+	size_t len;
+	const char *body = http_request_body(req, &len);
+	enum MHD_Result r = MHD_YES;
+
+	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
+		json_decref(fp.fields);
+		return dr_error_set(err, "request body: expected a form "
+					 "(application/x-www-form-urlencoded)");
+	}
+	if (body != NULL && len > 0) {
+		pp = MHD_create_post_processor(req->conn, 4096, form_iterate, &fp);
+		if (pp == NULL) {
+			json_decref(fp.fields);
+			return dr_error_set(err, "request body: cannot parse the form");
+		}
+		r = MHD_post_process(pp, body, len);
+		MHD_destroy_post_processor(pp);
+	}
+	if (r != MHD_YES || fp.too_many) {
+		json_decref(fp.fields);
+		return dr_error_set(err, "request body: %s",
+		    fp.too_many ? "too many form fields" : "malformed form");
+	}
+	*ret = fp.fields;
+	return 0;
+}
+
 /* The client address, formatted on first use. */
 const char *
 http_request_remote(struct http_request *req)
@@ -390,6 +528,13 @@ http_request_remote(struct http_request *req)
 	else
 		str_copy(req->remote, "unknown", sizeof req->remote);
 	return req->remote;
+}
+
+/* True when the request came over TLS (cookies then get Secure). */
+bool
+http_request_secure(const struct http_request *req)
+{
+	return server.tls;
 }
 
 const char *
@@ -526,6 +671,14 @@ http_reply_header(struct http_response *resp, const char *name, const char *valu
 	resp->headers[resp->nheaders++].value = xstrdup(value);
 }
 
+/* 303 See Other to location (a path on this server). */
+void
+http_reply_redirect(struct http_response *resp, const char *location)
+{
+	reply_buffer(resp, 303, "text/plain; charset=utf-8", xstrdup(""), 0);
+	http_reply_header(resp, "Location", location);
+}
+
 /* Unpark every stream; the caller holds stream_lock. */
 static void
 stream_resume_all_locked(void)
@@ -639,6 +792,61 @@ reply_has_header(const struct http_response *resp, const char *name)
 	return false;
 }
 
+/* Whether an If-None-Match header (a list of tags, or "*") names etag. */
+static bool
+etag_listed(const char *header, const char *etag)
+{
+	size_t n = strlen(etag);
+	const char *p = header;
+
+	while (*p != '\0') {
+		p += strspn(p, " \t,");
+		if (*p == '*')
+			return true;
+		if (strncmp(p, "W/", 2) == 0)
+			p += 2;
+		if (strncmp(p, etag, n) == 0 && (p[n] == '\0' || p[n] == ',' || p[n] == ' '))
+			return true;
+		p += strcspn(p, ",");
+	}
+	return false;
+}
+
+/*
+ * Every buffered 200 answer to a GET carries an ETag (a digest of the body), and a
+ * request whose If-None-Match names it gets 304 without the body: lists and pages are
+ * rendered anyway, but the bytes are not sent again.
+ */
+static void
+reply_etag(struct http_request *req)
+{
+	struct http_response *resp = &req->resp;
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+	char etag[2 + 2 * 16 + 1];
+	const char *inm;
+	size_t i;
+
+	if (reply_has_header(resp, "ETag"))
+		return;
+	if (EVP_Digest(resp->data != NULL ? resp->data : "", resp->len, md, &mdlen,
+		EVP_sha256(), NULL) != 1)
+		return;
+	etag[0] = '"';
+	for (i = 0; i < 16; i++)
+		snprintf(etag + 1 + 2 * i, 3, "%02x", md[i]);
+	etag[33] = '"';
+	etag[34] = '\0';
+	http_reply_header(resp, "ETag", etag);
+	inm = http_request_header(req, "If-None-Match");
+	if (inm != NULL && etag_listed(inm, etag)) {
+		free(resp->data);
+		resp->data = NULL;
+		resp->len = 0;
+		resp->status = 304;
+	}
+}
+
 /* Turn req->resp into an MHD response and queue it. */
 static enum MHD_Result
 request_queue(struct http_request *req)
@@ -648,11 +856,14 @@ request_queue(struct http_request *req)
 	struct stream *st;
 	enum MHD_Result ret;
 
-	switch (resp->kind) {
-	case REPLY_NONE:
+	if (resp->kind == REPLY_NONE)
 		http_reply_error(
 		    resp, 500, "%s %s: the handler gave no reply", req->method, req->path);
-		/* FALLTHROUGH */
+	if (resp->kind == REPLY_BUFFER && resp->status == 200 &&
+	    (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0))
+		reply_etag(req);
+	switch (resp->kind) {
+	case REPLY_NONE:
 	case REPLY_BUFFER:
 		if (resp->len == 0)
 			r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
@@ -720,6 +931,17 @@ request_reply_405(struct http_request *req)
 	buf_free(&allow);
 }
 
+/* A refusal by the auth hooks: their own reply when they have one, else a JSON error. */
+static void
+request_refuse(struct http_request *req, int status)
+{
+	if (auth_ops.refuse != NULL)
+		auth_ops.refuse(req, &req->resp, status);
+	if (req->resp.kind == REPLY_NONE)
+		http_reply_error(&req->resp, status, "%s %s: %s", req->method, req->path,
+		    status == 401 ? "authentication required" : "forbidden");
+}
+
 /* Find the route, allocate the request and run the checks done before any body. */
 static struct http_request *
 request_new(struct MHD_Connection *conn, const char *url, const char *method)
@@ -776,12 +998,11 @@ request_new(struct MHD_Connection *conn, const char *url, const char *method)
 			http_reply_error(&req->resp, 404, "%s: not found", url);
 		return req;
 	}
-	if (!(route->flags & HTTP_PUBLIC) && auth_hook != NULL) {
-		int status = auth_hook(req);
+	if (!(route->flags & HTTP_PUBLIC) && auth_ops.check != NULL) {
+		int status = auth_ops.check(req);
 
 		if (status != 0) {
-			http_reply_error(&req->resp, status, "%s %s: %s", method, url,
-			    status == 401 ? "authentication required" : "forbidden");
+			request_refuse(req, status);
 			return req;
 		}
 	}
@@ -815,6 +1036,14 @@ request_has_body(struct MHD_Connection *conn)
 static void
 request_run(struct http_request *req)
 {
+	if (!(req->route->flags & HTTP_PUBLIC) && auth_ops.check_body != NULL) {
+		int status = auth_ops.check_body(req);
+
+		if (status != 0) {
+			request_refuse(req, status);
+			return;
+		}
+	}
 	if (req->route->handler(req, &req->resp) < 0 && req->resp.kind == REPLY_NONE)
 		http_reply_error(&req->resp, 500, "%s %s: internal error", req->method, req->path);
 }
@@ -902,6 +1131,8 @@ server_completed(
 	}
 	if (req->free_state != NULL)
 		req->free_state(req->state);
+	if (req->free_principal != NULL)
+		req->free_principal(req->principal);
 	buf_free(&req->body);
 	free(req->user);
 	free(req->role);
@@ -1021,6 +1252,7 @@ server_reset(void)
 	free(server.tls_key);
 	server.tls_cert = server.tls_key = NULL;
 	server.port = -1;
+	server.tls = false;
 }
 
 /* Start MHD with the route table as it stands. */
@@ -1099,6 +1331,7 @@ http_server_start(const struct http_server_opts *o, struct dr_error *err)
 		return -1;
 	}
 	server.port = port;
+	server.tls = (flags & MHD_USE_TLS) != 0;
 	if (pthread_create(&server.ticker, NULL, stream_ticker, NULL) != 0)
 		fatalx("cannot start the stream ticker thread");
 	server.ticker_running = true;

@@ -31,12 +31,21 @@ enum http_route_flags {
 	 * end (final true) to reply. It keeps its state with http_request_set_state().
 	 */
 	HTTP_STREAM = 1 << 1,
+	HTTP_LIST = 1 << 2, /* a list: takes search, order, page, per_page (OpenAPI) */
+	HTTP_HTML = 1 << 3, /* a page for people: refusals redirect to the login page */
 };
 
 /*
  * One route. pattern is a path whose segments may be ":name" (captures one segment,
  * read with http_request_param()) or a final "*" (captures the rest, including
  * slashes, as the param "*"). A GET route also answers HEAD.
+ *
+ * resource and action are the permission the route needs (see "RBAC" in auth.c): a
+ * request is let through only when the caller's role grants action on resource. Left
+ * NULL they are derived from the path and method: the segment after /api/v2/ (or /ui/)
+ * is the resource; GET is "view", POST "create", PUT and PATCH "edit", DELETE "delete",
+ * and POST to ".../:id/VERB" is the action VERB. A resource of "" means a login is
+ * enough (no permission). summary is the one line OpenAPI shows.
  */
 struct http_route {
 	const char *method;  /* "GET", "POST", ... */
@@ -44,12 +53,18 @@ struct http_route {
 	http_handler handler;
 	unsigned flags;	  /* enum http_route_flags */
 	const char *name; /* route label in metrics; NULL means the pattern */
+	const char *resource; /* permission: "jobs", "hosts"; NULL = from the path */
+	const char *action;   /* permission: "view", "create", "cancel"; NULL = from method */
+	const char *summary;  /* OpenAPI summary */
 };
 
 /* Add routes (copied) before http_server_start(); earlier routes win on overlap. */
 void http_routes_add(const struct http_route *routes, size_t n);
 /* Forget every route (for tests and for restarting the server). */
 void http_routes_clear(void);
+/* The route table as declared, for documents generated from it (OpenAPI). */
+size_t http_routes_count(void);
+const struct http_route *http_routes_get(size_t i);
 
 struct http_server_opts {
 	const char *listen;	/* "ADDR:PORT", "[v6]:PORT", ":PORT" (any); port 0 = ephemeral */
@@ -75,6 +90,19 @@ void http_server_stop(void);
  * headers are in, before any body is read. NULL (the default) allows everything.
  */
 void http_set_auth(int (*auth)(struct http_request *req));
+/*
+ * The full set of auth hooks (copied; NULL removes them). check is the hook above;
+ * check_body runs once the body is in, just before the handler (CSRF tokens travel in
+ * form bodies), with the same return convention; refuse builds the reply for a refusal
+ * of either (a redirect to the login page for HTTP_HTML routes); when it leaves resp
+ * empty the client gets a JSON error.
+ */
+struct http_auth_ops {
+	int (*check)(struct http_request *req);
+	int (*check_body)(struct http_request *req);
+	void (*refuse)(struct http_request *req, struct http_response *resp, int status);
+};
+void http_set_auth_ops(const struct http_auth_ops *ops);
 
 /* The request; strings are valid until the handler returns. */
 const char *http_request_method(const struct http_request *req);
@@ -96,6 +124,8 @@ void http_request_set_state(struct http_request *req, void *state, void (*free_s
 void *http_request_state(const struct http_request *req);
 /* Parse the body as JSON; the error names the line and column. Caller owns *ret. */
 int http_request_json(const struct http_request *req, json_t **ret, struct dr_error *err);
+/* True when the server speaks TLS (cookies then carry Secure). */
+bool http_request_secure(const struct http_request *req);
 /* The client address ("192.0.2.1", "2001:db8::1"). */
 const char *http_request_remote(struct http_request *req);
 /* The authenticated user and role, NULL when none. */
@@ -105,6 +135,15 @@ const char *http_request_role(const struct http_request *req);
 void http_request_set_user(struct http_request *req, const char *name, const char *role);
 /* The route's name (as in metrics). */
 const char *http_request_route(const struct http_request *req);
+/* The matched route as declared (NULL when none matched). */
+const struct http_route *http_request_route_def(const struct http_request *req);
+/* The auth hook's record of the caller; free_principal(p) runs at the end. */
+void http_request_set_principal(struct http_request *req, void *p,
+    void (*free_principal)(void *));
+void *http_request_principal(const struct http_request *req);
+/* Parse an application/x-www-form-urlencoded body into an object of strings (a field
+ * given more than once becomes an array). Caller owns *ret. */
+int http_request_form(const struct http_request *req, json_t **ret, struct dr_error *err);
 
 /* JSON reply; body is stolen (may be NULL for an empty object). */
 void http_reply_json(struct http_response *resp, int status, json_t *body);
@@ -133,6 +172,12 @@ void http_reply_stream(struct http_response *resp, const char *content_type,
 void http_stream_wake(void);
 /* Add a header (copied) to the reply; replaces a default security header of that name. */
 void http_reply_header(struct http_response *resp, const char *name, const char *value);
+/* 303 See Other to location. */
+void http_reply_redirect(struct http_response *resp, const char *location);
+/*
+ * ETags: every buffered 200 answer to GET/HEAD gets ETag (a digest of the body), and a
+ * matching If-None-Match turns it into a 304 without a body.
+ */
 
 /* end server.c */
 
@@ -164,23 +209,213 @@ void metrics_http_inflight(int delta);
 
 /* end metrics.c */
 
+/* search.c */
+
+/*
+ * The search language of list endpoints (see search.c for the grammar). A resource
+ * declares its searchable fields; a query compiles to a SQL condition with '?'
+ * placeholders whose values are appended to a params array.
+ */
+#define SEARCH_QUERY_MAX 4096 /* characters in a query */
+#define SEARCH_SQL_MAX 65536
+#define SEARCH_TERMS_MAX 64
+#define SEARCH_DEPTH_MAX 32
+#define SEARCH_LIST_MAX 100 /* values in "field ^ (a, b, …)" */
+
+enum search_type {
+	SEARCH_TEXT,
+	SEARCH_INT,
+	SEARCH_TIME, /* Unix seconds; queries may also give ISO-8601 */
+	SEARCH_BOOL,
+};
+
+enum search_field_flags {
+	SEARCH_DEFAULT = 1 << 0, /* a bare word in a query matches this field */
+};
+
+struct search_field {
+	const char *name; /* as people type it: "name", "errata.security" */
+	const char *sql;  /* a column or a parenthesised subquery, trusted SQL */
+	enum search_type type;
+	unsigned flags;
+};
+
+/* Append the condition for query to out and its values to params; the error names the
+ * column of the query. An empty query is "1 = 1". */
+int search_compile(const char *query, const struct search_field *fields, size_t nfields,
+    struct buf *out, json_t *params, struct dr_error *err);
+/* "field [asc|desc][, …]" to an ORDER BY list (without the keywords) on out. */
+int search_order(const char *order, const struct search_field *fields, size_t nfields,
+    struct buf *out, struct dr_error *err);
+
 /* auth.c */
-/* Register the users and tokens tables; before store_open. */
+
+#define AUTH_NAME_MAX 64
+#define AUTH_SESSION_COOKIE "drover_session"
+#define AUTH_SESSION_IDLE 3600	   /* seconds without a request before a session ends */
+#define AUTH_SESSION_MAX (12 * 3600) /* seconds a session lives at most */
+
+/* Who is calling, as the auth hook found out (http_request_principal()). */
+struct auth_principal {
+	int64_t user_id;
+	char *user;
+	char *role;
+	json_t *perms;	    /* a custom role's [{resource, action, search}] */
+	int64_t session_id; /* 0 for bearer tokens */
+	char *csrf;	    /* the session's CSRF token */
+	char *scope;	    /* the route's search filter, NULL = every object */
+	char *denied;	    /* "resource:action" refused, or "csrf" */
+};
+
+/* Register the users, roles, tokens and sessions tables; before store_open. */
 void auth_register(void);
 /* Seed the admin user on first start (password in <state_dir>/admin-password). */
 int auth_init(const char *state_dir, struct dr_error *err);
-/* The route hook: bearer token, then role; 0 or 401/403. */
+/* The route hook: bearer token or session cookie, then the route's permission. */
 int auth_check(struct http_request *req);
+/* The body hook: the CSRF token of state-changing session requests. */
+int auth_check_body(struct http_request *req);
+/* May p do action on resource? *ret_scope: NULL (all objects) or a search (caller frees). */
+bool auth_allowed(const struct auth_principal *p, const char *resource, const char *action,
+    char **ret_scope);
+/* The permission a route needs; false when a login is enough. */
+bool auth_route_permission(const struct http_route *r, char *resource, size_t rsize,
+    char *action, size_t asize);
+bool auth_role_builtin(const char *role);
+/* Check a user or role name; invalid (may be NULL) gets {field: message}. */
+int auth_name_check(const char *field, const char *name, json_t *invalid, struct dr_error *err);
 int auth_user_create(const char *name, const char *password, const char *role,
     struct dr_error *err);
-/* 0 when the password is right; *ret_role is a static string. */
+int auth_user_add(const char *name, const char *password, const char *role, int64_t *ret_id,
+    json_t *invalid, struct dr_error *err);
+/* password and role may be NULL (unchanged). A new password ends the user's sessions. */
+int auth_user_update(int64_t id, const char *password, const char *role, json_t *invalid,
+    struct dr_error *err);
+int auth_user_delete(int64_t id, struct dr_error *err);
+int auth_admins_count(void);
+/* 0 when the password is right; *ret_role is valid until the thread's next call. */
 int auth_password_check(const char *name, const char *password, const char **ret_role);
+/* Throttled login: 0, or 401 (wrong) / 429 (wait *ret_wait seconds). */
+int auth_login(const char *user, const char *password, const char *remote,
+    const char **ret_role, int *ret_wait);
+int auth_login_throttled(const char *user, const char *remote);
+void auth_login_record(const char *user, const char *remote, bool success);
+void auth_login_reset(void);
 /* A new API token (shown once; stored hashed); ttl 0 = no expiry. Caller frees. */
 int auth_token_create(const char *user, const char *name, int64_t ttl, char **ret_token,
     struct dr_error *err);
+/* A new UI session for user; *ret_cookie (caller frees) is the cookie value. */
+int auth_session_create(const char *user, const char *remote, char **ret_cookie,
+    struct dr_error *err);
+void auth_session_delete(const char *cookie);
+void auth_principal_free(struct auth_principal *p);
+/* nbytes random bytes as hex into out (2 * nbytes + 1). */
+void auth_random_hex(char *out, size_t nbytes);
+void auth_clock_set(time_t (*now)(void));
 
 /* api.c */
-/* Install the API routes and the auth hook; before http_server_start. */
+
+/*
+ * The list framework. A resource that can be listed declares one of these; api_list()
+ * then answers GET with Foreman's shape, search=, order=, page=, per_page= (capped),
+ * the caller's permission scope, and 422 for a bad search or order. Subsystems register
+ * theirs with api_resource_register() so that roles can filter on their fields.
+ */
+struct api_resource {
+	const char *name;   /* the permission resource: "jobs", "hosts" */
+	const char *select; /* "id, name, kind, params AS params_json" */
+	const char *from;   /* "jobs" or "hosts LEFT JOIN …" */
+	const char *id_sql; /* the id column for object checks: "jobs.id" */
+	const char *order;  /* default ORDER BY, e.g. "jobs.id DESC" */
+	const struct search_field *fields;
+	size_t nfields;
+	void (*present)(json_t *row); /* adjusts each row (may be NULL) */
+};
+#define API_PER_PAGE_DEFAULT 20
+#define API_PER_PAGE_MAX 1000
+
+/* Make a resource's fields known (the struct is not copied); before api_init. */
+void api_resource_register(const struct api_resource *r);
+/* The registered resource called name, or NULL. */
+const struct api_resource *api_resource_find(const char *name);
+/* Answer a list request for r (search, order, paging, scope); extra is a trusted SQL
+ * condition with its params (both may be NULL). */
+int api_list(struct http_request *req, struct http_response *resp,
+    const struct api_resource *r, const char *extra, const json_t *extra_params);
+/* Run r's list query without a request: rows matching search and scope (either NULL),
+ * ordered, one page. For pages and the dashboard. */
+int api_list_query(const struct api_resource *r, const char *search, const char *scope,
+    const char *order, long long page, long long per_page, json_t **ret_rows,
+    int64_t *ret_total, struct dr_error *err);
+/* Whether object id of r is within the caller's scope for this route (true without one). */
+bool api_in_scope(struct http_request *req, const struct api_resource *r, int64_t id);
+/* A list in Foreman's shape; rows is stolen. */
+void api_reply_list(struct http_response *resp, json_t *rows, int64_t total,
+    int64_t subtotal, long long page, long long per_page, const char *search);
+/* 422 with {"error": {"status", "message", "fields": {field: message}}}; fields stolen. */
+void api_reply_invalid(struct http_response *resp, json_t *fields, const char *message);
+/* Check a role body {name, description, permissions: [{resource, action, search}]};
+ * partial: fields may be missing (updates). invalid gets {field: message}. */
+int api_role_spec_check(const json_t *body, bool partial, json_t *invalid);
+/* Check a user body {login, password, role}; partial for updates. */
+int api_user_spec_check(const json_t *body, bool partial, json_t *invalid);
+/* The resource table of jobs etc., for pages. */
+extern const struct api_resource api_jobs_resource, api_schedules_resource,
+    api_audits_resource, api_users_resource, api_roles_resource, api_tokens_resource;
+/* The current settings as JSON (a new reference). */
+json_t *api_settings_get(void);
+/* Permission resources and their actions, from the route table: {resource: [actions]}. */
+json_t *api_permissions(void);
+/*
+ * The operations behind both the API handlers and the UI forms (so both give the same
+ * answers): each returns the HTTP status, with err (and invalid, per field) saying why.
+ */
+int api_schedule_add(struct http_request *req, json_t *spec, int64_t *ret_id,
+    struct dr_error *err);
+int api_schedule_act(struct http_request *req, int64_t id, const char *action, json_t **ret,
+    struct dr_error *err);
+int api_user_add(struct http_request *req, const json_t *body, json_t *invalid, json_t **ret,
+    struct dr_error *err);
+int api_user_change(struct http_request *req, int64_t id, const json_t *body, json_t *invalid,
+    json_t **ret, struct dr_error *err);
+int api_user_remove(struct http_request *req, int64_t id, struct dr_error *err);
+int api_role_save(struct http_request *req, int64_t id, const json_t *body, json_t *invalid,
+    json_t **ret, struct dr_error *err);
+int api_role_remove(struct http_request *req, int64_t id, struct dr_error *err);
+/* Install the API routes, the UI and the auth hooks; before http_server_start. */
 void api_init(void);
+/* The configuration the settings endpoint shows (copied; call again after a reload). */
+void api_settings_set(const struct config *cfg);
+
+/* openapi.c */
+/* GET /api/v2/openapi.json, generated from the route table. */
+int api_openapi(struct http_request *req, struct http_response *resp);
+
+/* ui.c */
+
+/*
+ * The web UI. Pages are routes with HTTP_HTML; a subsystem adds its pages with
+ * http_routes_add() and its entries to the navigation with ui_nav_add(), and renders
+ * with ui_render() (its templates go into webui/templates/ for now).
+ */
+struct ui_nav {
+	const char *label;    /* "Hosts" */
+	const char *href;     /* "/ui/hosts" */
+	const char *resource; /* shown to those who may view it; NULL = everyone */
+	int order;	      /* position: dashboard 0, jobs 10, schedules 20, admin 80+ */
+};
+/* Add navigation entries (copied; the strings must be static). */
+void ui_nav_add(const struct ui_nav *items, size_t n);
+/* Render templates/<name> with vars (stolen) inside the layout and reply. */
+void ui_render(struct http_request *req, struct http_response *resp, int status,
+    const char *name, const char *title, json_t *vars);
+/* Whether the caller may do action on resource (to show or hide buttons). */
+bool ui_can(struct http_request *req, const char *resource, const char *action);
+/* The refusal hook: a redirect to /login or a 403 page for pages, JSON for the API. */
+void ui_refuse(struct http_request *req, struct http_response *resp, int status);
+/* Percent-encode for a query value; caller frees. */
+char *ui_urlencode(const char *s);
+/* Compile the templates and install the pages; called by api_init. */
+void ui_init(void);
 
 #endif /* DROVER_WEBUI_H */
