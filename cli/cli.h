@@ -70,6 +70,8 @@ void cli_record(const struct cli_column *cols, size_t ncols, const json_t *obj);
 /* cmd-status.c */
 int cmd_status(struct cli *cli, int argc, char **argv);
 int cmd_login(struct cli *cli, int argc, char **argv);
+/* A password from FILE, $DROVER_PASSWORD, the terminal or standard input; 0 or exit code. */
+int cli_password_read(const char *pwfile, const char *prompt, char *buf, size_t size);
 int cmd_admin_backup(struct cli *cli, int argc, char **argv);
 
 /* cmd-job.c */
@@ -90,5 +92,21 @@ int cmd_template_render(struct cli *cli, int argc, char **argv);
 
 /* cmd-cron.c */
 int cmd_cron_next(struct cli *cli, int argc, char **argv);
+
+/* cmd-user.c */
+int cmd_user_create(struct cli *cli, int argc, char **argv);
+int cmd_user_list(struct cli *cli, int argc, char **argv);
+int cmd_user_show(struct cli *cli, int argc, char **argv);
+int cmd_user_update(struct cli *cli, int argc, char **argv);
+int cmd_user_delete(struct cli *cli, int argc, char **argv);
+int cmd_role_create(struct cli *cli, int argc, char **argv);
+int cmd_role_list(struct cli *cli, int argc, char **argv);
+int cmd_role_show(struct cli *cli, int argc, char **argv);
+int cmd_role_update(struct cli *cli, int argc, char **argv);
+int cmd_role_delete(struct cli *cli, int argc, char **argv);
+int cmd_token_create(struct cli *cli, int argc, char **argv);
+int cmd_token_list(struct cli *cli, int argc, char **argv);
+int cmd_token_delete(struct cli *cli, int argc, char **argv);
+int cmd_audit_list(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

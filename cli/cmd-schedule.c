@@ -95,7 +95,7 @@ cmd_schedule_list(struct cli *cli, int argc, char **argv)
 
 	if (argc != 1)
 		return cli_usage(cli_cmd_find("schedule", "list"));
-	if ((r = cli_api(cli, "GET", "/api/v2/schedules", NULL, &answer)) != 0)
+	if ((r = cli_api(cli, "GET", "/api/v2/schedules?per_page=1000", NULL, &answer)) != 0)
 		return r;
 	if (cli->json)
 		cli_print_json(answer);

@@ -49,7 +49,7 @@ cmd_status(struct cli *cli, int argc, char **argv)
 
 /* Read a password from the terminal without echo. */
 static int
-cli_password_prompt(char *buf, size_t size)
+cli_password_prompt(const char *prompt, char *buf, size_t size)
 {
 	struct termios old, quiet;
 	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC);
@@ -58,9 +58,9 @@ cli_password_prompt(char *buf, size_t size)
 	char c;
 
 	if (fd < 0)
-		return cli_fail("no terminal to ask for the password: use --password-file or "
-				"DROVER_PASSWORD");
-	(void)!write(fd, "Password: ", 10);
+		return cli_fail("no terminal to ask for the password: use --password-file, "
+				"DROVER_PASSWORD or standard input");
+	(void)!write(fd, prompt, strlen(prompt));
 	tcgetattr(fd, &old);
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
@@ -74,42 +74,79 @@ cli_password_prompt(char *buf, size_t size)
 	return 0;
 }
 
-/* drover login [--user NAME] [--password-file FILE]: get an API token and keep it. */
+/* The first line of standard input (a pipe or a file), without its newline. */
+static int
+cli_password_stdin(char *buf, size_t size)
+{
+	size_t len;
+
+	if (fgets(buf, (int)size, stdin) == NULL)
+		return cli_fail("standard input: no password");
+	len = strcspn(buf, "\r\n");
+	if (buf[len] == '\0' && len + 1 == size)
+		return cli_fail("standard input: password longer than %zu characters", size - 2);
+	buf[len] = '\0';
+	return 0;
+}
+
+/*
+ * A password: from --password-file, else $DROVER_PASSWORD (kept for scripts), else the
+ * terminal without echo when standard input is one, else the first line of standard
+ * input. 0 or the exit code.
+ */
+int
+cli_password_read(const char *pwfile, const char *prompt, char *buf, size_t size)
+{
+	const char *env = getenv("DROVER_PASSWORD");
+	struct dr_error err;
+	char *data = NULL;
+
+	if (pwfile != NULL) {
+		if (file_read(pwfile, CLI_PASSWORD_MAX, &data, NULL, &err) < 0)
+			return cli_fail("%s", err.msg);
+		str_copy(buf, str_trim(data), size);
+		explicit_bzero(data, strlen(data));
+		free(data);
+		return 0;
+	}
+	if (env != NULL) {
+		str_copy(buf, env, size);
+		return 0;
+	}
+	if (isatty(STDIN_FILENO))
+		return cli_password_prompt(prompt, buf, size);
+	return cli_password_stdin(buf, size);
+}
+
+/* drover login [--server URL] [--user NAME] [--password-file FILE]: get an API token. */
 int
 cmd_login(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "user", required_argument, NULL, 'u' },
 		{ "password-file", required_argument, NULL, 'P' },
+		{ "server", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *user = "admin", *pwfile = NULL, *env = getenv("DROVER_PASSWORD");
+	const char *user = "admin", *pwfile = NULL;
 	_cleanup_json_ json_t *body = NULL, *answer = NULL;
-	char password[CLI_PASSWORD_MAX + 1], host[256];
-	struct dr_error err;
-	char *data = NULL;
+	char password[CLI_PASSWORD_MAX + 2], host[256];
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "u:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "u:s:", opts, NULL)) != -1) {
 		if (c == 'u')
 			user = optarg;
 		else if (c == 'P')
 			pwfile = optarg;
+		else if (c == 's')
+			cli->server = optarg;
 		else
 			return cli_usage(cli_cmd_find("login", NULL));
 	}
 	if (optind != argc)
 		return cli_usage(cli_cmd_find("login", NULL));
-	if (pwfile != NULL) {
-		if (file_read(pwfile, CLI_PASSWORD_MAX, &data, NULL, &err) < 0)
-			return cli_fail("%s", err.msg);
-		str_copy(password, str_trim(data), sizeof password);
-		free(data);
-	} else if (env != NULL) {
-		str_copy(password, env, sizeof password);
-	} else if (cli_password_prompt(password, sizeof password) != 0) {
+	if (cli_password_read(pwfile, "Password: ", password, sizeof password) != 0)
 		return 1;
-	}
 	if (gethostname(host, sizeof host) < 0)
 		str_copy(host, "unknown", sizeof host);
 	body = json_pack("{s:s, s:s, s:s+}", "user", user, "password", password, "name",

@@ -65,8 +65,9 @@ struct parser {
 static bool
 search_word_char(char c)
 {
-	return isalnum((unsigned char)c) || strchr("_.:/@*+-?%#", c) != NULL ||
-	    (unsigned char)c >= 0x80;
+	return c != '\0' &&
+	    (isalnum((unsigned char)c) || strchr("_.:/@*+-?%#", c) != NULL ||
+		(unsigned char)c >= 0x80);
 }
 
 static int

@@ -541,6 +541,8 @@ ui_dashboard(struct http_request *req, struct http_response *resp)
 		if (api_list_query(&api_jobs_resource, NULL, scope, NULL, 1, 10, &recent, &total,
 			&err) == 0)
 			json_object_set_new(vars, "recent", recent);
+		else
+			log_warnx("dashboard: jobs: %s", err.msg);
 		free(scope);
 	}
 	if (ui_can(req, "schedules", "view")) {
@@ -550,6 +552,8 @@ ui_dashboard(struct http_request *req, struct http_response *resp)
 		if (api_list_query(&api_schedules_resource, "enabled = true", scope,
 			"next_run_at asc", 1, 10, &scheds, &total, &err) == 0)
 			json_object_set_new(vars, "schedules", scheds);
+		else
+			log_warnx("dashboard: schedules: %s", err.msg);
 		free(scope);
 	}
 	ui_render(req, resp, 200, "dashboard.html", "Dashboard", vars);
