@@ -37,3 +37,6 @@ EXTRA_DIST += tests/unit/unit.h
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
+
+# web UI and REST API: RBAC, lists, audits, OpenAPI; UI security
+INTEGRATION_TESTS += tests/integration/api_rbac.sh tests/integration/ui_security.sh

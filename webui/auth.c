@@ -472,7 +472,8 @@ auth_throttle_wait(const char *key, int free_failures, time_t now)
 	if (s == NULL || s->failures < free_failures)
 		return 0;
 	over = s->failures - free_failures;
-	delay = over >= 10 ? AUTH_THROTTLE_MAX_DELAY : (int64_t)1 << over;
+	/* Seconds tick at once: the first delay is 2 s so that it is never 0 in effect. */
+	delay = over >= 10 ? AUTH_THROTTLE_MAX_DELAY : (int64_t)2 << over;
 	if (delay > AUTH_THROTTLE_MAX_DELAY)
 		delay = AUTH_THROTTLE_MAX_DELAY;
 	return s->last + delay > now ? (int)(s->last + delay - now) : 0;
@@ -481,7 +482,7 @@ auth_throttle_wait(const char *key, int free_failures, time_t now)
 /*
  * Login throttling, per user name and per client address: after AUTH_THROTTLE_USER_FREE
  * failures for a name (AUTH_THROTTLE_ADDR_FREE from an address) every further attempt
- * must wait 1, 2, 4, ... seconds (at most AUTH_THROTTLE_MAX_DELAY) after the last
+ * must wait 2, 4, 8, ... seconds (at most AUTH_THROTTLE_MAX_DELAY) after the last
  * failure; the password is not even checked meanwhile. Returns the seconds to wait.
  */
 int

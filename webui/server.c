@@ -902,6 +902,8 @@ request_queue(struct http_request *req)
 		if (!reply_has_header(resp, security_headers[i].name))
 			MHD_add_response_header(
 			    r, security_headers[i].name, security_headers[i].value);
+	if (server.tls && !reply_has_header(resp, "Strict-Transport-Security"))
+		MHD_add_response_header(r, "Strict-Transport-Security", "max-age=31536000");
 	for (size_t i = 0; i < resp->nheaders; i++)
 		MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value);
 	req->status = resp->status;

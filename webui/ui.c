@@ -684,7 +684,7 @@ ui_job(struct http_request *req, struct http_response *resp)
 	if (job_output_read(id, 0, 256 * 1024, &out, &next, &finished, &err) < 0)
 		buf_reset(&out);
 	vars = json_pack("{s:o, s:s, s:I, s:b, s:b}", "job", job, "output",
-	    out.data != NULL ? out.data : "", (json_int_t)next, "finished", finished,
+	    out.data != NULL ? out.data : "", "next_offset", (json_int_t)next, "finished", finished,
 	    "can_cancel", ui_can(req, "jobs", "cancel"));
 	buf_free(&out);
 	snprintf(title, sizeof title, "Job %lld", (long long)id);

@@ -44,4 +44,4 @@ droverd_stop() {
 
 # The user config of the CLI lives in the test's own directory.
 export DROVER_CONFIG="$TAP_TMP/cli.yml"
-trap 'droverd_stop KILL; rm -rf "$TAP_TMP"' EXIT
+trap 'droverd_stop KILL; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TAP_TMP"' EXIT
