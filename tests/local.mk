@@ -40,3 +40,18 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
 
 # web UI and REST API: RBAC, lists, audits, OpenAPI; UI security
 INTEGRATION_TESTS += tests/integration/api_rbac.sh tests/integration/ui_security.sh
+
+# Fuzz targets (tests/fuzz/): the corpus runs as a normal test in every build; the
+# libFuzzer binary is built only when configured with CC=clang --enable-fuzz.
+FUZZ_CORPUS_TESTS = tests/fuzz/fuzz_api_corpus
+check_PROGRAMS += $(FUZZ_CORPUS_TESTS)
+tests_fuzz_fuzz_api_corpus_SOURCES = tests/fuzz/fuzz_api.c tests/fuzz/standalone.c
+tests_fuzz_fuzz_api_corpus_LDADD = $(DROVER_LIBS)
+INTEGRATION_TESTS += tests/fuzz/corpus.sh
+EXTRA_DIST += tests/fuzz/corpus
+if ENABLE_FUZZ
+noinst_PROGRAMS = tests/fuzz/fuzz_api
+tests_fuzz_fuzz_api_SOURCES = tests/fuzz/fuzz_api.c
+tests_fuzz_fuzz_api_LDADD = $(DROVER_LIBS)
+tests_fuzz_fuzz_api_LDFLAGS = -fsanitize=fuzzer
+endif
