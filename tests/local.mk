@@ -55,3 +55,7 @@ tests_fuzz_fuzz_api_SOURCES = tests/fuzz/fuzz_api.c
 tests_fuzz_fuzz_api_LDADD = $(DROVER_LIBS)
 tests_fuzz_fuzz_api_LDFLAGS = -fsanitize=fuzzer
 endif
+
+# Browser test of the UI: chromium + playwright-core (npm ci into tests/browser/ on demand)
+INTEGRATION_TESTS += tests/browser/ui.sh
+EXTRA_DIST += tests/browser/ui.cjs tests/browser/package.json tests/browser/package-lock.json

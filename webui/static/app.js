@@ -21,7 +21,7 @@ function followJob(pre) {
   };
   es.onmessage = function (ev) {
     var stick = atBottom();
-    pre.appendChild(document.createTextNode(ev.data + '\n'));
+    pre.appendChild(document.createTextNode(ev.data));
     if (stick) {
       pre.scrollTop = pre.scrollHeight;
     }
