@@ -38,7 +38,8 @@ EXTRA_DIST += tests/unit/unit.h
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
 
-# web UI and REST API: RBAC, lists, audits, OpenAPI; UI security
+# web UI and REST API: search language and permissions; RBAC, lists, audits, OpenAPI; UI security
+UNIT_TESTS += tests/unit/test_search
 INTEGRATION_TESTS += tests/integration/api_rbac.sh tests/integration/ui_security.sh
 
 # Fuzz targets (tests/fuzz/): the corpus runs as a normal test in every build; the

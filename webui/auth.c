@@ -770,6 +770,9 @@ auth_allowed(const struct auth_principal *p, const char *resource, const char *a
 			buf_free(&scope);
 			return true;
 		}
+		/* A filter limits existing objects: it never grants making new ones. */
+		if (strcmp(action, "create") == 0)
+			continue;
 		if (buf_addf(&scope, "%s(%s)", allowed ? " or " : "", s) < 0) {
 			buf_free(&scope);
 			return false; /* too many filters to combine: refuse, never widen */
