@@ -1,0 +1,89 @@
+#!/bin/sh
+# bench/api/run.sh - the REST API and UI under load: 10,000 jobs in the store (hosts come
+# with the provisioner, issue 4; until then jobs are the largest listable resource), wrk on
+# GET /api/v2/jobs?per_page=100 and on a search, and page render times of the jobs list,
+# a job page and the dashboard. Run from the top of a built tree:
+#   apt-get install -y wrk sqlite3 && ./bench/api/run.sh [BUILD_DIR]
+# Load is bounded: each wrk run lasts DURATION seconds (default 10) on 127.0.0.1 only.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$top/build}
+duration=${DURATION:-10}
+rows=${ROWS:-10000}
+command -v wrk >/dev/null || { echo "bench: apt-get install wrk" >&2; exit 1; }
+command -v sqlite3 >/dev/null || { echo "bench: apt-get install sqlite3" >&2; exit 1; }
+[ -x "$build/droverd" ] || { echo "bench: build first (no $build/droverd)" >&2; exit 1; }
+
+tmp=$(mktemp -d /tmp/drover-bench.XXXXXX)
+pid=
+cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
+trap cleanup EXIT
+
+# start: droverd on a free port; sets url.
+start() {
+	: >"$tmp/log"
+	DROVER_ADMIN_PASSWORD=bench-password-1 "$build/droverd" --listen 127.0.0.1:0 \
+		--state-dir "$tmp/state" >"$tmp/log" 2>&1 &
+	pid=$!
+	url=
+	while [ -z "$url" ]; do
+		url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$tmp/log")
+		kill -0 $pid 2>/dev/null || { cat "$tmp/log"; exit 1; }
+	done
+}
+
+# The schema comes from droverd itself; then stop it and fill the store offline.
+start
+kill $pid; wait $pid 2>/dev/null || true
+pid=
+now=$(date +%s)
+sqlite3 "$tmp/state/drover.db" <<SQL
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $rows)
+INSERT INTO jobs (kind, state, params, owner, created_at, started_at, finished_at, timeout,
+	result, error)
+SELECT CASE i % 4 WHEN 0 THEN 'repo_sync' WHEN 1 THEN 'host_build' WHEN 2 THEN 'playbook'
+	ELSE 'patch_run' END,
+	CASE WHEN i % 17 = 0 THEN 'failed' ELSE 'succeeded' END,
+	'{"host":"node' || i || '.example.com","hostgroup":"k8s","repos":["base","updates"]}',
+	CASE i % 3 WHEN 0 THEN 'admin' WHEN 1 THEN 'ops' ELSE 'ci' END,
+	$now - i * 60, $now - i * 60 + 1, $now - i * 60 + 30, 0, '{"changed":3,"ok":12}',
+	CASE WHEN i % 17 = 0 THEN 'host unreachable' ELSE NULL END
+FROM n;
+SQL
+start
+token=$(curl -s -d '{"user":"admin","password":"bench-password-1"}' "$url/api/v2/tokens" |
+	sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+rss() { awk '/VmRSS/ { print int($2 / 1024) " MB" }' "/proc/$pid/status"; }
+
+# wrk_run PATH: requests/s and p99 of an authenticated GET.
+wrk_run() {
+	wrk -t2 -c16 -d"${duration}s" --latency -H "Authorization: Bearer $token" "$url$1" \
+		>"$tmp/wrk" 2>&1
+	rps=$(sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' "$tmp/wrk")
+	p99=$(sed -n 's/^ *99% *\([0-9.]*[mu]*s\).*/\1/p' "$tmp/wrk")
+	printf '%s req/s, p99 %s' "${rps%.*}" "$p99"
+}
+
+# Page render times: the median of 21 GETs with a session, as curl sees them.
+jar=$tmp/jar
+curl -s -c "$jar" -b "$jar" "$url/login" -o "$tmp/login.html"
+lt=$(sed -n 's/.*name="login_token" value="\([0-9a-f]*\)".*/\1/p' "$tmp/login.html")
+curl -s -c "$jar" -b "$jar" -o /dev/null --data-urlencode user=admin \
+	--data-urlencode password=bench-password-1 --data-urlencode "login_token=$lt" "$url/login"
+page_ms() {
+	for i in $(seq 21); do
+		curl -s -b "$jar" -o /dev/null -w '%{time_total}\n' "$url$1"
+	done | sort -n | sed -n 11p | awk '{ printf "%.1f ms", $1 * 1000 }'
+}
+mid=$((rows / 2))
+
+echo "| figure ($rows jobs in the store) | measured |"
+echo "|---|---|"
+echo "| \`GET /api/v2/jobs?per_page=100\`, wrk -t2 -c16 ${duration} s | $(wrk_run '/api/v2/jobs?per_page=100') |"
+echo "| \`GET /api/v2/jobs?per_page=100&search=kind = playbook and state = failed and owner ~ ad\` | $(wrk_run '/api/v2/jobs?per_page=100&search=kind%20%3D%20playbook%20and%20state%20%3D%20failed%20and%20owner%20~%20ad') |"
+echo "| \`GET /api/v2/jobs/$mid\` | $(wrk_run "/api/v2/jobs/$mid") |"
+echo "| jobs page \`/ui/jobs?per_page=100\` (median of 21) | $(page_ms '/ui/jobs?per_page=100') |"
+echo "| jobs page with a search | $(page_ms '/ui/jobs?per_page=100&search=kind%20%3D%20playbook%20and%20owner%20~%20ad') |"
+echo "| a job page \`/ui/jobs/$mid\` | $(page_ms "/ui/jobs/$mid") |"
+echo "| dashboard \`/\` | $(page_ms '/') |"
+echo "| RSS after the load | $(rss) |"
