@@ -37,11 +37,12 @@ cmd_status(struct cli *cli, int argc, char **argv)
 	    (long long)json_integer_value(json_object_get(st, "uptime")),
 	    json_string_value(json_object_get(st, "store")));
 	kinds = json_object_get(st, "jobs");
-	json_object_foreach(kinds, key, states) {
+	json_object_foreach(kinds, key, states)
+	{
 		const char *state;
 		printf("jobs     %s:", key);
 		json_object_foreach(states, state, n)
-			printf(" %s=%lld", state, (long long)json_integer_value(n));
+		    printf(" %s=%lld", state, (long long)json_integer_value(n));
 		putchar('\n');
 	}
 	return 0;
@@ -59,7 +60,7 @@ cli_password_prompt(const char *prompt, char *buf, size_t size)
 
 	if (fd < 0)
 		return cli_fail("no terminal to ask for the password: use --password-file, "
-				"DROVER_PASSWORD or standard input");
+		                "DROVER_PASSWORD or standard input");
 	(void)!write(fd, prompt, strlen(prompt));
 	tcgetattr(fd, &old);
 	quiet = old;
@@ -123,10 +124,10 @@ int
 cmd_login(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "user", required_argument, NULL, 'u' },
-		{ "password-file", required_argument, NULL, 'P' },
-		{ "server", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	    {"user", required_argument, NULL, 'u'},
+	    {"password-file", required_argument, NULL, 'P'},
+	    {"server", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *user = "admin", *pwfile = NULL;
 	_cleanup_json_ json_t *body = NULL, *answer = NULL;
@@ -149,8 +150,8 @@ cmd_login(struct cli *cli, int argc, char **argv)
 		return 1;
 	if (gethostname(host, sizeof host) < 0)
 		str_copy(host, "unknown", sizeof host);
-	body = json_pack("{s:s, s:s, s:s+}", "user", user, "password", password, "name",
-	    "drover-cli@", host);
+	body = json_pack(
+	    "{s:s, s:s, s:s+}", "user", user, "password", password, "name", "drover-cli@", host);
 	explicit_bzero(password, sizeof password);
 	cli->token = NULL;
 	if ((r = cli_api(cli, "POST", "/api/v2/tokens", body, &answer)) != 0)
@@ -181,9 +182,9 @@ cmd_admin_backup(struct cli *cli, int argc, char **argv)
 {
 	_cleanup_free_ char *url = NULL, *tmp = NULL;
 	struct http_client_opts o = {
-		.connect_timeout_ms = 5000,
-		.bearer_token = cli->token,
-		.ca_file = getenv("DROVER_CA_FILE"),
+	    .connect_timeout_ms = 5000,
+	    .bearer_token = cli->token,
+	    .ca_file = getenv("DROVER_CA_FILE"),
 	};
 	struct backup_file b;
 	struct dr_error err;

@@ -12,40 +12,40 @@
 #define CLI_PASSWORD_BUF 1026
 
 static const struct cli_column user_columns[] = {
-	{ "ID", "id", 0 },
-	{ "LOGIN", "login", 0 },
-	{ "ROLE", "role", 0 },
-	{ "CREATED", "created_at", CLI_COL_TIME },
-	{ "LAST LOGIN", "last_login_at", CLI_COL_TIME },
+    {"ID", "id", 0},
+    {"LOGIN", "login", 0},
+    {"ROLE", "role", 0},
+    {"CREATED", "created_at", CLI_COL_TIME},
+    {"LAST LOGIN", "last_login_at", CLI_COL_TIME},
 };
 
 static const struct cli_column role_columns[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "BUILTIN", "builtin", 0 },
-	{ "DESCRIPTION", "description", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"BUILTIN", "builtin", 0},
+    {"DESCRIPTION", "description", 0},
 };
 
 static const struct cli_column perm_columns[] = {
-	{ "RESOURCE", "resource", 0 },
-	{ "ACTION", "action", 0 },
-	{ "SEARCH", "search", 0 },
+    {"RESOURCE", "resource", 0},
+    {"ACTION", "action", 0},
+    {"SEARCH", "search", 0},
 };
 
 static const struct cli_column token_columns[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "USER", "user", 0 },
-	{ "CREATED", "created_at", CLI_COL_TIME },
-	{ "EXPIRES", "expires_at", CLI_COL_TIME },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"USER", "user", 0},
+    {"CREATED", "created_at", CLI_COL_TIME},
+    {"EXPIRES", "expires_at", CLI_COL_TIME},
 };
 
 static const struct cli_column audit_columns[] = {
-	{ "ID", "id", 0 },
-	{ "AT", "at", CLI_COL_TIME },
-	{ "USER", "user", 0 },
-	{ "FROM", "remote", 0 },
-	{ "SUMMARY", "summary", 0 },
+    {"ID", "id", 0},
+    {"AT", "at", CLI_COL_TIME},
+    {"USER", "user", 0},
+    {"FROM", "remote", 0},
+    {"SUMMARY", "summary", 0},
 };
 
 /*
@@ -53,8 +53,7 @@ static const struct cli_column audit_columns[] = {
  * field (login, name) looked up through the list's search. 0 or the exit code.
  */
 static int
-cli_resolve(struct cli *cli, const char *list, const char *field, const char *arg,
-    long long *ret)
+cli_resolve(struct cli *cli, const char *list, const char *field, const char *arg, long long *ret)
 {
 	_cleanup_json_ json_t *answer = NULL;
 	_cleanup_free_ char *q = NULL, *path = NULL, *search = NULL;
@@ -108,10 +107,10 @@ int
 cmd_user_create(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "login", required_argument, NULL, 'l' },
-		{ "role", required_argument, NULL, 'r' },
-		{ "password-file", required_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
+	    {"login", required_argument, NULL, 'l'},
+	    {"role", required_argument, NULL, 'r'},
+	    {"password-file", required_argument, NULL, 'P'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *login = NULL, *role = NULL, *pwfile = NULL;
 	_cleanup_json_ json_t *body = NULL, *user = NULL;
@@ -145,8 +144,8 @@ int
 cmd_user_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "search", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
+	    {"search", required_argument, NULL, 's'},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_free_ char *path = NULL, *q = NULL;
 	int c;
@@ -159,8 +158,8 @@ cmd_user_list(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cli_cmd_find("user", "list"));
-	path = xasprintf("/api/v2/users?per_page=1000%s%s", q != NULL ? "&search=" : "",
-	    q != NULL ? q : "");
+	path = xasprintf(
+	    "/api/v2/users?per_page=1000%s%s", q != NULL ? "&search=" : "", q != NULL ? q : "");
 	return cli_list(cli, path, user_columns, nitems(user_columns));
 }
 
@@ -189,10 +188,10 @@ int
 cmd_user_update(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "role", required_argument, NULL, 'r' },
-		{ "password", no_argument, NULL, 'p' },
-		{ "password-file", required_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
+	    {"role", required_argument, NULL, 'r'},
+	    {"password", no_argument, NULL, 'p'},
+	    {"password-file", required_argument, NULL, 'P'},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *body = json_object(), *user = NULL;
 	_cleanup_free_ char *path = NULL;
@@ -270,10 +269,10 @@ static int
 cli_role_options(int argc, char **argv, json_t *body, const struct cli_cmd *cmd)
 {
 	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "description", required_argument, NULL, 'd' },
-		{ "permission", required_argument, NULL, 'p' },
-		{ NULL, 0, NULL, 0 },
+	    {"name", required_argument, NULL, 'n'},
+	    {"description", required_argument, NULL, 'd'},
+	    {"permission", required_argument, NULL, 'p'},
+	    {NULL, 0, NULL, 0},
 	};
 	json_t *perms = NULL, *perm;
 	int c;
@@ -289,7 +288,7 @@ cli_role_options(int argc, char **argv, json_t *body, const struct cli_cmd *cmd)
 		case 'p':
 			if ((perm = cli_permission(optarg)) == NULL)
 				return cli_fail("--permission '%s': expected 'RESOURCE ACTION "
-						"[SEARCH]'",
+				                "[SEARCH]'",
 				    optarg);
 			if (perms == NULL) {
 				perms = json_array();
@@ -353,12 +352,14 @@ cmd_role_list(struct cli *cli, int argc, char **argv)
 		cli_print_json(answer);
 		return 0;
 	}
-	json_array_foreach(json_object_get(answer, "results"), i, role) {
+	json_array_foreach(json_object_get(answer, "results"), i, role)
+	{
 		json_t *perm;
 		size_t j;
 		struct buf b = BUF_INIT(0);
 
-		json_array_foreach(json_object_get(role, "permissions"), j, perm) {
+		json_array_foreach(json_object_get(role, "permissions"), j, perm)
+		{
 			const char *s = json_string_value(json_object_get(perm, "search"));
 
 			buf_addf(&b, "%s%s:%s%s%s", j > 0 ? ", " : "",
@@ -371,10 +372,10 @@ cmd_role_list(struct cli *cli, int argc, char **argv)
 	}
 	{
 		static const struct cli_column cols[] = {
-			{ "ID", "id", 0 },
-			{ "NAME", "name", 0 },
-			{ "BUILTIN", "builtin", 0 },
-			{ "PERMISSIONS", "perms", 0 },
+		    {"ID", "id", 0},
+		    {"NAME", "name", 0},
+		    {"BUILTIN", "builtin", 0},
+		    {"PERMISSIONS", "perms", 0},
 		};
 		cli_table(cols, nitems(cols), json_object_get(answer, "results"));
 	}
@@ -447,11 +448,11 @@ int
 cmd_token_create(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "expires-in", required_argument, NULL, 'e' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "password-file", required_argument, NULL, 'P' },
-		{ NULL, 0, NULL, 0 },
+	    {"name", required_argument, NULL, 'n'},
+	    {"expires-in", required_argument, NULL, 'e'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"password-file", required_argument, NULL, 'P'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *name = NULL, *user = "admin", *pwfile = NULL;
 	_cleanup_json_ json_t *body = NULL, *answer = NULL;
@@ -475,8 +476,8 @@ cmd_token_create(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli_cmd_find("token", "create"));
 	if (cli_password_read(pwfile, "Password: ", password, sizeof password) != 0)
 		return 1;
-	body = json_pack("{s:s, s:s, s:s, s:I}", "user", user, "password", password, "name",
-	    name, "expires_in", (json_int_t)ttl);
+	body = json_pack("{s:s, s:s, s:s, s:I}", "user", user, "password", password, "name", name,
+	    "expires_in", (json_int_t)ttl);
 	explicit_bzero(password, sizeof password);
 	if ((r = cli_api(cli, "POST", "/api/v2/tokens", body, &answer)) != 0)
 		return r;
@@ -493,8 +494,7 @@ cmd_token_list(struct cli *cli, int argc, char **argv)
 {
 	if (argc != 1)
 		return cli_usage(cli_cmd_find("token", "list"));
-	return cli_list(cli, "/api/v2/tokens?per_page=1000", token_columns,
-	    nitems(token_columns));
+	return cli_list(cli, "/api/v2/tokens?per_page=1000", token_columns, nitems(token_columns));
 }
 
 /* drover token delete ID */
@@ -521,10 +521,10 @@ int
 cmd_audit_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "search", required_argument, NULL, 's' },
-		{ "page", required_argument, NULL, 'p' },
-		{ "per-page", required_argument, NULL, 'n' },
-		{ NULL, 0, NULL, 0 },
+	    {"search", required_argument, NULL, 's'},
+	    {"page", required_argument, NULL, 'p'},
+	    {"per-page", required_argument, NULL, 'n'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct buf path = BUF_INIT(8192);
 	int c, r;

@@ -29,26 +29,26 @@ static json_t *api_settings;
 
 /* Searchable fields of the foundation's resources. */
 static const struct search_field api_job_fields[] = {
-	{ "id", "jobs.id", SEARCH_INT },
-	{ "kind", "jobs.kind", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "state", "jobs.state", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "owner", "jobs.owner", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "error", "jobs.error", SEARCH_TEXT },
-	{ "schedule_id", "jobs.schedule_id", SEARCH_INT },
-	{ "created_at", "jobs.created_at", SEARCH_TIME },
-	{ "started_at", "jobs.started_at", SEARCH_TIME },
-	{ "finished_at", "jobs.finished_at", SEARCH_TIME },
+    {"id", "jobs.id", SEARCH_INT},
+    {"kind", "jobs.kind", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"state", "jobs.state", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"owner", "jobs.owner", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"error", "jobs.error", SEARCH_TEXT},
+    {"schedule_id", "jobs.schedule_id", SEARCH_INT},
+    {"created_at", "jobs.created_at", SEARCH_TIME},
+    {"started_at", "jobs.started_at", SEARCH_TIME},
+    {"finished_at", "jobs.finished_at", SEARCH_TIME},
 };
 
 const struct api_resource api_jobs_resource = {
-	.name = "jobs",
-	.select = "jobs.id AS id, kind, state, params AS params_json, owner, created_at,"
-		  " started_at, finished_at, timeout, result AS result_json, error, schedule_id",
-	.from = "jobs",
-	.id_sql = "jobs.id",
-	.order = "jobs.id DESC",
-	.fields = api_job_fields,
-	.nfields = nitems(api_job_fields),
+    .name = "jobs",
+    .select = "jobs.id AS id, kind, state, params AS params_json, owner, created_at,"
+              " started_at, finished_at, timeout, result AS result_json, error, schedule_id",
+    .from = "jobs",
+    .id_sql = "jobs.id",
+    .order = "jobs.id DESC",
+    .fields = api_job_fields,
+    .nfields = nitems(api_job_fields),
 };
 
 /* Schedules come back with enabled as a boolean. */
@@ -60,109 +60,109 @@ api_schedule_present(json_t *row)
 }
 
 static const struct search_field api_schedule_fields[] = {
-	{ "id", "schedules.id", SEARCH_INT },
-	{ "name", "schedules.name", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "kind", "schedules.kind", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "cron", "schedules.cron", SEARCH_TEXT },
-	{ "tz", "schedules.tz", SEARCH_TEXT },
-	{ "owner", "schedules.owner", SEARCH_TEXT },
-	{ "enabled", "schedules.enabled", SEARCH_BOOL },
-	{ "iterations", "schedules.iterations", SEARCH_INT },
-	{ "next_run_at", "schedules.next_run_at", SEARCH_TIME },
-	{ "last_run_at", "schedules.last_run_at", SEARCH_TIME },
-	{ "created_at", "schedules.created_at", SEARCH_TIME },
+    {"id", "schedules.id", SEARCH_INT},
+    {"name", "schedules.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"kind", "schedules.kind", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"cron", "schedules.cron", SEARCH_TEXT},
+    {"tz", "schedules.tz", SEARCH_TEXT},
+    {"owner", "schedules.owner", SEARCH_TEXT},
+    {"enabled", "schedules.enabled", SEARCH_BOOL},
+    {"iterations", "schedules.iterations", SEARCH_INT},
+    {"next_run_at", "schedules.next_run_at", SEARCH_TIME},
+    {"last_run_at", "schedules.last_run_at", SEARCH_TIME},
+    {"created_at", "schedules.created_at", SEARCH_TIME},
 };
 
 const struct api_resource api_schedules_resource = {
-	.name = "schedules",
-	.select = "id, name, cron, tz, start_at, end_at, max_iterations, iterations, misfire,"
-		  " enabled, kind, params AS params_json, owner, next_run_at, last_run_at,"
-		  " created_at",
-	.from = "schedules",
-	.id_sql = "schedules.id",
-	.order = "schedules.name ASC",
-	.fields = api_schedule_fields,
-	.nfields = nitems(api_schedule_fields),
-	.present = api_schedule_present,
+    .name = "schedules",
+    .select = "id, name, cron, tz, start_at, end_at, max_iterations, iterations, misfire,"
+              " enabled, kind, params AS params_json, owner, next_run_at, last_run_at,"
+              " created_at",
+    .from = "schedules",
+    .id_sql = "schedules.id",
+    .order = "schedules.name ASC",
+    .fields = api_schedule_fields,
+    .nfields = nitems(api_schedule_fields),
+    .present = api_schedule_present,
 };
 
 static const struct search_field api_user_fields[] = {
-	{ "id", "users.id", SEARCH_INT },
-	{ "login", "users.name", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "role", "users.role", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "created_at", "users.created_at", SEARCH_TIME },
-	{ "last_login_at", "users.last_login_at", SEARCH_TIME },
+    {"id", "users.id", SEARCH_INT},
+    {"login", "users.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"role", "users.role", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"created_at", "users.created_at", SEARCH_TIME},
+    {"last_login_at", "users.last_login_at", SEARCH_TIME},
 };
 
 const struct api_resource api_users_resource = {
-	.name = "users",
-	.select = "id, name AS login, role, created_at, updated_at, last_login_at",
-	.from = "users",
-	.id_sql = "users.id",
-	.order = "users.name ASC",
-	.fields = api_user_fields,
-	.nfields = nitems(api_user_fields),
+    .name = "users",
+    .select = "id, name AS login, role, created_at, updated_at, last_login_at",
+    .from = "users",
+    .id_sql = "users.id",
+    .order = "users.name ASC",
+    .fields = api_user_fields,
+    .nfields = nitems(api_user_fields),
 };
 
 static void api_role_present(json_t *row);
 
 static const struct search_field api_role_fields[] = {
-	{ "id", "roles.id", SEARCH_INT },
-	{ "name", "roles.name", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "description", "roles.description", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "builtin", "roles.builtin", SEARCH_BOOL },
+    {"id", "roles.id", SEARCH_INT},
+    {"name", "roles.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"description", "roles.description", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"builtin", "roles.builtin", SEARCH_BOOL},
 };
 
 const struct api_resource api_roles_resource = {
-	.name = "roles",
-	.select = "id, name, description, builtin, created_at",
-	.from = "roles",
-	.id_sql = "roles.id",
-	.order = "roles.builtin DESC, roles.name ASC",
-	.fields = api_role_fields,
-	.nfields = nitems(api_role_fields),
-	.present = api_role_present,
+    .name = "roles",
+    .select = "id, name, description, builtin, created_at",
+    .from = "roles",
+    .id_sql = "roles.id",
+    .order = "roles.builtin DESC, roles.name ASC",
+    .fields = api_role_fields,
+    .nfields = nitems(api_role_fields),
+    .present = api_role_present,
 };
 
 static const struct search_field api_audit_fields[] = {
-	{ "id", "audits.id", SEARCH_INT },
-	{ "at", "audits.at", SEARCH_TIME },
-	{ "user", "audits.\"user\"", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "remote", "audits.remote", SEARCH_TEXT },
-	{ "action", "audits.action", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "resource", "audits.resource", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "resource_id", "audits.resource_id", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "summary", "audits.summary", SEARCH_TEXT },
+    {"id", "audits.id", SEARCH_INT},
+    {"at", "audits.at", SEARCH_TIME},
+    {"user", "audits.\"user\"", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"remote", "audits.remote", SEARCH_TEXT},
+    {"action", "audits.action", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"resource", "audits.resource", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"resource_id", "audits.resource_id", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"summary", "audits.summary", SEARCH_TEXT},
 };
 
 const struct api_resource api_audits_resource = {
-	.name = "audits",
-	.select = "id, at, \"user\" AS \"user\", remote, action, resource, resource_id, summary,"
-		  " before AS before_json, after AS after_json",
-	.from = "audits",
-	.id_sql = "audits.id",
-	.order = "audits.id DESC",
-	.fields = api_audit_fields,
-	.nfields = nitems(api_audit_fields),
+    .name = "audits",
+    .select = "id, at, \"user\" AS \"user\", remote, action, resource, resource_id, summary,"
+              " before AS before_json, after AS after_json",
+    .from = "audits",
+    .id_sql = "audits.id",
+    .order = "audits.id DESC",
+    .fields = api_audit_fields,
+    .nfields = nitems(api_audit_fields),
 };
 
 static const struct search_field api_token_fields[] = {
-	{ "id", "api_tokens.id", SEARCH_INT },
-	{ "name", "api_tokens.name", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "user", "users.name", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "created_at", "api_tokens.created_at", SEARCH_TIME },
-	{ "expires_at", "api_tokens.expires_at", SEARCH_TIME },
+    {"id", "api_tokens.id", SEARCH_INT},
+    {"name", "api_tokens.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"user", "users.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"created_at", "api_tokens.created_at", SEARCH_TIME},
+    {"expires_at", "api_tokens.expires_at", SEARCH_TIME},
 };
 
 const struct api_resource api_tokens_resource = {
-	.name = "tokens",
-	.select = "api_tokens.id AS id, api_tokens.name AS name, users.name AS \"user\","
-		  " api_tokens.created_at AS created_at, api_tokens.expires_at AS expires_at",
-	.from = "api_tokens JOIN users ON users.id = api_tokens.user_id",
-	.id_sql = "api_tokens.id",
-	.order = "api_tokens.id DESC",
-	.fields = api_token_fields,
-	.nfields = nitems(api_token_fields),
+    .name = "tokens",
+    .select = "api_tokens.id AS id, api_tokens.name AS name, users.name AS \"user\","
+              " api_tokens.created_at AS created_at, api_tokens.expires_at AS expires_at",
+    .from = "api_tokens JOIN users ON users.id = api_tokens.user_id",
+    .id_sql = "api_tokens.id",
+    .order = "api_tokens.id DESC",
+    .fields = api_token_fields,
+    .nfields = nitems(api_token_fields),
 };
 
 /* Make a resource's searchable fields known. */
@@ -194,7 +194,7 @@ api_reply_invalid(struct http_response *resp, json_t *fields, const char *messag
 {
 	http_reply_json(resp, 422,
 	    json_pack("{s:{s:i, s:s, s:o}}", "error", "status", 422, "message", message, "fields",
-		fields != NULL ? fields : json_object()));
+	        fields != NULL ? fields : json_object()));
 }
 
 /* One bad field as a 422. */
@@ -221,8 +221,8 @@ api_paging(struct http_request *req, struct http_response *resp, long long *ret_
 	if (per != NULL && str_to_ll(per, 1, API_PER_PAGE_MAX, ret_per_page) < 0) {
 		char msg[128];
 
-		snprintf(msg, sizeof msg, "per_page: expected a number from 1 to %d",
-		    API_PER_PAGE_MAX);
+		snprintf(
+		    msg, sizeof msg, "per_page: expected a number from 1 to %d", API_PER_PAGE_MAX);
 		api_reply_field(resp, "per_page", msg);
 		return -1;
 	}
@@ -236,8 +236,8 @@ api_reply_list(struct http_response *resp, json_t *rows, int64_t total, int64_t 
 {
 	http_reply_json(resp, 200,
 	    json_pack("{s:I, s:I, s:I, s:I, s:s?, s:o}", "total", (json_int_t)total, "subtotal",
-		(json_int_t)subtotal, "page", (json_int_t)page, "per_page", (json_int_t)per_page,
-		"search", search, "results", rows));
+	        (json_int_t)subtotal, "page", (json_int_t)page, "per_page", (json_int_t)per_page,
+	        "search", search, "results", rows));
 }
 
 /* WHERE conditions for a list: the scope, an extra condition, then the search. */
@@ -272,8 +272,8 @@ api_where(const struct api_resource *r, const char *scope, const char *extra,
 static int
 api_list_run(const struct api_resource *r, const char *search, const char *scope,
     const char *extra, const json_t *extra_params, const char *order, long long page,
-    long long per_page, json_t **ret_rows, int64_t *ret_total, int64_t *ret_subtotal,
-    int *ret_bad, struct dr_error *err)
+    long long per_page, json_t **ret_rows, int64_t *ret_total, int64_t *ret_subtotal, int *ret_bad,
+    struct dr_error *err)
 {
 	struct buf where = BUF_INIT(SEARCH_SQL_MAX * 2), orderby = BUF_INIT(4096);
 	_cleanup_json_ json_t *params = json_array(), *rows = NULL, *count = NULL;
@@ -334,8 +334,8 @@ out:
 /* Rows of r for pages: search and scope, ordered, one page. */
 int
 api_list_query(const struct api_resource *r, const char *search, const char *scope,
-    const char *order, long long page, long long per_page, json_t **ret_rows,
-    int64_t *ret_total, struct dr_error *err)
+    const char *order, long long page, long long per_page, json_t **ret_rows, int64_t *ret_total,
+    struct dr_error *err)
 {
 	int64_t subtotal;
 	int bad;
@@ -369,10 +369,10 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 	if (api_paging(req, resp, &page, &per_page) < 0)
 		return 0;
 	if (api_list_run(r, search, api_scope(req), extra, extra_params, order, page, per_page,
-		&rows, &total, &subtotal, &bad, &err) < 0) {
+	        &rows, &total, &subtotal, &bad, &err) < 0) {
 		if (bad == 422)
-			api_reply_field(resp, str_has_prefix(err.msg, "order") ? "order" : "search",
-			    err.msg);
+			api_reply_field(
+			    resp, str_has_prefix(err.msg, "order") ? "order" : "search", err.msg);
 		else
 			http_reply_error(resp, 500, "%s", err.msg);
 		return 0;
@@ -400,8 +400,8 @@ api_in_scope(struct http_request *req, const struct api_resource *r, int64_t id)
 		buf_free(&where);
 		return false;
 	}
-	sql = xasprintf("SELECT 1 AS ok FROM %s WHERE %s = ? AND %s", r->from, r->id_sql,
-	    where.data);
+	sql = xasprintf(
+	    "SELECT 1 AS ok FROM %s WHERE %s = ? AND %s", r->from, r->id_sql, where.data);
 	buf_free(&where);
 	if (store_query(sql, params, &rows, &err) < 0)
 		log_warnx("scope check on %s %lld: %s", r->name, (long long)id, err.msg);
@@ -426,8 +426,8 @@ api_id(struct http_request *req, struct http_response *resp, int64_t *ret)
 
 /* The :id of a resource the caller may see through this route, else a 404. */
 static int
-api_scoped_id(struct http_request *req, struct http_response *resp,
-    const struct api_resource *r, int64_t *ret)
+api_scoped_id(struct http_request *req, struct http_response *resp, const struct api_resource *r,
+    int64_t *ret)
 {
 	if (api_id(req, resp, ret) < 0)
 		return -1;
@@ -469,8 +469,8 @@ api_status(struct http_request *req, struct http_response *resp)
 
 	http_reply_json(resp, store_ok ? 200 : 503,
 	    json_pack("{s:s, s:I, s:s, s:o}", "version", PACKAGE_VERSION, "uptime",
-		(json_int_t)(time(NULL) - api_started), "store", store_ok ? "ok" : err.msg,
-		"jobs", job_counts()));
+	        (json_int_t)(time(NULL) - api_started), "store", store_ok ? "ok" : err.msg, "jobs",
+	        job_counts()));
 	return 0;
 }
 
@@ -489,7 +489,7 @@ api_token_create(struct http_request *req, struct http_response *resp)
 	if (api_body(req, resp, &body) < 0)
 		return 0;
 	if (json_unpack_ex(body, NULL, 0, "{s:s, s:s, s?:s, s?:I}", "user", &user, "password",
-		&password, "name", &name, "expires_in", &ttl) < 0) {
+	        &password, "name", &name, "expires_in", &ttl) < 0) {
 		api_reply_invalid(resp, NULL,
 		    "expected {\"user\": string, \"password\": string, \"name\": string, "
 		    "\"expires_in\": seconds}");
@@ -507,14 +507,14 @@ api_token_create(struct http_request *req, struct http_response *resp)
 		return 0;
 	}
 	if (auth_token_create(user, name, ttl, &token, &err) < 0) {
-		api_reply_field(resp, str_has_prefix(err.msg, "name") ? "name" : "expires_in",
-		    err.msg);
+		api_reply_field(
+		    resp, str_has_prefix(err.msg, "name") ? "name" : "expires_in", err.msg);
 		return 0;
 	}
 	store_audit(user, http_request_remote(req), "create", "tokens", name, NULL, NULL, NULL);
 	http_reply_json(resp, 201,
-	    json_pack("{s:s, s:s, s:s, s:s}", "token", token, "user", user, "role", role, "name",
-		name));
+	    json_pack(
+	        "{s:s, s:s, s:s, s:s}", "token", token, "user", user, "role", role, "name", name));
 	return 0;
 }
 
@@ -556,14 +556,14 @@ api_token_delete(struct http_request *req, struct http_response *resp)
 	    " api_tokens.expires_at AS expires_at FROM api_tokens"
 	    " JOIN users ON users.id = api_tokens.user_id WHERE api_tokens.id = ?",
 	    "[I]", (json_int_t)id);
-	if (before == NULL || (json_integer_value(json_object_get(before, "user_id")) !=
-				      p->user_id &&
-				  !api_tokens_all(req))) {
+	if (before == NULL ||
+	    (json_integer_value(json_object_get(before, "user_id")) != p->user_id &&
+	        !api_tokens_all(req))) {
 		http_reply_error(resp, 404, "no token %lld", (long long)id);
 		return 0;
 	}
 	if (store_execf(NULL, NULL, &err, "DELETE FROM api_tokens WHERE id = ?", "[I]",
-		(json_int_t)id) < 0) {
+	        (json_int_t)id) < 0) {
 		http_reply_error(resp, 500, "%s", err.msg);
 		return 0;
 	}
@@ -578,7 +578,7 @@ api_token_delete(struct http_request *req, struct http_response *resp)
 static int
 api_jobs_list(struct http_request *req, struct http_response *resp)
 {
-	static const char *const keys[] = { "state", "kind", "owner" };
+	static const char *const keys[] = {"state", "kind", "owner"};
 	_cleanup_json_ json_t *params = json_array();
 	struct buf extra = BUF_INIT(1024);
 	size_t i;
@@ -629,7 +629,7 @@ api_job_create(struct http_request *req, struct http_response *resp)
 	if (api_body(req, resp, &body) < 0)
 		return 0;
 	if (json_unpack_ex(body, NULL, 0, "{s:s, s?:o, s?:I}", "kind", &kind, "params", &params,
-		"timeout", &timeout) < 0 ||
+	        "timeout", &timeout) < 0 ||
 	    (params != NULL && !json_is_object(params)) || timeout < 0 || timeout > INT32_MAX) {
 		api_reply_invalid(resp, NULL,
 		    "expected {\"kind\": string, \"params\": object, \"timeout\": seconds}");
@@ -639,8 +639,8 @@ api_job_create(struct http_request *req, struct http_response *resp)
 		api_reply_field(resp, "kind", err.msg);
 		return 0;
 	}
-	store_audit(http_request_user(req), http_request_remote(req), "create", "jobs", kind,
-	    NULL, body, NULL);
+	store_audit(http_request_user(req), http_request_remote(req), "create", "jobs", kind, NULL,
+	    body, NULL);
 	http_reply_json(resp, 201, job_get(id));
 	return 0;
 }
@@ -662,8 +662,8 @@ api_job_cancel(struct http_request *req, struct http_response *resp)
 		return 0;
 	}
 	snprintf(sid, sizeof sid, "%lld", (long long)id);
-	store_audit(http_request_user(req), http_request_remote(req), "cancel", "jobs", sid,
-	    NULL, NULL, NULL);
+	store_audit(http_request_user(req), http_request_remote(req), "cancel", "jobs", sid, NULL,
+	    NULL, NULL);
 	http_reply_json(resp, 200, job_get(id));
 	return 0;
 }
@@ -736,7 +736,7 @@ api_job_output(struct http_request *req, struct http_response *resp)
 	}
 	http_reply_json(resp, 200,
 	    json_pack("{s:s%, s:I, s:b}", "output", b.data != NULL ? b.data : "", b.len,
-		"next_offset", (json_int_t)next, "finished", finished));
+	        "next_offset", (json_int_t)next, "finished", finished));
 	buf_free(&b);
 	return 0;
 }
@@ -750,8 +750,8 @@ api_backup(struct http_request *req, struct http_response *resp)
 	struct stat st;
 	int fd;
 
-	path = xasprintf("%s.backup-%ld-%lld", store_path(), (long)getpid(),
-	    (long long)time_mono_us());
+	path = xasprintf(
+	    "%s.backup-%ld-%lld", store_path(), (long)getpid(), (long long)time_mono_us());
 	if (store_backup(path, &err) < 0) {
 		http_reply_error(resp, 500, "%s", err.msg);
 		return 0;
@@ -765,8 +765,8 @@ api_backup(struct http_request *req, struct http_response *resp)
 		http_reply_error(resp, 500, "backup %s: cannot read it back", path);
 		return 0;
 	}
-	store_audit(http_request_user(req), http_request_remote(req), "backup", "store",
-	    NULL, NULL, NULL, NULL);
+	store_audit(http_request_user(req), http_request_remote(req), "backup", "store", NULL,
+	    NULL, NULL, NULL);
 	http_reply_header(resp, "Content-Disposition", "attachment; filename=\"drover.db\"");
 	http_reply_file(resp, 200, "application/vnd.sqlite3", fd, st.st_size);
 	return 0;
@@ -783,8 +783,8 @@ api_schedules_list(struct http_request *req, struct http_response *resp)
 static void
 api_reply_schedule_error(struct http_response *resp, const char *msg)
 {
-	static const char *const fields[] = { "name", "cron", "tz", "kind", "params",
-		"start_at", "end_at", "max_iterations", "misfire", "enabled", "owner" };
+	static const char *const fields[] = {"name", "cron", "tz", "kind", "params", "start_at",
+	    "end_at", "max_iterations", "misfire", "enabled", "owner"};
 	const char *field = "schedule";
 	size_t i, n;
 
@@ -850,8 +850,8 @@ api_schedule_show(struct http_request *req, struct http_response *resp)
 
 /* Delete, enable or disable a schedule; the HTTP status, err says why not. */
 int
-api_schedule_act(struct http_request *req, int64_t id, const char *action, json_t **ret,
-    struct dr_error *err)
+api_schedule_act(
+    struct http_request *req, int64_t id, const char *action, json_t **ret, struct dr_error *err)
 {
 	_cleanup_json_ json_t *before = NULL;
 	int r;
@@ -868,8 +868,9 @@ api_schedule_act(struct http_request *req, int64_t id, const char *action, json_
 		return 409;
 	store_audit(http_request_user(req), http_request_remote(req), action, "schedules",
 	    json_string_value(json_object_get(before, "name")), before,
-	    strcmp(action, "delete") == 0 ? NULL : json_pack("{s:b}", "enabled",
-		strcmp(action, "enable") == 0),
+	    strcmp(action, "delete") == 0
+	        ? NULL
+	        : json_pack("{s:b}", "enabled", strcmp(action, "enable") == 0),
 	    NULL);
 	if (ret != NULL)
 		*ret = strcmp(action, "delete") == 0 ? TAKE_PTR(before) : schedule_get(id);
@@ -904,7 +905,7 @@ api_schedule_change(struct http_request *req, struct http_response *resp)
 int
 api_user_spec_check(const json_t *body, bool partial, json_t *invalid)
 {
-	static const char *const known[] = { "login", "password", "role" };
+	static const char *const known[] = {"login", "password", "role"};
 	const char *key;
 	json_t *v;
 	int bad = 0;
@@ -913,7 +914,8 @@ api_user_spec_check(const json_t *body, bool partial, json_t *invalid)
 		json_object_set_new(invalid, "body", json_string("expected a JSON object"));
 		return -1;
 	}
-	json_object_foreach((json_t *)body, key, v) {
+	json_object_foreach((json_t *)body, key, v)
+	{
 		bool found = false;
 
 		for (size_t i = 0; i < nitems(known); i++)
@@ -989,7 +991,7 @@ api_user_add(struct http_request *req, const json_t *body, json_t *invalid, json
 		return 422;
 	}
 	if (auth_user_add(login, json_string_value(json_object_get(body, "password")),
-		json_string_value(json_object_get(body, "role")), &id, invalid, err) < 0)
+	        json_string_value(json_object_get(body, "role")), &id, invalid, err) < 0)
 		return json_object_size(invalid) > 0 ? 422 : 409;
 	*ret = api_user_get(id);
 	store_audit(http_request_user(req), http_request_remote(req), "create", "users", login,
@@ -1039,7 +1041,7 @@ api_user_change(struct http_request *req, int64_t id, const json_t *body, json_t
 		return 422;
 	}
 	if (auth_user_update(id, json_string_value(json_object_get(body, "password")),
-		json_string_value(json_object_get(body, "role")), invalid, err) < 0)
+	        json_string_value(json_object_get(body, "role")), invalid, err) < 0)
 		return json_object_size(invalid) > 0 ? 422 : 409;
 	*ret = api_user_get(id);
 	store_audit(http_request_user(req), http_request_remote(req),
@@ -1171,7 +1173,8 @@ api_role_spec_check(const json_t *body, bool partial, json_t *invalid)
 		json_object_set_new(invalid, "permissions", json_string(field));
 		return -1;
 	}
-	json_array_foreach(perms, i, perm) {
+	json_array_foreach(perms, i, perm)
+	{
 		json_t *res = json_object_get(perm, "resource");
 		json_t *act = json_object_get(perm, "action");
 		json_t *srch = json_object_get(perm, "search");
@@ -1183,7 +1186,7 @@ api_role_spec_check(const json_t *body, bool partial, json_t *invalid)
 		    !api_perm_word(json_string_value(act))) {
 			json_object_set_new(invalid, field,
 			    json_string("expected {\"resource\": name or \"*\", \"action\": "
-					"name or \"*\", \"search\": filter}"));
+			                "name or \"*\", \"search\": filter}"));
 			bad = -1;
 			continue;
 		}
@@ -1201,7 +1204,7 @@ api_role_spec_check(const json_t *body, bool partial, json_t *invalid)
 		if (strcmp(json_string_value(act), "create") == 0) {
 			json_object_set_new(invalid, field,
 			    json_string("a filter limits existing objects; it cannot apply to "
-					"create"));
+			                "create"));
 			bad = -1;
 			continue;
 		}
@@ -1231,9 +1234,11 @@ static json_t *
 api_builtin_perms(const char *role)
 {
 	if (strcmp(role, "admin") == 0)
-		return json_pack("[{s:s, s:s, s:s}]", "resource", "*", "action", "*", "search", "");
+		return json_pack(
+		    "[{s:s, s:s, s:s}]", "resource", "*", "action", "*", "search", "");
 	if (strcmp(role, "operator") == 0)
-		return json_pack("[{s:s, s:s, s:s}]", "resource", "*", "action", "*", "search", "");
+		return json_pack(
+		    "[{s:s, s:s, s:s}]", "resource", "*", "action", "*", "search", "");
 	return json_pack("[{s:s, s:s, s:s}]", "resource", "*", "action", "view", "search", "");
 }
 
@@ -1250,9 +1255,9 @@ api_role_present(json_t *row)
 	if (builtin)
 		perms = api_builtin_perms(name);
 	else if (store_queryf(&perms, &err,
-		     "SELECT resource, action, search FROM role_permissions WHERE role_id = ?"
-		     " ORDER BY resource, action, search",
-		     "[I]", json_integer_value(json_object_get(row, "id"))) < 0)
+	             "SELECT resource, action, search FROM role_permissions WHERE role_id = ?"
+	             " ORDER BY resource, action, search",
+	             "[I]", json_integer_value(json_object_get(row, "id"))) < 0)
 		perms = json_array();
 	json_object_set_new(row, "permissions", perms);
 }
@@ -1279,21 +1284,22 @@ api_role_perms_write(int64_t id, const json_t *perms, struct dr_error *err)
 	json_t *perm;
 
 	if (store_execf(NULL, NULL, err, "DELETE FROM role_permissions WHERE role_id = ?", "[I]",
-		(json_int_t)id) < 0)
+	        (json_int_t)id) < 0)
 		return -1;
-	json_array_foreach(perms, i, perm) {
+	json_array_foreach(perms, i, perm)
+	{
 		const char *s = json_string_value(json_object_get(perm, "search"));
 
 		if (store_execf(NULL, NULL, err,
-			"INSERT INTO role_permissions (role_id, resource, action, search)"
-			" SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM role_permissions"
-			" WHERE role_id = ? AND resource = ? AND action = ? AND search = ?)",
-			"[IsssIsss]", (json_int_t)id,
-			json_string_value(json_object_get(perm, "resource")),
-			json_string_value(json_object_get(perm, "action")), s != NULL ? s : "",
-			(json_int_t)id, json_string_value(json_object_get(perm, "resource")),
-			json_string_value(json_object_get(perm, "action")),
-			s != NULL ? s : "") < 0)
+		        "INSERT INTO role_permissions (role_id, resource, action, search)"
+		        " SELECT ?, ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM role_permissions"
+		        " WHERE role_id = ? AND resource = ? AND action = ? AND search = ?)",
+		        "[IsssIsss]", (json_int_t)id,
+		        json_string_value(json_object_get(perm, "resource")),
+		        json_string_value(json_object_get(perm, "action")), s != NULL ? s : "",
+		        (json_int_t)id, json_string_value(json_object_get(perm, "resource")),
+		        json_string_value(json_object_get(perm, "action")),
+		        s != NULL ? s : "") < 0)
 			return -1;
 	}
 	return 0;
@@ -1325,8 +1331,8 @@ api_role_save(struct http_request *req, int64_t id, const json_t *body, json_t *
 		return 422;
 	}
 	if (name != NULL) {
-		dup = store_query_one(err, "SELECT id FROM roles WHERE name = ? AND id <> ?", "[sI]",
-		    name, (json_int_t)id);
+		dup = store_query_one(err, "SELECT id FROM roles WHERE name = ? AND id <> ?",
+		    "[sI]", name, (json_int_t)id);
 		if (dup != NULL) {
 			dr_error_set(err, "a role '%s' already exists", name);
 			return 409;
@@ -1336,16 +1342,16 @@ api_role_save(struct http_request *req, int64_t id, const json_t *body, json_t *
 		return 500;
 	if (id == 0) {
 		if (store_execf(NULL, &id, err,
-			"INSERT INTO roles (name, description, builtin, created_at)"
-			" VALUES (?, ?, 0, ?)",
-			"[ssI]", name, desc != NULL ? desc : "", (json_int_t)time(NULL)) < 0)
+		        "INSERT INTO roles (name, description, builtin, created_at)"
+		        " VALUES (?, ?, 0, ?)",
+		        "[ssI]", name, desc != NULL ? desc : "", (json_int_t)time(NULL)) < 0)
 			goto fail;
 	} else if ((name != NULL &&
-		       store_execf(NULL, NULL, err, "UPDATE roles SET name = ? WHERE id = ?",
-			   "[sI]", name, (json_int_t)id) < 0) ||
+	               store_execf(NULL, NULL, err, "UPDATE roles SET name = ? WHERE id = ?",
+	                   "[sI]", name, (json_int_t)id) < 0) ||
 	    (desc != NULL &&
-		store_execf(NULL, NULL, err, "UPDATE roles SET description = ? WHERE id = ?",
-		    "[sI]", desc, (json_int_t)id) < 0)) {
+	        store_execf(NULL, NULL, err, "UPDATE roles SET description = ? WHERE id = ?",
+	            "[sI]", desc, (json_int_t)id) < 0)) {
 		goto fail;
 	}
 	if (perms != NULL && api_role_perms_write(id, perms, err) < 0)
@@ -1437,8 +1443,8 @@ api_role_remove(struct http_request *req, int64_t id, struct dr_error *err)
 		    (long long)json_integer_value(json_object_get(used, "n")));
 		return 409;
 	}
-	if (store_execf(NULL, NULL, err, "DELETE FROM roles WHERE id = ?", "[I]",
-		(json_int_t)id) < 0)
+	if (store_execf(NULL, NULL, err, "DELETE FROM roles WHERE id = ?", "[I]", (json_int_t)id) <
+	    0)
 		return 500;
 	store_audit(http_request_user(req), http_request_remote(req), "delete", "roles",
 	    json_string_value(json_object_get(before, "name")), before, NULL, NULL);
@@ -1505,8 +1511,8 @@ api_settings_set(const struct config *cfg)
 	const char *p, *at, *scheme;
 
 	config_dump(cfg, &out);
-	if (yaml_load_string("settings", out.data != NULL ? out.data : "", out.len, 0, &v, NULL,
-		&err) < 0 ||
+	if (yaml_load_string(
+	        "settings", out.data != NULL ? out.data : "", out.len, 0, &v, NULL, &err) < 0 ||
 	    !json_is_object(v)) {
 		json_decref(v);
 		v = json_object();
@@ -1557,8 +1563,8 @@ api_permissions(void)
 		size_t j;
 		bool seen = false;
 
-		if ((r->flags & HTTP_PUBLIC) || !auth_route_permission(r, res, sizeof res, act,
-						     sizeof act))
+		if ((r->flags & HTTP_PUBLIC) ||
+		    !auth_route_permission(r, res, sizeof res, act, sizeof act))
 			continue;
 		if ((list = json_object_get(all, res)) == NULL) {
 			list = json_array();
@@ -1579,7 +1585,8 @@ api_permissions_show(struct http_request *req, struct http_response *resp)
 	const char *name;
 	json_t *actions;
 
-	json_object_foreach(perms, name, actions) {
+	json_object_foreach(perms, name, actions)
+	{
 		const struct api_resource *r = api_resource_find(name);
 
 		fields = json_array();
@@ -1603,15 +1610,17 @@ api_me(struct http_request *req, struct http_response *resp)
 	json_t *actions, *a;
 	size_t i;
 
-	json_object_foreach(perms, name, actions) {
+	json_object_foreach(perms, name, actions)
+	{
 		json_t *list = json_array();
 
-		json_array_foreach(actions, i, a) {
+		json_array_foreach(actions, i, a)
+		{
 			char *scope = NULL;
 
 			if (auth_allowed(p, name, json_string_value(a), &scope))
-				json_array_append_new(list, json_pack("{s:O, s:s?}", "action", a,
-								"search", scope));
+				json_array_append_new(
+				    list, json_pack("{s:O, s:s?}", "action", a, "search", scope));
 			free(scope);
 		}
 		if (json_array_size(list) > 0)
@@ -1622,7 +1631,7 @@ api_me(struct http_request *req, struct http_response *resp)
 	json_decref(perms);
 	http_reply_json(resp, 200,
 	    json_pack("{s:I, s:s, s:s, s:o}", "id", (json_int_t)p->user_id, "login", p->user,
-		"role", p->role, "permissions", allowed));
+	        "role", p->role, "permissions", allowed));
 	return 0;
 }
 
@@ -1634,10 +1643,13 @@ api_metrics_jobs(struct buf *out)
 	const char *kind, *state;
 	json_t *states, *n;
 
-	buf_adds(out, "# HELP drover_jobs Jobs in the store by kind and state.\n"
-		      "# TYPE drover_jobs gauge\n");
-	json_object_foreach(counts, kind, states) {
-		json_object_foreach(states, state, n) {
+	buf_adds(out,
+	    "# HELP drover_jobs Jobs in the store by kind and state.\n"
+	    "# TYPE drover_jobs gauge\n");
+	json_object_foreach(counts, kind, states)
+	{
+		json_object_foreach(states, state, n)
+		{
 			buf_adds(out, "drover_jobs{kind=\"");
 			metrics_label_escape(out, kind);
 			buf_adds(out, "\",state=\"");
@@ -1647,70 +1659,66 @@ api_metrics_jobs(struct buf *out)
 	}
 }
 
-
 static const struct http_route api_routes[] = {
-	{ "GET", "/api/v2/status", api_status, HTTP_PUBLIC, "status", NULL, NULL,
-	    "Health: version, uptime, store and job counts" },
-	{ "GET", "/metrics", metrics_handler, HTTP_PUBLIC, "metrics", NULL, NULL,
-	    "Prometheus metrics" },
-	{ "GET", "/api/v2/openapi.json", api_openapi, HTTP_PUBLIC, "openapi", NULL, NULL,
-	    "This document" },
-	{ "POST", "/api/v2/tokens", api_token_create, HTTP_PUBLIC, "tokens", "tokens", "create",
-	    "Log in with a password and get an API token" },
-	{ "GET", "/api/v2/tokens", api_tokens_list, HTTP_LIST, "tokens", NULL, NULL,
-	    "Your API tokens (every user's for admins)" },
-	{ "DELETE", "/api/v2/tokens/:id", api_token_delete, 0, "token", NULL, NULL,
-	    "Revoke an API token" },
-	{ "GET", "/api/v2/me", api_me, 0, "me", "", NULL,
-	    "The caller: login, role and permissions" },
-	{ "GET", "/api/v2/permissions", api_permissions_show, 0, "permissions", "roles", "view",
-	    "Resources, their actions and searchable fields, for roles" },
-	{ "GET", "/api/v2/jobs", api_jobs_list, HTTP_LIST, "jobs", NULL, NULL, "List jobs" },
-	{ "POST", "/api/v2/jobs", api_job_create, 0, "jobs", NULL, NULL,
-	    "Queue a job {kind, params, timeout}" },
-	{ "GET", "/api/v2/jobs/:id", api_job_show, 0, "job", NULL, NULL,
-	    "A job with its per-item results" },
-	{ "POST", "/api/v2/jobs/:id/cancel", api_job_cancel, 0, "job_cancel", NULL, NULL,
-	    "Cancel a queued or running job" },
-	{ "GET", "/api/v2/jobs/:id/output", api_job_output, 0, "job_output", "jobs", "view",
-	    "A job's output from a byte offset; follow=true streams it" },
-	{ "GET", "/api/v2/schedules", api_schedules_list, HTTP_LIST, "schedules", NULL, NULL,
-	    "List schedules" },
-	{ "POST", "/api/v2/schedules", api_schedule_create, 0, "schedules", NULL, NULL,
-	    "Create a schedule {name, cron, tz, kind, params, …}" },
-	{ "GET", "/api/v2/schedules/:id", api_schedule_show, 0, "schedule", NULL, NULL,
-	    "A schedule and its next fire times" },
-	{ "DELETE", "/api/v2/schedules/:id", api_schedule_change, 0, "schedule", NULL, NULL,
-	    "Delete a schedule" },
-	{ "POST", "/api/v2/schedules/:id/enable", api_schedule_change, 0, "schedule_enable",
-	    NULL, NULL, "Enable a schedule" },
-	{ "POST", "/api/v2/schedules/:id/disable", api_schedule_change, 0, "schedule_enable",
-	    NULL, NULL, "Disable a schedule" },
-	{ "GET", "/api/v2/users", api_users_list, HTTP_LIST, "users", NULL, NULL, "List users" },
-	{ "POST", "/api/v2/users", api_user_create, 0, "users", NULL, NULL,
-	    "Create a user {login, password, role}" },
-	{ "GET", "/api/v2/users/:id", api_user_show, 0, "user", NULL, NULL, "A user" },
-	{ "PUT", "/api/v2/users/:id", api_user_update, 0, "user", NULL, NULL,
-	    "Change a user's password or role" },
-	{ "DELETE", "/api/v2/users/:id", api_user_delete, 0, "user", NULL, NULL,
-	    "Delete a user and their tokens" },
-	{ "GET", "/api/v2/roles", api_roles_list, HTTP_LIST, "roles", NULL, NULL,
-	    "List roles with their permissions" },
-	{ "POST", "/api/v2/roles", api_role_write, 0, "roles", NULL, NULL,
-	    "Create a role {name, description, permissions: [{resource, action, search}]}" },
-	{ "GET", "/api/v2/roles/:id", api_role_show, 0, "role", NULL, NULL, "A role" },
-	{ "PUT", "/api/v2/roles/:id", api_role_write, 0, "role", NULL, NULL,
-	    "Change a custom role" },
-	{ "DELETE", "/api/v2/roles/:id", api_role_delete, 0, "role", NULL, NULL,
-	    "Delete a custom role no user has" },
-	{ "GET", "/api/v2/audits", api_audits_list, HTTP_LIST, "audits", NULL, NULL,
-	    "The audit log: who changed what, when, from where" },
-	{ "GET", "/api/v2/audits/:id", api_audit_show, 0, "audit", NULL, NULL,
-	    "One audit record with before and after" },
-	{ "GET", "/api/v2/settings", api_settings_show, 0, "settings", NULL, NULL,
-	    "The running configuration (read-only)" },
-	{ "GET", "/api/v2/admin/backup", api_backup, 0, "backup", "backup", "view",
-	    "A consistent copy of the database" },
+    {"GET", "/api/v2/status", api_status, HTTP_PUBLIC, "status", NULL, NULL,
+        "Health: version, uptime, store and job counts"},
+    {"GET", "/metrics", metrics_handler, HTTP_PUBLIC, "metrics", NULL, NULL, "Prometheus metrics"},
+    {"GET", "/api/v2/openapi.json", api_openapi, HTTP_PUBLIC, "openapi", NULL, NULL,
+        "This document"},
+    {"POST", "/api/v2/tokens", api_token_create, HTTP_PUBLIC, "tokens", "tokens", "create",
+        "Log in with a password and get an API token"},
+    {"GET", "/api/v2/tokens", api_tokens_list, HTTP_LIST, "tokens", NULL, NULL,
+        "Your API tokens (every user's for admins)"},
+    {"DELETE", "/api/v2/tokens/:id", api_token_delete, 0, "token", NULL, NULL,
+        "Revoke an API token"},
+    {"GET", "/api/v2/me", api_me, 0, "me", "", NULL, "The caller: login, role and permissions"},
+    {"GET", "/api/v2/permissions", api_permissions_show, 0, "permissions", "roles", "view",
+        "Resources, their actions and searchable fields, for roles"},
+    {"GET", "/api/v2/jobs", api_jobs_list, HTTP_LIST, "jobs", NULL, NULL, "List jobs"},
+    {"POST", "/api/v2/jobs", api_job_create, 0, "jobs", NULL, NULL,
+        "Queue a job {kind, params, timeout}"},
+    {"GET", "/api/v2/jobs/:id", api_job_show, 0, "job", NULL, NULL,
+        "A job with its per-item results"},
+    {"POST", "/api/v2/jobs/:id/cancel", api_job_cancel, 0, "job_cancel", NULL, NULL,
+        "Cancel a queued or running job"},
+    {"GET", "/api/v2/jobs/:id/output", api_job_output, 0, "job_output", "jobs", "view",
+        "A job's output from a byte offset; follow=true streams it"},
+    {"GET", "/api/v2/schedules", api_schedules_list, HTTP_LIST, "schedules", NULL, NULL,
+        "List schedules"},
+    {"POST", "/api/v2/schedules", api_schedule_create, 0, "schedules", NULL, NULL,
+        "Create a schedule {name, cron, tz, kind, params, …}"},
+    {"GET", "/api/v2/schedules/:id", api_schedule_show, 0, "schedule", NULL, NULL,
+        "A schedule and its next fire times"},
+    {"DELETE", "/api/v2/schedules/:id", api_schedule_change, 0, "schedule", NULL, NULL,
+        "Delete a schedule"},
+    {"POST", "/api/v2/schedules/:id/enable", api_schedule_change, 0, "schedule_enable", NULL, NULL,
+        "Enable a schedule"},
+    {"POST", "/api/v2/schedules/:id/disable", api_schedule_change, 0, "schedule_enable", NULL,
+        NULL, "Disable a schedule"},
+    {"GET", "/api/v2/users", api_users_list, HTTP_LIST, "users", NULL, NULL, "List users"},
+    {"POST", "/api/v2/users", api_user_create, 0, "users", NULL, NULL,
+        "Create a user {login, password, role}"},
+    {"GET", "/api/v2/users/:id", api_user_show, 0, "user", NULL, NULL, "A user"},
+    {"PUT", "/api/v2/users/:id", api_user_update, 0, "user", NULL, NULL,
+        "Change a user's password or role"},
+    {"DELETE", "/api/v2/users/:id", api_user_delete, 0, "user", NULL, NULL,
+        "Delete a user and their tokens"},
+    {"GET", "/api/v2/roles", api_roles_list, HTTP_LIST, "roles", NULL, NULL,
+        "List roles with their permissions"},
+    {"POST", "/api/v2/roles", api_role_write, 0, "roles", NULL, NULL,
+        "Create a role {name, description, permissions: [{resource, action, search}]}"},
+    {"GET", "/api/v2/roles/:id", api_role_show, 0, "role", NULL, NULL, "A role"},
+    {"PUT", "/api/v2/roles/:id", api_role_write, 0, "role", NULL, NULL, "Change a custom role"},
+    {"DELETE", "/api/v2/roles/:id", api_role_delete, 0, "role", NULL, NULL,
+        "Delete a custom role no user has"},
+    {"GET", "/api/v2/audits", api_audits_list, HTTP_LIST, "audits", NULL, NULL,
+        "The audit log: who changed what, when, from where"},
+    {"GET", "/api/v2/audits/:id", api_audit_show, 0, "audit", NULL, NULL,
+        "One audit record with before and after"},
+    {"GET", "/api/v2/settings", api_settings_show, 0, "settings", NULL, NULL,
+        "The running configuration (read-only)"},
+    {"GET", "/api/v2/admin/backup", api_backup, 0, "backup", "backup", "view",
+        "A consistent copy of the database"},
 };
 
 /* Install the API routes, the foundation's resources and the auth hooks. */
@@ -1718,9 +1726,9 @@ void
 api_init(void)
 {
 	static const struct http_auth_ops ops = {
-		.check = auth_check,
-		.check_body = auth_check_body,
-		.refuse = ui_refuse,
+	    .check = auth_check,
+	    .check_body = auth_check_body,
+	    .refuse = ui_refuse,
 	};
 
 	api_started = time(NULL);

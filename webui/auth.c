@@ -40,84 +40,84 @@
 #define AUTH_THROTTLE_MAX_DELAY 900
 
 static const struct store_migration auth_migrations[] = {
-	{ "auth", 1,
-	    "CREATE TABLE users ("
-	    " id INTEGER PRIMARY KEY,"
-	    " name TEXT NOT NULL UNIQUE,"
-	    " password_hash TEXT NOT NULL,"
-	    " role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),"
-	    " created_at INTEGER NOT NULL);"
-	    "CREATE TABLE api_tokens ("
-	    " id INTEGER PRIMARY KEY,"
-	    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	    " name TEXT NOT NULL,"
-	    " token_hash TEXT NOT NULL UNIQUE,"
-	    " created_at INTEGER NOT NULL,"
-	    " expires_at INTEGER);" },
-	/*
-	 * Custom roles: users.role now references roles(name), so the CHECK goes. SQLite
-	 * cannot drop a constraint, so users and api_tokens are copied into new tables and
-	 * renamed (the rename rewrites api_tokens' reference to users).
-	 */
-	{ "auth", 2,
-	    "CREATE TABLE roles ("
-	    " id INTEGER PRIMARY KEY,"
-	    " name TEXT NOT NULL UNIQUE,"
-	    " description TEXT NOT NULL DEFAULT '',"
-	    " builtin INTEGER NOT NULL DEFAULT 0,"
-	    " created_at INTEGER NOT NULL);"
-	    "INSERT INTO roles (name, description, builtin, created_at) VALUES"
-	    " ('admin', 'Everything, including users, roles and backups.', 1, 0),"
-	    " ('operator', 'Every action except on users, roles and backups.', 1, 0),"
-	    " ('viewer', 'Reads everything except users, roles and backups; changes nothing.',"
-	    "  1, 0);"
-	    "CREATE TABLE role_permissions ("
-	    " role_id INTEGER NOT NULL REFERENCES roles(id) ON DELETE CASCADE,"
-	    " resource TEXT NOT NULL,"
-	    " action TEXT NOT NULL,"
-	    " search TEXT NOT NULL DEFAULT '',"
-	    " PRIMARY KEY (role_id, resource, action, search));"
-	    "CREATE TABLE users_v2 ("
-	    " id INTEGER PRIMARY KEY,"
-	    " name TEXT NOT NULL UNIQUE,"
-	    " password_hash TEXT NOT NULL,"
-	    " role TEXT NOT NULL REFERENCES roles(name) ON UPDATE CASCADE,"
-	    " created_at INTEGER NOT NULL,"
-	    " updated_at INTEGER,"
-	    " last_login_at INTEGER);"
-	    "INSERT INTO users_v2 (id, name, password_hash, role, created_at)"
-	    " SELECT id, name, password_hash, role, created_at FROM users;"
-	    "CREATE TABLE api_tokens_v2 ("
-	    " id INTEGER PRIMARY KEY,"
-	    " user_id INTEGER NOT NULL REFERENCES users_v2(id) ON DELETE CASCADE,"
-	    " name TEXT NOT NULL,"
-	    " token_hash TEXT NOT NULL UNIQUE,"
-	    " created_at INTEGER NOT NULL,"
-	    " expires_at INTEGER);"
-	    "INSERT INTO api_tokens_v2 SELECT id, user_id, name, token_hash, created_at,"
-	    " expires_at FROM api_tokens;"
-	    "DROP TABLE api_tokens;"
-	    "DROP TABLE users;"
-	    "ALTER TABLE users_v2 RENAME TO users;"
-	    "ALTER TABLE api_tokens_v2 RENAME TO api_tokens;"
-	    "CREATE INDEX api_tokens_user ON api_tokens (user_id);"
-	    "CREATE TABLE sessions ("
-	    " id INTEGER PRIMARY KEY,"
-	    " id_hash TEXT NOT NULL UNIQUE,"
-	    " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
-	    " csrf TEXT NOT NULL,"
-	    " remote TEXT,"
-	    " created_at INTEGER NOT NULL,"
-	    " seen_at INTEGER NOT NULL,"
-	    " expires_at INTEGER NOT NULL);"
-	    "CREATE INDEX sessions_user ON sessions (user_id);" },
+    {"auth", 1,
+        "CREATE TABLE users ("
+        " id INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " password_hash TEXT NOT NULL,"
+        " role TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),"
+        " created_at INTEGER NOT NULL);"
+        "CREATE TABLE api_tokens ("
+        " id INTEGER PRIMARY KEY,"
+        " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL,"
+        " token_hash TEXT NOT NULL UNIQUE,"
+        " created_at INTEGER NOT NULL,"
+        " expires_at INTEGER);"},
+    /*
+     * Custom roles: users.role now references roles(name), so the CHECK goes. SQLite
+     * cannot drop a constraint, so users and api_tokens are copied into new tables and
+     * renamed (the rename rewrites api_tokens' reference to users).
+     */
+    {"auth", 2,
+        "CREATE TABLE roles ("
+        " id INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " description TEXT NOT NULL DEFAULT '',"
+        " builtin INTEGER NOT NULL DEFAULT 0,"
+        " created_at INTEGER NOT NULL);"
+        "INSERT INTO roles (name, description, builtin, created_at) VALUES"
+        " ('admin', 'Everything, including users, roles and backups.', 1, 0),"
+        " ('operator', 'Every action except on users, roles and backups.', 1, 0),"
+        " ('viewer', 'Reads everything except users, roles and backups; changes nothing.',"
+        "  1, 0);"
+        "CREATE TABLE role_permissions ("
+        " role_id INTEGER NOT NULL REFERENCES roles(id) ON DELETE CASCADE,"
+        " resource TEXT NOT NULL,"
+        " action TEXT NOT NULL,"
+        " search TEXT NOT NULL DEFAULT '',"
+        " PRIMARY KEY (role_id, resource, action, search));"
+        "CREATE TABLE users_v2 ("
+        " id INTEGER PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " password_hash TEXT NOT NULL,"
+        " role TEXT NOT NULL REFERENCES roles(name) ON UPDATE CASCADE,"
+        " created_at INTEGER NOT NULL,"
+        " updated_at INTEGER,"
+        " last_login_at INTEGER);"
+        "INSERT INTO users_v2 (id, name, password_hash, role, created_at)"
+        " SELECT id, name, password_hash, role, created_at FROM users;"
+        "CREATE TABLE api_tokens_v2 ("
+        " id INTEGER PRIMARY KEY,"
+        " user_id INTEGER NOT NULL REFERENCES users_v2(id) ON DELETE CASCADE,"
+        " name TEXT NOT NULL,"
+        " token_hash TEXT NOT NULL UNIQUE,"
+        " created_at INTEGER NOT NULL,"
+        " expires_at INTEGER);"
+        "INSERT INTO api_tokens_v2 SELECT id, user_id, name, token_hash, created_at,"
+        " expires_at FROM api_tokens;"
+        "DROP TABLE api_tokens;"
+        "DROP TABLE users;"
+        "ALTER TABLE users_v2 RENAME TO users;"
+        "ALTER TABLE api_tokens_v2 RENAME TO api_tokens;"
+        "CREATE INDEX api_tokens_user ON api_tokens (user_id);"
+        "CREATE TABLE sessions ("
+        " id INTEGER PRIMARY KEY,"
+        " id_hash TEXT NOT NULL UNIQUE,"
+        " user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE,"
+        " csrf TEXT NOT NULL,"
+        " remote TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " seen_at INTEGER NOT NULL,"
+        " expires_at INTEGER NOT NULL);"
+        "CREATE INDEX sessions_user ON sessions (user_id);"},
 };
 
 /* The built-in roles, in rank order. */
-static const char *const auth_builtin_roles[] = { "viewer", "operator", "admin" };
+static const char *const auth_builtin_roles[] = {"viewer", "operator", "admin"};
 
 /* Resources a "*" never covers: the appliance's own. */
-static const char *const auth_admin_resources[] = { "users", "roles", "backup" };
+static const char *const auth_admin_resources[] = {"users", "roles", "backup"};
 
 /* Failed logins per key ("u:NAME" or "a:ADDRESS"), in a fixed table. */
 struct auth_throttle_slot {
@@ -240,17 +240,16 @@ auth_password_matches(const char *password, const char *hash)
 {
 	struct crypt_data *cd = xcalloc(1, sizeof *cd);
 	const char *h = crypt_r(password, hash, cd);
-	bool ok = h != NULL && h[0] != '*' && strlen(h) == strlen(hash) &&
-	    str_equal_secret(h, hash);
+	bool ok =
+	    h != NULL && h[0] != '*' && strlen(h) == strlen(hash) && str_equal_secret(h, hash);
 
 	free(cd);
 	return ok;
 }
 
 /* Note a field error into invalid (may be NULL) and err; returns -1. */
-static int
-auth_invalid(json_t *invalid, struct dr_error *err, const char *field, const char *fmt, ...)
-    DR_PRINTF(4, 5);
+static int auth_invalid(json_t *invalid, struct dr_error *err, const char *field, const char *fmt,
+    ...) DR_PRINTF(4, 5);
 
 static int
 auth_invalid(json_t *invalid, struct dr_error *err, const char *field, const char *fmt, ...)
@@ -271,13 +270,13 @@ int
 auth_name_check(const char *field, const char *name, json_t *invalid, struct dr_error *err)
 {
 	if (name == NULL || *name == '\0' || strlen(name) > AUTH_NAME_MAX)
-		return auth_invalid(invalid, err, field, "must have 1 to %d characters",
-		    AUTH_NAME_MAX);
+		return auth_invalid(
+		    invalid, err, field, "must have 1 to %d characters", AUTH_NAME_MAX);
 	for (size_t i = 0; name[i] != '\0'; i++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-@",
-			name[i]))
-			return auth_invalid(invalid, err, field,
-			    "only letters, digits and . _ - @ are allowed");
+		        name[i]))
+			return auth_invalid(
+			    invalid, err, field, "only letters, digits and . _ - @ are allowed");
 	return 0;
 }
 
@@ -285,8 +284,8 @@ static int
 auth_password_valid(const char *password, json_t *invalid, struct dr_error *err)
 {
 	if (password == NULL || strlen(password) < 8 || strlen(password) > AUTH_PASSWORD_MAX)
-		return auth_invalid(invalid, err, "password", "must have 8 to %d characters",
-		    AUTH_PASSWORD_MAX);
+		return auth_invalid(
+		    invalid, err, "password", "must have 8 to %d characters", AUTH_PASSWORD_MAX);
 	return 0;
 }
 
@@ -303,8 +302,7 @@ auth_role_exists(const char *role)
 
 /* Create a local user; invalid (may be NULL) gets a message per bad field. */
 int
-auth_user_create(const char *name, const char *password, const char *role,
-    struct dr_error *err)
+auth_user_create(const char *name, const char *password, const char *role, struct dr_error *err)
 {
 	return auth_user_add(name, password, role, NULL, NULL, err);
 }
@@ -321,8 +319,8 @@ auth_user_add(const char *name, const char *password, const char *role, int64_t 
 	bad |= auth_name_check("login", name, invalid, err);
 	bad |= auth_password_valid(password, invalid, err);
 	if (role == NULL || !auth_role_exists(role))
-		bad |= auth_invalid(invalid, err, "role", "no role '%s'",
-		    role != NULL ? role : "");
+		bad |=
+		    auth_invalid(invalid, err, "role", "no role '%s'", role != NULL ? role : "");
 	if (bad)
 		return -1;
 	dup = store_query_one(err, "SELECT id FROM users WHERE name = ?", "[s]", name);
@@ -337,8 +335,8 @@ auth_user_add(const char *name, const char *password, const char *role, int64_t 
 
 /* Change a user's password and/or role (either may be NULL). */
 int
-auth_user_update(int64_t id, const char *password, const char *role, json_t *invalid,
-    struct dr_error *err)
+auth_user_update(
+    int64_t id, const char *password, const char *role, json_t *invalid, struct dr_error *err)
 {
 	_cleanup_free_ char *hash = NULL;
 	_cleanup_json_ json_t *user = NULL;
@@ -350,8 +348,8 @@ auth_user_update(int64_t id, const char *password, const char *role, json_t *inv
 		bad |= auth_invalid(invalid, err, "role", "no role '%s'", role);
 	if (bad)
 		return -1;
-	user = store_query_one(err, "SELECT name, role FROM users WHERE id = ?", "[I]",
-	    (json_int_t)id);
+	user = store_query_one(
+	    err, "SELECT name, role FROM users WHERE id = ?", "[I]", (json_int_t)id);
 	if (user == NULL)
 		return dr_error_set(err, "no user %lld", (long long)id);
 	if (role != NULL && strcmp(role, "admin") != 0 &&
@@ -363,17 +361,17 @@ auth_user_update(int64_t id, const char *password, const char *role, json_t *inv
 	if (store_begin(err) < 0)
 		return -1;
 	if ((hash != NULL &&
-		store_execf(NULL, NULL, err, "UPDATE users SET password_hash = ? WHERE id = ?",
-		    "[sI]", hash, (json_int_t)id) < 0) ||
+	        store_execf(NULL, NULL, err, "UPDATE users SET password_hash = ? WHERE id = ?",
+	            "[sI]", hash, (json_int_t)id) < 0) ||
 	    (role != NULL &&
-		store_execf(NULL, NULL, err, "UPDATE users SET role = ? WHERE id = ?", "[sI]",
-		    role, (json_int_t)id) < 0) ||
+	        store_execf(NULL, NULL, err, "UPDATE users SET role = ? WHERE id = ?", "[sI]",
+	            role, (json_int_t)id) < 0) ||
 	    store_execf(NULL, NULL, err, "UPDATE users SET updated_at = ? WHERE id = ?", "[II]",
-		(json_int_t)auth_now(), (json_int_t)id) < 0 ||
+	        (json_int_t)auth_now(), (json_int_t)id) < 0 ||
 	    /* A new password ends the user's sessions. */
 	    (hash != NULL &&
-		store_execf(NULL, NULL, err, "DELETE FROM sessions WHERE user_id = ?", "[I]",
-		    (json_int_t)id) < 0)) {
+	        store_execf(NULL, NULL, err, "DELETE FROM sessions WHERE user_id = ?", "[I]",
+	            (json_int_t)id) < 0)) {
 		store_rollback();
 		return -1;
 	}
@@ -403,8 +401,8 @@ auth_user_delete(int64_t id, struct dr_error *err)
 	if (strcmp(json_string_value(json_object_get(user, "role")), "admin") == 0 &&
 	    auth_admins_count() <= 1)
 		return dr_error_set(err, "the last admin cannot be deleted");
-	return store_execf(NULL, NULL, err, "DELETE FROM users WHERE id = ?", "[I]",
-	    (json_int_t)id);
+	return store_execf(
+	    NULL, NULL, err, "DELETE FROM users WHERE id = ?", "[I]", (json_int_t)id);
 }
 
 /* Check a user's password; on success *ret_role (static string) names the role. */
@@ -418,12 +416,13 @@ auth_password_check(const char *name, const char *password, const char **ret_rol
 
 	if (strlen(password) > AUTH_PASSWORD_MAX || strlen(name) > AUTH_NAME_MAX)
 		return -1;
-	row = store_query_one(&err, "SELECT password_hash, role FROM users WHERE name = ?", "[s]",
-	    name);
+	row = store_query_one(
+	    &err, "SELECT password_hash, role FROM users WHERE name = ?", "[s]", name);
 	if (row == NULL) {
 		/* Spend the same time as for a real user, so names cannot be probed. */
-		auth_password_matches(password, "$y$j9T$AAAAAAAAAAAAAAAAAAAAA.$"
-						"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+		auth_password_matches(password,
+		    "$y$j9T$AAAAAAAAAAAAAAAAAAAAA.$"
+		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
 		return -1;
 	}
 	hash = json_string_value(json_object_get(row, "password_hash"));
@@ -547,8 +546,8 @@ auth_login(const char *user, const char *password, const char *remote, const cha
 
 	*ret_wait = wait;
 	if (wait > 0) {
-		log_warnx("login for '%s' from %s refused: throttled for %d s", user, remote,
-		    wait);
+		log_warnx(
+		    "login for '%s' from %s refused: throttled for %d s", user, remote, wait);
 		return 429;
 	}
 	if (auth_password_check(user, password, ret_role) < 0) {
@@ -563,8 +562,8 @@ auth_login(const char *user, const char *password, const char *remote, const cha
 
 /* Make an API token for a user; *ret_token is shown once and never stored. */
 int
-auth_token_create(const char *user, const char *name, int64_t ttl, char **ret_token,
-    struct dr_error *err)
+auth_token_create(
+    const char *user, const char *name, int64_t ttl, char **ret_token, struct dr_error *err)
 {
 	unsigned char raw[AUTH_TOKEN_BYTES];
 	char hex[2 * AUTH_TOKEN_BYTES + 1], hash[65];
@@ -585,8 +584,8 @@ auth_token_create(const char *user, const char *name, int64_t ttl, char **ret_to
 	    ttl > 0 ? json_integer((json_int_t)(now + ttl)) : json_null(), user);
 	/* The user is looked up in the same statement, so a token never outlives a race. */
 	if (store_exec("INSERT INTO api_tokens (name, token_hash, created_at, expires_at, user_id)"
-		       " SELECT ?, ?, ?, ?, id FROM users WHERE name = ?",
-		params, &changes, NULL, err) < 0)
+	               " SELECT ?, ?, ?, ?, id FROM users WHERE name = ?",
+	        params, &changes, NULL, err) < 0)
 		return -1;
 	if (changes != 1)
 		return dr_error_set(err, "no user '%s'", user);
@@ -596,8 +595,7 @@ auth_token_create(const char *user, const char *name, int64_t ttl, char **ret_to
 
 /* Start a UI session; *ret_cookie is the session id for the cookie (caller frees). */
 int
-auth_session_create(const char *user, const char *remote, char **ret_cookie,
-    struct dr_error *err)
+auth_session_create(const char *user, const char *remote, char **ret_cookie, struct dr_error *err)
 {
 	char id[2 * 32 + 1], csrf[2 * 32 + 1], hash[65];
 	time_t now = auth_now();
@@ -607,14 +605,14 @@ auth_session_create(const char *user, const char *remote, char **ret_cookie,
 	auth_random_hex(csrf, 32);
 	auth_token_hash(id, hash);
 	if (store_execf(NULL, NULL, err,
-		"DELETE FROM sessions WHERE expires_at <= ? OR seen_at <= ?", "[II]",
-		(json_int_t)now, (json_int_t)(now - AUTH_SESSION_IDLE)) < 0)
+	        "DELETE FROM sessions WHERE expires_at <= ? OR seen_at <= ?", "[II]",
+	        (json_int_t)now, (json_int_t)(now - AUTH_SESSION_IDLE)) < 0)
 		return -1;
 	if (store_execf(&changes, NULL, err,
-		"INSERT INTO sessions (id_hash, user_id, csrf, remote, created_at, seen_at,"
-		" expires_at) SELECT ?, id, ?, ?, ?, ?, ? FROM users WHERE name = ?",
-		"[sssIIIs]", hash, csrf, remote, (json_int_t)now, (json_int_t)now,
-		(json_int_t)(now + AUTH_SESSION_MAX), user) < 0)
+	        "INSERT INTO sessions (id_hash, user_id, csrf, remote, created_at, seen_at,"
+	        " expires_at) SELECT ?, id, ?, ?, ?, ?, ? FROM users WHERE name = ?",
+	        "[sssIIIs]", hash, csrf, remote, (json_int_t)now, (json_int_t)now,
+	        (json_int_t)(now + AUTH_SESSION_MAX), user) < 0)
 		return -1;
 	if (changes != 1)
 		return dr_error_set(err, "no user '%s'", user);
@@ -672,9 +670,9 @@ auth_principal_new(const json_t *row)
 	p->session_id = json_integer_value(json_object_get(row, "session_id"));
 	if (!auth_role_builtin(p->role) &&
 	    store_queryf(&p->perms, &err,
-		"SELECT resource, action, search FROM role_permissions"
-		" JOIN roles ON roles.id = role_permissions.role_id WHERE roles.name = ?",
-		"[s]", p->role) < 0) {
+	        "SELECT resource, action, search FROM role_permissions"
+	        " JOIN roles ON roles.id = role_permissions.role_id WHERE roles.name = ?",
+	        "[s]", p->role) < 0) {
 		log_warnx("permissions of role %s: %s", p->role, err.msg);
 		p->perms = json_array();
 	}
@@ -737,8 +735,8 @@ auth_session(const char *id)
  * when every object is allowed, or a search ("(a) or (b)") the objects must match.
  */
 bool
-auth_allowed(const struct auth_principal *p, const char *resource, const char *action,
-    char **ret_scope)
+auth_allowed(
+    const struct auth_principal *p, const char *resource, const char *action, char **ret_scope)
 {
 	struct buf scope = BUF_INIT(SEARCH_QUERY_MAX);
 	bool admin_resource = auth_admin_resource(resource), allowed = false;
@@ -755,7 +753,8 @@ auth_allowed(const struct auth_principal *p, const char *resource, const char *a
 		return !admin_resource;
 	if (strcmp(p->role, "viewer") == 0)
 		return !admin_resource && strcmp(action, "view") == 0;
-	json_array_foreach(p->perms, i, perm) {
+	json_array_foreach(p->perms, i, perm)
+	{
 		const char *r = json_string_value(json_object_get(perm, "resource"));
 		const char *a = json_string_value(json_object_get(perm, "action"));
 		const char *s = json_string_value(json_object_get(perm, "search"));
@@ -790,8 +789,8 @@ auth_allowed(const struct auth_principal *p, const char *resource, const char *a
  * (see struct http_route). false when the route needs no permission beyond a login.
  */
 bool
-auth_route_permission(const struct http_route *r, char *resource, size_t rsize, char *action,
-    size_t asize)
+auth_route_permission(
+    const struct http_route *r, char *resource, size_t rsize, char *action, size_t asize)
 {
 	const char *p = r->pattern, *m = r->method, *last, *seg;
 	size_t n;
@@ -894,8 +893,7 @@ auth_check_body(struct http_request *req)
 int
 auth_init(const char *state_dir, struct dr_error *err)
 {
-	static const char alphabet[] =
-	    "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+	static const char alphabet[] = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
 	_cleanup_json_ json_t *rows = NULL;
 	_cleanup_free_ char *path = NULL;
 	const char *given = getenv("DROVER_ADMIN_PASSWORD");
@@ -923,7 +921,7 @@ auth_init(const char *state_dir, struct dr_error *err)
 	path = xasprintf("%s/admin-password", state_dir);
 	if (file_write_atomic(path, password, strlen(password), 0600, err) < 0)
 		return -1;
-	log_info("first start: created user 'admin' with password '%s' (also in %s)", password,
-	    path);
+	log_info(
+	    "first start: created user 'admin' with password '%s' (also in %s)", password, path);
 	return 0;
 }

@@ -30,14 +30,14 @@ openapi_path(const char *pattern, json_t *params)
 			buf_addf(&b, "{%s}", name);
 			json_array_append_new(params,
 			    json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", name, "in", "path",
-				"required", 1, "schema", "type",
-				strcmp(name, "id") == 0 ? "integer" : "string"));
+			        "required", 1, "schema", "type",
+			        strcmp(name, "id") == 0 ? "integer" : "string"));
 			p += n + 1;
 		} else if (*p == '*' && p[1] == '\0') {
 			buf_adds(&b, "{path}");
 			json_array_append_new(params,
 			    json_pack("{s:s, s:s, s:b, s:{s:s}}", "name", "path", "in", "path",
-				"required", 1, "schema", "type", "string"));
+			        "required", 1, "schema", "type", "string"));
 			p++;
 		} else {
 			buf_addc(&b, *p++);
@@ -52,19 +52,19 @@ openapi_list_params(json_t *params)
 {
 	json_array_append_new(params,
 	    json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", "search", "in", "query", "description",
-		"A query: name ~ web and state = running, errata.security > 0, not, or, "
-		"parentheses; = != ~ !~ < > <= >= ^ (in) !^, null? and set?",
-		"schema", "type", "string"));
+	        "A query: name ~ web and state = running, errata.security > 0, not, or, "
+	        "parentheses; = != ~ !~ < > <= >= ^ (in) !^, null? and set?",
+	        "schema", "type", "string"));
 	json_array_append_new(params,
 	    json_pack("{s:s, s:s, s:s, s:{s:s}}", "name", "order", "in", "query", "description",
-		"field [asc|desc], comma-separated", "schema", "type", "string"));
+	        "field [asc|desc], comma-separated", "schema", "type", "string"));
 	json_array_append_new(params,
 	    json_pack("{s:s, s:s, s:{s:s, s:i}}", "name", "page", "in", "query", "schema", "type",
-		"integer", "minimum", 1));
+	        "integer", "minimum", 1));
 	json_array_append_new(params,
 	    json_pack("{s:s, s:s, s:{s:s, s:i, s:i, s:i}}", "name", "per_page", "in", "query",
-		"schema", "type", "integer", "minimum", 1, "maximum", API_PER_PAGE_MAX, "default",
-		API_PER_PAGE_DEFAULT));
+	        "schema", "type", "integer", "minimum", 1, "maximum", API_PER_PAGE_MAX, "default",
+	        API_PER_PAGE_DEFAULT));
 }
 
 /* The responses an operation can give. */
@@ -78,8 +78,8 @@ openapi_responses(const struct http_route *r)
 	if (r->flags & HTTP_LIST)
 		json_object_set_new(resp, ok,
 		    json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
-			"A page of results (Foreman's list shape)", "content", "application/json",
-			"schema", "$ref", "#/components/schemas/List"));
+		        "A page of results (Foreman's list shape)", "content", "application/json",
+		        "schema", "$ref", "#/components/schemas/List"));
 	else
 		json_object_set_new(resp, ok, json_pack("{s:s}", "description", "Success"));
 	if (!(r->flags & HTTP_PUBLIC)) {
@@ -94,8 +94,8 @@ openapi_responses(const struct http_route *r)
 	if (strcmp(r->method, "GET") != 0 || (r->flags & HTTP_LIST))
 		json_object_set_new(resp, "422",
 		    json_pack("{s:s, s:{s:{s:{s:s}}}}", "description",
-			"Invalid input, a message per field", "content", "application/json",
-			"schema", "$ref", "#/components/schemas/Error"));
+		        "Invalid input, a message per field", "content", "application/json",
+		        "schema", "$ref", "#/components/schemas/Error"));
 	if (strcmp(r->method, "GET") != 0)
 		json_object_set_new(resp, "409",
 		    json_pack("{s:s}", "description", "Conflicts with the current state"));
@@ -129,8 +129,8 @@ openapi_build(void)
 			*c = (char)(*c >= 'A' && *c <= 'Z' ? *c + 32 : *c);
 		opid = xasprintf("%s_%s", method, r->name != NULL ? r->name : r->pattern);
 		op = json_pack("{s:s, s:s, s:o, s:o}", "summary",
-		    r->summary != NULL ? r->summary : r->pattern, "operationId", opid, "parameters",
-		    params, "responses", openapi_responses(r));
+		    r->summary != NULL ? r->summary : r->pattern, "operationId", opid,
+		    "parameters", params, "responses", openapi_responses(r));
 		if (r->flags & HTTP_PUBLIC) {
 			json_object_set_new(op, "security", json_array());
 		} else if (auth_route_permission(r, res, sizeof res, act, sizeof act)) {
@@ -141,7 +141,7 @@ openapi_build(void)
 		    strcmp(r->method, "PATCH") == 0)
 			json_object_set_new(op, "requestBody",
 			    json_pack("{s:{s:{s:{s:s}}}}", "content", "application/json", "schema",
-				"type", "object"));
+			        "type", "object"));
 		if ((item = json_object_get(paths, path)) == NULL) {
 			item = json_object();
 			json_object_set_new(paths, path, item);
@@ -149,7 +149,7 @@ openapi_build(void)
 		json_object_set_new(item, method, op);
 	}
 	doc = json_pack("{s:s, s:{s:s, s:s, s:s}, s:o, s:{s:{s:{s:s, s:s}, s:{s:s, s:s, s:s}},"
-			" s:{s:o, s:o}}, s:[{s:[]}, {s:[]}]}",
+	                " s:{s:o, s:o}}, s:[{s:[]}, {s:[]}]}",
 	    "openapi", "3.0.3", "info", "title", "Drover API", "version", PACKAGE_VERSION,
 	    "description",
 	    "droverd's REST API. Authenticate with a bearer token from POST /api/v2/tokens "
@@ -158,13 +158,13 @@ openapi_build(void)
 	    "bearer", "session", "type", "apiKey", "in", "cookie", "name", AUTH_SESSION_COOKIE,
 	    "schemas", "List",
 	    json_pack("{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s}, s:{s:s, s:b}, s:{s:s}}}",
-		"type", "object", "properties", "total", "type", "integer", "subtotal", "type",
-		"integer", "page", "type", "integer", "per_page", "type", "integer", "search",
-		"type", "string", "nullable", 1, "results", "type", "array"),
+	        "type", "object", "properties", "total", "type", "integer", "subtotal", "type",
+	        "integer", "page", "type", "integer", "per_page", "type", "integer", "search",
+	        "type", "string", "nullable", 1, "results", "type", "array"),
 	    "Error",
 	    json_pack("{s:s, s:{s:{s:s, s:{s:{s:s}, s:{s:s}, s:{s:s}}}}}", "type", "object",
-		"properties", "error", "type", "object", "properties", "status", "type", "integer",
-		"message", "type", "string", "fields", "type", "object"),
+	        "properties", "error", "type", "object", "properties", "status", "type", "integer",
+	        "message", "type", "string", "fields", "type", "object"),
 	    "security", "bearer", "session");
 	openapi_text = json_dumps(doc, JSON_INDENT(1) | JSON_SORT_KEYS);
 	json_decref(doc);

@@ -29,9 +29,9 @@
 
 enum tok_kind {
 	TOK_END,
-	TOK_WORD,   /* bare word */
+	TOK_WORD, /* bare word */
 	TOK_STRING, /* quoted */
-	TOK_OP,	    /* = != ~ !~ < > <= >= ^ !^ */
+	TOK_OP, /* = != ~ !~ < > <= >= ^ !^ */
 	TOK_LPAREN,
 	TOK_RPAREN,
 	TOK_COMMA,
@@ -39,7 +39,7 @@ enum tok_kind {
 	TOK_OR,
 	TOK_NOT,
 	TOK_NULL, /* null? */
-	TOK_SET,  /* set? */
+	TOK_SET, /* set? */
 };
 
 struct tok {
@@ -67,11 +67,10 @@ search_word_char(char c)
 {
 	return c != '\0' &&
 	    (isalnum((unsigned char)c) || strchr("_.:/@*+-?%#", c) != NULL ||
-		(unsigned char)c >= 0x80);
+	        (unsigned char)c >= 0x80);
 }
 
-static int
-search_fail(struct parser *p, size_t col, const char *fmt, ...) DR_PRINTF(3, 4);
+static int search_fail(struct parser *p, size_t col, const char *fmt, ...) DR_PRINTF(3, 4);
 
 /* Set the error as "search: column N: message". */
 static int
@@ -210,8 +209,8 @@ search_field_names(const struct search_field *fields, size_t n, char *out, size_
 
 	out[0] = '\0';
 	for (size_t i = 0; i < n && len + 1 < size; i++)
-		len += (size_t)snprintf(out + len, size - len, "%s%s", i > 0 ? ", " : "",
-		    fields[i].name);
+		len += (size_t)snprintf(
+		    out + len, size - len, "%s%s", i > 0 ? ", " : "", fields[i].name);
 }
 
 /* A field named by the current token, or an error naming the known ones. */
@@ -261,8 +260,7 @@ search_bind(struct parser *p, const struct search_field *f, const char *v, size_
 		json_array_append_new(p->params, json_integer(t));
 		return 0;
 	case SEARCH_BOOL:
-		if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-		    strcmp(v, "1") == 0)
+		if (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcmp(v, "1") == 0)
 			json_array_append_new(p->params, json_integer(1));
 		else if (strcasecmp(v, "false") == 0 || strcasecmp(v, "no") == 0 ||
 		    strcmp(v, "0") == 0)
@@ -306,8 +304,8 @@ search_comparison(struct parser *p, const struct search_field *f)
 	if (strcmp(op, "^") == 0 || strcmp(op, "!^") == 0) {
 		if (p->tok.kind != TOK_LPAREN)
 			return search_fail(p, p->tok.col, "expected '(' after '%s'", op);
-		buf_addf(p->out, negate ? "(%s IS NULL OR %s NOT IN (" : "(%s IN (", f->sql,
-		    f->sql);
+		buf_addf(
+		    p->out, negate ? "(%s IS NULL OR %s NOT IN (" : "(%s IN (", f->sql, f->sql);
 		for (;;) {
 			if (search_next(p) < 0)
 				return -1;
@@ -324,7 +322,8 @@ search_comparison(struct parser *p, const struct search_field *f)
 			if (p->tok.kind == TOK_RPAREN)
 				break;
 			if (p->tok.kind != TOK_COMMA)
-				return search_fail(p, p->tok.col, "expected ',' or ')' in the list");
+				return search_fail(
+				    p, p->tok.col, "expected ',' or ')' in the list");
 		}
 		buf_adds(p->out, "))");
 		return search_next(p);
@@ -335,8 +334,8 @@ search_comparison(struct parser *p, const struct search_field *f)
 		_cleanup_free_ char *pattern = NULL;
 
 		if (f->type != SEARCH_TEXT)
-			return search_fail(p, opcol, "%s is not text: '%s' does not apply", f->name,
-			    op);
+			return search_fail(
+			    p, opcol, "%s is not text: '%s' does not apply", f->name, op);
 		pattern = search_like_pattern(p->tok.text);
 		json_array_append_new(p->params, json_string(pattern));
 		if (negate)
@@ -375,8 +374,8 @@ search_bare(struct parser *p)
 		json_array_append_new(p->params, json_string(pattern));
 	}
 	if (n == 0)
-		return search_fail(p, p->tok.col, "'%s': expected a field name and an operator",
-		    p->tok.text);
+		return search_fail(
+		    p, p->tok.col, "'%s': expected a field name and an operator", p->tok.text);
 	buf_adds(p->out, ")");
 	return search_next(p);
 }
@@ -401,8 +400,8 @@ search_primary(struct parser *p)
 		if (search_or(p) < 0)
 			return -1;
 		if (p->tok.kind != TOK_RPAREN)
-			return search_fail(p, p->tok.col, "expected ')' to close the '(' at column %zu",
-			    col);
+			return search_fail(
+			    p, p->tok.col, "expected ')' to close the '(' at column %zu", col);
 		buf_addc(p->out, ')');
 		return search_next(p);
 	}
@@ -415,8 +414,8 @@ search_primary(struct parser *p)
 	if (k == TOK_STRING)
 		return search_bare(p);
 	if (k != TOK_WORD)
-		return search_fail(p, p->tok.col, p->tok.kind == TOK_END ? "unexpected end" :
-		    "expected a term");
+		return search_fail(
+		    p, p->tok.col, p->tok.kind == TOK_END ? "unexpected end" : "expected a term");
 	/* A word followed by an operator is a field; otherwise it is a bare value. */
 	{
 		const char *q = p->q;
@@ -427,7 +426,7 @@ search_primary(struct parser *p)
 			i++;
 		op = q[i] != '\0' &&
 		    (strchr("=~^<>", q[i]) != NULL ||
-			(q[i] == '!' && q[i + 1] != '\0' && strchr("=~^", q[i + 1]) != NULL));
+		        (q[i] == '!' && q[i + 1] != '\0' && strchr("=~^", q[i + 1]) != NULL));
 		if (!op)
 			return search_bare(p);
 	}
@@ -499,7 +498,7 @@ int
 search_compile(const char *query, const struct search_field *fields, size_t nfields,
     struct buf *out, json_t *params, struct dr_error *err)
 {
-	struct parser p = { .q = query, .fields = fields, .nfields = nfields, .err = err };
+	struct parser p = {.q = query, .fields = fields, .nfields = nfields, .err = err};
 	struct buf sql = BUF_INIT(SEARCH_SQL_MAX);
 	_cleanup_json_ json_t *values = json_array();
 	int r;
@@ -515,8 +514,8 @@ search_compile(const char *query, const struct search_field *fields, size_t nfie
 		buf_addc(&sql, '(');
 		r = search_or(&p);
 		if (r == 0 && p.tok.kind != TOK_END)
-			r = search_fail(&p, p.tok.col, p.tok.kind == TOK_RPAREN ?
-				"')' without '('" : "unexpected text");
+			r = search_fail(&p, p.tok.col,
+			    p.tok.kind == TOK_RPAREN ? "')' without '('" : "unexpected text");
 		buf_addc(&sql, ')');
 	}
 	free(p.tok.text);
@@ -532,8 +531,8 @@ search_compile(const char *query, const struct search_field *fields, size_t nfie
 
 /* "field [asc|desc][, field …]" to an ORDER BY list on out. */
 int
-search_order(const char *order, const struct search_field *fields, size_t nfields,
-    struct buf *out, struct dr_error *err)
+search_order(const char *order, const struct search_field *fields, size_t nfields, struct buf *out,
+    struct dr_error *err)
 {
 	_cleanup_free_ char *copy = NULL;
 	char *p, *item, names[512];
@@ -551,12 +550,13 @@ search_order(const char *order, const struct search_field *fields, size_t nfield
 			return dr_error_set(err, "order: expected 'field [asc|desc]'");
 		if (strtok_r(NULL, " \t", &item) != NULL ||
 		    (dir != NULL && strcasecmp(dir, "asc") != 0 && strcasecmp(dir, "desc") != 0))
-			return dr_error_set(err, "order: '%s': expected 'field [asc|desc]'", order);
+			return dr_error_set(
+			    err, "order: '%s': expected 'field [asc|desc]'", order);
 		f = search_field_find(fields, nfields, name);
 		if (f == NULL) {
 			search_field_names(fields, nfields, names, sizeof names);
-			return dr_error_set(err, "order: unknown field '%s' (known: %s)", name,
-			    names);
+			return dr_error_set(
+			    err, "order: unknown field '%s' (known: %s)", name, names);
 		}
 		if (++n > 4)
 			return dr_error_set(err, "order: at most 4 fields");

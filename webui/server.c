@@ -201,8 +201,8 @@ http_routes_add(const struct http_route *add, size_t n)
 		r->resource = add[i].resource != NULL ? xstrdup(add[i].resource) : NULL;
 		r->action = add[i].action != NULL ? xstrdup(add[i].action) : NULL;
 		r->summary = add[i].summary != NULL ? xstrdup(add[i].summary) : NULL;
-		r->def = (struct http_route){ r->method, r->pattern, r->handler, r->flags,
-			r->name, r->resource, r->action, r->summary };
+		r->def = (struct http_route){r->method, r->pattern, r->handler, r->flags, r->name,
+		    r->resource, r->action, r->summary};
 		route_compile(r);
 	}
 }
@@ -478,7 +478,7 @@ int
 http_request_form(const struct http_request *req, json_t **ret, struct dr_error *err)
 {
 	const char *ct = http_request_header(req, "Content-Type");
-	struct form_parse fp = { .fields = json_object() };
+	struct form_parse fp = {.fields = json_object()};
 	struct MHD_PostProcessor *pp;
 	size_t len;
 	const char *body = http_request_body(req, &len);
@@ -486,8 +486,9 @@ http_request_form(const struct http_request *req, json_t **ret, struct dr_error 
 
 	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0) {
 		json_decref(fp.fields);
-		return dr_error_set(err, "request body: expected a form "
-					 "(application/x-www-form-urlencoded)");
+		return dr_error_set(err,
+		    "request body: expected a form "
+		    "(application/x-www-form-urlencoded)");
 	}
 	if (body != NULL && len > 0) {
 		pp = MHD_create_post_processor(req->conn, 4096, form_iterate, &fp);
@@ -829,8 +830,8 @@ reply_etag(struct http_request *req)
 
 	if (reply_has_header(resp, "ETag"))
 		return;
-	if (EVP_Digest(resp->data != NULL ? resp->data : "", resp->len, md, &mdlen,
-		EVP_sha256(), NULL) != 1)
+	if (EVP_Digest(resp->data != NULL ? resp->data : "", resp->len, md, &mdlen, EVP_sha256(),
+	        NULL) != 1)
 		return;
 	etag[0] = '"';
 	for (i = 0; i < 16; i++)

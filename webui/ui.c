@@ -37,14 +37,14 @@ static size_t ui_nnav;
 
 /* The foundation's pages in the navigation. */
 static const struct ui_nav ui_nav_base[] = {
-	{ "Dashboard", "/", NULL, 0 },
-	{ "Jobs", "/ui/jobs", "jobs", 10 },
-	{ "Schedules", "/ui/schedules", "schedules", 20 },
-	{ "Audit", "/ui/audits", "audits", 80 },
-	{ "Users", "/ui/users", "users", 90 },
-	{ "Roles", "/ui/roles", "roles", 91 },
-	{ "API tokens", "/ui/tokens", "tokens", 92 },
-	{ "Settings", "/ui/settings", "settings", 95 },
+    {"Dashboard", "/", NULL, 0},
+    {"Jobs", "/ui/jobs", "jobs", 10},
+    {"Schedules", "/ui/schedules", "schedules", 20},
+    {"Audit", "/ui/audits", "audits", 80},
+    {"Users", "/ui/users", "users", 90},
+    {"Roles", "/ui/roles", "roles", 91},
+    {"API tokens", "/ui/tokens", "tokens", 92},
+    {"Settings", "/ui/settings", "settings", 95},
 };
 
 /* Add pages to the navigation (copied), shown to those who may view their resource. */
@@ -76,8 +76,8 @@ ui_asset(const char *name)
 
 /* {% include "x.html" %} reads from the embedded templates. */
 static int
-ui_template_load(void *ctx, const char *name, char **ret_text, char **ret_name,
-    struct dr_error *err)
+ui_template_load(
+    void *ctx, const char *name, char **ret_text, char **ret_name, struct dr_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("templates/%s", name);
 	const struct webui_asset *a = ui_asset(path);
@@ -94,11 +94,11 @@ static void
 ui_templates_compile(void)
 {
 	struct template_opts o = {
-		.trim_blocks = true,
-		.lstrip_blocks = true,
-		.autoescape = true,
-		.lenient = true, /* a missing optional value renders as "" */
-		.load = ui_template_load,
+	    .trim_blocks = true,
+	    .lstrip_blocks = true,
+	    .autoescape = true,
+	    .lenient = true, /* a missing optional value renders as "" */
+	    .load = ui_template_load,
 	};
 	struct dr_error err;
 
@@ -135,14 +135,14 @@ ui_nav_for(const struct auth_principal *p, const char *path)
 
 	for (size_t i = 0; i < ui_nnav; i++) {
 		const struct ui_nav *n = &ui_nav[i];
-		bool current = strcmp(n->href, "/") == 0 ? strcmp(path, "/") == 0 :
-							     str_has_prefix(path, n->href);
+		bool current = strcmp(n->href, "/") == 0 ? strcmp(path, "/") == 0
+		                                         : str_has_prefix(path, n->href);
 
 		if (n->resource != NULL && !auth_allowed(p, n->resource, "view", NULL))
 			continue;
 		json_array_append_new(nav,
 		    json_pack("{s:s, s:s, s:b}", "label", n->label, "href", n->href, "current",
-			current));
+		        current));
 	}
 	return nav;
 }
@@ -177,7 +177,7 @@ ui_render(struct http_request *req, struct http_response *resp, int status, cons
 	if (p != NULL) {
 		json_object_set_new(vars, "me",
 		    json_pack("{s:s, s:s, s:I}", "login", p->user, "role", p->role, "id",
-			(json_int_t)p->user_id));
+		        (json_int_t)p->user_id));
 		json_object_set_new(vars, "csrf", json_string(p->csrf != NULL ? p->csrf : ""));
 		json_object_set_new(vars, "nav", ui_nav_for(p, http_request_path(req)));
 	}
@@ -225,8 +225,9 @@ ui_refuse(struct http_request *req, struct http_response *resp, int status)
 	char msg[256];
 
 	if (denied != NULL && strcmp(denied, "csrf") == 0)
-		snprintf(msg, sizeof msg, "missing or wrong CSRF token: reload the page and "
-					  "try again");
+		snprintf(msg, sizeof msg,
+		    "missing or wrong CSRF token: reload the page and "
+		    "try again");
 	else if (denied != NULL)
 		snprintf(msg, sizeof msg, "role %s lacks the permission %s", p->role, denied);
 	else
@@ -294,7 +295,7 @@ ui_cookie(struct http_request *req, struct http_response *resp, const char *name
     const char *value, long max_age)
 {
 	_cleanup_free_ char *c = xasprintf("%s=%s; Path=/; HttpOnly; SameSite=Strict; "
-					   "Max-Age=%ld%s",
+	                                   "Max-Age=%ld%s",
 	    name, value, max_age, http_request_secure(req) ? "; Secure" : "");
 
 	http_reply_header(resp, "Set-Cookie", c);
@@ -312,15 +313,15 @@ ui_next(const char *next)
 
 /* Render the login page, with a fresh login token (double-submit cookie). */
 static void
-ui_login_page(struct http_request *req, struct http_response *resp, int status,
-    const char *error, const char *user)
+ui_login_page(struct http_request *req, struct http_response *resp, int status, const char *error,
+    const char *user)
 {
 	char token[65];
 
 	auth_random_hex(token, 32);
 	ui_render(req, resp, status, "login.html", "Log in",
-	    json_pack("{s:s, s:s?, s:s?, s:s}", "login_token", token, "error", error, "user",
-		user, "next", ui_next(http_request_query(req, "next"))));
+	    json_pack("{s:s, s:s?, s:s?, s:s}", "login_token", token, "error", error, "user", user,
+	        "next", ui_next(http_request_query(req, "next"))));
 	ui_cookie(req, resp, UI_LOGIN_COOKIE, token, 3600);
 }
 
@@ -361,8 +362,8 @@ ui_login_submit(struct http_request *req, struct http_response *resp)
 	}
 	status = auth_login(user, password, remote, &role, &wait);
 	if (status == 429) {
-		snprintf(msg, sizeof msg, "Too many failed logins: try again in %d seconds.",
-		    wait);
+		snprintf(
+		    msg, sizeof msg, "Too many failed logins: try again in %d seconds.", wait);
 		ui_login_page(req, resp, 429, msg, user);
 		snprintf(msg, sizeof msg, "%d", wait);
 		http_reply_header(resp, "Retry-After", msg);
@@ -401,9 +402,9 @@ ui_static(struct http_request *req, struct http_response *resp)
 	static const struct {
 		const char *suffix, *type;
 	} types[] = {
-		{ ".css", "text/css; charset=utf-8" },
-		{ ".js", "text/javascript; charset=utf-8" },
-		{ ".svg", "image/svg+xml" },
+	    {".css", "text/css; charset=utf-8"},
+	    {".js", "text/javascript; charset=utf-8"},
+	    {".svg", "image/svg+xml"},
 	};
 	_cleanup_free_ char *name = xasprintf("static/%s", http_request_param(req, "*"));
 	const struct webui_asset *a = ui_asset(name);
@@ -450,7 +451,7 @@ ui_list(struct http_request *req, const struct api_resource *r, const char *sear
 
 	ui_paging(req, &page, &per_page);
 	if (api_list_query(r, search, p != NULL ? p->scope : NULL, order, page, per_page, &rows,
-		&total, &err) < 0) {
+	        &total, &err) < 0) {
 		rows = json_array();
 		vars = json_pack("{s:s}", "search_error", err.msg);
 	} else {
@@ -461,21 +462,21 @@ ui_list(struct http_request *req, const struct api_resource *r, const char *sear
 	json_object_set_new(vars, "search", json_string(search != NULL ? search : ""));
 	json_object_set_new(vars, "pager",
 	    json_pack("{s:I, s:I, s:I, s:I, s:s}", "page", (json_int_t)page, "pages",
-		(json_int_t)pages, "total", (json_int_t)total, "per_page", (json_int_t)per_page,
-		"query", ""));
+	        (json_int_t)pages, "total", (json_int_t)total, "per_page", (json_int_t)per_page,
+	        "query", ""));
 	if (search != NULL && *search != '\0') {
 		_cleanup_free_ char *q = ui_urlencode(search);
 
-		json_object_set_new(json_object_get(vars, "pager"), "query",
-		    json_sprintf("search=%s&", q));
+		json_object_set_new(
+		    json_object_get(vars, "pager"), "query", json_sprintf("search=%s&", q));
 	}
 	return vars;
 }
 
 /* Unix seconds as "2026-11-25 20:42:09Z" for pages. */
 static int
-ui_filter_time(const json_t *in, const struct template_args *args, json_t **ret,
-    struct dr_error *err)
+ui_filter_time(
+    const json_t *in, const struct template_args *args, json_t **ret, struct dr_error *err)
 {
 	char buf[64];
 	time_t t;
@@ -494,11 +495,11 @@ ui_filter_time(const json_t *in, const struct template_args *args, json_t **ret,
 
 /* A JSON value as compact text (for params and audit before/after). */
 static int
-ui_filter_json(const json_t *in, const struct template_args *args, json_t **ret,
-    struct dr_error *err)
+ui_filter_json(
+    const json_t *in, const struct template_args *args, json_t **ret, struct dr_error *err)
 {
-	char *s = in != NULL ? json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) :
-				NULL;
+	char *s =
+	    in != NULL ? json_dumps(in, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY) : NULL;
 
 	*ret = json_string(s != NULL ? s : "");
 	free(s);
@@ -511,8 +512,8 @@ ui_dashboard(struct http_request *req, struct http_response *resp)
 {
 	_cleanup_json_ json_t *counts = job_counts();
 	json_t *vars = json_object(), *bars = json_array(), *recent = NULL, *scheds = NULL;
-	static const char *const states[] = { "queued", "running", "succeeded", "failed",
-		"cancelled", "interrupted" };
+	static const char *const states[] = {
+	    "queued", "running", "succeeded", "failed", "cancelled", "interrupted"};
 	struct auth_principal *p = http_request_principal(req);
 	json_int_t n[nitems(states)], max = 1;
 	const char *kind;
@@ -523,23 +524,23 @@ ui_dashboard(struct http_request *req, struct http_response *resp)
 
 	for (i = 0; i < nitems(states); i++) {
 		n[i] = 0;
-		json_object_foreach(counts, kind, by_state)
-			n[i] += json_integer_value(json_object_get(by_state, states[i]));
+		json_object_foreach(counts, kind, by_state) n[i] +=
+		    json_integer_value(json_object_get(by_state, states[i]));
 		if (n[i] > max)
 			max = n[i];
 	}
 	for (i = 0; i < nitems(states); i++)
 		json_array_append_new(bars,
 		    json_pack("{s:s, s:I, s:I, s:I}", "state", states[i], "count", n[i], "width",
-			(json_int_t)(n[i] * 300 / max), "y", (json_int_t)(i * 28)));
+		        (json_int_t)(n[i] * 300 / max), "y", (json_int_t)(i * 28)));
 	json_object_set_new(vars, "bars", bars);
 	json_object_set_new(vars, "chart_height", json_integer((json_int_t)(nitems(states) * 28)));
 	if (ui_can(req, "jobs", "view")) {
 		char *scope = NULL;
 
 		auth_allowed(p, "jobs", "view", &scope);
-		if (api_list_query(&api_jobs_resource, NULL, scope, NULL, 1, 10, &recent, &total,
-			&err) == 0)
+		if (api_list_query(
+		        &api_jobs_resource, NULL, scope, NULL, 1, 10, &recent, &total, &err) == 0)
 			json_object_set_new(vars, "recent", recent);
 		else
 			log_warnx("dashboard: jobs: %s", err.msg);
@@ -550,7 +551,7 @@ ui_dashboard(struct http_request *req, struct http_response *resp)
 
 		auth_allowed(p, "schedules", "view", &scope);
 		if (api_list_query(&api_schedules_resource, "enabled = true", scope,
-			"next_run_at asc", 1, 10, &scheds, &total, &err) == 0)
+		        "next_run_at asc", 1, 10, &scheds, &total, &err) == 0)
 			json_object_set_new(vars, "schedules", scheds);
 		else
 			log_warnx("dashboard: schedules: %s", err.msg);
@@ -570,10 +571,11 @@ ui_job_kinds(void)
 	size_t i;
 
 	if (store_query("SELECT kind FROM jobs UNION SELECT kind FROM schedules"
-			" UNION SELECT 'noop' UNION SELECT 'sleep' ORDER BY 1",
-		NULL, &rows, &err) < 0)
+	                " UNION SELECT 'noop' UNION SELECT 'sleep' ORDER BY 1",
+	        NULL, &rows, &err) < 0)
 		return kinds;
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		const char *k = json_string_value(json_object_get(row, "kind"));
 
 		if (k != NULL && job_kind_find(k) != NULL && json_array_size(kinds) < 100)
@@ -595,8 +597,8 @@ ui_jobs(struct http_request *req, struct http_response *resp)
 	/* state is one lower-case word, so it can go into the query as it is. */
 	if (state != NULL && *state != '\0' &&
 	    strspn(state, "abcdefghijklmnopqrstuvwxyz") == strlen(state) && strlen(state) < 32)
-		combined = searching ? xasprintf("(%s) and state = %s", search, state) :
-				       xasprintf("state = %s", state);
+		combined = searching ? xasprintf("(%s) and state = %s", search, state)
+		                     : xasprintf("state = %s", state);
 	vars = ui_list(req, &api_jobs_resource, combined != NULL ? combined : search);
 	json_object_set_new(vars, "search", json_string(searching ? search : ""));
 	json_object_set_new(vars, "state", json_string(state != NULL ? state : ""));
@@ -609,7 +611,7 @@ ui_jobs(struct http_request *req, struct http_response *resp)
 	}
 	json_object_set_new(vars, "states",
 	    json_pack("[ssssss]", "queued", "running", "succeeded", "failed", "cancelled",
-		"interrupted"));
+	        "interrupted"));
 	json_object_set_new(vars, "can_run", json_boolean(ui_can(req, "jobs", "create")));
 	json_object_set_new(vars, "kinds", ui_job_kinds());
 	ui_render(req, resp, 200, "jobs.html", "Jobs", vars);
@@ -642,8 +644,8 @@ ui_job_run(struct http_request *req, struct http_response *resp)
 		ui_error(req, resp, 422, kind == NULL ? "kind: is required" : err.msg);
 		return 0;
 	}
-	store_audit(http_request_user(req), http_request_remote(req), "create", "jobs", kind,
-	    NULL, params, NULL);
+	store_audit(http_request_user(req), http_request_remote(req), "create", "jobs", kind, NULL,
+	    params, NULL);
 	snprintf(loc, sizeof loc, "/ui/jobs/%lld", (long long)id);
 	http_reply_redirect(resp, loc);
 	return 0;
@@ -684,8 +686,8 @@ ui_job(struct http_request *req, struct http_response *resp)
 	if (job_output_read(id, 0, 256 * 1024, &out, &next, &finished, &err) < 0)
 		buf_reset(&out);
 	vars = json_pack("{s:o, s:s, s:I, s:b, s:b}", "job", job, "output",
-	    out.data != NULL ? out.data : "", "next_offset", (json_int_t)next, "finished", finished,
-	    "can_cancel", ui_can(req, "jobs", "cancel"));
+	    out.data != NULL ? out.data : "", "next_offset", (json_int_t)next, "finished",
+	    finished, "can_cancel", ui_can(req, "jobs", "cancel"));
 	buf_free(&out);
 	snprintf(title, sizeof title, "Job %lld", (long long)id);
 	ui_render(req, resp, 200, "job.html", title, vars);
@@ -746,8 +748,8 @@ ui_events_read(void *ctx, uint64_t pos, char *out, size_t max)
 		e->sent = 0;
 		if (e->ended)
 			return HTTP_STREAM_END;
-		if (job_output_read(e->id, e->offset, UI_SSE_CHUNK, &chunk, &next, &finished,
-			&err) < 0) {
+		if (job_output_read(
+		        e->id, e->offset, UI_SSE_CHUNK, &chunk, &next, &finished, &err) < 0) {
 			buf_free(&chunk);
 			return HTTP_STREAM_ERROR;
 		}
@@ -795,8 +797,8 @@ ui_job_events(struct http_request *req, struct http_response *resp)
 	e->id = id;
 	e->offset = offset;
 	buf_init(&e->pending, 0);
-	http_reply_stream(resp, "text/event-stream; charset=utf-8", ui_events_read, e,
-	    ui_events_free);
+	http_reply_stream(
+	    resp, "text/event-stream; charset=utf-8", ui_events_read, e, ui_events_free);
 	http_reply_header(resp, "Cache-Control", "no-cache");
 	return 0;
 }
@@ -825,8 +827,8 @@ ui_job_cancel(struct http_request *req, struct http_response *resp)
 
 /* The schedules page, with the form's values and errors when a create failed. */
 static void
-ui_schedules_page(struct http_request *req, struct http_response *resp, int status,
-    json_t *form, json_t *errors)
+ui_schedules_page(
+    struct http_request *req, struct http_response *resp, int status, json_t *form, json_t *errors)
 {
 	json_t *vars = ui_list(req, &api_schedules_resource, http_request_query(req, "search"));
 
@@ -852,7 +854,7 @@ static int
 ui_schedule_create(struct http_request *req, struct http_response *resp)
 {
 	_cleanup_json_ json_t *form = NULL, *spec = json_object();
-	static const char *const keys[] = { "name", "cron", "tz", "kind", "misfire" };
+	static const char *const keys[] = {"name", "cron", "tz", "kind", "misfire"};
 	const char *text, *msg;
 	json_t *errors = json_object(), *params;
 	json_error_t jerr;
@@ -874,7 +876,8 @@ ui_schedule_create(struct http_request *req, struct http_response *resp)
 		params = json_loads(text, 0, &jerr);
 		if (!json_is_object(params)) {
 			json_decref(params);
-			json_object_set_new(errors, "params", json_string("expected a JSON object"));
+			json_object_set_new(
+			    errors, "params", json_string("expected a JSON object"));
 		} else {
 			json_object_set_new(spec, "params", params);
 		}
@@ -888,11 +891,12 @@ ui_schedule_create(struct http_request *req, struct http_response *resp)
 		}
 		msg = err.msg;
 		json_object_set_new(errors,
-		    strstr(msg, "cron") != NULL ? "cron" :
-		    str_has_prefix(msg, "tz") || strstr(msg, "zone") != NULL ? "tz" :
-		    str_has_prefix(msg, "kind") || strstr(msg, "kind") != NULL ? "kind" :
-		    str_has_prefix(msg, "misfire") ? "misfire" :
-		    str_has_prefix(msg, "params") ? "params" : "name",
+		    strstr(msg, "cron") != NULL                                      ? "cron"
+		        : str_has_prefix(msg, "tz") || strstr(msg, "zone") != NULL   ? "tz"
+		        : str_has_prefix(msg, "kind") || strstr(msg, "kind") != NULL ? "kind"
+		        : str_has_prefix(msg, "misfire")                             ? "misfire"
+		        : str_has_prefix(msg, "params")                              ? "params"
+		                                                                     : "name",
 		    json_string(msg));
 	}
 	ui_schedules_page(req, resp, 422, json_incref(form), errors);
@@ -924,8 +928,8 @@ ui_schedule_action(struct http_request *req, struct http_response *resp)
 
 /* The users page. */
 static void
-ui_users_page(struct http_request *req, struct http_response *resp, int status, json_t *form,
-    json_t *errors)
+ui_users_page(
+    struct http_request *req, struct http_response *resp, int status, json_t *form, json_t *errors)
 {
 	json_t *vars = ui_list(req, &api_users_resource, http_request_query(req, "search"));
 	json_t *roles = NULL;
@@ -1011,9 +1015,10 @@ ui_user_change(struct http_request *req, struct http_response *resp)
 			const char *key;
 			json_t *m;
 
-			json_object_foreach(invalid, key, m) {
-				snprintf(err.msg, sizeof err.msg, "%s: %s", key,
-				    json_string_value(m));
+			json_object_foreach(invalid, key, m)
+			{
+				snprintf(
+				    err.msg, sizeof err.msg, "%s: %s", key, json_string_value(m));
 				break;
 			}
 		}
@@ -1047,15 +1052,15 @@ ui_perms_parse(const char *text)
 		act = rest != NULL ? strsep(&rest, " \t") : NULL;
 		json_array_append_new(perms,
 		    json_pack("{s:s, s:s, s:s}", "resource", res, "action", act != NULL ? act : "",
-			"search", rest != NULL ? str_trim(rest) : ""));
+		        "search", rest != NULL ? str_trim(rest) : ""));
 	}
 	return perms;
 }
 
 /* The roles page. */
 static void
-ui_roles_page(struct http_request *req, struct http_response *resp, int status, json_t *form,
-    json_t *errors)
+ui_roles_page(
+    struct http_request *req, struct http_response *resp, int status, json_t *form, json_t *errors)
 {
 	json_t *vars = ui_list(req, &api_roles_resource, http_request_query(req, "search"));
 
@@ -1139,14 +1144,14 @@ ui_tokens_page(struct http_request *req, struct http_response *resp, int status,
 		_cleanup_free_ char *who = NULL;
 
 		who = xasprintf("\"%s\"", p->user); /* names have no quotes (auth_name_check) */
-		mine = search != NULL && *search != '\0' ?
-		    xasprintf("(%s) and user = %s", search, who) :
-		    xasprintf("user = %s", who);
+		mine = search != NULL && *search != '\0'
+		    ? xasprintf("(%s) and user = %s", search, who)
+		    : xasprintf("user = %s", who);
 	}
 	vars = ui_list(req, &api_tokens_resource, mine != NULL ? mine : search);
 	json_object_set_new(vars, "search", json_string(search != NULL ? search : ""));
-	json_object_set_new(vars, "new_token", new_token != NULL ? json_string(new_token) :
-								  json_null());
+	json_object_set_new(
+	    vars, "new_token", new_token != NULL ? json_string(new_token) : json_null());
 	json_object_set_new(vars, "error", error != NULL ? json_string(error) : json_null());
 	ui_render(req, resp, status, "tokens.html", "API tokens", vars);
 }
@@ -1174,11 +1179,12 @@ ui_token_create(struct http_request *req, struct http_response *resp)
 	name = ui_field(form, "name");
 	days = ui_field(form, "expires_in_days");
 	if (days != NULL && *days != '\0' && str_to_ll(days, 0, 3660, &d) < 0) {
-		ui_tokens_page(req, resp, 422, NULL, "expires in: a number of days from 0 to 3660");
+		ui_tokens_page(
+		    req, resp, 422, NULL, "expires in: a number of days from 0 to 3660");
 		return 0;
 	}
-	if (auth_token_create(http_request_user(req), name != NULL ? name : "", d * 86400, &token,
-		&err) < 0) {
+	if (auth_token_create(
+	        http_request_user(req), name != NULL ? name : "", d * 86400, &token, &err) < 0) {
 		ui_tokens_page(req, resp, 422, NULL, err.msg);
 		return 0;
 	}
@@ -1199,14 +1205,14 @@ ui_token_delete(struct http_request *req, struct http_response *resp)
 
 	if (str_to_ll(http_request_param(req, "id"), 1, INT64_MAX, &id) < 0 ||
 	    (row = store_query_one(&err, "SELECT user_id, name FROM api_tokens WHERE id = ?",
-		 "[I]", (json_int_t)id)) == NULL ||
+	         "[I]", (json_int_t)id)) == NULL ||
 	    (json_integer_value(json_object_get(row, "user_id")) != p->user_id &&
-		!auth_allowed(p, "users", "edit", NULL))) {
+	        !auth_allowed(p, "users", "edit", NULL))) {
 		ui_error(req, resp, 404, "no such token");
 		return 0;
 	}
 	if (store_execf(NULL, NULL, &err, "DELETE FROM api_tokens WHERE id = ?", "[I]",
-		(json_int_t)id) < 0) {
+	        (json_int_t)id) < 0) {
 		ui_error(req, resp, 500, err.msg);
 		return 0;
 	}
@@ -1233,17 +1239,18 @@ ui_settings(struct http_request *req, struct http_response *resp)
 	const char *key;
 
 	/* Flatten nested keys to "http.threads". */
-	json_object_foreach(settings, key, v) {
+	json_object_foreach(settings, key, v)
+	{
 		if (json_is_object(v)) {
 			const char *sub;
 			json_t *sv;
 
-			json_object_foreach(v, sub, sv)
-				json_array_append_new(rows,
-				    json_pack("{s:o, s:O}", "key", json_sprintf("%s.%s", key, sub),
-					"value", sv));
+			json_object_foreach(v, sub, sv) json_array_append_new(rows,
+			    json_pack("{s:o, s:O}", "key", json_sprintf("%s.%s", key, sub),
+			        "value", sv));
 		} else {
-			json_array_append_new(rows, json_pack("{s:s, s:O}", "key", key, "value", v));
+			json_array_append_new(
+			    rows, json_pack("{s:s, s:O}", "key", key, "value", v));
 		}
 	}
 	json_decref(settings);
@@ -1252,37 +1259,37 @@ ui_settings(struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route ui_routes[] = {
-	{ "GET", "/static/*", ui_static, HTTP_PUBLIC, "static" },
-	{ "GET", "/login", ui_login_show, HTTP_PUBLIC | HTTP_HTML, "login" },
-	{ "POST", "/login", ui_login_submit, HTTP_PUBLIC | HTTP_HTML, "login" },
-	{ "POST", "/logout", ui_logout, HTTP_HTML, "logout" },
-	{ "GET", "/", ui_dashboard, HTTP_HTML, "ui_dashboard" },
-	{ "GET", "/ui/jobs", ui_jobs, HTTP_HTML, "ui_jobs" },
-	{ "POST", "/ui/jobs", ui_job_run, HTTP_HTML, "ui_jobs" },
-	{ "GET", "/ui/jobs/:id", ui_job, HTTP_HTML, "ui_job" },
-	{ "GET", "/ui/jobs/:id/events", ui_job_events, HTTP_HTML, "ui_job_events" },
-	{ "POST", "/ui/jobs/:id/cancel", ui_job_cancel, HTTP_HTML, "ui_job_cancel" },
-	{ "GET", "/ui/schedules", ui_schedules, HTTP_HTML, "ui_schedules" },
-	{ "POST", "/ui/schedules", ui_schedule_create, HTTP_HTML, "ui_schedules" },
-	{ "POST", "/ui/schedules/:id/enable", ui_schedule_action, HTTP_HTML, "ui_schedule_act" },
-	{ "POST", "/ui/schedules/:id/disable", ui_schedule_action, HTTP_HTML, "ui_schedule_act" },
-	{ "POST", "/ui/schedules/:id/delete", ui_schedule_action, HTTP_HTML, "ui_schedule_act",
-	    "schedules", "delete" },
-	{ "GET", "/ui/users", ui_users, HTTP_HTML, "ui_users" },
-	{ "POST", "/ui/users", ui_user_create, HTTP_HTML, "ui_users" },
-	{ "POST", "/ui/users/:id/edit", ui_user_change, HTTP_HTML, "ui_user_change" },
-	{ "POST", "/ui/users/:id/delete", ui_user_change, HTTP_HTML, "ui_user_change", "users",
-	    "delete" },
-	{ "GET", "/ui/roles", ui_roles, HTTP_HTML, "ui_roles" },
-	{ "POST", "/ui/roles", ui_role_create, HTTP_HTML, "ui_roles" },
-	{ "POST", "/ui/roles/:id/delete", ui_role_delete, HTTP_HTML, "ui_role_delete", "roles",
-	    "delete" },
-	{ "GET", "/ui/tokens", ui_tokens, HTTP_HTML, "ui_tokens" },
-	{ "POST", "/ui/tokens", ui_token_create, HTTP_HTML, "ui_tokens" },
-	{ "POST", "/ui/tokens/:id/delete", ui_token_delete, HTTP_HTML, "ui_token_delete",
-	    "tokens", "delete" },
-	{ "GET", "/ui/audits", ui_audits, HTTP_HTML, "ui_audits" },
-	{ "GET", "/ui/settings", ui_settings, HTTP_HTML, "ui_settings" },
+    {"GET", "/static/*", ui_static, HTTP_PUBLIC, "static"},
+    {"GET", "/login", ui_login_show, HTTP_PUBLIC | HTTP_HTML, "login"},
+    {"POST", "/login", ui_login_submit, HTTP_PUBLIC | HTTP_HTML, "login"},
+    {"POST", "/logout", ui_logout, HTTP_HTML, "logout"},
+    {"GET", "/", ui_dashboard, HTTP_HTML, "ui_dashboard"},
+    {"GET", "/ui/jobs", ui_jobs, HTTP_HTML, "ui_jobs"},
+    {"POST", "/ui/jobs", ui_job_run, HTTP_HTML, "ui_jobs"},
+    {"GET", "/ui/jobs/:id", ui_job, HTTP_HTML, "ui_job"},
+    {"GET", "/ui/jobs/:id/events", ui_job_events, HTTP_HTML, "ui_job_events"},
+    {"POST", "/ui/jobs/:id/cancel", ui_job_cancel, HTTP_HTML, "ui_job_cancel"},
+    {"GET", "/ui/schedules", ui_schedules, HTTP_HTML, "ui_schedules"},
+    {"POST", "/ui/schedules", ui_schedule_create, HTTP_HTML, "ui_schedules"},
+    {"POST", "/ui/schedules/:id/enable", ui_schedule_action, HTTP_HTML, "ui_schedule_act"},
+    {"POST", "/ui/schedules/:id/disable", ui_schedule_action, HTTP_HTML, "ui_schedule_act"},
+    {"POST", "/ui/schedules/:id/delete", ui_schedule_action, HTTP_HTML, "ui_schedule_act",
+        "schedules", "delete"},
+    {"GET", "/ui/users", ui_users, HTTP_HTML, "ui_users"},
+    {"POST", "/ui/users", ui_user_create, HTTP_HTML, "ui_users"},
+    {"POST", "/ui/users/:id/edit", ui_user_change, HTTP_HTML, "ui_user_change"},
+    {"POST", "/ui/users/:id/delete", ui_user_change, HTTP_HTML, "ui_user_change", "users",
+        "delete"},
+    {"GET", "/ui/roles", ui_roles, HTTP_HTML, "ui_roles"},
+    {"POST", "/ui/roles", ui_role_create, HTTP_HTML, "ui_roles"},
+    {"POST", "/ui/roles/:id/delete", ui_role_delete, HTTP_HTML, "ui_role_delete", "roles",
+        "delete"},
+    {"GET", "/ui/tokens", ui_tokens, HTTP_HTML, "ui_tokens"},
+    {"POST", "/ui/tokens", ui_token_create, HTTP_HTML, "ui_tokens"},
+    {"POST", "/ui/tokens/:id/delete", ui_token_delete, HTTP_HTML, "ui_token_delete", "tokens",
+        "delete"},
+    {"GET", "/ui/audits", ui_audits, HTTP_HTML, "ui_audits"},
+    {"GET", "/ui/settings", ui_settings, HTTP_HTML, "ui_settings"},
 };
 
 /* Compile the templates, install the pages and the navigation. */

@@ -15,7 +15,7 @@
  * route table, an auth hook, caps on everything a client controls, and security headers
  * on every response. Handlers run on MHD's pool threads and must not block for long.
  */
-struct http_request;  /* opaque; valid only during the handler call */
+struct http_request; /* opaque; valid only during the handler call */
 struct http_response; /* opaque; filled by one of the http_reply_*() functions */
 
 /* A handler fills resp (status and body) and returns 0; a negative return means
@@ -48,14 +48,14 @@ enum http_route_flags {
  * enough (no permission). summary is the one line OpenAPI shows.
  */
 struct http_route {
-	const char *method;  /* "GET", "POST", ... */
+	const char *method; /* "GET", "POST", ... */
 	const char *pattern; /* "/api/v2/jobs/:id"; a last segment "*" takes the rest */
 	http_handler handler;
-	unsigned flags;	  /* enum http_route_flags */
+	unsigned flags; /* enum http_route_flags */
 	const char *name; /* route label in metrics; NULL means the pattern */
 	const char *resource; /* permission: "jobs", "hosts"; NULL = from the path */
-	const char *action;   /* permission: "view", "create", "cancel"; NULL = from method */
-	const char *summary;  /* OpenAPI summary */
+	const char *action; /* permission: "view", "create", "cancel"; NULL = from method */
+	const char *summary; /* OpenAPI summary */
 };
 
 /* Add routes (copied) before http_server_start(); earlier routes win on overlap. */
@@ -67,14 +67,14 @@ size_t http_routes_count(void);
 const struct http_route *http_routes_get(size_t i);
 
 struct http_server_opts {
-	const char *listen;	/* "ADDR:PORT", "[v6]:PORT", ":PORT" (any); port 0 = ephemeral */
-	int threads;		/* MHD thread pool size; 0 = 4 */
-	int max_connections;	/* 0 = 1024 */
+	const char *listen; /* "ADDR:PORT", "[v6]:PORT", ":PORT" (any); port 0 = ephemeral */
+	int threads; /* MHD thread pool size; 0 = 4 */
+	int max_connections; /* 0 = 1024 */
 	int per_ip_connections; /* 0 = unlimited */
-	size_t max_body;	/* request body cap, 413 above it; 0 = 1 MiB */
-	size_t max_header;	/* per-connection memory for request line + headers; 0 = 32 KiB */
-	int timeout;		/* idle connection timeout in seconds; 0 = 30 */
-	const char *tls_cert;	/* PEM files; both set = HTTPS */
+	size_t max_body; /* request body cap, 413 above it; 0 = 1 MiB */
+	size_t max_header; /* per-connection memory for request line + headers; 0 = 32 KiB */
+	int timeout; /* idle connection timeout in seconds; 0 = 30 */
+	const char *tls_cert; /* PEM files; both set = HTTPS */
 	const char *tls_key;
 };
 
@@ -138,8 +138,7 @@ const char *http_request_route(const struct http_request *req);
 /* The matched route as declared (NULL when none matched). */
 const struct http_route *http_request_route_def(const struct http_request *req);
 /* The auth hook's record of the caller; free_principal(p) runs at the end. */
-void http_request_set_principal(struct http_request *req, void *p,
-    void (*free_principal)(void *));
+void http_request_set_principal(struct http_request *req, void *p, void (*free_principal)(void *));
 void *http_request_principal(const struct http_request *req);
 /* Parse an application/x-www-form-urlencoded body into an object of strings (a field
  * given more than once becomes an array). Caller owns *ret. */
@@ -154,8 +153,8 @@ void http_reply_text(struct http_response *resp, int status, const char *content
 void http_reply_error(struct http_response *resp, int status, const char *fmt, ...)
     DR_PRINTF(3, 4);
 /* size bytes of fd from offset 0 (sendfile); fd is stolen (closed after sending). */
-void http_reply_file(struct http_response *resp, int status, const char *content_type,
-    int fd, off_t size);
+void http_reply_file(
+    struct http_response *resp, int status, const char *content_type, int fd, off_t size);
 /*
  * A chunked reply produced by read(ctx, pos, buf, max): it returns the bytes written
  * into buf, 0 when no data is available yet, HTTP_STREAM_END at the end or
@@ -235,7 +234,7 @@ enum search_field_flags {
 
 struct search_field {
 	const char *name; /* as people type it: "name", "errata.security" */
-	const char *sql;  /* a column or a parenthesised subquery, trusted SQL */
+	const char *sql; /* a column or a parenthesised subquery, trusted SQL */
 	enum search_type type;
 	unsigned flags;
 };
@@ -252,7 +251,7 @@ int search_order(const char *order, const struct search_field *fields, size_t nf
 
 #define AUTH_NAME_MAX 64
 #define AUTH_SESSION_COOKIE "drover_session"
-#define AUTH_SESSION_IDLE 3600	   /* seconds without a request before a session ends */
+#define AUTH_SESSION_IDLE 3600 /* seconds without a request before a session ends */
 #define AUTH_SESSION_MAX (12 * 3600) /* seconds a session lives at most */
 
 /* Who is calling, as the auth hook found out (http_request_principal()). */
@@ -260,11 +259,11 @@ struct auth_principal {
 	int64_t user_id;
 	char *user;
 	char *role;
-	json_t *perms;	    /* a custom role's [{resource, action, search}] */
+	json_t *perms; /* a custom role's [{resource, action, search}] */
 	int64_t session_id; /* 0 for bearer tokens */
-	char *csrf;	    /* the session's CSRF token */
-	char *scope;	    /* the route's search filter, NULL = every object */
-	char *denied;	    /* "resource:action" refused, or "csrf" */
+	char *csrf; /* the session's CSRF token */
+	char *scope; /* the route's search filter, NULL = every object */
+	char *denied; /* "resource:action" refused, or "csrf" */
 };
 
 /* Register the users, roles, tokens and sessions tables; before store_open. */
@@ -276,37 +275,37 @@ int auth_check(struct http_request *req);
 /* The body hook: the CSRF token of state-changing session requests. */
 int auth_check_body(struct http_request *req);
 /* May p do action on resource? *ret_scope: NULL (all objects) or a search (caller frees). */
-bool auth_allowed(const struct auth_principal *p, const char *resource, const char *action,
-    char **ret_scope);
+bool auth_allowed(
+    const struct auth_principal *p, const char *resource, const char *action, char **ret_scope);
 /* The permission a route needs; false when a login is enough. */
-bool auth_route_permission(const struct http_route *r, char *resource, size_t rsize,
-    char *action, size_t asize);
+bool auth_route_permission(
+    const struct http_route *r, char *resource, size_t rsize, char *action, size_t asize);
 bool auth_role_builtin(const char *role);
 /* Check a user or role name; invalid (may be NULL) gets {field: message}. */
 int auth_name_check(const char *field, const char *name, json_t *invalid, struct dr_error *err);
-int auth_user_create(const char *name, const char *password, const char *role,
-    struct dr_error *err);
+int auth_user_create(
+    const char *name, const char *password, const char *role, struct dr_error *err);
 int auth_user_add(const char *name, const char *password, const char *role, int64_t *ret_id,
     json_t *invalid, struct dr_error *err);
 /* password and role may be NULL (unchanged). A new password ends the user's sessions. */
-int auth_user_update(int64_t id, const char *password, const char *role, json_t *invalid,
-    struct dr_error *err);
+int auth_user_update(
+    int64_t id, const char *password, const char *role, json_t *invalid, struct dr_error *err);
 int auth_user_delete(int64_t id, struct dr_error *err);
 int auth_admins_count(void);
 /* 0 when the password is right; *ret_role is valid until the thread's next call. */
 int auth_password_check(const char *name, const char *password, const char **ret_role);
 /* Throttled login: 0, or 401 (wrong) / 429 (wait *ret_wait seconds). */
-int auth_login(const char *user, const char *password, const char *remote,
-    const char **ret_role, int *ret_wait);
+int auth_login(const char *user, const char *password, const char *remote, const char **ret_role,
+    int *ret_wait);
 int auth_login_throttled(const char *user, const char *remote);
 void auth_login_record(const char *user, const char *remote, bool success);
 void auth_login_reset(void);
 /* A new API token (shown once; stored hashed); ttl 0 = no expiry. Caller frees. */
-int auth_token_create(const char *user, const char *name, int64_t ttl, char **ret_token,
-    struct dr_error *err);
+int auth_token_create(
+    const char *user, const char *name, int64_t ttl, char **ret_token, struct dr_error *err);
 /* A new UI session for user; *ret_cookie (caller frees) is the cookie value. */
-int auth_session_create(const char *user, const char *remote, char **ret_cookie,
-    struct dr_error *err);
+int auth_session_create(
+    const char *user, const char *remote, char **ret_cookie, struct dr_error *err);
 void auth_session_delete(const char *cookie);
 void auth_principal_free(struct auth_principal *p);
 /* nbytes random bytes as hex into out (2 * nbytes + 1). */
@@ -322,11 +321,11 @@ void auth_clock_set(time_t (*now)(void));
  * theirs with api_resource_register() so that roles can filter on their fields.
  */
 struct api_resource {
-	const char *name;   /* the permission resource: "jobs", "hosts" */
+	const char *name; /* the permission resource: "jobs", "hosts" */
 	const char *select; /* "id, name, kind, params AS params_json" */
-	const char *from;   /* "jobs" or "hosts LEFT JOIN …" */
+	const char *from; /* "jobs" or "hosts LEFT JOIN …" */
 	const char *id_sql; /* the id column for object checks: "jobs.id" */
-	const char *order;  /* default ORDER BY, e.g. "jobs.id DESC" */
+	const char *order; /* default ORDER BY, e.g. "jobs.id DESC" */
 	const struct search_field *fields;
 	size_t nfields;
 	void (*present)(json_t *row); /* adjusts each row (may be NULL) */
@@ -340,18 +339,18 @@ void api_resource_register(const struct api_resource *r);
 const struct api_resource *api_resource_find(const char *name);
 /* Answer a list request for r (search, order, paging, scope); extra is a trusted SQL
  * condition with its params (both may be NULL). */
-int api_list(struct http_request *req, struct http_response *resp,
-    const struct api_resource *r, const char *extra, const json_t *extra_params);
+int api_list(struct http_request *req, struct http_response *resp, const struct api_resource *r,
+    const char *extra, const json_t *extra_params);
 /* Run r's list query without a request: rows matching search and scope (either NULL),
  * ordered, one page. For pages and the dashboard. */
 int api_list_query(const struct api_resource *r, const char *search, const char *scope,
-    const char *order, long long page, long long per_page, json_t **ret_rows,
-    int64_t *ret_total, struct dr_error *err);
+    const char *order, long long page, long long per_page, json_t **ret_rows, int64_t *ret_total,
+    struct dr_error *err);
 /* Whether object id of r is within the caller's scope for this route (true without one). */
 bool api_in_scope(struct http_request *req, const struct api_resource *r, int64_t id);
 /* A list in Foreman's shape; rows is stolen. */
-void api_reply_list(struct http_response *resp, json_t *rows, int64_t total,
-    int64_t subtotal, long long page, long long per_page, const char *search);
+void api_reply_list(struct http_response *resp, json_t *rows, int64_t total, int64_t subtotal,
+    long long page, long long per_page, const char *search);
 /* 422 with {"error": {"status", "message", "fields": {field: message}}}; fields stolen. */
 void api_reply_invalid(struct http_response *resp, json_t *fields, const char *message);
 /* Check a role body {name, description, permissions: [{resource, action, search}]};
@@ -360,8 +359,8 @@ int api_role_spec_check(const json_t *body, bool partial, json_t *invalid);
 /* Check a user body {login, password, role}; partial for updates. */
 int api_user_spec_check(const json_t *body, bool partial, json_t *invalid);
 /* The resource table of jobs etc., for pages. */
-extern const struct api_resource api_jobs_resource, api_schedules_resource,
-    api_audits_resource, api_users_resource, api_roles_resource, api_tokens_resource;
+extern const struct api_resource api_jobs_resource, api_schedules_resource, api_audits_resource,
+    api_users_resource, api_roles_resource, api_tokens_resource;
 /* The current settings as JSON (a new reference). */
 json_t *api_settings_get(void);
 /* Permission resources and their actions, from the route table: {resource: [actions]}. */
@@ -370,10 +369,10 @@ json_t *api_permissions(void);
  * The operations behind both the API handlers and the UI forms (so both give the same
  * answers): each returns the HTTP status, with err (and invalid, per field) saying why.
  */
-int api_schedule_add(struct http_request *req, json_t *spec, int64_t *ret_id,
-    struct dr_error *err);
-int api_schedule_act(struct http_request *req, int64_t id, const char *action, json_t **ret,
-    struct dr_error *err);
+int api_schedule_add(
+    struct http_request *req, json_t *spec, int64_t *ret_id, struct dr_error *err);
+int api_schedule_act(
+    struct http_request *req, int64_t id, const char *action, json_t **ret, struct dr_error *err);
 int api_user_add(struct http_request *req, const json_t *body, json_t *invalid, json_t **ret,
     struct dr_error *err);
 int api_user_change(struct http_request *req, int64_t id, const json_t *body, json_t *invalid,
@@ -399,16 +398,16 @@ int api_openapi(struct http_request *req, struct http_response *resp);
  * with ui_render() (its templates go into webui/templates/ for now).
  */
 struct ui_nav {
-	const char *label;    /* "Hosts" */
-	const char *href;     /* "/ui/hosts" */
+	const char *label; /* "Hosts" */
+	const char *href; /* "/ui/hosts" */
 	const char *resource; /* shown to those who may view it; NULL = everyone */
-	int order;	      /* position: dashboard 0, jobs 10, schedules 20, admin 80+ */
+	int order; /* position: dashboard 0, jobs 10, schedules 20, admin 80+ */
 };
 /* Add navigation entries (copied; the strings must be static). */
 void ui_nav_add(const struct ui_nav *items, size_t n);
 /* Render templates/<name> with vars (stolen) inside the layout and reply. */
-void ui_render(struct http_request *req, struct http_response *resp, int status,
-    const char *name, const char *title, json_t *vars);
+void ui_render(struct http_request *req, struct http_response *resp, int status, const char *name,
+    const char *title, json_t *vars);
 /* Whether the caller may do action on resource (to show or hide buttons). */
 bool ui_can(struct http_request *req, const char *resource, const char *action);
 /* The refusal hook: a redirect to /login or a 403 page for pages, JSON for the API. */

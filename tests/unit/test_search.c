@@ -6,11 +6,11 @@
 #include "webui/webui.h"
 
 static const struct search_field fields[] = {
-	{ "name", "name", SEARCH_TEXT, SEARCH_DEFAULT },
-	{ "hostgroup", "hostgroup", SEARCH_TEXT },
-	{ "errata.security", "(SELECT count(*) FROM e WHERE e.h = h.id)", SEARCH_INT },
-	{ "enabled", "enabled", SEARCH_BOOL },
-	{ "built_at", "built_at", SEARCH_TIME },
+    {"name", "name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"hostgroup", "hostgroup", SEARCH_TEXT},
+    {"errata.security", "(SELECT count(*) FROM e WHERE e.h = h.id)", SEARCH_INT},
+    {"enabled", "enabled", SEARCH_BOOL},
+    {"built_at", "built_at", SEARCH_TIME},
 };
 
 /* Compile q; the SQL and the values as compact JSON. */
@@ -59,9 +59,9 @@ test_queries(void **state)
 {
 	check("", "1 = 1", "[]");
 	check("name ~ web and hostgroup = k8s",
-	    "((LOWER(name) LIKE LOWER(?) ESCAPE '\\') AND (hostgroup = ?))", "[\"%web%\",\"k8s\"]");
-	check("errata.security > 0",
-	    "(((SELECT count(*) FROM e WHERE e.h = h.id) > ?))", "[0]");
+	    "((LOWER(name) LIKE LOWER(?) ESCAPE '\\') AND (hostgroup = ?))",
+	    "[\"%web%\",\"k8s\"]");
+	check("errata.security > 0", "(((SELECT count(*) FROM e WHERE e.h = h.id) > ?))", "[0]");
 	check("not (name = a or name = 'b c') hostgroup != x",
 	    "((NOT ((name = ?) OR (name = ?))) AND (hostgroup IS NULL OR hostgroup <> ?))",
 	    "[\"a\",\"b c\",\"x\"]");
@@ -128,7 +128,8 @@ test_order(void **state)
 	struct buf b = BUF_INIT(0);
 	struct dr_error err;
 
-	assert_int_equal(search_order("name desc, hostgroup", fields, nitems(fields), &b, &err), 0);
+	assert_int_equal(
+	    search_order("name desc, hostgroup", fields, nitems(fields), &b, &err), 0);
 	assert_string_equal(b.data, "name DESC, hostgroup ASC");
 	buf_reset(&b);
 	assert_int_equal(search_order("name sideways", fields, nitems(fields), &b, &err), -1);
@@ -145,14 +146,14 @@ test_against_sqlite(void **state)
 		const char *q;
 		int n;
 	} cases[] = {
-		{ "name ~ WEB", 2 },	     /* case-insensitive like */
-		{ "hostgroup != k8s", 2 },   /* includes the host without a hostgroup */
-		{ "null? hostgroup", 1 },
-		{ "name ^ (web1, db1)", 2 },
-		{ "not name ~ web", 2 },
-		{ "name ~ 'w*1'", 1 },
-		{ "errata.security > 1", 1 },
-		{ "errata.security = 0 and enabled = true", 2 },
+	    {"name ~ WEB", 2}, /* case-insensitive like */
+	    {"hostgroup != k8s", 2}, /* includes the host without a hostgroup */
+	    {"null? hostgroup", 1},
+	    {"name ^ (web1, db1)", 2},
+	    {"not name ~ web", 2},
+	    {"name ~ 'w*1'", 1},
+	    {"errata.security > 1", 1},
+	    {"errata.security = 0 and enabled = true", 2},
 	};
 	char *dir = unit_dir_make("search");
 	struct dr_error err;
@@ -160,25 +161,24 @@ test_against_sqlite(void **state)
 
 	assert_int_equal(store_open(dir, &err), 0);
 	assert_int_equal(store_exec("CREATE TABLE h (id INTEGER PRIMARY KEY, name TEXT,"
-				    " hostgroup TEXT, enabled INTEGER, built_at INTEGER)",
-			     NULL, NULL, NULL, &err),
+	                            " hostgroup TEXT, enabled INTEGER, built_at INTEGER)",
+	                     NULL, NULL, NULL, &err),
 	    0);
 	assert_int_equal(store_exec("CREATE TABLE e (h INTEGER)", NULL, NULL, NULL, &err), 0);
 	assert_int_equal(store_exec("INSERT INTO h VALUES (1, 'web1', 'k8s', 1, 10),"
-				    " (2, 'web2', 'edge', 0, NULL), (3, 'db1', NULL, 1, 5),"
-				    " (4, 'mail', 'k8s', 1, 1)",
-			     NULL, NULL, NULL, &err),
+	                            " (2, 'web2', 'edge', 0, NULL), (3, 'db1', NULL, 1, 5),"
+	                            " (4, 'mail', 'k8s', 1, 1)",
+	                     NULL, NULL, NULL, &err),
 	    0);
-	assert_int_equal(store_exec("INSERT INTO e VALUES (1), (1), (2)", NULL, NULL, NULL, &err),
-	    0);
+	assert_int_equal(
+	    store_exec("INSERT INTO e VALUES (1), (1), (2)", NULL, NULL, NULL, &err), 0);
 	for (i = 0; i < nitems(cases); i++) {
 		struct buf sql = BUF_INIT(0);
 		json_t *params = json_array(), *rows = NULL;
 
 		buf_adds(&sql, "SELECT id FROM h WHERE ");
-		assert_int_equal(search_compile(cases[i].q, fields, nitems(fields), &sql, params,
-				     &err),
-		    0);
+		assert_int_equal(
+		    search_compile(cases[i].q, fields, nitems(fields), &sql, params, &err), 0);
 		if (store_query(sql.data, params, &rows, &err) < 0)
 			fail_msg("%s: %s", cases[i].q, err.msg);
 		if ((int)json_array_size(rows) != cases[i].n)
@@ -196,8 +196,8 @@ test_against_sqlite(void **state)
 static void
 test_permissions(void **state)
 {
-	struct auth_principal p = { .user = "u" };
-	struct http_route r = { .method = "POST", .pattern = "/api/v2/jobs/:id/cancel" };
+	struct auth_principal p = {.user = "u"};
+	struct http_route r = {.method = "POST", .pattern = "/api/v2/jobs/:id/cancel"};
 	char res[64], act[64], *scope = NULL;
 
 	p.role = "viewer";
@@ -252,12 +252,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_queries),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_caps),
-		cmocka_unit_test(test_order),
-		cmocka_unit_test(test_against_sqlite),
-		cmocka_unit_test(test_permissions),
+	    cmocka_unit_test(test_queries),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_order),
+	    cmocka_unit_test(test_against_sqlite),
+	    cmocka_unit_test(test_permissions),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
