@@ -853,7 +853,7 @@ int
 api_schedule_act(
     struct http_request *req, int64_t id, const char *action, json_t **ret, struct dr_error *err)
 {
-	_cleanup_json_ json_t *before = NULL;
+	_cleanup_json_ json_t *before = NULL, *after = NULL;
 	int r;
 
 	if ((before = schedule_get(id)) == NULL) {
@@ -866,12 +866,10 @@ api_schedule_act(
 		r = schedule_set_enabled(id, strcmp(action, "enable") == 0, err);
 	if (r < 0)
 		return 409;
+	if (strcmp(action, "delete") != 0)
+		after = json_pack("{s:b}", "enabled", strcmp(action, "enable") == 0);
 	store_audit(http_request_user(req), http_request_remote(req), action, "schedules",
-	    json_string_value(json_object_get(before, "name")), before,
-	    strcmp(action, "delete") == 0
-	        ? NULL
-	        : json_pack("{s:b}", "enabled", strcmp(action, "enable") == 0),
-	    NULL);
+	    json_string_value(json_object_get(before, "name")), before, after, NULL);
 	if (ret != NULL)
 		*ret = strcmp(action, "delete") == 0 ? TAKE_PTR(before) : schedule_get(id);
 	return 200;

@@ -866,9 +866,11 @@ request_queue(struct http_request *req)
 	switch (resp->kind) {
 	case REPLY_NONE:
 	case REPLY_BUFFER:
-		if (resp->len == 0)
+		if (resp->len == 0) {
+			free(resp->data); /* an empty body may still have been allocated */
+			resp->data = NULL;
 			r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
-		else
+		} else
 			r = MHD_create_response_from_buffer_with_free_callback(
 			    resp->len, resp->data, free);
 		if (r != NULL || resp->len == 0)

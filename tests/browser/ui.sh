@@ -26,4 +26,13 @@ droverd_start "$TAP_TMP/state" || { echo "not ok 1 - droverd starts"; exit 1; }
 DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login >/dev/null
 printf 'viewer-pass-1\n' | "$DROVER" user create --login viewer1 --role viewer >/dev/null
 DROVERD_URL=$DROVERD_URL ADMIN_PASSWORD=$ADMIN_PASSWORD NODE_MODULES=$modules \
-	SHOTS=$dir/screenshots TMPDIR=$TAP_TMP timeout 180 node "$src/ui.cjs"
+	SHOTS=$dir/screenshots TMPDIR=$TAP_TMP timeout 180 node "$src/ui.cjs" |
+	sed '/^1\.\.[0-9]*$/d' >"$TAP_TMP/browser.tap"
+cat "$TAP_TMP/browser.tap"
+tap_n=$(grep -c '^\(not \)\?ok ' "$TAP_TMP/browser.tap")
+tap_failed=$(grep -c '^not ok ' "$TAP_TMP/browser.tap")
+[ "$tap_n" -gt 0 ] || { tap_n=1; tap_failed=1; echo "not ok 1 - the browser run printed results"; }
+droverd_stop
+is "droverd stopped cleanly: no sanitizer reports in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
+done_testing

@@ -199,5 +199,8 @@ fi
 ok "drover user delete" "$DROVER" user delete vera
 is "a deleted user's tokens stop working" "$(code GET /api/v2/jobs "$viewer")" 401
 is "the admin cannot delete itself" "$(code DELETE /api/v2/users/1 "$admin")" 409
+droverd_stop
+is "droverd stopped cleanly: no sanitizer reports in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
 
 done_testing

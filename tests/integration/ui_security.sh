@@ -145,6 +145,8 @@ for i in 1 2 3 4 5; do ui_login vic wrong-password >/dev/null; done
 like "after 5 failures the form says to wait" "$(ui_login vic viewer-pass-2)" 'HTTP/1.1 429'
 like "with Retry-After" "$(ui_login vic viewer-pass-2)" 'Retry-After: [0-9]+'
 droverd_stop
+is "droverd stopped cleanly: no sanitizer reports in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
 
 # Under TLS the session cookie is Secure.
 openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost \
