@@ -60,3 +60,12 @@ endif
 # Browser test of the UI: chromium + playwright-core (npm ci into tests/browser/ on demand)
 INTEGRATION_TESTS += tests/browser/ui.sh
 EXTRA_DIST += tests/browser/ui.cjs tests/browser/package.json tests/browser/package-lock.json
+# The browser test's screenshots, and its npm install when built outside the source tree.
+clean-local: browser-clean
+browser-clean:
+	rm -rf tests/browser/screenshots
+	if test "$(abs_srcdir)" != "$(abs_builddir)"; then \
+		rm -rf tests/browser/node_modules tests/browser/package.json \
+			tests/browser/package-lock.json; \
+	fi
+.PHONY: browser-clean
