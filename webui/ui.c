@@ -1068,6 +1068,7 @@ ui_roles_page(
 	json_object_set_new(vars, "errors", errors != NULL ? errors : json_object());
 	json_object_set_new(vars, "resources", api_permissions());
 	json_object_set_new(vars, "can_create", json_boolean(ui_can(req, "roles", "create")));
+	json_object_set_new(vars, "can_edit", json_boolean(ui_can(req, "roles", "edit")));
 	json_object_set_new(vars, "can_delete", json_boolean(ui_can(req, "roles", "delete")));
 	ui_render(req, resp, status, "roles.html", "Roles", vars);
 }
@@ -1106,6 +1107,42 @@ ui_role_create(struct http_request *req, struct http_response *resp)
 	if (json_object_size(invalid) == 0)
 		json_object_set_new(invalid, "name", json_string(err.msg));
 	ui_roles_page(req, resp, status, json_incref(form), invalid);
+	return 0;
+}
+
+/* POST /ui/roles/:id/edit {description, permissions (lines)}: replaces the permissions. */
+static int
+ui_role_edit(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *form = NULL, *body = NULL, *role = NULL;
+	_cleanup_json_ json_t *invalid = json_object();
+	struct dr_error err;
+	long long id;
+	int status;
+
+	if (str_to_ll(http_request_param(req, "id"), 1, INT64_MAX, &id) < 0) {
+		ui_error(req, resp, 404, "no such role");
+		return 0;
+	}
+	if (ui_form(req, resp, &form) < 0)
+		return 0;
+	body = json_pack("{s:s, s:o}", "description", ui_field(form, "description") ?: "",
+	    "permissions", ui_perms_parse(ui_field(form, "permissions")));
+	status = api_role_save(req, id, body, invalid, &role, &err);
+	if (status == 422) {
+		const char *key;
+		json_t *m;
+
+		json_object_foreach(invalid, key, m)
+		{
+			snprintf(err.msg, sizeof err.msg, "%s: %s", key, json_string_value(m));
+			break;
+		}
+	}
+	if (status != 200)
+		ui_error(req, resp, status, err.msg);
+	else
+		http_reply_redirect(resp, "/ui/roles");
 	return 0;
 }
 
@@ -1282,6 +1319,7 @@ static const struct http_route ui_routes[] = {
         "delete"},
     {"GET", "/ui/roles", ui_roles, HTTP_HTML, "ui_roles"},
     {"POST", "/ui/roles", ui_role_create, HTTP_HTML, "ui_roles"},
+    {"POST", "/ui/roles/:id/edit", ui_role_edit, HTTP_HTML, "ui_role_edit", "roles", "edit"},
     {"POST", "/ui/roles/:id/delete", ui_role_delete, HTTP_HTML, "ui_role_delete", "roles",
         "delete"},
     {"GET", "/ui/tokens", ui_tokens, HTTP_HTML, "ui_tokens"},

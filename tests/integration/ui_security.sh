@@ -119,6 +119,28 @@ like "the payloads reached the pages (escaped)" "$(cat "$TAP_TMP/all.html")" '&l
 is "no page holds the raw <script> payload" "$(grep -c '<script>alert' "$TAP_TMP/all.html")" 0
 is "no page holds a raw attribute breakout" "$(grep -c '"><img' "$TAP_TMP/all.html")" 0
 
+# Editing from the pages: a role's permissions, a user's role and password.
+page /ui/roles >/dev/null
+token=$(csrf)
+"$DROVER" role create --name editable --permission 'jobs view' >/dev/null
+rid=$(curl -s -H "Authorization: Bearer $admin" "$DROVERD_URL/api/v2/roles?search=name%20%3D%20editable" |
+	sed -n 's/.*"results":\[{"id":\([0-9]*\).*/\1/p')
+is "a role edited on its page" "$(post "/ui/roles/$rid/edit" description=edited \
+	"permissions=jobs view kind = sleep
+schedules view" "csrf_token=$token")" 303
+like "has the new permissions" "$(curl -s -H "Authorization: Bearer $admin" "$DROVERD_URL/api/v2/roles/$rid")" \
+	'"permissions":\[\{"resource":"jobs","action":"view","search":"kind = sleep"\},\{"resource":"schedules"'
+is "a bad filter is refused on the page" "$(post "/ui/roles/$rid/edit" \
+	"permissions=jobs view colour = red" "csrf_token=$token")" 422
+printf 'editor-pass-1\n' | "$DROVER" user create --login ed --role viewer >/dev/null
+uid=$(curl -s -H "Authorization: Bearer $admin" "$DROVERD_URL/api/v2/users?search=login%20%3D%20ed" |
+	sed -n 's/.*"results":\[{"id":\([0-9]*\).*/\1/p')
+is "a user's role and password changed on the users page" \
+	"$(post "/ui/users/$uid/edit" role=operator password=editor-pass-2 "csrf_token=$token")" 303
+like "the new password works, with the new role" \
+	"$(curl -s -d '{"user":"ed","password":"editor-pass-2"}' "$DROVERD_URL/api/v2/tokens")" \
+	'"role":"operator"'
+
 # Roles as people see them: a viewer meets the denial.
 printf 'viewer-pass-2\n' | "$DROVER" user create --login vic --role viewer >/dev/null
 ui_login vic viewer-pass-2 >/dev/null
