@@ -50,6 +50,15 @@ like "drover login --server --user reads the password from stdin" \
 	"$(printf 'viewer-pass-1\n' | DROVER_CONFIG=$TAP_TMP/vera.yml "$DROVER" login \
 		--server "$DROVERD_URL" --user vera 2>&1)" 'logged in .* as vera'
 
+if command -v script >/dev/null; then
+	# On a terminal the password is asked for without echo (script(1) provides the pty).
+	out=$( (sleep 1; printf 'viewer-pass-1\n') | DROVER_CONFIG=$TAP_TMP/tty.yml script -qec \
+		"'$DROVER' login --server '$DROVERD_URL' --user vera" /dev/null 2>&1)
+	like "drover login asks on the terminal" "$out" 'Password:'
+	is "without echoing the password" "$(printf '%s' "$out" | grep -c 'viewer-pass-1')" 0
+	like "and logs in" "$out" 'logged in .* as vera'
+fi
+
 # Viewer: reads, never writes.
 is "viewer lists jobs" "$(code GET /api/v2/jobs "$viewer")" 200
 is "viewer cannot run a job" "$(code POST /api/v2/jobs "$viewer" '{"kind":"noop"}')" 403
@@ -177,6 +186,16 @@ is "after the delay the right password works" \
 like "the refusal is logged" "$(cat "$TAP_TMP/droverd.log")" "login for 'otto' from 127.0.0.1 refused"
 like "failed logins are audited" "$(DROVER_TOKEN=$admin "$DROVER" audit list --search 'action = login_failed')" \
 	'login_failed'
+
+# Per address: 20 failures from one address, whatever the names, hold every login back.
+for i in $(seq 1 20); do
+	curl -s -o /dev/null -d "{\"user\":\"nobody$i\",\"password\":\"wrong-wrong\"}" \
+		"$DROVERD_URL/api/v2/tokens"
+done
+is "after 20 failures from an address even the admin must wait (429)" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -d "{\"user\":\"admin\",\"password\":\"$ADMIN_PASSWORD\"}" \
+		"$DROVERD_URL/api/v2/tokens")" 429
+is "existing tokens keep working meanwhile" "$(code GET /api/v2/jobs "$admin")" 200
 
 # OpenAPI from the route table.
 spec=$(curl -sf "$DROVERD_URL/api/v2/openapi.json")
