@@ -47,6 +47,25 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "cron", "next", cmd_cron_next, 0,
 	    "cron next 'LINE' [--tz ZONE] [--from ISO-8601-TIME] [-n N]",
 	    "Print the next fire times of a cron line." },
+	{ "ca", "show", cmd_ca_show, CLI_REMOTE, "ca show --root | --bundle | SERIAL [--out PREFIX]",
+	    "Print the root certificate, the trust bundle (old + new roots during a rotation) "
+	    "or one certificate (--out: write PREFIX.crt with its chain)." },
+	{ "ca", "issue", cmd_ca_issue, CLI_REMOTE,
+	    "ca issue --host FQDN [--dns NAME]... [--ip ADDR]... [--days N] [--public-key FILE] "
+	    "--out PREFIX",
+	    "Issue a host identity certificate: PREFIX.crt (with the chain) and PREFIX.key." },
+	{ "ca", "list", cmd_ca_list, CLI_REMOTE,
+	    "ca list [--kind root|intermediate|leaf] [--host H] [--cluster C] [--state S]",
+	    "List the CA's certificates." },
+	{ "ca", "revoke", cmd_ca_revoke, CLI_REMOTE, "ca revoke SERIAL [--reason R]",
+	    "Revoke a certificate (RFC 5280 reason name); the CRL lists it at once." },
+	{ "ca", "crl", cmd_ca_crl, CLI_REMOTE, "ca crl",
+	    "Print the CRLs of every trusted issuer (PEM)." },
+	{ "ca", "rotate", cmd_ca_rotate, CLI_REMOTE, "ca rotate [--complete]",
+	    "Start a root rotation (bundle = old + new roots), or complete it." },
+	{ "ca", "intermediate", cmd_ca_intermediate, CLI_REMOTE,
+	    "ca intermediate --cluster NAME --mesh istio|linkerd --out DIR",
+	    "Write a cluster's mesh CA files (Istio cacerts or Linkerd issuer) into DIR." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

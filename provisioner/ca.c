@@ -1523,7 +1523,7 @@ ca_crl_info(const char *pem, const json_t *issuer_row)
 	num = X509_CRL_get_ext_d2i(crl, NID_crl_number, NULL, NULL);
 	info = json_pack("{s:O, s:O, s:I, s:I, s:I, s:o}", "issuer",
 	    json_object_get(issuer_row, "subject"), "issuer_serial",
-	    json_object_get(issuer_row, "serial"),
+	    json_object_get(issuer_row, "serial"), "number",
 	    (json_int_t)(num != NULL ? ASN1_INTEGER_get(num) : 0), "this_update",
 	    (json_int_t)ca_asn1_time(X509_CRL_get0_lastUpdate(crl)), "next_update",
 	    (json_int_t)ca_asn1_time(X509_CRL_get0_nextUpdate(crl)), "revoked", revoked);
