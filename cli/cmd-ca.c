@@ -16,13 +16,13 @@
 #define CA_CLI_FILE_MAX (64 << 10)
 
 static const struct cli_column ca_columns[] = {
-	{ "SERIAL", "serial", 0 },
-	{ "KIND", "kind", 0 },
-	{ "PURPOSE", "purpose", 0 },
-	{ "STATE", "state", 0 },
-	{ "SUBJECT", "subject", 0 },
-	{ "CLUSTER", "cluster", 0 },
-	{ "NOT AFTER", "not_after", CLI_COL_TIME },
+    {"SERIAL", "serial", 0},
+    {"KIND", "kind", 0},
+    {"PURPOSE", "purpose", 0},
+    {"STATE", "state", 0},
+    {"SUBJECT", "subject", 0},
+    {"CLUSTER", "cluster", 0},
+    {"NOT AFTER", "not_after", CLI_COL_TIME},
 };
 
 /* Write one file, private ones 0600; 0 or the exit code. */
@@ -46,10 +46,10 @@ int
 cmd_ca_show(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "root", no_argument, NULL, 'r' },
-		{ "bundle", no_argument, NULL, 'b' },
-		{ "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+	    {"root", no_argument, NULL, 'r'},
+	    {"bundle", no_argument, NULL, 'b'},
+	    {"out", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *answer = NULL;
 	_cleanup_free_ char *path = NULL, *serial = NULL, *crt = NULL, *pem = NULL;
@@ -122,13 +122,13 @@ int
 cmd_ca_issue(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "host", required_argument, NULL, 'H' },
-		{ "dns", required_argument, NULL, 'd' },
-		{ "ip", required_argument, NULL, 'i' },
-		{ "days", required_argument, NULL, 'D' },
-		{ "public-key", required_argument, NULL, 'k' },
-		{ "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+	    {"host", required_argument, NULL, 'H'},
+	    {"dns", required_argument, NULL, 'd'},
+	    {"ip", required_argument, NULL, 'i'},
+	    {"days", required_argument, NULL, 'D'},
+	    {"public-key", required_argument, NULL, 'k'},
+	    {"out", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *body = json_object(), *dns = json_array(), *ips = json_array();
 	_cleanup_json_ json_t *cert = NULL;
@@ -216,11 +216,11 @@ int
 cmd_ca_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "kind", required_argument, NULL, 0 },
-		{ "host", required_argument, NULL, 0 },
-		{ "cluster", required_argument, NULL, 0 },
-		{ "state", required_argument, NULL, 0 },
-		{ NULL, 0, NULL, 0 },
+	    {"kind", required_argument, NULL, 0},
+	    {"host", required_argument, NULL, 0},
+	    {"cluster", required_argument, NULL, 0},
+	    {"state", required_argument, NULL, 0},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *answer = NULL;
 	struct buf path = BUF_INIT(4096);
@@ -258,8 +258,8 @@ int
 cmd_ca_revoke(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "reason", required_argument, NULL, 'r' },
-		{ NULL, 0, NULL, 0 },
+	    {"reason", required_argument, NULL, 'r'},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *body = json_object(), *row = NULL;
 	_cleanup_free_ char *path = NULL, *serial = NULL;
@@ -309,8 +309,8 @@ int
 cmd_ca_rotate(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "complete", no_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
+	    {"complete", no_argument, NULL, 'c'},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *answer = NULL;
 	bool complete = false;
@@ -323,22 +323,25 @@ cmd_ca_rotate(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cli_cmd_find("ca", "rotate"));
-	r = cli_api(cli, "POST", complete ? "/api/v2/admin/ca/rotate/complete"
-					  : "/api/v2/admin/ca/rotate",
-	    NULL, &answer);
+	r = cli_api(cli, "POST",
+	    complete ? "/api/v2/admin/ca/rotate/complete" : "/api/v2/admin/ca/rotate", NULL,
+	    &answer);
 	if (r != 0)
 		return r;
 	if (cli->json) {
 		cli_print_json(answer);
 	} else if (complete) {
 		printf("rotation complete: root %s retired; %s is the only trusted root\n",
-		    json_string_value(json_object_get(json_object_get(answer, "retired"), "serial")),
+		    json_string_value(
+		        json_object_get(json_object_get(answer, "retired"), "serial")),
 		    json_string_value(json_object_get(json_object_get(answer, "root"), "serial")));
 	} else {
-		printf("rotation started: new root %s issues from now on; the trust bundle holds it "
-		       "and the previous root %s until drover ca rotate --complete\n",
+		printf(
+		    "rotation started: new root %s issues from now on; the trust bundle holds it "
+		    "and the previous root %s until drover ca rotate --complete\n",
 		    json_string_value(json_object_get(json_object_get(answer, "root"), "serial")),
-		    json_string_value(json_object_get(json_object_get(answer, "previous"), "serial")));
+		    json_string_value(
+		        json_object_get(json_object_get(answer, "previous"), "serial")));
 	}
 	return 0;
 }
@@ -348,10 +351,10 @@ int
 cmd_ca_intermediate(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "cluster", required_argument, NULL, 'c' },
-		{ "mesh", required_argument, NULL, 'm' },
-		{ "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
+	    {"cluster", required_argument, NULL, 'c'},
+	    {"mesh", required_argument, NULL, 'm'},
+	    {"out", required_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *body = json_object(), *answer = NULL;
 	const char *out = NULL, *name;
@@ -377,21 +380,22 @@ cmd_ca_intermediate(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli_cmd_find("ca", "intermediate"));
 	if (json_object_get(body, "cluster") == NULL || json_object_get(body, "mesh") == NULL)
 		return cli_fail("ca intermediate: --cluster NAME and --mesh istio|linkerd are "
-				"required");
+		                "required");
 	if (out == NULL)
 		return cli_fail("ca intermediate: --out DIR is required");
 	if ((r = cli_api(cli, "POST", "/api/v2/admin/ca/intermediates", body, &answer)) != 0)
 		return r;
 	if (mkdir(out, 0700) < 0 && errno != EEXIST)
 		return cli_fail("%s: %s", out, strerror(errno));
-	json_object_foreach(json_object_get(answer, "files"), name, content) {
+	json_object_foreach(json_object_get(answer, "files"), name, content)
+	{
 		_cleanup_free_ char *path = NULL;
 		/* Names come from the server: accept plain file names only. */
 		if (strchr(name, '/') != NULL || name[0] == '.' || name[0] == '\0')
 			return cli_fail("the server sent a bad file name '%s'", name);
 		path = xasprintf("%s/%s", out, name);
 		if (ca_cli_write(path, json_string_value(content),
-			str_has_suffix(name, ".key") || str_has_suffix(name, "-key.pem")) != 0)
+		        str_has_suffix(name, ".key") || str_has_suffix(name, "-key.pem")) != 0)
 			return 1;
 		if (!cli->json)
 			printf("wrote %s\n", path);

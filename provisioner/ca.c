@@ -25,53 +25,53 @@
 
 #define CA_KEK_BYTES 32
 #define CA_SERIAL_BYTES 16
-#define CA_SERIAL_MAX 64     /* hex digits we accept in a serial argument */
-#define CA_SKEW 300	     /* not_before is this far in the past, for clocks behind ours */
+#define CA_SERIAL_MAX 64 /* hex digits we accept in a serial argument */
+#define CA_SKEW 300 /* not_before is this far in the past, for clocks behind ours */
 #define CA_PEM_MAX (64 << 10) /* a public key handed in */
 #define CA_DAY 86400
 
 static const struct store_migration ca_migrations[] = {
-	{ "ca", 1,
-	    "CREATE TABLE ca_certificates ("
-	    " id INTEGER PRIMARY KEY,"
-	    " serial TEXT NOT NULL UNIQUE,"
-	    " kind TEXT NOT NULL,"    /* root, intermediate, leaf */
-	    " purpose TEXT NOT NULL," /* root, hosts, istio, linkerd, host */
-	    " state TEXT NOT NULL,"   /* active/previous/retired; valid/renewed/revoked */
-	    " subject TEXT NOT NULL,"
-	    " sans TEXT NOT NULL,"    /* JSON array: "DNS:x", "IP:y" */
-	    " issuer TEXT NOT NULL,"
-	    " issuer_serial TEXT,"    /* NULL for roots */
-	    " root_serial TEXT NOT NULL,"
-	    " key_id TEXT NOT NULL,"  /* subjectKeyIdentifier, hex */
-	    " issuer_key_id TEXT NOT NULL,"
-	    " not_before INTEGER NOT NULL,"
-	    " not_after INTEGER NOT NULL,"
-	    " cluster TEXT,"
-	    " host TEXT,"
-	    " revoked_at INTEGER,"
-	    " reason TEXT,"
-	    " superseded_by TEXT,"
-	    " created_at INTEGER NOT NULL,"
-	    " cert_pem TEXT NOT NULL,"
-	    " key_pem TEXT);" /* encrypted PKCS#8, CA certificates only */
-	    "CREATE INDEX ca_certificates_issuer ON ca_certificates(issuer_key_id);"
-	    "CREATE INDEX ca_certificates_due ON ca_certificates(state, not_after);"
-	    "CREATE INDEX ca_certificates_host ON ca_certificates(host);"
-	    "CREATE TABLE ca_crls ("
-	    " key_id TEXT PRIMARY KEY,"
-	    " issuer_serial TEXT NOT NULL,"
-	    " number INTEGER NOT NULL,"
-	    " this_update INTEGER NOT NULL,"
-	    " next_update INTEGER NOT NULL,"
-	    " stale INTEGER NOT NULL,"
-	    " pem TEXT NOT NULL);" },
+    {"ca", 1,
+        "CREATE TABLE ca_certificates ("
+        " id INTEGER PRIMARY KEY,"
+        " serial TEXT NOT NULL UNIQUE,"
+        " kind TEXT NOT NULL," /* root, intermediate, leaf */
+        " purpose TEXT NOT NULL," /* root, hosts, istio, linkerd, host */
+        " state TEXT NOT NULL," /* active/previous/retired; valid/renewed/revoked */
+        " subject TEXT NOT NULL,"
+        " sans TEXT NOT NULL," /* JSON array: "DNS:x", "IP:y" */
+        " issuer TEXT NOT NULL,"
+        " issuer_serial TEXT," /* NULL for roots */
+        " root_serial TEXT NOT NULL,"
+        " key_id TEXT NOT NULL," /* subjectKeyIdentifier, hex */
+        " issuer_key_id TEXT NOT NULL,"
+        " not_before INTEGER NOT NULL,"
+        " not_after INTEGER NOT NULL,"
+        " cluster TEXT,"
+        " host TEXT,"
+        " revoked_at INTEGER,"
+        " reason TEXT,"
+        " superseded_by TEXT,"
+        " created_at INTEGER NOT NULL,"
+        " cert_pem TEXT NOT NULL,"
+        " key_pem TEXT);" /* encrypted PKCS#8, CA certificates only */
+        "CREATE INDEX ca_certificates_issuer ON ca_certificates(issuer_key_id);"
+        "CREATE INDEX ca_certificates_due ON ca_certificates(state, not_after);"
+        "CREATE INDEX ca_certificates_host ON ca_certificates(host);"
+        "CREATE TABLE ca_crls ("
+        " key_id TEXT PRIMARY KEY,"
+        " issuer_serial TEXT NOT NULL,"
+        " number INTEGER NOT NULL,"
+        " this_update INTEGER NOT NULL,"
+        " next_update INTEGER NOT NULL,"
+        " stale INTEGER NOT NULL,"
+        " pem TEXT NOT NULL);"},
 };
 
 /* The columns a listing shows: everything but the PEM texts. */
-#define CA_COLUMNS                                                                       \
-	"id, serial, kind, purpose, state, subject, sans AS sans_json, issuer, "         \
-	"issuer_serial, root_serial, key_id, issuer_key_id, not_before, not_after, cluster, " \
+#define CA_COLUMNS                                                                                \
+	"id, serial, kind, purpose, state, subject, sans AS sans_json, issuer, "                  \
+	"issuer_serial, root_serial, key_id, issuer_key_id, not_before, not_after, cluster, "     \
 	"host, revoked_at, reason, superseded_by, created_at"
 
 /* RFC 5280 CRLReason names and codes (certificateHold and removeFromCRL are not offered:
@@ -80,24 +80,24 @@ static const struct ca_reason {
 	const char *name;
 	int code;
 } ca_reasons[] = {
-	{ "unspecified", 0 },
-	{ "keyCompromise", 1 },
-	{ "cACompromise", 2 },
-	{ "affiliationChanged", 3 },
-	{ "superseded", 4 },
-	{ "cessationOfOperation", 5 },
-	{ "privilegeWithdrawn", 9 },
+    {"unspecified", 0},
+    {"keyCompromise", 1},
+    {"cACompromise", 2},
+    {"affiliationChanged", 3},
+    {"superseded", 4},
+    {"cessationOfOperation", 5},
+    {"privilegeWithdrawn", 9},
 };
 
 /* What each mesh's intermediate looks like. */
 static const struct ca_mesh {
 	const char *name;
-	const char *cn;	    /* the subject CN */
-	bool cn_cluster;    /* followed by " <cluster>" */
-	const char *san;    /* extra subjectAltName, or NULL */
+	const char *cn; /* the subject CN */
+	bool cn_cluster; /* followed by " <cluster>" */
+	const char *san; /* extra subjectAltName, or NULL */
 } ca_meshes[] = {
-	{ "istio", "Istio Intermediate CA", true, "DNS:istiod.istio-system.svc" },
-	{ "linkerd", "identity.linkerd.cluster.local", false, NULL },
+    {"istio", "Istio Intermediate CA", true, "DNS:istiod.istio-system.svc"},
+    {"linkerd", "identity.linkerd.cluster.local", false, NULL},
 };
 
 /* The key-encryption key, as the hex text used as the PKCS#8 passphrase. Set once by
@@ -113,7 +113,7 @@ struct ca_signer {
 
 static int ca_renew_run(struct job *job, struct dr_error *err);
 
-static const struct job_kind ca_renew_kind = { "ca_renew", ca_renew_run, 600 };
+static const struct job_kind ca_renew_kind = {"ca_renew", ca_renew_run, 600};
 
 /* Register the CA's tables and the ca_renew job kind; before store_open. */
 void
@@ -194,8 +194,8 @@ ca_key_to_pem(EVP_PKEY *key, bool encrypt)
 	if (bio == NULL)
 		fatalx("BIO_new failed");
 	if (encrypt)
-		ok = PEM_write_bio_PKCS8PrivateKey(bio, key, EVP_aes_256_cbc(), ca_kek,
-		    (int)strlen(ca_kek), NULL, NULL);
+		ok = PEM_write_bio_PKCS8PrivateKey(
+		    bio, key, EVP_aes_256_cbc(), ca_kek, (int)strlen(ca_kek), NULL, NULL);
 	else
 		ok = PEM_write_bio_PKCS8PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL);
 	if (!ok)
@@ -265,7 +265,7 @@ ca_serial_parse(const char *text, char *buf, size_t size, struct dr_error *err)
 		if (*p == ':')
 			continue;
 		if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') ||
-			(*p >= 'A' && *p <= 'F')) ||
+		        (*p >= 'A' && *p <= 'F')) ||
 		    n + 1 >= size || n >= CA_SERIAL_MAX)
 			return dr_error_set(err, "serial '%.80s': expected hex digits", text);
 		buf[n++] = (char)(*p >= 'a' ? *p - 'a' + 'A' : *p);
@@ -306,14 +306,15 @@ ca_sans(X509 *x)
 
 		if (g->type == GEN_DNS) {
 			s = g->d.dNSName;
-			json_array_append_new(a, json_sprintf("DNS:%.*s", ASN1_STRING_length(s),
-			    (const char *)ASN1_STRING_get0_data(s)));
+			json_array_append_new(a,
+			    json_sprintf("DNS:%.*s", ASN1_STRING_length(s),
+			        (const char *)ASN1_STRING_get0_data(s)));
 		} else if (g->type == GEN_IPADD) {
 			s = g->d.iPAddress;
 			int len = ASN1_STRING_length(s);
 			if ((len == 4 || len == 16) &&
 			    inet_ntop(len == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(s),
-				addr, sizeof addr) != NULL)
+			        addr, sizeof addr) != NULL)
 				json_array_append_new(a, json_sprintf("IP:%s", addr));
 		}
 	}
@@ -374,10 +375,10 @@ ca_ext_add(X509 *x, X509V3_CTX *ctx, int nid, const char *value, struct dr_error
 
 /* What to put in a new certificate. */
 struct ca_tbs {
-	const char *kind;     /* root, intermediate, leaf */
-	X509_NAME *subject;   /* borrowed */
+	const char *kind; /* root, intermediate, leaf */
+	X509_NAME *subject; /* borrowed */
 	EVP_PKEY *public_key; /* borrowed */
-	const char *san;      /* subjectAltName in config syntax, or NULL */
+	const char *san; /* subjectAltName in config syntax, or NULL */
 	int64_t not_before, not_after;
 	const struct ca_signer *issuer; /* NULL: self-signed with self_key */
 	EVP_PKEY *self_key;
@@ -410,8 +411,8 @@ ca_cert_sign(const struct ca_tbs *t, X509 **ret, struct dr_error *err)
 		fatalx("serial number failed");
 	BN_free(bn);
 	if (!X509_set_version(x, X509_VERSION_3) || !X509_set_subject_name(x, t->subject) ||
-	    !X509_set_issuer_name(x,
-		t->issuer != NULL ? X509_get_subject_name(t->issuer->cert) : t->subject) ||
+	    !X509_set_issuer_name(
+	        x, t->issuer != NULL ? X509_get_subject_name(t->issuer->cert) : t->subject) ||
 	    !X509_set_pubkey(x, t->public_key) ||
 	    ASN1_TIME_set(X509_getm_notBefore(x), (time_t)t->not_before) == NULL ||
 	    ASN1_TIME_set(X509_getm_notAfter(x), (time_t)t->not_after) == NULL) {
@@ -420,13 +421,15 @@ ca_cert_sign(const struct ca_tbs *t, X509 **ret, struct dr_error *err)
 	}
 	X509V3_set_ctx(&ctx, t->issuer != NULL ? t->issuer->cert : x, x, NULL, NULL, 0);
 	if (ca_ext_add(x, &ctx, NID_basic_constraints,
-		root ? "critical,CA:TRUE" : leaf ? "critical,CA:FALSE" : "critical,CA:TRUE,pathlen:0",
-		err) < 0 ||
+	        root       ? "critical,CA:TRUE"
+	            : leaf ? "critical,CA:FALSE"
+	                   : "critical,CA:TRUE,pathlen:0",
+	        err) < 0 ||
 	    ca_ext_add(x, &ctx, NID_key_usage,
-		root	 ? "critical,keyCertSign,cRLSign"
-		: leaf ? "critical,digitalSignature,keyEncipherment"
-			 : "critical,digitalSignature,keyCertSign,cRLSign",
-		err) < 0 ||
+	        root       ? "critical,keyCertSign,cRLSign"
+	            : leaf ? "critical,digitalSignature,keyEncipherment"
+	                   : "critical,digitalSignature,keyCertSign,cRLSign",
+	        err) < 0 ||
 	    (leaf && ca_ext_add(x, &ctx, NID_ext_key_usage, "serverAuth,clientAuth", err) < 0) ||
 	    ca_ext_add(x, &ctx, NID_subject_key_identifier, "hash", err) < 0 ||
 	    ca_ext_add(x, &ctx, NID_authority_key_identifier, "keyid:always", err) < 0 ||
@@ -449,13 +452,13 @@ ca_subject(const char *ou, const char *cn)
 	X509_NAME *n = X509_NAME_new();
 
 	if (n == NULL ||
-	    !X509_NAME_add_entry_by_txt(n, "O", MBSTRING_UTF8, (const unsigned char *)"Drover",
-		-1, -1, 0) ||
+	    !X509_NAME_add_entry_by_txt(
+	        n, "O", MBSTRING_UTF8, (const unsigned char *)"Drover", -1, -1, 0) ||
 	    (ou != NULL &&
-		!X509_NAME_add_entry_by_txt(n, "OU", MBSTRING_UTF8, (const unsigned char *)ou, -1,
-		    -1, 0)) ||
-	    !X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1,
-		-1, 0))
+	        !X509_NAME_add_entry_by_txt(
+	            n, "OU", MBSTRING_UTF8, (const unsigned char *)ou, -1, -1, 0)) ||
+	    !X509_NAME_add_entry_by_txt(
+	        n, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0))
 		fatalx("X509_NAME failed");
 	return n;
 }
@@ -464,8 +467,8 @@ ca_subject(const char *ou, const char *cn)
 struct ca_row {
 	const char *kind, *purpose, *state;
 	const char *cluster, *host; /* may be NULL */
-	const char *key_pem;	    /* encrypted; NULL for leaves */
-	const json_t *issuer_row;   /* NULL for roots */
+	const char *key_pem; /* encrypted; NULL for leaves */
+	const json_t *issuer_row; /* NULL for roots */
 };
 
 /* Insert x as a row; everything the row says about the certificate is read from x. */
@@ -484,16 +487,16 @@ ca_row_insert(X509 *x, const struct ca_row *r, char **ret_serial, struct dr_erro
 	    : serial;
 
 	if (store_execf(NULL, NULL, err,
-		"INSERT INTO ca_certificates (serial, kind, purpose, state, subject, sans, issuer,"
-		" issuer_serial, root_serial, key_id, issuer_key_id, not_before, not_after,"
-		" cluster, host, created_at, cert_pem, key_pem)"
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		"[sssssssOsssIIs?s?Iss?]", serial, r->kind, r->purpose, r->state, subject,
-		sans_text, issuer,
-		r->issuer_row != NULL ? json_object_get(r->issuer_row, "serial") : json_null(),
-		root_serial, kid, akid, (json_int_t)ca_asn1_time(X509_get0_notBefore(x)),
-		(json_int_t)ca_asn1_time(X509_get0_notAfter(x)), r->cluster, r->host,
-		(json_int_t)time(NULL), pem, r->key_pem) < 0)
+	        "INSERT INTO ca_certificates (serial, kind, purpose, state, subject, sans, issuer,"
+	        " issuer_serial, root_serial, key_id, issuer_key_id, not_before, not_after,"
+	        " cluster, host, created_at, cert_pem, key_pem)"
+	        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	        "[sssssssOsssIIs?s?Iss?]", serial, r->kind, r->purpose, r->state, subject,
+	        sans_text, issuer,
+	        r->issuer_row != NULL ? json_object_get(r->issuer_row, "serial") : json_null(),
+	        root_serial, kid, akid, (json_int_t)ca_asn1_time(X509_get0_notBefore(x)),
+	        (json_int_t)ca_asn1_time(X509_get0_notAfter(x)), r->cluster, r->host,
+	        (json_int_t)time(NULL), pem, r->key_pem) < 0)
 		return -1;
 	if (ret_serial != NULL)
 		*ret_serial = TAKE_PTR(serial);
@@ -504,8 +507,9 @@ ca_row_insert(X509 *x, const struct ca_row *r, char **ret_serial, struct dr_erro
 static json_t *
 ca_row_full(const char *serial, struct dr_error *err)
 {
-	return store_query_one(err, "SELECT " CA_COLUMNS ", cert_pem, key_pem"
-				    " FROM ca_certificates WHERE serial = ?",
+	return store_query_one(err,
+	    "SELECT " CA_COLUMNS ", cert_pem, key_pem"
+	    " FROM ca_certificates WHERE serial = ?",
 	    "[s]", serial);
 }
 
@@ -515,7 +519,7 @@ ca_signer_load(json_t *row, struct ca_signer *ret, struct dr_error *err)
 {
 	const char *serial = json_string_value(json_object_get(row, "serial"));
 	const char *key_pem = json_string_value(json_object_get(row, "key_pem"));
-	struct ca_signer s = { 0 };
+	struct ca_signer s = {0};
 
 	s.row = row;
 	s.cert = ca_cert_from_pem(json_string_value(json_object_get(row, "cert_pem")));
@@ -555,8 +559,8 @@ ca_root_row(struct dr_error *err)
 static int64_t
 ca_root_generation(void)
 {
-	_cleanup_json_ json_t *row = store_query_one(NULL,
-	    "SELECT COUNT(*) AS n FROM ca_certificates WHERE kind = 'root'", NULL);
+	_cleanup_json_ json_t *row = store_query_one(
+	    NULL, "SELECT COUNT(*) AS n FROM ca_certificates WHERE kind = 'root'", NULL);
 
 	return json_integer_value(json_object_get(row, "n")) + 1;
 }
@@ -571,14 +575,14 @@ ca_root_create(const char *state, char **ret_serial, struct dr_error *err)
 	EVP_PKEY *key = ca_key_new();
 	X509_NAME *subject = ca_subject(NULL, cn);
 	struct ca_tbs t = {
-		.kind = "root",
-		.subject = subject,
-		.public_key = key,
-		.not_before = now - CA_SKEW,
-		.not_after = now + (int64_t)CA_ROOT_DAYS * CA_DAY,
-		.self_key = key,
+	    .kind = "root",
+	    .subject = subject,
+	    .public_key = key,
+	    .not_before = now - CA_SKEW,
+	    .not_after = now + (int64_t)CA_ROOT_DAYS * CA_DAY,
+	    .self_key = key,
 	};
-	struct ca_row r = { .kind = "root", .purpose = "root", .state = state };
+	struct ca_row r = {.kind = "root", .purpose = "root", .state = state};
 	X509 *x = NULL;
 	int rc;
 
@@ -634,8 +638,8 @@ ca_intermediate_create(const struct ca_signer *root, const char *purpose, const 
 
 	/* The hosts CA is named after its root's generation ("Drover Root CA 2"). */
 	if (mesh == NULL) {
-		X509_NAME_get_text_by_NID(X509_get_subject_name(root->cert), NID_commonName, gen,
-		    sizeof gen);
+		X509_NAME_get_text_by_NID(
+		    X509_get_subject_name(root->cert), NID_commonName, gen, sizeof gen);
 		const char *num = strrchr(gen, ' ');
 		cn = xasprintf("Drover Hosts CA %s", num != NULL ? num + 1 : "1");
 	} else {
@@ -644,20 +648,20 @@ ca_intermediate_create(const struct ca_signer *root, const char *purpose, const 
 	}
 	subject = ca_subject(cluster, cn);
 	struct ca_tbs t = {
-		.kind = "intermediate",
-		.subject = subject,
-		.public_key = key,
-		.san = mesh != NULL ? mesh->san : NULL,
-		.not_before = now - CA_SKEW,
-		.not_after = ca_clamp_not_after(root,
-		    now + (int64_t)(mesh != NULL ? CA_MESH_DAYS : CA_HOSTS_DAYS) * CA_DAY),
-		.issuer = root,
+	    .kind = "intermediate",
+	    .subject = subject,
+	    .public_key = key,
+	    .san = mesh != NULL ? mesh->san : NULL,
+	    .not_before = now - CA_SKEW,
+	    .not_after = ca_clamp_not_after(
+	        root, now + (int64_t)(mesh != NULL ? CA_MESH_DAYS : CA_HOSTS_DAYS) * CA_DAY),
+	    .issuer = root,
 	};
-	struct ca_row r = { .kind = "intermediate",
-		.purpose = purpose,
-		.state = "valid",
-		.cluster = cluster,
-		.issuer_row = root->row };
+	struct ca_row r = {.kind = "intermediate",
+	    .purpose = purpose,
+	    .state = "valid",
+	    .cluster = cluster,
+	    .issuer_row = root->row};
 
 	rc = ca_cert_sign(&t, &x, err);
 	if (rc == 0) {
@@ -673,8 +677,8 @@ ca_intermediate_create(const struct ca_signer *root, const char *purpose, const 
 
 /* The valid intermediate of purpose/cluster under the active root, or NULL. */
 static json_t *
-ca_intermediate_find(const char *purpose, const char *cluster, const char *root_serial,
-    struct dr_error *err)
+ca_intermediate_find(
+    const char *purpose, const char *cluster, const char *root_serial, struct dr_error *err)
 {
 	int64_t now = time(NULL);
 
@@ -699,21 +703,32 @@ ca_intermediate_find(const char *purpose, const char *cluster, const char *root_
  * (may be NULL) says which.
  */
 static int
-ca_issuer_get(const char *purpose, const char *cluster, struct ca_signer *ret,
-    bool *ret_created, struct dr_error *err)
+ca_issuer_get(const char *purpose, const char *cluster, struct ca_signer *ret, bool *ret_created,
+    struct dr_error *err)
 {
-	struct ca_signer root = { 0 };
+	struct ca_signer root = {0};
 	_cleanup_free_ char *serial = NULL;
 	json_t *row, *root_row;
 	bool created = false;
 
+	/* The common case, without the write lock: the intermediate exists. */
+	if ((root_row = ca_root_row(err)) == NULL)
+		return -1;
+	row = ca_intermediate_find(
+	    purpose, cluster, json_string_value(json_object_get(root_row, "serial")), err);
+	json_decref(root_row);
+	if (row != NULL) {
+		if (ret_created != NULL)
+			*ret_created = false;
+		return ca_signer_load(row, ret, err);
+	}
 	/* One transaction, so that two requests never make two intermediates at once. */
 	if (store_begin(err) < 0)
 		return -1;
 	if ((root_row = ca_root_row(err)) == NULL || ca_signer_load(root_row, &root, err) < 0)
 		goto fail;
-	row = ca_intermediate_find(purpose, cluster,
-	    json_string_value(json_object_get(root.row, "serial")), err);
+	row = ca_intermediate_find(
+	    purpose, cluster, json_string_value(json_object_get(root.row, "serial")), err);
 	if (row == NULL && err != NULL && err->msg[0] != '\0')
 		goto fail;
 	if (row == NULL) {
@@ -761,8 +776,8 @@ ca_kek_read(const char *path, struct dr_error *err)
 		return dr_error_set(err, "%s: expected %d hex digits", path, CA_KEK_BYTES * 2);
 	for (i = 0; k[i] != '\0'; i++)
 		if (!((k[i] >= '0' && k[i] <= '9') || (k[i] >= 'a' && k[i] <= 'f')))
-			return dr_error_set(err, "%s: expected %d lower-case hex digits", path,
-			    CA_KEK_BYTES * 2);
+			return dr_error_set(
+			    err, "%s: expected %d lower-case hex digits", path, CA_KEK_BYTES * 2);
 	str_copy(ca_kek, k, sizeof ca_kek);
 	OPENSSL_cleanse(text, len);
 	return 0;
@@ -806,12 +821,13 @@ ca_init(const char *state_dir, struct dr_error *err)
 	_cleanup_free_ char *path = xasprintf("%s/" CA_KEK_FILE, state_dir);
 	_cleanup_free_ char *serial = NULL;
 	_cleanup_json_ json_t *any = NULL;
-	struct ca_signer root = { 0 };
+	struct ca_signer root = {0};
 	struct dr_error qerr;
 	json_t *row;
 
-	any = store_query_one(&qerr, "SELECT serial FROM ca_certificates WHERE kind = 'root'"
-				     " ORDER BY id LIMIT 1",
+	any = store_query_one(&qerr,
+	    "SELECT serial FROM ca_certificates WHERE kind = 'root'"
+	    " ORDER BY id LIMIT 1",
 	    NULL);
 	if (any == NULL && qerr.msg[0] != '\0')
 		return dr_error_set(err, "%s", qerr.msg);
@@ -874,7 +890,7 @@ ca_dns_name_ok(const char *s)
 			continue;
 		}
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-			(*p >= '0' && *p <= '9') || (*p == '-' && label > 0)))
+		        (*p >= '0' && *p <= '9') || (*p == '-' && label > 0)))
 			return false;
 		if (++label > 63)
 			return false;
@@ -904,10 +920,9 @@ ca_cluster_ok(const char *s)
 	if (s == NULL || *s == '\0' || *s == '.' || *s == '-')
 		return false;
 	for (n = 0; s[n] != '\0'; n++)
-		if (n >= CA_CLUSTER_MAX || !((s[n] >= 'a' && s[n] <= 'z') ||
-					       (s[n] >= 'A' && s[n] <= 'Z') ||
-					       (s[n] >= '0' && s[n] <= '9') || s[n] == '.' ||
-					       s[n] == '_' || s[n] == '-'))
+		if (n >= CA_CLUSTER_MAX ||
+		    !((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+		        (s[n] >= '0' && s[n] <= '9') || s[n] == '.' || s[n] == '_' || s[n] == '-'))
 			return false;
 	return true;
 }
@@ -963,7 +978,7 @@ ca_san_text(const json_t *sans)
 	size_t i;
 
 	json_array_foreach(sans, i, v)
-		buf_addf(&b, "%s%s", i > 0 ? "," : "", json_string_value(v));
+	    buf_addf(&b, "%s%s", i > 0 ? "," : "", json_string_value(v));
 	return buf_steal(&b);
 }
 
@@ -1074,15 +1089,15 @@ ca_bundle_pem(char **ret, struct dr_error *err)
 	size_t i;
 
 	if (store_queryf(&rows, err,
-		"SELECT cert_pem FROM ca_certificates WHERE kind = 'root'"
-		" AND state IN ('active', 'previous')"
-		" ORDER BY CASE state WHEN 'active' THEN 0 ELSE 1 END, id DESC",
-		NULL) < 0)
+	        "SELECT cert_pem FROM ca_certificates WHERE kind = 'root'"
+	        " AND state IN ('active', 'previous')"
+	        " ORDER BY CASE state WHEN 'active' THEN 0 ELSE 1 END, id DESC",
+	        NULL) < 0)
 		return -1;
 	if (json_array_size(rows) == 0)
 		return dr_error_set(err, "the CA has no active root");
 	json_array_foreach(rows, i, row)
-		buf_adds(&b, json_string_value(json_object_get(row, "cert_pem")));
+	    buf_adds(&b, json_string_value(json_object_get(row, "cert_pem")));
 	*ret = buf_steal(&b);
 	return 0;
 }
@@ -1093,7 +1108,7 @@ ca_host_issue(const struct ca_host_req *req, json_t **ret, struct dr_error *err)
 {
 	int64_t now = time(NULL), days = req->days != 0 ? req->days : CA_LEAF_DAYS;
 	_cleanup_free_ char *host = NULL, *san = NULL, *serial = NULL, *bundle = NULL;
-	struct ca_signer issuer = { 0 };
+	struct ca_signer issuer = {0};
 	struct buf sanb = BUF_INIT(0);
 	EVP_PKEY *key = NULL, *pub = NULL;
 	X509_NAME *subject = NULL;
@@ -1111,11 +1126,11 @@ ca_host_issue(const struct ca_host_req *req, json_t **ret, struct dr_error *err)
 		       CA_ERR_INPUT;
 	if (days < 1 || days > CA_LEAF_DAYS_MAX)
 		return dr_error_set(err, "days: %lld is not within 1..%d", (long long)days,
-			   CA_LEAF_DAYS_MAX),
+		           CA_LEAF_DAYS_MAX),
 		       CA_ERR_INPUT;
 	if (req->ndns > CA_DNS_MAX || req->nips > CA_IPS_MAX)
 		return dr_error_set(err, "%s: at most %d", req->ndns > CA_DNS_MAX ? "dns" : "ips",
-			   req->ndns > CA_DNS_MAX ? CA_DNS_MAX : CA_IPS_MAX),
+		           req->ndns > CA_DNS_MAX ? CA_DNS_MAX : CA_IPS_MAX),
 		       CA_ERR_INPUT;
 	host = xstrdup(req->host);
 	for (p = host; *p != '\0'; p++)
@@ -1126,7 +1141,7 @@ ca_host_issue(const struct ca_host_req *req, json_t **ret, struct dr_error *err)
 		if (!ca_dns_name_ok(req->dns[i])) {
 			buf_free(&sanb);
 			return dr_error_set(err, "dns[%zu]: '%.300s' is not a DNS name", i,
-				   req->dns[i] != NULL ? req->dns[i] : ""),
+			           req->dns[i] != NULL ? req->dns[i] : ""),
 			       CA_ERR_INPUT;
 		}
 		buf_addf(&sanb, ",DNS:%s", req->dns[i]);
@@ -1135,7 +1150,7 @@ ca_host_issue(const struct ca_host_req *req, json_t **ret, struct dr_error *err)
 		if (!ca_ip_ok(req->ips[i], addr, sizeof addr)) {
 			buf_free(&sanb);
 			return dr_error_set(err, "ips[%zu]: '%.100s' is not an IP address", i,
-				   req->ips[i] != NULL ? req->ips[i] : ""),
+			           req->ips[i] != NULL ? req->ips[i] : ""),
 			       CA_ERR_INPUT;
 		}
 		buf_addf(&sanb, ",IP:%s", addr);
@@ -1153,19 +1168,19 @@ ca_host_issue(const struct ca_host_req *req, json_t **ret, struct dr_error *err)
 		goto out;
 	subject = ca_subject(NULL, host);
 	struct ca_tbs t = {
-		.kind = "leaf",
-		.subject = subject,
-		.public_key = pub != NULL ? pub : key,
-		.san = san,
-		.not_before = now - CA_SKEW,
-		.not_after = ca_clamp_not_after(&issuer, now + days * CA_DAY),
-		.issuer = &issuer,
+	    .kind = "leaf",
+	    .subject = subject,
+	    .public_key = pub != NULL ? pub : key,
+	    .san = san,
+	    .not_before = now - CA_SKEW,
+	    .not_after = ca_clamp_not_after(&issuer, now + days * CA_DAY),
+	    .issuer = &issuer,
 	};
-	struct ca_row r = { .kind = "leaf",
-		.purpose = "host",
-		.state = "valid",
-		.host = host,
-		.issuer_row = issuer.row };
+	struct ca_row r = {.kind = "leaf",
+	    .purpose = "host",
+	    .state = "valid",
+	    .host = host,
+	    .issuer_row = issuer.row};
 	if (ca_cert_sign(&t, &x, err) < 0 || ca_row_insert(x, &r, &serial, err) < 0 ||
 	    (row = ca_cert_get(serial, err)) == NULL || ca_bundle_pem(&bundle, err) < 0)
 		goto out;
@@ -1186,11 +1201,11 @@ out:
 
 /* The mesh intermediate of a cluster and the files the mesh expects. */
 int
-ca_intermediate_get(const char *cluster, const char *mesh, json_t **ret, bool *ret_created,
-    struct dr_error *err)
+ca_intermediate_get(
+    const char *cluster, const char *mesh, json_t **ret, bool *ret_created, struct dr_error *err)
 {
 	_cleanup_free_ char *bundle = NULL, *key = NULL, *chain = NULL;
-	struct ca_signer s = { 0 };
+	struct ca_signer s = {0};
 	_cleanup_json_ json_t *root = NULL;
 	const char *cert;
 	json_t *row, *files;
@@ -1198,17 +1213,17 @@ ca_intermediate_get(const char *cluster, const char *mesh, json_t **ret, bool *r
 
 	if (!ca_cluster_ok(cluster))
 		return dr_error_set(err,
-			   "cluster: '%.100s' is not a cluster name (1..%d of A-Z a-z 0-9 . _ -)",
-			   cluster != NULL ? cluster : "", CA_CLUSTER_MAX),
+		           "cluster: '%.100s' is not a cluster name (1..%d of A-Z a-z 0-9 . _ -)",
+		           cluster != NULL ? cluster : "", CA_CLUSTER_MAX),
 		       CA_ERR_INPUT;
 	if (ca_mesh_find(mesh) == NULL)
 		return dr_error_set(err, "mesh: '%.100s' is not one of istio, linkerd",
-			   mesh != NULL ? mesh : ""),
+		           mesh != NULL ? mesh : ""),
 		       CA_ERR_INPUT;
 	if (ca_issuer_get(mesh, cluster, &s, &created, err) < 0)
 		return -1;
-	root = store_query_one(err, "SELECT cert_pem FROM ca_certificates WHERE serial = ?",
-	    "[s]", json_string_value(json_object_get(s.row, "root_serial")));
+	root = store_query_one(err, "SELECT cert_pem FROM ca_certificates WHERE serial = ?", "[s]",
+	    json_string_value(json_object_get(s.row, "root_serial")));
 	if (root == NULL || ca_bundle_pem(&bundle, err) < 0) {
 		ca_signer_free(&s);
 		return -1;
@@ -1220,8 +1235,8 @@ ca_intermediate_get(const char *cluster, const char *mesh, json_t **ret, bool *r
 		files = json_pack("{s:s, s:s, s:s, s:s}", "ca-cert.pem", cert, "ca-key.pem", key,
 		    "root-cert.pem", bundle, "cert-chain.pem", chain);
 	else
-		files = json_pack("{s:s, s:s, s:s}", "issuer.crt", cert, "issuer.key", key,
-		    "ca.crt", bundle);
+		files = json_pack(
+		    "{s:s, s:s, s:s}", "issuer.crt", cert, "issuer.key", key, "ca.crt", bundle);
 	row = json_deep_copy(s.row);
 	ca_row_present(row, time(NULL));
 	json_object_del(row, "cert_pem");
@@ -1238,7 +1253,7 @@ ca_intermediate_get(const char *cluster, const char *mesh, json_t **ret, bool *r
 int
 ca_cert_list(const json_t *filter, json_t **ret, struct dr_error *err)
 {
-	static const char *const keys[] = { "kind", "host", "cluster", "state" };
+	static const char *const keys[] = {"kind", "host", "cluster", "state"};
 	json_t *params = json_array(), *rows = NULL, *row;
 	struct buf sql = BUF_INIT(0);
 	int64_t now = time(NULL);
@@ -1255,7 +1270,8 @@ ca_cert_list(const json_t *filter, json_t **ret, struct dr_error *err)
 			buf_free(&sql);
 			return dr_error_set(err, "%s: expected a string", keys[i]), CA_ERR_INPUT;
 		}
-		if (strcmp(keys[i], "state") == 0 && strcmp(json_string_value(v), "expired") == 0) {
+		if (strcmp(keys[i], "state") == 0 &&
+		    strcmp(json_string_value(v), "expired") == 0) {
 			buf_addf(&sql, " AND state = 'valid' AND not_after <= ?");
 			json_array_append_new(params, json_integer(now));
 		} else if (strcmp(keys[i], "state") == 0 &&
@@ -1273,8 +1289,7 @@ ca_cert_list(const json_t *filter, json_t **ret, struct dr_error *err)
 	json_decref(params);
 	if (rc < 0)
 		return -1;
-	json_array_foreach(rows, i, row)
-		ca_row_present(row, now);
+	json_array_foreach(rows, i, row) ca_row_present(row, now);
 	*ret = rows;
 	return 0;
 }
@@ -1307,9 +1322,11 @@ ca_cert_revoke(const char *serial, const char *reason, json_t **ret, struct dr_e
 		return CA_ERR_INPUT;
 	if (ca_reason_code(reason) < 0)
 		return dr_error_set(err,
-			   "reason: '%.60s' is not one of unspecified, keyCompromise, cACompromise, "
-			   "affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn",
-			   reason),
+		           "reason: '%.60s' is not one of unspecified, keyCompromise, "
+		           "cACompromise, "
+		           "affiliationChanged, superseded, cessationOfOperation, "
+		           "privilegeWithdrawn",
+		           reason),
 		       CA_ERR_INPUT;
 	if (store_begin(err) < 0)
 		return -1;
@@ -1323,9 +1340,9 @@ ca_cert_revoke(const char *serial, const char *reason, json_t **ret, struct dr_e
 	if (strcmp(json_string_value(json_object_get(row, "kind")), "root") == 0) {
 		store_rollback();
 		return dr_error_set(err,
-			   "certificate %s is a root: roots are not revoked but rotated "
-			   "(drover ca rotate)",
-			   norm),
+		           "certificate %s is a root: roots are not revoked but rotated "
+		           "(drover ca rotate)",
+		           norm),
 		       CA_ERR_CONFLICT;
 	}
 	if (strcmp(state, "revoked") == 0) {
@@ -1334,11 +1351,11 @@ ca_cert_revoke(const char *serial, const char *reason, json_t **ret, struct dr_e
 		       CA_ERR_CONFLICT;
 	}
 	if (store_execf(&changes, NULL, err,
-		"UPDATE ca_certificates SET state = 'revoked', revoked_at = ?, reason = ?"
-		" WHERE serial = ? AND state <> 'revoked'",
-		"[Iss]", (json_int_t)time(NULL), reason, norm) < 0 ||
+	        "UPDATE ca_certificates SET state = 'revoked', revoked_at = ?, reason = ?"
+	        " WHERE serial = ? AND state <> 'revoked'",
+	        "[Iss]", (json_int_t)time(NULL), reason, norm) < 0 ||
 	    store_execf(NULL, NULL, err, "UPDATE ca_crls SET stale = 1 WHERE key_id = ?", "[s]",
-		json_string_value(json_object_get(row, "issuer_key_id"))) < 0 ||
+	        json_string_value(json_object_get(row, "issuer_key_id"))) < 0 ||
 	    store_commit(err) < 0) {
 		store_rollback();
 		return -1;
@@ -1353,8 +1370,8 @@ ca_cert_revoke(const char *serial, const char *reason, json_t **ret, struct dr_e
 
 /* Build and sign the CRL of one issuer. */
 static int
-ca_crl_build(const struct ca_signer *s, int64_t number, int64_t now, char **ret,
-    struct dr_error *err)
+ca_crl_build(
+    const struct ca_signer *s, int64_t number, int64_t now, char **ret, struct dr_error *err)
 {
 	_cleanup_json_ json_t *rows = NULL;
 	X509_CRL *crl = X509_CRL_new();
@@ -1370,11 +1387,10 @@ ca_crl_build(const struct ca_signer *s, int64_t number, int64_t now, char **ret,
 	if (crl == NULL || t == NULL || num == NULL)
 		fatalx("X509_CRL_new failed");
 	if (store_queryf(&rows, err,
-		"SELECT serial, revoked_at, reason FROM ca_certificates"
-		" WHERE issuer_key_id = ? AND state = 'revoked' AND not_after > ?"
-		" ORDER BY revoked_at",
-		"[sI]", json_string_value(json_object_get(s->row, "key_id")),
-		(json_int_t)now) < 0)
+	        "SELECT serial, revoked_at, reason FROM ca_certificates"
+	        " WHERE issuer_key_id = ? AND state = 'revoked' AND not_after > ?"
+	        " ORDER BY revoked_at",
+	        "[sI]", json_string_value(json_object_get(s->row, "key_id")), (json_int_t)now) < 0)
 		goto out;
 	if (!X509_CRL_set_version(crl, X509_CRL_VERSION_2) ||
 	    !X509_CRL_set_issuer_name(crl, X509_get_subject_name(s->cert)) ||
@@ -1384,7 +1400,8 @@ ca_crl_build(const struct ca_signer *s, int64_t number, int64_t now, char **ret,
 		ca_ssl_error(err, "CRL fields");
 		goto out;
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		X509_REVOKED *rev = X509_REVOKED_new();
 		ASN1_ENUMERATED *code = ASN1_ENUMERATED_new();
 		BIGNUM *bn = NULL;
@@ -1394,11 +1411,11 @@ ca_crl_build(const struct ca_signer *s, int64_t number, int64_t now, char **ret,
 		    !BN_hex2bn(&bn, json_string_value(json_object_get(row, "serial"))) ||
 		    (sn = BN_to_ASN1_INTEGER(bn, NULL)) == NULL ||
 		    !X509_REVOKED_set_serialNumber(rev, sn) ||
-		    ASN1_TIME_set(t, (time_t)json_integer_value(json_object_get(row, "revoked_at"))) ==
-			NULL ||
+		    ASN1_TIME_set(t,
+		        (time_t)json_integer_value(json_object_get(row, "revoked_at"))) == NULL ||
 		    !X509_REVOKED_set_revocationDate(rev, t) ||
-		    !ASN1_ENUMERATED_set(code,
-			ca_reason_code(json_string_value(json_object_get(row, "reason")))) ||
+		    !ASN1_ENUMERATED_set(
+		        code, ca_reason_code(json_string_value(json_object_get(row, "reason")))) ||
 		    !X509_REVOKED_add1_ext_i2d(rev, NID_crl_reason, code, 0, 0) ||
 		    !X509_CRL_add0_revoked(crl, rev)) {
 			X509_REVOKED_free(rev);
@@ -1416,8 +1433,8 @@ ca_crl_build(const struct ca_signer *s, int64_t number, int64_t now, char **ret,
 	X509V3_set_ctx(&ctx, s->cert, NULL, NULL, crl, 0);
 	if (!ASN1_INTEGER_set_int64(num, number) ||
 	    !X509_CRL_add1_ext_i2d(crl, NID_crl_number, num, 0, 0) ||
-	    (ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_authority_key_identifier,
-		 "keyid:always")) == NULL ||
+	    (ext = X509V3_EXT_conf_nid(
+	         NULL, &ctx, NID_authority_key_identifier, "keyid:always")) == NULL ||
 	    !X509_CRL_add_ext(crl, ext, -1) || X509_CRL_sign(crl, s->key, EVP_sha256()) <= 0) {
 		ca_ssl_error(err, "signing the CRL");
 		goto out;
@@ -1441,17 +1458,18 @@ ca_crl_issuer(json_t *issuer_row, int64_t now, char **ret, struct dr_error *err)
 {
 	const char *key_id = json_string_value(json_object_get(issuer_row, "key_id"));
 	_cleanup_json_ json_t *crl = NULL;
-	struct ca_signer s = { 0 };
+	struct ca_signer s = {0};
 	int64_t number = 1;
 	char *pem = NULL;
 
-	crl = store_query_one(err, "SELECT number, this_update, stale, pem FROM ca_crls"
-				   " WHERE key_id = ?",
+	crl = store_query_one(err,
+	    "SELECT number, this_update, stale, pem FROM ca_crls"
+	    " WHERE key_id = ?",
 	    "[s]", key_id);
 	if (crl != NULL && json_integer_value(json_object_get(crl, "stale")) == 0 &&
 	    json_integer_value(json_object_get(crl, "this_update")) +
-		    (int64_t)CA_CRL_DAYS * CA_DAY / 2 >
-		now) {
+	            (int64_t)CA_CRL_DAYS * CA_DAY / 2 >
+	        now) {
 		*ret = xstrdup(json_string_value(json_object_get(crl, "pem")));
 		return 0;
 	}
@@ -1465,12 +1483,12 @@ ca_crl_issuer(json_t *issuer_row, int64_t now, char **ret, struct dr_error *err)
 	if (ca_signer_load(json_incref(issuer_row), &s, err) < 0 ||
 	    ca_crl_build(&s, number, now, &pem, err) < 0 ||
 	    store_execf(NULL, NULL, err, "DELETE FROM ca_crls WHERE key_id = ?", "[s]", key_id) <
-		0 ||
+	        0 ||
 	    store_execf(NULL, NULL, err,
-		"INSERT INTO ca_crls (key_id, issuer_serial, number, this_update, next_update,"
-		" stale, pem) VALUES (?, ?, ?, ?, ?, 0, ?)",
-		"[sOIIIs]", key_id, json_object_get(issuer_row, "serial"), (json_int_t)number,
-		(json_int_t)now, (json_int_t)(now + (int64_t)CA_CRL_DAYS * CA_DAY), pem) < 0 ||
+	        "INSERT INTO ca_crls (key_id, issuer_serial, number, this_update, next_update,"
+	        " stale, pem) VALUES (?, ?, ?, ?, ?, 0, ?)",
+	        "[sOIIIs]", key_id, json_object_get(issuer_row, "serial"), (json_int_t)number,
+	        (json_int_t)now, (json_int_t)(now + (int64_t)CA_CRL_DAYS * CA_DAY), pem) < 0 ||
 	    store_commit(err) < 0) {
 		store_rollback();
 		ca_signer_free(&s);
@@ -1488,7 +1506,7 @@ ca_crl_info(const char *pem, const json_t *issuer_row)
 {
 	BIO *bio = BIO_new_mem_buf(pem, -1);
 	X509_CRL *crl = bio != NULL ? PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL) : NULL;
-	STACK_OF(X509_REVOKED) *revs;
+	STACK_OF(X509_REVOKED) * revs;
 	ASN1_INTEGER *num;
 	json_t *revoked = json_array(), *info;
 	int i;
@@ -1514,8 +1532,8 @@ ca_crl_info(const char *pem, const json_t *issuer_row)
 				reason = ca_reasons[k].name;
 		json_array_append_new(revoked,
 		    json_pack("{s:s, s:I, s:s}", "serial", hex != NULL ? hex : "", "revoked_at",
-			(json_int_t)ca_asn1_time(X509_REVOKED_get0_revocationDate(r)), "reason",
-			reason));
+		        (json_int_t)ca_asn1_time(X509_REVOKED_get0_revocationDate(r)), "reason",
+		        reason));
 		OPENSSL_free(hex);
 		BN_free(bn);
 		ASN1_ENUMERATED_free(code);
@@ -1543,15 +1561,17 @@ ca_crl_get(char **ret_pem, json_t **ret_info, struct dr_error *err)
 	size_t i;
 
 	if (store_queryf(&issuers, err,
-		"SELECT " CA_COLUMNS ", cert_pem, key_pem FROM ca_certificates"
-		" WHERE (kind = 'root' AND state IN ('active', 'previous'))"
-		" OR (kind = 'intermediate' AND state = 'valid' AND not_after > ? AND root_serial IN"
-		" (SELECT serial FROM ca_certificates WHERE kind = 'root'"
-		" AND state IN ('active', 'previous')))"
-		" ORDER BY id",
-		"[I]", (json_int_t)now) < 0)
+	        "SELECT " CA_COLUMNS ", cert_pem, key_pem FROM ca_certificates"
+	        " WHERE (kind = 'root' AND state IN ('active', 'previous'))"
+	        " OR (kind = 'intermediate' AND state = 'valid' AND not_after > ? AND root_serial "
+	        "IN"
+	        " (SELECT serial FROM ca_certificates WHERE kind = 'root'"
+	        " AND state IN ('active', 'previous')))"
+	        " ORDER BY id",
+	        "[I]", (json_int_t)now) < 0)
 		return -1;
-	json_array_foreach(issuers, i, row) {
+	json_array_foreach(issuers, i, row)
+	{
 		char *pem = NULL;
 		if (ca_crl_issuer(row, now, &pem, err) < 0) {
 			buf_free(&b);
@@ -1572,8 +1592,9 @@ ca_crl_get(char **ret_pem, json_t **ret_info, struct dr_error *err)
 static json_t *
 ca_row_brief(const char *serial)
 {
-	json_t *row = store_query_one(NULL, "SELECT " CA_COLUMNS " FROM ca_certificates"
-					    " WHERE serial = ?",
+	json_t *row = store_query_one(NULL,
+	    "SELECT " CA_COLUMNS " FROM ca_certificates"
+	    " WHERE serial = ?",
 	    "[s]", serial);
 
 	if (row != NULL)
@@ -1587,35 +1608,36 @@ ca_rotate(json_t **ret, struct dr_error *err)
 {
 	_cleanup_json_ json_t *prev = NULL, *old = NULL;
 	_cleanup_free_ char *old_serial = NULL, *serial = NULL;
-	struct ca_signer root = { 0 };
+	struct ca_signer root = {0};
 	json_t *row;
 
 	if (store_begin(err) < 0)
 		return -1;
-	prev = store_query_one(err, "SELECT serial FROM ca_certificates WHERE kind = 'root'"
-				    " AND state = 'previous'",
+	prev = store_query_one(err,
+	    "SELECT serial FROM ca_certificates WHERE kind = 'root'"
+	    " AND state = 'previous'",
 	    NULL);
 	if (prev != NULL) {
 		store_rollback();
 		return dr_error_set(err,
-			   "a rotation is in progress (previous root %s): complete it first "
-			   "(drover ca rotate --complete)",
-			   json_string_value(json_object_get(prev, "serial"))),
+		           "a rotation is in progress (previous root %s): complete it first "
+		           "(drover ca rotate --complete)",
+		           json_string_value(json_object_get(prev, "serial"))),
 		       CA_ERR_CONFLICT;
 	}
 	if ((old = ca_root_row(err)) == NULL)
 		goto fail;
 	old_serial = xstrdup(json_string_value(json_object_get(old, "serial")));
 	if (store_execf(NULL, NULL, err,
-		"UPDATE ca_certificates SET state = 'previous' WHERE serial = ?", "[s]",
-		old_serial) < 0 ||
+	        "UPDATE ca_certificates SET state = 'previous' WHERE serial = ?", "[s]",
+	        old_serial) < 0 ||
 	    ca_root_create("active", &serial, err) < 0 || (row = ca_root_row(err)) == NULL ||
 	    ca_signer_load(row, &root, err) < 0 ||
 	    ca_intermediate_create(&root, "hosts", NULL, NULL, err) < 0 || store_commit(err) < 0)
 		goto fail;
 	ca_signer_free(&root);
-	*ret = json_pack("{s:o, s:o}", "root", ca_row_brief(serial), "previous",
-	    ca_row_brief(old_serial));
+	*ret = json_pack(
+	    "{s:o, s:o}", "root", ca_row_brief(serial), "previous", ca_row_brief(old_serial));
 	return 0;
 fail:
 	store_rollback();
@@ -1632,21 +1654,23 @@ ca_rotate_complete(json_t **ret, struct dr_error *err)
 
 	if (store_begin(err) < 0)
 		return -1;
-	prev = store_query_one(err, "SELECT serial FROM ca_certificates WHERE kind = 'root'"
-				    " AND state = 'previous'",
+	prev = store_query_one(err,
+	    "SELECT serial FROM ca_certificates WHERE kind = 'root'"
+	    " AND state = 'previous'",
 	    NULL);
 	if (prev == NULL) {
 		store_rollback();
 		if (err != NULL && err->msg[0] != '\0')
 			return -1;
-		return dr_error_set(err, "no rotation is in progress (start one with drover ca "
-					 "rotate)"),
+		return dr_error_set(err,
+		           "no rotation is in progress (start one with drover ca "
+		           "rotate)"),
 		       CA_ERR_CONFLICT;
 	}
 	serial = json_string_value(json_object_get(prev, "serial"));
 	if (store_execf(NULL, NULL, err,
-		"UPDATE ca_certificates SET state = 'retired' WHERE serial = ?", "[s]",
-		serial) < 0 ||
+	        "UPDATE ca_certificates SET state = 'retired' WHERE serial = ?", "[s]",
+	        serial) < 0 ||
 	    store_commit(err) < 0) {
 		store_rollback();
 		return -1;
@@ -1660,8 +1684,7 @@ ca_rotate_complete(json_t **ret, struct dr_error *err)
 
 /* Re-certify one row's public key; the new row's serial in *ret_serial. */
 static int
-ca_renew_one(const json_t *old, struct ca_signer *issuer, char **ret_serial,
-    struct dr_error *err)
+ca_renew_one(const json_t *old, struct ca_signer *issuer, char **ret_serial, struct dr_error *err)
 {
 	const char *kind = json_string_value(json_object_get(old, "kind"));
 	const char *serial = json_string_value(json_object_get(old, "serial"));
@@ -1681,22 +1704,22 @@ ca_renew_one(const json_t *old, struct ca_signer *issuer, char **ret_serial,
 	sans = ca_sans(oldx);
 	san = json_array_size(sans) > 0 ? ca_san_text(sans) : NULL;
 	struct ca_tbs t = {
-		.kind = kind,
-		.subject = X509_get_subject_name(oldx),
-		.public_key = X509_get0_pubkey(oldx),
-		.san = san,
-		.not_before = now - CA_SKEW,
-		.not_after = ca_clamp_not_after(issuer, now + span - CA_SKEW),
-		.issuer = issuer,
+	    .kind = kind,
+	    .subject = X509_get_subject_name(oldx),
+	    .public_key = X509_get0_pubkey(oldx),
+	    .san = san,
+	    .not_before = now - CA_SKEW,
+	    .not_after = ca_clamp_not_after(issuer, now + span - CA_SKEW),
+	    .issuer = issuer,
 	};
 	struct ca_row r = {
-		.kind = kind,
-		.purpose = json_string_value(json_object_get(old, "purpose")),
-		.state = "valid",
-		.cluster = json_string_value(json_object_get(old, "cluster")),
-		.host = json_string_value(json_object_get(old, "host")),
-		.key_pem = json_string_value(json_object_get(old, "key_pem")),
-		.issuer_row = issuer->row,
+	    .kind = kind,
+	    .purpose = json_string_value(json_object_get(old, "purpose")),
+	    .state = "valid",
+	    .cluster = json_string_value(json_object_get(old, "cluster")),
+	    .host = json_string_value(json_object_get(old, "host")),
+	    .key_pem = json_string_value(json_object_get(old, "key_pem")),
+	    .issuer_row = issuer->row,
 	};
 	if (t.public_key == NULL) {
 		dr_error_set(err, "certificate %s: its public key does not parse", serial);
@@ -1706,9 +1729,9 @@ ca_renew_one(const json_t *old, struct ca_signer *issuer, char **ret_serial,
 		goto out;
 	if (ca_cert_sign(&t, &x, err) < 0 || ca_row_insert(x, &r, ret_serial, err) < 0 ||
 	    store_execf(NULL, NULL, err,
-		"UPDATE ca_certificates SET state = 'renewed', superseded_by = ?"
-		" WHERE serial = ?",
-		"[ss]", *ret_serial, serial) < 0 ||
+	        "UPDATE ca_certificates SET state = 'renewed', superseded_by = ?"
+	        " WHERE serial = ?",
+	        "[ss]", *ret_serial, serial) < 0 ||
 	    store_commit(err) < 0) {
 		store_rollback();
 		goto out;
@@ -1742,20 +1765,21 @@ ca_renew_due(int days, bool reissue_previous,
 	/* Intermediates first, so that host certificates go under renewed issuers. The
 	 * previous root's hosts intermediate is never moved: the new root has its own. */
 	if (store_queryf(&due, err,
-		"SELECT " CA_COLUMNS ", cert_pem, key_pem FROM ca_certificates"
-		" WHERE kind IN ('intermediate', 'leaf') AND state = 'valid'"
-		" AND root_serial IN (SELECT serial FROM ca_certificates WHERE kind = 'root'"
-		" AND state IN ('active', 'previous'))"
-		" AND NOT (kind = 'intermediate' AND purpose = 'hosts' AND root_serial <> ?)"
-		" AND (not_after < ? OR (? = 1 AND root_serial <> ?))"
-		" ORDER BY CASE kind WHEN 'intermediate' THEN 0 ELSE 1 END, id LIMIT 100000",
-		"[sIis]", active, (json_int_t)(now + (int64_t)days * CA_DAY),
-		reissue_previous ? 1 : 0, active) < 0)
+	        "SELECT " CA_COLUMNS ", cert_pem, key_pem FROM ca_certificates"
+	        " WHERE kind IN ('intermediate', 'leaf') AND state = 'valid'"
+	        " AND root_serial IN (SELECT serial FROM ca_certificates WHERE kind = 'root'"
+	        " AND state IN ('active', 'previous'))"
+	        " AND NOT (kind = 'intermediate' AND purpose = 'hosts' AND root_serial <> ?)"
+	        " AND (not_after < ? OR (? = 1 AND root_serial <> ?))"
+	        " ORDER BY CASE kind WHEN 'intermediate' THEN 0 ELSE 1 END, id LIMIT 100000",
+	        "[sIis]", active, (json_int_t)(now + (int64_t)days * CA_DAY),
+	        reissue_previous ? 1 : 0, active) < 0)
 		return -1;
-	json_array_foreach(due, i, row) {
+	json_array_foreach(due, i, row)
+	{
 		const char *kind = json_string_value(json_object_get(row, "kind"));
 		const char *serial = json_string_value(json_object_get(row, "serial"));
-		struct ca_signer issuer = { 0 };
+		struct ca_signer issuer = {0};
 		_cleanup_free_ char *new_serial = NULL;
 		_cleanup_json_ json_t *renewed = NULL;
 		json_t *irow;
@@ -1799,9 +1823,10 @@ ca_renew_report(void *ctx, const json_t *old, const json_t *renewed)
 	    json_integer_value(json_object_get(old, "not_after")) <= time(NULL) ? "yes" : "no",
 	    json_string_value(json_object_get(renewed, "serial")),
 	    (long long)json_integer_value(json_object_get(renewed, "not_after")));
-	job_item_set(job, serial, "renewed",
+	_cleanup_json_ json_t *item =
 	    json_pack("{s:O, s:O}", "serial", json_object_get(renewed, "serial"), "not_after",
-		json_object_get(renewed, "not_after")));
+	        json_object_get(renewed, "not_after"));
+	job_item_set(job, serial, "renewed", item);
 	store_audit(owner, NULL, "renew", "certificate", serial, old, renewed, NULL);
 }
 
@@ -1816,10 +1841,11 @@ ca_renew_run(struct job *job, struct dr_error *err)
 	struct dr_error qerr;
 	int days = CA_RENEW_DAYS, n;
 
-	if (d != NULL && (!json_is_integer(d) || json_integer_value(d) < 0 ||
-			     json_integer_value(d) > CA_ROOT_DAYS))
-		return dr_error_set(err, "params.days: expected a number from 0 to %d",
-		    CA_ROOT_DAYS);
+	if (d != NULL &&
+	    (!json_is_integer(d) || json_integer_value(d) < 0 ||
+	        json_integer_value(d) > CA_ROOT_DAYS))
+		return dr_error_set(
+		    err, "params.days: expected a number from 0 to %d", CA_ROOT_DAYS);
 	if (d != NULL)
 		days = (int)json_integer_value(d);
 	if (rp != NULL && !json_is_boolean(rp))
@@ -1830,10 +1856,12 @@ ca_renew_run(struct job *job, struct dr_error *err)
 	if (n < 0)
 		return -1;
 	root = ca_root_row(&qerr);
-	if (root != NULL && json_integer_value(json_object_get(root, "not_after")) <
-			      time(NULL) + (int64_t)days * CA_DAY)
-		job_printf(job, "warning: the root %s expires within %d days: rotate it "
-				"(drover ca rotate)\n",
+	if (root != NULL &&
+	    json_integer_value(json_object_get(root, "not_after")) <
+	        time(NULL) + (int64_t)days * CA_DAY)
+		job_printf(job,
+		    "warning: the root %s expires within %d days: rotate it "
+		    "(drover ca rotate)\n",
 		    json_string_value(json_object_get(root, "serial")), days);
 	job_printf(job, "%d certificate%s renewed\n", n, n == 1 ? "" : "s");
 	job_result_set(job, json_pack("{s:i}", "renewed", n));

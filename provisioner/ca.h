@@ -37,17 +37,17 @@
 /* ca.c */
 
 #define CA_KEK_FILE "ca-kek"
-#define CA_ROOT_DAYS 3650	/* a root's validity */
-#define CA_HOSTS_DAYS 1825	/* the hosts intermediate's */
-#define CA_MESH_DAYS 365	/* a mesh intermediate's (Linkerd: rotate the issuer yearly) */
-#define CA_LEAF_DAYS 90		/* a host certificate's, when the request says none */
-#define CA_LEAF_DAYS_MAX 825	/* the CA/Browser limit most clients still enforce */
-#define CA_RENEW_DAYS 30	/* ca_renew's window when its params say none */
-#define CA_CRL_DAYS 7		/* a CRL's nextUpdate; rebuilt when half of that passed */
-#define CA_IPS_MAX 16		/* addresses in one host certificate */
-#define CA_DNS_MAX 16		/* extra DNS names in one host certificate */
-#define CA_NAME_MAX 253		/* a DNS name */
-#define CA_CLUSTER_MAX 63	/* a cluster name: [A-Za-z0-9._-] */
+#define CA_ROOT_DAYS 3650 /* a root's validity */
+#define CA_HOSTS_DAYS 1825 /* the hosts intermediate's */
+#define CA_MESH_DAYS 365 /* a mesh intermediate's (Linkerd: rotate the issuer yearly) */
+#define CA_LEAF_DAYS 90 /* a host certificate's, when the request says none */
+#define CA_LEAF_DAYS_MAX 825 /* the CA/Browser limit most clients still enforce */
+#define CA_RENEW_DAYS 30 /* ca_renew's window when its params say none */
+#define CA_CRL_DAYS 7 /* a CRL's nextUpdate; rebuilt when half of that passed */
+#define CA_IPS_MAX 16 /* addresses in one host certificate */
+#define CA_DNS_MAX 16 /* extra DNS names in one host certificate */
+#define CA_NAME_MAX 253 /* a DNS name */
+#define CA_CLUSTER_MAX 63 /* a cluster name: [A-Za-z0-9._-] */
 
 /* What the functions below return on failure besides -1 (internal or store error), so
  * that the API can answer 422, 404 or 409. */
@@ -70,13 +70,13 @@ void ca_shutdown(void);
 
 /* A host identity certificate request. */
 struct ca_host_req {
-	const char *host;	  /* FQDN: the subject CN and the first DNS SAN */
-	const char *const *dns;	  /* more DNS SANs */
+	const char *host; /* FQDN: the subject CN and the first DNS SAN */
+	const char *const *dns; /* more DNS SANs */
 	size_t ndns;
-	const char *const *ips;	  /* IPv4/IPv6 SANs, textual */
+	const char *const *ips; /* IPv4/IPv6 SANs, textual */
 	size_t nips;
-	int days;		  /* 0 = CA_LEAF_DAYS; at most CA_LEAF_DAYS_MAX */
-	const char *public_key;	  /* PEM SubjectPublicKeyInfo to certify; NULL = make a key */
+	int days; /* 0 = CA_LEAF_DAYS; at most CA_LEAF_DAYS_MAX */
+	const char *public_key; /* PEM SubjectPublicKeyInfo to certify; NULL = make a key */
 };
 
 /*
@@ -95,8 +95,8 @@ int ca_host_issue(const struct ca_host_req *req, json_t **ret, struct dr_error *
  * (the trust bundle), cert-chain.pem (intermediate + its root); linkerd: issuer.crt,
  * issuer.key, ca.crt (the trust bundle). *ret_created says whether it was made now.
  */
-int ca_intermediate_get(const char *cluster, const char *mesh, json_t **ret,
-    bool *ret_created, struct dr_error *err);
+int ca_intermediate_get(
+    const char *cluster, const char *mesh, json_t **ret, bool *ret_created, struct dr_error *err);
 
 /* The active root's PEM; caller frees. */
 int ca_root_pem(char **ret, struct dr_error *err);
@@ -123,8 +123,7 @@ int ca_serial_parse(const char *text, char *buf, size_t size, struct dr_error *e
  * cessationOfOperation, privilegeWithdrawn; NULL = unspecified) and rebuild its
  * issuer's CRL. Roots are not revoked: rotate them. *ret (may be NULL) gets the row.
  */
-int ca_cert_revoke(const char *serial, const char *reason, json_t **ret,
-    struct dr_error *err);
+int ca_cert_revoke(const char *serial, const char *reason, json_t **ret, struct dr_error *err);
 
 /*
  * Every CRL of an issuer still trusted (the roots in the bundle and their valid

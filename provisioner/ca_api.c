@@ -64,13 +64,13 @@ ca_api_body(struct http_request *req, struct http_response *resp, json_t **ret)
 
 /* Record a CA write in the audit log. */
 static void
-ca_api_audit(struct http_request *req, const char *action, const char *resource,
-    const char *id, const json_t *after)
+ca_api_audit(struct http_request *req, const char *action, const char *resource, const char *id,
+    const json_t *after)
 {
 	struct dr_error err;
 
 	if (store_audit(http_request_user(req), http_request_remote(req), action, resource, id,
-		NULL, after, &err) < 0)
+	        NULL, after, &err) < 0)
 		log_warnx("audit %s %s %s: %s", action, resource, id != NULL ? id : "", err.msg);
 }
 
@@ -91,9 +91,7 @@ ca_api_pem(struct http_request *req, struct http_response *resp)
 		rc = ca_crl_get(&pem, NULL, &err);
 	if (rc < 0)
 		return ca_api_fail(resp, rc, &err);
-	http_reply_text(resp, 200,
-	    str_has_suffix(path, "/crl.pem") ? "application/pkix-crl" : "application/x-pem-file",
-	    pem, strlen(pem));
+	http_reply_text(resp, 200, "application/x-pem-file", pem, strlen(pem));
 	return 0;
 }
 
@@ -112,9 +110,9 @@ ca_api_root(struct http_request *req, struct http_response *resp)
 	if ((rc = ca_cert_list(filter, &roots, &err)) < 0 ||
 	    (rc = ca_bundle_pem(&bundle, &err)) < 0)
 		return ca_api_fail(resp, rc, &err);
-	json_array_foreach(roots, i, row)
-		if (strcmp(json_string_value(json_object_get(row, "state")), "active") == 0)
-			root = ca_cert_get(json_string_value(json_object_get(row, "serial")), &err);
+	json_array_foreach(roots, i,
+	    row) if (strcmp(json_string_value(json_object_get(row, "state")), "active") == 0)
+	    root = ca_cert_get(json_string_value(json_object_get(row, "serial")), &err);
 	if (root == NULL)
 		return ca_api_fail(resp, -1, &err);
 	json_object_set_new(root, "bundle", json_string(bundle));
@@ -127,7 +125,7 @@ ca_api_root(struct http_request *req, struct http_response *resp)
 static int
 ca_api_list(struct http_request *req, struct http_response *resp)
 {
-	static const char *const keys[] = { "kind", "host", "cluster", "state" };
+	static const char *const keys[] = {"kind", "host", "cluster", "state"};
 	_cleanup_json_ json_t *filter = json_object(), *rows = NULL;
 	const char *page_s = http_request_query(req, "page");
 	const char *per_s = http_request_query(req, "per_page");
@@ -146,8 +144,8 @@ ca_api_list(struct http_request *req, struct http_response *resp)
 	}
 	for (i = 0; i < nitems(keys); i++)
 		if (http_request_query(req, keys[i]) != NULL)
-			json_object_set_new(filter, keys[i],
-			    json_string(http_request_query(req, keys[i])));
+			json_object_set_new(
+			    filter, keys[i], json_string(http_request_query(req, keys[i])));
 	if ((rc = ca_cert_list(filter, &rows, &err)) < 0) {
 		json_decref(slice);
 		return ca_api_fail(resp, rc, &err);
@@ -158,8 +156,8 @@ ca_api_list(struct http_request *req, struct http_response *resp)
 		json_array_append(slice, json_array_get(rows, i));
 	http_reply_json(resp, 200,
 	    json_pack("{s:I, s:I, s:I, s:I, s:n, s:o}", "total", (json_int_t)total, "subtotal",
-		(json_int_t)total, "page", (json_int_t)page, "per_page", (json_int_t)per,
-		"search", "results", slice));
+	        (json_int_t)total, "page", (json_int_t)page, "per_page", (json_int_t)per, "search",
+	        "results", slice));
 	return 0;
 }
 
@@ -174,9 +172,8 @@ ca_api_show(struct http_request *req, struct http_response *resp)
 	if (ca_serial_parse(http_request_param(req, "serial"), norm, sizeof norm, &err) < 0)
 		return ca_api_fail(resp, CA_ERR_NOTFOUND, &err);
 	if ((row = ca_cert_get(norm, &err)) == NULL)
-		return ca_api_fail(resp, str_has_prefix(err.msg, "no certificate") ? CA_ERR_NOTFOUND
-										  : -1,
-		    &err);
+		return ca_api_fail(
+		    resp, str_has_prefix(err.msg, "no certificate") ? CA_ERR_NOTFOUND : -1, &err);
 	http_reply_json(resp, 200, row);
 	return 0;
 }
@@ -198,8 +195,8 @@ ca_api_crl(struct http_request *req, struct http_response *resp)
 
 /* A JSON array of strings from body[key] into a C array (borrowed strings); -1 replied. */
 static int
-ca_api_strings(struct http_response *resp, const json_t *body, const char *key,
-    const char ***ret, size_t *ret_n)
+ca_api_strings(struct http_response *resp, const json_t *body, const char *key, const char ***ret,
+    size_t *ret_n)
 {
 	const json_t *a = json_object_get(body, key), *v;
 	const char **list;
@@ -215,7 +212,8 @@ ca_api_strings(struct http_response *resp, const json_t *body, const char *key,
 		return -1;
 	}
 	list = xcalloc(json_array_size(a) + 1, sizeof *list);
-	json_array_foreach(a, i, v) {
+	json_array_foreach(a, i, v)
+	{
 		if (!json_is_string(v)) {
 			free(list);
 			http_reply_error(resp, 422, "%s[%zu]: expected a string", key, i);
@@ -236,7 +234,7 @@ static int
 ca_api_issue(struct http_request *req, struct http_response *resp)
 {
 	_cleanup_json_ json_t *body = NULL, *after = NULL;
-	struct ca_host_req r = { 0 };
+	struct ca_host_req r = {0};
 	const char **dns = NULL, **ips = NULL;
 	const char *host = NULL, *pub = NULL;
 	json_int_t days = 0;
@@ -247,7 +245,7 @@ ca_api_issue(struct http_request *req, struct http_response *resp)
 	if (ca_api_body(req, resp, &body) < 0)
 		return 0;
 	if (json_unpack_ex(body, NULL, 0, "{s?:s, s?:I, s?:s}", "host", &host, "days", &days,
-		"public_key", &pub) < 0) {
+	        "public_key", &pub) < 0) {
 		http_reply_error(resp, 422,
 		    "expected {\"host\": FQDN, \"dns\": [names], \"ips\": [addresses], "
 		    "\"days\": number, \"public_key\": PEM}");
@@ -304,12 +302,11 @@ ca_api_revoke(struct http_request *req, struct http_response *resp)
 	}
 	rc = ca_cert_revoke(http_request_param(req, "serial"), reason, &row, &err);
 	if (rc < 0)
-		return ca_api_fail(resp, rc == CA_ERR_INPUT && str_has_prefix(err.msg, "serial")
-			? CA_ERR_NOTFOUND
-			: rc,
+		return ca_api_fail(resp,
+		    rc == CA_ERR_INPUT && str_has_prefix(err.msg, "serial") ? CA_ERR_NOTFOUND : rc,
 		    &err);
-	ca_api_audit(req, "revoke", "certificate", json_string_value(json_object_get(row, "serial")),
-	    body);
+	ca_api_audit(
+	    req, "revoke", "certificate", json_string_value(json_object_get(row, "serial")), body);
 	http_reply_json(resp, 200, row);
 	return 0;
 }
@@ -332,8 +329,8 @@ ca_api_intermediate(struct http_request *req, struct http_response *resp)
 		return 0;
 	if (json_unpack_ex(body, NULL, 0, "{s?:s, s?:s}", "cluster", &cluster, "mesh", &mesh) <
 	    0) {
-		http_reply_error(resp, 422,
-		    "expected {\"cluster\": name, \"mesh\": \"istio\" or \"linkerd\"}");
+		http_reply_error(
+		    resp, 422, "expected {\"cluster\": name, \"mesh\": \"istio\" or \"linkerd\"}");
 		return 0;
 	}
 	if ((rc = ca_intermediate_get(cluster, mesh, &row, &created, &err)) < 0)
@@ -360,27 +357,26 @@ ca_api_rotate(struct http_request *req, struct http_response *resp)
 	if (rc < 0)
 		return ca_api_fail(resp, rc, &err);
 	ca_api_audit(req, complete ? "rotate_complete" : "rotate", "ca_root",
-	    json_string_value(json_object_get(json_object_get(answer, complete ? "retired" : "root"),
-		"serial")),
+	    json_string_value(
+	        json_object_get(json_object_get(answer, complete ? "retired" : "root"), "serial")),
 	    answer);
 	http_reply_json(resp, complete ? 200 : 201, answer);
 	return 0;
 }
 
 static const struct http_route ca_routes[] = {
-	{ "GET", "/ca/root.pem", ca_api_pem, HTTP_PUBLIC, "ca_root_pem" },
-	{ "GET", "/ca/bundle.pem", ca_api_pem, HTTP_PUBLIC, "ca_bundle_pem" },
-	{ "GET", "/ca/crl.pem", ca_api_pem, HTTP_PUBLIC, "ca_crl_pem" },
-	{ "GET", "/api/v2/ca/root", ca_api_root, 0, "ca_root" },
-	{ "GET", "/api/v2/ca/certificates", ca_api_list, 0, "ca_certificates" },
-	{ "GET", "/api/v2/ca/certificates/:serial", ca_api_show, 0, "ca_certificate" },
-	{ "GET", "/api/v2/ca/crl", ca_api_crl, 0, "ca_crl" },
-	{ "POST", "/api/v2/admin/ca/certificates", ca_api_issue, 0, "ca_issue" },
-	{ "POST", "/api/v2/admin/ca/certificates/:serial/revoke", ca_api_revoke, 0,
-	    "ca_revoke" },
-	{ "POST", "/api/v2/admin/ca/intermediates", ca_api_intermediate, 0, "ca_intermediate" },
-	{ "POST", "/api/v2/admin/ca/rotate", ca_api_rotate, 0, "ca_rotate" },
-	{ "POST", "/api/v2/admin/ca/rotate/complete", ca_api_rotate, 0, "ca_rotate_complete" },
+    {"GET", "/ca/root.pem", ca_api_pem, HTTP_PUBLIC, "ca_root_pem"},
+    {"GET", "/ca/bundle.pem", ca_api_pem, HTTP_PUBLIC, "ca_bundle_pem"},
+    {"GET", "/ca/crl.pem", ca_api_pem, HTTP_PUBLIC, "ca_crl_pem"},
+    {"GET", "/api/v2/ca/root", ca_api_root, 0, "ca_root"},
+    {"GET", "/api/v2/ca/certificates", ca_api_list, 0, "ca_certificates"},
+    {"GET", "/api/v2/ca/certificates/:serial", ca_api_show, 0, "ca_certificate"},
+    {"GET", "/api/v2/ca/crl", ca_api_crl, 0, "ca_crl"},
+    {"POST", "/api/v2/admin/ca/certificates", ca_api_issue, 0, "ca_issue"},
+    {"POST", "/api/v2/admin/ca/certificates/:serial/revoke", ca_api_revoke, 0, "ca_revoke"},
+    {"POST", "/api/v2/admin/ca/intermediates", ca_api_intermediate, 0, "ca_intermediate"},
+    {"POST", "/api/v2/admin/ca/rotate", ca_api_rotate, 0, "ca_rotate"},
+    {"POST", "/api/v2/admin/ca/rotate/complete", ca_api_rotate, 0, "ca_rotate_complete"},
 };
 
 /* Install the CA's routes. */

@@ -139,6 +139,13 @@ like "the issuer is ECDSA P-256" "$text" 'NIST CURVE: P-256'
 like "named identity.linkerd.cluster.local" "$text" 'CN *= *identity.linkerd.cluster.local'
 like "with pathlen 0" "$text" 'CA:TRUE, pathlen:0'
 
+istio_serial=$(serial istio/ca-cert.pem)
+out=$("$DROVER" --json ca list; "$DROVER" --json ca show "$istio_serial"
+	"$DROVER" --json ca show --root; curl -sf "$DROVERD_URL/ca/bundle.pem")
+like "ca show SERIAL shows an intermediate" "$out" "\"serial\": \"$istio_serial\""
+is "but no listing or show gives a private key away" \
+	"$(printf '%s\n' "$out" | grep -c 'PRIVATE KEY')" 0
+
 # Renewal by the ca_renew job.
 ok "a short-lived certificate" "$DROVER" ca issue --host short.example.test --days 1 \
 	--out short

@@ -38,8 +38,7 @@ teardown_ca(void **state)
 }
 
 /* Every certificate in a PEM text. */
-static STACK_OF(X509) *
-pem_certs(const char *pem)
+static STACK_OF(X509) * pem_certs(const char *pem)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 	BIO *bio = BIO_new_mem_buf(pem, -1);
@@ -110,8 +109,8 @@ str(const json_t *o, const char *key)
 static json_t *
 issue(const char *host, int days, const char *ip)
 {
-	const char *ips[] = { ip };
-	struct ca_host_req r = { .host = host, .ips = ips, .nips = ip != NULL, .days = days };
+	const char *ips[] = {ip};
+	struct ca_host_req r = {.host = host, .ips = ips, .nips = ip != NULL, .days = days};
 	struct dr_error err;
 	json_t *cert = NULL;
 
@@ -159,8 +158,8 @@ test_root(void **state)
 	assert_int_equal(EVP_PKEY_get_base_id(pub), EVP_PKEY_EC);
 	assert_true(EVP_PKEY_get_group_name(pub, group, sizeof group, NULL));
 	assert_string_equal(group, "prime256v1");
-	assert_true(X509_cmp_time(X509_get0_notAfter(x), &(time_t){ time(NULL) +
-		(time_t)(CA_ROOT_DAYS - 1) * 86400 }) > 0);
+	assert_true(X509_cmp_time(X509_get0_notAfter(x),
+	                &(time_t){time(NULL) + (time_t)(CA_ROOT_DAYS - 1) * 86400}) > 0);
 	X509_free(x);
 
 	assert_int_equal(stat(kek, &st), 0);
@@ -187,8 +186,8 @@ test_key_at_rest(void **state)
 	EVP_PKEY *key;
 	BIO *bio;
 
-	row = store_query_one(&err, "SELECT key_pem FROM ca_certificates WHERE kind = 'root'",
-	    NULL);
+	row =
+	    store_query_one(&err, "SELECT key_pem FROM ca_certificates WHERE kind = 'root'", NULL);
 	assert_non_null(row);
 	assert_true(str_has_prefix(str(row, "key_pem"), "-----BEGIN ENCRYPTED PRIVATE KEY-----"));
 	assert_null(strstr(str(row, "key_pem"), "BEGIN PRIVATE KEY"));
@@ -238,13 +237,10 @@ test_host_issue(void **state)
 {
 	_cleanup_json_ json_t *cert = issue("N1.Example.Test", 30, "198.18.1.5");
 	_cleanup_free_ char *root = root_pem();
-	const char *ips[] = { "198.18.1.5", "2001:DB8::5" };
-	const char *dns[] = { "n1-alias.example.test" };
-	struct ca_host_req r = { .host = "n1.example.test",
-		.dns = dns,
-		.ndns = 1,
-		.ips = ips,
-		.nips = 2 };
+	const char *ips[] = {"198.18.1.5", "2001:DB8::5"};
+	const char *dns[] = {"n1-alias.example.test"};
+	struct ca_host_req r = {
+	    .host = "n1.example.test", .dns = dns, .ndns = 1, .ips = ips, .nips = 2};
 	_cleanup_json_ json_t *c2 = NULL, *expect = NULL;
 	struct dr_error err;
 	X509 *x;
@@ -294,22 +290,22 @@ test_host_issue(void **state)
 	assert_true(json_equal(json_object_get(c2, "sans"), expect));
 
 	/* Bad requests name the field. */
-	r = (struct ca_host_req){ .host = "n1.example.test", .ips = (const char *[]){ "300.1.1.1" },
-		.nips = 1 };
+	r = (struct ca_host_req){
+	    .host = "n1.example.test", .ips = (const char *[]){"300.1.1.1"}, .nips = 1};
 	assert_int_equal(ca_host_issue(&r, &c2, &err), CA_ERR_INPUT);
 	assert_string_equal(err.msg, "ips[0]: '300.1.1.1' is not an IP address");
-	r = (struct ca_host_req){ .host = "bad_name.example" };
+	r = (struct ca_host_req){.host = "bad_name.example"};
 	assert_int_equal(ca_host_issue(&r, &c2, &err), CA_ERR_INPUT);
 	assert_non_null(strstr(err.msg, "host: 'bad_name.example' is not a DNS name"));
-	r = (struct ca_host_req){ .host = NULL };
+	r = (struct ca_host_req){.host = NULL};
 	assert_int_equal(ca_host_issue(&r, &c2, &err), CA_ERR_INPUT);
 	assert_non_null(strstr(err.msg, "host: missing"));
-	r = (struct ca_host_req){ .host = "a.example.test", .days = CA_LEAF_DAYS_MAX + 1 };
+	r = (struct ca_host_req){.host = "a.example.test", .days = CA_LEAF_DAYS_MAX + 1};
 	assert_int_equal(ca_host_issue(&r, &c2, &err), CA_ERR_INPUT);
-	r = (struct ca_host_req){ .host = "a.example.test", .public_key = "junk" };
+	r = (struct ca_host_req){.host = "a.example.test", .public_key = "junk"};
 	assert_int_equal(ca_host_issue(&r, &c2, &err), CA_ERR_INPUT);
 	assert_non_null(strstr(err.msg, "public_key"));
-	r = (struct ca_host_req){ .host = "a-.example.test" };
+	r = (struct ca_host_req){.host = "a-.example.test"};
 	assert_int_equal(ca_host_issue(&r, &c2, &err), CA_ERR_INPUT);
 }
 
@@ -343,8 +339,8 @@ test_intermediate(void **state)
 		BIO_free(bio);
 	}
 	X509_free(x);
-	assert_int_equal(verify(str(files, "ca-cert.pem"), "", str(files, "root-cert.pem"), NULL),
-	    0);
+	assert_int_equal(
+	    verify(str(files, "ca-cert.pem"), "", str(files, "root-cert.pem"), NULL), 0);
 	assert_int_equal(count_certs(str(files, "cert-chain.pem")), 2);
 	assert_string_equal(str(files, "root-cert.pem"), root);
 
@@ -416,37 +412,36 @@ test_crl(void **state)
 	reason = X509_REVOKED_get_ext_d2i(rev, NID_crl_reason, NULL, NULL);
 	assert_int_equal(ASN1_ENUMERATED_get(reason), 1);
 	ASN1_ENUMERATED_free(reason);
-	assert_true(ASN1_TIME_diff(&(int){ 0 }, &(int){ 0 }, X509_CRL_get0_lastUpdate(crl),
-	    X509_CRL_get0_nextUpdate(crl)));
+	assert_true(ASN1_TIME_diff(
+	    &(int){0}, &(int){0}, X509_CRL_get0_lastUpdate(crl), X509_CRL_get0_nextUpdate(crl)));
 	{
 		int days = 0, secs = 0;
-		ASN1_TIME_diff(&days, &secs, X509_CRL_get0_lastUpdate(crl),
-		    X509_CRL_get0_nextUpdate(crl));
+		ASN1_TIME_diff(
+		    &days, &secs, X509_CRL_get0_lastUpdate(crl), X509_CRL_get0_nextUpdate(crl));
 		assert_int_equal(days, CA_CRL_DAYS);
 	}
-	assert_int_equal(verify(str(a, "certificate"), str(a, "chain"), root, crl),
-	    X509_V_ERR_CERT_REVOKED);
+	assert_int_equal(
+	    verify(str(a, "certificate"), str(a, "chain"), root, crl), X509_V_ERR_CERT_REVOKED);
 	assert_int_equal(verify(str(b, "certificate"), str(b, "chain"), root, crl), 0);
 	X509_CRL_free(crl);
 	/* The read-back info says the same. */
-	json_array_foreach(info, i, c)
-		if (json_array_size(json_object_get(c, "revoked")) == 1) {
-			assert_string_equal(str(json_array_get(json_object_get(c, "revoked"), 0),
-						"serial"),
-			    str(a, "serial"));
-			assert_string_equal(str(json_array_get(json_object_get(c, "revoked"), 0),
-						"reason"),
-			    "keyCompromise");
-			number1 = json_integer_value(json_object_get(c, "number"));
-		}
+	json_array_foreach(info, i, c) if (json_array_size(json_object_get(c, "revoked")) == 1)
+	{
+		assert_string_equal(
+		    str(json_array_get(json_object_get(c, "revoked"), 0), "serial"),
+		    str(a, "serial"));
+		assert_string_equal(
+		    str(json_array_get(json_object_get(c, "revoked"), 0), "reason"),
+		    "keyCompromise");
+		number1 = json_integer_value(json_object_get(c, "number"));
+	}
 	assert_true(number1 >= 1);
 
 	/* A second revocation makes a new CRL with a higher number. */
 	assert_int_equal(ca_cert_revoke(str(b, "serial"), NULL, NULL, &err), 0);
 	assert_int_equal(ca_crl_get(&crls2, &info2, &err), 0);
-	json_array_foreach(info2, i, c)
-		if (json_array_size(json_object_get(c, "revoked")) == 2)
-			number2 = json_integer_value(json_object_get(c, "number"));
+	json_array_foreach(info2, i, c) if (json_array_size(json_object_get(c, "revoked")) == 2)
+	    number2 = json_integer_value(json_object_get(c, "number"));
 	assert_true(number2 > number1);
 
 	/* Refusals. */
@@ -454,8 +449,7 @@ test_crl(void **state)
 	assert_int_equal(ca_cert_revoke("ABCDEF0123", NULL, NULL, &err), CA_ERR_NOTFOUND);
 	assert_int_equal(ca_cert_revoke("xyz", NULL, NULL, &err), CA_ERR_INPUT);
 	assert_int_equal(ca_cert_revoke(str(a, "serial"), "because", NULL, &err), CA_ERR_INPUT);
-	assert_int_equal(ca_cert_revoke(str(a, "root_serial"), NULL, NULL, &err),
-	    CA_ERR_CONFLICT);
+	assert_int_equal(ca_cert_revoke(str(a, "root_serial"), NULL, NULL, &err), CA_ERR_CONFLICT);
 	assert_non_null(strstr(err.msg, "rotate"));
 	X509_free(inter);
 	X509_free(leaf);
@@ -482,14 +476,14 @@ test_rotation(void **state)
 	assert_true(str_has_prefix(bundle, new_root));
 
 	new_leaf = issue("new.example.test", 0, NULL);
-	assert_string_equal(str(new_leaf, "root_serial"), str(json_object_get(r, "root"),
-	    "serial"));
-	assert_int_equal(verify(str(new_leaf, "certificate"), str(new_leaf, "chain"), new_root,
-	    NULL), 0);
-	assert_int_not_equal(verify(str(new_leaf, "certificate"), str(new_leaf, "chain"), old_root,
-	    NULL), 0);
-	assert_int_equal(verify(str(old_leaf, "certificate"), str(old_leaf, "chain"), bundle,
-	    NULL), 0);
+	assert_string_equal(
+	    str(new_leaf, "root_serial"), str(json_object_get(r, "root"), "serial"));
+	assert_int_equal(
+	    verify(str(new_leaf, "certificate"), str(new_leaf, "chain"), new_root, NULL), 0);
+	assert_int_not_equal(
+	    verify(str(new_leaf, "certificate"), str(new_leaf, "chain"), old_root, NULL), 0);
+	assert_int_equal(
+	    verify(str(old_leaf, "certificate"), str(old_leaf, "chain"), bundle, NULL), 0);
 	assert_int_equal(ca_intermediate_get("c1", "istio", &istio, NULL, &err), 0);
 	assert_int_equal(count_certs(str(json_object_get(istio, "files"), "root-cert.pem")), 2);
 
@@ -497,8 +491,9 @@ test_rotation(void **state)
 	/* Move what the old root issued, then complete. */
 	n = ca_renew_due(0, true, NULL, NULL, &err);
 	assert_int_equal(n, 1);
-	moved = store_query_one(&err, "SELECT serial FROM ca_certificates WHERE host = ?"
-				      " AND state = 'valid'",
+	moved = store_query_one(&err,
+	    "SELECT serial FROM ca_certificates WHERE host = ?"
+	    " AND state = 'valid'",
 	    "[s]", "old.example.test");
 	assert_non_null(moved);
 	_cleanup_json_ json_t *m = ca_cert_get(str(moved, "serial"), &err);
@@ -529,7 +524,8 @@ test_renewal_window(void **state)
 	assert_non_null(renewed);
 	assert_string_equal(str(renewed, "state"), "valid");
 	assert_string_equal(str(renewed, "host"), "short.example.test");
-	assert_int_equal(verify(str(renewed, "certificate"), str(renewed, "chain"), root, NULL), 0);
+	assert_int_equal(
+	    verify(str(renewed, "certificate"), str(renewed, "chain"), root, NULL), 0);
 	a = pem_cert(str(shortc, "certificate"));
 	b = pem_cert(str(renewed, "certificate"));
 	assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(a), X509_get0_pubkey(b)), 1);
@@ -552,13 +548,13 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_root, setup_ca, teardown_ca),
-		cmocka_unit_test_setup_teardown(test_key_at_rest, setup_ca, teardown_ca),
-		cmocka_unit_test_setup_teardown(test_host_issue, setup_ca, teardown_ca),
-		cmocka_unit_test_setup_teardown(test_intermediate, setup_ca, teardown_ca),
-		cmocka_unit_test_setup_teardown(test_crl, setup_ca, teardown_ca),
-		cmocka_unit_test_setup_teardown(test_rotation, setup_ca, teardown_ca),
-		cmocka_unit_test_setup_teardown(test_renewal_window, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_root, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_key_at_rest, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_host_issue, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_intermediate, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_crl, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_rotation, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_renewal_window, setup_ca, teardown_ca),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
