@@ -137,6 +137,7 @@ ca_ssl_error(struct dr_error *err, const char *msg)
 	return dr_error_set(err, "%s: %s", msg, text);
 }
 
+/* Release what a signer holds; an empty one is fine. */
 static void
 ca_signer_free(struct ca_signer *s)
 {
@@ -156,6 +157,7 @@ ca_bio_text(BIO *bio)
 	return xstrndup(data != NULL ? data : "", n > 0 ? (size_t)n : 0);
 }
 
+/* A certificate as PEM; caller frees. */
 static char *
 ca_cert_to_pem(X509 *x)
 {
@@ -237,10 +239,9 @@ ca_key_new(void)
 
 /* Lower-case hex of bytes; caller frees. */
 static char *
-ca_hex(const unsigned char *p, size_t n, bool upper)
+ca_hex(const unsigned char *p, size_t n)
 {
-	static const char lower_digits[] = "0123456789abcdef", upper_digits[] = "0123456789ABCDEF";
-	const char *d = upper ? upper_digits : lower_digits;
+	static const char d[] = "0123456789abcdef";
 	char *s = xmalloc(n * 2 + 1);
 	size_t i;
 
@@ -328,7 +329,7 @@ ca_key_id_text(const ASN1_OCTET_STRING *id)
 {
 	if (id == NULL)
 		return xstrdup("");
-	return ca_hex(ASN1_STRING_get0_data(id), (size_t)ASN1_STRING_length(id), false);
+	return ca_hex(ASN1_STRING_get0_data(id), (size_t)ASN1_STRING_length(id));
 }
 
 /* The serial of x as upper-case hex; caller frees. */
@@ -794,7 +795,7 @@ ca_kek_create(const char *path, struct dr_error *err)
 
 	if (RAND_bytes(raw, sizeof raw) != 1)
 		return ca_ssl_error(err, "random key-encryption key");
-	hex = ca_hex(raw, sizeof raw, false);
+	hex = ca_hex(raw, sizeof raw);
 	OPENSSL_cleanse(raw, sizeof raw);
 	len = strlen(hex);
 	hex[len] = '\n';
@@ -824,7 +825,10 @@ ca_init(const char *state_dir, struct dr_error *err)
 	struct ca_signer root = {0};
 	struct dr_error qerr;
 	json_t *row;
+	struct dr_error ignored; /* when the caller passes no err: we still need to know */
 
+	if (err == NULL)
+		err = &ignored;
 	any = store_query_one(&qerr,
 	    "SELECT serial FROM ca_certificates WHERE kind = 'root'"
 	    " ORDER BY id LIMIT 1",
@@ -1052,7 +1056,10 @@ ca_cert_get(const char *serial, struct dr_error *err)
 {
 	char norm[CA_SERIAL_MAX + 1];
 	json_t *row;
+	struct dr_error ignored; /* when the caller passes no err: we still need to know */
 
+	if (err == NULL)
+		err = &ignored;
 	if (ca_serial_parse(serial, norm, sizeof norm, err) < 0)
 		return NULL;
 	if ((row = ca_row_full(norm, err)) == NULL) {
@@ -1118,7 +1125,10 @@ ca_host_issue(const struct ca_host_req *req, json_t **ret, struct dr_error *err)
 	size_t i;
 	char *p;
 	int rc = CA_ERR_INPUT;
+	struct dr_error ignored; /* when the caller passes no err: we still need to know */
 
+	if (err == NULL)
+		err = &ignored;
 	if (req->host == NULL || *req->host == '\0')
 		return dr_error_set(err, "host: missing (the host's FQDN)"), CA_ERR_INPUT;
 	if (!ca_dns_name_ok(req->host))
@@ -1210,7 +1220,10 @@ ca_intermediate_get(
 	const char *cert;
 	json_t *row, *files;
 	bool created = false;
+	struct dr_error ignored; /* when the caller passes no err: we still need to know */
 
+	if (err == NULL)
+		err = &ignored;
 	if (!ca_cluster_ok(cluster))
 		return dr_error_set(err,
 		           "cluster: '%.100s' is not a cluster name (1..%d of A-Z a-z 0-9 . _ -)",
@@ -1315,7 +1328,10 @@ ca_cert_revoke(const char *serial, const char *reason, json_t **ret, struct dr_e
 	_cleanup_free_ char *crl = NULL;
 	const char *state;
 	int64_t changes = 0;
+	struct dr_error ignored; /* when the caller passes no err: we still need to know */
 
+	if (err == NULL)
+		err = &ignored;
 	if (reason == NULL)
 		reason = "unspecified";
 	if (ca_serial_parse(serial, norm, sizeof norm, err) < 0)
@@ -1559,7 +1575,10 @@ ca_crl_get(char **ret_pem, json_t **ret_info, struct dr_error *err)
 	int64_t now = time(NULL);
 	json_t *row;
 	size_t i;
+	struct dr_error ignored; /* when the caller passes no err: we still need to know */
 
+	if (err == NULL)
+		err = &ignored;
 	if (store_queryf(&issuers, err,
 	        "SELECT " CA_COLUMNS ", cert_pem, key_pem FROM ca_certificates"
 	        " WHERE (kind = 'root' AND state IN ('active', 'previous'))"
@@ -1610,7 +1629,10 @@ ca_rotate(json_t **ret, struct dr_error *err)
 	_cleanup_free_ char *old_serial = NULL, *serial = NULL;
 	struct ca_signer root = {0};
 	json_t *row;
+	struct dr_error ignored; /* when the caller passes no err: we still need to know */
 
+	if (err == NULL)
+		err = &ignored;
 	if (store_begin(err) < 0)
 		return -1;
 	prev = store_query_one(err,
@@ -1651,7 +1673,10 @@ ca_rotate_complete(json_t **ret, struct dr_error *err)
 {
 	_cleanup_json_ json_t *prev = NULL, *root = NULL;
 	const char *serial;
+	struct dr_error ignored; /* when the caller passes no err: we still need to know */
 
+	if (err == NULL)
+		err = &ignored;
 	if (store_begin(err) < 0)
 		return -1;
 	prev = store_query_one(err,
@@ -1755,7 +1780,10 @@ ca_renew_due(int days, bool reissue_previous,
 	json_t *row;
 	size_t i;
 	int n = 0;
+	struct dr_error ignored; /* when the caller passes no err: we still need to know */
 
+	if (err == NULL)
+		err = &ignored;
 	if (days < 0 || days > CA_ROOT_DAYS)
 		return dr_error_set(err, "days: %d is not within 0..%d", days, CA_ROOT_DAYS),
 		       CA_ERR_INPUT;
