@@ -45,6 +45,8 @@ droverd_ca_start(struct config *cfg, struct dr_error *err)
 {
 	int r = ca_init(cfg->state_dir, err);
 
+	if (r >= 0 && ca_crl_url_set(cfg->url, err) < 0)
+		return -1;
 	if (r > 0)
 		log_info("created the CA root (key encrypted under %s/%s)", cfg->state_dir,
 		    CA_KEK_FILE);

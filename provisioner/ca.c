@@ -103,6 +103,8 @@ static const struct ca_mesh {
 /* The key-encryption key, as the hex text used as the PKCS#8 passphrase. Set once by
  * ca_init before any thread uses the CA; read-only afterwards. */
 static char ca_kek[CA_KEK_BYTES * 2 + 1];
+/* droverd's public base URL without a trailing '/', or "": set once at start. */
+static char ca_crl_url[CA_URL_MAX + 1];
 
 /* A CA that signs: its certificate, its decrypted key and its row. */
 struct ca_signer {
@@ -437,6 +439,15 @@ ca_cert_sign(const struct ca_tbs *t, X509 **ret, struct dr_error *err)
 	    (t->san != NULL && ca_ext_add(x, &ctx, NID_subject_alt_name, t->san, err) < 0)) {
 		X509_free(x);
 		return -1;
+	}
+	/* Where relying parties fetch the issuer's CRL, once droverd's public URL is known. */
+	if (t->issuer != NULL && ca_crl_url[0] != '\0') {
+		_cleanup_free_ char *cdp = xasprintf("URI:%s/ca/crl/%s.crl", ca_crl_url,
+		    json_string_value(json_object_get(t->issuer->row, "key_id")));
+		if (ca_ext_add(x, &ctx, NID_crl_distribution_points, cdp, err) < 0) {
+			X509_free(x);
+			return -1;
+		}
 	}
 	if (X509_sign(x, t->issuer != NULL ? t->issuer->key : t->self_key, EVP_sha256()) <= 0) {
 		X509_free(x);
@@ -868,6 +879,39 @@ ca_init(const char *state_dir, struct dr_error *err)
 	}
 	ca_signer_free(&root);
 	return 1;
+}
+
+/* The base URL put into CRL distribution points; checked so that it cannot smuggle more
+ * names into OpenSSL's configuration syntax. */
+int
+ca_crl_url_set(const char *url, struct dr_error *err)
+{
+	size_t n, i;
+
+	if (url == NULL || *url == '\0') {
+		ca_crl_url[0] = '\0';
+		return 0;
+	}
+	n = strlen(url);
+	while (n > 0 && url[n - 1] == '/')
+		n--;
+	if (n > CA_URL_MAX || !(str_has_prefix(url, "http://") || str_has_prefix(url, "https://")))
+		return dr_error_set(err,
+		           "url '%.100s': expected http:// or https:// and at most %d "
+		           "characters, to name the CRLs in certificates",
+		           url, CA_URL_MAX),
+		       CA_ERR_INPUT;
+	for (i = 0; i < n; i++)
+		if (url[i] <= ' ' || url[i] == ',' || url[i] == 0x7f ||
+		    (unsigned char)url[i] > 0x7f)
+			return dr_error_set(err,
+			           "url '%.100s': a character that cannot go into a "
+			           "certificate's CRL distribution point",
+			           url),
+			       CA_ERR_INPUT;
+	memcpy(ca_crl_url, url, n);
+	ca_crl_url[n] = '\0';
+	return 0;
 }
 
 /* Forget the KEK. */
@@ -1604,6 +1648,47 @@ ca_crl_get(char **ret_pem, json_t **ret_info, struct dr_error *err)
 	*ret_pem = buf_steal(&b);
 	if (ret_info != NULL)
 		*ret_info = TAKE_PTR(info);
+	return 0;
+}
+
+/* One trusted issuer's CRL in DER, by the issuer's key identifier. */
+int
+ca_crl_der(const char *key_id, unsigned char **ret, size_t *ret_len, struct dr_error *err)
+{
+	_cleanup_free_ char *all = NULL;
+	_cleanup_json_ json_t *row = NULL;
+	struct dr_error ignored;
+	unsigned char *der = NULL;
+	X509_CRL *crl;
+	BIO *bio;
+	int len;
+
+	if (err == NULL)
+		err = &ignored;
+	/* Brings every CRL up to date first. */
+	if (ca_crl_get(&all, NULL, err) < 0)
+		return -1;
+	row = store_query_one(err, "SELECT pem FROM ca_crls WHERE key_id = ?", "[s]", key_id);
+	if (row == NULL)
+		return err->msg[0] != '\0'
+		    ? -1
+		    : (dr_error_set(err, "no CRL for issuer key %.64s", key_id), CA_ERR_NOTFOUND);
+	/* Only issuers still trusted: a CRL of a retired root is not served. */
+	if (strstr(all, json_string_value(json_object_get(row, "pem"))) == NULL)
+		return dr_error_set(err, "no CRL for issuer key %.64s", key_id), CA_ERR_NOTFOUND;
+	if ((bio = BIO_new_mem_buf(json_string_value(json_object_get(row, "pem")), -1)) == NULL)
+		fatalx("BIO_new_mem_buf failed");
+	crl = PEM_read_bio_X509_CRL(bio, NULL, NULL, NULL);
+	BIO_free(bio);
+	if (crl == NULL || (len = i2d_X509_CRL(crl, &der)) <= 0) {
+		X509_CRL_free(crl);
+		return ca_ssl_error(err, "stored CRL");
+	}
+	X509_CRL_free(crl);
+	*ret = xmalloc((size_t)len);
+	memcpy(*ret, der, (size_t)len);
+	OPENSSL_free(der);
+	*ret_len = (size_t)len;
 	return 0;
 }
 

@@ -48,6 +48,7 @@
 #define CA_DNS_MAX 16 /* extra DNS names in one host certificate */
 #define CA_NAME_MAX 253 /* a DNS name */
 #define CA_CLUSTER_MAX 63 /* a cluster name: [A-Za-z0-9._-] */
+#define CA_URL_MAX 200 /* the public URL put into certificates */
 
 /* What the functions below return on failure besides -1 (internal or store error), so
  * that the API can answer 422, 404 or 409. */
@@ -65,6 +66,12 @@ void ca_register(void);
  * root's key (the wrong file restored).
  */
 int ca_init(const char *state_dir, struct dr_error *err);
+/*
+ * droverd's public base URL ("https://drover.example.com"; NULL or "" for none): from
+ * then on, certificates name their issuer's CRL at <url>/ca/crl/<issuer key id>.crl (a
+ * CRL distribution point). Call at start, before other threads use the CA.
+ */
+int ca_crl_url_set(const char *url, struct dr_error *err);
 /* Forget the KEK (wiped from memory). */
 void ca_shutdown(void);
 
@@ -134,6 +141,10 @@ int ca_cert_revoke(const char *serial, const char *reason, json_t **ret, struct 
  */
 int ca_crl_get(char **ret_pem, json_t **ret_info, struct dr_error *err);
 
+/* One trusted issuer's current CRL in DER, by the issuer's key identifier (the hex the
+ * rows call key_id); CA_ERR_NOTFOUND when there is none. Caller frees *ret. */
+int ca_crl_der(const char *key_id, unsigned char **ret, size_t *ret_len, struct dr_error *err);
+
 /* Start a rotation: a new active root (and hosts intermediate); fails while one is
  * in progress. *ret (caller frees) = {"root": row, "previous": row}. */
 int ca_rotate(json_t **ret, struct dr_error *err);
@@ -155,7 +166,8 @@ int ca_renew_due(int days, bool reissue_previous,
 /* ca_api.c */
 
 /* Install the CA's routes: /api/v2/ca/… (viewer), /api/v2/admin/ca/… (admin), and the
- * public /ca/root.pem, /ca/bundle.pem, /ca/crl.pem. Before http_server_start. */
+ * public /ca/root.pem, /ca/bundle.pem, /ca/crl.pem and /ca/crl/<key id>.crl (DER).
+ * Before http_server_start. */
 void ca_api_init(void);
 
 #endif /* DROVER_PROVISIONER_CA_H */

@@ -95,6 +95,29 @@ ca_api_pem(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* GET /ca/crl/:name (public): one issuer's CRL in DER, where certificates point. */
+static int
+ca_api_crl_der(struct http_request *req, struct http_response *resp)
+{
+	const char *name = http_request_param(req, "name");
+	_cleanup_free_ unsigned char *der = NULL;
+	_cleanup_free_ char *key_id = NULL;
+	struct dr_error err;
+	size_t len = 0, n;
+	int rc;
+
+	n = strlen(name);
+	if (n < 5 || n > 100 || !str_has_suffix(name, ".crl")) {
+		http_reply_error(resp, 404, "no CRL '%.100s'", name);
+		return 0;
+	}
+	key_id = xstrndup(name, n - 4);
+	if ((rc = ca_crl_der(key_id, &der, &len, &err)) < 0)
+		return ca_api_fail(resp, rc, &err);
+	http_reply_text(resp, 200, "application/pkix-crl", (const char *)der, len);
+	return 0;
+}
+
 /* GET /api/v2/ca/root: the active root (row and PEM) and the trust bundle. */
 static int
 ca_api_root(struct http_request *req, struct http_response *resp)
@@ -368,6 +391,7 @@ static const struct http_route ca_routes[] = {
     {"GET", "/ca/root.pem", ca_api_pem, HTTP_PUBLIC, "ca_root_pem"},
     {"GET", "/ca/bundle.pem", ca_api_pem, HTTP_PUBLIC, "ca_bundle_pem"},
     {"GET", "/ca/crl.pem", ca_api_pem, HTTP_PUBLIC, "ca_crl_pem"},
+    {"GET", "/ca/crl/:name", ca_api_crl_der, HTTP_PUBLIC, "ca_crl_der"},
     {"GET", "/api/v2/ca/root", ca_api_root, 0, "ca_root"},
     {"GET", "/api/v2/ca/certificates", ca_api_list, 0, "ca_certificates"},
     {"GET", "/api/v2/ca/certificates/:serial", ca_api_show, 0, "ca_certificate"},

@@ -232,6 +232,24 @@ droverd_stop
 chmod 600 "$state/ca-kek"
 ok "with the right KEK it starts again" droverd_start "$state"
 
+# With a public URL configured, certificates name their CRL and openssl fetches it.
+droverd_stop
+cport=$((20000 + ($$ + 7919) % 20000))
+printf 'url: "http://127.0.0.1:%s/"\n' "$cport" >"$TAP_TMP/droverd.yml"
+ok "droverd starts with a public url" droverd_start "$state" \
+	--config "$TAP_TMP/droverd.yml" --listen "127.0.0.1:$cport"
+ok "a certificate issued now" "$DROVER" ca issue --host n5.example.test --out n5
+like "names its issuer's CRL" "$(openssl x509 -in n5.crt -noout -text)" \
+	"URI:http://127.0.0.1:$cport/ca/crl/[0-9a-f]{40}\.crl"
+ok "openssl verify -crl_download -crl_check fetches the CRL and passes" \
+	openssl verify -crl_download -crl_check -CAfile root2.pem -untrusted n5.crt n5.crt
+ok "ca revoke n5" "$DROVER" ca revoke "$(serial n5.crt)" --reason superseded
+out=$(openssl verify -crl_download -crl_check -CAfile root2.pem -untrusted n5.crt \
+	n5.crt 2>&1)
+like "and after revocation the downloaded CRL makes it fail" "$out" 'certificate revoked'
+is "an unknown CRL is a 404" "$(curl -s -o /dev/null -w '%{http_code}' \
+	"$DROVERD_URL/ca/crl/00ff.crl")" 404
+
 # Bad input.
 out=$("$DROVER" ca revoke 0123456789ABCDEF 2>&1)
 like "an unknown serial" "$out" '404 no certificate with serial 0123456789ABCDEF'
