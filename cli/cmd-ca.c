@@ -116,7 +116,8 @@ ca_cli_push(json_t *list, const char *opt, const char *value)
 
 /*
  * drover ca issue --host FQDN [--dns NAME]... [--ip ADDR]... [--days N]
- * [--public-key FILE] --out PREFIX: PREFIX.crt (certificate + chain) and PREFIX.key.
+ * [--public-key FILE | --csr FILE] --out PREFIX: PREFIX.crt (certificate + chain) and,
+ * when the CA made the key, PREFIX.key.
  */
 int
 cmd_ca_issue(struct cli *cli, int argc, char **argv)
@@ -127,13 +128,14 @@ cmd_ca_issue(struct cli *cli, int argc, char **argv)
 	    {"ip", required_argument, NULL, 'i'},
 	    {"days", required_argument, NULL, 'D'},
 	    {"public-key", required_argument, NULL, 'k'},
+	    {"csr", required_argument, NULL, 'c'},
 	    {"out", required_argument, NULL, 'o'},
 	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *body = json_object(), *dns = json_array(), *ips = json_array();
 	_cleanup_json_ json_t *cert = NULL;
 	_cleanup_free_ char *crt_path = NULL, *key_path = NULL, *pem = NULL, *pub = NULL;
-	const char *out = NULL, *key;
+	const char *out = NULL, *key, *pub_field = NULL;
 	struct dr_error err;
 	long long days;
 	int c, r;
@@ -157,10 +159,13 @@ cmd_ca_issue(struct cli *cli, int argc, char **argv)
 			json_object_set_new(body, "days", json_integer(days));
 			break;
 		case 'k':
+		case 'c':
 			free(pub);
 			pub = NULL;
 			if (file_read(optarg, CA_CLI_FILE_MAX, &pub, NULL, &err) < 0)
-				return cli_fail("--public-key: %s", err.msg);
+				return cli_fail(
+				    "--%s: %s", c == 'k' ? "public-key" : "csr", err.msg);
+			pub_field = c == 'k' ? "public_key" : "csr";
 			break;
 		case 'o':
 			out = optarg;
@@ -178,7 +183,7 @@ cmd_ca_issue(struct cli *cli, int argc, char **argv)
 	json_object_set(body, "dns", dns);
 	json_object_set(body, "ips", ips);
 	if (pub != NULL)
-		json_object_set_new(body, "public_key", json_string(pub));
+		json_object_set_new(body, pub_field, json_string(pub));
 	if ((r = cli_api(cli, "POST", "/api/v2/admin/ca/certificates", body, &cert)) != 0)
 		return r;
 	if (out == NULL) {

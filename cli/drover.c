@@ -51,9 +51,10 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Print the root certificate, the trust bundle (old + new roots during a rotation) "
 	    "or one certificate (--out: write PREFIX.crt with its chain)." },
 	{ "ca", "issue", cmd_ca_issue, CLI_REMOTE,
-	    "ca issue --host FQDN [--dns NAME]... [--ip ADDR]... [--days N] [--public-key FILE] "
-	    "--out PREFIX",
-	    "Issue a host identity certificate: PREFIX.crt (with the chain) and PREFIX.key." },
+	    "ca issue --host FQDN [--dns NAME]... [--ip ADDR]... [--days N] [--public-key FILE | "
+	    "--csr FILE] --out PREFIX",
+	    "Issue a host identity certificate: PREFIX.crt (with the chain) and PREFIX.key "
+	    "(unless the host keeps its key: --public-key or --csr)." },
 	{ "ca", "list", cmd_ca_list, CLI_REMOTE,
 	    "ca list [--kind root|intermediate|leaf] [--host H] [--cluster C] [--state S]",
 	    "List the CA's certificates." },

@@ -83,7 +83,9 @@ struct ca_host_req {
 	const char *const *ips; /* IPv4/IPv6 SANs, textual */
 	size_t nips;
 	int days; /* 0 = CA_LEAF_DAYS; at most CA_LEAF_DAYS_MAX */
-	const char *public_key; /* PEM SubjectPublicKeyInfo to certify; NULL = make a key */
+	const char *public_key; /* PEM SubjectPublicKeyInfo to certify, or NULL */
+	const char *csr; /* or a PEM CSR (its signature is checked; only its key is used);
+	                    both NULL = the CA makes the key */
 };
 
 /*

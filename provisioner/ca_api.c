@@ -250,8 +250,8 @@ ca_api_strings(struct http_response *resp, const json_t *body, const char *key, 
 }
 
 /*
- * POST /api/v2/admin/ca/certificates {host, dns?, ips?, days?, public_key?}: issue a host
- * certificate. The private key (when the CA made it) is in this answer only.
+ * POST /api/v2/admin/ca/certificates {host, dns?, ips?, days?, public_key? | csr?}: issue a
+ * host certificate. The private key (when the CA made it) is in this answer only.
  */
 static int
 ca_api_issue(struct http_request *req, struct http_response *resp)
@@ -259,7 +259,7 @@ ca_api_issue(struct http_request *req, struct http_response *resp)
 	_cleanup_json_ json_t *body = NULL, *after = NULL;
 	struct ca_host_req r = {0};
 	const char **dns = NULL, **ips = NULL;
-	const char *host = NULL, *pub = NULL;
+	const char *host = NULL, *pub = NULL, *csr = NULL;
 	json_int_t days = 0;
 	struct dr_error err;
 	json_t *cert = NULL;
@@ -267,11 +267,11 @@ ca_api_issue(struct http_request *req, struct http_response *resp)
 
 	if (ca_api_body(req, resp, &body) < 0)
 		return 0;
-	if (json_unpack_ex(body, NULL, 0, "{s?:s, s?:I, s?:s}", "host", &host, "days", &days,
-	        "public_key", &pub) < 0) {
+	if (json_unpack_ex(body, NULL, 0, "{s?:s, s?:I, s?:s, s?:s}", "host", &host, "days", &days,
+	        "public_key", &pub, "csr", &csr) < 0) {
 		http_reply_error(resp, 422,
 		    "expected {\"host\": FQDN, \"dns\": [names], \"ips\": [addresses], "
-		    "\"days\": number, \"public_key\": PEM}");
+		    "\"days\": number, \"public_key\": PEM, \"csr\": PEM}");
 		return 0;
 	}
 	if (days < 0 || days > CA_LEAF_DAYS_MAX) {
@@ -290,6 +290,7 @@ ca_api_issue(struct http_request *req, struct http_response *resp)
 	r.ips = ips;
 	r.days = (int)days;
 	r.public_key = pub;
+	r.csr = csr;
 	rc = ca_host_issue(&r, &cert, &err);
 	free(dns);
 	free(ips);

@@ -85,6 +85,16 @@ wait "$srv" 2>/dev/null
 like "a TLS client verifies n1.example.test against the root" "$out" \
 	'Verify return code: 0 \(ok\)'
 
+# A host that keeps its key: a CSR, and no key travels.
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout host-side.key \
+	-subj /CN=ignored -out own.csr 2>/dev/null
+ok "ca issue --csr" "$DROVER" ca issue --host own.example.test --csr own.csr --out own
+ok "writes no key file" test ! -e own.key
+is "the certificate is for the host's own key" "$(pubkey -k host-side.key)" \
+	"$(pubkey own.crt)"
+like "and names the requested host, not the CSR's subject" \
+	"$(openssl x509 -in own.crt -noout -subject)" 'CN *= *own.example.test'
+
 # Revocation and the CRL.
 ok "a second host" "$DROVER" ca issue --host n2.example.test --out n2
 s1=$(serial n1.crt)

@@ -2,6 +2,7 @@
  * renewal. Chains are checked with OpenSSL's own verifier. */
 #include "tests/unit/unit.h"
 
+#include <pthread.h>
 #include <sys/stat.h>
 
 #include <openssl/err.h>
@@ -544,6 +545,177 @@ test_renewal_window(void **state)
 	assert_int_equal(ca_renew_due(-1, false, NULL, NULL, &err), CA_ERR_INPUT);
 }
 
+/* A CSR for a fresh P-256 key, signed by it (or, with tamper, with its signature broken). */
+static char *
+make_csr(EVP_PKEY **ret_key, bool tamper)
+{
+	EVP_PKEY *key = EVP_EC_gen("P-256");
+	X509_REQ *req = X509_REQ_new();
+	X509_NAME *name = X509_NAME_new();
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
+	char *pem;
+
+	X509_NAME_add_entry_by_txt(
+	    name, "CN", MBSTRING_UTF8, (const unsigned char *)"csr", -1, -1, 0);
+	X509_REQ_set_subject_name(req, name);
+	X509_REQ_set_pubkey(req, key);
+	assert_true(X509_REQ_sign(req, key, EVP_sha256()) > 0);
+	if (tamper) {
+		/* Sign, then change the subject: the signature no longer matches. */
+		X509_NAME_add_entry_by_txt(
+		    name, "O", MBSTRING_UTF8, (const unsigned char *)"forged", -1, -1, 0);
+		X509_REQ_set_subject_name(req, name);
+	}
+	PEM_write_bio_X509_REQ(bio, req);
+	n = BIO_get_mem_data(bio, &data);
+	pem = xstrndup(data, (size_t)n);
+	BIO_free(bio);
+	X509_NAME_free(name);
+	X509_REQ_free(req);
+	*ret_key = key;
+	return pem;
+}
+
+/* A CSR is certified only when its signature verifies; names come from the request. */
+static void
+test_csr(void **state)
+{
+	EVP_PKEY *key = NULL, *key2 = NULL;
+	_cleanup_free_ char *csr = make_csr(&key, false), *bad = make_csr(&key2, true);
+	struct ca_host_req r = {.host = "csr.example.test", .csr = csr};
+	_cleanup_json_ json_t *cert = NULL;
+	json_t *none = NULL;
+	struct dr_error err;
+	X509 *x;
+	char cn[64];
+
+	assert_int_equal(ca_host_issue(&r, &cert, &err), 0);
+	assert_null(json_object_get(cert, "key"));
+	x = pem_cert(str(cert, "certificate"));
+	assert_int_equal(X509_check_private_key(x, key), 1);
+	X509_NAME_get_text_by_NID(X509_get_subject_name(x), NID_commonName, cn, sizeof cn);
+	assert_string_equal(cn, "csr.example.test");
+	X509_free(x);
+
+	r.csr = bad;
+	assert_int_equal(ca_host_issue(&r, &none, &err), CA_ERR_INPUT);
+	assert_string_equal(err.msg, "csr: its signature does not verify");
+	r.csr = "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n";
+	assert_int_equal(ca_host_issue(&r, &none, &err), CA_ERR_INPUT);
+	assert_non_null(strstr(err.msg, "csr: not a PEM certificate request"));
+	r.csr = csr;
+	r.public_key = "x";
+	assert_int_equal(ca_host_issue(&r, &none, &err), CA_ERR_INPUT);
+	assert_non_null(strstr(err.msg, "not both"));
+	EVP_PKEY_free(key);
+	EVP_PKEY_free(key2);
+}
+
+/* With a public URL, certificates point at their issuer's DER CRL, which is served. */
+static void
+test_crl_url(void **state)
+{
+	_cleanup_json_ json_t *cert = NULL, *cert2 = NULL, *none = NULL;
+	_cleanup_free_ unsigned char *der = NULL;
+	_cleanup_free_ char *expect = NULL;
+	const unsigned char *p;
+	struct dr_error err;
+	size_t len = 0;
+	X509_CRL *crl;
+	X509 *x, *inter;
+
+	assert_int_equal(ca_crl_url_set("http://drover.example.test:8080/", &err), 0);
+	cert = issue("cdp.example.test", 0, NULL);
+	x = pem_cert(str(cert, "certificate"));
+	{
+		STACK_OF(DIST_POINT) *dps =
+		    X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL);
+		GENERAL_NAME *g;
+		assert_non_null(dps);
+		assert_int_equal(sk_DIST_POINT_num(dps), 1);
+		g = sk_GENERAL_NAME_value(
+		    sk_DIST_POINT_value(dps, 0)->distpoint->name.fullname, 0);
+		expect = xasprintf(
+		    "http://drover.example.test:8080/ca/crl/%s.crl", str(cert, "issuer_key_id"));
+		assert_string_equal(
+		    (const char *)ASN1_STRING_get0_data(g->d.uniformResourceIdentifier), expect);
+		CRL_DIST_POINTS_free(dps);
+	}
+	X509_free(x);
+	assert_int_equal(ca_cert_revoke(str(cert, "serial"), NULL, NULL, &err), 0);
+	assert_int_equal(ca_crl_der(str(cert, "issuer_key_id"), &der, &len, &err), 0);
+	p = der;
+	crl = d2i_X509_CRL(NULL, &p, (long)len);
+	assert_non_null(crl);
+	inter = pem_cert(str(cert, "chain"));
+	assert_int_equal(X509_CRL_verify(crl, X509_get0_pubkey(inter)), 1);
+	assert_int_equal(sk_X509_REVOKED_num(X509_CRL_get_REVOKED(crl)), 1);
+	X509_CRL_free(crl);
+	X509_free(inter);
+	_cleanup_free_ unsigned char *nothing = NULL;
+	assert_int_equal(ca_crl_der("00ff", &nothing, &len, &err), CA_ERR_NOTFOUND);
+
+	/* URLs that cannot go into a certificate. */
+	assert_int_equal(ca_crl_url_set("ftp://x", &err), CA_ERR_INPUT);
+	assert_int_equal(ca_crl_url_set("http://x,URI:http://evil", &err), CA_ERR_INPUT);
+	assert_int_equal(ca_crl_url_set("http://x y", &err), CA_ERR_INPUT);
+	/* Off again: no distribution point. */
+	assert_int_equal(ca_crl_url_set(NULL, &err), 0);
+	cert2 = issue("nocdp.example.test", 0, NULL);
+	x = pem_cert(str(cert2, "certificate"));
+	assert_null(X509_get_ext_d2i(x, NID_crl_distribution_points, NULL, NULL));
+	X509_free(x);
+}
+
+#define ISSUE_THREADS 4
+#define ISSUE_EACH 15
+
+/* One issuing thread: ISSUE_EACH certificates; the count of failures in *arg. */
+static void *
+issue_thread(void *arg)
+{
+	int *failures = arg, i;
+
+	for (i = 0; i < ISSUE_EACH; i++) {
+		_cleanup_free_ char *host = xasprintf("t%p-%d.example.test", arg, i);
+		struct ca_host_req r = {.host = host};
+		struct dr_error err;
+		json_t *cert = NULL;
+
+		if (ca_host_issue(&r, &cert, &err) < 0)
+			(*failures)++;
+		json_decref(cert);
+	}
+	return NULL;
+}
+
+/* Threads issuing at once (as HTTP threads do) all succeed, with distinct serials. */
+static void
+test_concurrent_issue(void **state)
+{
+	pthread_t t[ISSUE_THREADS];
+	int failures[ISSUE_THREADS] = {0}, i;
+	_cleanup_json_ json_t *row = NULL;
+	struct dr_error err;
+
+	for (i = 0; i < ISSUE_THREADS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, issue_thread, &failures[i]), 0);
+	for (i = 0; i < ISSUE_THREADS; i++) {
+		pthread_join(t[i], NULL);
+		assert_int_equal(failures[i], 0);
+	}
+	row = store_query_one(&err,
+	    "SELECT COUNT(*) AS n, COUNT(DISTINCT serial) AS d FROM ca_certificates"
+	    " WHERE kind = 'leaf'",
+	    NULL);
+	assert_int_equal(
+	    json_integer_value(json_object_get(row, "n")), ISSUE_THREADS * ISSUE_EACH);
+	assert_int_equal(
+	    json_integer_value(json_object_get(row, "d")), ISSUE_THREADS * ISSUE_EACH);
+}
+
 int
 main(void)
 {
@@ -555,6 +727,9 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_crl, setup_ca, teardown_ca),
 	    cmocka_unit_test_setup_teardown(test_rotation, setup_ca, teardown_ca),
 	    cmocka_unit_test_setup_teardown(test_renewal_window, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_csr, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_crl_url, setup_ca, teardown_ca),
+	    cmocka_unit_test_setup_teardown(test_concurrent_issue, setup_ca, teardown_ca),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
