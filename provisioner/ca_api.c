@@ -2,6 +2,7 @@
 #define LOG_COMPONENT "ca"
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -404,9 +405,67 @@ static const struct http_route ca_routes[] = {
     {"POST", "/api/v2/admin/ca/rotate/complete", ca_api_rotate, 0, "ca_rotate_complete"},
 };
 
-/* Install the CA's routes. */
+/*
+ * /metrics: drover_ca_certificates{kind,state} and drover_ca_expiry_seconds{kind}, the
+ * time left of the soonest-expiring certificate still in use, so that an alert fires when
+ * renewal stops working rather than when a host's certificate has already expired.
+ */
+static void
+ca_api_metrics(struct buf *out)
+{
+	_cleanup_json_ json_t *counts = NULL, *soonest = NULL;
+	int64_t now = time(NULL);
+	json_t *row;
+	size_t i;
+
+	if (store_queryf(&counts, NULL,
+	        "SELECT kind, CASE WHEN state = 'valid' AND not_after <= ? THEN 'expired'"
+	        " ELSE state END AS st, COUNT(*) AS n FROM ca_certificates"
+	        " GROUP BY kind, st ORDER BY kind, st",
+	        "[I]", (json_int_t)now) < 0 ||
+	    store_queryf(&soonest, NULL,
+	        "SELECT kind, MIN(not_after) AS t FROM ca_certificates"
+	        " WHERE state IN ('valid', 'active') AND not_after > ? GROUP BY kind ORDER BY "
+	        "kind",
+	        "[I]", (json_int_t)now) < 0)
+		return;
+	buf_adds(out,
+	    "# HELP drover_ca_certificates Certificates of droverd's CA by kind and "
+	    "state.\n# TYPE drover_ca_certificates gauge\n");
+	json_array_foreach(counts, i, row)
+	{
+		buf_adds(out, "drover_ca_certificates{kind=\"");
+		metrics_label_escape(out, json_string_value(json_object_get(row, "kind")));
+		buf_adds(out, "\",state=\"");
+		metrics_label_escape(out, json_string_value(json_object_get(row, "st")));
+		buf_addf(
+		    out, "\"} %lld\n", (long long)json_integer_value(json_object_get(row, "n")));
+	}
+	buf_adds(out,
+	    "# HELP drover_ca_expiry_seconds Seconds until the first certificate in use "
+	    "of each kind expires.\n# TYPE drover_ca_expiry_seconds gauge\n");
+	json_array_foreach(soonest, i, row)
+	{
+		buf_adds(out, "drover_ca_expiry_seconds{kind=\"");
+		metrics_label_escape(out, json_string_value(json_object_get(row, "kind")));
+		buf_addf(out, "\"} %lld\n",
+		    (long long)(json_integer_value(json_object_get(row, "t")) - now));
+	}
+}
+
+static pthread_once_t ca_api_once = PTHREAD_ONCE_INIT;
+
+/* The collector, registered once however often the routes are installed. */
+static void
+ca_api_once_init(void)
+{
+	metrics_collector_add(ca_api_metrics);
+}
+
+/* Install the CA's routes and its metrics. */
 void
 ca_api_init(void)
 {
 	http_routes_add(ca_routes, nitems(ca_routes));
+	pthread_once(&ca_api_once, ca_api_once_init);
 }

@@ -260,6 +260,12 @@ like "and after revocation the downloaded CRL makes it fail" "$out" 'certificate
 is "an unknown CRL is a 404" "$(curl -s -o /dev/null -w '%{http_code}' \
 	"$DROVERD_URL/ca/crl/00ff.crl")" 404
 
+metrics=$(curl -sf "$DROVERD_URL/metrics")
+like "metrics count certificates by kind and state" "$metrics" \
+	'drover_ca_certificates\{kind="leaf",state="revoked"\} [1-9]'
+like "and say when the first leaf in use expires" "$metrics" \
+	'drover_ca_expiry_seconds\{kind="leaf"\} [1-9][0-9]+'
+
 # Bad input.
 out=$("$DROVER" ca revoke 0123456789ABCDEF 2>&1)
 like "an unknown serial" "$out" '404 no certificate with serial 0123456789ABCDEF'
