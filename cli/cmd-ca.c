@@ -216,7 +216,7 @@ cmd_ca_issue(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* drover ca list [--kind K] [--host H] [--cluster C] [--state S] */
+/* drover ca list [--kind K] [--host H] [--cluster C] [--state S] [--page N], 1000 a page */
 int
 cmd_ca_list(struct cli *cli, int argc, char **argv)
 {
@@ -225,10 +225,13 @@ cmd_ca_list(struct cli *cli, int argc, char **argv)
 	    {"host", required_argument, NULL, 0},
 	    {"cluster", required_argument, NULL, 0},
 	    {"state", required_argument, NULL, 0},
+	    {"page", required_argument, NULL, 0},
 	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *answer = NULL;
 	struct buf path = BUF_INIT(4096);
+	size_t shown;
+	json_int_t total;
 	int c, idx, r;
 
 	buf_adds(&path, "/api/v2/ca/certificates?per_page=1000");
@@ -251,10 +254,17 @@ cmd_ca_list(struct cli *cli, int argc, char **argv)
 	buf_free(&path);
 	if (r != 0)
 		return r;
-	if (cli->json)
+	if (cli->json) {
 		cli_print_json(answer);
-	else
-		cli_table(ca_columns, nitems(ca_columns), json_object_get(answer, "results"));
+		return 0;
+	}
+	cli_table(ca_columns, nitems(ca_columns), json_object_get(answer, "results"));
+	shown = json_array_size(json_object_get(answer, "results"));
+	total = json_integer_value(json_object_get(answer, "total"));
+	if ((json_int_t)shown < total)
+		fprintf(stderr, "(%zu of %lld shown, page %lld: see --page)\n", shown,
+		    (long long)total,
+		    (long long)json_integer_value(json_object_get(answer, "page")));
 	return 0;
 }
 

@@ -56,7 +56,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Issue a host identity certificate: PREFIX.crt (with the chain) and PREFIX.key "
 	    "(unless the host keeps its key: --public-key or --csr)." },
 	{ "ca", "list", cmd_ca_list, CLI_REMOTE,
-	    "ca list [--kind root|intermediate|leaf] [--host H] [--cluster C] [--state S]",
+	    "ca list [--kind root|intermediate|leaf] [--host H] [--cluster C] [--state S] "
+	    "[--page N]",
 	    "List the CA's certificates." },
 	{ "ca", "revoke", cmd_ca_revoke, CLI_REMOTE, "ca revoke SERIAL [--reason R]",
 	    "Revoke a certificate (RFC 5280 reason name); the CRL lists it at once." },

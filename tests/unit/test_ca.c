@@ -361,6 +361,30 @@ test_intermediate(void **state)
 	assert_string_equal(cn, "identity.linkerd.cluster.local");
 	X509_free(x);
 
+	/* A revoked intermediate is listed on its root's CRL and replaced at the next use. */
+	_cleanup_json_ json_t *replaced = NULL, *info = NULL;
+	_cleanup_free_ char *crls = NULL;
+	size_t i;
+	json_t *c;
+	bool listed = false;
+	assert_int_equal(ca_cert_revoke(str(istio, "serial"), "cACompromise", NULL, &err), 0);
+	assert_int_equal(ca_crl_get(&crls, &info, &err), 0);
+	json_array_foreach(info, i, c)
+	{
+		json_t *rv = json_array_get(json_object_get(c, "revoked"), 0);
+		if (rv != NULL && strcmp(str(rv, "serial"), str(istio, "serial")) == 0) {
+			assert_string_equal(str(c, "issuer_serial"), str(istio, "root_serial"));
+			assert_string_equal(str(rv, "reason"), "cACompromise");
+			listed = true;
+		}
+	}
+	assert_true(listed);
+	assert_int_equal(ca_intermediate_get("c1", "istio", &replaced, &created, &err), 0);
+	assert_true(created);
+	assert_string_not_equal(str(replaced, "serial"), str(istio, "serial"));
+	assert_string_not_equal(str(json_object_get(replaced, "files"), "ca-key.pem"),
+	    str(json_object_get(istio, "files"), "ca-key.pem"));
+
 	json_t *bad = NULL;
 	assert_int_equal(ca_intermediate_get("c1", "consul", &bad, NULL, &err), CA_ERR_INPUT);
 	assert_int_equal(ca_intermediate_get("../x", "istio", &bad, NULL, &err), CA_ERR_INPUT);
