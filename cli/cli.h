@@ -108,5 +108,13 @@ int cmd_token_create(struct cli *cli, int argc, char **argv);
 int cmd_token_list(struct cli *cli, int argc, char **argv);
 int cmd_token_delete(struct cli *cli, int argc, char **argv);
 int cmd_audit_list(struct cli *cli, int argc, char **argv);
+/* cmd-ca.c */
+int cmd_ca_show(struct cli *cli, int argc, char **argv);
+int cmd_ca_issue(struct cli *cli, int argc, char **argv);
+int cmd_ca_list(struct cli *cli, int argc, char **argv);
+int cmd_ca_revoke(struct cli *cli, int argc, char **argv);
+int cmd_ca_crl(struct cli *cli, int argc, char **argv);
+int cmd_ca_rotate(struct cli *cli, int argc, char **argv);
+int cmd_ca_intermediate(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

@@ -78,6 +78,27 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "audit", "list", cmd_audit_list, CLI_REMOTE,
 	    "audit list [--search QUERY] [--page N] [--per-page N]",
 	    "Show the audit log: who changed what, when, from where." },
+	{ "ca", "show", cmd_ca_show, CLI_REMOTE, "ca show --root | --bundle | SERIAL [--out PREFIX]",
+	    "Print the root certificate, the trust bundle (old + new roots during a rotation) "
+	    "or one certificate (--out: write PREFIX.crt with its chain)." },
+	{ "ca", "issue", cmd_ca_issue, CLI_REMOTE,
+	    "ca issue --host FQDN [--dns NAME]... [--ip ADDR]... [--days N] [--public-key FILE | "
+	    "--csr FILE] --out PREFIX",
+	    "Issue a host identity certificate: PREFIX.crt (with the chain) and PREFIX.key "
+	    "(unless the host keeps its key: --public-key or --csr)." },
+	{ "ca", "list", cmd_ca_list, CLI_REMOTE,
+	    "ca list [--kind root|intermediate|leaf] [--host H] [--cluster C] [--state S] "
+	    "[--page N]",
+	    "List the CA's certificates." },
+	{ "ca", "revoke", cmd_ca_revoke, CLI_REMOTE, "ca revoke SERIAL [--reason R]",
+	    "Revoke a certificate (RFC 5280 reason name); the CRL lists it at once." },
+	{ "ca", "crl", cmd_ca_crl, CLI_REMOTE, "ca crl",
+	    "Print the CRLs of every trusted issuer (PEM)." },
+	{ "ca", "rotate", cmd_ca_rotate, CLI_REMOTE, "ca rotate [--complete]",
+	    "Start a root rotation (bundle = old + new roots), or complete it." },
+	{ "ca", "intermediate", cmd_ca_intermediate, CLI_REMOTE,
+	    "ca intermediate --cluster NAME --mesh istio|linkerd --out DIR",
+	    "Write a cluster's mesh CA files (Istio cacerts or Linkerd issuer) into DIR." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

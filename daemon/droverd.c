@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "provisioner/ca.h"
 #include "webui/webui.h"
 
 #define DROVERD_DEFAULT_CONFIG DROVER_SYSCONFDIR "/droverd.yml"
@@ -28,6 +29,7 @@ droverd_store_start(struct config *cfg, struct dr_error *err)
 	job_init();
 	schedule_init();
 	auth_register();
+	ca_register();
 	return store_open(cfg->state_dir, err);
 }
 
@@ -35,6 +37,20 @@ static int
 droverd_auth_start(struct config *cfg, struct dr_error *err)
 {
 	return auth_init(cfg->state_dir, err);
+}
+
+/* The CA: its key-encryption key and, on first start, its root. */
+static int
+droverd_ca_start(struct config *cfg, struct dr_error *err)
+{
+	int r = ca_init(cfg->state_dir, err);
+
+	if (r >= 0 && ca_crl_url_set(cfg->url, err) < 0)
+		return -1;
+	if (r > 0)
+		log_info("created the CA root (key encrypted under %s/%s)", cfg->state_dir,
+		    CA_KEK_FILE);
+	return r < 0 ? -1 : 0;
 }
 
 /* Settings other modules read while running; at start and again on SIGHUP. */
@@ -81,6 +97,7 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 
 	api_init();
 	api_settings_set(cfg);
+	ca_api_init();
 	return http_server_start(&o, err);
 }
 
@@ -92,6 +109,8 @@ static const struct droverd_module {
 } droverd_modules[] = {
 	{ "store", droverd_store_start, store_close },
 	{ "auth", droverd_auth_start, NULL },
+	/* Before jobs: a ca_renew job left queued needs the key-encryption key. */
+	{ "ca", droverd_ca_start, ca_shutdown },
 	{ "jobs", droverd_jobs_start, droverd_jobs_stop },
 	{ "scheduler", droverd_schedule_start, schedule_stop },
 	{ "http", droverd_http_start, http_server_stop },

@@ -117,7 +117,7 @@ static const struct store_migration auth_migrations[] = {
 static const char *const auth_builtin_roles[] = {"viewer", "operator", "admin"};
 
 /* Resources a "*" never covers: the appliance's own. */
-static const char *const auth_admin_resources[] = {"users", "roles", "backup"};
+static const char *const auth_admin_resources[] = {"users", "roles", "backup", "ca_admin"};
 
 /* Failed logins per key ("u:NAME" or "a:ADDRESS"), in a fixed table. */
 struct auth_throttle_slot {
