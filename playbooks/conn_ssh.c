@@ -28,11 +28,11 @@
 #include "playbooks/playbooks.h"
 
 #define SSH_DEFAULT_CONNECT_TIMEOUT 10 /* seconds */
-#define SSH_OP_TIMEOUT 60	       /* seconds a blocking request (SFTP, channel open) waits */
-#define SSH_SFTP_CHUNK (64u << 10)     /* bytes per SFTP read/write request */
+#define SSH_OP_TIMEOUT 60 /* seconds a blocking request (SFTP, channel open) waits */
+#define SSH_SFTP_CHUNK (64u << 10) /* bytes per SFTP read/write request */
 
 struct conn_ssh {
-	char *host;  /* inventory name, for messages */
+	char *host; /* inventory name, for messages */
 	char *where; /* "host n1 (198.18.1.1:22)" */
 	ssh_session session;
 	sftp_session sftp; /* NULL until the first put/get */
@@ -53,10 +53,19 @@ static const struct {
 	const char *name;
 	int signo;
 } ssh_signals[] = {
-	{ "ABRT", SIGABRT }, { "ALRM", SIGALRM }, { "FPE", SIGFPE }, { "HUP", SIGHUP },
-	{ "ILL", SIGILL }, { "INT", SIGINT }, { "KILL", SIGKILL }, { "PIPE", SIGPIPE },
-	{ "QUIT", SIGQUIT }, { "SEGV", SIGSEGV }, { "TERM", SIGTERM }, { "USR1", SIGUSR1 },
-	{ "USR2", SIGUSR2 },
+    {"ABRT", SIGABRT},
+    {"ALRM", SIGALRM},
+    {"FPE", SIGFPE},
+    {"HUP", SIGHUP},
+    {"ILL", SIGILL},
+    {"INT", SIGINT},
+    {"KILL", SIGKILL},
+    {"PIPE", SIGPIPE},
+    {"QUIT", SIGQUIT},
+    {"SEGV", SIGSEGV},
+    {"TERM", SIGTERM},
+    {"USR1", SIGUSR1},
+    {"USR2", SIGUSR2},
 };
 
 /* The number of an RFC 4254 signal name; 0 when unknown. */
@@ -121,10 +130,11 @@ ssh_host_key_verify(struct conn_ssh *c, const struct conn_opts *o, struct dr_err
 			*sp = '\0';
 			b64[strcspn(b64, " \t\n")] = '\0';
 		}
-		if (b64 == NULL || ssh_pki_import_pubkey_base64(b64, ssh_key_type_from_name(copy),
-				       &recorded) != SSH_OK) {
-			dr_error_set(err, "%s: the recorded host key is not \"TYPE BASE64\"",
-			    c->where);
+		if (b64 == NULL ||
+		    ssh_pki_import_pubkey_base64(b64, ssh_key_type_from_name(copy), &recorded) !=
+		        SSH_OK) {
+			dr_error_set(
+			    err, "%s: the recorded host key is not \"TYPE BASE64\"", c->where);
 			goto out;
 		}
 		if (ssh_key_cmp(server, recorded, SSH_KEY_CMP_PUBLIC) != 0) {
@@ -191,8 +201,10 @@ ssh_authenticate(struct conn_ssh *c, const struct conn_opts *o, struct dr_error 
 
 		if (ssh_pki_import_privkey_file(o->private_key_file, NULL, NULL, NULL, &key) !=
 		    SSH_OK)
-			return dr_error_set(err, "%s: cannot read private key %s (missing, "
-			    "unreadable or passphrase-protected)", c->where, o->private_key_file);
+			return dr_error_set(err,
+			    "%s: cannot read private key %s (missing, "
+			    "unreadable or passphrase-protected)",
+			    c->where, o->private_key_file);
 		rc = ssh_userauth_publickey(c->session, NULL, key);
 		ssh_key_free(key);
 		tried = "the key file";
@@ -206,8 +218,8 @@ ssh_authenticate(struct conn_ssh *c, const struct conn_opts *o, struct dr_error 
 		rc = ssh_userauth_password(c->session, NULL, o->password);
 		if (rc == SSH_AUTH_ERROR)
 			return ssh_fail(c, err, "password authentication failed");
-		tried = o->private_key_file != NULL ? "the key file and the password" :
-						      "the agent, default keys and the password";
+		tried = o->private_key_file != NULL ? "the key file and the password"
+		                                    : "the agent, default keys and the password";
 	}
 	if (rc != SSH_AUTH_SUCCESS) {
 		char *user = NULL;
@@ -230,8 +242,8 @@ ssh_open(const struct conn_opts *o, void **ret_state, struct dr_error *err)
 {
 	const char *addr = o->address != NULL ? o->address : o->host;
 	int port = o->port > 0 ? o->port : 22;
-	long connect_timeout = o->connect_timeout > 0 ? o->connect_timeout :
-							SSH_DEFAULT_CONNECT_TIMEOUT;
+	long connect_timeout =
+	    o->connect_timeout > 0 ? o->connect_timeout : SSH_DEFAULT_CONNECT_TIMEOUT;
 	long op_timeout = connect_timeout > SSH_OP_TIMEOUT ? connect_timeout : SSH_OP_TIMEOUT;
 	int on = 1;
 	struct conn_ssh *c;
@@ -274,8 +286,8 @@ ssh_open(const struct conn_opts *o, void **ret_state, struct dr_error *err)
 		_cleanup_free_ char *type = xstrndup(o->host_key, strcspn(o->host_key, " "));
 
 		if (ssh_options_set(c->session, SSH_OPTIONS_HOSTKEYS, type) < 0) {
-			dr_error_set(err, "%s: unsupported recorded host key type '%s'",
-			    c->where, type);
+			dr_error_set(
+			    err, "%s: unsupported recorded host key type '%s'", c->where, type);
 			goto fail;
 		}
 	}
@@ -296,8 +308,8 @@ fail:
 
 /* Channel callback: collect stdout/stderr within the cap. */
 static int
-ssh_exec_on_data(ssh_session session, ssh_channel channel, void *data, uint32_t len,
-    int is_stderr, void *userdata)
+ssh_exec_on_data(ssh_session session, ssh_channel channel, void *data, uint32_t len, int is_stderr,
+    void *userdata)
 {
 	struct ssh_exec_state *st = userdata;
 
@@ -319,8 +331,7 @@ ssh_exec_on_close(ssh_session session, ssh_channel channel, void *userdata)
 }
 
 static void
-ssh_exec_on_exit_status(ssh_session session, ssh_channel channel, int exit_status,
-    void *userdata)
+ssh_exec_on_exit_status(ssh_session session, ssh_channel channel, int exit_status, void *userdata)
 {
 	struct ssh_exec_state *st = userdata;
 
@@ -329,8 +340,8 @@ ssh_exec_on_exit_status(ssh_session session, ssh_channel channel, int exit_statu
 }
 
 static void
-ssh_exec_on_exit_signal(ssh_session session, ssh_channel channel, const char *signal,
-    int core, const char *errmsg, const char *lang, void *userdata)
+ssh_exec_on_exit_signal(ssh_session session, ssh_channel channel, const char *signal, int core,
+    const char *errmsg, const char *lang, void *userdata)
 {
 	struct ssh_exec_state *st = userdata;
 	int n = ssh_signal_number(signal);
@@ -348,16 +359,15 @@ ssh_exec(void *state, const char *cmd, const char *in, size_t in_len, int timeou
     struct conn_result *ret, struct dr_error *err)
 {
 	struct conn_ssh *c = state;
-	struct ssh_exec_state st = { .out = BUF_INIT(CONN_OUTPUT_MAX),
-		.err = BUF_INIT(CONN_OUTPUT_MAX),
-		.status = -1 };
+	struct ssh_exec_state st = {
+	    .out = BUF_INIT(CONN_OUTPUT_MAX), .err = BUF_INIT(CONN_OUTPUT_MAX), .status = -1};
 	struct ssh_channel_callbacks_struct cb = {
-		.userdata = &st,
-		.channel_data_function = ssh_exec_on_data,
-		.channel_eof_function = ssh_exec_on_eof,
-		.channel_close_function = ssh_exec_on_close,
-		.channel_exit_status_function = ssh_exec_on_exit_status,
-		.channel_exit_signal_function = ssh_exec_on_exit_signal,
+	    .userdata = &st,
+	    .channel_data_function = ssh_exec_on_data,
+	    .channel_eof_function = ssh_exec_on_eof,
+	    .channel_close_function = ssh_exec_on_close,
+	    .channel_exit_status_function = ssh_exec_on_exit_status,
+	    .channel_exit_signal_function = ssh_exec_on_exit_signal,
 	};
 	int64_t deadline = timeout_s > 0 ? time_mono_us() + (int64_t)timeout_s * 1000000 : 0;
 	ssh_channel ch = NULL;
@@ -383,8 +393,8 @@ ssh_exec(void *state, const char *cmd, const char *in, size_t in_len, int timeou
 		size_t off = 0;
 
 		while (off < in_len) {
-			uint32_t chunk = in_len - off > (1u << 20) ? (1u << 20) :
-								     (uint32_t)(in_len - off);
+			uint32_t chunk =
+			    in_len - off > (1u << 20) ? (1u << 20) : (uint32_t)(in_len - off);
 			int n = ssh_channel_write(ch, in + off, chunk);
 
 			if (n == SSH_ERROR) {
@@ -430,8 +440,8 @@ ssh_exec(void *state, const char *cmd, const char *in, size_t in_len, int timeou
 		}
 	}
 	if (st.overflow) {
-		dr_error_set(err, "%s: the command's output exceeds %u bytes", c->where,
-		    CONN_OUTPUT_MAX);
+		dr_error_set(
+		    err, "%s: the command's output exceeds %u bytes", c->where, CONN_OUTPUT_MAX);
 		goto out;
 	}
 	ret->status = st.status;
@@ -477,17 +487,15 @@ ssh_shell_quote(const char *s)
 static int
 ssh_sftp_fail(struct conn_ssh *c, struct dr_error *err, const char *what, const char *path)
 {
-	static const char *const codes[] = { "ok", "end of file", "no such file",
-		"permission denied", "failure", "bad message", "no connection",
-		"connection lost", "operation unsupported", "invalid handle",
-		"no such path", "file already exists", "write-protected filesystem",
-		"no media" };
+	static const char *const codes[] = {"ok", "end of file", "no such file",
+	    "permission denied", "failure", "bad message", "no connection", "connection lost",
+	    "operation unsupported", "invalid handle", "no such path", "file already exists",
+	    "write-protected filesystem", "no media"};
 	int code = c->sftp != NULL ? sftp_get_error(c->sftp) : -1;
 
 	if (code > 0 && (size_t)code < nitems(codes))
 		return dr_error_set(err, "%s: %s %s: %s", c->where, what, path, codes[code]);
-	return dr_error_set(err, "%s: %s %s: %s", c->where, what, path,
-	    ssh_get_error(c->session));
+	return dr_error_set(err, "%s: %s %s: %s", c->where, what, path, ssh_get_error(c->session));
 }
 
 /* The SFTP session, started on first use and kept for the connection's life. */
@@ -509,8 +517,8 @@ ssh_sftp_get(struct conn_ssh *c, struct dr_error *err)
 
 /* Write path atomically: a temporary file beside it, chmod, rename over it. */
 static int
-ssh_put(void *state, const char *path, const void *data, size_t len, int mode,
-    struct dr_error *err)
+ssh_put(
+    void *state, const char *path, const void *data, size_t len, int mode, struct dr_error *err)
 {
 	struct conn_ssh *c = state;
 	const char *slash = strrchr(path, '/');
@@ -556,7 +564,7 @@ ssh_put(void *state, const char *path, const void *data, size_t len, int mode,
 	if (sftp_rename(c->sftp, tmp, path) < 0) {
 		_cleanup_free_ char *qt = ssh_shell_quote(tmp), *qp = ssh_shell_quote(path);
 		_cleanup_free_ char *cmd = xasprintf("exec mv -f -- %s %s", qt, qp);
-		struct conn_result r = { 0 };
+		struct conn_result r = {0};
 
 		if (ssh_exec(c, cmd, NULL, 0, SSH_OP_TIMEOUT, &r, err) < 0)
 			goto fail;
@@ -650,10 +658,10 @@ ssh_close(void *state)
 }
 
 const struct conn_backend conn_backend_ssh = {
-	.name = "ssh",
-	.open = ssh_open,
-	.exec = ssh_exec,
-	.put = ssh_put,
-	.get = ssh_get,
-	.close = ssh_close,
+    .name = "ssh",
+    .open = ssh_open,
+    .exec = ssh_exec,
+    .put = ssh_put,
+    .get = ssh_get,
+    .close = ssh_close,
 };

@@ -31,44 +31,55 @@
  * present), init (/proc/1/comm and what service_mgr looks at), virt.
  */
 static const char facts_script[] =
-	"exec 2>/dev/null\n"
-	"LC_ALL=C; export LC_ALL\n"
-	"s() { echo \"@@$1\"; }\n"
-	"s os-release; cat /etc/os-release || cat /usr/lib/os-release\n"
-	"s debian_version; cat /etc/debian_version\n"
-	"s redhat-release; cat /etc/redhat-release\n"
-	"s uname; uname -s; uname -n; uname -r; uname -v; uname -m\n"
-	"s hostname; hostname -f || uname -n\n"
-	"s id; id -u; id -g; id -un; id -ru; id -rg\n"
-	"s passwd; getent passwd \"$(id -u)\" || grep \"^$(id -un):\" /etc/passwd\n"
-	"s env; env -0 | tr '\\n\\000' '\\001\\n'; echo\n"
-	"s date; printf 'now\\n2000-01-01\\n2000-07-01\\n' |"
-	" date -f - '+%Y %m %d %H %M %S %N %s %z %Z %A %w %W %j' || date '+%Y %m %d %H %M %S 0 %s %z %Z %A %w %W %j'\n"
-	"s meminfo; while read -r k v u; do echo \"$k $v\"; done </proc/meminfo\n"
-	"s cpuinfo; grep -E '^(processor|vendor_id|model name|physical id|cpu cores|siblings)' /proc/cpuinfo\n"
-	"s nproc; nproc\n"
-	"s net; for d in /sys/class/net/*; do n=${d##*/}; a=; m=; f=; t=; sp=;"
-	" read -r a <\"$d/address\"; read -r m <\"$d/mtu\"; read -r f <\"$d/flags\";"
-	" read -r t <\"$d/type\"; read -r sp <\"$d/speed\"; echo \"$n ${a:--} ${m:--} ${f:--} ${t:--} ${sp:--}\"; done\n"
-	"s addr; ip -o addr show\n"
-	"s route4; ip -4 route get 8.8.8.8\n"
-	"s route6; ip -6 route get 2404:6800:400a:800::1012\n"
-	"s mounts; cat /proc/mounts\n"
-	"s statfs; set --; while read -r dev mp rest; do case $dev in /*) set -- \"$@\" \"$(printf '%b' \"$mp\")\";; esac; done </proc/mounts;"
-	" [ $# -gt 0 ] && stat -f -c '%n|%s|%S|%b|%f|%a|%c|%d' \"$@\"\n"
-	"s uuids; ls -l /dev/disk/by-uuid\n"
-	"s pkg; for p in /usr/bin/apt-get /usr/bin/dnf5 /usr/bin/dnf /usr/bin/yum /usr/bin/zypper /sbin/apk /usr/bin/pacman /usr/bin/emerge /usr/sbin/pkg /usr/bin/xbps-install; do [ -x \"$p\" ] && echo \"$p\"; done\n"
-	"s init; read -r c </proc/1/comm && echo \"comm $c\";"
-	" for p in /run/systemd/system /dev/.run/systemd /dev/.systemd /sbin/openrc /etc/init.d /etc/init; do [ -e \"$p\" ] && echo \"exists $p\"; done;"
-	" [ -L /sbin/init ] && echo \"init_link $(readlink -f /sbin/init)\";"
-	" command -v systemctl >/dev/null && echo has_systemctl; command -v initctl >/dev/null && echo has_initctl\n"
-	"s virt; grep -E 'docker|lxc|containerd|machine.slice' /proc/1/cgroup | sed 's/^/cgroup /';"
-	" tr '\\000' '\\n' </proc/1/environ | grep '^container=' | sed 's/^/environ /';"
-	" for p in /proc/vz /proc/lve /.dockerenv /run/.containerenv /proc/xen /dev/kvm; do [ -e \"$p\" ] && echo \"exists $p\"; done;"
-	" read -r x </run/systemd/container && echo \"systemd_container $x\";"
-	" for f in product_name sys_vendor bios_vendor; do read -r x </sys/devices/virtual/dmi/id/$f && echo \"dmi_$f $x\"; done;"
-	" grep -m1 -E '^(model name|vendor_id)' /proc/cpuinfo | sed 's/^/cpu /'; grep -qw hypervisor /proc/cpuinfo && echo hypervisor_flag\n"
-	"s end\n";
+    "exec 2>/dev/null\n"
+    "LC_ALL=C; export LC_ALL\n"
+    "s() { echo \"@@$1\"; }\n"
+    "s os-release; cat /etc/os-release || cat /usr/lib/os-release\n"
+    "s debian_version; cat /etc/debian_version\n"
+    "s redhat-release; cat /etc/redhat-release\n"
+    "s uname; uname -s; uname -n; uname -r; uname -v; uname -m\n"
+    "s hostname; hostname -f || uname -n\n"
+    "s id; id -u; id -g; id -un; id -ru; id -rg\n"
+    "s passwd; getent passwd \"$(id -u)\" || grep \"^$(id -un):\" /etc/passwd\n"
+    "s env; env -0 | tr '\\n\\000' '\\001\\n'; echo\n"
+    "s date; printf 'now\\n2000-01-01\\n2000-07-01\\n' |"
+    " date -f - '+%Y %m %d %H %M %S %N %s %z %Z %A %w %W %j' || date '+%Y %m %d %H %M %S 0 %s %z "
+    "%Z %A %w %W %j'\n"
+    "s meminfo; while read -r k v u; do echo \"$k $v\"; done </proc/meminfo\n"
+    "s cpuinfo; grep -E '^(processor|vendor_id|model name|physical id|cpu cores|siblings)' "
+    "/proc/cpuinfo\n"
+    "s nproc; nproc\n"
+    "s net; for d in /sys/class/net/*; do n=${d##*/}; a=; m=; f=; t=; sp=;"
+    " read -r a <\"$d/address\"; read -r m <\"$d/mtu\"; read -r f <\"$d/flags\";"
+    " read -r t <\"$d/type\"; read -r sp <\"$d/speed\"; echo \"$n ${a:--} ${m:--} ${f:--} ${t:--} "
+    "${sp:--}\"; done\n"
+    "s addr; ip -o addr show\n"
+    "s route4; ip -4 route get 8.8.8.8\n"
+    "s route6; ip -6 route get 2404:6800:400a:800::1012\n"
+    "s mounts; cat /proc/mounts\n"
+    "s statfs; set --; while read -r dev mp rest; do case $dev in /*) set -- \"$@\" \"$(printf "
+    "'%b' \"$mp\")\";; esac; done </proc/mounts;"
+    " [ $# -gt 0 ] && stat -f -c '%n|%s|%S|%b|%f|%a|%c|%d' \"$@\"\n"
+    "s uuids; ls -l /dev/disk/by-uuid\n"
+    "s pkg; for p in /usr/bin/apt-get /usr/bin/dnf5 /usr/bin/dnf /usr/bin/yum /usr/bin/zypper "
+    "/sbin/apk /usr/bin/pacman /usr/bin/emerge /usr/sbin/pkg /usr/bin/xbps-install; do [ -x "
+    "\"$p\" ] && echo \"$p\"; done\n"
+    "s init; read -r c </proc/1/comm && echo \"comm $c\";"
+    " for p in /run/systemd/system /dev/.run/systemd /dev/.systemd /sbin/openrc /etc/init.d "
+    "/etc/init; do [ -e \"$p\" ] && echo \"exists $p\"; done;"
+    " [ -L /sbin/init ] && echo \"init_link $(readlink -f /sbin/init)\";"
+    " command -v systemctl >/dev/null && echo has_systemctl; command -v initctl >/dev/null && "
+    "echo has_initctl\n"
+    "s virt; grep -E 'docker|lxc|containerd|machine.slice' /proc/1/cgroup | sed 's/^/cgroup /';"
+    " tr '\\000' '\\n' </proc/1/environ | grep '^container=' | sed 's/^/environ /';"
+    " for p in /proc/vz /proc/lve /.dockerenv /run/.containerenv /proc/xen /dev/kvm; do [ -e "
+    "\"$p\" ] && echo \"exists $p\"; done;"
+    " read -r x </run/systemd/container && echo \"systemd_container $x\";"
+    " for f in product_name sys_vendor bios_vendor; do read -r x </sys/devices/virtual/dmi/id/$f "
+    "&& echo \"dmi_$f $x\"; done;"
+    " grep -m1 -E '^(model name|vendor_id)' /proc/cpuinfo | sed 's/^/cpu /'; grep -qw hypervisor "
+    "/proc/cpuinfo && echo hypervisor_flag\n"
+    "s end\n";
 
 /* The script facts_gather sends (for tests and the benchmark). */
 const char *
@@ -123,7 +134,8 @@ facts_section(const struct facts_out *fo, const char *name)
 		const char *s = fo->sec[i].name;
 
 		if (strncmp(s, name, nl) == 0 && s[nl] == '\n')
-			return xstrndup(fo->sec[i].start, (size_t)(fo->sec[i].end - fo->sec[i].start));
+			return xstrndup(
+			    fo->sec[i].start, (size_t)(fo->sec[i].end - fo->sec[i].start));
 	}
 	return NULL;
 }
@@ -173,34 +185,34 @@ static const struct {
 	const char *name;
 	const char *family;
 } facts_distros[] = {
-	{ "debian", "Debian", "Debian" },
-	{ "ubuntu", "Ubuntu", "Debian" },
-	{ "raspbian", "Debian", "Debian" },
-	{ "linuxmint", "Linux Mint", "Debian" },
-	{ "kali", "Kali", "Debian" },
-	{ "devuan", "Devuan", "Debian" },
-	{ "pop", "Pop!_OS", "Debian" },
-	{ "rhel", "RedHat", "RedHat" },
-	{ "centos", "CentOS", "RedHat" },
-	{ "fedora", "Fedora", "RedHat" },
-	{ "rocky", "Rocky", "RedHat" },
-	{ "almalinux", "AlmaLinux", "RedHat" },
-	{ "ol", "OracleLinux", "RedHat" },
-	{ "amzn", "Amazon", "RedHat" },
-	{ "scientific", "Scientific", "RedHat" },
-	{ "cloudlinux", "CloudLinux", "RedHat" },
-	{ "virtuozzo", "Virtuozzo", "RedHat" },
-	{ "euleros", "EulerOS", "RedHat" },
-	{ "sles", "SLES", "Suse" },
-	{ "sles_sap", "SLES_SAP", "Suse" },
-	{ "opensuse", "openSUSE", "Suse" },
-	{ "opensuse-leap", "openSUSE Leap", "Suse" },
-	{ "opensuse-tumbleweed", "openSUSE Tumbleweed", "Suse" },
-	{ "arch", "Archlinux", "Archlinux" },
-	{ "manjaro", "Manjaro", "Archlinux" },
-	{ "alpine", "Alpine", "Alpine" },
-	{ "gentoo", "Gentoo", "Gentoo" },
-	{ "void", "Void", "Void" },
+    {"debian", "Debian", "Debian"},
+    {"ubuntu", "Ubuntu", "Debian"},
+    {"raspbian", "Debian", "Debian"},
+    {"linuxmint", "Linux Mint", "Debian"},
+    {"kali", "Kali", "Debian"},
+    {"devuan", "Devuan", "Debian"},
+    {"pop", "Pop!_OS", "Debian"},
+    {"rhel", "RedHat", "RedHat"},
+    {"centos", "CentOS", "RedHat"},
+    {"fedora", "Fedora", "RedHat"},
+    {"rocky", "Rocky", "RedHat"},
+    {"almalinux", "AlmaLinux", "RedHat"},
+    {"ol", "OracleLinux", "RedHat"},
+    {"amzn", "Amazon", "RedHat"},
+    {"scientific", "Scientific", "RedHat"},
+    {"cloudlinux", "CloudLinux", "RedHat"},
+    {"virtuozzo", "Virtuozzo", "RedHat"},
+    {"euleros", "EulerOS", "RedHat"},
+    {"sles", "SLES", "Suse"},
+    {"sles_sap", "SLES_SAP", "Suse"},
+    {"opensuse", "openSUSE", "Suse"},
+    {"opensuse-leap", "openSUSE Leap", "Suse"},
+    {"opensuse-tumbleweed", "openSUSE Tumbleweed", "Suse"},
+    {"arch", "Archlinux", "Archlinux"},
+    {"manjaro", "Manjaro", "Archlinux"},
+    {"alpine", "Alpine", "Alpine"},
+    {"gentoo", "Gentoo", "Gentoo"},
+    {"void", "Void", "Void"},
 };
 
 /* Package managers by the binary that shows them, in Ansible's order of preference. */
@@ -208,16 +220,16 @@ static const struct {
 	const char *path;
 	const char *name;
 } facts_pkg_mgrs[] = {
-	{ "/usr/bin/apt-get", "apt" },
-	{ "/usr/bin/dnf5", "dnf5" },
-	{ "/usr/bin/dnf", "dnf" },
-	{ "/usr/bin/yum", "yum" },
-	{ "/usr/bin/zypper", "zypper" },
-	{ "/sbin/apk", "apk" },
-	{ "/usr/bin/pacman", "pacman" },
-	{ "/usr/bin/emerge", "portage" },
-	{ "/usr/sbin/pkg", "pkgng" },
-	{ "/usr/bin/xbps-install", "xbps" },
+    {"/usr/bin/apt-get", "apt"},
+    {"/usr/bin/dnf5", "dnf5"},
+    {"/usr/bin/dnf", "dnf"},
+    {"/usr/bin/yum", "yum"},
+    {"/usr/bin/zypper", "zypper"},
+    {"/sbin/apk", "apk"},
+    {"/usr/bin/pacman", "pacman"},
+    {"/usr/bin/emerge", "portage"},
+    {"/usr/sbin/pkg", "pkgng"},
+    {"/usr/bin/xbps-install", "xbps"},
 };
 
 static void
@@ -233,6 +245,8 @@ facts_parse_os(const struct facts_out *fo, json_t *f)
 	_cleanup_free_ char *osr = facts_section(fo, "os-release");
 	_cleanup_free_ char *deb = facts_section(fo, "debian_version");
 	_cleanup_free_ char *pkg = facts_section(fo, "pkg");
+	_cleanup_free_ char *rh = facts_section(fo, "redhat-release");
+	_cleanup_free_ char *rh_release = NULL;
 	const char *id = "", *version_id = "", *codename = "", *name = "";
 	const char *dist = NULL, *family = NULL;
 	char *p = osr, *l;
@@ -277,6 +291,29 @@ facts_parse_os(const struct facts_out *fo, json_t *f)
 			version = xstrdup(deb);
 		}
 	}
+	/* RedHat family: "CentOS Linux release 7.9.2009 (Core)" gives 7.9 and "Core". */
+	if (rh != NULL && strcmp(family, "RedHat") == 0) {
+		const char *rel = strstr(rh, "release ");
+		const char *open = strchr(rh, '('),
+		           *close = open != NULL ? strchr(open, ')') : NULL;
+
+		if (rel != NULL && isdigit((unsigned char)rel[8])) {
+			size_t n = strspn(rel + 8, "0123456789.");
+			const char *dot = memchr(rel + 8, '.', n);
+			const char *dot2 = dot != NULL
+			    ? memchr(dot + 1, '.', n - (size_t)(dot + 1 - (rel + 8)))
+			    : NULL;
+
+			if (dot2 != NULL)
+				n = (size_t)(dot2 - (rel + 8));
+			if (strlen(version) < n) {
+				free(version);
+				version = xstrndup(rel + 8, n);
+			}
+		}
+		if (open != NULL && close != NULL && *codename == '\0')
+			codename = rh_release = xstrndup(open + 1, (size_t)(close - open - 1));
+	}
 	facts_set_str(f, "distribution", dist);
 	facts_set_str(f, "distribution_version", *version != '\0' ? version : "NA");
 	{
@@ -295,7 +332,8 @@ facts_parse_os(const struct facts_out *fo, json_t *f)
 	while ((l = facts_line(&p)) != NULL) {
 		for (size_t i = 0; i < nitems(facts_pkg_mgrs); i++)
 			if (strcmp(facts_pkg_mgrs[i].path, l) == 0) {
-				/* The first present in the table wins; a RedHat with dnf over yum. */
+				/* The first present in the table wins; a RedHat with dnf over yum.
+				 */
 				size_t cur = nitems(facts_pkg_mgrs);
 
 				for (size_t j = 0; j < nitems(facts_pkg_mgrs); j++)
@@ -314,8 +352,8 @@ facts_parse_uname(const struct facts_out *fo, json_t *f)
 {
 	_cleanup_free_ char *u = facts_section(fo, "uname");
 	_cleanup_free_ char *h = facts_section(fo, "hostname");
-	static const char *const keys[] = { "system", "nodename", "kernel", "kernel_version",
-		"machine" };
+	static const char *const keys[] = {
+	    "system", "nodename", "kernel", "kernel_version", "machine"};
 	char *p = u, *l;
 	size_t i = 0;
 	const char *nodename = "";
@@ -356,8 +394,8 @@ facts_parse_user(const struct facts_out *fo, json_t *f)
 	_cleanup_free_ char *id = facts_section(fo, "id");
 	_cleanup_free_ char *pw = facts_section(fo, "passwd");
 	_cleanup_free_ char *env = facts_section(fo, "env");
-	static const char *const keys[] = { "effective_user_id", "effective_group_id",
-		"user_id", "real_user_id", "real_group_id" };
+	static const char *const keys[] = {
+	    "effective_user_id", "effective_group_id", "user_id", "real_user_id", "real_group_id"};
 	char *p = id, *l;
 	size_t i = 0;
 
@@ -376,7 +414,7 @@ facts_parse_user(const struct facts_out *fo, json_t *f)
 	p = pw;
 	if ((l = facts_line(&p)) != NULL) {
 		/* name:x:uid:gid:gecos:dir:shell */
-		char *fld[7] = { 0 };
+		char *fld[7] = {0};
 		size_t n = 0;
 
 		for (char *s = l; n < 7; n++) {
@@ -431,7 +469,7 @@ facts_parse_date(const struct facts_out *fo, json_t *f)
 	if (nlines == 0)
 		return;
 	/* Y m d H M S N s z Z A w W j */
-	char (*now)[24] = fld[0];
+	char(*now)[24] = fld[0];
 	long long epoch;
 	char usec[7] = "000000";
 	time_t t;
@@ -467,8 +505,8 @@ facts_parse_date(const struct facts_out *fo, json_t *f)
 	snprintf(buf, sizeof(buf), "%s%s%sT%s%s%s%s", now[0], now[1], now[2], now[3], now[4],
 	    now[5], usec);
 	facts_set_str(dt, "iso8601_basic", buf);
-	snprintf(buf, sizeof(buf), "%s%s%sT%s%s%s", now[0], now[1], now[2], now[3], now[4],
-	    now[5]);
+	snprintf(
+	    buf, sizeof(buf), "%s%s%sT%s%s%s", now[0], now[1], now[2], now[3], now[4], now[5]);
 	facts_set_str(dt, "iso8601_basic_short", buf);
 	facts_set_str(dt, "tz", now[9]);
 	facts_set_str(dt, "tz_offset", now[8]);
@@ -495,8 +533,8 @@ facts_parse_hw(const struct facts_out *fo, json_t *f)
 	_cleanup_free_ char *mem = facts_section(fo, "meminfo");
 	_cleanup_free_ char *cpu = facts_section(fo, "cpuinfo");
 	_cleanup_free_ char *np = facts_section(fo, "nproc");
-	long long memtotal = 0, memfree = 0, swaptotal = 0, swapfree = 0, buffers = 0,
-		  cached = 0, swapcached = 0;
+	long long memtotal = 0, memfree = 0, swaptotal = 0, swapfree = 0, buffers = 0, cached = 0,
+	          swapcached = 0;
 	char *p = mem, *l;
 
 	while ((l = facts_line(&p)) != NULL) {
@@ -526,13 +564,13 @@ facts_parse_hw(const struct facts_out *fo, json_t *f)
 		json_object_set_new(f, "swaptotal_mb", json_integer(swaptotal));
 		json_object_set_new(f, "swapfree_mb", json_integer(swapfree));
 		json_object_set_new(f, "memory_mb",
-		    json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I},s:{s:I,s:I,s:I,s:I}}", "real",
-			"total", (json_int_t)memtotal, "free", (json_int_t)memfree, "used",
-			(json_int_t)(memtotal - memfree), "nocache", "free",
-			(json_int_t)(memfree + buffers + cached), "used",
-			(json_int_t)(memtotal - memfree - buffers - cached), "swap", "total",
-			(json_int_t)swaptotal, "free", (json_int_t)swapfree, "used",
-			(json_int_t)(swaptotal - swapfree), "cached", (json_int_t)swapcached));
+		    json_pack("{s:{s:I,s:I,s:I},s:{s:I,s:I},s:{s:I,s:I,s:I,s:I}}", "real", "total",
+		        (json_int_t)memtotal, "free", (json_int_t)memfree, "used",
+		        (json_int_t)(memtotal - memfree), "nocache", "free",
+		        (json_int_t)(memfree + buffers + cached), "used",
+		        (json_int_t)(memtotal - memfree - buffers - cached), "swap", "total",
+		        (json_int_t)swaptotal, "free", (json_int_t)swapfree, "used",
+		        (json_int_t)(swaptotal - swapfree), "cached", (json_int_t)swapcached));
 	}
 
 	/* Ansible: vcpus = "processor" entries; count = distinct physical ids (1 without);
@@ -581,9 +619,9 @@ facts_parse_hw(const struct facts_out *fo, json_t *f)
 		json_object_set_new(f, "processor_threads_per_core",
 		    json_integer(cores > 0 && siblings >= cores ? siblings / cores : 1));
 		json_object_set_new(f, "processor_vcpus",
-		    json_integer(cores > 0 && siblings >= cores ?
-				     (siblings / cores) * cores * count :
-				     vcpus));
+		    json_integer(cores > 0 && siblings >= cores
+		            ? (siblings / cores) * cores * count
+		            : vcpus));
 		if (np != NULL && str_to_ll(str_trim(np), 1, 1 << 20, &nproc) < 0)
 			nproc = vcpus;
 		json_object_set_new(f, "processor_nproc", json_integer(nproc));
@@ -603,7 +641,7 @@ static void
 facts_netmask(int prefix, char *buf, size_t size)
 {
 	uint32_t m = prefix <= 0 ? 0 : prefix >= 32 ? 0xffffffffu : ~((1u << (32 - prefix)) - 1);
-	struct in_addr a = { .s_addr = htonl(m) };
+	struct in_addr a = {.s_addr = htonl(m)};
 
 	inet_ntop(AF_INET, &a, buf, (socklen_t)size);
 }
@@ -667,11 +705,11 @@ facts_parse_net(const struct facts_out *fo, json_t *f)
 	char *p = net, *l;
 
 	while ((l = facts_line(&p)) != NULL) {
-		struct facts_if i = { 0 };
+		struct facts_if i = {0};
 		char flags[32], type[32], speed[32], mtu[32];
 
 		if (sscanf(l, "%63s %63s %31s %31s %31s %31s", i.name, i.mac, mtu, flags, type,
-			speed) != 6)
+		        speed) != 6)
 			continue;
 		i.mtu = strtoll(mtu, NULL, 10);
 		i.flags = strtoll(flags, NULL, 16);
@@ -715,7 +753,8 @@ facts_parse_net(const struct facts_out *fo, json_t *f)
 			*at = '\0';
 		json_t *o = json_object_get(byname, dev);
 		char *slash = strchr(tok[3], '/');
-		int prefix = slash != NULL ? atoi(slash + 1) : (strcmp(tok[2], "inet") == 0 ? 32 : 128);
+		int prefix =
+		    slash != NULL ? atoi(slash + 1) : (strcmp(tok[2], "inet") == 0 ? 32 : 128);
 		const char *brd = "", *scope = "", *label = NULL;
 		bool secondary = false;
 
@@ -784,8 +823,9 @@ facts_parse_net(const struct facts_out *fo, json_t *f)
 				list = json_array();
 				json_object_set_new(o, "ipv6", list);
 			}
-			json_array_append_new(list, json_pack("{s:s,s:s,s:s}", "address", tok[3],
-							    "prefix", pfx, "scope", scope));
+			json_array_append_new(list,
+			    json_pack("{s:s,s:s,s:s}", "address", tok[3], "prefix", pfx, "scope",
+			        scope));
 			if (strcmp(tok[3], "::1") != 0)
 				json_array_append_new(all6, json_string(tok[3]));
 		}
@@ -812,17 +852,16 @@ facts_parse_net(const struct facts_out *fo, json_t *f)
 				size_t k;
 				json_t *e;
 
-				json_array_foreach (cand, k, e)
-					if (strcmp(json_string_value(json_object_get(e, "address")),
-						src) == 0)
-						match = e;
+				json_array_foreach(cand, k,
+				    e) if (strcmp(json_string_value(json_object_get(e, "address")),
+				               src) == 0) match = e;
 			} else {
 				match = cand;
 			}
 			if (match != NULL)
 				json_object_update(d, match);
 			facts_set_str(d, "address", src);
-			static const char *const copy[] = { "macaddress", "mtu", "type" };
+			static const char *const copy[] = {"macaddress", "mtu", "type"};
 			for (size_t k = 0; k < nitems(copy); k++)
 				if (json_object_get(o, copy[k]) != NULL)
 					json_object_set(d, copy[k], json_object_get(o, copy[k]));
@@ -832,7 +871,8 @@ facts_parse_net(const struct facts_out *fo, json_t *f)
 
 	const char *name;
 	json_t *o;
-	json_object_foreach (byname, name, o) {
+	json_object_foreach(byname, name, o)
+	{
 		_cleanup_free_ char *k = facts_if_key(name);
 
 		json_object_set(f, k, o);
@@ -858,14 +898,14 @@ facts_parse_mounts(const struct facts_out *fo, json_t *f)
 		int dump = 0, pass = 0;
 
 		if (sscanf(l, "%511s %511s %63s %1023s %d %d", dev, mp, fstype, opts, &dump,
-			&pass) < 4)
+		        &pass) < 4)
 			continue;
 		if ((dev[0] != '/' && strstr(dev, ":/") == NULL) || strcmp(fstype, "none") == 0)
 			continue;
 		/* /proc/mounts escapes space, tab, newline and backslash as \ooo */
 		for (char *r = mp, *w = mp;; r++, w++) {
-			if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-			    r[3] >= '0' && r[3] <= '7') {
+			if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' &&
+			    r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
 				*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
 				r += 3;
 			} else {
@@ -875,7 +915,8 @@ facts_parse_mounts(const struct facts_out *fo, json_t *f)
 				break;
 		}
 		json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:i,s:i,s:s}", "mount", mp, "device", dev,
-		    "fstype", fstype, "options", opts, "dump", dump, "passno", pass, "uuid", "N/A");
+		    "fstype", fstype, "options", opts, "dump", dump, "passno", pass, "uuid",
+		    "N/A");
 		/* statfs lines: "MOUNT|bsize|frsize|blocks|bfree|bavail|files|ffree" */
 		char *q = sf, *sl;
 		_cleanup_free_ char *sfc = sf != NULL ? xstrdup(sf) : NULL;
@@ -981,28 +1022,28 @@ static const struct {
 	const char *prefix; /* "product_name KVM" etc. */
 	const char *type;
 } facts_virt_hints[] = {
-	{ "dmi_product_name KVM", "kvm" },
-	{ "dmi_product_name Bochs", "kvm" },
-	{ "dmi_product_name AHV", "kvm" },
-	{ "dmi_product_name OpenStack", "openstack" },
-	{ "dmi_product_name RHEV Hypervisor", "RHEV" },
-	{ "dmi_product_name VMware", "VMware" },
-	{ "dmi_product_name VirtualBox", "virtualbox" },
-	{ "dmi_product_name HVM domU", "xen" },
-	{ "dmi_product_name Parallels", "parallels" },
-	{ "dmi_product_name Virtual Machine", "VirtualPC" },
-	{ "dmi_bios_vendor Xen", "xen" },
-	{ "dmi_bios_vendor innotek GmbH", "virtualbox" },
-	{ "dmi_bios_vendor Amazon EC2", "kvm" },
-	{ "dmi_sys_vendor QEMU", "kvm" },
-	{ "dmi_sys_vendor Amazon EC2", "kvm" },
-	{ "dmi_sys_vendor oVirt", "oVirt" },
-	{ "dmi_sys_vendor Microsoft Corporation", "VirtualPC" },
-	{ "dmi_sys_vendor Parallels Software International Inc.", "parallels" },
-	{ "dmi_sys_vendor OpenStack Foundation", "openstack" },
-	{ "cpu model name\t: QEMU Virtual CPU", "kvm" },
-	{ "cpu model name\t: Common KVM processor", "kvm" },
-	{ "cpu vendor_id\t: User Mode Linux", "uml" },
+    {"dmi_product_name KVM", "kvm"},
+    {"dmi_product_name Bochs", "kvm"},
+    {"dmi_product_name AHV", "kvm"},
+    {"dmi_product_name OpenStack", "openstack"},
+    {"dmi_product_name RHEV Hypervisor", "RHEV"},
+    {"dmi_product_name VMware", "VMware"},
+    {"dmi_product_name VirtualBox", "virtualbox"},
+    {"dmi_product_name HVM domU", "xen"},
+    {"dmi_product_name Parallels", "parallels"},
+    {"dmi_product_name Virtual Machine", "VirtualPC"},
+    {"dmi_bios_vendor Xen", "xen"},
+    {"dmi_bios_vendor innotek GmbH", "virtualbox"},
+    {"dmi_bios_vendor Amazon EC2", "kvm"},
+    {"dmi_sys_vendor QEMU", "kvm"},
+    {"dmi_sys_vendor Amazon EC2", "kvm"},
+    {"dmi_sys_vendor oVirt", "oVirt"},
+    {"dmi_sys_vendor Microsoft Corporation", "VirtualPC"},
+    {"dmi_sys_vendor Parallels Software International Inc.", "parallels"},
+    {"dmi_sys_vendor OpenStack Foundation", "openstack"},
+    {"cpu model name\t: QEMU Virtual CPU", "kvm"},
+    {"cpu model name\t: Common KVM processor", "kvm"},
+    {"cpu vendor_id\t: User Mode Linux", "uml"},
 };
 
 /* virtualization_type and virtualization_role, in ansible-core's LinuxVirtual order. */
@@ -1097,11 +1138,11 @@ int
 facts_gather(const struct conn_backend *b, void *state, const char *subset, json_t **ret,
     struct dr_error *err)
 {
-	struct conn_result r = { 0 };
+	struct conn_result r = {0};
 	int rc;
 
-	if (b->exec(state, "/bin/sh -s", facts_script, sizeof(facts_script) - 1, FACTS_TIMEOUT,
-		&r, err) < 0)
+	if (b->exec(state, "/bin/sh -s", facts_script, sizeof(facts_script) - 1, FACTS_TIMEOUT, &r,
+	        err) < 0)
 		return -1;
 	rc = facts_parse(r.out, r.out_len, ret, err);
 	if (rc == 0 && subset != NULL && *subset != '\0')

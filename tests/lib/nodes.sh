@@ -33,7 +33,8 @@
 #   NODES_N, NODES_DIR (a private directory), NODES_HUB (hub namespace),
 #   NODES_KEY (client private key), NODES_KNOWN_HOSTS (the nodes' host keys),
 #   NODES_INVENTORY (INI: group [nodes], node<i> ansible_host=…), NODES_PASSWORD,
-#   NODES_START_MS (how long nodes_up took).
+#   NODES_START_MS (how long nodes_up took), ANSIBLE_SSH_CONTROL_PATH_DIR (exported: a
+#   directory of this run's own, so ansible never reuses another run's ControlMaster).
 
 NODES_N=0
 NODES_TAG=$$
@@ -154,6 +155,10 @@ nodes_up() {
 	hash=$(openssl passwd -6 "$NODES_PASSWORD") || return 1
 	sed "s|^root:[^:]*:|root:$hash:|" /etc/shadow >"$NODES_DIR/shadow"
 	: >"$NODES_KNOWN_HOSTS"
+	# Ansible's ControlMaster sockets are keyed by address: one directory per run, so
+	# that a master left from another run's node1 is never reused for ours.
+	ANSIBLE_SSH_CONTROL_PATH_DIR=$NODES_DIR/ansible-cp
+	export ANSIBLE_SSH_CONTROL_PATH_DIR
 
 	ip netns add "$NODES_HUB" || return 1
 	ip -n "$NODES_HUB" link set lo up
@@ -172,7 +177,8 @@ nodes_up() {
 		echo "[nodes:vars]"
 		echo "ansible_user=root"
 		echo "ansible_ssh_private_key_file=$NODES_KEY"
-		echo "ansible_ssh_common_args='-o UserKnownHostsFile=$NODES_KNOWN_HOSTS -o StrictHostKeyChecking=yes'"
+		printf "ansible_ssh_common_args='-o UserKnownHostsFile=%s %s'\n" \
+			"$NODES_KNOWN_HOSTS" "-o StrictHostKeyChecking=yes"
 	} >"$NODES_INVENTORY"
 
 	i=1

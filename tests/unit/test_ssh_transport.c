@@ -35,12 +35,12 @@ static struct conn_opts
 node_opts(void)
 {
 	return (struct conn_opts){
-		.host = "node1",
-		.address = env("DROVER_TEST_SSH_ADDR"),
-		.user = "root",
-		.private_key_file = env("DROVER_TEST_SSH_KEY"),
-		.known_hosts_file = env("DROVER_TEST_SSH_KNOWN_HOSTS"),
-		.connect_timeout = 5,
+	    .host = "node1",
+	    .address = env("DROVER_TEST_SSH_ADDR"),
+	    .user = "root",
+	    .private_key_file = env("DROVER_TEST_SSH_KEY"),
+	    .known_hosts_file = env("DROVER_TEST_SSH_KNOWN_HOSTS"),
+	    .connect_timeout = 5,
 	};
 }
 
@@ -48,7 +48,7 @@ static int
 group_open(void **state)
 {
 	struct conn_opts o = node_opts();
-	struct dr_error err = { { 0 } };
+	struct dr_error err = {{0}};
 	void *c = NULL;
 
 	if (B->open(&o, &c, &err) < 0) {
@@ -78,8 +78,8 @@ result_free(struct conn_result *r)
 static struct conn_result
 run(void *c, const char *cmd, const char *in, size_t in_len, int timeout)
 {
-	struct conn_result r = { 0 };
-	struct dr_error err = { { 0 } };
+	struct conn_result r = {0};
+	struct dr_error err = {{0}};
 
 	if (B->exec(c, cmd, in, in_len, timeout, &r, &err) < 0)
 		fail_msg("exec %s: %s", cmd, err.msg);
@@ -154,8 +154,8 @@ test_exec_large_output(void **state)
 static void
 test_exec_timeout(void **state)
 {
-	struct conn_result r = { 0 };
-	struct dr_error err = { { 0 } };
+	struct conn_result r = {0};
+	struct dr_error err = {{0}};
 	int64_t t0 = time_mono_us();
 
 	assert_int_equal(B->exec(*state, "sleep 30", NULL, 0, 1, &r, &err), -1);
@@ -194,7 +194,7 @@ test_many_commands_one_session(void **state)
 static void
 test_put_get(void **state)
 {
-	struct dr_error err = { { 0 } };
+	struct dr_error err = {{0}};
 	struct buf b = BUF_INIT(0);
 	struct conn_result r;
 	size_t big = 3u << 20;
@@ -262,7 +262,7 @@ test_host_key_unknown_then_accept_new(void **state)
 	char *dir = unit_dir_make("ssh-kh");
 	_cleanup_free_ char *kh = xasprintf("%s/known_hosts", dir);
 	struct conn_opts o = node_opts();
-	struct dr_error err = { { 0 } };
+	struct dr_error err = {{0}};
 	void *c = NULL;
 	char *text = NULL;
 	size_t len;
@@ -295,7 +295,7 @@ test_host_key_changed_refused(void **state)
 	char *dir = unit_dir_make("ssh-kh");
 	_cleanup_free_ char *kh = xasprintf("%s/known_hosts", dir);
 	struct conn_opts o = node_opts();
-	struct dr_error err = { { 0 } };
+	struct dr_error err = {{0}};
 	ssh_key other = NULL;
 	char *b64 = NULL;
 	FILE *fp;
@@ -330,7 +330,7 @@ static void
 test_host_key_recorded(void **state)
 {
 	struct conn_opts o = node_opts();
-	struct dr_error err = { { 0 } };
+	struct dr_error err = {{0}};
 	void *c = NULL;
 
 	o.host_key = env("DROVER_TEST_SSH_HOST_KEY");
@@ -348,7 +348,7 @@ test_auth_failures(void **state)
 	char *dir = unit_dir_make("ssh-auth");
 	_cleanup_free_ char *keyfile = xasprintf("%s/id_ed25519", dir);
 	struct conn_opts o = node_opts();
-	struct dr_error err = { { 0 } };
+	struct dr_error err = {{0}};
 	ssh_key k = NULL;
 	void *c = NULL;
 
@@ -387,7 +387,7 @@ static void
 test_unreachable(void **state)
 {
 	struct conn_opts o = node_opts();
-	struct dr_error err = { { 0 } };
+	struct dr_error err = {{0}};
 	int64_t t0 = time_mono_us();
 
 	o.host = "ghost";
@@ -406,8 +406,8 @@ static void
 test_node_killed(void **state)
 {
 	struct conn_opts o = node_opts();
-	struct conn_result r = { 0 };
-	struct dr_error err = { { 0 } };
+	struct conn_result r = {0};
+	struct dr_error err = {{0}};
 	const char *ready = env("DROVER_TEST_SSH_KILL_READY");
 	void *c = NULL;
 	int64_t t0;
@@ -447,7 +447,7 @@ static void
 test_facts(void **state)
 {
 	struct conn_backend counting = conn_backend_ssh;
-	struct dr_error err = { { 0 } };
+	struct dr_error err = {{0}};
 	json_t *f = NULL;
 	const char *out = env("DROVER_TEST_SSH_FACTS_OUT");
 
@@ -456,10 +456,10 @@ test_facts(void **state)
 		fail_msg("%s", err.msg);
 	assert_int_equal(counted_execs, 1);
 	assert_string_equal(json_string_value(json_object_get(f, "distribution")), "Debian");
-	assert_string_equal(json_string_value(json_object_get(f, "distribution_major_version")),
-	    "12");
-	assert_string_equal(json_string_value(json_object_get(f, "distribution_release")),
-	    "bookworm");
+	assert_string_equal(
+	    json_string_value(json_object_get(f, "distribution_major_version")), "12");
+	assert_string_equal(
+	    json_string_value(json_object_get(f, "distribution_release")), "bookworm");
 	assert_string_equal(json_string_value(json_object_get(f, "os_family")), "Debian");
 	assert_string_equal(json_string_value(json_object_get(f, "pkg_mgr")), "apt");
 	assert_string_equal(json_string_value(json_object_get(f, "architecture")), "x86_64");
@@ -487,19 +487,19 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_exec_status_and_streams),
-		cmocka_unit_test(test_exec_stdin),
-		cmocka_unit_test(test_exec_large_output),
-		cmocka_unit_test(test_exec_timeout),
-		cmocka_unit_test(test_many_commands_one_session),
-		cmocka_unit_test(test_put_get),
-		cmocka_unit_test(test_facts),
-		cmocka_unit_test(test_host_key_unknown_then_accept_new),
-		cmocka_unit_test(test_host_key_changed_refused),
-		cmocka_unit_test(test_host_key_recorded),
-		cmocka_unit_test(test_auth_failures),
-		cmocka_unit_test(test_unreachable),
-		cmocka_unit_test(test_node_killed),
+	    cmocka_unit_test(test_exec_status_and_streams),
+	    cmocka_unit_test(test_exec_stdin),
+	    cmocka_unit_test(test_exec_large_output),
+	    cmocka_unit_test(test_exec_timeout),
+	    cmocka_unit_test(test_many_commands_one_session),
+	    cmocka_unit_test(test_put_get),
+	    cmocka_unit_test(test_facts),
+	    cmocka_unit_test(test_host_key_unknown_then_accept_new),
+	    cmocka_unit_test(test_host_key_changed_refused),
+	    cmocka_unit_test(test_host_key_recorded),
+	    cmocka_unit_test(test_auth_failures),
+	    cmocka_unit_test(test_unreachable),
+	    cmocka_unit_test(test_node_killed),
 	};
 
 	if (env("DROVER_TEST_SSH_ADDR") == NULL)
