@@ -74,8 +74,10 @@ extern const struct conn_backend conn_backend_local;
  * put/get: one SFTP channel kept open). Host keys: o->host_key when set, else known_hosts
  * (strict; o->accept_new_host_key learns unknown keys into it; a changed key is always
  * refused). Auth: o->private_key_file, else the agent and ~/.ssh/id_*, then o->password.
- * The command runs under the login shell's -c, as with OpenSSH. A command timeout
- * SIGKILLs the remote command (when sshd allows signals) and closes its channel.
+ * The command runs under the login shell's -c, as with OpenSSH. A command timeout asks
+ * sshd to SIGKILL the command (OpenSSH refuses for root logins: the command may then run
+ * on until it ends or writes to its closed output) and closes its channel; the session
+ * stays usable.
  */
 extern const struct conn_backend conn_backend_ssh;
 /* end conn_ssh.c */
