@@ -31,6 +31,10 @@ UNIT_TESTS += tests/unit/test_http
 # certificate authority
 UNIT_TESTS += tests/unit/test_ca
 INTEGRATION_TESTS += tests/integration/ca.sh
+# playbook transport and facts (play-ssh): the SSH driver skips unless
+# tests/integration/ssh_transport.sh runs it against test nodes
+UNIT_TESTS += tests/unit/test_ssh_transport tests/unit/test_facts
+INTEGRATION_TESTS += tests/integration/ssh_transport.sh
 
 if ENABLE_TESTS
 check_PROGRAMS += $(UNIT_TESTS)
