@@ -458,7 +458,12 @@ test_link_cut(void **state)
 	assert_int_equal(B->exec(c, "sleep 120", NULL, 0, 0, &r, &err), -1);
 	assert_true(time_mono_us() - t0 < 20000000);
 	assert_non_null(strstr(err.msg, "host node4"));
-	assert_non_null(strstr(err.msg, "connection lost"));
+	/* The link may drop while the command runs or (on a slow run) while its channel
+	 * opens; either way the keepalive must end the wait with a clear message. */
+	if (strstr(err.msg, "connection lost") == NULL &&
+	    strstr(err.msg, "cannot make a channel") == NULL &&
+	    strstr(err.msg, "cannot start the command") == NULL)
+		fail_msg("unexpected error: %s", err.msg);
 	B->close(c);
 }
 
