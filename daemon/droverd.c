@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "core/core.h"
+#include "repos/repos.h"
 #include "webui/webui.h"
 
 #define DROVERD_DEFAULT_CONFIG DROVER_SYSCONFDIR "/droverd.yml"
@@ -28,6 +29,7 @@ droverd_store_start(struct config *cfg, struct dr_error *err)
 	job_init();
 	schedule_init();
 	auth_register();
+	repos_register();
 	return store_open(cfg->state_dir, err);
 }
 
@@ -80,7 +82,14 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	};
 
 	api_init();
+	repos_api_init();
 	return http_server_start(&o, err);
+}
+
+static int
+droverd_repos_start(struct config *cfg, struct dr_error *err)
+{
+	return repos_start(cfg->state_dir, err);
 }
 
 /* Modules in dependency order; stopped in reverse. */
@@ -91,6 +100,7 @@ static const struct droverd_module {
 } droverd_modules[] = {
 	{ "store", droverd_store_start, store_close },
 	{ "auth", droverd_auth_start, NULL },
+	{ "repos", droverd_repos_start, repos_stop },
 	{ "jobs", droverd_jobs_start, droverd_jobs_stop },
 	{ "scheduler", droverd_schedule_start, schedule_stop },
 	{ "http", droverd_http_start, http_server_stop },
