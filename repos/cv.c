@@ -556,7 +556,7 @@ repo_cv_publish_run(struct job *job, struct dr_error *err)
 
 		if (cv_copy_version(cvv, repo, json_object_get(cv, "filters"), &vid, err) < 0 ||
 		    fmt->publish(repo, vid, err) < 0) {
-			dr_error_prefix(err, "repository %s",
+			dr_error_prefix(err, "repository %s: ",
 			    json_string_value(json_object_get(repo, "name")));
 			goto fail;
 		}

@@ -13,6 +13,8 @@
 #define REPO_REPOMD_MAX (16u << 20)	       /* repomd.xml, Release, InRelease */
 #define REPO_META_FILE_MAX (1024ull << 20)     /* one compressed metadata file */
 #define REPO_META_MAX (4096ull << 20)	       /* one metadata file, decompressed */
+#define REPO_META_RATIO 200		       /* decompressed : compressed, at most */
+#define REPO_META_FLOOR (256ull << 20)	       /* the ratio applies above this */
 #define REPO_PACKAGE_MAX (8ull << 30)	       /* one package */
 #define REPO_NAME_MAX 128
 #define REPO_PATTERNS_MAX 256
@@ -69,6 +71,12 @@ void repo_zread_close(struct repo_zread *z);
 /* A whole file into out (out's cap applies too). */
 int repo_zread_file(const char *path, const char *name, uint64_t max, struct buf *out,
     struct dr_error *err);
+/*
+ * The decompressed size allowed for a metadata file of compressed bytes: the open-size
+ * upstream declared (when > 0), and never more than REPO_META_RATIO times the compressed
+ * size (at least REPO_META_FLOOR) nor REPO_META_MAX: a bomb stops at the cap.
+ */
+uint64_t repo_zread_limit(uint64_t compressed, int64_t open_size);
 /* gzip data onto out. */
 int repo_zread_gzip(const void *data, size_t len, struct buf *out, struct dr_error *err);
 
@@ -103,13 +111,14 @@ int repo_path_check(const char *path, const char *what, struct dr_error *err);
 int64_t repo_date_parse(const char *s);
 /* repomd.xml's <data> as [{type, href, checksum_type, checksum, open_*, size, xml}]. */
 int repo_rpmmd_repomd(const char *path, const char *name, json_t **ret, struct dr_error *err);
-int repo_rpmmd_primary(const char *path, const char *name, repo_pkg_fn fn, void *ctx,
-    struct dr_error *err);
+/* max caps the decompressed bytes (repo_zread_limit). */
+int repo_rpmmd_primary(const char *path, const char *name, uint64_t max, repo_pkg_fn fn,
+    void *ctx, struct dr_error *err);
 /* root: "filelists" or "otherdata". */
-int repo_rpmmd_fragments(const char *path, const char *name, const char *root,
+int repo_rpmmd_fragments(const char *path, const char *name, uint64_t max, const char *root,
     repo_fragment_fn fn, void *ctx, struct dr_error *err);
-int repo_rpmmd_updateinfo(const char *path, const char *name, repo_erratum_fn fn, void *ctx,
-    struct dr_error *err);
+int repo_rpmmd_updateinfo(const char *path, const char *name, uint64_t max, repo_erratum_fn fn,
+    void *ctx, struct dr_error *err);
 
 /* deb.c */
 /* Release/InRelease fields and its file list [{path, size, sha256}]; caller frees. */

@@ -183,7 +183,7 @@ rpmmd_walk(const char *path, const char *name, uint64_t max, const char *root,
 				ret = fn(ctx, xmlTextReaderCurrentDoc(r), node,
 				    (const char *)xmlBufferContent(b), err);
 			if (ret < 0 && strncmp(err ? err->msg : "", name, strlen(name)) != 0)
-				dr_error_prefix(err, "%s:%d", name,
+				dr_error_prefix(err, "%s:%d: ", name,
 				    xmlTextReaderGetParserLineNumber(r));
 			xmlBufferFree(b);
 			rc = xmlTextReaderNext(r);
@@ -310,12 +310,12 @@ rpmmd_primary_package(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml
 
 /* Call fn for each rpm in a primary.xml (possibly compressed). */
 int
-repo_rpmmd_primary(const char *path, const char *name, repo_pkg_fn fn, void *ctx,
-    struct dr_error *err)
+repo_rpmmd_primary(const char *path, const char *name, uint64_t max, repo_pkg_fn fn,
+    void *ctx, struct dr_error *err)
 {
 	struct primary_ctx c = { fn, ctx };
 
-	return rpmmd_walk(path, name, REPO_META_MAX, "metadata", "package",
+	return rpmmd_walk(path, name, max, "metadata", "package",
 	    rpmmd_primary_package, &c, err);
 }
 
@@ -340,12 +340,12 @@ rpmmd_fragment(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml, struc
 /* Call fn(pkgid, element) for each <package> of filelists.xml (root "filelists") or
  * other.xml (root "otherdata"). */
 int
-repo_rpmmd_fragments(const char *path, const char *name, const char *root,
+repo_rpmmd_fragments(const char *path, const char *name, uint64_t max, const char *root,
     repo_fragment_fn fn, void *ctx, struct dr_error *err)
 {
 	struct frag_ctx c = { fn, ctx };
 
-	return rpmmd_walk(path, name, REPO_META_MAX, root, "package", rpmmd_fragment, &c, err);
+	return rpmmd_walk(path, name, max, root, "package", rpmmd_fragment, &c, err);
 }
 
 /* ---- updateinfo.xml ---- */
@@ -471,11 +471,10 @@ rpmmd_update(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml, struct 
 
 /* Call fn for each <update> of an updateinfo.xml as a JSON erratum (with its "xml"). */
 int
-repo_rpmmd_updateinfo(const char *path, const char *name, repo_erratum_fn fn, void *ctx,
-    struct dr_error *err)
+repo_rpmmd_updateinfo(const char *path, const char *name, uint64_t max, repo_erratum_fn fn,
+    void *ctx, struct dr_error *err)
 {
 	struct updateinfo_ctx c = { fn, ctx };
 
-	return rpmmd_walk(path, name, REPO_META_MAX, "updates", "update", rpmmd_update, &c,
-	    err);
+	return rpmmd_walk(path, name, max, "updates", "update", rpmmd_update, &c, err);
 }

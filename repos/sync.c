@@ -450,7 +450,7 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	job_printf(s->job, "syncing %s from %s\n", name,
 	    json_string_value(json_object_get(s->repo, "url")));
 	if ((r = fmt->sync(s, err)) < 0)
-		return dr_error_prefix(err, "repository %s", name);
+		return dr_error_prefix(err, "repository %s: ", name);
 	if (r == 1) {
 		job_printf(s->job, "upstream metadata unchanged: nothing to do\n");
 		*ret_result = json_pack("{s:b, s:I}", "new_version", false, "version_id",
@@ -460,7 +460,7 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	job_printf(s->job, "metadata read: %zu packages, %zu errata (%.2f s)\n", s->nunits,
 	    s->nerrata, (double)(time_mono_us() - t0) / 1e6);
 	if (strcmp(dlpolicy, "on_demand") != 0 && sync_download(s, err) < 0)
-		return dr_error_prefix(err, "repository %s", name);
+		return dr_error_prefix(err, "repository %s: ", name);
 	if (!mirror && latest > 0 && sync_add_previous(s, latest, err) < 0)
 		return -1;
 	sync_ids_unique(s->units, &s->nunits);
@@ -476,7 +476,7 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	} else {
 		if (sync_version_create(s, digest, &vid, err) < 0 ||
 		    fmt->publish(s->repo, vid, err) < 0)
-			return dr_error_prefix(err, "repository %s", name);
+			return dr_error_prefix(err, "repository %s: ", name);
 	}
 	if (store_execf(NULL, NULL, err,
 		"UPDATE repo_repositories SET latest_version_id = ?, upstream_checksum = ?"

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "repos/repos.h"
 
@@ -110,7 +111,7 @@ yum_fetch_data(struct repo_sync *s, const json_t *d, char **ret_path, struct dr_
 		return -1;
 	if (!sha256) {
 		if (repo_pool_digest_file(ct, *ret_path, hex, NULL, err) < 0)
-			return dr_error_prefix(err, "%s", href);
+			return dr_error_prefix(err, "%s: ", href);
 		if (strcasecmp(hex, sum) != 0) {
 			free(*ret_path);
 			*ret_path = NULL;
@@ -123,24 +124,32 @@ yum_fetch_data(struct repo_sync *s, const json_t *d, char **ret_path, struct dr_
 
 /* Read one metadata file of a known type into the store. */
 static int
-yum_read_data(struct yum_parse *p, const char *type, const char *path, const char *href,
-    struct dr_error *err)
+yum_read_data(struct yum_parse *p, const json_t *d, const char *path, struct dr_error *err)
 {
+	const char *type = json_string_value(json_object_get(d, "type"));
+	const char *href = json_string_value(json_object_get(d, "href"));
 	struct yum_frag f = { p, NULL };
+	struct stat st;
+	uint64_t max;
 	int r = 0;
+
+	if (stat(path, &st) < 0)
+		return dr_error_errno(err, "%s", path);
+	max = repo_zread_limit((uint64_t)st.st_size,
+	    json_integer_value(json_object_get(d, "open_size")));
 
 	if (store_begin(err) < 0)
 		return -1;
 	if (strcmp(type, "primary") == 0) {
-		r = repo_rpmmd_primary(path, href, yum_package, p, err);
+		r = repo_rpmmd_primary(path, href, max, yum_package, p, err);
 	} else if (strcmp(type, "filelists") == 0) {
 		f.column = "filelists";
-		r = repo_rpmmd_fragments(path, href, "filelists", yum_fragment, &f, err);
+		r = repo_rpmmd_fragments(path, href, max, "filelists", yum_fragment, &f, err);
 	} else if (strcmp(type, "other") == 0) {
 		f.column = "other";
-		r = repo_rpmmd_fragments(path, href, "otherdata", yum_fragment, &f, err);
+		r = repo_rpmmd_fragments(path, href, max, "otherdata", yum_fragment, &f, err);
 	} else if (strcmp(type, "updateinfo") == 0) {
-		r = repo_rpmmd_updateinfo(path, href, yum_erratum, p, err);
+		r = repo_rpmmd_updateinfo(path, href, max, yum_erratum, p, err);
 	}
 	if (r < 0) {
 		store_rollback();
@@ -185,7 +194,7 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 		int r;
 
 		if (repo_sync_fetch(s, asc_url, 1u << 20, NULL, &asc, err) < 0)
-			return dr_error_prefix(err, "a GPG key is set but the signature is missing");
+			return dr_error_prefix(err, "a GPG key is set but the signature is missing: ");
 		r = repo_zread_file(repomd, "repomd.xml", REPO_REPOMD_MAX, &text, err) < 0 ||
 			repo_zread_file(asc, "repomd.xml.asc", 1u << 20, &sig, err) < 0 ||
 			repo_sign_verify(key, text.data, text.len, sig.data, sig.len, repomd_url,
@@ -220,7 +229,7 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 				continue;
 			if (yum_fetch_data(s, d, &path, err) < 0)
 				return -1;
-			if (want >= 0 && yum_read_data(&p, type, path, href, err) < 0)
+			if (want >= 0 && yum_read_data(&p, d, path, err) < 0)
 				return -1;
 			if (repo_sync_upstream_add(s, path, href, type, d, err) < 0)
 				return -1;

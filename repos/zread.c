@@ -298,6 +298,21 @@ repo_zread_file(const char *path, const char *name, uint64_t max, struct buf *ou
 	return n < 0 ? -1 : 0;
 }
 
+/* The decompressed-size cap for a metadata file (see repos.h). */
+uint64_t
+repo_zread_limit(uint64_t compressed, int64_t open_size)
+{
+	uint64_t cap = compressed * REPO_META_RATIO;
+
+	if (cap < REPO_META_FLOOR)
+		cap = REPO_META_FLOOR;
+	if (cap > REPO_META_MAX)
+		cap = REPO_META_MAX;
+	if (open_size > 0 && (uint64_t)open_size < cap)
+		cap = (uint64_t)open_size;
+	return cap;
+}
+
 /* gzip data onto out (level 6, what createrepo_c uses). */
 int
 repo_zread_gzip(const void *data, size_t len, struct buf *out, struct dr_error *err)

@@ -28,6 +28,10 @@ UNIT_TESTS += tests/unit/test_store tests/unit/test_job tests/unit/test_schedule
 # HTTP server and client
 UNIT_TESTS += tests/unit/test_http
 
+# content (repos/)
+UNIT_TESTS += tests/unit/test_repo_meta
+INTEGRATION_TESTS += tests/integration/repo_yum.sh
+
 if ENABLE_TESTS
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)

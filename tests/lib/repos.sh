@@ -69,15 +69,16 @@ EOF
 yum_fixture() {
 	dir=$1
 	mkdir -p "$dir"
-	rpm_build hello 1.0 1 "$dir" || return 1
-	rpm_build world 1.0 1 "$dir" hello || return 1
-	if [ "$2" -ge 2 ]; then
+	# A package is built once: a rebuild would be a different file (build time).
+	[ -f "$dir/hello-1.0-1.noarch.rpm" ] || rpm_build hello 1.0 1 "$dir" || return 1
+	[ -f "$dir/world-1.0-1.noarch.rpm" ] || rpm_build world 1.0 1 "$dir" hello || return 1
+	if [ "$2" -ge 2 ] && [ ! -f "$dir/hello-1.1-1.noarch.rpm" ]; then
 		rpm_build hello 1.1 1 "$dir" || return 1
 	fi
-	createrepo_c --quiet --update "$dir" >/dev/null || return 1
+	createrepo_c --quiet --no-database --update "$dir" >/dev/null || return 1
 	if [ "$2" -ge 2 ]; then
 		updateinfo_write "$TAP_TMP/updateinfo.xml" DRV-2024:0001 hello 1.1 1
-		modifyrepo_c --quiet --mdtype=updateinfo "$TAP_TMP/updateinfo.xml" \
+		modifyrepo_c --compress-type=xz --mdtype=updateinfo "$TAP_TMP/updateinfo.xml" \
 			"$dir/repodata" >/dev/null || return 1
 	fi
 }
