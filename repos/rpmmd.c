@@ -191,7 +191,8 @@ rpmmd_walk(const char *path, const char *name, uint64_t max, const char *root,
 		}
 		rc = xmlTextReaderRead(r);
 	}
-	if (ret == 0 && rc < 0)
+	/* The reader may end a truncated document quietly; its error handler saw it. */
+	if (ret == 0 && (rc < 0 || io.error[0] != '\0'))
 		ret = dr_error_set(err, "%s", io.error[0] != '\0' ? io.error : "XML error");
 	else if (ret == 0 && !seen_root)
 		ret = dr_error_set(err, "%s: no <%s> element", name, root);

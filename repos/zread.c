@@ -36,6 +36,7 @@ struct repo_zread {
 	lzma_stream xz;
 	bz_stream bz;
 	ZSTD_DStream *zstd;
+	bool zstd_frame_end;
 	char error[DR_ERROR_MAX];
 };
 
@@ -212,7 +213,10 @@ zread_step(struct repo_zread *z, unsigned char *out, size_t max)
 				    z->name, ZSTD_getErrorName(r));
 				return -1;
 			}
-			if (r == 0 && z->in_pos == z->in_len && z->in_eof)
+			/* 0 means a frame just ended: a clean end if no input follows. */
+			if (avail > 0 || produced > 0)
+				z->zstd_frame_end = r == 0;
+			if (z->zstd_frame_end && avail == 0 && z->in_eof && produced == 0)
 				z->out_eof = true;
 			else if (produced == 0 && avail == 0 && z->in_eof) {
 				snprintf(z->error, sizeof z->error, "%s: truncated zstd data",
