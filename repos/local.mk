@@ -5,10 +5,12 @@ libdrover_a_SOURCES += \
 	repos/zread.c \
 	repos/pool.c \
 	repos/rpmmd.c \
+	repos/deb.c \
 	repos/sign.c \
 	repos/repo.c \
 	repos/sync.c \
 	repos/yum.c \
+	repos/apt.c \
 	repos/version.c \
 	repos/cv.c \
 	repos/errata.c \

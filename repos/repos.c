@@ -61,6 +61,7 @@ static const struct store_migration repos_migrations[] = {
 	    " arch TEXT NOT NULL,"
 	    " size INTEGER NOT NULL,"
 	    " source TEXT,"
+	    " component TEXT,"
 	    " meta TEXT NOT NULL,"
 	    " filelists TEXT,"
 	    " other TEXT,"
@@ -185,6 +186,7 @@ repos_stop(void)
 /* The registered formats, chosen by a repository's type. */
 static const struct repo_format *const repo_formats[] = {
 	&repo_yum_format,
+	&repo_apt_format,
 };
 
 /* The format called type, or NULL. */

@@ -27,6 +27,7 @@ struct repo_pkg {
 	const char *checksum;	   /* hex; the rpm pkgid */
 	const char *location;	   /* relative path in the repository, checked */
 	const char *source;	   /* deb: source package name (NULL for rpm) */
+	const char *component;	   /* deb: the component it was listed in */
 	int64_t size;		   /* -1 unknown */
 	const char *meta;	   /* rpm: the <package> element; deb: the stanza */
 };
@@ -124,9 +125,11 @@ int repo_rpmmd_updateinfo(const char *path, const char *name, uint64_t max, repo
 /* Release/InRelease fields and its file list [{path, size, sha256}]; caller frees. */
 int repo_deb_release_parse(const char *text, size_t len, const char *name, json_t **ret,
     struct dr_error *err);
-/* Call fn for each stanza of a Packages file (possibly compressed). */
-int repo_deb_packages(const char *path, const char *name, repo_pkg_fn fn, void *ctx,
-    struct dr_error *err);
+/* Call fn for each stanza of a Packages file (possibly compressed; max decompressed). */
+int repo_deb_packages(const char *path, const char *name, uint64_t max, repo_pkg_fn fn,
+    void *ctx, struct dr_error *err);
+/* The text of a clear-signed message, not verified; NULL if it is not one. Caller frees. */
+char *repo_deb_cleartext(const char *text, size_t len);
 
 /* sign.c */
 /* Drover's publishing key under <state_dir>/gnupg, made at first start. */
@@ -176,6 +179,7 @@ struct repo_sync {
 	json_t *upstream; /* [{path, type, sha256, size, data?}] */
 	char *upstream_checksum;
 	json_t *downloads; /* [{unit_id, url, location, checksum_type, checksum, size}] */
+	json_t *queued;	   /* unit ids already in downloads */
 	uint64_t bytes_downloaded;
 };
 int repo_sync_run(struct job *job, struct dr_error *err);

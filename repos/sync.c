@@ -101,11 +101,12 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 		id = json_integer_value(json_object_get(row, "id"));
 	} else if (store_execf(NULL, &id, err,
 		       "INSERT INTO repo_units (type, checksum_type, checksum, location, sha256,"
-		       " name, epoch, version, release, arch, size, source, meta)"
-		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		       "[sssss?sssssIs?s]", type, p->checksum_type, p->checksum, p->location,
+		       " name, epoch, version, release, arch, size, source, component, meta)"
+		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		       "[sssss?sssssIs?s?s]", type, p->checksum_type, p->checksum, p->location,
 		       sha, p->name, p->epoch, p->version, p->release, p->arch,
-		       (json_int_t)(p->size >= 0 ? p->size : 0), p->source, p->meta) < 0) {
+		       (json_int_t)(p->size >= 0 ? p->size : 0), p->source, p->component,
+		       p->meta) < 0) {
 		return -1;
 	}
 	sync_push(&s->units, &s->nunits, &s->units_cap, id);
@@ -115,7 +116,12 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 	{
 		const char *have = row != NULL ? json_string_value(json_object_get(row, "sha256"))
 					       : sha;
-		if (have == NULL || !repo_pool_has(have)) {
+		char key[32];
+
+		snprintf(key, sizeof key, "%lld", (long long)id);
+		if ((have == NULL || !repo_pool_has(have)) &&
+		    json_object_get(s->queued, key) == NULL) {
+			json_object_set_new(s->queued, key, json_true());
 			_cleanup_free_ char *url =
 			    repo_url_join(json_string_value(json_object_get(s->repo, "url")),
 				p->location);
@@ -530,6 +536,7 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	}
 	s.upstream = json_array();
 	s.downloads = json_array();
+	s.queued = json_object();
 	sync_record(repo_id, "running", NULL);
 	r = sync_do(&s, &result, err);
 	sync_record(repo_id, r == 0 ? "succeeded" : "failed", r == 0 ? NULL : err->msg);
@@ -542,6 +549,7 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	free(s.upstream_checksum);
 	json_decref(s.upstream);
 	json_decref(s.downloads);
+	json_decref(s.queued);
 	json_decref(s.repo);
 	return r;
 }

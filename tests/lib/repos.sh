@@ -144,3 +144,74 @@ EOF
 		"--setopt=cachedir=$root/cache --setopt=install_weak_deps=False" \
 		"--setopt=tsflags=nodocs --disableplugin=* -y -q"
 }
+
+# deb_build NAME VERSION OUTDIR [DEPENDS]: an arch-all deb holding /usr/share/NAME/version.
+deb_build() {
+	name=$1 version=$2 out=$3 depends=${4:-}
+	d=$TAP_TMP/debbuild/$name-$version
+	rm -rf "$d"
+	mkdir -p "$d/DEBIAN" "$d/usr/share/$name" "$out"
+	echo "$version" >"$d/usr/share/$name/version"
+	{
+		echo "Package: $name"
+		echo "Version: $version"
+		echo "Architecture: all"
+		echo "Maintainer: Drover Tests <tests@example.org>"
+		[ -n "$depends" ] && echo "Depends: $depends"
+		echo "Description: drover test package $name"
+	} >"$d/DEBIAN/control"
+	dpkg-deb --root-owner-group -Zxz --build "$d" "$out/${name}_${version}_all.deb" >/dev/null
+}
+
+# apt_fixture DIR REVISION [GPG-KEY-ID]: dists/bookworm/main/binary-amd64 with hello 1.0-1
+# and world 1.0-1 (depends on hello); revision 2 adds hello 1.1-1. Signed InRelease and
+# Release.gpg when a key is given (GNUPGHOME must hold it).
+apt_fixture() {
+	dir=$1 rev=$2 key=${3:-}
+	pool=$dir/pool/main
+	mkdir -p "$pool" "$dir/dists/bookworm/main/binary-amd64"
+	[ -f "$pool/hello_1.0-1_all.deb" ] || deb_build hello 1.0-1 "$pool" || return 1
+	[ -f "$pool/world_1.0-1_all.deb" ] || deb_build world 1.0-1 "$pool" hello || return 1
+	if [ "$rev" -ge 2 ] && [ ! -f "$pool/hello_1.1-1_all.deb" ]; then
+		deb_build hello 1.1-1 "$pool" || return 1
+	fi
+	(cd "$dir" && apt-ftparchive packages pool >dists/bookworm/main/binary-amd64/Packages) ||
+		return 1
+	rm -f "$dir/dists/bookworm/main/binary-amd64/Packages."*
+	gzip -9k "$dir/dists/bookworm/main/binary-amd64/Packages"
+	xz -k "$dir/dists/bookworm/main/binary-amd64/Packages"
+	rm -f "$dir/dists/bookworm/Release" "$dir/dists/bookworm/InRelease" \
+		"$dir/dists/bookworm/Release.gpg"
+	apt-ftparchive -o APT::FTPArchive::Release::Codename=bookworm \
+		-o APT::FTPArchive::Release::Suite=bookworm \
+		-o APT::FTPArchive::Release::Architectures=amd64 \
+		-o APT::FTPArchive::Release::Components=main \
+		release "$dir/dists/bookworm" >"$TAP_TMP/Release" || return 1
+	mv "$TAP_TMP/Release" "$dir/dists/bookworm/Release"
+	if [ -n "$key" ]; then
+		gpg --batch --quiet --yes --local-user "$key" --clearsign \
+			-o "$dir/dists/bookworm/InRelease" "$dir/dists/bookworm/Release" || return 1
+		gpg --batch --quiet --yes --local-user "$key" --armor --detach-sign \
+			-o "$dir/dists/bookworm/Release.gpg" "$dir/dists/bookworm/Release" || return 1
+	fi
+}
+
+# apt_opts DIR URL KEYFILE: an isolated apt and dpkg root using only URL; prints options.
+apt_opts() {
+	root=$1 url=$2 keyfile=$3
+	mkdir -p "$root/etc/apt/sources.list.d" "$root/etc/apt/preferences.d" \
+		"$root/var/lib/apt/lists/partial" "$root/var/cache/apt/archives/partial" \
+		"$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates" "$root/var/log"
+	touch "$root/var/lib/dpkg/status"
+	echo "deb [signed-by=$keyfile] $url bookworm main" >"$root/etc/apt/sources.list"
+	echo "-o Dir=$root -o Dir::State::status=$root/var/lib/dpkg/status" \
+		"-o Dir::Etc::SourceList=$root/etc/apt/sources.list" \
+		"-o Dir::Etc::SourceParts=$root/etc/apt/sources.list.d" \
+		"-o Dir::Etc::Parts=$root/etc/apt/apt.conf.d" \
+		"-o Dir::Etc::PreferencesParts=$root/etc/apt/preferences.d" \
+		"-o Dir::Log=$root/var/log -o APT::Architecture=amd64" \
+		"-o APT::Architectures::=amd64 -o Debug::NoLocking=1" \
+		"-o DPkg::Options::=--root=$root -o DPkg::Options::=--force-not-root" \
+		"-o DPkg::Options::=--force-bad-path -o DPkg::Options::=--log=$root/var/log/dpkg.log" \
+		"-o Dpkg::Use-Pty=0 -o APT::Sandbox::User=root -q -y"
+}
