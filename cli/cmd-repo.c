@@ -15,98 +15,98 @@
 #include "cli/cli.h"
 
 static const struct cli_column product_columns[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "REPOSITORIES", "repository_count", 0 },
-	{ "DESCRIPTION", "description", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"REPOSITORIES", "repository_count", 0},
+    {"DESCRIPTION", "description", 0},
 };
 
 static const struct cli_column repo_columns[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "PRODUCT", "product", 0 },
-	{ "TYPE", "type", 0 },
-	{ "URL", "url", 0 },
-	{ "VERSION", "latest_version", 0 },
-	{ "LAST SYNC", "last_sync_at", CLI_COL_TIME },
-	{ "STATE", "last_sync_state", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"PRODUCT", "product", 0},
+    {"TYPE", "type", 0},
+    {"URL", "url", 0},
+    {"VERSION", "latest_version", 0},
+    {"LAST SYNC", "last_sync_at", CLI_COL_TIME},
+    {"STATE", "last_sync_state", 0},
 };
 
 static const struct cli_column repo_detail_columns[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "PRODUCT", "product", 0 },
-	{ "TYPE", "type", 0 },
-	{ "URL", "url", 0 },
-	{ "DISTRIBUTION", "distribution", 0 },
-	{ "COMPONENTS", "components", 0 },
-	{ "ARCHITECTURES", "architectures", 0 },
-	{ "DOWNLOAD POLICY", "download_policy", 0 },
-	{ "MIRRORING POLICY", "mirroring_policy", 0 },
-	{ "INCLUDE", "include", 0 },
-	{ "EXCLUDE", "exclude", 0 },
-	{ "RETAIN VERSIONS", "retain_versions", 0 },
-	{ "LATEST VERSION", "latest_version", 0 },
-	{ "LAST SYNC", "last_sync_at", CLI_COL_TIME },
-	{ "SYNC STATE", "last_sync_state", 0 },
-	{ "SYNC ERROR", "last_sync_error", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"PRODUCT", "product", 0},
+    {"TYPE", "type", 0},
+    {"URL", "url", 0},
+    {"DISTRIBUTION", "distribution", 0},
+    {"COMPONENTS", "components", 0},
+    {"ARCHITECTURES", "architectures", 0},
+    {"DOWNLOAD POLICY", "download_policy", 0},
+    {"MIRRORING POLICY", "mirroring_policy", 0},
+    {"INCLUDE", "include", 0},
+    {"EXCLUDE", "exclude", 0},
+    {"RETAIN VERSIONS", "retain_versions", 0},
+    {"LATEST VERSION", "latest_version", 0},
+    {"LAST SYNC", "last_sync_at", CLI_COL_TIME},
+    {"SYNC STATE", "last_sync_state", 0},
+    {"SYNC ERROR", "last_sync_error", 0},
 };
 
 static const struct cli_column version_columns[] = {
-	{ "VERSION", "number", 0 },
-	{ "PACKAGES", "package_count", 0 },
-	{ "ERRATA", "erratum_count", 0 },
-	{ "SIZE", "size", 0 },
-	{ "METADATA", "metadata_size", 0 },
-	{ "CREATED", "created_at", CLI_COL_TIME },
+    {"VERSION", "number", 0},
+    {"PACKAGES", "package_count", 0},
+    {"ERRATA", "erratum_count", 0},
+    {"SIZE", "size", 0},
+    {"METADATA", "metadata_size", 0},
+    {"CREATED", "created_at", CLI_COL_TIME},
 };
 
 static const struct cli_column cv_columns[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "REPOSITORIES", "repositories", 0 },
-	{ "LATEST", "latest_major", 0 },
-	{ "DESCRIPTION", "description", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"REPOSITORIES", "repositories", 0},
+    {"LATEST", "latest_major", 0},
+    {"DESCRIPTION", "description", 0},
 };
 
 static const struct cli_column cv_version_columns[] = {
-	{ "VERSION", "version", 0 },
-	{ "CREATED", "created_at", CLI_COL_TIME },
-	{ "DESCRIPTION", "description", 0 },
+    {"VERSION", "version", 0},
+    {"CREATED", "created_at", CLI_COL_TIME},
+    {"DESCRIPTION", "description", 0},
 };
 
 static const struct cli_column cv_env_columns[] = {
-	{ "ENVIRONMENT", "environment", 0 },
-	{ "VERSION", "version", 0 },
-	{ "PROMOTED", "promoted_at", CLI_COL_TIME },
+    {"ENVIRONMENT", "environment", 0},
+    {"VERSION", "version", 0},
+    {"PROMOTED", "promoted_at", CLI_COL_TIME},
 };
 
 static const struct cli_column env_columns[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "PRIOR", "prior", 0 },
-	{ "DESCRIPTION", "description", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"PRIOR", "prior", 0},
+    {"DESCRIPTION", "description", 0},
 };
 
 static const struct cli_column erratum_columns[] = {
-	{ "ID", "erratum_id", 0 },
-	{ "TYPE", "type", 0 },
-	{ "SEVERITY", "severity", 0 },
-	{ "ISSUED", "issued_at", CLI_COL_TIME },
-	{ "TITLE", "title", 0 },
+    {"ID", "erratum_id", 0},
+    {"TYPE", "type", 0},
+    {"SEVERITY", "severity", 0},
+    {"ISSUED", "issued_at", CLI_COL_TIME},
+    {"TITLE", "title", 0},
 };
 
 static const struct cli_column erratum_detail_columns[] = {
-	{ "ID", "erratum_id", 0 },
-	{ "TYPE", "type", 0 },
-	{ "SEVERITY", "severity", 0 },
-	{ "TITLE", "title", 0 },
-	{ "ISSUED", "issued", 0 },
-	{ "UPDATED", "updated", 0 },
-	{ "REBOOT SUGGESTED", "reboot_suggested", 0 },
-	{ "RELEASE", "release", 0 },
-	{ "DESCRIPTION", "description", 0 },
-	{ "SOLUTION", "solution", 0 },
+    {"ID", "erratum_id", 0},
+    {"TYPE", "type", 0},
+    {"SEVERITY", "severity", 0},
+    {"TITLE", "title", 0},
+    {"ISSUED", "issued", 0},
+    {"UPDATED", "updated", 0},
+    {"REBOOT SUGGESTED", "reboot_suggested", 0},
+    {"RELEASE", "release", 0},
+    {"DESCRIPTION", "description", 0},
+    {"SOLUTION", "solution", 0},
 };
 
 /* Follow a job by polling its output; 0 when it succeeded, else 1. */
@@ -161,7 +161,8 @@ repo_job_done(struct cli *cli, const json_t *job, bool wait)
 	if (cli->json)
 		cli_print_json(job);
 	else
-		printf("job %lld queued\n", (long long)json_integer_value(json_object_get(job, "id")));
+		printf("job %lld queued\n",
+		    (long long)json_integer_value(json_object_get(job, "id")));
 	return 0;
 }
 
@@ -194,24 +195,24 @@ repo_api_path(const char *resource)
 
 /* Options of create and update, as JSON fields. */
 static const struct option repo_opts[] = {
-	{ "name", required_argument, NULL, 'n' },
-	{ "description", required_argument, NULL, 'D' },
-	{ "product", required_argument, NULL, 'P' },
-	{ "type", required_argument, NULL, 't' },
-	{ "url", required_argument, NULL, 'u' },
-	{ "distribution", required_argument, NULL, 'd' },
-	{ "components", required_argument, NULL, 'c' },
-	{ "architectures", required_argument, NULL, 'a' },
-	{ "gpg-key", required_argument, NULL, 'g' },
-	{ "download-policy", required_argument, NULL, 'p' },
-	{ "mirroring-policy", required_argument, NULL, 'm' },
-	{ "include", required_argument, NULL, 'i' },
-	{ "exclude", required_argument, NULL, 'x' },
-	{ "retain", required_argument, NULL, 'r' },
-	{ "repos", required_argument, NULL, 'R' },
-	{ "prior", required_argument, NULL, 'Q' },
-	{ "filters", required_argument, NULL, 'F' },
-	{ NULL, 0, NULL, 0 },
+    {"name", required_argument, NULL, 'n'},
+    {"description", required_argument, NULL, 'D'},
+    {"product", required_argument, NULL, 'P'},
+    {"type", required_argument, NULL, 't'},
+    {"url", required_argument, NULL, 'u'},
+    {"distribution", required_argument, NULL, 'd'},
+    {"components", required_argument, NULL, 'c'},
+    {"architectures", required_argument, NULL, 'a'},
+    {"gpg-key", required_argument, NULL, 'g'},
+    {"download-policy", required_argument, NULL, 'p'},
+    {"mirroring-policy", required_argument, NULL, 'm'},
+    {"include", required_argument, NULL, 'i'},
+    {"exclude", required_argument, NULL, 'x'},
+    {"retain", required_argument, NULL, 'r'},
+    {"repos", required_argument, NULL, 'R'},
+    {"prior", required_argument, NULL, 'Q'},
+    {"filters", required_argument, NULL, 'F'},
+    {NULL, 0, NULL, 0},
 };
 
 /* Parse create/update options into body; 0 or an exit code. */
@@ -436,8 +437,8 @@ int
 cmd_repo_sync(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "wait", no_argument, NULL, 'w' },
-		{ NULL, 0, NULL, 0 },
+	    {"wait", no_argument, NULL, 'w'},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *job = NULL;
 	_cleanup_free_ char *path = NULL, *name = NULL;
@@ -464,12 +465,12 @@ int
 cmd_cv_job(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "wait", no_argument, NULL, 'w' },
-		{ "version", required_argument, NULL, 'v' },
-		{ "to", required_argument, NULL, 't' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "description", required_argument, NULL, 'D' },
-		{ NULL, 0, NULL, 0 },
+	    {"wait", no_argument, NULL, 'w'},
+	    {"version", required_argument, NULL, 'v'},
+	    {"to", required_argument, NULL, 't'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"description", required_argument, NULL, 'D'},
+	    {NULL, 0, NULL, 0},
 	};
 	bool publish = strcmp(argv[0], "publish") == 0, wait = false;
 	const struct cli_cmd *cmd = cli_cmd_find("content-view", argv[0]);
@@ -513,16 +514,16 @@ int
 cmd_erratum_list(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "type", required_argument, NULL, 0 },
-		{ "severity", required_argument, NULL, 0 },
-		{ "cve", required_argument, NULL, 0 },
-		{ "repository", required_argument, NULL, 0 },
-		{ "search", required_argument, NULL, 0 },
-		{ "since", required_argument, NULL, 0 },
-		{ "until", required_argument, NULL, 0 },
-		{ "page", required_argument, NULL, 0 },
-		{ "per_page", required_argument, NULL, 0 },
-		{ NULL, 0, NULL, 0 },
+	    {"type", required_argument, NULL, 0},
+	    {"severity", required_argument, NULL, 0},
+	    {"cve", required_argument, NULL, 0},
+	    {"repository", required_argument, NULL, 0},
+	    {"search", required_argument, NULL, 0},
+	    {"since", required_argument, NULL, 0},
+	    {"until", required_argument, NULL, 0},
+	    {"page", required_argument, NULL, 0},
+	    {"per_page", required_argument, NULL, 0},
+	    {NULL, 0, NULL, 0},
 	};
 	_cleanup_json_ json_t *answer = NULL;
 	struct buf path = BUF_INIT(4096);
@@ -545,8 +546,8 @@ cmd_erratum_list(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(answer);
 	else
-		cli_table(erratum_columns, nitems(erratum_columns),
-		    json_object_get(answer, "results"));
+		cli_table(
+		    erratum_columns, nitems(erratum_columns), json_object_get(answer, "results"));
 	return 0;
 }
 
@@ -573,18 +574,18 @@ cmd_erratum_show(struct cli *cli, int argc, char **argv)
 	cli_record(erratum_detail_columns, nitems(erratum_detail_columns), e);
 	printf("\nreferences:\n");
 	json_array_foreach(json_object_get(e, "references"), i, p)
-		printf("  %s %s %s\n", json_string_value(json_object_get(p, "type")),
-		    json_string_value(json_object_get(p, "id")),
-		    json_string_value(json_object_get(p, "href")));
+	    printf("  %s %s %s\n", json_string_value(json_object_get(p, "type")),
+	        json_string_value(json_object_get(p, "id")),
+	        json_string_value(json_object_get(p, "href")));
 	printf("packages:\n");
 	json_array_foreach(json_object_get(e, "packages"), i, p)
-		printf("  %s-%s%s%s-%s.%s\n", json_string_value(json_object_get(p, "name")),
-		    strcmp(json_string_value(json_object_get(p, "epoch")), "0") != 0
-			? json_string_value(json_object_get(p, "epoch"))
-			: "",
-		    strcmp(json_string_value(json_object_get(p, "epoch")), "0") != 0 ? ":" : "",
-		    json_string_value(json_object_get(p, "version")),
-		    json_string_value(json_object_get(p, "release")),
-		    json_string_value(json_object_get(p, "arch")));
+	    printf("  %s-%s%s%s-%s.%s\n", json_string_value(json_object_get(p, "name")),
+	        strcmp(json_string_value(json_object_get(p, "epoch")), "0") != 0
+	            ? json_string_value(json_object_get(p, "epoch"))
+	            : "",
+	        strcmp(json_string_value(json_object_get(p, "epoch")), "0") != 0 ? ":" : "",
+	        json_string_value(json_object_get(p, "version")),
+	        json_string_value(json_object_get(p, "release")),
+	        json_string_value(json_object_get(p, "arch")));
 	return 0;
 }

@@ -16,21 +16,20 @@
 /* The plain resources: one row of functions each, found by the path's prefix. */
 static const struct api_resource {
 	const char *prefix; /* "/api/v2/products" */
-	const char *what;   /* audit resource and messages */
+	const char *what; /* audit resource and messages */
 	json_t *(*get)(const char *name_or_id);
 	int (*list)(json_t **ret, struct dr_error *err);
 	int (*create)(const json_t *spec, int64_t *ret_id, struct dr_error *err);
 	int (*update)(int64_t id, const json_t *spec, struct dr_error *err);
 	int (*del)(int64_t id, struct dr_error *err);
 } api_resources[] = {
-	{ "/api/v2/products", "product", repo_product_get, repo_product_list,
-	    repo_product_create, repo_product_update, repo_product_delete },
-	{ "/api/v2/repositories", "repository", repo_get, NULL, repo_create, repo_update,
-	    repo_delete },
-	{ "/api/v2/content_views", "content_view", repo_cv_get, repo_cv_list, repo_cv_create,
-	    repo_cv_update, repo_cv_delete },
-	{ "/api/v2/lifecycle_environments", "lifecycle_environment", repo_env_get,
-	    repo_env_list, repo_env_create, NULL, repo_env_delete },
+    {"/api/v2/products", "product", repo_product_get, repo_product_list, repo_product_create,
+        repo_product_update, repo_product_delete},
+    {"/api/v2/repositories", "repository", repo_get, NULL, repo_create, repo_update, repo_delete},
+    {"/api/v2/content_views", "content_view", repo_cv_get, repo_cv_list, repo_cv_create,
+        repo_cv_update, repo_cv_delete},
+    {"/api/v2/lifecycle_environments", "lifecycle_environment", repo_env_get, repo_env_list,
+        repo_env_create, NULL, repo_env_delete},
 };
 
 static const struct api_resource *
@@ -52,7 +51,7 @@ api_list_reply(struct http_response *resp, json_t *rows)
 
 	http_reply_json(resp, 200,
 	    json_pack("{s:I, s:I, s:i, s:I, s:n, s:o}", "total", n, "subtotal", n, "page", 1,
-		"per_page", n, "search", "results", rows));
+	        "per_page", n, "search", "results", rows));
 }
 
 /* GET <resource> */
@@ -99,8 +98,8 @@ api_show(struct http_request *req, struct http_response *resp)
 		return 0;
 	if (strcmp(r->what, "repository") == 0) {
 		json_t *versions = NULL;
-		if (repo_version_list(json_integer_value(json_object_get(o, "id")), &versions,
-			&err) == 0)
+		if (repo_version_list(
+		        json_integer_value(json_object_get(o, "id")), &versions, &err) == 0)
 			json_object_set_new(o, "versions", versions);
 	}
 	http_reply_json(resp, 200, o);
@@ -112,8 +111,8 @@ static int
 api_write_status(const struct dr_error *err)
 {
 	return strstr(err->msg, "already") != NULL || strstr(err->msg, "uses") != NULL ||
-		strstr(err->msg, "still") != NULL || strstr(err->msg, "promoted") != NULL ||
-		strstr(err->msg, "follows") != NULL
+	        strstr(err->msg, "still") != NULL || strstr(err->msg, "promoted") != NULL ||
+	        strstr(err->msg, "follows") != NULL
 	    ? 409
 	    : 422;
 }
@@ -211,8 +210,8 @@ api_job(struct http_request *req, struct http_response *resp, const char *kind, 
 	if (job_submit(kind, params, http_request_user(req), 0, &id, &err) < 0) {
 		http_reply_error(resp, 500, "%s", err.msg);
 	} else {
-		store_audit(http_request_user(req), http_request_remote(req), "submit", kind,
-		    NULL, NULL, params, NULL);
+		store_audit(http_request_user(req), http_request_remote(req), "submit", kind, NULL,
+		    NULL, params, NULL);
 		http_reply_json(resp, 202, job_get(id));
 	}
 	json_decref(params);
@@ -272,10 +271,12 @@ api_cv_job(struct http_request *req, struct http_response *resp)
 	}
 	params = json_is_object(body) ? json_deep_copy(body) : json_object();
 	json_object_set(params, "content_view", json_object_get(cv, "name"));
-	if (!publish && (!json_is_string(json_object_get(params, "version")) ||
-			    !json_is_string(json_object_get(params, "to")))) {
+	if (!publish &&
+	    (!json_is_string(json_object_get(params, "version")) ||
+	        !json_is_string(json_object_get(params, "to")))) {
 		json_decref(params);
-		http_reply_error(resp, 422, "expected {\"version\": \"1.0\", \"to\": environment}");
+		http_reply_error(
+		    resp, 422, "expected {\"version\": \"1.0\", \"to\": environment}");
 		return 0;
 	}
 	api_job(req, resp, publish ? "content_view_publish" : "content_view_promote", params);
@@ -294,7 +295,7 @@ api_orphans(struct http_request *req, struct http_response *resp)
 static int
 api_errata_list(struct http_request *req, struct http_response *resp)
 {
-	static const char *const keys[] = { "type", "severity", "cve", "repository", "search" };
+	static const char *const keys[] = {"type", "severity", "cve", "repository", "search"};
 	_cleanup_json_ json_t *filter = json_object();
 	json_t *rows = NULL;
 	long long page = 1, per = 20, t;
@@ -304,8 +305,8 @@ api_errata_list(struct http_request *req, struct http_response *resp)
 
 	for (i = 0; i < nitems(keys); i++)
 		if (http_request_query(req, keys[i]) != NULL)
-			json_object_set_new(filter, keys[i],
-			    json_string(http_request_query(req, keys[i])));
+			json_object_set_new(
+			    filter, keys[i], json_string(http_request_query(req, keys[i])));
 	if (http_request_query(req, "since") != NULL) {
 		t = repo_date_parse(http_request_query(req, "since"));
 		json_object_set_new(filter, "since", json_integer(t));
@@ -315,9 +316,9 @@ api_errata_list(struct http_request *req, struct http_response *resp)
 		json_object_set_new(filter, "until", json_integer(t));
 	}
 	if ((http_request_query(req, "page") != NULL &&
-		str_to_ll(http_request_query(req, "page"), 1, 1000000, &page) < 0) ||
+	        str_to_ll(http_request_query(req, "page"), 1, 1000000, &page) < 0) ||
 	    (http_request_query(req, "per_page") != NULL &&
-		str_to_ll(http_request_query(req, "per_page"), 1, 1000, &per) < 0)) {
+	        str_to_ll(http_request_query(req, "per_page"), 1, 1000, &per) < 0)) {
 		http_reply_error(resp, 422, "page from 1, per_page from 1 to 1000");
 		return 0;
 	}
@@ -327,8 +328,8 @@ api_errata_list(struct http_request *req, struct http_response *resp)
 	}
 	http_reply_json(resp, 200,
 	    json_pack("{s:I, s:I, s:I, s:I, s:s?, s:o}", "total", (json_int_t)total, "subtotal",
-		(json_int_t)total, "page", (json_int_t)page, "per_page", (json_int_t)per,
-		"search", http_request_query(req, "search"), "results", rows));
+	        (json_int_t)total, "page", (json_int_t)page, "per_page", (json_int_t)per, "search",
+	        http_request_query(req, "search"), "results", rows));
 	return 0;
 }
 
@@ -366,7 +367,8 @@ api_errata_applicable(struct http_request *req, struct http_response *resp)
 	env = json_string_value(json_object_get(body, "environment"));
 	if (repo != NULL) {
 		_cleanup_json_ json_t *r = repo_get(repo);
-		if (r == NULL || json_integer_value(json_object_get(r, "latest_version_id")) <= 0) {
+		if (r == NULL ||
+		    json_integer_value(json_object_get(r, "latest_version_id")) <= 0) {
 			http_reply_error(resp, 422, "repository '%s' has no version", repo);
 			return 0;
 		}
@@ -378,16 +380,17 @@ api_errata_applicable(struct http_request *req, struct http_response *resp)
 		size_t i;
 		json_t *row;
 		if (store_queryf(&rows, &err,
-			"SELECT v.id, r.type FROM repo_versions v JOIN repo_cv_environments ce"
-			" ON ce.cv_version_id = v.cv_version_id JOIN repo_content_views c"
-			" ON c.id = ce.content_view_id JOIN repo_lifecycle_environments e"
-			" ON e.id = ce.environment_id JOIN repo_repositories r"
-			" ON r.id = v.repository_id WHERE c.name = ? AND e.name = ?",
-			"[ss]", cv, env) < 0) {
+		        "SELECT v.id, r.type FROM repo_versions v JOIN repo_cv_environments ce"
+		        " ON ce.cv_version_id = v.cv_version_id JOIN repo_content_views c"
+		        " ON c.id = ce.content_view_id JOIN repo_lifecycle_environments e"
+		        " ON e.id = ce.environment_id JOIN repo_repositories r"
+		        " ON r.id = v.repository_id WHERE c.name = ? AND e.name = ?",
+		        "[ss]", cv, env) < 0) {
 			http_reply_error(resp, 500, "%s", err.msg);
 			return 0;
 		}
-		json_array_foreach(rows, i, row) {
+		json_array_foreach(rows, i, row)
+		{
 			json_array_append(ids, json_object_get(row, "id"));
 			if (strcmp(json_string_value(json_object_get(row, "type")), "apt") == 0)
 				type = "apt";
@@ -409,37 +412,35 @@ api_errata_applicable(struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route repos_routes[] = {
-	{ "GET", "/content/drover.gpg", repo_content_key, HTTP_PUBLIC, "content_key" },
-	{ "GET", "/content/:env/:cv/:repo/*", repo_content_handler, HTTP_PUBLIC, "content" },
-	{ "GET", "/api/v2/products", api_list, 0, "products" },
-	{ "POST", "/api/v2/products", api_create, 0, "products" },
-	{ "GET", "/api/v2/products/:id", api_show, 0, "product" },
-	{ "PUT", "/api/v2/products/:id", api_update, 0, "product" },
-	{ "DELETE", "/api/v2/products/:id", api_delete, 0, "product" },
-	{ "GET", "/api/v2/repositories", api_list, 0, "repositories" },
-	{ "POST", "/api/v2/repositories", api_create, 0, "repositories" },
-	{ "GET", "/api/v2/repositories/:id", api_show, 0, "repository" },
-	{ "PUT", "/api/v2/repositories/:id", api_update, 0, "repository" },
-	{ "DELETE", "/api/v2/repositories/:id", api_delete, 0, "repository" },
-	{ "POST", "/api/v2/repositories/:id/sync", api_repo_sync, 0, "repository_sync" },
-	{ "GET", "/api/v2/repositories/:id/versions", api_repo_versions, 0,
-	    "repository_versions" },
-	{ "GET", "/api/v2/content_views", api_list, 0, "content_views" },
-	{ "POST", "/api/v2/content_views", api_create, 0, "content_views" },
-	{ "GET", "/api/v2/content_views/:id", api_show, 0, "content_view" },
-	{ "PUT", "/api/v2/content_views/:id", api_update, 0, "content_view" },
-	{ "DELETE", "/api/v2/content_views/:id", api_delete, 0, "content_view" },
-	{ "POST", "/api/v2/content_views/:id/publish", api_cv_job, 0, "content_view_publish" },
-	{ "POST", "/api/v2/content_views/:id/promote", api_cv_job, 0, "content_view_promote" },
-	{ "GET", "/api/v2/lifecycle_environments", api_list, 0, "lifecycle_environments" },
-	{ "POST", "/api/v2/lifecycle_environments", api_create, 0, "lifecycle_environments" },
-	{ "GET", "/api/v2/lifecycle_environments/:id", api_show, 0, "lifecycle_environment" },
-	{ "DELETE", "/api/v2/lifecycle_environments/:id", api_delete, 0,
-	    "lifecycle_environment" },
-	{ "GET", "/api/v2/errata", api_errata_list, 0, "errata" },
-	{ "POST", "/api/v2/errata/applicable", api_errata_applicable, 0, "errata_applicable" },
-	{ "GET", "/api/v2/errata/:id", api_erratum_show, 0, "erratum" },
-	{ "POST", "/api/v2/content/orphans/remove", api_orphans, 0, "content_orphans" },
+    {"GET", "/content/drover.gpg", repo_content_key, HTTP_PUBLIC, "content_key"},
+    {"GET", "/content/:env/:cv/:repo/*", repo_content_handler, HTTP_PUBLIC, "content"},
+    {"GET", "/api/v2/products", api_list, 0, "products"},
+    {"POST", "/api/v2/products", api_create, 0, "products"},
+    {"GET", "/api/v2/products/:id", api_show, 0, "product"},
+    {"PUT", "/api/v2/products/:id", api_update, 0, "product"},
+    {"DELETE", "/api/v2/products/:id", api_delete, 0, "product"},
+    {"GET", "/api/v2/repositories", api_list, 0, "repositories"},
+    {"POST", "/api/v2/repositories", api_create, 0, "repositories"},
+    {"GET", "/api/v2/repositories/:id", api_show, 0, "repository"},
+    {"PUT", "/api/v2/repositories/:id", api_update, 0, "repository"},
+    {"DELETE", "/api/v2/repositories/:id", api_delete, 0, "repository"},
+    {"POST", "/api/v2/repositories/:id/sync", api_repo_sync, 0, "repository_sync"},
+    {"GET", "/api/v2/repositories/:id/versions", api_repo_versions, 0, "repository_versions"},
+    {"GET", "/api/v2/content_views", api_list, 0, "content_views"},
+    {"POST", "/api/v2/content_views", api_create, 0, "content_views"},
+    {"GET", "/api/v2/content_views/:id", api_show, 0, "content_view"},
+    {"PUT", "/api/v2/content_views/:id", api_update, 0, "content_view"},
+    {"DELETE", "/api/v2/content_views/:id", api_delete, 0, "content_view"},
+    {"POST", "/api/v2/content_views/:id/publish", api_cv_job, 0, "content_view_publish"},
+    {"POST", "/api/v2/content_views/:id/promote", api_cv_job, 0, "content_view_promote"},
+    {"GET", "/api/v2/lifecycle_environments", api_list, 0, "lifecycle_environments"},
+    {"POST", "/api/v2/lifecycle_environments", api_create, 0, "lifecycle_environments"},
+    {"GET", "/api/v2/lifecycle_environments/:id", api_show, 0, "lifecycle_environment"},
+    {"DELETE", "/api/v2/lifecycle_environments/:id", api_delete, 0, "lifecycle_environment"},
+    {"GET", "/api/v2/errata", api_errata_list, 0, "errata"},
+    {"POST", "/api/v2/errata/applicable", api_errata_applicable, 0, "errata_applicable"},
+    {"GET", "/api/v2/errata/:id", api_erratum_show, 0, "erratum"},
+    {"POST", "/api/v2/content/orphans/remove", api_orphans, 0, "content_orphans"},
 };
 
 /* Install the content and REST routes; before http_server_start. */

@@ -47,8 +47,8 @@ apt_package(void *ctx, const struct repo_pkg *pkg, struct dr_error *err)
 
 /* Fetch a file of the distribution; *ret_missing is set on a 404 (err set too). */
 static int
-apt_fetch(struct repo_sync *s, const char *base, const char *rel, uint64_t max,
-    const char *sha256, char **ret_path, bool *ret_missing, struct dr_error *err)
+apt_fetch(struct repo_sync *s, const char *base, const char *rel, uint64_t max, const char *sha256,
+    char **ret_path, bool *ret_missing, struct dr_error *err)
 {
 	_cleanup_free_ char *url = repo_url_join(base, rel);
 	int r = repo_sync_fetch(s, url, max, sha256, ret_path, err);
@@ -62,14 +62,15 @@ apt_fetch(struct repo_sync *s, const char *base, const char *rel, uint64_t max,
 static const json_t *
 apt_pick_index(const json_t *files, const char *comp, const char *arch, char **ret_rel)
 {
-	static const char *const suffixes[] = { ".xz", ".gz", "" };
+	static const char *const suffixes[] = {".xz", ".gz", ""};
 	size_t i, j;
 	json_t *f;
 
 	for (i = 0; i < nitems(suffixes); i++) {
 		_cleanup_free_ char *want =
 		    xasprintf("%s/binary-%s/Packages%s", comp, arch, suffixes[i]);
-		json_array_foreach(files, j, f) {
+		json_array_foreach(files, j, f)
+		{
 			if (strcmp(json_string_value(json_object_get(f, "path")), want) == 0) {
 				*ret_rel = TAKE_PTR(want);
 				return f;
@@ -88,13 +89,13 @@ apt_sync(struct repo_sync *s, struct dr_error *err)
 	const char *known = json_string_value(json_object_get(s->repo, "upstream_checksum"));
 	_cleanup_free_ char *base = xasprintf("%s/dists/%s", url, dist);
 	_cleanup_free_ char *inrel = NULL, *rel = NULL, *gpg = NULL, *plain = NULL;
-	_cleanup_free_ char *comps = xstrdup(json_string_value(json_object_get(s->repo,
-	    "components")));
+	_cleanup_free_ char *comps =
+	    xstrdup(json_string_value(json_object_get(s->repo, "components")));
 	_cleanup_free_ char *archs_text =
 	    xstrdup(json_string_value(json_object_get(s->repo, "architectures")));
 	_cleanup_json_ json_t *release = NULL;
 	struct buf text = BUF_INIT(REPO_REPOMD_MAX), sig = BUF_INIT(1u << 20);
-	struct apt_parse p = { s, NULL, 0, 0 };
+	struct apt_parse p = {s, NULL, 0, 0};
 	char hex[129], *save = NULL, *comp;
 	bool missing = false, by_hash;
 	const char *index;
@@ -113,18 +114,18 @@ apt_sync(struct repo_sync *s, struct dr_error *err)
 		}
 	}
 	index = inrel != NULL ? inrel : rel;
-	if (repo_zread_file(index, inrel ? "InRelease" : "Release", REPO_REPOMD_MAX, &text,
-		err) < 0)
+	if (repo_zread_file(index, inrel ? "InRelease" : "Release", REPO_REPOMD_MAX, &text, err) <
+	    0)
 		goto out;
 	if (key != NULL && inrel != NULL) {
-		if (repo_sign_verify(key, text.data, text.len, NULL, 0, "InRelease", &plain, NULL,
-			err) < 0)
+		if (repo_sign_verify(
+		        key, text.data, text.len, NULL, 0, "InRelease", &plain, NULL, err) < 0)
 			goto out;
 		job_printf(s->job, "InRelease: good signature\n");
 	} else if (key != NULL) {
 		if (repo_zread_file(gpg, "Release.gpg", 1u << 20, &sig, err) < 0 ||
 		    repo_sign_verify(key, text.data, text.len, sig.data, sig.len, "Release", NULL,
-			NULL, err) < 0)
+		        NULL, err) < 0)
 			goto out;
 		plain = xstrdup(text.data);
 		job_printf(s->job, "Release: good signature\n");
@@ -143,14 +144,14 @@ apt_sync(struct repo_sync *s, struct dr_error *err)
 		ret = 1;
 		goto out;
 	}
-	if (repo_deb_release_parse(plain, strlen(plain), inrel ? "InRelease" : "Release",
-		&release, err) < 0)
+	if (repo_deb_release_parse(
+	        plain, strlen(plain), inrel ? "InRelease" : "Release", &release, err) < 0)
 		goto out;
-	by_hash = json_is_string(json_object_get(json_object_get(release, "fields"),
-		      "Acquire-By-Hash")) &&
-	    strcmp(json_string_value(json_object_get(json_object_get(release, "fields"),
-		       "Acquire-By-Hash")),
-		"yes") == 0;
+	by_hash = json_is_string(
+	              json_object_get(json_object_get(release, "fields"), "Acquire-By-Hash")) &&
+	    strcmp(json_string_value(
+	               json_object_get(json_object_get(release, "fields"), "Acquire-By-Hash")),
+	        "yes") == 0;
 	for (comp = strtok_r(comps, ",", &save); comp != NULL; comp = strtok_r(NULL, ",", &save)) {
 		_cleanup_free_ char *archs = xstrdup(archs_text);
 		char *save2 = NULL, *arch;
@@ -159,24 +160,26 @@ apt_sync(struct repo_sync *s, struct dr_error *err)
 		     arch = strtok_r(NULL, ",", &save2)) {
 			_cleanup_free_ char *relpath = NULL, *path = NULL, *fetch = NULL;
 			_cleanup_free_ char *published = NULL;
-			const json_t *f = apt_pick_index(json_object_get(release, "files"), comp,
-			    arch, &relpath);
+			const json_t *f = apt_pick_index(
+			    json_object_get(release, "files"), comp, arch, &relpath);
 			const char *sha;
 			struct stat st;
 			int r;
 
 			if (f == NULL) {
-				dr_error_set(err, "%s: component %s, architecture %s: no Packages "
-						  "index in the Release file",
+				dr_error_set(err,
+				    "%s: component %s, architecture %s: no Packages "
+				    "index in the Release file",
 				    base, comp, arch);
 				goto out;
 			}
 			sha = json_string_value(json_object_get(f, "sha256"));
-			fetch = by_hash ? xasprintf("%s/binary-%s/by-hash/SHA256/%s", comp, arch, sha)
-					: xstrdup(relpath);
+			fetch = by_hash
+			    ? xasprintf("%s/binary-%s/by-hash/SHA256/%s", comp, arch, sha)
+			    : xstrdup(relpath);
 			if (apt_fetch(s, base, fetch,
-				(uint64_t)json_integer_value(json_object_get(f, "size")), sha, &path,
-				NULL, err) < 0)
+			        (uint64_t)json_integer_value(json_object_get(f, "size")), sha,
+			        &path, NULL, err) < 0)
 				goto out;
 			if (stat(path, &st) < 0) {
 				dr_error_errno(err, "%s", path);
@@ -185,8 +188,8 @@ apt_sync(struct repo_sync *s, struct dr_error *err)
 			p.component = comp;
 			if (store_begin(err) < 0)
 				goto out;
-			r = repo_deb_packages(path, relpath, repo_zread_limit((uint64_t)st.st_size, 0),
-			    apt_package, &p, err);
+			r = repo_deb_packages(path, relpath,
+			    repo_zread_limit((uint64_t)st.st_size, 0), apt_package, &p, err);
 			if (r < 0 || store_commit(err) < 0) {
 				store_rollback();
 				goto out;
@@ -200,14 +203,15 @@ apt_sync(struct repo_sync *s, struct dr_error *err)
 		_cleanup_free_ char *p1 = xasprintf("dists/%s/InRelease", dist);
 		_cleanup_free_ char *p2 = xasprintf("dists/%s/Release", dist);
 		_cleanup_free_ char *p3 = xasprintf("dists/%s/Release.gpg", dist);
-		if ((inrel != NULL && repo_sync_upstream_add(s, inrel, p1, "index", NULL, err) < 0) ||
+		if ((inrel != NULL &&
+		        repo_sync_upstream_add(s, inrel, p1, "index", NULL, err) < 0) ||
 		    (rel != NULL && repo_sync_upstream_add(s, rel, p2, "index", NULL, err) < 0) ||
 		    (gpg != NULL && repo_sync_upstream_add(s, gpg, p3, "index", NULL, err) < 0))
 			goto out;
 	}
 	if (p.skipped > 0)
-		job_printf(s->job, "%zu packages left out by include/exclude patterns\n",
-		    p.skipped);
+		job_printf(
+		    s->job, "%zu packages left out by include/exclude patterns\n", p.skipped);
 	ret = 0;
 out:
 	buf_free(&text);
@@ -217,8 +221,8 @@ out:
 
 /* Record a pool file under another path of the version (by-hash copies). */
 static int
-apt_file_alias(int64_t vid, const char *path, const char *sha256, size_t size,
-    struct dr_error *err)
+apt_file_alias(
+    int64_t vid, const char *path, const char *sha256, size_t size, struct dr_error *err)
 {
 	return store_execf(NULL, NULL, err,
 	    "INSERT INTO repo_version_files (version_id, path, sha256, size) VALUES (?, ?, ?, ?)"
@@ -244,10 +248,11 @@ apt_publish_upstream(int64_t vid, struct dr_error *err)
 	json_t *r;
 
 	if (store_queryf(&rows, err,
-		"SELECT path, type, sha256, size FROM repo_version_upstream WHERE version_id = ?",
-		"[I]", (json_int_t)vid) < 0)
+	        "SELECT path, type, sha256, size FROM repo_version_upstream WHERE version_id = ?",
+	        "[I]", (json_int_t)vid) < 0)
 		return -1;
-	json_array_foreach(rows, i, r) {
+	json_array_foreach(rows, i, r)
+	{
 		const char *path = json_string_value(json_object_get(r, "path"));
 		const char *sha = json_string_value(json_object_get(r, "sha256"));
 		size_t size = (size_t)json_integer_value(json_object_get(r, "size"));
@@ -292,8 +297,8 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	const char *policy = json_string_value(json_object_get(repo, "mirroring_policy"));
 	const char *dist = json_string_value(json_object_get(repo, "distribution"));
 	const char *name = json_string_value(json_object_get(repo, "name"));
-	_cleanup_free_ char *comps = xstrdup(json_string_value(json_object_get(repo,
-	    "components")));
+	_cleanup_free_ char *comps =
+	    xstrdup(json_string_value(json_object_get(repo, "components")));
 	_cleanup_free_ char *archs_text =
 	    xstrdup(json_string_value(json_object_get(repo, "architectures")));
 	_cleanup_free_ char *signed_text = NULL, *detached = NULL;
@@ -308,8 +313,8 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 
 	if (strcmp(policy, "mirror_complete") == 0 &&
 	    (v = store_query_one(err,
-		 "SELECT id FROM repo_versions WHERE id = ? AND cv_version_id IS NULL", "[I]",
-		 (json_int_t)vid)) != NULL)
+	         "SELECT id FROM repo_versions WHERE id = ? AND cv_version_id IS NULL", "[I]",
+	         (json_int_t)vid)) != NULL)
 		return apt_publish_upstream(vid, err);
 	for (comp = strtok_r(comps, ",", &save); comp != NULL; comp = strtok_r(NULL, ",", &save)) {
 		_cleanup_free_ char *archs = xstrdup(archs_text);
@@ -318,7 +323,8 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 		for (arch = strtok_r(archs, ",", &save2); arch != NULL;
 		     arch = strtok_r(NULL, ",", &save2)) {
 			_cleanup_json_ json_t *rows = NULL;
-			struct buf text = BUF_INIT(REPO_META_MAX), gz = BUF_INIT(REPO_META_FILE_MAX);
+			struct buf text = BUF_INIT(REPO_META_MAX),
+			           gz = BUF_INIT(REPO_META_FILE_MAX);
 			_cleanup_free_ char *rel = xasprintf("%s/binary-%s/Packages", comp, arch);
 			_cleanup_free_ char *relgz = xasprintf("%s.gz", rel);
 			size_t i;
@@ -326,21 +332,22 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 			int rc;
 
 			if (store_queryf(&rows, err,
-				"SELECT u.meta FROM repo_units u JOIN repo_version_units vu"
-				" ON vu.unit_id = u.id WHERE vu.version_id = ? AND u.type = 'deb'"
-				" AND u.component = ? AND (u.arch = ? OR u.arch = 'all')"
-				" ORDER BY u.name, u.id",
-				"[Iss]", (json_int_t)vid, comp, arch) < 0)
+			        "SELECT u.meta FROM repo_units u JOIN repo_version_units vu"
+			        " ON vu.unit_id = u.id WHERE vu.version_id = ? AND u.type = 'deb'"
+			        " AND u.component = ? AND (u.arch = ? OR u.arch = 'all')"
+			        " ORDER BY u.name, u.id",
+			        "[Iss]", (json_int_t)vid, comp, arch) < 0)
 				goto out;
-			json_array_foreach(rows, i, r) {
+			json_array_foreach(rows, i, r)
+			{
 				buf_adds(&text, json_string_value(json_object_get(r, "meta")));
 				buf_addc(&text, '\n');
 			}
 			rc = repo_zread_gzip(text.data ? text.data : "", text.len, &gz, err) < 0 ||
-				apt_index_write(vid, dist, rel, text.data ? text.data : "", text.len,
-				    &s256, &s512, err) < 0 ||
-				apt_index_write(vid, dist, relgz, gz.data, gz.len, &s256, &s512,
-				    err) < 0
+			        apt_index_write(vid, dist, rel, text.data ? text.data : "",
+			            text.len, &s256, &s512, err) < 0 ||
+			        apt_index_write(
+			            vid, dist, relgz, gz.data, gz.len, &s256, &s512, err) < 0
 			    ? -1
 			    : 0;
 			buf_free(&text);
@@ -352,8 +359,8 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	gmtime_r(&now, &tm);
 	strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S UTC", &tm);
 	{
-		_cleanup_free_ char *c2 = xstrdup(json_string_value(json_object_get(repo,
-		    "components")));
+		_cleanup_free_ char *c2 =
+		    xstrdup(json_string_value(json_object_get(repo, "components")));
 		_cleanup_free_ char *a2 = xstrdup(archs_text);
 		for (char *p = c2; *p; p++)
 			if (*p == ',')
@@ -373,7 +380,8 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 		_cleanup_free_ char *p2 = xasprintf("dists/%s/InRelease", dist);
 		_cleanup_free_ char *p3 = xasprintf("dists/%s/Release.gpg", dist);
 		if (repo_version_file_add(vid, p1, release.data, release.len, NULL, err) < 0 ||
-		    repo_sign_text(release.data, release.len, true, &signed_text, &slen, err) < 0 ||
+		    repo_sign_text(release.data, release.len, true, &signed_text, &slen, err) <
+		        0 ||
 		    repo_version_file_add(vid, p2, signed_text, slen, NULL, err) < 0 ||
 		    repo_sign_text(release.data, release.len, false, &detached, &dlen, err) < 0 ||
 		    repo_version_file_add(vid, p3, detached, dlen, NULL, err) < 0)
@@ -388,7 +396,7 @@ out:
 }
 
 const struct repo_format repo_apt_format = {
-	.type = "apt",
-	.sync = apt_sync,
-	.publish = apt_publish,
+    .type = "apt",
+    .sync = apt_sync,
+    .publish = apt_publish,
 };

@@ -23,18 +23,18 @@ static const struct {
 	const char *suffix;
 	const char *type;
 } content_types[] = {
-	{ ".xml", "text/xml" },
-	{ ".gz", "application/gzip" },
-	{ ".xz", "application/x-xz" },
-	{ ".bz2", "application/x-bzip2" },
-	{ ".zst", "application/zstd" },
-	{ ".rpm", "application/x-rpm" },
-	{ ".deb", "application/vnd.debian.binary-package" },
-	{ ".asc", "text/plain" },
-	{ ".gpg", "application/pgp-signature" },
-	{ "Release", "text/plain" },
-	{ "InRelease", "text/plain" },
-	{ "Packages", "text/plain" },
+    {".xml", "text/xml"},
+    {".gz", "application/gzip"},
+    {".xz", "application/x-xz"},
+    {".bz2", "application/x-bzip2"},
+    {".zst", "application/zstd"},
+    {".rpm", "application/x-rpm"},
+    {".deb", "application/vnd.debian.binary-package"},
+    {".asc", "text/plain"},
+    {".gpg", "application/pgp-signature"},
+    {"Release", "text/plain"},
+    {"InRelease", "text/plain"},
+    {"Packages", "text/plain"},
 };
 
 static const char *
@@ -57,9 +57,9 @@ content_fetch(const json_t *repo, const json_t *unit, char sha[65], struct dr_er
 	_cleanup_free_ char *url = repo_url_join(json_string_value(json_object_get(repo, "url")),
 	    json_string_value(json_object_get(unit, "location")));
 	_cleanup_free_ char *tmp = repo_pool_tmp_path("ondemand");
-	struct http_client_opts o = { .connect_timeout_ms = 10000, .retries = 2,
-		.low_speed_time_s = 20 };
-	struct http_download d = { .url = url, .dest_path = tmp, .max_size = REPO_PACKAGE_MAX };
+	struct http_client_opts o = {
+	    .connect_timeout_ms = 10000, .retries = 2, .low_speed_time_s = 20};
+	struct http_download d = {.url = url, .dest_path = tmp, .max_size = REPO_PACKAGE_MAX};
 	char hex[129];
 	uint64_t size;
 
@@ -67,8 +67,8 @@ content_fetch(const json_t *repo, const json_t *unit, char sha[65], struct dr_er
 		d.sha256 = sum;
 	if (http_download_many(&d, 1, 1, &o, err) < 0)
 		return dr_error_set(err, "%s", d.error[0] ? d.error : err->msg);
-	if (d.sha256 == NULL && (repo_pool_digest_file(ct, tmp, hex, NULL, err) < 0 ||
-				    strcasecmp(hex, sum) != 0)) {
+	if (d.sha256 == NULL &&
+	    (repo_pool_digest_file(ct, tmp, hex, NULL, err) < 0 || strcasecmp(hex, sum) != 0)) {
 		unlink(tmp);
 		return dr_error_set(err, "%s: %s mismatch", url, ct);
 	}
@@ -108,7 +108,8 @@ repo_content_handler(struct http_request *req, struct http_response *resp)
 	    (json_int_t)vid, rel);
 	if (row == NULL)
 		row = store_query_one(&err,
-		    "SELECT u.id, u.sha256, u.checksum_type, u.checksum, u.location FROM repo_units"
+		    "SELECT u.id, u.sha256, u.checksum_type, u.checksum, u.location FROM "
+		    "repo_units"
 		    " u JOIN repo_version_units vu ON vu.unit_id = u.id"
 		    " WHERE vu.version_id = ? AND u.location = ?",
 		    "[Is]", (json_int_t)vid, rel);
@@ -120,7 +121,7 @@ repo_content_handler(struct http_request *req, struct http_response *resp)
 	if (sha == NULL || !repo_pool_has(sha)) {
 		if (json_object_get(row, "location") == NULL ||
 		    strcmp(json_string_value(json_object_get(repo, "download_policy")),
-			"on_demand") != 0) {
+		        "on_demand") != 0) {
 			http_reply_error(resp, 503, "%s: missing from the pool", rel);
 			return 0;
 		}

@@ -50,23 +50,24 @@ repo_deb_cleartext(const char *text, size_t len)
 
 /* Parse a Release file: {"fields": {...}, "files": [{path, size, sha256}]}. */
 int
-repo_deb_release_parse(const char *text, size_t len, const char *name, json_t **ret,
-    struct dr_error *err)
+repo_deb_release_parse(
+    const char *text, size_t len, const char *name, json_t **ret, struct dr_error *err)
 {
 	_cleanup_json_ json_t *fields = json_object(), *files = json_array();
 	_cleanup_free_ char *copy = xstrndup(text, len);
 	char *save = NULL, *line, *field = NULL;
 	unsigned lineno = 0;
 
-	for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
 		lineno++;
 		if (line[0] == ' ' || line[0] == '\t') {
 			char sum[129], path[1100];
 			unsigned long long size;
 
 			if (field == NULL)
-				return dr_error_set(err, "%s:%u: continuation line without a field",
-				    name, lineno);
+				return dr_error_set(
+				    err, "%s:%u: continuation line without a field", name, lineno);
 			if (strcmp(field, "SHA256") != 0)
 				continue;
 			if (sscanf(line, " %128s %llu %1099s", sum, &size, path) != 3 ||
@@ -75,10 +76,11 @@ repo_deb_release_parse(const char *text, size_t len, const char *name, json_t **
 			if (repo_path_check(path, name, err) < 0)
 				return dr_error_prefix(err, "%s:%u: ", name, lineno);
 			if (json_array_size(files) >= DEB_FILES_MAX)
-				return dr_error_set(err, "%s: more than %d files", name,
-				    DEB_FILES_MAX);
-			json_array_append_new(files, json_pack("{s:s, s:I, s:s}", "path", path,
-							 "size", (json_int_t)size, "sha256", sum));
+				return dr_error_set(
+				    err, "%s: more than %d files", name, DEB_FILES_MAX);
+			json_array_append_new(files,
+			    json_pack("{s:s, s:I, s:s}", "path", path, "size", (json_int_t)size,
+			        "sha256", sum));
 			continue;
 		}
 		char *colon = strchr(line, ':');
@@ -136,17 +138,18 @@ deb_stanza(struct deb_walk *w, const char *stanza, struct dr_error *err)
 	_cleanup_free_ char *sha = deb_field(stanza, "SHA256");
 	_cleanup_free_ char *src = deb_field(stanza, "Source");
 	_cleanup_free_ char *epoch = NULL, *rel = NULL;
-	struct repo_pkg p = { 0 };
+	struct repo_pkg p = {0};
 	char *colon, *dash, *v;
 	long long n = -1;
 
 	if (pkg == NULL || ver == NULL || arch == NULL || file == NULL || sha == NULL)
-		return dr_error_set(err, "%s:%u: stanza %s without Package, Version, Architecture, "
-					 "Filename or SHA256",
+		return dr_error_set(err,
+		    "%s:%u: stanza %s without Package, Version, Architecture, "
+		    "Filename or SHA256",
 		    w->name, w->line, pkg != NULL ? pkg : "");
 	if (!repo_pool_valid(sha))
-		return dr_error_set(err, "%s:%u: %s: SHA256 '%s' is not a SHA-256", w->name,
-		    w->line, pkg, sha);
+		return dr_error_set(
+		    err, "%s:%u: %s: SHA256 '%s' is not a SHA-256", w->name, w->line, pkg, sha);
 	if (repo_path_check(file, pkg, err) < 0)
 		return dr_error_prefix(err, "%s:%u: ", w->name, w->line);
 	if (size != NULL)
@@ -186,7 +189,7 @@ repo_deb_packages(const char *path, const char *name, uint64_t max, repo_pkg_fn 
 {
 	struct repo_zread *z;
 	struct buf stanza = BUF_INIT(DEB_STANZA_MAX), line = BUF_INIT(DEB_STANZA_MAX);
-	struct deb_walk w = { fn, ctx, name, 0 };
+	struct deb_walk w = {fn, ctx, name, 0};
 	char chunk[65536];
 	ssize_t n;
 	int r = 0;
@@ -198,8 +201,8 @@ repo_deb_packages(const char *path, const char *name, uint64_t max, repo_pkg_fn 
 		for (ssize_t i = 0; i < n; i++) {
 			if (chunk[i] != '\n') {
 				if (buf_addc(&line, chunk[i]) < 0) {
-					r = dr_error_set(err, "%s:%u: line too long", name,
-					    w.line + 1);
+					r = dr_error_set(
+					    err, "%s:%u: line too long", name, w.line + 1);
 					goto out;
 				}
 				continue;
@@ -222,8 +225,8 @@ repo_deb_packages(const char *path, const char *name, uint64_t max, repo_pkg_fn 
 		r = dr_error_set(err, "%s", repo_zread_error(z));
 		goto out;
 	}
-	if (line.len > 0 && (buf_add(&stanza, line.data, line.len) < 0 ||
-				buf_addc(&stanza, '\n') < 0)) {
+	if (line.len > 0 &&
+	    (buf_add(&stanza, line.data, line.len) < 0 || buf_addc(&stanza, '\n') < 0)) {
 		r = dr_error_set(err, "%s: last stanza too large", name);
 		goto out;
 	}

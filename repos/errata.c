@@ -42,8 +42,8 @@ errata_evr(const json_t *p)
 
 /* Errata matching {type, severity, cve, repository, since, until, search}. */
 int
-repo_errata_list(const json_t *filter, int limit, int offset, json_t **ret,
-    int64_t *ret_total, struct dr_error *err)
+repo_errata_list(const json_t *filter, int limit, int offset, json_t **ret, int64_t *ret_total,
+    struct dr_error *err)
 {
 	struct buf where = BUF_INIT(4096);
 	_cleanup_json_ json_t *params = json_array(), *count = NULL;
@@ -72,9 +72,10 @@ repo_errata_list(const json_t *filter, int limit, int offset, json_t **ret,
 		json_array_append_new(params, json_string(like));
 	}
 	if ((v = json_string_value(json_object_get(filter, "repository"))) != NULL) {
-		buf_adds(&where, " AND id IN (SELECT ve.erratum_id FROM repo_version_errata ve"
-				 " JOIN repo_repositories r ON r.latest_version_id = ve.version_id"
-				 " WHERE r.name = ?)");
+		buf_adds(&where,
+		    " AND id IN (SELECT ve.erratum_id FROM repo_version_errata ve"
+		    " JOIN repo_repositories r ON r.latest_version_id = ve.version_id"
+		    " WHERE r.name = ?)");
 		json_array_append_new(params, json_string(v));
 	}
 	if (json_is_integer(json_object_get(filter, "since"))) {
@@ -86,9 +87,10 @@ repo_errata_list(const json_t *filter, int limit, int offset, json_t **ret,
 		json_array_append(params, json_object_get(filter, "until"));
 	}
 	csql = xasprintf("SELECT COUNT(*) AS n FROM repo_errata%s", where.data);
-	sql = xasprintf("SELECT id, erratum_id, type, severity, title, issued_at, updated_at"
-			" FROM repo_errata%s ORDER BY issued_at DESC, erratum_id LIMIT %d OFFSET %d",
-	    where.data, limit, offset);
+	sql =
+	    xasprintf("SELECT id, erratum_id, type, severity, title, issued_at, updated_at"
+	              " FROM repo_errata%s ORDER BY issued_at DESC, erratum_id LIMIT %d OFFSET %d",
+	        where.data, limit, offset);
 	buf_free(&where);
 	if (store_query(csql, params, &count, err) < 0)
 		return -1;
@@ -128,7 +130,8 @@ errata_id_list(const json_t *ids)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(ids, i, v) {
+	json_array_foreach(ids, i, v)
+	{
 		if (!json_is_integer(v)) {
 			buf_free(&b);
 			return NULL;
@@ -148,8 +151,8 @@ errata_arch_ok(const char *installed, const char *fixed)
 
 /* Applicable errata of a profile against the errata and packages of versions. */
 int
-repo_errata_applicable(const json_t *profile, const json_t *version_ids,
-    const char *format_type, json_t **ret, struct dr_error *err)
+repo_errata_applicable(const json_t *profile, const json_t *version_ids, const char *format_type,
+    json_t **ret, struct dr_error *err)
 {
 	_cleanup_free_ char *ids = errata_id_list(version_ids);
 	_cleanup_free_ char *esql = NULL, *usql = NULL;
@@ -165,9 +168,11 @@ repo_errata_applicable(const json_t *profile, const json_t *version_ids,
 	}
 	if (!json_is_array(profile)) {
 		json_decref(out);
-		return dr_error_set(err, "profile: a list of {name, epoch, version, release, arch}");
+		return dr_error_set(
+		    err, "profile: a list of {name, epoch, version, release, arch}");
 	}
-	json_array_foreach(profile, i, p) {
+	json_array_foreach(profile, i, p)
+	{
 		const char *name = json_string_value(json_object_get(p, "name"));
 		_cleanup_free_ char *evr = NULL;
 		json_t *list;
@@ -178,50 +183,58 @@ repo_errata_applicable(const json_t *profile, const json_t *version_ids,
 		if ((list = json_object_get(installed, name)) == NULL)
 			json_object_set_new(installed, name, list = json_array());
 		evr = errata_evr(p);
-		json_array_append_new(list, json_pack("{s:s, s:s?}", "evr", evr, "arch",
-						json_string_value(json_object_get(p, "arch"))));
+		json_array_append_new(list,
+		    json_pack("{s:s, s:s?}", "evr", evr, "arch",
+		        json_string_value(json_object_get(p, "arch"))));
 	}
 	esql = xasprintf("SELECT DISTINCT e.id, e.erratum_id, e.type, e.severity, e.title,"
-			 " e.issued_at, e.data AS data_json FROM repo_errata e JOIN"
-			 " repo_version_errata ve ON ve.erratum_id = e.id"
-			 " WHERE ve.version_id IN (%s) ORDER BY e.erratum_id",
+	                 " e.issued_at, e.data AS data_json FROM repo_errata e JOIN"
+	                 " repo_version_errata ve ON ve.erratum_id = e.id"
+	                 " WHERE ve.version_id IN (%s) ORDER BY e.erratum_id",
 	    ids);
 	usql = xasprintf("SELECT DISTINCT u.name, u.epoch, u.version, u.release, u.arch FROM"
-			 " repo_units u JOIN repo_version_units vu ON vu.unit_id = u.id"
-			 " WHERE vu.version_id IN (%s)",
+	                 " repo_units u JOIN repo_version_units vu ON vu.unit_id = u.id"
+	                 " WHERE vu.version_id IN (%s)",
 	    ids);
-	if (store_query(esql, NULL, &errata, err) < 0 || store_query(usql, NULL, &units, err) < 0) {
+	if (store_query(esql, NULL, &errata, err) < 0 ||
+	    store_query(usql, NULL, &units, err) < 0) {
 		json_decref(out);
 		return -1;
 	}
 	pool = pool_create();
 	pool_setdisttype(pool, strcmp(format_type, "apt") == 0 ? DISTTYPE_DEB : DISTTYPE_RPM);
-	json_array_foreach(errata, i, e) {
+	json_array_foreach(errata, i, e)
+	{
 		json_t *fixes = json_array();
 		bool installable = true;
 
-		json_array_foreach(json_object_get(json_object_get(e, "data"), "packages"), j, p) {
+		json_array_foreach(json_object_get(json_object_get(e, "data"), "packages"), j, p)
+		{
 			const char *name = json_string_value(json_object_get(p, "name"));
 			const char *arch = json_string_value(json_object_get(p, "arch"));
 			_cleanup_free_ char *fixed = errata_evr(p);
 			json_t *inst;
 
-			json_array_foreach(json_object_get(installed, name ? name : ""), k, inst) {
+			json_array_foreach(json_object_get(installed, name ? name : ""), k, inst)
+			{
 				const char *have = json_string_value(json_object_get(inst, "evr"));
-				const char *iarch = json_string_value(json_object_get(inst, "arch"));
+				const char *iarch =
+				    json_string_value(json_object_get(inst, "arch"));
 				bool in_repo = false;
 				size_t m;
 
 				if (!errata_arch_ok(iarch, arch) ||
 				    pool_evrcmp_str(pool, have, fixed, EVRCMP_COMPARE) >= 0)
 					continue;
-				json_array_foreach(units, m, u) {
+				json_array_foreach(units, m, u)
+				{
 					_cleanup_free_ char *uevr = errata_evr(u);
-					if (strcmp(json_string_value(json_object_get(u, "name")), name) ==
-						0 &&
+					if (strcmp(json_string_value(json_object_get(u, "name")),
+					        name) == 0 &&
 					    errata_arch_ok(iarch,
-						json_string_value(json_object_get(u, "arch"))) &&
-					    pool_evrcmp_str(pool, uevr, fixed, EVRCMP_COMPARE) >= 0) {
+					        json_string_value(json_object_get(u, "arch"))) &&
+					    pool_evrcmp_str(pool, uevr, fixed, EVRCMP_COMPARE) >=
+					        0) {
 						in_repo = true;
 						break;
 					}
@@ -229,8 +242,9 @@ repo_errata_applicable(const json_t *profile, const json_t *version_ids,
 				if (!in_repo)
 					installable = false;
 				json_array_append_new(fixes,
-				    json_pack("{s:s, s:s, s:s, s:s?, s:b}", "name", name, "installed",
-					have, "fixed", fixed, "arch", iarch, "installable", in_repo));
+				    json_pack("{s:s, s:s, s:s, s:s?, s:b}", "name", name,
+				        "installed", have, "fixed", fixed, "arch", iarch,
+				        "installable", in_repo));
 			}
 		}
 		if (json_array_size(fixes) == 0) {
@@ -239,10 +253,10 @@ repo_errata_applicable(const json_t *profile, const json_t *version_ids,
 		}
 		json_array_append_new(out,
 		    json_pack("{s:O, s:O, s:O, s:O, s:O, s:o, s:b}", "erratum_id",
-			json_object_get(e, "erratum_id"), "type", json_object_get(e, "type"),
-			"severity", json_object_get(e, "severity"), "title",
-			json_object_get(e, "title"), "issued_at", json_object_get(e, "issued_at"),
-			"packages", fixes, "installable", installable));
+		        json_object_get(e, "erratum_id"), "type", json_object_get(e, "type"),
+		        "severity", json_object_get(e, "severity"), "title",
+		        json_object_get(e, "title"), "issued_at", json_object_get(e, "issued_at"),
+		        "packages", fixes, "installable", installable));
 	}
 	pool_free(pool);
 	*ret = out;

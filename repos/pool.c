@@ -25,7 +25,7 @@ static char *pool_dir;
 int
 repo_pool_init(const char *state_dir, struct dr_error *err)
 {
-	const char *subs[] = { "", "/sha256", "/tmp" };
+	const char *subs[] = {"", "/sha256", "/tmp"};
 	size_t i;
 
 	free(pool_dir);
@@ -137,8 +137,7 @@ pool_digest_final(EVP_MD_CTX *c, char *hex)
 
 /* Hex digest of bytes into hex (at least 129 bytes); -1 on an unknown algorithm. */
 int
-repo_pool_digest(const char *algo, const void *data, size_t len, char *hex,
-    struct dr_error *err)
+repo_pool_digest(const char *algo, const void *data, size_t len, char *hex, struct dr_error *err)
 {
 	EVP_MD_CTX *c;
 
@@ -151,8 +150,8 @@ repo_pool_digest(const char *algo, const void *data, size_t len, char *hex,
 
 /* Hex digest of a file (hex holds at least 129 bytes); *ret_size may be NULL. */
 int
-repo_pool_digest_file(const char *algo, const char *path, char *hex, uint64_t *ret_size,
-    struct dr_error *err)
+repo_pool_digest_file(
+    const char *algo, const char *path, char *hex, uint64_t *ret_size, struct dr_error *err)
 {
 	char chunk[65536];
 	uint64_t size = 0;
@@ -200,8 +199,7 @@ repo_pool_add(const void *data, size_t len, char ret_sha256[65], struct dr_error
 
 /* Move a finished file (on the pool's file system) into the pool under its SHA-256. */
 int
-repo_pool_adopt(const char *path, char ret_sha256[65], uint64_t *ret_size,
-    struct dr_error *err)
+repo_pool_adopt(const char *path, char ret_sha256[65], uint64_t *ret_size, struct dr_error *err)
 {
 	_cleanup_free_ char *dest = NULL;
 	char hex[129];

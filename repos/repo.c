@@ -9,14 +9,14 @@
 
 #include "repos/repos.h"
 
-#define REPO_COLUMNS                                                                     \
-	"r.id, r.name, p.name AS product, r.product_id, r.type, r.url, r.distribution,"  \
-	" r.components, r.architectures, r.gpg_key, r.download_policy,"                 \
-	" r.mirroring_policy, r.include_patterns AS include_json,"                      \
-	" r.exclude_patterns AS exclude_json, r.retain_versions, r.upstream_checksum,"  \
-	" r.latest_version_id, (SELECT number FROM repo_versions v"                      \
-	"  WHERE v.id = r.latest_version_id) AS latest_version,"                        \
-	" r.last_sync_at, r.last_sync_state, r.last_sync_error, r.created_at,"           \
+#define REPO_COLUMNS                                                                              \
+	"r.id, r.name, p.name AS product, r.product_id, r.type, r.url, r.distribution,"           \
+	" r.components, r.architectures, r.gpg_key, r.download_policy,"                           \
+	" r.mirroring_policy, r.include_patterns AS include_json,"                                \
+	" r.exclude_patterns AS exclude_json, r.retain_versions, r.upstream_checksum,"            \
+	" r.latest_version_id, (SELECT number FROM repo_versions v"                               \
+	"  WHERE v.id = r.latest_version_id) AS latest_version,"                                  \
+	" r.last_sync_at, r.last_sync_state, r.last_sync_error, r.created_at,"                    \
 	" r.updated_at"
 
 /* A name people type and URLs carry: letters, digits, ._- and at most 128 of them. */
@@ -26,16 +26,16 @@ repo_name_check(const char *what, const char *name, struct dr_error *err)
 	size_t i, n = name != NULL ? strlen(name) : 0;
 
 	if (n == 0 || n > REPO_NAME_MAX)
-		return dr_error_set(err, "%s: a name of 1 to %d characters is required", what,
-		    REPO_NAME_MAX);
+		return dr_error_set(
+		    err, "%s: a name of 1 to %d characters is required", what, REPO_NAME_MAX);
 	for (i = 0; i < n; i++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-",
-			name[i]))
-			return dr_error_set(err, "%s '%s': only letters, digits and ._- please",
-			    what, name);
-	if (name[0] == '.' || str_to_ll(name, 0, INT64_MAX, &(long long){ 0 }) == 0)
-		return dr_error_set(err, "%s '%s': must not start with '.' or be a number", what,
-		    name);
+		        name[i]))
+			return dr_error_set(
+			    err, "%s '%s': only letters, digits and ._- please", what, name);
+	if (name[0] == '.' || str_to_ll(name, 0, INT64_MAX, &(long long){0}) == 0)
+		return dr_error_set(
+		    err, "%s '%s': must not start with '.' or be a number", what, name);
 	return 0;
 }
 
@@ -60,8 +60,8 @@ json_t *
 repo_product_get(const char *name_or_id)
 {
 	return repo_row_find("SELECT p.*, (SELECT COUNT(*) FROM repo_repositories r"
-			     " WHERE r.product_id = p.id) AS repository_count"
-			     " FROM repo_products p WHERE name = ?",
+	                     " WHERE r.product_id = p.id) AS repository_count"
+	                     " FROM repo_products p WHERE name = ?",
 	    "SELECT p.*, (SELECT COUNT(*) FROM repo_repositories r"
 	    " WHERE r.product_id = p.id) AS repository_count FROM repo_products p WHERE id = ?",
 	    name_or_id);
@@ -72,8 +72,8 @@ int
 repo_product_list(json_t **ret, struct dr_error *err)
 {
 	return store_query("SELECT p.*, (SELECT COUNT(*) FROM repo_repositories r"
-			   " WHERE r.product_id = p.id) AS repository_count"
-			   " FROM repo_products p ORDER BY name",
+	                   " WHERE r.product_id = p.id) AS repository_count"
+	                   " FROM repo_products p ORDER BY name",
 	    NULL, ret, err);
 }
 
@@ -86,7 +86,7 @@ repo_product_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 	int64_t now = time(NULL);
 
 	if (json_unpack_ex((json_t *)spec, NULL, JSON_STRICT, "{s:s, s?:s}", "name", &name,
-		"description", &desc) < 0)
+	        "description", &desc) < 0)
 		return dr_error_set(err, "expected {\"name\": string, \"description\": string}");
 	if (repo_name_check("product", name, err) < 0)
 		return -1;
@@ -105,7 +105,7 @@ repo_product_update(int64_t id, const json_t *spec, struct dr_error *err)
 	const char *name = NULL, *desc = NULL;
 
 	if (json_unpack_ex((json_t *)spec, NULL, JSON_STRICT, "{s?:s, s?:s}", "name", &name,
-		"description", &desc) < 0)
+	        "description", &desc) < 0)
 		return dr_error_set(err, "expected {\"name\": string, \"description\": string}");
 	if (name != NULL && repo_name_check("product", name, err) < 0)
 		return -1;
@@ -126,8 +126,8 @@ repo_product_delete(int64_t id, struct dr_error *err)
 	if (n != NULL && json_integer_value(json_object_get(n, "n")) > 0)
 		return dr_error_set(err, "the product still has %lld repositories",
 		    (long long)json_integer_value(json_object_get(n, "n")));
-	return store_execf(NULL, NULL, err, "DELETE FROM repo_products WHERE id = ?", "[I]",
-	    (json_int_t)id);
+	return store_execf(
+	    NULL, NULL, err, "DELETE FROM repo_products WHERE id = ?", "[I]", (json_int_t)id);
 }
 
 /* ---- repositories ---- */
@@ -137,7 +137,7 @@ json_t *
 repo_get(const char *name_or_id)
 {
 	return repo_row_find("SELECT " REPO_COLUMNS " FROM repo_repositories r"
-			     " JOIN repo_products p ON p.id = r.product_id WHERE r.name = ?",
+	                     " JOIN repo_products p ON p.id = r.product_id WHERE r.name = ?",
 	    "SELECT " REPO_COLUMNS " FROM repo_repositories r"
 	    " JOIN repo_products p ON p.id = r.product_id WHERE r.id = ?",
 	    name_or_id);
@@ -154,7 +154,7 @@ repo_list(const char *product, json_t **ret, struct dr_error *err)
 		    " ORDER BY r.name",
 		    "[s]", product);
 	return store_query("SELECT " REPO_COLUMNS " FROM repo_repositories r"
-			   " JOIN repo_products p ON p.id = r.product_id ORDER BY r.name",
+	                   " JOIN repo_products p ON p.id = r.product_id ORDER BY r.name",
 	    NULL, ret, err);
 }
 
@@ -169,7 +169,8 @@ repo_list_text(const json_t *v, const char *what, char **ret, struct dr_error *e
 	if (json_is_string(v)) {
 		*ret = xstrdup(json_string_value(v));
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			if (!json_is_string(e)) {
 				buf_free(&b);
 				return dr_error_set(err, "%s: expected strings", what);
@@ -185,7 +186,7 @@ repo_list_text(const json_t *v, const char *what, char **ret, struct dr_error *e
 	}
 	for (char *p = *ret; *p != '\0'; p++)
 		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+/,",
-			*p)) {
+		        *p)) {
 			dr_error_set(err, "%s '%s': forbidden character '%c'", what, *ret, *p);
 			free(*ret);
 			*ret = NULL;
@@ -209,11 +210,12 @@ repo_patterns(const json_t *v, const char *what, char **ret, struct dr_error *er
 			if (*str_trim(tok) != '\0')
 				json_array_append_new(a, json_string(tok));
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			if (!json_is_string(e) || json_string_length(e) == 0 ||
 			    json_string_length(e) > 256)
-				return dr_error_set(err, "%s: patterns are non-empty strings",
-				    what);
+				return dr_error_set(
+				    err, "%s: patterns are non-empty strings", what);
 			json_array_append(a, e);
 		}
 	} else {
@@ -252,15 +254,14 @@ repo_fields_read(const json_t *spec, bool create, struct repo_fields *f, struct 
 
 	f->retain = -1;
 	if (json_unpack_ex((json_t *)spec, &je, JSON_STRICT,
-		"{s?:s, s?:s, s?:s, s?:s, s?:s, s?:o, s?:o, s?:s, s?:s, s?:s, s?:o, s?:o, s?:I}",
-		"name", &f->name, "product", &f->product, "type", &f->type, "url", &f->url,
-		"distribution", &f->distribution, "components", &comps, "architectures", &archs,
-		"gpg_key", &f->gpg_key, "download_policy", &f->download_policy,
-		"mirroring_policy", &f->mirroring_policy, "include", &inc, "exclude", &exc,
-		"retain_versions", &f->retain) < 0)
+	        "{s?:s, s?:s, s?:s, s?:s, s?:s, s?:o, s?:o, s?:s, s?:s, s?:s, s?:o, s?:o, s?:I}",
+	        "name", &f->name, "product", &f->product, "type", &f->type, "url", &f->url,
+	        "distribution", &f->distribution, "components", &comps, "architectures", &archs,
+	        "gpg_key", &f->gpg_key, "download_policy", &f->download_policy, "mirroring_policy",
+	        &f->mirroring_policy, "include", &inc, "exclude", &exc, "retain_versions",
+	        &f->retain) < 0)
 		return dr_error_set(err, "repository: %s", je.text);
-	if (create && (f->name == NULL || f->product == NULL || f->type == NULL ||
-			  f->url == NULL))
+	if (create && (f->name == NULL || f->product == NULL || f->type == NULL || f->url == NULL))
 		return dr_error_set(err, "repository: name, product, type and url are required");
 	if (f->name != NULL && repo_name_check("repository", f->name, err) < 0)
 		return -1;
@@ -285,10 +286,9 @@ repo_fields_read(const json_t *spec, bool create, struct repo_fields *f, struct 
 		return dr_error_set(err, "retain_versions: 0 (all) to 100000");
 	if (f->gpg_key != NULL && *f->gpg_key != '\0' &&
 	    (strstr(f->gpg_key, "-----BEGIN PGP PUBLIC KEY BLOCK-----") == NULL ||
-		strlen(f->gpg_key) > 1u << 20))
+	        strlen(f->gpg_key) > 1u << 20))
 		return dr_error_set(err, "gpg_key: expected an armored public key");
-	if (f->distribution != NULL && (repo_path_check(f->distribution, "distribution", err) <
-					       0))
+	if (f->distribution != NULL && (repo_path_check(f->distribution, "distribution", err) < 0))
 		return -1;
 	if (comps != NULL && repo_list_text(comps, "components", &f->components, err) < 0)
 		return -1;
@@ -311,7 +311,7 @@ repo_fields_read(const json_t *spec, bool create, struct repo_fields *f, struct 
 int
 repo_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 {
-	struct repo_fields f = { 0 };
+	struct repo_fields f = {0};
 	_cleanup_json_ json_t *old = NULL;
 	int64_t now = time(NULL);
 	int r;
@@ -334,7 +334,8 @@ repo_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 	    " include_patterns, exclude_patterns, retain_versions, created_at, updated_at)"
 	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	    "[Issss?s?s?s?ssssIII]", (json_int_t)f.product_id, f.name, f.type, f.url,
-	    f.distribution, strcmp(f.type, "apt") == 0 && f.components == NULL ? "main" : f.components,
+	    f.distribution,
+	    strcmp(f.type, "apt") == 0 && f.components == NULL ? "main" : f.components,
 	    strcmp(f.type, "apt") == 0 && f.architectures == NULL ? "amd64" : f.architectures,
 	    f.gpg_key != NULL && *f.gpg_key != '\0' ? f.gpg_key : NULL,
 	    f.download_policy ? f.download_policy : "immediate",
@@ -350,7 +351,7 @@ repo_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 int
 repo_update(int64_t id, const json_t *spec, struct dr_error *err)
 {
-	struct repo_fields f = { 0 };
+	struct repo_fields f = {0};
 	int r;
 
 	if (repo_fields_read(spec, false, &f, err) < 0) {
@@ -390,20 +391,22 @@ repo_delete(int64_t id, struct dr_error *err)
 	json_t *cv;
 
 	if (store_query("SELECT name, repositories AS repositories_json FROM repo_content_views",
-		NULL, &cvs, err) < 0)
+	        NULL, &cvs, err) < 0)
 		return -1;
-	json_array_foreach(cvs, i, cv) {
+	json_array_foreach(cvs, i, cv)
+	{
 		size_t j;
 		json_t *r;
-		json_array_foreach(json_object_get(cv, "repositories"), j, r) {
+		json_array_foreach(json_object_get(cv, "repositories"), j, r)
+		{
 			if (json_integer_value(r) == id)
 				return dr_error_set(err, "content view '%s' uses the repository",
 				    json_string_value(json_object_get(cv, "name")));
 		}
 	}
 	(void)used;
-	return store_execf(NULL, NULL, err, "DELETE FROM repo_repositories WHERE id = ?", "[I]",
-	    (json_int_t)id);
+	return store_execf(
+	    NULL, NULL, err, "DELETE FROM repo_repositories WHERE id = ?", "[I]", (json_int_t)id);
 }
 
 /* True when name matches an include pattern (or there are none) and no exclude pattern. */
@@ -415,7 +418,8 @@ repo_name_wanted(const json_t *repo, const char *name)
 	size_t i;
 	json_t *p;
 
-	json_array_foreach(inc, i, p) {
+	json_array_foreach(inc, i, p)
+	{
 		if (fnmatch(json_string_value(p), name, 0) == 0) {
 			in = true;
 			break;
@@ -423,7 +427,8 @@ repo_name_wanted(const json_t *repo, const char *name)
 	}
 	if (!in)
 		return false;
-	json_array_foreach(exc, i, p) {
+	json_array_foreach(exc, i, p)
+	{
 		if (fnmatch(json_string_value(p), name, 0) == 0)
 			return false;
 	}

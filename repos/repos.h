@@ -10,12 +10,12 @@
 
 #include <sys/types.h>
 
-#define REPO_REPOMD_MAX (16u << 20)	       /* repomd.xml, Release, InRelease */
-#define REPO_META_FILE_MAX (1024ull << 20)     /* one compressed metadata file */
-#define REPO_META_MAX (4096ull << 20)	       /* one metadata file, decompressed */
-#define REPO_META_RATIO 200		       /* decompressed : compressed, at most */
-#define REPO_META_FLOOR (256ull << 20)	       /* the ratio applies above this */
-#define REPO_PACKAGE_MAX (8ull << 30)	       /* one package */
+#define REPO_REPOMD_MAX (16u << 20) /* repomd.xml, Release, InRelease */
+#define REPO_META_FILE_MAX (1024ull << 20) /* one compressed metadata file */
+#define REPO_META_MAX (4096ull << 20) /* one metadata file, decompressed */
+#define REPO_META_RATIO 200 /* decompressed : compressed, at most */
+#define REPO_META_FLOOR (256ull << 20) /* the ratio applies above this */
+#define REPO_PACKAGE_MAX (8ull << 30) /* one package */
 #define REPO_NAME_MAX 128
 #define REPO_PATTERNS_MAX 256
 #define REPO_DOWNLOAD_CONCURRENCY 8
@@ -24,16 +24,16 @@
 struct repo_pkg {
 	const char *name, *epoch, *version, *release, *arch;
 	const char *checksum_type; /* "sha256", "sha1", "sha512" */
-	const char *checksum;	   /* hex; the rpm pkgid */
-	const char *location;	   /* relative path in the repository, checked */
-	const char *source;	   /* deb: source package name (NULL for rpm) */
-	const char *component;	   /* deb: the component it was listed in */
-	int64_t size;		   /* -1 unknown */
-	const char *meta;	   /* rpm: the <package> element; deb: the stanza */
+	const char *checksum; /* hex; the rpm pkgid */
+	const char *location; /* relative path in the repository, checked */
+	const char *source; /* deb: source package name (NULL for rpm) */
+	const char *component; /* deb: the component it was listed in */
+	int64_t size; /* -1 unknown */
+	const char *meta; /* rpm: the <package> element; deb: the stanza */
 };
 typedef int (*repo_pkg_fn)(void *ctx, const struct repo_pkg *pkg, struct dr_error *err);
-typedef int (*repo_fragment_fn)(void *ctx, const char *pkgid, const char *xml,
-    struct dr_error *err);
+typedef int (*repo_fragment_fn)(
+    void *ctx, const char *pkgid, const char *xml, struct dr_error *err);
 /* An erratum as JSON (erratum_id, type, severity, …, packages, xml); borrowed. */
 typedef int (*repo_erratum_fn)(void *ctx, json_t *erratum, struct dr_error *err);
 
@@ -64,14 +64,14 @@ const struct repo_format *repo_format_find(const char *type);
 struct repo_zread;
 /* Open a file that may be gzip, xz, bzip2 or zstd (by magic); max_out caps its
  * decompressed size (0: none). name is what errors cite. */
-int repo_zread_open(const char *path, const char *name, uint64_t max_out,
-    struct repo_zread **ret, struct dr_error *err);
+int repo_zread_open(const char *path, const char *name, uint64_t max_out, struct repo_zread **ret,
+    struct dr_error *err);
 ssize_t repo_zread_read(struct repo_zread *z, void *buf, size_t max);
 const char *repo_zread_error(const struct repo_zread *z);
 void repo_zread_close(struct repo_zread *z);
 /* A whole file into out (out's cap applies too). */
-int repo_zread_file(const char *path, const char *name, uint64_t max, struct buf *out,
-    struct dr_error *err);
+int repo_zread_file(
+    const char *path, const char *name, uint64_t max, struct buf *out, struct dr_error *err);
 /*
  * The decompressed size allowed for a metadata file of compressed bytes: the open-size
  * upstream declared (when > 0), and never more than REPO_META_RATIO times the compressed
@@ -93,17 +93,17 @@ int64_t repo_pool_size(const char *sha256);
 /* A fresh path in <pool>/tmp; caller frees. */
 char *repo_pool_tmp_path(const char *tag);
 /* Hex digest (hex: 129 bytes) of bytes or of a file, by algorithm name. */
-int repo_pool_digest(const char *algo, const void *data, size_t len, char *hex,
-    struct dr_error *err);
-int repo_pool_digest_file(const char *algo, const char *path, char *hex, uint64_t *ret_size,
-    struct dr_error *err);
+int repo_pool_digest(
+    const char *algo, const void *data, size_t len, char *hex, struct dr_error *err);
+int repo_pool_digest_file(
+    const char *algo, const char *path, char *hex, uint64_t *ret_size, struct dr_error *err);
 /* Store bytes; move a file in. Both atomic; ret_sha256 gets the key. */
 int repo_pool_add(const void *data, size_t len, char ret_sha256[65], struct dr_error *err);
-int repo_pool_adopt(const char *path, char ret_sha256[65], uint64_t *ret_size,
-    struct dr_error *err);
+int repo_pool_adopt(
+    const char *path, char ret_sha256[65], uint64_t *ret_size, struct dr_error *err);
 /* Remove files keep() rejects; returns the count, *ret_bytes their size. */
-int repo_pool_sweep(bool (*keep)(void *ctx, const char *sha256), void *ctx,
-    uint64_t *ret_bytes, struct dr_error *err);
+int repo_pool_sweep(bool (*keep)(void *ctx, const char *sha256), void *ctx, uint64_t *ret_bytes,
+    struct dr_error *err);
 
 /* rpmmd.c */
 /* A path from metadata must stay inside the repository: no "..", no absolute path. */
@@ -113,8 +113,8 @@ int64_t repo_date_parse(const char *s);
 /* repomd.xml's <data> as [{type, href, checksum_type, checksum, open_*, size, xml}]. */
 int repo_rpmmd_repomd(const char *path, const char *name, json_t **ret, struct dr_error *err);
 /* max caps the decompressed bytes (repo_zread_limit). */
-int repo_rpmmd_primary(const char *path, const char *name, uint64_t max, repo_pkg_fn fn,
-    void *ctx, struct dr_error *err);
+int repo_rpmmd_primary(const char *path, const char *name, uint64_t max, repo_pkg_fn fn, void *ctx,
+    struct dr_error *err);
 /* root: "filelists" or "otherdata". */
 int repo_rpmmd_fragments(const char *path, const char *name, uint64_t max, const char *root,
     repo_fragment_fn fn, void *ctx, struct dr_error *err);
@@ -123,11 +123,11 @@ int repo_rpmmd_updateinfo(const char *path, const char *name, uint64_t max, repo
 
 /* deb.c */
 /* Release/InRelease fields and its file list [{path, size, sha256}]; caller frees. */
-int repo_deb_release_parse(const char *text, size_t len, const char *name, json_t **ret,
-    struct dr_error *err);
+int repo_deb_release_parse(
+    const char *text, size_t len, const char *name, json_t **ret, struct dr_error *err);
 /* Call fn for each stanza of a Packages file (possibly compressed; max decompressed). */
-int repo_deb_packages(const char *path, const char *name, uint64_t max, repo_pkg_fn fn,
-    void *ctx, struct dr_error *err);
+int repo_deb_packages(const char *path, const char *name, uint64_t max, repo_pkg_fn fn, void *ctx,
+    struct dr_error *err);
 /* The text of a clear-signed message, not verified; NULL if it is not one. Caller frees. */
 char *repo_deb_cleartext(const char *text, size_t len);
 
@@ -138,8 +138,8 @@ void repo_sign_shutdown(void);
 /* The armored public key (/content/drover.gpg); caller frees. */
 char *repo_sign_public_key(void);
 /* Clear-sign (InRelease) or detach-sign (Release.gpg, armored) text; caller frees *ret. */
-int repo_sign_text(const char *text, size_t len, bool clear, char **ret, size_t *ret_len,
-    struct dr_error *err);
+int repo_sign_text(
+    const char *text, size_t len, bool clear, char **ret, size_t *ret_len, struct dr_error *err);
 /*
  * Verify data against an armored public key: detached signature sig, or clear-signed data
  * when sig is NULL (then *ret_plain, if not NULL, gets the signed text). Errors name what.
@@ -179,7 +179,7 @@ struct repo_sync {
 	json_t *upstream; /* [{path, type, sha256, size, data?}] */
 	char *upstream_checksum;
 	json_t *downloads; /* [{unit_id, url, location, checksum_type, checksum, size}] */
-	json_t *queued;	   /* unit ids already in downloads */
+	json_t *queued; /* unit ids already in downloads */
 	uint64_t bytes_downloaded;
 };
 int repo_sync_run(struct job *job, struct dr_error *err);
@@ -219,13 +219,12 @@ int repo_cv_delete(int64_t id, struct dr_error *err);
 int repo_cv_publish_run(struct job *job, struct dr_error *err);
 int repo_cv_promote_run(struct job *job, struct dr_error *err);
 /* The repository version served at (environment, content view, repository), or -1. */
-int64_t repo_cv_resolve(const char *env, const char *cv, const char *repo,
-    json_t **ret_repo);
+int64_t repo_cv_resolve(const char *env, const char *cv, const char *repo, json_t **ret_repo);
 
 /* errata.c */
 /* Errata filtered by {type, severity, cve, repository, since, until, search}. */
-int repo_errata_list(const json_t *filter, int limit, int offset, json_t **ret,
-    int64_t *ret_total, struct dr_error *err);
+int repo_errata_list(const json_t *filter, int limit, int offset, json_t **ret, int64_t *ret_total,
+    struct dr_error *err);
 json_t *repo_erratum_get(const char *erratum_id);
 /*
  * Applicability: for a package profile [{name, epoch, version, release, arch}], the errata

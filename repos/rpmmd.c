@@ -103,28 +103,27 @@ repo_path_check(const char *path, const char *what, struct dr_error *err)
 	if (path == NULL || *path == '\0')
 		return dr_error_set(err, "%s: empty path", what);
 	if (*path == '/' || strstr(path, "://") != NULL || strchr(path, '\\') != NULL)
-		return dr_error_set(err, "%s: path '%s' is not relative to the repository",
-		    what, path);
+		return dr_error_set(
+		    err, "%s: path '%s' is not relative to the repository", what, path);
 	if (strlen(path) > 1024)
 		return dr_error_set(err, "%s: path longer than 1024 bytes", what);
 	for (; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '?' || *p == '#' ||
-		    *p == '%')
-			return dr_error_set(err, "%s: path '%s' has a forbidden character",
-			    what, path);
+		if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '?' || *p == '#' || *p == '%')
+			return dr_error_set(
+			    err, "%s: path '%s' has a forbidden character", what, path);
 	for (seg = path; seg != NULL; seg = strchr(seg, '/') ? strchr(seg, '/') + 1 : NULL) {
 		size_t len = strcspn(seg, "/");
 		if ((len == 2 && strncmp(seg, "..", 2) == 0) || (len == 1 && seg[0] == '.') ||
 		    len == 0)
-			return dr_error_set(err, "%s: path '%s' escapes the repository", what,
-			    path);
+			return dr_error_set(
+			    err, "%s: path '%s' escapes the repository", what, path);
 	}
 	return 0;
 }
 
 /* Expand the element at the reader, call fn, return its result. */
-typedef int (*rpmmd_element_fn)(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml,
-    struct dr_error *err);
+typedef int (*rpmmd_element_fn)(
+    void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml, struct dr_error *err);
 
 /*
  * Walk file (possibly compressed; name is what errors cite) and call fn for each element
@@ -132,18 +131,18 @@ typedef int (*rpmmd_element_fn)(void *ctx, xmlDocPtr doc, xmlNodePtr node, const
  * skipped; a DOCTYPE is an error.
  */
 static int
-rpmmd_walk(const char *path, const char *name, uint64_t max, const char *root,
-    const char *element, rpmmd_element_fn fn, void *ctx, struct dr_error *err)
+rpmmd_walk(const char *path, const char *name, uint64_t max, const char *root, const char *element,
+    rpmmd_element_fn fn, void *ctx, struct dr_error *err)
 {
-	struct rpmmd_io io = { .name = name };
+	struct rpmmd_io io = {.name = name};
 	xmlTextReaderPtr r;
 	bool seen_root = false;
 	int rc, ret = 0;
 
 	if (repo_zread_open(path, name, max, &io.z, err) < 0)
 		return -1;
-	r = xmlReaderForIO(rpmmd_io_read, rpmmd_io_close, &io, name, NULL,
-	    XML_PARSE_NONET | XML_PARSE_COMPACT);
+	r = xmlReaderForIO(
+	    rpmmd_io_read, rpmmd_io_close, &io, name, NULL, XML_PARSE_NONET | XML_PARSE_COMPACT);
 	if (r == NULL) {
 		repo_zread_close(io.z);
 		return dr_error_set(err, "%s: cannot start the XML reader", name);
@@ -161,8 +160,8 @@ rpmmd_walk(const char *path, const char *name, uint64_t max, const char *root,
 		}
 		if (type == XML_READER_TYPE_ELEMENT && depth == 0) {
 			if (strcmp(local, root) != 0) {
-				ret = dr_error_set(err, "%s: root element <%s>, expected <%s>", name,
-				    local, root);
+				ret = dr_error_set(err, "%s: root element <%s>, expected <%s>",
+				    name, local, root);
 				break;
 			}
 			seen_root = true;
@@ -183,8 +182,8 @@ rpmmd_walk(const char *path, const char *name, uint64_t max, const char *root,
 				ret = fn(ctx, xmlTextReaderCurrentDoc(r), node,
 				    (const char *)xmlBufferContent(b), err);
 			if (ret < 0 && strncmp(err ? err->msg : "", name, strlen(name)) != 0)
-				dr_error_prefix(err, "%s:%d: ", name,
-				    xmlTextReaderGetParserLineNumber(r));
+				dr_error_prefix(
+				    err, "%s:%d: ", name, xmlTextReaderGetParserLineNumber(r));
 			xmlBufferFree(b);
 			rc = xmlTextReaderNext(r);
 			continue;
@@ -208,8 +207,7 @@ struct repomd_ctx {
 };
 
 static int
-rpmmd_repomd_data(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml,
-    struct dr_error *err)
+rpmmd_repomd_data(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml, struct dr_error *err)
 {
 	struct repomd_ctx *c = ctx;
 	xmlNodePtr loc = rpmmd_child(node, "location"), sum = rpmmd_child(node, "checksum");
@@ -235,10 +233,10 @@ rpmmd_repomd_data(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml,
 		str_to_ll(str_trim(osize), 0, INT64_MAX, &on);
 	json_array_append_new(c->files,
 	    json_pack("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:I, s:I, s:s}", "type", type, "href",
-		href, "checksum_type", *st ? st : "sha256", "checksum", str_trim(sv),
-		"open_checksum_type", *ost ? ost : NULL, "open_checksum",
-		osv ? str_trim(osv) : NULL, "size", (json_int_t)n, "open_size", (json_int_t)on,
-		"xml", xml));
+	        href, "checksum_type", *st ? st : "sha256", "checksum", str_trim(sv),
+	        "open_checksum_type", *ost ? ost : NULL, "open_checksum",
+	        osv ? str_trim(osv) : NULL, "size", (json_int_t)n, "open_size", (json_int_t)on,
+	        "xml", xml));
 	return 0;
 }
 
@@ -246,10 +244,10 @@ rpmmd_repomd_data(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml,
 int
 repo_rpmmd_repomd(const char *path, const char *name, json_t **ret, struct dr_error *err)
 {
-	struct repomd_ctx c = { json_array() };
+	struct repomd_ctx c = {json_array()};
 
-	if (rpmmd_walk(path, name, REPO_REPOMD_MAX, "repomd", "data", rpmmd_repomd_data, &c,
-		err) < 0) {
+	if (rpmmd_walk(path, name, REPO_REPOMD_MAX, "repomd", "data", rpmmd_repomd_data, &c, err) <
+	    0) {
 		json_decref(c.files);
 		return -1;
 	}
@@ -265,8 +263,8 @@ struct primary_ctx {
 };
 
 static int
-rpmmd_primary_package(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml,
-    struct dr_error *err)
+rpmmd_primary_package(
+    void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml, struct dr_error *err)
 {
 	struct primary_ctx *c = ctx;
 	xmlNodePtr ver = rpmmd_child(node, "version"), sum = rpmmd_child(node, "checksum");
@@ -279,15 +277,16 @@ rpmmd_primary_package(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml
 	_cleanup_free_ char *sv = sum ? (char *)xmlNodeGetContent(sum) : NULL;
 	_cleanup_free_ char *href = rpmmd_attr(loc, "href"), *base = rpmmd_attr(loc, "base");
 	_cleanup_free_ char *psize = rpmmd_attr(size, "package");
-	struct repo_pkg p = { 0 };
+	struct repo_pkg p = {0};
 	long long n = -1;
 
 	if (*type != '\0' && strcmp(type, "rpm") != 0)
 		return 0;
 	if (name == NULL || arch == NULL || ver == NULL || sum == NULL || sv == NULL ||
 	    loc == NULL)
-		return dr_error_set(err, "package %s: missing name, arch, version, checksum or "
-					 "location",
+		return dr_error_set(err,
+		    "package %s: missing name, arch, version, checksum or "
+		    "location",
 		    name != NULL ? name : "?");
 	if (*base != '\0')
 		return dr_error_set(err, "package %s: xml:base is not supported", name);
@@ -311,13 +310,12 @@ rpmmd_primary_package(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml
 
 /* Call fn for each rpm in a primary.xml (possibly compressed). */
 int
-repo_rpmmd_primary(const char *path, const char *name, uint64_t max, repo_pkg_fn fn,
-    void *ctx, struct dr_error *err)
+repo_rpmmd_primary(const char *path, const char *name, uint64_t max, repo_pkg_fn fn, void *ctx,
+    struct dr_error *err)
 {
-	struct primary_ctx c = { fn, ctx };
+	struct primary_ctx c = {fn, ctx};
 
-	return rpmmd_walk(path, name, max, "metadata", "package",
-	    rpmmd_primary_package, &c, err);
+	return rpmmd_walk(path, name, max, "metadata", "package", rpmmd_primary_package, &c, err);
 }
 
 /* ---- filelists.xml, other.xml ---- */
@@ -344,7 +342,7 @@ int
 repo_rpmmd_fragments(const char *path, const char *name, uint64_t max, const char *root,
     repo_fragment_fn fn, void *ctx, struct dr_error *err)
 {
-	struct frag_ctx c = { fn, ctx };
+	struct frag_ctx c = {fn, ctx};
 
 	return rpmmd_walk(path, name, max, root, "package", rpmmd_fragment, &c, err);
 }
@@ -374,7 +372,7 @@ rpmmd_json_text(xmlNodePtr node, const char *name)
 int64_t
 repo_date_parse(const char *s)
 {
-	struct tm tm = { 0 };
+	struct tm tm = {0};
 	long long n;
 	const char *end;
 
@@ -402,14 +400,16 @@ rpmmd_update(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml, struct 
 	_cleanup_free_ char *updated = rpmmd_attr(rpmmd_child(node, "updated"), "date");
 	_cleanup_free_ char *reboot = rpmmd_child_text(node, "reboot_suggested");
 
-	e = json_pack("{s:o, s:s, s:o, s:o, s:o, s:s, s:I, s:s, s:I, s:b, s:o, s:o, s:o, s:o, s:o}",
+	e = json_pack(
+	    "{s:o, s:s, s:o, s:o, s:o, s:s, s:I, s:s, s:I, s:b, s:o, s:o, s:o, s:o, s:o}",
 	    "erratum_id", id, "type", *type ? type : "bugfix", "severity",
 	    rpmmd_json_text(node, "severity"), "title", rpmmd_json_text(node, "title"),
-	    "description", rpmmd_json_text(node, "description"), "issued", issued,
-	    "issued_at", (json_int_t)repo_date_parse(issued), "updated", updated, "updated_at",
+	    "description", rpmmd_json_text(node, "description"), "issued", issued, "issued_at",
+	    (json_int_t)repo_date_parse(issued), "updated", updated, "updated_at",
 	    (json_int_t)repo_date_parse(*updated ? updated : issued), "reboot_suggested",
-	    reboot != NULL && (strcmp(str_trim(reboot), "True") == 0 ||
-				  strcmp(reboot, "true") == 0 || strcmp(reboot, "1") == 0),
+	    reboot != NULL &&
+	        (strcmp(str_trim(reboot), "True") == 0 || strcmp(reboot, "true") == 0 ||
+	            strcmp(reboot, "1") == 0),
 	    "release", rpmmd_json_text(node, "release"), "solution",
 	    rpmmd_json_text(node, "solution"), "status", json_string(""), "references", refs,
 	    "packages", pkgs);
@@ -423,14 +423,15 @@ rpmmd_update(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml, struct 
 	if (!json_is_string(id) || *json_string_value(id) == '\0')
 		return dr_error_set(err, "<update> without an <id>");
 	for (n = rpmmd_child(node, "references") ? rpmmd_child(node, "references")->children
-						  : NULL;
+	                                         : NULL;
 	     n != NULL; n = n->next) {
 		if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "reference") != 0)
 			continue;
 		_cleanup_free_ char *rt = rpmmd_attr(n, "type"), *ri = rpmmd_attr(n, "id");
 		_cleanup_free_ char *rh = rpmmd_attr(n, "href"), *rti = rpmmd_attr(n, "title");
-		json_array_append_new(refs, json_pack("{s:s, s:s, s:s, s:s}", "type", rt, "id", ri,
-						"href", rh, "title", rti));
+		json_array_append_new(refs,
+		    json_pack(
+		        "{s:s, s:s, s:s, s:s}", "type", rt, "id", ri, "href", rh, "title", rti));
 	}
 	for (col = rpmmd_child(node, "pkglist") ? rpmmd_child(node, "pkglist")->children : NULL;
 	     col != NULL; col = col->next) {
@@ -460,9 +461,9 @@ rpmmd_update(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml, struct 
 			_cleanup_free_ char *fname = rpmmd_child_text(p, "filename");
 			json_array_append_new(pkgs,
 			    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s?, s:O}", "name", pn, "epoch",
-				*pe ? pe : "0", "version", pv, "release", pr, "arch", pa,
-				"filename", fname != NULL ? str_trim(fname) : NULL, "module",
-				module));
+			        *pe ? pe : "0", "version", pv, "release", pr, "arch", pa,
+			        "filename", fname != NULL ? str_trim(fname) : NULL, "module",
+			        module));
 		}
 		json_decref(module);
 	}
@@ -475,7 +476,7 @@ int
 repo_rpmmd_updateinfo(const char *path, const char *name, uint64_t max, repo_erratum_fn fn,
     void *ctx, struct dr_error *err)
 {
-	struct updateinfo_ctx c = { fn, ctx };
+	struct updateinfo_ctx c = {fn, ctx};
 
 	return rpmmd_walk(path, name, max, "updates", "update", rpmmd_update, &c, err);
 }

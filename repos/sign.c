@@ -93,8 +93,8 @@ repo_sign_init(const char *state_dir, struct dr_error *err)
 	    GPGME_CREATE_SIGN | GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE);
 	if (e != 0) {
 		gpgme_release(ctx);
-		return dr_error_set(err, "%s: cannot make the publishing key: %s", sign_home,
-		    gpgme_strerror(e));
+		return dr_error_set(
+		    err, "%s: cannot make the publishing key: %s", sign_home, gpgme_strerror(e));
 	}
 	sign_fpr = xstrdup(gpgme_op_genkey_result(ctx)->fpr);
 	gpgme_release(ctx);
@@ -106,7 +106,7 @@ repo_sign_init(const char *state_dir, struct dr_error *err)
 static void
 sign_agent_kill(const char *homedir)
 {
-	char *argv[] = { "gpgconf", "--homedir", (char *)homedir, "--kill", "all", NULL };
+	char *argv[] = {"gpgconf", "--homedir", (char *)homedir, "--kill", "all", NULL};
 	pid_t pid;
 	int status;
 
@@ -147,8 +147,8 @@ repo_sign_public_key(void)
 
 /* Sign text with the publishing key: clear-signed or a detached armored signature. */
 int
-repo_sign_text(const char *text, size_t len, bool clear, char **ret, size_t *ret_len,
-    struct dr_error *err)
+repo_sign_text(
+    const char *text, size_t len, bool clear, char **ret, size_t *ret_len, struct dr_error *err)
 {
 	gpgme_ctx_t ctx;
 	gpgme_key_t key = NULL;
@@ -191,9 +191,8 @@ sign_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 
 /* Verify a detached or clear signature against one armored key. */
 int
-repo_sign_verify(const char *key, const char *data, size_t len, const char *sig,
-    size_t sig_len, const char *what, char **ret_plain, size_t *ret_plain_len,
-    struct dr_error *err)
+repo_sign_verify(const char *key, const char *data, size_t len, const char *sig, size_t sig_len,
+    const char *what, char **ret_plain, size_t *ret_plain_len, struct dr_error *err)
 {
 	_cleanup_free_ char *home = repo_pool_tmp_path("gpg");
 	gpgme_ctx_t ctx = NULL;

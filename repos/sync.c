@@ -37,11 +37,11 @@ static struct http_client_opts
 sync_http_opts(void)
 {
 	struct http_client_opts o = {
-		.connect_timeout_ms = 10000,
-		.low_speed_time_s = 30,
-		.retries = 3,
-		.retry_base_ms = 200,
-		.retry_max_ms = 5000,
+	    .connect_timeout_ms = 10000,
+	    .low_speed_time_s = 30,
+	    .retries = 3,
+	    .retry_base_ms = 200,
+	    .retry_max_ms = 5000,
 	};
 	return o;
 }
@@ -55,10 +55,10 @@ repo_sync_fetch(struct repo_sync *s, const char *url, uint64_t max, const char *
 	struct http_client_opts o = sync_http_opts();
 	char *path = xasprintf("%s/f%lu", s->workdir, ++n);
 	struct http_download d = {
-		.url = url,
-		.dest_path = path,
-		.sha256 = sha256,
-		.max_size = max,
+	    .url = url,
+	    .dest_path = path,
+	    .sha256 = sha256,
+	    .max_size = max,
 	};
 
 	if (http_download_many(&d, 1, 1, &o, err) < 0) {
@@ -90,8 +90,8 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 	int64_t id;
 
 	if (sha != NULL && !repo_pool_valid(sha))
-		return dr_error_set(err, "package %s: checksum '%s' is not a SHA-256", p->name,
-		    p->checksum);
+		return dr_error_set(
+		    err, "package %s: checksum '%s' is not a SHA-256", p->name, p->checksum);
 	row = store_query_one(err,
 	    "SELECT id, sha256 FROM repo_units WHERE type = ? AND checksum = ? AND location = ?",
 	    "[sss]", type, p->checksum, p->location);
@@ -100,13 +100,13 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 	if (row != NULL) {
 		id = json_integer_value(json_object_get(row, "id"));
 	} else if (store_execf(NULL, &id, err,
-		       "INSERT INTO repo_units (type, checksum_type, checksum, location, sha256,"
-		       " name, epoch, version, release, arch, size, source, component, meta)"
-		       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		       "[sssss?sssssIs?s?s]", type, p->checksum_type, p->checksum, p->location,
-		       sha, p->name, p->epoch, p->version, p->release, p->arch,
-		       (json_int_t)(p->size >= 0 ? p->size : 0), p->source, p->component,
-		       p->meta) < 0) {
+	               "INSERT INTO repo_units (type, checksum_type, checksum, location, sha256,"
+	               " name, epoch, version, release, arch, size, source, component, meta)"
+	               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	               "[sssss?sssssIs?s?s]", type, p->checksum_type, p->checksum, p->location,
+	               sha, p->name, p->epoch, p->version, p->release, p->arch,
+	               (json_int_t)(p->size >= 0 ? p->size : 0), p->source, p->component,
+	               p->meta) < 0) {
 		return -1;
 	}
 	sync_push(&s->units, &s->nunits, &s->units_cap, id);
@@ -114,22 +114,21 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 		*ret_id = id;
 	/* Whatever is not in the pool yet is downloaded after the metadata is read. */
 	{
-		const char *have = row != NULL ? json_string_value(json_object_get(row, "sha256"))
-					       : sha;
+		const char *have =
+		    row != NULL ? json_string_value(json_object_get(row, "sha256")) : sha;
 		char key[32];
 
 		snprintf(key, sizeof key, "%lld", (long long)id);
 		if ((have == NULL || !repo_pool_has(have)) &&
 		    json_object_get(s->queued, key) == NULL) {
 			json_object_set_new(s->queued, key, json_true());
-			_cleanup_free_ char *url =
-			    repo_url_join(json_string_value(json_object_get(s->repo, "url")),
-				p->location);
+			_cleanup_free_ char *url = repo_url_join(
+			    json_string_value(json_object_get(s->repo, "url")), p->location);
 			json_array_append_new(s->downloads,
 			    json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "unit_id", (json_int_t)id,
-				"url", url, "location", p->location, "checksum_type",
-				p->checksum_type, "checksum", p->checksum, "size",
-				(json_int_t)p->size));
+			        "url", url, "location", p->location, "checksum_type",
+			        p->checksum_type, "checksum", p->checksum, "size",
+			        (json_int_t)p->size));
 		}
 	}
 	return 0;
@@ -149,22 +148,21 @@ repo_sync_erratum_add(struct repo_sync *s, json_t *e, struct dr_error *err)
 	json_object_del(data, "xml");
 	text = json_dumps(data, JSON_COMPACT | JSON_SORT_KEYS);
 	repo_pool_digest("sha256", text, strlen(text), digest, NULL);
-	row = store_query_one(err, "SELECT id FROM repo_errata WHERE erratum_id = ? AND digest = ?",
-	    "[ss]", eid, digest);
+	row = store_query_one(err,
+	    "SELECT id FROM repo_errata WHERE erratum_id = ? AND digest = ?", "[ss]", eid, digest);
 	if (row == NULL && err->msg[0] != '\0')
 		return -1;
 	if (row != NULL)
 		id = json_integer_value(json_object_get(row, "id"));
 	else if (store_execf(NULL, &id, err,
-		     "INSERT INTO repo_errata (erratum_id, digest, type, severity, title,"
-		     " issued_at, updated_at, data, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		     "[ssss?s?IIss?]", eid, digest,
-		     json_string_value(json_object_get(e, "type")),
-		     json_string_value(json_object_get(e, "severity")),
-		     json_string_value(json_object_get(e, "title")),
-		     (json_int_t)json_integer_value(json_object_get(e, "issued_at")),
-		     (json_int_t)json_integer_value(json_object_get(e, "updated_at")), text,
-		     xml) < 0)
+	             "INSERT INTO repo_errata (erratum_id, digest, type, severity, title,"
+	             " issued_at, updated_at, data, xml) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	             "[ssss?s?IIss?]", eid, digest, json_string_value(json_object_get(e, "type")),
+	             json_string_value(json_object_get(e, "severity")),
+	             json_string_value(json_object_get(e, "title")),
+	             (json_int_t)json_integer_value(json_object_get(e, "issued_at")),
+	             (json_int_t)json_integer_value(json_object_get(e, "updated_at")), text,
+	             xml) < 0)
 		return -1;
 	sync_push(&s->errata, &s->nerrata, &s->errata_cap, id);
 	return 0;
@@ -172,8 +170,8 @@ repo_sync_erratum_add(struct repo_sync *s, json_t *e, struct dr_error *err)
 
 /* Carry an upstream metadata file into the pool; it is recorded with the version. */
 int
-repo_sync_upstream_add(struct repo_sync *s, const char *path, const char *rel,
-    const char *type, const json_t *data, struct dr_error *err)
+repo_sync_upstream_add(struct repo_sync *s, const char *path, const char *rel, const char *type,
+    const json_t *data, struct dr_error *err)
 {
 	char sha[65];
 	uint64_t size;
@@ -182,7 +180,7 @@ repo_sync_upstream_add(struct repo_sync *s, const char *path, const char *rel,
 		return -1;
 	json_array_append_new(s->upstream,
 	    json_pack("{s:s, s:s, s:s, s:I, s:O?}", "path", rel, "type", type, "sha256", sha,
-		"size", (json_int_t)size, "data", data));
+	        "size", (json_int_t)size, "data", data));
 	return 0;
 }
 
@@ -260,8 +258,8 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 			}
 			if (repo_pool_adopt(paths[i], sha, &size, err) < 0 ||
 			    store_execf(NULL, NULL, err,
-				"UPDATE repo_units SET sha256 = ? WHERE id = ?", "[sI]", sha,
-				json_integer_value(json_object_get(dl, "unit_id"))) < 0)
+			        "UPDATE repo_units SET sha256 = ? WHERE id = ?", "[sI]", sha,
+			        json_integer_value(json_object_get(dl, "unit_id"))) < 0)
 				goto fail;
 			s->bytes_downloaded += size;
 		}
@@ -316,11 +314,13 @@ sync_content_digest(struct repo_sync *s, bool mirror_complete, char digest[129])
 		buf_addf(&b, "u%lld\n", (long long)s->units[i]);
 	for (i = 0; i < s->nerrata; i++)
 		buf_addf(&b, "e%lld\n", (long long)s->errata[i]);
-	json_array_foreach(s->upstream, i, f) {
+	json_array_foreach(s->upstream, i, f)
+	{
 		const char *type = json_string_value(json_object_get(f, "type"));
 		/* The index files (repomd.xml, Release) change with every run of the tool
 		 * that writes them; what they list is what matters, unless served as-is. */
-		if (!mirror_complete && (strcmp(type, "repomd") == 0 || strcmp(type, "index") == 0))
+		if (!mirror_complete &&
+		    (strcmp(type, "repomd") == 0 || strcmp(type, "index") == 0))
 			continue;
 		buf_addf(&b, "f%s %s\n", json_string_value(json_object_get(f, "path")),
 		    json_string_value(json_object_get(f, "sha256")));
@@ -338,25 +338,22 @@ sync_add_previous(struct repo_sync *s, int64_t version_id, struct dr_error *err)
 	json_t *r;
 
 	if (store_queryf(&units, err,
-		"SELECT unit_id FROM repo_version_units WHERE version_id = ? LIMIT 900000",
-		"[I]", (json_int_t)version_id) < 0 ||
+	        "SELECT unit_id FROM repo_version_units WHERE version_id = ? LIMIT 900000", "[I]",
+	        (json_int_t)version_id) < 0 ||
 	    store_queryf(&errata, err,
-		"SELECT erratum_id FROM repo_version_errata WHERE version_id = ? LIMIT 900000",
-		"[I]", (json_int_t)version_id) < 0)
+	        "SELECT erratum_id FROM repo_version_errata WHERE version_id = ? LIMIT 900000",
+	        "[I]", (json_int_t)version_id) < 0)
 		return -1;
-	json_array_foreach(units, i, r)
-		sync_push(&s->units, &s->nunits, &s->units_cap,
-		    json_integer_value(json_object_get(r, "unit_id")));
-	json_array_foreach(errata, i, r)
-		sync_push(&s->errata, &s->nerrata, &s->errata_cap,
-		    json_integer_value(json_object_get(r, "erratum_id")));
+	json_array_foreach(units, i, r) sync_push(&s->units, &s->nunits, &s->units_cap,
+	    json_integer_value(json_object_get(r, "unit_id")));
+	json_array_foreach(errata, i, r) sync_push(&s->errata, &s->nerrata, &s->errata_cap,
+	    json_integer_value(json_object_get(r, "erratum_id")));
 	return 0;
 }
 
 /* Make the new version (units, errata, upstream files) in one transaction. */
 static int
-sync_version_create(struct repo_sync *s, const char *digest, int64_t *ret_id,
-    struct dr_error *err)
+sync_version_create(struct repo_sync *s, const char *digest, int64_t *ret_id, struct dr_error *err)
 {
 	int64_t repo_id = json_integer_value(json_object_get(s->repo, "id")), vid;
 	_cleanup_json_ json_t *row = NULL;
@@ -366,46 +363,50 @@ sync_version_create(struct repo_sync *s, const char *digest, int64_t *ret_id,
 	if (store_begin(err) < 0)
 		return -1;
 	row = store_query_one(err,
-	    "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM repo_versions WHERE repository_id = ? AND cv_version_id IS NULL",
+	    "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM repo_versions WHERE repository_id = ? "
+	    "AND cv_version_id IS NULL",
 	    "[I]", (json_int_t)repo_id);
 	if (row == NULL)
 		goto fail;
 	if (store_execf(NULL, &vid, err,
-		"INSERT INTO repo_versions (repository_id, number, upstream_checksum,"
-		" content_digest, package_count, erratum_count, size, created_at)"
-		" VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
-		"[IIs?sIII]", (json_int_t)repo_id, json_integer_value(json_object_get(row, "n")),
-		s->upstream_checksum, digest, (json_int_t)s->nunits, (json_int_t)s->nerrata,
-		(json_int_t)time(NULL)) < 0)
+	        "INSERT INTO repo_versions (repository_id, number, upstream_checksum,"
+	        " content_digest, package_count, erratum_count, size, created_at)"
+	        " VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+	        "[IIs?sIII]", (json_int_t)repo_id, json_integer_value(json_object_get(row, "n")),
+	        s->upstream_checksum, digest, (json_int_t)s->nunits, (json_int_t)s->nerrata,
+	        (json_int_t)time(NULL)) < 0)
 		goto fail;
 	for (i = 0; i < s->nunits; i++)
 		if (store_execf(NULL, NULL, err,
-			"INSERT INTO repo_version_units (version_id, unit_id) VALUES (?, ?)", "[II]",
-			(json_int_t)vid, (json_int_t)s->units[i]) < 0)
+		        "INSERT INTO repo_version_units (version_id, unit_id) VALUES (?, ?)",
+		        "[II]", (json_int_t)vid, (json_int_t)s->units[i]) < 0)
 			goto fail;
 	for (i = 0; i < s->nerrata; i++)
 		if (store_execf(NULL, NULL, err,
-			"INSERT INTO repo_version_errata (version_id, erratum_id) VALUES (?, ?)",
-			"[II]", (json_int_t)vid, (json_int_t)s->errata[i]) < 0)
+		        "INSERT INTO repo_version_errata (version_id, erratum_id) VALUES (?, ?)",
+		        "[II]", (json_int_t)vid, (json_int_t)s->errata[i]) < 0)
 			goto fail;
-	json_array_foreach(s->upstream, i, f) {
+	json_array_foreach(s->upstream, i, f)
+	{
 		_cleanup_free_ char *data = json_object_get(f, "data") != NULL
 		    ? json_dumps(json_object_get(f, "data"), JSON_COMPACT)
 		    : NULL;
 		if (store_execf(NULL, NULL, err,
-			"INSERT INTO repo_version_upstream (version_id, path, type, sha256, size,"
-			" data) VALUES (?, ?, ?, ?, ?, ?)",
-			"[IsssIs?]", (json_int_t)vid, json_string_value(json_object_get(f, "path")),
-			json_string_value(json_object_get(f, "type")),
-			json_string_value(json_object_get(f, "sha256")),
-			json_integer_value(json_object_get(f, "size")), data) < 0)
+		        "INSERT INTO repo_version_upstream (version_id, path, type, sha256, size,"
+		        " data) VALUES (?, ?, ?, ?, ?, ?)",
+		        "[IsssIs?]", (json_int_t)vid,
+		        json_string_value(json_object_get(f, "path")),
+		        json_string_value(json_object_get(f, "type")),
+		        json_string_value(json_object_get(f, "sha256")),
+		        json_integer_value(json_object_get(f, "size")), data) < 0)
 			goto fail;
 	}
 	if (store_execf(NULL, NULL, err,
-		"UPDATE repo_versions SET size = (SELECT COALESCE(SUM(u.size), 0) FROM repo_units u"
-		" JOIN repo_version_units vu ON vu.unit_id = u.id WHERE vu.version_id = ?)"
-		" WHERE id = ?",
-		"[II]", (json_int_t)vid, (json_int_t)vid) < 0)
+	        "UPDATE repo_versions SET size = (SELECT COALESCE(SUM(u.size), 0) FROM repo_units "
+	        "u"
+	        " JOIN repo_version_units vu ON vu.unit_id = u.id WHERE vu.version_id = ?)"
+	        " WHERE id = ?",
+	        "[II]", (json_int_t)vid, (json_int_t)vid) < 0)
 		goto fail;
 	if (store_commit(err) < 0)
 		goto fail;
@@ -430,9 +431,9 @@ sync_record(int64_t repo_id, const char *state, const char *error)
 	struct dr_error err;
 
 	if (store_execf(NULL, NULL, &err,
-		"UPDATE repo_repositories SET last_sync_at = ?, last_sync_state = ?,"
-		" last_sync_error = ? WHERE id = ?",
-		"[Iss?I]", (json_int_t)time(NULL), state, error, (json_int_t)repo_id) < 0)
+	        "UPDATE repo_repositories SET last_sync_at = ?, last_sync_state = ?,"
+	        " last_sync_error = ? WHERE id = ?",
+	        "[Iss?I]", (json_int_t)time(NULL), state, error, (json_int_t)repo_id) < 0)
 		log_warnx("repository %lld: %s", (long long)repo_id, err.msg);
 }
 
@@ -459,8 +460,8 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		return dr_error_prefix(err, "repository %s: ", name);
 	if (r == 1) {
 		job_printf(s->job, "upstream metadata unchanged: nothing to do\n");
-		*ret_result = json_pack("{s:b, s:I}", "new_version", false, "version_id",
-		    (json_int_t)latest);
+		*ret_result = json_pack(
+		    "{s:b, s:I}", "new_version", false, "version_id", (json_int_t)latest);
 		return 0;
 	}
 	job_printf(s->job, "metadata read: %zu packages, %zu errata (%.2f s)\n", s->nunits,
@@ -473,8 +474,9 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	sync_ids_unique(s->errata, &s->nerrata);
 	sync_content_digest(s, mirror, digest);
 	if (latest > 0)
-		prev = store_query_one(err, "SELECT content_digest FROM repo_versions WHERE id = ?",
-		    "[I]", (json_int_t)latest);
+		prev =
+		    store_query_one(err, "SELECT content_digest FROM repo_versions WHERE id = ?",
+		        "[I]", (json_int_t)latest);
 	if (prev != NULL &&
 	    strcmp(json_string_value(json_object_get(prev, "content_digest")), digest) == 0) {
 		job_printf(s->job, "content unchanged: no new version\n");
@@ -485,9 +487,9 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 			return dr_error_prefix(err, "repository %s: ", name);
 	}
 	if (store_execf(NULL, NULL, err,
-		"UPDATE repo_repositories SET latest_version_id = ?, upstream_checksum = ?"
-		" WHERE id = ?",
-		"[Is?I]", (json_int_t)vid, s->upstream_checksum, (json_int_t)repo_id) < 0)
+	        "UPDATE repo_repositories SET latest_version_id = ?, upstream_checksum = ?"
+	        " WHERE id = ?",
+	        "[Is?I]", (json_int_t)vid, s->upstream_checksum, (json_int_t)repo_id) < 0)
 		return -1;
 	if (vid != latest) {
 		_cleanup_json_ json_t *v = repo_version_get(vid);
@@ -499,8 +501,8 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	}
 	*ret_result = json_pack("{s:b, s:I, s:I, s:I, s:I, s:f}", "new_version", vid != latest,
 	    "version_id", (json_int_t)vid, "packages", (json_int_t)s->nunits, "errata",
-	    (json_int_t)s->nerrata, "bytes_downloaded", (json_int_t)s->bytes_downloaded,
-	    "seconds", (double)(time_mono_us() - t0) / 1e6);
+	    (json_int_t)s->nerrata, "bytes_downloaded", (json_int_t)s->bytes_downloaded, "seconds",
+	    (double)(time_mono_us() - t0) / 1e6);
 	return 0;
 }
 
@@ -509,15 +511,15 @@ int
 repo_sync_run(struct job *job, struct dr_error *err)
 {
 	const char *which = json_string_value(json_object_get(job_params(job), "repository"));
-	struct repo_sync s = { .job = job };
+	struct repo_sync s = {.job = job};
 	json_t *result = NULL;
 	_cleanup_free_ char *idtext = NULL;
 	int64_t repo_id;
 	int r;
 
 	if (which == NULL && json_is_integer(json_object_get(job_params(job), "repository")))
-		which = idtext = xasprintf("%lld", (long long)json_integer_value(
-						       json_object_get(job_params(job), "repository")));
+		which = idtext = xasprintf("%lld",
+		    (long long)json_integer_value(json_object_get(job_params(job), "repository")));
 	if (which == NULL)
 		return dr_error_set(err, "params: \"repository\" (name or id) is required");
 	if ((s.repo = repo_get(which)) == NULL)

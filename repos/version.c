@@ -49,9 +49,9 @@ repo_version_file_add(int64_t version_id, const char *path, const void *data, si
 	if (repo_pool_add(data, len, sha, err) < 0)
 		return -1;
 	if (store_execf(NULL, NULL, err,
-		"INSERT INTO repo_version_files (version_id, path, sha256, size)"
-		" VALUES (?, ?, ?, ?)",
-		"[IssI]", (json_int_t)version_id, path, sha, (json_int_t)len) < 0)
+	        "INSERT INTO repo_version_files (version_id, path, sha256, size)"
+	        " VALUES (?, ?, ?, ?)",
+	        "[IssI]", (json_int_t)version_id, path, sha, (json_int_t)len) < 0)
 		return -1;
 	if (ret_sha256 != NULL)
 		memcpy(ret_sha256, sha, 65);
@@ -72,23 +72,24 @@ repo_version_retain(int64_t repository_id, struct dr_error *err)
 	json_t *v;
 
 	repo = store_query_one(err,
-	    "SELECT retain_versions, latest_version_id FROM repo_repositories WHERE id = ?",
-	    "[I]", (json_int_t)repository_id);
+	    "SELECT retain_versions, latest_version_id FROM repo_repositories WHERE id = ?", "[I]",
+	    (json_int_t)repository_id);
 	if (repo == NULL)
 		return err->msg[0] != '\0' ? -1 : 0;
 	keep = json_integer_value(json_object_get(repo, "retain_versions"));
 	if (keep <= 0)
 		return 0;
 	if (store_queryf(&old, err,
-		"SELECT id FROM repo_versions WHERE repository_id = ? AND cv_version_id IS NULL"
-		" AND id <> ? ORDER BY number DESC LIMIT 100000 OFFSET ?",
-		"[III]", (json_int_t)repository_id,
-		json_integer_value(json_object_get(repo, "latest_version_id")),
-		keep > 0 ? keep - 1 : 0) < 0)
+	        "SELECT id FROM repo_versions WHERE repository_id = ? AND cv_version_id IS NULL"
+	        " AND id <> ? ORDER BY number DESC LIMIT 100000 OFFSET ?",
+	        "[III]", (json_int_t)repository_id,
+	        json_integer_value(json_object_get(repo, "latest_version_id")),
+	        keep > 0 ? keep - 1 : 0) < 0)
 		return -1;
-	json_array_foreach(old, i, v) {
+	json_array_foreach(old, i, v)
+	{
 		if (store_execf(NULL, NULL, err, "DELETE FROM repo_versions WHERE id = ?", "[I]",
-			json_integer_value(json_object_get(v, "id"))) < 0)
+		        json_integer_value(json_object_get(v, "id"))) < 0)
 			return -1;
 	}
 	return (int)json_array_size(old);
@@ -122,7 +123,7 @@ int
 repo_orphans_run(struct job *job, struct dr_error *err)
 {
 	_cleanup_json_ json_t *rows = NULL;
-	struct version_keep k = { 0 };
+	struct version_keep k = {0};
 	int64_t units = 0, errata = 0;
 	uint64_t bytes = 0;
 	size_t i;
@@ -132,23 +133,23 @@ repo_orphans_run(struct job *job, struct dr_error *err)
 	if (store_begin(err) < 0)
 		return -1;
 	if (store_exec("DELETE FROM repo_units WHERE id NOT IN"
-		       " (SELECT unit_id FROM repo_version_units)",
-		NULL, &units, NULL, err) < 0 ||
+	               " (SELECT unit_id FROM repo_version_units)",
+	        NULL, &units, NULL, err) < 0 ||
 	    store_exec("DELETE FROM repo_errata WHERE id NOT IN"
-		       " (SELECT erratum_id FROM repo_version_errata)",
-		NULL, &errata, NULL, err) < 0 ||
+	               " (SELECT erratum_id FROM repo_version_errata)",
+	        NULL, &errata, NULL, err) < 0 ||
 	    store_commit(err) < 0) {
 		store_rollback();
 		return -1;
 	}
 	if (store_query("SELECT sha256 FROM repo_units WHERE sha256 IS NOT NULL"
-			" UNION SELECT sha256 FROM repo_version_files"
-			" UNION SELECT sha256 FROM repo_version_upstream",
-		NULL, &rows, err) < 0)
+	                " UNION SELECT sha256 FROM repo_version_files"
+	                " UNION SELECT sha256 FROM repo_version_upstream",
+	        NULL, &rows, err) < 0)
 		return -1;
 	k.shas = xcalloc(json_array_size(rows) + 1, sizeof *k.shas);
-	json_array_foreach(rows, i, r)
-		k.shas[k.n++] = (char *)json_string_value(json_object_get(r, "sha256"));
+	json_array_foreach(rows, i, r) k.shas[k.n++] =
+	    (char *)json_string_value(json_object_get(r, "sha256"));
 	qsort(k.shas, k.n, sizeof *k.shas, version_str_cmp);
 	n = repo_pool_sweep(version_keep, &k, &bytes, err);
 	free(k.shas);
@@ -158,6 +159,6 @@ repo_orphans_run(struct job *job, struct dr_error *err)
 	    (long long)units, (long long)errata, n, (double)bytes / 1e6);
 	job_result_set(job,
 	    json_pack("{s:I, s:I, s:i, s:I}", "units", (json_int_t)units, "errata",
-		(json_int_t)errata, "files", n, "bytes", (json_int_t)bytes));
+	        (json_int_t)errata, "files", n, "bytes", (json_int_t)bytes));
 	return 0;
 }

@@ -18,8 +18,7 @@
 #define YUM_BATCH 500
 
 /* Metadata types carried over as they are into generated repodata. */
-static const char *const yum_carried[] = { "group", "group_gz", "group_xz", "modules",
-	"productid" };
+static const char *const yum_carried[] = {"group", "group_gz", "group_xz", "modules", "productid"};
 
 static bool
 yum_is_carried(const char *type)
@@ -73,7 +72,7 @@ yum_fragment(void *ctx, const char *pkgid, const char *xml, struct dr_error *err
 {
 	struct yum_frag *f = ctx;
 	_cleanup_free_ char *sql = xasprintf("UPDATE repo_units SET %s = ? WHERE type = 'rpm'"
-					     " AND checksum = ? AND %s IS NULL",
+	                                     " AND checksum = ? AND %s IS NULL",
 	    f->column, f->column);
 
 	if (store_execf(NULL, NULL, err, sql, "[ss]", xml, pkgid) < 0)
@@ -107,7 +106,7 @@ yum_fetch_data(struct repo_sync *s, const json_t *d, char **ret_path, struct dr_
 	if (sha256 && !repo_pool_valid(sum))
 		return dr_error_set(err, "%s: checksum '%s' is not a SHA-256", href, sum);
 	if (repo_sync_fetch(s, url, size > 0 ? (uint64_t)size : REPO_META_FILE_MAX,
-		sha256 ? sum : NULL, ret_path, err) < 0)
+	        sha256 ? sum : NULL, ret_path, err) < 0)
 		return -1;
 	if (!sha256) {
 		if (repo_pool_digest_file(ct, *ret_path, hex, NULL, err) < 0)
@@ -115,8 +114,8 @@ yum_fetch_data(struct repo_sync *s, const json_t *d, char **ret_path, struct dr_
 		if (strcasecmp(hex, sum) != 0) {
 			free(*ret_path);
 			*ret_path = NULL;
-			return dr_error_set(err, "%s: %s mismatch: expected %s, got %s", url, ct,
-			    sum, hex);
+			return dr_error_set(
+			    err, "%s: %s mismatch: expected %s, got %s", url, ct, sum, hex);
 		}
 	}
 	return 0;
@@ -128,15 +127,15 @@ yum_read_data(struct yum_parse *p, const json_t *d, const char *path, struct dr_
 {
 	const char *type = json_string_value(json_object_get(d, "type"));
 	const char *href = json_string_value(json_object_get(d, "href"));
-	struct yum_frag f = { p, NULL };
+	struct yum_frag f = {p, NULL};
 	struct stat st;
 	uint64_t max;
 	int r = 0;
 
 	if (stat(path, &st) < 0)
 		return dr_error_errno(err, "%s", path);
-	max = repo_zread_limit((uint64_t)st.st_size,
-	    json_integer_value(json_object_get(d, "open_size")));
+	max = repo_zread_limit(
+	    (uint64_t)st.st_size, json_integer_value(json_object_get(d, "open_size")));
 
 	if (store_begin(err) < 0)
 		return -1;
@@ -162,7 +161,7 @@ yum_read_data(struct yum_parse *p, const json_t *d, const char *path, struct dr_
 static int
 yum_type_rank(const char *type)
 {
-	static const char *const order[] = { "primary", "filelists", "other", "updateinfo" };
+	static const char *const order[] = {"primary", "filelists", "other", "updateinfo"};
 	size_t i;
 
 	for (i = 0; i < nitems(order); i++)
@@ -180,7 +179,7 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 	_cleanup_free_ char *repomd_url = repo_url_join(url, "repodata/repomd.xml");
 	_cleanup_free_ char *repomd = NULL, *asc = NULL;
 	_cleanup_json_ json_t *data = NULL;
-	struct yum_parse p = { s, 0, 0 };
+	struct yum_parse p = {s, 0, 0};
 	char hex[129];
 	size_t i;
 	json_t *d;
@@ -194,11 +193,12 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 		int r;
 
 		if (repo_sync_fetch(s, asc_url, 1u << 20, NULL, &asc, err) < 0)
-			return dr_error_prefix(err, "a GPG key is set but the signature is missing: ");
+			return dr_error_prefix(
+			    err, "a GPG key is set but the signature is missing: ");
 		r = repo_zread_file(repomd, "repomd.xml", REPO_REPOMD_MAX, &text, err) < 0 ||
-			repo_zread_file(asc, "repomd.xml.asc", 1u << 20, &sig, err) < 0 ||
-			repo_sign_verify(key, text.data, text.len, sig.data, sig.len, repomd_url,
-			    NULL, NULL, err) < 0
+		        repo_zread_file(asc, "repomd.xml.asc", 1u << 20, &sig, err) < 0 ||
+		        repo_sign_verify(key, text.data, text.len, sig.data, sig.len, repomd_url,
+		            NULL, NULL, err) < 0
 		    ? -1
 		    : 0;
 		buf_free(&text);
@@ -218,7 +218,8 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 	/* Every listed file is fetched and verified first: a bad one fails the sync before
 	 * anything is recorded. */
 	for (rank = 0; rank <= 4; rank++) {
-		json_array_foreach(data, i, d) {
+		json_array_foreach(data, i, d)
+		{
 			const char *type = json_string_value(json_object_get(d, "type"));
 			const char *href = json_string_value(json_object_get(d, "href"));
 			_cleanup_free_ char *path = NULL;
@@ -237,12 +238,12 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 	}
 	if (repo_sync_upstream_add(s, repomd, "repodata/repomd.xml", "repomd", NULL, err) < 0 ||
 	    (asc != NULL &&
-		repo_sync_upstream_add(s, asc, "repodata/repomd.xml.asc", "repomd", NULL, err) <
-		    0))
+	        repo_sync_upstream_add(s, asc, "repodata/repomd.xml.asc", "repomd", NULL, err) <
+	            0))
 		return -1;
 	if (p.skipped > 0)
-		job_printf(s->job, "%zu packages left out by include/exclude patterns\n",
-		    p.skipped);
+		job_printf(
+		    s->job, "%zu packages left out by include/exclude patterns\n", p.skipped);
 	return 0;
 }
 
@@ -267,7 +268,8 @@ yum_write_xml(int64_t vid, struct buf *repomd, const char *type, const char *hea
 		buf_addf(&xml, "%s>\n", head);
 	else
 		buf_addf(&xml, "%s packages=\"%zu\">\n", head, json_array_size(rows));
-	json_array_foreach(rows, i, r) {
+	json_array_foreach(rows, i, r)
+	{
 		const char *frag = json_string_value(json_object_get(r, "x"));
 		if (frag == NULL)
 			continue;
@@ -311,24 +313,25 @@ yum_publish_upstream(int64_t vid, bool all, struct buf *repomd, struct dr_error 
 	json_t *r;
 
 	if (store_queryf(&rows, err,
-		"SELECT path, type, sha256, size, data AS data_json FROM repo_version_upstream"
-		" WHERE version_id = ? ORDER BY path",
-		"[I]", (json_int_t)vid) < 0)
+	        "SELECT path, type, sha256, size, data AS data_json FROM repo_version_upstream"
+	        " WHERE version_id = ? ORDER BY path",
+	        "[I]", (json_int_t)vid) < 0)
 		return -1;
-	json_array_foreach(rows, i, r) {
+	json_array_foreach(rows, i, r)
+	{
 		const char *type = json_string_value(json_object_get(r, "type"));
 		if (!all && !yum_is_carried(type))
 			continue;
 		if (store_execf(NULL, NULL, err,
-			"INSERT INTO repo_version_files (version_id, path, sha256, size)"
-			" VALUES (?, ?, ?, ?)",
-			"[IssI]", (json_int_t)vid, json_string_value(json_object_get(r, "path")),
-			json_string_value(json_object_get(r, "sha256")),
-			json_integer_value(json_object_get(r, "size"))) < 0)
+		        "INSERT INTO repo_version_files (version_id, path, sha256, size)"
+		        " VALUES (?, ?, ?, ?)",
+		        "[IssI]", (json_int_t)vid, json_string_value(json_object_get(r, "path")),
+		        json_string_value(json_object_get(r, "sha256")),
+		        json_integer_value(json_object_get(r, "size"))) < 0)
 			return -1;
 		if (repomd != NULL && !all) {
-			const char *xml = json_string_value(
-			    json_object_get(json_object_get(r, "data"), "xml"));
+			const char *xml =
+			    json_string_value(json_object_get(json_object_get(r, "data"), "xml"));
 			if (xml != NULL)
 				buf_addf(repomd, "  %s\n", xml);
 		}
@@ -347,8 +350,8 @@ yum_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 
 	if (strcmp(policy, "mirror_complete") == 0 &&
 	    (v = store_query_one(err,
-		 "SELECT cv_version_id FROM repo_versions WHERE id = ? AND cv_version_id IS NULL",
-		 "[I]", (json_int_t)vid)) != NULL)
+	         "SELECT cv_version_id FROM repo_versions WHERE id = ? AND cv_version_id IS NULL",
+	         "[I]", (json_int_t)vid)) != NULL)
 		return yum_publish_upstream(vid, true, NULL, err);
 	buf_addf(&repomd,
 	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
@@ -357,28 +360,26 @@ yum_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	    "  <revision>%lld</revision>\n",
 	    (long long)time(NULL));
 	if (yum_write_xml(vid, &repomd, "primary",
-		"<metadata xmlns=\"http://linux.duke.edu/metadata/common\""
-		" xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\"",
-		"</metadata>\n",
-		"SELECT u.meta AS x FROM repo_units u JOIN repo_version_units vu"
-		" ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
-		err) < 0 ||
+	        "<metadata xmlns=\"http://linux.duke.edu/metadata/common\""
+	        " xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\"",
+	        "</metadata>\n",
+	        "SELECT u.meta AS x FROM repo_units u JOIN repo_version_units vu"
+	        " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
+	        err) < 0 ||
 	    yum_write_xml(vid, &repomd, "filelists",
-		"<filelists xmlns=\"http://linux.duke.edu/metadata/filelists\"",
-		"</filelists>\n",
-		"SELECT u.filelists AS x FROM repo_units u JOIN repo_version_units vu"
-		" ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
-		err) < 0 ||
+	        "<filelists xmlns=\"http://linux.duke.edu/metadata/filelists\"", "</filelists>\n",
+	        "SELECT u.filelists AS x FROM repo_units u JOIN repo_version_units vu"
+	        " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
+	        err) < 0 ||
 	    yum_write_xml(vid, &repomd, "other",
-		"<otherdata xmlns=\"http://linux.duke.edu/metadata/other\"",
-		"</otherdata>\n",
-		"SELECT u.other AS x FROM repo_units u JOIN repo_version_units vu"
-		" ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
-		err) < 0 ||
+	        "<otherdata xmlns=\"http://linux.duke.edu/metadata/other\"", "</otherdata>\n",
+	        "SELECT u.other AS x FROM repo_units u JOIN repo_version_units vu"
+	        " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
+	        err) < 0 ||
 	    yum_write_xml(vid, &repomd, "updateinfo", "<updates", "</updates>\n",
-		"SELECT e.xml AS x FROM repo_errata e JOIN repo_version_errata ve"
-		" ON ve.erratum_id = e.id WHERE ve.version_id = ? ORDER BY e.erratum_id",
-		err) < 0 ||
+	        "SELECT e.xml AS x FROM repo_errata e JOIN repo_version_errata ve"
+	        " ON ve.erratum_id = e.id WHERE ve.version_id = ? ORDER BY e.erratum_id",
+	        err) < 0 ||
 	    yum_publish_upstream(vid, false, &repomd, err) < 0)
 		goto out;
 	if (buf_adds(&repomd, "</repomd>\n") < 0) {
@@ -392,7 +393,7 @@ out:
 }
 
 const struct repo_format repo_yum_format = {
-	.type = "yum",
-	.sync = yum_sync,
-	.publish = yum_publish,
+    .type = "yum",
+    .sync = yum_sync,
+    .publish = yum_publish,
 };

@@ -40,7 +40,7 @@ struct repo_zread {
 	char error[DR_ERROR_MAX];
 };
 
-static const char *const zread_names[] = { "plain", "gzip", "xz", "bzip2", "zstd" };
+static const char *const zread_names[] = {"plain", "gzip", "xz", "bzip2", "zstd"};
 
 /* Fill the input buffer when it is empty; -1 on a read error. */
 static int
@@ -70,7 +70,7 @@ repo_zread_open(const char *path, const char *name, uint64_t max_out, struct rep
     struct dr_error *err)
 {
 	struct repo_zread *z = xcalloc(1, sizeof *z);
-	static const unsigned char xz_magic[] = { 0xfd, '7', 'z', 'X', 'Z', 0 };
+	static const unsigned char xz_magic[] = {0xfd, '7', 'z', 'X', 'Z', 0};
 	int rc = 0;
 
 	z->name = xstrdup(name != NULL ? name : path);
@@ -92,7 +92,8 @@ repo_zread_open(const char *path, const char *name, uint64_t max_out, struct rep
 		rc = inflateInit2(&z->gz, 15 + 32) == Z_OK ? 0 : -1;
 	} else if (z->in_len >= 6 && memcmp(z->in, xz_magic, 6) == 0) {
 		z->format = ZREAD_XZ;
-		rc = lzma_stream_decoder(&z->xz, 256u << 20, LZMA_CONCATENATED) == LZMA_OK ? 0 : -1;
+		rc =
+		    lzma_stream_decoder(&z->xz, 256u << 20, LZMA_CONCATENATED) == LZMA_OK ? 0 : -1;
 	} else if (z->in_len >= 3 && memcmp(z->in, "BZh", 3) == 0) {
 		z->format = ZREAD_BZIP2;
 		rc = BZ2_bzDecompressInit(&z->bz, 0, 0) == BZ_OK ? 0 : -1;
@@ -103,8 +104,8 @@ repo_zread_open(const char *path, const char *name, uint64_t max_out, struct rep
 		rc = z->zstd != NULL && !ZSTD_isError(ZSTD_initDStream(z->zstd)) ? 0 : -1;
 	}
 	if (rc < 0) {
-		dr_error_set(err, "%s: cannot start the %s decoder", z->name,
-		    zread_names[z->format]);
+		dr_error_set(
+		    err, "%s: cannot start the %s decoder", z->name, zread_names[z->format]);
 		repo_zread_close(z);
 		return -1;
 	}
@@ -156,8 +157,8 @@ zread_step(struct repo_zread *z, unsigned char *out, size_t max)
 				    z->name, z->gz.msg != NULL ? z->gz.msg : "error");
 				return -1;
 			} else if (produced == 0 && avail == 0 && z->in_eof) {
-				snprintf(z->error, sizeof z->error, "%s: truncated gzip data",
-				    z->name);
+				snprintf(
+				    z->error, sizeof z->error, "%s: truncated gzip data", z->name);
 				return -1;
 			}
 			break;
@@ -203,8 +204,8 @@ zread_step(struct repo_zread *z, unsigned char *out, size_t max)
 			break;
 		}
 		case ZREAD_ZSTD: {
-			ZSTD_inBuffer ib = { in, avail, 0 };
-			ZSTD_outBuffer ob = { out, max, 0 };
+			ZSTD_inBuffer ib = {in, avail, 0};
+			ZSTD_outBuffer ob = {out, max, 0};
 			size_t r = ZSTD_decompressStream(z->zstd, &ob, &ib);
 			z->in_pos += ib.pos;
 			produced = ob.pos;
@@ -219,8 +220,8 @@ zread_step(struct repo_zread *z, unsigned char *out, size_t max)
 			if (z->zstd_frame_end && avail == 0 && z->in_eof && produced == 0)
 				z->out_eof = true;
 			else if (produced == 0 && avail == 0 && z->in_eof) {
-				snprintf(z->error, sizeof z->error, "%s: truncated zstd data",
-				    z->name);
+				snprintf(
+				    z->error, sizeof z->error, "%s: truncated zstd data", z->name);
 				return -1;
 			}
 			break;
@@ -279,8 +280,8 @@ repo_zread_close(struct repo_zread *z)
 
 /* Read a whole (possibly compressed) file into out, at most max decompressed bytes. */
 int
-repo_zread_file(const char *path, const char *name, uint64_t max, struct buf *out,
-    struct dr_error *err)
+repo_zread_file(
+    const char *path, const char *name, uint64_t max, struct buf *out, struct dr_error *err)
 {
 	struct repo_zread *z;
 	char chunk[65536];
@@ -321,7 +322,7 @@ repo_zread_limit(uint64_t compressed, int64_t open_size)
 int
 repo_zread_gzip(const void *data, size_t len, struct buf *out, struct dr_error *err)
 {
-	z_stream s = { 0 };
+	z_stream s = {0};
 	unsigned char chunk[65536];
 	int r;
 
@@ -333,8 +334,7 @@ repo_zread_gzip(const void *data, size_t len, struct buf *out, struct dr_error *
 		s.next_out = chunk;
 		s.avail_out = sizeof chunk;
 		r = deflate(&s, Z_FINISH);
-		if (r == Z_STREAM_ERROR ||
-		    buf_add(out, chunk, sizeof chunk - s.avail_out) < 0) {
+		if (r == Z_STREAM_ERROR || buf_add(out, chunk, sizeof chunk - s.avail_out) < 0) {
 			deflateEnd(&s);
 			return dr_error_set(err, "gzip: output over its limit");
 		}

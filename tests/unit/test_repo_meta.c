@@ -46,10 +46,10 @@ write_file(const char *name, const void *data, size_t len)
 static void
 test_path_check(void **state)
 {
-	static const char *const good[] = { "a.rpm", "Packages/h/hello-1.0-1.noarch.rpm",
-		"pool/main/h/hello/hello_1.0_all.deb", "a..b/c" };
-	static const char *const bad[] = { "", "/etc/passwd", "../x", "a/../../x", "a/./b",
-		"a//b", "http://evil/x", "a\\b", "a?b", "a%2e%2e/b", "x/.." };
+	static const char *const good[] = {"a.rpm", "Packages/h/hello-1.0-1.noarch.rpm",
+	    "pool/main/h/hello/hello_1.0_all.deb", "a..b/c"};
+	static const char *const bad[] = {"", "/etc/passwd", "../x", "a/../../x", "a/./b", "a//b",
+	    "http://evil/x", "a\\b", "a?b", "a%2e%2e/b", "x/.."};
 	struct dr_error err;
 	size_t i;
 
@@ -83,8 +83,8 @@ test_zread_formats(void **state)
 	for (i = 0; i < sizeof text; i++)
 		text[i] = (char)('a' + i % 26);
 	assert_int_equal(repo_zread_gzip(text, sizeof text, &gz, &err), 0);
-	assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC64, NULL,
-			     (const uint8_t *)text, sizeof text, xz, &xzlen, sizeof xz),
+	assert_int_equal(lzma_easy_buffer_encode(6, LZMA_CHECK_CRC64, NULL, (const uint8_t *)text,
+	                     sizeof text, xz, &xzlen, sizeof xz),
 	    LZMA_OK);
 	assert_int_equal(BZ2_bzBuffToBuffCompress(bz, &bzlen, text, sizeof text, 9, 0, 0), BZ_OK);
 	zslen = ZSTD_compress(zs, sizeof zs, text, sizeof text, 3);
@@ -164,29 +164,29 @@ collect_pkg(void *ctx, const struct repo_pkg *p, struct dr_error *err)
 
 	json_array_append_new(c->list,
 	    json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:s}", "name", p->name, "epoch",
-		p->epoch, "version", p->version, "release", p->release, "arch", p->arch,
-		"checksum", p->checksum, "location", p->location, "size", (json_int_t)p->size,
-		"meta", p->meta));
+	        p->epoch, "version", p->version, "release", p->release, "arch", p->arch,
+	        "checksum", p->checksum, "location", p->location, "size", (json_int_t)p->size,
+	        "meta", p->meta));
 	return 0;
 }
 
-#define PRIMARY_HEAD                                                                     \
-	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metadata "                          \
-	"xmlns=\"http://linux.duke.edu/metadata/common\" "                               \
+#define PRIMARY_HEAD                                                                              \
+	"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metadata "                                  \
+	"xmlns=\"http://linux.duke.edu/metadata/common\" "                                        \
 	"xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\" packages=\"1\">\n"
-#define PKG(href)                                                                        \
-	"<package type=\"rpm\"><name>hello</name><arch>noarch</arch>"                     \
-	"<version epoch=\"2\" ver=\"1.0\" rel=\"1\"/><checksum type=\"sha256\" "           \
-	"pkgid=\"YES\">"                                                                 \
-	"0000000000000000000000000000000000000000000000000000000000000001</checksum>"    \
-	"<size package=\"42\"/><location " href "/><format><rpm:license>MIT</rpm:license>" \
+#define PKG(href)                                                                                 \
+	"<package type=\"rpm\"><name>hello</name><arch>noarch</arch>"                             \
+	"<version epoch=\"2\" ver=\"1.0\" rel=\"1\"/><checksum type=\"sha256\" "                  \
+	"pkgid=\"YES\">"                                                                          \
+	"0000000000000000000000000000000000000000000000000000000000000001</checksum>"             \
+	"<size package=\"42\"/><location " href "/><format><rpm:license>MIT</rpm:license>"        \
 	"</format></package>\n"
 
 static int
 parse_primary(const char *text, json_t **ret, struct dr_error *err)
 {
 	struct buf gz = BUF_INIT(0);
-	struct pkgs c = { json_array() };
+	struct pkgs c = {json_array()};
 	_cleanup_free_ char *p = NULL;
 	int r;
 
@@ -214,37 +214,37 @@ test_primary(void **state)
 	assert_string_equal(json_string_value(json_object_get(p, "location")), "h/hello.rpm");
 	assert_int_equal(json_integer_value(json_object_get(p, "size")), 42);
 	/* The element is kept whole, namespace prefixes included. */
-	assert_non_null(strstr(json_string_value(json_object_get(p, "meta")),
-	    "<rpm:license>MIT</rpm:license>"));
+	assert_non_null(strstr(
+	    json_string_value(json_object_get(p, "meta")), "<rpm:license>MIT</rpm:license>"));
 	json_decref(TAKE_PTR(list));
 
-	assert_int_equal(parse_primary(PRIMARY_HEAD PKG("href=\"../../etc/passwd\"")
-			     "</metadata>",
-			     &list, &err),
+	assert_int_equal(parse_primary(PRIMARY_HEAD PKG("href=\"../../etc/passwd\"") "</metadata>",
+	                     &list, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "primary.xml.gz:"));
 	assert_non_null(strstr(err.msg, "escapes the repository"));
 	json_decref(TAKE_PTR(list));
 
-	assert_int_equal(parse_primary(PRIMARY_HEAD PKG("xml:base=\"http://evil/\" href=\"a.rpm\"")
-			     "</metadata>",
-			     &list, &err),
+	assert_int_equal(
+	    parse_primary(
+	        PRIMARY_HEAD PKG("xml:base=\"http://evil/\" href=\"a.rpm\"") "</metadata>", &list,
+	        &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "xml:base"));
 	json_decref(TAKE_PTR(list));
 
 	assert_int_equal(parse_primary("<?xml version=\"1.0\"?>\n<!DOCTYPE metadata [\n"
-				       "<!ENTITY a \"aaaaaaaaaaaaaaaa\">\n"
-				       "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>\n"
-				       "<metadata>&b;</metadata>",
-			     &list, &err),
+	                               "<!ENTITY a \"aaaaaaaaaaaaaaaa\">\n"
+	                               "<!ENTITY b \"&a;&a;&a;&a;&a;&a;&a;&a;\">]>\n"
+	                               "<metadata>&b;</metadata>",
+	                     &list, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "DOCTYPE is not allowed"));
 	json_decref(TAKE_PTR(list));
 
 	assert_int_equal(parse_primary(PRIMARY_HEAD "<package type=\"rpm\"><name>x</name>"
-						    "</package></metadata>",
-			     &list, &err),
+	                                            "</package></metadata>",
+	                     &list, &err),
 	    -1);
 	assert_non_null(strstr(err.msg, "missing name, arch, version"));
 	json_decref(TAKE_PTR(list));
@@ -295,12 +295,12 @@ test_updateinfo(void **state)
 	assert_int_equal(json_integer_value(json_object_get(e, "updated_at")), 1710000000);
 	assert_true(json_is_true(json_object_get(e, "reboot_suggested")));
 	assert_string_equal(json_string_value(json_object_get(
-				json_array_get(json_object_get(e, "references"), 0), "id")),
+	                        json_array_get(json_object_get(e, "references"), 0), "id")),
 	    "CVE-2024-1");
 	pkg = json_array_get(json_object_get(e, "packages"), 0);
 	assert_string_equal(json_string_value(json_object_get(pkg, "epoch")), "1");
-	assert_string_equal(json_string_value(json_object_get(pkg, "filename")),
-	    "p-1.1-2.x86_64.rpm");
+	assert_string_equal(
+	    json_string_value(json_object_get(pkg, "filename")), "p-1.1-2.x86_64.rpm");
 	assert_string_equal(
 	    json_string_value(json_object_get(json_object_get(pkg, "module"), "stream")), "1");
 	assert_non_null(strstr(json_string_value(json_object_get(e, "xml")), "<id>RHSA-2024:1"));
@@ -327,12 +327,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_path_check),
-		cmocka_unit_test(test_zread_formats),
-		cmocka_unit_test(test_zread_bomb),
-		cmocka_unit_test(test_primary),
-		cmocka_unit_test(test_updateinfo),
-		cmocka_unit_test(test_evr),
+	    cmocka_unit_test(test_path_check),
+	    cmocka_unit_test(test_zread_formats),
+	    cmocka_unit_test(test_zread_bomb),
+	    cmocka_unit_test(test_primary),
+	    cmocka_unit_test(test_updateinfo),
+	    cmocka_unit_test(test_evr),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
