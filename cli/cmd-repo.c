@@ -109,47 +109,102 @@ static const struct cli_column erratum_detail_columns[] = {
     {"SOLUTION", "solution", 0},
 };
 
-/* Follow a job by polling its output; 0 when it succeeded, else 1. */
+struct repo_follow {
+	struct buf line;
+	bool tty;
+	bool bar_shown;
+};
+
+/*
+ * One line of a job's output. On a terminal the sync's "downloaded X/Y packages, M MB,
+ * T s" lines become one progress bar (files, bytes, rate, ETA) redrawn in place.
+ */
+static void
+repo_follow_line(struct repo_follow *f, const char *line)
+{
+	unsigned long done, total;
+	double mb, secs;
+
+	if (f->tty &&
+	    sscanf(line, "downloaded %lu/%lu packages, %lf MB, %lf s", &done, &total, &mb,
+	        &secs) == 4 &&
+	    total > 0) {
+		char bar[31];
+		int fill = (int)(30.0 * (double)done / (double)total);
+		double rate = secs > 0 ? mb / secs : 0;
+		double eta = done > 0 ? secs * (double)(total - done) / (double)done : 0;
+
+		memset(bar, '#', (size_t)fill);
+		memset(bar + fill, '.', (size_t)(30 - fill));
+		bar[30] = '\0';
+		printf("\r[%s] %lu/%lu files  %.1f MB  %.1f MB/s  ETA %.0f s ", bar, done, total,
+		    mb, rate, eta);
+		f->bar_shown = true;
+		fflush(stdout);
+		return;
+	}
+	if (f->bar_shown) {
+		putchar('\n');
+		f->bar_shown = false;
+	}
+	puts(line);
+	fflush(stdout);
+}
+
+static int
+repo_follow_data(void *ctx, const char *data, size_t len)
+{
+	struct repo_follow *f = ctx;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		if (data[i] != '\n') {
+			if (buf_addc(&f->line, data[i]) < 0)
+				buf_reset(&f->line);
+			continue;
+		}
+		repo_follow_line(f, f->line.data != NULL ? f->line.data : "");
+		buf_reset(&f->line);
+	}
+	return 0;
+}
+
+/* Follow a job's output as it streams; 0 when it succeeded, else 1. */
 static int
 repo_job_wait(struct cli *cli, const json_t *job)
 {
 	long long id = json_integer_value(json_object_get(job, "id"));
-	long long offset = 0;
+	_cleanup_free_ char *url =
+	    xasprintf("%s/api/v2/jobs/%lld/output?follow=true", cli->server, id);
+	_cleanup_free_ char *show = xasprintf("/api/v2/jobs/%lld", id);
+	struct http_client_opts o = {
+	    .connect_timeout_ms = 5000,
+	    .bearer_token = cli->token,
+	    .ca_file = getenv("DROVER_CA_FILE"),
+	};
+	struct repo_follow f = {BUF_INIT(65536), isatty(STDOUT_FILENO) == 1, false};
+	_cleanup_json_ json_t *end = NULL;
+	const char *state, *why;
+	struct dr_error err;
+	long status = 0;
 	int r;
 
-	for (;;) {
-		_cleanup_json_ json_t *out = NULL;
-		_cleanup_free_ char *path =
-		    xasprintf("/api/v2/jobs/%lld/output?offset=%lld", id, offset);
-		const char *text;
-
-		if ((r = cli_api(cli, "GET", path, NULL, &out)) != 0)
-			return r;
-		text = json_string_value(json_object_get(out, "output"));
-		if (text != NULL && *text != '\0') {
-			fputs(text, stdout);
-			fflush(stdout);
-		}
-		offset = json_integer_value(json_object_get(out, "next_offset"));
-		if (json_is_true(json_object_get(out, "finished")))
-			break;
-		if (text == NULL || *text == '\0')
-			usleep(200000);
-	}
-	{
-		_cleanup_json_ json_t *end = NULL;
-		_cleanup_free_ char *path = xasprintf("/api/v2/jobs/%lld", id);
-		const char *state, *why;
-
-		if ((r = cli_api(cli, "GET", path, NULL, &end)) != 0)
-			return r;
-		state = json_string_value(json_object_get(end, "state"));
-		if (state != NULL && strcmp(state, "succeeded") == 0)
-			return 0;
-		why = json_string_value(json_object_get(end, "error"));
-		return cli_fail("job %lld %s%s%s", id, state ? state : "ended", why ? ": " : "",
-		    why ? why : "");
-	}
+	r = http_stream(url, &o, repo_follow_data, &f, &status, &err);
+	if (f.line.len > 0)
+		repo_follow_line(&f, f.line.data);
+	if (f.bar_shown)
+		putchar('\n');
+	buf_free(&f.line);
+	if (r < 0)
+		return cli_fail("%s", err.msg);
+	if ((r = cli_api(cli, "GET", show, NULL, &end)) != 0)
+		return r;
+	state = json_string_value(json_object_get(end, "state"));
+	if (state != NULL && strcmp(state, "succeeded") == 0)
+		return 0;
+	why = json_string_value(json_object_get(end, "error"));
+	return cli_fail(
+	    "job %lld %s%s%s", id, state ? state : "ended", why ? ": " : "", why ? why : "");
 }
 
 /* Print a submitted job, or wait for it. */

@@ -173,14 +173,14 @@ rpmmd_walk(const char *path, const char *name, uint64_t max, const char *root, c
 			if (node == NULL)
 				break;
 			b = xmlBufferCreate();
-			xmlNodeDump(b, xmlTextReaderCurrentDoc(r), node, 0, 0);
+			xmlNodeDump(b, node->doc, node, 0, 0);
 			if (xmlBufferLength(b) > (int)RPMMD_ELEMENT_MAX)
 				ret = dr_error_set(err, "%s:%d: <%s> larger than %u bytes", name,
 				    xmlTextReaderGetParserLineNumber(r), element,
 				    RPMMD_ELEMENT_MAX);
 			else
-				ret = fn(ctx, xmlTextReaderCurrentDoc(r), node,
-				    (const char *)xmlBufferContent(b), err);
+				ret = fn(
+				    ctx, node->doc, node, (const char *)xmlBufferContent(b), err);
 			if (ret < 0 && strncmp(err ? err->msg : "", name, strlen(name)) != 0)
 				dr_error_prefix(
 				    err, "%s:%d: ", name, xmlTextReaderGetParserLineNumber(r));

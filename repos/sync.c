@@ -295,6 +295,8 @@ sync_ids_unique(int64_t *a, size_t *n)
 {
 	size_t i, j = 0;
 
+	if (*n == 0)
+		return;
 	qsort(a, *n, sizeof *a, sync_id_cmp);
 	for (i = 0; i < *n; i++)
 		if (j == 0 || a[j - 1] != a[i])
