@@ -171,8 +171,18 @@ repos_register(void)
 int
 repos_start(const char *state_dir, struct dr_error *err)
 {
+	int64_t n = 0;
+
 	if (repo_pool_init(state_dir, err) < 0)
 		return -1;
+	/* A sync that was running when the daemon died did not finish: say so (its job is
+	 * marked interrupted by the queue; the next sync resumes from the pool). */
+	if (store_exec("UPDATE repo_repositories SET last_sync_state = 'interrupted'"
+	               " WHERE last_sync_state = 'running'",
+	        NULL, &n, NULL, err) < 0)
+		return -1;
+	if (n > 0)
+		log_warnx("%lld repository syncs were interrupted", (long long)n);
 	return repo_sign_init(state_dir, err);
 }
 

@@ -180,6 +180,7 @@ struct repo_sync {
 	char *upstream_checksum;
 	json_t *downloads; /* [{unit_id, url, location, checksum_type, checksum, size}] */
 	json_t *queued; /* unit ids already in downloads */
+	json_t *locations; /* paths of the units read from upstream */
 	uint64_t bytes_downloaded;
 };
 int repo_sync_run(struct job *job, struct dr_error *err);

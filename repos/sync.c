@@ -110,6 +110,7 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 		return -1;
 	}
 	sync_push(&s->units, &s->nunits, &s->units_cap, id);
+	json_object_set_new(s->locations, p->location, json_true());
 	if (ret_id != NULL)
 		*ret_id = id;
 	/* Whatever is not in the pool yet is downloaded after the metadata is read. */
@@ -340,16 +341,27 @@ sync_add_previous(struct repo_sync *s, int64_t version_id, struct dr_error *err)
 	json_t *r;
 
 	if (store_queryf(&units, err,
-	        "SELECT unit_id FROM repo_version_units WHERE version_id = ? LIMIT 900000", "[I]",
-	        (json_int_t)version_id) < 0 ||
+	        "SELECT vu.unit_id, u.location FROM repo_version_units vu JOIN repo_units u"
+	        " ON u.id = vu.unit_id WHERE vu.version_id = ? LIMIT 900000",
+	        "[I]", (json_int_t)version_id) < 0 ||
 	    store_queryf(&errata, err,
 	        "SELECT erratum_id FROM repo_version_errata WHERE version_id = ? LIMIT 900000",
 	        "[I]", (json_int_t)version_id) < 0)
 		return -1;
-	json_array_foreach(units, i, r) sync_push(&s->units, &s->nunits, &s->units_cap,
-	    json_integer_value(json_object_get(r, "unit_id")));
-	json_array_foreach(errata, i, r) sync_push(&s->errata, &s->nerrata, &s->errata_cap,
-	    json_integer_value(json_object_get(r, "erratum_id")));
+	/* What upstream now has at a path replaces what was there before. */
+	json_array_foreach(units, i, r)
+	{
+		if (json_object_get(
+		        s->locations, json_string_value(json_object_get(r, "location"))) != NULL)
+			continue;
+		sync_push(&s->units, &s->nunits, &s->units_cap,
+		    json_integer_value(json_object_get(r, "unit_id")));
+	}
+	json_array_foreach(errata, i, r)
+	{
+		sync_push(&s->errata, &s->nerrata, &s->errata_cap,
+		    json_integer_value(json_object_get(r, "erratum_id")));
+	}
 	return 0;
 }
 
@@ -541,6 +553,7 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	s.upstream = json_array();
 	s.downloads = json_array();
 	s.queued = json_object();
+	s.locations = json_object();
 	sync_record(repo_id, "running", NULL);
 	r = sync_do(&s, &result, err);
 	sync_record(repo_id, r == 0 ? "succeeded" : "failed", r == 0 ? NULL : err->msg);
@@ -554,6 +567,7 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	json_decref(s.upstream);
 	json_decref(s.downloads);
 	json_decref(s.queued);
+	json_decref(s.locations);
 	json_decref(s.repo);
 	return r;
 }

@@ -30,7 +30,8 @@ UNIT_TESTS += tests/unit/test_http
 
 # content (repos/)
 UNIT_TESTS += tests/unit/test_repo_meta
-INTEGRATION_TESTS += tests/integration/repo_yum.sh tests/integration/repo_apt.sh
+INTEGRATION_TESTS += tests/integration/repo_yum.sh tests/integration/repo_apt.sh \
+	tests/integration/repo_resume.sh
 
 if ENABLE_TESTS
 check_PROGRAMS += $(UNIT_TESTS)

@@ -25,9 +25,9 @@ now() { date +%s.%N; }
 secs() { echo "$2 - $1" | bc; }
 
 echo "generating upstreams: $small x 2 KiB (yum, apt), $big x 4 MiB (yum)" >&2
-python3 "$top/bench/repos/gen.py" yum "$work/www/small" "$small" 2048
-python3 "$top/bench/repos/gen.py" apt "$work/www/apt" "$small" 2048
-python3 "$top/bench/repos/gen.py" yum "$work/www/big" "$big" 4194304
+python3 "$top/tests/lib/repogen.py" yum "$work/www/small" "$small" 2048
+python3 "$top/tests/lib/repogen.py" apt "$work/www/apt" "$small" 2048
+python3 "$top/tests/lib/repogen.py" yum "$work/www/big" "$big" 4194304
 nginx_start "$work/www"
 
 DROVER_ADMIN_PASSWORD=bench-secret-1 "$build/droverd" --listen 127.0.0.1:0 \

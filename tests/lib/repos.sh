@@ -83,13 +83,18 @@ yum_fixture() {
 	fi
 }
 
-# nginx_start ROOT: serve ROOT on a free loopback port; sets NGINX_URL.
+# nginx_start ROOT: serve ROOT on a free loopback port; sets NGINX_URL. Another process
+# may take the port between choosing and binding it, so the server is asked for a marker
+# only this start wrote, and a taken port is tried again with another.
 nginx_start() {
 	root=$1
 	conf=$TAP_TMP/nginx.conf
-	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+	marker=.nginx-$$-$(date +%s%N)
 	mkdir -p "$TAP_TMP/nginx"
-	cat >"$conf" <<EOF
+	echo "$marker" >"$root/$marker"
+	for attempt in 1 2 3 4 5; do
+		port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		cat >"$conf" <<EOF
 daemon off;
 master_process off;
 worker_processes 1;
@@ -107,18 +112,26 @@ http {
 		listen 127.0.0.1:$port;
 		root $root;
 		location /status500/ { return 500; }
+		location /slow/ { alias $root/; limit_rate 512k; }
 	}
 }
 EOF
-	nginx -c "$conf" -e "$TAP_TMP/nginx/error.log" >/dev/null 2>&1 &
-	NGINX_PID=$!
-	i=0
-	while [ $i -lt 50 ]; do
-		curl -s -o /dev/null "http://127.0.0.1:$port/" && break
-		sleep 0.1
-		i=$((i + 1))
+		nginx -c "$conf" -e "$TAP_TMP/nginx/error.log" >/dev/null 2>&1 &
+		NGINX_PID=$!
+		i=0
+		while [ $i -lt 50 ]; do
+			[ "$(curl -s "http://127.0.0.1:$port/$marker")" = "$marker" ] && break
+			kill -0 "$NGINX_PID" 2>/dev/null || break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		if [ "$(curl -s "http://127.0.0.1:$port/$marker")" = "$marker" ]; then
+			NGINX_URL=http://127.0.0.1:$port
+			return 0
+		fi
+		nginx_stop
 	done
-	NGINX_URL=http://127.0.0.1:$port
+	return 1
 }
 
 nginx_stop() {

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""gen.py - upstream repositories for the content benchmark.
+"""repogen.py - generated upstream repositories for the content tests and benchmark.
 
-    gen.py yum DIR COUNT SIZE   an rpm-md repository of COUNT packages of SIZE bytes
-    gen.py apt DIR COUNT SIZE   a Debian repository (bookworm/main/amd64) of the same
+    repogen.py yum DIR COUNT SIZE   an rpm-md repository of COUNT packages of SIZE bytes
+    repogen.py apt DIR COUNT SIZE   a Debian repository (bookworm/main/amd64) of the same
 
 Package files are random bytes: a sync moves and verifies files, it does not open them,
 so what is measured is metadata handling, transfers and the pool, as with real packages.

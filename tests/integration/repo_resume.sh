@@ -1,0 +1,67 @@
+#!/bin/sh
+# repo_resume.sh - kill -9 of droverd in the middle of a sync: the previous version stays
+# served throughout and after the restart, nothing half-written is in the pool, the job
+# and the repository say the sync was interrupted, and the next sync resumes and finishes.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/droverd.sh"
+. "$top_srcdir/tests/lib/repos.sh"
+for t in nginx curl python3 sha256sum; do
+	command -v $t >/dev/null || skip_all "$t is not installed"
+done
+trap 'nginx_stop; droverd_stop KILL; rm -rf "$TAP_TMP"' EXIT
+
+www=$TAP_TMP/www
+python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/v1" 5 4096
+python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/v2" 48 262144
+nginx_start "$www"
+ok "droverd starts" droverd_start "$TAP_TMP/state"
+ok "login" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
+"$DROVER" product create --name p >/dev/null
+"$DROVER" repo create --product p --name r --type yum --url "$NGINX_URL/v1" >/dev/null
+ok "version 1 from a small upstream" "$DROVER" repo sync r --wait
+lib=$DROVERD_URL/content/Library/default/r
+v1=$(curl -s "$lib/repodata/repomd.xml")
+like "version 1 is served" "$v1" '<repomd'
+
+# 48 x 256 KiB through nginx at 512 KiB/s per connection: a few seconds.
+"$DROVER" repo update r --url "$NGINX_URL/slow/v2" >/dev/null
+job=$("$DROVER" --json repo sync r | sed -n 's/^  "id": \([0-9]*\),*$/\1/p')
+like "a slow sync is queued" "$job" '^[0-9]+$'
+i=0
+while [ $i -lt 100 ]; do
+	parts=$(find "$TAP_TMP/state/pool" -name '*.part' | wc -l)
+	[ "$parts" -gt 0 ] && break
+	sleep 0.1
+	i=$((i + 1))
+done
+sleep 0.5
+is "version 1 is served while the sync runs" "$(curl -s "$lib/repodata/repomd.xml")" "$v1"
+droverd_stop KILL
+ok "droverd was killed mid-download (partial files exist)" \
+	test "$(find "$TAP_TMP/state/pool" -name '*.part' | wc -l)" -gt 0
+
+ok "droverd starts again" droverd_start "$TAP_TMP/state"
+lib=$DROVERD_URL/content/Library/default/r
+like "the killed job is marked interrupted" "$("$DROVER" job show "$job")" \
+	'STATE +interrupted'
+like "so is the repository's sync" "$("$DROVER" repo show r)" 'SYNC STATE +interrupted'
+is "version 1 is still served after the restart" "$(curl -s "$lib/repodata/repomd.xml")" \
+	"$v1"
+bad=0
+for f in $(find "$TAP_TMP/state/pool/sha256" -type f ! -name '*.part'); do
+	name=$(basename "$(dirname "$f")")$(basename "$f")
+	[ "$(sha256sum "$f" | cut -c1-64)" = "$name" ] || bad=$((bad + 1))
+done
+is "every file in the pool matches its name" "$bad" 0
+
+"$DROVER" repo update r --url "$NGINX_URL/v2" >/dev/null
+out=$("$DROVER" repo sync r --wait 2>&1)
+is "the next sync succeeds" "$?" 0
+like "and makes version 2" "$out" 'new version 2: 48 packages'
+like "downloading only what the pool lacks" "$out" 'downloading ([0-9]|[1-3][0-9]|4[0-7]) packages'
+is "no partial file is left" "$(find "$TAP_TMP/state/pool/sha256" -name '*.part' | wc -l)" 0
+is "version 2 is served" \
+	"$(curl -s "$lib/repodata/repomd.xml" | grep -c '<data type="primary">')" 1
+ok "a package of version 2 is served whole" sh -c \
+	"curl -s '$lib/Packages/0/pkg00000-1.0-1.noarch.rpm' | cmp - '$www/v2/Packages/0/pkg00000-1.0-1.noarch.rpm'"
+done_testing
