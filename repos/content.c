@@ -88,8 +88,8 @@ repo_content_handler(struct http_request *req, struct http_response *resp)
 	const char *name = http_request_param(req, "repo"), *rel = http_request_param(req, "*");
 	_cleanup_json_ json_t *repo = NULL, *row = NULL;
 	_cleanup_free_ char *path = NULL;
-	const char *sha;
-	char fetched[65];
+	const char *sha, *inm;
+	char fetched[65], etag[70];
 	struct dr_error err;
 	struct stat st;
 	int64_t vid;
@@ -132,6 +132,14 @@ repo_content_handler(struct http_request *req, struct http_response *resp)
 		}
 		sha = fetched;
 	}
+	/* Pool files never change, so the checksum is a strong validator. */
+	snprintf(etag, sizeof etag, "\"%s\"", sha);
+	inm = http_request_header(req, "If-None-Match");
+	if (inm != NULL && strstr(inm, sha) != NULL) {
+		http_reply_header(resp, "ETag", etag);
+		http_reply_text(resp, 304, content_type(rel), "", 0);
+		return 0;
+	}
 	path = repo_pool_path(sha);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0) {
 		if (fd >= 0)
@@ -139,6 +147,7 @@ repo_content_handler(struct http_request *req, struct http_response *resp)
 		http_reply_error(resp, 503, "%s: missing from the pool", rel);
 		return 0;
 	}
+	http_reply_header(resp, "ETag", etag);
 	http_reply_file(resp, 200, content_type(rel), fd, st.st_size);
 	return 0;
 }

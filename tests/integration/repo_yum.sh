@@ -57,6 +57,10 @@ is "an unknown repository is a 404" \
 	"$(curl -s -o /dev/null -w '%{http_code}' \
 		"$DROVERD_URL/content/Library/default/nope/repodata/repomd.xml")" 404
 
+etag=$(curl -s -D - -o /dev/null "$lib/repodata/repomd.xml" | sed -n 's/^[Ee][Tt]ag: *\(.*\)\r$/\1/p')
+like "published files carry their checksum as ETag" "$etag" '^"[0-9a-f]{64}"$'
+is "If-None-Match with it answers 304" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$lib/repodata/repomd.xml")" 304
 opts=$(dnf_opts "$TAP_TMP/dnf" "$lib/")
 # shellcheck disable=SC2086
 ok "dnf installs world (and its dependency hello) from droverd" dnf $opts install world
