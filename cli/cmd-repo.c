@@ -43,6 +43,7 @@ static const struct cli_column repo_detail_columns[] = {
     {"ARCHITECTURES", "architectures", 0},
     {"DOWNLOAD POLICY", "download_policy", 0},
     {"MIRRORING POLICY", "mirroring_policy", 0},
+    {"ERRATA URL", "errata_url", 0},
     {"INCLUDE", "include", 0},
     {"EXCLUDE", "exclude", 0},
     {"RETAIN VERSIONS", "retain_versions", 0},
@@ -267,6 +268,7 @@ static const struct option repo_opts[] = {
     {"repos", required_argument, NULL, 'R'},
     {"prior", required_argument, NULL, 'Q'},
     {"filters", required_argument, NULL, 'F'},
+    {"errata-url", required_argument, NULL, 'E'},
     {NULL, 0, NULL, 0},
 };
 
@@ -330,6 +332,9 @@ repo_body(int argc, char **argv, const struct cli_cmd *cmd, json_t *body)
 			json_object_set_new(body, "retain_versions", json_integer(n));
 			break;
 		}
+		case 'E':
+			json_object_set_new(body, "errata_url", json_string(optarg));
+			break;
 		case 'R':
 			json_object_set_new(body, "repositories", repo_split(optarg));
 			break;

@@ -38,6 +38,14 @@ apt_package(void *ctx, const struct repo_pkg *pkg, struct dr_error *err)
 	copy.component = p->component;
 	if (repo_sync_unit_add(p->s, "deb", &copy, NULL, err) < 0)
 		return -1;
+	/* Advisories name source packages: remember which binaries each one builds. */
+	{
+		json_t *bins = json_object_get(p->s->sources, pkg->source);
+		if (bins == NULL)
+			json_object_set_new(p->s->sources, pkg->source, bins = json_array());
+		json_array_append_new(
+		    bins, json_pack("{s:s, s:s}", "name", pkg->name, "arch", pkg->arch));
+	}
 	if (++p->n % APT_BATCH != 0)
 		return 0;
 	if (store_commit(err) < 0)
@@ -139,7 +147,9 @@ apt_sync(struct repo_sync *s, struct dr_error *err)
 	}
 	repo_pool_digest("sha256", text.data, text.len, hex, NULL);
 	s->upstream_checksum = xstrdup(hex);
+	/* With an advisory feed the index alone does not say nothing changed. */
 	if (known != NULL && strcmp(known, hex) == 0 &&
+	    json_string_value(json_object_get(s->repo, "errata_url")) == NULL &&
 	    json_integer_value(json_object_get(s->repo, "latest_version_id")) > 0) {
 		ret = 1;
 		goto out;
@@ -209,6 +219,9 @@ apt_sync(struct repo_sync *s, struct dr_error *err)
 		    (gpg != NULL && repo_sync_upstream_add(s, gpg, p3, "index", NULL, err) < 0))
 			goto out;
 	}
+	if (json_string_value(json_object_get(s->repo, "errata_url")) != NULL &&
+	    repo_osv_import(s, json_string_value(json_object_get(s->repo, "errata_url")), err) < 0)
+		goto out;
 	if (p.skipped > 0)
 		job_printf(
 		    s->job, "%zu packages left out by include/exclude patterns\n", p.skipped);

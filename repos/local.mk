@@ -11,6 +11,7 @@ libdrover_a_SOURCES += \
 	repos/sync.c \
 	repos/yum.c \
 	repos/apt.c \
+	repos/osv.c \
 	repos/version.c \
 	repos/cv.c \
 	repos/errata.c \

@@ -11,7 +11,7 @@
 
 #define REPO_COLUMNS                                                                              \
 	"r.id, r.name, p.name AS product, r.product_id, r.type, r.url, r.distribution,"           \
-	" r.components, r.architectures, r.gpg_key, r.download_policy,"                           \
+	" r.components, r.architectures, r.gpg_key, r.errata_url, r.download_policy,"             \
 	" r.mirroring_policy, r.include_patterns AS include_json,"                                \
 	" r.exclude_patterns AS exclude_json, r.retain_versions, r.upstream_checksum,"            \
 	" r.latest_version_id, (SELECT number FROM repo_versions v"                               \
@@ -229,7 +229,7 @@ repo_patterns(const json_t *v, const char *what, char **ret, struct dr_error *er
 
 struct repo_fields {
 	const char *name, *product, *type, *url, *gpg_key, *download_policy, *mirroring_policy;
-	const char *distribution;
+	const char *distribution, *errata_url;
 	char *components, *architectures, *include, *exclude;
 	json_int_t retain;
 	int64_t product_id;
@@ -254,13 +254,19 @@ repo_fields_read(const json_t *spec, bool create, struct repo_fields *f, struct 
 
 	f->retain = -1;
 	if (json_unpack_ex((json_t *)spec, &je, JSON_STRICT,
-	        "{s?:s, s?:s, s?:s, s?:s, s?:s, s?:o, s?:o, s?:s, s?:s, s?:s, s?:o, s?:o, s?:I}",
+	        "{s?:s, s?:s, s?:s, s?:s, s?:s, s?:o, s?:o, s?:s, s?:s, s?:s, s?:o, s?:o, s?:I, "
+	        "s?:s}",
 	        "name", &f->name, "product", &f->product, "type", &f->type, "url", &f->url,
 	        "distribution", &f->distribution, "components", &comps, "architectures", &archs,
 	        "gpg_key", &f->gpg_key, "download_policy", &f->download_policy, "mirroring_policy",
 	        &f->mirroring_policy, "include", &inc, "exclude", &exc, "retain_versions",
-	        &f->retain) < 0)
+	        &f->retain, "errata_url", &f->errata_url) < 0)
 		return dr_error_set(err, "repository: %s", je.text);
+	if (f->errata_url != NULL && *f->errata_url != '\0' &&
+	    !str_has_prefix(f->errata_url, "http://") &&
+	    !str_has_prefix(f->errata_url, "https://") && f->errata_url[0] != '/')
+		return dr_error_set(err,
+		    "errata_url '%s': an http(s) URL or an absolute directory", f->errata_url);
 	if (create && (f->name == NULL || f->product == NULL || f->type == NULL || f->url == NULL))
 		return dr_error_set(err, "repository: name, product, type and url are required");
 	if (f->name != NULL && repo_name_check("repository", f->name, err) < 0)
@@ -331,9 +337,9 @@ repo_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 	r = store_execf(NULL, ret_id, err,
 	    "INSERT INTO repo_repositories (product_id, name, type, url, distribution,"
 	    " components, architectures, gpg_key, download_policy, mirroring_policy,"
-	    " include_patterns, exclude_patterns, retain_versions, created_at, updated_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    "[Issss?s?s?s?ssssIII]", (json_int_t)f.product_id, f.name, f.type, f.url,
+	    " include_patterns, exclude_patterns, retain_versions, created_at, updated_at,"
+	    " errata_url) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "[Issss?s?s?s?ssssIIIs?]", (json_int_t)f.product_id, f.name, f.type, f.url,
 	    f.distribution,
 	    strcmp(f.type, "apt") == 0 && f.components == NULL ? "main" : f.components,
 	    strcmp(f.type, "apt") == 0 && f.architectures == NULL ? "amd64" : f.architectures,
@@ -341,7 +347,8 @@ repo_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 	    f.download_policy ? f.download_policy : "immediate",
 	    f.mirroring_policy ? f.mirroring_policy : "additive", f.include ? f.include : "[]",
 	    f.exclude ? f.exclude : "[]", (json_int_t)(f.retain >= 0 ? f.retain : 0),
-	    (json_int_t)now, (json_int_t)now);
+	    (json_int_t)now, (json_int_t)now,
+	    f.errata_url != NULL && *f.errata_url != '\0' ? f.errata_url : NULL);
 	repo_fields_free(&f);
 	return r;
 }
@@ -372,12 +379,13 @@ repo_update(int64_t id, const json_t *spec, struct dr_error *err)
 	    " include_patterns = COALESCE(?, include_patterns),"
 	    " exclude_patterns = COALESCE(?, exclude_patterns),"
 	    " retain_versions = COALESCE(?, retain_versions),"
+	    " errata_url = COALESCE(?, errata_url),"
 	    " upstream_checksum = NULL, updated_at = ? WHERE id = ?",
-	    "[s?os?s?s?s?s?s?s?s?s?oII]", f.name,
+	    "[s?os?s?s?s?s?s?s?s?s?os?II]", f.name,
 	    f.product_id > 0 ? json_integer(f.product_id) : json_null(), f.url, f.distribution,
 	    f.components, f.architectures, f.gpg_key, f.download_policy, f.mirroring_policy,
 	    f.include, f.exclude, f.retain >= 0 ? json_integer(f.retain) : json_null(),
-	    (json_int_t)time(NULL), (json_int_t)id);
+	    f.errata_url, (json_int_t)time(NULL), (json_int_t)id);
 	repo_fields_free(&f);
 	return r;
 }

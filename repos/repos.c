@@ -35,6 +35,7 @@ static const struct store_migration repos_migrations[] = {
         " components TEXT,"
         " architectures TEXT,"
         " gpg_key TEXT,"
+        " errata_url TEXT,"
         " download_policy TEXT NOT NULL,"
         " mirroring_policy TEXT NOT NULL,"
         " include_patterns TEXT NOT NULL DEFAULT '[]',"

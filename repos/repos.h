@@ -131,6 +131,11 @@ int repo_deb_packages(const char *path, const char *name, uint64_t max, repo_pkg
 /* The text of a clear-signed message, not verified; NULL if it is not one. Caller frees. */
 char *repo_deb_cleartext(const char *text, size_t len);
 
+/* osv.c */
+/* Import OSV advisories (an http(s) URL of a JSON document, or a directory of .json
+ * files) that fix source packages of the sync as errata. */
+int repo_osv_import(struct repo_sync *s, const char *src, struct dr_error *err);
+
 /* sign.c */
 /* Drover's publishing key under <state_dir>/gnupg, made at first start. */
 int repo_sign_init(const char *state_dir, struct dr_error *err);
@@ -181,6 +186,7 @@ struct repo_sync {
 	json_t *downloads; /* [{unit_id, url, location, checksum_type, checksum, size}] */
 	json_t *queued; /* unit ids already in downloads */
 	json_t *locations; /* paths of the units read from upstream */
+	json_t *sources; /* deb: source package -> [{name, arch}] of its binaries */
 	uint64_t bytes_downloaded;
 };
 int repo_sync_run(struct job *job, struct dr_error *err);

@@ -554,6 +554,7 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	s.downloads = json_array();
 	s.queued = json_object();
 	s.locations = json_object();
+	s.sources = json_object();
 	sync_record(repo_id, "running", NULL);
 	r = sync_do(&s, &result, err);
 	sync_record(repo_id, r == 0 ? "succeeded" : "failed", r == 0 ? NULL : err->msg);
@@ -568,6 +569,7 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	json_decref(s.downloads);
 	json_decref(s.queued);
 	json_decref(s.locations);
+	json_decref(s.sources);
 	json_decref(s.repo);
 	return r;
 }

@@ -66,16 +66,54 @@ ok "apt-get install world (and hello) from droverd" apt-get $opts install world
 is "hello 1.0-1 is installed in the root" \
 	"$(cat "$TAP_TMP/root/usr/share/hello/version")" 1.0-1
 
+# Advisories in OSV (as Debian publishes DSA/DLA): one for hello, one for a package the
+# repository does not carry.
+cat >"$www/osv.json" <<'EOF'
+[{"id": "DSA-0001-1", "summary": "hello security update", "details": "A flaw in hello.",
+  "published": "2024-03-01T10:00:00Z", "modified": "2024-03-02T10:00:00Z",
+  "aliases": ["CVE-2024-0002"],
+  "references": [{"type": "ADVISORY", "url": "https://security.example.org/DSA-0001-1"}],
+  "affected": [{"package": {"ecosystem": "Debian:12", "name": "hello"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"introduced": "0"}, {"fixed": "1.1-1"}]}],
+                "ecosystem_specific": {"urgency": "high"}}]},
+ {"id": "DSA-0002-1", "summary": "elsewhere",
+  "affected": [{"package": {"ecosystem": "Debian:12", "name": "nothere"},
+                "ranges": [{"type": "ECOSYSTEM", "events": [{"fixed": "2.0-1"}]}]}]}]
+EOF
+ok "repo update --errata-url (OSV)" "$DROVER" repo update bookworm-main \
+	--errata-url "$NGINX_URL/osv.json"
 ok "fixture: revision 2 (hello 1.1-1)" apt_fixture "$www/deb" 2 up@example.org
 out=$("$DROVER" repo sync bookworm-main --wait 2>&1)
 like "revision 2 makes version 2 with the new deb only downloaded" "$out" \
 	'downloaded 1/1.*'
-like "version 2 holds three packages" "$out" 'new version 2: 3 packages'
+like "version 2 holds three packages and the advisory for hello" "$out" \
+	'new version 2: 3 packages, 1 errata'
+like "only the advisory for a carried package applies" "$out" '1 advisories apply'
+like "erratum list shows the DSA with its urgency" "$("$DROVER" erratum list)" \
+	'DSA-0001-1 +security +high'
+like "erratum show maps the source to its binary and the fixed version" \
+	"$("$DROVER" erratum show DSA-0001-1)" 'hello-1.1-1.all'
+like "erratum list --cve finds it by its alias" \
+	"$("$DROVER" erratum list --cve CVE-2024-0002)" 'DSA-0001-1'
+token=$(sed -n 's/^token: "\(.*\)"/\1/p' "$DROVER_CONFIG")
+dpkg_profile() {
+	dpkg-query --admindir="$TAP_TMP/root/var/lib/dpkg" -W \
+		-f '${Package} ${Version} ${Architecture}\n' |
+		python3 -c 'import sys, json; print(json.dumps({"repository": "bookworm-main", "profile": [dict(zip(("name", "version", "arch"), l.split())) for l in sys.stdin]}))'
+}
+out=$(curl -s -H "Authorization: Bearer $token" -d "$(dpkg_profile)" \
+	"$DROVERD_URL/api/v2/errata/applicable")
+like "the DSA applies to the root with hello 1.0-1 (Debian version rules)" "$out" \
+	'"erratum_id": *"DSA-0001-1"'
+like "and is installable" "$out" '"installable": *true'
 # shellcheck disable=SC2086
 ok "apt-get update sees the new version" apt-get $opts update
 # shellcheck disable=SC2086
 ok "apt-get upgrade installs it" apt-get $opts upgrade
 is "hello 1.1-1 is installed" "$(cat "$TAP_TMP/root/usr/share/hello/version")" 1.1-1
+out=$(curl -s -H "Authorization: Bearer $token" -d "$(dpkg_profile)" \
+	"$DROVERD_URL/api/v2/errata/applicable")
+like "after the upgrade the DSA no longer applies" "$out" '"total": *0'
 
 # Content views and promotion work the same for apt.
 ok "environment Test" "$DROVER" lifecycle-environment create --name Test --prior Library
