@@ -64,4 +64,25 @@ is "version 2 is served" \
 	"$(curl -s "$lib/repodata/repomd.xml" | grep -c '<data type="primary">')" 1
 ok "a package of version 2 is served whole" sh -c \
 	"curl -s '$lib/Packages/0/pkg00000-1.0-1.noarch.rpm' | cmp - '$www/v2/Packages/0/pkg00000-1.0-1.noarch.rpm'"
+
+# on_demand: metadata only; a package is fetched, verified and stored on first request.
+python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/od" 3 8192
+"$DROVER" repo create --product p --name od --type yum --url "$NGINX_URL/od" \
+	--download-policy on_demand >/dev/null
+out=$("$DROVER" repo sync od --wait 2>&1)
+like "an on_demand sync makes a version" "$out" 'new version 1: 3 packages'
+is "and downloads no package" "$(printf '%s\n' "$out" | grep -c downloading)" 0
+f=$www/od/Packages/1/pkg00001-1.0-1.noarch.rpm
+sha=$(sha256sum "$f" | cut -c1-64)
+pooled=$TAP_TMP/state/pool/sha256/$(echo "$sha" | cut -c1-2)/$(echo "$sha" | cut -c3-)
+ok "the package is not in the pool yet" test ! -e "$pooled"
+ok "the first request fetches it from upstream, whole" sh -c \
+	"curl -sf '$DROVERD_URL/content/Library/default/od/Packages/1/pkg00001-1.0-1.noarch.rpm' | cmp - '$f'"
+ok "and stores it in the pool" cmp "$pooled" "$f"
+mv "$f" "$f.gone"
+ok "the next request is served from the pool" sh -c \
+	"curl -sf '$DROVERD_URL/content/Library/default/od/Packages/1/pkg00001-1.0-1.noarch.rpm' | cmp - '$f.gone'"
+printf 'x' | dd of="$www/od/Packages/2/pkg00002-1.0-1.noarch.rpm" bs=1 seek=100 conv=notrunc 2>/dev/null
+is "a package upstream changed under its checksum is refused, not served" \
+	"$(curl -s -o /dev/null -w '%{http_code}' "$DROVERD_URL/content/Library/default/od/Packages/2/pkg00002-1.0-1.noarch.rpm")" 502
 done_testing
