@@ -374,15 +374,28 @@ cv_erratum_matches(const json_t *f, const json_t *e)
 	    (since == 0 || issued >= since) && (until == 0 || issued <= until);
 }
 
-/* Whether a package name passes the package filters. */
-static bool
-cv_package_wanted(const json_t *filters, const char *name, const json_t *blocked)
+/* "name epoch:version-release" of a package or unit: what an excluded erratum blocks. */
+static char *
+cv_nevr_key(const json_t *p)
 {
+	const char *e = json_string_value(json_object_get(p, "epoch"));
+
+	return xasprintf("%s %s:%s-%s", json_string_value(json_object_get(p, "name")),
+	    e != NULL && *e != '\0' ? e : "0", json_string_value(json_object_get(p, "version")),
+	    json_string_value(json_object_get(p, "release")));
+}
+
+/* Whether a unit passes the package filters and is not the fix of an excluded erratum. */
+static bool
+cv_package_wanted(const json_t *filters, const json_t *unit, const json_t *blocked)
+{
+	const char *name = json_string_value(json_object_get(unit, "name"));
+	_cleanup_free_ char *key = cv_nevr_key(unit);
 	bool has_include = false, included = false;
 	size_t i, j;
 	json_t *f, *p;
 
-	if (json_object_get(blocked, name) != NULL)
+	if (json_object_get(blocked, key) != NULL)
 		return false;
 	json_array_foreach(filters, i, f)
 	{
@@ -473,9 +486,11 @@ cv_copy_version(
 				size_t k;
 				json_t *p;
 				json_array_foreach(
-				    json_object_get(json_object_get(e, "data"), "packages"), k,
-				    p) json_object_set_new(blocked,
-				    json_string_value(json_object_get(p, "name")), json_true());
+				    json_object_get(json_object_get(e, "data"), "packages"), k, p)
+				{
+					_cleanup_free_ char *key = cv_nevr_key(p);
+					json_object_set_new(blocked, key, json_true());
+				}
 				continue;
 			}
 			if (store_execf(NULL, NULL, err,
@@ -494,14 +509,14 @@ cv_copy_version(
 			return -1;
 	} else {
 		if (store_queryf(&units, err,
-		        "SELECT u.id, u.name FROM repo_units u JOIN repo_version_units vu"
+		        "SELECT u.id, u.name, u.epoch, u.version, u.release FROM repo_units u"
+		        " JOIN repo_version_units vu"
 		        " ON vu.unit_id = u.id WHERE vu.version_id = ?",
 		        "[I]", (json_int_t)src) < 0)
 			return -1;
 		json_array_foreach(units, i, u)
 		{
-			if (!cv_package_wanted(
-			        filters, json_string_value(json_object_get(u, "name")), blocked))
+			if (!cv_package_wanted(filters, u, blocked))
 				continue;
 			if (store_execf(NULL, NULL, err,
 			        "INSERT INTO repo_version_units (version_id, unit_id) VALUES (?, "

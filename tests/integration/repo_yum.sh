@@ -132,6 +132,18 @@ is "it gets hello-1.1" "$(cat "$TAP_TMP/dnf2/root/usr/share/hello/version")" 1.1
 like "content-view show lists where each version is" \
 	"$("$DROVER" content-view show base)" 'Dev +1\.0'
 
+ok "content-view with an erratum filter" "$DROVER" content-view create --name nosec \
+	--repos hello-yum --filters '[{"type":"erratum","exclude":true,"types":["security"]}]'
+ok "publish it" "$DROVER" content-view publish nosec --wait
+nosec=$DROVERD_URL/content/Library/nosec/hello-yum
+primary=$(curl -s "$nosec/repodata/repomd.xml" | grep -o 'repodata/[0-9a-f]*-primary.xml.gz')
+out=$(curl -s "$nosec/$primary" | zcat)
+like "excluding the security erratum keeps hello 1.0" "$out" 'ver="1.0"'
+is "and leaves out hello 1.1, the erratum's fix" \
+	"$(printf '%s\n' "$out" | grep -c 'ver="1.1"')" 0
+updateinfo=$(curl -s "$nosec/repodata/repomd.xml" | grep -o 'repodata/[0-9a-f]*-updateinfo.xml.gz')
+is "and the erratum itself" "$(curl -s "$nosec/$updateinfo" | zcat | grep -c DRV-2024)" 0
+
 # Mirror complete: upstream metadata served as-is.
 ok "repo create mirror_complete" "$DROVER" repo create --product test --name mirror-yum \
 	--type yum --url "$NGINX_URL/yum" --mirroring-policy mirror_complete
