@@ -323,6 +323,119 @@ test_evr(void **state)
 	assert_int_equal(repo_date_parse("junk"), 0);
 }
 
+static void
+test_deb_release(void **state)
+{
+	static const char text[] =
+	    "Origin: Debian\nSuite: stable\nCodename: bookworm\nAcquire-By-Hash: yes\n"
+	    "SHA256:\n"
+	    " 0000000000000000000000000000000000000000000000000000000000000001 10 "
+	    "main/binary-amd64/Packages\n"
+	    " 0000000000000000000000000000000000000000000000000000000000000002 5 "
+	    "main/binary-amd64/Packages.xz\n"
+	    "MD5Sum:\n 00000000000000000000000000000000 10 main/binary-amd64/Packages\n";
+	_cleanup_json_ json_t *r = NULL;
+	struct dr_error err;
+	json_t *f;
+
+	assert_int_equal(repo_deb_release_parse(text, sizeof text - 1, "Release", &r, &err), 0);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r, "fields"), "Codename")),
+	    "bookworm");
+	assert_int_equal(json_array_size(json_object_get(r, "files")), 2);
+	f = json_array_get(json_object_get(r, "files"), 1);
+	assert_string_equal(
+	    json_string_value(json_object_get(f, "path")), "main/binary-amd64/Packages.xz");
+	assert_int_equal(json_integer_value(json_object_get(f, "size")), 5);
+	json_decref(TAKE_PTR(r));
+
+	assert_int_equal(
+	    repo_deb_release_parse(
+	        "SHA256:\n"
+	        " 0000000000000000000000000000000000000000000000000000000000000001 1 "
+	        "../../etc/passwd\n",
+	        strlen("SHA256:\n"
+	               " 0000000000000000000000000000000000000000000000000000000000000001 1 "
+	               "../../etc/passwd\n"),
+	        "Release", &r, &err),
+	    -1);
+	assert_non_null(strstr(err.msg, "Release:2:"));
+	assert_non_null(strstr(err.msg, "escapes the repository"));
+	assert_int_equal(
+	    repo_deb_release_parse("SHA256:\n nothex 1 a\n", 21, "Release", &r, &err), -1);
+	assert_non_null(strstr(err.msg, "bad SHA256 line"));
+	assert_int_equal(repo_deb_release_parse("garbage\n", 8, "Release", &r, &err), -1);
+	assert_non_null(strstr(err.msg, "Release:1: expected 'Field: value'"));
+}
+
+static int
+count_pkg(void *ctx, const struct repo_pkg *p, struct dr_error *err)
+{
+	json_array_append_new(ctx,
+	    json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", p->name, "epoch", p->epoch, "version",
+	        p->version, "release", p->release, "source", p->source));
+	return 0;
+}
+
+static int
+parse_packages(const char *text, json_t **ret, struct dr_error *err)
+{
+	_cleanup_free_ char *p = write_file("Packages", text, strlen(text));
+
+	*ret = json_array();
+	return repo_deb_packages(p, "Packages", 64u << 20, count_pkg, *ret, err);
+}
+
+#define STANZA(name, version, file)                                                               \
+	"Package: " name "\nVersion: " version "\nArchitecture: amd64\nFilename: " file           \
+	"\nSize: 3\nSource: src (1.0)\n"                                                          \
+	"SHA256: 0000000000000000000000000000000000000000000000000000000000000003\n"
+
+static void
+test_deb_packages(void **state)
+{
+	_cleanup_json_ json_t *l = NULL;
+	struct dr_error err;
+	json_t *p;
+
+	assert_int_equal(parse_packages(STANZA("a", "1:2.0-3+deb12u1", "pool/a.deb") "\n" STANZA(
+	                                    "b", "1.0", "pool/b.deb"),
+	                     &l, &err),
+	    0);
+	assert_int_equal(json_array_size(l), 2);
+	p = json_array_get(l, 0);
+	assert_string_equal(json_string_value(json_object_get(p, "epoch")), "1");
+	assert_string_equal(json_string_value(json_object_get(p, "version")), "2.0");
+	assert_string_equal(json_string_value(json_object_get(p, "release")), "3+deb12u1");
+	assert_string_equal(json_string_value(json_object_get(p, "source")), "src");
+	p = json_array_get(l, 1);
+	assert_string_equal(json_string_value(json_object_get(p, "release")), "");
+	json_decref(TAKE_PTR(l));
+
+	assert_int_equal(parse_packages(STANZA("a", "1", "../x.deb"), &l, &err), -1);
+	assert_non_null(strstr(err.msg, "Packages:"));
+	assert_non_null(strstr(err.msg, "escapes the repository"));
+	json_decref(TAKE_PTR(l));
+	assert_int_equal(parse_packages("Package: a\nVersion: 1\nArchitecture: all\n"
+	                                "Filename: a.deb\n\n",
+	                     &l, &err),
+	    -1);
+	assert_non_null(
+	    strstr(err.msg, "without Package, Version, Architecture, Filename or SHA256"));
+	json_decref(TAKE_PTR(l));
+	{
+		struct buf big = BUF_INIT(0);
+		buf_adds(&big, "Package: a\nDescription: ");
+		for (int i = 0; i < (2 << 20) / 64; i++)
+			buf_adds(&big,
+			    "\n 0123456789012345678901234567890123456789012345678901234567890");
+		assert_int_equal(parse_packages(big.data, &l, &err), -1);
+		assert_non_null(strstr(err.msg, "stanza larger than"));
+		buf_free(&big);
+		json_decref(TAKE_PTR(l));
+	}
+}
+
 int
 main(void)
 {
@@ -333,6 +446,8 @@ main(void)
 	    cmocka_unit_test(test_primary),
 	    cmocka_unit_test(test_updateinfo),
 	    cmocka_unit_test(test_evr),
+	    cmocka_unit_test(test_deb_release),
+	    cmocka_unit_test(test_deb_packages),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
