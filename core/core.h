@@ -682,6 +682,7 @@ struct http_download {
 	const char *dest_path;
 	const char *sha256; /* optional, hex: verified while streaming */
 	uint64_t max_size;  /* 0 = no limit */
+	bool no_sync;	    /* skip the fsync: the caller makes a batch durable (syncfs) */
 	int result;	    /* out: 0 or -1 */
 	char error[256];    /* out: names the URL */
 };

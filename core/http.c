@@ -589,7 +589,7 @@ client_dl_finish(struct client_dl *dl)
 			return;
 		}
 	}
-	if (fsync(dl->fd) < 0 || rename(dl->part, dl->d->dest_path) < 0) {
+	if ((!dl->d->no_sync && fsync(dl->fd) < 0) || rename(dl->part, dl->d->dest_path) < 0) {
 		client_dl_fail(dl, "%s: %s", dl->d->dest_path, strerror(errno));
 		return;
 	}

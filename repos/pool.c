@@ -214,6 +214,23 @@ repo_pool_adopt(const char *path, char ret_sha256[65], uint64_t *ret_size, struc
 	return 0;
 }
 
+/* Make everything written to the pool's file system durable (one syncfs). */
+int
+repo_pool_sync(struct dr_error *err)
+{
+	int fd = open(pool_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return dr_error_errno(err, "%s", pool_dir);
+	if (syncfs(fd) < 0) {
+		dr_error_errno(err, "syncfs %s", pool_dir);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 /* The size of a pool file, -1 when it is missing. */
 int64_t
 repo_pool_size(const char *sha256)

@@ -90,6 +90,8 @@ char *repo_pool_path(const char *sha256);
 int repo_pool_prepare(const char *sha256, struct dr_error *err);
 bool repo_pool_has(const char *sha256);
 int64_t repo_pool_size(const char *sha256);
+/* Make what was written to the pool's file system durable (syncfs). */
+int repo_pool_sync(struct dr_error *err);
 /* A fresh path in <pool>/tmp; caller frees. */
 char *repo_pool_tmp_path(const char *tag);
 /* Hex digest (hex: 129 bytes) of bytes or of a file, by algorithm name. */

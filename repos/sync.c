@@ -18,7 +18,7 @@
 
 #include "repos/repos.h"
 
-#define SYNC_BATCH 1000 /* units per transaction and per download round */
+#define SYNC_BATCH 2000 /* units per transaction and per download round */
 
 /* Join base and rel with exactly one slash; caller frees. */
 char *
@@ -87,27 +87,32 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 {
 	_cleanup_json_ json_t *row = NULL;
 	const char *sha = strcmp(p->checksum_type, "sha256") == 0 ? p->checksum : NULL;
-	int64_t id;
+	int64_t id, changes = 0;
 
 	if (sha != NULL && !repo_pool_valid(sha))
 		return dr_error_set(
 		    err, "package %s: checksum '%s' is not a SHA-256", p->name, p->checksum);
-	row = store_query_one(err,
-	    "SELECT id, sha256 FROM repo_units WHERE type = ? AND checksum = ? AND location = ?",
-	    "[sss]", type, p->checksum, p->location);
-	if (row == NULL && err->msg[0] != '\0')
+	/* Most units are new on a first sync, already known on later ones: try the insert,
+	 * and look the row up only when it was there. */
+	if (store_execf(&changes, &id, err,
+	        "INSERT INTO repo_units (type, checksum_type, checksum, location, sha256,"
+	        " name, epoch, version, release, arch, size, source, component, meta)"
+	        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	        " ON CONFLICT (type, checksum, location) DO NOTHING",
+	        "[sssss?sssssIs?s?s]", type, p->checksum_type, p->checksum, p->location, sha,
+	        p->name, p->epoch, p->version, p->release, p->arch,
+	        (json_int_t)(p->size >= 0 ? p->size : 0), p->source, p->component, p->meta) < 0)
 		return -1;
-	if (row != NULL) {
+	if (changes == 0) {
+		row = store_query_one(err,
+		    "SELECT id, sha256 FROM repo_units WHERE type = ? AND checksum = ? AND"
+		    " location = ?",
+		    "[sss]", type, p->checksum, p->location);
+		if (row == NULL)
+			return err->msg[0] != '\0'
+			    ? -1
+			    : dr_error_set(err, "unit %s vanished", p->name);
 		id = json_integer_value(json_object_get(row, "id"));
-	} else if (store_execf(NULL, &id, err,
-	               "INSERT INTO repo_units (type, checksum_type, checksum, location, sha256,"
-	               " name, epoch, version, release, arch, size, source, component, meta)"
-	               " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	               "[sssss?sssssIs?s?s]", type, p->checksum_type, p->checksum, p->location,
-	               sha, p->name, p->epoch, p->version, p->release, p->arch,
-	               (json_int_t)(p->size >= 0 ? p->size : 0), p->source, p->component,
-	               p->meta) < 0) {
-		return -1;
 	}
 	sync_push(&s->units, &s->nunits, &s->units_cap, id);
 	json_object_set_new(s->locations, p->location, json_true());
@@ -185,25 +190,39 @@ repo_sync_upstream_add(struct repo_sync *s, const char *path, const char *rel, c
 	return 0;
 }
 
-/* Download what the pool lacks, SYNC_BATCH at a time, printing progress. */
+/*
+ * Download what the pool lacks, SYNC_BATCH at a time, printing progress. Files land in a
+ * per-repository download directory beside the pool (a .part there is resumed by the next
+ * sync), verified while they stream but not fsynced one by one: once a batch is complete
+ * one syncfs makes all of it durable, and only then are the files renamed into the pool
+ * (and synced again), so the pool never holds a file whose data a crash could lose. One
+ * flush per batch instead of one per file is what makes small packages fast.
+ */
 static int
 sync_download(struct repo_sync *s, struct dr_error *err)
 {
-	size_t total = json_array_size(s->downloads), done = 0, i;
+	size_t total = json_array_size(s->downloads), done = 0, reused = 0, i;
 	struct http_client_opts o = sync_http_opts();
 	int64_t t0 = time_mono_us();
+	_cleanup_free_ char *dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(),
+	    (long long)json_integer_value(json_object_get(s->repo, "id")));
 
 	if (total == 0)
 		return 0;
+	if (mkdir(dldir, 0700) < 0 && errno != EEXIST)
+		return dr_error_errno(err, "%s", dldir);
 	job_printf(s->job, "downloading %zu packages\n", total);
 	while (done < total) {
 		size_t n = total - done < SYNC_BATCH ? total - done : SYNC_BATCH;
-		struct http_download *d = xcalloc(n, sizeof *d);
+		struct http_download *d = xcalloc(n, sizeof *d), *todo = xcalloc(n, sizeof *todo);
+		size_t *index = xcalloc(n, sizeof *index), m;
 		char **paths = xcalloc(n, sizeof *paths);
 		int r;
 
 		if (job_cancelled(s->job)) {
 			free(d);
+			free(todo);
+			free(index);
 			free(paths);
 			return dr_error_set(err, "cancelled");
 		}
@@ -213,19 +232,35 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 			const char *sum = json_string_value(json_object_get(dl, "checksum"));
 			json_int_t size = json_integer_value(json_object_get(dl, "size"));
 
-			if (strcmp(ct, "sha256") == 0) {
-				if (repo_pool_prepare(sum, err) < 0)
-					goto fail;
-				paths[i] = repo_pool_path(sum);
+			paths[i] = xasprintf("%s/%s-%s", dldir, ct, sum);
+			if (strcmp(ct, "sha256") == 0)
 				d[i].sha256 = sum;
-			} else {
-				paths[i] = xasprintf("%s/p%zu", s->workdir, done + i);
-			}
 			d[i].url = json_string_value(json_object_get(dl, "url"));
 			d[i].dest_path = paths[i];
 			d[i].max_size = size > 0 ? (uint64_t)size : REPO_PACKAGE_MAX;
+			d[i].no_sync = true;
 		}
-		r = http_download_many(d, n, REPO_DOWNLOAD_CONCURRENCY, &o, err);
+		/* A file a killed sync finished but did not move into the pool is kept when it
+		 * still hashes right (it was never synced, so it is checked, not trusted). */
+		for (i = 0, m = 0; i < n; i++) {
+			json_t *dl = json_array_get(s->downloads, done + i);
+			const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
+			const char *sum = json_string_value(json_object_get(dl, "checksum"));
+			char hex[129];
+
+			if (access(paths[i], F_OK) == 0 &&
+			    repo_pool_digest_file(ct, paths[i], hex, NULL, NULL) == 0 &&
+			    strcasecmp(hex, sum) == 0) {
+				d[i].result = 0;
+				reused++;
+				continue;
+			}
+			todo[m++] = d[i];
+			index[m - 1] = i;
+		}
+		r = m > 0 ? http_download_many(todo, m, REPO_DOWNLOAD_CONCURRENCY, &o, err) : 0;
+		for (i = 0; i < m; i++)
+			d[index[i]] = todo[i];
 		if (r < 0) {
 			for (i = 0; i < n; i++)
 				if (d[i].result != 0) {
@@ -237,7 +272,9 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 				}
 			goto fail;
 		}
-		/* Checksums other than SHA-256 are checked now, then the file gets its key. */
+		if (repo_pool_sync(err) < 0)
+			goto fail;
+		/* Checksums other than SHA-256 are checked now; every file gets its key. */
 		for (i = 0; i < n; i++) {
 			json_t *dl = json_array_get(s->downloads, done + i);
 			const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
@@ -246,7 +283,16 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 			uint64_t size;
 
 			if (d[i].sha256 != NULL) {
-				s->bytes_downloaded += (uint64_t)repo_pool_size(d[i].sha256);
+				_cleanup_free_ char *dest = repo_pool_path(d[i].sha256);
+				struct stat st;
+
+				if (repo_pool_prepare(d[i].sha256, err) < 0 ||
+				    stat(paths[i], &st) < 0 || rename(paths[i], dest) < 0) {
+					if (err->msg[0] == '\0')
+						dr_error_errno(err, "%s", dest);
+					goto fail;
+				}
+				s->bytes_downloaded += (uint64_t)st.st_size;
 				continue;
 			}
 			if (repo_pool_digest_file(ct, paths[i], hex, NULL, err) < 0)
@@ -264,6 +310,8 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 				goto fail;
 			s->bytes_downloaded += size;
 		}
+		if (repo_pool_sync(err) < 0)
+			goto fail;
 		done += n;
 		job_printf(s->job, "downloaded %zu/%zu packages, %.1f MB, %.1f s\n", done, total,
 		    (double)s->bytes_downloaded / 1e6, (double)(time_mono_us() - t0) / 1e6);
@@ -271,14 +319,21 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 			free(paths[i]);
 		free(paths);
 		free(d);
+		free(todo);
+		free(index);
 		continue;
 	fail:
 		for (i = 0; i < n; i++)
 			free(paths[i]);
 		free(paths);
 		free(d);
+		free(todo);
+		free(index);
 		return -1;
 	}
+	if (reused > 0)
+		job_printf(s->job, "%zu packages an interrupted sync had downloaded were reused\n",
+		    reused);
 	return 0;
 }
 
