@@ -47,6 +47,7 @@ static const struct cli_column repo_detail_columns[] = {
     {"INCLUDE", "include", 0},
     {"EXCLUDE", "exclude", 0},
     {"RETAIN VERSIONS", "retain_versions", 0},
+    {"CONCURRENCY", "download_concurrency", 0},
     {"LATEST VERSION", "latest_version", 0},
     {"LAST SYNC", "last_sync_at", CLI_COL_TIME},
     {"SYNC STATE", "last_sync_state", 0},
@@ -269,6 +270,7 @@ static const struct option repo_opts[] = {
     {"prior", required_argument, NULL, 'Q'},
     {"filters", required_argument, NULL, 'F'},
     {"errata-url", required_argument, NULL, 'E'},
+    {"concurrency", required_argument, NULL, 'C'},
     {NULL, 0, NULL, 0},
 };
 
@@ -330,6 +332,13 @@ repo_body(int argc, char **argv, const struct cli_cmd *cmd, json_t *body)
 			if (str_to_ll(optarg, 0, 100000, &n) < 0)
 				return cli_fail("--retain %s: a number from 0 (all)", optarg);
 			json_object_set_new(body, "retain_versions", json_integer(n));
+			break;
+		}
+		case 'C': {
+			long long n;
+			if (str_to_ll(optarg, 1, 64, &n) < 0)
+				return cli_fail("--concurrency %s: a number from 1 to 64", optarg);
+			json_object_set_new(body, "download_concurrency", json_integer(n));
 			break;
 		}
 		case 'E':

@@ -59,7 +59,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    "repo create --product P --name N --type yum|apt --url URL [--distribution D] "
 	    "[--components C,..] [--architectures A,..] [--gpg-key FILE] "
 	    "[--download-policy immediate|on_demand] [--mirroring-policy additive|mirror_complete] "
-	    "[--include PAT,..] [--exclude PAT,..] [--retain N]",
+	    "[--include PAT,..] [--exclude PAT,..] [--retain N] [--errata-url URL|DIR] "
+	    "[--concurrency N]",
 	    "Create a repository." },
 	{ "repo", "list", cmd_content_list, CLI_REMOTE, "repo list [--product P]",
 	    "List repositories." },

@@ -41,6 +41,7 @@ static const struct store_migration repos_migrations[] = {
         " include_patterns TEXT NOT NULL DEFAULT '[]',"
         " exclude_patterns TEXT NOT NULL DEFAULT '[]',"
         " retain_versions INTEGER NOT NULL DEFAULT 0,"
+        " download_concurrency INTEGER NOT NULL DEFAULT 8,"
         " upstream_checksum TEXT,"
         " latest_version_id INTEGER,"
         " last_sync_at INTEGER,"

@@ -202,6 +202,8 @@ static int
 sync_download(struct repo_sync *s, struct dr_error *err)
 {
 	size_t total = json_array_size(s->downloads), done = 0, reused = 0, i;
+	int concurrency =
+	    (int)json_integer_value(json_object_get(s->repo, "download_concurrency"));
 	struct http_client_opts o = sync_http_opts();
 	int64_t t0 = time_mono_us();
 	_cleanup_free_ char *dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(),
@@ -209,6 +211,8 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 
 	if (total == 0)
 		return 0;
+	if (concurrency < 1 || concurrency > 64)
+		concurrency = REPO_DOWNLOAD_CONCURRENCY;
 	if (mkdir(dldir, 0700) < 0 && errno != EEXIST)
 		return dr_error_errno(err, "%s", dldir);
 	job_printf(s->job, "downloading %zu packages\n", total);
@@ -258,7 +262,7 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 			todo[m++] = d[i];
 			index[m - 1] = i;
 		}
-		r = m > 0 ? http_download_many(todo, m, REPO_DOWNLOAD_CONCURRENCY, &o, err) : 0;
+		r = m > 0 ? http_download_many(todo, m, concurrency, &o, err) : 0;
 		for (i = 0; i < m; i++)
 			d[index[i]] = todo[i];
 		if (r < 0) {

@@ -84,6 +84,10 @@ like "and the fixed package" "$out" 'hello-1.1-1.noarch'
 like "and reboot_suggested" "$out" 'REBOOT SUGGESTED +true'
 like "updateinfo is published with the erratum" \
 	"$(curl -s "$lib/repodata/repomd.xml")" 'type="updateinfo"'
+group=$(curl -s "$lib/repodata/repomd.xml" | grep -o 'repodata/[^"]*comps[^"]*')
+like "comps (group) metadata is carried into the publication" "$group" 'comps'
+like "and served" "$(curl -s "$lib/$group" | bzcat)" \
+	'<id>drover-tests</id>'
 
 # Applicability: the installroot's package profile.
 profile() {
@@ -196,7 +200,6 @@ d, t, f = sys.argv[1:4]
 declared = sys.argv[4] if len(sys.argv) > 4 else None
 raw = open(f, 'rb').read()
 gz = gzip.compress(raw) if not f.endswith('.gz') else raw
-opened = gzip.decompress(gz) if f.endswith('.gz') else raw
 s = hashlib.sha256(gz).hexdigest()
 name = 'repodata/%s-%s.xml.gz' % (s, t)
 open(os.path.join(d, name), 'wb').write(gz)
@@ -276,6 +279,19 @@ repomd_set "$www/bomb" primary "$TAP_TMP/bomb.xml.gz" 2000
 out=$(sync_at "$NGINX_URL/bomb")
 like "metadata expanding past its declared open-size stops there" "$out" \
 	"decompresses to more than the limit of 2000 bytes"
+
+hostile garbage
+echo 'this is not XML <' >"$www/garbage/repodata/repomd.xml"
+out=$(sync_at "$NGINX_URL/garbage")
+like "a garbage repomd.xml fails naming it and the line" "$out" 'repomd\.xml:[0-9]+: '
+
+hostile truncated
+primary=$(ls "$www/truncated/repodata/"*-primary.xml.gz)
+head -c 300 "$primary" >"$TAP_TMP/t.xml.gz"
+repomd_set "$www/truncated" primary "$TAP_TMP/t.xml.gz"
+out=$(sync_at "$NGINX_URL/truncated")
+like "a truncated (but checksummed) primary.xml.gz fails clearly" "$out" \
+	'primary\.xml\.gz.*(truncated|Premature end|EndTag|expected)'
 
 out=$(sync_at "$NGINX_URL/status500")
 like "an upstream answering 500 fails clearly" "$out" 'status500/repodata/repomd.xml: HTTP 500'

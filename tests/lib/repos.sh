@@ -80,6 +80,13 @@ yum_fixture() {
 		updateinfo_write "$TAP_TMP/updateinfo.xml" DRV-2024:0001 hello 1.1 1
 		modifyrepo_c --compress-type=xz --mdtype=updateinfo "$TAP_TMP/updateinfo.xml" \
 			"$dir/repodata" >/dev/null || return 1
+		cat >"$TAP_TMP/comps.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<comps><group><id>drover-tests</id><name>Drover tests</name>
+<packagelist><packagereq type="default">hello</packagereq></packagelist></group></comps>
+EOF
+		modifyrepo_c --compress-type=bz2 --mdtype=group "$TAP_TMP/comps.xml" \
+			"$dir/repodata" >/dev/null || return 1
 	fi
 }
 
