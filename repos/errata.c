@@ -157,6 +157,7 @@ repo_errata_applicable(const json_t *profile, const json_t *version_ids, const c
 	_cleanup_free_ char *ids = errata_id_list(version_ids);
 	_cleanup_free_ char *esql = NULL, *usql = NULL;
 	_cleanup_json_ json_t *errata = NULL, *units = NULL, *installed = json_object();
+	_cleanup_json_ json_t *by_name = json_object();
 	json_t *out = json_array();
 	Pool *pool;
 	size_t i, j, k;
@@ -201,6 +202,18 @@ repo_errata_applicable(const json_t *profile, const json_t *version_ids, const c
 		json_decref(out);
 		return -1;
 	}
+	/* The content's packages by name, so each fix is looked up, not searched for. */
+	json_array_foreach(units, i, u)
+	{
+		const char *name = json_string_value(json_object_get(u, "name"));
+		_cleanup_free_ char *evr = errata_evr(u);
+		json_t *list = json_object_get(by_name, name);
+
+		if (list == NULL)
+			json_object_set_new(by_name, name, list = json_array());
+		json_array_append_new(
+		    list, json_pack("{s:s, s:O}", "evr", evr, "arch", json_object_get(u, "arch")));
+	}
 	pool = pool_create();
 	pool_setdisttype(pool, strcmp(format_type, "apt") == 0 ? DISTTYPE_DEB : DISTTYPE_RPM);
 	json_array_foreach(errata, i, e)
@@ -226,15 +239,13 @@ repo_errata_applicable(const json_t *profile, const json_t *version_ids, const c
 				if (!errata_arch_ok(iarch, arch) ||
 				    pool_evrcmp_str(pool, have, fixed, EVRCMP_COMPARE) >= 0)
 					continue;
-				json_array_foreach(units, m, u)
+				json_array_foreach(json_object_get(by_name, name), m, u)
 				{
-					_cleanup_free_ char *uevr = errata_evr(u);
-					if (strcmp(json_string_value(json_object_get(u, "name")),
-					        name) == 0 &&
-					    errata_arch_ok(iarch,
+					if (errata_arch_ok(iarch,
 					        json_string_value(json_object_get(u, "arch"))) &&
-					    pool_evrcmp_str(pool, uevr, fixed, EVRCMP_COMPARE) >=
-					        0) {
+					    pool_evrcmp_str(pool,
+					        json_string_value(json_object_get(u, "evr")),
+					        fixed, EVRCMP_COMPARE) >= 0) {
 						in_repo = true;
 						break;
 					}
