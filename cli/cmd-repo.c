@@ -49,6 +49,7 @@ static const struct cli_column repo_detail_columns[] = {
     {"RETAIN VERSIONS", "retain_versions", 0},
     {"CONCURRENCY", "download_concurrency", 0},
     {"LATEST VERSION", "latest_version", 0},
+    {"DISK USE", "disk_use", 0},
     {"LAST SYNC", "last_sync_at", CLI_COL_TIME},
     {"SYNC STATE", "last_sync_state", 0},
     {"SYNC ERROR", "last_sync_error", 0},

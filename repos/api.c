@@ -443,9 +443,49 @@ static const struct http_route repos_routes[] = {
     {"POST", "/api/v2/content/orphans/remove", api_orphans, 0, "content_orphans"},
 };
 
+/* drover_repo_* for /metrics: per repository its packages, errata, size and last sync. */
+static void
+api_metrics_repos(struct buf *out)
+{
+	_cleanup_json_ json_t *rows = NULL;
+	struct dr_error err;
+	size_t i;
+	json_t *r;
+	static const struct {
+		const char *name, *help, *column;
+	} families[] = {
+	    {"drover_repo_packages", "Packages in the latest version of a repository.",
+	        "packages"},
+	    {"drover_repo_errata", "Errata in the latest version of a repository.", "errata"},
+	    {"drover_repo_size_bytes", "Size of the packages of the latest version.", "size"},
+	    {"drover_repo_last_sync_success", "1 when the last sync succeeded, else 0.", "ok"},
+	    {"drover_repo_last_sync_timestamp_seconds", "When the last sync ended.", "at"},
+	};
+
+	if (store_query("SELECT r.name, COALESCE(v.package_count, 0) AS packages,"
+	                " COALESCE(v.erratum_count, 0) AS errata, COALESCE(v.size, 0) AS size,"
+	                " CASE WHEN r.last_sync_state = 'succeeded' THEN 1 ELSE 0 END AS ok,"
+	                " COALESCE(r.last_sync_at, 0) AS at FROM repo_repositories r"
+	                " LEFT JOIN repo_versions v ON v.id = r.latest_version_id ORDER BY r.name",
+	        NULL, &rows, &err) < 0)
+		return;
+	for (size_t f = 0; f < nitems(families); f++) {
+		buf_addf(out, "# HELP %s %s\n# TYPE %s gauge\n", families[f].name,
+		    families[f].help, families[f].name);
+		json_array_foreach(rows, i, r)
+		{
+			buf_addf(out, "%s{repository=\"", families[f].name);
+			metrics_label_escape(out, json_string_value(json_object_get(r, "name")));
+			buf_addf(out, "\"} %lld\n",
+			    (long long)json_integer_value(json_object_get(r, families[f].column)));
+		}
+	}
+}
+
 /* Install the content and REST routes; before http_server_start. */
 void
 repos_api_init(void)
 {
 	http_routes_add(repos_routes, nitems(repos_routes));
+	metrics_collector_add(api_metrics_repos);
 }

@@ -15,6 +15,9 @@
 	" r.mirroring_policy, r.include_patterns AS include_json,"                                \
 	" r.exclude_patterns AS exclude_json, r.retain_versions, r.download_concurrency,"         \
 	" r.upstream_checksum,"                                                                   \
+	" (SELECT COALESCE(SUM(u.size), 0) FROM repo_units u WHERE u.id IN"                       \
+	"  (SELECT vu.unit_id FROM repo_version_units vu JOIN repo_versions v"                    \
+	"   ON v.id = vu.version_id WHERE v.repository_id = r.id)) AS disk_use,"                  \
 	" r.latest_version_id, (SELECT number FROM repo_versions v"                               \
 	"  WHERE v.id = r.latest_version_id) AS latest_version,"                                  \
 	" r.last_sync_at, r.last_sync_state, r.last_sync_error, r.created_at,"                    \

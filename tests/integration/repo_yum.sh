@@ -303,6 +303,13 @@ is "after all that, version 2 is still served" "$(curl -s "$lib/repodata/repomd.
 is "and no version was made" \
 	"$("$DROVER" --json repo show hello-yum | grep -c '"number"')" 2
 like "droverd is still healthy" "$(curl -s "$DROVERD_URL/api/v2/status")" '"store": *"ok"'
+metrics=$(curl -s "$DROVERD_URL/metrics")
+like "metrics: packages per repository" "$metrics" 'drover_repo_packages\{repository="hello-yum"\} 3'
+like "metrics: the failed last sync" "$metrics" \
+	'drover_repo_last_sync_success\{repository="hello-yum"\} 0'
+like "repo show reports the disk the repository's versions use" \
+	"$("$DROVER" repo show hello-yum)" 'DISK USE +[1-9][0-9]+'
+
 
 # Retention and orphan cleanup.
 "$DROVER" repo update hello-yum --url "$NGINX_URL/yum" --retain 1 >/dev/null
