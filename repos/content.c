@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "repos/repos.h"
@@ -89,7 +90,9 @@ repo_content_handler(struct http_request *req, struct http_response *resp)
 	_cleanup_json_ json_t *repo = NULL, *row = NULL;
 	_cleanup_free_ char *path = NULL;
 	const char *sha, *inm;
-	char fetched[65], etag[70];
+	char fetched[65], etag[70], modified[64];
+	const char *ims;
+	struct tm tm;
 	struct dr_error err;
 	struct stat st;
 	int64_t vid;
@@ -147,7 +150,25 @@ repo_content_handler(struct http_request *req, struct http_response *resp)
 		http_reply_error(resp, 503, "%s: missing from the pool", rel);
 		return 0;
 	}
+	/* A pool file's time is when that content first arrived: nothing at this path of
+	 * this version can be newer. */
+	gmtime_r(&st.st_mtime, &tm);
+	strftime(modified, sizeof modified, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	ims = http_request_header(req, "If-Modified-Since");
+	if (inm == NULL && ims != NULL) {
+		struct tm t = {0};
+		const char *end = strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &t);
+
+		if (end != NULL && *end == '\0' && st.st_mtime <= timegm(&t)) {
+			close(fd);
+			http_reply_header(resp, "ETag", etag);
+			http_reply_header(resp, "Last-Modified", modified);
+			http_reply_text(resp, 304, content_type(rel), "", 0);
+			return 0;
+		}
+	}
 	http_reply_header(resp, "ETag", etag);
+	http_reply_header(resp, "Last-Modified", modified);
 	http_reply_file(resp, 200, content_type(rel), fd, st.st_size);
 	return 0;
 }

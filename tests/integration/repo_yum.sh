@@ -61,6 +61,13 @@ etag=$(curl -s -D - -o /dev/null "$lib/repodata/repomd.xml" | sed -n 's/^[Ee][Tt
 like "published files carry their checksum as ETag" "$etag" '^"[0-9a-f]{64}"$'
 is "If-None-Match with it answers 304" \
 	"$(curl -s -o /dev/null -w '%{http_code}' -H "If-None-Match: $etag" "$lib/repodata/repomd.xml")" 304
+modified=$(curl -s -D - -o /dev/null "$lib/repodata/repomd.xml" | sed -n 's/^[Ll]ast-[Mm]odified: *\(.*\)\r$/\1/p')
+like "published files carry Last-Modified" "$modified" 'GMT$'
+is "If-Modified-Since with it answers 304" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "If-Modified-Since: $modified" "$lib/repodata/repomd.xml")" 304
+is "an older If-Modified-Since gets the file" \
+	"$(curl -s -o /dev/null -w '%{http_code}' -H "If-Modified-Since: Mon, 01 Jan 2001 00:00:00 GMT" "$lib/repodata/repomd.xml")" 200
+is "HEAD answers too" "$(curl -s -I -o /dev/null -w '%{http_code}' "$lib/repodata/repomd.xml")" 200
 opts=$(dnf_opts "$TAP_TMP/dnf" "$lib/")
 # shellcheck disable=SC2086
 ok "dnf installs world (and its dependency hello) from droverd" dnf $opts install world
