@@ -587,7 +587,7 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	struct repo_sync s = {.job = job};
 	json_t *result = NULL;
 	_cleanup_free_ char *idtext = NULL;
-	int64_t repo_id;
+	int64_t repo_id, claimed = 0;
 	int r;
 
 	if (which == NULL && json_is_integer(json_object_get(job_params(job), "repository")))
@@ -614,9 +614,20 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	s.queued = json_object();
 	s.locations = json_object();
 	s.sources = json_object();
-	sync_record(repo_id, "running", NULL);
-	r = sync_do(&s, &result, err);
-	sync_record(repo_id, r == 0 ? "succeeded" : "failed", r == 0 ? NULL : err->msg);
+	/* One sync per repository at a time: two would share downloads and race for the
+	 * version number. Claiming is one conditional update. */
+	if (store_execf(&claimed, NULL, err,
+	        "UPDATE repo_repositories SET last_sync_state = 'running', last_sync_error = NULL"
+	        " WHERE id = ? AND (last_sync_state IS NULL OR last_sync_state <> 'running')",
+	        "[I]", (json_int_t)repo_id) < 0)
+		r = -1;
+	else if (claimed == 0)
+		r = dr_error_set(err, "repository %s: another sync of it is running",
+		    json_string_value(json_object_get(s.repo, "name")));
+	else {
+		r = sync_do(&s, &result, err);
+		sync_record(repo_id, r == 0 ? "succeeded" : "failed", r == 0 ? NULL : err->msg);
+	}
 	if (r == 0)
 		job_result_set(job, result);
 	nftw(s.workdir, sync_rm, 16, FTW_DEPTH | FTW_PHYS);

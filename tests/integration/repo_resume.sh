@@ -36,6 +36,10 @@ while [ $i -lt 100 ]; do
 done
 sleep 0.5
 is "version 1 is served while the sync runs" "$(curl -s "$lib/repodata/repomd.xml")" "$v1"
+out=$("$DROVER" repo sync r --wait 2>&1)
+like "a second sync of the same repository is refused while one runs" "$out" \
+	'another sync of it is running'
+
 droverd_stop KILL
 ok "droverd was killed mid-download (partial files exist)" \
 	test "$(find "$TAP_TMP/state/pool" -name '*.part' | wc -l)" -gt 0
