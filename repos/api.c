@@ -346,6 +346,47 @@ api_erratum_show(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* Many profiles against one content: loaded once, each distinct package set evaluated
+ * once. Answers {"results": [{"profile_hash", "errata": [..]}], "distinct_profiles"}. */
+static void
+api_errata_applicable_many(
+    struct http_response *resp, const json_t *profiles, const json_t *ids, const char *type)
+{
+	struct repo_applicability *a;
+	_cleanup_json_ json_t *cache = json_object();
+	json_t *results = json_array(), *profile;
+	struct dr_error err;
+	size_t i;
+
+	if (repo_applicability_load(ids, type, &a, &err) < 0) {
+		json_decref(results);
+		http_reply_error(resp, 422, "%s", err.msg);
+		return;
+	}
+	json_array_foreach(profiles, i, profile)
+	{
+		char hash[65];
+		json_t *errata;
+
+		repo_applicability_profile_hash(profile, hash);
+		if ((errata = json_object_get(cache, hash)) == NULL) {
+			if (repo_applicability_eval(a, profile, &errata, &err) < 0) {
+				repo_applicability_free(a);
+				json_decref(results);
+				http_reply_error(resp, 422, "profiles[%zu]: %s", i, err.msg);
+				return;
+			}
+			json_object_set_new(cache, hash, errata);
+		}
+		json_array_append_new(
+		    results, json_pack("{s:s, s:O}", "profile_hash", hash, "errata", errata));
+	}
+	repo_applicability_free(a);
+	http_reply_json(resp, 200,
+	    json_pack("{s:I, s:I, s:o}", "total", (json_int_t)json_array_size(results),
+	        "distinct_profiles", (json_int_t)json_object_size(cache), "results", results));
+}
+
 /*
  * POST /api/v2/errata/applicable {profile: [{name, epoch, version, release, arch}],
  * repository: name} or {profile, content_view, environment}: the errata that apply.
@@ -400,6 +441,10 @@ api_errata_applicable(struct http_request *req, struct http_response *resp)
 		http_reply_error(resp, 422,
 		    "expected {\"profile\": [..], \"repository\"} or {\"profile\", "
 		    "\"content_view\", \"environment\"} with published content");
+		return 0;
+	}
+	if (json_is_array(json_object_get(body, "profiles"))) {
+		api_errata_applicable_many(resp, json_object_get(body, "profiles"), ids, type);
 		return 0;
 	}
 	if (repo_errata_applicable(json_object_get(body, "profile"), ids, type, &result, &err) <

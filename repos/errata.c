@@ -149,45 +149,33 @@ errata_arch_ok(const char *installed, const char *fixed)
 	    strcmp(installed, "noarch") == 0 || strcmp(fixed, "all") == 0;
 }
 
-/* Applicable errata of a profile against the errata and packages of versions. */
+/*
+ * The content applicability is computed against, loaded once: its errata, an index from
+ * package name to the fixes that name it, and its packages by name. Evaluating a profile
+ * then costs one lookup per installed package, so thousands of hosts are cheap; hosts with
+ * the same package set share one evaluation (repo_applicability_profile_hash).
+ */
+struct repo_applicability {
+	Pool *pool;
+	json_t *errata; /* rows: erratum_id, type, severity, title, issued_at */
+	json_t *fixes; /* name -> [{e: index, arch, fixed}] */
+	json_t *units; /* name -> [{evr, arch}] */
+};
+
+/* Load the errata and packages of version_ids ([ids]) for evaluations. */
 int
-repo_errata_applicable(const json_t *profile, const json_t *version_ids, const char *format_type,
-    json_t **ret, struct dr_error *err)
+repo_applicability_load(const json_t *version_ids, const char *format_type,
+    struct repo_applicability **ret, struct dr_error *err)
 {
 	_cleanup_free_ char *ids = errata_id_list(version_ids);
 	_cleanup_free_ char *esql = NULL, *usql = NULL;
-	_cleanup_json_ json_t *errata = NULL, *units = NULL, *installed = json_object();
-	_cleanup_json_ json_t *by_name = json_object();
-	json_t *out = json_array();
-	Pool *pool;
-	size_t i, j, k;
-	json_t *p, *e, *u;
+	_cleanup_json_ json_t *rows = NULL, *units = NULL;
+	struct repo_applicability *a;
+	size_t i, j;
+	json_t *e, *p, *u;
 
-	if (ids == NULL || json_array_size(version_ids) == 0) {
-		json_decref(out);
+	if (ids == NULL || json_array_size(version_ids) == 0)
 		return dr_error_set(err, "versions: a non-empty list of ids");
-	}
-	if (!json_is_array(profile)) {
-		json_decref(out);
-		return dr_error_set(
-		    err, "profile: a list of {name, epoch, version, release, arch}");
-	}
-	json_array_foreach(profile, i, p)
-	{
-		const char *name = json_string_value(json_object_get(p, "name"));
-		_cleanup_free_ char *evr = NULL;
-		json_t *list;
-		if (name == NULL || !json_is_string(json_object_get(p, "version"))) {
-			json_decref(out);
-			return dr_error_set(err, "profile[%zu]: name and version are required", i);
-		}
-		if ((list = json_object_get(installed, name)) == NULL)
-			json_object_set_new(installed, name, list = json_array());
-		evr = errata_evr(p);
-		json_array_append_new(list,
-		    json_pack("{s:s, s:s?}", "evr", evr, "arch",
-		        json_string_value(json_object_get(p, "arch"))));
-	}
 	esql = xasprintf("SELECT DISTINCT e.id, e.erratum_id, e.type, e.severity, e.title,"
 	                 " e.issued_at, e.data AS data_json FROM repo_errata e JOIN"
 	                 " repo_version_errata ve ON ve.erratum_id = e.id"
@@ -197,79 +185,195 @@ repo_errata_applicable(const json_t *profile, const json_t *version_ids, const c
 	                 " repo_units u JOIN repo_version_units vu ON vu.unit_id = u.id"
 	                 " WHERE vu.version_id IN (%s)",
 	    ids);
-	if (store_query(esql, NULL, &errata, err) < 0 ||
-	    store_query(usql, NULL, &units, err) < 0) {
-		json_decref(out);
+	if (store_query(esql, NULL, &rows, err) < 0 || store_query(usql, NULL, &units, err) < 0)
 		return -1;
+	a = xcalloc(1, sizeof *a);
+	a->errata = json_array();
+	a->fixes = json_object();
+	a->units = json_object();
+	json_array_foreach(rows, i, e)
+	{
+		json_array_append_new(a->errata,
+		    json_pack("{s:O, s:O, s:O, s:O, s:O}", "erratum_id",
+		        json_object_get(e, "erratum_id"), "type", json_object_get(e, "type"),
+		        "severity", json_object_get(e, "severity"), "title",
+		        json_object_get(e, "title"), "issued_at",
+		        json_object_get(e, "issued_at")));
+		json_array_foreach(json_object_get(json_object_get(e, "data"), "packages"), j, p)
+		{
+			const char *name = json_string_value(json_object_get(p, "name"));
+			_cleanup_free_ char *fixed = errata_evr(p);
+			json_t *list;
+
+			if (name == NULL)
+				continue;
+			if ((list = json_object_get(a->fixes, name)) == NULL)
+				json_object_set_new(a->fixes, name, list = json_array());
+			json_array_append_new(list,
+			    json_pack("{s:I, s:O, s:s}", "e",
+			        (json_int_t)(json_array_size(a->errata) - 1), "arch",
+			        json_object_get(p, "arch"), "fixed", fixed));
+		}
 	}
-	/* The content's packages by name, so each fix is looked up, not searched for. */
 	json_array_foreach(units, i, u)
 	{
 		const char *name = json_string_value(json_object_get(u, "name"));
 		_cleanup_free_ char *evr = errata_evr(u);
-		json_t *list = json_object_get(by_name, name);
+		json_t *list = json_object_get(a->units, name);
 
 		if (list == NULL)
-			json_object_set_new(by_name, name, list = json_array());
+			json_object_set_new(a->units, name, list = json_array());
 		json_array_append_new(
 		    list, json_pack("{s:s, s:O}", "evr", evr, "arch", json_object_get(u, "arch")));
 	}
-	pool = pool_create();
-	pool_setdisttype(pool, strcmp(format_type, "apt") == 0 ? DISTTYPE_DEB : DISTTYPE_RPM);
-	json_array_foreach(errata, i, e)
+	a->pool = pool_create();
+	pool_setdisttype(a->pool, strcmp(format_type, "apt") == 0 ? DISTTYPE_DEB : DISTTYPE_RPM);
+	*ret = a;
+	return 0;
+}
+
+void
+repo_applicability_free(struct repo_applicability *a)
+{
+	if (a == NULL)
+		return;
+	pool_free(a->pool);
+	json_decref(a->errata);
+	json_decref(a->fixes);
+	json_decref(a->units);
+	free(a);
+}
+
+/* Whether the content holds name at fixed or newer for an installed arch. */
+static bool
+applicability_in_content(
+    const struct repo_applicability *a, const char *name, const char *iarch, const char *fixed)
+{
+	size_t m;
+	json_t *u;
+
+	json_array_foreach(json_object_get(a->units, name), m, u)
 	{
-		json_t *fixes = json_array();
-		bool installable = true;
-
-		json_array_foreach(json_object_get(json_object_get(e, "data"), "packages"), j, p)
-		{
-			const char *name = json_string_value(json_object_get(p, "name"));
-			const char *arch = json_string_value(json_object_get(p, "arch"));
-			_cleanup_free_ char *fixed = errata_evr(p);
-			json_t *inst;
-
-			json_array_foreach(json_object_get(installed, name ? name : ""), k, inst)
-			{
-				const char *have = json_string_value(json_object_get(inst, "evr"));
-				const char *iarch =
-				    json_string_value(json_object_get(inst, "arch"));
-				bool in_repo = false;
-				size_t m;
-
-				if (!errata_arch_ok(iarch, arch) ||
-				    pool_evrcmp_str(pool, have, fixed, EVRCMP_COMPARE) >= 0)
-					continue;
-				json_array_foreach(json_object_get(by_name, name), m, u)
-				{
-					if (errata_arch_ok(iarch,
-					        json_string_value(json_object_get(u, "arch"))) &&
-					    pool_evrcmp_str(pool,
-					        json_string_value(json_object_get(u, "evr")),
-					        fixed, EVRCMP_COMPARE) >= 0) {
-						in_repo = true;
-						break;
-					}
-				}
-				if (!in_repo)
-					installable = false;
-				json_array_append_new(fixes,
-				    json_pack("{s:s, s:s, s:s, s:s?, s:b}", "name", name,
-				        "installed", have, "fixed", fixed, "arch", iarch,
-				        "installable", in_repo));
-			}
-		}
-		if (json_array_size(fixes) == 0) {
-			json_decref(fixes);
-			continue;
-		}
-		json_array_append_new(out,
-		    json_pack("{s:O, s:O, s:O, s:O, s:O, s:o, s:b}", "erratum_id",
-		        json_object_get(e, "erratum_id"), "type", json_object_get(e, "type"),
-		        "severity", json_object_get(e, "severity"), "title",
-		        json_object_get(e, "title"), "issued_at", json_object_get(e, "issued_at"),
-		        "packages", fixes, "installable", installable));
+		if (errata_arch_ok(iarch, json_string_value(json_object_get(u, "arch"))) &&
+		    pool_evrcmp_str(a->pool, json_string_value(json_object_get(u, "evr")), fixed,
+		        EVRCMP_COMPARE) >= 0)
+			return true;
 	}
-	pool_free(pool);
+	return false;
+}
+
+/* The applicable errata of one profile, in erratum order; caller frees *ret. */
+int
+repo_applicability_eval(
+    struct repo_applicability *a, const json_t *profile, json_t **ret, struct dr_error *err)
+{
+	size_t n = json_array_size(a->errata), i, k;
+	json_t **hits = NULL, *p, *f, *out;
+
+	if (!json_is_array(profile))
+		return dr_error_set(
+		    err, "profile: a list of {name, epoch, version, release, arch}");
+	hits = xcalloc(n + 1, sizeof *hits);
+	json_array_foreach(profile, i, p)
+	{
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *iarch = json_string_value(json_object_get(p, "arch"));
+		_cleanup_free_ char *have = NULL;
+
+		if (name == NULL || !json_is_string(json_object_get(p, "version"))) {
+			for (k = 0; k < n; k++)
+				json_decref(hits[k]);
+			free(hits);
+			return dr_error_set(err, "profile[%zu]: name and version are required", i);
+		}
+		if (json_object_get(a->fixes, name) == NULL)
+			continue;
+		have = errata_evr(p);
+		json_array_foreach(json_object_get(a->fixes, name), k, f)
+		{
+			const char *fixed = json_string_value(json_object_get(f, "fixed"));
+			size_t e = (size_t)json_integer_value(json_object_get(f, "e"));
+			bool in;
+
+			if (!errata_arch_ok(
+			        iarch, json_string_value(json_object_get(f, "arch"))) ||
+			    pool_evrcmp_str(a->pool, have, fixed, EVRCMP_COMPARE) >= 0)
+				continue;
+			in = applicability_in_content(a, name, iarch, fixed);
+			if (hits[e] == NULL)
+				hits[e] = json_array();
+			json_array_append_new(hits[e],
+			    json_pack("{s:s, s:s, s:s, s:s?, s:b}", "name", name, "installed",
+			        have, "fixed", fixed, "arch", iarch, "installable", in));
+		}
+	}
+	out = json_array();
+	for (i = 0; i < n; i++) {
+		bool installable = true;
+		json_t *e;
+
+		if (hits[i] == NULL)
+			continue;
+		json_array_foreach(hits[i], k, f)
+		{
+			if (!json_is_true(json_object_get(f, "installable")))
+				installable = false;
+		}
+		e = json_deep_copy(json_array_get(a->errata, i));
+		json_object_set_new(e, "packages", hits[i]);
+		json_object_set_new(e, "installable", json_boolean(installable));
+		json_array_append_new(out, e);
+	}
+	free(hits);
 	*ret = out;
 	return 0;
+}
+
+static int
+applicability_line_cmp(const void *x, const void *y)
+{
+	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* A digest of a profile's package set, the same for any order of its entries. */
+void
+repo_applicability_profile_hash(const json_t *profile, char hex[65])
+{
+	size_t n = json_array_size(profile), i;
+	char **lines = xcalloc(n + 1, sizeof *lines);
+	struct buf b = BUF_INIT(0);
+	json_t *p;
+
+	json_array_foreach(profile, i, p)
+	{
+		_cleanup_free_ char *evr = errata_evr(p);
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *arch = json_string_value(json_object_get(p, "arch"));
+
+		lines[i] = xasprintf("%s %s %s", name ? name : "", evr, arch ? arch : "");
+	}
+	qsort(lines, n, sizeof *lines, applicability_line_cmp);
+	for (i = 0; i < n; i++) {
+		buf_adds(&b, lines[i]);
+		buf_addc(&b, '\n');
+		free(lines[i]);
+	}
+	free(lines);
+	repo_pool_digest("sha256", b.data != NULL ? b.data : "", b.len, hex, NULL);
+	buf_free(&b);
+}
+
+/* Applicable errata of one profile against the errata and packages of versions. */
+int
+repo_errata_applicable(const json_t *profile, const json_t *version_ids, const char *format_type,
+    json_t **ret, struct dr_error *err)
+{
+	struct repo_applicability *a;
+	int r;
+
+	if (repo_applicability_load(version_ids, format_type, &a, err) < 0)
+		return -1;
+	r = repo_applicability_eval(a, profile, ret, err);
+	repo_applicability_free(a);
+	return r;
 }

@@ -242,6 +242,17 @@ json_t *repo_erratum_get(const char *erratum_id);
  */
 int repo_errata_applicable(const json_t *profile, const json_t *version_ids,
     const char *format_type, json_t **ret, struct dr_error *err);
+/* Load a content (repository versions) once, then evaluate many profiles against it. */
+struct repo_applicability;
+int repo_applicability_load(const json_t *version_ids, const char *format_type,
+    struct repo_applicability **ret, struct dr_error *err);
+/* The applicable errata of one profile (as repo_errata_applicable); caller frees *ret. */
+int repo_applicability_eval(
+    struct repo_applicability *a, const json_t *profile, json_t **ret, struct dr_error *err);
+void repo_applicability_free(struct repo_applicability *a);
+/* SHA-256 of a profile's package set, independent of order: hosts that share it share
+ * one evaluation. */
+void repo_applicability_profile_hash(const json_t *profile, char hex[65]);
 /* Compare two EVRs by rpm (format "yum") or Debian ("apt") rules with libsolv. */
 int repo_evr_cmp(const char *format_type, const char *a, const char *b);
 

@@ -105,6 +105,12 @@ profile() {
 out=$(api -d "$(profile)" "$DROVERD_URL/api/v2/errata/applicable")
 like "the erratum applies to the root with hello-1.0" "$out" '"erratum_id": *"DRV-2024:0001"'
 like "and is installable from the repository" "$out" '"installable": *true'
+many=$(profile | python3 -c 'import sys, json; b = json.load(sys.stdin); p = b.pop("profile"); b["profiles"] = [p, list(reversed(p)), [{"name": "hello", "epoch": "0", "version": "1.1", "release": "1", "arch": "noarch"}]]; print(json.dumps(b))')
+out=$(api -d "$many" "$DROVERD_URL/api/v2/errata/applicable")
+like "many profiles: the same package set in any order is evaluated once" "$out" \
+	'"distinct_profiles": *2'
+like "and each host gets its answer" "$(printf '%s' "$out" | python3 -c 'import sys, json; r = json.load(sys.stdin)["results"]; print([len(x["errata"]) for x in r])')" \
+	'^\[1, 1, 0\]$'
 # shellcheck disable=SC2086
 ok "dnf upgrade takes hello-1.1 from droverd" dnf $opts --refresh upgrade
 is "hello 1.1 is installed" "$(cat "$TAP_TMP/dnf/root/usr/share/hello/version")" 1.1-1
