@@ -347,7 +347,8 @@ api_erratum_show(struct http_request *req, struct http_response *resp)
 }
 
 /* Many profiles against one content: loaded once, each distinct package set evaluated
- * once. Answers {"results": [{"profile_hash", "errata": [..]}], "distinct_profiles"}. */
+ * once. Answers {"results": [{"profile_hash", "errata": {"applicable": [ids],
+ * "installable": [ids]}}], "distinct_profiles"}. */
 static void
 api_errata_applicable_many(
     struct http_response *resp, const json_t *profiles, const json_t *ids, const char *type)
@@ -370,7 +371,7 @@ api_errata_applicable_many(
 
 		repo_applicability_profile_hash(profile, hash);
 		if ((errata = json_object_get(cache, hash)) == NULL) {
-			if (repo_applicability_eval(a, profile, &errata, &err) < 0) {
+			if (repo_applicability_eval(a, profile, true, &errata, &err) < 0) {
 				repo_applicability_free(a);
 				json_decref(results);
 				http_reply_error(resp, 422, "profiles[%zu]: %s", i, err.msg);

@@ -262,10 +262,11 @@ applicability_in_content(
 	return false;
 }
 
-/* The applicable errata of one profile, in erratum order; caller frees *ret. */
+/* The applicable errata of one profile, in erratum order; caller frees *ret. Brief:
+ * {"applicable": [erratum ids], "installable": [erratum ids]}, for many hosts at once. */
 int
-repo_applicability_eval(
-    struct repo_applicability *a, const json_t *profile, json_t **ret, struct dr_error *err)
+repo_applicability_eval(struct repo_applicability *a, const json_t *profile, bool brief,
+    json_t **ret, struct dr_error *err)
 {
 	size_t n = json_array_size(a->errata), i, k;
 	json_t **hits = NULL, *p, *f, *out;
@@ -302,12 +303,16 @@ repo_applicability_eval(
 			in = applicability_in_content(a, name, iarch, fixed);
 			if (hits[e] == NULL)
 				hits[e] = json_array();
-			json_array_append_new(hits[e],
-			    json_pack("{s:s, s:s, s:s, s:s?, s:b}", "name", name, "installed",
-			        have, "fixed", fixed, "arch", iarch, "installable", in));
+			if (brief)
+				json_array_append_new(hits[e], json_boolean(in));
+			else
+				json_array_append_new(hits[e],
+				    json_pack("{s:s, s:s, s:s, s:s?, s:b}", "name", name,
+				        "installed", have, "fixed", fixed, "arch", iarch,
+				        "installable", in));
 		}
 	}
-	out = json_array();
+	out = brief ? json_pack("{s:[], s:[]}", "applicable", "installable") : json_array();
 	for (i = 0; i < n; i++) {
 		bool installable = true;
 		json_t *e;
@@ -316,8 +321,16 @@ repo_applicability_eval(
 			continue;
 		json_array_foreach(hits[i], k, f)
 		{
-			if (!json_is_true(json_object_get(f, "installable")))
+			if (!json_is_true(brief ? f : json_object_get(f, "installable")))
 				installable = false;
+		}
+		if (brief) {
+			json_t *id = json_object_get(json_array_get(a->errata, i), "erratum_id");
+			json_array_append(json_object_get(out, "applicable"), id);
+			if (installable)
+				json_array_append(json_object_get(out, "installable"), id);
+			json_decref(hits[i]);
+			continue;
 		}
 		e = json_deep_copy(json_array_get(a->errata, i));
 		json_object_set_new(e, "packages", hits[i]);
@@ -373,7 +386,7 @@ repo_errata_applicable(const json_t *profile, const json_t *version_ids, const c
 
 	if (repo_applicability_load(version_ids, format_type, &a, err) < 0)
 		return -1;
-	r = repo_applicability_eval(a, profile, ret, err);
+	r = repo_applicability_eval(a, profile, false, ret, err);
 	repo_applicability_free(a);
 	return r;
 }

@@ -246,9 +246,10 @@ int repo_errata_applicable(const json_t *profile, const json_t *version_ids,
 struct repo_applicability;
 int repo_applicability_load(const json_t *version_ids, const char *format_type,
     struct repo_applicability **ret, struct dr_error *err);
-/* The applicable errata of one profile (as repo_errata_applicable); caller frees *ret. */
-int repo_applicability_eval(
-    struct repo_applicability *a, const json_t *profile, json_t **ret, struct dr_error *err);
+/* The applicable errata of one profile (as repo_errata_applicable), or when brief
+ * {"applicable": [ids], "installable": [ids]}; caller frees *ret. */
+int repo_applicability_eval(struct repo_applicability *a, const json_t *profile, bool brief,
+    json_t **ret, struct dr_error *err);
 void repo_applicability_free(struct repo_applicability *a);
 /* SHA-256 of a profile's package set, independent of order: hosts that share it share
  * one evaluation. */
