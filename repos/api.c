@@ -415,7 +415,6 @@ api_errata_applicable(struct http_request *req, struct http_response *resp)
 			return 0;
 		}
 		json_array_append(ids, json_object_get(r, "latest_version_id"));
-		type = json_string_value(json_object_get(r, "type")) ? "yum" : "yum";
 		if (strcmp(json_string_value(json_object_get(r, "type")), "apt") == 0)
 			type = "apt";
 	} else if (cv != NULL && env != NULL) {

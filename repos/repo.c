@@ -406,7 +406,7 @@ repo_update(int64_t id, const json_t *spec, struct dr_error *err)
 int
 repo_delete(int64_t id, struct dr_error *err)
 {
-	_cleanup_json_ json_t *used = NULL, *cvs = NULL;
+	_cleanup_json_ json_t *cvs = NULL;
 	size_t i;
 	json_t *cv;
 
@@ -424,7 +424,6 @@ repo_delete(int64_t id, struct dr_error *err)
 				    json_string_value(json_object_get(cv, "name")));
 		}
 	}
-	(void)used;
 	return store_execf(
 	    NULL, NULL, err, "DELETE FROM repo_repositories WHERE id = ?", "[I]", (json_int_t)id);
 }

@@ -65,8 +65,8 @@ test_path_check(void **state)
 static void
 test_zread_formats(void **state)
 {
-	char text[4096], out[8192];
-	size_t i, n;
+	char text[4096];
+	size_t i;
 	struct dr_error err;
 	struct buf got = BUF_INIT(1u << 20);
 	struct buf gz = BUF_INIT(0);
@@ -114,8 +114,6 @@ test_zread_formats(void **state)
 			assert_int_equal(repo_zread_file(t, "trunc", 0, &got, &err), -1);
 		}
 	}
-	(void)out;
-	(void)n;
 	buf_free(&got);
 	buf_free(&gz);
 }
