@@ -48,6 +48,7 @@ static const struct cli_column repo_detail_columns[] = {
     {"EXCLUDE", "exclude", 0},
     {"RETAIN VERSIONS", "retain_versions", 0},
     {"CONCURRENCY", "download_concurrency", 0},
+    {"BANDWIDTH LIMIT", "bandwidth_limit", 0},
     {"LATEST VERSION", "latest_version", 0},
     {"DISK USE", "disk_use", 0},
     {"LAST SYNC", "last_sync_at", CLI_COL_TIME},
@@ -272,6 +273,7 @@ static const struct option repo_opts[] = {
     {"filters", required_argument, NULL, 'F'},
     {"errata-url", required_argument, NULL, 'E'},
     {"concurrency", required_argument, NULL, 'C'},
+    {"bandwidth-limit", required_argument, NULL, 'B'},
     {NULL, 0, NULL, 0},
 };
 
@@ -340,6 +342,21 @@ repo_body(int argc, char **argv, const struct cli_cmd *cmd, json_t *body)
 			if (str_to_ll(optarg, 1, 64, &n) < 0)
 				return cli_fail("--concurrency %s: a number from 1 to 64", optarg);
 			json_object_set_new(body, "download_concurrency", json_integer(n));
+			break;
+		}
+		case 'B': {
+			char *end = NULL;
+			long long n = strtoll(optarg, &end, 10), mul = 1;
+			if (end != NULL && (*end == 'k' || *end == 'K'))
+				mul = 1024, end++;
+			else if (end != NULL && (*end == 'm' || *end == 'M'))
+				mul = 1024 * 1024, end++;
+			if (end == optarg || *end != '\0' || n < 0 || n > (1LL << 30))
+				return cli_fail(
+				    "--bandwidth-limit %s: bytes per second (k, M), 0 for "
+				    "none",
+				    optarg);
+			json_object_set_new(body, "bandwidth_limit", json_integer(n * mul));
 			break;
 		}
 		case 'E':

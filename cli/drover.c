@@ -60,7 +60,7 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--components C,..] [--architectures A,..] [--gpg-key FILE] "
 	    "[--download-policy immediate|on_demand] [--mirroring-policy additive|mirror_complete] "
 	    "[--include PAT,..] [--exclude PAT,..] [--retain N] [--errata-url URL|DIR] "
-	    "[--concurrency N]",
+	    "[--concurrency N] [--bandwidth-limit BYTES/s]",
 	    "Create a repository." },
 	{ "repo", "list", cmd_content_list, CLI_REMOTE, "repo list [--product P]",
 	    "List repositories." },

@@ -651,6 +651,7 @@ struct http_client_opts {
 	const char *ca_file;	 /* NULL = the system CA store */
 	const char *bearer_token;
 	size_t max_response; /* cap on a body held in memory; 0 = 16 MiB */
+	int64_t max_recv_bytes_per_s; /* per transfer; 0 = unlimited */
 };
 
 /* The default proxy for calls whose opts->proxy is NULL ("" or NULL = none); copied. */

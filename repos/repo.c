@@ -13,7 +13,8 @@
 	"r.id, r.name, p.name AS product, r.product_id, r.type, r.url, r.distribution,"           \
 	" r.components, r.architectures, r.gpg_key, r.errata_url, r.download_policy,"             \
 	" r.mirroring_policy, r.include_patterns AS include_json,"                                \
-	" r.exclude_patterns AS exclude_json, r.retain_versions, r.download_concurrency,"         \
+	" r.exclude_patterns AS exclude_json, r.retain_versions, r.download_concurrency, "        \
+	"r.bandwidth_limit,"                                                                      \
 	" r.upstream_checksum,"                                                                   \
 	" (SELECT COALESCE(SUM(u.size), 0) FROM repo_units u WHERE u.id IN"                       \
 	"  (SELECT vu.unit_id FROM repo_version_units vu JOIN repo_versions v"                    \
@@ -235,7 +236,7 @@ struct repo_fields {
 	const char *name, *product, *type, *url, *gpg_key, *download_policy, *mirroring_policy;
 	const char *distribution, *errata_url;
 	char *components, *architectures, *include, *exclude;
-	json_int_t retain, concurrency;
+	json_int_t retain, concurrency, bandwidth;
 	int64_t product_id;
 };
 
@@ -258,15 +259,16 @@ repo_fields_read(const json_t *spec, bool create, struct repo_fields *f, struct 
 
 	f->retain = -1;
 	f->concurrency = -1;
+	f->bandwidth = -1;
 	if (json_unpack_ex((json_t *)spec, &je, JSON_STRICT,
 	        "{s?:s, s?:s, s?:s, s?:s, s?:s, s?:o, s?:o, s?:s, s?:s, s?:s, s?:o, s?:o, s?:I, "
-	        "s?:s, s?:I}",
+	        "s?:s, s?:I, s?:I}",
 	        "name", &f->name, "product", &f->product, "type", &f->type, "url", &f->url,
 	        "distribution", &f->distribution, "components", &comps, "architectures", &archs,
 	        "gpg_key", &f->gpg_key, "download_policy", &f->download_policy, "mirroring_policy",
 	        &f->mirroring_policy, "include", &inc, "exclude", &exc, "retain_versions",
-	        &f->retain, "errata_url", &f->errata_url, "download_concurrency",
-	        &f->concurrency) < 0)
+	        &f->retain, "errata_url", &f->errata_url, "download_concurrency", &f->concurrency,
+	        "bandwidth_limit", &f->bandwidth) < 0)
 		return dr_error_set(err, "repository: %s", je.text);
 	if (f->errata_url != NULL && *f->errata_url != '\0' &&
 	    !str_has_prefix(f->errata_url, "http://") &&
@@ -294,6 +296,8 @@ repo_fields_read(const json_t *spec, bool create, struct repo_fields *f, struct 
 		return dr_error_set(err,
 		    "mirroring_policy '%s': expected additive or mirror_complete",
 		    f->mirroring_policy);
+	if (f->bandwidth != -1 && (f->bandwidth < 0 || f->bandwidth > (1LL << 40)))
+		return dr_error_set(err, "bandwidth_limit: bytes per second, 0 for none");
 	if (f->concurrency != -1 && (f->concurrency < 1 || f->concurrency > 64))
 		return dr_error_set(err, "download_concurrency: 1 to 64");
 	if (f->retain != -1 && (f->retain < 0 || f->retain > 100000))
@@ -346,9 +350,9 @@ repo_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 	    "INSERT INTO repo_repositories (product_id, name, type, url, distribution,"
 	    " components, architectures, gpg_key, download_policy, mirroring_policy,"
 	    " include_patterns, exclude_patterns, retain_versions, created_at, updated_at,"
-	    " errata_url, download_concurrency)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	    "[Issss?s?s?s?ssssIIIs?I]", (json_int_t)f.product_id, f.name, f.type, f.url,
+	    " errata_url, download_concurrency, bandwidth_limit)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	    "[Issss?s?s?s?ssssIIIs?II]", (json_int_t)f.product_id, f.name, f.type, f.url,
 	    f.distribution,
 	    strcmp(f.type, "apt") == 0 && f.components == NULL ? "main" : f.components,
 	    strcmp(f.type, "apt") == 0 && f.architectures == NULL ? "amd64" : f.architectures,
@@ -358,7 +362,8 @@ repo_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 	    f.exclude ? f.exclude : "[]", (json_int_t)(f.retain >= 0 ? f.retain : 0),
 	    (json_int_t)now, (json_int_t)now,
 	    f.errata_url != NULL && *f.errata_url != '\0' ? f.errata_url : NULL,
-	    (json_int_t)(f.concurrency > 0 ? f.concurrency : REPO_DOWNLOAD_CONCURRENCY));
+	    (json_int_t)(f.concurrency > 0 ? f.concurrency : REPO_DOWNLOAD_CONCURRENCY),
+	    (json_int_t)(f.bandwidth > 0 ? f.bandwidth : 0));
 	repo_fields_free(&f);
 	return r;
 }
@@ -391,13 +396,15 @@ repo_update(int64_t id, const json_t *spec, struct dr_error *err)
 	    " retain_versions = COALESCE(?, retain_versions),"
 	    " errata_url = COALESCE(?, errata_url),"
 	    " download_concurrency = COALESCE(?, download_concurrency),"
+	    " bandwidth_limit = COALESCE(?, bandwidth_limit),"
 	    " upstream_checksum = NULL, updated_at = ? WHERE id = ?",
-	    "[s?os?s?s?s?s?s?s?s?s?os?oII]", f.name,
+	    "[s?os?s?s?s?s?s?s?s?s?os?ooII]", f.name,
 	    f.product_id > 0 ? json_integer(f.product_id) : json_null(), f.url, f.distribution,
 	    f.components, f.architectures, f.gpg_key, f.download_policy, f.mirroring_policy,
 	    f.include, f.exclude, f.retain >= 0 ? json_integer(f.retain) : json_null(),
 	    f.errata_url, f.concurrency > 0 ? json_integer(f.concurrency) : json_null(),
-	    (json_int_t)time(NULL), (json_int_t)id);
+	    f.bandwidth >= 0 ? json_integer(f.bandwidth) : json_null(), (json_int_t)time(NULL),
+	    (json_int_t)id);
 	repo_fields_free(&f);
 	return r;
 }

@@ -42,6 +42,7 @@ static const struct store_migration repos_migrations[] = {
         " exclude_patterns TEXT NOT NULL DEFAULT '[]',"
         " retain_versions INTEGER NOT NULL DEFAULT 0,"
         " download_concurrency INTEGER NOT NULL DEFAULT 8,"
+        " bandwidth_limit INTEGER NOT NULL DEFAULT 0,"
         " upstream_checksum TEXT,"
         " latest_version_id INTEGER,"
         " last_sync_at INTEGER,"

@@ -213,6 +213,13 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 		return 0;
 	if (concurrency < 1 || concurrency > 64)
 		concurrency = REPO_DOWNLOAD_CONCURRENCY;
+	/* The repository's limit is for the whole sync: each transfer gets its share. */
+	if (json_integer_value(json_object_get(s->repo, "bandwidth_limit")) > 0) {
+		o.max_recv_bytes_per_s =
+		    json_integer_value(json_object_get(s->repo, "bandwidth_limit")) / concurrency;
+		if (o.max_recv_bytes_per_s < 1)
+			o.max_recv_bytes_per_s = 1;
+	}
 	if (mkdir(dldir, 0700) < 0 && errno != EEXIST)
 		return dr_error_errno(err, "%s", dldir);
 	job_printf(s->job, "downloading %zu packages\n", total);

@@ -72,6 +72,19 @@ is "version 2 is served" \
 ok "a package of version 2 is served whole" sh -c \
 	"curl -s '$lib/Packages/0/pkg00000-1.0-1.noarch.rpm' | cmp - '$www/v2/Packages/0/pkg00000-1.0-1.noarch.rpm'"
 
+# A bandwidth limit: 4 x 4 MiB at 4 MiB/s, 4 transfers of 1 MiB/s each. libcurl lets a
+# transfer read what is already waiting (about 1.6 MB on loopback) before it throttles,
+# so this takes about 2.5 s rather than 4; unlimited, a fraction of a second.
+python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/bw" 4 4194304
+"$DROVER" repo create --product p --name bw --type yum --url "$NGINX_URL/bw" \
+	--bandwidth-limit 4M --concurrency 4 >/dev/null
+like "repo show has the limit" "$("$DROVER" repo show bw)" 'BANDWIDTH LIMIT +4194304'
+t0=$(date +%s%N)
+ok "a limited sync succeeds" "$DROVER" repo sync bw --wait
+t1=$(date +%s%N)
+ms=$(((t1 - t0) / 1000000))
+ok "and is held back by the limit (${ms} ms for 16 MiB at 4 MiB/s)" test "$ms" -ge 1800
+
 # on_demand: metadata only; a package is fetched, verified and stored on first request.
 python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/od" 3 8192
 "$DROVER" repo create --product p --name od --type yum --url "$NGINX_URL/od" \
