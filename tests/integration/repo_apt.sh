@@ -10,7 +10,7 @@ for t in dpkg-deb apt-ftparchive apt-get dpkg gpg gpgconf nginx curl xz python3;
 	command -v $t >/dev/null || skip_all "$t is not installed"
 done
 export GNUPGHOME=$TAP_TMP/gnupg
-trap 'gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null; nginx_stop; droverd_stop KILL; rm -rf "$TAP_TMP"' EXIT
+trap 'gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null; nginx_stop; droverd_stop KILL; gpgconf --homedir "$TAP_TMP/state/gnupg" --kill all 2>/dev/null; rm -rf "$TAP_TMP"' EXIT
 mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
 	--quick-gen-key 'Upstream <up@example.org>' ed25519 sign never 2>/dev/null

@@ -8,7 +8,7 @@
 for t in nginx curl python3 sha256sum; do
 	command -v $t >/dev/null || skip_all "$t is not installed"
 done
-trap 'nginx_stop; droverd_stop KILL; rm -rf "$TAP_TMP"' EXIT
+trap 'nginx_stop; droverd_stop KILL; gpgconf --homedir "$TAP_TMP/state/gnupg" --kill all 2>/dev/null; rm -rf "$TAP_TMP"' EXIT
 
 www=$TAP_TMP/www
 python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/v1" 5 4096

@@ -10,7 +10,7 @@
 for t in rpmbuild createrepo_c modifyrepo_c dnf nginx curl gpg python3; do
 	command -v $t >/dev/null || skip_all "$t is not installed"
 done
-trap 'gpgconf --homedir "$TAP_TMP/gnupg" --kill all 2>/dev/null; nginx_stop; droverd_stop KILL; rm -rf "$TAP_TMP"' EXIT
+trap 'gpgconf --homedir "$TAP_TMP/gnupg" --kill all 2>/dev/null; nginx_stop; droverd_stop KILL; gpgconf --homedir "$TAP_TMP/state/gnupg" --kill all 2>/dev/null; rm -rf "$TAP_TMP"' EXIT
 
 www=$TAP_TMP/www
 ok "fixture: revision 1 (hello-1.0, world-1.0)" yum_fixture "$www/yum" 1
