@@ -116,5 +116,14 @@ int cmd_ca_revoke(struct cli *cli, int argc, char **argv);
 int cmd_ca_crl(struct cli *cli, int argc, char **argv);
 int cmd_ca_rotate(struct cli *cli, int argc, char **argv);
 int cmd_ca_intermediate(struct cli *cli, int argc, char **argv);
+/* cmd-repo.c */
+int cmd_content_create(struct cli *cli, int argc, char **argv);
+int cmd_content_update(struct cli *cli, int argc, char **argv);
+int cmd_content_list(struct cli *cli, int argc, char **argv);
+int cmd_content_show(struct cli *cli, int argc, char **argv);
+int cmd_repo_sync(struct cli *cli, int argc, char **argv);
+int cmd_cv_job(struct cli *cli, int argc, char **argv);
+int cmd_erratum_list(struct cli *cli, int argc, char **argv);
+int cmd_erratum_show(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

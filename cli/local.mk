@@ -7,5 +7,6 @@ drover_SOURCES = cli/drover.c cli/cli.h \
 	cli/cmd-schedule.c \
 	cli/cmd-template.c \
 	cli/cmd-cron.c \
-	cli/cmd-user.c
+	cli/cmd-user.c \
+	cli/cmd-repo.c
 drover_LDADD = $(DROVER_LIBS)

@@ -651,6 +651,7 @@ struct http_client_opts {
 	const char *ca_file;	 /* NULL = the system CA store */
 	const char *bearer_token;
 	size_t max_response; /* cap on a body held in memory; 0 = 16 MiB */
+	int64_t max_recv_bytes_per_s; /* per transfer; 0 = unlimited */
 };
 
 /* The default proxy for calls whose opts->proxy is NULL ("" or NULL = none); copied. */
@@ -682,6 +683,7 @@ struct http_download {
 	const char *dest_path;
 	const char *sha256; /* optional, hex: verified while streaming */
 	uint64_t max_size;  /* 0 = no limit */
+	bool no_sync;	    /* skip the fsync: the caller makes a batch durable (syncfs) */
 	int result;	    /* out: 0 or -1 */
 	char error[256];    /* out: names the URL */
 };

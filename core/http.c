@@ -143,6 +143,9 @@ client_easy(const char *url, const struct http_client_opts *o, long default_time
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
 		    o->low_speed_time_s > 0 ? o->low_speed_time_s : DEFAULT_LOW_SPEED_TIME_S);
 	}
+	if (o->max_recv_bytes_per_s > 0)
+		curl_easy_setopt(
+		    c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)o->max_recv_bytes_per_s);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->ca_file != NULL)
@@ -589,7 +592,7 @@ client_dl_finish(struct client_dl *dl)
 			return;
 		}
 	}
-	if (fsync(dl->fd) < 0 || rename(dl->part, dl->d->dest_path) < 0) {
+	if ((!dl->d->no_sync && fsync(dl->fd) < 0) || rename(dl->part, dl->d->dest_path) < 0) {
 		client_dl_fail(dl, "%s: %s", dl->d->dest_path, strerror(errno));
 		return;
 	}

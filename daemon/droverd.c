@@ -16,6 +16,7 @@
 
 #include "core/core.h"
 #include "provisioner/ca.h"
+#include "repos/repos.h"
 #include "webui/webui.h"
 
 #define DROVERD_DEFAULT_CONFIG DROVER_SYSCONFDIR "/droverd.yml"
@@ -30,6 +31,7 @@ droverd_store_start(struct config *cfg, struct dr_error *err)
 	schedule_init();
 	auth_register();
 	ca_register();
+	repos_register();
 	return store_open(cfg->state_dir, err);
 }
 
@@ -98,7 +100,14 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	api_init();
 	api_settings_set(cfg);
 	ca_api_init();
+	repos_api_init();
 	return http_server_start(&o, err);
+}
+
+static int
+droverd_repos_start(struct config *cfg, struct dr_error *err)
+{
+	return repos_start(cfg->state_dir, err);
 }
 
 /* Modules in dependency order; stopped in reverse. */
@@ -111,6 +120,7 @@ static const struct droverd_module {
 	{ "auth", droverd_auth_start, NULL },
 	/* Before jobs: a ca_renew job left queued needs the key-encryption key. */
 	{ "ca", droverd_ca_start, ca_shutdown },
+	{ "repos", droverd_repos_start, repos_stop },
 	{ "jobs", droverd_jobs_start, droverd_jobs_stop },
 	{ "scheduler", droverd_schedule_start, schedule_stop },
 	{ "http", droverd_http_start, http_server_stop },

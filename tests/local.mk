@@ -35,6 +35,10 @@ INTEGRATION_TESTS += tests/integration/ca.sh
 # tests/integration/ssh_transport.sh runs it against test nodes
 UNIT_TESTS += tests/unit/test_ssh_transport tests/unit/test_facts
 INTEGRATION_TESTS += tests/integration/ssh_transport.sh
+# content (repos/)
+UNIT_TESTS += tests/unit/test_repo_meta
+INTEGRATION_TESTS += tests/integration/repo_yum.sh tests/integration/repo_apt.sh \
+	tests/integration/repo_resume.sh
 
 if ENABLE_TESTS
 check_PROGRAMS += $(UNIT_TESTS)

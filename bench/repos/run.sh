@@ -1,0 +1,115 @@
+#!/bin/sh
+# run.sh - repository sync side by side, one run on one machine: droverd against
+# `dnf reposync` (rpm-md), `aptly mirror update` (apt) and the floor, curl fetching the same
+# file list with the same concurrency (8). Upstreams are generated (gen.py) and served by
+# nginx on loopback. Prints a table; needs nginx, curl, dnf-plugins-core, aptly.
+#
+#   ./bench/repos/run.sh [BUILD_DIR] [SMALL_COUNT] [BIG_COUNT]
+set -e
+top=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$top/build}
+small=${2:-20000}
+big=${3:-500}
+work=$(mktemp -d /tmp/drover-bench-repos.XXXXXX)
+TAP_TMP=$work
+. "$top/tests/lib/repos.sh"
+DROVERD_PID=
+cleanup() {
+	[ -n "$DROVERD_PID" ] && kill "$DROVERD_PID" 2>/dev/null && wait "$DROVERD_PID" 2>/dev/null
+	nginx_stop
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+secs() { echo "$2 - $1" | bc; }
+
+echo "generating upstreams: $small x 2 KiB (yum, apt), $big x 4 MiB (yum)" >&2
+python3 "$top/tests/lib/repogen.py" yum "$work/www/small" "$small" 2048
+python3 "$top/tests/lib/repogen.py" apt "$work/www/apt" "$small" 2048
+python3 "$top/tests/lib/repogen.py" yum "$work/www/big" "$big" 4194304
+nginx_start "$work/www"
+
+DROVER_ADMIN_PASSWORD=bench-secret-1 "$build/droverd" --listen 127.0.0.1:0 \
+	--state-dir "$work/state" >"$work/droverd.log" 2>&1 &
+DROVERD_PID=$!
+for i in $(seq 50); do
+	url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$work/droverd.log")
+	[ -n "$url" ] && break
+	sleep 0.1
+done
+export DROVER_SERVER=$url DROVER_CONFIG=$work/cli.yml
+DROVER_PASSWORD=bench-secret-1 "$build/drover" login >/dev/null
+d() { "$build/drover" "$@" >/dev/null; }
+d product create --name bench
+d repo create --product bench --name small --type yum --url "$NGINX_URL/small"
+d repo create --product bench --name big --type yum --url "$NGINX_URL/big"
+d repo create --product bench --name apt --type apt --url "$NGINX_URL/apt" \
+	--distribution bookworm --components main --architectures amd64
+
+timed() { # timed LABEL COMMAND...: run, print the seconds it took
+	label=$1
+	t0=$(now)
+	shift
+	"$@" >"$work/out" 2>&1 || { echo "$label failed:" >&2; tail -5 "$work/out" >&2; }
+	t1=$(now)
+	echo "$(secs "$t0" "$t1")"
+}
+
+floor() { # floor NAME DIR: curl, 8 parallel transfers, every package of the repository
+	mkdir -p "$work/floor-$1"
+	find "$work/www/$2" -name '*.rpm' -o -name '*.deb' | sed "s|^$work/www/||" |
+		awk -v u="$NGINX_URL" -v o="$work/floor-$1" '{ n++; printf "url = \"%s/%s\"\noutput = \"%s/%d\"\n", u, $0, o, n }' \
+			>"$work/floor-$1.cfg"
+	curl -s -Z --parallel-max 8 -K "$work/floor-$1.cfg"
+}
+
+reposync() { # reposync NAME: dnf reposync of the whole repository
+	dnf -q --releasever=12 --setopt=reposdir=/dev/null --setopt=cachedir="$work/dnfcache-$1" \
+		--repofrompath="$1,$NGINX_URL/$1" --repo="$1" reposync -p "$work/reposync"
+}
+
+aptly_sync() {
+	cat >"$work/aptly.conf" <<EOF
+{ "rootDir": "$work/aptly", "downloadConcurrency": 8, "gpgDisableVerify": true }
+EOF
+	aptly -config="$work/aptly.conf" -architectures=amd64 mirror create -ignore-signatures \
+		bench "$NGINX_URL/apt" bookworm main >/dev/null &&
+		aptly -config="$work/aptly.conf" mirror update -ignore-signatures bench
+}
+
+rss() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DROVERD_PID/status"; }
+
+s_drover=$(timed drover d repo sync small --wait)
+s_noop=$(timed noop d repo sync small --wait)
+rss_small=$(rss)
+s_reposync=$(timed reposync reposync small)
+s_floor=$(timed floor floor small small)
+d content-view create --name cv --repos small
+s_publish=$(timed publish d content-view publish cv --wait)
+d lifecycle-environment create --name Dev --prior Library
+s_promote=$(timed promote d content-view promote cv --version 1.0 --to Dev --wait)
+b_drover=$(timed drover d repo sync big --wait)
+b_reposync=$(timed reposync reposync big)
+b_floor=$(timed floor floor big big)
+a_drover=$(timed drover d repo sync apt --wait)
+a_aptly=$(timed aptly aptly_sync)
+a_floor=$(timed floor floor apt apt)
+rss_end=$(rss)
+
+ratio() { echo "scale=2; $1 / $2" | bc; }
+cat <<EOF
+| sync | drover | peer | floor (curl -Z, 8) | peer / drover | drover / floor |
+|---|---|---|---|---|---|
+| rpm-md, $small x 2 KiB | ${s_drover} s | dnf reposync ${s_reposync} s | ${s_floor} s | $(ratio "$s_reposync" "$s_drover") | $(ratio "$s_drover" "$s_floor") |
+| rpm-md, $big x 4 MiB | ${b_drover} s | dnf reposync ${b_reposync} s | ${b_floor} s | $(ratio "$b_reposync" "$b_drover") | $(ratio "$b_drover" "$b_floor") |
+| apt, $small x 2 KiB | ${a_drover} s | aptly mirror update ${a_aptly} s | ${a_floor} s | $(ratio "$a_aptly" "$a_drover") | $(ratio "$a_drover" "$a_floor") |
+
+| figure | measured | goal |
+|---|---|---|
+| no-op re-sync of $small packages (drover repo sync --wait, whole CLI round trip) | ${s_noop} s | < 0.5 s |
+| content-view publish of $small packages (job, whole CLI round trip) | ${s_publish} s | < 1 s |
+| content-view promote (job, whole CLI round trip) | ${s_promote} s | < 1 s |
+| droverd peak RSS after the $small-package sync | $((rss_small / 1024)) MB | < 100 MB |
+| droverd peak RSS at the end | $((rss_end / 1024)) MB | |
+EOF
