@@ -91,4 +91,14 @@ int cmd_template_render(struct cli *cli, int argc, char **argv);
 /* cmd-cron.c */
 int cmd_cron_next(struct cli *cli, int argc, char **argv);
 
+/* cmd-host.c */
+int cmd_resource_list(struct cli *cli, int argc, char **argv);
+int cmd_resource_show(struct cli *cli, int argc, char **argv);
+int cmd_resource_create(struct cli *cli, int argc, char **argv);
+int cmd_resource_update(struct cli *cli, int argc, char **argv);
+int cmd_resource_delete(struct cli *cli, int argc, char **argv);
+int cmd_host_build(struct cli *cli, int argc, char **argv);
+int cmd_host_known_hosts(struct cli *cli, int argc, char **argv);
+int cmd_template_preview(struct cli *cli, int argc, char **argv);
+
 #endif /* DROVER_CLI_H */

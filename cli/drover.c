@@ -47,6 +47,47 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "cron", "next", cmd_cron_next, 0,
 	    "cron next 'LINE' [--tz ZONE] [--from ISO-8601-TIME] [-n N]",
 	    "Print the next fire times of a cron line." },
+	/* Provisioning: the same five verbs for every resource of the model (cmd-host.c). */
+#define CLI_RESOURCE_VERBS(word, fields, what)                                          \
+	{ word, "list", cmd_resource_list, CLI_REMOTE,                                  \
+	    word " list [--search 'FIELD=VALUE and ...'] [--page N] [--per-page N]",      \
+	    "List " what "." },                                                            \
+	    { word, "show", cmd_resource_show, CLI_REMOTE, word " show NAME",              \
+		"Show one of the " what " with every field." },                             \
+	    { word, "create", cmd_resource_create, CLI_REMOTE,                             \
+		word " create --name NAME " fields " [--FIELD VALUE]...",                    \
+		"Create one of the " what " (--X-file PATH reads field X from a file)." },  \
+	    { word, "update", cmd_resource_update, CLI_REMOTE,                             \
+		word " update NAME [--FIELD VALUE]...", "Change fields of one of the " what "." }, \
+	    { word, "delete", cmd_resource_delete, CLI_REMOTE, word " delete NAME",        \
+		"Delete one of the " what " (refused while in use)." }
+	CLI_RESOURCE_VERBS("host",
+	    "[--mac MAC] [--ip IP] [--hostgroup HG] [--operatingsystem OS] [-p K=V]", "hosts"),
+	{ "host", "build", cmd_host_build, CLI_REMOTE, "host build NAME [--ttl SECONDS] [--cancel]",
+	    "Put a host in build mode: it installs at its next network boot." },
+	{ "host", "known-hosts", cmd_host_known_hosts, CLI_REMOTE, "host known-hosts NAME",
+	    "Print the SSH host keys a host reported when it was built (known_hosts lines)." },
+	CLI_RESOURCE_VERBS("hostgroup",
+	    "[--parent HG] [--operatingsystem OS] [--medium M] [--ptable P] [-p K=V]",
+	    "hostgroups"),
+	CLI_RESOURCE_VERBS("subnet", "--network IP --mask IP [--gateway IP] [--from IP --to IP]",
+	    "subnets"),
+	CLI_RESOURCE_VERBS("domain", "[-p K=V]", "domains"),
+	CLI_RESOURCE_VERBS("os",
+	    "--family Debian|Redhat --major N [--release-name R] [--default-template T,...]",
+	    "operating systems"),
+	CLI_RESOURCE_VERBS("medium", "--path URL [--os-family F]", "installation media"),
+	CLI_RESOURCE_VERBS("ptable", "--layout-file FILE [--os-family F]", "partition tables"),
+	CLI_RESOURCE_VERBS("template", "--kind KIND --template-file FILE [--operatingsystem OS,...]",
+	    "provisioning templates"),
+	{ "template", "preview", cmd_template_preview, CLI_REMOTE,
+	    "template preview --host NAME --kind KIND [--template NAME]",
+	    "Render a host's provisioning template as its installer would get it." },
+	CLI_RESOURCE_VERBS("compute-resource", "--provider libvirt --url URI",
+	    "compute resources"),
+	CLI_RESOURCE_VERBS("architecture", "", "architectures"),
+	CLI_RESOURCE_VERBS("parameter", "--value VALUE", "global parameters"),
+#undef CLI_RESOURCE_VERBS
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

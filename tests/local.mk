@@ -37,3 +37,6 @@ EXTRA_DIST += tests/unit/unit.h
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
+
+# provisioner and pxe
+INTEGRATION_TESTS += tests/integration/prov_host.sh
