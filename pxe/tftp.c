@@ -359,7 +359,9 @@ tftp_request(const unsigned char *pkt, size_t len, const struct sockaddr_storage
 		if (strcasecmp(name, "blksize") == 0 && str_to_ll(val, 8, 65535, &v) == 0) {
 			s->blksize = v > PXE_TFTP_BLKSIZE_MAX ? PXE_TFTP_BLKSIZE_MAX : (unsigned)v;
 			buf_addf(&oack, "blksize%c%u%c", 0, s->blksize, 0);
-		} else if (strcasecmp(name, "tsize") == 0) {
+		} else if (strcasecmp(name, "tsize") == 0 && s->size > 0) {
+			/* Not acknowledged for an empty file: curl takes tsize 0 for an error,
+			 * and RFC 2349 lets a server leave the option out. */
 			buf_addf(&oack, "tsize%c%llu%c", 0, (unsigned long long)s->size, 0);
 		} else if (strcasecmp(name, "timeout") == 0 && str_to_ll(val, 1, 255, &v) == 0) {
 			s->timeout_ms = (int)v * 1000;

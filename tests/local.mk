@@ -39,4 +39,4 @@ TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
 
 # provisioner and pxe
-INTEGRATION_TESTS += tests/integration/prov_host.sh
+INTEGRATION_TESTS += tests/integration/prov_host.sh tests/integration/prov_tftp.sh

@@ -48,7 +48,7 @@ like "search by a searchable field" "$("$DROVER" host list --search 'hostgroup=w
 is "search with no match" "$("$DROVER" --json host list --search 'hostgroup=base' | \
 	sed -n 's/^  "subtotal": \([0-9]*\).*/\1/p')" 0
 like "search on a field that is not searchable is a 422" \
-	"$("$DROVER" host list --search 'comment=x' 2>&1)" "422 search: 'comment' is not searchable"
+	"$("$DROVER" host list --search 'comment=x' 2>&1)" "422 search: 'comment' is not a searchable field of hosts"
 like "a hostgroup in use cannot be deleted" "$("$DROVER" hostgroup delete web 2>&1)" \
 	'409 hostgroup web is used by host n1'
 like "a hostgroup cannot become its own ancestor" \
