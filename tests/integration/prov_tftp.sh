@@ -81,11 +81,13 @@ is "an unknown MAC gets no file" "$out" 68
 
 # Many clients at once.
 i=0
+pids=
 while [ $i -lt 20 ]; do
-	curl -sf --tftp-blksize 1468 -o "$o/par$i" "tftp://127.0.0.1:$port/kernel" &
+	curl -sf --tftp-blksize 1468 -m 60 -o "$o/par$i" "tftp://127.0.0.1:$port/kernel" &
+	pids="$pids $!"
 	i=$((i + 1))
 done
-wait
+wait $pids # not a bare wait: droverd is a child of this shell too
 bad=0
 i=0
 while [ $i -lt 20 ]; do
