@@ -40,3 +40,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
 
 # provisioner and pxe
 INTEGRATION_TESTS += tests/integration/prov_host.sh tests/integration/prov_tftp.sh
+# End to end, root only (they skip otherwise): network namespaces, dnsmasq, qemu.
+E2E_TESTS = tests/e2e/pxe.sh
+TESTS += $(E2E_TESTS)
+EXTRA_DIST += $(E2E_TESTS)
