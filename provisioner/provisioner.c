@@ -121,7 +121,7 @@ prov_resource_seed(struct dr_error *err)
 	    prov_seed_one("medium",
 		json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", "Ubuntu 24.04 netboot", "path",
 		    "http://releases.ubuntu.com/$version", "os_family", "Debian", "kernel_path",
-		    "netboot/$arch/linux", "initrd_path", "netboot/$arch/initrd"),
+		    "netboot/$debarch/linux", "initrd_path", "netboot/$debarch/initrd"),
 		err) < 0 ||
 	    prov_seed_one("medium",
 		json_pack("{s:s, s:s, s:s}", "name", "Rocky mirror", "path",

@@ -100,9 +100,11 @@ prov_render_load(void *ctx, const char *name, char **ret_text, char **ret_name,
 	return 0;
 }
 
-/* Replace $major, $minor, $arch, $release and $version in a medium path. */
+/* Replace $major, $minor, $arch, $debarch (amd64, arm64), $release and $version in a
+ * medium path. */
 static char *
-prov_render_medium_path(const char *path, const json_t *os, const char *arch)
+prov_render_medium_path(const char *path, const json_t *os, const char *arch,
+    const char *debarch)
 {
 	struct buf out = BUF_INIT(8192);
 	char major[32];
@@ -121,6 +123,9 @@ prov_render_medium_path(const char *path, const json_t *os, const char *arch)
 		} else if (str_has_prefix(p, "$minor")) {
 			buf_adds(&out, minor != NULL ? minor : "");
 			p += 5;
+		} else if (str_has_prefix(p, "$debarch")) {
+			buf_adds(&out, debarch);
+			p += 7;
 		} else if (str_has_prefix(p, "$arch")) {
 			buf_adds(&out, arch);
 			p += 4;
@@ -209,14 +214,18 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	if (json_is_object(medium)) {
 		json_t *m = json_deep_copy(medium);
 		path = prov_render_medium_path(json_string_value(json_object_get(medium, "path")),
-		    os, archname);
+		    os, archname, darch);
 		json_object_set_new(m, "path", json_string(path));
 		kp = json_string_value(json_object_get(medium, "kernel_path"));
-		if (kp != NULL)
-			json_object_set_new(boot, "kernel", prov_render_join(path, kp));
+		if (kp != NULL) {
+			_cleanup_free_ char *x = prov_render_medium_path(kp, os, archname, darch);
+			json_object_set_new(boot, "kernel", prov_render_join(path, x));
+		}
 		kp = json_string_value(json_object_get(medium, "initrd_path"));
-		if (kp != NULL)
-			json_object_set_new(boot, "initrd", prov_render_join(path, kp));
+		if (kp != NULL) {
+			_cleanup_free_ char *x = prov_render_medium_path(kp, os, archname, darch);
+			json_object_set_new(boot, "initrd", prov_render_join(path, x));
+		}
 		if (json_object_get(boot, "kernel") == NULL && family != NULL &&
 		    strcmp(family, "Debian") == 0) {
 			const char *rel = json_string_value(json_object_get(os, "release_name"));

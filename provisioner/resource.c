@@ -820,22 +820,22 @@ prov_hostgroup_check(json_t *obj, struct dr_error *err)
 {
 	const struct prov_resource *hg = prov_resource_find("hostgroup");
 	json_int_t self = json_integer_value(json_object_get(obj, "id"));
-	json_t *parent = json_object_get(obj, "parent_id");
+	json_t *p = json_object_get(obj, "parent_id");
+	json_int_t parent = json_is_integer(p) ? json_integer_value(p) : 0;
 	int depth = 0;
 
-	while (json_is_integer(parent)) {
-		_cleanup_json_ json_t *p = NULL;
+	while (parent != 0) {
+		_cleanup_json_ json_t *up = NULL;
 
-		if (self != 0 && json_integer_value(parent) == self)
+		if (self != 0 && parent == self)
 			return dr_error_set(err, "parent: a hostgroup cannot be its own ancestor");
 		if (++depth > PROV_HOSTGROUP_DEPTH)
 			return dr_error_set(err, "parent: nested deeper than %d",
 			    PROV_HOSTGROUP_DEPTH);
-		if ((p = prov_resource_get_id(hg, json_integer_value(parent))) == NULL)
+		if ((up = prov_resource_get_id(hg, parent)) == NULL)
 			break;
-		parent = json_object_get(p, "parent_id");
-		if (parent != NULL && self != 0 && json_integer_value(parent) == self)
-			return dr_error_set(err, "parent: a hostgroup cannot be its own ancestor");
+		p = json_object_get(up, "parent_id");
+		parent = json_is_integer(p) ? json_integer_value(p) : 0;
 	}
 	return 0;
 }

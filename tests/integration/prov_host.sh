@@ -62,11 +62,21 @@ like "preview renders the seeded preseed for the host" "$pv" \
 	'netcfg/get_hostname string n1'
 like "with the medium of the hostgroup chain" "$pv" 'mirror/http/hostname string deb\.debian\.org'
 like "and the partition table rendered in" "$pv" 'partman-auto/choose_recipe select atomic'
+printf '%s\n' "$pv" >"$TAP_TMP/preseed.cfg"
+if command -v debconf-set-selections >/dev/null; then
+	ok "debconf-set-selections accepts the preseed" debconf-set-selections -c \
+		"$TAP_TMP/preseed.cfg"
+fi
 like "kickstart renders for a Rocky host" "$("$DROVER" host create --name r1 \
 	--mac 52:54:00:00:00:09 --operatingsystem 'Rocky 9' --medium 'Rocky mirror' \
 	--ptable 'Kickstart default' >/dev/null && \
 	"$DROVER" template preview --host r1 --kind provision 2>&1)" \
 	'url --url=http://dl\.rockylinux\.org/pub/rocky/9/BaseOS/x86_64/os'
+"$DROVER" template preview --host r1 --kind provision >"$TAP_TMP/ks.cfg" 2>&1
+if command -v ksvalidator >/dev/null; then
+	ok "ksvalidator (pykickstart) accepts the kickstart for RHEL 9" ksvalidator -v RHEL9 \
+		"$TAP_TMP/ks.cfg"
+fi
 printf '#!ipxe\n{%% if x %%}\n' >"$TAP_TMP/bad.tmpl"
 ok "a template with a syntax error can be stored" "$DROVER" template create --name broken \
 	--kind snippet --template-file "$TAP_TMP/bad.tmpl"
