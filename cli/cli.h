@@ -100,5 +100,6 @@ int cmd_resource_delete(struct cli *cli, int argc, char **argv);
 int cmd_host_build(struct cli *cli, int argc, char **argv);
 int cmd_host_known_hosts(struct cli *cli, int argc, char **argv);
 int cmd_template_preview(struct cli *cli, int argc, char **argv);
+int cmd_host_power(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

@@ -338,7 +338,7 @@ cmd_resource_delete(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* drover host build NAME [--cancel] [--ttl SECONDS] */
+/* drover host build NAME [--cancel] [--ttl SECONDS] [--reboot] */
 int
 cmd_host_build(struct cli *cli, int argc, char **argv)
 {
@@ -353,6 +353,8 @@ cmd_host_build(struct cli *cli, int argc, char **argv)
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--cancel") == 0) {
 			cancel = true;
+		} else if (strcmp(argv[i], "--reboot") == 0) {
+			json_object_set_new(body, "reboot", json_true());
 		} else if (strcmp(argv[i], "--ttl") == 0 && i + 1 < argc) {
 			if (str_to_ll(argv[++i], 60, 30 * 86400, &ttl) < 0)
 				return cli_fail("--ttl %s: seconds from 60 to 30 days", argv[i]);
@@ -446,4 +448,30 @@ cmd_host_known_hosts(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli_cmd_find("host", "known-hosts"));
 	path = cli_obj_path(cli_resource_of("host"), argv[1], "/known_hosts");
 	return cli_text_get(cli, path);
+}
+
+/* drover host power NAME on|off|soft|cycle|status|pxe: a host_power job, followed. */
+int
+cmd_host_power(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_t *job = NULL, *body = NULL;
+	_cleanup_free_ char *path = NULL, *idtext = NULL;
+	char *fargv[3];
+	int rc;
+
+	if (argc != 3)
+		return cli_usage(cli_cmd_find("host", "power"));
+	body = json_pack("{s:s}", "power_action", argv[2]);
+	path = cli_obj_path(cli_resource_of("host"), argv[1], "/power");
+	if ((rc = cli_api(cli, "POST", path, body, &job)) != 0)
+		return rc;
+	if (cli->json) {
+		cli_print_json(job);
+		return 0;
+	}
+	idtext = xasprintf("%lld", (long long)json_integer_value(json_object_get(job, "id")));
+	fargv[0] = (char *)"follow";
+	fargv[1] = idtext;
+	fargv[2] = NULL;
+	return cmd_job_follow(cli, 2, fargv);
 }

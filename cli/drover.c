@@ -63,8 +63,12 @@ static const struct cli_cmd cli_cmds[] = {
 		"Delete one of the " what " (refused while in use)." }
 	CLI_RESOURCE_VERBS("host",
 	    "[--mac MAC] [--ip IP] [--hostgroup HG] [--operatingsystem OS] [-p K=V]", "hosts"),
-	{ "host", "build", cmd_host_build, CLI_REMOTE, "host build NAME [--ttl SECONDS] [--cancel]",
+	{ "host", "build", cmd_host_build, CLI_REMOTE,
+	    "host build NAME [--ttl SECONDS] [--reboot] [--cancel]",
 	    "Put a host in build mode: it installs at its next network boot." },
+	{ "host", "power", cmd_host_power, CLI_REMOTE,
+	    "host power NAME on|off|soft|cycle|status|pxe",
+	    "Power a host through its VM's compute resource or its BMC (Redfish, IPMI)." },
 	{ "host", "known-hosts", cmd_host_known_hosts, CLI_REMOTE, "host known-hosts NAME",
 	    "Print the SSH host keys a host reported when it was built (known_hosts lines)." },
 	CLI_RESOURCE_VERBS("hostgroup",

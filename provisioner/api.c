@@ -207,8 +207,11 @@ prov_api_create(struct http_request *req, struct http_response *resp)
 
 	if (body == NULL)
 		return 0;
-	if ((r = prov_resource_create(res, body, http_request_user(req), http_request_remote(req),
-		 &id, &err)) < 0) {
+	r = strcmp(res->name, "host") == 0
+	    ? prov_host_create(body, http_request_user(req), http_request_remote(req), &id, &err)
+	    : prov_resource_create(res, body, http_request_user(req), http_request_remote(req),
+		  &id, &err);
+	if (r < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -252,8 +255,12 @@ prov_api_delete(struct http_request *req, struct http_response *resp)
 		http_reply_error(resp, 404, "no %s '%s'", res->name, http_request_param(req, "id"));
 		return 0;
 	}
-	if ((r = prov_resource_delete(res, http_request_param(req, "id"), http_request_user(req),
-		 http_request_remote(req), &err)) < 0) {
+	r = strcmp(res->name, "host") == 0
+	    ? prov_host_delete(http_request_param(req, "id"), http_request_user(req),
+		  http_request_remote(req), &err)
+	    : prov_resource_delete(res, http_request_param(req, "id"), http_request_user(req),
+		  http_request_remote(req), &err);
+	if (r < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -269,7 +276,7 @@ prov_api_host_build(struct http_request *req, struct http_response *resp)
 	const struct prov_resource *res = prov_resource_find("host");
 	const char *id = http_request_param(req, "id");
 	_cleanup_json_ json_t *body = NULL, *host = NULL;
-	bool build = strcmp(http_request_method(req), "DELETE") != 0;
+	bool build = strcmp(http_request_method(req), "DELETE") != 0, reboot = false;
 	json_int_t ttl = 0;
 	struct dr_error err;
 	size_t len = 0;
@@ -280,15 +287,17 @@ prov_api_host_build(struct http_request *req, struct http_response *resp)
 			http_reply_error(resp, 400, "%s", err.msg);
 			return 0;
 		}
-		if (json_unpack_ex(body, NULL, 0, "{s?:b, s?:I}", "build", &build, "ttl", &ttl) < 0 ||
+		if (json_unpack_ex(body, NULL, 0, "{s?:b, s?:I, s?:b}", "build", &build, "ttl", &ttl,
+			"reboot", &reboot) < 0 ||
 		    ttl < 0 || ttl > 30 * 86400) {
 			http_reply_error(resp, 422,
-			    "expected {\"build\": true|false, \"ttl\": seconds up to 30 days}");
+			    "expected {\"build\": true|false, \"ttl\": seconds up to 30 days, "
+			    "\"reboot\": true|false}");
 			return 0;
 		}
 	}
-	r = build ? prov_host_build(id, (int)ttl, http_request_user(req), http_request_remote(req),
-			NULL, &err)
+	r = build ? prov_host_build_boot(id, (int)ttl, reboot, http_request_user(req),
+			http_request_remote(req), &err)
 		  : prov_host_build_cancel(id, http_request_user(req), http_request_remote(req),
 			&err);
 	if (r < 0) {
@@ -297,6 +306,48 @@ prov_api_host_build(struct http_request *req, struct http_response *resp)
 	}
 	host = prov_resource_get(res, id);
 	http_reply_json(resp, 200, prov_resource_present(res, host));
+	return 0;
+}
+
+/* POST /api/v2/hosts/:id/power {"power_action": on|off|soft|cycle|status|pxe}: a
+ * host_power job, returned as queued. */
+static int
+prov_api_host_power(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *body = NULL, *host = NULL, *params = NULL;
+	const char *action = NULL;
+	struct dr_error err;
+	int64_t id;
+
+	if (http_request_json(req, &body, &err) < 0) {
+		http_reply_error(resp, 400, "%s", err.msg);
+		return 0;
+	}
+	if (json_unpack_ex(body, NULL, 0, "{s:s}", "power_action", &action) < 0) {
+		http_reply_error(resp, 422, "power_action: expected on, off, soft, cycle, status or pxe");
+		return 0;
+	}
+	if (strcmp(action, "on") != 0 && strcmp(action, "off") != 0 &&
+	    strcmp(action, "soft") != 0 && strcmp(action, "cycle") != 0 &&
+	    strcmp(action, "status") != 0 && strcmp(action, "pxe") != 0) {
+		http_reply_error(resp, 422, "power_action: '%s' is not on, off, soft, cycle, status "
+					    "or pxe",
+		    action);
+		return 0;
+	}
+	host = prov_resource_get(prov_resource_find("host"), http_request_param(req, "id"));
+	if (host == NULL) {
+		http_reply_error(resp, 404, "no host '%s'", http_request_param(req, "id"));
+		return 0;
+	}
+	params = json_pack("{s:O, s:s}", "host", json_object_get(host, "name"), "action", action);
+	if (job_submit("host_power", params, http_request_user(req), 0, &id, &err) < 0) {
+		http_reply_error(resp, 500, "%s", err.msg);
+		return 0;
+	}
+	store_audit(http_request_user(req), http_request_remote(req), "power", "host",
+	    json_string_value(json_object_get(host, "name")), NULL, params, NULL);
+	http_reply_json(resp, 201, job_get(id));
 	return 0;
 }
 
@@ -580,6 +631,8 @@ static const struct http_route prov_fixed_routes[] = {
 	{ "POST", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build" },
 	{ "PUT", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build" },
 	{ "DELETE", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build" },
+	{ "POST", "/api/v2/hosts/:id/power", prov_api_host_power, 0, "host_power" },
+	{ "PUT", "/api/v2/hosts/:id/power", prov_api_host_power, 0, "host_power" },
 	{ "GET", "/api/v2/hosts/:id/templates/:kind", prov_api_host_render, 0, "host_template" },
 	{ "GET", "/api/v2/hosts/:id/known_hosts", prov_api_host_known_hosts, 0,
 	    "host_known_hosts" },

@@ -21,6 +21,8 @@ libdrover_a_SOURCES += \
 	provisioner/host.c \
 	provisioner/render.c \
 	provisioner/boot.c \
+	provisioner/compute.c \
+	provisioner/power.c \
 	provisioner/api.c
 nodist_libdrover_a_SOURCES = provisioner/templates.c
 BUILT_SOURCES = provisioner/templates.c

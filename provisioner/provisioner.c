@@ -40,6 +40,7 @@ void
 provisioner_register(void)
 {
 	store_register(prov_migrations, nitems(prov_migrations));
+	prov_power_register();
 }
 
 /* The seeded text called name (a file of provisioner/templates/). */

@@ -166,6 +166,51 @@ int prov_render_host(const json_t *host, const char *kind, const char *name, cha
 /* The template context of a host (for previews and tests). Caller frees. */
 int prov_render_context(const json_t *host, json_t **ret, struct dr_error *err);
 
+/* compute.c */
+
+/* A compute resource provider (libvirt). */
+struct prov_compute_backend {
+	const char *name;
+	/* Create the host's VM (network boot first); *ret_mac: the NIC's MAC (caller frees). */
+	int (*vm_create)(const json_t *cr, const json_t *host, char **ret_mac,
+	    struct dr_error *err);
+	/* Delete the VM named name with its volumes (absent is fine). */
+	int (*vm_destroy)(const json_t *cr, const char *name, struct dr_error *err);
+	/* on, off, soft, cycle, status; *ret_state "on"/"off" (caller frees). */
+	int (*power)(const json_t *cr, const char *name, const char *action, char **ret_state,
+	    struct dr_error *err);
+};
+/* The backend of a compute resource object, or NULL. */
+const struct prov_compute_backend *prov_compute_backend(const json_t *cr);
+/* The compute resource a host uses (its own or its hostgroup chain's), or NULL. */
+json_t *prov_compute_of(const json_t *host);
+/* Close the hypervisor connections (shutdown, tests). */
+void prov_compute_close(void);
+
+/* power.c */
+
+/* A BMC protocol: on, off, soft, cycle, status, pxe (one-time network boot, then cycle). */
+struct prov_bmc_backend {
+	const char *name; /* the interface's provider: "redfish", "ipmi" */
+	int (*power)(const json_t *bmc, const char *action, char **ret_state,
+	    struct dr_error *err);
+};
+/* Power a host through its compute resource or BMC. 0 with *ret_state, or PROV_E_*. */
+int prov_power(const char *host_name, const char *action, char **ret_state,
+    struct dr_error *err);
+/* Register the host_power job kind ({"host", "action"}). */
+void prov_power_register(void);
+/* Create a host and, on a compute resource, its VM (the host is removed if that fails). */
+int prov_host_create(const json_t *in, const char *user, const char *remote, int64_t *ret_id,
+    struct dr_error *err);
+/* Delete a host and its VM. */
+int prov_host_delete(const char *id_or_name, const char *user, const char *remote,
+    struct dr_error *err);
+/* Build mode, then the power step (VMs always, bare metal when reboot): a failed power
+ * step cancels the build. */
+int prov_host_build_boot(const char *id_or_name, int ttl, bool reboot, const char *user,
+    const char *remote, struct dr_error *err);
+
 /* api.c */
 
 /* Install the provisioning and unattended routes; before http_server_start. */
