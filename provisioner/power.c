@@ -177,7 +177,7 @@ power_ipmitool(const json_t *bmc, const char *const *cmd, struct buf *out, struc
 	const char *ip = json_string_value(json_object_get(bmc, "ip"));
 	const char *user = json_string_value(json_object_get(bmc, "username"));
 	const char *pass = json_string_value(json_object_get(bmc, "password"));
-	const char *port = NULL;
+	const char *port = NULL, *iface = "lanplus";
 	const char *argv[24];
 	_cleanup_free_ char *envpass = NULL, *portbuf = NULL, *host = NULL;
 	char *envp[2];
@@ -187,21 +187,28 @@ power_ipmitool(const json_t *bmc, const char *const *cmd, struct buf *out, struc
 	pid_t pid;
 	size_t i;
 
-	if (ip == NULL)
-		return dr_error_set(err, "ipmi: the BMC interface has no ip");
-	/* "ip" may carry a port for test BMCs: url "ipmi://host:port" wins. */
+	/* A url "ipmi://host[:port]" (IPMI 2.0, RMCP+) or "ipmi+lan://host[:port]" (IPMI 1.5,
+	 * for older BMCs) wins over the ip. */
 	if (json_string_value(json_object_get(bmc, "url")) != NULL) {
 		const char *u = json_string_value(json_object_get(bmc, "url"));
-		const char *h = str_has_prefix(u, "ipmi://") ? u + 7 : u;
+		const char *h = u;
+		if (str_has_prefix(u, "ipmi+lan://")) {
+			iface = "lan";
+			h = u + 11;
+		} else if (str_has_prefix(u, "ipmi://")) {
+			h = u + 7;
+		}
 		const char *colon = strrchr(h, ':');
 		host = colon != NULL ? xstrndup(h, (size_t)(colon - h)) : xstrdup(h);
 		if (colon != NULL)
 			port = portbuf = xstrdup(colon + 1);
 		ip = host;
 	}
+	if (ip == NULL)
+		return dr_error_set(err, "ipmi: the BMC interface has neither ip nor url");
 	argv[n++] = "ipmitool";
 	argv[n++] = "-I";
-	argv[n++] = "lanplus";
+	argv[n++] = iface;
 	argv[n++] = "-H";
 	argv[n++] = ip;
 	if (port != NULL) {
@@ -354,13 +361,22 @@ prov_power(const char *host_name, const char *action, char **ret_state, struct d
 		return PROV_E_INVALID;
 	}
 	provider = json_string_value(json_object_get(bmc, "provider"));
-	for (i = 0; i < nitems(power_bmc_backends); i++)
-		if (strcmp(power_bmc_backends[i].name, provider != NULL ? provider : "ipmi") == 0)
-			return power_bmc_backends[i].power(bmc, strcmp(action, "pxe") == 0 ? "pxe"
-												: action,
-				   ret_state, err) < 0
-			    ? PROV_E_STORE
-			    : 0;
+	for (i = 0; i < nitems(power_bmc_backends); i++) {
+		const struct prov_bmc_backend *b = &power_bmc_backends[i];
+		_cleanup_free_ char *before = NULL;
+
+		if (strcmp(b->name, provider != NULL ? provider : "ipmi") != 0)
+			continue;
+		if (strcmp(action, "pxe") != 0)
+			return b->power(bmc, action, ret_state, err) < 0 ? PROV_E_STORE : 0;
+		/* One-time network boot, then on (when off) or a restart. */
+		if (b->power(bmc, "pxe", &before, err) < 0)
+			return PROV_E_STORE;
+		return b->power(bmc, strcmp(before, "off") == 0 ? "on" : "cycle", ret_state,
+			   err) < 0
+		    ? PROV_E_STORE
+		    : 0;
+	}
 	dr_error_set(err, "host %s: BMC provider '%s' is not redfish or ipmi", host_name, provider);
 	return PROV_E_INVALID;
 }

@@ -189,7 +189,8 @@ void prov_compute_close(void);
 
 /* power.c */
 
-/* A BMC protocol: on, off, soft, cycle, status, pxe (one-time network boot, then cycle). */
+/* A BMC protocol: on, off, soft, cycle, status, pxe (set a one-time network boot only);
+ * every action ends with the power state in *ret_state (caller frees). */
 struct prov_bmc_backend {
 	const char *name; /* the interface's provider: "redfish", "ipmi" */
 	int (*power)(const json_t *bmc, const char *action, char **ret_state,

@@ -40,7 +40,8 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
 
 # provisioner and pxe
 UNIT_TESTS += tests/unit/test_prov_model tests/unit/test_prov_compute
-INTEGRATION_TESTS += tests/integration/prov_host.sh tests/integration/prov_tftp.sh
+INTEGRATION_TESTS += tests/integration/prov_host.sh tests/integration/prov_tftp.sh \
+	tests/integration/prov_power.sh
 # End to end, root only (they skip otherwise): network namespaces, dnsmasq, qemu.
 E2E_TESTS = tests/e2e/pxe.sh
 TESTS += $(E2E_TESTS)
