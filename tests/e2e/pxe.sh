@@ -15,8 +15,8 @@ kver=$(ls /lib/modules | sort -V | tail -1)
 kernel=/boot/vmlinuz-$kver
 e1000=/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
 [ -r "$kernel" ] && [ -r "$e1000" ] || skip_all "no Debian kernel with e1000 (linux-image-amd64)"
-file -L "$(command -v busybox)" 2>/dev/null | grep -q 'statically linked' ||
-	[ -x /bin/busybox ] || skip_all "busybox-static is not installed"
+ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic' ||
+	skip_all "busybox is not static: install busybox-static"
 
 ns=drover-pxe-$$
 d=$TAP_TMP
