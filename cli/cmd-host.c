@@ -475,3 +475,64 @@ cmd_host_power(struct cli *cli, int argc, char **argv)
 	fargv[2] = NULL;
 	return cmd_job_follow(cli, 2, fargv);
 }
+
+static const struct cli_column discovered_cols[] = {
+	{ "MAC", "mac", 0 },
+	{ "IP", "ip", 0 },
+	{ "CPUS", "cpus", 0 },
+	{ "MEMORY MB", "memory_mb", 0 },
+	{ "FIRST SEEN", "first_seen", CLI_COL_TIME },
+	{ "LAST SEEN", "last_seen", CLI_COL_TIME },
+};
+
+/* drover discovered list */
+int
+cmd_discovered_list(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_t *answer = NULL;
+	int rc;
+
+	if (argc != 1)
+		return cli_usage(cli_cmd_find("discovered", "list"));
+	if ((rc = cli_api(cli, "GET", "/api/v2/discovered_hosts", NULL, &answer)) != 0)
+		return rc;
+	if (cli->json)
+		cli_print_json(answer);
+	else
+		cli_table(discovered_cols, nitems(discovered_cols),
+		    json_object_get(answer, "results"));
+	return 0;
+}
+
+/* drover discovered delete MAC */
+int
+cmd_discovered_delete(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_free_ char *path = NULL, *enc = NULL;
+
+	if (argc != 2)
+		return cli_usage(cli_cmd_find("discovered", "delete"));
+	enc = cli_urlencode(argv[1]);
+	path = xasprintf("/api/v2/discovered_hosts/%s", enc);
+	return cli_api(cli, "DELETE", path, NULL, NULL);
+}
+
+/* drover discovered provision MAC --name N [--FIELD VALUE]... */
+int
+cmd_discovered_provision(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_t *obj = json_object(), *answer = NULL;
+	_cleanup_free_ char *path = NULL, *enc = NULL;
+	const char *mac = NULL;
+	int rc;
+
+	if (cli_fields_parse(cli_resource_of("host"), argc, argv, 1, obj, &mac) != 0 ||
+	    mac == NULL)
+		return cli_usage(cli_cmd_find("discovered", "provision"));
+	enc = cli_urlencode(mac);
+	path = xasprintf("/api/v2/discovered_hosts/%s/provision", enc);
+	if ((rc = cli_api(cli, "POST", path, obj, &answer)) != 0)
+		return rc;
+	cli_obj_print(cli, cli_resource_of("host"), answer);
+	return 0;
+}

@@ -91,6 +91,13 @@ static const struct cli_cmd cli_cmds[] = {
 	    "compute resources"),
 	CLI_RESOURCE_VERBS("architecture", "", "architectures"),
 	CLI_RESOURCE_VERBS("parameter", "--value VALUE", "global parameters"),
+	{ "discovered", "list", cmd_discovered_list, CLI_REMOTE, "discovered list",
+	    "List machines that network-booted unknown and posted their facts." },
+	{ "discovered", "provision", cmd_discovered_provision, CLI_REMOTE,
+	    "discovered provision MAC --name NAME [--hostgroup HG] [--FIELD VALUE]...",
+	    "Make a host of a discovered machine and build it." },
+	{ "discovered", "delete", cmd_discovered_delete, CLI_REMOTE, "discovered delete MAC",
+	    "Forget a discovered machine." },
 #undef CLI_RESOURCE_VERBS
 };
 

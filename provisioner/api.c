@@ -453,6 +453,27 @@ prov_api_unattended(struct http_request *req, struct http_response *resp)
 		http_reply_text(resp, 200, "text/plain", out, strlen(out));
 		return 0;
 	}
+	if (host == NULL && ipxe && prov_api_request_mac(req) != NULL &&
+	    prov_tftp_root() != NULL) {
+		/* Unknown MAC: the discovery image, when one is in the TFTP root. */
+		int fd = pxe_bootfiles_open(prov_tftp_root(), "discovery/vmlinuz");
+		char mac[18];
+
+		if (fd >= 0 && prov_mac_normalise(prov_api_request_mac(req), mac) == 0) {
+			close(fd);
+			out = xasprintf("#!ipxe\n"
+					"kernel %s/pxe/files/discovery/vmlinuz initrd=initrd.img "
+					"console=ttyS0 drover_discovery=%s/unattended/discovery "
+					"drover_mac=%s\n"
+					"initrd --name initrd.img %s/pxe/files/discovery/initrd.img\n"
+					"boot\n",
+			    prov_render_url(), prov_render_url(), mac, prov_render_url());
+			http_reply_text(resp, 200, "text/plain", out, strlen(out));
+			return 0;
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	if (host == NULL) {
 		if (ipxe) {
 			/* Unknown MAC: nothing to install; fall through to the next boot device. */
@@ -627,7 +648,105 @@ prov_api_pxe_file(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* POST /unattended/discovery: the facts of an unknown machine (no login). */
+static int
+prov_api_discovery_facts(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *facts = NULL;
+	struct dr_error err;
+	size_t len = 0;
+	int r;
+
+	if (http_request_body(req, &len) != NULL && len > PROV_FACTS_MAX) {
+		http_reply_error(resp, 413, "facts: larger than %d bytes", PROV_FACTS_MAX);
+		return 0;
+	}
+	if (http_request_json(req, &facts, &err) < 0) {
+		http_reply_error(resp, 400, "%s", err.msg);
+		return 0;
+	}
+	if ((r = prov_discovery_facts(facts, http_request_remote(req), &err)) < 0) {
+		prov_api_fail(resp, r, &err);
+		return 0;
+	}
+	log_info("discovered %s at %s", json_string_value(json_object_get(facts, "mac")),
+	    http_request_remote(req));
+	http_reply_json(resp, 200, json_pack("{s:s}", "status", "discovered"));
+	return 0;
+}
+
+/* GET /api/v2/discovered_hosts: with cpus and memory_mb lifted from the facts. */
+static int
+prov_api_discovered_list(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *rows = NULL;
+	struct dr_error err;
+	json_t *row;
+	size_t i, n;
+	int r;
+
+	if ((r = prov_discovery_list(&rows, &err)) < 0) {
+		prov_api_fail(resp, r, &err);
+		return 0;
+	}
+	json_array_foreach(rows, i, row) {
+		json_t *f = json_object_get(row, "facts");
+		json_object_set(row, "cpus", json_object_get(f, "cpus"));
+		json_object_set(row, "memory_mb", json_object_get(f, "memory_mb"));
+	}
+	n = json_array_size(rows);
+	http_reply_json(resp, 200,
+	    json_pack("{s:I, s:I, s:i, s:I, s:n, s:O}", "total", (json_int_t)n, "subtotal",
+		(json_int_t)n, "page", 1, "per_page", (json_int_t)n, "search", "results", rows));
+	return 0;
+}
+
+/* DELETE /api/v2/discovered_hosts/:mac */
+static int
+prov_api_discovered_delete(struct http_request *req, struct http_response *resp)
+{
+	struct dr_error err;
+	int r;
+
+	if ((r = prov_discovery_delete(http_request_param(req, "mac"), http_request_user(req),
+		 http_request_remote(req), &err)) < 0) {
+		prov_api_fail(resp, r, &err);
+		return 0;
+	}
+	http_reply_json(resp, 200, json_pack("{s:s}", "mac", http_request_param(req, "mac")));
+	return 0;
+}
+
+/* POST /api/v2/discovered_hosts/:mac/provision {name, hostgroup?, ...}: a host, built. */
+static int
+prov_api_discovered_provision(struct http_request *req, struct http_response *resp)
+{
+	const struct prov_resource *res = prov_resource_find("host");
+	_cleanup_json_ json_t *body = prov_api_body(req, resp, res), *host = NULL;
+	struct dr_error err;
+	int64_t id;
+	int r;
+
+	if (body == NULL)
+		return 0;
+	if ((r = prov_discovery_provision(http_request_param(req, "mac"), body,
+		 http_request_user(req), http_request_remote(req), &id, &err)) < 0) {
+		prov_api_fail(resp, r, &err);
+		return 0;
+	}
+	host = prov_resource_get_id(res, id);
+	http_reply_json(resp, 201, prov_resource_present(res, host));
+	return 0;
+}
+
 static const struct http_route prov_fixed_routes[] = {
+	{ "POST", "/unattended/discovery", prov_api_discovery_facts, HTTP_PUBLIC,
+	    "unattended_discovery" },
+	{ "GET", "/api/v2/discovered_hosts", prov_api_discovered_list, 0, "discovered_hosts" },
+	{ "DELETE", "/api/v2/discovered_hosts/:mac", prov_api_discovered_delete, 0,
+	    "discovered_host" },
+	{ "POST", "/api/v2/discovered_hosts/:mac/provision", prov_api_discovered_provision, 0,
+	    "discovered_host_provision" },
 	{ "POST", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build" },
 	{ "PUT", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build" },
 	{ "DELETE", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build" },

@@ -23,6 +23,7 @@ libdrover_a_SOURCES += \
 	provisioner/boot.c \
 	provisioner/compute.c \
 	provisioner/power.c \
+	provisioner/discovery.c \
 	provisioner/api.c
 nodist_libdrover_a_SOURCES = provisioner/templates.c
 BUILT_SOURCES = provisioner/templates.c

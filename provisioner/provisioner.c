@@ -33,6 +33,9 @@ static const struct store_migration prov_migrations[] = {
 	    "CREATE TABLE prov_tokens (token TEXT PRIMARY KEY, host_id INTEGER NOT NULL,"
 	    " expires_at INTEGER NOT NULL);"
 	    "CREATE INDEX prov_tokens_host ON prov_tokens (host_id);" },
+	{ "provisioner", 2,
+	    "CREATE TABLE prov_discovered (mac TEXT PRIMARY KEY, facts TEXT NOT NULL, ip TEXT,"
+	    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);" },
 };
 
 /* Register the tables; before store_open. */

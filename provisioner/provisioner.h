@@ -212,6 +212,21 @@ int prov_host_delete(const char *id_or_name, const char *user, const char *remot
 int prov_host_build_boot(const char *id_or_name, int ttl, bool reboot, const char *user,
     const char *remote, struct dr_error *err);
 
+/* discovery.c */
+
+#define PROV_FACTS_MAX (64 * 1024)
+#define PROV_DISCOVERED_MAX 10000
+/* Store the facts a discovery image posted ({"mac", "cpus", "memory_mb", ...}). */
+int prov_discovery_facts(const json_t *facts, const char *remote, struct dr_error *err);
+/* Every discovered machine [{mac, facts, ip, first_seen, last_seen}]. Caller frees. */
+int prov_discovery_list(json_t **ret, struct dr_error *err);
+/* Forget a discovered machine. */
+int prov_discovery_delete(const char *mac, const char *user, const char *remote,
+    struct dr_error *err);
+/* Create a host from a discovered machine (spec: the host's fields) and build it. */
+int prov_discovery_provision(const char *mac, const json_t *spec, const char *user,
+    const char *remote, int64_t *ret_id, struct dr_error *err);
+
 /* api.c */
 
 /* Install the provisioning and unattended routes; before http_server_start. */

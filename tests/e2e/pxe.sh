@@ -86,8 +86,23 @@ S
 chmod +x /tmp/dhcp.sh
 udhcpc -i eth0 -n -q -t 10 -s /tmp/dhcp.sh
 for a in $(cat /proc/cmdline); do
-	case $a in url=*) url=${a#url=} ;; esac
+	case $a in
+	url=*) url=${a#url=} ;;
+	drover_discovery=*) disc=${a#drover_discovery=} ;;
+	drover_mac=*) mac=${a#drover_mac=} ;;
+	esac
 done
+if [ -n "$disc" ]; then
+	# Discovery: post this machine's facts, then power off.
+	cpus=$(grep -c ^processor /proc/cpuinfo)
+	mem=$(( $(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024 ))
+	disks=$(ls /sys/block | grep -v '^loop' | sed 's/.*/"&"/' | tr '\n' ',' | sed 's/,$//')
+	printf '{"mac": "%s", "cpus": %s, "memory_mb": %s, "disks": [%s]}' "$mac" "$cpus" \
+		"$mem" "$disks" > /tmp/facts
+	wget -q -O /dev/null --header 'Content-Type: application/json' --post-file /tmp/facts \
+		"$disc" && echo "drover-test-init: discovered"
+	poweroff -f
+fi
 echo "drover-test-init: provision from $url"
 if wget -q -O /tmp/provision "$url"; then
 	sh /tmp/provision && echo "drover-test-init: provisioned"
@@ -98,9 +113,12 @@ poweroff -f
 INIT
 chmod +x "$ir/init"
 (cd "$ir" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$d/initrd.img"
-mkdir -p "$root/test"
+mkdir -p "$root/test" "$root/discovery"
 cp "$kernel" "$root/test/vmlinuz"
 cp "$d/initrd.img" "$root/test/initrd.img"
+# The same image serves as the discovery image.
+ln "$root/test/vmlinuz" "$root/discovery/vmlinuz"
+ln "$root/test/initrd.img" "$root/discovery/initrd.img"
 ok "test initramfs built" test -s "$root/test/initrd.img"
 
 # --- droverd in the namespace, TFTP and HTTP on the bridge address.
@@ -156,21 +174,25 @@ DNSMASQ_PID=$!
 sleep 0.5
 ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
 
-# --- the VM: network boot only, serial console to a file.
-t0=$(date +%s)
-nsx qemu-system-x86_64 -accel tcg -m 384 -nodefaults -display none -no-reboot \
-	-serial "file:$d/console.log" -boot n \
-	-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-	-device e1000,netdev=n0,mac=$MAC >"$d/qemu.log" 2>&1 &
-QEMU_PID=$!
-i=0
-while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 1800 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-t1=$(date +%s)
-echo "# VM ran for $((t1 - t0)) s"
-ok "the VM powered itself off within 180 s" sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+# --- the VM: network boot only, serial console to a file. run_vm MAC CONSOLE
+run_vm() {
+	t0=$(date +%s)
+	nsx qemu-system-x86_64 -accel tcg -m 384 -nodefaults -display none -no-reboot \
+		-serial "file:$2" -boot n -drive if=virtio,format=raw,file="$d/disk.img" \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device e1000,netdev=n0,mac="$1" >"$d/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	i=0
+	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 1800 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	t1=$(date +%s)
+	echo "# VM $1 ran for $((t1 - t0)) s"
+	! kill -0 "$QEMU_PID" 2>/dev/null
+}
+truncate -s 64M "$d/disk.img"
+ok "the VM boots, installs and powers itself off within 180 s" run_vm "$MAC" "$d/console.log"
 like "dnsmasq handed iPXE droverd's URL" "$(cat "$d/dnsmasq.log")" \
 	"bootfile-name +$U/unattended/iPXE"
 like "the initramfs ran the provision script" "$(cat "$d/console.log")" 'provisioning vm1 \(TestOS\)'
@@ -182,8 +204,25 @@ ok "its ECDSA host key too" grep -qF "$(cut -d' ' -f1,2 "$d/ssh_host_ecdsa_key.p
 like "as known_hosts lines with name and address" "$(head -1 "$d/kh")" '^vm1,198\.18\.0\.21 '
 like "iPXE now boots it from its disk" \
 	"$(nsx curl -s "$U/unattended/iPXE?mac=$MAC")" 'sanboot'
+
+# --- discovery: an unknown machine boots the discovery image and posts its facts; made a
+# host, it installs at its next boot.
+MAC2=52:54:00:12:34:99
+ok "an unknown VM boots and powers off" run_vm "$MAC2" "$d/console2.log"
+like "it ran the discovery image" "$(cat "$d/console2.log")" 'drover-test-init: discovered'
+like "it is listed with its facts" "$(drover discovered list 2>&1)" \
+	"$MAC2 +198\.18\.0\.[0-9]+ +1 +3[0-9][0-9] "
+ok "drover discovered provision" drover discovered provision "$MAC2" --name vm2 \
+	--operatingsystem TestOS --medium "Test medium"
+like "vm2 is building" "$(drover host list 2>&1)" 'vm2 +- +TestOS +building +true'
+is "and no longer discovered" "$(drover --json discovered list | tr -d ' \n' | \
+	sed -n 's/.*"total":\([0-9]*\).*/\1/p')" 0
+ok "the machine boots again and installs" run_vm "$MAC2" "$d/console3.log"
+like "vm2 is installed" "$(drover host list 2>&1)" 'vm2 +- +TestOS +installed +false'
+ok "with its keys" grep -qF "$(cut -d' ' -f2 "$d/ssh_host_ed25519_key.pub")" \
+	"$(drover host known-hosts vm2 >"$d/kh2" 2>&1; echo "$d/kh2")"
 if [ "$tap_failed" -ne 0 ]; then
-	echo "# --- console"; tail -30 "$d/console.log" | sed 's/^/# /'
+	for c in "$d"/console*.log; do echo "# --- $c"; tail -25 "$c" | sed 's/^/# /'; done
 	echo "# --- dnsmasq"; tail -15 "$d/dnsmasq.log" | sed 's/^/# /'
 	echo "# --- droverd"; tail -15 "$d/droverd.log" | sed 's/^/# /'
 	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'

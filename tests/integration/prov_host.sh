@@ -146,6 +146,29 @@ like "the host is failed with its log" "$("$DROVER" host show n1 2>&1)" \
 ok "build --cancel" "$DROVER" host build n1 --cancel
 is "the cancelled token is dead" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$U/unattended/provision?token=$tok")" 404
+# --- discovery
+is "facts with a malformed MAC are refused" "$(curl -s -o /dev/null -w '%{http_code}' \
+	-H 'Content-Type: application/json' -d '{"mac": "nope"}' "$U/unattended/discovery")" 422
+is "facts for a known host's MAC are a conflict" "$(curl -s -o /dev/null -w '%{http_code}' \
+	-d "{\"mac\": \"$MAC\"}" "$U/unattended/discovery")" 409
+is "facts that are not JSON are a 400" "$(curl -s -o /dev/null -w '%{http_code}' \
+	-d 'cpus=4' "$U/unattended/discovery")" 400
+head -c 70000 /dev/zero | tr '\0' a | sed 's/^/{"mac": "52:54:00:00:00:77", "x": "/; s/$/"}/' \
+	>"$TAP_TMP/bigfacts"
+is "oversized facts are refused" "$(curl -s -o /dev/null -w '%{http_code}' \
+	--data-binary @"$TAP_TMP/bigfacts" "$U/unattended/discovery")" 413
+ok "an unknown machine posts its facts" curl -sf \
+	-d '{"mac": "52:54:00:00:00:77", "cpus": 4, "memory_mb": 2048}' "$U/unattended/discovery"
+like "discovered list" "$("$DROVER" discovered list 2>&1)" '52:54:00:00:00:77 +127\.0\.0\.1 +4 +2048'
+like "provision needs a name" \
+	"$("$DROVER" discovered provision 52:54:00:00:00:77 --hostgroup base 2>&1)" '422 name: required'
+ok "discovered provision makes a host and builds it" "$DROVER" discovered provision \
+	52:54:00:00:00:77 --name d1 --hostgroup web
+like "d1 is building with the discovered MAC" "$("$DROVER" host show d1 2>&1 | tr -d '\n ')" \
+	'"mac":"52:54:00:00:00:77".*"status":"building"'
+like "an unknown discovered MAC is a 404" "$("$DROVER" discovered delete 52:54:00:00:00:78 2>&1)" \
+	'404 no discovered host'
+
 ok "host delete" "$DROVER" host delete r1
 like "droverd kept serving" "$(curl -sf "$U/api/v2/status")" '"store": *"ok"'
 done_testing
