@@ -451,9 +451,9 @@ tftp_session_packet(struct tftp_session *s, const unsigned char *pkt, size_t len
 		tftp.st_completed++;
 		return 1;
 	}
-	if (s->acked == s->sent)
-		return tftp_send_window(s) < 0;
-	return 0;
+	/* A whole window acknowledged, or part of it (RFC 7440: the receiver acknowledges
+	 * the last block it got in order): the next window starts after it. */
+	return tftp_send_window(s) < 0;
 }
 
 /* A session's deadline passed: retransmit, or give up. Returns 1 when over. */
