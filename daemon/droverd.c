@@ -107,6 +107,7 @@ droverd_provisioner_start(struct config *cfg, struct dr_error *err)
 		.tftp_root = root,
 		.dhcp_dir = dhcp,
 		.dnsmasq_pidfile = *cfg->dnsmasq_pidfile != '\0' ? cfg->dnsmasq_pidfile : NULL,
+		.state_dir = cfg->state_dir,
 	};
 
 	return provisioner_init(&o, err);

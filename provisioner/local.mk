@@ -24,6 +24,7 @@ libdrover_a_SOURCES += \
 	provisioner/compute.c \
 	provisioner/power.c \
 	provisioner/discovery.c \
+	provisioner/secret.c \
 	provisioner/api.c
 nodist_libdrover_a_SOURCES = provisioner/templates.c
 BUILT_SOURCES = provisioner/templates.c

@@ -71,7 +71,8 @@ static char *
 power_redfish_auth_url(const char *base, const json_t *bmc, const char *path)
 {
 	const char *user = json_string_value(json_object_get(bmc, "username"));
-	const char *pass = json_string_value(json_object_get(bmc, "password"));
+	_cleanup_free_ char *pass =
+	    prov_secret_open(json_string_value(json_object_get(bmc, "password")));
 	const char *sep = strstr(base, "://");
 	char *eu, *ep, *r;
 
@@ -176,7 +177,8 @@ power_ipmitool(const json_t *bmc, const char *const *cmd, struct buf *out, struc
 {
 	const char *ip = json_string_value(json_object_get(bmc, "ip"));
 	const char *user = json_string_value(json_object_get(bmc, "username"));
-	const char *pass = json_string_value(json_object_get(bmc, "password"));
+	_cleanup_free_ char *pass =
+	    prov_secret_open(json_string_value(json_object_get(bmc, "password")));
 	const char *port = NULL, *iface = "lanplus";
 	const char *argv[24];
 	_cleanup_free_ char *envpass = NULL, *portbuf = NULL, *host = NULL;

@@ -202,7 +202,7 @@ provisioner_init(const struct provisioner_opts *o, struct dr_error *err)
 	prov_render_set_url(o->url);
 	free(prov_tftp_root_dir);
 	prov_tftp_root_dir = o->tftp_root != NULL ? xstrdup(o->tftp_root) : NULL;
-	if (prov_resource_seed(err) < 0)
+	if (prov_secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0)
 		return -1;
 	pxe_tftp_set_generator(prov_tftp_generate, NULL);
 	return prov_boot_setup(o, err);

@@ -227,6 +227,16 @@ int prov_discovery_delete(const char *mac, const char *user, const char *remote,
 int prov_discovery_provision(const char *mac, const json_t *spec, const char *user,
     const char *remote, int64_t *ret_id, struct dr_error *err);
 
+/* secret.c */
+
+/* Load or create the key in dir/secret.key (NULL: a key for this process only). */
+int prov_secret_init(const char *dir, struct dr_error *err);
+/* Encrypt a credential ("enc:v1:..."); NULL before prov_secret_init. Caller frees. */
+char *prov_secret_seal(const char *plain);
+/* Decrypt (plain text passes through); NULL when it does not open. Caller frees. */
+char *prov_secret_open(const char *sealed);
+bool prov_secret_is_sealed(const char *s);
+
 /* api.c */
 
 /* Install the provisioning and unattended routes; before http_server_start. */
@@ -242,6 +252,7 @@ struct provisioner_opts {
 	const char *tftp_root;	     /* boot files, also served at /pxe/files/ over HTTP */
 	const char *dhcp_dir;	     /* dnsmasq.conf and dhcp-hosts go here; NULL = none */
 	const char *dnsmasq_pidfile; /* signalled after reservations change; NULL = none */
+	const char *state_dir;	     /* holds secret.key; NULL = a key for this process */
 };
 /* After store_open: seed the defaults, write the DHCP files, install the TFTP generator
  * of per-host boot configurations. */

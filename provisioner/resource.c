@@ -533,9 +533,20 @@ prov_check_interfaces(const json_t *v, json_t **ret, struct dr_error *err)
 				if (prov_ref_lookup(where, "subnet", val, &id, err) < 0)
 					return -1;
 				json_object_set_new(o, "subnet_id", json_integer(id));
+			} else if (strcmp(k, "password") == 0) {
+				char *sealed;
+				if (prov_check_string(where, val, PROV_NAME_MAX, true, err) < 0)
+					return -1;
+				/* Stored encrypted; a sealed value (from the store) stays. */
+				sealed = prov_secret_is_sealed(json_string_value(val))
+				    ? xstrdup(json_string_value(val))
+				    : prov_secret_seal(json_string_value(val));
+				if (sealed == NULL)
+					return dr_error_set(err, "%s: cannot be encrypted", where);
+				json_object_set_new(o, k, json_string(sealed));
+				free(sealed);
 			} else if (strcmp(k, "name") == 0 || strcmp(k, "identifier") == 0 ||
-			    strcmp(k, "username") == 0 || strcmp(k, "password") == 0 ||
-			    strcmp(k, "url") == 0) {
+			    strcmp(k, "username") == 0 || strcmp(k, "url") == 0) {
 				if (prov_check_string(where, val, PROV_NAME_MAX, true, err) < 0)
 					return -1;
 				json_object_set(o, k, val);
@@ -702,10 +713,30 @@ prov_field_apply(const struct prov_resource *res, const struct prov_field *f, co
 		nv = json_string(mac);
 		break;
 	}
-	case PROV_INTERFACES:
+	case PROV_INTERFACES: {
+		json_t *oldifs = json_object_get(obj, "interfaces"), *nic, *o;
+		size_t j;
+
 		if (prov_check_interfaces(v, &nv, err) < 0)
 			return -1;
+		/* Passwords are never shown, so an update that resends a BMC without one keeps
+		 * the stored one (same address). */
+		json_array_foreach(nv, i, nic) {
+			if (json_object_get(nic, "password") != NULL)
+				continue;
+			json_array_foreach(oldifs, j, o) {
+				json_t *pw = json_object_get(o, "password");
+				if (pw != NULL &&
+				    json_equal(json_object_get(o, "type"), json_object_get(nic, "type")) &&
+				    (json_equal(json_object_get(o, "url"), json_object_get(nic, "url")) ||
+					json_equal(json_object_get(o, "ip"), json_object_get(nic, "ip")))) {
+					json_object_set(nic, "password", pw);
+					break;
+				}
+			}
+		}
 		break;
+	}
 	}
 	(void)res;
 	json_object_set_new(obj, stored, nv);

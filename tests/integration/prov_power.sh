@@ -20,9 +20,19 @@ ok "a bare-metal host with a Redfish BMC" "$DROVER" host create --name bm1 --int
 	"[{\"mac\": \"52:54:00:00:10:01\"}, {\"type\": \"bmc\", \"provider\": \"redfish\", \
 	\"url\": \"$rf\", \"username\": \"root\", \"password\": \"bmc-secret\"}]"
 ok "the BMC password is never shown" sh -c "! '$DROVER' host show bm1 | grep -q bmc-secret"
+if command -v sqlite3 >/dev/null; then
+	ok "and is encrypted at rest" sh -c "sqlite3 '$TAP_TMP/state/drover.db' \
+		'SELECT data FROM prov_hosts' | grep -q 'enc:v1:' && ! sqlite3 \
+		'$TAP_TMP/state/drover.db' 'SELECT data FROM prov_hosts' | grep -q bmc-secret"
+fi
+ok "the key is private" test "$(stat -c %a "$TAP_TMP/state/secret.key")" = 600
 like "power status" "$("$DROVER" host power bm1 status 2>&1)" 'host bm1: power is off'
 like "power on" "$("$DROVER" host power bm1 on 2>&1)" 'host bm1: power is on'
-like "power off" "$("$DROVER" host power bm1 off 2>&1)" 'host bm1: power is off'
+ok "an update that resends the interfaces without the password" "$DROVER" host update bm1 \
+	--interfaces "[{\"mac\": \"52:54:00:00:10:01\"}, {\"type\": \"bmc\", \
+	\"provider\": \"redfish\", \"url\": \"$rf\", \"username\": \"root\"}]"
+like "keeps it: power off still works" "$("$DROVER" host power bm1 off 2>&1)" \
+	'host bm1: power is off'
 like "the BMC saw On then ForceOff" "$(tr '\n' ' ' <"$TAP_TMP/rf.log")" \
 	'reset On reset ForceOff'
 out=$("$DROVER" host power bm1 dance 2>&1)

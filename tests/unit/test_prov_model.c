@@ -329,6 +329,42 @@ test_tftp_boot_files(void **state)
 	(void)state;
 }
 
+static void
+test_bmc_password_sealed(void **state)
+{
+	_cleanup_json_ json_t *h = NULL, *h2 = NULL, *upd = NULL, *shown = NULL;
+	_cleanup_free_ char *plain = NULL;
+	struct dr_error err;
+	const char *stored;
+
+	assert_int_equal(create("host", "{\"name\": \"b1\", \"interfaces\": [{\"mac\": "
+					 "\"52:54:00:00:00:31\"}, {\"type\": \"bmc\", \"provider\": "
+					 "\"ipmi\", \"ip\": \"198.18.1.1\", \"password\": \"s3cret\"}]}",
+			     &err),
+	    0);
+	h = get("host", "b1");
+	stored = json_string_value(
+	    json_object_get(json_array_get(json_object_get(h, "interfaces"), 1), "password"));
+	assert_true(str_has_prefix(stored, "enc:v1:"));
+	assert_null(strstr(stored, "s3cret"));
+	plain = prov_secret_open(stored);
+	assert_string_equal(plain, "s3cret");
+	assert_null(prov_secret_open("enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	shown = prov_resource_present(prov_resource_find("host"), h);
+	assert_null(json_object_get(json_array_get(json_object_get(shown, "interfaces"), 1),
+	    "password"));
+	/* Resent without the password (as shown): the stored one stays. */
+	upd = json_pack("{s:O}", "interfaces", json_object_get(shown, "interfaces"));
+	assert_int_equal(prov_resource_update(prov_resource_find("host"), "b1", upd, "t", NULL,
+			     NULL, &err),
+	    0);
+	h2 = get("host", "b1");
+	assert_string_equal(json_string_value(json_object_get(
+				json_array_get(json_object_get(h2, "interfaces"), 1), "password")),
+	    stored);
+	(void)state;
+}
+
 int
 main(void)
 {
@@ -340,6 +376,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_build_tokens, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_seeded_templates_render, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tftp_boot_files, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_bmc_password_sealed, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
