@@ -14,6 +14,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -38,6 +39,7 @@ struct tftp_session {
 	socklen_t peerlen;
 	int file_fd; /* -1 when served from mem */
 	char *mem;
+	void *map; /* the file mapped read-only (no read call per block), or NULL */
 	uint64_t size;
 	unsigned blksize, window;
 	int timeout_ms;
@@ -167,6 +169,8 @@ tftp_session_free(struct tftp_session *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
+	if (s->map != NULL)
+		munmap(s->map, s->size);
 	if (s->file_fd >= 0)
 		close(s->file_fd);
 	free(s->mem);
@@ -184,7 +188,9 @@ tftp_send_block(struct tftp_session *s, uint64_t n)
 
 	if (off < s->size) {
 		len = s->size - off < s->blksize ? (size_t)(s->size - off) : s->blksize;
-		if (s->file_fd >= 0) {
+		if (s->map != NULL) {
+			memcpy(pkt + 4, (const char *)s->map + off, len);
+		} else if (s->file_fd >= 0) {
 			ssize_t r = pread(s->file_fd, pkt + 4, len, (off_t)off);
 			if (r < 0)
 				return -1;
@@ -350,6 +356,11 @@ tftp_request(const unsigned char *pkt, size_t len, const struct sockaddr_storage
 			goto fail;
 		}
 		s->size = (uint64_t)st.st_size;
+		if (s->size > 0) {
+			s->map = mmap(NULL, s->size, PROT_READ, MAP_PRIVATE, s->file_fd, 0);
+			if (s->map == MAP_FAILED)
+				s->map = NULL; /* pread then */
+		}
 	}
 
 	for (i = 2; i + 1 < nf; i += 2) {
