@@ -76,6 +76,16 @@ static const struct cli_column parameter_cols[] = {
 	{ "VALUE", "value", 0 },
 };
 
+static const struct cli_column rule_cols[] = {
+	{ "ID", "id", 0 },
+	{ "NAME", "name", 0 },
+	{ "SEARCH", "search", 0 },
+	{ "HOSTGROUP", "hostgroup_name", 0 },
+	{ "PRIORITY", "priority", 0 },
+	{ "MAX", "max_count", 0 },
+	{ "HOSTS", "hosts_count", 0 },
+};
+
 /* A CLI resource: its word, its REST collection, its list columns. */
 static const struct cli_resource {
 	const char *word;
@@ -94,6 +104,7 @@ static const struct cli_resource {
 	{ "compute-resource", "compute_resources", compute_cols, nitems(compute_cols) },
 	{ "architecture", "architectures", name_cols, nitems(name_cols) },
 	{ "parameter", "common_parameters", parameter_cols, nitems(parameter_cols) },
+	{ "discovery-rule", "discovery_rules", rule_cols, nitems(rule_cols) },
 };
 
 /* The table entry for the resource word the verb was called under. */

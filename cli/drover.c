@@ -91,6 +91,10 @@ static const struct cli_cmd cli_cmds[] = {
 	    "compute resources"),
 	CLI_RESOURCE_VERBS("architecture", "", "architectures"),
 	CLI_RESOURCE_VERBS("parameter", "--value VALUE", "global parameters"),
+	CLI_RESOURCE_VERBS("discovery-rule",
+	    "--search 'cpus >= 4 and memory_mb >= 8192' --hostgroup HG [--hostname TEMPLATE] "
+	    "[--priority N] [--max-count N]",
+	    "discovery rules"),
 	{ "discovered", "list", cmd_discovered_list, CLI_REMOTE, "discovered list",
 	    "List machines that network-booted unknown and posted their facts." },
 	{ "discovered", "provision", cmd_discovered_provision, CLI_REMOTE,

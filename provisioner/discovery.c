@@ -10,6 +10,9 @@
 
 #include "provisioner/provisioner.h"
 
+static int prov_discovery_rules_apply(const char *mac, const json_t *facts,
+    const char *remote, struct dr_error *err);
+
 /* Validate and store the facts a discovery image posted (an object with at least "mac"). */
 int
 prov_discovery_facts(const json_t *facts, const char *remote, struct dr_error *err)
@@ -60,7 +63,84 @@ prov_discovery_facts(const json_t *facts, const char *remote, struct dr_error *e
 		store_audit("(discovery)", remote, "discover", "discovered_host", norm, NULL, facts,
 		    NULL);
 	}
-	return 0;
+	return prov_discovery_rules_apply(norm, facts, remote, err) < 0 ? PROV_E_STORE : 0;
+}
+
+/*
+ * Discovery rules, by priority (lowest first), then name: the first enabled rule whose
+ * search (a Jinja expression over the facts, "cpus >= 4 and memory_mb >= 8192") is true
+ * and that made fewer than max_count hosts (0: no limit) provisions the machine into its
+ * hostgroup, named by its hostname template (default "host-{{ mac | replace(':', '') }}").
+ * Returns 1 when a rule took the machine, 0 when none did.
+ */
+static int
+prov_discovery_rules_apply(const char *mac, const json_t *facts, const char *remote,
+    struct dr_error *err)
+{
+	const struct prov_resource *rr = prov_resource_find("discovery_rule");
+	_cleanup_json_ json_t *rules = NULL, *vars = json_deep_copy(facts);
+	struct template_opts lenient = { .lenient = true };
+	int64_t total = 0, sub = 0;
+	size_t i, best_i;
+	json_t *rule;
+
+	json_object_set_new(vars, "mac", json_string(mac));
+	if (prov_resource_list(rr, NULL, INT32_MAX, 0, &rules, &total, &sub, err) < 0)
+		return -1;
+	for (;;) {
+		/* The next rule by priority (rules are few: a selection each round is enough). */
+		long long bestp = -1;
+		best_i = SIZE_MAX;
+		json_array_foreach(rules, i, rule) {
+			long long p = json_integer_value(json_object_get(rule, "priority"));
+			if (json_is_null(rule))
+				continue;
+			if (best_i == SIZE_MAX || p < bestp) {
+				best_i = i;
+				bestp = p;
+			}
+		}
+		if (best_i == SIZE_MAX)
+			return 0;
+		rule = json_incref(json_array_get(rules, best_i));
+		json_array_set_new(rules, best_i, json_null());
+		{
+			_cleanup_json_ json_t *r = rule, *match = NULL, *spec = NULL, *set = NULL;
+			_cleanup_free_ char *name = NULL;
+			const char *hn = json_string_value(json_object_get(r, "hostname"));
+			long long max = json_integer_value(json_object_get(r, "max_count"));
+			long long count = json_integer_value(json_object_get(r, "hosts_count"));
+			struct dr_error e;
+			int64_t id;
+
+			if (json_is_false(json_object_get(r, "enabled")) || (max > 0 && count >= max))
+				continue;
+			if (template_eval("search", json_string_value(json_object_get(r, "search")),
+				&lenient, vars, &match, &e) < 0 ||
+			    !template_truthy(match))
+				continue;
+			if (template_render_string("hostname",
+				hn != NULL ? hn : "host-{{ mac | replace(':', '') }}", &lenient, vars,
+				&name, &e) < 0) {
+				log_warnx("discovery rule %s: %s",
+				    json_string_value(json_object_get(r, "name")), e.msg);
+				continue;
+			}
+			spec = json_pack("{s:s, s:O}", "name", name, "hostgroup_id",
+			    json_object_get(r, "hostgroup_id"));
+			if (prov_discovery_provision(mac, spec, "(discovery)", remote, &id, &e) < 0) {
+				log_warnx("discovery rule %s for %s: %s",
+				    json_string_value(json_object_get(r, "name")), mac, e.msg);
+				continue;
+			}
+			set = json_pack("{s:I}", "hosts_count", (json_int_t)(count + 1));
+			prov_resource_set_internal(rr, json_integer_value(json_object_get(r, "id")),
+			    set, "(discovery)", remote, "apply", &e);
+			log_info("discovery rule %s: %s is host %s",
+			    json_string_value(json_object_get(r, "name")), mac, name);
+			return 1;
+		}
+	}
 }
 
 /* Every discovered machine, oldest first. Caller frees. */

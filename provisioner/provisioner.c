@@ -36,6 +36,7 @@ static const struct store_migration prov_migrations[] = {
 	{ "provisioner", 2,
 	    "CREATE TABLE prov_discovered (mac TEXT PRIMARY KEY, facts TEXT NOT NULL, ip TEXT,"
 	    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);" },
+	{ "provisioner", 3, PROV_TABLE("prov_discovery_rules") },
 };
 
 /* Register the tables; before store_open. */

@@ -139,7 +139,19 @@ static const struct prov_field host_fields[] = {
 	TEXT("failed_log", PROV_READONLY),
 };
 
+static const struct prov_field discovery_rule_fields[] = {
+	NAME,
+	S("search", PROV_REQUIRED, 1024),
+	F("hostgroup", PROV_REF, PROV_REQUIRED | PROV_SEARCH, "hostgroup"),
+	S("hostname", 0, PROV_NAME_MAX),
+	I("priority", 0, 0, 1000000),
+	I("max_count", 0, 0, 1000000),
+	F("enabled", PROV_BOOL, PROV_SEARCH, NULL),
+	I("hosts_count", PROV_READONLY, 0, INT64_MAX),
+};
+
 static int prov_host_check(json_t *obj, struct dr_error *err);
+static int prov_discovery_rule_check(json_t *obj, struct dr_error *err);
 static int prov_hostgroup_check(json_t *obj, struct dr_error *err);
 static int prov_os_check(json_t *obj, struct dr_error *err);
 
@@ -157,6 +169,7 @@ static const struct prov_resource prov_resources[] = {
 	R("compute_resource", "compute_resources", compute_resource_fields, NULL),
 	R("hostgroup", "hostgroups", hostgroup_fields, prov_hostgroup_check),
 	R("host", "hosts", host_fields, prov_host_check),
+	R("discovery_rule", "discovery_rules", discovery_rule_fields, prov_discovery_rule_check),
 };
 #undef R
 
@@ -867,6 +880,27 @@ prov_hostgroup_check(json_t *obj, struct dr_error *err)
 			break;
 		p = json_object_get(up, "parent_id");
 		parent = json_is_integer(p) ? json_integer_value(p) : 0;
+	}
+	return 0;
+}
+
+/* A rule's search must be an expression and its hostname a template the engine accepts. */
+static int
+prov_discovery_rule_check(json_t *obj, struct dr_error *err)
+{
+	_cleanup_json_ json_t *facts = json_pack("{s:s, s:i, s:i}", "mac", "52:54:00:00:00:00",
+	    "cpus", 1, "memory_mb", 1024), *v = NULL;
+	struct template_opts lenient = { .lenient = true };
+	const char *hn = json_string_value(json_object_get(obj, "hostname"));
+	char *out = NULL;
+
+	if (template_eval("search", json_string_value(json_object_get(obj, "search")), &lenient,
+		facts, &v, err) < 0)
+		return dr_error_prefix(err, "search");
+	if (hn != NULL) {
+		if (template_render_string("hostname", hn, &lenient, facts, &out, err) < 0)
+			return dr_error_prefix(err, "hostname");
+		free(out);
 	}
 	return 0;
 }

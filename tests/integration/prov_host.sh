@@ -166,6 +166,23 @@ ok "discovered provision makes a host and builds it" "$DROVER" discovered provis
 	52:54:00:00:00:77 --name d1 --hostgroup web
 like "d1 is building with the discovered MAC" "$("$DROVER" host show d1 2>&1 | tr -d '\n ')" \
 	'"mac":"52:54:00:00:00:77".*"status":"building"'
+like "a rule with a broken search is refused" "$("$DROVER" discovery-rule create --name bad \
+	--search 'cpus >=' --hostgroup web 2>&1)" '422 search'
+ok "a discovery rule for big machines" "$DROVER" discovery-rule create --name big \
+	--search 'cpus >= 8 and memory_mb >= 4096' --hostgroup web --max-count 1 \
+	--hostname "big-{{ mac | replace(':', '') }}"
+ok "a small machine is only discovered" curl -sf \
+	-d '{"mac": "52:54:00:00:00:81", "cpus": 2, "memory_mb": 2048}' "$U/unattended/discovery"
+ok "a big machine is taken by the rule" curl -sf \
+	-d '{"mac": "52:54:00:00:00:82", "cpus": 16, "memory_mb": 65536}' "$U/unattended/discovery"
+like "into a building host named by the rule" "$("$DROVER" host list 2>&1)" \
+	'big-525400000082 +web +- +building'
+ok "a second big machine waits: max count reached" curl -sf \
+	-d '{"mac": "52:54:00:00:00:83", "cpus": 16, "memory_mb": 65536}' "$U/unattended/discovery"
+out=$("$DROVER" discovered list 2>&1)
+like "the small and the second big one are listed" "$out" '52:54:00:00:00:81'
+like "(the second)" "$out" '52:54:00:00:00:83'
+like "the rule counts its host" "$("$DROVER" discovery-rule list 2>&1)" 'big .* 1 +1 *$'
 like "an unknown discovered MAC is a 404" "$("$DROVER" discovered delete 52:54:00:00:00:78 2>&1)" \
 	'404 no discovered host'
 
