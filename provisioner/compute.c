@@ -162,6 +162,7 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac,
 	const char *network = compute_attr_str(attrs, "network", "default");
 	const char *bridge = compute_attr_str(attrs, "bridge", NULL);
 	const char *firmware = compute_attr_str(attrs, "firmware", "bios");
+	const char *model = compute_attr_str(attrs, "nic_model", "virtio");
 	struct buf x = BUF_INIT(64 * 1024);
 	virStoragePoolPtr pool = NULL;
 	virStorageVolPtr vol = NULL;
@@ -173,7 +174,7 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac,
 
 	if (compute_attr_int(attrs, "cpus", 1, 1, 256, &cpus, err) < 0 ||
 	    compute_attr_int(attrs, "memory_mb", 1024, 64, 4 * 1024 * 1024, &mem, err) < 0 ||
-	    compute_attr_int(attrs, "disk_gb", 10, 1, 64 * 1024, &disk, err) < 0)
+	    compute_attr_int(attrs, "disk_gb", 10, 0, 64 * 1024, &disk, err) < 0)
 		return -1;
 	if (strcmp(firmware, "bios") != 0 && strcmp(firmware, "uefi") != 0)
 		return dr_error_set(err, "compute_attributes.firmware: expected bios or uefi");
@@ -183,20 +184,23 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac,
 		dr_error_set(err, "%s: a VM named %s already exists", uri, name);
 		goto out;
 	}
-	if ((pool = virStoragePoolLookupByName(c, pool_name)) == NULL) {
+	/* disk_gb 0: a diskless machine that only boots from the network. */
+	if (disk > 0 && (pool = virStoragePoolLookupByName(c, pool_name)) == NULL) {
 		dr_error_set(err, "compute_attributes.pool: %s: %s", uri, compute_virt_error());
 		goto out;
 	}
-	buf_adds(&x, "<volume><name>");
-	compute_xml_add(&x, name);
-	buf_addf(&x, "-disk0.qcow2</name><capacity unit='G'>%lld</capacity>"
-		     "<target><format type='qcow2'/></target></volume>",
-	    disk);
-	if ((vol = virStorageVolCreateXML(pool, x.data, 0)) == NULL) {
-		dr_error_set(err, "%s: volume for %s: %s", uri, name, compute_virt_error());
-		goto out;
+	if (disk > 0) {
+		buf_adds(&x, "<volume><name>");
+		compute_xml_add(&x, name);
+		buf_addf(&x, "-disk0.qcow2</name><capacity unit='G'>%lld</capacity>"
+			     "<target><format type='qcow2'/></target></volume>",
+		    disk);
+		if ((vol = virStorageVolCreateXML(pool, x.data, 0)) == NULL) {
+			dr_error_set(err, "%s: volume for %s: %s", uri, name, compute_virt_error());
+			goto out;
+		}
+		path = virStorageVolGetPath(vol);
 	}
-	path = virStorageVolGetPath(vol);
 	buf_reset(&x);
 	buf_adds(&x, "<domain type='");
 	compute_xml_add(&x, compute_attr_str(attrs, "domain_type", str_has_prefix(uri, "test:")
@@ -204,13 +208,17 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac,
 	buf_adds(&x, "'><name>");
 	compute_xml_add(&x, name);
 	buf_addf(&x, "</name><memory unit='MiB'>%lld</memory><vcpu>%lld</vcpu>", mem, cpus);
+	/* ACPI, or neither a guest's poweroff nor virDomainShutdown reach the machine. */
 	buf_addf(&x, "<os%s><type arch='x86_64'>hvm</type><boot dev='network'/>"
-		     "<boot dev='hd'/></os>",
+		     "<boot dev='hd'/></os><features><acpi/><apic/></features>",
 	    strcmp(firmware, "uefi") == 0 ? " firmware='efi'" : "");
-	buf_adds(&x, "<devices><disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
-		     "<source file='");
-	compute_xml_add(&x, path != NULL ? path : "");
-	buf_adds(&x, "'/><target dev='vda' bus='virtio'/></disk>");
+	buf_adds(&x, "<devices>");
+	if (path != NULL) {
+		buf_adds(&x, "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+			     "<source file='");
+		compute_xml_add(&x, path);
+		buf_adds(&x, "'/><target dev='vda' bus='virtio'/></disk>");
+	}
 	if (bridge != NULL) {
 		buf_adds(&x, "<interface type='bridge'><source bridge='");
 		compute_xml_add(&x, bridge);
@@ -224,8 +232,18 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac,
 		compute_xml_add(&x, mac);
 		buf_adds(&x, "'/>");
 	}
-	buf_adds(&x, "<model type='virtio'/></interface><serial type='pty'/>"
-		     "<console type='pty'/></devices></domain>");
+	buf_adds(&x, "<model type='");
+	compute_xml_add(&x, model);
+	buf_adds(&x, "'/></interface>");
+	/* The serial console goes to a file when asked (tests read it), else a pty. */
+	if (compute_attr_str(attrs, "console_log", NULL) != NULL) {
+		buf_adds(&x, "<serial type='file'><source path='");
+		compute_xml_add(&x, compute_attr_str(attrs, "console_log", NULL));
+		buf_adds(&x, "'/></serial>");
+	} else {
+		buf_adds(&x, "<serial type='pty'/><console type='pty'/>");
+	}
+	buf_adds(&x, "</devices></domain>");
 	if ((dom = virDomainDefineXML(c, x.data)) == NULL) {
 		dr_error_set(err, "%s: define VM %s: %s", uri, name, compute_virt_error());
 		virStorageVolDelete(vol, 0);

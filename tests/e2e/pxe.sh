@@ -27,11 +27,12 @@ MAC=52:54:00:12:34:56
 DROVERD_PID=
 DNSMASQ_PID=
 QEMU_PID=
+LIBVIRTD_PID=
 cleanup() {
-	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID; do
+	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $LIBVIRTD_PID; do
 		kill "$p" 2>/dev/null
 	done
-	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID; do
+	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $LIBVIRTD_PID; do
 		i=0
 		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
 			sleep 0.1
@@ -123,7 +124,7 @@ ok "test initramfs built" test -s "$root/test/initrd.img"
 
 # --- droverd in the namespace, TFTP and HTTP on the bridge address.
 printf 'tftp:\n  root: %s\n' "$root" >"$d/droverd.yml"
-DROVER_ADMIN_PASSWORD=e2e-password nsx "$top_builddir/droverd" --config "$d/droverd.yml" \
+DROVER_ADMIN_PASSWORD=e2e-password ip netns exec "$ns" "$top_builddir/droverd" --config "$d/droverd.yml" \
 	--listen 198.18.0.1:8080 --tftp-listen 198.18.0.1:69 --state-dir "$state" \
 	>"$d/droverd.log" 2>&1 &
 DROVERD_PID=$!
@@ -166,7 +167,7 @@ like "DHCP reservation for the build" "$(cat "$state/pxe/dhcp-hosts")" \
 	"^$MAC,set:drover-build,198\.18\.0\.21,vm1\$"
 
 # --- dnsmasq: DHCP (and RAs) only, with droverd's configuration.
-nsx /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
+ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
 	--conf-file="$state/pxe/dnsmasq.conf" --dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 \
 	--enable-ra --dhcp-range=fd00:d0:1::,ra-only --dhcp-leasefile="$d/leases" \
 	--log-dhcp >"$d/dnsmasq.log" 2>&1 &
@@ -177,7 +178,7 @@ ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
 # --- the VM: network boot only, serial console to a file. run_vm MAC CONSOLE
 run_vm() {
 	t0=$(date +%s)
-	nsx qemu-system-x86_64 -accel tcg -m 384 -nodefaults -display none -no-reboot \
+	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 384 -nodefaults -display none -no-reboot \
 		-serial "file:$2" -boot n -drive if=virtio,format=raw,file="$d/disk.img" \
 		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
 		-device e1000,netdev=n0,mac="$1" >"$d/qemu.log" 2>&1 &
@@ -221,10 +222,61 @@ ok "the machine boots again and installs" run_vm "$MAC2" "$d/console3.log"
 like "vm2 is installed" "$(drover host list 2>&1)" 'vm2 +- +TestOS +installed +false'
 ok "with its keys" grep -qF "$(cut -d' ' -f2 "$d/ssh_host_ed25519_key.pub")" \
 	"$(drover host known-hosts vm2 >"$d/kh2" 2>&1; echo "$d/kh2")"
+
+# --- a VM made by droverd through libvirtd + qemu: created with network boot first on the
+# test bridge, started by `host build`, installed, deleted with the host. libvirtd runs in
+# the namespace with a private socket; its qemu.conf must let qemu run as root without a
+# security driver (tests/run-all sets that up).
+if ! command -v libvirtd >/dev/null; then
+	echo "# libvirtd part skipped: libvirt-daemon-system is not installed"
+elif ! grep -q '^security_driver *= *"none"' /etc/libvirt/qemu.conf 2>/dev/null; then
+	echo "# libvirtd part skipped: /etc/libvirt/qemu.conf needs user = \"root\" and" \
+		"security_driver = \"none\" (tests/run-all sets them)"
+else
+	mkdir -p "$d/lv"
+	printf 'unix_sock_dir = "%s"\nauth_unix_rw = "none"\n' "$d/lv" >"$d/lv/libvirtd.conf"
+	ip netns exec "$ns" libvirtd -f "$d/lv/libvirtd.conf" -p "$d/lv/pid" >"$d/lv/log" 2>&1 &
+	LIBVIRTD_PID=$!
+	i=0
+	until [ -S "$d/lv/libvirt-sock" ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+	ok "libvirtd runs in the namespace" test -S "$d/lv/libvirt-sock"
+	ok "a libvirt compute resource" drover compute-resource create --name lab \
+		--provider libvirt --url "qemu:///system?socket=$d/lv/libvirt-sock"
+	ok "host create on it makes the VM" drover host create --name vm3 --compute-resource lab \
+		--operatingsystem TestOS --medium "Test medium" --compute-attributes \
+		"{\"disk_gb\": 0, \"bridge\": \"br0\", \"nic_model\": \"e1000\", \
+		\"memory_mb\": 384, \"console_log\": \"$d/console4.log\"}"
+	like "with the MAC libvirt gave it" "$(drover host show vm3 2>&1 | tr -d '\n ')" \
+		'"mac":"52:54:00:'
+	like "powered off" "$(drover host power vm3 status 2>&1)" 'host vm3: power is off'
+	ok "drover host build vm3 starts it" drover host build vm3
+	i=0
+	[ "$tap_failed" -eq 0 ] || i=180
+	until drover host list 2>/dev/null | grep -q 'vm3 .* installed' || [ $i -ge 180 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	echo "# libvirt VM installed after $i s"
+	like "vm3 installed itself" "$(drover host list 2>&1)" 'vm3 +- +TestOS +installed +false'
+	like "its console shows the provision script" "$(cat "$d/console4.log" 2>&1)" \
+		'provisioning vm3'
+	i=0
+	until drover host power vm3 status 2>/dev/null | grep -q 'is off' || [ $i -ge 30 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	like "and powered itself off" "$(drover host power vm3 status 2>&1)" 'power is off'
+	ok "host delete removes the VM" drover host delete vm3
+	ok "a new host of that name can have a VM again" drover host create --name vm3 \
+		--compute-resource lab --compute-attributes '{"disk_gb": 0, "bridge": "br0"}'
+	ok "and go" drover host delete vm3
+fi
+
 if [ "$tap_failed" -ne 0 ]; then
 	for c in "$d"/console*.log; do echo "# --- $c"; tail -25 "$c" | sed 's/^/# /'; done
 	echo "# --- dnsmasq"; tail -15 "$d/dnsmasq.log" | sed 's/^/# /'
 	echo "# --- droverd"; tail -15 "$d/droverd.log" | sed 's/^/# /'
 	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
+	[ -f "$d/lv/log" ] && { echo "# --- libvirtd"; grep -v 'dmidecode\|DMI\|DBus' "$d/lv/log" | tail -10 | sed 's/^/# /'; }
 fi
 done_testing
