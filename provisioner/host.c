@@ -10,6 +10,8 @@
 
 #include "provisioner/provisioner.h"
 
+static void prov_host_post_install(const json_t *host);
+
 /* The object of resource name referred to by obj's <field>_id, or NULL. */
 static json_t *
 prov_host_ref(const char *resource, const json_t *obj, const char *field)
@@ -352,7 +354,44 @@ prov_host_built(int64_t id, const char *keys, const char *remote, struct dr_erro
 	    0)
 		return r;
 	provisioner_boot_changed(host);
+	prov_host_post_install(host);
 	return 0;
+}
+
+/*
+ * After built: the jobs named by the host's parameter post_install_jobs (a comma list of
+ * job kinds, e.g. the playbook run that joins it to a cluster) are queued with params
+ * {"host": name, "ssh_host_keys": ...}. An unknown kind is logged, not fatal: the host is
+ * installed either way.
+ */
+static void
+prov_host_post_install(const json_t *host)
+{
+	_cleanup_json_ json_t *r = NULL, *params = NULL, *fresh = NULL;
+	_cleanup_free_ char *kinds = NULL;
+	const char *list, *name = json_string_value(json_object_get(host, "name"));
+	char *kind, *save = NULL;
+	struct dr_error err;
+	int64_t jid;
+
+	if (prov_host_resolve(host, &r, &err) < 0)
+		return;
+	list = json_string_value(json_object_get(json_object_get(r, "parameters"),
+	    "post_install_jobs"));
+	if (list == NULL || *list == '\0')
+		return;
+	fresh = prov_resource_get(prov_resource_find("host"), name);
+	params = json_pack("{s:s, s:O?}", "host", name, "ssh_host_keys",
+	    json_object_get(fresh, "ssh_host_keys"));
+	kinds = xstrdup(list);
+	for (kind = strtok_r(kinds, ", ", &save); kind != NULL; kind = strtok_r(NULL, ", ", &save)) {
+		if (job_submit(kind, params, "(installer)", 0, &jid, &err) < 0) {
+			log_warnx("host %s: post-install job %s: %s", name, kind, err.msg);
+			continue;
+		}
+		log_info("host %s: post-install job %s queued as %lld", name, kind, (long long)jid);
+	}
+	jobs_wake();
 }
 
 /* The installer reported failure. */

@@ -111,6 +111,8 @@ head -c 300000 /dev/zero | tr '\0' a >"$TAP_TMP/biglog"
 is "an oversized failure log is refused" "$(curl -s -o /dev/null -w '%{http_code}' -X POST \
 	--data-binary @"$TAP_TMP/biglog" "$U/unattended/failed?token=$tok")" 422
 
+ok "post-install jobs for hosts of hostgroup web" "$DROVER" hostgroup update web \
+	-p post_install_jobs=noop
 # The installer runs the finish script in a fake root with its own host keys.
 mkdir -p "$TAP_TMP/etc/ssh"
 ssh-keygen -q -t ed25519 -N '' -f "$TAP_TMP/etc/ssh/ssh_host_ed25519_key"
@@ -119,6 +121,15 @@ printf '%s\n' "$fin" | sed "s|/etc/ssh/|$TAP_TMP/etc/ssh/|; s|/tmp/drover-host-k
 	>"$TAP_TMP/finish.sh"
 ok "the finish script reports built" sh "$TAP_TMP/finish.sh"
 like "n1 is installed" "$("$DROVER" host list 2>&1)" 'n1 +web +- +installed +false'
+i=0
+until "$DROVER" job list --kind noop 2>/dev/null | grep -q succeeded || [ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+like "its post-install job ran" "$("$DROVER" --json job list --kind noop 2>&1 | tr -d '\n ')" \
+	'"host":"n1".*"owner":"\(installer\)"'
+ok "hostgroup parameters can be replaced" "$DROVER" hostgroup update web \
+	--parameters '{"role": "web", "ntp_server": "ntp.example.test"}'
 kh=$("$DROVER" host known-hosts n1 2>&1)
 printf '%s\n' "$kh" >"$TAP_TMP/kh"
 ok "its ed25519 key is recorded for SSH" grep -qxF \
