@@ -547,3 +547,40 @@ cmd_discovered_provision(struct cli *cli, int argc, char **argv)
 	cli_obj_print(cli, cli_resource_of("host"), answer);
 	return 0;
 }
+
+/* Print the PXE state: root, boot files, TFTP counters. */
+static void
+cli_pxe_print(const json_t *p)
+{
+	const char *name;
+	json_t *f;
+
+	printf("%-24s %s\n", "TFTP ROOT", json_string_value(json_object_get(p, "root")));
+	json_object_foreach(json_object_get(p, "files"), name, f)
+		printf("%-24s %s (%s)\n", name,
+		    json_is_true(json_object_get(f, "present")) ? "present" : "missing",
+		    json_string_value(json_object_get(f, "package")));
+	if (json_string_value(json_object_get(p, "missing_packages")) != NULL)
+		printf("%-24s %s\n", "INSTALL",
+		    json_string_value(json_object_get(p, "missing_packages")));
+}
+
+/* drover pxe status | drover pxe setup */
+int
+cmd_pxe(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_t *p = NULL;
+	bool setup = strcmp(argv[0], "setup") == 0;
+	int rc;
+
+	if (argc != 1)
+		return cli_usage(cli_cmd_find("pxe", argv[0]));
+	if ((rc = cli_api(cli, setup ? "POST" : "GET",
+		 setup ? "/api/v2/admin/pxe/setup" : "/api/v2/pxe", NULL, &p)) != 0)
+		return rc;
+	if (cli->json)
+		cli_print_json(p);
+	else
+		cli_pxe_print(p);
+	return 0;
+}

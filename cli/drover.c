@@ -102,6 +102,10 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Make a host of a discovered machine and build it." },
 	{ "discovered", "delete", cmd_discovered_delete, CLI_REMOTE, "discovered delete MAC",
 	    "Forget a discovered machine." },
+	{ "pxe", "status", cmd_pxe, CLI_REMOTE, "pxe status",
+	    "The TFTP root, which boot loaders are in it, TFTP counters." },
+	{ "pxe", "setup", cmd_pxe, CLI_REMOTE, "pxe setup",
+	    "Copy the boot loaders of the installed Debian packages into the TFTP root (admin)." },
 #undef CLI_RESOURCE_VERBS
 };
 

@@ -739,7 +739,48 @@ prov_api_discovered_provision(struct http_request *req, struct http_response *re
 	return 0;
 }
 
+/* POST /api/v2/admin/pxe/setup: copy the installed boot loaders into the TFTP root;
+ * GET /api/v2/pxe: the root, which boot files are in it, TFTP counters. */
+static int
+prov_api_pxe(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_free_ char *missing = NULL;
+	const struct pxe_bootfile *b;
+	struct dr_error err;
+	json_t *files;
+	size_t n, i;
+	int placed = -1;
+
+	if (prov_tftp_root() == NULL) {
+		http_reply_error(resp, 409, "no TFTP root is configured");
+		return 0;
+	}
+	if (strcmp(http_request_method(req), "POST") == 0) {
+		if ((placed = pxe_bootfiles_setup(prov_tftp_root(), &missing, &err)) < 0) {
+			http_reply_error(resp, 500, "%s", err.msg);
+			return 0;
+		}
+		store_audit(http_request_user(req), http_request_remote(req), "setup", "pxe",
+		    prov_tftp_root(), NULL, NULL, NULL);
+	}
+	files = json_object();
+	b = pxe_bootfiles(&n);
+	for (i = 0; i < n; i++) {
+		int fd = pxe_bootfiles_open(prov_tftp_root(), b[i].name);
+		json_object_set_new(files, b[i].name,
+		    json_pack("{s:b, s:s}", "present", fd >= 0, "package", b[i].package));
+		if (fd >= 0)
+			close(fd);
+	}
+	http_reply_json(resp, 200,
+	    json_pack("{s:s, s:o, s:o, s:s?}", "root", prov_tftp_root(), "files", files, "tftp",
+		pxe_tftp_stats(), "missing_packages", missing));
+	return 0;
+}
+
 static const struct http_route prov_fixed_routes[] = {
+	{ "GET", "/api/v2/pxe", prov_api_pxe, 0, "pxe" },
+	{ "POST", "/api/v2/admin/pxe/setup", prov_api_pxe, 0, "pxe_setup" },
 	{ "POST", "/unattended/discovery", prov_api_discovery_facts, HTTP_PUBLIC,
 	    "unattended_discovery" },
 	{ "GET", "/api/v2/discovered_hosts", prov_api_discovered_list, 0, "discovered_hosts" },

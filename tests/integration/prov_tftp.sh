@@ -65,6 +65,13 @@ like "a missing file is an error" "$out" ' (68|69|71)$'
 
 # Per-host files made on the fly.
 ok "drover login" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
+rm -f "$root/undionly.kpxe"
+like "pxe status shows a boot loader missing" "$("$DROVER" pxe status 2>&1)" \
+	'undionly\.kpxe +missing \(ipxe\)'
+ok "pxe setup puts it back" "$DROVER" pxe setup
+ok "byte for byte from Debian's ipxe package" cmp /usr/lib/ipxe/undionly.kpxe "$root/undionly.kpxe"
+like "and TFTP counts the transfers" "$("$DROVER" --json pxe status | tr -d '\n ')" \
+	'"completed":[1-9]'
 ok "a host" "$DROVER" host create --name pxe1 --mac 52:54:00:aa:bb:01
 ok "pxelinux.cfg for an installed host boots locally" \
 	curl -sf -o "$o/p0" "tftp://127.0.0.1:$port/pxelinux.cfg/01-52-54-00-aa-bb-01"
