@@ -12,78 +12,78 @@
 #include "cli/cli.h"
 
 static const struct cli_column host_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "HOSTGROUP", "hostgroup_name", 0 },
-	{ "OS", "operatingsystem_name", 0 },
-	{ "STATUS", "status", 0 },
-	{ "BUILD", "build", 0 },
-	{ "INSTALLED", "installed_at", CLI_COL_TIME },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"HOSTGROUP", "hostgroup_name", 0},
+    {"OS", "operatingsystem_name", 0},
+    {"STATUS", "status", 0},
+    {"BUILD", "build", 0},
+    {"INSTALLED", "installed_at", CLI_COL_TIME},
 };
 static const struct cli_column hostgroup_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "PARENT", "parent_name", 0 },
-	{ "OS", "operatingsystem_name", 0 },
-	{ "MEDIUM", "medium_name", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"PARENT", "parent_name", 0},
+    {"OS", "operatingsystem_name", 0},
+    {"MEDIUM", "medium_name", 0},
 };
 static const struct cli_column subnet_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "NETWORK", "network", 0 },
-	{ "MASK", "mask", 0 },
-	{ "GATEWAY", "gateway", 0 },
-	{ "BOOT MODE", "boot_mode", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"NETWORK", "network", 0},
+    {"MASK", "mask", 0},
+    {"GATEWAY", "gateway", 0},
+    {"BOOT MODE", "boot_mode", 0},
 };
 static const struct cli_column name_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
 };
 static const struct cli_column os_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "FAMILY", "family", 0 },
-	{ "MAJOR", "major", 0 },
-	{ "MINOR", "minor", 0 },
-	{ "RELEASE", "release_name", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"FAMILY", "family", 0},
+    {"MAJOR", "major", 0},
+    {"MINOR", "minor", 0},
+    {"RELEASE", "release_name", 0},
 };
 static const struct cli_column medium_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "FAMILY", "os_family", 0 },
-	{ "PATH", "path", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"FAMILY", "os_family", 0},
+    {"PATH", "path", 0},
 };
 static const struct cli_column ptable_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "FAMILY", "os_family", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"FAMILY", "os_family", 0},
 };
 static const struct cli_column template_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "KIND", "kind", 0 },
-	{ "OPERATING SYSTEMS", "operatingsystem_names", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"KIND", "kind", 0},
+    {"OPERATING SYSTEMS", "operatingsystem_names", 0},
 };
 static const struct cli_column compute_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "PROVIDER", "provider", 0 },
-	{ "URL", "url", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"PROVIDER", "provider", 0},
+    {"URL", "url", 0},
 };
 static const struct cli_column parameter_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "VALUE", "value", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"VALUE", "value", 0},
 };
 
 static const struct cli_column rule_cols[] = {
-	{ "ID", "id", 0 },
-	{ "NAME", "name", 0 },
-	{ "SEARCH", "search", 0 },
-	{ "HOSTGROUP", "hostgroup_name", 0 },
-	{ "PRIORITY", "priority", 0 },
-	{ "MAX", "max_count", 0 },
-	{ "HOSTS", "hosts_count", 0 },
+    {"ID", "id", 0},
+    {"NAME", "name", 0},
+    {"SEARCH", "search", 0},
+    {"HOSTGROUP", "hostgroup_name", 0},
+    {"PRIORITY", "priority", 0},
+    {"MAX", "max_count", 0},
+    {"HOSTS", "hosts_count", 0},
 };
 
 /* A CLI resource: its word, its REST collection, its list columns. */
@@ -93,18 +93,18 @@ static const struct cli_resource {
 	const struct cli_column *cols;
 	size_t ncols;
 } cli_resources[] = {
-	{ "host", "hosts", host_cols, nitems(host_cols) },
-	{ "hostgroup", "hostgroups", hostgroup_cols, nitems(hostgroup_cols) },
-	{ "subnet", "subnets", subnet_cols, nitems(subnet_cols) },
-	{ "domain", "domains", name_cols, nitems(name_cols) },
-	{ "os", "operatingsystems", os_cols, nitems(os_cols) },
-	{ "medium", "media", medium_cols, nitems(medium_cols) },
-	{ "ptable", "ptables", ptable_cols, nitems(ptable_cols) },
-	{ "template", "provisioning_templates", template_cols, nitems(template_cols) },
-	{ "compute-resource", "compute_resources", compute_cols, nitems(compute_cols) },
-	{ "architecture", "architectures", name_cols, nitems(name_cols) },
-	{ "parameter", "common_parameters", parameter_cols, nitems(parameter_cols) },
-	{ "discovery-rule", "discovery_rules", rule_cols, nitems(rule_cols) },
+    {"host", "hosts", host_cols, nitems(host_cols)},
+    {"hostgroup", "hostgroups", hostgroup_cols, nitems(hostgroup_cols)},
+    {"subnet", "subnets", subnet_cols, nitems(subnet_cols)},
+    {"domain", "domains", name_cols, nitems(name_cols)},
+    {"os", "operatingsystems", os_cols, nitems(os_cols)},
+    {"medium", "media", medium_cols, nitems(medium_cols)},
+    {"ptable", "ptables", ptable_cols, nitems(ptable_cols)},
+    {"template", "provisioning_templates", template_cols, nitems(template_cols)},
+    {"compute-resource", "compute_resources", compute_cols, nitems(compute_cols)},
+    {"architecture", "architectures", name_cols, nitems(name_cols)},
+    {"parameter", "common_parameters", parameter_cols, nitems(parameter_cols)},
+    {"discovery-rule", "discovery_rules", rule_cols, nitems(rule_cols)},
 };
 
 /* The table entry for the resource word the verb was called under. */
@@ -251,7 +251,8 @@ cmd_resource_list(struct cli *cli, int argc, char **argv)
 	if (cli_fields_parse(r, argc, argv, 1, opts, NULL) != 0)
 		return cli_usage(cli_cmd_find(r->word, "list"));
 	buf_addf(&path, "/api/v2/%s?", r->plural);
-	json_object_foreach(opts, key, v) {
+	json_object_foreach(opts, key, v)
+	{
 		_cleanup_free_ char *enc = NULL;
 		if (strcmp(key, "search") != 0 && strcmp(key, "page") != 0 &&
 		    strcmp(key, "per_page") != 0) {
@@ -379,14 +380,15 @@ cmd_host_build(struct cli *cli, int argc, char **argv)
 	if (name == NULL)
 		return cli_usage(cli_cmd_find("host", "build"));
 	path = cli_obj_path(r, name, "/build");
-	if ((rc = cli_api(cli, cancel ? "DELETE" : "POST", path, cancel ? NULL : body,
-		 &answer)) != 0)
+	if ((rc = cli_api(cli, cancel ? "DELETE" : "POST", path, cancel ? NULL : body, &answer)) !=
+	    0)
 		return rc;
 	if (cli->json)
 		cli_print_json(answer);
 	else
 		printf("host %s: %s\n", name,
-		    cancel ? "build cancelled" : "in build mode; it installs at its next network boot");
+		    cancel ? "build cancelled"
+		           : "in build mode; it installs at its next network boot");
 	return 0;
 }
 
@@ -402,10 +404,10 @@ static int
 cli_text_get(struct cli *cli, const char *path)
 {
 	struct http_client_opts o = {
-		.connect_timeout_ms = 5000,
-		.timeout_ms = 60000,
-		.bearer_token = cli->token,
-		.ca_file = getenv("DROVER_CA_FILE"),
+	    .connect_timeout_ms = 5000,
+	    .timeout_ms = 60000,
+	    .bearer_token = cli->token,
+	    .ca_file = getenv("DROVER_CA_FILE"),
 	};
 	_cleanup_free_ char *url = xasprintf("%s%s", cli->server, path);
 	struct buf out = BUF_INIT(64u << 20);
@@ -488,12 +490,12 @@ cmd_host_power(struct cli *cli, int argc, char **argv)
 }
 
 static const struct cli_column discovered_cols[] = {
-	{ "MAC", "mac", 0 },
-	{ "IP", "ip", 0 },
-	{ "CPUS", "cpus", 0 },
-	{ "MEMORY MB", "memory_mb", 0 },
-	{ "FIRST SEEN", "first_seen", CLI_COL_TIME },
-	{ "LAST SEEN", "last_seen", CLI_COL_TIME },
+    {"MAC", "mac", 0},
+    {"IP", "ip", 0},
+    {"CPUS", "cpus", 0},
+    {"MEMORY MB", "memory_mb", 0},
+    {"FIRST SEEN", "first_seen", CLI_COL_TIME},
+    {"LAST SEEN", "last_seen", CLI_COL_TIME},
 };
 
 /* drover discovered list */
@@ -510,8 +512,8 @@ cmd_discovered_list(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(answer);
 	else
-		cli_table(discovered_cols, nitems(discovered_cols),
-		    json_object_get(answer, "results"));
+		cli_table(
+		    discovered_cols, nitems(discovered_cols), json_object_get(answer, "results"));
 	return 0;
 }
 
@@ -556,10 +558,9 @@ cli_pxe_print(const json_t *p)
 	json_t *f;
 
 	printf("%-24s %s\n", "TFTP ROOT", json_string_value(json_object_get(p, "root")));
-	json_object_foreach(json_object_get(p, "files"), name, f)
-		printf("%-24s %s (%s)\n", name,
-		    json_is_true(json_object_get(f, "present")) ? "present" : "missing",
-		    json_string_value(json_object_get(f, "package")));
+	json_object_foreach(json_object_get(p, "files"), name, f) printf("%-24s %s (%s)\n", name,
+	    json_is_true(json_object_get(f, "present")) ? "present" : "missing",
+	    json_string_value(json_object_get(f, "package")));
 	if (json_string_value(json_object_get(p, "missing_packages")) != NULL)
 		printf("%-24s %s\n", "INSTALL",
 		    json_string_value(json_object_get(p, "missing_packages")));
@@ -576,7 +577,7 @@ cmd_pxe(struct cli *cli, int argc, char **argv)
 	if (argc != 1)
 		return cli_usage(cli_cmd_find("pxe", argv[0]));
 	if ((rc = cli_api(cli, setup ? "POST" : "GET",
-		 setup ? "/api/v2/admin/pxe/setup" : "/api/v2/pxe", NULL, &p)) != 0)
+	         setup ? "/api/v2/admin/pxe/setup" : "/api/v2/pxe", NULL, &p)) != 0)
 		return rc;
 	if (cli->json)
 		cli_print_json(p);

@@ -83,8 +83,8 @@ prov_api_search(const struct prov_resource *res, const char *search, json_t *fil
 		}
 		f = prov_resource_field(res, k);
 		if (f == NULL || !(f->flags & PROV_SEARCH))
-			return dr_error_set(err, "search: '%s' is not a searchable field of %s", k,
-			    res->plural);
+			return dr_error_set(
+			    err, "search: '%s' is not a searchable field of %s", k, res->plural);
 		if (f->type == PROV_REF)
 			snprintf(key, sizeof key, "%s_name", k);
 		else
@@ -113,8 +113,8 @@ prov_api_list(struct http_request *req, struct http_response *resp)
 		return 0;
 	}
 	if (per_s != NULL && str_to_ll(per_s, 1, PROV_PER_PAGE_MAX, &per) < 0) {
-		http_reply_error(resp, 422, "per_page: expected a number from 1 to %d",
-		    PROV_PER_PAGE_MAX);
+		http_reply_error(
+		    resp, 422, "per_page: expected a number from 1 to %d", PROV_PER_PAGE_MAX);
 		return 0;
 	}
 	if (prov_api_search(res, http_request_query(req, "search"), filter, &word, &err) < 0) {
@@ -128,13 +128,15 @@ prov_api_list(struct http_request *req, struct http_response *resp)
 		size_t i;
 		int64_t t2, s2;
 
-		if ((r = prov_resource_list(res, filter, INT32_MAX, 0, &all, &t2, &s2, &err)) < 0) {
+		if ((r = prov_resource_list(res, filter, INT32_MAX, 0, &all, &t2, &s2, &err)) <
+		    0) {
 			json_decref(out);
 			prov_api_fail(resp, r, &err);
 			return 0;
 		}
 		total = t2;
-		json_array_foreach(all, i, row) {
+		json_array_foreach(all, i, row)
+		{
 			if (strstr(json_string_value(json_object_get(row, "name")), word) == NULL)
 				continue;
 			if (subtotal >= (page - 1) * per && (long long)json_array_size(out) < per)
@@ -143,14 +145,14 @@ prov_api_list(struct http_request *req, struct http_response *resp)
 		}
 		rows = out;
 	} else if ((r = prov_resource_list(res, json_object_size(filter) > 0 ? filter : NULL,
-			(int)per, (int)((page - 1) * per), &rows, &total, &subtotal, &err)) < 0) {
+	                (int)per, (int)((page - 1) * per), &rows, &total, &subtotal, &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
 	http_reply_json(resp, 200,
 	    json_pack("{s:I, s:I, s:I, s:I, s:s?, s:O}", "total", (json_int_t)total, "subtotal",
-		(json_int_t)subtotal, "page", (json_int_t)page, "per_page", (json_int_t)per,
-		"search", http_request_query(req, "search"), "results", rows));
+	        (json_int_t)subtotal, "page", (json_int_t)page, "per_page", (json_int_t)per,
+	        "search", http_request_query(req, "search"), "results", rows));
 	return 0;
 }
 
@@ -162,7 +164,8 @@ prov_api_show(struct http_request *req, struct http_response *resp)
 	_cleanup_json_ json_t *obj = prov_resource_get(res, http_request_param(req, "id"));
 
 	if (obj == NULL) {
-		http_reply_error(resp, 404, "no %s '%s'", res->name, http_request_param(req, "id"));
+		http_reply_error(
+		    resp, 404, "no %s '%s'", res->name, http_request_param(req, "id"));
 		return 0;
 	}
 	http_reply_json(resp, 200, prov_resource_present(res, obj));
@@ -171,8 +174,8 @@ prov_api_show(struct http_request *req, struct http_response *resp)
 
 /* The request body as an object; Foreman's {"host": {...}} wrapping is accepted. */
 static json_t *
-prov_api_body(struct http_request *req, struct http_response *resp,
-    const struct prov_resource *res)
+prov_api_body(
+    struct http_request *req, struct http_response *resp, const struct prov_resource *res)
 {
 	struct dr_error err;
 	json_t *body = NULL, *inner;
@@ -209,8 +212,8 @@ prov_api_create(struct http_request *req, struct http_response *resp)
 		return 0;
 	r = strcmp(res->name, "host") == 0
 	    ? prov_host_create(body, http_request_user(req), http_request_remote(req), &id, &err)
-	    : prov_resource_create(res, body, http_request_user(req), http_request_remote(req),
-		  &id, &err);
+	    : prov_resource_create(
+	          res, body, http_request_user(req), http_request_remote(req), &id, &err);
 	if (r < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
@@ -233,7 +236,7 @@ prov_api_update(struct http_request *req, struct http_response *resp)
 	if (body == NULL)
 		return 0;
 	if ((r = prov_resource_update(res, http_request_param(req, "id"), body,
-		 http_request_user(req), http_request_remote(req), &id, &err)) < 0) {
+	         http_request_user(req), http_request_remote(req), &id, &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -252,14 +255,15 @@ prov_api_delete(struct http_request *req, struct http_response *resp)
 	int r;
 
 	if (obj == NULL) {
-		http_reply_error(resp, 404, "no %s '%s'", res->name, http_request_param(req, "id"));
+		http_reply_error(
+		    resp, 404, "no %s '%s'", res->name, http_request_param(req, "id"));
 		return 0;
 	}
 	r = strcmp(res->name, "host") == 0
 	    ? prov_host_delete(http_request_param(req, "id"), http_request_user(req),
-		  http_request_remote(req), &err)
+	          http_request_remote(req), &err)
 	    : prov_resource_delete(res, http_request_param(req, "id"), http_request_user(req),
-		  http_request_remote(req), &err);
+	          http_request_remote(req), &err);
 	if (r < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
@@ -287,8 +291,8 @@ prov_api_host_build(struct http_request *req, struct http_response *resp)
 			http_reply_error(resp, 400, "%s", err.msg);
 			return 0;
 		}
-		if (json_unpack_ex(body, NULL, 0, "{s?:b, s?:I, s?:b}", "build", &build, "ttl", &ttl,
-			"reboot", &reboot) < 0 ||
+		if (json_unpack_ex(body, NULL, 0, "{s?:b, s?:I, s?:b}", "build", &build, "ttl",
+		        &ttl, "reboot", &reboot) < 0 ||
 		    ttl < 0 || ttl > 30 * 86400) {
 			http_reply_error(resp, 422,
 			    "expected {\"build\": true|false, \"ttl\": seconds up to 30 days, "
@@ -296,10 +300,10 @@ prov_api_host_build(struct http_request *req, struct http_response *resp)
 			return 0;
 		}
 	}
-	r = build ? prov_host_build_boot(id, (int)ttl, reboot, http_request_user(req),
-			http_request_remote(req), &err)
-		  : prov_host_build_cancel(id, http_request_user(req), http_request_remote(req),
-			&err);
+	r = build
+	    ? prov_host_build_boot(
+	          id, (int)ttl, reboot, http_request_user(req), http_request_remote(req), &err)
+	    : prov_host_build_cancel(id, http_request_user(req), http_request_remote(req), &err);
 	if (r < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
@@ -324,14 +328,16 @@ prov_api_host_power(struct http_request *req, struct http_response *resp)
 		return 0;
 	}
 	if (json_unpack_ex(body, NULL, 0, "{s:s}", "power_action", &action) < 0) {
-		http_reply_error(resp, 422, "power_action: expected on, off, soft, cycle, status or pxe");
+		http_reply_error(
+		    resp, 422, "power_action: expected on, off, soft, cycle, status or pxe");
 		return 0;
 	}
 	if (strcmp(action, "on") != 0 && strcmp(action, "off") != 0 &&
 	    strcmp(action, "soft") != 0 && strcmp(action, "cycle") != 0 &&
 	    strcmp(action, "status") != 0 && strcmp(action, "pxe") != 0) {
-		http_reply_error(resp, 422, "power_action: '%s' is not on, off, soft, cycle, status "
-					    "or pxe",
+		http_reply_error(resp, 422,
+		    "power_action: '%s' is not on, off, soft, cycle, status "
+		    "or pxe",
 		    action);
 		return 0;
 	}
@@ -365,7 +371,7 @@ prov_api_host_render(struct http_request *req, struct http_response *resp)
 		return 0;
 	}
 	if (prov_render_host(host, http_request_param(req, "kind"),
-		http_request_query(req, "template"), &out, &err) < 0) {
+	        http_request_query(req, "template"), &out, &err) < 0) {
 		http_reply_error(resp, 422, "%s", err.msg);
 		return 0;
 	}
@@ -429,8 +435,8 @@ prov_api_unattended_host(struct http_request *req, bool *ret_by_token)
 static int
 prov_api_unattended(struct http_request *req, struct http_response *resp)
 {
-	static const char *const kinds[] = { "iPXE", "PXELinux", "PXEGrub2", "provision",
-		"finish", "user_data", "script" };
+	static const char *const kinds[] = {
+	    "iPXE", "PXELinux", "PXEGrub2", "provision", "finish", "user_data", "script"};
 	const char *kind = http_request_param(req, "kind");
 	_cleanup_json_ json_t *host = NULL;
 	_cleanup_free_ char *out = NULL;
@@ -448,8 +454,8 @@ prov_api_unattended(struct http_request *req, struct http_response *resp)
 	host = prov_api_unattended_host(req, &by_token);
 	if (host == NULL && ipxe && !by_token && prov_api_request_mac(req) == NULL) {
 		/* iPXE sends nothing that names it: ask it again with its MAC. */
-		out = xasprintf("#!ipxe\nchain %s/unattended/iPXE?mac=${netX/mac}\n",
-		    prov_render_url());
+		out = xasprintf(
+		    "#!ipxe\nchain %s/unattended/iPXE?mac=${netX/mac}\n", prov_render_url());
 		http_reply_text(resp, 200, "text/plain", out, strlen(out));
 		return 0;
 	}
@@ -461,12 +467,13 @@ prov_api_unattended(struct http_request *req, struct http_response *resp)
 
 		if (fd >= 0 && prov_mac_normalise(prov_api_request_mac(req), mac) == 0) {
 			close(fd);
-			out = xasprintf("#!ipxe\n"
-					"kernel %s/pxe/files/discovery/vmlinuz initrd=initrd.img "
-					"console=ttyS0 drover_discovery=%s/unattended/discovery "
-					"drover_mac=%s\n"
-					"initrd --name initrd.img %s/pxe/files/discovery/initrd.img\n"
-					"boot\n",
+			out = xasprintf(
+			    "#!ipxe\n"
+			    "kernel %s/pxe/files/discovery/vmlinuz initrd=initrd.img "
+			    "console=ttyS0 drover_discovery=%s/unattended/discovery "
+			    "drover_mac=%s\n"
+			    "initrd --name initrd.img %s/pxe/files/discovery/initrd.img\n"
+			    "boot\n",
 			    prov_render_url(), prov_render_url(), mac, prov_render_url());
 			http_reply_text(resp, 200, "text/plain", out, strlen(out));
 			return 0;
@@ -476,19 +483,21 @@ prov_api_unattended(struct http_request *req, struct http_response *resp)
 	}
 	if (host == NULL) {
 		if (ipxe) {
-			/* Unknown MAC: nothing to install; fall through to the next boot device. */
+			/* Unknown MAC: nothing to install; fall through to the next boot device.
+			 */
 			out = xstrdup("#!ipxe\necho Drover: this machine is unknown\nexit 1\n");
 			http_reply_text(resp, 200, "text/plain", out, strlen(out));
 			return 0;
 		}
-		http_reply_error(resp, 404, by_token ? "unknown or expired build token"
-						     : "no host known by this MAC or address");
+		http_reply_error(resp, 404,
+		    by_token ? "unknown or expired build token"
+		             : "no host known by this MAC or address");
 		return 0;
 	}
 	if (!json_is_true(json_object_get(host, "build"))) {
 		if (ipxe) {
 			out = xstrdup("#!ipxe\necho Drover: booting from the local disk\n"
-				      "sanboot --no-describe --drive 0x80 || exit 1\n");
+			              "sanboot --no-describe --drive 0x80 || exit 1\n");
 			http_reply_text(resp, 200, "text/plain", out, strlen(out));
 			return 0;
 		}
@@ -540,7 +549,8 @@ prov_api_built(struct http_request *req, struct http_response *resp)
 		return 0;
 	keys = http_request_body(req, &len);
 	if (keys != NULL && len > PROV_HOST_KEYS_MAX) {
-		http_reply_error(resp, 413, "ssh_host_keys: larger than %d bytes", PROV_HOST_KEYS_MAX);
+		http_reply_error(
+		    resp, 413, "ssh_host_keys: larger than %d bytes", PROV_HOST_KEYS_MAX);
 		return 0;
 	}
 	if (ct != NULL && str_has_prefix(ct, "application/json")) {
@@ -555,7 +565,7 @@ prov_api_built(struct http_request *req, struct http_response *resp)
 		return 0;
 	}
 	if ((r = prov_host_built(json_integer_value(json_object_get(host, "id")), keys,
-		 http_request_remote(req), &err)) < 0) {
+	         http_request_remote(req), &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -578,11 +588,12 @@ prov_api_failed(struct http_request *req, struct http_response *resp)
 		return 0;
 	log = http_request_body(req, &len);
 	if ((r = prov_host_failed(json_integer_value(json_object_get(host, "id")), log, len,
-		 http_request_remote(req), &err)) < 0) {
+	         http_request_remote(req), &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
-	log_warnx("host %s: installation failed", json_string_value(json_object_get(host, "name")));
+	log_warnx(
+	    "host %s: installation failed", json_string_value(json_object_get(host, "name")));
 	http_reply_json(resp, 200, json_pack("{s:s}", "status", "failed"));
 	return 0;
 }
@@ -689,7 +700,8 @@ prov_api_discovered_list(struct http_request *req, struct http_response *resp)
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		json_t *f = json_object_get(row, "facts");
 		json_object_set(row, "cpus", json_object_get(f, "cpus"));
 		json_object_set(row, "memory_mb", json_object_get(f, "memory_mb"));
@@ -697,7 +709,7 @@ prov_api_discovered_list(struct http_request *req, struct http_response *resp)
 	n = json_array_size(rows);
 	http_reply_json(resp, 200,
 	    json_pack("{s:I, s:I, s:i, s:I, s:n, s:O}", "total", (json_int_t)n, "subtotal",
-		(json_int_t)n, "page", 1, "per_page", (json_int_t)n, "search", "results", rows));
+	        (json_int_t)n, "page", 1, "per_page", (json_int_t)n, "search", "results", rows));
 	return 0;
 }
 
@@ -709,7 +721,7 @@ prov_api_discovered_delete(struct http_request *req, struct http_response *resp)
 	int r;
 
 	if ((r = prov_discovery_delete(http_request_param(req, "mac"), http_request_user(req),
-		 http_request_remote(req), &err)) < 0) {
+	         http_request_remote(req), &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -730,7 +742,7 @@ prov_api_discovered_provision(struct http_request *req, struct http_response *re
 	if (body == NULL)
 		return 0;
 	if ((r = prov_discovery_provision(http_request_param(req, "mac"), body,
-		 http_request_user(req), http_request_remote(req), &id, &err)) < 0) {
+	         http_request_user(req), http_request_remote(req), &id, &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -774,35 +786,33 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 	}
 	http_reply_json(resp, 200,
 	    json_pack("{s:s, s:o, s:o, s:s?}", "root", prov_tftp_root(), "files", files, "tftp",
-		pxe_tftp_stats(), "missing_packages", missing));
+	        pxe_tftp_stats(), "missing_packages", missing));
 	return 0;
 }
 
 static const struct http_route prov_fixed_routes[] = {
-	{ "GET", "/api/v2/pxe", prov_api_pxe, 0, "pxe" },
-	{ "POST", "/api/v2/admin/pxe/setup", prov_api_pxe, 0, "pxe_setup" },
-	{ "POST", "/unattended/discovery", prov_api_discovery_facts, HTTP_PUBLIC,
-	    "unattended_discovery" },
-	{ "GET", "/api/v2/discovered_hosts", prov_api_discovered_list, 0, "discovered_hosts" },
-	{ "DELETE", "/api/v2/discovered_hosts/:mac", prov_api_discovered_delete, 0,
-	    "discovered_host" },
-	{ "POST", "/api/v2/discovered_hosts/:mac/provision", prov_api_discovered_provision, 0,
-	    "discovered_host_provision" },
-	{ "POST", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build" },
-	{ "PUT", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build" },
-	{ "DELETE", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build" },
-	{ "POST", "/api/v2/hosts/:id/power", prov_api_host_power, 0, "host_power" },
-	{ "PUT", "/api/v2/hosts/:id/power", prov_api_host_power, 0, "host_power" },
-	{ "GET", "/api/v2/hosts/:id/templates/:kind", prov_api_host_render, 0, "host_template" },
-	{ "GET", "/api/v2/hosts/:id/known_hosts", prov_api_host_known_hosts, 0,
-	    "host_known_hosts" },
-	{ "POST", "/unattended/built", prov_api_built, HTTP_PUBLIC, "unattended_built" },
-	{ "GET", "/unattended/built", prov_api_built, HTTP_PUBLIC, "unattended_built" },
-	{ "POST", "/unattended/failed", prov_api_failed, HTTP_PUBLIC, "unattended_failed" },
-	{ "GET", "/unattended/cloud-init/:token/:file", prov_api_cloud_init, HTTP_PUBLIC,
-	    "unattended_cloud_init" },
-	{ "GET", "/unattended/:kind", prov_api_unattended, HTTP_PUBLIC, "unattended" },
-	{ "GET", "/pxe/files/*", prov_api_pxe_file, HTTP_PUBLIC, "pxe_files" },
+    {"GET", "/api/v2/pxe", prov_api_pxe, 0, "pxe"},
+    {"POST", "/api/v2/admin/pxe/setup", prov_api_pxe, 0, "pxe_setup"},
+    {"POST", "/unattended/discovery", prov_api_discovery_facts, HTTP_PUBLIC,
+        "unattended_discovery"},
+    {"GET", "/api/v2/discovered_hosts", prov_api_discovered_list, 0, "discovered_hosts"},
+    {"DELETE", "/api/v2/discovered_hosts/:mac", prov_api_discovered_delete, 0, "discovered_host"},
+    {"POST", "/api/v2/discovered_hosts/:mac/provision", prov_api_discovered_provision, 0,
+        "discovered_host_provision"},
+    {"POST", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build"},
+    {"PUT", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build"},
+    {"DELETE", "/api/v2/hosts/:id/build", prov_api_host_build, 0, "host_build"},
+    {"POST", "/api/v2/hosts/:id/power", prov_api_host_power, 0, "host_power"},
+    {"PUT", "/api/v2/hosts/:id/power", prov_api_host_power, 0, "host_power"},
+    {"GET", "/api/v2/hosts/:id/templates/:kind", prov_api_host_render, 0, "host_template"},
+    {"GET", "/api/v2/hosts/:id/known_hosts", prov_api_host_known_hosts, 0, "host_known_hosts"},
+    {"POST", "/unattended/built", prov_api_built, HTTP_PUBLIC, "unattended_built"},
+    {"GET", "/unattended/built", prov_api_built, HTTP_PUBLIC, "unattended_built"},
+    {"POST", "/unattended/failed", prov_api_failed, HTTP_PUBLIC, "unattended_failed"},
+    {"GET", "/unattended/cloud-init/:token/:file", prov_api_cloud_init, HTTP_PUBLIC,
+        "unattended_cloud_init"},
+    {"GET", "/unattended/:kind", prov_api_unattended, HTTP_PUBLIC, "unattended"},
+    {"GET", "/pxe/files/*", prov_api_pxe_file, HTTP_PUBLIC, "pxe_files"},
 };
 
 /* Install the routes: fixed ones, then five per resource from the resource table. */
@@ -822,16 +832,16 @@ provisioner_api_init(void)
 		for (i = 0; i < n; i++) {
 			char *coll = xasprintf("/api/v2/%s", res[i].plural);
 			char *one = xasprintf("/api/v2/%s/:id", res[i].plural);
-			routes[nroutes++] = (struct http_route){ "GET", coll, prov_api_list, 0,
-				res[i].plural };
-			routes[nroutes++] = (struct http_route){ "POST", coll, prov_api_create, 0,
-				res[i].plural };
-			routes[nroutes++] = (struct http_route){ "GET", one, prov_api_show, 0,
-				res[i].name };
-			routes[nroutes++] = (struct http_route){ "PUT", one, prov_api_update, 0,
-				res[i].name };
-			routes[nroutes++] = (struct http_route){ "DELETE", one, prov_api_delete, 0,
-				res[i].name };
+			routes[nroutes++] =
+			    (struct http_route){"GET", coll, prov_api_list, 0, res[i].plural};
+			routes[nroutes++] =
+			    (struct http_route){"POST", coll, prov_api_create, 0, res[i].plural};
+			routes[nroutes++] =
+			    (struct http_route){"GET", one, prov_api_show, 0, res[i].name};
+			routes[nroutes++] =
+			    (struct http_route){"PUT", one, prov_api_update, 0, res[i].name};
+			routes[nroutes++] =
+			    (struct http_route){"DELETE", one, prov_api_delete, 0, res[i].name};
 		}
 	}
 	http_routes_add(routes, nroutes);

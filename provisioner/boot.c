@@ -50,17 +50,19 @@ provisioner_boot_changed(const json_t *changed)
 		log_warnx("dhcp reservations: %s", err.msg);
 		goto out;
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		json_t *data = json_object_get(row, "data");
-		json_array_foreach(json_object_get(data, "interfaces"), j, nic) {
+		json_array_foreach(json_object_get(data, "interfaces"), j, nic)
+		{
 			if (json_object_get(nic, "mac") == NULL)
 				continue;
 			hosts = xreallocarray(hosts, n + 1, sizeof *hosts);
 			hosts[n++] = (struct pxe_dnsmasq_host){
-				.mac = json_string_value(json_object_get(nic, "mac")),
-				.ip = json_string_value(json_object_get(nic, "ip")),
-				.name = json_string_value(json_object_get(row, "name")),
-				.build = json_is_true(json_object_get(data, "build")),
+			    .mac = json_string_value(json_object_get(nic, "mac")),
+			    .ip = json_string_value(json_object_get(nic, "ip")),
+			    .name = json_string_value(json_object_get(row, "name")),
+			    .build = json_is_true(json_object_get(data, "build")),
 			};
 		}
 	}
@@ -115,8 +117,8 @@ provisioner_boot_file(const char *path, char **ret, size_t *ret_len)
 	if (!json_is_true(json_object_get(host, "build"))) {
 		/* Installed (or not building): boot the local disk. */
 		out = xstrdup(strcmp(kind, "PXELinux") == 0
-			? "DEFAULT local\nLABEL local\n  LOCALBOOT 0\n"
-			: "set default=0\nset timeout=0\nmenuentry 'Local disk' {\n  exit\n}\n");
+		        ? "DEFAULT local\nLABEL local\n  LOCALBOOT 0\n"
+		        : "set default=0\nset timeout=0\nmenuentry 'Local disk' {\n  exit\n}\n");
 	} else if (prov_render_host(host, kind, NULL, &out, &err) < 0) {
 		log_warnx("tftp %s: %s", path, err.msg);
 		return -1;

@@ -107,33 +107,44 @@ compute_xml_add(struct buf *b, const char *s)
 {
 	for (; *s != '\0'; s++) {
 		switch (*s) {
-		case '<': buf_adds(b, "&lt;"); break;
-		case '>': buf_adds(b, "&gt;"); break;
-		case '&': buf_adds(b, "&amp;"); break;
-		case '"': buf_adds(b, "&quot;"); break;
-		case '\'': buf_adds(b, "&apos;"); break;
-		default: buf_addc(b, *s);
+		case '<':
+			buf_adds(b, "&lt;");
+			break;
+		case '>':
+			buf_adds(b, "&gt;");
+			break;
+		case '&':
+			buf_adds(b, "&amp;");
+			break;
+		case '"':
+			buf_adds(b, "&quot;");
+			break;
+		case '\'':
+			buf_adds(b, "&apos;");
+			break;
+		default:
+			buf_addc(b, *s);
 		}
 	}
 }
 
 /* An integer attribute within bounds, or its default; -1 with err when out of bounds. */
 static int
-compute_attr_int(const json_t *attrs, const char *key, long long def, long long min,
-    long long max, long long *ret, struct dr_error *err)
+compute_attr_int(const json_t *attrs, const char *key, long long def, long long min, long long max,
+    long long *ret, struct dr_error *err)
 {
 	json_t *v = json_object_get(attrs, key);
 	long long n = def;
 
 	if (v != NULL && json_is_integer(v))
 		n = json_integer_value(v);
-	else if (v != NULL && (!json_is_string(v) ||
-				  str_to_ll(json_string_value(v), min, max, &n) < 0))
-		return dr_error_set(err, "compute_attributes.%s: expected a number from %lld to %lld",
-		    key, min, max);
+	else if (v != NULL &&
+	    (!json_is_string(v) || str_to_ll(json_string_value(v), min, max, &n) < 0))
+		return dr_error_set(err,
+		    "compute_attributes.%s: expected a number from %lld to %lld", key, min, max);
 	if (n < min || n > max)
-		return dr_error_set(err, "compute_attributes.%s: expected a number from %lld to %lld",
-		    key, min, max);
+		return dr_error_set(err,
+		    "compute_attributes.%s: expected a number from %lld to %lld", key, min, max);
 	*ret = n;
 	return 0;
 }
@@ -150,8 +161,7 @@ compute_attr_str(const json_t *attrs, const char *key, const char *def)
 /* Create the VM of a host: a volume in a pool, a NIC on a network or bridge with the
  * host's MAC (or one libvirt picks, returned in *ret_mac), boot from network then disk. */
 static int
-compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac,
-    struct dr_error *err)
+compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, struct dr_error *err)
 {
 	const char *uri = json_string_value(json_object_get(cr, "url"));
 	const char *name = json_string_value(json_object_get(host, "name"));
@@ -192,30 +202,35 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac,
 	if (disk > 0) {
 		buf_adds(&x, "<volume><name>");
 		compute_xml_add(&x, name);
-		buf_addf(&x, "-disk0.qcow2</name><capacity unit='G'>%lld</capacity>"
-			     "<target><format type='qcow2'/></target></volume>",
+		buf_addf(&x,
+		    "-disk0.qcow2</name><capacity unit='G'>%lld</capacity>"
+		    "<target><format type='qcow2'/></target></volume>",
 		    disk);
 		if ((vol = virStorageVolCreateXML(pool, x.data, 0)) == NULL) {
-			dr_error_set(err, "%s: volume for %s: %s", uri, name, compute_virt_error());
+			dr_error_set(
+			    err, "%s: volume for %s: %s", uri, name, compute_virt_error());
 			goto out;
 		}
 		path = virStorageVolGetPath(vol);
 	}
 	buf_reset(&x);
 	buf_adds(&x, "<domain type='");
-	compute_xml_add(&x, compute_attr_str(attrs, "domain_type", str_has_prefix(uri, "test:")
-		    ? "test" : "qemu"));
+	compute_xml_add(&x,
+	    compute_attr_str(
+	        attrs, "domain_type", str_has_prefix(uri, "test:") ? "test" : "qemu"));
 	buf_adds(&x, "'><name>");
 	compute_xml_add(&x, name);
 	buf_addf(&x, "</name><memory unit='MiB'>%lld</memory><vcpu>%lld</vcpu>", mem, cpus);
 	/* ACPI, or neither a guest's poweroff nor virDomainShutdown reach the machine. */
-	buf_addf(&x, "<os%s><type arch='x86_64'>hvm</type><boot dev='network'/>"
-		     "<boot dev='hd'/></os><features><acpi/><apic/></features>",
+	buf_addf(&x,
+	    "<os%s><type arch='x86_64'>hvm</type><boot dev='network'/>"
+	    "<boot dev='hd'/></os><features><acpi/><apic/></features>",
 	    strcmp(firmware, "uefi") == 0 ? " firmware='efi'" : "");
 	buf_adds(&x, "<devices>");
 	if (path != NULL) {
-		buf_adds(&x, "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
-			     "<source file='");
+		buf_adds(&x,
+		    "<disk type='file' device='disk'><driver name='qemu' type='qcow2'/>"
+		    "<source file='");
 		compute_xml_add(&x, path);
 		buf_adds(&x, "'/><target dev='vda' bus='virtio'/></disk>");
 	}
@@ -312,8 +327,8 @@ compute_libvirt_destroy(const json_t *cr, const char *name, struct dr_error *err
 
 /* on, off (hard), soft (ACPI), cycle (hard reset), status. *ret_state: "on" or "off". */
 static int
-compute_libvirt_power(const json_t *cr, const char *name, const char *action, char **ret_state,
-    struct dr_error *err)
+compute_libvirt_power(
+    const json_t *cr, const char *name, const char *action, char **ret_state, struct dr_error *err)
 {
 	const char *uri = json_string_value(json_object_get(cr, "url"));
 	virConnectPtr c = compute_conn(uri, err);
@@ -333,7 +348,7 @@ compute_libvirt_power(const json_t *cr, const char *name, const char *action, ch
 		r = virDomainShutdown(dom);
 	else if (strcmp(action, "cycle") == 0)
 		r = active == 1 ? (virDomainDestroy(dom) < 0 ? -1 : virDomainCreate(dom))
-				: virDomainCreate(dom);
+		                : virDomainCreate(dom);
 	if (r < 0) {
 		dr_error_set(err, "%s: power %s %s: %s", uri, action, name, compute_virt_error());
 		virDomainFree(dom);
@@ -346,7 +361,7 @@ compute_libvirt_power(const json_t *cr, const char *name, const char *action, ch
 }
 
 static const struct prov_compute_backend compute_backends[] = {
-	{ "libvirt", compute_libvirt_create, compute_libvirt_destroy, compute_libvirt_power },
+    {"libvirt", compute_libvirt_create, compute_libvirt_destroy, compute_libvirt_power},
 };
 
 /* The backend of a compute resource (by its provider). */

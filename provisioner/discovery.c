@@ -10,8 +10,8 @@
 
 #include "provisioner/provisioner.h"
 
-static int prov_discovery_rules_apply(const char *mac, const json_t *facts,
-    const char *remote, struct dr_error *err);
+static int prov_discovery_rules_apply(
+    const char *mac, const json_t *facts, const char *remote, struct dr_error *err);
 
 /* Validate and store the facts a discovery image posted (an object with at least "mac"). */
 int
@@ -44,8 +44,9 @@ prov_discovery_facts(const json_t *facts, const char *remote, struct dr_error *e
 	row = store_query_one(NULL, "SELECT mac FROM prov_discovered WHERE mac = ?", "[s]", norm);
 	if (row != NULL) {
 		if (store_execf(NULL, NULL, err,
-			"UPDATE prov_discovered SET facts = ?, ip = ?, last_seen = ? WHERE mac = ?",
-			"[ss?Is]", text, remote, now, norm) < 0)
+		        "UPDATE prov_discovered SET facts = ?, ip = ?, last_seen = ? WHERE mac = "
+		        "?",
+		        "[ss?Is]", text, remote, now, norm) < 0)
 			return PROV_E_STORE;
 	} else {
 		_cleanup_json_ json_t *count =
@@ -56,12 +57,12 @@ prov_discovery_facts(const json_t *facts, const char *remote, struct dr_error *e
 			return PROV_E_CONFLICT;
 		}
 		if (store_execf(NULL, NULL, err,
-			"INSERT INTO prov_discovered (mac, facts, ip, first_seen, last_seen)"
-			" VALUES (?, ?, ?, ?, ?)",
-			"[sss?II]", norm, text, remote, now, now) < 0)
+		        "INSERT INTO prov_discovered (mac, facts, ip, first_seen, last_seen)"
+		        " VALUES (?, ?, ?, ?, ?)",
+		        "[sss?II]", norm, text, remote, now, now) < 0)
 			return PROV_E_STORE;
-		store_audit("(discovery)", remote, "discover", "discovered_host", norm, NULL, facts,
-		    NULL);
+		store_audit(
+		    "(discovery)", remote, "discover", "discovered_host", norm, NULL, facts, NULL);
 	}
 	return prov_discovery_rules_apply(norm, facts, remote, err) < 0 ? PROV_E_STORE : 0;
 }
@@ -74,12 +75,12 @@ prov_discovery_facts(const json_t *facts, const char *remote, struct dr_error *e
  * Returns 1 when a rule took the machine, 0 when none did.
  */
 static int
-prov_discovery_rules_apply(const char *mac, const json_t *facts, const char *remote,
-    struct dr_error *err)
+prov_discovery_rules_apply(
+    const char *mac, const json_t *facts, const char *remote, struct dr_error *err)
 {
 	const struct prov_resource *rr = prov_resource_find("discovery_rule");
 	_cleanup_json_ json_t *rules = NULL, *vars = json_deep_copy(facts);
-	struct template_opts lenient = { .lenient = true };
+	struct template_opts lenient = {.lenient = true};
 	int64_t total = 0, sub = 0;
 	size_t i, best_i;
 	json_t *rule;
@@ -91,7 +92,8 @@ prov_discovery_rules_apply(const char *mac, const json_t *facts, const char *rem
 		/* The next rule by priority (rules are few: a selection each round is enough). */
 		long long bestp = -1;
 		best_i = SIZE_MAX;
-		json_array_foreach(rules, i, rule) {
+		json_array_foreach(rules, i, rule)
+		{
 			long long p = json_integer_value(json_object_get(rule, "priority"));
 			if (json_is_null(rule))
 				continue;
@@ -113,29 +115,33 @@ prov_discovery_rules_apply(const char *mac, const json_t *facts, const char *rem
 			struct dr_error e;
 			int64_t id;
 
-			if (json_is_false(json_object_get(r, "enabled")) || (max > 0 && count >= max))
+			if (json_is_false(json_object_get(r, "enabled")) ||
+			    (max > 0 && count >= max))
 				continue;
-			if (template_eval("search", json_string_value(json_object_get(r, "search")),
-				&lenient, vars, &match, &e) < 0 ||
+			if (template_eval("search",
+			        json_string_value(json_object_get(r, "search")), &lenient, vars,
+			        &match, &e) < 0 ||
 			    !template_truthy(match))
 				continue;
 			if (template_render_string("hostname",
-				hn != NULL ? hn : "host-{{ mac | replace(':', '') }}", &lenient, vars,
-				&name, &e) < 0) {
+			        hn != NULL ? hn : "host-{{ mac | replace(':', '') }}", &lenient,
+			        vars, &name, &e) < 0) {
 				log_warnx("discovery rule %s: %s",
 				    json_string_value(json_object_get(r, "name")), e.msg);
 				continue;
 			}
 			spec = json_pack("{s:s, s:O}", "name", name, "hostgroup_id",
 			    json_object_get(r, "hostgroup_id"));
-			if (prov_discovery_provision(mac, spec, "(discovery)", remote, &id, &e) < 0) {
+			if (prov_discovery_provision(mac, spec, "(discovery)", remote, &id, &e) <
+			    0) {
 				log_warnx("discovery rule %s for %s: %s",
 				    json_string_value(json_object_get(r, "name")), mac, e.msg);
 				continue;
 			}
 			set = json_pack("{s:I}", "hosts_count", (json_int_t)(count + 1));
-			prov_resource_set_internal(rr, json_integer_value(json_object_get(r, "id")),
-			    set, "(discovery)", remote, "apply", &e);
+			prov_resource_set_internal(rr,
+			    json_integer_value(json_object_get(r, "id")), set, "(discovery)",
+			    remote, "apply", &e);
 			log_info("discovery rule %s: %s is host %s",
 			    json_string_value(json_object_get(r, "name")), mac, name);
 			return 1;
@@ -148,17 +154,17 @@ int
 prov_discovery_list(json_t **ret, struct dr_error *err)
 {
 	return store_queryf(ret, err,
-		   "SELECT mac, facts AS facts_json, ip, first_seen, last_seen FROM prov_discovered"
-		   " ORDER BY first_seen, mac",
-		   NULL) < 0
+	           "SELECT mac, facts AS facts_json, ip, first_seen, last_seen FROM "
+	           "prov_discovered"
+	           " ORDER BY first_seen, mac",
+	           NULL) < 0
 	    ? PROV_E_STORE
 	    : 0;
 }
 
 /* Forget a discovered machine. */
 int
-prov_discovery_delete(const char *mac, const char *user, const char *remote,
-    struct dr_error *err)
+prov_discovery_delete(const char *mac, const char *user, const char *remote, struct dr_error *err)
 {
 	char norm[18];
 	int64_t n = 0;
@@ -181,8 +187,8 @@ prov_discovery_delete(const char *mac, const char *user, const char *remote,
 /* Make a host of a discovered machine: spec holds the host's fields (name required); the
  * machine's MAC becomes its provisioning interface and its facts a parameter; then build. */
 int
-prov_discovery_provision(const char *mac, const json_t *spec, const char *user,
-    const char *remote, int64_t *ret_id, struct dr_error *err)
+prov_discovery_provision(const char *mac, const json_t *spec, const char *user, const char *remote,
+    int64_t *ret_id, struct dr_error *err)
 {
 	_cleanup_json_ json_t *row = NULL, *in = NULL;
 	char norm[18];
@@ -193,8 +199,9 @@ prov_discovery_provision(const char *mac, const json_t *spec, const char *user,
 		dr_error_set(err, "mac: '%s' is not a MAC address", mac);
 		return PROV_E_INVALID;
 	}
-	row = store_query_one(NULL, "SELECT mac, facts AS facts_json FROM prov_discovered"
-				    " WHERE mac = ?",
+	row = store_query_one(NULL,
+	    "SELECT mac, facts AS facts_json FROM prov_discovered"
+	    " WHERE mac = ?",
 	    "[s]", norm);
 	if (row == NULL) {
 		dr_error_set(err, "no discovered host %s", norm);
@@ -210,8 +217,8 @@ prov_discovery_provision(const char *mac, const json_t *spec, const char *user,
 	if ((r = prov_host_create(in, user, remote, &id, err)) < 0)
 		return r;
 	store_execf(NULL, NULL, NULL, "DELETE FROM prov_discovered WHERE mac = ?", "[s]", norm);
-	if ((r = prov_host_build_boot(json_string_value(json_object_get(in, "name")), 0, false,
-		 user, remote, err)) < 0)
+	if ((r = prov_host_build_boot(
+	         json_string_value(json_object_get(in, "name")), 0, false, user, remote, err)) < 0)
 		return r;
 	if (ret_id != NULL)
 		*ret_id = id;

@@ -41,7 +41,8 @@ prov_host_provision_nic(const json_t *host)
 	json_t *nic, *first = NULL;
 	size_t i;
 
-	json_array_foreach(json_object_get(host, "interfaces"), i, nic) {
+	json_array_foreach(json_object_get(host, "interfaces"), i, nic)
+	{
 		if (json_object_get(nic, "mac") == NULL)
 			continue;
 		if (json_is_true(json_object_get(nic, "provision")))
@@ -59,16 +60,16 @@ prov_host_resolve(const json_t *host, json_t **ret, struct dr_error *err)
 	static const struct {
 		const char *field, *resource;
 	} inherited[] = {
-		{ "operatingsystem", "operatingsystem" },
-		{ "architecture", "architecture" },
-		{ "medium", "medium" },
-		{ "ptable", "ptable" },
-		{ "domain", "domain" },
-		{ "subnet", "subnet" },
-		{ "compute_resource", "compute_resource" },
+	    {"operatingsystem", "operatingsystem"},
+	    {"architecture", "architecture"},
+	    {"medium", "medium"},
+	    {"ptable", "ptable"},
+	    {"domain", "domain"},
+	    {"subnet", "subnet"},
+	    {"compute_resource", "compute_resource"},
 	};
-	static const char *const out_names[] = { "os", "architecture", "medium", "ptable",
-		"domain", "subnet", "compute_resource" };
+	static const char *const out_names[] = {
+	    "os", "architecture", "medium", "ptable", "domain", "subnet", "compute_resource"};
 	_cleanup_json_ json_t *chain = json_array(), *out = json_object(), *params = NULL;
 	_cleanup_json_ json_t *globals = NULL;
 	json_t *hg, *nic, *row, *method = NULL;
@@ -82,14 +83,15 @@ prov_host_resolve(const json_t *host, json_t **ret, struct dr_error *err)
 		json_array_append_new(chain, hg);
 		if (++depth > PROV_HOSTGROUP_DEPTH)
 			return dr_error_set(err, "host %s: hostgroups nested deeper than %d",
-			    json_string_value(json_object_get(host, "name")), PROV_HOSTGROUP_DEPTH);
+			    json_string_value(json_object_get(host, "name")),
+			    PROV_HOSTGROUP_DEPTH);
 		hg = prov_host_ref("hostgroup", hg, "parent");
 	}
 	for (i = 0; i < nitems(inherited); i++) {
 		json_t *v = prov_host_ref(inherited[i].resource, host, inherited[i].field);
 		for (k = 0; v == NULL && k < json_array_size(chain); k++)
-			v = prov_host_ref(inherited[i].resource, json_array_get(chain, k),
-			    inherited[i].field);
+			v = prov_host_ref(
+			    inherited[i].resource, json_array_get(chain, k), inherited[i].field);
 		json_object_set_new(out, out_names[i], v != NULL ? v : json_null());
 	}
 	method = json_object_get(host, "provision_method");
@@ -102,10 +104,11 @@ prov_host_resolve(const json_t *host, json_t **ret, struct dr_error *err)
 
 	/* Parameters: global < domain < subnet < OS < hostgroup (root first) < host. */
 	params = json_object();
-	if (store_queryf(&globals, &qerr, "SELECT name, data AS data_json FROM prov_common_parameters",
-		NULL) < 0)
+	if (store_queryf(&globals, &qerr,
+	        "SELECT name, data AS data_json FROM prov_common_parameters", NULL) < 0)
 		return dr_error_set(err, "parameters: %s", qerr.msg);
-	json_array_foreach(globals, i, row) {
+	json_array_foreach(globals, i, row)
+	{
 		json_t *v = json_object_get(json_object_get(row, "data"), "value");
 		json_object_set(params, json_string_value(json_object_get(row, "name")),
 		    v != NULL ? v : json_null());
@@ -145,10 +148,10 @@ prov_host_find_mac(const char *mac)
 
 	if (prov_mac_normalise(mac, norm) < 0)
 		return NULL;
-	row = store_query_one(NULL, "SELECT host_id FROM prov_interfaces WHERE mac = ?", "[s]",
-	    norm);
+	row = store_query_one(
+	    NULL, "SELECT host_id FROM prov_interfaces WHERE mac = ?", "[s]", norm);
 	return row != NULL ? prov_host_by_id(json_integer_value(json_object_get(row, "host_id")))
-			   : NULL;
+	                   : NULL;
 }
 
 /* The host owning the interface with this IP. */
@@ -159,10 +162,9 @@ prov_host_find_ip(const char *ip)
 
 	if (ip == NULL)
 		return NULL;
-	row = store_query_one(NULL, "SELECT host_id FROM prov_interfaces WHERE ip = ?", "[s]",
-	    ip);
+	row = store_query_one(NULL, "SELECT host_id FROM prov_interfaces WHERE ip = ?", "[s]", ip);
 	return row != NULL ? prov_host_by_id(json_integer_value(json_object_get(row, "host_id")))
-			   : NULL;
+	                   : NULL;
 }
 
 /*
@@ -192,7 +194,7 @@ prov_host_find_token(const char *token, time_t now)
 	    "SELECT host_id FROM prov_tokens WHERE token = ? AND expires_at > ?", "[sI]", token,
 	    (json_int_t)now);
 	return row != NULL ? prov_host_by_id(json_integer_value(json_object_get(row, "host_id")))
-			   : NULL;
+	                   : NULL;
 }
 
 /* Put a host in build mode with a new token. */
@@ -202,7 +204,7 @@ prov_host_build(const char *id_or_name, int ttl, const char *user, const char *r
 {
 	const struct prov_resource *res = prov_resource_find("host");
 	_cleanup_json_ json_t *host = prov_resource_get(res, id_or_name), *resolved = NULL,
-			      *set = NULL, *tpl = NULL;
+	                      *set = NULL, *tpl = NULL;
 	unsigned char rnd[32];
 	char token[65];
 	json_int_t id, now = (json_int_t)time(NULL);
@@ -222,8 +224,9 @@ prov_host_build(const char *id_or_name, int ttl, const char *user, const char *r
 	if (prov_host_resolve(host, &resolved, err) < 0)
 		return PROV_E_INVALID;
 	if (json_is_null(json_object_get(resolved, "os"))) {
-		dr_error_set(err, "operatingsystem: host %s has none (set it on the host or its "
-				  "hostgroup)",
+		dr_error_set(err,
+		    "operatingsystem: host %s has none (set it on the host or its "
+		    "hostgroup)",
 		    json_string_value(json_object_get(host, "name")));
 		return PROV_E_INVALID;
 	}
@@ -240,10 +243,10 @@ prov_host_build(const char *id_or_name, int ttl, const char *user, const char *r
 	if (store_begin(err) < 0)
 		return PROV_E_STORE;
 	if (store_execf(NULL, NULL, err, "DELETE FROM prov_tokens WHERE host_id = ?", "[I]", id) <
-		0 ||
+	        0 ||
 	    store_execf(NULL, NULL, err,
-		"INSERT INTO prov_tokens (token, host_id, expires_at) VALUES (?, ?, ?)",
-		"[sII]", token, id, now + ttl) < 0) {
+	        "INSERT INTO prov_tokens (token, host_id, expires_at) VALUES (?, ?, ?)", "[sII]",
+	        token, id, now + ttl) < 0) {
 		store_rollback();
 		return PROV_E_STORE;
 	}
@@ -261,8 +264,8 @@ prov_host_build(const char *id_or_name, int ttl, const char *user, const char *r
 
 /* Leave build mode without installing. */
 int
-prov_host_build_cancel(const char *id_or_name, const char *user, const char *remote,
-    struct dr_error *err)
+prov_host_build_cancel(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err)
 {
 	const struct prov_resource *res = prov_resource_find("host");
 	_cleanup_json_ json_t *host = prov_resource_get(res, id_or_name), *set = NULL;
@@ -280,7 +283,8 @@ prov_host_build_cancel(const char *id_or_name, const char *user, const char *rem
 	set = json_pack("{s:b, s:n}", "build", 0, "token_expires_at");
 	if (json_is_true(json_object_get(host, "build")))
 		json_object_set_new(set, "status",
-		    json_string(json_object_get(host, "installed_at") != NULL ? "installed" : "new"));
+		    json_string(
+		        json_object_get(host, "installed_at") != NULL ? "installed" : "new"));
 	if ((r = prov_resource_set_internal(res, id, set, user, remote, "build_cancel", err)) < 0)
 		return r;
 	provisioner_boot_changed(host);
@@ -296,7 +300,8 @@ prov_host_keys_clean(const char *keys, struct dr_error *err)
 	char *line, *save = NULL;
 	int n = 0;
 
-	for (line = strtok_r(copy, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(copy, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save)) {
 		char type[64], blob[8192];
 		size_t k;
 
@@ -305,16 +310,19 @@ prov_host_keys_clean(const char *keys, struct dr_error *err)
 			continue;
 		if (sscanf(line, "%63s %8191s", type, blob) != 2 ||
 		    (!str_has_prefix(type, "ssh-") && !str_has_prefix(type, "ecdsa-sha2-") &&
-			!str_has_prefix(type, "sk-"))) {
+		        !str_has_prefix(type, "sk-"))) {
 			buf_free(&out);
-			dr_error_set(err, "ssh_host_keys: line %d is not an OpenSSH public key", n + 1);
+			dr_error_set(
+			    err, "ssh_host_keys: line %d is not an OpenSSH public key", n + 1);
 			return NULL;
 		}
 		for (k = 0; blob[k] != '\0'; k++)
-			if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=",
-				blob[k])) {
+			if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012345678"
+			            "9+/=",
+			        blob[k])) {
 				buf_free(&out);
-				dr_error_set(err, "ssh_host_keys: line %d: key is not base64", n + 1);
+				dr_error_set(
+				    err, "ssh_host_keys: line %d: key is not base64", n + 1);
 				return NULL;
 			}
 		buf_addf(&out, "%s %s\n", type, blob);
@@ -344,7 +352,7 @@ prov_host_built(int64_t id, const char *keys, const char *remote, struct dr_erro
 	if (keys != NULL && *keys != '\0' && (clean = prov_host_keys_clean(keys, err)) == NULL)
 		return PROV_E_INVALID;
 	if (store_execf(NULL, NULL, err, "DELETE FROM prov_tokens WHERE host_id = ?", "[I]",
-		(json_int_t)id) < 0)
+	        (json_int_t)id) < 0)
 		return PROV_E_STORE;
 	set = json_pack("{s:b, s:s, s:I, s:n}", "build", 0, "status", "installed", "installed_at",
 	    (json_int_t)time(NULL), "token_expires_at");
@@ -376,28 +384,29 @@ prov_host_post_install(const json_t *host)
 
 	if (prov_host_resolve(host, &r, &err) < 0)
 		return;
-	list = json_string_value(json_object_get(json_object_get(r, "parameters"),
-	    "post_install_jobs"));
+	list = json_string_value(
+	    json_object_get(json_object_get(r, "parameters"), "post_install_jobs"));
 	if (list == NULL || *list == '\0')
 		return;
 	fresh = prov_resource_get(prov_resource_find("host"), name);
-	params = json_pack("{s:s, s:O?}", "host", name, "ssh_host_keys",
-	    json_object_get(fresh, "ssh_host_keys"));
+	params = json_pack(
+	    "{s:s, s:O?}", "host", name, "ssh_host_keys", json_object_get(fresh, "ssh_host_keys"));
 	kinds = xstrdup(list);
-	for (kind = strtok_r(kinds, ", ", &save); kind != NULL; kind = strtok_r(NULL, ", ", &save)) {
+	for (kind = strtok_r(kinds, ", ", &save); kind != NULL;
+	     kind = strtok_r(NULL, ", ", &save)) {
 		if (job_submit(kind, params, "(installer)", 0, &jid, &err) < 0) {
 			log_warnx("host %s: post-install job %s: %s", name, kind, err.msg);
 			continue;
 		}
-		log_info("host %s: post-install job %s queued as %lld", name, kind, (long long)jid);
+		log_info(
+		    "host %s: post-install job %s queued as %lld", name, kind, (long long)jid);
 	}
 	jobs_wake();
 }
 
 /* The installer reported failure. */
 int
-prov_host_failed(int64_t id, const char *log, size_t len, const char *remote,
-    struct dr_error *err)
+prov_host_failed(int64_t id, const char *log, size_t len, const char *remote, struct dr_error *err)
 {
 	const struct prov_resource *res = prov_resource_find("host");
 	_cleanup_json_ json_t *set = NULL;
@@ -408,8 +417,8 @@ prov_host_failed(int64_t id, const char *log, size_t len, const char *remote,
 		return PROV_E_INVALID;
 	}
 	clean = store_utf8_clean(log != NULL ? log : "", log != NULL ? len : 0, NULL);
-	set = json_pack("{s:s, s:I, s:s}", "status", "failed", "failed_at",
-	    (json_int_t)time(NULL), "failed_log", clean);
+	set = json_pack("{s:s, s:I, s:s}", "status", "failed", "failed_at", (json_int_t)time(NULL),
+	    "failed_log", clean);
 	return prov_resource_set_internal(res, id, set, "(installer)", remote, "failed", err);
 }
 
@@ -433,15 +442,16 @@ provisioner_known_hosts(const char *host_name, char **ret, struct dr_error *err)
 	dom = json_string_value(json_object_get(json_object_get(resolved, "domain"), "name"));
 	ip = json_string_value(json_object_get(json_object_get(resolved, "interface"), "ip"));
 	names = xasprintf("%s%s%s%s%s", json_string_value(json_object_get(host, "name")),
-	    dom != NULL ? "," : "", dom != NULL ? json_string_value(json_object_get(host, "name")) : "",
+	    dom != NULL ? "," : "",
+	    dom != NULL ? json_string_value(json_object_get(host, "name")) : "",
 	    dom != NULL ? "." : "", dom != NULL ? dom : "");
 	keys = xstrdup(json_string_value(json_object_get(host, "ssh_host_keys")) != NULL
-		? json_string_value(json_object_get(host, "ssh_host_keys"))
-		: "");
+	        ? json_string_value(json_object_get(host, "ssh_host_keys"))
+	        : "");
 	buf_adds(&out, "");
 	for (line = strtok_r(keys, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
-		buf_addf(&out, "%s%s%s %s\n", names, ip != NULL ? "," : "", ip != NULL ? ip : "",
-		    line);
+		buf_addf(
+		    &out, "%s%s%s %s\n", names, ip != NULL ? "," : "", ip != NULL ? ip : "", line);
 	*ret = buf_steal(&out);
 	return 0;
 }

@@ -31,10 +31,9 @@ power_bmc(const json_t *host)
 	json_t *nic;
 	size_t i;
 
-	json_array_foreach(json_object_get(host, "interfaces"), i, nic)
-		if (json_is_string(json_object_get(nic, "type")) &&
-		    strcmp(json_string_value(json_object_get(nic, "type")), "bmc") == 0)
-			return nic;
+	json_array_foreach(json_object_get(host, "interfaces"), i,
+	    nic) if (json_is_string(json_object_get(nic, "type")) &&
+	    strcmp(json_string_value(json_object_get(nic, "type")), "bmc") == 0) return nic;
 	return NULL;
 }
 
@@ -92,8 +91,10 @@ power_redfish_call(const char *base, const json_t *bmc, const char *method, cons
     const json_t *body, json_t **ret, struct dr_error *err)
 {
 	_cleanup_free_ char *url = power_redfish_auth_url(base, bmc, path);
-	struct http_client_opts o = { .connect_timeout_ms = 5000, .timeout_ms = 30000,
-		.retries = 1, .max_response = 1u << 20 };
+	struct http_client_opts o = {.connect_timeout_ms = 5000,
+	    .timeout_ms = 30000,
+	    .retries = 1,
+	    .max_response = 1u << 20};
 	struct dr_error e;
 	long status = 0;
 
@@ -105,7 +106,8 @@ power_redfish_call(const char *base, const json_t *bmc, const char *method, cons
 			json_decref(*ret);
 			*ret = NULL;
 		}
-		return dr_error_set(err, "redfish %s%s: %s answered %ld", base, path, method, status);
+		return dr_error_set(
+		    err, "redfish %s%s: %s answered %ld", base, path, method, status);
 	}
 	return 0;
 }
@@ -119,8 +121,8 @@ power_redfish_system(const char *base, const json_t *bmc, struct dr_error *err)
 
 	if (power_redfish_call(base, bmc, "GET", "/redfish/v1/Systems", NULL, &sys, err) < 0)
 		return NULL;
-	id = json_string_value(json_object_get(
-	    json_array_get(json_object_get(sys, "Members"), 0), "@odata.id"));
+	id = json_string_value(
+	    json_object_get(json_array_get(json_object_get(sys, "Members"), 0), "@odata.id"));
 	if (id == NULL || !str_has_prefix(id, "/redfish/v1/Systems/")) {
 		dr_error_set(err, "redfish %s: no system listed in /redfish/v1/Systems", base);
 		return NULL;
@@ -135,10 +137,10 @@ power_redfish(const json_t *bmc, const char *action, char **ret_state, struct dr
 	static const struct {
 		const char *action, *reset;
 	} resets[] = {
-		{ "on", "On" },
-		{ "off", "ForceOff" },
-		{ "soft", "GracefulShutdown" },
-		{ "cycle", "ForceRestart" },
+	    {"on", "On"},
+	    {"off", "ForceOff"},
+	    {"soft", "GracefulShutdown"},
+	    {"cycle", "ForceRestart"},
 	};
 	_cleanup_free_ char *base = power_redfish_base(bmc), *sys = NULL, *path = NULL;
 	_cleanup_json_ json_t *state = NULL, *body = NULL;
@@ -239,15 +241,16 @@ power_ipmitool(const json_t *bmc, const char *const *cmd, struct buf *out, struc
 		posix_spawn_file_actions_destroy(&fa);
 		close(fds[0]);
 		close(fds[1]);
-		return dr_error_set(err, "ipmi %s: cannot run ipmitool (install the ipmitool "
-					 "package)",
+		return dr_error_set(err,
+		    "ipmi %s: cannot run ipmitool (install the ipmitool "
+		    "package)",
 		    ip);
 	}
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
 	deadline = time_mono_us() + POWER_IPMI_TIMEOUT_MS * 1000LL;
 	for (;;) {
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		struct pollfd p = {.fd = fds[0], .events = POLLIN};
 		char chunk[1024];
 		int64_t left = (deadline - time_mono_us()) / 1000;
 		ssize_t r;
@@ -279,23 +282,23 @@ power_ipmi(const json_t *bmc, const char *action, char **ret_state, struct dr_er
 	static const struct {
 		const char *action, *arg;
 	} cmds[] = {
-		{ "on", "on" },
-		{ "off", "off" },
-		{ "soft", "soft" },
-		{ "cycle", "cycle" },
+	    {"on", "on"},
+	    {"off", "off"},
+	    {"soft", "soft"},
+	    {"cycle", "cycle"},
 	};
-	const char *status_cmd[] = { "chassis", "power", "status", NULL };
+	const char *status_cmd[] = {"chassis", "power", "status", NULL};
 	struct buf out = BUF_INIT(POWER_OUTPUT_MAX);
 	size_t i;
 
 	if (strcmp(action, "pxe") == 0) {
-		const char *boot[] = { "chassis", "bootdev", "pxe", NULL };
+		const char *boot[] = {"chassis", "bootdev", "pxe", NULL};
 		if (power_ipmitool(bmc, boot, &out, err) < 0)
 			goto fail;
 		buf_reset(&out);
 	}
 	for (i = 0; i < nitems(cmds); i++) {
-		const char *c[] = { "chassis", "power", cmds[i].arg, NULL };
+		const char *c[] = {"chassis", "power", cmds[i].arg, NULL};
 		if (strcmp(cmds[i].action, action) != 0)
 			continue;
 		if (power_ipmitool(bmc, c, &out, err) < 0)
@@ -306,8 +309,8 @@ power_ipmi(const json_t *bmc, const char *action, char **ret_state, struct dr_er
 		goto fail;
 	/* "Chassis Power is on" */
 	*ret_state = xstrdup(out.data != NULL && strstr(out.data, "is on") != NULL ? "on"
-		: out.data != NULL && strstr(out.data, "is off") != NULL	 ? "off"
-										 : "unknown");
+	        : out.data != NULL && strstr(out.data, "is off") != NULL           ? "off"
+	                                                                           : "unknown");
 	buf_free(&out);
 	return 0;
 fail:
@@ -316,8 +319,8 @@ fail:
 }
 
 static const struct prov_bmc_backend power_bmc_backends[] = {
-	{ "redfish", power_redfish },
-	{ "ipmi", power_ipmi },
+    {"redfish", power_redfish},
+    {"ipmi", power_ipmi},
 };
 
 /* Power a host: on, off, soft, cycle, status, or pxe (next boot from the network, then
@@ -325,7 +328,7 @@ static const struct prov_bmc_backend power_bmc_backends[] = {
 int
 prov_power(const char *host_name, const char *action, char **ret_state, struct dr_error *err)
 {
-	static const char *const actions[] = { "on", "off", "soft", "cycle", "status", "pxe" };
+	static const char *const actions[] = {"on", "off", "soft", "cycle", "status", "pxe"};
 	_cleanup_json_ json_t *host = prov_resource_get(prov_resource_find("host"), host_name);
 	_cleanup_json_ json_t *cr = NULL;
 	const json_t *bmc;
@@ -336,8 +339,8 @@ prov_power(const char *host_name, const char *action, char **ret_state, struct d
 	for (i = 0; i < nitems(actions); i++)
 		known |= strcmp(actions[i], action) == 0;
 	if (!known) {
-		dr_error_set(err, "power_action: '%s' is not one of on, off, soft, cycle, status, pxe",
-		    action);
+		dr_error_set(err,
+		    "power_action: '%s' is not one of on, off, soft, cycle, status, pxe", action);
 		return PROV_E_INVALID;
 	}
 	if (host == NULL) {
@@ -353,13 +356,13 @@ prov_power(const char *host_name, const char *action, char **ret_state, struct d
 		}
 		/* A VM always boots from the network first: pxe is a cycle. */
 		return b->power(cr, host_name, strcmp(action, "pxe") == 0 ? "cycle" : action,
-			   ret_state, err) < 0
+		           ret_state, err) < 0
 		    ? PROV_E_STORE
 		    : 0;
 	}
 	if ((bmc = power_bmc(host)) == NULL) {
-		dr_error_set(err, "host %s has neither a compute resource nor a BMC interface",
-		    host_name);
+		dr_error_set(
+		    err, "host %s has neither a compute resource nor a BMC interface", host_name);
 		return PROV_E_INVALID;
 	}
 	provider = json_string_value(json_object_get(bmc, "provider"));
@@ -374,12 +377,13 @@ prov_power(const char *host_name, const char *action, char **ret_state, struct d
 		/* One-time network boot, then on (when off) or a restart. */
 		if (b->power(bmc, "pxe", &before, err) < 0)
 			return PROV_E_STORE;
-		return b->power(bmc, strcmp(before, "off") == 0 ? "on" : "cycle", ret_state,
-			   err) < 0
+		return b->power(bmc, strcmp(before, "off") == 0 ? "on" : "cycle", ret_state, err) <
+		        0
 		    ? PROV_E_STORE
 		    : 0;
 	}
-	dr_error_set(err, "host %s: BMC provider '%s' is not redfish or ipmi", host_name, provider);
+	dr_error_set(
+	    err, "host %s: BMC provider '%s' is not redfish or ipmi", host_name, provider);
 	return PROV_E_INVALID;
 }
 
@@ -405,12 +409,12 @@ power_job_run(struct job *job, struct dr_error *err)
 		job_item_set(job, host, "ok", data);
 		json_decref(data);
 	}
-	job_result_set(job, json_pack("{s:s, s:s, s:s}", "host", host, "action", action, "state",
-				state));
+	job_result_set(
+	    job, json_pack("{s:s, s:s, s:s}", "host", host, "action", action, "state", state));
 	return 0;
 }
 
-static const struct job_kind power_job_kind = { "host_power", power_job_run, 300 };
+static const struct job_kind power_job_kind = {"host_power", power_job_run, 300};
 
 /* Register the host_power job kind. */
 void
@@ -422,8 +426,8 @@ prov_power_register(void)
 /* Create a host; a VM on its compute resource too. The host is removed again when the VM
  * cannot be made. */
 int
-prov_host_create(const json_t *in, const char *user, const char *remote, int64_t *ret_id,
-    struct dr_error *err)
+prov_host_create(
+    const json_t *in, const char *user, const char *remote, int64_t *ret_id, struct dr_error *err)
 {
 	const struct prov_resource *res = prov_resource_find("host");
 	_cleanup_json_ json_t *host = NULL, *cr = NULL;
@@ -438,8 +442,7 @@ prov_host_create(const json_t *in, const char *user, const char *remote, int64_t
 	if ((cr = prov_compute_of(host)) == NULL)
 		goto done;
 	idtext = xasprintf("%lld", (long long)id);
-	if ((b = prov_compute_backend(cr)) == NULL ||
-	    b->vm_create(cr, host, &mac, err) < 0) {
+	if ((b = prov_compute_backend(cr)) == NULL || b->vm_create(cr, host, &mac, err) < 0) {
 		struct dr_error ignored;
 		if (b == NULL)
 			dr_error_set(err, "compute_resource: unknown provider");
@@ -451,7 +454,8 @@ prov_host_create(const json_t *in, const char *user, const char *remote, int64_t
 		_cleanup_json_ json_t *set = json_pack("{s:[{s:s}]}", "interfaces", "mac", mac);
 		if ((r = prov_resource_update(res, idtext, set, user, remote, NULL, err)) < 0) {
 			struct dr_error ignored;
-			b->vm_destroy(cr, json_string_value(json_object_get(host, "name")), &ignored);
+			b->vm_destroy(
+			    cr, json_string_value(json_object_get(host, "name")), &ignored);
 			prov_resource_delete(res, idtext, user, remote, &ignored);
 			return r;
 		}
@@ -464,8 +468,8 @@ done:
 
 /* Delete a host; its VM and the VM's volumes first. */
 int
-prov_host_delete(const char *id_or_name, const char *user, const char *remote,
-    struct dr_error *err)
+prov_host_delete(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err)
 {
 	const struct prov_resource *res = prov_resource_find("host");
 	_cleanup_json_ json_t *host = prov_resource_get(res, id_or_name), *cr = NULL;

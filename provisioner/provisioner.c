@@ -13,21 +13,27 @@
 extern const char *const prov_seed_texts[][2];
 extern const size_t prov_seed_ntexts;
 
-#define PROV_TABLE(t)                                                                    \
-	"CREATE TABLE " t " (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"          \
+#define PROV_TABLE(t)                                                                             \
+	"CREATE TABLE " t " (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"                  \
 	" data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
 
+/* One table per resource (PROV_TABLE), the MAC/IP index and the build tokens. */
+/* clang-format off */
 static const struct store_migration prov_migrations[] = {
 	{ "provisioner", 1,
-	    PROV_TABLE("prov_common_parameters") PROV_TABLE("prov_domains")
-		PROV_TABLE("prov_architectures") PROV_TABLE("prov_subnets")
-		    PROV_TABLE("prov_media") PROV_TABLE("prov_ptables")
-			PROV_TABLE("prov_provisioning_templates")
-			    PROV_TABLE("prov_operatingsystems")
-				PROV_TABLE("prov_compute_resources") PROV_TABLE("prov_hostgroups")
-				    PROV_TABLE("prov_hosts")
-	    "CREATE TABLE prov_interfaces (mac TEXT PRIMARY KEY,"
-	    " host_id INTEGER NOT NULL, ip TEXT);"
+	    PROV_TABLE("prov_common_parameters")
+	    PROV_TABLE("prov_domains")
+	    PROV_TABLE("prov_architectures")
+	    PROV_TABLE("prov_subnets")
+	    PROV_TABLE("prov_media")
+	    PROV_TABLE("prov_ptables")
+	    PROV_TABLE("prov_provisioning_templates")
+	    PROV_TABLE("prov_operatingsystems")
+	    PROV_TABLE("prov_compute_resources")
+	    PROV_TABLE("prov_hostgroups")
+	    PROV_TABLE("prov_hosts")
+	    "CREATE TABLE prov_interfaces (mac TEXT PRIMARY KEY, host_id INTEGER NOT NULL,"
+	    " ip TEXT);"
 	    "CREATE INDEX prov_interfaces_host ON prov_interfaces (host_id);"
 	    "CREATE INDEX prov_interfaces_ip ON prov_interfaces (ip);"
 	    "CREATE TABLE prov_tokens (token TEXT PRIMARY KEY, host_id INTEGER NOT NULL,"
@@ -38,6 +44,7 @@ static const struct store_migration prov_migrations[] = {
 	    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);" },
 	{ "provisioner", 3, PROV_TABLE("prov_discovery_rules") },
 };
+/* clang-format on */
 
 /* Register the tables; before store_open. */
 void
@@ -79,20 +86,20 @@ prov_resource_seed(struct dr_error *err)
 	static const struct {
 		const char *name, *kind, *file;
 	} templates[] = {
-		{ "drover_built", "snippet", "snippet_built" },
-		{ "drover_ssh_keys", "snippet", "snippet_ssh_keys" },
-		{ "drover_repositories", "snippet", "snippet_repositories" },
-		{ "drover_ntp", "snippet", "snippet_ntp" },
-		{ "Drover iPXE", "iPXE", "ipxe" },
-		{ "Drover PXELinux", "PXELinux", "pxelinux" },
-		{ "Drover PXEGrub2", "PXEGrub2", "pxegrub2" },
-		{ "Drover finish", "finish", "finish" },
-		{ "Preseed default", "provision", "preseed" },
-		{ "Kickstart default", "provision", "kickstart" },
-		{ "Autoinstall default", "user_data", "autoinstall" },
+	    {"drover_built", "snippet", "snippet_built"},
+	    {"drover_ssh_keys", "snippet", "snippet_ssh_keys"},
+	    {"drover_repositories", "snippet", "snippet_repositories"},
+	    {"drover_ntp", "snippet", "snippet_ntp"},
+	    {"Drover iPXE", "iPXE", "ipxe"},
+	    {"Drover PXELinux", "PXELinux", "pxelinux"},
+	    {"Drover PXEGrub2", "PXEGrub2", "pxegrub2"},
+	    {"Drover finish", "finish", "finish"},
+	    {"Preseed default", "provision", "preseed"},
+	    {"Kickstart default", "provision", "kickstart"},
+	    {"Autoinstall default", "user_data", "autoinstall"},
 	};
 	_cleanup_json_ json_t *any = NULL;
-	const char *boot[] = { "Drover iPXE", "Drover PXELinux", "Drover PXEGrub2" };
+	const char *boot[] = {"Drover iPXE", "Drover PXELinux", "Drover PXEGrub2"};
 	size_t i;
 
 	any = store_query_one(err, "SELECT id FROM prov_architectures", NULL);
@@ -105,76 +112,76 @@ prov_resource_seed(struct dr_error *err)
 		return -1;
 	for (i = 0; i < nitems(templates); i++)
 		if (prov_seed_one("provisioning_template",
-			json_pack("{s:s, s:s, s:s, s:b}", "name", templates[i].name, "kind",
-			    templates[i].kind, "template", prov_seed_text(templates[i].file),
-			    "locked", 1),
-			err) < 0)
+		        json_pack("{s:s, s:s, s:s, s:b}", "name", templates[i].name, "kind",
+		            templates[i].kind, "template", prov_seed_text(templates[i].file),
+		            "locked", 1),
+		        err) < 0)
 			return -1;
 	if (prov_seed_one("ptable",
-		json_pack("{s:s, s:s, s:s}", "name", "Preseed default", "os_family", "Debian",
-		    "layout", prov_seed_text("ptable_preseed")),
-		err) < 0 ||
+	        json_pack("{s:s, s:s, s:s}", "name", "Preseed default", "os_family", "Debian",
+	            "layout", prov_seed_text("ptable_preseed")),
+	        err) < 0 ||
 	    prov_seed_one("ptable",
-		json_pack("{s:s, s:s, s:s}", "name", "Kickstart default", "os_family", "Redhat",
-		    "layout", prov_seed_text("ptable_kickstart")),
-		err) < 0)
+	        json_pack("{s:s, s:s, s:s}", "name", "Kickstart default", "os_family", "Redhat",
+	            "layout", prov_seed_text("ptable_kickstart")),
+	        err) < 0)
 		return -1;
 	if (prov_seed_one("medium",
-		json_pack("{s:s, s:s, s:s}", "name", "Debian mirror", "path",
-		    "http://deb.debian.org/debian", "os_family", "Debian"),
-		err) < 0 ||
+	        json_pack("{s:s, s:s, s:s}", "name", "Debian mirror", "path",
+	            "http://deb.debian.org/debian", "os_family", "Debian"),
+	        err) < 0 ||
 	    prov_seed_one("medium",
-		json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", "Ubuntu 24.04 netboot", "path",
-		    "http://releases.ubuntu.com/$version", "os_family", "Debian", "kernel_path",
-		    "netboot/$debarch/linux", "initrd_path", "netboot/$debarch/initrd"),
-		err) < 0 ||
+	        json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", "Ubuntu 24.04 netboot", "path",
+	            "http://releases.ubuntu.com/$version", "os_family", "Debian", "kernel_path",
+	            "netboot/$debarch/linux", "initrd_path", "netboot/$debarch/initrd"),
+	        err) < 0 ||
 	    prov_seed_one("medium",
-		json_pack("{s:s, s:s, s:s}", "name", "Rocky mirror", "path",
-		    "http://dl.rockylinux.org/pub/rocky/$major/BaseOS/$arch/os", "os_family",
-		    "Redhat"),
-		err) < 0 ||
+	        json_pack("{s:s, s:s, s:s}", "name", "Rocky mirror", "path",
+	            "http://dl.rockylinux.org/pub/rocky/$major/BaseOS/$arch/os", "os_family",
+	            "Redhat"),
+	        err) < 0 ||
 	    prov_seed_one("medium",
-		json_pack("{s:s, s:s, s:s}", "name", "AlmaLinux mirror", "path",
-		    "http://repo.almalinux.org/almalinux/$major/BaseOS/$arch/os", "os_family",
-		    "Redhat"),
-		err) < 0)
+	        json_pack("{s:s, s:s, s:s}", "name", "AlmaLinux mirror", "path",
+	            "http://repo.almalinux.org/almalinux/$major/BaseOS/$arch/os", "os_family",
+	            "Redhat"),
+	        err) < 0)
 		return -1;
 	if (prov_seed_one("operatingsystem",
-		json_pack("{s:s, s:s, s:i, s:s, s:[ss], s:[s], s:[s], s:[sssss]}", "name",
-		    "Debian 12", "family", "Debian", "major", 12, "release_name", "bookworm",
-		    "architecture", "x86_64", "aarch64", "medium", "Debian mirror", "ptable",
-		    "Preseed default", "default_template", boot[0], boot[1], boot[2],
-		    "Preseed default", "Drover finish"),
-		err) < 0 ||
+	        json_pack("{s:s, s:s, s:i, s:s, s:[ss], s:[s], s:[s], s:[sssss]}", "name",
+	            "Debian 12", "family", "Debian", "major", 12, "release_name", "bookworm",
+	            "architecture", "x86_64", "aarch64", "medium", "Debian mirror", "ptable",
+	            "Preseed default", "default_template", boot[0], boot[1], boot[2],
+	            "Preseed default", "Drover finish"),
+	        err) < 0 ||
 	    prov_seed_one("operatingsystem",
-		json_pack("{s:s, s:s, s:i, s:s, s:s, s:[ss], s:[s], s:[sssss], s:{s:s, s:s}}",
-		    "name", "Ubuntu 24.04", "family", "Debian", "major", 24, "minor", "04",
-		    "release_name", "noble", "architecture", "x86_64", "aarch64", "medium",
-		    "Ubuntu 24.04 netboot", "default_template", boot[0], boot[1], boot[2],
-		    "Autoinstall default", "Drover finish", "parameters", "installer",
-		    "autoinstall", "iso_url",
-		    "http://releases.ubuntu.com/24.04/ubuntu-24.04-live-server-amd64.iso"),
-		err) < 0 ||
+	        json_pack("{s:s, s:s, s:i, s:s, s:s, s:[ss], s:[s], s:[sssss], s:{s:s, s:s}}",
+	            "name", "Ubuntu 24.04", "family", "Debian", "major", 24, "minor", "04",
+	            "release_name", "noble", "architecture", "x86_64", "aarch64", "medium",
+	            "Ubuntu 24.04 netboot", "default_template", boot[0], boot[1], boot[2],
+	            "Autoinstall default", "Drover finish", "parameters", "installer",
+	            "autoinstall", "iso_url",
+	            "http://releases.ubuntu.com/24.04/ubuntu-24.04-live-server-amd64.iso"),
+	        err) < 0 ||
 	    prov_seed_one("operatingsystem",
-		json_pack("{s:s, s:s, s:i, s:s, s:[ss], s:[s], s:[s], s:[sssss]}", "name",
-		    "Rocky 9", "family", "Redhat", "major", 9, "release_name", "Blue Onyx",
-		    "architecture", "x86_64", "aarch64", "medium", "Rocky mirror", "ptable",
-		    "Kickstart default", "default_template", boot[0], boot[1], boot[2],
-		    "Kickstart default", "Drover finish"),
-		err) < 0 ||
+	        json_pack("{s:s, s:s, s:i, s:s, s:[ss], s:[s], s:[s], s:[sssss]}", "name",
+	            "Rocky 9", "family", "Redhat", "major", 9, "release_name", "Blue Onyx",
+	            "architecture", "x86_64", "aarch64", "medium", "Rocky mirror", "ptable",
+	            "Kickstart default", "default_template", boot[0], boot[1], boot[2],
+	            "Kickstart default", "Drover finish"),
+	        err) < 0 ||
 	    prov_seed_one("operatingsystem",
-		json_pack("{s:s, s:s, s:i, s:s, s:[ss], s:[s], s:[s], s:[sssss]}", "name",
-		    "AlmaLinux 9", "family", "Redhat", "major", 9, "release_name",
-		    "Seafoam Ocelot", "architecture", "x86_64", "aarch64", "medium",
-		    "AlmaLinux mirror", "ptable", "Kickstart default", "default_template", boot[0],
-		    boot[1], boot[2], "Kickstart default", "Drover finish"),
-		err) < 0)
+	        json_pack("{s:s, s:s, s:i, s:s, s:[ss], s:[s], s:[s], s:[sssss]}", "name",
+	            "AlmaLinux 9", "family", "Redhat", "major", 9, "release_name",
+	            "Seafoam Ocelot", "architecture", "x86_64", "aarch64", "medium",
+	            "AlmaLinux mirror", "ptable", "Kickstart default", "default_template", boot[0],
+	            boot[1], boot[2], "Kickstart default", "Drover finish"),
+	        err) < 0)
 		return -1;
 	if (prov_seed_one("hostgroup",
-		json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", "base", "operatingsystem",
-		    "Debian 12", "architecture", "x86_64", "medium", "Debian mirror", "ptable",
-		    "Preseed default", "provision_method", "build"),
-		err) < 0)
+	        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", "base", "operatingsystem",
+	            "Debian 12", "architecture", "x86_64", "medium", "Debian mirror", "ptable",
+	            "Preseed default", "provision_method", "build"),
+	        err) < 0)
 		return -1;
 	return 0;
 }

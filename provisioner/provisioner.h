@@ -16,24 +16,24 @@
 /* resource.c */
 
 enum prov_field_type {
-	PROV_STRING,	 /* one line, at most max bytes */
-	PROV_TEXT,	 /* several lines (templates, comments) */
-	PROV_INT,	 /* integer in [min, max] */
-	PROV_BOOL,	 /* true/false */
-	PROV_ENUM,	 /* one of choices ("a|b|c") */
-	PROV_REF,	 /* the name or id of another resource; stored as <name>_id */
-	PROV_REFS,	 /* a list of names or ids of another resource; stored as <name>_ids */
-	PROV_PARAMS,	 /* {"name": scalar}: parameters */
-	PROV_OBJECT,	 /* any JSON object (compute attributes) */
-	PROV_IP,	 /* an IPv4 or IPv6 address */
-	PROV_MAC,	 /* 52:54:00:12:34:56, stored lower case */
+	PROV_STRING, /* one line, at most max bytes */
+	PROV_TEXT, /* several lines (templates, comments) */
+	PROV_INT, /* integer in [min, max] */
+	PROV_BOOL, /* true/false */
+	PROV_ENUM, /* one of choices ("a|b|c") */
+	PROV_REF, /* the name or id of another resource; stored as <name>_id */
+	PROV_REFS, /* a list of names or ids of another resource; stored as <name>_ids */
+	PROV_PARAMS, /* {"name": scalar}: parameters */
+	PROV_OBJECT, /* any JSON object (compute attributes) */
+	PROV_IP, /* an IPv4 or IPv6 address */
+	PROV_MAC, /* 52:54:00:12:34:56, stored lower case */
 	PROV_INTERFACES, /* a host's NICs and BMCs */
 };
 
 #define PROV_REQUIRED 0x1 /* must be given on create */
-#define PROV_SEARCH 0x2	  /* searchable (search=field=value, and later the search language) */
+#define PROV_SEARCH 0x2 /* searchable (search=field=value, and later the search language) */
 #define PROV_READONLY 0x4 /* set by Drover, never by a client */
-#define PROV_SECRET 0x8	  /* never shown in API answers */
+#define PROV_SECRET 0x8 /* never shown in API answers */
 
 /* One field of a resource. */
 struct prov_field {
@@ -46,9 +46,9 @@ struct prov_field {
 
 /* A resource: names, table, fields, and an optional whole-object check. */
 struct prov_resource {
-	const char *name;   /* "host": CLI, audit and error messages */
+	const char *name; /* "host": CLI, audit and error messages */
 	const char *plural; /* "hosts": the REST path /api/v2/hosts */
-	const char *table;  /* "prov_hosts" */
+	const char *table; /* "prov_hosts" */
 	const struct prov_field *fields;
 	size_t nfields;
 	/* Checks across fields after each field was validated; -1 with err naming the field. */
@@ -63,7 +63,7 @@ struct prov_resource {
 
 #define PROV_NAME_MAX 255
 #define PROV_TEXT_MAX (1u << 20)
-#define PROV_PARAMS_MAX 256	 /* parameters per object */
+#define PROV_PARAMS_MAX 256 /* parameters per object */
 #define PROV_INTERFACES_MAX 32 /* interfaces per host */
 #define PROV_HOSTGROUP_DEPTH 16
 
@@ -93,12 +93,11 @@ json_t *prov_resource_present(const struct prov_resource *res, const json_t *obj
 int prov_resource_create(const struct prov_resource *res, const json_t *in, const char *user,
     const char *remote, int64_t *ret_id, struct dr_error *err);
 /* Merge in's fields into the object and validate the result; 0 or a PROV_E_* code. */
-int prov_resource_update(const struct prov_resource *res, const char *id_or_name,
-    const json_t *in, const char *user, const char *remote, int64_t *ret_id,
-    struct dr_error *err);
+int prov_resource_update(const struct prov_resource *res, const char *id_or_name, const json_t *in,
+    const char *user, const char *remote, int64_t *ret_id, struct dr_error *err);
 /* Delete (refused with PROV_E_CONFLICT while another object refers to it). */
-int prov_resource_delete(const struct prov_resource *res, const char *id_or_name,
-    const char *user, const char *remote, struct dr_error *err);
+int prov_resource_delete(const struct prov_resource *res, const char *id_or_name, const char *user,
+    const char *remote, struct dr_error *err);
 /* Store an object's read-only fields (build state) without validation; audited. */
 int prov_resource_set_internal(const struct prov_resource *res, int64_t id, const json_t *set,
     const char *user, const char *remote, const char *action, struct dr_error *err);
@@ -130,14 +129,14 @@ char *prov_host_token(int64_t host_id, time_t now);
 int prov_host_build(const char *id_or_name, int ttl, const char *user, const char *remote,
     char **ret_token, struct dr_error *err);
 /* Leave build mode without installing (cancel). */
-int prov_host_build_cancel(const char *id_or_name, const char *user, const char *remote,
-    struct dr_error *err);
+int prov_host_build_cancel(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err);
 /* The installer reported success: store the SSH host keys (OpenSSH public key lines),
  * drop the token, status "installed", boot from the local disk. */
 int prov_host_built(int64_t id, const char *keys, const char *remote, struct dr_error *err);
 /* The installer reported failure: keep the log (capped at PROV_FAILED_LOG_MAX). */
-int prov_host_failed(int64_t id, const char *log, size_t len, const char *remote,
-    struct dr_error *err);
+int prov_host_failed(
+    int64_t id, const char *log, size_t len, const char *remote, struct dr_error *err);
 #define PROV_FAILED_LOG_MAX (256 * 1024)
 #define PROV_HOST_KEYS_MAX (64 * 1024)
 #define PROV_TOKEN_TTL_DEFAULT (6 * 3600)
@@ -157,12 +156,11 @@ void prov_render_set_url(const char *url);
 const char *prov_render_url(void);
 /* The host's template of kind: the OS default, else the first template of that kind
  * associated with the OS; NULL (err set) when none. Caller frees. */
-json_t *prov_render_find_template(const json_t *resolved, const char *kind,
-    struct dr_error *err);
+json_t *prov_render_find_template(const json_t *resolved, const char *kind, struct dr_error *err);
 /* Render the host's template of kind (or the template named, when name is set) in its
  * context. *ret caller-freed. */
-int prov_render_host(const json_t *host, const char *kind, const char *name, char **ret,
-    struct dr_error *err);
+int prov_render_host(
+    const json_t *host, const char *kind, const char *name, char **ret, struct dr_error *err);
 /* The template context of a host (for previews and tests). Caller frees. */
 int prov_render_context(const json_t *host, json_t **ret, struct dr_error *err);
 
@@ -172,8 +170,8 @@ int prov_render_context(const json_t *host, json_t **ret, struct dr_error *err);
 struct prov_compute_backend {
 	const char *name;
 	/* Create the host's VM (network boot first); *ret_mac: the NIC's MAC (caller frees). */
-	int (*vm_create)(const json_t *cr, const json_t *host, char **ret_mac,
-	    struct dr_error *err);
+	int (*vm_create)(
+	    const json_t *cr, const json_t *host, char **ret_mac, struct dr_error *err);
 	/* Delete the VM named name with its volumes (absent is fine). */
 	int (*vm_destroy)(const json_t *cr, const char *name, struct dr_error *err);
 	/* on, off, soft, cycle, status; *ret_state "on"/"off" (caller frees). */
@@ -193,20 +191,19 @@ void prov_compute_close(void);
  * every action ends with the power state in *ret_state (caller frees). */
 struct prov_bmc_backend {
 	const char *name; /* the interface's provider: "redfish", "ipmi" */
-	int (*power)(const json_t *bmc, const char *action, char **ret_state,
-	    struct dr_error *err);
+	int (*power)(
+	    const json_t *bmc, const char *action, char **ret_state, struct dr_error *err);
 };
 /* Power a host through its compute resource or BMC. 0 with *ret_state, or PROV_E_*. */
-int prov_power(const char *host_name, const char *action, char **ret_state,
-    struct dr_error *err);
+int prov_power(const char *host_name, const char *action, char **ret_state, struct dr_error *err);
 /* Register the host_power job kind ({"host", "action"}). */
 void prov_power_register(void);
 /* Create a host and, on a compute resource, its VM (the host is removed if that fails). */
-int prov_host_create(const json_t *in, const char *user, const char *remote, int64_t *ret_id,
-    struct dr_error *err);
+int prov_host_create(
+    const json_t *in, const char *user, const char *remote, int64_t *ret_id, struct dr_error *err);
 /* Delete a host and its VM. */
-int prov_host_delete(const char *id_or_name, const char *user, const char *remote,
-    struct dr_error *err);
+int prov_host_delete(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err);
 /* Build mode, then the power step (VMs always, bare metal when reboot): a failed power
  * step cancels the build. */
 int prov_host_build_boot(const char *id_or_name, int ttl, bool reboot, const char *user,
@@ -221,8 +218,8 @@ int prov_discovery_facts(const json_t *facts, const char *remote, struct dr_erro
 /* Every discovered machine [{mac, facts, ip, first_seen, last_seen}]. Caller frees. */
 int prov_discovery_list(json_t **ret, struct dr_error *err);
 /* Forget a discovered machine. */
-int prov_discovery_delete(const char *mac, const char *user, const char *remote,
-    struct dr_error *err);
+int prov_discovery_delete(
+    const char *mac, const char *user, const char *remote, struct dr_error *err);
 /* Create a host from a discovered machine (spec: the host's fields) and build it. */
 int prov_discovery_provision(const char *mac, const json_t *spec, const char *user,
     const char *remote, int64_t *ret_id, struct dr_error *err);
@@ -248,11 +245,11 @@ void provisioner_api_init(void);
 void provisioner_register(void);
 /* Where the provisioner publishes boot data. */
 struct provisioner_opts {
-	const char *url;	     /* droverd's URL as installers reach it */
-	const char *tftp_root;	     /* boot files, also served at /pxe/files/ over HTTP */
-	const char *dhcp_dir;	     /* dnsmasq.conf and dhcp-hosts go here; NULL = none */
+	const char *url; /* droverd's URL as installers reach it */
+	const char *tftp_root; /* boot files, also served at /pxe/files/ over HTTP */
+	const char *dhcp_dir; /* dnsmasq.conf and dhcp-hosts go here; NULL = none */
 	const char *dnsmasq_pidfile; /* signalled after reservations change; NULL = none */
-	const char *state_dir;	     /* holds secret.key; NULL = a key for this process */
+	const char *state_dir; /* holds secret.key; NULL = a key for this process */
 };
 /* After store_open: seed the defaults, write the DHCP files, install the TFTP generator
  * of per-host boot configurations. */

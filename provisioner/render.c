@@ -17,8 +17,8 @@ static char *prov_url;
  * template is compiled behind this one-line macro reading the context's drover.urls. It
  * adds no line, so line numbers in errors stay those of the template.
  */
-#define PROV_PRELUDE                                                                     \
-	"{%- macro drover_url(kind) -%}{{ drover.urls[kind] | default(drover.url ~ "   \
+#define PROV_PRELUDE                                                                              \
+	"{%- macro drover_url(kind) -%}{{ drover.urls[kind] | default(drover.url ~ "              \
 	"'/unattended/' ~ kind) }}{%- endmacro -%}"
 
 /* Where installers reach droverd. */
@@ -60,25 +60,27 @@ prov_render_find_template(const json_t *resolved, const char *kind, struct dr_er
 		    kind);
 		return NULL;
 	}
-	json_array_foreach(json_object_get(os, "default_template_ids"), i, id) {
+	json_array_foreach(json_object_get(os, "default_template_ids"), i, id)
+	{
 		json_t *tpl = prov_resource_get_id(t, json_integer_value(id));
 		if (tpl != NULL &&
 		    strcmp(json_string_value(json_object_get(tpl, "kind")), kind) == 0)
 			return tpl;
 		json_decref(tpl);
 	}
-	if (store_queryf(&rows, err, "SELECT id, name, data AS data_json FROM prov_provisioning_templates"
-				     " ORDER BY name",
-		NULL) < 0)
+	if (store_queryf(&rows, err,
+	        "SELECT id, name, data AS data_json FROM prov_provisioning_templates"
+	        " ORDER BY name",
+	        NULL) < 0)
 		return NULL;
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		json_t *data = json_object_get(row, "data");
 		if (strcmp(json_string_value(json_object_get(data, "kind")), kind) != 0)
 			continue;
-		json_array_foreach(json_object_get(data, "operatingsystem_ids"), j, id)
-			if (json_integer_value(id) == os_id)
-				return prov_resource_get_id(t,
-				    json_integer_value(json_object_get(row, "id")));
+		json_array_foreach(json_object_get(data, "operatingsystem_ids"), j,
+		    id) if (json_integer_value(id) == os_id) return prov_resource_get_id(t,
+		    json_integer_value(json_object_get(row, "id")));
 	}
 	dr_error_set(err, "operatingsystem %s: no %s template (associate one or set a default)",
 	    json_string_value(json_object_get(os, "name")), kind);
@@ -87,8 +89,8 @@ prov_render_find_template(const json_t *resolved, const char *kind, struct dr_er
 
 /* {% include 'name' %}: another provisioning template (a snippet) by name. */
 static int
-prov_render_load(void *ctx, const char *name, char **ret_text, char **ret_name,
-    struct dr_error *err)
+prov_render_load(
+    void *ctx, const char *name, char **ret_text, char **ret_name, struct dr_error *err)
 {
 	_cleanup_json_ json_t *tpl =
 	    prov_resource_get(prov_resource_find("provisioning_template"), name);
@@ -103,8 +105,7 @@ prov_render_load(void *ctx, const char *name, char **ret_text, char **ret_name,
 /* Replace $major, $minor, $arch, $debarch (amd64, arm64), $release and $version in a
  * medium path. */
 static char *
-prov_render_medium_path(const char *path, const json_t *os, const char *arch,
-    const char *debarch)
+prov_render_medium_path(const char *path, const json_t *os, const char *arch, const char *debarch)
 {
 	struct buf out = BUF_INIT(8192);
 	char major[32];
@@ -162,8 +163,8 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	const struct prov_resource *hres = prov_resource_find("host");
 	json_t *os, *medium, *arch, *nic, *domain, *boot;
 	const char *archname, *darch, *family, *kp, *ip;
-	static const char *const kinds[] = { "iPXE", "PXELinux", "PXEGrub2", "provision",
-		"finish", "user_data", "built", "failed", "script" };
+	static const char *const kinds[] = {"iPXE", "PXELinux", "PXEGrub2", "provision", "finish",
+	    "user_data", "built", "failed", "script"};
 	size_t i;
 
 	if (prov_host_resolve(host, &r, err) < 0)
@@ -173,11 +174,11 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	arch = json_object_get(r, "architecture");
 	nic = json_object_get(r, "interface");
 	domain = json_object_get(r, "domain");
-	archname = json_is_object(arch) ? json_string_value(json_object_get(arch, "name"))
-					: "x86_64";
+	archname =
+	    json_is_object(arch) ? json_string_value(json_object_get(arch, "name")) : "x86_64";
 	darch = strcmp(archname, "x86_64") == 0 ? "amd64"
-	    : strcmp(archname, "aarch64") == 0	? "arm64"
-						: archname;
+	    : strcmp(archname, "aarch64") == 0  ? "arm64"
+	                                        : archname;
 	family = json_string_value(json_object_get(os, "family"));
 
 	shown = prov_resource_present(hres, host);
@@ -188,15 +189,15 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	}
 	json_object_set_new(shown, "shortname", json_copy(json_object_get(host, "name")));
 	json_object_set_new(shown, "fqdn",
-	    json_is_object(domain) ? json_sprintf("%s.%s",
-					 json_string_value(json_object_get(host, "name")),
-					 json_string_value(json_object_get(domain, "name")))
-				   : json_copy(json_object_get(host, "name")));
+	    json_is_object(domain)
+	        ? json_sprintf("%s.%s", json_string_value(json_object_get(host, "name")),
+	              json_string_value(json_object_get(domain, "name")))
+	        : json_copy(json_object_get(host, "name")));
 	json_object_set(ctx, "host", shown);
 	json_object_set_new(ctx, "interfaces",
 	    json_deep_copy(json_object_get(shown, "interfaces") != NULL
-		    ? json_object_get(shown, "interfaces")
-		    : json_array()));
+	            ? json_object_get(shown, "interfaces")
+	            : json_array()));
 	json_object_set(ctx, "interface", nic);
 	json_object_set(ctx, "hostgroup", json_object_get(r, "hostgroup"));
 	json_object_set(ctx, "os", os);
@@ -208,13 +209,14 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	json_object_set(ctx, "provision_method", json_object_get(r, "provision_method"));
 	/* The host's content repositories: filled once content views exist (repos/). */
 	json_object_set_new(ctx, "repositories", json_array());
-	json_object_set_new(ctx, "arch", json_pack("{s:s, s:s}", "name", archname, "debian", darch));
+	json_object_set_new(
+	    ctx, "arch", json_pack("{s:s, s:s}", "name", archname, "debian", darch));
 
 	boot = json_object();
 	if (json_is_object(medium)) {
 		json_t *m = json_deep_copy(medium);
-		path = prov_render_medium_path(json_string_value(json_object_get(medium, "path")),
-		    os, archname, darch);
+		path = prov_render_medium_path(
+		    json_string_value(json_object_get(medium, "path")), os, archname, darch);
 		json_object_set_new(m, "path", json_string(path));
 		kp = json_string_value(json_object_get(medium, "kernel_path"));
 		if (kp != NULL) {
@@ -231,17 +233,17 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 			const char *rel = json_string_value(json_object_get(os, "release_name"));
 			json_object_set_new(boot, "kernel",
 			    json_sprintf("%s/dists/%s/main/installer-%s/current/images/netboot/"
-					 "debian-installer/%s/linux",
-				path, rel != NULL ? rel : "stable", darch, darch));
+			                 "debian-installer/%s/linux",
+			        path, rel != NULL ? rel : "stable", darch, darch));
 			json_object_set_new(boot, "initrd",
 			    json_sprintf("%s/dists/%s/main/installer-%s/current/images/netboot/"
-					 "debian-installer/%s/initrd.gz",
-				path, rel != NULL ? rel : "stable", darch, darch));
+			                 "debian-installer/%s/initrd.gz",
+			        path, rel != NULL ? rel : "stable", darch, darch));
 		} else if (json_object_get(boot, "kernel") == NULL) {
-			json_object_set_new(boot, "kernel",
-			    json_sprintf("%s/images/pxeboot/vmlinuz", path));
-			json_object_set_new(boot, "initrd",
-			    json_sprintf("%s/images/pxeboot/initrd.img", path));
+			json_object_set_new(
+			    boot, "kernel", json_sprintf("%s/images/pxeboot/vmlinuz", path));
+			json_object_set_new(
+			    boot, "initrd", json_sprintf("%s/images/pxeboot/initrd.img", path));
 		}
 		json_object_set_new(ctx, "medium", m);
 	} else {
@@ -254,24 +256,24 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	for (i = 0; i < nitems(kinds); i++)
 		json_object_set_new(urls, kinds[i],
 		    json_sprintf("%s/unattended/%s%s%s", prov_render_url(), kinds[i],
-			token != NULL ? "?token=" : "", token != NULL ? token : ""));
+		        token != NULL ? "?token=" : "", token != NULL ? token : ""));
 	ip = json_string_value(json_object_get(nic, "ip"));
 	json_object_set_new(ctx, "drover",
 	    json_pack("{s:s, s:s?, s:O, s:s?}", "url", prov_render_url(), "token", token, "urls",
-		urls, "ip", ip));
+	        urls, "ip", ip));
 	*ret = TAKE_PTR(ctx);
 	return 0;
 }
 
 /* Compile and render one template's text in ctx. */
 static int
-prov_render_text(const char *name, const char *text, const json_t *ctx, char **ret,
-    struct dr_error *err)
+prov_render_text(
+    const char *name, const char *text, const json_t *ctx, char **ret, struct dr_error *err)
 {
 	struct template_opts opts = {
-		.trim_blocks = true,
-		.lstrip_blocks = true,
-		.load = prov_render_load,
+	    .trim_blocks = true,
+	    .lstrip_blocks = true,
+	    .load = prov_render_load,
 	};
 	_cleanup_free_ char *full = xasprintf("%s%s", PROV_PRELUDE, text);
 	struct template *t = NULL;
@@ -286,8 +288,8 @@ prov_render_text(const char *name, const char *text, const json_t *ctx, char **r
 
 /* Render the host's template of kind (or the one named). */
 int
-prov_render_host(const json_t *host, const char *kind, const char *name, char **ret,
-    struct dr_error *err)
+prov_render_host(
+    const json_t *host, const char *kind, const char *name, char **ret, struct dr_error *err)
 {
 	_cleanup_json_ json_t *ctx = NULL, *tpl = NULL, *resolved = NULL;
 	_cleanup_free_ char *layout = NULL;
@@ -308,10 +310,10 @@ prov_render_host(const json_t *host, const char *kind, const char *name, char **
 	/* The partition table is itself a template, rendered first in the same context. */
 	ptable = json_object_get(ctx, "ptable");
 	if (json_is_object(ptable)) {
-		_cleanup_free_ char *pname = xasprintf("ptable %s",
-		    json_string_value(json_object_get(ptable, "name")));
+		_cleanup_free_ char *pname =
+		    xasprintf("ptable %s", json_string_value(json_object_get(ptable, "name")));
 		if (prov_render_text(pname, json_string_value(json_object_get(ptable, "layout")),
-			ctx, &layout, err) < 0)
+		        ctx, &layout, err) < 0)
 			return -1;
 		json_object_set_new(ptable, "rendered", json_string(layout));
 	}

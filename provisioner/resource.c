@@ -11,143 +11,155 @@
 
 #include "provisioner/provisioner.h"
 
-#define F(n, t, fl, a) { n, t, fl, a, 0, 0 }
-#define S(n, fl, max) { n, PROV_STRING, fl, NULL, 0, max }
-#define I(n, fl, lo, hi) { n, PROV_INT, fl, NULL, lo, hi }
+#define F(n, t, fl, a)                                                                            \
+	{                                                                                         \
+		n, t, fl, a, 0, 0                                                                 \
+	}
+#define S(n, fl, max)                                                                             \
+	{                                                                                         \
+		n, PROV_STRING, fl, NULL, 0, max                                                  \
+	}
+#define I(n, fl, lo, hi)                                                                          \
+	{                                                                                         \
+		n, PROV_INT, fl, NULL, lo, hi                                                     \
+	}
 #define NAME S("name", PROV_REQUIRED | PROV_SEARCH, PROV_NAME_MAX)
-#define TEXT(n, fl) { n, PROV_TEXT, fl, NULL, 0, PROV_TEXT_MAX }
+#define TEXT(n, fl)                                                                               \
+	{                                                                                         \
+		n, PROV_TEXT, fl, NULL, 0, PROV_TEXT_MAX                                          \
+	}
 #define FAMILIES "Debian|Redhat"
 
 static const struct prov_field common_parameter_fields[] = {
-	NAME,
-	S("value", 0, 64 * 1024),
+    NAME,
+    S("value", 0, 64 * 1024),
 };
 
 static const struct prov_field domain_fields[] = {
-	NAME,
-	S("fullname", 0, PROV_NAME_MAX),
-	F("parameters", PROV_PARAMS, 0, NULL),
-	TEXT("comment", 0),
+    NAME,
+    S("fullname", 0, PROV_NAME_MAX),
+    F("parameters", PROV_PARAMS, 0, NULL),
+    TEXT("comment", 0),
 };
 
 static const struct prov_field architecture_fields[] = {
-	NAME,
+    NAME,
 };
 
 static const struct prov_field subnet_fields[] = {
-	NAME,
-	F("network", PROV_IP, PROV_REQUIRED | PROV_SEARCH, NULL),
-	F("mask", PROV_IP, PROV_REQUIRED, NULL),
-	F("gateway", PROV_IP, 0, NULL),
-	F("dns_primary", PROV_IP, 0, NULL),
-	F("dns_secondary", PROV_IP, 0, NULL),
-	F("from", PROV_IP, 0, NULL),
-	F("to", PROV_IP, 0, NULL),
-	F("boot_mode", PROV_ENUM, 0, "DHCP|Static"),
-	F("pxe_loader", PROV_ENUM, 0,
-	    "None|PXELinux BIOS|PXELinux UEFI|Grub2 UEFI|iPXE Embedded|iPXE Chain BIOS|"
-	    "iPXE Chain UEFI"),
-	I("mtu", 0, 576, 65535),
-	I("vlanid", 0, 0, 4095),
-	F("domain", PROV_REF, 0, "domain"),
-	F("parameters", PROV_PARAMS, 0, NULL),
+    NAME,
+    F("network", PROV_IP, PROV_REQUIRED | PROV_SEARCH, NULL),
+    F("mask", PROV_IP, PROV_REQUIRED, NULL),
+    F("gateway", PROV_IP, 0, NULL),
+    F("dns_primary", PROV_IP, 0, NULL),
+    F("dns_secondary", PROV_IP, 0, NULL),
+    F("from", PROV_IP, 0, NULL),
+    F("to", PROV_IP, 0, NULL),
+    F("boot_mode", PROV_ENUM, 0, "DHCP|Static"),
+    F("pxe_loader", PROV_ENUM, 0,
+        "None|PXELinux BIOS|PXELinux UEFI|Grub2 UEFI|iPXE Embedded|iPXE Chain BIOS|"
+        "iPXE Chain UEFI"),
+    I("mtu", 0, 576, 65535),
+    I("vlanid", 0, 0, 4095),
+    F("domain", PROV_REF, 0, "domain"),
+    F("parameters", PROV_PARAMS, 0, NULL),
 };
 
 static const struct prov_field medium_fields[] = {
-	NAME,
-	S("path", PROV_REQUIRED, 1024),
-	F("os_family", PROV_ENUM, PROV_SEARCH, FAMILIES),
-	S("kernel_path", 0, 1024),
-	S("initrd_path", 0, 1024),
-	S("image_url", 0, 1024),
+    NAME,
+    S("path", PROV_REQUIRED, 1024),
+    F("os_family", PROV_ENUM, PROV_SEARCH, FAMILIES),
+    S("kernel_path", 0, 1024),
+    S("initrd_path", 0, 1024),
+    S("image_url", 0, 1024),
 };
 
 static const struct prov_field ptable_fields[] = {
-	NAME,
-	F("os_family", PROV_ENUM, PROV_SEARCH, FAMILIES),
-	TEXT("layout", PROV_REQUIRED),
+    NAME,
+    F("os_family", PROV_ENUM, PROV_SEARCH, FAMILIES),
+    TEXT("layout", PROV_REQUIRED),
 };
 
 static const struct prov_field template_fields[] = {
-	NAME,
-	F("kind", PROV_ENUM, PROV_REQUIRED | PROV_SEARCH, PROV_TEMPLATE_KINDS),
-	TEXT("template", PROV_REQUIRED),
-	F("operatingsystem", PROV_REFS, 0, "operatingsystem"),
-	F("locked", PROV_BOOL, 0, NULL),
-	TEXT("description", 0),
+    NAME,
+    F("kind", PROV_ENUM, PROV_REQUIRED | PROV_SEARCH, PROV_TEMPLATE_KINDS),
+    TEXT("template", PROV_REQUIRED),
+    F("operatingsystem", PROV_REFS, 0, "operatingsystem"),
+    F("locked", PROV_BOOL, 0, NULL),
+    TEXT("description", 0),
 };
 
 static const struct prov_field os_fields[] = {
-	NAME,
-	F("family", PROV_ENUM, PROV_REQUIRED | PROV_SEARCH, FAMILIES),
-	I("major", PROV_REQUIRED | PROV_SEARCH, 0, 1000),
-	S("minor", 0, 32),
-	S("release_name", PROV_SEARCH, 64),
-	F("architecture", PROV_REFS, 0, "architecture"),
-	F("medium", PROV_REFS, 0, "medium"),
-	F("ptable", PROV_REFS, 0, "ptable"),
-	F("default_template", PROV_REFS, 0, "provisioning_template"),
-	F("parameters", PROV_PARAMS, 0, NULL),
+    NAME,
+    F("family", PROV_ENUM, PROV_REQUIRED | PROV_SEARCH, FAMILIES),
+    I("major", PROV_REQUIRED | PROV_SEARCH, 0, 1000),
+    S("minor", 0, 32),
+    S("release_name", PROV_SEARCH, 64),
+    F("architecture", PROV_REFS, 0, "architecture"),
+    F("medium", PROV_REFS, 0, "medium"),
+    F("ptable", PROV_REFS, 0, "ptable"),
+    F("default_template", PROV_REFS, 0, "provisioning_template"),
+    F("parameters", PROV_PARAMS, 0, NULL),
 };
 
 static const struct prov_field compute_resource_fields[] = {
-	NAME,
-	F("provider", PROV_ENUM, PROV_REQUIRED | PROV_SEARCH, "libvirt"),
-	S("url", PROV_REQUIRED, 1024),
-	TEXT("comment", 0),
+    NAME,
+    F("provider", PROV_ENUM, PROV_REQUIRED | PROV_SEARCH, "libvirt"),
+    S("url", PROV_REQUIRED, 1024),
+    TEXT("comment", 0),
 };
 
 static const struct prov_field hostgroup_fields[] = {
-	NAME,
-	F("parent", PROV_REF, PROV_SEARCH, "hostgroup"),
-	F("operatingsystem", PROV_REF, PROV_SEARCH, "operatingsystem"),
-	F("architecture", PROV_REF, 0, "architecture"),
-	F("medium", PROV_REF, 0, "medium"),
-	F("ptable", PROV_REF, 0, "ptable"),
-	F("domain", PROV_REF, 0, "domain"),
-	F("subnet", PROV_REF, 0, "subnet"),
-	F("compute_resource", PROV_REF, 0, "compute_resource"),
-	F("provision_method", PROV_ENUM, 0, "build|image"),
-	F("parameters", PROV_PARAMS, 0, NULL),
-	TEXT("comment", 0),
+    NAME,
+    F("parent", PROV_REF, PROV_SEARCH, "hostgroup"),
+    F("operatingsystem", PROV_REF, PROV_SEARCH, "operatingsystem"),
+    F("architecture", PROV_REF, 0, "architecture"),
+    F("medium", PROV_REF, 0, "medium"),
+    F("ptable", PROV_REF, 0, "ptable"),
+    F("domain", PROV_REF, 0, "domain"),
+    F("subnet", PROV_REF, 0, "subnet"),
+    F("compute_resource", PROV_REF, 0, "compute_resource"),
+    F("provision_method", PROV_ENUM, 0, "build|image"),
+    F("parameters", PROV_PARAMS, 0, NULL),
+    TEXT("comment", 0),
 };
 
 static const struct prov_field host_fields[] = {
-	NAME,
-	F("domain", PROV_REF, PROV_SEARCH, "domain"),
-	F("hostgroup", PROV_REF, PROV_SEARCH, "hostgroup"),
-	F("operatingsystem", PROV_REF, PROV_SEARCH, "operatingsystem"),
-	F("architecture", PROV_REF, 0, "architecture"),
-	F("medium", PROV_REF, 0, "medium"),
-	F("ptable", PROV_REF, 0, "ptable"),
-	F("subnet", PROV_REF, 0, "subnet"),
-	F("compute_resource", PROV_REF, PROV_SEARCH, "compute_resource"),
-	F("compute_attributes", PROV_OBJECT, 0, NULL),
-	F("provision_method", PROV_ENUM, 0, "build|image"),
-	S("owner", PROV_SEARCH, PROV_NAME_MAX),
-	F("parameters", PROV_PARAMS, 0, NULL),
-	TEXT("comment", 0),
-	F("interfaces", PROV_INTERFACES, 0, NULL),
-	/* Build state, written by Drover only. */
-	F("build", PROV_BOOL, PROV_READONLY | PROV_SEARCH, NULL),
-	S("status", PROV_READONLY | PROV_SEARCH, 32),
-	I("build_started_at", PROV_READONLY, 0, INT64_MAX),
-	I("installed_at", PROV_READONLY, 0, INT64_MAX),
-	I("failed_at", PROV_READONLY, 0, INT64_MAX),
-	I("token_expires_at", PROV_READONLY, 0, INT64_MAX),
-	TEXT("ssh_host_keys", PROV_READONLY),
-	TEXT("failed_log", PROV_READONLY),
+    NAME,
+    F("domain", PROV_REF, PROV_SEARCH, "domain"),
+    F("hostgroup", PROV_REF, PROV_SEARCH, "hostgroup"),
+    F("operatingsystem", PROV_REF, PROV_SEARCH, "operatingsystem"),
+    F("architecture", PROV_REF, 0, "architecture"),
+    F("medium", PROV_REF, 0, "medium"),
+    F("ptable", PROV_REF, 0, "ptable"),
+    F("subnet", PROV_REF, 0, "subnet"),
+    F("compute_resource", PROV_REF, PROV_SEARCH, "compute_resource"),
+    F("compute_attributes", PROV_OBJECT, 0, NULL),
+    F("provision_method", PROV_ENUM, 0, "build|image"),
+    S("owner", PROV_SEARCH, PROV_NAME_MAX),
+    F("parameters", PROV_PARAMS, 0, NULL),
+    TEXT("comment", 0),
+    F("interfaces", PROV_INTERFACES, 0, NULL),
+    /* Build state, written by Drover only. */
+    F("build", PROV_BOOL, PROV_READONLY | PROV_SEARCH, NULL),
+    S("status", PROV_READONLY | PROV_SEARCH, 32),
+    I("build_started_at", PROV_READONLY, 0, INT64_MAX),
+    I("installed_at", PROV_READONLY, 0, INT64_MAX),
+    I("failed_at", PROV_READONLY, 0, INT64_MAX),
+    I("token_expires_at", PROV_READONLY, 0, INT64_MAX),
+    TEXT("ssh_host_keys", PROV_READONLY),
+    TEXT("failed_log", PROV_READONLY),
 };
 
 static const struct prov_field discovery_rule_fields[] = {
-	NAME,
-	S("search", PROV_REQUIRED, 1024),
-	F("hostgroup", PROV_REF, PROV_REQUIRED | PROV_SEARCH, "hostgroup"),
-	S("hostname", 0, PROV_NAME_MAX),
-	I("priority", 0, 0, 1000000),
-	I("max_count", 0, 0, 1000000),
-	F("enabled", PROV_BOOL, PROV_SEARCH, NULL),
-	I("hosts_count", PROV_READONLY, 0, INT64_MAX),
+    NAME,
+    S("search", PROV_REQUIRED, 1024),
+    F("hostgroup", PROV_REF, PROV_REQUIRED | PROV_SEARCH, "hostgroup"),
+    S("hostname", 0, PROV_NAME_MAX),
+    I("priority", 0, 0, 1000000),
+    I("max_count", 0, 0, 1000000),
+    F("enabled", PROV_BOOL, PROV_SEARCH, NULL),
+    I("hosts_count", PROV_READONLY, 0, INT64_MAX),
 };
 
 static int prov_host_check(json_t *obj, struct dr_error *err);
@@ -155,21 +167,24 @@ static int prov_discovery_rule_check(json_t *obj, struct dr_error *err);
 static int prov_hostgroup_check(json_t *obj, struct dr_error *err);
 static int prov_os_check(json_t *obj, struct dr_error *err);
 
-#define R(n, p, f, c) { n, p, "prov_" p, f, nitems(f), c }
+#define R(n, p, f, c)                                                                             \
+	{                                                                                         \
+		n, p, "prov_" p, f, nitems(f), c                                                  \
+	}
 /* Order matters for deletion checks only in that every resource is scanned. */
 static const struct prov_resource prov_resources[] = {
-	R("common_parameter", "common_parameters", common_parameter_fields, NULL),
-	R("domain", "domains", domain_fields, NULL),
-	R("architecture", "architectures", architecture_fields, NULL),
-	R("subnet", "subnets", subnet_fields, NULL),
-	R("medium", "media", medium_fields, NULL),
-	R("ptable", "ptables", ptable_fields, NULL),
-	R("provisioning_template", "provisioning_templates", template_fields, NULL),
-	R("operatingsystem", "operatingsystems", os_fields, prov_os_check),
-	R("compute_resource", "compute_resources", compute_resource_fields, NULL),
-	R("hostgroup", "hostgroups", hostgroup_fields, prov_hostgroup_check),
-	R("host", "hosts", host_fields, prov_host_check),
-	R("discovery_rule", "discovery_rules", discovery_rule_fields, prov_discovery_rule_check),
+    R("common_parameter", "common_parameters", common_parameter_fields, NULL),
+    R("domain", "domains", domain_fields, NULL),
+    R("architecture", "architectures", architecture_fields, NULL),
+    R("subnet", "subnets", subnet_fields, NULL),
+    R("medium", "media", medium_fields, NULL),
+    R("ptable", "ptables", ptable_fields, NULL),
+    R("provisioning_template", "provisioning_templates", template_fields, NULL),
+    R("operatingsystem", "operatingsystems", os_fields, prov_os_check),
+    R("compute_resource", "compute_resources", compute_resource_fields, NULL),
+    R("hostgroup", "hostgroups", hostgroup_fields, prov_hostgroup_check),
+    R("host", "hosts", host_fields, prov_host_check),
+    R("discovery_rule", "discovery_rules", discovery_rule_fields, prov_discovery_rule_check),
 };
 #undef R
 
@@ -248,7 +263,7 @@ json_t *
 prov_resource_get_id(const struct prov_resource *res, int64_t id)
 {
 	_cleanup_free_ char *sql = xasprintf("SELECT id, name, data AS data_json, created_at,"
-					     " updated_at FROM %s WHERE id = ?",
+	                                     " updated_at FROM %s WHERE id = ?",
 	    res->table);
 	_cleanup_json_ json_t *row = store_query_one(NULL, sql, "[I]", (json_int_t)id);
 
@@ -268,7 +283,7 @@ prov_resource_get(const struct prov_resource *res, const char *id_or_name)
 	if (str_to_ll(id_or_name, 1, INT64_MAX, &id) == 0)
 		return prov_resource_get_id(res, id);
 	sql = xasprintf("SELECT id, name, data AS data_json, created_at, updated_at FROM %s"
-			" WHERE name = ?",
+	                " WHERE name = ?",
 	    res->table);
 	row = store_query_one(NULL, sql, "[s]", id_or_name);
 	return row != NULL ? prov_row_object(row) : NULL;
@@ -303,7 +318,8 @@ prov_present_refs(const struct prov_field *f, json_t *obj)
 		v = json_object_get(obj, idkey);
 		if (json_is_integer(v)) {
 			char *n = prov_ref_name(f->arg, json_integer_value(v));
-			json_object_set_new(obj, namekey, n != NULL ? json_string(n) : json_null());
+			json_object_set_new(
+			    obj, namekey, n != NULL ? json_string(n) : json_null());
 			free(n);
 		}
 	} else if (f->type == PROV_REFS) {
@@ -313,7 +329,8 @@ prov_present_refs(const struct prov_field *f, json_t *obj)
 		if (!json_is_array(v))
 			return;
 		names = json_array();
-		json_array_foreach(v, i, id) {
+		json_array_foreach(v, i, id)
+		{
 			char *n = prov_ref_name(f->arg, json_integer_value(id));
 			json_array_append_new(names, n != NULL ? json_string(n) : json_null());
 			free(n);
@@ -336,12 +353,14 @@ prov_resource_present(const struct prov_resource *res, const json_t *stored)
 		prov_present_refs(f, obj);
 	}
 	ifs = json_object_get(obj, "interfaces");
-	json_array_foreach(ifs, i, nic) {
+	json_array_foreach(ifs, i, nic)
+	{
 		json_t *sid = json_object_get(nic, "subnet_id");
 		json_object_del(nic, "password");
 		if (json_is_integer(sid)) {
 			char *n = prov_ref_name("subnet", json_integer_value(sid));
-			json_object_set_new(nic, "subnet_name", n != NULL ? json_string(n) : json_null());
+			json_object_set_new(
+			    nic, "subnet_name", n != NULL ? json_string(n) : json_null());
 			free(n);
 		}
 	}
@@ -355,7 +374,8 @@ prov_filter_match(const struct prov_resource *res, const json_t *obj, const json
 	const char *key;
 	json_t *want;
 
-	json_object_foreach((json_t *)filter, key, want) {
+	json_object_foreach((json_t *)filter, key, want)
+	{
 		json_t *have = json_object_get(obj, key);
 		_cleanup_free_ char *text = NULL;
 
@@ -375,12 +395,11 @@ prov_filter_match(const struct prov_resource *res, const json_t *obj, const json
 
 /* A page of presented objects, by name. */
 int
-prov_resource_list(const struct prov_resource *res, const json_t *filter, int limit,
-    int offset, json_t **ret_rows, int64_t *ret_total, int64_t *ret_subtotal,
-    struct dr_error *err)
+prov_resource_list(const struct prov_resource *res, const json_t *filter, int limit, int offset,
+    json_t **ret_rows, int64_t *ret_total, int64_t *ret_subtotal, struct dr_error *err)
 {
 	_cleanup_free_ char *sql = xasprintf("SELECT id, name, data AS data_json, created_at,"
-					     " updated_at FROM %s ORDER BY name",
+	                                     " updated_at FROM %s ORDER BY name",
 	    res->table);
 	_cleanup_json_ json_t *rows = NULL;
 	json_t *out = json_array(), *row;
@@ -391,7 +410,8 @@ prov_resource_list(const struct prov_resource *res, const json_t *filter, int li
 		json_decref(out);
 		return PROV_E_STORE;
 	}
-	json_array_foreach(rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		_cleanup_json_ json_t *obj = prov_row_object(row), *shown = NULL;
 
 		shown = prov_resource_present(res, obj);
@@ -409,8 +429,8 @@ prov_resource_list(const struct prov_resource *res, const json_t *filter, int li
 
 /* The id of the object of resource ref named or numbered by v; -1 with err when none. */
 static int
-prov_ref_lookup(const char *field, const char *ref, const json_t *v, json_int_t *ret,
-    struct dr_error *err)
+prov_ref_lookup(
+    const char *field, const char *ref, const json_t *v, json_int_t *ret, struct dr_error *err)
 {
 	const struct prov_resource *r = prov_resource_find(ref);
 	_cleanup_json_ json_t *obj = NULL;
@@ -430,8 +450,8 @@ prov_ref_lookup(const char *field, const char *ref, const json_t *v, json_int_t 
 
 /* Check a one-line string of at most max bytes. */
 static int
-prov_check_string(const char *where, const json_t *v, long long max, bool one_line,
-    struct dr_error *err)
+prov_check_string(
+    const char *where, const json_t *v, long long max, bool one_line, struct dr_error *err)
 {
 	const char *s;
 
@@ -457,8 +477,8 @@ prov_check_ip(const char *where, const json_t *v, json_t **ret, struct dr_error 
 		return dr_error_set(err, "%s: expected an IP address", where);
 	af = strchr(json_string_value(v), ':') != NULL ? AF_INET6 : AF_INET;
 	if (inet_pton(af, json_string_value(v), addr) != 1)
-		return dr_error_set(err, "%s: '%s' is not an IP address", where,
-		    json_string_value(v));
+		return dr_error_set(
+		    err, "%s: '%s' is not an IP address", where, json_string_value(v));
 	inet_ntop(af, addr, text, sizeof text);
 	*ret = json_string(text);
 	return 0;
@@ -475,12 +495,13 @@ prov_check_params(const char *where, const json_t *v, struct dr_error *err)
 		return dr_error_set(err, "%s: expected an object of name: value", where);
 	if (json_object_size(v) > PROV_PARAMS_MAX)
 		return dr_error_set(err, "%s: more than %d parameters", where, PROV_PARAMS_MAX);
-	json_object_foreach((json_t *)v, k, p) {
+	json_object_foreach((json_t *)v, k, p)
+	{
 		if (*k == '\0' || strlen(k) > PROV_NAME_MAX || strpbrk(k, " \t\r\n") != NULL)
 			return dr_error_set(err, "%s: bad parameter name '%s'", where, k);
 		if (json_is_object(p) || json_is_array(p))
-			return dr_error_set(err, "%s.%s: expected a string, number or boolean",
-			    where, k);
+			return dr_error_set(
+			    err, "%s.%s: expected a string, number or boolean", where, k);
 		if (json_is_string(p) && json_string_length(p) > 64 * 1024)
 			return dr_error_set(err, "%s.%s: longer than 64 KiB", where, k);
 	}
@@ -499,7 +520,8 @@ prov_check_interfaces(const json_t *v, json_t **ret, struct dr_error *err)
 		return dr_error_set(err, "interfaces: expected a list");
 	if (json_array_size(v) > PROV_INTERFACES_MAX)
 		return dr_error_set(err, "interfaces: more than %d", PROV_INTERFACES_MAX);
-	json_array_foreach(v, i, nic) {
+	json_array_foreach(v, i, nic)
+	{
 		json_t *o = json_object(), *val;
 		const char *k;
 		char mac[18];
@@ -507,7 +529,8 @@ prov_check_interfaces(const json_t *v, json_t **ret, struct dr_error *err)
 		json_array_append_new(out, o);
 		if (!json_is_object(nic))
 			return dr_error_set(err, "interfaces[%zu]: expected an object", i);
-		json_object_foreach(nic, k, val) {
+		json_object_foreach(nic, k, val)
+		{
 			char where[64];
 			snprintf(where, sizeof where, "interfaces[%zu].%s", i, k);
 			if (strcmp(k, "mac") == 0) {
@@ -525,21 +548,22 @@ prov_check_interfaces(const json_t *v, json_t **ret, struct dr_error *err)
 			} else if (strcmp(k, "primary") == 0 || strcmp(k, "provision") == 0 ||
 			    strcmp(k, "managed") == 0) {
 				if (!json_is_boolean(val))
-					return dr_error_set(err, "%s: expected true or false", where);
+					return dr_error_set(
+					    err, "%s: expected true or false", where);
 				json_object_set(o, k, val);
 			} else if (strcmp(k, "type") == 0) {
 				if (!json_is_string(val) ||
 				    (strcmp(json_string_value(val), "interface") != 0 &&
-					strcmp(json_string_value(val), "bmc") != 0))
-					return dr_error_set(err, "%s: expected interface or bmc",
-					    where);
+				        strcmp(json_string_value(val), "bmc") != 0))
+					return dr_error_set(
+					    err, "%s: expected interface or bmc", where);
 				json_object_set(o, k, val);
 			} else if (strcmp(k, "provider") == 0) {
 				if (!json_is_string(val) ||
 				    (strcmp(json_string_value(val), "redfish") != 0 &&
-					strcmp(json_string_value(val), "ipmi") != 0))
-					return dr_error_set(err, "%s: expected redfish or ipmi",
-					    where);
+				        strcmp(json_string_value(val), "ipmi") != 0))
+					return dr_error_set(
+					    err, "%s: expected redfish or ipmi", where);
 				json_object_set(o, k, val);
 			} else if (strcmp(k, "subnet") == 0 || strcmp(k, "subnet_id") == 0) {
 				json_int_t id;
@@ -580,8 +604,9 @@ prov_check_interfaces(const json_t *v, json_t **ret, struct dr_error *err)
 			json_t *a = json_object_get(json_array_get(out, j), "mac");
 			json_t *b = json_object_get(o, "mac");
 			if (a != NULL && b != NULL && json_equal(a, b))
-				return dr_error_set(err, "interfaces[%zu].mac: %s is also "
-							 "interfaces[%zu]",
+				return dr_error_set(err,
+				    "interfaces[%zu].mac: %s is also "
+				    "interfaces[%zu]",
 				    i, json_string_value(b), j);
 		}
 	}
@@ -589,7 +614,8 @@ prov_check_interfaces(const json_t *v, json_t **ret, struct dr_error *err)
 		return dr_error_set(err, "interfaces: more than one %s interface",
 		    nprimary > 1 ? "primary" : "provision");
 	/* The first NIC is primary and provisioning unless another one is. */
-	json_array_foreach(out, i, nic) {
+	json_array_foreach(out, i, nic)
+	{
 		if (strcmp(json_string_value(json_object_get(nic, "type")), "interface") != 0)
 			continue;
 		if (nprimary == 0) {
@@ -644,14 +670,15 @@ prov_field_apply(const struct prov_resource *res, const struct prov_field *f, co
 		    json_integer_value(v) <= f->max)
 			nv = json_integer(json_integer_value(v));
 		else
-			return dr_error_set(err, "%s: expected a number from %lld to %lld", key,
-			    f->min, f->max);
+			return dr_error_set(
+			    err, "%s: expected a number from %lld to %lld", key, f->min, f->max);
 		break;
 	case PROV_BOOL:
 		if (json_is_boolean(v))
 			nv = json_copy((json_t *)v);
-		else if (json_is_string(v) && (strcmp(json_string_value(v), "true") == 0 ||
-						  strcmp(json_string_value(v), "false") == 0))
+		else if (json_is_string(v) &&
+		    (strcmp(json_string_value(v), "true") == 0 ||
+		        strcmp(json_string_value(v), "false") == 0))
 			nv = json_boolean(strcmp(json_string_value(v), "true") == 0);
 		else
 			return dr_error_set(err, "%s: expected true or false", key);
@@ -670,8 +697,8 @@ prov_field_apply(const struct prov_resource *res, const struct prov_field *f, co
 			    strncmp(c, json_string_value(v), len) == 0;
 		}
 		if (!found)
-			return dr_error_set(err, "%s: '%s' is not one of %s", key,
-			    json_string_value(v), f->arg);
+			return dr_error_set(
+			    err, "%s: '%s' is not one of %s", key, json_string_value(v), f->arg);
 		nv = json_copy((json_t *)v);
 		break;
 	}
@@ -695,7 +722,8 @@ prov_field_apply(const struct prov_resource *res, const struct prov_field *f, co
 		if (!json_is_array(v))
 			return dr_error_set(err, "%s: expected a list of %s names", key, f->arg);
 		nv = json_array();
-		json_array_foreach(v, i, e) {
+		json_array_foreach(v, i, e)
+		{
 			char where[128];
 			snprintf(where, sizeof where, "%s[%zu]", key, i);
 			if (prov_ref_lookup(where, f->arg, e, &id, err) < 0) {
@@ -734,15 +762,20 @@ prov_field_apply(const struct prov_resource *res, const struct prov_field *f, co
 			return -1;
 		/* Passwords are never shown, so an update that resends a BMC without one keeps
 		 * the stored one (same address). */
-		json_array_foreach(nv, i, nic) {
+		json_array_foreach(nv, i, nic)
+		{
 			if (json_object_get(nic, "password") != NULL)
 				continue;
-			json_array_foreach(oldifs, j, o) {
+			json_array_foreach(oldifs, j, o)
+			{
 				json_t *pw = json_object_get(o, "password");
 				if (pw != NULL &&
-				    json_equal(json_object_get(o, "type"), json_object_get(nic, "type")) &&
-				    (json_equal(json_object_get(o, "url"), json_object_get(nic, "url")) ||
-					json_equal(json_object_get(o, "ip"), json_object_get(nic, "ip")))) {
+				    json_equal(json_object_get(o, "type"),
+				        json_object_get(nic, "type")) &&
+				    (json_equal(
+				         json_object_get(o, "url"), json_object_get(nic, "url")) ||
+				        json_equal(json_object_get(o, "ip"),
+				            json_object_get(nic, "ip")))) {
 					json_object_set(nic, "password", pw);
 					break;
 				}
@@ -761,7 +794,7 @@ static const struct prov_field *
 prov_field_for_key(const struct prov_resource *res, const char *key, bool *ret_shown)
 {
 	const struct prov_field *f = prov_resource_field(res, key);
-	static const char *const suffixes[] = { "_ids", "_id", "_names", "_name" };
+	static const char *const suffixes[] = {"_ids", "_id", "_names", "_name"};
 	size_t i, len = strlen(key), sl;
 	char base[PROV_NAME_MAX + 1];
 
@@ -795,7 +828,8 @@ prov_validate(const struct prov_resource *res, const json_t *in, json_t *obj, bo
 
 	if (!json_is_object(in))
 		return dr_error_set(err, "%s: expected a JSON object", res->name);
-	json_object_foreach((json_t *)in, key, v) {
+	json_object_foreach((json_t *)in, key, v)
+	{
 		const struct prov_field *f;
 		bool shown;
 
@@ -815,8 +849,8 @@ prov_validate(const struct prov_resource *res, const json_t *in, json_t *obj, bo
 		for (i = 0; i < res->nfields; i++) {
 			const struct prov_field *f = &res->fields[i];
 			_cleanup_free_ char *k = f->type == PROV_REF ? xasprintf("%s_id", f->name)
-			    : f->type == PROV_REFS			 ? xasprintf("%s_ids", f->name)
-									 : xstrdup(f->name);
+			    : f->type == PROV_REFS                   ? xasprintf("%s_ids", f->name)
+			                                             : xstrdup(f->name);
 			if ((f->flags & PROV_REQUIRED) && json_object_get(obj, k) == NULL)
 				return dr_error_set(err, "%s: required", f->name);
 		}
@@ -840,7 +874,8 @@ prov_host_check(json_t *obj, struct dr_error *err)
 	json_t *nic;
 	size_t i;
 
-	json_array_foreach(json_object_get(obj, "interfaces"), i, nic) {
+	json_array_foreach(json_object_get(obj, "interfaces"), i, nic)
+	{
 		const char *mac = json_string_value(json_object_get(nic, "mac"));
 		_cleanup_json_ json_t *row = NULL;
 		json_t *id = json_object_get(obj, "id");
@@ -852,8 +887,8 @@ prov_host_check(json_t *obj, struct dr_error *err)
 		    " ON h.id = i.host_id WHERE i.mac = ? AND i.host_id <> ?",
 		    "[sI]", mac, (json_int_t)(id != NULL ? json_integer_value(id) : 0));
 		if (row != NULL)
-			return dr_error_set(err, "interfaces[%zu].mac: %s belongs to host %s", i, mac,
-			    json_string_value(json_object_get(row, "name")));
+			return dr_error_set(err, "interfaces[%zu].mac: %s belongs to host %s", i,
+			    mac, json_string_value(json_object_get(row, "name")));
 	}
 	return 0;
 }
@@ -874,8 +909,8 @@ prov_hostgroup_check(json_t *obj, struct dr_error *err)
 		if (self != 0 && parent == self)
 			return dr_error_set(err, "parent: a hostgroup cannot be its own ancestor");
 		if (++depth > PROV_HOSTGROUP_DEPTH)
-			return dr_error_set(err, "parent: nested deeper than %d",
-			    PROV_HOSTGROUP_DEPTH);
+			return dr_error_set(
+			    err, "parent: nested deeper than %d", PROV_HOSTGROUP_DEPTH);
 		if ((up = prov_resource_get_id(hg, parent)) == NULL)
 			break;
 		p = json_object_get(up, "parent_id");
@@ -889,13 +924,14 @@ static int
 prov_discovery_rule_check(json_t *obj, struct dr_error *err)
 {
 	_cleanup_json_ json_t *facts = json_pack("{s:s, s:i, s:i}", "mac", "52:54:00:00:00:00",
-	    "cpus", 1, "memory_mb", 1024), *v = NULL;
-	struct template_opts lenient = { .lenient = true };
+	                          "cpus", 1, "memory_mb", 1024),
+	                      *v = NULL;
+	struct template_opts lenient = {.lenient = true};
 	const char *hn = json_string_value(json_object_get(obj, "hostname"));
 	char *out = NULL;
 
 	if (template_eval("search", json_string_value(json_object_get(obj, "search")), &lenient,
-		facts, &v, err) < 0)
+	        facts, &v, err) < 0)
 		return dr_error_prefix(err, "search");
 	if (hn != NULL) {
 		if (template_render_string("hostname", hn, &lenient, facts, &out, err) < 0)
@@ -914,7 +950,8 @@ prov_os_check(json_t *obj, struct dr_error *err)
 	json_t *id;
 	size_t i;
 
-	json_array_foreach(json_object_get(obj, "default_template_ids"), i, id) {
+	json_array_foreach(json_object_get(obj, "default_template_ids"), i, id)
+	{
 		_cleanup_json_ json_t *tpl = prov_resource_get_id(t, json_integer_value(id));
 		const char *kind = json_string_value(json_object_get(tpl, "kind"));
 
@@ -937,15 +974,17 @@ prov_interfaces_index(int64_t host_id, const json_t *obj, struct dr_error *err)
 	size_t i;
 
 	if (store_execf(NULL, NULL, err, "DELETE FROM prov_interfaces WHERE host_id = ?", "[I]",
-		(json_int_t)host_id) < 0)
+	        (json_int_t)host_id) < 0)
 		return -1;
-	json_array_foreach(json_object_get(obj, "interfaces"), i, nic) {
+	json_array_foreach(json_object_get(obj, "interfaces"), i, nic)
+	{
 		const char *mac = json_string_value(json_object_get(nic, "mac"));
 		if (mac == NULL)
 			continue;
 		if (store_execf(NULL, NULL, err,
-			"INSERT INTO prov_interfaces (mac, host_id, ip) VALUES (?, ?, ?)", "[sIs?]",
-			mac, (json_int_t)host_id, json_string_value(json_object_get(nic, "ip"))) < 0)
+		        "INSERT INTO prov_interfaces (mac, host_id, ip) VALUES (?, ?, ?)",
+		        "[sIs?]", mac, (json_int_t)host_id,
+		        json_string_value(json_object_get(nic, "ip"))) < 0)
 			return -1;
 	}
 	return 0;
@@ -987,14 +1026,15 @@ prov_write(const struct prov_resource *res, int64_t id, const json_t *obj, const
 	free(sql);
 	if (id == 0) {
 		sql = xasprintf("INSERT INTO %s (name, data, created_at, updated_at)"
-				" VALUES (?, ?, ?, ?)",
+		                " VALUES (?, ?, ?, ?)",
 		    res->table);
 		if (store_execf(NULL, &newid, err, sql, "[sOII]", name, doc, now, now) < 0)
 			goto fail;
 	} else {
-		sql = xasprintf("UPDATE %s SET name = ?, data = ?, updated_at = ? WHERE id = ?",
-		    res->table);
-		if (store_execf(NULL, NULL, err, sql, "[sOII]", name, doc, now, (json_int_t)id) < 0)
+		sql = xasprintf(
+		    "UPDATE %s SET name = ?, data = ?, updated_at = ? WHERE id = ?", res->table);
+		if (store_execf(NULL, NULL, err, sql, "[sOII]", name, doc, now, (json_int_t)id) <
+		    0)
 			goto fail;
 	}
 	if (strcmp(res->name, "host") == 0 && prov_interfaces_index(newid, obj, err) < 0)
@@ -1041,9 +1081,8 @@ prov_resource_create(const struct prov_resource *res, const json_t *in, const ch
 
 /* Merge in's fields into the object and validate the result. */
 int
-prov_resource_update(const struct prov_resource *res, const char *id_or_name,
-    const json_t *in, const char *user, const char *remote, int64_t *ret_id,
-    struct dr_error *err)
+prov_resource_update(const struct prov_resource *res, const char *id_or_name, const json_t *in,
+    const char *user, const char *remote, int64_t *ret_id, struct dr_error *err)
 {
 	_cleanup_json_ json_t *obj = prov_resource_get(res, id_or_name), *before = NULL;
 
@@ -1072,7 +1111,8 @@ prov_resource_set_internal(const struct prov_resource *res, int64_t id, const js
 		return PROV_E_NOTFOUND;
 	}
 	before = prov_resource_present(res, obj);
-	json_object_foreach((json_t *)set, k, v) {
+	json_object_foreach((json_t *)set, k, v)
+	{
 		if (json_is_null(v))
 			json_object_del(obj, k);
 		else
@@ -1089,14 +1129,15 @@ prov_referrer(const struct prov_resource *res, json_int_t id)
 
 	for (r = 0; r < nitems(prov_resources); r++) {
 		const struct prov_resource *o = &prov_resources[r];
-		_cleanup_free_ char *sql = xasprintf(
-		    "SELECT id, name, data AS data_json FROM %s", o->table);
+		_cleanup_free_ char *sql =
+		    xasprintf("SELECT id, name, data AS data_json FROM %s", o->table);
 		_cleanup_json_ json_t *rows = NULL;
 		json_t *row;
 
 		if (store_query(sql, NULL, &rows, NULL) < 0)
 			continue;
-		json_array_foreach(rows, k, row) {
+		json_array_foreach(rows, k, row)
+		{
 			json_t *data = json_object_get(row, "data"), *nic, *e;
 			const char *name = json_string_value(json_object_get(row, "name"));
 			size_t j;
@@ -1112,15 +1153,16 @@ prov_referrer(const struct prov_resource *res, json_int_t id)
 						return xasprintf("%s %s", o->name, name);
 				} else if (f->type == PROV_REFS) {
 					key = xasprintf("%s_ids", f->name);
-					json_array_foreach(json_object_get(data, key), j, e)
-						if (json_integer_value(e) == id)
-							return xasprintf("%s %s", o->name, name);
+					json_array_foreach(json_object_get(data, key), j,
+					    e) if (json_integer_value(e) ==
+					    id) return xasprintf("%s %s", o->name, name);
 				}
 			}
 			if (strcmp(res->name, "subnet") == 0)
-				json_array_foreach(json_object_get(data, "interfaces"), j, nic)
-					if (json_integer_value(json_object_get(nic, "subnet_id")) == id)
-						return xasprintf("%s %s", o->name, name);
+				json_array_foreach(json_object_get(data, "interfaces"), j,
+				    nic) if (json_integer_value(json_object_get(nic,
+				                 "subnet_id")) == id) return xasprintf("%s %s",
+				    o->name, name);
 		}
 	}
 	return NULL;
@@ -1128,8 +1170,8 @@ prov_referrer(const struct prov_resource *res, json_int_t id)
 
 /* Delete, unless something refers to it. */
 int
-prov_resource_delete(const struct prov_resource *res, const char *id_or_name,
-    const char *user, const char *remote, struct dr_error *err)
+prov_resource_delete(const struct prov_resource *res, const char *id_or_name, const char *user,
+    const char *remote, struct dr_error *err)
 {
 	_cleanup_json_ json_t *obj = prov_resource_get(res, id_or_name), *before = NULL;
 	_cleanup_free_ char *by = NULL, *sql = NULL;
@@ -1151,12 +1193,12 @@ prov_resource_delete(const struct prov_resource *res, const char *id_or_name,
 	sql = xasprintf("DELETE FROM %s WHERE id = ?", res->table);
 	if (store_execf(NULL, NULL, err, sql, "[I]", id) < 0 ||
 	    (strcmp(res->name, "host") == 0 &&
-		(store_execf(NULL, NULL, err, "DELETE FROM prov_interfaces WHERE host_id = ?",
-		     "[I]", id) < 0 ||
-		    store_execf(NULL, NULL, err, "DELETE FROM prov_tokens WHERE host_id = ?", "[I]",
-			id) < 0)) ||
+	        (store_execf(NULL, NULL, err, "DELETE FROM prov_interfaces WHERE host_id = ?",
+	             "[I]", id) < 0 ||
+	            store_execf(NULL, NULL, err, "DELETE FROM prov_tokens WHERE host_id = ?",
+	                "[I]", id) < 0)) ||
 	    store_audit(user, remote, "delete", res->name,
-		json_string_value(json_object_get(obj, "name")), before, NULL, err) < 0) {
+	        json_string_value(json_object_get(obj, "name")), before, NULL, err) < 0) {
 		store_rollback();
 		return PROV_E_STORE;
 	}

@@ -84,11 +84,11 @@ prov_secret_seal(const char *plain)
 		return NULL;
 	c = EVP_CIPHER_CTX_new();
 	if (c == NULL || EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, secret_key, buf) != 1 ||
-	    EVP_EncryptUpdate(c, buf + SECRET_IV_LEN, &len, (const unsigned char *)plain,
-		(int)n) != 1 ||
+	    EVP_EncryptUpdate(
+	        c, buf + SECRET_IV_LEN, &len, (const unsigned char *)plain, (int)n) != 1 ||
 	    EVP_EncryptFinal_ex(c, buf + SECRET_IV_LEN + len, &fin) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, SECRET_TAG_LEN,
-		buf + SECRET_IV_LEN + len + fin) != 1) {
+	    EVP_CIPHER_CTX_ctrl(
+	        c, EVP_CTRL_GCM_GET_TAG, SECRET_TAG_LEN, buf + SECRET_IV_LEN + len + fin) != 1) {
 		EVP_CIPHER_CTX_free(c);
 		return NULL;
 	}
@@ -128,8 +128,8 @@ prov_secret_open(const char *sealed)
 	c = EVP_CIPHER_CTX_new();
 	if (c == NULL || EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, secret_key, raw) != 1 ||
 	    EVP_DecryptUpdate(c, plain, &len, raw + SECRET_IV_LEN, clen) != 1 ||
-	    EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, SECRET_TAG_LEN,
-		raw + SECRET_IV_LEN + clen) != 1 ||
+	    EVP_CIPHER_CTX_ctrl(
+	        c, EVP_CTRL_GCM_SET_TAG, SECRET_TAG_LEN, raw + SECRET_IV_LEN + clen) != 1 ||
 	    EVP_DecryptFinal_ex(c, plain + len, &fin) != 1) {
 		EVP_CIPHER_CTX_free(c);
 		return NULL;

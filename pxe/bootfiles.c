@@ -18,15 +18,15 @@
 
 /* Where Debian's packages put each boot loader, and its name in the TFTP root. */
 static const struct pxe_bootfile pxe_bootfile_table[] = {
-	{ "/usr/lib/ipxe/undionly.kpxe", "undionly.kpxe", "ipxe" },
-	{ "/usr/lib/ipxe/ipxe.efi", "ipxe.efi", "ipxe" },
-	{ "/usr/lib/ipxe/ipxe.lkrn", "ipxe.lkrn", "ipxe" },
-	{ "/usr/lib/PXELINUX/pxelinux.0", "pxelinux.0", "pxelinux" },
-	{ "/usr/lib/PXELINUX/lpxelinux.0", "lpxelinux.0", "pxelinux" },
-	{ "/usr/lib/syslinux/modules/bios/ldlinux.c32", "ldlinux.c32", "syslinux-common" },
-	{ "/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grubx64.efi",
-	    "grub-efi-amd64-signed" },
-	{ "/usr/lib/shim/shimx64.efi.signed", "shimx64.efi", "shim-signed" },
+    {"/usr/lib/ipxe/undionly.kpxe", "undionly.kpxe", "ipxe"},
+    {"/usr/lib/ipxe/ipxe.efi", "ipxe.efi", "ipxe"},
+    {"/usr/lib/ipxe/ipxe.lkrn", "ipxe.lkrn", "ipxe"},
+    {"/usr/lib/PXELINUX/pxelinux.0", "pxelinux.0", "pxelinux"},
+    {"/usr/lib/PXELINUX/lpxelinux.0", "lpxelinux.0", "pxelinux"},
+    {"/usr/lib/syslinux/modules/bios/ldlinux.c32", "ldlinux.c32", "syslinux-common"},
+    {"/usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed", "grubx64.efi",
+        "grub-efi-amd64-signed"},
+    {"/usr/lib/shim/shimx64.efi.signed", "shimx64.efi", "shim-signed"},
 };
 
 /* The boot-file table. */
@@ -43,8 +43,8 @@ int
 pxe_bootfiles_open(const char *root, const char *rel)
 {
 	struct open_how how = {
-		.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
+	    .flags = O_RDONLY | O_CLOEXEC | O_NOCTTY,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
 	};
 	int dfd, fd, saved;
 

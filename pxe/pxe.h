@@ -25,10 +25,10 @@
 
 struct pxe_tftp_opts {
 	const char *listen; /* "ADDR:PORT", "[V6]:PORT", "ADDR" (port 69); port 0 = ephemeral */
-	const char *root;   /* directory served */
-	int max_sessions;   /* 0 = 256 */
-	int timeout_ms;	    /* retransmit after; 0 = 1000 (a client's timeout option wins) */
-	int retries;	    /* retransmits before a session is dropped; 0 = 5 */
+	const char *root; /* directory served */
+	int max_sessions; /* 0 = 256 */
+	int timeout_ms; /* retransmit after; 0 = 1000 (a client's timeout option wins) */
+	int retries; /* retransmits before a session is dropped; 0 = 5 */
 };
 
 /*
@@ -36,8 +36,7 @@ struct pxe_tftp_opts {
  * return 1 with *ret_data (caller frees) and *ret_len, 0 when the path is not one it
  * makes (the file system is tried), -1 for "not found".
  */
-typedef int (*pxe_tftp_generator)(void *ctx, const char *path, char **ret_data,
-    size_t *ret_len);
+typedef int (*pxe_tftp_generator)(void *ctx, const char *path, char **ret_data, size_t *ret_len);
 
 /* Start the server thread. Errors name the address or the root. */
 int pxe_tftp_start(const struct pxe_tftp_opts *o, struct dr_error *err);
@@ -75,11 +74,12 @@ int pxe_bootfiles_open(const char *root, const char *rel);
  * and dnsmasq re-reads them on SIGHUP (sent when a pid file is configured).
  */
 struct pxe_dnsmasq_opts {
-	const char *dir;	/* where dnsmasq.conf and dhcp-hosts go */
-	const char *http_url;	/* droverd's URL as hosts reach it ("http://198.18.0.1:8080") */
+	const char *dir; /* where dnsmasq.conf and dhcp-hosts go */
+	const char *http_url; /* droverd's URL as hosts reach it ("http://198.18.0.1:8080") */
 	const char *tftp_server; /* next-server address; NULL = the DHCP server itself */
-	const char *proxy_network; /* proxyDHCP for this network ("198.18.0.0"); NULL = full DHCP */
-	const char *pidfile;	/* dnsmasq's pid file for reloads; NULL = none */
+	const char
+	    *proxy_network; /* proxyDHCP for this network ("198.18.0.0"); NULL = full DHCP */
+	const char *pidfile; /* dnsmasq's pid file for reloads; NULL = none */
 };
 /* One reservation. */
 struct pxe_dnsmasq_host {
@@ -91,7 +91,7 @@ struct pxe_dnsmasq_host {
 /* Write <dir>/dnsmasq.conf for o (atomically). */
 int pxe_dnsmasq_write_conf(const struct pxe_dnsmasq_opts *o, struct dr_error *err);
 /* Write <dir>/dhcp-hosts with these reservations (atomically), then signal dnsmasq. */
-int pxe_dnsmasq_write_hosts(const struct pxe_dnsmasq_opts *o,
-    const struct pxe_dnsmasq_host *hosts, size_t n, struct dr_error *err);
+int pxe_dnsmasq_write_hosts(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsmasq_host *hosts,
+    size_t n, struct dr_error *err);
 
 #endif /* DROVER_PXE_H */

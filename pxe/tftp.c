@@ -66,7 +66,7 @@ static struct {
 	pxe_tftp_generator gen;
 	void *gen_ctx;
 	atomic_uint_fast64_t st_sessions, st_completed, st_failed, st_bytes, st_refused;
-} tftp = { .fd = -1, .stop_pipe = { -1, -1 }, .port = -1 };
+} tftp = {.fd = -1, .stop_pipe = {-1, -1}, .port = -1};
 
 /* Set the generator of per-host files. */
 void
@@ -94,8 +94,8 @@ pxe_tftp_port(void)
 
 /* Parse "ADDR:PORT", "[V6]:PORT", ":PORT" or "ADDR" (port 69). */
 static int
-tftp_addr_parse(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
-    struct dr_error *err)
+tftp_addr_parse(
+    const char *listen, struct sockaddr_storage *ss, socklen_t *len, struct dr_error *err)
 {
 	char host[INET6_ADDRSTRLEN + 2] = "";
 	const char *portp = NULL;
@@ -145,8 +145,8 @@ tftp_addr_parse(const char *listen, struct sockaddr_storage *ss, socklen_t *len,
 
 /* Send an ERROR packet from fd to peer. */
 static void
-tftp_send_error(int fd, const struct sockaddr_storage *peer, socklen_t len, int code,
-    const char *msg)
+tftp_send_error(
+    int fd, const struct sockaddr_storage *peer, socklen_t len, int code, const char *msg)
 {
 	unsigned char pkt[256];
 	size_t n = strlen(msg);
@@ -259,11 +259,11 @@ tftp_client_sessions(const struct sockaddr_storage *peer)
 			continue;
 		if (peer->ss_family == AF_INET &&
 		    ((const struct sockaddr_in *)o)->sin_addr.s_addr ==
-			((const struct sockaddr_in *)peer)->sin_addr.s_addr)
+		        ((const struct sockaddr_in *)peer)->sin_addr.s_addr)
 			n++;
 		else if (peer->ss_family == AF_INET6 &&
 		    memcmp(&((const struct sockaddr_in6 *)o)->sin6_addr,
-			&((const struct sockaddr_in6 *)peer)->sin6_addr, 16) == 0)
+		        &((const struct sockaddr_in6 *)peer)->sin6_addr, 16) == 0)
 			n++;
 	}
 	return n;
@@ -271,8 +271,8 @@ tftp_client_sessions(const struct sockaddr_storage *peer)
 
 /* Handle a read request arriving on the listening socket. */
 static void
-tftp_request(const unsigned char *pkt, size_t len, const struct sockaddr_storage *peer,
-    socklen_t peerlen)
+tftp_request(
+    const unsigned char *pkt, size_t len, const struct sockaddr_storage *peer, socklen_t peerlen)
 {
 	const char *fields[2 + 2 * 8];
 	size_t nf = 0, pos = 2, i;
@@ -302,8 +302,8 @@ tftp_request(const unsigned char *pkt, size_t len, const struct sockaddr_storage
 		fields[nf++] = (const char *)pkt + pos;
 		pos = (size_t)(end - pkt) + 1;
 	}
-	if (nf < 2 || (strcasecmp(fields[1], "octet") != 0 &&
-			  strcasecmp(fields[1], "netascii") != 0)) {
+	if (nf < 2 ||
+	    (strcasecmp(fields[1], "octet") != 0 && strcasecmp(fields[1], "netascii") != 0)) {
 		tftp_send_error(tftp.fd, peer, peerlen, TFTP_E_ILLEGAL, "malformed read request");
 		return;
 	}
@@ -407,7 +407,8 @@ tftp_request(const unsigned char *pkt, size_t len, const struct sockaddr_storage
 		s->oack[0] = 0;
 		s->oack[1] = TFTP_OACK;
 		memcpy(s->oack + 2, oack.data, oack.len);
-		(void)sendto(s->fd, s->oack, s->oacklen, 0, (struct sockaddr *)&s->peer, s->peerlen);
+		(void)sendto(
+		    s->fd, s->oack, s->oacklen, 0, (struct sockaddr *)&s->peer, s->peerlen);
 		s->deadline_us = time_mono_us() + (int64_t)s->timeout_ms * 1000;
 	} else if (tftp_send_window(s) < 0) {
 		goto fail;
@@ -415,8 +416,8 @@ tftp_request(const unsigned char *pkt, size_t len, const struct sockaddr_storage
 	buf_free(&oack);
 	tftp.sessions[tftp.nsessions++] = s;
 	tftp.st_sessions++;
-	log_debug("RRQ %s (%llu bytes, blksize %u, window %u)", clean,
-	    (unsigned long long)s->size, s->blksize, s->window);
+	log_debug("RRQ %s (%llu bytes, blksize %u, window %u)", clean, (unsigned long long)s->size,
+	    s->blksize, s->window);
 	return;
 fail:
 	buf_free(&oack);
@@ -477,7 +478,8 @@ tftp_session_timeout(struct tftp_session *s)
 		return 1;
 	}
 	if (s->oack != NULL) {
-		(void)sendto(s->fd, s->oack, s->oacklen, 0, (struct sockaddr *)&s->peer, s->peerlen);
+		(void)sendto(
+		    s->fd, s->oack, s->oacklen, 0, (struct sockaddr *)&s->peer, s->peerlen);
 		s->deadline_us = time_mono_us() + (int64_t)s->timeout_ms * 1000;
 		return 0;
 	}
@@ -505,10 +507,10 @@ tftp_thread(void *arg)
 		int64_t now = time_mono_us(), next = now + 1000000;
 		int ns = tftp.nsessions;
 
-		pfd[0] = (struct pollfd){ .fd = tftp.stop_pipe[0], .events = POLLIN };
-		pfd[1] = (struct pollfd){ .fd = tftp.fd, .events = POLLIN };
+		pfd[0] = (struct pollfd){.fd = tftp.stop_pipe[0], .events = POLLIN};
+		pfd[1] = (struct pollfd){.fd = tftp.fd, .events = POLLIN};
 		for (i = 0; i < ns; i++) {
-			pfd[i + 2] = (struct pollfd){ .fd = tftp.sessions[i]->fd, .events = POLLIN };
+			pfd[i + 2] = (struct pollfd){.fd = tftp.sessions[i]->fd, .events = POLLIN};
 			if (tftp.sessions[i]->deadline_us < next)
 				next = tftp.sessions[i]->deadline_us;
 		}
@@ -524,10 +526,11 @@ tftp_thread(void *arg)
 
 			if (pfd[i + 2].revents & POLLIN) {
 				peerlen = sizeof peer;
-				n = recvfrom(s->fd, pkt, sizeof pkt, 0, (struct sockaddr *)&peer,
-				    &peerlen);
-				if (n >= 0 && (peerlen != s->peerlen ||
-						  memcmp(&peer, &s->peer, peerlen) != 0)) {
+				n = recvfrom(
+				    s->fd, pkt, sizeof pkt, 0, (struct sockaddr *)&peer, &peerlen);
+				if (n >= 0 &&
+				    (peerlen != s->peerlen ||
+				        memcmp(&peer, &s->peer, peerlen) != 0)) {
 					tftp_send_error(s->fd, &peer, peerlen, TFTP_E_TID,
 					    "unknown transfer ID");
 				} else if (n >= 0) {
@@ -544,8 +547,8 @@ tftp_thread(void *arg)
 			/* A bounded burst of new requests per turn keeps transfers moving. */
 			for (burst = 0; burst < 64; burst++) {
 				peerlen = sizeof peer;
-				n = recvfrom(tftp.fd, pkt, sizeof pkt - 1, 0, (struct sockaddr *)&peer,
-				    &peerlen);
+				n = recvfrom(tftp.fd, pkt, sizeof pkt - 1, 0,
+				    (struct sockaddr *)&peer, &peerlen);
 				if (n < 0)
 					break;
 				if (n < 4)
@@ -569,8 +572,8 @@ pxe_tftp_start(const struct pxe_tftp_opts *o, struct dr_error *err)
 	if (tftp.running)
 		return dr_error_set(err, "tftp: already running");
 	if (o->root == NULL || stat(o->root, &st) < 0 || !S_ISDIR(st.st_mode))
-		return dr_error_set(err, "tftp root %s: not a directory",
-		    o->root != NULL ? o->root : "(none)");
+		return dr_error_set(
+		    err, "tftp root %s: not a directory", o->root != NULL ? o->root : "(none)");
 	if (tftp_addr_parse(o->listen, &tftp.local, &tftp.locallen, err) < 0)
 		return -1;
 	tftp.fd = socket(tftp.local.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -586,8 +589,8 @@ pxe_tftp_start(const struct pxe_tftp_opts *o, struct dr_error *err)
 		goto fail;
 	}
 	tftp.port = ntohs(tftp.local.ss_family == AF_INET
-		? ((struct sockaddr_in *)&tftp.local)->sin_port
-		: ((struct sockaddr_in6 *)&tftp.local)->sin6_port);
+	        ? ((struct sockaddr_in *)&tftp.local)->sin_port
+	        : ((struct sockaddr_in6 *)&tftp.local)->sin6_port);
 	if (pipe2(tftp.stop_pipe, O_CLOEXEC) < 0) {
 		dr_error_errno(err, "tftp: pipe");
 		goto fail;

@@ -8,17 +8,17 @@
 static int
 setup(void **state)
 {
-	struct provisioner_opts o = { .url = "http://198.18.0.1:8080" };
+	struct provisioner_opts o = {.url = "http://198.18.0.1:8080"};
 	struct dr_error err;
 	char *dir = unit_dir_make("compute");
-	_cleanup_json_ json_t *cr = json_pack("{s:s, s:s, s:s}", "name", "lab", "provider",
-	    "libvirt", "url", "test:///default");
+	_cleanup_json_ json_t *cr = json_pack(
+	    "{s:s, s:s, s:s}", "name", "lab", "provider", "libvirt", "url", "test:///default");
 
 	store_register_clear();
 	provisioner_register();
 	if (store_open(dir, &err) < 0 || provisioner_init(&o, &err) < 0 ||
-	    prov_resource_create(prov_resource_find("compute_resource"), cr, "t", NULL, NULL,
-		&err) < 0) {
+	    prov_resource_create(
+	        prov_resource_find("compute_resource"), cr, "t", NULL, NULL, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
 		return -1;
 	}
@@ -93,23 +93,23 @@ test_create_rolls_back(void **state)
 	h = prov_resource_get(prov_resource_find("host"), "vm2");
 	assert_null(h);
 	assert_int_equal(prov_host_create(bad, "t", NULL, NULL, &err), PROV_E_INVALID);
-	assert_string_equal(err.msg,
-	    "compute_attributes.memory_mb: expected a number from 64 to 4194304");
+	assert_string_equal(
+	    err.msg, "compute_attributes.memory_mb: expected a number from 64 to 4194304");
 	(void)state;
 }
 
 static void
 test_power_without_backend(void **state)
 {
-	_cleanup_json_ json_t *in = json_pack("{s:s, s:[{s:s}]}", "name", "bare", "interfaces",
-	    "mac", "52:54:00:00:00:42");
+	_cleanup_json_ json_t *in = json_pack(
+	    "{s:s, s:[{s:s}]}", "name", "bare", "interfaces", "mac", "52:54:00:00:00:42");
 	struct dr_error err;
 	char *st = NULL;
 
 	assert_int_equal(prov_host_create(in, "t", NULL, NULL, &err), 0);
 	assert_int_equal(prov_power("bare", "on", &st, &err), PROV_E_INVALID);
-	assert_string_equal(err.msg,
-	    "host bare has neither a compute resource nor a BMC interface");
+	assert_string_equal(
+	    err.msg, "host bare has neither a compute resource nor a BMC interface");
 	/* Build with reboot needs a power path; the build is cancelled again. */
 	assert_int_equal(prov_host_build_boot("bare", 0, true, "t", NULL, &err), PROV_E_INVALID);
 	{
@@ -123,9 +123,9 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_vm_lifecycle, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_create_rolls_back, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_power_without_backend, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_vm_lifecycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_create_rolls_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_power_without_backend, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,7 +43,7 @@ write_file(const char *name, size_t size)
 static int
 setup(void **state)
 {
-	struct pxe_tftp_opts o = { .listen = "127.0.0.1:0", .timeout_ms = 200, .retries = 2 };
+	struct pxe_tftp_opts o = {.listen = "127.0.0.1:0", .timeout_ms = 200, .retries = 2};
 	struct dr_error err;
 
 	root = unit_dir_make("tftp");
@@ -99,7 +99,7 @@ rrq(const char *file, ...)
 static ssize_t
 recv_pkt(unsigned char *buf, size_t size, struct sockaddr_in *from, int ms)
 {
-	struct pollfd p = { .fd = sock, .events = POLLIN };
+	struct pollfd p = {.fd = sock, .events = POLLIN};
 	socklen_t len = sizeof *from;
 
 	if (poll(&p, 1, ms) <= 0)
@@ -110,7 +110,7 @@ recv_pkt(unsigned char *buf, size_t size, struct sockaddr_in *from, int ms)
 static void
 ack(const struct sockaddr_in *to, uint16_t block)
 {
-	unsigned char pkt[4] = { 0, 4, (unsigned char)(block >> 8), (unsigned char)block };
+	unsigned char pkt[4] = {0, 4, (unsigned char)(block >> 8), (unsigned char)block};
 
 	sendto(sock, pkt, 4, 0, (const struct sockaddr *)to, sizeof *to);
 }
@@ -170,12 +170,16 @@ test_options_and_exact_multiple(void **state)
 	struct sockaddr_in from;
 	ssize_t n;
 
-	rrq("exact", "blksize", "1024", "tsize", "0", "timeout", "3", "windowsize", "4",
-	    "unknown", "x", NULL);
+	rrq("exact", "blksize", "1024", "tsize", "0", "timeout", "3", "windowsize", "4", "unknown",
+	    "x", NULL);
 	n = recv_pkt(buf, sizeof buf, &from, 2000);
 	assert_int_equal(op(buf), 6); /* OACK with each option we took, unknown ones left out */
 	{
-		const char want[] = "blksize\0" "1024\0tsize\0" "1024\0timeout\0" "3\0windowsize\0" "4";
+		const char want[] = "blksize\0"
+		                    "1024\0tsize\0"
+		                    "1024\0timeout\0"
+		                    "3\0windowsize\0"
+		                    "4";
 		assert_int_equal(n, 2 + (ssize_t)sizeof want);
 		assert_memory_equal(buf + 2, want, sizeof want);
 	}
@@ -274,8 +278,8 @@ test_errors(void **state)
 	assert_true(recv_pkt(buf, sizeof buf, &from, 2000) > 4);
 	s2 = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	{
-		unsigned char a[4] = { 0, 4, 0, 1 };
-		struct pollfd p = { .fd = s2, .events = POLLIN };
+		unsigned char a[4] = {0, 4, 0, 1};
+		struct pollfd p = {.fd = s2, .events = POLLIN};
 		socklen_t len = sizeof other;
 		sendto(s2, a, 4, 0, (struct sockaddr *)&from, sizeof from);
 		assert_int_equal(poll(&p, 1, 2000), 1);
@@ -313,12 +317,12 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_plain_transfer),
-		cmocka_unit_test(test_options_and_exact_multiple),
-		cmocka_unit_test(test_window_and_retransmit),
-		cmocka_unit_test(test_rollover),
-		cmocka_unit_test(test_errors),
-		cmocka_unit_test(test_generated_and_give_up),
+	    cmocka_unit_test(test_plain_transfer),
+	    cmocka_unit_test(test_options_and_exact_multiple),
+	    cmocka_unit_test(test_window_and_retransmit),
+	    cmocka_unit_test(test_rollover),
+	    cmocka_unit_test(test_errors),
+	    cmocka_unit_test(test_generated_and_give_up),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
