@@ -25,6 +25,7 @@ libdrover_a_SOURCES += \
 	provisioner/power.c \
 	provisioner/discovery.c \
 	provisioner/secret.c \
+	provisioner/bootfetch.c \
 	provisioner/api.c
 nodist_libdrover_a_SOURCES = provisioner/templates.c
 BUILT_SOURCES = provisioner/templates.c

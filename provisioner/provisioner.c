@@ -52,6 +52,7 @@ provisioner_register(void)
 {
 	store_register(prov_migrations, nitems(prov_migrations));
 	prov_power_register();
+	prov_bootfetch_register();
 }
 
 /* The seeded text called name (a file of provisioner/templates/). */

@@ -161,6 +161,10 @@ json_t *prov_render_find_template(const json_t *resolved, const char *kind, stru
  * context. *ret caller-freed. */
 int prov_render_host(
     const json_t *host, const char *kind, const char *name, char **ret, struct dr_error *err);
+/* Where the installer kernel and initrd of os are on medium for an architecture:
+ * {"kernel", "initrd", "source": {kernel, initrd}, "cache": "boot/<os>-<medium>-<arch>",
+ * "cached"?, "images"? (Debian: where SHA256SUMS is), "treeinfo"? (Red Hat)}. Caller frees. */
+json_t *prov_render_boot(const json_t *os, const json_t *medium, const char *archname);
 /* The template context of a host (for previews and tests). Caller frees. */
 int prov_render_context(const json_t *host, json_t **ret, struct dr_error *err);
 
@@ -208,6 +212,12 @@ int prov_host_delete(
  * step cancels the build. */
 int prov_host_build_boot(const char *id_or_name, int ttl, bool reboot, const char *user,
     const char *remote, struct dr_error *err);
+
+/* bootfetch.c */
+
+/* Register the boot_files_fetch job kind ({"operatingsystem", "medium", "architecture"?,
+ * "kernel_sha256"?, "initrd_sha256"?}). */
+void prov_bootfetch_register(void);
 
 /* discovery.c */
 

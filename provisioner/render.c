@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "provisioner/provisioner.h"
+#include "pxe/pxe.h"
 
 static pthread_mutex_t prov_url_lock = PTHREAD_MUTEX_INITIALIZER;
 static char *prov_url;
@@ -154,6 +156,85 @@ prov_render_join(const char *base, const char *rel)
 	return json_sprintf("%s/%s", base, rel);
 }
 
+/*
+ * Where an OS's installer kernel and initrd are on a medium: {"kernel", "initrd", "source"
+ * (the medium URLs), "cache" (the directory under the TFTP root they are fetched to)}.
+ * When the fetch job has put them there, kernel and initrd point at droverd's copies.
+ * Caller frees; {} without a medium.
+ */
+json_t *
+prov_render_boot(const json_t *os, const json_t *medium, const char *archname)
+{
+	const char *darch = strcmp(archname, "x86_64") == 0 ? "amd64"
+	    : strcmp(archname, "aarch64") == 0              ? "arm64"
+	                                                    : archname;
+	const char *family = json_string_value(json_object_get(os, "family"));
+	const char *kp, *ip;
+	_cleanup_free_ char *path = NULL, *slug = NULL;
+	json_t *boot = json_object();
+	char *p;
+
+	if (!json_is_object(medium) || !json_is_object(os))
+		return boot;
+	path = prov_render_medium_path(
+	    json_string_value(json_object_get(medium, "path")), os, archname, darch);
+	kp = json_string_value(json_object_get(medium, "kernel_path"));
+	ip = json_string_value(json_object_get(medium, "initrd_path"));
+	if (kp != NULL && ip != NULL) {
+		_cleanup_free_ char *k = prov_render_medium_path(kp, os, archname, darch);
+		_cleanup_free_ char *i = prov_render_medium_path(ip, os, archname, darch);
+		json_object_set_new(boot, "kernel", prov_render_join(path, k));
+		json_object_set_new(boot, "initrd", prov_render_join(path, i));
+	} else if (family != NULL && strcmp(family, "Debian") == 0) {
+		const char *rel = json_string_value(json_object_get(os, "release_name"));
+		json_object_set_new(boot, "images",
+		    json_sprintf("%s/dists/%s/main/installer-%s/current/images", path,
+		        rel != NULL ? rel : "stable", darch));
+		json_object_set_new(boot, "kernel",
+		    json_sprintf("%s/netboot/debian-installer/%s/linux",
+		        json_string_value(json_object_get(boot, "images")), darch));
+		json_object_set_new(boot, "initrd",
+		    json_sprintf("%s/netboot/debian-installer/%s/initrd.gz",
+		        json_string_value(json_object_get(boot, "images")), darch));
+	} else {
+		json_object_set_new(boot, "treeinfo", json_sprintf("%s/.treeinfo", path));
+		json_object_set_new(
+		    boot, "kernel", json_sprintf("%s/images/pxeboot/vmlinuz", path));
+		json_object_set_new(
+		    boot, "initrd", json_sprintf("%s/images/pxeboot/initrd.img", path));
+	}
+	json_object_set(boot, "source",
+	    json_pack("{s:O, s:O}", "kernel", json_object_get(boot, "kernel"), "initrd",
+	        json_object_get(boot, "initrd")));
+	json_decref(json_object_get(boot, "source"));
+	/* boot/<os>-<medium id>-<arch>, in file-name-safe characters. */
+	slug = xasprintf("%s-%lld-%s", json_string_value(json_object_get(os, "name")),
+	    (long long)json_integer_value(json_object_get(medium, "id")), archname);
+	for (p = slug; *p != '\0'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		        (*p >= '0' && *p <= '9') || *p == '.' || *p == '-' || *p == '_'))
+			*p = '_';
+	json_object_set_new(boot, "cache", json_sprintf("boot/%s", slug));
+	if (prov_tftp_root() != NULL) {
+		_cleanup_free_ char *kf = xasprintf("boot/%s/linux", slug);
+		_cleanup_free_ char *inf = xasprintf("boot/%s/initrd", slug);
+		int a = pxe_bootfiles_open(prov_tftp_root(), kf);
+		int b = pxe_bootfiles_open(prov_tftp_root(), inf);
+		if (a >= 0 && b >= 0) {
+			json_object_set_new(boot, "kernel",
+			    json_sprintf("%s/pxe/files/%s", prov_render_url(), kf));
+			json_object_set_new(boot, "initrd",
+			    json_sprintf("%s/pxe/files/%s", prov_render_url(), inf));
+			json_object_set_new(boot, "cached", json_true());
+		}
+		if (a >= 0)
+			close(a);
+		if (b >= 0)
+			close(b);
+	}
+	return boot;
+}
+
 /* The template context of a host. */
 int
 prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
@@ -162,7 +243,7 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	_cleanup_free_ char *token = NULL, *path = NULL;
 	const struct prov_resource *hres = prov_resource_find("host");
 	json_t *os, *medium, *arch, *nic, *domain, *boot;
-	const char *archname, *darch, *family, *kp, *ip;
+	const char *archname, *darch, *ip;
 	static const char *const kinds[] = {"iPXE", "PXELinux", "PXEGrub2", "provision", "finish",
 	    "user_data", "built", "failed", "script"};
 	size_t i;
@@ -179,7 +260,6 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	darch = strcmp(archname, "x86_64") == 0 ? "amd64"
 	    : strcmp(archname, "aarch64") == 0  ? "arm64"
 	                                        : archname;
-	family = json_string_value(json_object_get(os, "family"));
 
 	shown = prov_resource_present(hres, host);
 	json_object_del(shown, "failed_log");
@@ -212,43 +292,16 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	json_object_set_new(
 	    ctx, "arch", json_pack("{s:s, s:s}", "name", archname, "debian", darch));
 
-	boot = json_object();
 	if (json_is_object(medium)) {
 		json_t *m = json_deep_copy(medium);
 		path = prov_render_medium_path(
 		    json_string_value(json_object_get(medium, "path")), os, archname, darch);
 		json_object_set_new(m, "path", json_string(path));
-		kp = json_string_value(json_object_get(medium, "kernel_path"));
-		if (kp != NULL) {
-			_cleanup_free_ char *x = prov_render_medium_path(kp, os, archname, darch);
-			json_object_set_new(boot, "kernel", prov_render_join(path, x));
-		}
-		kp = json_string_value(json_object_get(medium, "initrd_path"));
-		if (kp != NULL) {
-			_cleanup_free_ char *x = prov_render_medium_path(kp, os, archname, darch);
-			json_object_set_new(boot, "initrd", prov_render_join(path, x));
-		}
-		if (json_object_get(boot, "kernel") == NULL && family != NULL &&
-		    strcmp(family, "Debian") == 0) {
-			const char *rel = json_string_value(json_object_get(os, "release_name"));
-			json_object_set_new(boot, "kernel",
-			    json_sprintf("%s/dists/%s/main/installer-%s/current/images/netboot/"
-			                 "debian-installer/%s/linux",
-			        path, rel != NULL ? rel : "stable", darch, darch));
-			json_object_set_new(boot, "initrd",
-			    json_sprintf("%s/dists/%s/main/installer-%s/current/images/netboot/"
-			                 "debian-installer/%s/initrd.gz",
-			        path, rel != NULL ? rel : "stable", darch, darch));
-		} else if (json_object_get(boot, "kernel") == NULL) {
-			json_object_set_new(
-			    boot, "kernel", json_sprintf("%s/images/pxeboot/vmlinuz", path));
-			json_object_set_new(
-			    boot, "initrd", json_sprintf("%s/images/pxeboot/initrd.img", path));
-		}
 		json_object_set_new(ctx, "medium", m);
 	} else {
 		json_object_set_new(ctx, "medium", json_null());
 	}
+	boot = prov_render_boot(os, medium, archname);
 	json_object_set_new(ctx, "boot", boot);
 
 	token = prov_host_token(json_integer_value(json_object_get(host, "id")), time(NULL));
