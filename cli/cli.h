@@ -125,5 +125,19 @@ int cmd_repo_sync(struct cli *cli, int argc, char **argv);
 int cmd_cv_job(struct cli *cli, int argc, char **argv);
 int cmd_erratum_list(struct cli *cli, int argc, char **argv);
 int cmd_erratum_show(struct cli *cli, int argc, char **argv);
+/* cmd-host.c */
+int cmd_resource_list(struct cli *cli, int argc, char **argv);
+int cmd_resource_show(struct cli *cli, int argc, char **argv);
+int cmd_resource_create(struct cli *cli, int argc, char **argv);
+int cmd_resource_update(struct cli *cli, int argc, char **argv);
+int cmd_resource_delete(struct cli *cli, int argc, char **argv);
+int cmd_host_build(struct cli *cli, int argc, char **argv);
+int cmd_host_known_hosts(struct cli *cli, int argc, char **argv);
+int cmd_template_preview(struct cli *cli, int argc, char **argv);
+int cmd_host_power(struct cli *cli, int argc, char **argv);
+int cmd_discovered_list(struct cli *cli, int argc, char **argv);
+int cmd_pxe(struct cli *cli, int argc, char **argv);
+int cmd_discovered_delete(struct cli *cli, int argc, char **argv);
+int cmd_discovered_provision(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

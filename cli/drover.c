@@ -157,6 +157,66 @@ static const struct cli_cmd cli_cmds[] = {
 	    "List errata." },
 	{ "erratum", "show", cmd_erratum_show, CLI_REMOTE, "erratum show ID",
 	    "Show an erratum with its references and packages." },
+	/* Provisioning: the same five verbs for every resource of the model (cmd-host.c). */
+#define CLI_RESOURCE_VERBS(word, fields, what)                                          \
+	{ word, "list", cmd_resource_list, CLI_REMOTE,                                  \
+	    word " list [--search 'FIELD=VALUE and ...'] [--page N] [--per-page N]",      \
+	    "List " what "." },                                                            \
+	    { word, "show", cmd_resource_show, CLI_REMOTE, word " show NAME",              \
+		"Show one of the " what " with every field." },                             \
+	    { word, "create", cmd_resource_create, CLI_REMOTE,                             \
+		word " create --name NAME " fields " [--FIELD VALUE]...",                    \
+		"Create one of the " what " (--X-file PATH reads field X from a file)." },  \
+	    { word, "update", cmd_resource_update, CLI_REMOTE,                             \
+		word " update NAME [--FIELD VALUE]...", "Change fields of one of the " what "." }, \
+	    { word, "delete", cmd_resource_delete, CLI_REMOTE, word " delete NAME",        \
+		"Delete one of the " what " (refused while in use)." }
+	CLI_RESOURCE_VERBS("host",
+	    "[--mac MAC] [--ip IP] [--hostgroup HG] [--operatingsystem OS] [-p K=V]", "hosts"),
+	{ "host", "build", cmd_host_build, CLI_REMOTE,
+	    "host build NAME [--ttl SECONDS] [--reboot] [--cancel]",
+	    "Put a host in build mode: it installs at its next network boot." },
+	{ "host", "power", cmd_host_power, CLI_REMOTE,
+	    "host power NAME on|off|soft|cycle|status|pxe",
+	    "Power a host through its VM's compute resource or its BMC (Redfish, IPMI)." },
+	{ "host", "known-hosts", cmd_host_known_hosts, CLI_REMOTE, "host known-hosts NAME",
+	    "Print the SSH host keys a host reported when it was built (known_hosts lines)." },
+	CLI_RESOURCE_VERBS("hostgroup",
+	    "[--parent HG] [--operatingsystem OS] [--medium M] [--ptable P] [-p K=V]",
+	    "hostgroups"),
+	CLI_RESOURCE_VERBS("subnet", "--network IP --mask IP [--gateway IP] [--from IP --to IP]",
+	    "subnets"),
+	CLI_RESOURCE_VERBS("domain", "[-p K=V]", "domains"),
+	CLI_RESOURCE_VERBS("os",
+	    "--family Debian|Redhat --major N [--release-name R] [--default-template T,...]",
+	    "operating systems"),
+	CLI_RESOURCE_VERBS("medium", "--path URL [--os-family F]", "installation media"),
+	CLI_RESOURCE_VERBS("ptable", "--layout-file FILE [--os-family F]", "partition tables"),
+	CLI_RESOURCE_VERBS("template", "--kind KIND --template-file FILE [--operatingsystem OS,...]",
+	    "provisioning templates"),
+	{ "template", "preview", cmd_template_preview, CLI_REMOTE,
+	    "template preview --host NAME --kind KIND [--template NAME]",
+	    "Render a host's provisioning template as its installer would get it." },
+	CLI_RESOURCE_VERBS("compute-resource", "--provider libvirt --url URI",
+	    "compute resources"),
+	CLI_RESOURCE_VERBS("architecture", "", "architectures"),
+	CLI_RESOURCE_VERBS("parameter", "--value VALUE", "global parameters"),
+	CLI_RESOURCE_VERBS("discovery-rule",
+	    "--search 'cpus >= 4 and memory_mb >= 8192' --hostgroup HG [--hostname TEMPLATE] "
+	    "[--priority N] [--max-count N]",
+	    "discovery rules"),
+	{ "discovered", "list", cmd_discovered_list, CLI_REMOTE, "discovered list",
+	    "List machines that network-booted unknown and posted their facts." },
+	{ "discovered", "provision", cmd_discovered_provision, CLI_REMOTE,
+	    "discovered provision MAC --name NAME [--hostgroup HG] [--FIELD VALUE]...",
+	    "Make a host of a discovered machine and build it." },
+	{ "discovered", "delete", cmd_discovered_delete, CLI_REMOTE, "discovered delete MAC",
+	    "Forget a discovered machine." },
+	{ "pxe", "status", cmd_pxe, CLI_REMOTE, "pxe status",
+	    "The TFTP root, which boot loaders are in it, TFTP counters." },
+	{ "pxe", "setup", cmd_pxe, CLI_REMOTE, "pxe setup",
+	    "Copy the boot loaders of the installed Debian packages into the TFTP root (admin)." },
+#undef CLI_RESOURCE_VERBS
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

@@ -8,5 +8,6 @@ drover_SOURCES = cli/drover.c cli/cli.h \
 	cli/cmd-template.c \
 	cli/cmd-cron.c \
 	cli/cmd-user.c \
-	cli/cmd-repo.c
+	cli/cmd-repo.c \
+	cli/cmd-host.c
 drover_LDADD = $(DROVER_LIBS)

@@ -81,6 +81,9 @@ static const struct config_key config_keys[] = {
     K("jobs.default_timeout", CONFIG_DURATION, job_default_timeout, "3600", 1, 7 * 86400, true,
         NULL, NULL),
     K("proxy", CONFIG_STRING, proxy, "", 0, 0, true, NULL, config_check_url),
+    K("tftp.listen", CONFIG_STRING, tftp_listen, "", 0, 0, false, NULL, NULL),
+    K("tftp.root", CONFIG_STRING, tftp_root, "", 0, 0, false, NULL, NULL),
+    K("dhcp.dnsmasq_pidfile", CONFIG_STRING, dnsmasq_pidfile, "", 0, 0, false, NULL, NULL),
 };
 
 #undef K

@@ -228,6 +228,9 @@ struct config {
 	int job_shutdown_grace;  /* seconds */
 	int job_default_timeout; /* seconds */
 	char *proxy;             /* outgoing HTTP proxy URL, "" for none */
+	char *tftp_listen;       /* TFTP server ADDR[:PORT]; "" = no TFTP server */
+	char *tftp_root;         /* boot files; "" = <state_dir>/tftp */
+	char *dnsmasq_pidfile;   /* dnsmasq to signal when reservations change; "" = none */
 };
 
 /* Fill cfg with the defaults (overwrites it; release it with config_free). */

@@ -18,6 +18,8 @@
 #include "provisioner/ca.h"
 #include "repos/repos.h"
 #include "webui/webui.h"
+#include "provisioner/provisioner.h"
+#include "pxe/pxe.h"
 
 #define DROVERD_DEFAULT_CONFIG DROVER_SYSCONFDIR "/droverd.yml"
 
@@ -32,6 +34,7 @@ droverd_store_start(struct config *cfg, struct dr_error *err)
 	auth_register();
 	ca_register();
 	repos_register();
+	provisioner_register();
 	return store_open(cfg->state_dir, err);
 }
 
@@ -101,6 +104,7 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	api_settings_set(cfg);
 	ca_api_init();
 	repos_api_init();
+	provisioner_api_init();
 	return http_server_start(&o, err);
 }
 
@@ -108,6 +112,51 @@ static int
 droverd_repos_start(struct config *cfg, struct dr_error *err)
 {
 	return repos_start(cfg->state_dir, err);
+}
+
+static char *droverd_url(const struct config *cfg);
+
+/* The TFTP root: configured, or <state_dir>/tftp. Caller frees. */
+static char *
+droverd_tftp_root(const struct config *cfg)
+{
+	return *cfg->tftp_root != '\0' ? xstrdup(cfg->tftp_root)
+					: xasprintf("%s/tftp", cfg->state_dir);
+}
+
+static int
+droverd_provisioner_start(struct config *cfg, struct dr_error *err)
+{
+	_cleanup_free_ char *url = droverd_url(cfg), *root = droverd_tftp_root(cfg);
+	_cleanup_free_ char *dhcp = xasprintf("%s/pxe", cfg->state_dir);
+	struct provisioner_opts o = {
+		.url = url,
+		.tftp_root = root,
+		.dhcp_dir = dhcp,
+		.dnsmasq_pidfile = *cfg->dnsmasq_pidfile != '\0' ? cfg->dnsmasq_pidfile : NULL,
+		.state_dir = cfg->state_dir,
+	};
+
+	return provisioner_init(&o, err);
+}
+
+static int
+droverd_tftp_start(struct config *cfg, struct dr_error *err)
+{
+	_cleanup_free_ char *root = droverd_tftp_root(cfg), *missing = NULL;
+	struct pxe_tftp_opts o = { .listen = cfg->tftp_listen, .root = root };
+	int n;
+
+	if (*cfg->tftp_listen == '\0')
+		return 0;
+	if ((n = pxe_bootfiles_setup(root, &missing, err)) < 0)
+		return -1;
+	if (missing != NULL)
+		log_warnx("boot loaders missing from %s; install: %s", root, missing);
+	if (pxe_tftp_start(&o, err) < 0)
+		return -1;
+	log_info("tftp serving %s on %s (port %d)", root, cfg->tftp_listen, pxe_tftp_port());
+	return 0;
 }
 
 /* Modules in dependency order; stopped in reverse. */
@@ -124,6 +173,8 @@ static const struct droverd_module {
 	{ "jobs", droverd_jobs_start, droverd_jobs_stop },
 	{ "scheduler", droverd_schedule_start, schedule_stop },
 	{ "http", droverd_http_start, http_server_stop },
+	{ "provisioner", droverd_provisioner_start, NULL },
+	{ "tftp", droverd_tftp_start, pxe_tftp_stop },
 };
 
 /* Tell systemd we are ready, without libsystemd: one datagram to $NOTIFY_SOCKET. */
@@ -192,7 +243,8 @@ static void
 droverd_usage(FILE *f)
 {
 	fprintf(f, "usage: droverd [--config FILE] [--listen ADDR:PORT] [--state-dir DIR]\n"
-		   "               [--backup FILE] [--print-config] [--version]\n");
+		   "               [--tftp-listen ADDR[:PORT]] [--backup FILE] [--print-config]\n"
+		   "               [--version]\n");
 }
 
 int
@@ -204,11 +256,12 @@ main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 's' },
 		{ "backup", required_argument, NULL, 'b' },
 		{ "print-config", no_argument, NULL, 'p' },
+		{ "tftp-listen", required_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *listen = NULL, *state_dir = NULL, *backup = NULL;
+	const char *listen = NULL, *state_dir = NULL, *backup = NULL, *tftp_listen = NULL;
 	bool print_config = false;
 	struct dr_error err;
 	sigset_t sigs;
@@ -233,6 +286,9 @@ main(int argc, char **argv)
 			break;
 		case 'p':
 			print_config = true;
+			break;
+		case 't':
+			tftp_listen = optarg;
 			break;
 		case 'V':
 			printf("droverd %s\n", PACKAGE_VERSION);
@@ -263,6 +319,10 @@ main(int argc, char **argv)
 	if (state_dir != NULL) {
 		free(droverd_cfg.state_dir);
 		droverd_cfg.state_dir = xstrdup(state_dir);
+	}
+	if (tftp_listen != NULL) {
+		free(droverd_cfg.tftp_listen);
+		droverd_cfg.tftp_listen = xstrdup(tftp_listen);
 	}
 	if (print_config) {
 		struct buf out = BUF_INIT(0);

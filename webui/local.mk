@@ -27,8 +27,8 @@ webui_asset_files = \
 	webui/static/app.css \
 	webui/static/app.js \
 	webui/static/favicon.svg
-nodist_libdrover_a_SOURCES = webui/assets.c
-BUILT_SOURCES = webui/assets.c
+nodist_libdrover_a_SOURCES += webui/assets.c
+BUILT_SOURCES += webui/assets.c
 CLEANFILES += webui/assets.c
 EXTRA_DIST += webui/embed.sh $(webui_asset_files)
 webui/assets.c: $(webui_asset_files) $(srcdir)/webui/embed.sh

@@ -69,7 +69,7 @@ days_left=$(( ($(date -d "$(openssl x509 -in n1.crt -noout -enddate | cut -d= -f
 like "--days 30 is honoured" "$days_left" '^(29|30)$'
 
 # A real TLS handshake with the issued pair, the client checking name and chain.
-port=$((20000 + $$ % 20000))
+port=$(free_port)
 openssl s_server -quiet -accept "127.0.0.1:$port" -cert n1.crt -cert_chain n1.crt -key n1.key \
 	-naccept 1 >/dev/null 2>&1 </dev/null &
 srv=$!
@@ -244,7 +244,7 @@ ok "with the right KEK it starts again" droverd_start "$state"
 
 # With a public URL configured, certificates name their CRL and openssl fetches it.
 droverd_stop
-cport=$((20000 + ($$ + 7919) % 20000))
+cport=$(free_port)
 printf 'url: "http://127.0.0.1:%s/"\n' "$cport" >"$TAP_TMP/droverd.yml"
 ok "droverd starts with a public url" droverd_start "$state" \
 	--config "$TAP_TMP/droverd.yml" --listen "127.0.0.1:$cport"

@@ -56,3 +56,9 @@ like() {
 
 TAP_TMP=$(mktemp -d /tmp/drover-tap.XXXXXX)
 trap 'rm -rf "$TAP_TMP"' EXIT
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now (the kernel's choice),
+# for test servers that cannot report the port they bound themselves.
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}

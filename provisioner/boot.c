@@ -1,0 +1,129 @@
+/* boot.c - what a host boots: per-MAC PXELinux and GRUB2 files for the TFTP server, and
+ * the DHCP reservations handed to dnsmasq. */
+#define LOG_COMPONENT "provisioner"
+#include "config.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provisioner/provisioner.h"
+#include "pxe/pxe.h"
+
+static struct pxe_dnsmasq_opts prov_dhcp;
+static bool prov_dhcp_on;
+static pthread_mutex_t prov_dhcp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Configure the DHCP files (called once at start). */
+int
+prov_boot_setup(const struct provisioner_opts *o, struct dr_error *err)
+{
+	if (o->dhcp_dir == NULL)
+		return 0;
+	prov_dhcp.dir = xstrdup(o->dhcp_dir);
+	prov_dhcp.http_url = xstrdup(prov_render_url());
+	prov_dhcp.pidfile = o->dnsmasq_pidfile != NULL ? xstrdup(o->dnsmasq_pidfile) : NULL;
+	prov_dhcp_on = true;
+	if (pxe_dnsmasq_write_conf(&prov_dhcp, err) < 0)
+		return -1;
+	provisioner_boot_changed(NULL);
+	return 0;
+}
+
+/* Rewrite every reservation: one line per interface with a MAC. */
+void
+provisioner_boot_changed(const json_t *changed)
+{
+	_cleanup_json_ json_t *rows = NULL;
+	struct pxe_dnsmasq_host *hosts = NULL;
+	struct dr_error err;
+	size_t n = 0, i, j;
+	json_t *row, *nic;
+
+	(void)changed;
+	if (!prov_dhcp_on)
+		return;
+	pthread_mutex_lock(&prov_dhcp_lock);
+	if (store_queryf(&rows, &err, "SELECT id, name, data AS data_json FROM prov_hosts", NULL) <
+	    0) {
+		log_warnx("dhcp reservations: %s", err.msg);
+		goto out;
+	}
+	json_array_foreach(rows, i, row)
+	{
+		json_t *data = json_object_get(row, "data");
+		json_array_foreach(json_object_get(data, "interfaces"), j, nic)
+		{
+			if (json_object_get(nic, "mac") == NULL)
+				continue;
+			hosts = xreallocarray(hosts, n + 1, sizeof *hosts);
+			hosts[n++] = (struct pxe_dnsmasq_host){
+			    .mac = json_string_value(json_object_get(nic, "mac")),
+			    .ip = json_string_value(json_object_get(nic, "ip")),
+			    .name = json_string_value(json_object_get(row, "name")),
+			    .build = json_is_true(json_object_get(data, "build")),
+			};
+		}
+	}
+	if (pxe_dnsmasq_write_hosts(&prov_dhcp, hosts, n, &err) < 0)
+		log_warnx("dhcp reservations: %s", err.msg);
+out:
+	pthread_mutex_unlock(&prov_dhcp_lock);
+	free(hosts);
+}
+
+/* The MAC in "01-52-54-00-12-34-56" (ARP type 1 prefix), or -1. */
+static int
+prov_boot_mac(const char *s, char mac[18])
+{
+	char colon[18];
+	size_t i;
+
+	if (!str_has_prefix(s, "01-") || strlen(s) != 20)
+		return -1;
+	for (i = 0; i < 17; i++)
+		colon[i] = s[3 + i] == '-' ? ':' : s[3 + i];
+	colon[17] = '\0';
+	return prov_mac_normalise(colon, mac);
+}
+
+/* A per-MAC boot file for the TFTP server. */
+int
+provisioner_boot_file(const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_json_ json_t *host = NULL;
+	const char *kind, *rest;
+	struct dr_error err;
+	char mac[18];
+	char *out = NULL;
+
+	if (str_has_prefix(path, "pxelinux.cfg/")) {
+		kind = "PXELinux";
+		rest = path + strlen("pxelinux.cfg/");
+	} else if (str_has_prefix(path, "grub/grub.cfg-")) {
+		kind = "PXEGrub2";
+		rest = path + strlen("grub/grub.cfg-");
+	} else if (str_has_prefix(path, "grub.cfg-")) {
+		kind = "PXEGrub2";
+		rest = path + strlen("grub.cfg-");
+	} else {
+		return 0;
+	}
+	if (prov_boot_mac(rest, mac) < 0)
+		return 0;
+	if ((host = prov_host_find_mac(mac)) == NULL)
+		return -1;
+	if (!json_is_true(json_object_get(host, "build"))) {
+		/* Installed (or not building): boot the local disk. */
+		out = xstrdup(strcmp(kind, "PXELinux") == 0
+		        ? "DEFAULT local\nLABEL local\n  LOCALBOOT 0\n"
+		        : "set default=0\nset timeout=0\nmenuentry 'Local disk' {\n  exit\n}\n");
+	} else if (prov_render_host(host, kind, NULL, &out, &err) < 0) {
+		log_warnx("tftp %s: %s", path, err.msg);
+		return -1;
+	}
+	*ret_len = strlen(out);
+	*ret = out;
+	return 1;
+}

@@ -1,0 +1,218 @@
+/* provisioner.c - the provisioner's tables, start-up and seeded defaults. */
+#define LOG_COMPONENT "provisioner"
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "provisioner/provisioner.h"
+#include "pxe/pxe.h"
+
+/* templates.c, generated from provisioner/templates/ by embed.sh. */
+extern const char *const prov_seed_texts[][2];
+extern const size_t prov_seed_ntexts;
+
+#define PROV_TABLE(t)                                                                             \
+	"CREATE TABLE " t " (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"                  \
+	" data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
+
+/* One table per resource (PROV_TABLE), the MAC/IP index and the build tokens. */
+/* clang-format off */
+static const struct store_migration prov_migrations[] = {
+	{ "provisioner", 1,
+	    PROV_TABLE("prov_common_parameters")
+	    PROV_TABLE("prov_domains")
+	    PROV_TABLE("prov_architectures")
+	    PROV_TABLE("prov_subnets")
+	    PROV_TABLE("prov_media")
+	    PROV_TABLE("prov_ptables")
+	    PROV_TABLE("prov_provisioning_templates")
+	    PROV_TABLE("prov_operatingsystems")
+	    PROV_TABLE("prov_compute_resources")
+	    PROV_TABLE("prov_hostgroups")
+	    PROV_TABLE("prov_hosts")
+	    "CREATE TABLE prov_interfaces (mac TEXT PRIMARY KEY, host_id INTEGER NOT NULL,"
+	    " ip TEXT);"
+	    "CREATE INDEX prov_interfaces_host ON prov_interfaces (host_id);"
+	    "CREATE INDEX prov_interfaces_ip ON prov_interfaces (ip);"
+	    "CREATE TABLE prov_tokens (token TEXT PRIMARY KEY, host_id INTEGER NOT NULL,"
+	    " expires_at INTEGER NOT NULL);"
+	    "CREATE INDEX prov_tokens_host ON prov_tokens (host_id);" },
+	{ "provisioner", 2,
+	    "CREATE TABLE prov_discovered (mac TEXT PRIMARY KEY, facts TEXT NOT NULL, ip TEXT,"
+	    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);" },
+	{ "provisioner", 3, PROV_TABLE("prov_discovery_rules") },
+};
+/* clang-format on */
+
+/* Register the tables; before store_open. */
+void
+provisioner_register(void)
+{
+	store_register(prov_migrations, nitems(prov_migrations));
+	prov_power_register();
+	prov_bootfetch_register();
+}
+
+/* The seeded text called name (a file of provisioner/templates/). */
+static const char *
+prov_seed_text(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < prov_seed_ntexts; i++)
+		if (strcmp(prov_seed_texts[i][0], name) == 0)
+			return prov_seed_texts[i][1];
+	fatalx("seeded template %s is missing from the build", name);
+}
+
+/* Create one seeded object from a json_pack format. */
+static int
+prov_seed_one(const char *resource, json_t *obj, struct dr_error *err)
+{
+	int r = prov_resource_create(prov_resource_find(resource), obj, "(seed)", NULL, NULL, err);
+
+	if (r < 0)
+		dr_error_prefix(err, "seeding %s %s", resource,
+		    json_string_value(json_object_get(obj, "name")));
+	json_decref(obj);
+	return r < 0 ? -1 : 0;
+}
+
+/* Seed the working defaults on an empty store. */
+int
+prov_resource_seed(struct dr_error *err)
+{
+	static const struct {
+		const char *name, *kind, *file;
+	} templates[] = {
+	    {"drover_built", "snippet", "snippet_built"},
+	    {"drover_ssh_keys", "snippet", "snippet_ssh_keys"},
+	    {"drover_repositories", "snippet", "snippet_repositories"},
+	    {"drover_ntp", "snippet", "snippet_ntp"},
+	    {"Drover iPXE", "iPXE", "ipxe"},
+	    {"Drover PXELinux", "PXELinux", "pxelinux"},
+	    {"Drover PXEGrub2", "PXEGrub2", "pxegrub2"},
+	    {"Drover finish", "finish", "finish"},
+	    {"Preseed default", "provision", "preseed"},
+	    {"Kickstart default", "provision", "kickstart"},
+	    {"Autoinstall default", "user_data", "autoinstall"},
+	};
+	_cleanup_json_ json_t *any = NULL;
+	const char *boot[] = {"Drover iPXE", "Drover PXELinux", "Drover PXEGrub2"};
+	size_t i;
+
+	any = store_query_one(err, "SELECT id FROM prov_architectures", NULL);
+	if (any != NULL)
+		return 0;
+	if (err != NULL && err->msg[0] != '\0')
+		return -1;
+	if (prov_seed_one("architecture", json_pack("{s:s}", "name", "x86_64"), err) < 0 ||
+	    prov_seed_one("architecture", json_pack("{s:s}", "name", "aarch64"), err) < 0)
+		return -1;
+	for (i = 0; i < nitems(templates); i++)
+		if (prov_seed_one("provisioning_template",
+		        json_pack("{s:s, s:s, s:s, s:b}", "name", templates[i].name, "kind",
+		            templates[i].kind, "template", prov_seed_text(templates[i].file),
+		            "locked", 1),
+		        err) < 0)
+			return -1;
+	if (prov_seed_one("ptable",
+	        json_pack("{s:s, s:s, s:s}", "name", "Preseed default", "os_family", "Debian",
+	            "layout", prov_seed_text("ptable_preseed")),
+	        err) < 0 ||
+	    prov_seed_one("ptable",
+	        json_pack("{s:s, s:s, s:s}", "name", "Kickstart default", "os_family", "Redhat",
+	            "layout", prov_seed_text("ptable_kickstart")),
+	        err) < 0)
+		return -1;
+	if (prov_seed_one("medium",
+	        json_pack("{s:s, s:s, s:s}", "name", "Debian mirror", "path",
+	            "http://deb.debian.org/debian", "os_family", "Debian"),
+	        err) < 0 ||
+	    prov_seed_one("medium",
+	        json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", "Ubuntu 24.04 netboot", "path",
+	            "http://releases.ubuntu.com/$version", "os_family", "Debian", "kernel_path",
+	            "netboot/$debarch/linux", "initrd_path", "netboot/$debarch/initrd"),
+	        err) < 0 ||
+	    prov_seed_one("medium",
+	        json_pack("{s:s, s:s, s:s}", "name", "Rocky mirror", "path",
+	            "http://dl.rockylinux.org/pub/rocky/$major/BaseOS/$arch/os", "os_family",
+	            "Redhat"),
+	        err) < 0 ||
+	    prov_seed_one("medium",
+	        json_pack("{s:s, s:s, s:s}", "name", "AlmaLinux mirror", "path",
+	            "http://repo.almalinux.org/almalinux/$major/BaseOS/$arch/os", "os_family",
+	            "Redhat"),
+	        err) < 0)
+		return -1;
+	if (prov_seed_one("operatingsystem",
+	        json_pack("{s:s, s:s, s:i, s:s, s:[ss], s:[s], s:[s], s:[sssss]}", "name",
+	            "Debian 12", "family", "Debian", "major", 12, "release_name", "bookworm",
+	            "architecture", "x86_64", "aarch64", "medium", "Debian mirror", "ptable",
+	            "Preseed default", "default_template", boot[0], boot[1], boot[2],
+	            "Preseed default", "Drover finish"),
+	        err) < 0 ||
+	    prov_seed_one("operatingsystem",
+	        json_pack("{s:s, s:s, s:i, s:s, s:s, s:[ss], s:[s], s:[sssss], s:{s:s, s:s}}",
+	            "name", "Ubuntu 24.04", "family", "Debian", "major", 24, "minor", "04",
+	            "release_name", "noble", "architecture", "x86_64", "aarch64", "medium",
+	            "Ubuntu 24.04 netboot", "default_template", boot[0], boot[1], boot[2],
+	            "Autoinstall default", "Drover finish", "parameters", "installer",
+	            "autoinstall", "iso_url",
+	            "http://releases.ubuntu.com/24.04/ubuntu-24.04-live-server-amd64.iso"),
+	        err) < 0 ||
+	    prov_seed_one("operatingsystem",
+	        json_pack("{s:s, s:s, s:i, s:s, s:[ss], s:[s], s:[s], s:[sssss]}", "name",
+	            "Rocky 9", "family", "Redhat", "major", 9, "release_name", "Blue Onyx",
+	            "architecture", "x86_64", "aarch64", "medium", "Rocky mirror", "ptable",
+	            "Kickstart default", "default_template", boot[0], boot[1], boot[2],
+	            "Kickstart default", "Drover finish"),
+	        err) < 0 ||
+	    prov_seed_one("operatingsystem",
+	        json_pack("{s:s, s:s, s:i, s:s, s:[ss], s:[s], s:[s], s:[sssss]}", "name",
+	            "AlmaLinux 9", "family", "Redhat", "major", 9, "release_name",
+	            "Seafoam Ocelot", "architecture", "x86_64", "aarch64", "medium",
+	            "AlmaLinux mirror", "ptable", "Kickstart default", "default_template", boot[0],
+	            boot[1], boot[2], "Kickstart default", "Drover finish"),
+	        err) < 0)
+		return -1;
+	if (prov_seed_one("hostgroup",
+	        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", "base", "operatingsystem",
+	            "Debian 12", "architecture", "x86_64", "medium", "Debian mirror", "ptable",
+	            "Preseed default", "provision_method", "build"),
+	        err) < 0)
+		return -1;
+	return 0;
+}
+
+static char *prov_tftp_root_dir;
+
+/* The TFTP root (boot files), NULL when none is configured. */
+const char *
+prov_tftp_root(void)
+{
+	return prov_tftp_root_dir;
+}
+
+/* The TFTP server's generator: per-MAC boot configurations. */
+static int
+prov_tftp_generate(void *ctx, const char *path, char **ret_data, size_t *ret_len)
+{
+	return provisioner_boot_file(path, ret_data, ret_len);
+}
+
+/* After store_open: seed, write the DHCP files, answer for per-host TFTP files. */
+int
+provisioner_init(const struct provisioner_opts *o, struct dr_error *err)
+{
+	dr_error_clear(err);
+	prov_render_set_url(o->url);
+	free(prov_tftp_root_dir);
+	prov_tftp_root_dir = o->tftp_root != NULL ? xstrdup(o->tftp_root) : NULL;
+	if (prov_secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0)
+		return -1;
+	pxe_tftp_set_generator(prov_tftp_generate, NULL);
+	return prov_boot_setup(o, err);
+}

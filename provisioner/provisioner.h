@@ -1,0 +1,280 @@
+/*
+ * provisioner.h - hosts and what describes them (hostgroups, subnets, domains, operating
+ * systems, architectures, media, partition tables, provisioning templates, parameters),
+ * the build flow with its one-time tokens, and the unattended endpoints installers call.
+ *
+ * Every resource is one row of a declarative table (resource.c): its fields, their types,
+ * which are required and which are searchable. Objects are stored as JSON documents in one
+ * table per resource; references between resources are stored by id ("hostgroup_id") and
+ * shown with the name beside it ("hostgroup_name"), as Foreman's API does.
+ */
+#ifndef DROVER_PROVISIONER_H
+#define DROVER_PROVISIONER_H
+
+#include "core/core.h"
+
+/* resource.c */
+
+enum prov_field_type {
+	PROV_STRING, /* one line, at most max bytes */
+	PROV_TEXT, /* several lines (templates, comments) */
+	PROV_INT, /* integer in [min, max] */
+	PROV_BOOL, /* true/false */
+	PROV_ENUM, /* one of choices ("a|b|c") */
+	PROV_REF, /* the name or id of another resource; stored as <name>_id */
+	PROV_REFS, /* a list of names or ids of another resource; stored as <name>_ids */
+	PROV_PARAMS, /* {"name": scalar}: parameters */
+	PROV_OBJECT, /* any JSON object (compute attributes) */
+	PROV_IP, /* an IPv4 or IPv6 address */
+	PROV_MAC, /* 52:54:00:12:34:56, stored lower case */
+	PROV_INTERFACES, /* a host's NICs and BMCs */
+};
+
+#define PROV_REQUIRED 0x1 /* must be given on create */
+#define PROV_SEARCH 0x2 /* searchable (search=field=value, and later the search language) */
+#define PROV_READONLY 0x4 /* set by Drover, never by a client */
+#define PROV_SECRET 0x8 /* never shown in API answers */
+
+/* One field of a resource. */
+struct prov_field {
+	const char *name;
+	enum prov_field_type type;
+	unsigned flags;
+	const char *arg; /* PROV_REF(S): the resource; PROV_ENUM: "a|b|c" */
+	long long min, max; /* PROV_INT bounds; PROV_STRING/TEXT: max is the byte cap */
+};
+
+/* A resource: names, table, fields, and an optional whole-object check. */
+struct prov_resource {
+	const char *name; /* "host": CLI, audit and error messages */
+	const char *plural; /* "hosts": the REST path /api/v2/hosts */
+	const char *table; /* "prov_hosts" */
+	const struct prov_field *fields;
+	size_t nfields;
+	/* Checks across fields after each field was validated; -1 with err naming the field. */
+	int (*check)(json_t *obj, struct dr_error *err);
+};
+
+/* Status codes returned (negated) by the functions below on failure. */
+#define PROV_E_INVALID (-422)
+#define PROV_E_CONFLICT (-409)
+#define PROV_E_NOTFOUND (-404)
+#define PROV_E_STORE (-500)
+
+#define PROV_NAME_MAX 255
+#define PROV_TEXT_MAX (1u << 20)
+#define PROV_PARAMS_MAX 256 /* parameters per object */
+#define PROV_INTERFACES_MAX 32 /* interfaces per host */
+#define PROV_HOSTGROUP_DEPTH 16
+
+/* The resource called name or plural ("host", "hosts"), or NULL. */
+const struct prov_resource *prov_resource_find(const char *name);
+/* Every resource, for the API and the CLI; *ret_n set to the count. */
+const struct prov_resource *prov_resource_all(size_t *ret_n);
+/* A field of res by name, or NULL. */
+const struct prov_field *prov_resource_field(const struct prov_resource *res, const char *name);
+/*
+ * A page of objects as shown in the API, by name. filter (may be NULL) maps searchable
+ * field names to the value they must equal. *ret_total counts every object, *ret_subtotal
+ * those matching. Caller frees *ret_rows.
+ */
+int prov_resource_list(const struct prov_resource *res, const json_t *filter, int limit,
+    int offset, json_t **ret_rows, int64_t *ret_total, int64_t *ret_subtotal,
+    struct dr_error *err);
+/* The stored object (with id, name and the *_id references) by id or name; NULL when there
+ * is none. Caller frees. */
+json_t *prov_resource_get(const struct prov_resource *res, const char *id_or_name);
+/* As prov_resource_get by id. */
+json_t *prov_resource_get_id(const struct prov_resource *res, int64_t id);
+/* An object as the API shows it: references with their names, secrets removed. Caller frees. */
+json_t *prov_resource_present(const struct prov_resource *res, const json_t *obj);
+/* Validate and create; audited as user from remote. 0 and *ret_id, or a PROV_E_* code with
+ * err naming the field ("interfaces[0].mac: ..."). */
+int prov_resource_create(const struct prov_resource *res, const json_t *in, const char *user,
+    const char *remote, int64_t *ret_id, struct dr_error *err);
+/* Merge in's fields into the object and validate the result; 0 or a PROV_E_* code. */
+int prov_resource_update(const struct prov_resource *res, const char *id_or_name, const json_t *in,
+    const char *user, const char *remote, int64_t *ret_id, struct dr_error *err);
+/* Delete (refused with PROV_E_CONFLICT while another object refers to it). */
+int prov_resource_delete(const struct prov_resource *res, const char *id_or_name, const char *user,
+    const char *remote, struct dr_error *err);
+/* Store an object's read-only fields (build state) without validation; audited. */
+int prov_resource_set_internal(const struct prov_resource *res, int64_t id, const json_t *set,
+    const char *user, const char *remote, const char *action, struct dr_error *err);
+/* Normalise a MAC address ("52-54-00-AB-CD-EF" -> "52:54:00:ab:cd:ef"); -1 when invalid. */
+int prov_mac_normalise(const char *in, char out[18]);
+/* Seed the working defaults (architectures, operating systems, media, partition tables,
+ * templates, the "base" hostgroup) when the store holds none. */
+int prov_resource_seed(struct dr_error *err);
+
+/* host.c */
+
+/*
+ * A host with everything it inherits resolved: hostgroup chain (nearest wins) for the
+ * operating system, architecture, medium, partition table, domain and subnet; parameters
+ * merged global < domain < subnet < operating system < hostgroup (root first) < host.
+ * Returned as {"host", "hostgroup", "os", "architecture", "medium", "ptable", "domain",
+ * "subnet", "parameters", "interface" (the provisioning one)}; caller frees.
+ */
+int prov_host_resolve(const json_t *host, json_t **ret, struct dr_error *err);
+/* The host that owns the interface with this MAC / IP; NULL when none. Caller frees. */
+json_t *prov_host_find_mac(const char *mac);
+json_t *prov_host_find_ip(const char *ip);
+/* The host whose unexpired build token this is; NULL when none. Caller frees. */
+json_t *prov_host_find_token(const char *token, time_t now);
+/* The host's unexpired build token, or NULL. Caller frees. */
+char *prov_host_token(int64_t host_id, time_t now);
+/* Put a host in build mode: a new random token valid for ttl seconds, status "building",
+ * boot configuration written. *ret_token (may be NULL) caller-freed. */
+int prov_host_build(const char *id_or_name, int ttl, const char *user, const char *remote,
+    char **ret_token, struct dr_error *err);
+/* Leave build mode without installing (cancel). */
+int prov_host_build_cancel(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err);
+/* The installer reported success: store the SSH host keys (OpenSSH public key lines),
+ * drop the token, status "installed", boot from the local disk. */
+int prov_host_built(int64_t id, const char *keys, const char *remote, struct dr_error *err);
+/* The installer reported failure: keep the log (capped at PROV_FAILED_LOG_MAX). */
+int prov_host_failed(
+    int64_t id, const char *log, size_t len, const char *remote, struct dr_error *err);
+#define PROV_FAILED_LOG_MAX (256 * 1024)
+#define PROV_HOST_KEYS_MAX (64 * 1024)
+#define PROV_TOKEN_TTL_DEFAULT (6 * 3600)
+/*
+ * The host's recorded SSH host keys as known_hosts lines ("n1.example.test,198.18.10.21
+ * ssh-ed25519 AAAA..."), for the playbook engine to verify hosts without trusting on
+ * first use. 0 with *ret (caller frees; "" when none recorded), PROV_E_NOTFOUND.
+ */
+int provisioner_known_hosts(const char *host_name, char **ret, struct dr_error *err);
+
+/* render.c */
+
+/* Template kinds, as in Foreman. */
+#define PROV_TEMPLATE_KINDS "iPXE|PXELinux|PXEGrub2|provision|finish|user_data|script|snippet"
+/* Where droverd is reached by installers (the public URL, ending without '/'). */
+void prov_render_set_url(const char *url);
+const char *prov_render_url(void);
+/* The host's template of kind: the OS default, else the first template of that kind
+ * associated with the OS; NULL (err set) when none. Caller frees. */
+json_t *prov_render_find_template(const json_t *resolved, const char *kind, struct dr_error *err);
+/* Render the host's template of kind (or the template named, when name is set) in its
+ * context. *ret caller-freed. */
+int prov_render_host(
+    const json_t *host, const char *kind, const char *name, char **ret, struct dr_error *err);
+/* Where the installer kernel and initrd of os are on medium for an architecture:
+ * {"kernel", "initrd", "source": {kernel, initrd}, "cache": "boot/<os>-<medium>-<arch>",
+ * "cached"?, "images"? (Debian: where SHA256SUMS is), "treeinfo"? (Red Hat)}. Caller frees. */
+json_t *prov_render_boot(const json_t *os, const json_t *medium, const char *archname);
+/* The template context of a host (for previews and tests). Caller frees. */
+int prov_render_context(const json_t *host, json_t **ret, struct dr_error *err);
+
+/* compute.c */
+
+/* A compute resource provider (libvirt). */
+struct prov_compute_backend {
+	const char *name;
+	/* Create the host's VM (network boot first); *ret_mac: the NIC's MAC (caller frees). */
+	int (*vm_create)(
+	    const json_t *cr, const json_t *host, char **ret_mac, struct dr_error *err);
+	/* Delete the VM named name with its volumes (absent is fine). */
+	int (*vm_destroy)(const json_t *cr, const char *name, struct dr_error *err);
+	/* on, off, soft, cycle, status; *ret_state "on"/"off" (caller frees). */
+	int (*power)(const json_t *cr, const char *name, const char *action, char **ret_state,
+	    struct dr_error *err);
+};
+/* The backend of a compute resource object, or NULL. */
+const struct prov_compute_backend *prov_compute_backend(const json_t *cr);
+/* The compute resource a host uses (its own or its hostgroup chain's), or NULL. */
+json_t *prov_compute_of(const json_t *host);
+/* Close the hypervisor connections (shutdown, tests). */
+void prov_compute_close(void);
+
+/* power.c */
+
+/* A BMC protocol: on, off, soft, cycle, status, pxe (set a one-time network boot only);
+ * every action ends with the power state in *ret_state (caller frees). */
+struct prov_bmc_backend {
+	const char *name; /* the interface's provider: "redfish", "ipmi" */
+	int (*power)(
+	    const json_t *bmc, const char *action, char **ret_state, struct dr_error *err);
+};
+/* Power a host through its compute resource or BMC. 0 with *ret_state, or PROV_E_*. */
+int prov_power(const char *host_name, const char *action, char **ret_state, struct dr_error *err);
+/* Register the host_power job kind ({"host", "action"}). */
+void prov_power_register(void);
+/* Create a host and, on a compute resource, its VM (the host is removed if that fails). */
+int prov_host_create(
+    const json_t *in, const char *user, const char *remote, int64_t *ret_id, struct dr_error *err);
+/* Delete a host and its VM. */
+int prov_host_delete(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err);
+/* Build mode, then the power step (VMs always, bare metal when reboot): a failed power
+ * step cancels the build. */
+int prov_host_build_boot(const char *id_or_name, int ttl, bool reboot, const char *user,
+    const char *remote, struct dr_error *err);
+
+/* bootfetch.c */
+
+/* Register the boot_files_fetch job kind ({"operatingsystem", "medium", "architecture"?,
+ * "kernel_sha256"?, "initrd_sha256"?}). */
+void prov_bootfetch_register(void);
+
+/* discovery.c */
+
+#define PROV_FACTS_MAX (64 * 1024)
+#define PROV_DISCOVERED_MAX 10000
+/* Store the facts a discovery image posted ({"mac", "cpus", "memory_mb", ...}). */
+int prov_discovery_facts(const json_t *facts, const char *remote, struct dr_error *err);
+/* Every discovered machine [{mac, facts, ip, first_seen, last_seen}]. Caller frees. */
+int prov_discovery_list(json_t **ret, struct dr_error *err);
+/* Forget a discovered machine. */
+int prov_discovery_delete(
+    const char *mac, const char *user, const char *remote, struct dr_error *err);
+/* Create a host from a discovered machine (spec: the host's fields) and build it. */
+int prov_discovery_provision(const char *mac, const json_t *spec, const char *user,
+    const char *remote, int64_t *ret_id, struct dr_error *err);
+
+/* secret.c */
+
+/* Load or create the key in dir/secret.key (NULL: a key for this process only). */
+int prov_secret_init(const char *dir, struct dr_error *err);
+/* Encrypt a credential ("enc:v1:..."); NULL before prov_secret_init. Caller frees. */
+char *prov_secret_seal(const char *plain);
+/* Decrypt (plain text passes through); NULL when it does not open. Caller frees. */
+char *prov_secret_open(const char *sealed);
+bool prov_secret_is_sealed(const char *s);
+
+/* api.c */
+
+/* Install the provisioning and unattended routes; before http_server_start. */
+void provisioner_api_init(void);
+
+/* provisioner.c */
+
+/* Register the tables and job kinds; before store_open. */
+void provisioner_register(void);
+/* Where the provisioner publishes boot data. */
+struct provisioner_opts {
+	const char *url; /* droverd's URL as installers reach it */
+	const char *tftp_root; /* boot files, also served at /pxe/files/ over HTTP */
+	const char *dhcp_dir; /* dnsmasq.conf and dhcp-hosts go here; NULL = none */
+	const char *dnsmasq_pidfile; /* signalled after reservations change; NULL = none */
+	const char *state_dir; /* holds secret.key; NULL = a key for this process */
+};
+/* After store_open: seed the defaults, write the DHCP files, install the TFTP generator
+ * of per-host boot configurations. */
+int provisioner_init(const struct provisioner_opts *o, struct dr_error *err);
+
+/* A host's build state changed: rewrite the DHCP reservations (per-MAC TFTP files are
+ * generated when asked for, so they need nothing). */
+void provisioner_boot_changed(const json_t *host);
+/* The TFTP root given to provisioner_init, or NULL. */
+const char *prov_tftp_root(void);
+/* Set up the DHCP files from o (boot.c; called by provisioner_init). */
+int prov_boot_setup(const struct provisioner_opts *o, struct dr_error *err);
+/* The boot configuration file for a TFTP path (pxelinux.cfg/01-<mac>,
+ * grub.cfg-01-<mac>): 1 with *ret (caller frees), 0 when path is no such file, -1 when
+ * the MAC is unknown. */
+int provisioner_boot_file(const char *path, char **ret, size_t *ret_len);
+
+#endif /* DROVER_PROVISIONER_H */

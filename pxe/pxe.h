@@ -1,0 +1,97 @@
+/*
+ * pxe.h - network boot: the TFTP server, the boot loaders placed in its root, and the
+ * DHCP adapter (dnsmasq host files and configuration). Knows nothing of hosts: the
+ * provisioner hands it MACs, names and addresses, and answers for generated files.
+ */
+#ifndef DROVER_PXE_H
+#define DROVER_PXE_H
+
+#include "core/core.h"
+
+/* tftp.c */
+
+/*
+ * A read-only TFTP server (RFC 1350) with options (RFC 2347): blksize (2348), timeout and
+ * tsize (2349), windowsize (7440). One thread serves every transfer (each on its own UDP
+ * port, as RFC 1350's transfer identifiers want). Paths are resolved beneath the root
+ * (openat2 RESOLVE_BENEATH: no "..", no absolute symlinks out); write requests are refused;
+ * sessions, per-client sessions and retransmits are bounded.
+ */
+#define PXE_TFTP_SESSIONS_MAX 512
+#define PXE_TFTP_PER_CLIENT_MAX 32
+#define PXE_TFTP_BLKSIZE_MAX 65464
+#define PXE_TFTP_WINDOW_MAX 64
+#define PXE_TFTP_FILE_MAX (4ULL << 30)
+
+struct pxe_tftp_opts {
+	const char *listen; /* "ADDR:PORT", "[V6]:PORT", "ADDR" (port 69); port 0 = ephemeral */
+	const char *root; /* directory served */
+	int max_sessions; /* 0 = 256 */
+	int timeout_ms; /* retransmit after; 0 = 1000 (a client's timeout option wins) */
+	int retries; /* retransmits before a session is dropped; 0 = 5 */
+};
+
+/*
+ * A generator answers for files that exist only for one host (pxelinux.cfg/01-<mac>):
+ * return 1 with *ret_data (caller frees) and *ret_len, 0 when the path is not one it
+ * makes (the file system is tried), -1 for "not found".
+ */
+typedef int (*pxe_tftp_generator)(void *ctx, const char *path, char **ret_data, size_t *ret_len);
+
+/* Start the server thread. Errors name the address or the root. */
+int pxe_tftp_start(const struct pxe_tftp_opts *o, struct dr_error *err);
+/* The bound UDP port, -1 when not running. */
+int pxe_tftp_port(void);
+/* Stop the thread and end every transfer. */
+void pxe_tftp_stop(void);
+/* Set the generator (before start, or NULL to remove). */
+void pxe_tftp_set_generator(pxe_tftp_generator fn, void *ctx);
+/* Counters since start: {"sessions", "completed", "failed", "bytes", "refused"}. */
+json_t *pxe_tftp_stats(void);
+
+/* bootfiles.c */
+
+/* The Debian files placed in the TFTP root: {source path, name in root}. */
+struct pxe_bootfile {
+	const char *source;
+	const char *name;
+	const char *package;
+};
+/* Copy the boot loaders that are installed (ipxe, pxelinux, syslinux-common, grub-efi-
+ * amd64-signed, shim-signed) into root; returns how many are in place. Missing packages
+ * are listed in *ret_missing (caller frees; NULL when none). */
+int pxe_bootfiles_setup(const char *root, char **ret_missing, struct dr_error *err);
+/* The boot-file table, for `drover pxe` and tests. */
+const struct pxe_bootfile *pxe_bootfiles(size_t *ret_n);
+/* Resolve rel beneath root and open it read-only (no escape); -1 with errno set. */
+int pxe_bootfiles_open(const char *root, const char *rel);
+
+/* dnsmasq.c */
+
+/*
+ * The dnsmasq adapter: droverd writes a configuration file and a host file for a dnsmasq
+ * the operator runs (conf-file=<dir>/dnsmasq.conf); reservations change with build mode
+ * and dnsmasq re-reads them on SIGHUP (sent when a pid file is configured).
+ */
+struct pxe_dnsmasq_opts {
+	const char *dir; /* where dnsmasq.conf and dhcp-hosts go */
+	const char *http_url; /* droverd's URL as hosts reach it ("http://198.18.0.1:8080") */
+	const char *tftp_server; /* next-server address; NULL = the DHCP server itself */
+	const char
+	    *proxy_network; /* proxyDHCP for this network ("198.18.0.0"); NULL = full DHCP */
+	const char *pidfile; /* dnsmasq's pid file for reloads; NULL = none */
+};
+/* One reservation. */
+struct pxe_dnsmasq_host {
+	const char *mac;
+	const char *ip; /* may be NULL */
+	const char *name;
+	bool build; /* tagged for network boot */
+};
+/* Write <dir>/dnsmasq.conf for o (atomically). */
+int pxe_dnsmasq_write_conf(const struct pxe_dnsmasq_opts *o, struct dr_error *err);
+/* Write <dir>/dhcp-hosts with these reservations (atomically), then signal dnsmasq. */
+int pxe_dnsmasq_write_hosts(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsmasq_host *hosts,
+    size_t n, struct dr_error *err);
+
+#endif /* DROVER_PXE_H */

@@ -1,0 +1,282 @@
+#!/bin/sh
+# pxe.sh - end to end, as root: a qemu VM (TCG) with its iPXE ROM on a tap device in a
+# network namespace, DHCP from dnsmasq configured by droverd's adapter, droverd's TFTP and
+# HTTP in the namespace. The VM PXE-boots Debian's kernel and an initramfs built here with
+# busybox; its /init fetches /unattended/provision, runs it, and the script posts
+# /unattended/built with the VM's SSH host keys. The host must end installed, keys stored.
+. "$top_srcdir/tests/lib/tap.sh"
+: "${top_builddir:?}"
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, tap device)"
+for c in qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip; do
+	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] ||
+		skip_all "$c is not installed"
+done
+kver=$(ls /lib/modules | sort -V | tail -1)
+kernel=/boot/vmlinuz-$kver
+e1000=/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
+[ -r "$kernel" ] && [ -r "$e1000" ] || skip_all "no Debian kernel with e1000 (linux-image-amd64)"
+ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic' ||
+	skip_all "busybox is not static: install busybox-static"
+
+ns=drover-pxe-$$
+d=$TAP_TMP
+state=$d/state
+root=$d/tftp
+U=http://198.18.0.1:8080
+MAC=52:54:00:12:34:56
+DROVERD_PID=
+DNSMASQ_PID=
+QEMU_PID=
+LIBVIRTD_PID=
+cleanup() {
+	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $LIBVIRTD_PID; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $LIBVIRTD_PID; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$p" 2>/dev/null
+	done
+	ip netns del "$ns" 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$TAP_TMP"
+}
+trap cleanup EXIT INT TERM
+nsx() { ip netns exec "$ns" "$@"; }
+
+# --- the network: a bridge with the VM's tap, IPv4 from 198.18.0.0/15, an IPv6 ULA with
+# router advertisements (without them iPXE waits ~16 s for IPv6 configuration).
+ip netns add "$ns" || skip_all "cannot create a network namespace"
+nsx ip link set lo up
+nsx ip link add br0 type bridge
+nsx ip tuntap add dev tap0 mode tap
+nsx ip link set tap0 master br0
+nsx ip addr add 198.18.0.1/24 dev br0
+nsx ip addr add fd00:d0:1::1/64 dev br0 nodad
+nsx ip link set tap0 up
+nsx ip link set br0 up
+ok "test network is up" nsx ip -4 addr show br0
+
+# --- the initramfs: busybox, the e1000 driver, pre-generated host keys, /init.
+ir=$d/initramfs
+mkdir -p "$ir/bin" "$ir/etc/ssh" "$ir/proc" "$ir/sys" "$ir/dev" "$ir/tmp" "$ir/lib"
+cp "$(command -v busybox)" "$ir/bin/busybox"
+cp "$e1000" "$ir/lib/e1000.ko"
+ssh-keygen -q -t ed25519 -N '' -C vm -f "$d/ssh_host_ed25519_key"
+ssh-keygen -q -t ecdsa -N '' -C vm -f "$d/ssh_host_ecdsa_key"
+cp "$d"/ssh_host_*_key.pub "$ir/etc/ssh/"
+cat >"$ir/init" <<'INIT'
+#!/bin/busybox sh
+/bin/busybox --install -s /bin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo "drover-test-init: up"
+insmod /lib/e1000.ko
+ip link set lo up
+ip link set eth0 up
+cat > /tmp/dhcp.sh <<'S'
+#!/bin/sh
+[ "$1" = bound ] || exit 0
+ip addr add "$ip/${mask:-24}" dev "$interface"
+[ -n "$router" ] && ip route add default via "$router"
+exit 0
+S
+chmod +x /tmp/dhcp.sh
+udhcpc -i eth0 -n -q -t 10 -s /tmp/dhcp.sh
+for a in $(cat /proc/cmdline); do
+	case $a in
+	url=*) url=${a#url=} ;;
+	drover_discovery=*) disc=${a#drover_discovery=} ;;
+	drover_mac=*) mac=${a#drover_mac=} ;;
+	esac
+done
+if [ -n "$disc" ]; then
+	# Discovery: post this machine's facts, then power off.
+	cpus=$(grep -c ^processor /proc/cpuinfo)
+	mem=$(( $(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024 ))
+	disks=$(ls /sys/block | grep -v '^loop' | sed 's/.*/"&"/' | tr '\n' ',' | sed 's/,$//')
+	printf '{"mac": "%s", "cpus": %s, "memory_mb": %s, "disks": [%s]}' "$mac" "$cpus" \
+		"$mem" "$disks" > /tmp/facts
+	wget -q -O /dev/null --header 'Content-Type: application/json' --post-file /tmp/facts \
+		"$disc" && echo "drover-test-init: discovered"
+	poweroff -f
+fi
+echo "drover-test-init: provision from $url"
+if wget -q -O /tmp/provision "$url"; then
+	sh /tmp/provision && echo "drover-test-init: provisioned"
+else
+	echo "drover-test-init: provision download failed"
+fi
+poweroff -f
+INIT
+chmod +x "$ir/init"
+(cd "$ir" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$d/initrd.img"
+mkdir -p "$root/test" "$root/discovery"
+cp "$kernel" "$root/test/vmlinuz"
+cp "$d/initrd.img" "$root/test/initrd.img"
+# The same image serves as the discovery image.
+ln "$root/test/vmlinuz" "$root/discovery/vmlinuz"
+ln "$root/test/initrd.img" "$root/discovery/initrd.img"
+ok "test initramfs built" test -s "$root/test/initrd.img"
+
+# --- droverd in the namespace, TFTP and HTTP on the bridge address.
+printf 'tftp:\n  root: %s\n' "$root" >"$d/droverd.yml"
+DROVER_ADMIN_PASSWORD=e2e-password ip netns exec "$ns" "$top_builddir/droverd" --config "$d/droverd.yml" \
+	--listen 198.18.0.1:8080 --tftp-listen 198.18.0.1:69 --state-dir "$state" \
+	>"$d/droverd.log" 2>&1 &
+DROVERD_PID=$!
+i=0
+until grep -q ' ready in ' "$d/droverd.log" 2>/dev/null || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+ok "droverd is ready in the namespace" grep -q ' ready in ' "$d/droverd.log"
+export DROVER_CONFIG="$d/cli.yml" DROVER_SERVER=$U
+ok "drover login" nsx env DROVER_PASSWORD=e2e-password "$top_builddir/drover" login
+drover() { nsx "$top_builddir/drover" "$@"; }
+
+# A test OS whose installer is the initramfs above: its provision template is the script
+# /init runs; it reports built with the VM's keys.
+cat >"$d/ipxe.tmpl" <<'T'
+#!ipxe
+kernel {{ boot.kernel }} initrd=initrd.img console=ttyS0 panic=-1 url={{ drover_url('provision') }}
+initrd --name initrd.img {{ boot.initrd }}
+boot
+T
+cat >"$d/provision.tmpl" <<'T'
+#!/bin/sh
+echo "provisioning {{ host.name }} ({{ os.name }})"
+cat /etc/ssh/ssh_host_*_key.pub > /tmp/keys
+wget -q -O /dev/null --header 'Content-Type: text/plain' --post-file /tmp/keys '{{ drover_url("built") }}'
+T
+ok "test iPXE template" drover template create --name "Test iPXE" --kind iPXE \
+	--template-file "$d/ipxe.tmpl"
+ok "test provision template" drover template create --name "Test provision" \
+	--kind provision --template-file "$d/provision.tmpl"
+ok "test medium served by droverd" drover medium create --name "Test medium" \
+	--path "$U/pxe/files/test" --kernel-path vmlinuz --initrd-path initrd.img
+ok "test OS" drover os create --name TestOS --family Debian --major 1 \
+	--default-template "Test iPXE,Test provision" --medium "Test medium"
+ok "host with the VM's MAC" drover host create --name vm1 --mac "$MAC" --ip 198.18.0.21 \
+	--operatingsystem TestOS --medium "Test medium"
+ok "drover host build vm1" drover host build vm1
+like "DHCP reservation for the build" "$(cat "$state/pxe/dhcp-hosts")" \
+	"^$MAC,set:drover-build,198\.18\.0\.21,vm1\$"
+
+# --- dnsmasq: DHCP (and RAs) only, with droverd's configuration.
+ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
+	--conf-file="$state/pxe/dnsmasq.conf" --dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 \
+	--enable-ra --dhcp-range=fd00:d0:1::,ra-only --dhcp-leasefile="$d/leases" \
+	--log-dhcp >"$d/dnsmasq.log" 2>&1 &
+DNSMASQ_PID=$!
+sleep 0.5
+ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
+
+# --- the VM: network boot only, serial console to a file. run_vm MAC CONSOLE
+run_vm() {
+	t0=$(date +%s)
+	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 384 -nodefaults -display none -no-reboot \
+		-serial "file:$2" -boot n -drive if=virtio,format=raw,file="$d/disk.img" \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device e1000,netdev=n0,mac="$1" >"$d/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	i=0
+	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 1800 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	t1=$(date +%s)
+	echo "# VM $1 ran for $((t1 - t0)) s"
+	! kill -0 "$QEMU_PID" 2>/dev/null
+}
+truncate -s 64M "$d/disk.img"
+ok "the VM boots, installs and powers itself off within 180 s" run_vm "$MAC" "$d/console.log"
+like "dnsmasq handed iPXE droverd's URL" "$(cat "$d/dnsmasq.log")" \
+	"bootfile-name +$U/unattended/iPXE"
+like "the initramfs ran the provision script" "$(cat "$d/console.log")" 'provisioning vm1 \(TestOS\)'
+like "vm1 is installed" "$(drover host list 2>&1)" 'vm1 +- +TestOS +installed +false'
+drover host known-hosts vm1 >"$d/kh" 2>&1
+ok "its ed25519 host key is stored" grep -qF \
+	"$(cut -d' ' -f1,2 "$d/ssh_host_ed25519_key.pub")" "$d/kh"
+ok "its ECDSA host key too" grep -qF "$(cut -d' ' -f1,2 "$d/ssh_host_ecdsa_key.pub")" "$d/kh"
+like "as known_hosts lines with name and address" "$(head -1 "$d/kh")" '^vm1,198\.18\.0\.21 '
+like "iPXE now boots it from its disk" \
+	"$(nsx curl -s "$U/unattended/iPXE?mac=$MAC")" 'sanboot'
+
+# --- discovery: an unknown machine boots the discovery image and posts its facts; made a
+# host, it installs at its next boot.
+MAC2=52:54:00:12:34:99
+ok "an unknown VM boots and powers off" run_vm "$MAC2" "$d/console2.log"
+like "it ran the discovery image" "$(cat "$d/console2.log")" 'drover-test-init: discovered'
+like "it is listed with its facts" "$(drover discovered list 2>&1)" \
+	"$MAC2 +198\.18\.0\.[0-9]+ +1 +3[0-9][0-9] "
+ok "drover discovered provision" drover discovered provision "$MAC2" --name vm2 \
+	--operatingsystem TestOS --medium "Test medium"
+like "vm2 is building" "$(drover host list 2>&1)" 'vm2 +- +TestOS +building +true'
+is "and no longer discovered" "$(drover --json discovered list | tr -d ' \n' | \
+	sed -n 's/.*"total":\([0-9]*\).*/\1/p')" 0
+ok "the machine boots again and installs" run_vm "$MAC2" "$d/console3.log"
+like "vm2 is installed" "$(drover host list 2>&1)" 'vm2 +- +TestOS +installed +false'
+ok "with its keys" grep -qF "$(cut -d' ' -f2 "$d/ssh_host_ed25519_key.pub")" \
+	"$(drover host known-hosts vm2 >"$d/kh2" 2>&1; echo "$d/kh2")"
+
+# --- a VM made by droverd through libvirtd + qemu: created with network boot first on the
+# test bridge, started by `host build`, installed, deleted with the host. libvirtd runs in
+# the namespace with a private socket; its qemu.conf must let qemu run as root without a
+# security driver (tests/run-all sets that up).
+if ! command -v libvirtd >/dev/null; then
+	echo "# libvirtd part skipped: libvirt-daemon-system is not installed"
+elif ! grep -q '^security_driver *= *"none"' /etc/libvirt/qemu.conf 2>/dev/null; then
+	echo "# libvirtd part skipped: /etc/libvirt/qemu.conf needs user = \"root\" and" \
+		"security_driver = \"none\" (tests/run-all sets them)"
+else
+	mkdir -p "$d/lv"
+	printf 'unix_sock_dir = "%s"\nauth_unix_rw = "none"\n' "$d/lv" >"$d/lv/libvirtd.conf"
+	ip netns exec "$ns" libvirtd -f "$d/lv/libvirtd.conf" -p "$d/lv/pid" >"$d/lv/log" 2>&1 &
+	LIBVIRTD_PID=$!
+	i=0
+	until [ -S "$d/lv/libvirt-sock" ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
+	ok "libvirtd runs in the namespace" test -S "$d/lv/libvirt-sock"
+	ok "a libvirt compute resource" drover compute-resource create --name lab \
+		--provider libvirt --url "qemu:///system?socket=$d/lv/libvirt-sock"
+	ok "host create on it makes the VM" drover host create --name vm3 --compute-resource lab \
+		--operatingsystem TestOS --medium "Test medium" --compute-attributes \
+		"{\"disk_gb\": 0, \"bridge\": \"br0\", \"nic_model\": \"e1000\", \
+		\"memory_mb\": 384, \"console_log\": \"$d/console4.log\"}"
+	like "with the MAC libvirt gave it" "$(drover host show vm3 2>&1 | tr -d '\n ')" \
+		'"mac":"52:54:00:'
+	like "powered off" "$(drover host power vm3 status 2>&1)" 'host vm3: power is off'
+	ok "drover host build vm3 starts it" drover host build vm3
+	i=0
+	[ "$tap_failed" -eq 0 ] || i=180
+	until drover host list 2>/dev/null | grep -q 'vm3 .* installed' || [ $i -ge 180 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	echo "# libvirt VM installed after $i s"
+	like "vm3 installed itself" "$(drover host list 2>&1)" 'vm3 +- +TestOS +installed +false'
+	like "its console shows the provision script" "$(cat "$d/console4.log" 2>&1)" \
+		'provisioning vm3'
+	i=0
+	until drover host power vm3 status 2>/dev/null | grep -q 'is off' || [ $i -ge 30 ]; do
+		sleep 1
+		i=$((i + 1))
+	done
+	like "and powered itself off" "$(drover host power vm3 status 2>&1)" 'power is off'
+	ok "host delete removes the VM" drover host delete vm3
+	ok "a new host of that name can have a VM again" drover host create --name vm3 \
+		--compute-resource lab --compute-attributes '{"disk_gb": 0, "bridge": "br0"}'
+	ok "and go" drover host delete vm3
+fi
+
+if [ "$tap_failed" -ne 0 ]; then
+	for c in "$d"/console*.log; do echo "# --- $c"; tail -25 "$c" | sed 's/^/# /'; done
+	echo "# --- dnsmasq"; tail -15 "$d/dnsmasq.log" | sed 's/^/# /'
+	echo "# --- droverd"; tail -15 "$d/droverd.log" | sed 's/^/# /'
+	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
+	[ -f "$d/lv/log" ] && { echo "# --- libvirtd"; grep -v 'dmidecode\|DMI\|DBus' "$d/lv/log" | tail -10 | sed 's/^/# /'; }
+fi
+done_testing

@@ -1,0 +1,102 @@
+/* test_prov_dnsmasq.c - the dnsmasq adapter (pxe/dnsmasq.c): configuration for full DHCP
+ * and proxyDHCP, reservations, and the SIGHUP that makes dnsmasq re-read them. */
+#include "tests/unit/unit.h"
+
+#include "pxe/pxe.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+static char *
+slurp(const char *dir, const char *name)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, name);
+	char *text = NULL;
+
+	assert_int_equal(file_read(path, 1 << 20, &text, NULL, NULL), 0);
+	return text;
+}
+
+static void
+test_conf(void **state)
+{
+	char *dir = unit_dir_make("dnsmasq");
+	struct pxe_dnsmasq_opts o = {
+	    .dir = dir, .http_url = "http://198.18.0.1:8080", .tftp_server = "198.18.0.1"};
+	struct dr_error err;
+	char *text;
+
+	assert_int_equal(pxe_dnsmasq_write_conf(&o, &err), 0);
+	text = slurp(dir, "dnsmasq.conf");
+	assert_non_null(
+	    strstr(text, "dhcp-boot=tag:ipxe,http://198.18.0.1:8080/unattended/iPXE\n"));
+	assert_non_null(strstr(text, "dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi,,198.18.0.1\n"));
+	assert_non_null(
+	    strstr(text, "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe,,198.18.0.1\n"));
+	assert_null(strstr(text, "proxy"));
+	free(text);
+	o.proxy_network = "198.18.0.0";
+	assert_int_equal(pxe_dnsmasq_write_conf(&o, &err), 0);
+	text = slurp(dir, "dnsmasq.conf");
+	assert_non_null(strstr(text, "dhcp-range=198.18.0.0,proxy\n"));
+	assert_non_null(
+	    strstr(text, "pxe-service=tag:!ipxe,X86PC,\"Drover\",undionly.kpxe,198.18.0.1\n"));
+	free(text);
+	unit_dir_remove(dir);
+	(void)state;
+}
+
+static void
+test_hosts_and_reload(void **state)
+{
+	char *dir = unit_dir_make("dnsmasq");
+	_cleanup_free_ char *pidfile = xasprintf("%s/dnsmasq.pid", dir), *pidtext = NULL;
+	struct pxe_dnsmasq_opts o = {.dir = dir, .http_url = "http://x", .pidfile = pidfile};
+	struct pxe_dnsmasq_host hosts[] = {
+	    {"52:54:00:00:00:01", "198.18.0.21", "n1", true},
+	    {"52:54:00:00:00:02", NULL, "n2", false},
+	    {"52:54:00:00:00:03", NULL, "bad,name", false},
+	};
+	struct dr_error err;
+	int status = 0;
+	pid_t child;
+	char *text;
+
+	/* A stand-in for dnsmasq: exits 0 on SIGHUP, 1 if not signalled within 5 s. */
+	child = fork();
+	assert_true(child >= 0);
+	if (child == 0) {
+		sigset_t s;
+		struct timespec ts = {5, 0};
+		sigemptyset(&s);
+		sigaddset(&s, SIGHUP);
+		sigprocmask(SIG_BLOCK, &s, NULL);
+		_exit(sigtimedwait(&s, NULL, &ts) == SIGHUP ? 0 : 1);
+	}
+	pidtext = xasprintf("%d\n", (int)child);
+	assert_int_equal(file_write_atomic(pidfile, pidtext, strlen(pidtext), 0644, NULL), 0);
+	usleep(100000); /* let the child block SIGHUP before it is sent */
+	assert_int_equal(pxe_dnsmasq_write_hosts(&o, hosts, nitems(hosts), &err), 0);
+	text = slurp(dir, "dhcp-hosts");
+	/* A name that would break the file is left out. */
+	assert_string_equal(text,
+	    "52:54:00:00:00:01,set:drover-build,198.18.0.21,n1\n"
+	    "52:54:00:00:00:02,n2\n");
+	free(text);
+	assert_int_equal(waitpid(child, &status, 0), child);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	unit_dir_remove(dir);
+	(void)state;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_conf),
+	    cmocka_unit_test(test_hosts_and_reload),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

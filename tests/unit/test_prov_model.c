@@ -1,0 +1,397 @@
+/* test_prov_model.c - the provisioning model (provisioner/resource.c, host.c, render.c):
+ * validation naming fields, references, inheritance and parameter precedence, build
+ * tokens, host finding, and every seeded template rendered for every seeded OS. */
+#include "tests/unit/unit.h"
+
+#include "provisioner/provisioner.h"
+
+/* A fresh store with the seeded defaults. */
+static int
+setup(void **state)
+{
+	struct provisioner_opts o = {.url = "http://198.18.0.1:8080/"};
+	struct dr_error err;
+	char *dir = unit_dir_make("prov");
+
+	store_register_clear();
+	provisioner_register();
+	if (store_open(dir, &err) < 0 || provisioner_init(&o, &err) < 0) {
+		fprintf(stderr, "%s\n", err.msg);
+		return -1;
+	}
+	*state = dir;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	store_close();
+	unit_dir_remove(*state);
+	return 0;
+}
+
+/* Create from JSON text; returns the PROV_E_* code and leaves the message in err. */
+static int
+create(const char *resource, const char *json, struct dr_error *err)
+{
+	_cleanup_json_ json_t *in = json_loads(json, 0, NULL);
+
+	assert_non_null(in);
+	return prov_resource_create(prov_resource_find(resource), in, "test", NULL, NULL, err);
+}
+
+static json_t *
+get(const char *resource, const char *name)
+{
+	return prov_resource_get(prov_resource_find(resource), name);
+}
+
+static void
+test_validation_names_the_field(void **state)
+{
+	struct dr_error err;
+
+	assert_int_equal(create("host",
+	                     "{\"name\": \"n1\", \"interfaces\": [{\"mac\": "
+	                     "\"52:54:00:12:34:5\"}]}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_string_equal(
+	    err.msg, "interfaces[0].mac: expected a MAC address like 52:54:00:12:34:56");
+	assert_int_equal(create("host", "{\"name\": \"n 1\"}", &err), PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "name: only letters"));
+	assert_int_equal(create("host", "{}", &err), PROV_E_INVALID);
+	assert_string_equal(err.msg, "name: required");
+	assert_int_equal(create("subnet",
+	                     "{\"name\": \"s\", \"network\": \"198.18.0.0\", "
+	                     "\"mask\": \"255.255.300.0\"}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_string_equal(err.msg, "mask: '255.255.300.0' is not an IP address");
+	assert_int_equal(create("operatingsystem",
+	                     "{\"name\": \"x\", \"family\": \"Windows\", "
+	                     "\"major\": 1}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_string_equal(err.msg, "family: 'Windows' is not one of Debian|Redhat");
+	assert_int_equal(create("operatingsystem",
+	                     "{\"name\": \"x\", \"family\": \"Debian\", "
+	                     "\"major\": 1, \"medium\": [\"nope\"]}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_string_equal(err.msg, "medium[0]: no medium 'nope'");
+	assert_int_equal(create("host", "{\"name\": \"n1\", \"parameters\": {\"a\": [1]}}", &err),
+	    PROV_E_INVALID);
+	assert_string_equal(err.msg, "parameters.a: expected a string, number or boolean");
+	assert_int_equal(
+	    create("host", "{\"name\": \"n1\", \"build\": true}", &err), PROV_E_INVALID);
+	assert_string_equal(err.msg, "build: set by Drover, not by clients");
+	assert_int_equal(create("host",
+	                     "{\"name\": \"n1\", \"interfaces\": [{\"mac\": "
+	                     "\"52:54:00:12:34:56\"}, {\"mac\": \"52-54-00-12-34-56\"}]}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_string_equal(err.msg, "interfaces[1].mac: 52:54:00:12:34:56 is also interfaces[0]");
+	(void)state;
+}
+
+static void
+test_references_and_conflicts(void **state)
+{
+	struct dr_error err;
+	_cleanup_json_ json_t *h = NULL, *shown = NULL;
+
+	assert_int_equal(create("host",
+	                     "{\"name\": \"n1\", \"interfaces\": [{\"mac\": "
+	                     "\"52:54:00:AA:BB:CC\", \"ip\": \"198.18.0.5\"}]}",
+	                     &err),
+	    0);
+	h = get("host", "n1");
+	/* A host with neither hostgroup nor OS gets the seeded "base" hostgroup. */
+	shown = prov_resource_present(prov_resource_find("host"), h);
+	assert_string_equal(json_string_value(json_object_get(shown, "hostgroup_name")), "base");
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(h, "interfaces"), 0), "mac")),
+	    "52:54:00:aa:bb:cc");
+	assert_int_equal(create("host",
+	                     "{\"name\": \"n2\", \"interfaces\": [{\"mac\": "
+	                     "\"52:54:00:aa:bb:cc\"}]}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_string_equal(err.msg, "interfaces[0].mac: 52:54:00:aa:bb:cc belongs to host n1");
+	assert_int_equal(create("host", "{\"name\": \"n1\"}", &err), PROV_E_CONFLICT);
+	assert_int_equal(
+	    prov_resource_delete(prov_resource_find("hostgroup"), "base", "t", NULL, &err),
+	    PROV_E_CONFLICT);
+	assert_string_equal(err.msg, "hostgroup base is used by host n1");
+	assert_int_equal(
+	    prov_resource_delete(prov_resource_find("host"), "n1", "t", NULL, &err), 0);
+	assert_null(prov_host_find_mac("52:54:00:aa:bb:cc"));
+	(void)state;
+}
+
+static void
+test_inheritance_and_parameter_precedence(void **state)
+{
+	_cleanup_json_ json_t *h = NULL, *r = NULL;
+	struct dr_error err;
+	json_t *p;
+
+	assert_int_equal(
+	    create("common_parameter", "{\"name\": \"a\", \"value\": \"global\"}", &err), 0);
+	assert_int_equal(
+	    create("common_parameter", "{\"name\": \"g\", \"value\": \"global\"}", &err), 0);
+	assert_int_equal(create("domain",
+	                     "{\"name\": \"example.test\", \"parameters\": "
+	                     "{\"a\": \"domain\", \"b\": \"domain\", \"d\": \"domain\"}}",
+	                     &err),
+	    0);
+	assert_int_equal(create("subnet",
+	                     "{\"name\": \"s\", \"network\": \"198.18.0.0\", "
+	                     "\"mask\": \"255.255.255.0\", \"parameters\": "
+	                     "{\"b\": \"subnet\", \"c\": \"subnet\", \"s\": \"subnet\"}}",
+	                     &err),
+	    0);
+	assert_int_equal(create("hostgroup",
+	                     "{\"name\": \"mid\", \"parent\": \"base\", "
+	                     "\"domain\": \"example.test\", \"subnet\": \"s\", "
+	                     "\"parameters\": {\"c\": \"mid\", \"e\": \"mid\"}}",
+	                     &err),
+	    0);
+	assert_int_equal(create("hostgroup",
+	                     "{\"name\": \"leaf\", \"parent\": \"mid\", "
+	                     "\"parameters\": {\"e\": \"leaf\", \"f\": \"leaf\"}}",
+	                     &err),
+	    0);
+	assert_int_equal(create("host",
+	                     "{\"name\": \"n1\", \"hostgroup\": \"leaf\", "
+	                     "\"parameters\": {\"f\": \"host\"}, \"interfaces\": "
+	                     "[{\"mac\": \"52:54:00:00:00:01\"}]}",
+	                     &err),
+	    0);
+	h = get("host", "n1");
+	assert_int_equal(prov_host_resolve(h, &r, &err), 0);
+	p = json_object_get(r, "parameters");
+	/* global < domain < subnet < OS < hostgroup (root first) < host */
+	assert_string_equal(json_string_value(json_object_get(p, "g")), "global");
+	assert_string_equal(json_string_value(json_object_get(p, "a")), "domain");
+	assert_string_equal(json_string_value(json_object_get(p, "b")), "subnet");
+	assert_string_equal(json_string_value(json_object_get(p, "c")), "mid");
+	assert_string_equal(json_string_value(json_object_get(p, "e")), "leaf");
+	assert_string_equal(json_string_value(json_object_get(p, "f")), "host");
+	/* OS, medium and partition table come from the root of the chain. */
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r, "os"), "name")), "Debian 12");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r, "medium"), "name")),
+	    "Debian mirror");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(r, "domain"), "name")),
+	    "example.test");
+	/* A cycle is refused. */
+	{
+		_cleanup_json_ json_t *in = json_pack("{s:s}", "parent", "leaf");
+		assert_int_equal(prov_resource_update(prov_resource_find("hostgroup"), "base", in,
+		                     "t", NULL, NULL, &err),
+		    PROV_E_INVALID);
+		assert_non_null(strstr(err.msg, "own ancestor"));
+	}
+	(void)state;
+}
+
+static void
+test_build_tokens(void **state)
+{
+	_cleanup_json_ json_t *h = NULL, *found = NULL;
+	_cleanup_free_ char *token = NULL, *kh = NULL;
+	struct dr_error err;
+	int64_t id;
+
+	assert_int_equal(create("host",
+	                     "{\"name\": \"n1\", \"interfaces\": [{\"mac\": "
+	                     "\"52:54:00:00:00:01\", \"ip\": \"198.18.0.9\"}]}",
+	                     &err),
+	    0);
+	assert_int_equal(create("host", "{\"name\": \"nomac\"}", &err), 0);
+	assert_int_equal(prov_host_build("nomac", 0, "t", NULL, NULL, &err), PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "no interface with a MAC"));
+	assert_int_equal(prov_host_build("n1", 60, "t", NULL, &token, &err), 0);
+	assert_int_equal(strlen(token), 64);
+	found = prov_host_find_token(token, time(NULL));
+	assert_non_null(found);
+	id = json_integer_value(json_object_get(found, "id"));
+	assert_string_equal(json_string_value(json_object_get(found, "status")), "building");
+	json_decref(found);
+	/* Expired: a minute and a second later. */
+	assert_null(prov_host_find_token(token, time(NULL) + 61));
+	assert_null(prov_host_find_token("zz", time(NULL)));
+	found = prov_host_find_ip("198.18.0.9");
+	assert_non_null(found);
+	json_decref(found);
+	found = prov_host_find_mac("52-54-00-00-00-01");
+	assert_non_null(found);
+	assert_int_equal(prov_host_built(id, "not a key\n", NULL, &err), PROV_E_INVALID);
+	assert_int_equal(prov_host_built(id,
+	                     "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1 root@vm\n"
+	                     "ecdsa-sha2-nistp256 AAAAE2VjZHNh root@vm\n",
+	                     NULL, &err),
+	    0);
+	assert_null(prov_host_find_token(token, time(NULL)));
+	assert_int_equal(provisioner_known_hosts("n1", &kh, &err), 0);
+	assert_string_equal(kh,
+	    "n1,198.18.0.9 ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIE1\n"
+	    "n1,198.18.0.9 ecdsa-sha2-nistp256 AAAAE2VjZHNh\n");
+	h = get("host", "n1");
+	assert_string_equal(json_string_value(json_object_get(h, "status")), "installed");
+	assert_false(json_is_true(json_object_get(h, "build")));
+	assert_int_equal(provisioner_known_hosts("nope", &kh, &err), PROV_E_NOTFOUND);
+	(void)state;
+}
+
+/* Every seeded OS renders every template kind it has, with the content checked. */
+static void
+test_seeded_templates_render(void **state)
+{
+	static const struct {
+		const char *os, *medium, *ptable, *kind, *expect;
+	} cases[] = {
+	    {"Debian 12", "Debian mirror", "Preseed default", "provision",
+	        "d-i mirror/suite string bookworm"},
+	    {"Debian 12", "Debian mirror", "Preseed default", "iPXE",
+	        "kernel http://deb.debian.org/debian/dists/bookworm/main/installer-amd64/current/"
+	        "images/netboot/debian-installer/amd64/linux initrd=initrd.gz auto=true"},
+	    {"Debian 12", "Debian mirror", "Preseed default", "finish", "unattended/built"},
+	    {"Debian 12", "Debian mirror", "Preseed default", "PXELinux", "KERNEL ipxe.lkrn"},
+	    {"Debian 12", "Debian mirror", "Preseed default", "PXEGrub2", "chainloader"},
+	    {"Ubuntu 24.04", "Ubuntu 24.04 netboot", NULL, "user_data",
+	        "autoinstall:\n  version: 1"},
+	    {"Ubuntu 24.04", "Ubuntu 24.04 netboot", NULL, "iPXE",
+	        "kernel http://releases.ubuntu.com/24.04/netboot/amd64/linux initrd=initrd "
+	        "ip=dhcp url=http://releases.ubuntu.com/24.04/ubuntu-24.04-live-server-amd64.iso "
+	        "autoinstall ds=nocloud-net;s=http://198.18.0.1:8080/unattended/cloud-init/"},
+	    {"Rocky 9", "Rocky mirror", "Kickstart default", "provision",
+	        "url --url=http://dl.rockylinux.org/pub/rocky/9/BaseOS/x86_64/os"},
+	    {"Rocky 9", "Rocky mirror", "Kickstart default", "iPXE",
+	        "inst.ks=http://198.18.0.1:8080/unattended/provision?token="},
+	    {"AlmaLinux 9", "AlmaLinux mirror", "Kickstart default", "provision",
+	        "autopart --type=lvm"},
+	};
+	struct dr_error err;
+	size_t i;
+
+	for (i = 0; i < nitems(cases); i++) {
+		_cleanup_free_ char *name = xasprintf("h%zu", i), *out = NULL, *json = NULL;
+		_cleanup_json_ json_t *h = NULL;
+
+		json = xasprintf("{\"name\": \"%s\", \"operatingsystem\": \"%s\", \"medium\": "
+		                 "\"%s\"%s%s%s, \"parameters\": {\"ntp_server\": \"ntp.test\", "
+		                 "\"ssh_authorized_keys\": \"ssh-ed25519 AAAA admin\"}, "
+		                 "\"interfaces\": [{\"mac\": \"52:54:00:00:01:%02zx\"}]}",
+		    name, cases[i].os, cases[i].medium, cases[i].ptable ? ", \"ptable\": \"" : "",
+		    cases[i].ptable ? cases[i].ptable : "", cases[i].ptable ? "\"" : "", i);
+		assert_int_equal(create("host", json, &err), 0);
+		assert_int_equal(prov_host_build(name, 0, "t", NULL, NULL, &err), 0);
+		h = get("host", name);
+		if (prov_render_host(h, cases[i].kind, NULL, &out, &err) < 0)
+			fail_msg("%s %s: %s", cases[i].os, cases[i].kind, err.msg);
+		if (strstr(out, cases[i].expect) == NULL)
+			fail_msg("%s %s: '%s' not in:\n%s", cases[i].os, cases[i].kind,
+			    cases[i].expect, out);
+		if (strcmp(cases[i].kind, "user_data") == 0) {
+			/* cloud-init reads YAML: it must load. */
+			_cleanup_json_ json_t *doc = NULL;
+			assert_int_equal(
+			    yaml_load_string("user_data", out, strlen(out), 0, &doc, NULL, &err),
+			    0);
+			assert_non_null(
+			    json_object_get(json_object_get(doc, "autoinstall"), "late-commands"));
+		}
+		if (strcmp(cases[i].kind, "finish") == 0) {
+			assert_non_null(strstr(out, "server ntp.test iburst"));
+			assert_non_null(strstr(out, "ssh-ed25519 AAAA admin"));
+		}
+	}
+	(void)state;
+}
+
+static void
+test_tftp_boot_files(void **state)
+{
+	_cleanup_free_ char *out = NULL;
+	struct dr_error err;
+	size_t len = 0;
+
+	assert_int_equal(create("host",
+	                     "{\"name\": \"p1\", \"interfaces\": [{\"mac\": "
+	                     "\"52:54:00:00:00:07\"}]}",
+	                     &err),
+	    0);
+	assert_int_equal(provisioner_boot_file("pxelinux.cfg/default", &out, &len), 0);
+	assert_int_equal(
+	    provisioner_boot_file("pxelinux.cfg/01-52-54-00-00-00-08", &out, &len), -1);
+	assert_int_equal(
+	    provisioner_boot_file("pxelinux.cfg/01-52-54-00-00-00-07", &out, &len), 1);
+	assert_non_null(strstr(out, "LOCALBOOT 0"));
+	free(out);
+	out = NULL;
+	assert_int_equal(prov_host_build("p1", 0, "t", NULL, NULL, &err), 0);
+	assert_int_equal(
+	    provisioner_boot_file("grub/grub.cfg-01-52-54-00-00-00-07", &out, &len), 1);
+	assert_non_null(strstr(out, "chainloader /ipxe.efi"));
+	assert_int_equal(len, strlen(out));
+	(void)state;
+}
+
+static void
+test_bmc_password_sealed(void **state)
+{
+	_cleanup_json_ json_t *h = NULL, *h2 = NULL, *upd = NULL, *shown = NULL;
+	_cleanup_free_ char *plain = NULL;
+	struct dr_error err;
+	const char *stored;
+
+	assert_int_equal(create("host",
+	                     "{\"name\": \"b1\", \"interfaces\": [{\"mac\": "
+	                     "\"52:54:00:00:00:31\"}, {\"type\": \"bmc\", \"provider\": "
+	                     "\"ipmi\", \"ip\": \"198.18.1.1\", \"password\": \"s3cret\"}]}",
+	                     &err),
+	    0);
+	h = get("host", "b1");
+	stored = json_string_value(
+	    json_object_get(json_array_get(json_object_get(h, "interfaces"), 1), "password"));
+	assert_true(str_has_prefix(stored, "enc:v1:"));
+	assert_null(strstr(stored, "s3cret"));
+	plain = prov_secret_open(stored);
+	assert_string_equal(plain, "s3cret");
+	assert_null(prov_secret_open("enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	shown = prov_resource_present(prov_resource_find("host"), h);
+	assert_null(
+	    json_object_get(json_array_get(json_object_get(shown, "interfaces"), 1), "password"));
+	/* Resent without the password (as shown): the stored one stays. */
+	upd = json_pack("{s:O}", "interfaces", json_object_get(shown, "interfaces"));
+	assert_int_equal(
+	    prov_resource_update(prov_resource_find("host"), "b1", upd, "t", NULL, NULL, &err), 0);
+	h2 = get("host", "b1");
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(h2, "interfaces"), 1), "password")),
+	    stored);
+	(void)state;
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_validation_names_the_field, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_references_and_conflicts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(
+	        test_inheritance_and_parameter_precedence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_build_tokens, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seeded_templates_render, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_tftp_boot_files, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_bmc_password_sealed, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
