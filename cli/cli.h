@@ -91,4 +91,7 @@ int cmd_template_render(struct cli *cli, int argc, char **argv);
 /* cmd-cron.c */
 int cmd_cron_next(struct cli *cli, int argc, char **argv);
 
+/* cmd-play.c */
+int cmd_play(struct cli *cli, int argc, char **argv);
+
 #endif /* DROVER_CLI_H */

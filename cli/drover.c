@@ -47,6 +47,12 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "cron", "next", cmd_cron_next, 0,
 	    "cron next 'LINE' [--tz ZONE] [--from ISO-8601-TIME] [-n N]",
 	    "Print the next fire times of a cron line." },
+	{ NULL, "play", cmd_play, 0,
+	    "play PLAYBOOK [-i INVENTORY]... [-l LIMIT] [-t TAGS] [--skip-tags TAGS] "
+	    "[-e k=v|@file|JSON]... [-f FORKS] [-C|--check] [-D|--diff] [-v...] [--json] "
+	    "[--syntax-check] [--list-tasks] [--list-hosts] [--start-at-task NAME] "
+	    "[--roles-path P] [-K] [--ssh-accept-new] [-c CONNECTION] [-u USER]",
+	    "Run an Ansible playbook against the hosts of an inventory (no server needed)." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

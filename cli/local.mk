@@ -6,5 +6,6 @@ drover_SOURCES = cli/drover.c cli/cli.h \
 	cli/cmd-job.c \
 	cli/cmd-schedule.c \
 	cli/cmd-template.c \
-	cli/cmd-cron.c
+	cli/cmd-cron.c \
+	cli/cmd-play.c
 drover_LDADD = $(DROVER_LIBS)
