@@ -233,7 +233,8 @@ output_result(struct play_output *o, const json_t *ev)
 	_cleanup_free_ char *who = delegate ? xasprintf("%s -> %s", host, delegate) : xstrdup(host);
 	_cleanup_free_ char *label = item ? output_label(item) : NULL;
 	json_t *clean = output_clean(result);
-	bool debug = action && strcmp(action, "debug") == 0;
+	/* debug and assert always show their result (Ansible's _ansible_verbose_always) */
+	bool debug = action && (strcmp(action, "debug") == 0 || strcmp(action, "assert") == 0);
 	FILE *fp = o->fp;
 
 	if (o->diff && json_object_get(result, "diff") &&

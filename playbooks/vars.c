@@ -526,6 +526,61 @@ vars_file_load(const char *path, json_t **ret, struct dr_error *err)
 static const char *const vars_free_form_keys[] = {"chdir", "creates", "removes", "executable",
     "warn", "stdin", "stdin_add_newline", "strip_empty_ends", "argv", "cmd"};
 
+/* Python's escape sequences in a k=v value (\n, \t, \\, \xhh, \uXXXX), as parse_kv. */
+static char *
+vars_unescape(const char *s)
+{
+	struct buf b = BUF_INIT(0);
+
+	for (const char *p = s; *p; p++) {
+		if (*p != '\\' || !p[1]) {
+			buf_addc(&b, *p);
+			continue;
+		}
+		p++;
+		switch (*p) {
+		case 'n': buf_addc(&b, '\n'); break;
+		case 't': buf_addc(&b, '\t'); break;
+		case 'r': buf_addc(&b, '\r'); break;
+		case 'a': buf_addc(&b, '\a'); break;
+		case 'b': buf_addc(&b, '\b'); break;
+		case 'f': buf_addc(&b, '\f'); break;
+		case 'v': buf_addc(&b, '\v'); break;
+		case '\\': case '\'': case '"': buf_addc(&b, *p); break;
+		case 'x':
+		case 'u': {
+			int want = *p == 'x' ? 2 : 4;
+			unsigned cp = 0;
+			int k;
+			for (k = 0; k < want && isxdigit((unsigned char)p[1 + k]); k++)
+				cp = cp * 16 + (unsigned)(isdigit((unsigned char)p[1 + k]) ? p[1 + k] - '0'
+				    : (tolower((unsigned char)p[1 + k]) - 'a' + 10));
+			if (k < want) {
+				buf_addc(&b, '\\');
+				buf_addc(&b, *p);
+				break;
+			}
+			p += want;
+			if (cp < 0x80)
+				buf_addc(&b, (char)cp);
+			else if (cp < 0x800) {
+				buf_addc(&b, (char)(0xc0 | (cp >> 6)));
+				buf_addc(&b, (char)(0x80 | (cp & 0x3f)));
+			} else {
+				buf_addc(&b, (char)(0xe0 | (cp >> 12)));
+				buf_addc(&b, (char)(0x80 | ((cp >> 6) & 0x3f)));
+				buf_addc(&b, (char)(0x80 | (cp & 0x3f)));
+			}
+			break;
+		}
+		default:
+			buf_addc(&b, '\\');
+			buf_addc(&b, *p);
+		}
+	}
+	return buf_steal(&b);
+}
+
 /* k=v parsing with quotes and {{ }} kept whole. */
 int
 vars_kv_parse(const char *text, bool free_form, json_t **ret, struct dr_error *err)
@@ -600,7 +655,8 @@ vars_kv_parse(const char *text, bool free_form, json_t **ret, struct dr_error *e
 		}
 		if (is_kv) {
 			_cleanup_free_ char *k = xstrndup(w, (size_t)(eq - w));
-			json_object_set_new(out, k, json_string(eq + 1));
+			_cleanup_free_ char *val = vars_unescape(eq + 1);
+			json_object_set_new(out, k, json_string(val));
 		} else if (free_form) {
 			if (raw.len)
 				buf_addc(&raw, ' ');
