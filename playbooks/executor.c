@@ -295,7 +295,8 @@ px_active(struct px_run *r, const json_t *hosts)
 	json_array_foreach(hosts, i, v)
 	{
 		struct px_host *h = px_host_find(r, json_string_value(v));
-		if (h && !h->failed && !h->unreachable && !h->ended)
+		/* a host not met yet (a later serial batch) has not failed */
+		if (!h || (!h->failed && !h->unreachable && !h->ended))
 			json_array_append(out, v);
 	}
 	return out;
@@ -1819,7 +1820,8 @@ px_dispatch(struct px_run *r, struct px_play *pp, const struct px_chain *ch, con
 
 /* A task_start event. */
 static void
-px_task_start(struct px_run *r, const json_t *task, bool handler, const json_t *hosts)
+px_task_start(struct px_run *r, const struct px_chain *ch, const json_t *task, bool handler,
+    const json_t *hosts)
 {
 	_cleanup_free_ char *name = NULL;
 	json_t *vars = NULL;
@@ -1828,7 +1830,7 @@ px_task_start(struct px_run *r, const json_t *task, bool handler, const json_t *
 	if (json_is_string(json_object_get(task, "name")) &&
 	    strstr(json_string_value(json_object_get(task, "name")), "{{") && json_array_size(hosts)) {
 		struct px_host *h = px_host_get(r, json_string_value(json_array_get(hosts, 0)));
-		vars = px_vars(r, r->play, NULL, task, h);
+		vars = px_vars(r, r->play, ch, task, h);
 	}
 	name = px_task_name(task, vars);
 	json_decref(vars);
@@ -1930,10 +1932,7 @@ px_flush(struct px_run *r, struct px_play *pp, const json_t *hosts)
 					px_block(r, pp, hd, run, NULL, 0);
 				else {
 					struct px_chain rc = {.role = role};
-					if (!px_inline)
-						px_task_start(r, hd, true, run);
-					else
-						px_task_start(r, hd, true, run);
+					px_task_start(r, &rc, hd, true, run);
 					/* a failed host whose handler runs under force_handlers */
 					json_array_foreach(run, k, v)
 					{
@@ -2068,6 +2067,9 @@ px_include(struct px_run *r, struct px_play *pp, const struct px_chain *ch, cons
 		json_t *inc;
 		if (h->last_st != PX_OK || !h->last_includes)
 			continue;
+		/* include_role is not a result of its own in the recap, include_tasks is */
+		if (strcmp(action, "include_role") == 0)
+			h->ok--;
 		json_array_foreach(h->last_includes, k, inc)
 		{
 			json_t *found = NULL;
@@ -2135,12 +2137,12 @@ px_include(struct px_run *r, struct px_play *pp, const struct px_chain *ch, cons
 				h->nfailed++;
 			}
 		} else {
-			json_array_foreach(gh, k, v)
-			    px_event(r, json_pack("{s:s,s:s,s:O}", "event", "included", "host",
-				json_string_value(v), "file",
-				json_object_get(args, "file") ? json_object_get(args, "file")
-				    : json_object_get(args, "name") ? json_object_get(args, "name")
-								    : json_object_get(args, "_raw_params")));
+			if (strcmp(action, "include_tasks") == 0) {
+				json_t *f = json_object_get(args, "file") ? json_object_get(args, "file")
+									  : json_object_get(args, "_raw_params");
+				px_event(r, json_pack("{s:s,s:O,s:O}", "event", "included", "hosts", gh,
+				    "file", f ? f : json_null()));
+			}
 			px_list(r, pp, tasks, gh, &link, depth + 1);
 		}
 		json_decref(tasks);
@@ -2262,7 +2264,7 @@ px_list(struct px_run *r, struct px_play *pp, const json_t *tasks, json_t *hosts
 		json_t *targets = run_once ? json_pack("[O]", json_array_get(active, 0))
 					   : json_incref(active);
 		if (!px_inline || px_inline == px_host_find(r, json_string_value(json_array_get(active, 0))))
-			px_task_start(r, t, false, targets);
+			px_task_start(r, ch, t, false, targets);
 		if (strcmp(action, "include_tasks") == 0 || strcmp(action, "include_role") == 0)
 			px_include(r, pp, ch, t, targets, depth);
 		else {
@@ -2623,8 +2625,6 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 		px_event(r, json_pack("{s:s,s:s}", "event", "no_hosts", "msg", "skipping: no hosts matched"));
 		goto out;
 	}
-	for (i = 0; i < json_array_size(pp.hosts); i++)
-		px_host_get(r, json_string_value(json_array_get(pp.hosts, i)));
 	batches = px_batches(json_object_get(play, "serial"), pp.hosts, ctx);
 	json_array_foreach(batches, i, b)
 	{
@@ -2633,6 +2633,8 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 		if (json_is_string(nm) && vars_template_str(ctx, json_string_value(nm), &pname, NULL) < 0)
 			pname = xstrdup(json_string_value(nm));
 		pp.batch = b;
+		for (size_t k = 0; k < json_array_size(b); k++)
+			px_host_get(r, json_string_value(json_array_get(b, k)));
 		px_event(r, json_pack("{s:s,s:s}", "event", "play_start", "play",
 		    pname ? pname : hosts_text));
 		active = px_active(r, b);
@@ -2643,7 +2645,7 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 		if (px_kw_bool(ctx, json_object_get(play, "gather_facts"), true)) {
 			json_t *gt = json_pack("{s:s,s:s,s:{}}", "name", "Gathering Facts", "action",
 			    "setup", "args");
-			px_task_start(r, gt, false, active);
+			px_task_start(r, NULL, gt, false, active);
 			json_decref(gt);
 			px_warn(r, "fact gathering is not part of this build yet (it comes with "
 				   "playbooks/facts.c); set gather_facts: false to silence this");

@@ -121,10 +121,10 @@ output_udiff(FILE *fp, const char *before, const char *after, const char *bh, co
 	while (i < na || j < nb) {
 		if (i < na && j < nb && strcmp(a[i], b[j]) == 0) {
 			op[n] = ' ', ai[n] = i++, bi[n++] = j++;
-		} else if (j < nb && (i == na || L(i, j + 1) >= L(i + 1, j))) {
-			op[n] = '+', ai[n] = i, bi[n++] = j++;
-		} else
+		} else if (i < na && (j == nb || L(i + 1, j) >= L(i, j + 1))) {
 			op[n] = '-', ai[n] = i++, bi[n++] = j;
+		} else
+			op[n] = '+', ai[n] = i, bi[n++] = j++;
 	}
 #undef L
 	free(lcs);
@@ -204,14 +204,18 @@ output_diff(FILE *fp, const json_t *d)
 	const char *bh = json_string_value(json_object_get(d, "before_header"));
 	const char *ah = json_string_value(json_object_get(d, "after_header"));
 	if (json_is_string(b) && json_is_string(a)) {
-		if (strcmp(json_string_value(b), json_string_value(a)) != 0)
+		if (strcmp(json_string_value(b), json_string_value(a)) != 0) {
 			output_udiff(fp, json_string_value(b), json_string_value(a), bh, ah);
+			fputc('\n', fp);
+		}
 	} else if (b || a) {
 		char *bs = b ? output_json(b, true) : xstrdup(""), *as = a ? output_json(a, true)
 									   : xstrdup("");
 		char *b2 = xasprintf("%s\n", bs), *a2 = xasprintf("%s\n", as);
-		if (strcmp(b2, a2) != 0)
+		if (strcmp(b2, a2) != 0) {
 			output_udiff(fp, b2, a2, bh, ah);
+			fputc('\n', fp);
+		}
 		free(bs);
 		free(as);
 		free(b2);
@@ -309,7 +313,17 @@ play_output_event(void *ctx, const json_t *ev)
 	else if (strcmp(kind, "included") == 0) {
 		const json_t *f = json_object_get(ev, "file");
 		_cleanup_free_ char *fs = f ? output_label(f) : xstrdup("");
-		fprintf(fp, "included: %s for %s\n", fs, json_string_value(json_object_get(ev, "host")));
+		struct buf hl = BUF_INIT(0);
+		size_t i;
+		json_t *x;
+		json_array_foreach(json_object_get(ev, "hosts"), i, x)
+		{
+			if (i)
+				buf_adds(&hl, ", ");
+			buf_adds(&hl, json_string_value(x));
+		}
+		fprintf(fp, "included: %s for %s\n", fs, hl.data ? hl.data : "");
+		buf_free(&hl);
 	} else if (strcmp(kind, "warning") == 0)
 		fprintf(stderr, "[WARNING]: %s\n", json_string_value(json_object_get(ev, "msg")));
 	else if (strcmp(kind, "no_hosts") == 0)

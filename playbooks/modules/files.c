@@ -386,7 +386,8 @@ files_put(struct module_ctx *m, const char *dest, const char *data, size_t len,
 			json_object_set_new(d, "after", json_string(""));
 			json_object_set_new(d, "prepared", json_string("Binary or large file: not shown"));
 		}
-		json_object_set_new(d, "before_header", json_string(dest));
+		if (st.exists)
+			json_object_set_new(d, "before_header", json_string(dest));
 		json_object_set_new(d, "after_header", json_string(src_label ? src_label : dest));
 		json_object_set_new(m->result, "diff", d);
 		buf_free(&old);
