@@ -695,6 +695,13 @@ inventory_gd_cmp(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* qsort order of names. */
+static int
+inventory_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* A host's merged inventory variables. */
 json_t *
 inventory_host_vars(const struct inventory *inv, const char *host)
@@ -743,7 +750,7 @@ inventory_host_vars(const struct inventory *inv, const char *host)
 		const char **arr = xcalloc(cnt + 1, sizeof *arr);
 		for (i = 0; i < cnt; i++)
 			arr[i] = json_string_value(json_array_get(names, i));
-		qsort(arr, cnt, sizeof *arr, (int (*)(const void *, const void *))strcmp);
+		qsort(arr, cnt, sizeof *arr, inventory_name_cmp);
 		json_t *sorted = json_array();
 		for (i = 0; i < cnt; i++)
 			json_array_append_new(sorted, json_string(arr[i]));

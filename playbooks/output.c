@@ -246,7 +246,7 @@ output_result(struct play_output *o, const json_t *ev)
 		output_diff(fp, json_object_get(result, "diff"));
 	if (strcmp(st, "failed") == 0 || strcmp(st, "unreachable") == 0) {
 		json_object_del(clean, "failed");
-		_cleanup_free_ char *js = output_json(clean, false);
+		_cleanup_free_ char *js = output_json(clean, debug);
 		const char *what = strcmp(st, "failed") == 0 ? "FAILED!" : "UNREACHABLE!";
 		if (label)
 			fprintf(fp, "failed: [%s] (item=%s) => %s\n", who, label, js);

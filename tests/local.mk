@@ -37,3 +37,7 @@ EXTRA_DIST += tests/unit/unit.h
 
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
+
+# playbook engine
+UNIT_TESTS += tests/unit/test_playbooks
+INTEGRATION_TESTS += tests/integration/play_local.sh

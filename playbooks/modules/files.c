@@ -1256,7 +1256,7 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 	pcre2_code *re = NULL, *ins = NULL;
 	pcre2_match_data *md = NULL, *md2 = NULL;
 	json_t *lines = NULL;
-	char *before = NULL, *after = NULL;
+	char *before = NULL, *after = NULL, *matched_line = NULL, *nl_line = NULL;
 	bool changed = false;
 	const char *msg = "";
 	int rc = -1;
@@ -1323,7 +1323,6 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 		md2 = pcre2_match_data_create_from_pattern(ins, NULL);
 	long long idx0 = -1, idx1 = -1;
 	bool exact = false, matched_re = false;
-	_cleanup_free_ char *matched_line = NULL;
 	if (re) {
 		for (size_t i = 0; i < n; i++)
 			if (files_re_search(re, md, files_ls(lines, i))) {
@@ -1366,7 +1365,7 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 		}
 	}
 	(void)exact;
-	_cleanup_free_ char *nl_line = xasprintf("%s\n", line);
+	nl_line = xasprintf("%s\n", line);
 	if (idx0 != -1) {
 		struct buf nb = BUF_INIT(0);
 		if (backrefs && matched_re)
@@ -1434,6 +1433,8 @@ out:
 	json_decref(lines);
 	free(before);
 	free(after);
+	free(matched_line);
+	free(nl_line);
 	buf_free(&text);
 	return rc;
 }
@@ -1678,8 +1679,9 @@ files_replace(struct module_ctx *m, struct dr_error *err)
 	buf_add(&out, before + end, len - end);
 	const char *after = out.data ? out.data : "";
 	bool changed = strcmp(before, after) != 0;
-	_cleanup_free_ char *msg = changed ? xasprintf("%lld replacements made", count) : xstrdup("");
+	char *msg = changed ? xasprintf("%lld replacements made", count) : xstrdup("");
 	rc = files_write_text(m, path, before, true, after, changed, msg, err);
+	free(msg);
 out:
 	if (md)
 		pcre2_match_data_free(md);
