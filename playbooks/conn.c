@@ -13,6 +13,7 @@
 /* Backends by name: adding one is one row. */
 static const struct conn_backend *const conn_backends[] = {
     &conn_backend_local,
+    &conn_backend_ssh,
 };
 
 struct conn {
@@ -405,4 +406,17 @@ conn_get(struct conn *c, const char *path, size_t max, struct buf *out, struct d
 	}
 	conn_result_free(&r);
 	return 0;
+}
+
+/* Ansible's facts about the connection's host, in one round trip (facts.c). */
+int
+conn_facts(struct conn *c, const char *subset, json_t **ret, struct dr_error *err)
+{
+	struct dr_error e = {{0}};
+
+	if (facts_gather(c->be, c->state, subset, ret, &e) == 0)
+		return 0;
+	if (strcmp(c->be->name, "local") != 0 && !strstr(e.msg, "timed out"))
+		c->broken = true;
+	return dr_error_set(err, "%s", e.msg);
 }

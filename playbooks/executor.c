@@ -2643,12 +2643,17 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 			break;
 		}
 		if (px_kw_bool(ctx, json_object_get(play, "gather_facts"), true)) {
-			json_t *gt = json_pack("{s:s,s:s,s:{}}", "name", "Gathering Facts", "action",
-			    "setup", "args");
+			/* Gathering Facts: a setup task of its own, tagged always as Ansible's */
+			json_t *gt = json_pack("{s:s,s:s,s:{},s:s,s:[s]}", "name", "Gathering Facts",
+			    "action", "setup", "args", "__where",
+			    json_string_value(json_object_get(play, "__where")), "tags", "always");
+			const json_t *gs = json_object_get(play, "gather_subset");
+			if (gs)
+				json_object_set(json_object_get(gt, "args"), "gather_subset", (json_t *)gs);
 			px_task_start(r, NULL, gt, false, active);
+			px_dispatch(r, &pp, NULL, gt, active);
+			px_check_fatal(r, &pp, NULL, gt, active);
 			json_decref(gt);
-			px_warn(r, "fact gathering is not part of this build yet (it comes with "
-				   "playbooks/facts.c); set gather_facts: false to silence this");
 		}
 		if (strcmp(pp.strategy, "free") == 0) {
 			struct px_free_job fj = {r, &pp};

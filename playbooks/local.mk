@@ -12,3 +12,5 @@ libdrover_a_SOURCES += playbooks/playbooks.h \
 	playbooks/modules/control.c \
 	playbooks/modules/command.c \
 	playbooks/modules/files.c
+# transport and facts (play-ssh)
+libdrover_a_SOURCES += playbooks/conn_ssh.c playbooks/facts.c

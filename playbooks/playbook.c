@@ -62,8 +62,7 @@ static const char *const pb_with[] = {"items", "dict", "fileglob", "sequence", "
 
 /* Actions the executor itself handles (not in the module table). */
 static const char *const pb_actions[] = {"include_tasks", "import_tasks", "include_role",
-    "import_role", "meta", "import_playbook", "setup", "gather_facts",
-    "include"};
+    "import_role", "meta", "import_playbook", "include"};
 
 /* Collection names that map onto our short names. */
 static const struct {

@@ -109,6 +109,8 @@ int conn_tmpdir(struct conn *c, const char **ret, struct dr_error *err);
 /* Split text into words as a POSIX shell would (quotes, backslashes; # starts a comment
  * at the start of a word); *ret is a new array of strings. */
 int conn_split(const char *text, json_t **ret, struct dr_error *err);
+/* Gather the host's facts (facts_gather over this connection's backend). */
+int conn_facts(struct conn *c, const char *subset, json_t **ret, struct dr_error *err);
 /* s as one POSIX shell word ('…' with ' as '\''); caller frees. */
 char *conn_quote(const char *s);
 /* end conn.c */
@@ -118,10 +120,34 @@ extern const struct conn_backend conn_backend_local;
 /* end conn_local.c */
 
 /* conn_ssh.c */
+/*
+ * SSH on libssh: one session per host for the whole run (exec: a channel per command;
+ * put/get: one SFTP channel kept open). Host keys: o->host_key when set, else known_hosts
+ * (strict; o->accept_new_host_key learns unknown keys into it; a changed key is always
+ * refused). Auth: o->private_key_file, else the agent and ~/.ssh/id_*, then o->password.
+ * The command runs under the login shell's -c, as with OpenSSH. A command timeout asks
+ * sshd to SIGKILL the command (OpenSSH refuses for root logins: the command may then run
+ * on until it ends or writes to its closed output) and closes its channel; the session
+ * stays usable.
+ */
 extern const struct conn_backend conn_backend_ssh;
 /* end conn_ssh.c */
 
 /* facts.c */
+/*
+ * Ansible's facts in one round trip: one shell script on stdin of `/bin/sh -s`. *ret is an
+ * object of facts WITHOUT the "ansible_" prefix (Ansible's `ansible_facts`: distribution,
+ * distribution_version, os_family, pkg_mgr, service_mgr, hostname, fqdn, default_ipv4,
+ * interfaces, eth0, architecture, memtotal_mb, mounts, env, date_time, …); the executor
+ * exposes each also as a top-level `ansible_<name>` variable. subset (may be NULL) is
+ * recorded as gather_subset; every fact is gathered. Caller frees *ret.
+ */
+int facts_gather(const struct conn_backend *b, void *state, const char *subset, json_t **ret,
+    struct dr_error *err);
+/* Parse the script's output (what facts_gather does after exec). Caller frees *ret. */
+int facts_parse(const char *text, size_t len, json_t **ret, struct dr_error *err);
+/* The script facts_gather sends. */
+const char *facts_script_text(void);
 /* end facts.c */
 
 /* inventory.c */

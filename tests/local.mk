@@ -28,6 +28,11 @@ UNIT_TESTS += tests/unit/test_store tests/unit/test_job tests/unit/test_schedule
 # HTTP server and client
 UNIT_TESTS += tests/unit/test_http
 
+# playbook transport and facts (play-ssh): the SSH driver skips unless
+# tests/integration/ssh_transport.sh runs it against test nodes
+UNIT_TESTS += tests/unit/test_ssh_transport tests/unit/test_facts
+INTEGRATION_TESTS += tests/integration/ssh_transport.sh
+
 if ENABLE_TESTS
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS)

@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -210,6 +211,52 @@ static const struct module_arg control_ping_args[] = {
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
+/* setup: the host's facts, in one round trip. */
+static int
+control_setup(struct module_ctx *m, struct dr_error *err)
+{
+	json_t *facts, *subset = json_object_get(m->args, "gather_subset");
+	struct buf s = BUF_INIT(0);
+	size_t i;
+	json_t *x;
+	int r;
+
+	json_array_foreach(subset, i, x)
+	{
+		if (i)
+			buf_addc(&s, ',');
+		buf_adds(&s, json_string_value(x) ? json_string_value(x) : "");
+	}
+	r = conn_facts(m->conn, s.data, &facts, err);
+	buf_free(&s);
+	if (r < 0)
+		return -1;
+	/* filter: a shell-style pattern on the names, as setup's */
+	const char *filter = module_str(m, "filter");
+	if (filter && *filter && strcmp(filter, "*") != 0) {
+		json_t *kept = json_object();
+		const char *k;
+		json_object_foreach(facts, k, x)
+		{
+			_cleanup_free_ char *full = xasprintf("ansible_%s", k);
+			if (fnmatch(filter, full, 0) == 0 || fnmatch(filter, k, 0) == 0)
+				json_object_set(kept, k, x);
+		}
+		json_decref(facts);
+		facts = kept;
+	}
+	json_object_set_new(m->result, "ansible_facts", facts);
+	return 0;
+}
+
+static const struct module_arg control_setup_args[] = {
+    {"gather_subset", MT_LIST, false, "all", NULL, "subset"},
+    {"gather_timeout", MT_INT, false, "10", NULL, NULL},
+    {"filter", MT_STR, false, NULL, NULL, NULL},
+    {"fact_path", MT_PATH, false, NULL, NULL, NULL},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
 /* include_vars: a YAML/JSON file (role vars/ first) as host variables. */
 static int
 control_include_vars(struct module_ctx *m, struct dr_error *err)
@@ -247,6 +294,8 @@ const struct module modules_control[] = {
     {"fail", control_fail_args, control_fail, MODULE_CONTROLLER},
     {"pause", control_pause_args, control_pause, MODULE_CONTROLLER},
     {"ping", control_ping_args, control_ping, 0},
+    {"setup", control_setup_args, control_setup, 0},
+    {"gather_facts", control_setup_args, control_setup, 0},
     {"include_vars", control_include_vars_args, control_include_vars,
 	MODULE_CONTROLLER | MODULE_FREE_FORM},
 };

@@ -1,0 +1,270 @@
+# nodes.sh - SSH test nodes for integration tests and benchmarks. Source it (root only).
+#
+#   nodes_up N        bring up N nodes; sets the variables below and an EXIT trap
+#   nodes_down        stop every node and delete the namespaces (the trap calls it)
+#   nodes_exec CMD…   run CMD in the hub namespace, the only place the nodes are reachable
+#   nodes_addr I      the address of node I (1-based)
+#   nodes_kill I      kill node I at once (sshd and every session on it)
+#
+# Layout. Everything lives in network namespaces this file creates; the machine's own
+# interfaces, addresses and routes are never touched:
+#
+#   hub namespace drhub-<tag>: bridge br0 with 198.18.0.1/16; the test's client side
+#     (our C drivers, ssh, ansible) runs here through nodes_exec.
+#   node namespace drnode-<tag>-<i>: eth0 198.18.<1 + (i-1)/250>.<1 + (i-1)%250>/16, the
+#     other end of its veth enslaved to br0 in the hub, default route via 198.18.0.1.
+#
+# Each node's sshd runs under `unshare --mount --uts --pid --fork --kill-child` in its
+# network namespace: a mount namespace where an overlay over / (lower: the machine's /,
+# upper: a tmpfs that dies with the node) is the root, so the node may apt/dpkg/write files
+# without touching the machine; its own hostname (node<i>); a PID namespace whose init is
+# `sshd -D`, which reaps the node's sessions (this machine's PID 1 does not reap). The
+# overlay's upper starts with: the node's own ed25519 host key, an sshd config bound to the
+# node's address, root's authorized key (the test's client key, $NODES_KEY), root's password
+# ($NODES_PASSWORD) in /etc/shadow, and empty .bashrc/.profile (root's real ones may run slow
+# tools on every login).
+#
+# The unshare process is our child and sshd is its: nodes_down sends sshd SIGTERM by PID
+# (the PID namespace goes with it), waits for unshare (SIGKILL after 3 s), then deletes
+# the namespaces (which deletes the veths). Namespaces left behind by a run killed with
+# SIGKILL are found by their tag's dead PID and removed by the next nodes_up.
+#
+# After nodes_up:
+#   NODES_N, NODES_DIR (a private directory), NODES_HUB (hub namespace),
+#   NODES_KEY (client private key), NODES_KNOWN_HOSTS (the nodes' host keys),
+#   NODES_INVENTORY (INI: group [nodes], node<i> ansible_host=…), NODES_PASSWORD,
+#   NODES_START_MS (how long nodes_up took), ANSIBLE_SSH_CONTROL_PATH_DIR (exported: a
+#   directory of this run's own, so ansible never reuses another run's ControlMaster).
+
+NODES_N=0
+NODES_TAG=$$
+NODES_HUB=drhub-$NODES_TAG
+NODES_PASSWORD=drover-node-pw
+NODES_DIR=
+NODES_PIDS=
+
+nodes_addr() {
+	echo "198.18.$((1 + ($1 - 1) / 250)).$((1 + ($1 - 1) % 250))"
+}
+
+nodes_ns() {
+	echo "drnode-$NODES_TAG-$1"
+}
+
+nodes_exec() {
+	ip netns exec "$NODES_HUB" "$@"
+}
+
+# nodes_netns_delete NAME: kill whatever still runs in a namespace, then delete it.
+nodes_netns_delete() {
+	for p in $(ip netns pids "$1" 2>/dev/null); do
+		kill -KILL "$p" 2>/dev/null
+	done
+	ip netns delete "$1" 2>/dev/null
+}
+
+# nodes_reap_stale: remove namespaces of earlier runs whose shell is gone.
+nodes_reap_stale() {
+	for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E '^dr(hub|node)-'); do
+		tag=${ns#drhub-}
+		tag=${tag#drnode-}
+		tag=${tag%%-*}
+		[ "$tag" = "$NODES_TAG" ] && continue
+		kill -0 "$tag" 2>/dev/null && continue
+		nodes_netns_delete "$ns"
+	done
+}
+
+# The script each node runs inside its namespaces: $1 = node directory, $2 = hostname.
+nodes_node_script='
+set -e
+d=$1
+mount --make-rprivate /
+mount -t tmpfs -o mode=0755,size=512m tmpfs "$d/t"
+mkdir "$d/t/upper" "$d/t/work" "$d/t/root"
+cp -a "$d/seed/." "$d/t/upper/"
+r=$d/t/root
+mount -t overlay overlay -o "lowerdir=/,upperdir=$d/t/upper,workdir=$d/t/work" "$r"
+mount -t proc proc "$r/proc"
+mount -t sysfs sysfs "$r/sys"
+mount --rbind /dev "$r/dev"
+mount -t tmpfs -o mode=0755 tmpfs "$r/run"
+mkdir -p "$r/run/sshd"
+mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
+hostname "$2"
+exec chroot "$r" /usr/sbin/sshd -D -e -f /etc/ssh/drover_sshd_config
+'
+
+# nodes_seed I: prepare node I's directory and the files its overlay starts with.
+nodes_seed() {
+	i=$1
+	addr=$(nodes_addr "$i")
+	d=$NODES_DIR/node$i
+	s=$d/seed
+	mkdir -p "$d/t" "$s/etc/ssh" "$s/root/.ssh"
+	chmod 0755 "$s" "$s/etc" "$s/etc/ssh"
+	chmod 0700 "$s/root" "$s/root/.ssh"
+	ssh-keygen -q -t ed25519 -N '' -C "node$i" -f "$s/etc/ssh/drover_host_ed25519_key"
+	cat >"$s/etc/ssh/drover_sshd_config" <<EOF
+ListenAddress $addr
+Port 22
+HostKey /etc/ssh/drover_host_ed25519_key
+PermitRootLogin yes
+PubkeyAuthentication yes
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+AuthorizedKeysFile .ssh/authorized_keys
+UsePAM no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+PidFile none
+MaxSessions 100
+MaxStartups 200
+LogLevel INFO
+Subsystem sftp internal-sftp
+EOF
+	cp "$NODES_DIR/id_ed25519.pub" "$s/root/.ssh/authorized_keys"
+	: >"$s/root/.bashrc"
+	: >"$s/root/.profile"
+	echo "node$i" >"$s/etc/hostname"
+	printf '127.0.0.1\tlocalhost\n%s\tnode%s.drover.test node%s\n' "$addr" "$i" "$i" \
+		>"$s/etc/hosts"
+	cp "$NODES_DIR/shadow" "$s/etc/shadow"
+	chmod 0640 "$s/etc/shadow"
+	chown root:shadow "$s/etc/shadow" 2>/dev/null || true
+	printf '%s %s\n' "$addr" "$(cut -d' ' -f1,2 "$s/etc/ssh/drover_host_ed25519_key.pub")" \
+		>>"$NODES_KNOWN_HOSTS"
+}
+
+# nodes_up N: bring up N nodes and wait until every sshd listens.
+nodes_up() {
+	n=$1
+	t0=$(date +%s%N)
+	[ "$(id -u)" -eq 0 ] || { echo "nodes_up: needs root" >&2; return 1; }
+	nodes_reap_stale
+	NODES_DIR=$(mktemp -d /tmp/drover-nodes.XXXXXX)
+	NODES_KEY=$NODES_DIR/id_ed25519
+	NODES_KNOWN_HOSTS=$NODES_DIR/known_hosts
+	NODES_INVENTORY=$NODES_DIR/inventory.ini
+	trap 'nodes_down; [ -n "${TAP_TMP:-}" ] && rm -rf "$TAP_TMP"' EXIT
+	trap 'exit 129' HUP
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	ssh-keygen -q -t ed25519 -N '' -C drover-test -f "$NODES_KEY" || return 1
+	hash=$(openssl passwd -6 "$NODES_PASSWORD") || return 1
+	sed "s|^root:[^:]*:|root:$hash:|" /etc/shadow >"$NODES_DIR/shadow"
+	: >"$NODES_KNOWN_HOSTS"
+	# Ansible's ControlMaster sockets are keyed by address: one directory per run, so
+	# that a master left from another run's node1 is never reused for ours.
+	ANSIBLE_SSH_CONTROL_PATH_DIR=$NODES_DIR/ansible-cp
+	export ANSIBLE_SSH_CONTROL_PATH_DIR
+
+	ip netns add "$NODES_HUB" || return 1
+	ip -n "$NODES_HUB" link set lo up
+	ip -n "$NODES_HUB" link add br0 type bridge
+	ip -n "$NODES_HUB" addr add 198.18.0.1/16 dev br0
+	ip -n "$NODES_HUB" link set br0 up
+
+	{
+		echo "[nodes]"
+		i=1
+		while [ "$i" -le "$n" ]; do
+			echo "node$i ansible_host=$(nodes_addr "$i")"
+			i=$((i + 1))
+		done
+		echo
+		echo "[nodes:vars]"
+		echo "ansible_user=root"
+		echo "ansible_ssh_private_key_file=$NODES_KEY"
+		printf "ansible_ssh_common_args='-o UserKnownHostsFile=%s %s'\n" \
+			"$NODES_KNOWN_HOSTS" "-o StrictHostKeyChecking=yes"
+	} >"$NODES_INVENTORY"
+
+	i=1
+	while [ "$i" -le "$n" ]; do
+		ns=$(nodes_ns "$i")
+		addr=$(nodes_addr "$i")
+		nodes_seed "$i" || return 1
+		ip netns add "$ns" || return 1
+		NODES_N=$i
+		ip -n "$NODES_HUB" link add "v$i" type veth peer name eth0 netns "$ns" || return 1
+		ip -n "$NODES_HUB" link set "v$i" master br0 up
+		ip -n "$ns" link set lo up
+		ip -n "$ns" addr add "$addr/16" dev eth0
+		ip -n "$ns" link set eth0 up
+		ip -n "$ns" route add default via 198.18.0.1
+		ip netns exec "$ns" unshare --mount --uts --pid --fork --kill-child=TERM \
+			sh -c "$nodes_node_script" node "$NODES_DIR/node$i" "node$i" \
+			</dev/null >"$NODES_DIR/node$i/sshd.log" 2>&1 &
+		NODES_PIDS="$NODES_PIDS $!"
+		echo "$!" >"$NODES_DIR/node$i/pid"
+		i=$((i + 1))
+	done
+
+	# Ready when every sshd said it listens (bounded: 30 s).
+	tries=0
+	i=1
+	while [ "$i" -le "$n" ]; do
+		if grep -q "Server listening" "$NODES_DIR/node$i/sshd.log" 2>/dev/null; then
+			i=$((i + 1))
+			continue
+		fi
+		if ! kill -0 "$(cat "$NODES_DIR/node$i/pid")" 2>/dev/null || [ "$tries" -ge 3000 ]; then
+			echo "nodes_up: node$i did not start:" >&2
+			sed 's/^/  /' "$NODES_DIR/node$i/sshd.log" >&2
+			return 1
+		fi
+		tries=$((tries + 1))
+		sleep 0.01
+	done
+	NODES_START_MS=$((($(date +%s%N) - t0) / 1000000))
+	return 0
+}
+
+# nodes_kill I: node I dies at once, as a machine losing power would.
+nodes_kill() {
+	p=$(cat "$NODES_DIR/node$1/pid" 2>/dev/null) || return 1
+	kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	# The PID namespace's init goes with its unshare parent; the namespace's last
+	# processes are killed here in case the parent death signal raced.
+	for q in $(ip netns pids "$(nodes_ns "$1")" 2>/dev/null); do
+		kill -KILL "$q" 2>/dev/null
+	done
+	return 0
+}
+
+# nodes_down: stop every node and remove the namespaces and the directory.
+nodes_down() {
+	# SIGTERM the init of each node's PID namespace (unshare's only child, sshd) so that
+	# unshare reaps it and exits; SIGKILL what is still there after 3 s (unshare ignores
+	# SIGTERM; killed, its --kill-child=TERM still stops sshd).
+	for p in $NODES_PIDS; do
+		for c in $(pgrep -P "$p" 2>/dev/null); do
+			kill -TERM "$c" 2>/dev/null
+		done
+	done
+	tries=0
+	for p in $NODES_PIDS; do
+		while kill -0 "$p" 2>/dev/null && [ "$tries" -lt 300 ]; do
+			tries=$((tries + 1))
+			sleep 0.01
+		done
+		kill -KILL "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	NODES_PIDS=
+	i=1
+	while [ "$i" -le "$NODES_N" ]; do
+		nodes_netns_delete "$(nodes_ns "$i")"
+		i=$((i + 1))
+	done
+	NODES_N=0
+	nodes_netns_delete "$NODES_HUB"
+	if [ -n "$NODES_DIR" ] && [ -d "$NODES_DIR" ]; then
+		rm -rf "$NODES_DIR"
+	fi
+	NODES_DIR=
+	return 0
+}
