@@ -365,6 +365,14 @@ files_put(struct module_ctx *m, const char *dest, const char *data, size_t len,
 		return -1;
 	if (st.exists && st.type == 'd')
 		return dr_error_set(err, "can not use content with a dir as dest");
+	if (!st.exists && strrchr(dest, '/') && strrchr(dest, '/') != dest) {
+		_cleanup_free_ char *dir = xstrndup(dest, (size_t)(strrchr(dest, '/') - dest));
+		struct files_stat ds;
+		if (files_stat(m, dir, true, false, &ds, err) < 0)
+			return -1;
+		if (!ds.exists && !m->check)
+			return dr_error_set(err, "Destination directory %s does not exist", dir);
+	}
 	files_sha1(data, len, sum);
 	json_object_set_new(m->result, "checksum", json_string(sum));
 	if (st.exists && (strcmp(st.checksum, sum) == 0 || !force))
