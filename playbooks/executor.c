@@ -275,6 +275,8 @@ px_hosts_free(struct px_run *r)
 		json_decref(h->notified);
 		json_decref(h->failed_task);
 		json_decref(h->failed_result);
+		json_decref(h->last_result);
+		json_decref(h->last_includes);
 		pthread_mutex_destroy(&h->lock);
 		pthread_cond_destroy(&h->cond);
 		free(h->name);
@@ -2110,8 +2112,8 @@ px_include(struct px_run *r, struct px_play *pp, const struct px_chain *ch, cons
 			}
 		} else {
 			const char *name = json_string_value(json_object_get(args, "name"));
-			json_t *params = json_copy(json_object_get(args, "vars") ? json_object_get(args, "vars")
-										 : json_object());
+			json_t *params = json_object_get(args, "vars") ? json_copy(json_object_get(args, "vars"))
+								       : json_object();
 			if (!name)
 				rc = dr_error_set(&err, "include_role needs name");
 			else

@@ -11,6 +11,7 @@ libdrover_a_SOURCES += playbooks/playbooks.h \
 	playbooks/modules/common.c \
 	playbooks/modules/control.c \
 	playbooks/modules/command.c \
-	playbooks/modules/files.c
+	playbooks/modules/files.c \
+	playbooks/modules/system.c
 # transport and facts (play-ssh)
 libdrover_a_SOURCES += playbooks/conn_ssh.c playbooks/facts.c

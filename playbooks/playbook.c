@@ -716,9 +716,9 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 		json_object_set_new(out, "block", tasks);
 		json_object_set_new(out, "rescue", json_array());
 		json_object_set_new(out, "always", json_array());
+		json_object_set_new(out, "__import", json_string(file));
 		json_object_del(out, "action");
 		json_object_del(out, "args");
-		json_object_set_new(out, "__import", json_string(file));
 	} else if (strcmp(action, "import_role") == 0) {
 		json_t *a = json_object_get(out, "args"), *blocks = json_array();
 		const char *rn = json_string_value(json_object_get(a, "name"));
@@ -727,8 +727,8 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 			json_decref(blocks);
 			goto fail;
 		}
-		json_t *entry = json_copy(json_object_get(a, "vars") ? json_object_get(a, "vars")
-								     : json_object());
+		json_t *entry = json_object_get(a, "vars") ? json_copy(json_object_get(a, "vars"))
+							   : json_object();
 		if (pb_role(l, rn, entry, json_string_value(json_object_get(a, "tasks_from")), blocks,
 			l->handlers, NULL, err) < 0) {
 			json_decref(entry);
@@ -739,9 +739,9 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 		json_object_set_new(out, "block", blocks);
 		json_object_set_new(out, "rescue", json_array());
 		json_object_set_new(out, "always", json_array());
+		json_object_set_new(out, "__import_role", json_string(rn));
 		json_object_del(out, "action");
 		json_object_del(out, "args");
-		json_object_set_new(out, "__import_role", json_string(rn));
 	} else if (strcmp(action, "include") == 0) {
 		dr_error_set(err, "%s: 'include' was removed from Ansible: use include_tasks or "
 				  "import_tasks",

@@ -396,6 +396,8 @@ extern const struct module modules_command[]; /* command, shell, raw, script */
 extern const size_t modules_command_n;
 extern const struct module modules_files[]; /* copy, template, file, stat, … */
 extern const size_t modules_files_n;
+extern const struct module modules_system[]; /* user, group, sysctl, hostname, wait_for */
+extern const size_t modules_system_n;
 /* end modules */
 
 #endif /* DROVER_PLAYBOOKS_H */

@@ -662,10 +662,11 @@ vars_kv_parse(const char *text, bool free_form, json_t **ret, struct dr_error *e
 				buf_addc(&raw, ' ');
 			buf_add(&raw, start, (size_t)(p - start));
 		} else {
+			dr_error_set(err, "expected key=value, got '%s'", w);
 			buf_free(&raw);
 			buf_free(&word);
 			json_decref(out);
-			return dr_error_set(err, "expected key=value, got '%s'", w);
+			return -1;
 		}
 	}
 	if (raw.len)

@@ -20,6 +20,7 @@ static const struct {
     {modules_control, &modules_control_n},
     {modules_command, &modules_command_n},
     {modules_files, &modules_files_n},
+    {modules_system, &modules_system_n},
 };
 
 /* The module called name. */

@@ -90,6 +90,27 @@ if command -v ansible-playbook >/dev/null 2>&1; then
 		"$(grep -E '^node[0-9] +: ok=' "$T/ansible.out" | sort)"
 fi
 
+# user, group, sysctl, hostname, wait_for: drover on node1, ansible-playbook on node2
+counts() { grep -E "^$1 +: ok=" "$2" | tail -1 | sed -E 's/^[^:]*: //; s/ +/ /g'; }
+run system.yml -l node1 --skip-tags hostname
+is "system modules: exit 0" "$rc" 0
+cp "$T/play.out" "$T/system.first"
+run system.yml -l node1 --skip-tags hostname
+is "system modules: second run changed=0" "$(recap node1 changed)" 0
+run system.yml -l node1 --tags hostname
+is "hostname: changed" "$(recap node1 changed)" 1
+is "hostname set" "$(nodes_exec ssh -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
+	root@"$(nodes_addr 1)" 'hostname; cat /etc/hostname')" "node1x
+node1x"
+is "user and groups" "$(nodes_exec ssh -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
+	root@"$(nodes_addr 1)" 'id druser')" "uid=4321(druser) gid=4321(drgrp) groups=4321(drgrp),100(users)"
+if command -v ansible-playbook >/dev/null 2>&1; then
+	nodes_exec env ANSIBLE_NOCOLOR=1 ansible-playbook -i "$NODES_INVENTORY" system.yml -l node2 \
+		--private-key "$NODES_KEY" -u root --skip-tags hostname >"$T/ansible.out" 2>&1
+	is "system modules: the same first-run recap as ansible-playbook" \
+		"$(counts node1 "$T/system.first")" "$(counts node2 "$T/ansible.out")"
+fi
+
 cat >"$T/unreach.yml" <<'P'
 - hosts: all
   gather_facts: false
