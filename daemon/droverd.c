@@ -16,6 +16,7 @@
 
 #include "core/core.h"
 #include "webui/webui.h"
+#include "playbooks/playbooks.h"
 
 #define DROVERD_DEFAULT_CONFIG DROVER_SYSCONFDIR "/droverd.yml"
 
@@ -28,6 +29,7 @@ droverd_store_start(struct config *cfg, struct dr_error *err)
 	job_init();
 	schedule_init();
 	auth_register();
+	playbook_job_register();
 	return store_open(cfg->state_dir, err);
 }
 

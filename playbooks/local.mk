@@ -8,6 +8,7 @@ libdrover_a_SOURCES += playbooks/playbooks.h \
 	playbooks/vars.c \
 	playbooks/executor.c \
 	playbooks/output.c \
+	playbooks/job.c \
 	playbooks/modules/common.c \
 	playbooks/modules/control.c \
 	playbooks/modules/command.c \

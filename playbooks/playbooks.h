@@ -304,6 +304,10 @@ int play_run(struct playbook *pb, struct inventory *inv, const struct play_opts 
 int play_list(struct playbook *pb, struct inventory *inv, const struct play_opts *o,
     bool hosts, bool tasks, struct dr_error *err);
 
+/* job.c */
+/* Register droverd's `playbook` job kind (params: see job.c). */
+void playbook_job_register(void);
+
 /* output.c */
 /* Printers for play events: text like ansible-playbook's, or one JSON object per line. */
 struct play_output {

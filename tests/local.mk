@@ -45,4 +45,5 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
 
 # playbook engine
 UNIT_TESTS += tests/unit/test_playbooks
-INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh
+INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh \
+	tests/integration/play_job.sh
