@@ -42,37 +42,45 @@ cmd_play_ask_pass(void)
 int
 cmd_play(struct cli *cli, int argc, char **argv)
 {
-	enum { O_SKIP_TAGS = 256, O_SYNTAX, O_LIST_TASKS, O_LIST_HOSTS, O_START_AT, O_ROLES_PATH,
-		O_ACCEPT_NEW, O_JSON };
+	enum {
+		O_SKIP_TAGS = 256,
+		O_SYNTAX,
+		O_LIST_TASKS,
+		O_LIST_HOSTS,
+		O_START_AT,
+		O_ROLES_PATH,
+		O_ACCEPT_NEW,
+		O_JSON
+	};
 	static const struct option opts[] = {
-		{ "inventory", required_argument, NULL, 'i' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "tags", required_argument, NULL, 't' },
-		{ "skip-tags", required_argument, NULL, O_SKIP_TAGS },
-		{ "extra-vars", required_argument, NULL, 'e' },
-		{ "forks", required_argument, NULL, 'f' },
-		{ "check", no_argument, NULL, 'C' },
-		{ "diff", no_argument, NULL, 'D' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "json", no_argument, NULL, O_JSON },
-		{ "syntax-check", no_argument, NULL, O_SYNTAX },
-		{ "list-tasks", no_argument, NULL, O_LIST_TASKS },
-		{ "list-hosts", no_argument, NULL, O_LIST_HOSTS },
-		{ "start-at-task", required_argument, NULL, O_START_AT },
-		{ "roles-path", required_argument, NULL, O_ROLES_PATH },
-		{ "ask-become-pass", no_argument, NULL, 'K' },
-		{ "ssh-accept-new", no_argument, NULL, O_ACCEPT_NEW },
-		{ "connection", required_argument, NULL, 'c' },
-		{ "user", required_argument, NULL, 'u' },
-		{ NULL, 0, NULL, 0 },
+	    {"inventory", required_argument, NULL, 'i'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"tags", required_argument, NULL, 't'},
+	    {"skip-tags", required_argument, NULL, O_SKIP_TAGS},
+	    {"extra-vars", required_argument, NULL, 'e'},
+	    {"forks", required_argument, NULL, 'f'},
+	    {"check", no_argument, NULL, 'C'},
+	    {"diff", no_argument, NULL, 'D'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"json", no_argument, NULL, O_JSON},
+	    {"syntax-check", no_argument, NULL, O_SYNTAX},
+	    {"list-tasks", no_argument, NULL, O_LIST_TASKS},
+	    {"list-hosts", no_argument, NULL, O_LIST_HOSTS},
+	    {"start-at-task", required_argument, NULL, O_START_AT},
+	    {"roles-path", required_argument, NULL, O_ROLES_PATH},
+	    {"ask-become-pass", no_argument, NULL, 'K'},
+	    {"ssh-accept-new", no_argument, NULL, O_ACCEPT_NEW},
+	    {"connection", required_argument, NULL, 'c'},
+	    {"user", required_argument, NULL, 'u'},
+	    {NULL, 0, NULL, 0},
 	};
 	const struct cli_cmd *self = cli_cmd_find("play", NULL);
-	struct play_opts po = { 0 };
-	struct play_output out = { .fp = stdout, .json = cli->json };
-	struct playbook_opts pbo = { 0 };
+	struct play_opts po = {0};
+	struct play_output out = {.fp = stdout, .json = cli->json};
+	struct playbook_opts pbo = {0};
 	struct inventory inv;
 	struct playbook *pb = NULL;
-	struct dr_error err = { { 0 } };
+	struct dr_error err = {{0}};
 	_cleanup_json_ json_t *extra = json_object(), *sources = json_array();
 	_cleanup_free_ char *become_pw = NULL;
 	bool syntax = false, list_tasks = false, list_hosts = false, ask = false;
@@ -101,7 +109,8 @@ cmd_play(struct cli *cli, int argc, char **argv)
 		case 'f': {
 			long long n;
 			if (str_to_ll(optarg, 1, 10000, &n) < 0) {
-				fprintf(stderr, "ERROR! -f %s: expected a number of forks\n", optarg);
+				fprintf(
+				    stderr, "ERROR! -f %s: expected a number of forks\n", optarg);
 				return CMD_PLAY_RC_OPTIONS;
 			}
 			po.forks = (int)n;
@@ -178,7 +187,8 @@ cmd_play(struct cli *cli, int argc, char **argv)
 	for (size_t i = 0; i < json_array_size(sources); i++) {
 		const char *s = json_string_value(json_array_get(sources, i));
 		if (inventory_load(&inv, s, &err) < 0) {
-			/* the default inventory may be missing: an empty inventory, as Ansible's */
+			/* the default inventory may be missing: an empty inventory, as Ansible's
+			 */
 			if (i == 0 && json_array_size(sources) == 1 &&
 			    strcmp(s, "/etc/ansible/hosts") == 0 && access(s, F_OK) != 0)
 				continue;
@@ -199,7 +209,8 @@ cmd_play(struct cli *cli, int argc, char **argv)
 	if (list_hosts || list_tasks) {
 		if (!out.json)
 			printf("\nplaybook: %s\n", argv[optind]);
-		rc = play_list(pb, &inv, &po, list_hosts, list_tasks, &err) < 0 ? PLAY_RC_ERROR : 0;
+		rc =
+		    play_list(pb, &inv, &po, list_hosts, list_tasks, &err) < 0 ? PLAY_RC_ERROR : 0;
 	} else
 		rc = play_run(pb, &inv, &po, &err);
 	if (rc == PLAY_RC_ERROR || rc == PLAY_RC_PARSE)

@@ -116,15 +116,15 @@ conn_split(const char *line, json_t **ret, struct dr_error *err)
 
 /* Connect with the named backend. */
 int
-conn_open(const char *backend, const struct conn_opts *o, struct conn **ret,
-    struct dr_error *err)
+conn_open(const char *backend, const struct conn_opts *o, struct conn **ret, struct dr_error *err)
 {
 	const struct conn_backend *be = conn_backend_find(backend);
 	struct conn *c;
 	void *state;
 
 	if (!be)
-		return dr_error_set(err, "host %s: unknown connection type '%s'", o->host, backend);
+		return dr_error_set(
+		    err, "host %s: unknown connection type '%s'", o->host, backend);
 	if (be->open(o, &state, err) < 0)
 		return -1;
 	c = xcalloc(1, sizeof *c);
@@ -212,12 +212,12 @@ conn_env_set(struct conn *c, const json_t *env)
 		    : json_is_integer(v) ? xasprintf("%lld", (long long)json_integer_value(v))
 		    : json_is_true(v)    ? xstrdup("True")
 		    : json_is_false(v)   ? xstrdup("False")
-					 : xstrdup("");
+		                         : xstrdup("");
 		_cleanup_free_ char *q = conn_quote(val);
 		bool ok = *k != '\0';
 		for (const char *p = k; *p; p++)
 			if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
-			      (p != k && *p >= '0' && *p <= '9')))
+			        (p != k && *p >= '0' && *p <= '9')))
 				ok = false;
 		if (ok)
 			buf_addf(&b, " %s=%s", k, q);
@@ -239,15 +239,15 @@ conn_wrap(struct conn *c, const char *cmd, bool *ret_pw)
 	q = conn_quote(full);
 	u = conn_quote(c->become_user);
 	if (strcmp(c->become_method, "su") == 0)
-		return xasprintf("su %s -s /bin/sh %s -c %s", c->become_flags ? c->become_flags : "",
-		    u, q);
+		return xasprintf(
+		    "su %s -s /bin/sh %s -c %s", c->become_flags ? c->become_flags : "", u, q);
 	if (c->become_password) {
 		*ret_pw = true;
 		return xasprintf("sudo -H -S -k -p '' %s -u %s /bin/sh -c %s",
 		    c->become_flags ? c->become_flags : "", u, q);
 	}
-	return xasprintf("sudo -H -S -n %s -u %s /bin/sh -c %s",
-	    c->become_flags ? c->become_flags : "", u, q);
+	return xasprintf(
+	    "sudo -H -S -n %s -u %s /bin/sh -c %s", c->become_flags ? c->become_flags : "", u, q);
 }
 
 /* Run through the backend; a failure to run at all on a remote backend breaks the host. */
@@ -290,8 +290,9 @@ conn_exec(struct conn *c, const char *cmd, const char *in, size_t in_len, int ti
 	}
 	r = conn_raw_exec(c, line, in, in_len, timeout_s, ret, err);
 	if (r == 0 && c->become && ret->status != 0 &&
-	    (strstr(ret->err, "a password is required") || strstr(ret->err, "incorrect password") ||
-		strstr(ret->err, "Authentication failure"))) {
+	    (strstr(ret->err, "a password is required") ||
+	        strstr(ret->err, "incorrect password") ||
+	        strstr(ret->err, "Authentication failure"))) {
 		dr_error_set(err, "host %s: become (%s to %s) failed: %s", c->host,
 		    c->become_method, c->become_user, str_trim(ret->err));
 		conn_result_free(ret);
@@ -308,11 +309,11 @@ conn_tmpdir(struct conn *c, const char **ret, struct dr_error *err)
 
 	if (!c->tmpdir) {
 		if (conn_raw_exec(c, "umask 077 && mktemp -d \"${TMPDIR:-/tmp}/drover-XXXXXXXX\"",
-			NULL, 0, 30, &r, err) < 0)
+		        NULL, 0, 30, &r, err) < 0)
 			return -1;
 		if (r.status != 0) {
-			dr_error_set(err, "host %s: cannot make a temporary directory: %s", c->host,
-			    str_trim(r.err));
+			dr_error_set(err, "host %s: cannot make a temporary directory: %s",
+			    c->host, str_trim(r.err));
 			conn_result_free(&r);
 			return -1;
 		}
@@ -343,8 +344,8 @@ conn_check(struct conn *c, const char *cmd, struct dr_error *err)
 /* Write a file; under become, upload to the temporary directory and move it into place
  * as the become user, so the file belongs to that user as Ansible's would. */
 int
-conn_put(struct conn *c, const char *path, const void *data, size_t len, int mode,
-    struct dr_error *err)
+conn_put(
+    struct conn *c, const char *path, const void *data, size_t len, int mode, struct dr_error *err)
 {
 	const char *dir;
 	_cleanup_free_ char *tmp = NULL, *qt = NULL, *qp = NULL, *cmd = NULL, *rm = NULL;
@@ -370,7 +371,7 @@ conn_put(struct conn *c, const char *path, const void *data, size_t len, int mod
 		conn_result_free(&cr);
 	}
 	cmd = xasprintf("t=%s.drover-$$ && cat %s > \"$t\" && chmod %o \"$t\" && mv -f \"$t\" %s "
-			"|| { rm -f \"$t\"; exit 1; }",
+	                "|| { rm -f \"$t\"; exit 1; }",
 	    qp, qt, (unsigned)mode & 07777, qp);
 	r = conn_check(c, cmd, err);
 	rm = xasprintf("rm -f %s", qt);

@@ -141,8 +141,8 @@ conn_local_exec(void *state, const char *cmd, const char *in, size_t in_len, int
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (overflow) {
-		dr_error_set(err, "host %s: command output passed %u bytes", l->host,
-		    CONN_OUTPUT_MAX);
+		dr_error_set(
+		    err, "host %s: command output passed %u bytes", l->host, CONN_OUTPUT_MAX);
 		goto fail;
 	}
 	if (killed) {
@@ -154,8 +154,8 @@ conn_local_exec(void *state, const char *cmd, const char *in, size_t in_len, int
 	if (pin[1] >= 0)
 		close(pin[1]);
 	ret->status = WIFEXITED(status) ? WEXITSTATUS(status)
-	    : WIFSIGNALED(status)      ? 128 + WTERMSIG(status)
-				       : -1;
+	    : WIFSIGNALED(status)       ? 128 + WTERMSIG(status)
+	                                : -1;
 	ret->out_len = out.len;
 	ret->out = buf_steal(&out);
 	ret->err_len = errb.len;
@@ -177,8 +177,8 @@ fail:
 
 /* Atomic write through core's helper. */
 static int
-conn_local_put(void *state, const char *path, const void *data, size_t len, int mode,
-    struct dr_error *err)
+conn_local_put(
+    void *state, const char *path, const void *data, size_t len, int mode, struct dr_error *err)
 {
 	struct conn_local *l = state;
 

@@ -23,8 +23,8 @@
 
 #include "playbooks/playbooks.h"
 
-#define PX_MAX_DEPTH 64     /* include and block nesting at run time */
-#define PX_MAX_LOOP 100000  /* items one loop may have */
+#define PX_MAX_DEPTH 64 /* include and block nesting at run time */
+#define PX_MAX_LOOP 100000 /* items one loop may have */
 #define PX_MAX_RETRIES 10000
 
 struct px_run;
@@ -39,10 +39,10 @@ struct px_delegate {
 struct px_host {
 	char *name;
 	struct px_run *run;
-	json_t *inv_vars;  /* inventory variables */
-	json_t *facts;     /* ansible_facts */
+	json_t *inv_vars; /* inventory variables */
+	json_t *facts; /* ansible_facts */
 	json_t *host_vars; /* set_fact, include_vars, register */
-	json_t *notified;  /* handler name -> true */
+	json_t *notified; /* handler name -> true */
 	struct conn *conn;
 	bool conn_tried;
 	struct px_delegate *delegates;
@@ -69,20 +69,20 @@ struct px_host {
 /* What a task inherits from the blocks, roles and includes around it. */
 struct px_chain {
 	const struct px_chain *up;
-	const json_t *obj;  /* the block or include task (keywords, vars) */
+	const json_t *obj; /* the block or include task (keywords, vars) */
 	const json_t *role; /* set when this link enters a role */
 	const json_t *params; /* include / role parameters */
 	const json_t *item_vars; /* loop variables of an include */
-	char section;            /* for a block: 'b'lock, 'r'escue or 'a'lways */
+	char section; /* for a block: 'b'lock, 'r'escue or 'a'lways */
 };
 
 /* The play being run. */
 struct px_play {
 	const json_t *play;
-	json_t *hosts;      /* all hosts of the play (names) */
-	json_t *batch;      /* hosts of the current serial batch */
-	json_t *vars;       /* play vars + vars_files (raw) */
-	json_t *handlers;   /* handler tasks (run-time include_role adds) */
+	json_t *hosts; /* all hosts of the play (names) */
+	json_t *batch; /* hosts of the current serial batch */
+	json_t *vars; /* play vars + vars_files (raw) */
+	json_t *handlers; /* handler tasks (run-time include_role adds) */
 	const char *strategy;
 	bool force_handlers, any_errors_fatal;
 	double max_fail_pct; /* < 0: unset */
@@ -123,8 +123,7 @@ px_event(struct px_run *r, json_t *ev)
 	json_decref(ev);
 }
 
-static void
-px_warn(struct px_run *r, const char *fmt, ...) DR_PRINTF(2, 3);
+static void px_warn(struct px_run *r, const char *fmt, ...) DR_PRINTF(2, 3);
 
 static void
 px_warn(struct px_run *r, const char *fmt, ...)
@@ -371,7 +370,8 @@ px_tags(const struct px_play *pp, const struct px_chain *ch, const json_t *task)
 				if (json_is_string(x))
 					json_array_append(out, x);
 				else if (json_is_integer(x)) {
-					char *s = xasprintf("%lld", (long long)json_integer_value(x));
+					char *s =
+					    xasprintf("%lld", (long long)json_integer_value(x));
 					json_array_append_new(out, json_string(s));
 					free(s);
 				}
@@ -386,8 +386,8 @@ px_has(const json_t *a, const char *s)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(a, i, v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0)
-	    return true;
+	json_array_foreach(
+	    a, i, v) if (json_is_string(v) && strcmp(json_string_value(v), s) == 0) return true;
 	return false;
 }
 
@@ -402,7 +402,8 @@ px_tags_match(const struct px_run *r, const json_t *tags)
 	if (r->tags) {
 		if (px_has(tags, "always") && !px_has(r->skip_tags, "always"))
 			run = true;
-		json_array_foreach(tags, i, t) if (px_has(r->tags, json_string_value(t))) run = true;
+		json_array_foreach(tags, i, t) if (px_has(r->tags, json_string_value(t))) run =
+		    true;
 		if (px_has(r->tags, "all") && !px_has(tags, "never"))
 			run = true;
 		if (px_has(r->tags, "tagged") && json_array_size(tags) && !px_has(tags, "never"))
@@ -414,7 +415,7 @@ px_tags_match(const struct px_run *r, const json_t *tags)
 	if (run && r->skip_tags) {
 		json_array_foreach(tags, i, t) if (px_has(r->skip_tags, json_string_value(t)) &&
 		    !(strcmp(json_string_value(t), "always") == 0 && r->tags &&
-			px_has(r->tags, "always"))) run = false;
+		        px_has(r->tags, "always"))) run = false;
 		if (px_has(r->skip_tags, "all") && !px_has(tags, "always"))
 			run = false;
 		if (px_has(r->skip_tags, "tagged") && json_array_size(tags))
@@ -485,8 +486,8 @@ px_vars(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const j
 	/* role defaults, outer roles first */
 	for (size_t i = n; i-- > 0;) {
 		const json_t *rl = links[i]->role ? links[i]->role
-		    : links[i]->obj ? json_object_get(links[i]->obj, "__role")
-				    : NULL;
+		    : links[i]->obj               ? json_object_get(links[i]->obj, "__role")
+		                                  : NULL;
 		if (rl)
 			px_merge(v, json_object_get(rl, "defaults"));
 	}
@@ -503,8 +504,8 @@ px_vars(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const j
 		px_merge(v, pp->vars);
 	for (size_t i = n; i-- > 0;) {
 		const json_t *rl = links[i]->role ? links[i]->role
-		    : links[i]->obj ? json_object_get(links[i]->obj, "__role")
-				    : NULL;
+		    : links[i]->obj               ? json_object_get(links[i]->obj, "__role")
+		                                  : NULL;
 		if (rl)
 			px_merge(v, json_object_get(rl, "vars"));
 	}
@@ -518,8 +519,8 @@ px_vars(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const j
 	px_merge(v, h->host_vars);
 	for (size_t i = n; i-- > 0;) {
 		const json_t *rl = links[i]->role ? links[i]->role
-		    : links[i]->obj ? json_object_get(links[i]->obj, "__role")
-				    : NULL;
+		    : links[i]->obj               ? json_object_get(links[i]->obj, "__role")
+		                                  : NULL;
 		if (rl)
 			px_merge(v, json_object_get(rl, "params"));
 		px_merge(v, links[i]->params);
@@ -538,8 +539,9 @@ px_vars(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const j
 		json_object_set(v, "ansible_play_hosts", active);
 		json_object_set_new(v, "play_hosts", active);
 		json_object_set_new(v, "ansible_play_batch", px_active(r, pp->batch));
-		json_object_set(v, "ansible_play_name", json_object_get(pp->play, "name")
-		    ? json_object_get(pp->play, "name") : json_object_get(pp->play, "hosts"));
+		json_object_set(v, "ansible_play_name",
+		    json_object_get(pp->play, "name") ? json_object_get(pp->play, "name")
+		                                      : json_object_get(pp->play, "hosts"));
 	}
 	json_object_set_new(v, "inventory_hostname", json_string(h->name));
 	json_object_set_new(v, "omit", json_string(VARS_OMIT));
@@ -549,10 +551,11 @@ px_vars(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const j
 	json_object_set_new(v, "playbook_dir", json_string(playbook_dir(r->pb)));
 	json_object_set_new(v, "ansible_version",
 	    json_pack("{s:s,s:s,s:i,s:i,s:i}", "string", "2.14.0", "full", "2.14.0", "major", 2,
-		"minor", 14, "revision", 0));
-	json_object_set_new(v, "ansible_run_tags",
-	    r->tags ? json_copy(r->tags) : json_pack("[s]", "all"));
-	json_object_set_new(v, "ansible_skip_tags", r->skip_tags ? json_copy(r->skip_tags) : json_array());
+	        "minor", 14, "revision", 0));
+	json_object_set_new(
+	    v, "ansible_run_tags", r->tags ? json_copy(r->tags) : json_pack("[s]", "all"));
+	json_object_set_new(
+	    v, "ansible_skip_tags", r->skip_tags ? json_copy(r->skip_tags) : json_array());
 	if (role) {
 		json_object_set(v, "role_path", json_object_get(role, "path"));
 		json_object_set(v, "role_name", json_object_get(role, "name"));
@@ -678,11 +681,12 @@ px_conn_open(struct px_run *r, const char *name, const json_t *vars, const struc
 	if (port) {
 		long long p;
 		if (str_to_ll(port, 1, 65535, &p) < 0)
-			return dr_error_set(err, "host %s: ansible_port '%s' is not a port number", name,
-			    port);
+			return dr_error_set(
+			    err, "host %s: ansible_port '%s' is not a port number", name, port);
 		o.port = (int)p;
 	}
-	o.known_hosts_file = json_string_value(json_object_get(vars, "ansible_ssh_known_hosts_file"));
+	o.known_hosts_file =
+	    json_string_value(json_object_get(vars, "ansible_ssh_known_hosts_file"));
 	o.host_key = json_string_value(json_object_get(vars, "drover_host_key"));
 	return conn_open(type, &o, ret, err);
 }
@@ -834,7 +838,8 @@ px_action(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const
 	if (m->flags & MODULE_RAW_ARGS) {
 		args = json_copy(json_object_get(task, "args"));
 		/* only the names are fixed; templating happens inside (debug var, assert that) */
-		if (strcmp(action, "debug") == 0 && json_is_string(json_object_get(args, "verbosity"))) {
+		if (strcmp(action, "debug") == 0 &&
+		    json_is_string(json_object_get(args, "verbosity"))) {
 			json_t *t;
 			if (vars_template(vars, json_object_get(args, "verbosity"), &t, &err) == 0)
 				json_object_set_new(args, "verbosity", t);
@@ -906,7 +911,8 @@ px_action(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const
 	}
 	if (!json_object_get(result, "changed"))
 		json_object_set_new(result, "changed", json_false());
-	if ((json_object_get(result, "skipped") && template_truthy(json_object_get(result, "skipped"))))
+	if ((json_object_get(result, "skipped") &&
+	        template_truthy(json_object_get(result, "skipped"))))
 		st = PX_SKIPPED;
 	else
 		st = json_is_true(json_object_get(result, "changed")) ? PX_CHANGED : PX_OK;
@@ -1055,10 +1061,11 @@ px_loop_items(const json_t *task, const json_t *vars, json_t **ret, struct dr_er
 		if (!json_is_array(v)) {
 			_cleanup_free_ char *s = json_dumps(v, JSON_ENCODE_ANY);
 			json_decref(v);
-			return dr_error_set(err, "Invalid data passed to 'loop', it requires a list, got "
-						 "this instead: %s. Hint: If you passed a list/dict of "
-						 "just one element, try adding wantlist=True to your "
-						 "lookup invocation or use q/query instead of lookup.",
+			return dr_error_set(err,
+			    "Invalid data passed to 'loop', it requires a list, got "
+			    "this instead: %s. Hint: If you passed a list/dict of "
+			    "just one element, try adding wantlist=True to your "
+			    "lookup invocation or use q/query instead of lookup.",
 			    s ? s : "?");
 		}
 		*ret = v;
@@ -1078,7 +1085,8 @@ px_loop_items(const json_t *task, const json_t *vars, json_t **ret, struct dr_er
 		else
 			json_array_append(out, v);
 	} else if (strcmp(with, "indexed_items") == 0) {
-		json_array_foreach(v, i, x) json_array_append_new(out, json_pack("[IO]", (json_int_t)i, x));
+		json_array_foreach(v, i, x)
+		    json_array_append_new(out, json_pack("[IO]", (json_int_t)i, x));
 	} else if (strcmp(with, "dict") == 0) {
 		const char *k;
 		if (!json_is_object(v)) {
@@ -1086,16 +1094,16 @@ px_loop_items(const json_t *task, const json_t *vars, json_t **ret, struct dr_er
 			json_decref(out);
 			return dr_error_set(err, "with_dict expects a dict");
 		}
-		json_object_foreach(v, k, x) json_array_append_new(out, json_pack("{s:s,s:O}", "key", k,
-		    "value", x));
+		json_object_foreach(v, k, x)
+		    json_array_append_new(out, json_pack("{s:s,s:O}", "key", k, "value", x));
 	} else if (strcmp(with, "fileglob") == 0) {
 		json_t *terms = json_is_array(v) ? json_incref(v) : json_pack("[O]", v);
 		json_array_foreach(terms, i, x)
 		{
 			json_t *ctx = json_copy((json_t *)vars), *res = NULL;
 			json_object_set(ctx, "__t", x);
-			if (template_eval("with_fileglob", "query('fileglob', __t)", NULL, ctx, &res, err) <
-			    0) {
+			if (template_eval("with_fileglob", "query('fileglob', __t)", NULL, ctx,
+			        &res, err) < 0) {
 				json_decref(ctx);
 				json_decref(terms);
 				json_decref(v);
@@ -1124,7 +1132,8 @@ px_loop_items(const json_t *task, const json_t *vars, json_t **ret, struct dr_er
 		json_decref(terms);
 	} else if (strcmp(with, "together") == 0) {
 		size_t longest = 0;
-		json_array_foreach(v, i, x) if (json_array_size(x) > longest) longest = json_array_size(x);
+		json_array_foreach(v, i, x) if (json_array_size(x) > longest) longest =
+		    json_array_size(x);
 		for (size_t j = 0; j < longest; j++) {
 			json_t *row = json_array();
 			json_array_foreach(v, i, x)
@@ -1160,8 +1169,8 @@ px_loop_items(const json_t *task, const json_t *vars, json_t **ret, struct dr_er
 	} else if (strcmp(with, "subelements") == 0) {
 		json_t *list = json_array_get(v, 0), *key = json_array_get(v, 1),
 		       *flags = json_array_get(v, 2), *e;
-		bool skip = json_is_object(flags) &&
-		    json_is_true(json_object_get(flags, "skip_missing"));
+		bool skip =
+		    json_is_object(flags) && json_is_true(json_object_get(flags, "skip_missing"));
 		if (!json_is_string(key)) {
 			json_decref(v);
 			json_decref(out);
@@ -1184,15 +1193,18 @@ px_loop_items(const json_t *task, const json_t *vars, json_t **ret, struct dr_er
 				json_decref(list);
 				json_decref(v);
 				json_decref(out);
-				return dr_error_set(err, "could not find '%s' key in iterated item",
+				return dr_error_set(err,
+				    "could not find '%s' key in iterated item",
 				    json_string_value(key));
 			}
-			json_array_foreach(sub, j, s) json_array_append_new(out, json_pack("[OO]", e, s));
+			json_array_foreach(sub, j, s)
+			    json_array_append_new(out, json_pack("[OO]", e, s));
 		}
 		json_decref(list);
 	} else if (strcmp(with, "random_choice") == 0) {
 		if (json_array_size(v))
-			json_array_append(out, json_array_get(v, (size_t)rand() % json_array_size(v)));
+			json_array_append(
+			    out, json_array_get(v, (size_t)rand() % json_array_size(v)));
 	}
 	json_decref(v);
 	if (json_array_size(out) > PX_MAX_LOOP) {
@@ -1205,9 +1217,11 @@ px_loop_items(const json_t *task, const json_t *vars, json_t **ret, struct dr_er
 
 /* --- one task on one host ------------------------------------------------------------- */
 
-static const char *const px_status_names[] = {
-    [PX_OK] = "ok", [PX_CHANGED] = "changed", [PX_FAILED] = "failed",
-    [PX_SKIPPED] = "skipped", [PX_UNREACHABLE] = "unreachable"};
+static const char *const px_status_names[] = {[PX_OK] = "ok",
+    [PX_CHANGED] = "changed",
+    [PX_FAILED] = "failed",
+    [PX_SKIPPED] = "skipped",
+    [PX_UNREACHABLE] = "unreachable"};
 
 /* The result a user sees: censored under no_log. */
 static json_t *
@@ -1238,9 +1252,11 @@ px_task_name(const json_t *task, const json_t *vars)
 		name = xasprintf("%lld", (long long)json_integer_value(n));
 	else
 		name = xstrdup(json_string_value(json_object_get(task, "action"))
-			? json_string_value(json_object_get(task, "action")) : "block");
+		        ? json_string_value(json_object_get(task, "action"))
+		        : "block");
 	if (role) {
-		char *full = xasprintf("%s : %s", json_string_value(json_object_get(role, "name")), name);
+		char *full =
+		    xasprintf("%s : %s", json_string_value(json_object_get(role, "name")), name);
 		free(name);
 		name = full;
 	}
@@ -1257,8 +1273,9 @@ px_emit(struct px_run *r, struct px_host *h, const json_t *task, const char *sta
 	    "status", status, "result", px_shown(result, no_log));
 
 	if (item_label)
-		json_object_set_new(ev, "item", no_log ? json_string("(censored due to no_log)")
-						       : json_incref((json_t *)item_label));
+		json_object_set_new(ev, "item",
+		    no_log ? json_string("(censored due to no_log)")
+		           : json_incref((json_t *)item_label));
 	if (ignored)
 		json_object_set_new(ev, "ignored", json_true());
 	if (delegate && strcmp(delegate, h->name) != 0)
@@ -1294,7 +1311,8 @@ px_attempts(struct px_run *r, struct px_play *pp, const struct px_chain *ch, con
 		st = px_action(r, pp, ch, task, h, vars, &result);
 		if (st == PX_UNREACHABLE || st == PX_SKIPPED)
 			break;
-		json_t *cw = json_object_get(task, "changed_when"), *fw = json_object_get(task, "failed_when");
+		json_t *cw = json_object_get(task, "changed_when"),
+		       *fw = json_object_get(task, "failed_when");
 		if (cw || fw || until) {
 			json_t *ev = json_copy(vars);
 			bool b;
@@ -1328,8 +1346,9 @@ px_attempts(struct px_run *r, struct px_play *pp, const struct px_chain *ch, con
 				if (b)
 					st = PX_FAILED;
 				else
-					st = json_is_true(json_object_get(result, "changed")) ? PX_CHANGED
-											     : PX_OK;
+					st = json_is_true(json_object_get(result, "changed"))
+					    ? PX_CHANGED
+					    : PX_OK;
 				if (reg)
 					json_object_set(ev, reg, result);
 			}
@@ -1347,16 +1366,18 @@ px_attempts(struct px_run *r, struct px_play *pp, const struct px_chain *ch, con
 				if (!b && st != PX_FAILED && attempt == retries) {
 					st = PX_FAILED;
 					json_object_set_new(result, "failed", json_true());
-					json_object_set_new(result, "msg",
-					    json_string("Failed after retries"));
+					json_object_set_new(
+					    result, "msg", json_string("Failed after retries"));
 				}
 				json_decref(ev);
 				if (b)
 					break;
 				if (attempt < retries) {
 					_cleanup_free_ char *name = px_task_name(task, vars);
-					px_event(r, json_pack("{s:s,s:s,s:s,s:I}", "event", "retry", "host",
-					    h->name, "task", name, "left", (json_int_t)(retries - attempt)));
+					px_event(r,
+					    json_pack("{s:s,s:s,s:s,s:I}", "event", "retry",
+					        "host", h->name, "task", name, "left",
+					        (json_int_t)(retries - attempt)));
 					for (long long i = 0; i < delay * 10; i++)
 						usleep(100000);
 				} else if (!b) {
@@ -1380,8 +1401,8 @@ px_notify(struct px_run *r, struct px_play *pp, const json_t *task, struct px_ho
 {
 	const json_t *n = json_object_get(task, "notify");
 	json_t *names = json_is_array(n) ? json_incref((json_t *)n)
-	    : n                         ? json_pack("[O]", n)
-					: json_array();
+	    : n                          ? json_pack("[O]", n)
+	                                 : json_array();
 	size_t i, j;
 	json_t *x, *hd;
 
@@ -1389,7 +1410,8 @@ px_notify(struct px_run *r, struct px_play *pp, const json_t *task, struct px_ho
 	{
 		_cleanup_free_ char *name = NULL;
 		bool found = false;
-		if (!json_is_string(x) || vars_template_str(vars, json_string_value(x), &name, err) < 0)
+		if (!json_is_string(x) ||
+		    vars_template_str(vars, json_string_value(x), &name, err) < 0)
 			continue;
 		pthread_mutex_lock(&r->lock);
 		json_array_foreach(pp->handlers, j, hd)
@@ -1402,7 +1424,8 @@ px_notify(struct px_run *r, struct px_play *pp, const json_t *task, struct px_ho
 				found = true;
 			/* a role's handler also answers to "role : name" */
 			if (json_is_string(nm) && role) {
-				hn = xasprintf("%s : %s", json_string_value(json_object_get(role, "name")),
+				hn = xasprintf("%s : %s",
+				    json_string_value(json_object_get(role, "name")),
 				    json_string_value(nm));
 				if (strcmp(hn, name) == 0)
 					found = true;
@@ -1416,8 +1439,9 @@ px_notify(struct px_run *r, struct px_play *pp, const json_t *task, struct px_ho
 		pthread_mutex_unlock(&r->lock);
 		if (!found) {
 			json_decref(names);
-			return dr_error_set(err, "The requested handler '%s' was not found in either the "
-						 "main handlers list nor in the listening handlers list",
+			return dr_error_set(err,
+			    "The requested handler '%s' was not found in either the "
+			    "main handlers list nor in the listening handlers list",
 			    name);
 		}
 	}
@@ -1471,11 +1495,11 @@ px_item_vars(json_t *vars, const json_t *task, const json_t *items, size_t i, co
 		json_object_set_new(vars, iv, json_integer((json_int_t)i));
 	if (json_is_true(json_object_get(lc, "extended")) ||
 	    (json_is_string(json_object_get(lc, "extended")) &&
-		px_kw_bool(lvars, json_object_get(lc, "extended"), false))) {
-		json_t *al = json_pack("{s:I,s:I,s:I,s:I,s:b,s:b,s:I,s:O}", "index", (json_int_t)i + 1,
-		    "index0", (json_int_t)i, "revindex", (json_int_t)(n - i), "revindex0",
-		    (json_int_t)(n - i - 1), "first", i == 0, "last", i + 1 == n, "length",
-		    (json_int_t)n, "allitems", items);
+	        px_kw_bool(lvars, json_object_get(lc, "extended"), false))) {
+		json_t *al = json_pack("{s:I,s:I,s:I,s:I,s:b,s:b,s:I,s:O}", "index",
+		    (json_int_t)i + 1, "index0", (json_int_t)i, "revindex", (json_int_t)(n - i),
+		    "revindex0", (json_int_t)(n - i - 1), "first", i == 0, "last", i + 1 == n,
+		    "length", (json_int_t)n, "allitems", items);
 		if (i > 0)
 			json_object_set(al, "previtem", json_array_get(items, i - 1));
 		if (i + 1 < n)
@@ -1511,7 +1535,8 @@ px_include_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 				    json_string_value(json_object_get(lc, "index_var")),
 				    json_integer((json_int_t)i));
 			if (json_object_get(iv, "ansible_loop"))
-				json_object_set(item_vars, "ansible_loop", json_object_get(iv, "ansible_loop"));
+				json_object_set(item_vars, "ansible_loop",
+				    json_object_get(iv, "ansible_loop"));
 			if (vars_cond(iv, json_object_get(task, "when"), &ok, &err) < 0) {
 				json_decref(iv);
 				json_decref(item_vars);
@@ -1528,7 +1553,8 @@ px_include_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 			json_decref(item_vars);
 			goto fail;
 		}
-		json_array_append_new(incs, json_pack("{s:o,s:o}", "args", args, "vars", item_vars));
+		json_array_append_new(
+		    incs, json_pack("{s:o,s:o}", "args", args, "vars", item_vars));
 		json_decref(iv);
 	}
 	json_decref(items);
@@ -1544,8 +1570,8 @@ fail:
 
 /* Everything about one task on one host: when, loop, module, register, notify, events. */
 static void
-px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
-    const json_t *task, struct px_host *h)
+px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const json_t *task,
+    struct px_host *h)
 {
 	json_t *vars = px_vars(r, pp, ch, task, h), *result = NULL, *items = NULL;
 	const char *action = json_string_value(json_object_get(task, "action"));
@@ -1556,8 +1582,10 @@ px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 	struct dr_error err = {{0}};
 	enum px_status st = PX_OK;
 	bool f = false;
-	_cleanup_free_ char *delegate = px_kw_str(vars, px_kw(NULL, ch, task, "delegate_to"), &err, &f);
-	bool is_include = strcmp(action, "include_tasks") == 0 || strcmp(action, "include_role") == 0;
+	_cleanup_free_ char *delegate =
+	    px_kw_str(vars, px_kw(NULL, ch, task, "delegate_to"), &err, &f);
+	bool is_include =
+	    strcmp(action, "include_tasks") == 0 || strcmp(action, "include_role") == 0;
 
 	json_decref(h->last_result);
 	h->last_result = NULL;
@@ -1572,14 +1600,15 @@ px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 	if (!json_object_get(task, "loop") || is_include) {
 		bool ok;
 		if (vars_cond(vars, px_kw(NULL, NULL, task, "when"), &ok, &err) < 0) {
-			result = json_pack("{s:b,s:b,s:s}", "changed", 0, "failed", 1, "msg", err.msg);
+			result =
+			    json_pack("{s:b,s:b,s:s}", "changed", 0, "failed", 1, "msg", err.msg);
 			st = PX_FAILED;
 			goto done;
 		}
 		if (!ok) {
 			const json_t *w = json_object_get(task, "when");
-			result = json_pack("{s:b,s:b,s:s}", "changed", 0, "skipped", 1, "skip_reason",
-			    "Conditional result was False");
+			result = json_pack("{s:b,s:b,s:s}", "changed", 0, "skipped", 1,
+			    "skip_reason", "Conditional result was False");
 			if (json_is_string(w))
 				json_object_set(result, "false_condition", (json_t *)w);
 			st = PX_SKIPPED;
@@ -1598,12 +1627,14 @@ px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 	}
 	if (json_object_get(task, "loop")) {
 		json_t *results = json_array();
-		bool any_changed = false, any_failed = false, all_skipped = true, unreachable = false;
+		bool any_changed = false, any_failed = false, all_skipped = true,
+		     unreachable = false;
 		const json_t *lc = json_object_get(task, "loop_control");
 		long long pause = px_kw_int(vars, json_object_get(lc, "pause"), 0);
 		if (px_loop_items(task, vars, &items, &err) < 0) {
 			json_decref(results);
-			result = json_pack("{s:b,s:b,s:s}", "changed", 0, "failed", 1, "msg", err.msg);
+			result =
+			    json_pack("{s:b,s:b,s:s}", "changed", 0, "failed", 1, "msg", err.msg);
 			st = PX_FAILED;
 			goto done;
 		}
@@ -1618,24 +1649,28 @@ px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 			if (!label)
 				label = json_incref(json_array_get(items, i));
 			if (vars_cond(iv, json_object_get(task, "when"), &ok, &err) < 0) {
-				ir = json_pack("{s:b,s:b,s:s}", "changed", 0, "failed", 1, "msg", err.msg);
+				ir = json_pack(
+				    "{s:b,s:b,s:s}", "changed", 0, "failed", 1, "msg", err.msg);
 				ist = PX_FAILED;
 			} else if (!ok) {
-				ir = json_pack("{s:b,s:b,s:s}", "changed", 0, "skipped", 1, "skip_reason",
-				    "Conditional result was False");
+				ir = json_pack("{s:b,s:b,s:s}", "changed", 0, "skipped", 1,
+				    "skip_reason", "Conditional result was False");
 				if (json_is_string(json_object_get(task, "when")))
-					json_object_set(ir, "false_condition", json_object_get(task, "when"));
+					json_object_set(
+					    ir, "false_condition", json_object_get(task, "when"));
 				ist = PX_SKIPPED;
 			} else
 				ist = px_attempts(r, pp, ch, task, h, iv, &ir);
 			json_object_set(ir, lv ? lv : "item", json_array_get(items, i));
 			json_object_set_new(ir, "ansible_loop_var", json_string(lv ? lv : "item"));
 			if (json_object_get(lc, "index_var"))
-				json_object_set_new(ir, json_string_value(json_object_get(lc, "index_var")),
+				json_object_set_new(ir,
+				    json_string_value(json_object_get(lc, "index_var")),
 				    json_integer((json_int_t)i));
 			if (ist != PX_SKIPPED)
 				all_skipped = false;
-			if (ist == PX_CHANGED || (ist == PX_FAILED && json_is_true(json_object_get(ir, "changed"))))
+			if (ist == PX_CHANGED ||
+			    (ist == PX_FAILED && json_is_true(json_object_get(ir, "changed"))))
 				any_changed = true;
 			if (ist == PX_FAILED)
 				any_failed = true;
@@ -1653,8 +1688,8 @@ px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 				for (long long k = 0; k < pause * 10; k++)
 					usleep(100000);
 		}
-		result = json_pack("{s:o,s:b,s:s}", "results", results, "changed", any_changed, "msg",
-		    any_failed ? "One or more items failed" : "All items completed");
+		result = json_pack("{s:o,s:b,s:s}", "results", results, "changed", any_changed,
+		    "msg", any_failed ? "One or more items failed" : "All items completed");
 		if (any_failed)
 			json_object_set_new(result, "failed", json_true());
 		else
@@ -1662,13 +1697,14 @@ px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 		if (all_skipped) {
 			json_object_set_new(result, "skipped", json_true());
 			if (json_array_size(items) == 0)
-				json_object_set_new(result, "skipped_reason", json_string("No items in the list"));
+				json_object_set_new(
+				    result, "skipped_reason", json_string("No items in the list"));
 		}
-		st = unreachable ? PX_UNREACHABLE
-		    : any_failed ? PX_FAILED
+		st = unreachable  ? PX_UNREACHABLE
+		    : any_failed  ? PX_FAILED
 		    : all_skipped ? PX_SKIPPED
 		    : any_changed ? PX_CHANGED
-				  : PX_OK;
+		                  : PX_OK;
 		/* the per-item lines were shown; a skipped loop also gets its summary line */
 		h->last_st = st;
 		if (st == PX_SKIPPED)
@@ -1680,7 +1716,8 @@ px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 done:
 	h->last_st = st;
 	if (st == PX_UNREACHABLE && ignore_unreach) {
-		json_object_set_new(result, "skip_reason", json_string("Host unreachable (ignored)"));
+		json_object_set_new(
+		    result, "skip_reason", json_string("Host unreachable (ignored)"));
 	}
 	px_emit(r, h, task, px_status_names[st], result, NULL, no_log, st == PX_FAILED && ignore,
 	    delegate);
@@ -1690,8 +1727,9 @@ record:
 		json_object_set_new(h->host_vars, reg, px_registered(result));
 		pthread_mutex_unlock(&r->lock);
 	}
-	if ((st == PX_CHANGED || (json_object_get(task, "loop") &&
-				     json_is_true(json_object_get(result, "changed")))) &&
+	if ((st == PX_CHANGED ||
+	        (json_object_get(task, "loop") &&
+	            json_is_true(json_object_get(result, "changed")))) &&
 	    json_object_get(task, "notify")) {
 		if (px_notify(r, pp, task, h, vars, &err) < 0) {
 			json_object_set_new(result, "msg", json_string(err.msg));
@@ -1830,21 +1868,26 @@ px_task_start(struct px_run *r, const struct px_chain *ch, const json_t *task, b
 
 	/* names with {{ }} render with the first host's variables, as Ansible's header */
 	if (json_is_string(json_object_get(task, "name")) &&
-	    strstr(json_string_value(json_object_get(task, "name")), "{{") && json_array_size(hosts)) {
+	    strstr(json_string_value(json_object_get(task, "name")), "{{") &&
+	    json_array_size(hosts)) {
 		struct px_host *h = px_host_get(r, json_string_value(json_array_get(hosts, 0)));
 		vars = px_vars(r, r->play, ch, task, h);
 	}
 	name = px_task_name(task, vars);
 	json_decref(vars);
-	px_event(r, json_pack("{s:s,s:s,s:s,s:b}", "event", handler ? "handler_start" : "task_start",
-	    "task", name, "where", json_string_value(json_object_get(task, "__where")) ? json_string_value(json_object_get(task, "__where")) : "",
-	    "handler", handler));
+	px_event(r,
+	    json_pack("{s:s,s:s,s:s,s:b}", "event", handler ? "handler_start" : "task_start",
+	        "task", name, "where",
+	        json_string_value(json_object_get(task, "__where"))
+	            ? json_string_value(json_object_get(task, "__where"))
+	            : "",
+	        "handler", handler));
 }
 
 /* After a task: any_errors_fatal and max_fail_percentage end the play for everyone. */
 static void
-px_check_fatal(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
-    const json_t *task, const json_t *hosts)
+px_check_fatal(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const json_t *task,
+    const json_t *hosts)
 {
 	size_t i, failed = 0;
 	json_t *v;
@@ -1859,8 +1902,9 @@ px_check_fatal(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 	}
 	if (failed && aef) {
 		pp->end_play = true;
-		px_event(r, json_pack("{s:s,s:s}", "event", "abort", "msg",
-		    "any_errors_fatal: a host failed, ending the play"));
+		px_event(r,
+		    json_pack("{s:s,s:s}", "event", "abort", "msg",
+		        "any_errors_fatal: a host failed, ending the play"));
 		return;
 	}
 	if (pp->max_fail_pct >= 0 && json_array_size(pp->batch)) {
@@ -1874,8 +1918,9 @@ px_check_fatal(struct px_run *r, struct px_play *pp, const struct px_chain *ch,
 		double pct = 100.0 * (double)bf / (double)json_array_size(pp->batch);
 		if (pct > pp->max_fail_pct) {
 			pp->end_play = true;
-			px_event(r, json_pack("{s:s,s:s}", "event", "abort", "msg",
-			    "max_fail_percentage exceeded, ending the play"));
+			px_event(r,
+			    json_pack("{s:s,s:s}", "event", "abort", "msg",
+			        "max_fail_percentage exceeded, ending the play"));
 		}
 	}
 }
@@ -1895,20 +1940,24 @@ px_flush(struct px_run *r, struct px_play *pp, const json_t *hosts)
 		for (i = 0; i < json_array_size(pp->handlers); i++) {
 			hd = json_array_get(pp->handlers, i);
 			json_t *run = json_array();
-			const json_t *nm = json_object_get(hd, "name"), *l = json_object_get(hd, "listen");
+			const json_t *nm = json_object_get(hd, "name"),
+			             *l = json_object_get(hd, "listen");
 			const json_t *role = json_object_get(hd, "__role");
 			_cleanup_free_ char *full = NULL;
 			if (json_is_string(nm) && role)
-				full = xasprintf("%s : %s", json_string_value(json_object_get(role, "name")),
+				full = xasprintf("%s : %s",
+				    json_string_value(json_object_get(role, "name")),
 				    json_string_value(nm));
 			json_array_foreach(hosts, k, v)
 			{
 				struct px_host *h = px_host_find(r, json_string_value(v));
 				bool hit = false;
-				if (!h || h->unreachable || h->ended || (h->failed && !pp->force_handlers))
+				if (!h || h->unreachable || h->ended ||
+				    (h->failed && !pp->force_handlers))
 					continue;
 				pthread_mutex_lock(&r->lock);
-				if (json_is_string(nm) && json_object_get(h->notified, json_string_value(nm))) {
+				if (json_is_string(nm) &&
+				    json_object_get(h->notified, json_string_value(nm))) {
 					hit = true;
 					json_object_del(h->notified, json_string_value(nm));
 				}
@@ -1916,13 +1965,15 @@ px_flush(struct px_run *r, struct px_play *pp, const json_t *hosts)
 					hit = true;
 					json_object_del(h->notified, full);
 				}
-				if (json_is_string(l) && json_object_get(h->notified, json_string_value(l)))
+				if (json_is_string(l) &&
+				    json_object_get(h->notified, json_string_value(l)))
 					hit = true;
 				if (json_is_array(l)) {
 					size_t q;
 					json_t *t;
 					json_array_foreach(l, q, t) if (json_is_string(t) &&
-					    json_object_get(h->notified, json_string_value(t))) hit = true;
+					    json_object_get(h->notified, json_string_value(t)))
+					    hit = true;
 				}
 				pthread_mutex_unlock(&r->lock);
 				if (hit)
@@ -1938,9 +1989,11 @@ px_flush(struct px_run *r, struct px_play *pp, const json_t *hosts)
 					/* a failed host whose handler runs under force_handlers */
 					json_array_foreach(run, k, v)
 					{
-						struct px_host *h = px_host_find(r, json_string_value(v));
+						struct px_host *h =
+						    px_host_find(r, json_string_value(v));
 						if (h)
-							h->failed = h->failed && !pp->force_handlers;
+							h->failed =
+							    h->failed && !pp->force_handlers;
 					}
 					px_dispatch(r, pp, &rc, hd, run);
 				}
@@ -1961,8 +2014,10 @@ px_flush(struct px_run *r, struct px_play *pp, const json_t *hosts)
 			{
 				bool is_name = false;
 				for (size_t q = 0; q < json_array_size(pp->handlers); q++) {
-					const json_t *nm = json_object_get(json_array_get(pp->handlers, q), "name");
-					if (json_is_string(nm) && strcmp(json_string_value(nm), key) == 0)
+					const json_t *nm = json_object_get(
+					    json_array_get(pp->handlers, q), "name");
+					if (json_is_string(nm) &&
+					    strcmp(json_string_value(nm), key) == 0)
 						is_name = true;
 				}
 				if (is_name)
@@ -1992,8 +2047,8 @@ static void
 px_meta(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const json_t *task,
     json_t *hosts)
 {
-	const char *what = json_string_value(json_object_get(json_object_get(task, "args"),
-	    "_raw_params"));
+	const char *what =
+	    json_string_value(json_object_get(json_object_get(task, "args"), "_raw_params"));
 	json_t *yes = json_array(), *v;
 	size_t i;
 
@@ -2007,7 +2062,8 @@ px_meta(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const j
 		struct dr_error err = {{0}};
 		if (vars_cond(vars, px_kw(NULL, NULL, task, "when"), &ok, &err) < 0) {
 			px_emit(r, h, task, "failed",
-			    json_pack("{s:b,s:s}", "failed", 1, "msg", err.msg), NULL, false, false, NULL);
+			    json_pack("{s:b,s:s}", "failed", 1, "msg", err.msg), NULL, false,
+			    false, NULL);
 			h->failed = true;
 			h->nfailed++;
 			ok = false;
@@ -2036,7 +2092,7 @@ px_meta(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const j
 			json_object_clear(h->facts);
 		}
 	} else if (strcmp(what, "noop") != 0 && strcmp(what, "refresh_inventory") != 0 &&
-		   strcmp(what, "reset_connection") != 0 && strcmp(what, "end_role") != 0) {
+	    strcmp(what, "reset_connection") != 0 && strcmp(what, "end_role") != 0) {
 		json_array_foreach(yes, i, v)
 		{
 			struct px_host *h = px_host_get(r, json_string_value(v));
@@ -2077,11 +2133,13 @@ px_include(struct px_run *r, struct px_play *pp, const struct px_chain *ch, cons
 			json_t *found = NULL;
 			size_t q;
 			json_array_foreach(groups, q, g) if (json_equal(json_object_get(g, "args"),
-			    json_object_get(inc, "args")) && json_equal(json_object_get(g, "vars"),
-			    json_object_get(inc, "vars"))) found = g;
+			                                         json_object_get(inc, "args")) &&
+			    json_equal(json_object_get(g, "vars"), json_object_get(inc, "vars")))
+			    found = g;
 			if (!found) {
-				found = json_pack("{s:O,s:O,s:[]}", "args", json_object_get(inc, "args"),
-				    "vars", json_object_get(inc, "vars"), "hosts");
+				found = json_pack("{s:O,s:O,s:[]}", "args",
+				    json_object_get(inc, "args"), "vars",
+				    json_object_get(inc, "vars"), "hosts");
 				json_array_append_new(groups, found);
 			}
 			json_array_append(json_object_get(found, "hosts"), v);
@@ -2092,7 +2150,8 @@ px_include(struct px_run *r, struct px_play *pp, const struct px_chain *ch, cons
 		json_t *args = json_object_get(g, "args"), *gh = json_object_get(g, "hosts");
 		struct dr_error err = {{0}};
 		json_t *tasks = NULL, *handlers = NULL, *block = NULL;
-		struct px_chain link = {.up = ch, .obj = task, .item_vars = json_object_get(g, "vars")};
+		struct px_chain link = {
+		    .up = ch, .obj = task, .item_vars = json_object_get(g, "vars")};
 		int rc;
 		if (strcmp(action, "include_tasks") == 0) {
 			const char *file = json_string_value(json_object_get(args, "file"));
@@ -2101,10 +2160,12 @@ px_include(struct px_run *r, struct px_play *pp, const struct px_chain *ch, cons
 			if (!file)
 				rc = dr_error_set(&err, "include_tasks needs a file");
 			else
-				rc = playbook_tasks_load(r->pb, file, px_role(ch, task), &tasks, &err);
+				rc = playbook_tasks_load(
+				    r->pb, file, px_role(ch, task), &tasks, &err);
 			/* include_tasks with apply: keywords for the included tasks */
 			if (rc == 0 && json_is_object(json_object_get(args, "apply"))) {
-				block = json_pack("{s:O,s:[],s:[]}", "block", tasks, "rescue", "always");
+				block = json_pack(
+				    "{s:O,s:[],s:[]}", "block", tasks, "rescue", "always");
 				json_object_update(block, json_object_get(args, "apply"));
 				json_decref(tasks);
 				tasks = json_pack("[o]", block);
@@ -2112,14 +2173,15 @@ px_include(struct px_run *r, struct px_play *pp, const struct px_chain *ch, cons
 			}
 		} else {
 			const char *name = json_string_value(json_object_get(args, "name"));
-			json_t *params = json_object_get(args, "vars") ? json_copy(json_object_get(args, "vars"))
-								       : json_object();
+			json_t *params = json_object_get(args, "vars")
+			    ? json_copy(json_object_get(args, "vars"))
+			    : json_object();
 			if (!name)
 				rc = dr_error_set(&err, "include_role needs name");
 			else
 				rc = playbook_role_load(r->pb, name, params,
-				    json_string_value(json_object_get(args, "tasks_from")), &block, &handlers,
-				    &err);
+				    json_string_value(json_object_get(args, "tasks_from")), &block,
+				    &handlers, &err);
 			json_decref(params);
 			if (rc == 0) {
 				tasks = json_pack("[O]", block);
@@ -2140,10 +2202,12 @@ px_include(struct px_run *r, struct px_play *pp, const struct px_chain *ch, cons
 			}
 		} else {
 			if (strcmp(action, "include_tasks") == 0) {
-				json_t *f = json_object_get(args, "file") ? json_object_get(args, "file")
-									  : json_object_get(args, "_raw_params");
-				px_event(r, json_pack("{s:s,s:O,s:O}", "event", "included", "hosts", gh,
-				    "file", f ? f : json_null()));
+				json_t *f = json_object_get(args, "file")
+				    ? json_object_get(args, "file")
+				    : json_object_get(args, "_raw_params");
+				px_event(r,
+				    json_pack("{s:s,s:O,s:O}", "event", "included", "hosts", gh,
+				        "file", f ? f : json_null()));
 			}
 			px_list(r, pp, tasks, gh, &link, depth + 1);
 		}
@@ -2178,7 +2242,8 @@ px_block(struct px_run *r, struct px_play *pp, const json_t *b, json_t *hosts,
 	if (json_array_size(json_object_get(b, "rescue")) && json_array_size(failed) &&
 	    !pp->end_play) {
 		link.section = 'r';
-		json_array_foreach(failed, i, v) px_host_get(r, json_string_value(v))->failed = false;
+		json_array_foreach(failed, i, v) px_host_get(r, json_string_value(v))->failed =
+		    false;
 		px_list(r, pp, json_object_get(b, "rescue"), failed, &link, depth + 1);
 		json_array_foreach(failed, i, v)
 		{
@@ -2202,7 +2267,8 @@ px_block(struct px_run *r, struct px_play *pp, const json_t *b, json_t *hosts,
 		json_t *run = px_active(r, entered);
 		px_list(r, pp, json_object_get(b, "always"), run, &link, depth + 1);
 		json_decref(run);
-		json_array_foreach(still, i, v) px_host_get(r, json_string_value(v))->failed = true;
+		json_array_foreach(still, i, v) px_host_get(r, json_string_value(v))->failed =
+		    true;
 		json_decref(still);
 	}
 	json_decref(entered);
@@ -2233,7 +2299,8 @@ px_list(struct px_run *r, struct px_play *pp, const json_t *tasks, json_t *hosts
 			break;
 		}
 		if (json_object_get(t, "block")) {
-			/* a block's when applies to each of its tasks (inherited through the chain) */
+			/* a block's when applies to each of its tasks (inherited through the
+			 * chain) */
 			px_block(r, pp, t, active, ch, depth);
 			json_decref(active);
 			continue;
@@ -2263,17 +2330,20 @@ px_list(struct px_run *r, struct px_play *pp, const json_t *tasks, json_t *hosts
 		}
 		/* run_once: the first host runs; every host gets the result */
 		bool run_once = px_kw_bool(NULL, px_kw(pp, ch, t, "run_once"), false);
-		json_t *targets = run_once ? json_pack("[O]", json_array_get(active, 0))
-					   : json_incref(active);
-		if (!px_inline || px_inline == px_host_find(r, json_string_value(json_array_get(active, 0))))
+		json_t *targets =
+		    run_once ? json_pack("[O]", json_array_get(active, 0)) : json_incref(active);
+		if (!px_inline ||
+		    px_inline == px_host_find(r, json_string_value(json_array_get(active, 0))))
 			px_task_start(r, ch, t, false, targets);
 		if (strcmp(action, "include_tasks") == 0 || strcmp(action, "include_role") == 0)
 			px_include(r, pp, ch, t, targets, depth);
 		else {
 			px_dispatch(r, pp, ch, t, targets);
 			if (run_once) {
-				struct px_host *first = px_host_get(r, json_string_value(json_array_get(targets, 0)));
-				const char *reg = json_string_value(json_object_get(t, "register"));
+				struct px_host *first =
+				    px_host_get(r, json_string_value(json_array_get(targets, 0)));
+				const char *reg =
+				    json_string_value(json_object_get(t, "register"));
 				size_t k;
 				json_t *hv;
 				json_array_foreach(active, k, hv)
@@ -2283,10 +2353,13 @@ px_list(struct px_run *r, struct px_play *pp, const json_t *tasks, json_t *hosts
 						continue;
 					pthread_mutex_lock(&r->lock);
 					if (reg && first->last_result)
-						json_object_set(h->host_vars, reg, first->last_result);
-					const json_t *facts = json_object_get(first->last_result, "ansible_facts");
-					if (json_is_object(facts) && (strcmp(action, "set_fact") == 0 ||
-									strcmp(action, "include_vars") == 0))
+						json_object_set(
+						    h->host_vars, reg, first->last_result);
+					const json_t *facts =
+					    json_object_get(first->last_result, "ansible_facts");
+					if (json_is_object(facts) &&
+					    (strcmp(action, "set_fact") == 0 ||
+					        strcmp(action, "include_vars") == 0))
 						json_object_update(h->host_vars, (json_t *)facts);
 					json_object_update(h->notified, first->notified);
 					pthread_mutex_unlock(&r->lock);
@@ -2362,8 +2435,8 @@ px_batches(const json_t *serial, const json_t *hosts, const json_t *vars)
 	}
 	sizes = json_is_array(serial) ? json_incref((json_t *)serial) : json_pack("[O]", serial);
 	while (pos < n) {
-		const json_t *sv = json_array_get(sizes, idx < json_array_size(sizes) ? idx
-										: json_array_size(sizes) - 1);
+		const json_t *sv = json_array_get(
+		    sizes, idx < json_array_size(sizes) ? idx : json_array_size(sizes) - 1);
 		long long size = 0;
 		if (json_is_integer(sv))
 			size = json_integer_value(sv);
@@ -2375,7 +2448,8 @@ px_batches(const json_t *serial, const json_t *hosts, const json_t *vars)
 					s[l - 1] = '\0';
 					long long pct;
 					if (str_to_ll(str_trim(s), 0, 100, &pct) == 0)
-						size = (long long)((double)n * (double)pct / 100.0);
+						size =
+						    (long long)((double)n * (double)pct / 100.0);
 					if (size < 1)
 						size = 1;
 				} else if (str_to_ll(str_trim(s), 0, LLONG_MAX, &size) < 0)
@@ -2403,8 +2477,8 @@ px_name_cmp(const void *a, const void *b)
 
 /* The play's hosts, after --limit and order. */
 static int
-px_play_hosts(struct px_run *r, const json_t *play, const json_t *vars, json_t **ret,
-    struct dr_error *err)
+px_play_hosts(
+    struct px_run *r, const json_t *play, const json_t *vars, json_t **ret, struct dr_error *err)
 {
 	const json_t *hk = json_object_get(play, "hosts");
 	_cleanup_free_ char *pattern = NULL;
@@ -2426,8 +2500,8 @@ px_play_hosts(struct px_run *r, const json_t *play, const json_t *vars, json_t *
 	if (strstr(pattern, "{{")) {
 		char *t;
 		if (vars_template_str(vars, pattern, &t, err) < 0)
-			return dr_error_prefix(err, "%s: hosts: ",
-			    json_string_value(json_object_get(play, "__where")));
+			return dr_error_prefix(err,
+			    "%s: hosts: ", json_string_value(json_object_get(play, "__where")));
 		free(pattern);
 		pattern = t;
 	}
@@ -2482,7 +2556,8 @@ px_play_hosts(struct px_run *r, const json_t *play, const json_t *vars, json_t *
 				names[j] = t;
 			}
 		json_t *out = json_array();
-		bool rev = strcmp(order, "reverse_sorted") == 0 || strcmp(order, "reverse_inventory") == 0;
+		bool rev = strcmp(order, "reverse_sorted") == 0 ||
+		    strcmp(order, "reverse_inventory") == 0;
 		for (size_t i = 0; i < n; i++)
 			json_array_append_new(out, json_string(names[rev ? n - 1 - i : i]));
 		free(names);
@@ -2518,15 +2593,18 @@ px_play_vars(struct px_run *r, const json_t *play, json_t **ret, struct dr_error
 		{
 			char *name = NULL;
 			json_t *v;
-			if (!json_is_string(c) || vars_template_str(ctx, json_string_value(c), &name, err) < 0) {
+			if (!json_is_string(c) ||
+			    vars_template_str(ctx, json_string_value(c), &name, err) < 0) {
 				json_decref(cands);
 				json_decref(list);
 				json_decref(ctx);
 				json_decref(vars);
 				return dr_error_prefix(err, "vars_files: ");
 			}
-			_cleanup_free_ char *path = name[0] == '/' ? xstrdup(name)
-			    : xasprintf("%s/%s", json_string_value(json_object_get(play, "__dir")), name);
+			_cleanup_free_ char *path = name[0] == '/'
+			    ? xstrdup(name)
+			    : xasprintf("%s/%s", json_string_value(json_object_get(play, "__dir")),
+			          name);
 			free(name);
 			if (access(path, R_OK) != 0 && json_array_size(cands) > 1 &&
 			    k + 1 < json_array_size(cands))
@@ -2594,7 +2672,8 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 			return 0;
 		}
 	}
-	if (px_play_hosts(r, play, ctx, &pp.hosts, err) < 0 || px_play_vars(r, play, &pp.vars, err) < 0) {
+	if (px_play_hosts(r, play, ctx, &pp.hosts, err) < 0 ||
+	    px_play_vars(r, play, &pp.vars, err) < 0) {
 		json_decref(pp.hosts);
 		json_decref(ctx);
 		return -1;
@@ -2610,8 +2689,8 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 	pp.force_handlers = px_kw_bool(ctx, json_object_get(play, "force_handlers"), false);
 	pp.any_errors_fatal = px_kw_bool(ctx, json_object_get(play, "any_errors_fatal"), false);
 	if ((x = json_object_get(play, "max_fail_percentage")) != NULL)
-		pp.max_fail_pct = json_is_number(x) ? json_number_value(x)
-						     : (double)px_kw_int(ctx, x, -1);
+		pp.max_fail_pct =
+		    json_is_number(x) ? json_number_value(x) : (double)px_kw_int(ctx, x, -1);
 	_cleanup_free_ char *strategy = NULL;
 	bool f = false;
 	strategy = px_kw_str(ctx, json_object_get(play, "strategy"), err, &f);
@@ -2619,12 +2698,15 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 	r->play = &pp;
 	const json_t *nm = json_object_get(play, "name");
 	json_t *hk = json_object_get(play, "hosts");
-	_cleanup_free_ char *hosts_text = json_is_string(hk) ? xstrdup(json_string_value(hk))
-							     : json_dumps(hk, JSON_COMPACT);
+	_cleanup_free_ char *hosts_text =
+	    json_is_string(hk) ? xstrdup(json_string_value(hk)) : json_dumps(hk, JSON_COMPACT);
 	if (json_array_size(pp.hosts) == 0) {
-		px_event(r, json_pack("{s:s,s:s}", "event", "play_start", "play",
-		    json_is_string(nm) ? json_string_value(nm) : hosts_text));
-		px_event(r, json_pack("{s:s,s:s}", "event", "no_hosts", "msg", "skipping: no hosts matched"));
+		px_event(r,
+		    json_pack("{s:s,s:s}", "event", "play_start", "play",
+		        json_is_string(nm) ? json_string_value(nm) : hosts_text));
+		px_event(r,
+		    json_pack(
+		        "{s:s,s:s}", "event", "no_hosts", "msg", "skipping: no hosts matched"));
 		goto out;
 	}
 	batches = px_batches(json_object_get(play, "serial"), pp.hosts, ctx);
@@ -2632,13 +2714,15 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 	{
 		json_t *active;
 		_cleanup_free_ char *pname = NULL;
-		if (json_is_string(nm) && vars_template_str(ctx, json_string_value(nm), &pname, NULL) < 0)
+		if (json_is_string(nm) &&
+		    vars_template_str(ctx, json_string_value(nm), &pname, NULL) < 0)
 			pname = xstrdup(json_string_value(nm));
 		pp.batch = b;
 		for (size_t k = 0; k < json_array_size(b); k++)
 			px_host_get(r, json_string_value(json_array_get(b, k)));
-		px_event(r, json_pack("{s:s,s:s}", "event", "play_start", "play",
-		    pname ? pname : hosts_text));
+		px_event(r,
+		    json_pack(
+		        "{s:s,s:s}", "event", "play_start", "play", pname ? pname : hosts_text));
 		active = px_active(r, b);
 		if (json_array_size(active) == 0) {
 			json_decref(active);
@@ -2646,12 +2730,13 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 		}
 		if (px_kw_bool(ctx, json_object_get(play, "gather_facts"), true)) {
 			/* Gathering Facts: a setup task of its own, tagged always as Ansible's */
-			json_t *gt = json_pack("{s:s,s:s,s:{},s:s,s:[s]}", "name", "Gathering Facts",
-			    "action", "setup", "args", "__where",
+			json_t *gt = json_pack("{s:s,s:s,s:{},s:s,s:[s]}", "name",
+			    "Gathering Facts", "action", "setup", "args", "__where",
 			    json_string_value(json_object_get(play, "__where")), "tags", "always");
 			const json_t *gs = json_object_get(play, "gather_subset");
 			if (gs)
-				json_object_set(json_object_get(gt, "args"), "gather_subset", (json_t *)gs);
+				json_object_set(
+				    json_object_get(gt, "args"), "gather_subset", (json_t *)gs);
 			px_task_start(r, NULL, gt, false, active);
 			px_dispatch(r, &pp, NULL, gt, active);
 			px_check_fatal(r, &pp, NULL, gt, active);
@@ -2663,7 +2748,8 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 			json_t *v;
 			json_array_foreach(active, k, v)
 			    px_host_post(px_host_get(r, json_string_value(v)), px_job_free, &fj);
-			json_array_foreach(active, k, v) px_host_wait(px_host_get(r, json_string_value(v)));
+			json_array_foreach(active, k, v)
+			    px_host_wait(px_host_get(r, json_string_value(v)));
 		} else
 			px_sections(r, &pp, active);
 		json_decref(active);
@@ -2691,8 +2777,8 @@ out:
 
 /* Run every play. */
 int
-play_run(struct playbook *pb, struct inventory *inv, const struct play_opts *o,
-    struct dr_error *err)
+play_run(
+    struct playbook *pb, struct inventory *inv, const struct play_opts *o, struct dr_error *err)
 {
 	struct px_run r = {.pb = pb, .inv = inv, .o = o};
 	const json_t *plays = playbook_plays(pb), *p;
@@ -2722,8 +2808,8 @@ play_run(struct playbook *pb, struct inventory *inv, const struct play_opts *o,
 		struct px_host *h = r.hosts[i];
 		json_object_set_new(recap, h->name,
 		    json_pack("{s:i,s:i,s:i,s:i,s:i,s:i,s:i}", "ok", h->ok, "changed", h->changed,
-			"unreachable", h->nunreachable, "failed", h->nfailed, "skipped", h->skipped,
-			"rescued", h->rescued, "ignored", h->ignored));
+		        "unreachable", h->nunreachable, "failed", h->nfailed, "skipped",
+		        h->skipped, "rescued", h->rescued, "ignored", h->ignored));
 		if (rc == PLAY_RC_OK || rc == PLAY_RC_FAILED) {
 			if (h->nunreachable)
 				rc = PLAY_RC_UNREACHABLE;
@@ -2745,8 +2831,8 @@ play_run(struct playbook *pb, struct inventory *inv, const struct play_opts *o,
 
 /* Names of the tasks of a list (blocks flattened), for --list-tasks. */
 static void
-px_list_names(const struct px_run *r, const json_t *tasks, const struct px_chain *ch,
-    json_t *out, int depth)
+px_list_names(
+    const struct px_run *r, const json_t *tasks, const struct px_chain *ch, json_t *out, int depth)
 {
 	size_t i;
 	json_t *t;
@@ -2759,13 +2845,15 @@ px_list_names(const struct px_run *r, const json_t *tasks, const struct px_chain
 			struct px_chain link = {.up = ch, .obj = t};
 			static const char *const parts[] = {"block", "rescue", "always"};
 			for (size_t k = 0; k < nitems(parts); k++)
-				px_list_names(r, json_object_get(t, parts[k]), &link, out, depth + 1);
+				px_list_names(
+				    r, json_object_get(t, parts[k]), &link, out, depth + 1);
 			continue;
 		}
 		json_t *tags = px_tags(NULL, ch, t);
 		if (px_tags_match(r, tags)) {
 			char *name = px_task_name(t, NULL);
-			json_array_append_new(out, json_pack("{s:s,s:O}", "name", name, "tags", tags));
+			json_array_append_new(
+			    out, json_pack("{s:s,s:O}", "name", name, "tags", tags));
 			free(name);
 		}
 		json_decref(tags);
@@ -2797,12 +2885,14 @@ play_list(struct playbook *pb, struct inventory *inv, const struct play_opts *o,
 			rc = -1;
 			break;
 		}
-		static const char *const sections[] = {"pre_tasks", "roles", "tasks", "post_tasks"};
+		static const char *const sections[] = {
+		    "pre_tasks", "roles", "tasks", "post_tasks"};
 		for (size_t s = 0; s < nitems(sections); s++)
 			px_list_names(&r, json_object_get(p, sections[s]), NULL, tl, 0);
 		const json_t *nm = json_object_get(p, "name");
-		json_t *ev = json_pack("{s:s,s:I,s:O,s:O}", "event", "list", "play", (json_int_t)i + 1,
-		    "pattern", json_object_get(p, "hosts"), "name", nm ? nm : json_object_get(p, "hosts"));
+		json_t *ev = json_pack("{s:s,s:I,s:O,s:O}", "event", "list", "play",
+		    (json_int_t)i + 1, "pattern", json_object_get(p, "hosts"), "name",
+		    nm ? nm : json_object_get(p, "hosts"));
 		if (hosts)
 			json_object_set(ev, "hosts", hl);
 		if (tasks)

@@ -89,8 +89,8 @@ inventory_child_add(struct inventory *inv, const char *parent, const char *child
 {
 	inventory_group(inv, child);
 	if (strcmp(child, "all") != 0)
-		inventory_add_unique(json_object_get(inventory_group(inv, parent), "children"),
-		    child);
+		inventory_add_unique(
+		    json_object_get(inventory_group(inv, parent), "children"), child);
 }
 
 /*
@@ -137,8 +137,8 @@ inventory_expand(const char *pat, json_t *out, const char *where, struct dr_erro
 	    lo > hi)
 		return dr_error_set(err, "%s: bad host range '%s'", where, pat);
 	if ((hi - lo) / step + 1 > INVENTORY_MAX_RANGE)
-		return dr_error_set(err, "%s: host range '%s' expands to more than %d hosts", where,
-		    pat, INVENTORY_MAX_RANGE);
+		return dr_error_set(err, "%s: host range '%s' expands to more than %d hosts",
+		    where, pat, INVENTORY_MAX_RANGE);
 	int width = (strlen(a) > 1 && a[0] == '0') ? (int)strlen(a) : 0;
 	for (long long i = lo; i <= hi; i += step) {
 		_cleanup_free_ char *n = xasprintf("%s%0*lld%s", head, width, i, rb + 1);
@@ -173,8 +173,7 @@ inventory_ini_value(const char *s)
 
 /* Parse an INI inventory. */
 static int
-inventory_ini_load(struct inventory *inv, const char *path, const char *text,
-    struct dr_error *err)
+inventory_ini_load(struct inventory *inv, const char *path, const char *text, struct dr_error *err)
 {
 	enum { SEC_HOSTS, SEC_VARS, SEC_CHILDREN } kind = SEC_HOSTS;
 	_cleanup_free_ char *copy = xstrdup(text);
@@ -221,27 +220,29 @@ inventory_ini_load(struct inventory *inv, const char *path, const char *text,
 		}
 		if (kind == SEC_CHILDREN) {
 			if (strcmp(line, group) == 0)
-				return dr_error_set(err, "%s: group %s cannot be its own child", where,
-				    group);
+				return dr_error_set(
+				    err, "%s: group %s cannot be its own child", where, group);
 			inventory_child_add(inv, group, line);
 			continue;
 		}
 		if (kind == SEC_VARS) {
 			char *eq = strchr(line, '=');
 			if (!eq)
-				return dr_error_set(err, "%s: expected key=value in [%s:vars]", where,
-				    group);
+				return dr_error_set(
+				    err, "%s: expected key=value in [%s:vars]", where, group);
 			*eq = '\0';
 			char *k = str_trim(line), *v = str_trim(eq + 1);
 			size_t vl = strlen(v);
 			if (vl >= 2 && (v[0] == '"' || v[0] == '\'') && v[vl - 1] == v[0]) {
 				v[vl - 1] = '\0';
 				v++;
-				json_object_set_new(json_object_get(inventory_group(inv, group), "vars"),
-				    k, json_string(v));
+				json_object_set_new(
+				    json_object_get(inventory_group(inv, group), "vars"), k,
+				    json_string(v));
 			} else
-				json_object_set_new(json_object_get(inventory_group(inv, group), "vars"),
-				    k, inventory_ini_value(v));
+				json_object_set_new(
+				    json_object_get(inventory_group(inv, group), "vars"), k,
+				    inventory_ini_value(v));
 			continue;
 		}
 		json_t *words, *names = json_array();
@@ -254,8 +255,8 @@ inventory_ini_load(struct inventory *inv, const char *path, const char *text,
 			json_decref(names);
 			continue;
 		}
-		if (inventory_expand(json_string_value(json_array_get(words, 0)), names, where,
-			err) < 0) {
+		if (inventory_expand(
+		        json_string_value(json_array_get(words, 0)), names, where, err) < 0) {
 			json_decref(words);
 			json_decref(names);
 			return -1;
@@ -268,8 +269,9 @@ inventory_ini_load(struct inventory *inv, const char *path, const char *text,
 				json_decref(words);
 				json_decref(names);
 				json_decref(hvars);
-				return dr_error_set(err, "%s: expected key=value after the host name, got '%s'",
-				    where, kv);
+				return dr_error_set(err,
+				    "%s: expected key=value after the host name, got '%s'", where,
+				    kv);
 			}
 			_cleanup_free_ char *k = xstrndup(kv, (size_t)(eq - kv));
 			json_object_set_new(hvars, k, inventory_ini_value(eq + 1));
@@ -283,12 +285,12 @@ inventory_ini_load(struct inventory *inv, const char *path, const char *text,
 				json_decref(words);
 				json_decref(names);
 				json_decref(hvars);
-				return dr_error_set(err, "%s: more than %d hosts", where,
-				    INVENTORY_MAX_HOSTS);
+				return dr_error_set(
+				    err, "%s: more than %d hosts", where, INVENTORY_MAX_HOSTS);
 			}
 			inventory_host_add(inv, h, group);
-			json_object_update(json_object_get(json_object_get(inv->hosts, h), "vars"),
-			    hvars);
+			json_object_update(
+			    json_object_get(json_object_get(inv->hosts, h), "vars"), hvars);
 		}
 		json_decref(words);
 		json_decref(names);
@@ -314,7 +316,8 @@ inventory_yaml_group(struct inventory *inv, const char *name, const json_t *g,
 	if (json_is_null(g))
 		return 0;
 	if (!json_is_object(g))
-		return dr_error_set(err, "%s: group %s: expected a mapping with hosts, vars, children",
+		return dr_error_set(err,
+		    "%s: group %s: expected a mapping with hosts, vars, children",
 		    yaml_src_where(src, g, where, sizeof where), name);
 	json_object_foreach((json_t *)g, k, v)
 	{
@@ -324,7 +327,8 @@ inventory_yaml_group(struct inventory *inv, const char *name, const json_t *g,
 			if (json_is_null(v))
 				continue;
 			if (!json_is_object(v))
-				return dr_error_set(err, "%s: hosts: expected a mapping of host names",
+				return dr_error_set(err,
+				    "%s: hosts: expected a mapping of host names",
 				    yaml_src_where(src, v, where, sizeof where));
 			json_object_foreach(v, h, hv)
 			{
@@ -334,8 +338,9 @@ inventory_yaml_group(struct inventory *inv, const char *name, const json_t *g,
 				yaml_src_where_key(src, v, h, where, sizeof where);
 				if (!json_is_null(hv) && !json_is_object(hv)) {
 					json_decref(names);
-					return dr_error_set(err, "%s: host %s: expected a mapping of variables",
-					    where, h);
+					return dr_error_set(err,
+					    "%s: host %s: expected a mapping of variables", where,
+					    h);
 				}
 				if (inventory_expand(h, names, where, err) < 0) {
 					json_decref(names);
@@ -345,8 +350,11 @@ inventory_yaml_group(struct inventory *inv, const char *name, const json_t *g,
 				{
 					inventory_host_add(inv, json_string_value(n), name);
 					if (json_is_object(hv))
-						json_object_update(json_object_get(json_object_get(inv->hosts,
-							json_string_value(n)), "vars"), hv);
+						json_object_update(
+						    json_object_get(json_object_get(inv->hosts,
+						                        json_string_value(n)),
+						        "vars"),
+						    hv);
 				}
 				json_decref(names);
 			}
@@ -363,12 +371,14 @@ inventory_yaml_group(struct inventory *inv, const char *name, const json_t *g,
 			if (json_is_null(v))
 				continue;
 			if (!json_is_object(v))
-				return dr_error_set(err, "%s: children: expected a mapping of groups",
+				return dr_error_set(err,
+				    "%s: children: expected a mapping of groups",
 				    yaml_src_where(src, v, where, sizeof where));
 			json_object_foreach(v, c, cv)
 			{
 				if (strcmp(c, name) == 0)
-					return dr_error_set(err, "%s: group %s cannot be its own child",
+					return dr_error_set(err,
+					    "%s: group %s cannot be its own child",
 					    yaml_src_where_key(src, v, c, where, sizeof where), c);
 				inventory_child_add(inv, name, c);
 				if (inventory_yaml_group(inv, c, cv, src, depth + 1, err) < 0)
@@ -424,8 +434,8 @@ inventory_ignored(const char *name)
 	return false;
 }
 
-static int inventory_load_path(struct inventory *inv, const char *path, int depth,
-    struct dr_error *err);
+static int inventory_load_path(
+    struct inventory *inv, const char *path, int depth, struct dr_error *err);
 
 /* Every file of a directory in name order. */
 static int
@@ -469,8 +479,8 @@ inventory_load_path(struct inventory *inv, const char *path, int depth, struct d
 		return -1;
 	if (access(path, X_OK) == 0 && str_has_prefix(text, "#!")) {
 		free(text);
-		return dr_error_set(err, "%s: executable (script) inventories are not supported",
-		    path);
+		return dr_error_set(
+		    err, "%s: executable (script) inventories are not supported", path);
 	}
 	r = inventory_ini_load(inv, path, text, err);
 	free(text);
@@ -541,8 +551,8 @@ inventory_vars_read(const char *path, json_t *into, struct dr_error *err)
 
 /* dir/<kind>/<name>{,.yml,.yaml,.json} (file or directory) into obj[key]. */
 static int
-inventory_vars_named(const char *dir, const char *kind, const char *name, json_t *obj,
-    struct dr_error *err)
+inventory_vars_named(
+    const char *dir, const char *kind, const char *name, json_t *obj, struct dr_error *err)
 {
 	static const char *const exts[] = {"", ".yml", ".yaml", ".json"};
 	json_t *dv = json_object_get(obj, "dir_vars");
@@ -784,8 +794,8 @@ inventory_groups(const struct inventory *inv)
 			continue;
 		}
 		inventory_group_hosts(inv, name, hosts, 0);
-		json_array_foreach(hosts, i, v) json_object_set(grouped, json_string_value(v),
-		    json_true());
+		json_array_foreach(hosts, i, v)
+		    json_object_set(grouped, json_string_value(v), json_true());
 		json_object_set_new(out, name, hosts);
 	}
 	json_array_foreach(json_object_get(json_object_get(inv->groups, "ungrouped"), "hosts"), i,
@@ -873,23 +883,24 @@ inventory_term(const struct inventory *inv, const char *term, json_t **ret, stru
 	else if (t[0] == '~') {
 		int ec;
 		PCRE2_SIZE off;
-		pcre2_code *re = pcre2_compile((PCRE2_SPTR)(t + 1), PCRE2_ZERO_TERMINATED, 0, &ec,
-		    &off, NULL);
+		pcre2_code *re =
+		    pcre2_compile((PCRE2_SPTR)(t + 1), PCRE2_ZERO_TERMINATED, 0, &ec, &off, NULL);
 		if (!re) {
 			json_decref(out);
-			return dr_error_set(err, "host pattern '%s': bad regular expression", term);
+			return dr_error_set(
+			    err, "host pattern '%s': bad regular expression", term);
 		}
 		pcre2_match_data *md = pcre2_match_data_create_from_pattern(re, NULL);
 		json_object_foreach(inv->groups, name, v)
 		{
 			if (pcre2_match(re, (PCRE2_SPTR)name, strlen(name), 0, PCRE2_ANCHORED, md,
-				NULL) >= 0)
+			        NULL) >= 0)
 				inventory_group_hosts(inv, name, out, 0);
 		}
 		json_object_foreach(inv->hosts, name, v)
 		{
 			if (pcre2_match(re, (PCRE2_SPTR)name, strlen(name), 0, PCRE2_ANCHORED, md,
-				NULL) >= 0)
+			        NULL) >= 0)
 				inventory_add_unique(out, name);
 		}
 		pcre2_match_data_free(md);
@@ -910,8 +921,9 @@ inventory_term(const struct inventory *inv, const char *term, json_t **ret, stru
 			json_t *names = json_array();
 			size_t i;
 			if (inventory_expand(t, names, "host pattern", err) == 0)
-				json_array_foreach(names, i, v) if (json_object_get(inv->hosts,
-				    json_string_value(v))) inventory_add_unique(out, json_string_value(v));
+				json_array_foreach(names, i,
+				    v) if (json_object_get(inv->hosts, json_string_value(v)))
+				    inventory_add_unique(out, json_string_value(v));
 			json_decref(names);
 		}
 	} else if (json_object_get(inv->groups, t))
@@ -928,8 +940,8 @@ inventory_term(const struct inventory *inv, const char *term, json_t **ret, stru
 
 /* Hosts a pattern names. */
 int
-inventory_match(const struct inventory *inv, const char *pattern, json_t **ret,
-    struct dr_error *err)
+inventory_match(
+    const struct inventory *inv, const char *pattern, json_t **ret, struct dr_error *err)
 {
 	_cleanup_free_ char *p = xstrdup(pattern);
 	json_t *terms = json_array(), *result = json_array(), *and = NULL, *not = json_array();
@@ -974,15 +986,17 @@ inventory_match(const struct inventory *inv, const char *pattern, json_t **ret,
 				json_t *keep = json_array();
 				size_t j;
 				json_t *h;
-				json_array_foreach(and, j, h) if (inventory_has(hosts,
-				    json_string_value(h))) json_array_append(keep, h);
+				json_array_foreach(
+				    and, j, h) if (inventory_has(hosts, json_string_value(h)))
+				    json_array_append(keep, h);
 				json_decref(and);
 				and = keep;
 			}
 		} else if (kind == '!') {
 			size_t j;
 			json_t *h;
-			json_array_foreach(hosts, j, h) inventory_add_unique(not, json_string_value(h));
+			json_array_foreach(hosts, j, h)
+			    inventory_add_unique(not, json_string_value(h));
 		} else {
 			size_t j;
 			json_t *h;
@@ -992,14 +1006,14 @@ inventory_match(const struct inventory *inv, const char *pattern, json_t **ret,
 		}
 		json_decref(hosts);
 	}
-	if (!has_union && (and || json_array_size(not)))
+	if (!has_union && (and || json_array_size(not )))
 		inventory_group_hosts(inv, "all", result, 0);
 	{
 		json_t *final = json_array();
 		json_array_foreach(result, i, v)
 		{
 			const char *h = json_string_value(v);
-			if (and && !inventory_has(and, h))
+			if (and&&!inventory_has(and, h))
 				continue;
 			if (inventory_has(not, h))
 				continue;
@@ -1011,6 +1025,6 @@ out:
 	json_decref(terms);
 	json_decref(result);
 	json_decref(and);
-	json_decref(not);
+	json_decref(not );
 	return r;
 }

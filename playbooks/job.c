@@ -43,10 +43,11 @@ playbook_job_event(void *ctx, const json_t *ev)
 		json_t *s;
 		json_object_foreach(json_object_get(ev, "hosts"), h, s)
 		{
-			const char *state = json_integer_value(json_object_get(s, "unreachable")) ? "unreachable"
-			    : json_integer_value(json_object_get(s, "failed"))                      ? "failed"
-			    : json_integer_value(json_object_get(s, "changed"))                     ? "changed"
-												    : "ok";
+			const char *state = json_integer_value(json_object_get(s, "unreachable"))
+			    ? "unreachable"
+			    : json_integer_value(json_object_get(s, "failed"))  ? "failed"
+			    : json_integer_value(json_object_get(s, "changed")) ? "changed"
+			                                                        : "ok";
 			job_item_set(pj->job, h, state, s);
 		}
 		json_decref(pj->recap);
@@ -64,8 +65,8 @@ playbook_job_rm(const char *p, const struct stat *st, int flag, struct FTW *f)
 
 /* A text param written to dir/name; NULL when absent. */
 static char *
-playbook_job_file(const json_t *params, const char *key, const char *dir, const char *name,
-    struct dr_error *err)
+playbook_job_file(
+    const json_t *params, const char *key, const char *dir, const char *name, struct dr_error *err)
 {
 	const json_t *v = json_object_get(params, key);
 	char *path;
@@ -73,7 +74,8 @@ playbook_job_file(const json_t *params, const char *key, const char *dir, const 
 	if (!v)
 		return NULL;
 	if (!json_is_string(v) || json_string_length(v) > PLAYBOOK_JOB_TEXT_MAX) {
-		dr_error_set(err, "%s: expected text of at most %u bytes", key, PLAYBOOK_JOB_TEXT_MAX);
+		dr_error_set(
+		    err, "%s: expected text of at most %u bytes", key, PLAYBOOK_JOB_TEXT_MAX);
 		return NULL;
 	}
 	path = xasprintf("%s/%s", dir, name);
@@ -122,23 +124,26 @@ playbook_job_run(struct job *job, struct dr_error *err)
 	if (!pbpath && json_is_string(json_object_get(params, "playbook")))
 		pbpath = xstrdup(json_string_value(json_object_get(params, "playbook")));
 	if (!pbpath) {
-		dr_error_set(err, "params: playbook (a path) or playbook_yaml (its text) is required");
+		dr_error_set(
+		    err, "params: playbook (a path) or playbook_yaml (its text) is required");
 		goto out;
 	}
 	if (json_object_get(params, "inventory_text")) {
 		const char *t = json_string_value(json_object_get(params, "inventory_text"));
 		json_t *probe = NULL;
-		bool yaml = t && yaml_load_string("inventory", t, strlen(t), 0, &probe, NULL, NULL) == 0 &&
+		bool yaml = t &&
+		    yaml_load_string("inventory", t, strlen(t), 0, &probe, NULL, NULL) == 0 &&
 		    json_is_object(probe);
 		json_decref(probe);
-		invpath = playbook_job_file(params, "inventory_text", dir,
-		    yaml ? "inventory.yml" : "inventory", err);
+		invpath = playbook_job_file(
+		    params, "inventory_text", dir, yaml ? "inventory.yml" : "inventory", err);
 		if (!invpath)
 			goto out;
 	} else if (json_is_string(json_object_get(params, "inventory")))
 		invpath = xstrdup(json_string_value(json_object_get(params, "inventory")));
 	if (!invpath) {
-		dr_error_set(err, "params: inventory (a path or a comma list) or inventory_text is required");
+		dr_error_set(err,
+		    "params: inventory (a path or a comma list) or inventory_text is required");
 		goto out;
 	}
 	if (json_is_object(json_object_get(params, "extra_vars")))
@@ -154,7 +159,8 @@ playbook_job_run(struct job *job, struct dr_error *err)
 	    inventory_vars_load(&inv, playbook_dir(pb), err) < 0)
 		goto out;
 	prc = play_run(pb, &inv, &o, err);
-	job_result_set(job, json_pack("{s:i,s:O}", "rc", prc, "recap", pj.recap ? pj.recap : json_null()));
+	job_result_set(
+	    job, json_pack("{s:i,s:O}", "rc", prc, "recap", pj.recap ? pj.recap : json_null()));
 	if (pj.cancel)
 		rc = dr_error_set(err, "cancelled");
 	else if (prc == PLAY_RC_OK)

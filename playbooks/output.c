@@ -102,8 +102,9 @@ output_udiff(FILE *fp, const char *before, const char *after, const char *bh, co
 	fprintf(fp, "--- before%s%s\n+++ after%s%s\n", bh ? ": " : "", bh ? bh : "",
 	    ah ? ": " : "", ah ? ah : "");
 	if (na > OUTPUT_DIFF_MAX_LINES || nb > OUTPUT_DIFF_MAX_LINES) {
-		fprintf(fp, "@@ the texts are too long to show a line diff (%zu and %zu lines) @@\n",
-		    na, nb);
+		fprintf(fp,
+		    "@@ the texts are too long to show a line diff (%zu and %zu lines) @@\n", na,
+		    nb);
 		goto out;
 	}
 	/* lcs[i][j]: LCS length of a[i..] and b[j..] */
@@ -112,8 +113,8 @@ output_udiff(FILE *fp, const char *before, const char *after, const char *bh, co
 	for (size_t i = na; i-- > 0;)
 		for (size_t j = nb; j-- > 0;)
 			L(i, j) = strcmp(a[i], b[j]) == 0 ? L(i + 1, j + 1) + 1
-			    : L(i + 1, j) > L(i, j + 1) ? L(i + 1, j)
-							: L(i, j + 1);
+			    : L(i + 1, j) > L(i, j + 1)   ? L(i + 1, j)
+			                                  : L(i, j + 1);
 	/* the edit script: ' ', '-', '+' with line indexes */
 	size_t cap = na + nb + 1, n = 0, i = 0, j = 0;
 	char *op = xmalloc(cap);
@@ -209,8 +210,8 @@ output_diff(FILE *fp, const json_t *d)
 			fputc('\n', fp);
 		}
 	} else if (b || a) {
-		char *bs = b ? output_json(b, true) : xstrdup(""), *as = a ? output_json(a, true)
-									   : xstrdup("");
+		char *bs = b ? output_json(b, true) : xstrdup(""),
+		     *as = a ? output_json(a, true) : xstrdup("");
 		char *b2 = xasprintf("%s\n", bs), *a2 = xasprintf("%s\n", as);
 		if (strcmp(b2, a2) != 0) {
 			output_udiff(fp, b2, a2, bh, ah);
@@ -234,7 +235,8 @@ output_result(struct play_output *o, const json_t *ev)
 	const char *delegate = json_string_value(json_object_get(ev, "delegate"));
 	const char *action = json_string_value(json_object_get(ev, "action"));
 	const json_t *result = json_object_get(ev, "result"), *item = json_object_get(ev, "item");
-	_cleanup_free_ char *who = delegate ? xasprintf("%s -> %s", host, delegate) : xstrdup(host);
+	_cleanup_free_ char *who =
+	    delegate ? xasprintf("%s -> %s", host, delegate) : xstrdup(host);
 	_cleanup_free_ char *label = item ? output_label(item) : NULL;
 	json_t *clean = output_clean(result);
 	/* debug and assert always show their result (Ansible's _ansible_verbose_always) */
@@ -302,7 +304,8 @@ play_output_event(void *ctx, const json_t *ev)
 	else if (strcmp(kind, "task_start") == 0)
 		output_banner(fp, "TASK", json_string_value(json_object_get(ev, "task")));
 	else if (strcmp(kind, "handler_start") == 0)
-		output_banner(fp, "RUNNING HANDLER", json_string_value(json_object_get(ev, "task")));
+		output_banner(
+		    fp, "RUNNING HANDLER", json_string_value(json_object_get(ev, "task")));
 	else if (strcmp(kind, "host_result") == 0)
 		output_result(o, ev);
 	else if (strcmp(kind, "retry") == 0)
@@ -331,7 +334,8 @@ play_output_event(void *ctx, const json_t *ev)
 	else if (strcmp(kind, "abort") == 0)
 		output_banner(fp, "NO MORE HOSTS LEFT", NULL);
 	else if (strcmp(kind, "list") == 0) {
-		const json_t *hosts = json_object_get(ev, "hosts"), *tasks = json_object_get(ev, "tasks");
+		const json_t *hosts = json_object_get(ev, "hosts"),
+		             *tasks = json_object_get(ev, "tasks");
 		_cleanup_free_ char *pat = output_label(json_object_get(ev, "pattern"));
 		_cleanup_free_ char *nm = output_label(json_object_get(ev, "name"));
 		size_t i;
@@ -339,16 +343,19 @@ play_output_event(void *ctx, const json_t *ev)
 		fprintf(fp, "\n  play #%lld (%s): %s\tTAGS: []\n",
 		    (long long)json_integer_value(json_object_get(ev, "play")), pat, nm);
 		if (hosts) {
-			fprintf(fp, "    pattern: ['%s']\n    hosts (%zu):\n", pat, json_array_size(hosts));
-			json_array_foreach(hosts, i, x) fprintf(fp, "      %s\n", json_string_value(x));
+			fprintf(fp, "    pattern: ['%s']\n    hosts (%zu):\n", pat,
+			    json_array_size(hosts));
+			json_array_foreach(hosts, i, x)
+			    fprintf(fp, "      %s\n", json_string_value(x));
 		}
 		if (tasks) {
 			fprintf(fp, "    tasks:\n");
 			json_array_foreach(tasks, i, x)
 			{
-				_cleanup_free_ char *tags = output_label(json_object_get(x, "tags"));
-				fprintf(fp, "      %s\tTAGS: %s\n", json_string_value(json_object_get(x, "name")),
-				    tags);
+				_cleanup_free_ char *tags =
+				    output_label(json_object_get(x, "tags"));
+				fprintf(fp, "      %s\tTAGS: %s\n",
+				    json_string_value(json_object_get(x, "name")), tags);
 			}
 		}
 	} else if (strcmp(kind, "recap") == 0) {
@@ -357,8 +364,8 @@ play_output_event(void *ctx, const json_t *ev)
 		output_banner(fp, "PLAY RECAP", NULL);
 		json_object_foreach(json_object_get(ev, "hosts"), h, s)
 		{
-			static const char *const keys[] = {"ok", "changed", "unreachable", "failed",
-			    "skipped", "rescued", "ignored"};
+			static const char *const keys[] = {"ok", "changed", "unreachable",
+			    "failed", "skipped", "rescued", "ignored"};
 			fprintf(fp, "%-26s :", h);
 			for (size_t i = 0; i < nitems(keys); i++) {
 				char num[32];

@@ -29,30 +29,28 @@ struct pb_load {
 	struct playbook *pb;
 	const struct yaml_src *src;
 	const char *file;
-	const char *dir;    /* directory of the file */
+	const char *dir; /* directory of the file */
 	const json_t *role; /* the role whose files these are, or NULL */
-	json_t *handlers;   /* where import_role puts a role's handlers (the play's list) */
+	json_t *handlers; /* where import_role puts a role's handlers (the play's list) */
 	int depth;
 };
 
 /* Keywords a play, a block and a task accept. */
 static const char *const pb_play_keys[] = {"name", "hosts", "gather_facts", "gather_subset",
     "gather_timeout", "vars", "vars_files", "roles", "pre_tasks", "tasks", "post_tasks",
-    "handlers", "serial", "strategy", "any_errors_fatal", "max_fail_percentage",
-    "force_handlers", "become", "become_user", "become_method", "become_flags",
-    "become_exe", "remote_user", "port", "connection", "environment", "no_log",
-    "ignore_errors", "ignore_unreachable", "check_mode", "diff", "tags", "order", "throttle",
-    "timeout", "module_defaults", "collections", "debugger", "run_once", "fact_path",
-    "vars_prompt"};
+    "handlers", "serial", "strategy", "any_errors_fatal", "max_fail_percentage", "force_handlers",
+    "become", "become_user", "become_method", "become_flags", "become_exe", "remote_user", "port",
+    "connection", "environment", "no_log", "ignore_errors", "ignore_unreachable", "check_mode",
+    "diff", "tags", "order", "throttle", "timeout", "module_defaults", "collections", "debugger",
+    "run_once", "fact_path", "vars_prompt"};
 static const char *const pb_block_keys[] = {"block", "rescue", "always", "name", "when", "tags",
     "become", "become_user", "become_method", "become_flags", "become_exe", "ignore_errors",
     "ignore_unreachable", "environment", "vars", "delegate_to", "delegate_facts", "run_once",
-    "no_log", "check_mode", "diff", "any_errors_fatal", "throttle", "timeout",
-    "module_defaults", "collections", "remote_user", "connection", "port", "debugger",
-    "notify"};
+    "no_log", "check_mode", "diff", "any_errors_fatal", "throttle", "timeout", "module_defaults",
+    "collections", "remote_user", "connection", "port", "debugger", "notify"};
 static const char *const pb_task_keys[] = {"name", "action", "local_action", "args", "when",
-    "loop", "loop_control", "register", "changed_when", "failed_when", "until", "retries",
-    "delay", "notify", "listen", "ignore_errors", "ignore_unreachable", "tags", "delegate_to",
+    "loop", "loop_control", "register", "changed_when", "failed_when", "until", "retries", "delay",
+    "notify", "listen", "ignore_errors", "ignore_unreachable", "tags", "delegate_to",
     "delegate_facts", "run_once", "become", "become_user", "become_method", "become_flags",
     "become_exe", "check_mode", "diff", "no_log", "environment", "vars", "throttle", "timeout",
     "async", "poll", "any_errors_fatal", "remote_user", "connection", "port", "collections",
@@ -125,15 +123,16 @@ pb_where(const struct pb_load *l, const json_t *node, const char *key, char *buf
 	return yaml_src_where(l->src, node, buf, size);
 }
 
-static int pb_tasks(struct pb_load *l, const json_t *list, const char *what, json_t **ret,
-    struct dr_error *err);
+static int pb_tasks(
+    struct pb_load *l, const json_t *list, const char *what, json_t **ret, struct dr_error *err);
 
 /* Resolve a file named in a task or play: absolute, role/<sub>, relative to the file. */
 static char *
 pb_file(const struct pb_load *l, const char *name, const char *sub)
 {
 	struct stat st;
-	const char *role_path = l->role ? json_string_value(json_object_get(l->role, "path")) : NULL;
+	const char *role_path =
+	    l->role ? json_string_value(json_object_get(l->role, "path")) : NULL;
 
 	if (name[0] == '/')
 		return xstrdup(name);
@@ -170,23 +169,23 @@ pb_check_keyword(const struct pb_load *l, const json_t *obj, const char *k, cons
 	static const char *const strs[] = {"register", "delegate_to", "become_user",
 	    "become_method", "name", "remote_user", "connection", "strategy", "listen"};
 	static const char *const objs[] = {"vars", "loop_control", "args", "module_defaults"};
-	static const char *const ints[] = {"retries", "delay", "throttle", "timeout", "async",
-	    "poll", "port"};
+	static const char *const ints[] = {
+	    "retries", "delay", "throttle", "timeout", "async", "poll", "port"};
 
 	if (pb_in(bools, nitems(bools), k) && !json_is_boolean(v) && !json_is_string(v))
-		return dr_error_set(err, "%s: %s: expected a boolean", pb_where(l, obj, k, w, sizeof w),
-		    k);
+		return dr_error_set(
+		    err, "%s: %s: expected a boolean", pb_where(l, obj, k, w, sizeof w), k);
 	if (pb_in(strs, nitems(strs), k) && !json_is_string(v) &&
 	    !(strcmp(k, "listen") == 0 && json_is_array(v)) &&
 	    !(strcmp(k, "name") == 0 && (json_is_integer(v) || json_is_real(v))))
-		return dr_error_set(err, "%s: %s: expected a string", pb_where(l, obj, k, w, sizeof w),
-		    k);
+		return dr_error_set(
+		    err, "%s: %s: expected a string", pb_where(l, obj, k, w, sizeof w), k);
 	if (pb_in(objs, nitems(objs), k) && !json_is_object(v) && !json_is_null(v))
-		return dr_error_set(err, "%s: %s: expected a mapping",
-		    pb_where(l, obj, k, w, sizeof w), k);
+		return dr_error_set(
+		    err, "%s: %s: expected a mapping", pb_where(l, obj, k, w, sizeof w), k);
 	if (pb_in(ints, nitems(ints), k) && !json_is_integer(v) && !json_is_string(v))
-		return dr_error_set(err, "%s: %s: expected an integer",
-		    pb_where(l, obj, k, w, sizeof w), k);
+		return dr_error_set(
+		    err, "%s: %s: expected an integer", pb_where(l, obj, k, w, sizeof w), k);
 	if ((strcmp(k, "tags") == 0 || strcmp(k, "notify") == 0) && !json_is_string(v) &&
 	    !json_is_array(v) && !json_is_integer(v))
 		return dr_error_set(err, "%s: %s: expected a string or a list",
@@ -219,7 +218,8 @@ pb_role_find(const struct pb_load *l, const char *name)
 
 	if (strchr(name, '/')) {
 		json_array_append_new(cands, json_string(name));
-		json_array_append_new(cands, json_string_nocheck(xasprintf("%s/%s", l->dir, name)));
+		json_array_append_new(
+		    cands, json_string_nocheck(xasprintf("%s/%s", l->dir, name)));
 	} else {
 		char *t;
 		/* a role collection name ns.coll.role: its last part */
@@ -239,7 +239,8 @@ pb_role_find(const struct pb_load *l, const char *name)
 		if (l->pb->roles_path) {
 			_cleanup_free_ char *rp = xstrdup(l->pb->roles_path);
 			char *save = NULL;
-			for (char *d = strtok_r(rp, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
+			for (char *d = strtok_r(rp, ":", &save); d;
+			     d = strtok_r(NULL, ":", &save)) {
 				t = xasprintf("%s/%s", d, base);
 				json_array_append_new(cands, json_string(t));
 				free(t);
@@ -303,8 +304,9 @@ pb_role(struct pb_load *l, const char *name, const json_t *entry, const char *ta
 	int r = -1;
 
 	if (!path) {
-		dr_error_set(err, "%s: the role '%s' was not found (looked in roles/ beside the "
-				  "playbook and the roles path)",
+		dr_error_set(err,
+		    "%s: the role '%s' was not found (looked in roles/ beside the "
+		    "playbook and the roles path)",
 		    pb_where(l, entry ? entry : json_null(), NULL, w, sizeof w), name);
 		json_decref(params);
 		json_decref(kw);
@@ -313,8 +315,8 @@ pb_role(struct pb_load *l, const char *name, const json_t *entry, const char *ta
 	if (l->depth > PLAYBOOK_MAX_DEPTH) {
 		json_decref(params);
 		json_decref(kw);
-		return dr_error_set(err, "role %s: dependencies nest deeper than %d", name,
-		    PLAYBOOK_MAX_DEPTH);
+		return dr_error_set(
+		    err, "role %s: dependencies nest deeper than %d", name, PLAYBOOK_MAX_DEPTH);
 	}
 	if (entry && json_is_object(entry))
 		json_object_foreach((json_t *)entry, k, v)
@@ -347,8 +349,8 @@ pb_role(struct pb_load *l, const char *name, const json_t *entry, const char *ta
 			allow_dup = json_is_true(json_object_get(meta, "allow_duplicates"));
 		/* Run once per play with the same parameters unless allow_duplicates. */
 		_cleanup_free_ char *ptext = json_dumps(params, JSON_SORT_KEYS | JSON_COMPACT);
-		_cleanup_free_ char *key = xasprintf("%s|%s|%s", path, ptext ? ptext : "",
-		    tasks_from ? tasks_from : "");
+		_cleanup_free_ char *key =
+		    xasprintf("%s|%s|%s", path, ptext ? ptext : "", tasks_from ? tasks_from : "");
 		if (!allow_dup && seen && json_object_get(seen, key)) {
 			json_decref(meta);
 			json_decref(role);
@@ -357,8 +359,8 @@ pb_role(struct pb_load *l, const char *name, const json_t *entry, const char *ta
 		}
 		if (seen)
 			json_object_set(seen, key, json_true());
-		json_t *deps = meta && json_is_object(meta) ? json_object_get(meta, "dependencies")
-							    : NULL;
+		json_t *deps =
+		    meta && json_is_object(meta) ? json_object_get(meta, "dependencies") : NULL;
 		if (deps && !json_is_array(deps) && !json_is_null(deps)) {
 			dr_error_set(err, "%s: dependencies: expected a list of roles",
 			    yaml_src_where(msrc, deps, w, sizeof w));
@@ -373,7 +375,7 @@ pb_role(struct pb_load *l, const char *name, const json_t *entry, const char *ta
 			struct pb_load sub = *l;
 			const char *dn = json_is_string(d) ? json_string_value(d)
 			    : json_is_object(d) ? json_string_value(json_object_get(d, "role"))
-						: NULL;
+			                        : NULL;
 			if (!dn && json_is_object(d))
 				dn = json_string_value(json_object_get(d, "name"));
 			sub.src = msrc;
@@ -387,7 +389,7 @@ pb_role(struct pb_load *l, const char *name, const json_t *entry, const char *ta
 				goto out;
 			}
 			if (pb_role(&sub, dn, json_is_object(d) ? d : NULL, NULL, blocks, handlers,
-				seen, err) < 0) {
+			        seen, err) < 0) {
 				json_decref(meta);
 				json_decref(role);
 				goto out;
@@ -441,8 +443,8 @@ pb_role(struct pb_load *l, const char *name, const json_t *entry, const char *ta
 			}
 			r = -1;
 		}
-		roles_block = json_pack("{s:o,s:[],s:[],s:O}", "block", tasks, "rescue", "always",
-		    "__role", role);
+		roles_block = json_pack(
+		    "{s:o,s:[],s:[],s:O}", "block", tasks, "rescue", "always", "__role", role);
 		json_object_update(roles_block, kw);
 		json_object_set_new(roles_block, "__where",
 		    json_string(pb_where(l, entry ? entry : json_null(), NULL, w, sizeof w)));
@@ -496,8 +498,8 @@ pb_task_file(struct pb_load *l, const char *file, json_t **ret, struct dr_error 
 	int r;
 
 	if (l->depth > PLAYBOOK_MAX_DEPTH)
-		return dr_error_set(err, "%s: task files nest deeper than %d", path,
-		    PLAYBOOK_MAX_DEPTH);
+		return dr_error_set(
+		    err, "%s: task files nest deeper than %d", path, PLAYBOOK_MAX_DEPTH);
 	*strrchr(dir, '/') = '\0';
 	if (pb_yaml(l->pb, path, &doc, &sub.src, err) < 0)
 		return -1;
@@ -520,7 +522,9 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 	if (!json_is_object(t))
 		return dr_error_set(err, "%s: expected a task (a mapping), got %s",
 		    pb_where(l, t, NULL, w, sizeof w),
-		    json_is_string(t) ? "a string" : json_is_array(t) ? "a list" : "a scalar");
+		    json_is_string(t)      ? "a string"
+		        : json_is_array(t) ? "a list"
+		                           : "a scalar");
 	out = json_object();
 	json_object_set_new(out, "__where", json_string(pb_where(l, t, NULL, w, sizeof w)));
 	json_object_set_new(out, "__dir", json_string(l->dir));
@@ -563,44 +567,53 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 				goto fail;
 			if (strcmp(k, "action") == 0 || strcmp(k, "local_action") == 0) {
 				if (action) {
-					dr_error_set(err, "%s: conflicting action statements: %s, %s",
+					dr_error_set(err,
+					    "%s: conflicting action statements: %s, %s",
 					    pb_where(l, t, k, w, sizeof w), action_key, k);
 					goto fail;
 				}
 				action_key = k;
 				if (strcmp(k, "local_action") == 0)
-					json_object_set_new(out, "delegate_to", json_string("localhost"));
+					json_object_set_new(
+					    out, "delegate_to", json_string("localhost"));
 				if (json_is_string(v)) {
 					const char *s = json_string_value(v);
 					size_t n = strcspn(s, " \t");
 					_cleanup_free_ char *mod = xstrndup(s, n);
 					const char *ours = playbook_action_name(mod);
 					if (!ours) {
-						dr_error_set(err, "%s: couldn't resolve module/action '%s'",
+						dr_error_set(err,
+						    "%s: couldn't resolve module/action '%s'",
 						    pb_where(l, t, k, w, sizeof w), mod);
 						goto fail;
 					}
 					action = ours;
 					const struct module *m = module_find(ours);
-					if (vars_kv_parse(s + n, m && (m->flags & MODULE_FREE_FORM), &args,
-						err) < 0) {
-						dr_error_prefix(err, "%s: ", pb_where(l, t, k, w, sizeof w));
+					if (vars_kv_parse(s + n,
+					        m && (m->flags & MODULE_FREE_FORM), &args,
+					        err) < 0) {
+						dr_error_prefix(
+						    err, "%s: ", pb_where(l, t, k, w, sizeof w));
 						goto fail;
 					}
-				} else if (json_is_object(v) && json_is_string(json_object_get(v, "module"))) {
+				} else if (json_is_object(v) &&
+				    json_is_string(json_object_get(v, "module"))) {
 					const char *ours = playbook_action_name(
 					    json_string_value(json_object_get(v, "module")));
 					if (!ours) {
-						dr_error_set(err, "%s: couldn't resolve module/action '%s'",
+						dr_error_set(err,
+						    "%s: couldn't resolve module/action '%s'",
 						    pb_where(l, t, k, w, sizeof w),
-						    json_string_value(json_object_get(v, "module")));
+						    json_string_value(
+						        json_object_get(v, "module")));
 						goto fail;
 					}
 					action = ours;
 					args = json_copy(v);
 					json_object_del(args, "module");
 				} else {
-					dr_error_set(err, "%s: %s: expected a module name with arguments",
+					dr_error_set(err,
+					    "%s: %s: expected a module name with arguments",
 					    pb_where(l, t, k, w, sizeof w), k);
 					goto fail;
 				}
@@ -611,14 +624,16 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 		}
 		if (str_has_prefix(k, "with_")) {
 			if (!pb_in(pb_with, nitems(pb_with), k + 5)) {
-				dr_error_set(err, "%s: unknown loop '%s' (expected with_items, with_dict, "
-						  "with_fileglob, with_sequence, with_together, "
-						  "with_subelements or with_nested)",
+				dr_error_set(err,
+				    "%s: unknown loop '%s' (expected with_items, with_dict, "
+				    "with_fileglob, with_sequence, with_together, "
+				    "with_subelements or with_nested)",
 				    pb_where(l, t, k, w, sizeof w), k);
 				goto fail;
 			}
 			if (json_object_get(out, "loop") || json_object_get(t, "loop")) {
-				dr_error_set(err, "%s: a task has one loop: %s and loop", pb_where(l, t, k, w, sizeof w), k);
+				dr_error_set(err, "%s: a task has one loop: %s and loop",
+				    pb_where(l, t, k, w, sizeof w), k);
 				goto fail;
 			}
 			json_object_set(out, "loop", v);
@@ -651,9 +666,10 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 		else if (json_is_string(v) || json_is_integer(v) || json_is_boolean(v)) {
 			const char *s = json_is_string(v) ? json_string_value(v) : NULL;
 			_cleanup_free_ char *txt = s ? xstrdup(s) : json_dumps(v, JSON_ENCODE_ANY);
-			if (strcmp(ours, "include_tasks") == 0 || strcmp(ours, "import_tasks") == 0 ||
-			    strcmp(ours, "include_vars") == 0 || strcmp(ours, "import_playbook") == 0 ||
-			    strcmp(ours, "include") == 0) {
+			if (strcmp(ours, "include_tasks") == 0 ||
+			    strcmp(ours, "import_tasks") == 0 ||
+			    strcmp(ours, "include_vars") == 0 ||
+			    strcmp(ours, "import_playbook") == 0 || strcmp(ours, "include") == 0) {
 				args = json_pack("{s:s}", "_raw_params", txt);
 				if (!strchr(txt, '=') || strstr(txt, "{{")) {
 					json_object_set_new(args, "file", json_string(txt));
@@ -661,19 +677,23 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 				} else {
 					json_decref(args);
 					if (vars_kv_parse(txt, false, &args, err) < 0) {
-						dr_error_prefix(err, "%s: ", pb_where(l, t, k, w, sizeof w));
+						dr_error_prefix(
+						    err, "%s: ", pb_where(l, t, k, w, sizeof w));
 						goto fail;
 					}
 				}
-			} else if (strcmp(ours, "meta") == 0 || (m && (m->flags & MODULE_FREE_FORM))) {
+			} else if (strcmp(ours, "meta") == 0 ||
+			    (m && (m->flags & MODULE_FREE_FORM))) {
 				if (strcmp(ours, "meta") == 0)
 					args = json_pack("{s:s}", "_raw_params", txt);
 				else if (vars_kv_parse(txt, true, &args, err) < 0) {
-					dr_error_prefix(err, "%s: ", pb_where(l, t, k, w, sizeof w));
+					dr_error_prefix(
+					    err, "%s: ", pb_where(l, t, k, w, sizeof w));
 					goto fail;
 				}
 			} else if (vars_kv_parse(txt, false, &args, err) < 0) {
-				dr_error_prefix(err, "%s: %s: ", pb_where(l, t, k, w, sizeof w), k);
+				dr_error_prefix(
+				    err, "%s: %s: ", pb_where(l, t, k, w, sizeof w), k);
 				goto fail;
 			}
 		} else {
@@ -684,7 +704,9 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 	}
 	if (!action) {
 		dr_error_set(err, "%s: no module/action detected in task (keys: %s)",
-		    pb_where(l, t, NULL, w, sizeof w), json_object_size(t) ? json_object_iter_key(json_object_iter((json_t *)t)) : "none");
+		    pb_where(l, t, NULL, w, sizeof w),
+		    json_object_size(t) ? json_object_iter_key(json_object_iter((json_t *)t))
+		                        : "none");
 		goto fail;
 	}
 	if (json_is_object(json_object_get(t, "args"))) {
@@ -699,8 +721,8 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 	args = NULL;
 	/* import_tasks / import_role: expanded now, into a block carrying the task's keywords. */
 	if (strcmp(action, "import_tasks") == 0) {
-		const char *file = json_string_value(json_object_get(json_object_get(out, "args"),
-		    "file"));
+		const char *file =
+		    json_string_value(json_object_get(json_object_get(out, "args"), "file"));
 		json_t *tasks;
 		if (!file || strstr(file, "{{")) {
 			if (!file) {
@@ -710,7 +732,8 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 			}
 		}
 		if (pb_task_file(l, file, &tasks, err) < 0) {
-			dr_error_prefix(err, "%s: import_tasks: ", pb_where(l, t, NULL, w, sizeof w));
+			dr_error_prefix(
+			    err, "%s: import_tasks: ", pb_where(l, t, NULL, w, sizeof w));
 			goto fail;
 		}
 		json_object_set_new(out, "block", tasks);
@@ -723,14 +746,15 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 		json_t *a = json_object_get(out, "args"), *blocks = json_array();
 		const char *rn = json_string_value(json_object_get(a, "name"));
 		if (!rn) {
-			dr_error_set(err, "%s: import_role needs name", pb_where(l, t, NULL, w, sizeof w));
+			dr_error_set(
+			    err, "%s: import_role needs name", pb_where(l, t, NULL, w, sizeof w));
 			json_decref(blocks);
 			goto fail;
 		}
 		json_t *entry = json_object_get(a, "vars") ? json_copy(json_object_get(a, "vars"))
-							   : json_object();
-		if (pb_role(l, rn, entry, json_string_value(json_object_get(a, "tasks_from")), blocks,
-			l->handlers, NULL, err) < 0) {
+		                                           : json_object();
+		if (pb_role(l, rn, entry, json_string_value(json_object_get(a, "tasks_from")),
+		        blocks, l->handlers, NULL, err) < 0) {
 			json_decref(entry);
 			json_decref(blocks);
 			goto fail;
@@ -743,8 +767,9 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 		json_object_del(out, "action");
 		json_object_del(out, "args");
 	} else if (strcmp(action, "include") == 0) {
-		dr_error_set(err, "%s: 'include' was removed from Ansible: use include_tasks or "
-				  "import_tasks",
+		dr_error_set(err,
+		    "%s: 'include' was removed from Ansible: use include_tasks or "
+		    "import_tasks",
 		    pb_where(l, t, NULL, w, sizeof w));
 		goto fail;
 	} else if (strcmp(action, "import_playbook") == 0) {
@@ -762,15 +787,17 @@ pb_task(struct pb_load *l, const json_t *t, json_t **ret, struct dr_error *err)
 			json_object_foreach(a, ak, av) if (strstr(ak, "{{")) templated = true;
 			if (!templated) {
 				json_t *probe = json_object();
-				json_object_foreach(a, ak, av) json_object_set_new(probe, ak, json_null());
+				json_object_foreach(a, ak, av)
+				    json_object_set_new(probe, ak, json_null());
 				struct dr_error e2 = {{0}};
 				int rc = module_args_check(m, probe, &checked, &e2);
 				json_decref(probe);
 				if (rc == 0)
 					json_decref(checked);
 				else if (strstr(e2.msg, "unsupported parameter")) {
-					dr_error_set(err, "%s: %s: %s", pb_where(l, t, action_key, w, sizeof w),
-					    action, e2.msg);
+					dr_error_set(err, "%s: %s: %s",
+					    pb_where(l, t, action_key, w, sizeof w), action,
+					    e2.msg);
 					goto fail;
 				}
 			}
@@ -788,8 +815,8 @@ fail:
 
 /* A list of tasks (null is an empty list). */
 static int
-pb_tasks(struct pb_load *l, const json_t *list, const char *what, json_t **ret,
-    struct dr_error *err)
+pb_tasks(
+    struct pb_load *l, const json_t *list, const char *what, json_t **ret, struct dr_error *err)
 {
 	char w[1024];
 	json_t *out = json_array(), *t, *n = NULL;
@@ -851,7 +878,8 @@ pb_play(struct pb_load *outer, const json_t *p, json_t *plays, struct dr_error *
 			if (strcmp(k, "import_playbook") != 0 && strcmp(k, "vars") != 0 &&
 			    strcmp(k, "when") != 0 && strcmp(k, "tags") != 0 &&
 			    strcmp(k, "name") != 0)
-				return dr_error_set(err, "%s: '%s' is not valid with import_playbook",
+				return dr_error_set(err,
+				    "%s: '%s' is not valid with import_playbook",
 				    pb_where(l, p, k, w, sizeof w), k);
 		}
 		if (!json_is_string(f))
@@ -866,8 +894,8 @@ pb_play(struct pb_load *outer, const json_t *p, json_t *plays, struct dr_error *
 		_cleanup_free_ char *dir = xstrdup(path);
 		*strrchr(dir, '/') = '\0';
 		if (pb_yaml(l->pb, path, &doc, &sub.src, err) < 0)
-			return dr_error_prefix(err, "%s: import_playbook: ",
-			    pb_where(l, p, NULL, w, sizeof w));
+			return dr_error_prefix(
+			    err, "%s: import_playbook: ", pb_where(l, p, NULL, w, sizeof w));
 		sub.file = path;
 		sub.dir = dir;
 		sub.depth = l->depth + 1;
@@ -912,9 +940,9 @@ pb_play(struct pb_load *outer, const json_t *p, json_t *plays, struct dr_error *
 			    pb_where(l, p, k, w, sizeof w), k);
 			goto fail;
 		}
-		if (strcmp(k, "vars_prompt") == 0 && !json_is_null(v) &&
-		    json_array_size(v) > 0) {
-			dr_error_set(err, "%s: vars_prompt is not supported: pass the values with -e",
+		if (strcmp(k, "vars_prompt") == 0 && !json_is_null(v) && json_array_size(v) > 0) {
+			dr_error_set(err,
+			    "%s: vars_prompt is not supported: pass the values with -e",
 			    pb_where(l, p, k, w, sizeof w));
 			goto fail;
 		}
@@ -951,7 +979,8 @@ pb_play(struct pb_load *outer, const json_t *p, json_t *plays, struct dr_error *
 		}
 		if (strcmp(k, "strategy") == 0 && json_is_string(v) &&
 		    strcmp(json_string_value(v), "linear") != 0 &&
-		    strcmp(json_string_value(v), "free") != 0 && !strstr(json_string_value(v), "{{")) {
+		    strcmp(json_string_value(v), "free") != 0 &&
+		    !strstr(json_string_value(v), "{{")) {
 			dr_error_set(err, "%s: strategy: '%s' is not supported (linear, free)",
 			    pb_where(l, p, k, w, sizeof w), json_string_value(v));
 			goto fail;
@@ -971,14 +1000,15 @@ pb_play(struct pb_load *outer, const json_t *p, json_t *plays, struct dr_error *
 		size_t i;
 		if (roles && !json_is_array(roles) && !json_is_null(roles)) {
 			json_decref(blocks);
-			dr_error_set(err, "%s: roles: expected a list", pb_where(l, p, "roles", w, sizeof w));
+			dr_error_set(err, "%s: roles: expected a list",
+			    pb_where(l, p, "roles", w, sizeof w));
 			goto fail;
 		}
 		json_array_foreach(roles, i, r)
 		{
 			const char *rn = json_is_string(r) ? json_string_value(r)
-			    : json_is_object(r)           ? json_string_value(json_object_get(r, "role"))
-							  : NULL;
+			    : json_is_object(r) ? json_string_value(json_object_get(r, "role"))
+			                        : NULL;
 			if (!rn && json_is_object(r))
 				rn = json_string_value(json_object_get(r, "name"));
 			if (!rn) {
@@ -987,8 +1017,8 @@ pb_play(struct pb_load *outer, const json_t *p, json_t *plays, struct dr_error *
 				    pb_where(l, r, NULL, w, sizeof w));
 				goto fail;
 			}
-			if (pb_role(l, rn, json_is_object(r) ? r : NULL, NULL, blocks, handlers, seen,
-				err) < 0) {
+			if (pb_role(l, rn, json_is_object(r) ? r : NULL, NULL, blocks, handlers,
+			        seen, err) < 0) {
 				json_decref(blocks);
 				goto fail;
 			}
@@ -1013,8 +1043,8 @@ fail:
 
 /* Load a playbook. */
 int
-playbook_load(const char *path, const struct playbook_opts *o, struct playbook **ret,
-    struct dr_error *err)
+playbook_load(
+    const char *path, const struct playbook_opts *o, struct playbook **ret, struct dr_error *err)
 {
 	struct playbook *pb = xcalloc(1, sizeof *pb);
 	struct pb_load l = {.pb = pb};
@@ -1093,8 +1123,8 @@ playbook_dir(const struct playbook *pb)
 
 /* include_tasks at run time. */
 int
-playbook_tasks_load(struct playbook *pb, const char *file, const json_t *role, json_t **ret,
-    struct dr_error *err)
+playbook_tasks_load(
+    struct playbook *pb, const char *file, const json_t *role, json_t **ret, struct dr_error *err)
 {
 	struct pb_load l = {.pb = pb, .dir = pb->dir, .role = role};
 	int r;

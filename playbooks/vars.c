@@ -24,7 +24,7 @@
 /* What one rendering resolves: the variables, values already rendered, names in progress. */
 struct vars_ctx {
 	const json_t *vars;
-	json_t *resolved;  /* name -> rendered value */
+	json_t *resolved; /* name -> rendered value */
 	json_t *resolving; /* name -> true while it is being rendered */
 	int depth;
 };
@@ -32,8 +32,7 @@ struct vars_ctx {
 /* The variables lookups see (set while a template renders on this thread). */
 static __thread struct vars_ctx *vars_current;
 
-static int vars_ctx_value(struct vars_ctx *c, const json_t *v, json_t **ret,
-    struct dr_error *err);
+static int vars_ctx_value(struct vars_ctx *c, const json_t *v, json_t **ret, struct dr_error *err);
 
 /* True when a value holds a string with template markers somewhere inside. */
 static bool
@@ -137,8 +136,8 @@ vars_ctx_scope(struct vars_ctx *c, json_t *names, json_t **ret, struct dr_error 
 		else {
 			if (json_object_get(c->resolving, name)) {
 				json_decref(scope);
-				return dr_error_set(err, "recursive loop detected in template for '%s'",
-				    name);
+				return dr_error_set(
+				    err, "recursive loop detected in template for '%s'", name);
 			}
 			if (c->depth >= VARS_MAX_DEPTH) {
 				json_decref(scope);
@@ -182,7 +181,7 @@ vars_convert(char *text)
 	json_t *v;
 
 	if ((text[0] == '[' || text[0] == '{' || strcmp(text, "True") == 0 ||
-		strcmp(text, "False") == 0) &&
+	        strcmp(text, "False") == 0) &&
 	    (v = vars_literal(text)) != NULL) {
 		free(text);
 		return v;
@@ -360,7 +359,7 @@ vars_cond_one(struct vars_ctx *c, const char *expr, bool *ret, struct dr_error *
 			}
 			free(text);
 			text = json_is_string(t) ? xstrdup(json_string_value(t))
-						 : vars_scalar_text(t);
+			                         : vars_scalar_text(t);
 			json_decref(t);
 		}
 		str_trim(text);
@@ -455,8 +454,8 @@ vars_merge(json_t *dst, const json_t *src)
 
 /* Template includes relative to the directory of the including file. */
 static int
-vars_include_load(void *ctx, const char *name, char **ret_text, char **ret_name,
-    struct dr_error *err)
+vars_include_load(
+    void *ctx, const char *name, char **ret_text, char **ret_name, struct dr_error *err)
 {
 	const char *dir = ctx;
 	_cleanup_free_ char *path = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", dir, name);
@@ -475,8 +474,8 @@ int
 vars_render_file(const json_t *vars, const char *name, const char *text, const char *dir,
     char **ret, struct dr_error *err)
 {
-	struct template_opts o = {.trim_blocks = true, .load = vars_include_load,
-	    .load_ctx = (void *)dir};
+	struct template_opts o = {
+	    .trim_blocks = true, .load = vars_include_load, .load_ctx = (void *)dir};
 	struct vars_ctx c = {.vars = vars, .resolved = json_object(), .resolving = json_object()};
 	struct vars_ctx *saved = vars_current;
 	json_t *names = json_object(), *scope;
@@ -539,22 +538,42 @@ vars_unescape(const char *s)
 		}
 		p++;
 		switch (*p) {
-		case 'n': buf_addc(&b, '\n'); break;
-		case 't': buf_addc(&b, '\t'); break;
-		case 'r': buf_addc(&b, '\r'); break;
-		case 'a': buf_addc(&b, '\a'); break;
-		case 'b': buf_addc(&b, '\b'); break;
-		case 'f': buf_addc(&b, '\f'); break;
-		case 'v': buf_addc(&b, '\v'); break;
-		case '\\': case '\'': case '"': buf_addc(&b, *p); break;
+		case 'n':
+			buf_addc(&b, '\n');
+			break;
+		case 't':
+			buf_addc(&b, '\t');
+			break;
+		case 'r':
+			buf_addc(&b, '\r');
+			break;
+		case 'a':
+			buf_addc(&b, '\a');
+			break;
+		case 'b':
+			buf_addc(&b, '\b');
+			break;
+		case 'f':
+			buf_addc(&b, '\f');
+			break;
+		case 'v':
+			buf_addc(&b, '\v');
+			break;
+		case '\\':
+		case '\'':
+		case '"':
+			buf_addc(&b, *p);
+			break;
 		case 'x':
 		case 'u': {
 			int want = *p == 'x' ? 2 : 4;
 			unsigned cp = 0;
 			int k;
 			for (k = 0; k < want && isxdigit((unsigned char)p[1 + k]); k++)
-				cp = cp * 16 + (unsigned)(isdigit((unsigned char)p[1 + k]) ? p[1 + k] - '0'
-				    : (tolower((unsigned char)p[1 + k]) - 'a' + 10));
+				cp = cp * 16 +
+				    (unsigned)(isdigit((unsigned char)p[1 + k])
+				            ? p[1 + k] - '0'
+				            : (tolower((unsigned char)p[1 + k]) - 'a' + 10));
 			if (k < want) {
 				buf_addc(&b, '\\');
 				buf_addc(&b, *p);
@@ -722,8 +741,7 @@ vars_t_failed(const json_t *in, const struct template_args *a, bool *ret, struct
 }
 
 static int
-vars_t_succeeded(const json_t *in, const struct template_args *a, bool *ret,
-    struct dr_error *err)
+vars_t_succeeded(const json_t *in, const struct template_args *a, bool *ret, struct dr_error *err)
 {
 	if (!json_is_object(in))
 		return dr_error_set(err, "the 'succeeded' test expects a dictionary");
@@ -744,7 +762,8 @@ vars_t_changed(const json_t *in, const struct template_args *a, bool *ret, struc
 	results = json_object_get(in, "results");
 	if (!c && json_is_array(results))
 		json_array_foreach(results, i, c) if (json_is_object(c) &&
-		    (json_object_get(c, "changed") && template_truthy(json_object_get(c, "changed")))) *ret = true;
+		    (json_object_get(c, "changed") &&
+		        template_truthy(json_object_get(c, "changed")))) *ret = true;
 	return 0;
 }
 
@@ -758,8 +777,7 @@ vars_t_skipped(const json_t *in, const struct template_args *a, bool *ret, struc
 }
 
 static int
-vars_t_finished(const json_t *in, const struct template_args *a, bool *ret,
-    struct dr_error *err)
+vars_t_finished(const json_t *in, const struct template_args *a, bool *ret, struct dr_error *err)
 {
 	json_t *f = json_is_object(in) ? json_object_get(in, "finished") : NULL;
 	*ret = !f || template_truthy(f);
@@ -900,7 +918,7 @@ vars_lookup_path(const char *name, const char *sub)
 		if (!bases[i])
 			continue;
 		char *p = *subs[i] ? xasprintf("%s/%s/%s", bases[i], subs[i], name)
-				   : xasprintf("%s/%s", bases[i], name);
+		                   : xasprintf("%s/%s", bases[i], name);
 		if (stat(p, &st) == 0)
 			return p;
 		free(p);
@@ -1019,8 +1037,8 @@ vars_lookup_password(const char *term, json_t **ret, struct dr_error *err)
 
 /* Results of one lookup as a list. */
 static int
-vars_lookup_run(const char *name, const struct template_args *a, json_t **ret,
-    struct dr_error *err)
+vars_lookup_run(
+    const char *name, const struct template_args *a, json_t **ret, struct dr_error *err)
 {
 	json_t *out = json_array();
 	size_t i;
@@ -1034,7 +1052,8 @@ vars_lookup_run(const char *name, const struct template_args *a, json_t **ret,
 			else if (json_is_array(t))
 				json_array_extend(files, t);
 			else if (json_is_object(t)) {
-				json_t *f = json_object_get(t, "files"), *p = json_object_get(t, "paths");
+				json_t *f = json_object_get(t, "files"),
+				       *p = json_object_get(t, "paths");
 				if (json_is_array(f))
 					json_array_extend(files, f);
 				else if (json_is_string(f))
@@ -1100,11 +1119,13 @@ vars_lookup_run(const char *name, const struct template_args *a, json_t **ret,
 		json_t *term = a->pos[i];
 		const char *t = json_string_value(term);
 		if (strcmp(name, "vars") == 0) {
-			json_t *v = t && vars_current ? json_object_get(vars_current->vars, t) : NULL, *r;
+			json_t *v = t && vars_current ? json_object_get(vars_current->vars, t)
+			                              : NULL,
+			       *r;
 			if (!v) {
 				json_decref(out);
-				return dr_error_set(err, "No variable found with this name: %s",
-				    t ? t : "?");
+				return dr_error_set(
+				    err, "No variable found with this name: %s", t ? t : "?");
 			}
 			if (vars_ctx_value(vars_current, v, &r, err) < 0) {
 				json_decref(out);
@@ -1121,8 +1142,8 @@ vars_lookup_run(const char *name, const struct template_args *a, json_t **ret,
 			const char *e = getenv(t);
 			json_array_append_new(out, json_string(e ? e : ""));
 		} else if (strcmp(name, "file") == 0 || strcmp(name, "template") == 0) {
-			_cleanup_free_ char *p = vars_lookup_path(t,
-			    strcmp(name, "file") == 0 ? "files" : "templates");
+			_cleanup_free_ char *p =
+			    vars_lookup_path(t, strcmp(name, "file") == 0 ? "files" : "templates");
 			char *text;
 			size_t len;
 			if (!p) {
@@ -1137,8 +1158,8 @@ vars_lookup_run(const char *name, const struct template_args *a, json_t **ret,
 				char *r;
 				_cleanup_free_ char *dir = xstrdup(p);
 				*strrchr(dir, '/') = '\0';
-				int rc = vars_render_file(vars_current ? vars_current->vars : NULL, p,
-				    text, dir, &r, err);
+				int rc = vars_render_file(vars_current ? vars_current->vars : NULL,
+				    p, text, dir, &r, err);
 				free(text);
 				if (rc < 0) {
 					json_decref(out);
@@ -1177,11 +1198,13 @@ vars_lookup_run(const char *name, const struct template_args *a, json_t **ret,
 				const char *dir = strchr(t, '/') ? NULL : "files";
 				char *base = NULL;
 				const json_t *v = vars_current ? vars_current->vars : NULL;
-				const char *pb = json_string_value(json_object_get(v, "playbook_dir"));
-				const char *role = json_string_value(json_object_get(v, "role_path"));
+				const char *pb =
+				    json_string_value(json_object_get(v, "playbook_dir"));
+				const char *role =
+				    json_string_value(json_object_get(v, "role_path"));
 				base = xstrdup(role ? role : pb ? pb : ".");
 				pat = dir ? xasprintf("%s/%s/%s", base, dir, t)
-					  : xasprintf("%s/%s", base, t);
+				          : xasprintf("%s/%s", base, t);
 				free(base);
 			} else
 				pat = xstrdup(t);
@@ -1189,7 +1212,8 @@ vars_lookup_run(const char *name, const struct template_args *a, json_t **ret,
 				for (size_t k = 0; k < g.gl_pathc; k++) {
 					struct stat st;
 					if (stat(g.gl_pathv[k], &st) == 0 && S_ISREG(st.st_mode))
-						json_array_append_new(out, json_string(g.gl_pathv[k]));
+						json_array_append_new(
+						    out, json_string(g.gl_pathv[k]));
 				}
 				globfree(&g);
 			}

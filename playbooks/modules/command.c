@@ -57,17 +57,18 @@ command_guard(struct module_ctx *m, const char *raw, struct dr_error *err)
 			continue;
 		_cleanup_free_ char *q = conn_quote(path);
 		/* a glob, as Ansible's: ls finds any match */
-		_cleanup_free_ char *cmd = xasprintf("for f in %s; do [ -e \"$f\" ] && exit 0; done; "
-						     "exit 1",
-		    strpbrk(path, "*?[") ? path : q);
+		_cleanup_free_ char *cmd =
+		    xasprintf("for f in %s; do [ -e \"$f\" ] && exit 0; done; "
+		              "exit 1",
+		        strpbrk(path, "*?[") ? path : q);
 		if (module_exec(m, cmd, NULL, 0, &r, err) < 0)
 			return -1;
 		bool exists = r.status == 0;
 		conn_result_free(&r);
 		if ((i == 0 && exists) || (i == 1 && !exists)) {
-			_cleanup_free_ char *msg = xasprintf("%s %s %s", i ? "Did not run command since"
-									   : "Did not run command since",
-			    path, i ? "does not exist" : "exists");
+			_cleanup_free_ char *msg = xasprintf("%s %s %s",
+			    i ? "Did not run command since" : "Did not run command since", path,
+			    i ? "does not exist" : "exists");
 			json_object_set_new(m->result, "msg", json_string(msg));
 			json_object_set_new(m->result, "stdout", json_string(msg));
 			json_object_set_new(m->result, "stdout_lines", json_pack("[s]", msg));
@@ -96,8 +97,8 @@ command_run_line(struct module_ctx *m, const char *line, const char *shown, json
 	if (!raw && (g = command_guard(m, shown, err)) != 0)
 		return g < 0 ? -1 : 0;
 	if (m->check) {
-		json_object_set_new(m->result, "msg",
-		    json_string("Command would have run if not in check mode"));
+		json_object_set_new(
+		    m->result, "msg", json_string("Command would have run if not in check mode"));
 		if (!raw && !module_str(m, "creates") && !module_str(m, "removes")) {
 			json_object_set_new(m->result, "skipped", json_true());
 			json_object_set_new(m->result, "changed", json_false());
@@ -119,8 +120,9 @@ command_run_line(struct module_ctx *m, const char *line, const char *shown, json
 		return -1;
 	}
 	gettimeofday(&t1, NULL);
-	if (!raw && (!json_object_get(m->args, "strip_empty_ends") ||
-			module_bool(m, "strip_empty_ends"))) {
+	if (!raw &&
+	    (!json_object_get(m->args, "strip_empty_ends") ||
+	        module_bool(m, "strip_empty_ends"))) {
 		while (r.out_len && (r.out[r.out_len - 1] == '\n' || r.out[r.out_len - 1] == '\r'))
 			r.out[--r.out_len] = '\0';
 		while (r.err_len && (r.err[r.err_len - 1] == '\n' || r.err[r.err_len - 1] == '\r'))
@@ -181,8 +183,8 @@ command_command(struct module_ctx *m, struct dr_error *err)
 	if (!raw)
 		raw = cmd;
 	if ((raw && argv && json_array_size(argv)) || (!raw && (!argv || !json_array_size(argv))))
-		return dr_error_set(err, raw ? "only command or argv can be given, not both"
-					     : "no command given");
+		return dr_error_set(
+		    err, raw ? "only command or argv can be given, not both" : "no command given");
 	if (raw) {
 		if (conn_split(raw, &words, err) < 0)
 			return -1;
@@ -196,13 +198,14 @@ command_command(struct module_ctx *m, struct dr_error *err)
 	json_array_foreach(words, i, w)
 	{
 		_cleanup_free_ char *s = json_is_string(w) ? xstrdup(json_string_value(w))
-							   : json_dumps(w, JSON_ENCODE_ANY);
+		                                           : json_dumps(w, JSON_ENCODE_ANY);
 		_cleanup_free_ char *q = conn_quote(s);
 		buf_adds(&line, i ? " " : "exec ");
 		buf_adds(&line, q);
 	}
 	r = command_run_line(m, line.data, raw ? raw : "", json_incref(words), false, err);
-	if (r < 0 && strstr(err->msg, "non-zero") && json_integer_value(json_object_get(m->result, "rc")) == 127 &&
+	if (r < 0 && strstr(err->msg, "non-zero") &&
+	    json_integer_value(json_object_get(m->result, "rc")) == 127 &&
 	    json_object_get(m->result, "stderr") &&
 	    strstr(json_string_value(json_object_get(m->result, "stderr")), "not found"))
 		dr_error_set(err, "[Errno 2] No such file or directory: b'%s'",
@@ -301,8 +304,8 @@ command_script(struct module_ctx *m, struct dr_error *err)
 		return dr_error_set(err, "script needs the path of a local script");
 	if (conn_split(raw, &words, err) < 0)
 		return -1;
-	if (module_file_find(m, "files", json_string_value(json_array_get(words, 0)), &local,
-		err) < 0) {
+	if (module_file_find(
+	        m, "files", json_string_value(json_array_get(words, 0)), &local, err) < 0) {
 		json_decref(words);
 		return -1;
 	}

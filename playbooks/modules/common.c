@@ -50,9 +50,14 @@ module_in(const char *list, const char *word)
 	return false;
 }
 
-static const char *const module_type_names[] = {
-    [MT_STR] = "str", [MT_BOOL] = "bool", [MT_INT] = "int", [MT_FLOAT] = "float",
-    [MT_PATH] = "path", [MT_LIST] = "list", [MT_DICT] = "dict", [MT_RAW] = "raw",
+static const char *const module_type_names[] = {[MT_STR] = "str",
+    [MT_BOOL] = "bool",
+    [MT_INT] = "int",
+    [MT_FLOAT] = "float",
+    [MT_PATH] = "path",
+    [MT_LIST] = "list",
+    [MT_DICT] = "dict",
+    [MT_RAW] = "raw",
     [MT_MODE] = "mode"};
 
 /* Ansible's boolean conversion. */
@@ -124,7 +129,8 @@ module_convert(enum module_type t, const json_t *v)
 			return json_incref((json_t *)v);
 		if (json_is_real(v) && json_real_value(v) == (double)(long long)json_real_value(v))
 			return json_integer((long long)json_real_value(v));
-		if (json_is_string(v) && str_to_ll(json_string_value(v), LLONG_MIN, LLONG_MAX, &n) == 0)
+		if (json_is_string(v) &&
+		    str_to_ll(json_string_value(v), LLONG_MIN, LLONG_MAX, &n) == 0)
 			return json_integer(n);
 		return NULL;
 	}
@@ -162,7 +168,8 @@ module_convert(enum module_type t, const json_t *v)
 			json_t *d = NULL;
 			const char *s = json_string_value(v);
 			if (*s == '{') {
-				if (yaml_load_string("dict", s, strlen(s), 0, &d, NULL, NULL) == 0 &&
+				if (yaml_load_string("dict", s, strlen(s), 0, &d, NULL, NULL) ==
+				        0 &&
 				    json_is_object(d))
 					return d;
 				json_decref(d);
@@ -197,8 +204,7 @@ module_default(const struct module_arg *a)
 
 /* Check args against the spec. */
 int
-module_args_check(const struct module *m, const json_t *args, json_t **ret,
-    struct dr_error *err)
+module_args_check(const struct module *m, const json_t *args, json_t **ret, struct dr_error *err)
 {
 	json_t *out = json_object();
 	const char *k;
@@ -237,25 +243,27 @@ module_args_check(const struct module *m, const json_t *args, json_t **ret,
 			json_decref(out);
 			return dr_error_set(err,
 			    "argument '%s' is of type %s and we were unable to convert to %s", k,
-			    json_is_object(v)  ? "dict"
-			    : json_is_array(v) ? "list"
-			    : json_is_string(v) ? "str"
-			    : json_is_boolean(v) ? "bool"
-						 : "number",
+			    json_is_object(v)        ? "dict"
+			        : json_is_array(v)   ? "list"
+			        : json_is_string(v)  ? "str"
+			        : json_is_boolean(v) ? "bool"
+			                             : "number",
 			    module_type_names[a->type]);
 		}
-		if (a->choices && !module_in(a->choices, json_is_string(c) ? json_string_value(c) : "")) {
+		if (a->choices &&
+		    !module_in(a->choices, json_is_string(c) ? json_string_value(c) : "")) {
 			_cleanup_free_ char *choices = xstrdup(a->choices);
 			for (char *p = choices; *p; p++)
 				if (*p == '|')
 					*p = ',';
-			_cleanup_free_ char *got = json_is_string(c) ? xstrdup(json_string_value(c))
-							      : json_dumps(c, JSON_ENCODE_ANY);
+			_cleanup_free_ char *got = json_is_string(c)
+			    ? xstrdup(json_string_value(c))
+			    : json_dumps(c, JSON_ENCODE_ANY);
 			json_decref(c);
 			buf_free(&bad);
 			json_decref(out);
-			return dr_error_set(err, "value of %s must be one of: %s, got: %s", a->name,
-			    choices, got);
+			return dr_error_set(
+			    err, "value of %s must be one of: %s, got: %s", a->name, choices, got);
 		}
 		json_object_set_new(out, a->name, c);
 	}
@@ -266,9 +274,11 @@ module_args_check(const struct module *m, const json_t *args, json_t **ret,
 				buf_adds(&sup, ", ");
 			buf_adds(&sup, x->name);
 		}
-		dr_error_set(err, "unsupported parameter%s for (%s) module: %s. Supported parameters "
-				  "include: %s",
-		    strchr(bad.data, ',') ? "s" : "", m->name, bad.data, sup.data ? sup.data : "none");
+		dr_error_set(err,
+		    "unsupported parameter%s for (%s) module: %s. Supported parameters "
+		    "include: %s",
+		    strchr(bad.data, ',') ? "s" : "", m->name, bad.data,
+		    sup.data ? sup.data : "none");
 		buf_free(&sup);
 		buf_free(&bad);
 		json_decref(out);
@@ -326,8 +336,8 @@ module_file_find(const struct module_ctx *m, const char *sub, const char *name, 
 
 	if (name[0] == '/') {
 		if (stat(name, &st) < 0)
-			return dr_error_errno(err, "could not find or access '%s' on the controller",
-			    name);
+			return dr_error_errno(
+			    err, "could not find or access '%s' on the controller", name);
 		*ret = xstrdup(name);
 		return 0;
 	}
@@ -335,7 +345,7 @@ module_file_find(const struct module_ctx *m, const char *sub, const char *name, 
 		if (!bases[i])
 			continue;
 		char *p = *subs[i] ? xasprintf("%s/%s/%s", bases[i], subs[i], name)
-				   : xasprintf("%s/%s", bases[i], name);
+		                   : xasprintf("%s/%s", bases[i], name);
 		if (stat(p, &st) == 0) {
 			*ret = p;
 			return 0;

@@ -20,7 +20,8 @@ control_debug(struct module_ctx *m, struct dr_error *err)
 	if (var && msg && !json_is_null(var) && !json_is_null(msg))
 		return dr_error_set(err, "parameters are mutually exclusive: msg|var");
 	if (module_int(m, "verbosity") > m->verbosity) {
-		json_object_set_new(m->result, "skipped_reason", json_string("Verbosity threshold not met."));
+		json_object_set_new(
+		    m->result, "skipped_reason", json_string("Verbosity threshold not met."));
 		json_object_set_new(m->result, "skipped", json_true());
 		return 0;
 	}
@@ -83,8 +84,9 @@ control_set_fact(struct module_ctx *m, struct dr_error *err)
 	}
 	if (json_object_size(facts) == 0) {
 		json_decref(facts);
-		return dr_error_set(err, "No key/value pairs provided, at least one is required for "
-					 "this action to succeed");
+		return dr_error_set(err,
+		    "No key/value pairs provided, at least one is required for "
+		    "this action to succeed");
 	}
 	json_object_set_new(m->result, "ansible_facts", facts);
 	return 0;
@@ -118,7 +120,7 @@ control_assert(struct module_ctx *m, struct dr_error *err)
 			if (fail_msg && !json_is_null(fail_msg) &&
 			    vars_template(m->vars, fail_msg, &msg, NULL) == 0) {
 				char *s = json_is_string(msg) ? xstrdup(json_string_value(msg))
-							      : json_dumps(msg, JSON_ENCODE_ANY);
+				                              : json_dumps(msg, JSON_ENCODE_ANY);
 				dr_error_set(err, "%s", s);
 				free(s);
 				json_decref(msg);
@@ -297,6 +299,6 @@ const struct module modules_control[] = {
     {"setup", control_setup_args, control_setup, 0},
     {"gather_facts", control_setup_args, control_setup, 0},
     {"include_vars", control_include_vars_args, control_include_vars,
-	MODULE_CONTROLLER | MODULE_FREE_FORM},
+        MODULE_CONTROLLER | MODULE_FREE_FORM},
 };
 const size_t modules_control_n = nitems(modules_control);

@@ -21,9 +21,9 @@
 
 #include "playbooks/playbooks.h"
 
-#define FILES_MAX (256u << 20)      /* largest file a module reads or writes */
-#define FILES_DIFF_MAX (1u << 20)   /* larger files are not shown in --diff */
-#define FILES_TREE_MAX 100000       /* entries a recursive copy or recurse may touch */
+#define FILES_MAX (256u << 20) /* largest file a module reads or writes */
+#define FILES_DIFF_MAX (1u << 20) /* larger files are not shown in --diff */
+#define FILES_TREE_MAX 100000 /* entries a recursive copy or recurse may touch */
 
 /* What `stat` says about a path on the host. */
 struct files_stat {
@@ -33,8 +33,8 @@ struct files_stat {
 	long long uid, gid, size, mtime, atime, inode, nlink, dev;
 	char owner[64], group[64];
 	char target[PATH_MAX]; /* link target */
-	char checksum[41];     /* sha1 of a regular file, when asked */
-	bool lnk_exists;       /* for a link: whether its target exists */
+	char checksum[41]; /* sha1 of a regular file, when asked */
+	bool lnk_exists; /* for a link: whether its target exists */
 };
 
 /* sha1 as hex. */
@@ -58,13 +58,16 @@ files_stat(struct module_ctx *m, const char *path, bool follow, bool checksum,
 	_cleanup_free_ char *q = conn_quote(path), *cmd = NULL;
 
 	memset(st, 0, sizeof *st);
-	cmd = xasprintf("p=%s; if [ -e \"$p\" ] || [ -L \"$p\" ]; then "
-			"stat %s -c '%%F|%%a|%%u|%%g|%%U|%%G|%%s|%%Y|%%X|%%i|%%h|%%d' -- \"$p\" || exit 3; "
-			"if [ -L \"$p\" ]; then readlink -- \"$p\"; [ -e \"$p\" ] && echo T || echo F; "
-			"else echo; echo F; fi; "
-			"%s else echo ABSENT; fi",
+	cmd = xasprintf(
+	    "p=%s; if [ -e \"$p\" ] || [ -L \"$p\" ]; then "
+	    "stat %s -c '%%F|%%a|%%u|%%g|%%U|%%G|%%s|%%Y|%%X|%%i|%%h|%%d' -- \"$p\" || exit 3; "
+	    "if [ -L \"$p\" ]; then readlink -- \"$p\"; [ -e \"$p\" ] && echo T || echo F; "
+	    "else echo; echo F; fi; "
+	    "%s else echo ABSENT; fi",
 	    q, follow ? "-L" : "",
-	    checksum ? "if [ -f \"$p\" ] && [ -r \"$p\" ]; then sha1sum -- \"$p\" | cut -c1-40; fi;" : "");
+	    checksum
+	        ? "if [ -f \"$p\" ] && [ -r \"$p\" ]; then sha1sum -- \"$p\" | cut -c1-40; fi;"
+	        : "");
 	if (module_exec(m, cmd, NULL, 0, &r, err) < 0)
 		return -1;
 	if (r.status != 0) {
@@ -78,17 +81,20 @@ files_stat(struct module_ctx *m, const char *path, bool follow, bool checksum,
 	}
 	char *save = NULL, *line = strtok_r(r.out, "\n", &save);
 	char type[64] = "";
-	if (!line || sscanf(line, "%63[^|]|%o|%lld|%lld|%63[^|]|%63[^|]|%lld|%lld|%lld|%lld|%lld|%lld", type,
-		    &st->mode, &st->uid, &st->gid, st->owner, st->group, &st->size, &st->mtime,
-		    &st->atime, &st->inode, &st->nlink, &st->dev) != 12) {
-		dr_error_set(err, "cannot stat %s: unexpected output '%s'", path, line ? line : "");
+	if (!line ||
+	    sscanf(line, "%63[^|]|%o|%lld|%lld|%63[^|]|%63[^|]|%lld|%lld|%lld|%lld|%lld|%lld",
+	        type, &st->mode, &st->uid, &st->gid, st->owner, st->group, &st->size, &st->mtime,
+	        &st->atime, &st->inode, &st->nlink, &st->dev) != 12) {
+		dr_error_set(
+		    err, "cannot stat %s: unexpected output '%s'", path, line ? line : "");
 		conn_result_free(&r);
 		return -1;
 	}
 	st->exists = true;
-	st->type = strstr(type, "directory") ? 'd' : strstr(type, "symbolic") ? 'l'
+	st->type = strstr(type, "directory") ? 'd'
+	    : strstr(type, "symbolic")       ? 'l'
 	    : strstr(type, "regular")        ? 'f'
-					     : 'o';
+	                                     : 'o';
 	/* the rest: link target (may be an empty line), T/F, checksum */
 	char *rest = save;
 	char *nl = rest ? strchr(rest, '\n') : NULL;
@@ -124,8 +130,8 @@ files_run(struct module_ctx *m, const char *cmd, struct dr_error *err)
 
 /* Apply a symbolic mode ("u+x,go-w", "a=r", "+X") to cur. */
 static int
-files_mode_symbolic(const char *spec, unsigned cur, bool isdir, unsigned *ret,
-    struct dr_error *err)
+files_mode_symbolic(
+    const char *spec, unsigned cur, bool isdir, unsigned *ret, struct dr_error *err)
 {
 	_cleanup_free_ char *s = xstrdup(spec);
 	char *save = NULL;
@@ -255,7 +261,8 @@ files_attrs(struct module_ctx *m, const char *path, const struct files_stat *st,
 		}
 		if (!m->check) {
 			_cleanup_free_ char *qo = conn_quote(owner);
-			_cleanup_free_ char *cmd = xasprintf("chown %s %s -- %s", follow ? "" : "-h", qo, q);
+			_cleanup_free_ char *cmd =
+			    xasprintf("chown %s %s -- %s", follow ? "" : "-h", qo, q);
 			if (files_run(m, cmd, err) < 0)
 				return -1;
 		}
@@ -268,7 +275,8 @@ files_attrs(struct module_ctx *m, const char *path, const struct files_stat *st,
 		}
 		if (!m->check) {
 			_cleanup_free_ char *qg = conn_quote(group);
-			_cleanup_free_ char *cmd = xasprintf("chgrp %s %s -- %s", follow ? "" : "-h", qg, q);
+			_cleanup_free_ char *cmd =
+			    xasprintf("chgrp %s %s -- %s", follow ? "" : "-h", qg, q);
 			if (files_run(m, cmd, err) < 0)
 				return -1;
 		}
@@ -316,7 +324,10 @@ files_report(struct module_ctx *m, const char *path, const char *key)
 	json_object_set_new(m->result, "gid", json_integer(st.gid));
 	json_object_set_new(m->result, "size", json_integer(st.size));
 	json_object_set_new(m->result, "state",
-	    json_string(st.type == 'd' ? "directory" : st.type == 'l' ? "link" : st.type == 'f' ? "file" : "file"));
+	    json_string(st.type == 'd' ? "directory"
+	            : st.type == 'l'   ? "link"
+	            : st.type == 'f'   ? "file"
+	                               : "file"));
 	return 0;
 }
 
@@ -384,7 +395,8 @@ files_put(struct module_ctx *m, const char *dest, const char *data, size_t len,
 		if (st.exists && st.size <= FILES_DIFF_MAX &&
 		    conn_get(m->conn, dest, FILES_DIFF_MAX, &old, NULL) == 0 &&
 		    files_is_text(old.data ? old.data : "", old.len) && files_is_text(data, len)) {
-			json_object_set_new(d, "before", module_text(old.data ? old.data : "", old.len));
+			json_object_set_new(
+			    d, "before", module_text(old.data ? old.data : "", old.len));
 			json_object_set_new(d, "after", module_text(data, len));
 		} else if (!st.exists && files_is_text(data, len)) {
 			json_object_set_new(d, "before", json_string(""));
@@ -392,7 +404,8 @@ files_put(struct module_ctx *m, const char *dest, const char *data, size_t len,
 		} else {
 			json_object_set_new(d, "before", json_string(""));
 			json_object_set_new(d, "after", json_string(""));
-			json_object_set_new(d, "prepared", json_string("Binary or large file: not shown"));
+			json_object_set_new(
+			    d, "prepared", json_string("Binary or large file: not shown"));
 		}
 		if (st.exists)
 			json_object_set_new(d, "before_header", json_string(dest));
@@ -489,8 +502,8 @@ files_parent(struct module_ctx *m, const char *path, bool *changed, struct dr_er
 
 /* Copy a local directory tree (src) to dest on the host. */
 static int
-files_copy_tree(struct module_ctx *m, const char *src, const char *dest, int depth,
-    bool *changed, struct dr_error *err)
+files_copy_tree(struct module_ctx *m, const char *src, const char *dest, int depth, bool *changed,
+    struct dr_error *err)
 {
 	struct dirent **list;
 	int n;
@@ -503,7 +516,8 @@ files_copy_tree(struct module_ctx *m, const char *src, const char *dest, int dep
 	if (!st.exists) {
 		*changed = true;
 		if (!m->check) {
-			_cleanup_free_ char *q = conn_quote(dest), *cmd = xasprintf("mkdir -p -- %s", q);
+			_cleanup_free_ char *q = conn_quote(dest),
+			                    *cmd = xasprintf("mkdir -p -- %s", q);
 			if (files_run(m, cmd, err) < 0)
 				return -1;
 		}
@@ -515,7 +529,8 @@ files_copy_tree(struct module_ctx *m, const char *src, const char *dest, int dep
 	for (int i = 0; i < n; i++) {
 		const char *nm = list[i]->d_name;
 		if (rc == 0 && strcmp(nm, ".") != 0 && strcmp(nm, "..") != 0) {
-			_cleanup_free_ char *s = xasprintf("%s/%s", src, nm), *d = xasprintf("%s/%s", dest, nm);
+			_cleanup_free_ char *s = xasprintf("%s/%s", src, nm),
+			                    *d = xasprintf("%s/%s", dest, nm);
 			struct stat ls;
 			if (stat(s, &ls) < 0)
 				rc = dr_error_errno(err, "%s", s);
@@ -535,7 +550,8 @@ files_copy_tree(struct module_ctx *m, const char *src, const char *dest, int dep
 					if (rc == 0 && !m->check) {
 						struct files_stat fs;
 						if (files_stat(m, d, true, false, &fs, err) < 0 ||
-						    files_attrs(m, d, &fs, true, changed, NULL, NULL, err) < 0)
+						    files_attrs(m, d, &fs, true, changed, NULL,
+						        NULL, err) < 0)
 							rc = -1;
 					}
 				}
@@ -576,16 +592,17 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 			if (!target)
 				return -1;
 			_cleanup_free_ char *qd = conn_quote(target);
-			_cleanup_free_ char *cmd = xasprintf("mkdir -p -- %s && diff -rq %s%s %s >/dev/null 2>&1",
-			    qd, qs, str_has_suffix(src, "/") ? "" : "/", qd);
+			_cleanup_free_ char *cmd =
+			    xasprintf("mkdir -p -- %s && diff -rq %s%s %s >/dev/null 2>&1", qd, qs,
+			        str_has_suffix(src, "/") ? "" : "/", qd);
 			struct conn_result r = {0};
 			if (module_exec(m, cmd, NULL, 0, &r, err) < 0)
 				return -1;
 			changed = r.status != 0;
 			conn_result_free(&r);
 			if (changed && !m->check) {
-				_cleanup_free_ char *cp = xasprintf("cp -a %s%s. %s", qs,
-				    str_has_suffix(src, "/") ? "" : "/", qd);
+				_cleanup_free_ char *cp = xasprintf(
+				    "cp -a %s%s. %s", qs, str_has_suffix(src, "/") ? "" : "/", qd);
 				if (files_run(m, cp, err) < 0)
 					return -1;
 			}
@@ -607,8 +624,9 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 			target = str_has_suffix(src, "/") ? xstrdup(dest) : NULL;
 			if (!target) {
 				_cleanup_free_ char *trimmed = xstrdup(local);
-				target = xasprintf("%s%s%s", dest, str_has_suffix(dest, "/") ? "" : "/",
-				    strrchr(trimmed, '/') + 1);
+				target =
+				    xasprintf("%s%s%s", dest, str_has_suffix(dest, "/") ? "" : "/",
+				        strrchr(trimmed, '/') + 1);
 			}
 			rc = files_copy_tree(m, local, target, 0, &changed, err);
 			json_object_set_new(m->result, "changed", json_boolean(changed));
@@ -779,13 +797,15 @@ files_mkdirs(struct module_ctx *m, const char *path, bool *changed, struct dr_er
 		if (files_stat(m, p, true, false, &st, err) < 0)
 			return -1;
 		if (st.exists && st.type != 'd') {
-			dr_error_set(err, "%s already exists as a %s", p, st.type == 'f' ? "file" : "link");
+			dr_error_set(
+			    err, "%s already exists as a %s", p, st.type == 'f' ? "file" : "link");
 			return -1;
 		}
 		if (!st.exists) {
 			*changed = true;
 			if (!m->check) {
-				_cleanup_free_ char *q = conn_quote(p), *cmd = xasprintf("mkdir -- %s", q);
+				_cleanup_free_ char *q = conn_quote(p),
+				                    *cmd = xasprintf("mkdir -- %s", q);
 				if (files_run(m, cmd, err) < 0)
 					return -1;
 				if (files_stat(m, p, true, false, &st, err) < 0 ||
@@ -800,12 +820,13 @@ files_mkdirs(struct module_ctx *m, const char *path, bool *changed, struct dr_er
 
 /* recurse: owner, group and mode on everything under a directory. */
 static int
-files_recurse(struct module_ctx *m, const char *path, bool follow, bool *changed,
-    struct dr_error *err)
+files_recurse(
+    struct module_ctx *m, const char *path, bool follow, bool *changed, struct dr_error *err)
 {
 	struct conn_result r = {0};
 	_cleanup_free_ char *q = conn_quote(path);
-	_cleanup_free_ char *cmd = xasprintf("find %s %s -mindepth 1 -printf '%%m|%%y|%%u|%%g|%%U|%%G|%%p\\n' | head -n %d",
+	_cleanup_free_ char *cmd = xasprintf(
+	    "find %s %s -mindepth 1 -printf '%%m|%%y|%%u|%%g|%%U|%%G|%%p\\n' | head -n %d",
 	    follow ? "-L" : "", q, FILES_TREE_MAX + 1);
 	char *save = NULL;
 	int n = 0;
@@ -817,11 +838,11 @@ files_recurse(struct module_ctx *m, const char *path, bool follow, bool *changed
 		char type[4], p[PATH_MAX];
 		if (++n > FILES_TREE_MAX) {
 			conn_result_free(&r);
-			return dr_error_set(err, "%s: more than %d entries to recurse into", path,
-			    FILES_TREE_MAX);
+			return dr_error_set(
+			    err, "%s: more than %d entries to recurse into", path, FILES_TREE_MAX);
 		}
 		if (sscanf(line, "%o|%3[^|]|%63[^|]|%63[^|]|%lld|%lld|%4095[^\n]", &st.mode, type,
-			st.owner, st.group, &st.uid, &st.gid, p) != 7)
+		        st.owner, st.group, &st.uid, &st.gid, p) != 7)
 			continue;
 		st.type = type[0] == 'd' ? 'd' : type[0] == 'l' ? 'l' : 'f';
 		if (files_attrs(m, p, &st, follow, changed, NULL, NULL, err) < 0) {
@@ -842,16 +863,18 @@ files_file(struct module_ctx *m, struct dr_error *err)
 	bool follow = module_bool(m, "follow"), force = module_bool(m, "force");
 	bool changed = false;
 	struct files_stat st;
-	json_t *before = json_pack("{s:s}", "path", path), *after = json_pack("{s:s}", "path", path);
+	json_t *before = json_pack("{s:s}", "path", path),
+	       *after = json_pack("{s:s}", "path", path);
 	_cleanup_free_ char *q = conn_quote(path);
 	int rc = -1;
 
 	if (files_stat(m, path, follow, false, &st, err) < 0)
 		goto out;
-	const char *prev = !st.exists ? "absent" : st.type == 'd' ? "directory"
-	    : st.type == 'l'                                      ? "link"
-	    : st.nlink > 1                                        ? "hard"
-								  : "file";
+	const char *prev = !st.exists ? "absent"
+	    : st.type == 'd'          ? "directory"
+	    : st.type == 'l'          ? "link"
+	    : st.nlink > 1            ? "hard"
+	                              : "file";
 	if (!state)
 		state = st.exists ? (strcmp(prev, "hard") == 0 ? "file" : prev) : "file";
 	if (src && strcmp(state, "link") != 0 && strcmp(state, "hard") != 0) {
@@ -870,8 +893,8 @@ files_file(struct module_ctx *m, struct dr_error *err)
 			}
 		}
 		json_object_set_new(m->result, "path", json_string(path));
-		json_object_set_new(m->result, "state", json_string(st.exists && !m->check ? "absent"
-										       : prev));
+		json_object_set_new(
+		    m->result, "state", json_string(st.exists && !m->check ? "absent" : prev));
 		json_object_set_new(m->result, "changed", json_boolean(changed));
 		if (m->diff && changed)
 			json_object_set_new(m->result, "diff",
@@ -906,8 +929,10 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		    files_recurse(m, path, follow, &changed, err) < 0)
 			goto out;
 	} else if (strcmp(state, "touch") == 0) {
-		const char *mt = module_str(m, "modification_time"), *at = module_str(m, "access_time");
-		bool preserve = mt && at && strcmp(mt, "preserve") == 0 && strcmp(at, "preserve") == 0;
+		const char *mt = module_str(m, "modification_time"),
+		           *at = module_str(m, "access_time");
+		bool preserve =
+		    mt && at && strcmp(mt, "preserve") == 0 && strcmp(at, "preserve") == 0;
 		if (st.exists && st.type == 'd' && false)
 			goto out;
 		if (!st.exists || !preserve) {
@@ -921,7 +946,8 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		if (!m->check || st.exists) {
 			if (files_stat(m, path, follow, false, &st, err) < 0)
 				goto out;
-			if (st.exists && files_attrs(m, path, &st, true, &changed, before, after, err) < 0)
+			if (st.exists &&
+			    files_attrs(m, path, &st, true, &changed, before, after, err) < 0)
 				goto out;
 		}
 		if (!json_object_get(before, "mode") && !st.exists) {
@@ -942,25 +968,29 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		char *slash = strrchr(dir, '/');
 		if (slash)
 			*slash = '\0';
-		_cleanup_free_ char *abs = src[0] == '/' || !slash ? xstrdup(src)
-								 : xasprintf("%s/%s", *dir ? dir : "/", src);
+		_cleanup_free_ char *abs = src[0] == '/' || !slash
+		    ? xstrdup(src)
+		    : xasprintf("%s/%s", *dir ? dir : "/", src);
 		if (files_stat(m, abs, true, false, &sst, err) < 0)
 			goto out;
 		if (!sst.exists && (hard || !force)) {
-			dr_error_set(err, "src file does not exist, use \"force=yes\" if you really want "
-					  "to create the link: %s",
+			dr_error_set(err,
+			    "src file does not exist, use \"force=yes\" if you really want "
+			    "to create the link: %s",
 			    abs);
 			goto out;
 		}
 		bool same;
 		if (hard)
-			same = lst.exists && lst.type != 'l' && sst.exists && lst.inode == sst.inode &&
-			    lst.dev == sst.dev;
+			same = lst.exists && lst.type != 'l' && sst.exists &&
+			    lst.inode == sst.inode && lst.dev == sst.dev;
 		else
 			same = lst.exists && lst.type == 'l' && strcmp(lst.target, src) == 0;
-		if (lst.exists && !same && lst.type != 'l' && !(hard && lst.type == 'f') && !force) {
+		if (lst.exists && !same && lst.type != 'l' && !(hard && lst.type == 'f') &&
+		    !force) {
 			dr_error_set(err, "refusing to convert from %s to %s for %s",
-			    lst.type == 'd' ? "directory" : "file", hard ? "hard link" : "symlink", path);
+			    lst.type == 'd' ? "directory" : "file", hard ? "hard link" : "symlink",
+			    path);
 			goto out;
 		}
 		if (lst.exists && lst.type == 'd' && !same) {
@@ -969,11 +999,13 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		}
 		if (!same) {
 			changed = true;
-			json_object_set_new(before, "src", json_string(lst.type == 'l' ? lst.target : ""));
+			json_object_set_new(
+			    before, "src", json_string(lst.type == 'l' ? lst.target : ""));
 			json_object_set_new(after, "src", json_string(src));
 			if (!m->check) {
 				_cleanup_free_ char *qs = conn_quote(src);
-				_cleanup_free_ char *cmd = xasprintf("ln %s -f -- %s %s", hard ? "" : "-sn", qs, q);
+				_cleanup_free_ char *cmd =
+				    xasprintf("ln %s -f -- %s %s", hard ? "" : "-sn", qs, q);
 				if (files_run(m, cmd, err) < 0)
 					goto out;
 			}
@@ -989,7 +1021,8 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		goto out;
 	}
 	if (m->diff && changed) {
-		json_object_set_new(m->result, "diff", json_pack("{s:O,s:O}", "before", before, "after", after));
+		json_object_set_new(
+		    m->result, "diff", json_pack("{s:O,s:O}", "before", before, "after", after));
 	}
 	json_object_set_new(m->result, "changed", json_boolean(changed));
 	if (!m->check)
@@ -1037,19 +1070,21 @@ files_stat_module(struct module_ctx *m, struct dr_error *err)
 	json_t *s;
 	char mode[16];
 
-	if (files_stat(m, path, module_bool(m, "follow"), module_bool(m, "get_checksum"), &st, err) < 0)
+	if (files_stat(
+	        m, path, module_bool(m, "follow"), module_bool(m, "get_checksum"), &st, err) < 0)
 		return -1;
 	if (!st.exists) {
 		json_object_set_new(m->result, "stat", json_pack("{s:b}", "exists", 0));
 		return 0;
 	}
 	snprintf(mode, sizeof mode, "%04o", st.mode & 07777);
-	s = json_pack("{s:b,s:s,s:s,s:b,s:b,s:b,s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I}", "exists", 1,
-	    "path", path, "mode", mode, "isdir", st.type == 'd', "isreg", st.type == 'f', "islnk",
-	    st.type == 'l', "uid", (json_int_t)st.uid, "gid", (json_int_t)st.gid, "pw_name",
-	    st.owner, "gr_name", st.group, "size", (json_int_t)st.size, "mtime",
-	    (json_int_t)st.mtime, "atime", (json_int_t)st.atime, "inode", (json_int_t)st.inode,
-	    "nlink", (json_int_t)st.nlink, "dev", (json_int_t)st.dev);
+	s = json_pack("{s:b,s:s,s:s,s:b,s:b,s:b,s:I,s:I,s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I}",
+	    "exists", 1, "path", path, "mode", mode, "isdir", st.type == 'd', "isreg",
+	    st.type == 'f', "islnk", st.type == 'l', "uid", (json_int_t)st.uid, "gid",
+	    (json_int_t)st.gid, "pw_name", st.owner, "gr_name", st.group, "size",
+	    (json_int_t)st.size, "mtime", (json_int_t)st.mtime, "atime", (json_int_t)st.atime,
+	    "inode", (json_int_t)st.inode, "nlink", (json_int_t)st.nlink, "dev",
+	    (json_int_t)st.dev);
 	json_object_set_new(s, "xusr", json_boolean(st.mode & 0100));
 	json_object_set_new(s, "rusr", json_boolean(st.mode & 0400));
 	json_object_set_new(s, "wusr", json_boolean(st.mode & 0200));
@@ -1088,8 +1123,8 @@ files_re(const char *pat, uint32_t flags, struct dr_error *err)
 {
 	int ec;
 	PCRE2_SIZE off;
-	pcre2_code *re = pcre2_compile((PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, flags | PCRE2_UTF,
-	    &ec, &off, NULL);
+	pcre2_code *re = pcre2_compile(
+	    (PCRE2_SPTR)pat, PCRE2_ZERO_TERMINATED, flags | PCRE2_UTF, &ec, &off, NULL);
 
 	if (!re) {
 		PCRE2_UCHAR msg[256];
@@ -1101,8 +1136,8 @@ files_re(const char *pat, uint32_t flags, struct dr_error *err)
 
 /* Python's match.expand(template): \1, \g<1>, \g<name>, \n, \t, \\. */
 static void
-files_expand(const char *tmpl, pcre2_code *re, pcre2_match_data *md, const char *subject,
-    struct buf *out)
+files_expand(
+    const char *tmpl, pcre2_code *re, pcre2_match_data *md, const char *subject, struct buf *out)
 {
 	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 	uint32_t n = pcre2_get_ovector_count(md);
@@ -1202,8 +1237,9 @@ files_write_text(struct module_ctx *m, const char *path, const char *before, boo
 
 	if (changed) {
 		if (m->diff) {
-			json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "before", before, "after", after,
-			    "before_header", existed ? path : "/dev/null", "after_header", path);
+			json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "before", before, "after",
+			    after, "before_header", existed ? path : "/dev/null", "after_header",
+			    path);
 			json_object_set_new(m->result, "diff", d);
 		}
 		if (!m->check) {
@@ -1217,8 +1253,9 @@ files_write_text(struct module_ctx *m, const char *path, const char *before, boo
 			json_object_del(m->result, "checksum");
 			json_object_del(m->result, "diff");
 			if (m->diff) {
-				json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "before", before, "after", after,
-				    "before_header", existed ? path : "/dev/null", "after_header", path);
+				json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "before", before,
+				    "after", after, "before_header", existed ? path : "/dev/null",
+				    "after_header", path);
 				json_object_set_new(m->result, "diff", d);
 			}
 		}
@@ -1226,12 +1263,13 @@ files_write_text(struct module_ctx *m, const char *path, const char *before, boo
 	if (!m->check || existed) {
 		if (files_stat(m, path, true, false, &st, err) < 0)
 			return -1;
-		if (st.exists && files_attrs(m, path, &st, true, &attr_changed, NULL, NULL, err) < 0)
+		if (st.exists &&
+		    files_attrs(m, path, &st, true, &attr_changed, NULL, NULL, err) < 0)
 			return -1;
 	}
 	_cleanup_free_ char *full = attr_changed
-	    ? xasprintf("%s%sownership, perms or SE linux context changed", msg,
-		  *msg ? " and " : "")
+	    ? xasprintf(
+	          "%s%sownership, perms or SE linux context changed", msg, *msg ? " and " : "")
 	    : xstrdup(msg);
 	json_object_set_new(m->result, "msg", json_string(full));
 	json_object_set_new(m->result, "changed", json_boolean(changed || attr_changed));
@@ -1270,16 +1308,20 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 	int rc = -1;
 
 	if (regexp && search)
-		return dr_error_set(err, "parameters are mutually exclusive: regexp|search_string");
+		return dr_error_set(
+		    err, "parameters are mutually exclusive: regexp|search_string");
 	if (ia && ib)
-		return dr_error_set(err, "parameters are mutually exclusive: insertbefore|insertafter");
+		return dr_error_set(
+		    err, "parameters are mutually exclusive: insertbefore|insertafter");
 	if (strcmp(state, "present") == 0 && !line)
-		return dr_error_set(err, "state is present but all of the following are missing: line");
+		return dr_error_set(
+		    err, "state is present but all of the following are missing: line");
 	if (backrefs && !regexp)
 		return dr_error_set(err, "regexp is required with backrefs=true");
 	if (strcmp(state, "absent") == 0 && !regexp && !search && !line)
-		return dr_error_set(err, "one of line, search_string, or regexp is required with "
-					 "state=absent");
+		return dr_error_set(err,
+		    "one of line, search_string, or regexp is required with "
+		    "state=absent");
 	if (files_read_text(m, path, &text, &exists, err) < 0)
 		goto out;
 	if (!exists) {
@@ -1307,8 +1349,9 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 		long long found = 0;
 		for (size_t i = 0; i < n; i++) {
 			const char *l = files_ls(lines, i);
-			bool hit = re ? files_re_search(re, md, l) : search ? strstr(l, search) != NULL
-									    : files_line_eq(l, line);
+			bool hit = re ? files_re_search(re, md, l)
+			    : search  ? strstr(l, search) != NULL
+			              : files_line_eq(l, line);
 			if (hit)
 				found++;
 			else
@@ -1318,13 +1361,14 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 		after = files_join(kept);
 		json_decref(kept);
 		json_object_set_new(m->result, "found", json_integer(found));
-		_cleanup_free_ char *fm = found ? xasprintf("%lld line(s) removed", found) : xstrdup("");
+		_cleanup_free_ char *fm =
+		    found ? xasprintf("%lld line(s) removed", found) : xstrdup("");
 		rc = files_write_text(m, path, before, exists, after, changed, fm, err);
 		goto out;
 	}
 	const char *ins_pat = ia && strcmp(ia, "EOF") != 0 && strcmp(ia, "BOF") != 0 ? ia
 	    : ib && strcmp(ib, "BOF") != 0                                           ? ib
-										     : NULL;
+	                                                                             : NULL;
 	if (ins_pat && !(ins = files_re(ins_pat, 0, err)))
 		goto out;
 	if (ins)
@@ -1482,7 +1526,8 @@ files_blockinfile(struct module_ctx *m, struct dr_error *err)
 	int rc = -1;
 
 	if (ia && ib)
-		return dr_error_set(err, "parameters are mutually exclusive: insertbefore|insertafter");
+		return dr_error_set(
+		    err, "parameters are mutually exclusive: insertbefore|insertafter");
 	if (!ia && !ib)
 		ia = "EOF";
 	if (files_read_text(m, path, &text, &exists, err) < 0)
@@ -1509,7 +1554,8 @@ files_blockinfile(struct module_ctx *m, struct dr_error *err)
 	}
 	json_t *blocklines = json_array();
 	if (strcmp(state, "present") == 0 && block && *block) {
-		_cleanup_free_ char *m0n = xasprintf("%s\n", m0.data), *m1n = xasprintf("%s\n", m1.data);
+		_cleanup_free_ char *m0n = xasprintf("%s\n", m0.data),
+		                    *m1n = xasprintf("%s\n", m1.data);
 		json_array_append_new(blocklines, json_string(m0n));
 		json_t *bl = files_split_lines(block, strlen(block));
 		size_t i;
@@ -1584,9 +1630,10 @@ files_blockinfile(struct module_ctx *m, struct dr_error *err)
 	buf_free(&m1);
 	after = files_join(lines);
 	bool changed = strcmp(before, after) != 0;
-	const char *msg = !changed ? "" : !exists ? "File created"
-	    : strcmp(state, "absent") == 0        ? "Block removed"
-					          : "Block inserted";
+	const char *msg = !changed         ? ""
+	    : !exists                      ? "File created"
+	    : strcmp(state, "absent") == 0 ? "Block removed"
+	                                   : "Block inserted";
 	rc = files_write_text(m, path, before, exists, after, changed, msg, err);
 out:
 	json_decref(lines);
@@ -1736,7 +1783,8 @@ files_slurp(struct module_ctx *m, struct dr_error *err)
 		return -1;
 	size_t olen = 4 * ((b.len + 2) / 3) + 1;
 	char *enc = xmalloc(olen);
-	EVP_EncodeBlock((unsigned char *)enc, (const unsigned char *)(b.data ? b.data : ""), (int)b.len);
+	EVP_EncodeBlock(
+	    (unsigned char *)enc, (const unsigned char *)(b.data ? b.data : ""), (int)b.len);
 	json_object_set_new(m->result, "content", json_string(enc));
 	json_object_set_new(m->result, "encoding", json_string("base64"));
 	json_object_set_new(m->result, "source", json_string(src));
@@ -1764,21 +1812,23 @@ files_fetch(struct module_ctx *m, struct dr_error *err)
 	if (files_stat(m, src, true, true, &st, err) < 0)
 		return -1;
 	if (!st.exists || st.type == 'd') {
-		const char *why = st.exists ? "remote file is a directory, fetch cannot work on directories"
-					    : "the remote file does not exist, not transferring, ignored";
+		const char *why = st.exists
+		    ? "remote file is a directory, fetch cannot work on directories"
+		    : "the remote file does not exist, not transferring, ignored";
 		if (module_bool(m, "fail_on_missing") || st.exists)
-			return dr_error_set(err, "%s", st.exists ? why
-						     : "the remote file does not exist, not transferring");
+			return dr_error_set(err, "%s",
+			    st.exists ? why : "the remote file does not exist, not transferring");
 		json_object_set_new(m->result, "msg", json_string(why));
 		json_object_set_new(m->result, "file", json_string(src));
 		return 0;
 	}
 	if (module_bool(m, "flat"))
-		target = str_has_suffix(dest, "/") ? xasprintf("%s%s", dest, strrchr(src, '/') ? strrchr(src, '/') + 1 : src)
-						   : xstrdup(dest);
+		target = str_has_suffix(dest, "/")
+		    ? xasprintf("%s%s", dest, strrchr(src, '/') ? strrchr(src, '/') + 1 : src)
+		    : xstrdup(dest);
 	else
-		target = xasprintf("%s%s%s%s%s", dest, str_has_suffix(dest, "/") ? "" : "/", m->host,
-		    src[0] == '/' ? "" : "/", src);
+		target = xasprintf("%s%s%s%s%s", dest, str_has_suffix(dest, "/") ? "" : "/",
+		    m->host, src[0] == '/' ? "" : "/", src);
 	if (file_read(target, FILES_MAX, &local, &llen, NULL) == 0)
 		files_sha1(local, llen, lsum);
 	json_object_set_new(m->result, "dest", json_string(target));
@@ -1794,7 +1844,8 @@ files_fetch(struct module_ctx *m, struct dr_error *err)
 	files_sha1(b.data ? b.data : "", b.len, sum);
 	if (module_bool(m, "validate_checksum") && strcmp(sum, st.checksum) != 0) {
 		buf_free(&b);
-		return dr_error_set(err, "checksum mismatch: the file changed during the transfer");
+		return dr_error_set(
+		    err, "checksum mismatch: the file changed during the transfer");
 	}
 	/* mkdir -p the local directory */
 	_cleanup_free_ char *dir = xstrdup(target);

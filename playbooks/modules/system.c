@@ -86,16 +86,16 @@ system_group(struct module_ctx *m, struct dr_error *err)
 		_cleanup_free_ char *gopt = gidv && !json_is_null(gidv)
 		    ? xasprintf("-g %lld ", (long long)json_integer_value(gidv))
 		    : xstrdup("");
-		_cleanup_free_ char *c = xasprintf("groupadd %s%s%s", gopt,
-		    module_bool(m, "system") ? "-r " : "", q);
+		_cleanup_free_ char *c =
+		    xasprintf("groupadd %s%s%s", gopt, module_bool(m, "system") ? "-r " : "", q);
 		if (!m->check && system_must(m, c, err) < 0)
 			return -1;
 	} else {
 		gid = system_field(line, 2);
 		if (gidv && !json_is_null(gidv) && atoll(gid) != json_integer_value(gidv)) {
 			changed = true;
-			_cleanup_free_ char *c = xasprintf("groupmod -g %lld %s",
-			    (long long)json_integer_value(gidv), q);
+			_cleanup_free_ char *c = xasprintf(
+			    "groupmod -g %lld %s", (long long)json_integer_value(gidv), q);
 			if (!m->check && system_must(m, c, err) < 0)
 				return -1;
 		}
@@ -165,7 +165,8 @@ system_user(struct module_ctx *m, struct dr_error *err)
 	const char *shell = module_str(m, "shell"), *home = module_str(m, "home");
 	const char *comment = module_str(m, "comment"), *group = module_str(m, "group");
 	const char *password = module_str(m, "password");
-	json_t *uidv = json_object_get(m->args, "uid"), *groups = json_object_get(m->args, "groups");
+	json_t *uidv = json_object_get(m->args, "uid"),
+	       *groups = json_object_get(m->args, "groups");
 	_cleanup_free_ char *q = conn_quote(name), *cmd = xasprintf("getent passwd %s", q);
 	_cleanup_free_ char *line = NULL;
 	struct buf opts = BUF_INIT(0);
@@ -180,7 +181,8 @@ system_user(struct module_ctx *m, struct dr_error *err)
 	if (strcmp(state, "absent") == 0) {
 		if (exists) {
 			changed = true;
-			_cleanup_free_ char *c = xasprintf("userdel %s%s", module_bool(m, "remove") ? "-r " : "", q);
+			_cleanup_free_ char *c =
+			    xasprintf("userdel %s%s", module_bool(m, "remove") ? "-r " : "", q);
 			if (!m->check && system_must(m, c, err) < 0)
 				goto out;
 		}
@@ -188,10 +190,10 @@ system_user(struct module_ctx *m, struct dr_error *err)
 		rc = 0;
 		goto out;
 	}
-#define OPT(flag, val)                                                                   \
-	do {                                                                             \
-		_cleanup_free_ char *qv_ = conn_quote(val);                              \
-		buf_addf(&opts, " %s %s", flag, qv_);                                    \
+#define OPT(flag, val)                                                                            \
+	do {                                                                                      \
+		_cleanup_free_ char *qv_ = conn_quote(val);                                       \
+		buf_addf(&opts, " %s %s", flag, qv_);                                             \
 	} while (0)
 	if (!exists) {
 		changed = true;
@@ -223,7 +225,8 @@ system_user(struct module_ctx *m, struct dr_error *err)
 			goto out;
 	} else {
 		_cleanup_free_ char *uid = system_field(line, 2), *gid = system_field(line, 3);
-		_cleanup_free_ char *cur_comment = system_field(line, 4), *cur_home = system_field(line, 5);
+		_cleanup_free_ char *cur_comment = system_field(line, 4),
+		                    *cur_home = system_field(line, 5);
 		_cleanup_free_ char *cur_shell = system_field(line, 6);
 		if (uidv && !json_is_null(uidv) && atoll(uid) != json_integer_value(uidv)) {
 			char n[32];
@@ -253,19 +256,23 @@ system_user(struct module_ctx *m, struct dr_error *err)
 		if (groups) {
 			_cleanup_free_ char *idc = xasprintf("id -Gn %s", q), *cur = NULL;
 			_cleanup_free_ char *prim = xasprintf("id -gn %s", q), *pg = NULL;
-			if (system_run(m, idc, &cur, err) != 0 || system_run(m, prim, &pg, err) != 0)
+			if (system_run(m, idc, &cur, err) != 0 ||
+			    system_run(m, prim, &pg, err) != 0)
 				goto out;
 			bool differ = false;
 			size_t i;
 			json_t *g;
-			json_array_foreach(groups, i, g) if (json_string_value(g) && *json_string_value(g) &&
-			    !system_in_list(cur, json_string_value(g))) differ = true;
+			json_array_foreach(groups, i, g) if (json_string_value(g) &&
+			    *json_string_value(g) && !system_in_list(cur, json_string_value(g)))
+			    differ = true;
 			if (!module_bool(m, "append")) {
 				_cleanup_free_ char *c2 = xstrdup(cur);
 				char *save = NULL;
-				for (char *t = strtok_r(c2, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+				for (char *t = strtok_r(c2, " ", &save); t;
+				     t = strtok_r(NULL, " ", &save)) {
 					bool wanted = strcmp(t, pg) == 0;
-					json_array_foreach(groups, i, g) if (json_string_value(g) &&
+					json_array_foreach(
+					    groups, i, g) if (json_string_value(g) &&
 					    strcmp(json_string_value(g), t) == 0) wanted = true;
 					if (!wanted)
 						differ = true;
@@ -300,8 +307,10 @@ system_user(struct module_ctx *m, struct dr_error *err)
 		free(line);
 		line = NULL;
 		if (system_run(m, cmd, &line, NULL) == 0) {
-			_cleanup_free_ char *uid = system_field(line, 2), *gid = system_field(line, 3);
-			_cleanup_free_ char *h = system_field(line, 5), *sh = system_field(line, 6);
+			_cleanup_free_ char *uid = system_field(line, 2),
+			                    *gid = system_field(line, 3);
+			_cleanup_free_ char *h = system_field(line, 5),
+			                    *sh = system_field(line, 6);
 			_cleanup_free_ char *c = system_field(line, 4);
 			json_object_set_new(m->result, "uid", json_integer(atoll(uid)));
 			json_object_set_new(m->result, "group", json_integer(atoll(gid)));
@@ -353,7 +362,8 @@ system_sysctl(struct module_ctx *m, struct dr_error *err)
 	if (present && !value)
 		return dr_error_set(err, "value is required with state=present");
 	_cleanup_free_ char *exists = xasprintf("test -e %s", qf);
-	if (system_run(m, exists, NULL, NULL) == 0 && conn_get(m->conn, file, 16u << 20, &text, err) < 0)
+	if (system_run(m, exists, NULL, NULL) == 0 &&
+	    conn_get(m->conn, file, 16u << 20, &text, err) < 0)
 		return -1;
 	_cleanup_free_ char *want = present ? xasprintf("%s=%s", name, value) : NULL;
 	/* rewrite: keep every line but ours; ours replaced in place (or appended) */
@@ -408,7 +418,8 @@ system_sysctl(struct module_ctx *m, struct dr_error *err)
 				changed = true;
 				_cleanup_free_ char *qv = conn_quote(want);
 				_cleanup_free_ char *set = xasprintf("sysctl -w %s", qv);
-				if (!m->check && system_must(m, set, err) < 0 && !module_bool(m, "ignoreerrors"))
+				if (!m->check && system_must(m, set, err) < 0 &&
+				    !module_bool(m, "ignoreerrors"))
 					goto fail;
 			}
 		}
@@ -454,7 +465,8 @@ system_hostname(struct module_ctx *m, struct dr_error *err)
 			module_diff_set(m, NULL, b, a);
 		}
 		if (!m->check) {
-			_cleanup_free_ char *c = xasprintf("hostname %s && printf '%%s\\n' %s > /etc/hostname", q, q);
+			_cleanup_free_ char *c =
+			    xasprintf("hostname %s && printf '%%s\\n' %s > /etc/hostname", q, q);
 			if (system_must(m, c, err) < 0)
 				return -1;
 		}
@@ -486,13 +498,16 @@ system_wait_for(struct module_ctx *m, struct dr_error *err)
 	bool want_up = strcmp(state, "started") == 0 || strcmp(state, "present") == 0;
 
 	if (port && !json_is_null(port) && path)
-		return dr_error_set(err, "port and path parameter can not both be passed to wait_for");
+		return dr_error_set(
+		    err, "port and path parameter can not both be passed to wait_for");
 	if (port && !json_is_null(port)) {
 		_cleanup_free_ char *qh = conn_quote(host);
 		/* bash's /dev/tcp, else nc: the host needs one of them */
-		check = xasprintf("if command -v bash >/dev/null; then timeout %lld bash -c 'exec 3<>/dev/tcp/'%s'/%lld' 2>/dev/null; "
-				  "else nc -z -w %lld %s %lld; fi",
-		    ct, qh, (long long)json_integer_value(port), ct, qh, (long long)json_integer_value(port));
+		check = xasprintf("if command -v bash >/dev/null; then timeout %lld bash -c 'exec "
+		                  "3<>/dev/tcp/'%s'/%lld' 2>/dev/null; "
+		                  "else nc -z -w %lld %s %lld; fi",
+		    ct, qh, (long long)json_integer_value(port), ct, qh,
+		    (long long)json_integer_value(port));
 	} else if (path) {
 		_cleanup_free_ char *qp = conn_quote(path);
 		if (search) {
@@ -530,8 +545,8 @@ system_wait_for(struct module_ctx *m, struct dr_error *err)
 		for (long long i = 0; i < sleep_s * 10; i++)
 			usleep(100000);
 	}
-	json_object_set_new(m->result, "elapsed",
-	    json_integer((time_mono_us() - start) / 1000000));
+	json_object_set_new(
+	    m->result, "elapsed", json_integer((time_mono_us() - start) / 1000000));
 	json_object_set_new(m->result, "state", json_string(state));
 	if (path)
 		json_object_set_new(m->result, "path", json_string(path));
@@ -570,8 +585,8 @@ system_wait_for_connection(struct module_ctx *m, struct dr_error *err)
 	if (module_exec(m, "echo ping", NULL, 0, &r, err) < 0)
 		return -1;
 	conn_result_free(&r);
-	json_object_set_new(m->result, "elapsed",
-	    json_integer((time_mono_us() - start) / 1000000));
+	json_object_set_new(
+	    m->result, "elapsed", json_integer((time_mono_us() - start) / 1000000));
 	return 0;
 }
 

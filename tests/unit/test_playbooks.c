@@ -65,22 +65,22 @@ assert_match(const struct inventory *inv, const char *pattern, const char *want)
 }
 
 static const char ini[] = "# comment\n"
-			  "; another\n"
-			  "solo ansible_port=2222 n=5 f=1.5 b=True s='a b' l='[1, 2]'\n"
-			  "[web]\n"
-			  "web[01:03].ex ansible_user=deploy\n"
-			  "[db]\n"
-			  "db-[a:c] ansible_host=10.0.0.1\n"
-			  "[odd]\n"
-			  "o[1:5:2]\n"
-			  "[app:children]\n"
-			  "web\n"
-			  "db\n"
-			  "[app:vars]\n"
-			  "tier=app\n"
-			  "port=8080\n"
-			  "[web:vars]\n"
-			  "tier=web\n";
+                          "; another\n"
+                          "solo ansible_port=2222 n=5 f=1.5 b=True s='a b' l='[1, 2]'\n"
+                          "[web]\n"
+                          "web[01:03].ex ansible_user=deploy\n"
+                          "[db]\n"
+                          "db-[a:c] ansible_host=10.0.0.1\n"
+                          "[odd]\n"
+                          "o[1:5:2]\n"
+                          "[app:children]\n"
+                          "web\n"
+                          "db\n"
+                          "[app:vars]\n"
+                          "tier=app\n"
+                          "port=8080\n"
+                          "[web:vars]\n"
+                          "tier=web\n";
 
 static void
 test_inventory_ini(void **state)
@@ -112,9 +112,12 @@ test_inventory_ini(void **state)
 	assert_string_equal(json_string_value(json_object_get(v, "tier")), "web");
 	assert_int_equal(json_integer_value(json_object_get(v, "port")), 8080);
 	assert_string_equal(json_string_value(json_object_get(v, "ansible_user")), "deploy");
-	assert_string_equal(json_string_value(json_object_get(v, "inventory_hostname_short")), "web02");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(v, "group_names"), 0)), "app");
-	assert_string_equal(json_string_value(json_array_get(json_object_get(v, "group_names"), 1)), "web");
+	assert_string_equal(
+	    json_string_value(json_object_get(v, "inventory_hostname_short")), "web02");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(v, "group_names"), 0)), "app");
+	assert_string_equal(
+	    json_string_value(json_array_get(json_object_get(v, "group_names"), 1)), "web");
 	json_decref(v);
 	inventory_free(&inv);
 	rm_tree(dir);
@@ -238,9 +241,12 @@ test_loader_errors(void **state)
 	assert_load_error("- tasks: []\n", "site.yml:1:3: the field 'hosts' is required");
 	assert_load_error("- hosts: all\n  tasks:\n    - debug: msg=1\n      command: ls\n",
 	    "conflicting action statements");
-	assert_load_error("- hosts: all\n  roles: [nosuchrole]\n", "the role 'nosuchrole' was not found");
-	assert_load_error("- hosts: all\n  tasks:\n    - name: x\n", "site.yml:3:7: no module/action");
-	assert_load_error("- hosts: all\n  tasks:\n    - block:\n        - debug: msg=1\n      loop: [1]\n",
+	assert_load_error(
+	    "- hosts: all\n  roles: [nosuchrole]\n", "the role 'nosuchrole' was not found");
+	assert_load_error(
+	    "- hosts: all\n  tasks:\n    - name: x\n", "site.yml:3:7: no module/action");
+	assert_load_error(
+	    "- hosts: all\n  tasks:\n    - block:\n        - debug: msg=1\n      loop: [1]\n",
 	    "site.yml:5:7: 'loop' is not a valid keyword for a block");
 	assert_load_error("hosts: all\n", "a playbook must be a list of plays");
 }
@@ -275,15 +281,20 @@ test_loader_normalizes(void **state)
 	tasks = json_object_get(json_array_get(plays, 0), "tasks");
 	t = json_array_get(tasks, 0);
 	assert_string_equal(json_string_value(json_object_get(t, "action")), "command");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(t, "args"), "_raw_params")),
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(t, "args"), "_raw_params")),
 	    "echo hi");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(t, "args"), "chdir")), "/tmp");
-	assert_true(strstr(json_string_value(json_object_get(t, "__where")), "site.yml:3:7") != NULL);
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(t, "args"), "chdir")), "/tmp");
+	assert_true(
+	    strstr(json_string_value(json_object_get(t, "__where")), "site.yml:3:7") != NULL);
 	t = json_array_get(tasks, 1);
 	assert_string_equal(json_string_value(json_object_get(t, "action")), "copy");
-	assert_string_equal(json_string_value(json_object_get(json_object_get(t, "args"), "dest")), "/y");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(t, "args"), "dest")), "/y");
 	t = json_array_get(tasks, 2);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(t, "args"), "chdir")), "/");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_object_get(t, "args"), "chdir")), "/");
 	t = json_array_get(tasks, 3);
 	assert_string_equal(json_string_value(json_object_get(t, "loop_with")), "items");
 	playbook_free(pb);
@@ -293,8 +304,9 @@ test_loader_normalizes(void **state)
 static void
 test_vars_templating(void **state)
 {
-	json_t *vars = json_pack("{s:s,s:s,s:[i,i],s:s,s:s,s:s,s:s}", "a", "{{ b }}-x", "b", "{{ c }}",
-	    "list", 1, 2, "c", "base", "loop1", "{{ loop2 }}", "loop2", "{{ loop1 }}", "str", "false");
+	json_t *vars = json_pack("{s:s,s:s,s:[i,i],s:s,s:s,s:s,s:s}", "a", "{{ b }}-x", "b",
+	    "{{ c }}", "list", 1, 2, "c", "base", "loop1", "{{ loop2 }}", "loop2", "{{ loop1 }}",
+	    "str", "false");
 	json_t *v;
 	char *s;
 	bool b;
@@ -343,7 +355,8 @@ test_vars_templating(void **state)
 	c = json_string("lookup('env', 'HOME') | length > 0 and 'x' is not failed is false");
 	assert_int_equal(vars_cond(vars, c, &b, &err), -1); /* 'failed' needs a dict */
 	json_decref(c);
-	c = json_string("query('env', 'HOME') | length == 1 and '10.1.2.3/24' | ipaddr('network') == '10.1.2.0'");
+	c = json_string("query('env', 'HOME') | length == 1 and '10.1.2.3/24' | ipaddr('network') "
+	                "== '10.1.2.0'");
 	assert_int_equal(vars_cond(vars, c, &b, &err), 0);
 	assert_true(b);
 	json_decref(c);
@@ -357,13 +370,16 @@ test_vars_kv(void **state)
 	struct dr_error err;
 
 	assert_int_equal(vars_kv_parse("a=1 b='two words' c=\"x\\ny\" d={{ x | default('a b') }}",
-			     false, &v, &err), 0);
+	                     false, &v, &err),
+	    0);
 	assert_string_equal(json_string_value(json_object_get(v, "b")), "two words");
 	assert_string_equal(json_string_value(json_object_get(v, "c")), "x\ny");
-	assert_string_equal(json_string_value(json_object_get(v, "d")), "{{ x | default('a b') }}");
+	assert_string_equal(
+	    json_string_value(json_object_get(v, "d")), "{{ x | default('a b') }}");
 	json_decref(v);
 	assert_int_equal(vars_kv_parse("echo a=1 'q w' chdir=/tmp", true, &v, &err), 0);
-	assert_string_equal(json_string_value(json_object_get(v, "_raw_params")), "echo a=1 'q w'");
+	assert_string_equal(
+	    json_string_value(json_object_get(v, "_raw_params")), "echo a=1 'q w'");
 	assert_string_equal(json_string_value(json_object_get(v, "chdir")), "/tmp");
 	json_decref(v);
 	assert_int_equal(vars_kv_parse("a='unbalanced", false, &v, &err), -1);
@@ -384,22 +400,21 @@ collect(void *ctx, const json_t *ev)
 	const char *kind = json_string_value(json_object_get(ev, "event"));
 
 	if (strcmp(kind, "task_start") == 0 || strcmp(kind, "handler_start") == 0)
-		json_array_append_new(list, json_sprintf("%s %s", kind,
-		    json_string_value(json_object_get(ev, "task"))));
+		json_array_append_new(list,
+		    json_sprintf("%s %s", kind, json_string_value(json_object_get(ev, "task"))));
 	else if (strcmp(kind, "host_result") == 0) {
 		const json_t *msg = json_object_get(json_object_get(ev, "result"), "msg");
-		json_array_append_new(list, json_sprintf("%s %s %s",
-		    json_string_value(json_object_get(ev, "host")),
-		    json_string_value(json_object_get(ev, "status")),
-		    json_is_string(msg) ? json_string_value(msg) : ""));
+		json_array_append_new(list,
+		    json_sprintf("%s %s %s", json_string_value(json_object_get(ev, "host")),
+		        json_string_value(json_object_get(ev, "status")),
+		        json_is_string(msg) ? json_string_value(msg) : ""));
 	} else if (strcmp(kind, "recap") == 0)
 		json_array_append(list, json_object_get(ev, "hosts"));
 }
 
 /* Run a playbook text against local hosts; returns the exit code and the events. */
 static int
-run(const char *dir, const char *text, const char *inventory, const char *opts_tags,
-    json_t **ret)
+run(const char *dir, const char *text, const char *inventory, const char *opts_tags, json_t **ret)
 {
 	_cleanup_free_ char *path = xasprintf("%s/site.yml", dir);
 	_cleanup_free_ char *invp = xasprintf("%s/hosts", dir);
@@ -432,8 +447,8 @@ find(const json_t *events, const char *s)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(events, i, e) if (json_is_string(e) && strcmp(json_string_value(e), s) == 0)
-	    return (long)i;
+	json_array_foreach(events, i,
+	    e) if (json_is_string(e) && strcmp(json_string_value(e), s) == 0) return (long)i;
 	return -1;
 }
 
@@ -443,7 +458,8 @@ test_run_precedence(void **state)
 	char *dir = unit_dir_make("run");
 	json_t *ev;
 
-	put(dir, "group_vars/all.yml", "p1: group_all\np2: group_all\np3: group_all\np4: group_all\n");
+	put(dir, "group_vars/all.yml",
+	    "p1: group_all\np2: group_all\np3: group_all\np4: group_all\n");
 	put(dir, "group_vars/g.yml", "p2: group_g\np3: group_g\np4: group_g\n");
 	put(dir, "host_vars/h1.yml", "p3: host\np4: host\n");
 	put(dir, "roles/r/defaults/main.yml", "p0: role_default\np1: role_default\n");
@@ -463,7 +479,8 @@ test_run_precedence(void **state)
 	    "      vars: {p5: task}\n",
 	    "[g]\nh1 ansible_connection=local\n", NULL, &ev);
 	assert_int_equal(rc, 0);
-	assert_true(find(ev, "h1 ok role_default group_all group_g host play play role_vars") >= 0);
+	assert_true(
+	    find(ev, "h1 ok role_default group_all group_g host play play role_vars") >= 0);
 	assert_true(find(ev, "h1 ok task") >= 0);
 	assert_true(find(ev, "h1 ok fact") >= 0);
 	json_decref(ev);
@@ -507,8 +524,10 @@ test_run_handlers_loops(void **state)
 	assert_int_equal(find(ev, "x2 ok after"), -1);
 	assert_true(find(ev, "x1 ok after") >= 0);
 	json_t *recap = json_array_get(ev, json_array_size(ev) - 1);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(recap, "x2"), "failed")), 1);
-	assert_int_equal(json_integer_value(json_object_get(json_object_get(recap, "x1"), "changed")), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(recap, "x2"), "failed")), 1);
+	assert_int_equal(
+	    json_integer_value(json_object_get(json_object_get(recap, "x1"), "changed")), 1);
 	json_decref(ev);
 	rm_tree(dir);
 }
