@@ -2728,7 +2728,11 @@ px_play(struct px_run *r, const json_t *play, struct dr_error *err)
 			json_decref(active);
 			break;
 		}
-		if (px_kw_bool(ctx, json_object_get(play, "gather_facts"), true)) {
+		json_t *always = json_pack("[s]", "always");
+		bool gather = px_kw_bool(ctx, json_object_get(play, "gather_facts"), true) &&
+		    px_tags_match(r, always);
+		json_decref(always);
+		if (gather) {
 			/* Gathering Facts: a setup task of its own, tagged always as Ansible's */
 			json_t *gt = json_pack("{s:s,s:s,s:{},s:s,s:[s]}", "name",
 			    "Gathering Facts", "action", "setup", "args", "__where",

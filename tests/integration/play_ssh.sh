@@ -49,6 +49,15 @@ cat >"$T/facts.yml" <<'P'
       changed_when: false
     - assert:
         that: id.stdout == 'nobody'
+    - name: a file written as the become user
+      copy: content="mine\n" dest=/tmp/nobody-file mode=0640
+      become: true
+      become_method: su
+      become_user: nobody
+    - stat: path=/tmp/nobody-file
+      register: nf
+    - assert:
+        that: [nf.stat.pw_name == 'nobody', nf.stat.mode == '0640']
 P
 run "$T/facts.yml"
 is "facts, copy over SFTP, become su: exit 0" "$rc" 0
