@@ -282,6 +282,28 @@ ssh_authenticate(struct conn_ssh *c, const struct conn_opts *o, struct dr_error 
 
 static void ssh_close(void *state);
 
+/*
+ * A host that vanishes without closing the connection (power lost, link cut) must not
+ * hang a command that has no timeout: after `idle` seconds of silence the kernel probes
+ * the peer, and gives up after 3 unanswered probes (about idle * 2 seconds in all); the
+ * same bound applies to data sent and never acknowledged.
+ */
+static void
+ssh_keepalive_set(struct conn_ssh *c, int idle)
+{
+	socket_t fd = ssh_get_fd(c->session);
+	int on = 1, intvl = idle / 3 > 0 ? idle / 3 : 1, cnt = 3;
+	unsigned int user_timeout = (unsigned int)(idle + intvl * cnt) * 1000u;
+
+	if (fd == SSH_INVALID_SOCKET)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(on));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(idle));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof(intvl));
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt));
+	setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof(user_timeout));
+}
+
 /* Connect, verify the host key, authenticate. */
 static int
 ssh_open(const struct conn_opts *o, void **ret_state, struct dr_error *err)
@@ -345,6 +367,7 @@ ssh_open(const struct conn_opts *o, void **ret_state, struct dr_error *err)
 	if (ssh_host_key_verify(c, o, err) < 0 || ssh_authenticate(c, o, err) < 0)
 		goto fail;
 	ssh_options_set(c->session, SSH_OPTIONS_TIMEOUT, &op_timeout);
+	ssh_keepalive_set(c, (int)connect_timeout);
 	*ret_state = c;
 	return 0;
 fail:

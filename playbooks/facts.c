@@ -34,17 +34,24 @@ static const char facts_script[] =
     "exec 2>/dev/null\n"
     "LC_ALL=C; export LC_ALL\n"
     "s() { echo \"@@$1\"; }\n"
-    "s os-release; cat /etc/os-release || cat /usr/lib/os-release\n"
-    "s debian_version; cat /etc/debian_version\n"
-    "s redhat-release; cat /etc/redhat-release\n"
-    "s uname; uname -s; uname -n; uname -r; uname -v; uname -m\n"
+    "p() { [ -r \"$1\" ] && while IFS= read -r l || [ -n \"$l\" ]; do printf '%s\\n' \"$l\"; done "
+    "<\"$1\"; }\n"
+    "s os-release; p /etc/os-release || p /usr/lib/os-release\n"
+    "s debian_version; p /etc/debian_version\n"
+    "s redhat-release; p /etc/redhat-release\n"
+    "s uname; set -- $(uname -snrm); printf '%s\\n' \"$1\" \"$2\" \"$3\"; uname -v; echo \"$4\"\n"
     "s hostname; hostname -f || uname -n\n"
-    "s id; id -u; id -g; id -un; id -ru; id -rg\n"
-    "s passwd; getent passwd \"$(id -u)\" || grep \"^$(id -un):\" /etc/passwd\n"
+    "s id; i=$(id); u=${i#uid=}; u=${u%%[(\\ ]*}; n=${i%%)*}; n=${n#*\\(};"
+    " case $n in uid=*) n=$u;; esac; g=${i#* gid=}; g=${g%%[(\\ ]*}; eu=$u; eg=$g;"
+    " case $i in *euid=*) eu=${i#* euid=}; eu=${eu%%[(\\ ]*};; esac;"
+    " case $i in *egid=*) eg=${i#* egid=}; eg=${eg%%[(\\ ]*};; esac;"
+    " printf '%s\\n' \"$eu\" \"$eg\" \"$n\" \"$u\" \"$g\"\n"
+    "s passwd; getent passwd \"$u\" || while IFS= read -r l; do case $l in \"$n:\"*) echo "
+    "\"$l\";; esac; done </etc/passwd\n"
     "s env; env -0 | tr '\\n\\000' '\\001\\n'; echo\n"
-    "s date; printf 'now\\n2000-01-01\\n2000-07-01\\n' |"
-    " date -f - '+%Y %m %d %H %M %S %N %s %z %Z %A %w %W %j' || date '+%Y %m %d %H %M %S 0 %s %z "
-    "%Z %A %w %W %j'\n"
+    "s date; date -f - '+%Y %m %d %H %M %S %N %s %z %Z %A %w %W %j' <<'E' ||\n"
+    "now\n2000-01-01\n2000-07-01\nE\n"
+    " date '+%Y %m %d %H %M %S 0 %s %z %Z %A %w %W %j'\n"
     "s meminfo; while read -r k v u; do echo \"$k $v\"; done </proc/meminfo\n"
     "s cpuinfo; grep -E '^(processor|vendor_id|model name|physical id|cpu cores|siblings)' "
     "/proc/cpuinfo\n"
@@ -60,7 +67,7 @@ static const char facts_script[] =
     "s statfs; set --; while read -r dev mp rest; do case $dev in /*) set -- \"$@\" \"$(printf "
     "'%b' \"$mp\")\";; esac; done </proc/mounts;"
     " [ $# -gt 0 ] && stat -f -c '%n|%s|%S|%b|%f|%a|%c|%d' \"$@\"\n"
-    "s uuids; ls -l /dev/disk/by-uuid\n"
+    "s uuids; [ -d /dev/disk/by-uuid ] && ls -l /dev/disk/by-uuid\n"
     "s pkg; for p in /usr/bin/apt-get /usr/bin/dnf5 /usr/bin/dnf /usr/bin/yum /usr/bin/zypper "
     "/sbin/apk /usr/bin/pacman /usr/bin/emerge /usr/sbin/pkg /usr/bin/xbps-install; do [ -x "
     "\"$p\" ] && echo \"$p\"; done\n"
@@ -70,15 +77,16 @@ static const char facts_script[] =
     " [ -L /sbin/init ] && echo \"init_link $(readlink -f /sbin/init)\";"
     " command -v systemctl >/dev/null && echo has_systemctl; command -v initctl >/dev/null && "
     "echo has_initctl\n"
-    "s virt; grep -E 'docker|lxc|containerd|machine.slice' /proc/1/cgroup | sed 's/^/cgroup /';"
-    " tr '\\000' '\\n' </proc/1/environ | grep '^container=' | sed 's/^/environ /';"
+    "s virt; while IFS= read -r l; do case $l in *docker*|*lxc*|*containerd*|*machine.slice*)"
+    " echo \"cgroup $l\";; esac; done </proc/1/cgroup;"
+    " [ -r /proc/1/environ ] && tr '\\000' '\\n' </proc/1/environ | grep '^container=' | sed "
+    "'s/^/environ /';"
     " for p in /proc/vz /proc/lve /.dockerenv /run/.containerenv /proc/xen /dev/kvm; do [ -e "
     "\"$p\" ] && echo \"exists $p\"; done;"
     " read -r x </run/systemd/container && echo \"systemd_container $x\";"
     " for f in product_name sys_vendor bios_vendor; do read -r x </sys/devices/virtual/dmi/id/$f "
     "&& echo \"dmi_$f $x\"; done;"
-    " grep -m1 -E '^(model name|vendor_id)' /proc/cpuinfo | sed 's/^/cpu /'; grep -qw hypervisor "
-    "/proc/cpuinfo && echo hypervisor_flag\n"
+    " grep -qw hypervisor /proc/cpuinfo && echo hypervisor_flag\n"
     "s end\n";
 
 /* The script facts_gather sends (for tests and the benchmark). */
@@ -1050,9 +1058,23 @@ static const struct {
 static void
 facts_parse_virt(const struct facts_out *fo, json_t *f)
 {
-	_cleanup_free_ char *s = facts_section(fo, "virt");
+	_cleanup_free_ char *virt = facts_section(fo, "virt");
+	_cleanup_free_ char *cpu = facts_section(fo, "cpuinfo");
+	_cleanup_free_ char *s = NULL;
 	char type[64] = "", role[16] = "NA";
-	char *p = s, *l;
+	struct buf all = BUF_INIT(0);
+	char *p, *l;
+
+	/* the virt section, then the first CPU's vendor and model as "cpu …" lines */
+	buf_adds(&all, virt != NULL ? virt : "");
+	p = cpu;
+	for (int seen = 0; (l = facts_line(&p)) != NULL && seen < 2;)
+		if (str_has_prefix(l, "vendor_id") || str_has_prefix(l, "model name")) {
+			buf_addf(&all, "cpu %s\n", l);
+			seen++;
+		}
+	s = buf_steal(&all);
+	p = s;
 	bool kvm_dev = false, hv_flag = false;
 
 	while ((l = facts_line(&p)) != NULL && *type == '\0') {

@@ -128,7 +128,8 @@ extern const struct conn_backend conn_backend_local;
  * The command runs under the login shell's -c, as with OpenSSH. A command timeout asks
  * sshd to SIGKILL the command (OpenSSH refuses for root logins: the command may then run
  * on until it ends or writes to its closed output) and closes its channel; the session
- * stays usable.
+ * stays usable. A host that goes silent (link cut, power lost) is found dead by TCP
+ * keepalive after about 2 x connect_timeout, so even a command without a timeout ends.
  */
 extern const struct conn_backend conn_backend_ssh;
 /* end conn_ssh.c */

@@ -11,9 +11,10 @@ done
 . "$top_srcdir/tests/lib/nodes.sh"
 DRIVER=$top_builddir/tests/unit/test_ssh_transport
 
-nodes_up 3 || { echo "Bail out! nodes_up failed"; exit 1; }
-echo "# 3 nodes up in ${NODES_START_MS} ms"
+nodes_up 4 || { echo "Bail out! nodes_up failed"; exit 1; }
+echo "# 4 nodes up in ${NODES_START_MS} ms"
 ready=$TAP_TMP/kill-ready
+cut=$TAP_TMP/cut-ready
 facts=$TAP_TMP/facts.json
 
 # node3 dies once the driver says it runs a command there
@@ -26,6 +27,16 @@ facts=$TAP_TMP/facts.json
 	[ -e "$ready" ] && nodes_kill 3
 ) &
 killer=$!
+# node4's link goes down (its packets vanish: no RST, no FIN) once the driver runs there
+(
+	i=0
+	while [ ! -e "$cut" ] && [ "$i" -lt 1200 ]; do
+		sleep 0.05
+		i=$((i + 1))
+	done
+	[ -e "$cut" ] && ip -n "$NODES_HUB" link set v4 down
+) &
+cutter=$!
 
 accepted_before=$(grep -c "Accepted publickey" "$NODES_DIR/node1/sshd.log")
 out=$(nodes_exec env \
@@ -38,14 +49,16 @@ out=$(nodes_exec env \
 	DROVER_TEST_SSH_UNREACHABLE=198.18.3.254 \
 	DROVER_TEST_SSH_KILL_ADDR="$(nodes_addr 3)" \
 	DROVER_TEST_SSH_KILL_READY="$ready" \
+	DROVER_TEST_SSH_CUT_ADDR="$(nodes_addr 4)" \
+	DROVER_TEST_SSH_CUT_READY="$cut" \
 	DROVER_TEST_SSH_FACTS_OUT="$facts" \
 	CMOCKA_MESSAGE_OUTPUT=TAP "$DRIVER" 2>&1)
 rc=$?
-wait "$killer"
+wait "$killer" "$cutter"
 printf '%s\n' "$out" | sed 's/^/# /'
 ok "the SSH driver passes (exec, stdin, output, timeout, put/get, host keys, auth, \
-unreachable, killed node, facts)" test "$rc" -eq 0
-like "it ran all 13 tests" "$out" "^1\.\.13$"
+unreachable, killed node, cut link, facts)" test "$rc" -eq 0
+like "it ran all 14 tests" "$out" "^1\.\.14$"
 
 # The driver opened node1 this many times: group (1), accept-new (2), recorded key (1),
 # right password (1) = 5 sessions for ~230 commands and transfers; 200 of those

@@ -11,6 +11,8 @@
  *   DROVER_TEST_SSH_UNREACHABLE an address in the nodes' network where nothing answers
  *   DROVER_TEST_SSH_KILL_ADDR   a node the script kills once DROVER_TEST_SSH_KILL_READY
  *                               exists
+ *   DROVER_TEST_SSH_CUT_ADDR    a node whose link the script cuts (no RST, no FIN) once
+ *                               DROVER_TEST_SSH_CUT_READY exists
  *   DROVER_TEST_SSH_FACTS_OUT   where to write the gathered facts (JSON) for comparison
  */
 #include "tests/unit/unit.h"
@@ -433,6 +435,33 @@ test_node_killed(void **state)
 	B->close(c);
 }
 
+static void
+test_link_cut(void **state)
+{
+	struct conn_opts o = node_opts();
+	struct conn_result r = {0};
+	struct dr_error err = {{0}};
+	const char *ready = env("DROVER_TEST_SSH_CUT_READY");
+	void *c = NULL;
+	int64_t t0;
+
+	o.host = "node4";
+	o.address = env("DROVER_TEST_SSH_CUT_ADDR");
+	o.connect_timeout = 2; /* silent for 2 s: probed; dead after 3 probes, 1 s apart */
+	if (o.address == NULL || ready == NULL)
+		fail_msg("DROVER_TEST_SSH_CUT_ADDR/READY are not set");
+	if (B->open(&o, &c, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(file_write_atomic(ready, "go\n", 3, 0644, NULL), 0);
+	t0 = time_mono_us();
+	/* no command timeout: only the keepalive can end this */
+	assert_int_equal(B->exec(c, "sleep 120", NULL, 0, 0, &r, &err), -1);
+	assert_true(time_mono_us() - t0 < 20000000);
+	assert_non_null(strstr(err.msg, "host node4"));
+	assert_non_null(strstr(err.msg, "connection lost"));
+	B->close(c);
+}
+
 /* A backend that counts exec calls, to prove facts take one round trip. */
 static int counted_execs;
 static int
@@ -500,6 +529,7 @@ main(void)
 	    cmocka_unit_test(test_auth_failures),
 	    cmocka_unit_test(test_unreachable),
 	    cmocka_unit_test(test_node_killed),
+	    cmocka_unit_test(test_link_cut),
 	};
 
 	if (env("DROVER_TEST_SSH_ADDR") == NULL)
