@@ -598,7 +598,155 @@ static const struct module_arg system_wait_for_connection_args[] = {
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
+/* The key part of an authorized_keys line ("type base64"), for comparing lines. */
+static char *
+system_key_id(const char *line)
+{
+	static const char *const types[] = {"ssh-", "ecdsa-", "sk-"};
+	_cleanup_free_ char *c = xstrdup(line);
+	char *save = NULL, *prev = NULL;
+
+	for (char *t = strtok_r(c, " \t", &save); t; t = strtok_r(NULL, " \t", &save)) {
+		for (size_t i = 0; i < nitems(types); i++)
+			if (str_has_prefix(t, types[i])) {
+				char *b64 = strtok_r(NULL, " \t", &save);
+				return xasprintf("%s %s", t, b64 ? b64 : "");
+			}
+		prev = t;
+	}
+	(void)prev;
+	return xstrdup(str_trim(c));
+}
+
+/* authorized_key: keys in a user's ~/.ssh/authorized_keys, present or absent (exclusive). */
+static int
+system_authorized_key(struct module_ctx *m, struct dr_error *err)
+{
+	const char *user = module_str(m, "user"), *key = module_str(m, "key");
+	const char *state = module_str(m, "state"), *path = module_str(m, "path");
+	bool present = strcmp(state, "present") == 0, exclusive = module_bool(m, "exclusive");
+	_cleanup_free_ char *qu = conn_quote(user), *cmd = xasprintf("getent passwd %s", qu);
+	_cleanup_free_ char *line = NULL, *home = NULL, *file = NULL, *dir = NULL, *gid = NULL;
+	struct buf cur = BUF_INIT(1u << 20), out = BUF_INIT(0);
+	bool changed = false;
+	int rc = -1;
+
+	if (system_run(m, cmd, &line, NULL) != 0 || !*line)
+		return dr_error_set(err, "Failed to lookup user %s", user);
+	home = system_field(line, 5);
+	gid = system_field(line, 3);
+	file = path ? xstrdup(path) : xasprintf("%s/.ssh/authorized_keys", home);
+	dir = xstrdup(file);
+	*strrchr(dir, '/') = '\0';
+	_cleanup_free_ char *qf = conn_quote(file), *test = xasprintf("test -f %s", qf);
+	bool exists = system_run(m, test, NULL, NULL) == 0;
+	if (exists && conn_get(m->conn, file, 1u << 20, &cur, err) < 0)
+		goto out;
+	/* wanted keys: one per line of key */
+	json_t *want = json_array();
+	{
+		_cleanup_free_ char *k = xstrdup(key);
+		char *save = NULL;
+		for (char *l = strtok_r(k, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+			if (*str_trim(l) && l[0] != '#')
+				json_array_append_new(want, json_string(l));
+	}
+	/* keep existing lines unless replaced, removed or (exclusive) not wanted */
+	const char *p = cur.data ? cur.data : "";
+	json_t *seen = json_object();
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		_cleanup_free_ char *l = xstrndup(p, n), *id = system_key_id(l);
+		bool wanted = false;
+		size_t i;
+		json_t *w;
+		json_array_foreach(want, i, w)
+		{
+			_cleanup_free_ char *wid = system_key_id(json_string_value(w));
+			if (strcmp(wid, id) == 0)
+				wanted = true;
+		}
+		bool keep = *str_trim(l) == '\0' || l[0] == '#' ? !exclusive || !present
+		    : present                                   ? (wanted || !exclusive)
+		                                                : !wanted;
+		if (keep && wanted && present && !json_object_get(seen, id)) {
+			/* the wanted line replaces an existing one with the same key */
+			json_array_foreach(want, i, w)
+			{
+				_cleanup_free_ char *wid = system_key_id(json_string_value(w));
+				if (strcmp(wid, id) == 0) {
+					buf_addf(&out, "%s\n", json_string_value(w));
+					break;
+				}
+			}
+			json_object_set_new(seen, id, json_true());
+		} else if (keep && !(wanted && present)) {
+			buf_add(&out, p, n);
+			buf_addc(&out, '\n');
+		}
+		p += n + (nl ? 1 : 0);
+	}
+	if (present) {
+		size_t i;
+		json_t *w;
+		json_array_foreach(want, i, w)
+		{
+			_cleanup_free_ char *wid = system_key_id(json_string_value(w));
+			if (!json_object_get(seen, wid)) {
+				buf_addf(&out, "%s\n", json_string_value(w));
+				json_object_set_new(seen, wid, json_true());
+			}
+		}
+	}
+	json_decref(seen);
+	json_decref(want);
+	_cleanup_free_ char *before = xstrndup(cur.data ? cur.data : "", cur.len);
+	const char *after = out.data ? out.data : "";
+	if (strcmp(before, after) != 0 && (exists || *after)) {
+		changed = true;
+		if (m->diff)
+			module_diff_set(m, file, before, after);
+		if (!m->check) {
+			_cleanup_free_ char *qd = conn_quote(dir);
+			_cleanup_free_ char *mk = xasprintf(
+			    "mkdir -p %s && chmod 700 %s && chown %s:%s %s", qd, qd, qu, gid, qd);
+			if (module_bool(m, "manage_dir") && !path && system_must(m, mk, err) < 0)
+				goto out;
+			if (conn_put(m->conn, file, after, strlen(after), 0600, err) < 0)
+				goto out;
+			_cleanup_free_ char *own = xasprintf("chown %s:%s %s", qu, gid, qf);
+			if (system_must(m, own, err) < 0)
+				goto out;
+		}
+	}
+	json_object_set_new(m->result, "user", json_string(user));
+	json_object_set_new(m->result, "key", json_string(key));
+	json_object_set_new(m->result, "keyfile", json_string(file));
+	json_object_set_new(m->result, "changed", json_boolean(changed));
+	rc = 0;
+out:
+	buf_free(&cur);
+	buf_free(&out);
+	return rc;
+}
+
+static const struct module_arg system_authorized_key_args[] = {
+    {"user", MT_STR, true, NULL, NULL, NULL},
+    {"key", MT_STR, true, NULL, NULL, NULL},
+    {"state", MT_STR, false, "present", "absent|present", NULL},
+    {"path", MT_PATH, false, NULL, NULL, NULL},
+    {"exclusive", MT_BOOL, false, "no", NULL, NULL},
+    {"manage_dir", MT_BOOL, false, "yes", NULL, NULL},
+    {"key_options", MT_STR, false, NULL, NULL, NULL},
+    {"comment", MT_STR, false, NULL, NULL, NULL},
+    {"follow", MT_BOOL, false, "no", NULL, NULL},
+    {"validate_certs", MT_BOOL, false, "yes", NULL, NULL},
+    {NULL, 0, false, NULL, NULL, NULL},
+};
+
 const struct module modules_system[] = {
+    {"authorized_key", system_authorized_key_args, system_authorized_key, 0},
     {"group", system_group_args, system_group, 0},
     {"user", system_user_args, system_user, 0},
     {"sysctl", system_sysctl_args, system_sysctl, 0},

@@ -74,6 +74,12 @@ is "fetch flat" "$(cat "$w/real/flat.txt")" hello
 play modules_after.yml -e d="$w/real"
 is "edits second run: changed=0" "$(recap changed)" 0
 
+mkdir -p "$w/keys"
+play authorized_key.yml -e d="$w/keys"
+is "authorized_key: exit 0" "$rc" 0
+is "authorized_key: changes exactly when the file changes" "$(recap changed)" 4
+is "authorized_key: the last key removed" "$(cat "$w/keys/keys")" ""
+
 # --- keywords, compared with ansible-playbook -----------------------------------------------
 # norm FILE: banners and per-host status lines, host lines sorted within each task.
 norm() {
