@@ -139,5 +139,7 @@ int cmd_discovered_list(struct cli *cli, int argc, char **argv);
 int cmd_pxe(struct cli *cli, int argc, char **argv);
 int cmd_discovered_delete(struct cli *cli, int argc, char **argv);
 int cmd_discovered_provision(struct cli *cli, int argc, char **argv);
+/* cmd-play.c */
+int cmd_play(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

@@ -217,6 +217,12 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "pxe", "setup", cmd_pxe, CLI_REMOTE, "pxe setup",
 	    "Copy the boot loaders of the installed Debian packages into the TFTP root (admin)." },
 #undef CLI_RESOURCE_VERBS
+	{ NULL, "play", cmd_play, 0,
+	    "play PLAYBOOK [-i INVENTORY]... [-l LIMIT] [-t TAGS] [--skip-tags TAGS] "
+	    "[-e k=v|@file|JSON]... [-f FORKS] [-C|--check] [-D|--diff] [-v...] [--json] "
+	    "[--syntax-check] [--list-tasks] [--list-hosts] [--start-at-task NAME] "
+	    "[--roles-path P] [-K] [--ssh-accept-new] [-c CONNECTION] [-u USER]",
+	    "Run an Ansible playbook against the hosts of an inventory (no server needed)." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

@@ -9,5 +9,6 @@ drover_SOURCES = cli/drover.c cli/cli.h \
 	cli/cmd-cron.c \
 	cli/cmd-user.c \
 	cli/cmd-repo.c \
-	cli/cmd-host.c
+	cli/cmd-host.c \
+	cli/cmd-play.c
 drover_LDADD = $(DROVER_LIBS)

@@ -324,6 +324,8 @@ json_t *template_arg(const struct template_args *args, size_t index, const char 
  */
 void template_filter_register(const char *name, template_filter_fn fn, bool undefined_ok);
 void template_test_register(const char *name, template_test_fn fn, bool undefined_ok);
+/* Add a global function (`lookup(...)`): fn gets in == NULL and the call's arguments. */
+void template_global_register(const char *name, template_filter_fn fn);
 
 /* end template.c */
 

@@ -228,12 +228,15 @@ int
 file_write_atomic(const char *path, const void *data, size_t len, int mode,
     struct dr_error *err)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	/* unique per thread and call: threads of one process may write the same path */
+	static _Atomic unsigned seq;
+	_cleanup_free_ char *tmp = xasprintf("%s.tmp.%ld.%ld.%u", path, (long)getpid(),
+	    (long)gettid(), seq++);
 	const char *p = data;
 	ssize_t n;
 	int fd;
 
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
 	if (fd < 0)
 		return dr_error_errno(err, "%s", tmp);
 	while (len > 0) {

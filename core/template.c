@@ -212,6 +212,23 @@ template_test_register(const char *name, template_test_fn fn, bool undefined_ok)
 	extra_tests[n_extra_tests++] = (struct template_test){xstrdup(name), fn, undefined_ok};
 }
 
+/* Global functions added by other subsystems (Ansible's lookup()/query()). */
+static struct template_filter *extra_globals;
+static size_t n_extra_globals;
+
+/* Add a global function (replaces one of the same name). */
+void
+template_global_register(const char *name, template_filter_fn fn)
+{
+	for (size_t i = 0; i < n_extra_globals; i++)
+		if (strcmp(extra_globals[i].name, name) == 0) {
+			extra_globals[i].fn = fn;
+			return;
+		}
+	extra_globals = xreallocarray(extra_globals, n_extra_globals + 1, sizeof *extra_globals);
+	extra_globals[n_extra_globals++] = (struct template_filter){xstrdup(name), fn, true};
+}
+
 static const struct template_filter *
 filter_lookup(const char *name)
 {
@@ -2406,6 +2423,18 @@ eval_call(struct rctx *c, const struct enode *e, struct tval *out)
 		if (b && b->kind == VK_MACRO)
 			return call_macro(c, e, b->p, out);
 		if (!b && (!c->vars || !json_object_get(c->vars, f->name))) {
+			for (size_t g = 0; g < n_extra_globals; g++) {
+				if (strcmp(extra_globals[g].name, f->name) != 0)
+					continue;
+				if (eval_args(c, e, false, &ev) < 0)
+					return -1;
+				r = extra_globals[g].fn(NULL, &ev.a, &res, &ferr);
+				evargs_free(&ev);
+				if (r < 0)
+					return rerr(c, e->line, "%s(): %s", f->name, ferr.msg);
+				set_json(out, res);
+				return 0;
+			}
 			static const char *const globals[] = {
 			    "range", "dict", "lookup", "query", "q", "namespace"};
 			size_t i;

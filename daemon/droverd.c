@@ -20,6 +20,7 @@
 #include "webui/webui.h"
 #include "provisioner/provisioner.h"
 #include "pxe/pxe.h"
+#include "playbooks/playbooks.h"
 
 #define DROVERD_DEFAULT_CONFIG DROVER_SYSCONFDIR "/droverd.yml"
 
@@ -35,6 +36,7 @@ droverd_store_start(struct config *cfg, struct dr_error *err)
 	ca_register();
 	repos_register();
 	provisioner_register();
+	playbook_job_register();
 	return store_open(cfg->state_dir, err);
 }
 

@@ -1,2 +1,18 @@
+# The playbook engine: `drover play` and droverd's playbook jobs.
+# engine and modules (play-engine)
+libdrover_a_SOURCES += playbooks/playbooks.h \
+	playbooks/conn.c \
+	playbooks/conn_local.c \
+	playbooks/inventory.c \
+	playbooks/playbook.c \
+	playbooks/vars.c \
+	playbooks/executor.c \
+	playbooks/output.c \
+	playbooks/job.c \
+	playbooks/modules/common.c \
+	playbooks/modules/control.c \
+	playbooks/modules/command.c \
+	playbooks/modules/files.c \
+	playbooks/modules/system.c
 # transport and facts (play-ssh)
-libdrover_a_SOURCES += playbooks/playbooks.h playbooks/conn_ssh.c playbooks/facts.c
+libdrover_a_SOURCES += playbooks/conn_ssh.c playbooks/facts.c

@@ -90,3 +90,7 @@ INTEGRATION_TESTS += tests/integration/prov_host.sh tests/integration/prov_tftp.
 E2E_TESTS = tests/e2e/pxe.sh
 TESTS += $(E2E_TESTS)
 EXTRA_DIST += $(E2E_TESTS)
+# playbook engine
+UNIT_TESTS += tests/unit/test_playbooks
+INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh \
+	tests/integration/play_job.sh
