@@ -1098,19 +1098,24 @@ api_user_remove(struct http_request *req, int64_t id, struct dr_error *err)
 	return 200;
 }
 
-/* DELETE /api/v2/users/:id */
+/*
+ * A DELETE answered with the object as it was: scope check, then remove() says the status
+ * (200, or 404/409/500 with err set).
+ */
 static int
-api_user_delete(struct http_request *req, struct http_response *resp)
+api_delete_reply(struct http_request *req, struct http_response *resp,
+    const struct api_resource *res, json_t *(*get)(int64_t id),
+    int (*remove)(struct http_request *req, int64_t id, struct dr_error *err))
 {
 	struct dr_error err;
 	json_t *before;
 	int64_t id;
 	int status;
 
-	if (api_scoped_id(req, resp, &api_users_resource, &id) < 0)
+	if (api_scoped_id(req, resp, res, &id) < 0)
 		return 0;
-	before = api_user_get(id);
-	status = api_user_remove(req, id, &err);
+	before = get(id);
+	status = remove(req, id, &err);
 	if (status != 200) {
 		json_decref(before);
 		http_reply_error(resp, status, "%s", err.msg);
@@ -1118,6 +1123,13 @@ api_user_delete(struct http_request *req, struct http_response *resp)
 		http_reply_json(resp, 200, before);
 	}
 	return 0;
+}
+
+/* DELETE /api/v2/users/:id */
+static int
+api_user_delete(struct http_request *req, struct http_response *resp)
+{
+	return api_delete_reply(req, resp, &api_users_resource, api_user_get, api_user_remove);
 }
 
 /* A word of a permission: a resource or an action name, or "*". */
@@ -1453,22 +1465,7 @@ api_role_remove(struct http_request *req, int64_t id, struct dr_error *err)
 static int
 api_role_delete(struct http_request *req, struct http_response *resp)
 {
-	struct dr_error err;
-	json_t *before;
-	int64_t id;
-	int status;
-
-	if (api_scoped_id(req, resp, &api_roles_resource, &id) < 0)
-		return 0;
-	before = api_role_get(id);
-	status = api_role_remove(req, id, &err);
-	if (status != 200) {
-		json_decref(before);
-		http_reply_error(resp, status, "%s", err.msg);
-	} else {
-		http_reply_json(resp, 200, before);
-	}
-	return 0;
+	return api_delete_reply(req, resp, &api_roles_resource, api_role_get, api_role_remove);
 }
 
 /* GET /api/v2/audits */

@@ -15,25 +15,12 @@ command -v sqlite3 >/dev/null || { echo "bench: apt-get install sqlite3" >&2; ex
 [ -x "$build/droverd" ] || { echo "bench: build first (no $build/droverd)" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/drover-bench.XXXXXX)
-pid=
+. "$top/bench/lib/droverd.sh"
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-# start: droverd on a free port; sets url.
-start() {
-	: >"$tmp/log"
-	DROVER_ADMIN_PASSWORD=bench-password-1 "$build/droverd" --listen 127.0.0.1:0 \
-		--state-dir "$tmp/state" >"$tmp/log" 2>&1 &
-	pid=$!
-	url=
-	while [ -z "$url" ]; do
-		url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$tmp/log")
-		kill -0 $pid 2>/dev/null || { cat "$tmp/log"; exit 1; }
-	done
-}
-
 # The schema comes from droverd itself; then stop it and fill the store offline.
-start
+bench_droverd_start
 kill $pid; wait $pid 2>/dev/null || true
 pid=
 now=$(date +%s)
@@ -50,7 +37,7 @@ SELECT CASE i % 4 WHEN 0 THEN 'repo_sync' WHEN 1 THEN 'host_build' WHEN 2 THEN '
 	CASE WHEN i % 17 = 0 THEN 'host unreachable' ELSE NULL END
 FROM n;
 SQL
-start
+bench_droverd_start
 token=$(curl -s -d '{"user":"admin","password":"bench-password-1"}' "$url/api/v2/tokens" |
 	sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
 rss() { awk '/VmRSS/ { print int($2 / 1024) " MB" }' "/proc/$pid/status"; }

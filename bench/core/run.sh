@@ -12,21 +12,14 @@ command -v wrk >/dev/null || { echo "bench: apt-get install wrk" >&2; exit 1; }
 [ -x "$build/droverd" ] || { echo "bench: build first (no $build/droverd)" >&2; exit 1; }
 
 tmp=$(mktemp -d /tmp/drover-bench.XXXXXX)
-pid=
+. "$top/bench/lib/droverd.sh"
 cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
 # Ready time: from exec to the first 200 from /api/v2/status, measured by a poll loop
 # (upper bound), and as droverd reports it (module start-up alone).
 start=$(date +%s%N)
-DROVER_ADMIN_PASSWORD=bench-password-1 "$build/droverd" --listen 127.0.0.1:0 \
-	--state-dir "$tmp/state" >"$tmp/log" 2>&1 &
-pid=$!
-url=
-while [ -z "$url" ]; do
-	url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$tmp/log")
-	kill -0 $pid 2>/dev/null || { cat "$tmp/log"; exit 1; }
-done
+bench_droverd_start
 until curl -sf -o /dev/null "$url/api/v2/status"; do :; done
 ready_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 self_ms=$(sed -n 's/.* ready in \([0-9.]*\) ms.*/\1/p' "$tmp/log")
@@ -36,12 +29,7 @@ rss_kb=$(awk '/^VmRSS/ { print $2 }' /proc/$pid/status)
 # Restart on the now-initialised state: the ready time of an ordinary start.
 kill $pid; wait $pid 2>/dev/null || true
 start=$(date +%s%N)
-"$build/droverd" --listen 127.0.0.1:0 --state-dir "$tmp/state" >"$tmp/log" 2>&1 &
-pid=$!
-url=
-while [ -z "$url" ]; do
-	url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$tmp/log")
-done
+bench_droverd_start
 until curl -sf -o /dev/null "$url/api/v2/status"; do :; done
 ready2_ms=$(( ($(date +%s%N) - start) / 1000000 ))
 sleep 2
