@@ -825,6 +825,24 @@ ui_job_cancel(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/*
+ * What every page with a create form needs: the form's values and errors (stolen; NULL
+ * for none) and can_<action> for each action the user may take on resource.
+ */
+static void
+ui_form_vars(json_t *vars, struct http_request *req, const char *resource,
+    const char *const *actions, json_t *form, json_t *errors)
+{
+	char key[64];
+
+	json_object_set_new(vars, "form", form != NULL ? form : json_object());
+	json_object_set_new(vars, "errors", errors != NULL ? errors : json_object());
+	for (; *actions != NULL; actions++) {
+		snprintf(key, sizeof key, "can_%s", *actions);
+		json_object_set_new(vars, key, json_boolean(ui_can(req, resource, *actions)));
+	}
+}
+
 /* The schedules page, with the form's values and errors when a create failed. */
 static void
 ui_schedules_page(
@@ -832,12 +850,9 @@ ui_schedules_page(
 {
 	json_t *vars = ui_list(req, &api_schedules_resource, http_request_query(req, "search"));
 
-	json_object_set_new(vars, "form", form != NULL ? form : json_object());
-	json_object_set_new(vars, "errors", errors != NULL ? errors : json_object());
+	ui_form_vars(vars, req, "schedules", (const char *const[]){ "create", "enable", "delete", NULL },
+	    form, errors);
 	json_object_set_new(vars, "kinds", ui_job_kinds());
-	json_object_set_new(vars, "can_create", json_boolean(ui_can(req, "schedules", "create")));
-	json_object_set_new(vars, "can_enable", json_boolean(ui_can(req, "schedules", "enable")));
-	json_object_set_new(vars, "can_delete", json_boolean(ui_can(req, "schedules", "delete")));
 	ui_render(req, resp, status, "schedules.html", "Schedules", vars);
 }
 
@@ -940,11 +955,8 @@ ui_users_page(
 	    0)
 		roles = json_array();
 	json_object_set_new(vars, "roles", roles);
-	json_object_set_new(vars, "form", form != NULL ? form : json_object());
-	json_object_set_new(vars, "errors", errors != NULL ? errors : json_object());
-	json_object_set_new(vars, "can_create", json_boolean(ui_can(req, "users", "create")));
-	json_object_set_new(vars, "can_edit", json_boolean(ui_can(req, "users", "edit")));
-	json_object_set_new(vars, "can_delete", json_boolean(ui_can(req, "users", "delete")));
+	ui_form_vars(vars, req, "users", (const char *const[]){ "create", "edit", "delete", NULL },
+	    form, errors);
 	ui_render(req, resp, status, "users.html", "Users", vars);
 }
 
@@ -1064,12 +1076,9 @@ ui_roles_page(
 {
 	json_t *vars = ui_list(req, &api_roles_resource, http_request_query(req, "search"));
 
-	json_object_set_new(vars, "form", form != NULL ? form : json_object());
-	json_object_set_new(vars, "errors", errors != NULL ? errors : json_object());
+	ui_form_vars(vars, req, "roles", (const char *const[]){ "create", "edit", "delete", NULL },
+	    form, errors);
 	json_object_set_new(vars, "resources", api_permissions());
-	json_object_set_new(vars, "can_create", json_boolean(ui_can(req, "roles", "create")));
-	json_object_set_new(vars, "can_edit", json_boolean(ui_can(req, "roles", "edit")));
-	json_object_set_new(vars, "can_delete", json_boolean(ui_can(req, "roles", "delete")));
 	ui_render(req, resp, status, "roles.html", "Roles", vars);
 }
 
