@@ -459,6 +459,31 @@ files_put(struct module_ctx *m, const char *dest, const char *data, size_t len,
 	return conn_put(m->conn, dest, data, len, (int)mode, err);
 }
 
+/*
+ * After copy or template put a file: report dest and src, apply and report the file
+ * attributes (mode, owner, group) and the final changed flag, as Ansible does.
+ */
+static int
+files_put_done(struct module_ctx *m, const char *target, const char *local, bool changed,
+    struct dr_error *err)
+{
+	struct files_stat st;
+
+	json_object_set_new(m->result, "dest", json_string(target));
+	if (local)
+		json_object_set_new(m->result, "src", json_string(local));
+	if (!m->check || !changed) {
+		if (files_stat(m, target, true, false, &st, err) < 0)
+			return -1;
+		if (st.exists && files_attrs(m, target, &st, true, &changed, NULL, NULL, err) < 0)
+			return -1;
+	}
+	json_object_set_new(m->result, "changed", json_boolean(changed));
+	if (!m->check)
+		files_report(m, target, "dest");
+	return 0;
+}
+
 /* dest, or dest/basename(src) when dest is a directory or ends in '/'. */
 static char *
 files_dest(struct module_ctx *m, const char *dest, const char *src, struct dr_error *err)
@@ -659,19 +684,7 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 	free(data);
 	if (rc < 0)
 		return -1;
-	json_object_set_new(m->result, "dest", json_string(target));
-	if (local)
-		json_object_set_new(m->result, "src", json_string(local));
-	if (!m->check || !changed) {
-		if (files_stat(m, target, true, false, &st, err) < 0)
-			return -1;
-		if (st.exists && files_attrs(m, target, &st, true, &changed, NULL, NULL, err) < 0)
-			return -1;
-	}
-	json_object_set_new(m->result, "changed", json_boolean(changed));
-	if (!m->check)
-		files_report(m, target, "dest");
-	return 0;
+	return files_put_done(m, target, local, changed, err);
 }
 
 static const struct module_arg files_copy_args[] = {
@@ -708,7 +721,6 @@ files_template(struct module_ctx *m, struct dr_error *err)
 	char *text;
 	size_t len;
 	bool changed = false;
-	struct files_stat st;
 	json_t *vars;
 	int rc;
 
@@ -748,18 +760,7 @@ files_template(struct module_ctx *m, struct dr_error *err)
 		return -1;
 	if (files_put(m, target, out, strlen(out), local, &changed, err) < 0)
 		return -1;
-	json_object_set_new(m->result, "dest", json_string(target));
-	json_object_set_new(m->result, "src", json_string(local));
-	if (!m->check || !changed) {
-		if (files_stat(m, target, true, false, &st, err) < 0)
-			return -1;
-		if (st.exists && files_attrs(m, target, &st, true, &changed, NULL, NULL, err) < 0)
-			return -1;
-	}
-	json_object_set_new(m->result, "changed", json_boolean(changed));
-	if (!m->check)
-		files_report(m, target, "dest");
-	return 0;
+	return files_put_done(m, target, local, changed, err);
 }
 
 static const struct module_arg files_template_args[] = {
