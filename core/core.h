@@ -9,6 +9,7 @@
 #define DROVER_CORE_H
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -631,6 +632,37 @@ void schedule_stop(void);
 void schedule_clock_set(time_t (*now)(void));
 
 /* end schedule.c */
+
+/* dlib.c */
+
+/* A symbol to resolve: name and where its address goes. */
+struct dlib_sym {
+	const char *name;
+	void **ptr;
+};
+
+/* A library opened with dlopen on first use (see dlib.c). Define one statically with
+ * DLIB_INIT; calls go through pointers declared with DLIB_DECLARE. */
+struct dlib {
+	const char *soname;  /* "libvirt.so.0" */
+	const char *package; /* the Debian package that ships it, for the error */
+	const struct dlib_sym *syms;
+	size_t nsyms;
+	pthread_mutex_t lock;
+	int state; /* 0 not tried, 1 loaded, -1 failed (error kept) */
+	char error[256];
+};
+
+#define DLIB_DECLARE(f) static typeof(f) *sym_##f
+#define DLIB_SYM(f) { #f, (void **)&sym_##f }
+#define DLIB_INIT(so, pkg, table) \
+	{ (so), (pkg), (table), sizeof(table) / sizeof((table)[0]), PTHREAD_MUTEX_INITIALIZER, 0, "" }
+
+/* Load lib and its symbols once; later calls give the first result. -1: err names the
+ * library and the package to install. */
+int dlib_load(struct dlib *lib, struct dr_error *err);
+
+/* end dlib.c */
 
 /* http.c */
 

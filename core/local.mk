@@ -23,3 +23,6 @@ libdrover_a_SOURCES += core/store.c core/job.c core/schedule.c
 
 # HTTP client
 libdrover_a_SOURCES += core/http.c
+
+# libraries loaded on first use
+libdrover_a_SOURCES += core/dlib.c

@@ -356,11 +356,13 @@ main(int argc, char **argv)
 
 	for (started = 0; started < nitems(droverd_modules); started++) {
 		const struct droverd_module *m = &droverd_modules[started];
+		int64_t tm = time_mono_us();
 		if (m->start(&droverd_cfg, &err) < 0) {
 			log_errx("%s: %s", m->name, err.msg);
 			break;
 		}
-		log_debug("%s started", m->name);
+		log_debug("%s started in %.1f ms", m->name,
+		    (double)(time_mono_us() - tm) / 1000.0);
 	}
 	if (started < nitems(droverd_modules)) {
 		for (i = started; i-- > 0;)

@@ -15,6 +15,58 @@
 
 #define COMPUTE_CONNS_MAX 16
 
+/* libvirt.so.0 is opened on first use (core/dlib.c): a daemon without such resources never
+ * maps it. */
+DLIB_DECLARE(virConnectClose);
+DLIB_DECLARE(virConnectIsAlive);
+DLIB_DECLARE(virConnectOpen);
+DLIB_DECLARE(virDomainCreate);
+DLIB_DECLARE(virDomainDefineXML);
+DLIB_DECLARE(virDomainDestroy);
+DLIB_DECLARE(virDomainFree);
+DLIB_DECLARE(virDomainGetXMLDesc);
+DLIB_DECLARE(virDomainIsActive);
+DLIB_DECLARE(virDomainLookupByName);
+DLIB_DECLARE(virDomainShutdown);
+DLIB_DECLARE(virDomainUndefine);
+DLIB_DECLARE(virDomainUndefineFlags);
+DLIB_DECLARE(virGetLastErrorMessage);
+DLIB_DECLARE(virInitialize);
+DLIB_DECLARE(virSetErrorFunc);
+DLIB_DECLARE(virStoragePoolFree);
+DLIB_DECLARE(virStoragePoolLookupByName);
+DLIB_DECLARE(virStorageVolCreateXML);
+DLIB_DECLARE(virStorageVolDelete);
+DLIB_DECLARE(virStorageVolFree);
+DLIB_DECLARE(virStorageVolGetPath);
+DLIB_DECLARE(virStorageVolLookupByPath);
+static const struct dlib_sym compute_libvirt_syms[] = {
+	DLIB_SYM(virConnectClose),
+	DLIB_SYM(virConnectIsAlive),
+	DLIB_SYM(virConnectOpen),
+	DLIB_SYM(virDomainCreate),
+	DLIB_SYM(virDomainDefineXML),
+	DLIB_SYM(virDomainDestroy),
+	DLIB_SYM(virDomainFree),
+	DLIB_SYM(virDomainGetXMLDesc),
+	DLIB_SYM(virDomainIsActive),
+	DLIB_SYM(virDomainLookupByName),
+	DLIB_SYM(virDomainShutdown),
+	DLIB_SYM(virDomainUndefine),
+	DLIB_SYM(virDomainUndefineFlags),
+	DLIB_SYM(virGetLastErrorMessage),
+	DLIB_SYM(virInitialize),
+	DLIB_SYM(virSetErrorFunc),
+	DLIB_SYM(virStoragePoolFree),
+	DLIB_SYM(virStoragePoolLookupByName),
+	DLIB_SYM(virStorageVolCreateXML),
+	DLIB_SYM(virStorageVolDelete),
+	DLIB_SYM(virStorageVolFree),
+	DLIB_SYM(virStorageVolGetPath),
+	DLIB_SYM(virStorageVolLookupByPath),
+};
+static struct dlib compute_libvirt = DLIB_INIT("libvirt.so.0", "libvirt0", compute_libvirt_syms);
+
 /* Open connections by URI: libvirt connections are thread-safe, and test:/// keeps its
  * state only while a connection stays open. */
 static struct {
@@ -35,15 +87,15 @@ compute_silence(void *ud, virErrorPtr e)
 static void
 compute_init_once(void)
 {
-	virInitialize();
-	virSetErrorFunc(NULL, compute_silence);
+	sym_virInitialize();
+	sym_virSetErrorFunc(NULL, compute_silence);
 }
 
 /* The last libvirt error, for messages. */
 static const char *
 compute_virt_error(void)
 {
-	const char *m = virGetLastErrorMessage();
+	const char *m = sym_virGetLastErrorMessage();
 
 	return m != NULL ? m : "unknown libvirt error";
 }
@@ -55,15 +107,17 @@ compute_conn(const char *uri, struct dr_error *err)
 	virConnectPtr c = NULL;
 	size_t i;
 
+	if (dlib_load(&compute_libvirt, err) < 0)
+		return NULL;
 	pthread_once(&compute_once, compute_init_once);
 	pthread_mutex_lock(&compute_lock);
 	for (i = 0; i < COMPUTE_CONNS_MAX && compute_conns[i].uri != NULL; i++) {
 		if (strcmp(compute_conns[i].uri, uri) == 0) {
-			if (virConnectIsAlive(compute_conns[i].conn) == 1) {
+			if (sym_virConnectIsAlive(compute_conns[i].conn) == 1) {
 				c = compute_conns[i].conn;
 				goto out;
 			}
-			virConnectClose(compute_conns[i].conn);
+			sym_virConnectClose(compute_conns[i].conn);
 			compute_conns[i].conn = NULL;
 			break;
 		}
@@ -72,7 +126,7 @@ compute_conn(const char *uri, struct dr_error *err)
 		dr_error_set(err, "%s: too many compute resources open", uri);
 		goto out;
 	}
-	if ((c = virConnectOpen(uri)) == NULL) {
+	if ((c = sym_virConnectOpen(uri)) == NULL) {
 		dr_error_set(err, "%s: %s", uri, compute_virt_error());
 		goto out;
 	}
@@ -93,7 +147,7 @@ prov_compute_close(void)
 	pthread_mutex_lock(&compute_lock);
 	for (i = 0; i < COMPUTE_CONNS_MAX; i++) {
 		if (compute_conns[i].conn != NULL)
-			virConnectClose(compute_conns[i].conn);
+			sym_virConnectClose(compute_conns[i].conn);
 		free(compute_conns[i].uri);
 		compute_conns[i].uri = NULL;
 		compute_conns[i].conn = NULL;
@@ -190,12 +244,12 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 		return dr_error_set(err, "compute_attributes.firmware: expected bios or uefi");
 	if ((c = compute_conn(uri, err)) == NULL)
 		return -1;
-	if ((dom = virDomainLookupByName(c, name)) != NULL) {
+	if ((dom = sym_virDomainLookupByName(c, name)) != NULL) {
 		dr_error_set(err, "%s: a VM named %s already exists", uri, name);
 		goto out;
 	}
 	/* disk_gb 0: a diskless machine that only boots from the network. */
-	if (disk > 0 && (pool = virStoragePoolLookupByName(c, pool_name)) == NULL) {
+	if (disk > 0 && (pool = sym_virStoragePoolLookupByName(c, pool_name)) == NULL) {
 		dr_error_set(err, "compute_attributes.pool: %s: %s", uri, compute_virt_error());
 		goto out;
 	}
@@ -206,12 +260,12 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 		    "-disk0.qcow2</name><capacity unit='G'>%lld</capacity>"
 		    "<target><format type='qcow2'/></target></volume>",
 		    disk);
-		if ((vol = virStorageVolCreateXML(pool, x.data, 0)) == NULL) {
+		if ((vol = sym_virStorageVolCreateXML(pool, x.data, 0)) == NULL) {
 			dr_error_set(
 			    err, "%s: volume for %s: %s", uri, name, compute_virt_error());
 			goto out;
 		}
-		path = virStorageVolGetPath(vol);
+		path = sym_virStorageVolGetPath(vol);
 	}
 	buf_reset(&x);
 	buf_adds(&x, "<domain type='");
@@ -259,13 +313,13 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 		buf_adds(&x, "<serial type='pty'/><console type='pty'/>");
 	}
 	buf_adds(&x, "</devices></domain>");
-	if ((dom = virDomainDefineXML(c, x.data)) == NULL) {
+	if ((dom = sym_virDomainDefineXML(c, x.data)) == NULL) {
 		dr_error_set(err, "%s: define VM %s: %s", uri, name, compute_virt_error());
-		virStorageVolDelete(vol, 0);
+		sym_virStorageVolDelete(vol, 0);
 		goto out;
 	}
 	/* The MAC libvirt chose when the host had none. */
-	if (ret_mac != NULL && (xml = virDomainGetXMLDesc(dom, 0)) != NULL) {
+	if (ret_mac != NULL && (xml = sym_virDomainGetXMLDesc(dom, 0)) != NULL) {
 		const char *m = strstr(xml, "<mac address='");
 		*ret_mac = m != NULL ? xstrndup(m + 14, 17) : NULL;
 	}
@@ -275,11 +329,11 @@ out:
 	free(path);
 	buf_free(&x);
 	if (dom != NULL)
-		virDomainFree(dom);
+		sym_virDomainFree(dom);
 	if (vol != NULL)
-		virStorageVolFree(vol);
+		sym_virStorageVolFree(vol);
 	if (pool != NULL)
-		virStoragePoolFree(pool);
+		sym_virStoragePoolFree(pool);
 	return rc;
 }
 
@@ -295,12 +349,12 @@ compute_libvirt_destroy(const json_t *cr, const char *name, struct dr_error *err
 
 	if (c == NULL)
 		return -1;
-	if ((dom = virDomainLookupByName(c, name)) == NULL)
+	if ((dom = sym_virDomainLookupByName(c, name)) == NULL)
 		return 0; /* already gone */
-	if (virDomainIsActive(dom) == 1)
-		virDomainDestroy(dom);
+	if (sym_virDomainIsActive(dom) == 1)
+		sym_virDomainDestroy(dom);
 	/* Every file-backed disk that is a storage volume goes with it. */
-	xml = virDomainGetXMLDesc(dom, 0);
+	xml = sym_virDomainGetXMLDesc(dom, 0);
 	for (p = xml; p != NULL && (p = strstr(p, "<source file='")) != NULL;) {
 		char *end = strchr(p + 14, '\'');
 		_cleanup_free_ char *file = NULL;
@@ -309,19 +363,19 @@ compute_libvirt_destroy(const json_t *cr, const char *name, struct dr_error *err
 		if (end == NULL)
 			break;
 		file = xstrndup(p + 14, (size_t)(end - p - 14));
-		if ((vol = virStorageVolLookupByPath(c, file)) != NULL) {
-			virStorageVolDelete(vol, 0);
-			virStorageVolFree(vol);
+		if ((vol = sym_virStorageVolLookupByPath(c, file)) != NULL) {
+			sym_virStorageVolDelete(vol, 0);
+			sym_virStorageVolFree(vol);
 		}
 		p = end;
 	}
 	free(xml);
-	if (virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM) < 0 &&
-	    virDomainUndefine(dom) < 0) {
+	if (sym_virDomainUndefineFlags(dom, VIR_DOMAIN_UNDEFINE_NVRAM) < 0 &&
+	    sym_virDomainUndefine(dom) < 0) {
 		dr_error_set(err, "%s: undefine %s: %s", uri, name, compute_virt_error());
 		rc = -1;
 	}
-	virDomainFree(dom);
+	sym_virDomainFree(dom);
 	return rc;
 }
 
@@ -337,26 +391,26 @@ compute_libvirt_power(
 
 	if (c == NULL)
 		return -1;
-	if ((dom = virDomainLookupByName(c, name)) == NULL)
+	if ((dom = sym_virDomainLookupByName(c, name)) == NULL)
 		return dr_error_set(err, "%s: no VM %s", uri, name);
-	active = virDomainIsActive(dom);
+	active = sym_virDomainIsActive(dom);
 	if (strcmp(action, "on") == 0 && active != 1)
-		r = virDomainCreate(dom);
+		r = sym_virDomainCreate(dom);
 	else if (strcmp(action, "off") == 0 && active == 1)
-		r = virDomainDestroy(dom);
+		r = sym_virDomainDestroy(dom);
 	else if (strcmp(action, "soft") == 0 && active == 1)
-		r = virDomainShutdown(dom);
+		r = sym_virDomainShutdown(dom);
 	else if (strcmp(action, "cycle") == 0)
-		r = active == 1 ? (virDomainDestroy(dom) < 0 ? -1 : virDomainCreate(dom))
-		                : virDomainCreate(dom);
+		r = active == 1 ? (sym_virDomainDestroy(dom) < 0 ? -1 : sym_virDomainCreate(dom))
+		                : sym_virDomainCreate(dom);
 	if (r < 0) {
 		dr_error_set(err, "%s: power %s %s: %s", uri, action, name, compute_virt_error());
-		virDomainFree(dom);
+		sym_virDomainFree(dom);
 		return -1;
 	}
 	if (ret_state != NULL)
-		*ret_state = xstrdup(virDomainIsActive(dom) == 1 ? "on" : "off");
-	virDomainFree(dom);
+		*ret_state = xstrdup(sym_virDomainIsActive(dom) == 1 ? "on" : "off");
+	sym_virDomainFree(dom);
 	return 0;
 }
 

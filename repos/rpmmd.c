@@ -20,6 +20,46 @@
 
 #define RPMMD_ELEMENT_MAX (8u << 20) /* one package's or erratum's XML */
 
+/* libxml2 (and the ICU it links) is opened on first use (core/dlib.c): only rpm-md work
+ * needs it. */
+DLIB_DECLARE(xmlBufferContent);
+DLIB_DECLARE(xmlBufferCreate);
+DLIB_DECLARE(xmlBufferFree);
+DLIB_DECLARE(xmlBufferLength);
+DLIB_DECLARE(xmlFreeTextReader);
+DLIB_DECLARE(xmlGetProp);
+DLIB_DECLARE(xmlNodeDump);
+DLIB_DECLARE(xmlNodeGetContent);
+DLIB_DECLARE(xmlReaderForIO);
+DLIB_DECLARE(xmlTextReaderConstLocalName);
+DLIB_DECLARE(xmlTextReaderDepth);
+DLIB_DECLARE(xmlTextReaderExpand);
+DLIB_DECLARE(xmlTextReaderGetParserLineNumber);
+DLIB_DECLARE(xmlTextReaderNext);
+DLIB_DECLARE(xmlTextReaderNodeType);
+DLIB_DECLARE(xmlTextReaderRead);
+DLIB_DECLARE(xmlTextReaderSetStructuredErrorHandler);
+static const struct dlib_sym rpmmd_xml_syms[] = {
+	DLIB_SYM(xmlBufferContent),
+	DLIB_SYM(xmlBufferCreate),
+	DLIB_SYM(xmlBufferFree),
+	DLIB_SYM(xmlBufferLength),
+	DLIB_SYM(xmlFreeTextReader),
+	DLIB_SYM(xmlGetProp),
+	DLIB_SYM(xmlNodeDump),
+	DLIB_SYM(xmlNodeGetContent),
+	DLIB_SYM(xmlReaderForIO),
+	DLIB_SYM(xmlTextReaderConstLocalName),
+	DLIB_SYM(xmlTextReaderDepth),
+	DLIB_SYM(xmlTextReaderExpand),
+	DLIB_SYM(xmlTextReaderGetParserLineNumber),
+	DLIB_SYM(xmlTextReaderNext),
+	DLIB_SYM(xmlTextReaderNodeType),
+	DLIB_SYM(xmlTextReaderRead),
+	DLIB_SYM(xmlTextReaderSetStructuredErrorHandler),
+};
+static struct dlib rpmmd_xml = DLIB_INIT("libxml2.so.2", "libxml2", rpmmd_xml_syms);
+
 struct rpmmd_io {
 	struct repo_zread *z;
 	char error[DR_ERROR_MAX];
@@ -68,7 +108,7 @@ rpmmd_child_text(xmlNodePtr node, const char *name)
 
 	for (c = node->children; c != NULL; c = c->next)
 		if (c->type == XML_ELEMENT_NODE && strcmp((const char *)c->name, name) == 0)
-			return (char *)xmlNodeGetContent(c);
+			return (char *)sym_xmlNodeGetContent(c);
 	return NULL;
 }
 
@@ -87,10 +127,10 @@ rpmmd_child(xmlNodePtr node, const char *name)
 static char *
 rpmmd_attr(xmlNodePtr node, const char *name)
 {
-	xmlChar *v = node != NULL ? xmlGetProp(node, (const xmlChar *)name) : NULL;
+	xmlChar *v = node != NULL ? sym_xmlGetProp(node, (const xmlChar *)name) : NULL;
 	char *s = xstrdup(v != NULL ? (const char *)v : "");
 
-	xmlFree(v);
+	free(v); /* xmlFree is free unless a program changes it; we do not */
 	return s;
 }
 
@@ -139,20 +179,20 @@ rpmmd_walk(const char *path, const char *name, uint64_t max, const char *root, c
 	bool seen_root = false;
 	int rc, ret = 0;
 
-	if (repo_zread_open(path, name, max, &io.z, err) < 0)
+	if (dlib_load(&rpmmd_xml, err) < 0 || repo_zread_open(path, name, max, &io.z, err) < 0)
 		return -1;
-	r = xmlReaderForIO(
+	r = sym_xmlReaderForIO(
 	    rpmmd_io_read, rpmmd_io_close, &io, name, NULL, XML_PARSE_NONET | XML_PARSE_COMPACT);
 	if (r == NULL) {
 		repo_zread_close(io.z);
 		return dr_error_set(err, "%s: cannot start the XML reader", name);
 	}
-	xmlTextReaderSetStructuredErrorHandler(r, rpmmd_xml_error, &io);
-	rc = xmlTextReaderRead(r);
+	sym_xmlTextReaderSetStructuredErrorHandler(r, rpmmd_xml_error, &io);
+	rc = sym_xmlTextReaderRead(r);
 	while (rc == 1 && ret == 0) {
-		int type = xmlTextReaderNodeType(r);
-		int depth = xmlTextReaderDepth(r);
-		const char *local = (const char *)xmlTextReaderConstLocalName(r);
+		int type = sym_xmlTextReaderNodeType(r);
+		int depth = sym_xmlTextReaderDepth(r);
+		const char *local = (const char *)sym_xmlTextReaderConstLocalName(r);
 
 		if (type == XML_READER_TYPE_DOCUMENT_TYPE) {
 			ret = dr_error_set(err, "%s: a DOCTYPE is not allowed in metadata", name);
@@ -167,35 +207,35 @@ rpmmd_walk(const char *path, const char *name, uint64_t max, const char *root, c
 			seen_root = true;
 		} else if (type == XML_READER_TYPE_ELEMENT && depth == 1 &&
 		    strcmp(local, element) == 0) {
-			xmlNodePtr node = xmlTextReaderExpand(r);
+			xmlNodePtr node = sym_xmlTextReaderExpand(r);
 			xmlBufferPtr b;
 
 			if (node == NULL)
 				break;
-			b = xmlBufferCreate();
-			xmlNodeDump(b, node->doc, node, 0, 0);
-			if (xmlBufferLength(b) > (int)RPMMD_ELEMENT_MAX)
+			b = sym_xmlBufferCreate();
+			sym_xmlNodeDump(b, node->doc, node, 0, 0);
+			if (sym_xmlBufferLength(b) > (int)RPMMD_ELEMENT_MAX)
 				ret = dr_error_set(err, "%s:%d: <%s> larger than %u bytes", name,
-				    xmlTextReaderGetParserLineNumber(r), element,
+				    sym_xmlTextReaderGetParserLineNumber(r), element,
 				    RPMMD_ELEMENT_MAX);
 			else
 				ret = fn(
-				    ctx, node->doc, node, (const char *)xmlBufferContent(b), err);
+				    ctx, node->doc, node, (const char *)sym_xmlBufferContent(b), err);
 			if (ret < 0 && strncmp(err ? err->msg : "", name, strlen(name)) != 0)
 				dr_error_prefix(
-				    err, "%s:%d: ", name, xmlTextReaderGetParserLineNumber(r));
-			xmlBufferFree(b);
-			rc = xmlTextReaderNext(r);
+				    err, "%s:%d: ", name, sym_xmlTextReaderGetParserLineNumber(r));
+			sym_xmlBufferFree(b);
+			rc = sym_xmlTextReaderNext(r);
 			continue;
 		}
-		rc = xmlTextReaderRead(r);
+		rc = sym_xmlTextReaderRead(r);
 	}
 	/* The reader may end a truncated document quietly; its error handler saw it. */
 	if (ret == 0 && (rc < 0 || io.error[0] != '\0'))
 		ret = dr_error_set(err, "%s", io.error[0] != '\0' ? io.error : "XML error");
 	else if (ret == 0 && !seen_root)
 		ret = dr_error_set(err, "%s: no <%s> element", name, root);
-	xmlFreeTextReader(r);
+	sym_xmlFreeTextReader(r);
 	repo_zread_close(io.z);
 	return ret;
 }
@@ -215,8 +255,8 @@ rpmmd_repomd_data(void *ctx, xmlDocPtr doc, xmlNodePtr node, const char *xml, st
 	_cleanup_free_ char *type = rpmmd_attr(node, "type"), *href = rpmmd_attr(loc, "href");
 	_cleanup_free_ char *base = rpmmd_attr(loc, "base");
 	_cleanup_free_ char *st = rpmmd_attr(sum, "type"), *ost = rpmmd_attr(osum, "type");
-	_cleanup_free_ char *sv = sum ? (char *)xmlNodeGetContent(sum) : NULL;
-	_cleanup_free_ char *osv = osum ? (char *)xmlNodeGetContent(osum) : NULL;
+	_cleanup_free_ char *sv = sum ? (char *)sym_xmlNodeGetContent(sum) : NULL;
+	_cleanup_free_ char *osv = osum ? (char *)sym_xmlNodeGetContent(osum) : NULL;
 	_cleanup_free_ char *size = rpmmd_child_text(node, "size");
 	_cleanup_free_ char *osize = rpmmd_child_text(node, "open-size");
 	long long n = -1, on = -1;
@@ -274,7 +314,7 @@ rpmmd_primary_package(
 	_cleanup_free_ char *arch = rpmmd_child_text(node, "arch");
 	_cleanup_free_ char *epoch = rpmmd_attr(ver, "epoch"), *v = rpmmd_attr(ver, "ver");
 	_cleanup_free_ char *rel = rpmmd_attr(ver, "rel"), *st = rpmmd_attr(sum, "type");
-	_cleanup_free_ char *sv = sum ? (char *)xmlNodeGetContent(sum) : NULL;
+	_cleanup_free_ char *sv = sum ? (char *)sym_xmlNodeGetContent(sum) : NULL;
 	_cleanup_free_ char *href = rpmmd_attr(loc, "href"), *base = rpmmd_attr(loc, "base");
 	_cleanup_free_ char *psize = rpmmd_attr(size, "package");
 	struct repo_pkg p = {0};

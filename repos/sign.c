@@ -26,6 +26,10 @@
 static char *sign_home;
 static char *sign_fpr;
 static pthread_mutex_t sign_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sign_key_cond = PTHREAD_COND_INITIALIZER;
+static pthread_t sign_key_tid;
+static bool sign_key_started, sign_key_done;
+static char sign_key_error[256];
 
 /* A context on homedir; NULL on failure (err set). */
 static gpgme_ctx_t
@@ -65,19 +69,14 @@ sign_data_take(gpgme_data_t d, size_t *ret_len)
 	return s;
 }
 
-/* Find or make the publishing key. */
-int
-repo_sign_init(const char *state_dir, struct dr_error *err)
+/* Find or make the publishing key in sign_home; sets sign_fpr. */
+static int
+sign_key_find_or_make(struct dr_error *err)
 {
 	gpgme_ctx_t ctx;
 	gpgme_key_t key = NULL;
 	gpgme_error_t e;
 
-	gpgme_check_version(NULL);
-	free(sign_home);
-	sign_home = xasprintf("%s/gnupg", state_dir);
-	if (mkdir(sign_home, 0700) < 0 && errno != EEXIST)
-		return dr_error_errno(err, "%s", sign_home);
 	if ((ctx = sign_ctx(sign_home, err)) == NULL)
 		return -1;
 	if (gpgme_op_keylist_start(ctx, NULL, 1) == 0 && gpgme_op_keylist_next(ctx, &key) == 0 &&
@@ -102,6 +101,64 @@ repo_sign_init(const char *state_dir, struct dr_error *err)
 	return 0;
 }
 
+/* The key thread: making an RSA key takes about a second, listing one spawns gpg; neither
+ * should hold up the daemon's start. Users of the key wait for it (sign_key_wait). */
+static void *
+sign_key_thread(void *arg)
+{
+	struct dr_error err;
+
+	(void)arg;
+	if (sign_key_find_or_make(&err) < 0)
+		log_warnx("%s", err.msg);
+	pthread_mutex_lock(&sign_lock);
+	if (sign_fpr == NULL)
+		str_copy(sign_key_error, err.msg, sizeof sign_key_error);
+	sign_key_done = true;
+	pthread_cond_broadcast(&sign_key_cond);
+	pthread_mutex_unlock(&sign_lock);
+	return NULL;
+}
+
+/* Wait for the key thread; -1 with its error when there is no key. */
+static int
+sign_key_wait(struct dr_error *err)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&sign_lock);
+	if (!sign_key_started)
+		ret = dr_error_set(err, "no publishing key");
+	else {
+		while (!sign_key_done)
+			pthread_cond_wait(&sign_key_cond, &sign_lock);
+		if (sign_fpr == NULL)
+			ret = dr_error_set(err, "%s", sign_key_error);
+	}
+	pthread_mutex_unlock(&sign_lock);
+	return ret;
+}
+
+/* Start finding or making the publishing key in <state_dir>/gnupg, in the background. */
+int
+repo_sign_init(const char *state_dir, struct dr_error *err)
+{
+	int e;
+
+	gpgme_check_version(NULL);
+	free(sign_home);
+	sign_home = xasprintf("%s/gnupg", state_dir);
+	if (mkdir(sign_home, 0700) < 0 && errno != EEXIST)
+		return dr_error_errno(err, "%s", sign_home);
+	sign_key_done = false;
+	if ((e = pthread_create(&sign_key_tid, NULL, sign_key_thread, NULL)) != 0) {
+		errno = e;
+		return dr_error_errno(err, "%s: starting the key thread", sign_home);
+	}
+	sign_key_started = true;
+	return 0;
+}
+
 /* Run gpgconf --kill all on a home directory, so no agent outlives us. */
 static void
 sign_agent_kill(const char *homedir)
@@ -118,6 +175,10 @@ sign_agent_kill(const char *homedir)
 void
 repo_sign_shutdown(void)
 {
+	if (sign_key_started) {
+		pthread_join(sign_key_tid, NULL);
+		sign_key_started = false;
+	}
 	if (sign_home != NULL)
 		sign_agent_kill(sign_home);
 	free(sign_home);
@@ -133,7 +194,7 @@ repo_sign_public_key(void)
 	gpgme_ctx_t ctx;
 	gpgme_data_t out;
 
-	if (sign_home == NULL || (ctx = sign_ctx(sign_home, &err)) == NULL)
+	if (sign_key_wait(&err) < 0 || (ctx = sign_ctx(sign_home, &err)) == NULL)
 		return NULL;
 	gpgme_data_new(&out);
 	if (gpgme_op_export(ctx, sign_fpr, 0, out) != 0) {
@@ -155,9 +216,7 @@ repo_sign_text(
 	gpgme_data_t in, out;
 	gpgme_error_t e;
 
-	if (sign_home == NULL)
-		return dr_error_set(err, "no publishing key");
-	if ((ctx = sign_ctx(sign_home, err)) == NULL)
+	if (sign_key_wait(err) < 0 || (ctx = sign_ctx(sign_home, err)) == NULL)
 		return -1;
 	if ((e = gpgme_get_key(ctx, sign_fpr, &key, 1)) != 0 ||
 	    (e = gpgme_signers_add(ctx, key)) != 0) {

@@ -2,6 +2,8 @@
 #include "tests/unit/unit.h"
 
 #include <errno.h>
+#include <sqlite3.h>
+#include <string.h>
 #include <unistd.h>
 
 static void
@@ -80,6 +82,33 @@ test_files(void **state)
 	rmdir(dir);
 }
 
+/* Libraries opened on first use: symbols resolve; a missing library or symbol is an
+ * error naming it, given again on every later call. */
+DLIB_DECLARE(sqlite3_libversion_number);
+static void *sym_drover_no_such_symbol;
+
+static void
+test_dlib(void **state)
+{
+	static const struct dlib_sym good_syms[] = {DLIB_SYM(sqlite3_libversion_number)};
+	static const struct dlib_sym bad_syms[] = {DLIB_SYM(drover_no_such_symbol)};
+	static struct dlib good = DLIB_INIT("libsqlite3.so.0", "libsqlite3-0", good_syms);
+	static struct dlib missing = DLIB_INIT("libdrover-missing.so.9", "drover-missing", good_syms);
+	static struct dlib bad = DLIB_INIT("libsqlite3.so.0", "libsqlite3-0", bad_syms);
+	struct dr_error err;
+
+	assert_int_equal(dlib_load(&good, &err), 0);
+	assert_int_equal(sym_sqlite3_libversion_number(), sqlite3_libversion_number());
+	assert_int_equal(dlib_load(&good, &err), 0);
+	assert_int_equal(dlib_load(&missing, &err), -1);
+	assert_non_null(strstr(err.msg, "cannot load libdrover-missing.so.9"));
+	assert_non_null(strstr(err.msg, "install drover-missing"));
+	assert_int_equal(dlib_load(&missing, &err), -1);
+	assert_non_null(strstr(err.msg, "libdrover-missing.so.9"));
+	assert_int_equal(dlib_load(&bad, &err), -1);
+	assert_string_equal(err.msg, "libsqlite3.so.0: no symbol drover_no_such_symbol");
+}
+
 int
 main(void)
 {
@@ -88,6 +117,7 @@ main(void)
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_strings),
 		cmocka_unit_test(test_files),
+		cmocka_unit_test(test_dlib),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
