@@ -93,4 +93,4 @@ EXTRA_DIST += $(E2E_TESTS)
 # playbook engine
 UNIT_TESTS += tests/unit/test_playbooks
 INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh \
-	tests/integration/play_job.sh
+	tests/integration/play_job.sh tests/integration/nodes_systemd.sh

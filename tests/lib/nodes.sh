@@ -24,6 +24,13 @@
 # ($NODES_PASSWORD) in /etc/shadow, and empty .bashrc/.profile (root's real ones may run slow
 # tools on every login).
 #
+# With NODES_INIT=systemd (set before nodes_up), each node boots systemd instead: PID 1 of
+# the node's PID namespace is /lib/systemd/systemd (told it runs in a container), started
+# into drover-node.target, which wants only journald, D-Bus and the node's sshd (a
+# drover-sshd.service); /sys is read-only so udev stays off, and the units that would
+# touch the machine's kernel (sysctl, modules-load, binfmt) are masked. systemctl then
+# works on the node, so services (containerd…) really start. Slower to boot (~1 s).
+#
 # The unshare process is our child and sshd is its: nodes_down sends sshd SIGTERM by PID
 # (the PID namespace goes with it), waits for unshare (SIGKILL after 3 s), then deletes
 # the namespaces (which deletes the veths). Namespaces left behind by a run killed with
@@ -37,6 +44,7 @@
 #   directory of this run's own, so ansible never reuses another run's ControlMaster).
 
 NODES_N=0
+NODES_INIT=${NODES_INIT:-sshd}
 NODES_TAG=$$
 NODES_HUB=drhub-$NODES_TAG
 NODES_PASSWORD=drover-node-pw
@@ -92,6 +100,10 @@ mount -t tmpfs -o mode=0755 tmpfs "$r/run"
 mkdir -p "$r/run/sshd"
 mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
 hostname "$2"
+if [ "$3" = systemd ]; then
+	mount -o remount,bind,ro "$r/sys"
+	exec chroot "$r" env container=drover-node /lib/systemd/systemd --unit=drover-node.target
+fi
 exec chroot "$r" /usr/sbin/sshd -D -e -f /etc/ssh/drover_sshd_config
 '
 
@@ -125,6 +137,7 @@ LogLevel INFO
 Subsystem sftp internal-sftp
 EOF
 	cp "$NODES_DIR/id_ed25519.pub" "$s/root/.ssh/authorized_keys"
+	[ "$NODES_INIT" = systemd ] && nodes_seed_systemd "$s"
 	: >"$s/root/.bashrc"
 	: >"$s/root/.profile"
 	echo "node$i" >"$s/etc/hostname"
@@ -135,6 +148,32 @@ EOF
 	chown root:shadow "$s/etc/shadow" 2>/dev/null || true
 	printf '%s %s\n' "$addr" "$(cut -d' ' -f1,2 "$s/etc/ssh/drover_host_ed25519_key.pub")" \
 		>>"$NODES_KNOWN_HOSTS"
+}
+
+# nodes_seed_systemd SEED: the units of a systemd node (see the top of this file).
+nodes_seed_systemd() {
+	u=$1/etc/systemd/system
+	mkdir -p "$u"
+	cat >"$u/drover-node.target" <<EOF
+[Unit]
+Description=Drover test node (tests/lib/nodes.sh)
+Wants=drover-sshd.service dbus.socket systemd-journald.socket
+AllowIsolate=yes
+EOF
+	cat >"$u/drover-sshd.service" <<EOF
+[Unit]
+Description=sshd of a Drover test node
+
+[Service]
+ExecStart=/usr/sbin/sshd -D -e -f /etc/ssh/drover_sshd_config
+KillMode=process
+EOF
+	for m in systemd-sysctl.service systemd-modules-load.service systemd-binfmt.service \
+		proc-sys-fs-binfmt_misc.automount systemd-udevd.service systemd-udev-trigger.service \
+		systemd-udev-settle.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
+		systemd-timesyncd.service getty.target console-getty.service; do
+		ln -sf /dev/null "$u/$m"
+	done
 }
 
 # nodes_up N: bring up N nodes and wait until every sshd listens.
@@ -195,7 +234,7 @@ nodes_up() {
 		ip -n "$ns" link set eth0 up
 		ip -n "$ns" route add default via 198.18.0.1
 		ip netns exec "$ns" unshare --mount --uts --pid --fork --kill-child=TERM \
-			sh -c "$nodes_node_script" node "$NODES_DIR/node$i" "node$i" \
+			sh -c "$nodes_node_script" node "$NODES_DIR/node$i" "node$i" "$NODES_INIT" \
 			</dev/null >"$NODES_DIR/node$i/sshd.log" 2>&1 &
 		NODES_PIDS="$NODES_PIDS $!"
 		echo "$!" >"$NODES_DIR/node$i/pid"
@@ -206,7 +245,9 @@ nodes_up() {
 	tries=0
 	i=1
 	while [ "$i" -le "$n" ]; do
-		if grep -q "Server listening" "$NODES_DIR/node$i/sshd.log" 2>/dev/null; then
+		if grep -q "Server listening" "$NODES_DIR/node$i/sshd.log" 2>/dev/null ||
+			{ [ "$NODES_INIT" = systemd ] && nodes_exec timeout 1 bash -c \
+				"</dev/tcp/$(nodes_addr "$i")/22" 2>/dev/null; }; then
 			i=$((i + 1))
 			continue
 		fi
@@ -242,7 +283,12 @@ nodes_down() {
 	# SIGTERM; killed, its --kill-child=TERM still stops sshd).
 	for p in $NODES_PIDS; do
 		for c in $(pgrep -P "$p" 2>/dev/null); do
-			kill -TERM "$c" 2>/dev/null
+			# systemd takes SIGTERM as "re-execute": a systemd node is killed.
+			if [ "$NODES_INIT" = systemd ]; then
+				kill -KILL "$c" 2>/dev/null
+			else
+				kill -TERM "$c" 2>/dev/null
+			fi
 		done
 	done
 	tries=0
