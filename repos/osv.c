@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zip.h>
 
 #include "repos/repos.h"
 
 #define OSV_FILE_MAX (64u << 20) /* one OSV document */
-#define OSV_FILES_MAX 200000 /* files in an advisory directory */
+#define OSV_FILES_MAX 200000 /* files in an advisory directory or archive */
+#define OSV_ZIP_MAX (1ull << 30) /* a downloaded archive (Debian's all.zip is ~100 MB) */
 
 /* Split a Debian version into epoch, upstream version and revision. */
 static json_t *
@@ -182,15 +184,101 @@ osv_load(const char *path, const char *name, json_t **ret, struct dr_error *err)
 	return 0;
 }
 
-/* Import the advisories at src (an http(s) URL of a JSON document, or a directory of
- * .json files on this host) as errata of the sync. */
+/* Read one archive member of at most OSV_FILE_MAX bytes, whatever size the archive
+ * claims (a lying header cannot make us read more). Caller frees *ret. */
+static int
+osv_zip_read(zip_t *z, zip_uint64_t i, const char *name, char **ret, size_t *ret_len,
+    struct dr_error *err)
+{
+	zip_file_t *f = zip_fopen_index(z, i, 0);
+	struct buf b = BUF_INIT(OSV_FILE_MAX);
+	char chunk[65536];
+	zip_int64_t got;
+
+	if (f == NULL)
+		return dr_error_set(err, "%s: %s", name, zip_strerror(z));
+	while ((got = zip_fread(f, chunk, sizeof chunk)) > 0) {
+		if (buf_add(&b, chunk, (size_t)got) < 0) {
+			zip_fclose(f);
+			buf_free(&b);
+			return dr_error_set(err, "%s: larger than %u bytes", name, OSV_FILE_MAX);
+		}
+	}
+	if (got < 0) {
+		dr_error_set(err, "%s: %s", name, zip_file_strerror(f));
+		zip_fclose(f);
+		buf_free(&b);
+		return -1;
+	}
+	zip_fclose(f);
+	*ret_len = b.len;
+	*ret = b.data != NULL ? b.data : xstrdup("");
+	return 0;
+}
+
+/* Add the advisories of every .json member of the zip archive at path (Debian's and
+ * OSV's all.zip); errors name the archive and the member. */
+static int
+osv_zip(struct repo_sync *s, const char *path, const char *name, size_t *ret_n,
+    struct dr_error *err)
+{
+	zip_t *z;
+	zip_int64_t count, i;
+	int ze, r = 0;
+
+	if ((z = zip_open(path, ZIP_RDONLY, &ze)) == NULL) {
+		zip_error_t e;
+
+		zip_error_init_with_code(&e, ze);
+		dr_error_set(err, "%s: not a zip archive: %s", name, zip_error_strerror(&e));
+		zip_error_fini(&e);
+		return -1;
+	}
+	if ((count = zip_get_num_entries(z, 0)) > OSV_FILES_MAX) {
+		zip_discard(z);
+		return dr_error_set(err, "%s: more than %d members", name, OSV_FILES_MAX);
+	}
+	for (i = 0; r == 0 && i < count; i++) {
+		const char *member = zip_get_name(z, (zip_uint64_t)i, 0);
+		_cleanup_free_ char *where = NULL, *data = NULL;
+		_cleanup_json_ json_t *doc = NULL;
+		json_error_t je;
+		size_t len;
+
+		if (member == NULL || !str_has_suffix(member, ".json"))
+			continue;
+		where = xasprintf("%s:%s", name, member);
+		if (osv_zip_read(z, (zip_uint64_t)i, where, &data, &len, err) < 0)
+			r = -1;
+		else if ((doc = json_loadb(data, len, 0, &je)) == NULL)
+			r = dr_error_set(err, "%s:%d:%d: not JSON: %s", where, je.line, je.column,
+			    je.text);
+		else
+			r = osv_document(s, doc, ret_n, err);
+	}
+	zip_discard(z);
+	return r;
+}
+
+/* Import the advisories at src (an http(s) URL of a JSON document or of a zip archive of
+ * them, or a directory of .json files or a .zip file on this host) as errata of the
+ * sync. */
 int
 repo_osv_import(struct repo_sync *s, const char *src, struct dr_error *err)
 {
+	bool remote = str_has_prefix(src, "http://") || str_has_prefix(src, "https://");
 	size_t n = 0, files = 0;
 	int r = 0;
 
-	if (str_has_prefix(src, "http://") || str_has_prefix(src, "https://")) {
+	if (str_has_suffix(src, ".zip")) {
+		_cleanup_free_ char *path = NULL;
+
+		if (remote && repo_sync_fetch(s, src, OSV_ZIP_MAX, NULL, &path, err) < 0)
+			return -1;
+		if (store_begin(err) < 0)
+			return -1;
+		r = osv_zip(s, remote ? path : src, src, &n, err);
+	} else if (remote) {
 		_cleanup_free_ char *path = NULL;
 		_cleanup_json_ json_t *doc = NULL;
 

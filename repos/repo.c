@@ -274,7 +274,7 @@ repo_fields_read(const json_t *spec, bool create, struct repo_fields *f, struct 
 	    !str_has_prefix(f->errata_url, "http://") &&
 	    !str_has_prefix(f->errata_url, "https://") && f->errata_url[0] != '/')
 		return dr_error_set(err,
-		    "errata_url '%s': an http(s) URL or an absolute directory", f->errata_url);
+		    "errata_url '%s': an http(s) URL, an absolute directory or a .zip file", f->errata_url);
 	if (create && (f->name == NULL || f->product == NULL || f->type == NULL || f->url == NULL))
 		return dr_error_set(err, "repository: name, product, type and url are required");
 	if (f->name != NULL && repo_name_check("repository", f->name, err) < 0)

@@ -211,6 +211,38 @@ like "a missing distribution fails naming the URL" "$out" 'nothing-here/dists/bo
 is "version 2 is still served" "$(curl -s "$lib/dists/bookworm/Release")" "$before"
 like "droverd is healthy" "$(curl -s "$DROVERD_URL/api/v2/status")" '"store": *"ok"'
 
+# OSV advisories as Debian and OSV publish them in bulk: a zip archive, one JSON file per
+# advisory (members that are not .json are skipped); hostile archives fail naming the
+# archive and the member, and the errata already stored stay.
+python3 - "$www" <<'PY'
+import json, sys, zipfile
+www = sys.argv[1]
+adv = json.load(open(www + "/osv.json"))
+with zipfile.ZipFile(www + "/osv.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    for a in adv:
+        z.writestr("debian/%s.json" % a["id"], json.dumps(a))
+    z.writestr("README", "not an advisory")
+with zipfile.ZipFile(www + "/bad.zip", "w") as z:
+    z.writestr("DSA-9.json", "{not json")
+with zipfile.ZipFile(www + "/bomb.zip", "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("DSA-10.json", b" " * (65 << 20))
+open(www + "/notzip.zip", "w").write("plain text")
+PY
+ok "repo update --errata-url with a zip archive" "$DROVER" repo update bookworm-main \
+	--url "$NGINX_URL/deb" --errata-url "$NGINX_URL/osv.zip"
+out=$("$DROVER" repo sync bookworm-main --wait 2>&1)
+like "the archive's advisory for a carried package applies" "$out" '1 advisories apply'
+"$DROVER" repo update bookworm-main --errata-url "$NGINX_URL/bad.zip" >/dev/null
+like "a member that is not JSON fails naming archive, member, line and column" \
+	"$("$DROVER" repo sync bookworm-main --wait 2>&1)" 'bad.zip:DSA-9.json:1:[0-9]+: not JSON'
+"$DROVER" repo update bookworm-main --errata-url "$NGINX_URL/bomb.zip" >/dev/null
+like "a member inflating past 64 MiB stops there" \
+	"$("$DROVER" repo sync bookworm-main --wait 2>&1)" 'bomb.zip:DSA-10.json: larger than'
+"$DROVER" repo update bookworm-main --errata-url "$NGINX_URL/notzip.zip" >/dev/null
+like "a file that is no zip archive is named" \
+	"$("$DROVER" repo sync bookworm-main --wait 2>&1)" 'notzip.zip: not a zip archive'
+like "the erratum from before is still there" "$("$DROVER" erratum list)" 'DSA-0001-1'
+
 # Applicability by Debian version rules, with a profile taken from the root.
 profile=$(dpkg-query --admindir="$TAP_TMP/root/var/lib/dpkg" -W \
 	-f '${Package} ${Version} ${Architecture}\n' |
