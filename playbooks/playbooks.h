@@ -403,6 +403,8 @@ extern const struct module modules_files[]; /* copy, template, file, stat, … *
 extern const size_t modules_files_n;
 extern const struct module modules_system[]; /* user, group, sysctl, hostname, wait_for */
 extern const size_t modules_system_n;
+extern const struct module modules_packages[]; /* apt, dnf (yum), package */
+extern const size_t modules_packages_n;
 /* end modules */
 
 #endif /* DROVER_PLAYBOOKS_H */

@@ -21,6 +21,7 @@ static const struct {
     {modules_command, &modules_command_n},
     {modules_files, &modules_files_n},
     {modules_system, &modules_system_n},
+    {modules_packages, &modules_packages_n},
 };
 
 /* The module called name. */
