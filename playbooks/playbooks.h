@@ -405,6 +405,8 @@ extern const struct module modules_system[]; /* user, group, sysctl, hostname, w
 extern const size_t modules_system_n;
 extern const struct module modules_packages[]; /* apt, dnf (yum), package */
 extern const size_t modules_packages_n;
+extern const struct module modules_services[]; /* systemd (systemd_service), service */
+extern const size_t modules_services_n;
 /* end modules */
 
 #endif /* DROVER_PLAYBOOKS_H */

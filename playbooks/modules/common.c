@@ -22,6 +22,7 @@ static const struct {
     {modules_files, &modules_files_n},
     {modules_system, &modules_system_n},
     {modules_packages, &modules_packages_n},
+    {modules_services, &modules_services_n},
 };
 
 /* The module called name. */

@@ -12,6 +12,7 @@ for c in sshd ssh ip unshare nginx dpkg-deb apt-ftparchive apt-get; do
 done
 . "$top_srcdir/tests/lib/repos.sh"
 . "$top_srcdir/tests/lib/nodes.sh"
+. "$top_srcdir/tests/lib/playcmp.sh"
 DROVER=$top_builddir/drover
 T=$TAP_TMP
 HUB_NGINX=
@@ -45,24 +46,8 @@ nodes_exec nginx -c "$T/nginx.conf" -e "$T/nginx/error.log" >/dev/null 2>&1 &
 HUB_NGINX=$!
 repo_url=http://198.18.0.1:8089/apt
 
-inv=$T/inventory
-{
-	echo "[nodes]"
-	echo "node1 ansible_host=$(nodes_addr 1)"
-	echo "node2 ansible_host=$(nodes_addr 2)"
-	echo "[nodes:vars]"
-	echo "ansible_user=root"
-	echo "ansible_ssh_private_key_file=$NODES_KEY"
-	echo "ansible_ssh_known_hosts_file=$NODES_KNOWN_HOSTS"
-	echo "ansible_python_interpreter=/usr/bin/python3"
-} >"$inv"
-
-on() { # on I CMD: run CMD on node I
-	i=$1
-	shift
-	nodes_exec ssh -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
-		-o BatchMode=yes root@"$(nodes_addr "$i")" "$@"
-}
+PLAY_ARGS="-e repo_url=$repo_url"
+playcmp_init
 # The nodes see the machine's apt sources; they have no way out, so only ours stay.
 for i in 1 2; do
 	on "$i" 'rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*; mkdir -p /root/debs'
@@ -71,59 +56,6 @@ for i in 1 2; do
 	nodes_exec scp -q -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
 		"$www/debs/solo_2.0_all.deb" root@"$(nodes_addr "$i")":/root/debs/
 done
-
-# drv PLAYBOOK ARGS: drover on node1; output in $T/play.out, exit code in $rc
-drv() {
-	nodes_exec "$DROVER" play -i "$inv" -l node1 -e repo_url="$repo_url" "$@" \
-		>"$T/play.out" 2>&1
-	rc=$?
-}
-# ans PLAYBOOK ARGS: ansible-playbook on node2; output in $T/ansible.out
-ans() {
-	nodes_exec env ANSIBLE_NOCOLOR=1 ANSIBLE_HOST_KEY_CHECKING=True \
-		ANSIBLE_SSH_ARGS="-o UserKnownHostsFile=$NODES_KNOWN_HOSTS" \
-		ansible-playbook -i "$inv" -l node2 -e repo_url="$repo_url" "$@" \
-		>"$T/ansible.out" 2>&1
-	arc=$?
-}
-recap() {
-	grep -E "^node1 +: ok=" "$T/play.out" | tail -1 | sed -E "s/.* $1=([0-9]+).*/\1/"
-}
-# lines FILE: the task banners and per-host status words, host names made equal
-lines() {
-	grep -E '^(TASK \[|(ok|changed|skipping|fatal|failed): \[node)' "$1" |
-		sed -E 's/\*+$//; s/node[0-9]/nodeX/; s/^(ok|changed|skipping|fatal|failed): \[nodeX\].*/\1/'
-}
-counts() { grep -E "^node[0-9] +: ok=" "$1" | tail -1 | sed -E 's/^[^:]*: //; s/ +/ /g'; }
-have_ansible=false
-command -v ansible-playbook >/dev/null 2>&1 && /usr/bin/python3 -c 'import apt' 2>/dev/null &&
-	have_ansible=true
-# same NAME: our task lines and recap are ansible-playbook's
-same() {
-	$have_ansible || return 0
-	is "$1: the same task lines as ansible-playbook" "$(lines "$T/play.out")" \
-		"$(lines "$T/ansible.out")"
-	is "$1: the same recap as ansible-playbook" "$(counts "$T/play.out")" \
-		"$(counts "$T/ansible.out")"
-}
-# cycle NAME PLAYBOOK ARGS: check mode predicts, the first run changes as predicted,
-# the second changes nothing; each compared with ansible-playbook
-cycle() {
-	name=$1
-	shift
-	drv "$@" --check
-	is "$name: check mode exit 0" "$rc" 0
-	predicted=$(recap changed)
-	$have_ansible && ans "$@" --check && same "$name (check mode)"
-	drv "$@"
-	is "$name: exit 0" "$rc" 0
-	[ "$rc" -eq 0 ] || sed 's/^/# /' "$T/play.out" | tail -20
-	is "$name: changed as check mode predicted" "$(recap changed)" "$predicted"
-	$have_ansible && ans "$@" && same "$name"
-	drv "$@"
-	is "$name: second run changed=0" "$(recap changed)" 0
-	$have_ansible && ans "$@" && same "$name (second run)"
-}
 
 cat >"$T/apt_setup.yml" <<'P'
 - hosts: nodes
