@@ -407,6 +407,8 @@ extern const struct module modules_packages[]; /* apt, dnf (yum), package */
 extern const size_t modules_packages_n;
 extern const struct module modules_services[]; /* systemd (systemd_service), service */
 extern const size_t modules_services_n;
+extern const struct module modules_sources[]; /* apt_repository, apt_key, yum_repository */
+extern const size_t modules_sources_n;
 /* end modules */
 
 #endif /* DROVER_PLAYBOOKS_H */

@@ -23,6 +23,7 @@ static const struct {
     {modules_system, &modules_system_n},
     {modules_packages, &modules_packages_n},
     {modules_services, &modules_services_n},
+    {modules_sources, &modules_sources_n},
 };
 
 /* The module called name. */

@@ -573,14 +573,23 @@ pkg_dnf_run(struct module_ctx *m, const char *verb, const json_t *specs, bool as
 	if (!assumeno || !aborted)
 		pkg_result_output(m, &r);
 	if (r.status != 0 && !(assumeno && aborted)) {
-		const char *why = *r.err ? str_trim(r.err) : str_trim(r.out);
-		const char *nm = strstr(why, "No match for argument: ");
-		if (nm) {
-			_cleanup_free_ char *arg = xstrdup(nm + strlen("No match for argument: "));
-			arg[strcspn(arg, "\n")] = '\0';
-			dr_error_set(err, "No package %s available.", arg);
-		} else
-			dr_error_set(err, "'%s' failed: %s", cmd.data, why);
+		/* dnf names each spec it cannot find: the failures, as ansible-core lists them */
+		json_t *failures = json_array();
+		for (const char *t = r.out; (t = strstr(t, "No match for argument: ")) != NULL;) {
+			t += strlen("No match for argument: ");
+			size_t n = strcspn(t, "\n");
+			_cleanup_free_ char *arg = xstrndup(t, n);
+			json_array_append_new(failures, json_sprintf("No package %s available.", arg));
+			t += n;
+		}
+		if (json_array_size(failures)) {
+			json_object_set_new(m->result, "failures", failures);
+			dr_error_set(err, "Failed to install some of the specified packages");
+		} else {
+			json_decref(failures);
+			dr_error_set(err, "'%s' failed: %s", cmd.data,
+			    *r.err ? str_trim(r.err) : str_trim(r.out));
+		}
 		conn_result_free(&r);
 		goto out;
 	}

@@ -18,12 +18,18 @@ T=$TAP_TMP
 HUB_NGINX=
 
 nodes_up 2 || { echo "Bail out! nodes_up failed"; exit 1; }
-trap '[ -n "$HUB_NGINX" ] && kill "$HUB_NGINX" 2>/dev/null; nodes_down; rm -rf "$T"' EXIT
+trap '[ -n "$HUB_NGINX" ] && kill "$HUB_NGINX" 2>/dev/null; gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null; nodes_down; rm -rf "$T"' EXIT
 
 # nginx in the hub namespace, on the bridge address the nodes route to
 www=$T/www
 mkdir -p "$www" "$T/nginx"
-apt_fixture "$www/apt" 1 || { echo "Bail out! apt fixture"; exit 1; }
+export GNUPGHOME=$T/gnupg
+mkdir -m 700 "$GNUPGHOME"
+gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
+	--quick-gen-key 'Upstream <up@example.org>' ed25519 sign never 2>/dev/null
+gpg --batch --quiet --armor --export up@example.org >"$T/up.asc"
+fpr=$(gpg --batch --with-colons --fingerprint up@example.org | awk -F: '$1=="fpr"{print $10; exit}')
+apt_fixture "$www/apt" 1 up@example.org || { echo "Bail out! apt fixture"; exit 1; }
 deb_build solo 2.0 "$www/debs" || { echo "Bail out! deb"; exit 1; }
 cat >"$T/nginx.conf" <<EOF
 daemon off;
@@ -46,11 +52,13 @@ nodes_exec nginx -c "$T/nginx.conf" -e "$T/nginx/error.log" >/dev/null 2>&1 &
 HUB_NGINX=$!
 repo_url=http://198.18.0.1:8089/apt
 
-PLAY_ARGS="-e repo_url=$repo_url"
+PLAY_ARGS="-e repo_url=$repo_url -e key_file=$T/up.asc -e key_id=$fpr"
 playcmp_init
 # The nodes see the machine's apt sources; they have no way out, so only ours stay.
 for i in 1 2; do
 	on "$i" 'rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*; mkdir -p /root/debs'
+	# as on an rpm-based host
+	on "$i" 'mkdir -p /etc/yum.repos.d'
 done
 for i in 1 2; do
 	nodes_exec scp -q -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
@@ -61,19 +69,64 @@ cat >"$T/apt_setup.yml" <<'P'
 - hosts: nodes
   gather_facts: false
   tasks:
-    - name: the fixture repository
-      copy:
-        dest: /etc/apt/sources.list.d/drover-test.list
-        content: "deb [trusted=yes] {{ repo_url }} bookworm main\n"
+    - name: the fixture's signing key in a keyring of its own
+      apt_key:
+        data: "{{ lookup('file', key_file) }}"
+        keyring: /etc/apt/keyrings/drover-test.gpg
+    - name: the fixture repository, signed-by that keyring
+      apt_repository:
+        repo: "deb [signed-by=/etc/apt/keyrings/drover-test.gpg] {{ repo_url }} bookworm main"
+        filename: drover-test
+P
+drv "$T/apt_setup.yml" --check --diff
+is "apt_key and apt_repository: check mode exit 0" "$rc" 0
+like "--diff shows the new sources file" "$(cat "$T/play.out")" \
+	'^\+deb \[signed-by=/etc/apt/keyrings/drover-test.gpg\] http://198.18.0.1:8089/apt bookworm main$'
+ok "check mode wrote no sources file" on 1 '! test -e /etc/apt/sources.list.d/drover-test.list'
+cycle "apt_key and apt_repository" "$T/apt_setup.yml"
+is "the sources file" "$(on 1 cat /etc/apt/sources.list.d/drover-test.list)" \
+	"deb [signed-by=/etc/apt/keyrings/drover-test.gpg] $repo_url bookworm main"
+like "the keyring holds the key" "$(on 1 'GNUPGHOME=$(mktemp -d) gpg --show-keys --with-colons /etc/apt/keyrings/drover-test.gpg')" \
+	"fpr:+$fpr:"
+like "apt verified the signed repository and knows hello" "$(on 1 apt-cache policy hello)" \
+	'Candidate: 1.0-1'
+
+cat >"$T/apt_key_id.yml" <<'P'
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: the same key by its long id is already there
+      apt_key:
+        id: "{{ key_id[-16:] }}"
+        keyring: /etc/apt/keyrings/drover-test.gpg
+P
+drv "$T/apt_key_id.yml"
+is "apt_key by id: present, ok" "$rc/$(recap changed)" 0/0
+$have_ansible && ans "$T/apt_key_id.yml" && same "apt_key by id"
+
+cat >"$T/apt_setup_bad.yml" <<'P'
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: not a source line
+      apt_repository:
+        repo: "http://example.org/ bookworm main"
+P
+drv "$T/apt_setup_bad.yml"
+like "apt_repository: a bad line is refused" "$(cat "$T/play.out")" \
+	'Invalid repository string: http://example.org/ bookworm main'
+
+cat >"$T/apt_update.yml" <<'P'
+- hosts: nodes
+  gather_facts: false
+  tasks:
     - name: update the cache
       apt:
         update_cache: true
 P
-drv "$T/apt_setup.yml"
+drv "$T/apt_update.yml"
 is "apt update_cache: exit 0" "$rc" 0
-is "apt update_cache: the cache changed" "$(recap changed)" 2
-like "hello is known to apt" "$(on 1 apt-cache policy hello)" 'Candidate: 1.0-1'
-$have_ansible && ans "$T/apt_setup.yml" && same "apt update_cache"
+$have_ansible && ans "$T/apt_update.yml" && same "apt update_cache"
 
 cat >"$T/apt_cache.yml" <<'P'
 - hosts: nodes
@@ -110,7 +163,7 @@ world 1.0-1 installed"
 ok "the machine itself has no hello" sh -c '! dpkg-query -W hello >/dev/null 2>&1'
 
 # revision 2 of the repository: hello 1.1-1
-apt_fixture "$www/apt" 2 || { echo "Bail out! apt fixture 2"; exit 1; }
+apt_fixture "$www/apt" 2 up@example.org || { echo "Bail out! apt fixture 2"; exit 1; }
 cat >"$T/apt_latest.yml" <<'P'
 - hosts: nodes
   gather_facts: false
@@ -177,5 +230,97 @@ drv "$T/apt_badarg.yml"
 like "apt: a bad choice names the argument" "$(cat "$T/play.out")" \
 	'value of state must be one of: .*got: sideways'
 ok "apt: a bad choice fails" test "$rc" -ne 0
+
+# --- dnf and yum_repository: real dnf against the node's own root -----------------------
+if command -v dnf >/dev/null 2>&1 && command -v rpmbuild >/dev/null 2>&1 &&
+	command -v createrepo_c >/dev/null 2>&1; then
+	yum_fixture "$www/yum" 1 || { echo "Bail out! yum fixture"; exit 1; }
+	cat >"$T/yum_repo.yml" <<'P'
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: the fixture rpm-md repository
+      yum_repository:
+        name: drover-test
+        description: drover test packages
+        baseurl: "{{ repo_url | replace('/apt', '/yum') }}"
+        gpgcheck: false
+        metadata_expire: "0"
+P
+	drv "$T/yum_repo.yml" --check --diff
+	like "yum_repository: --diff shows the section" "$(cat "$T/play.out")" '^\+\[drover-test\]$'
+	cycle "yum_repository" "$T/yum_repo.yml"
+	is "the .repo file is ConfigParser's" "$(on 1 cat /etc/yum.repos.d/drover-test.repo)" \
+		"[drover-test]
+baseurl = http://198.18.0.1:8089/yum
+gpgcheck = 0
+metadata_expire = 0
+name = drover test packages"
+
+	# Debian's dnf cannot guess a release version and keeps no rpm keys: both are given.
+	cat >"$T/dnf.yml" <<'P'
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: hello from the fixture
+      dnf:
+        name: hello
+        state: present
+        releasever: "12"
+        disable_gpg_check: true
+    - name: world and hello, through yum
+      yum:
+        name: [world, hello]
+        releasever: "12"
+        disable_gpg_check: true
+P
+	cycle "dnf install" "$T/dnf.yml"
+	is "rpm says both are installed on the node" \
+		"$(on 1 rpm -q --qf '%{NAME}-%{VERSION}-%{RELEASE}\n' hello world)" "hello-1.0-1
+world-1.0-1"
+	ok "and the machine's rpm database knows nothing of them" sh -c '! rpm -q hello'
+
+	yum_fixture "$www/yum" 2 || { echo "Bail out! yum fixture 2"; exit 1; }
+	cat >"$T/dnf_latest.yml" <<'P'
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: hello at its latest
+      dnf:
+        name: hello
+        state: latest
+        releasever: "12"
+        disable_gpg_check: true
+        update_cache: true
+P
+	cycle "dnf latest" "$T/dnf_latest.yml"
+	is "hello 1.1 on the node" "$(on 1 cat /usr/share/hello/version)" 1.1-1
+
+	cat >"$T/dnf_absent.yml" <<'P'
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: world goes
+      dnf: name=world state=absent releasever=12
+P
+	cycle "dnf absent" "$T/dnf_absent.yml"
+	ok "world is gone" on 1 '! rpm -q world'
+
+	cat >"$T/dnf_bad.yml" <<'P'
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: a package no repository has
+      dnf: name=no-such-package-drover releasever=12 disable_gpg_check=true
+P
+	drv "$T/dnf_bad.yml"
+	is "dnf: a missing package fails" "$rc" 2
+	like "dnf: the error names it" "$(cat "$T/play.out")" \
+		'Failed to install some of the specified packages.*No package no-such-package-drover available'
+	drv "$T/dnf_bad.yml" --check
+	is "dnf: check mode fails on it too" "$rc" 2
+else
+	echo "# dnf, rpmbuild or createrepo_c missing: dnf not tested"
+fi
 
 done_testing

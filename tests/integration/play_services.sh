@@ -131,7 +131,7 @@ cat >"$T/systemd_off.yml" <<'P'
 P
 cycle "systemd disabled and unmasked" "$T/systemd_off.yml"
 is "systemctl agrees" "$(on 1 systemctl is-enabled drunit drmask)" "disabled
-enabled"
+disabled"
 
 cat >"$T/systemd_state.yml" <<'P'
 - hosts: nodes
