@@ -31,6 +31,9 @@ on() { # on I CMD: run CMD on node I
 	shift
 	nodes_exec ssh -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
 		-o BatchMode=yes root@"$(nodes_addr "$i")" "$@"
+	on_rc=$?
+	[ "$on_rc" -ne 255 ] || tail -n 5 "$NODES_DIR/node$i/sshd.log" | sed 's/^/# sshd: /' >&2
+	return "$on_rc"
 }
 # drv PLAYBOOK ARGS: drover on node1; output in $T/play.out, exit code in $rc
 drv() {
@@ -62,6 +65,9 @@ same() {
 		"$(lines "$T/ansible.out")"
 	is "$1: the same recap as ansible-playbook" "$(counts "$T/play.out")" \
 		"$(counts "$T/ansible.out")"
+	[ "$(counts "$T/play.out")" = "$(counts "$T/ansible.out")" ] ||
+		grep -E '^(fatal|failed):' "$T/ansible.out" | head -5 | cut -c1-600 | sed 's/^/# ansible: /'
+	return 0
 }
 # cycle NAME PLAYBOOK ARGS: check mode predicts, the first run changes as predicted,
 # the second changes nothing; each compared with ansible-playbook
