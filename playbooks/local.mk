@@ -18,4 +18,4 @@ libdrover_a_SOURCES += playbooks/playbooks.h \
 libdrover_a_SOURCES += playbooks/conn_ssh.c playbooks/facts.c
 # package, service and system modules (play-pkg)
 libdrover_a_SOURCES += playbooks/modules/packages.c playbooks/modules/services.c \
-	playbooks/modules/sources.c
+	playbooks/modules/sources.c playbooks/modules/hostconf.c

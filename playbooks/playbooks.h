@@ -409,6 +409,8 @@ extern const struct module modules_services[]; /* systemd (systemd_service), ser
 extern const size_t modules_services_n;
 extern const struct module modules_sources[]; /* apt_repository, apt_key, yum_repository */
 extern const size_t modules_sources_n;
+extern const struct module modules_hostconf[]; /* modprobe, mount, timezone, cron */
+extern const size_t modules_hostconf_n;
 /* end modules */
 
 #endif /* DROVER_PLAYBOOKS_H */

@@ -24,6 +24,7 @@ static const struct {
     {modules_packages, &modules_packages_n},
     {modules_services, &modules_services_n},
     {modules_sources, &modules_sources_n},
+    {modules_hostconf, &modules_hostconf_n},
 };
 
 /* The module called name. */
