@@ -18,6 +18,7 @@ T=$TAP_TMP
 HUB_NGINX=
 
 nodes_up 2 || { echo "Bail out! nodes_up failed"; exit 1; }
+playcmp_init
 trap '[ -n "$HUB_NGINX" ] && kill "$HUB_NGINX" 2>/dev/null; gpgconf --homedir "$GNUPGHOME" --kill all 2>/dev/null; nodes_down; rm -rf "$T"' EXIT
 
 # nginx in the hub namespace, on the bridge address the nodes route to
@@ -53,7 +54,6 @@ HUB_NGINX=$!
 repo_url=http://198.18.0.1:8089/apt
 
 PLAY_ARGS="-e repo_url=$repo_url -e key_file=$T/up.asc -e key_id=$fpr"
-playcmp_init
 # The nodes see the machine's apt sources; they have no way out, so only ours stay.
 for i in 1 2; do
 	on "$i" 'rm -f /etc/apt/sources.list /etc/apt/sources.list.d/*; mkdir -p /root/debs'

@@ -11,6 +11,11 @@
 #                     each step compared with ansible-playbook
 #   $PLAY_ARGS        extra arguments for both (word-split), $have_ansible
 playcmp_init() {
+	# scratch space of our own under /var/tmp: runs in parallel have been seen to lose
+	# directories under /tmp mid-run
+	rmdir "$TAP_TMP" 2>/dev/null
+	TAP_TMP=$(mktemp -d /var/tmp/drover-playcmp.XXXXXX)
+	T=$TAP_TMP
 	inv=$T/inventory
 	{
 		echo "[nodes]"
