@@ -237,8 +237,8 @@ static const struct module_arg hc_modprobe_args[] = {
 /* --- mount ----------------------------------------------------------------------------- */
 
 /* An fstab field escaped as ansible.posix.mount does (space, & and backslash octal). */
-static char *
-hc_fstab_escape(const char *s)
+char *
+hostconf_fstab_escape(const char *s)
 {
 	struct buf b = BUF_INIT(0);
 
@@ -260,11 +260,11 @@ hc_fstab_escape(const char *s)
  * (set NULL); *ret_changed says whether it differs. Lines are kept as written unless they
  * are the entry, as ansible.posix.mount rewrites them.
  */
-static char *
-hc_fstab_edit(const char *text, const char *const set[6], const char *path, bool *ret_changed)
+char *
+hostconf_fstab_edit(const char *text, const char *const set[6], const char *path, bool *ret_changed)
 {
 	struct buf out = BUF_INIT(0);
-	_cleanup_free_ char *ep = hc_fstab_escape(path);
+	_cleanup_free_ char *ep = hostconf_fstab_escape(path);
 	bool exists = false;
 
 	*ret_changed = false;
@@ -335,20 +335,20 @@ hc_mount(struct module_ctx *m, struct dr_error *err)
 	bool is_mounted = mst == 0;
 	json_object_set_new(m->result, "name", json_string(path));
 	if (mounted_state || strcmp(state, "present") == 0) {
-		_cleanup_free_ char *es = hc_fstab_escape(src), *ep = hc_fstab_escape(path);
-		_cleanup_free_ char *et = hc_fstab_escape(fstype);
-		_cleanup_free_ char *eo = hc_fstab_escape(module_str(m, "opts"));
+		_cleanup_free_ char *es = hostconf_fstab_escape(src), *ep = hostconf_fstab_escape(path);
+		_cleanup_free_ char *et = hostconf_fstab_escape(fstype);
+		_cleanup_free_ char *eo = hostconf_fstab_escape(module_str(m, "opts"));
 		_cleanup_free_ char *dump = xstrdup(module_str(m, "dump"));
 		_cleanup_free_ char *passno = xstrdup(module_str(m, "passno"));
 		const char *set[6] = {es, ep, et, eo, dump, passno};
-		after = hc_fstab_edit(text, set, path, &edits);
+		after = hostconf_fstab_edit(text, set, path, &edits);
 		json_object_set_new(m->result, "src", json_string(src));
 		json_object_set_new(m->result, "fstype", json_string(fstype));
 		json_object_set_new(m->result, "opts", json_string(module_str(m, "opts")));
 		json_object_set_new(m->result, "dump", json_string(dump));
 		json_object_set_new(m->result, "passno", json_string(passno));
 	} else if (strcmp(state, "absent") == 0 || strcmp(state, "absent_from_fstab") == 0) {
-		after = hc_fstab_edit(text, NULL, path, &edits);
+		after = hostconf_fstab_edit(text, NULL, path, &edits);
 	}
 	json_object_set_new(m->result, "fstab", json_string(fstab));
 	if (edits) {

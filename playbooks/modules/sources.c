@@ -170,6 +170,21 @@ src_apt_dump(const json_t *lines)
 	return b.data ? buf_steal(&b) : xstrdup("");
 }
 
+static json_t *src_apt_files(const json_t *texts);
+
+/* A sources file's text as ansible-core writes it back (every line normalized). */
+char *
+sources_apt_normalize(const char *text)
+{
+	json_t *in = json_pack("{s:s}", "f", text);
+	json_t *files = src_apt_files(in);
+	char *out = src_apt_dump(json_object_get(files, "f"));
+
+	json_decref(in);
+	json_decref(files);
+	return out;
+}
+
 /* {path: [line objects]} from {path: text}. */
 static json_t *
 src_apt_files(const json_t *texts)
@@ -204,8 +219,8 @@ src_apt_files(const json_t *texts)
 }
 
 /* ansible-core's default file name for a source: its URI's host and path as words. */
-static char *
-src_apt_filename(const char *source)
+char *
+sources_apt_filename(const char *source)
 {
 	_cleanup_free_ char *s = xstrdup(source);
 	char *save = NULL, *uri = NULL;
@@ -294,7 +309,7 @@ src_apt_repository(struct module_ctx *m, struct dr_error *err)
 		}
 	}
 	if (present && !found) {
-		_cleanup_free_ char *base = filename ? xstrdup(filename) : src_apt_filename(want.source);
+		_cleanup_free_ char *base = filename ? xstrdup(filename) : sources_apt_filename(want.source);
 		target = xasprintf("%s/%s.list", parts, base);
 		json_t *tl = json_object_get(files, target);
 		if (!tl) {
@@ -584,8 +599,8 @@ static const struct module_arg src_apt_key_args[] = {
 /* --- yum_repository ---------------------------------------------------------------------- */
 
 /* A .repo file as Python's ConfigParser reads it: {section: {key: value}} in file order. */
-static json_t *
-src_ini_parse(const char *text)
+json_t *
+sources_ini_parse(const char *text)
 {
 	json_t *ini = json_object(), *sec = NULL;
 	_cleanup_free_ char *t = xstrdup(text), *lastkey = NULL;
@@ -644,8 +659,8 @@ src_sorted_keys(const json_t *o, size_t *n)
 }
 
 /* ansible-core's YumRepo.dump: sections and keys sorted (what changed is decided on). */
-static char *
-src_ini_dump(const json_t *ini)
+char *
+sources_ini_dump(const json_t *ini)
 {
 	struct buf b = BUF_INIT(0);
 	size_t ns, nk;
@@ -666,8 +681,8 @@ src_ini_dump(const json_t *ini)
 }
 
 /* ConfigParser.write: sections in order, continuation lines indented with a tab. */
-static char *
-src_ini_write(const json_t *ini)
+char *
+sources_ini_write(const json_t *ini)
 {
 	struct buf b = BUF_INIT(0);
 	const char *s, *k;
@@ -729,8 +744,8 @@ src_yum_repository(struct module_ctx *m, struct dr_error *err)
 	if (src_files_read(m, qf, &texts, err) < 0)
 		return -1;
 	const char *text = json_string_value(json_object_get(texts, dest));
-	ini = src_ini_parse(text ? text : "");
-	_cleanup_free_ char *before = src_ini_dump(ini);
+	ini = sources_ini_parse(text ? text : "");
+	_cleanup_free_ char *before = sources_ini_dump(ini);
 	json_object_del(ini, name);
 	if (present) {
 		json_t *sec = json_object();
@@ -777,10 +792,10 @@ src_yum_repository(struct module_ctx *m, struct dr_error *err)
 		json_decref(vals);
 		json_object_set_new(ini, name, sec);
 	}
-	_cleanup_free_ char *after = src_ini_dump(ini);
+	_cleanup_free_ char *after = sources_ini_dump(ini);
 	bool changed = strcmp(before, after) != 0;
 	if (changed && !m->check) {
-		_cleanup_free_ char *out = json_object_size(ini) ? src_ini_write(ini) : NULL;
+		_cleanup_free_ char *out = json_object_size(ini) ? sources_ini_write(ini) : NULL;
 		if (src_file_write(m, dest, out, src_mode(m, 0644), err) < 0)
 			return -1;
 	}
