@@ -55,8 +55,7 @@ hc_must(struct module_ctx *m, const char *cmd, const char *what, struct dr_error
 
 /* A file's text ("" and *ret_exists false when it does not exist). */
 static int
-hc_read(struct module_ctx *m, const char *path, char **ret, bool *ret_exists,
-    struct dr_error *err)
+hc_read(struct module_ctx *m, const char *path, char **ret, bool *ret_exists, struct dr_error *err)
 {
 	_cleanup_free_ char *q = conn_quote(path), *t = xasprintf("test -f %s", q);
 	struct buf b = BUF_INIT(HC_FILE_MAX);
@@ -116,8 +115,8 @@ hc_modprobe(struct module_ctx *m, struct dr_error *err)
 	json_object_set_new(m->result, "params", json_string(params));
 	json_object_set_new(m->result, "state", json_string(state));
 	if (strcmp(state, "present") == 0 && !loaded && !builtin) {
-		_cleanup_free_ char *c = xasprintf("modprobe %s%s %s", m->check ? "-n " : "", qn,
-		    *params ? params : "");
+		_cleanup_free_ char *c = xasprintf(
+		    "modprobe %s%s %s", m->check ? "-n " : "", qn, *params ? params : "");
 		if (hc_exec(m, c, NULL, 0, &r, err) < 0)
 			return -1;
 		if (r.status != 0) {
@@ -136,8 +135,8 @@ hc_modprobe(struct module_ctx *m, struct dr_error *err)
 		changed = true;
 	} else if (strcmp(state, "absent") == 0 && (loaded || builtin)) {
 		if (builtin)
-			return dr_error_set(err,
-			    "%s is built into the kernel and cannot be unloaded", name);
+			return dr_error_set(
+			    err, "%s is built into the kernel and cannot be unloaded", name);
 		_cleanup_free_ char *c = xasprintf("modprobe -r %s%s", m->check ? "-n " : "", qn);
 		if (hc_must(m, c, "modprobe -r", err) < 0)
 			return -1;
@@ -165,16 +164,16 @@ hc_modprobe(struct module_ctx *m, struct dr_error *err)
 			json_array_append_new(ws, json_string(w));
 		size_t i;
 		json_t *w;
-		json_array_foreach(ws, i, w) buf_addf(&opts, "options %s %s\n", name,
-		    json_string_value(w));
+		json_array_foreach(ws, i, w)
+		    buf_addf(&opts, "options %s %s\n", name, json_string_value(w));
 		/* compare as sets: every wanted one there and nothing else */
 		bool same = true;
 		_cleanup_free_ char *hc = xstrdup(have);
 		save = NULL;
 		for (char *l = strtok_r(hc, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 			bool found = false;
-			json_array_foreach(ws, i, w) if (strcmp(json_string_value(w), l) == 0) found =
-			    true;
+			json_array_foreach(ws, i, w) if (strcmp(json_string_value(w), l) == 0)
+			    found = true;
 			if (!found)
 				same = false;
 		}
@@ -192,7 +191,8 @@ hc_modprobe(struct module_ctx *m, struct dr_error *err)
 		if (strcmp(persist, "present") == 0 && (!listed || !same)) {
 			changed = true;
 			if (!m->check) {
-				_cleanup_free_ char *f = xasprintf("/etc/modules-load.d/%s.conf", name);
+				_cleanup_free_ char *f =
+				    xasprintf("/etc/modules-load.d/%s.conf", name);
 				_cleanup_free_ char *line = xasprintf("%s\n", name);
 				if (!listed &&
 				    conn_put(m->conn, f, line, strlen(line), 0644, err) < 0)
@@ -208,13 +208,16 @@ hc_modprobe(struct module_ctx *m, struct dr_error *err)
 			}
 		} else if (strcmp(persist, "absent") == 0 && (listed || *have)) {
 			changed = true;
-			_cleanup_free_ char *off = xasprintf(
-			    "for f in /etc/modules-load.d/*; do [ -f \"$f\" ] && grep -qE '^ *'%s' "
-			    "*([#;].*)?$' \"$f\" && sed -i -E 's/^( *'%s' *([#;].*)?)$/#\\1/' \"$f\"; "
-			    "done; true",
-			    qn, qn);
-			if (!m->check && (hc_must(m, off, "modules-load.d", err) < 0 ||
-			                     hc_must(m, comment_opts, "modprobe.d", err) < 0))
+			_cleanup_free_ char *off =
+			    xasprintf("for f in /etc/modules-load.d/*; do [ -f \"$f\" ] && grep "
+			              "-qE '^ *'%s' "
+			              "*([#;].*)?$' \"$f\" && sed -i -E 's/^( *'%s' "
+			              "*([#;].*)?)$/#\\1/' \"$f\"; "
+			              "done; true",
+			        qn, qn);
+			if (!m->check &&
+			    (hc_must(m, off, "modules-load.d", err) < 0 ||
+			        hc_must(m, comment_opts, "modprobe.d", err) < 0))
 				rc = -1;
 		}
 		buf_free(&opts);
@@ -261,7 +264,8 @@ hostconf_fstab_escape(const char *s)
  * are the entry, as ansible.posix.mount rewrites them.
  */
 char *
-hostconf_fstab_edit(const char *text, const char *const set[6], const char *path, bool *ret_changed)
+hostconf_fstab_edit(
+    const char *text, const char *const set[6], const char *path, bool *ret_changed)
 {
 	struct buf out = BUF_INIT(0);
 	_cleanup_free_ char *ep = hostconf_fstab_escape(path);
@@ -290,21 +294,23 @@ hostconf_fstab_edit(const char *text, const char *const set[6], const char *path
 			*ret_changed = true;
 			continue;
 		}
-		const char *cur[6] = {f[0], f[1], f[2], f[3], k > 4 ? f[4] : "0", k > 5 ? f[5] : "0"};
+		const char *cur[6] = {
+		    f[0], f[1], f[2], f[3], k > 4 ? f[4] : "0", k > 5 ? f[5] : "0"};
 		bool differ = false;
 		for (int i = 0; i < 6; i++)
 			if (i != 1 && strcmp(cur[i], set[i]) != 0)
 				differ = true;
 		if (differ) {
 			*ret_changed = true;
-			buf_addf(&out, "%s %s %s %s %s %s\n", set[0], set[1], set[2], set[3], set[4],
-			    set[5]);
+			buf_addf(&out, "%s %s %s %s %s %s\n", set[0], set[1], set[2], set[3],
+			    set[4], set[5]);
 		} else
 			buf_addf(&out, "%s\n", line);
 	}
 	if (set && !exists) {
 		*ret_changed = true;
-		buf_addf(&out, "%s %s %s %s %s %s\n", set[0], set[1], set[2], set[3], set[4], set[5]);
+		buf_addf(
+		    &out, "%s %s %s %s %s %s\n", set[0], set[1], set[2], set[3], set[4], set[5]);
 	}
 	return out.data ? buf_steal(&out) : xstrdup("");
 }
@@ -323,11 +329,14 @@ hc_mount(struct module_ctx *m, struct dr_error *err)
 
 	if ((mounted_state || strcmp(state, "present") == 0) && (!src || !fstype))
 		return dr_error_set(err, "state is %s but all of the following are missing: %s",
-		    state, !src && !fstype ? "src, fstype" : !src ? "src" : "fstype");
+		    state,
+		    !src && !fstype ? "src, fstype"
+		        : !src      ? "src"
+		                    : "fstype");
 	if (hc_read(m, fstab, &text, &exists, err) < 0)
 		return -1;
-	_cleanup_free_ char *tflag = strcmp(fstab, "/etc/fstab") != 0 ? xasprintf("-T %s ", qf)
-	                                                              : xstrdup("");
+	_cleanup_free_ char *tflag =
+	    strcmp(fstab, "/etc/fstab") != 0 ? xasprintf("-T %s ", qf) : xstrdup("");
 	_cleanup_free_ char *ismnt = xasprintf("mountpoint -q %s", qp);
 	int mst = hc_status(m, ismnt, err);
 	if (mst < 0)
@@ -335,7 +344,8 @@ hc_mount(struct module_ctx *m, struct dr_error *err)
 	bool is_mounted = mst == 0;
 	json_object_set_new(m->result, "name", json_string(path));
 	if (mounted_state || strcmp(state, "present") == 0) {
-		_cleanup_free_ char *es = hostconf_fstab_escape(src), *ep = hostconf_fstab_escape(path);
+		_cleanup_free_ char *es = hostconf_fstab_escape(src),
+		                    *ep = hostconf_fstab_escape(path);
 		_cleanup_free_ char *et = hostconf_fstab_escape(fstype);
 		_cleanup_free_ char *eo = hostconf_fstab_escape(module_str(m, "opts"));
 		_cleanup_free_ char *dump = xstrdup(module_str(m, "dump"));
@@ -360,8 +370,8 @@ hc_mount(struct module_ctx *m, struct dr_error *err)
 	}
 	if (strcmp(state, "absent") == 0 && edits && !m->check) {
 		_cleanup_free_ char *c = xasprintf(
-		    "if mountpoint -q %s; then umount %s || exit 1; fi; [ ! -e %s ] || rmdir %s", qp,
-		    qp, qp, qp);
+		    "if mountpoint -q %s; then umount %s || exit 1; fi; [ ! -e %s ] || rmdir %s",
+		    qp, qp, qp, qp);
 		_cleanup_free_ char *what = xasprintf("Error unmounting %s", path);
 		if (hc_must(m, c, what, err) < 0)
 			return -1;
@@ -380,10 +390,12 @@ hc_mount(struct module_ctx *m, struct dr_error *err)
 		}
 		if (is_mounted) {
 			if (edits && !m->check) {
-				/* a changed entry is applied with a remount, else umount and mount */
-				_cleanup_free_ char *c = xasprintf(
-				    "mount %s-o remount %s 2>/dev/null || { umount %s && mount %s%s; }",
-				    tflag, qp, qp, tflag, qp);
+				/* a changed entry is applied with a remount, else umount and mount
+				 */
+				_cleanup_free_ char *c =
+				    xasprintf("mount %s-o remount %s 2>/dev/null || { umount %s "
+				              "&& mount %s%s; }",
+				        tflag, qp, qp, tflag, qp);
 				if (hc_must(m, c, what, err) < 0)
 					return -1;
 			}
@@ -410,8 +422,8 @@ hc_mount(struct module_ctx *m, struct dr_error *err)
 
 static const struct module_arg hc_mount_args[] = {
     {"path", MT_PATH, true, NULL, NULL, "name"},
-    {"state", MT_STR, true, NULL,
-        "absent|absent_from_fstab|mounted|present|unmounted|remounted", NULL},
+    {"state", MT_STR, true, NULL, "absent|absent_from_fstab|mounted|present|unmounted|remounted",
+        NULL},
     {"src", MT_PATH, false, NULL, NULL, NULL},
     {"fstype", MT_STR, false, NULL, NULL, NULL},
     {"opts", MT_STR, false, "defaults", NULL, NULL},
@@ -498,15 +510,19 @@ hc_timezone(struct module_ctx *m, struct dr_error *err)
 		if (strcasecmp(have, want) != 0) {
 			changed = true;
 			_cleanup_free_ char *c = systemd
-			    ? xasprintf("timedatectl set-local-rtc %s", strcmp(want, "LOCAL") == 0 ? "1" : "0")
-			    : xasprintf("if [ -f /etc/adjtime ]; then sed -i '3s/.*/%s/' /etc/adjtime; "
-			                "else printf '0.0 0 0.0\\n0\\n%s\\n' > /etc/adjtime; fi",
+			    ? xasprintf("timedatectl set-local-rtc %s",
+			          strcmp(want, "LOCAL") == 0 ? "1" : "0")
+			    : xasprintf(
+			          "if [ -f /etc/adjtime ]; then sed -i '3s/.*/%s/' /etc/adjtime; "
+			          "else printf '0.0 0 0.0\\n0\\n%s\\n' > /etc/adjtime; fi",
 			          want, want);
-			if (!m->check && hc_must(m, c, "Failed to set the hardware clock", err) < 0)
+			if (!m->check &&
+			    hc_must(m, c, "Failed to set the hardware clock", err) < 0)
 				goto fail;
 		}
 	}
-	json_object_set_new(m->result, "diff", json_pack("{s:o,s:o}", "before", before, "after", after));
+	json_object_set_new(
+	    m->result, "diff", json_pack("{s:o,s:o}", "before", before, "after", after));
 	json_object_set_new(m->result, "changed", json_boolean(changed));
 	return 0;
 fail:
@@ -578,8 +594,10 @@ hc_cron(struct module_ctx *m, struct dr_error *err)
 {
 	const char *name = module_str(m, "name"), *job = module_str(m, "job");
 	const char *state = module_str(m, "state"), *user = module_str(m, "user");
-	const char *cron_file = module_str(m, "cron_file"), *special = module_str(m, "special_time");
-	const char *after_env = module_str(m, "insertafter"), *before_env = module_str(m, "insertbefore");
+	const char *cron_file = module_str(m, "cron_file"),
+	           *special = module_str(m, "special_time");
+	const char *after_env = module_str(m, "insertafter"),
+	           *before_env = module_str(m, "insertbefore");
 	const char *f[5] = {module_str(m, "minute"), module_str(m, "hour"), module_str(m, "day"),
 	    module_str(m, "month"), module_str(m, "weekday")};
 	bool install = strcmp(state, "present") == 0, env = module_bool(m, "env");
@@ -597,18 +615,22 @@ hc_cron(struct module_ctx *m, struct dr_error *err)
 		return dr_error_set(
 		    err, "To use cron_file=... parameter you must specify user=... as well");
 	if (install && !job)
-		return dr_error_set(err, "You must specify 'job' to install a new cron job or variable");
+		return dr_error_set(
+		    err, "You must specify 'job' to install a new cron job or variable");
 	if ((after_env || before_env) && !env)
-		return dr_error_set(err, "Insertafter and insertbefore parameters are valid only with env=yes");
+		return dr_error_set(
+		    err, "Insertafter and insertbefore parameters are valid only with env=yes");
 	if (!name)
 		return dr_error_set(err, "name is required");
 	if (cron_file)
-		file = cron_file[0] == '/' ? xstrdup(cron_file) : xasprintf("/etc/cron.d/%s", cron_file);
+		file = cron_file[0] == '/' ? xstrdup(cron_file)
+		                           : xasprintf("/etc/cron.d/%s", cron_file);
 	if (file) {
 		if (hc_read(m, file, &existing, &exists, err) < 0)
 			return -1;
 	} else {
-		_cleanup_free_ char *c = xasprintf("crontab -l%s%s", user ? " -u " : "", user ? qu : "");
+		_cleanup_free_ char *c =
+		    xasprintf("crontab -l%s%s", user ? " -u " : "", user ? qu : "");
 		if (hc_exec(m, c, NULL, 0, &r, err) < 0)
 			return -1;
 		if (r.status != 0 && r.status != 1) {
@@ -622,7 +644,8 @@ hc_cron(struct module_ctx *m, struct dr_error *err)
 			const char *nl = strchr(p, '\n');
 			size_t n = nl ? (size_t)(nl - p) + 1 : strlen(p);
 			bool header = count <= 2 &&
-			    (str_has_prefix(p, "# DO NOT EDIT THIS FILE - edit the master and reinstall.") ||
+			    (str_has_prefix(
+			         p, "# DO NOT EDIT THIS FILE - edit the master and reinstall.") ||
 			        (str_has_prefix(p, "# (/tmp/") && strstr(p, "installed on")) ||
 			        (str_has_prefix(p, "# (") && strstr(p, "version")));
 			if (!header)
@@ -642,7 +665,8 @@ hc_cron(struct module_ctx *m, struct dr_error *err)
 		if (install && at < 0) {
 			long idx = 0;
 			if (after_env || before_env) {
-				long o = hc_cron_env_find(lines, after_env ? after_env : before_env);
+				long o =
+				    hc_cron_env_find(lines, after_env ? after_env : before_env);
 				if (o < 0)
 					return dr_error_set(err, "Variable named '%s' not found.",
 					    after_env ? after_env : before_env);
@@ -665,14 +689,14 @@ hc_cron(struct module_ctx *m, struct dr_error *err)
 			line = file ? xasprintf("%s@%s %s %s", dis, special, user, job)
 			            : xasprintf("%s@%s %s", dis, special, job);
 		else if (install)
-			line = file ? xasprintf("%s%s %s %s %s %s %s %s", dis, f[0], f[1], f[2], f[3],
-			                  f[4], user, job)
-			            : xasprintf("%s%s %s %s %s %s %s", dis, f[0], f[1], f[2], f[3], f[4],
-			                  job);
+			line = file ? xasprintf("%s%s %s %s %s %s %s %s", dis, f[0], f[1], f[2],
+			                  f[3], f[4], user, job)
+			            : xasprintf("%s%s %s %s %s %s %s", dis, f[0], f[1], f[2], f[3],
+			                  f[4], job);
 		/* find by header; failing that (installing), by the exact job line */
 		long at = -1;
-		for (size_t i = 0; i + 1 < json_array_size(lines) + 1 && i < json_array_size(lines);
-		     i++)
+		for (size_t i = 0;
+		     i + 1 < json_array_size(lines) + 1 && i < json_array_size(lines); i++)
 			if (strcmp(json_string_value(json_array_get(lines, i)), header) == 0 &&
 			    i + 1 < json_array_size(lines)) {
 				at = (long)i;
@@ -680,7 +704,8 @@ hc_cron(struct module_ctx *m, struct dr_error *err)
 			}
 		if (install && at < 0)
 			for (size_t i = 0; i < json_array_size(lines); i++)
-				if (strcmp(json_string_value(json_array_get(lines, i)), line) == 0) {
+				if (strcmp(json_string_value(json_array_get(lines, i)), line) ==
+				    0) {
 					/* adopt it: a header goes above */
 					json_array_insert_new(lines, i, json_string(header));
 					at = (long)i;
@@ -692,13 +717,15 @@ hc_cron(struct module_ctx *m, struct dr_error *err)
 			json_array_append_new(lines, json_string(line));
 			changed = true;
 		} else if (install) {
-			if (strcmp(json_string_value(json_array_get(lines, (size_t)at + 1)), line) != 0) {
+			if (strcmp(json_string_value(json_array_get(lines, (size_t)at + 1)),
+			        line) != 0) {
 				json_array_set_new(lines, (size_t)at + 1, json_string(line));
 				changed = true;
 			}
 			/* every other job under the same header goes */
 			for (size_t i = (size_t)at + 2; i + 1 < json_array_size(lines);)
-				if (strcmp(json_string_value(json_array_get(lines, i)), header) == 0) {
+				if (strcmp(json_string_value(json_array_get(lines, i)), header) ==
+				    0) {
 					json_array_remove(lines, i);
 					json_array_remove(lines, i);
 					changed = true;
@@ -706,7 +733,8 @@ hc_cron(struct module_ctx *m, struct dr_error *err)
 					i++;
 		} else if (at >= 0) {
 			for (size_t i = 0; i + 1 < json_array_size(lines);)
-				if (strcmp(json_string_value(json_array_get(lines, i)), header) == 0) {
+				if (strcmp(json_string_value(json_array_get(lines, i)), header) ==
+				    0) {
 					json_array_remove(lines, i);
 					json_array_remove(lines, i);
 				} else
@@ -727,10 +755,12 @@ hc_cron(struct module_ctx *m, struct dr_error *err)
 		changed = exists;
 	if (changed && m->diff)
 		json_object_set_new(m->result, "diff",
-		    json_pack("{s:s,s:s,s:s,s:s}", "before", existing, "after", remove ? "" : rendered,
-		        "before_header",
-		        file ? file : "crontab", "after_header",
-		        remove ? "/dev/null" : file ? file : "crontab"));
+		    json_pack("{s:s,s:s,s:s,s:s}", "before", existing, "after",
+		        remove ? "" : rendered, "before_header", file ? file : "crontab",
+		        "after_header",
+		        remove     ? "/dev/null"
+		            : file ? file
+		                   : "crontab"));
 	if (changed && !m->check) {
 		if (remove) {
 			_cleanup_free_ char *qf = conn_quote(file), *c = xasprintf("rm -f %s", qf);
@@ -781,8 +811,8 @@ static const struct module_arg hc_cron_args[] = {
     {"day", MT_STR, false, "*", NULL, "dom"},
     {"month", MT_STR, false, "*", NULL, NULL},
     {"weekday", MT_STR, false, "*", NULL, "dow"},
-    {"special_time", MT_STR, false, NULL,
-        "annually|daily|hourly|monthly|reboot|weekly|yearly", NULL},
+    {"special_time", MT_STR, false, NULL, "annually|daily|hourly|monthly|reboot|weekly|yearly",
+        NULL},
     {"disabled", MT_BOOL, false, "no", NULL, NULL},
     {"env", MT_BOOL, false, "no", NULL, NULL},
     {"insertafter", MT_STR, false, NULL, NULL, NULL},

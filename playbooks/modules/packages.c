@@ -97,12 +97,13 @@ pkg_apt_diff(struct module_ctx *m, const char *out)
 		const char *d = p;
 		while (d < p + n && *d >= '0' && *d <= '9')
 			d++;
-		if (d > p && (strncmp(d, " upgraded", 9) == 0 ||
-		                 strncmp(d, " packages upgraded", 18) == 0))
+		if (d > p &&
+		    (strncmp(d, " upgraded", 9) == 0 || strncmp(d, " packages upgraded", 18) == 0))
 			break;
 		p += n + (nl ? 1 : 0);
 	}
-	json_object_set_new(m->result, "diff", json_pack("{s:s}", "prepared", b.data ? b.data : ""));
+	json_object_set_new(
+	    m->result, "diff", json_pack("{s:s}", "prepared", b.data ? b.data : ""));
 	buf_free(&b);
 }
 
@@ -237,13 +238,14 @@ pkg_apt_query(struct module_ctx *m, const json_t *names, json_t **ret, struct dr
 		_cleanup_free_ char *q = conn_quote(n);
 		buf_addf(&cmd, " %s", q);
 	}
-	buf_adds(&cmd, "; do s=$(dpkg-query -W -f='${db:Status-Status}\\t${Version}\\n' \"$p\" "
-	               "2>/dev/null | head -n 1); [ -n \"$s\" ] || s=\"not-installed\t\"; "
-	               "c=$(LC_ALL=C apt-cache policy \"$p\" 2>/dev/null | "
-	               "sed -n 's/^  Candidate: //p' | head -n 1); n=0; "
-	               "case $s in installed*) [ -n \"$c\" ] && [ \"$c\" != '(none)' ] && "
-	               "dpkg --compare-versions \"$c\" gt \"${s#*\t}\" && n=1;; esac; "
-	               "printf '%s\\t%s\\t%s\\t%s\\n' \"$p\" \"$s\" \"$c\" \"$n\"; done");
+	buf_adds(&cmd,
+	    "; do s=$(dpkg-query -W -f='${db:Status-Status}\\t${Version}\\n' \"$p\" "
+	    "2>/dev/null | head -n 1); [ -n \"$s\" ] || s=\"not-installed\t\"; "
+	    "c=$(LC_ALL=C apt-cache policy \"$p\" 2>/dev/null | "
+	    "sed -n 's/^  Candidate: //p' | head -n 1); n=0; "
+	    "case $s in installed*) [ -n \"$c\" ] && [ \"$c\" != '(none)' ] && "
+	    "dpkg --compare-versions \"$c\" gt \"${s#*\t}\" && n=1;; esac; "
+	    "printf '%s\\t%s\\t%s\\t%s\\n' \"$p\" \"$s\" \"$c\" \"$n\"; done");
 	int rc = pkg_exec(m, cmd.data, &r, err);
 	buf_free(&cmd);
 	if (rc < 0) {
@@ -349,7 +351,8 @@ pkg_apt(struct module_ctx *m, struct dr_error *err)
 	if (update && pkg_apt_cache(m, &cache_updated, err) < 0)
 		return -1;
 	if (module_bool(m, "clean")) {
-		if (!m->check && pkg_apt_run(m, PKG_APT_ENV "apt-get clean", NULL, &changed, err) < 0)
+		if (!m->check &&
+		    pkg_apt_run(m, PKG_APT_ENV "apt-get clean", NULL, &changed, err) < 0)
 			return -1;
 		changed = true;
 	}
@@ -373,8 +376,8 @@ pkg_apt(struct module_ctx *m, struct dr_error *err)
 			buf_adds(&cmd, " --auto-remove");
 		if (pkg_apt_run(m, cmd.data, PKG_APT_ZERO, &changed, err) < 0)
 			goto out;
-		json_object_set_new(m->result, "msg",
-		    json_string(changed ? "" : "Nothing to upgrade"));
+		json_object_set_new(
+		    m->result, "msg", json_string(changed ? "" : "Nothing to upgrade"));
 		json_object_set_new(m->result, "changed", json_boolean(changed));
 		rc = 0;
 		goto out;
@@ -385,8 +388,8 @@ pkg_apt(struct module_ctx *m, struct dr_error *err)
 		pkg_apt_cmd(m, &cmd, verb);
 		if (purge && autoremove)
 			buf_adds(&cmd, " --purge");
-		if (pkg_apt_run(m, cmd.data, autoremove ? PKG_APT_CLEAN_ZERO : NULL, &changed,
-		        err) < 0)
+		if (pkg_apt_run(
+		        m, cmd.data, autoremove ? PKG_APT_CLEAN_ZERO : NULL, &changed, err) < 0)
 			goto out;
 		if (!autoremove)
 			changed = false;
@@ -418,7 +421,8 @@ pkg_apt(struct module_ctx *m, struct dr_error *err)
 		}
 		if (strcmp(state, "latest") == 0 && ver) {
 			json_decref(todo);
-			dr_error_set(err, "version number inconsistent with state=latest: %s", spec);
+			dr_error_set(
+			    err, "version number inconsistent with state=latest: %s", spec);
 			goto out;
 		}
 		if (!inst && (!cand || !*cand)) {
@@ -459,8 +463,8 @@ out:
 
 static const struct module_arg pkg_apt_args[] = {
     {"name", MT_LIST, false, "", NULL, "package|pkg"},
-    {"state", MT_STR, false, "present",
-        "absent|build-dep|latest|present|fixed|installed|removed", NULL},
+    {"state", MT_STR, false, "present", "absent|build-dep|latest|present|fixed|installed|removed",
+        NULL},
     {"update_cache", MT_BOOL, false, "no", NULL, "update-cache"},
     {"update_cache_retries", MT_INT, false, "5", NULL, NULL},
     {"update_cache_retry_max_delay", MT_INT, false, "12", NULL, NULL},
@@ -579,7 +583,8 @@ pkg_dnf_run(struct module_ctx *m, const char *verb, const json_t *specs, bool as
 			t += strlen("No match for argument: ");
 			size_t n = strcspn(t, "\n");
 			_cleanup_free_ char *arg = xstrndup(t, n);
-			json_array_append_new(failures, json_sprintf("No package %s available.", arg));
+			json_array_append_new(
+			    failures, json_sprintf("No package %s available.", arg));
 			t += n;
 		}
 		if (json_array_size(failures)) {
@@ -613,8 +618,9 @@ pkg_dnf_installed(struct module_ctx *m, const json_t *specs, json_t **ret, struc
 
 	buf_adds(&cmd, "for p in");
 	pkg_words_add(&cmd, specs);
-	buf_addf(&cmd, "; do rpm --root %s -q --whatprovides \"$p\" >/dev/null 2>&1 || "
-	               "rpm --root %s -q \"$p\" >/dev/null 2>&1 && printf '%%s\\n' \"$p\"; done",
+	buf_addf(&cmd,
+	    "; do rpm --root %s -q --whatprovides \"$p\" >/dev/null 2>&1 || "
+	    "rpm --root %s -q \"$p\" >/dev/null 2>&1 && printf '%%s\\n' \"$p\"; done",
 	    qr, qr);
 	int rc = pkg_exec(m, cmd.data, &r, err);
 	buf_free(&cmd);
@@ -669,15 +675,17 @@ pkg_dnf(struct module_ctx *m, struct dr_error *err)
 			if (rc < 0)
 				return -1;
 			if (r.status != 0) {
-				dr_error_set(err, "Failed to update the cache: %s", str_trim(r.err));
+				dr_error_set(
+				    err, "Failed to update the cache: %s", str_trim(r.err));
 				conn_result_free(&r);
 				return -1;
 			}
 			conn_result_free(&r);
 		}
 		if (!module_bool(m, "update_cache") && !module_bool(m, "autoremove"))
-			return dr_error_set(err, "name is required unless update_cache or "
-			                         "autoremove is set");
+			return dr_error_set(err,
+			    "name is required unless update_cache or "
+			    "autoremove is set");
 		if (module_bool(m, "autoremove") &&
 		    pkg_dnf_run(m, "autoremove", names, true, &changed, err) < 0)
 			return -1;
@@ -714,9 +722,9 @@ pkg_dnf(struct module_ctx *m, struct dr_error *err)
 			changed = true;
 		} else if (pkg_dnf_run(m, verb, todo, false, &changed, err) < 0)
 			goto out;
-		json_array_foreach(todo, i, v) json_array_append_new(
-		    results, json_sprintf("%s: %s", absent ? "Removed" : "Installed",
-		                 json_string_value(v)));
+		json_array_foreach(todo, i, v) json_array_append_new(results,
+		    json_sprintf(
+		        "%s: %s", absent ? "Removed" : "Installed", json_string_value(v)));
 	}
 	if (json_array_size(up)) {
 		bool would = false;
@@ -727,8 +735,7 @@ pkg_dnf(struct module_ctx *m, struct dr_error *err)
 		changed |= would;
 	}
 	json_object_set_new(m->result, "results", json_incref(results));
-	json_object_set_new(m->result, "msg",
-	    json_string(changed ? "" : "Nothing to do"));
+	json_object_set_new(m->result, "msg", json_string(changed ? "" : "Nothing to do"));
 	json_object_set_new(m->result, "changed", json_boolean(changed));
 	rc = 0;
 out:
@@ -803,9 +810,8 @@ pkg_package(struct module_ctx *m, struct dr_error *err)
 	}
 	if (strcmp(mgr, "yum") == 0)
 		mgr = "dnf";
-	const struct module *pm = strcmp(mgr, "apt") == 0 || strcmp(mgr, "dnf") == 0
-	    ? module_find(mgr)
-	    : NULL;
+	const struct module *pm =
+	    strcmp(mgr, "apt") == 0 || strcmp(mgr, "dnf") == 0 ? module_find(mgr) : NULL;
 	if (!pm)
 		return dr_error_set(err,
 		    "Could not find a module for %s: the package module supports apt, dnf and yum",

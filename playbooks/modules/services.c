@@ -45,10 +45,11 @@ svc_systemctl(const struct module_ctx *m)
 	const char *scope = module_str(m, "scope");
 
 	return xasprintf("SYSTEMD_PAGER= LC_ALL=C systemctl%s%s%s",
-	    scope && strcmp(scope, "user") == 0       ? " --user"
+	    scope && strcmp(scope, "user") == 0         ? " --user"
 	        : scope && strcmp(scope, "global") == 0 ? " --global"
 	                                                : "",
-	    module_bool(m, "no_block") ? " --no-block" : "", module_bool(m, "force") ? " --force" : "");
+	    module_bool(m, "no_block") ? " --no-block" : "",
+	    module_bool(m, "force") ? " --force" : "");
 }
 
 /* Run `systemctl ARGS 'unit'`; *ret_out gets trimmed stdout+stderr; returns the status. */
@@ -64,8 +65,8 @@ svc_systemctl_run(struct module_ctx *m, const char *sc, const char *verb, const 
 		return -1;
 	int st = r.status;
 	if (ret_out)
-		*ret_out = xasprintf("%s%s%s", str_trim(r.out), *r.out && *r.err ? "\n" : "",
-		    str_trim(r.err));
+		*ret_out = xasprintf(
+		    "%s%s%s", str_trim(r.out), *r.out && *r.err ? "\n" : "", str_trim(r.err));
 	conn_result_free(&r);
 	return st;
 }
@@ -169,7 +170,8 @@ svc_systemd(struct module_ctx *m, struct dr_error *err)
 				if (st != 0) {
 					if (!found)
 						return dr_error_set(err,
-						    "Could not find the requested service %s: host",
+						    "Could not find the requested service %s: "
+						    "host",
 						    unit);
 					return dr_error_set(
 					    err, "Unable to %s service %s: %s", action, unit, out);
@@ -181,7 +183,8 @@ svc_systemd(struct module_ctx *m, struct dr_error *err)
 	}
 	if (json_is_boolean(enabled)) {
 		if (!found)
-			return dr_error_set(err, "Could not find the requested service %s: host", unit);
+			return dr_error_set(
+			    err, "Could not find the requested service %s: host", unit);
 		_cleanup_free_ char *ie = NULL;
 		_cleanup_free_ char *verb = xasprintf("is-enabled -l");
 		st = svc_systemctl_run(m, sc, verb, unit, &ie, err);
@@ -202,12 +205,14 @@ svc_systemd(struct module_ctx *m, struct dr_error *err)
 				free(out);
 				out = NULL;
 			}
-			json_object_set_new(m->result, "enabled", json_boolean(json_is_true(enabled)));
+			json_object_set_new(
+			    m->result, "enabled", json_boolean(json_is_true(enabled)));
 		}
 	}
 	if (state) {
 		if (!found)
-			return dr_error_set(err, "Could not find the requested service %s: host", unit);
+			return dr_error_set(
+			    err, "Could not find the requested service %s: host", unit);
 		const char *as = json_string_value(json_object_get(status, "ActiveState"));
 		if (!as) {
 			json_object_set(m->result, "status", status);
@@ -223,7 +228,7 @@ svc_systemd(struct module_ctx *m, struct dr_error *err)
 			if (running || strcmp(as, "deactivating") == 0)
 				action = "stop";
 		} else {
-			action = !running                            ? "start"
+			action = !running                     ? "start"
 			    : strcmp(state, "restarted") == 0 ? "restart"
 			                                      : "reload";
 			json_object_set_new(m->result, "state", json_string("started"));
@@ -264,8 +269,8 @@ static const struct module_arg svc_systemd_args[] = {
  * one-line answer is read for "stop"/"run"/"start".
  */
 static int
-svc_sysv_running(struct module_ctx *m, const char *name, const char *pattern, bool *ret,
-    struct dr_error *err)
+svc_sysv_running(
+    struct module_ctx *m, const char *name, const char *pattern, bool *ret, struct dr_error *err)
 {
 	struct conn_result r;
 	_cleanup_free_ char *cmd = NULL;
@@ -330,10 +335,11 @@ svc_sysv(struct module_ctx *m, struct dr_error *err)
 		    qn, qn, qn);
 		if (svc_exec(m, chk, &r, err) < 0)
 			return -1;
-		bool is = strstr(r.out, "enabled\n") != NULL, klinks = strstr(r.out, "klinks") != NULL;
+		bool is = strstr(r.out, "enabled\n") != NULL,
+		     klinks = strstr(r.out, "klinks") != NULL;
 		const char *tool = strstr(r.out, "update-rc.d") ? "update-rc.d"
-		    : strstr(r.out, "chkconfig")                 ? "chkconfig"
-		                                                 : NULL;
+		    : strstr(r.out, "chkconfig")                ? "chkconfig"
+		                                                : NULL;
 		conn_result_free(&r);
 		if (!tool)
 			return dr_error_set(err, "no service or tool found for: %s", name);
@@ -350,7 +356,8 @@ svc_sysv(struct module_ctx *m, struct dr_error *err)
 					return -1;
 				if (r.status != 0) {
 					dr_error_set(err, "Error when trying to %s %s: rc=%d %s",
-					    on ? "enable" : "disable", name, r.status, str_trim(r.err));
+					    on ? "enable" : "disable", name, r.status,
+					    str_trim(r.err));
 					conn_result_free(&r);
 					return -1;
 				}
@@ -376,17 +383,16 @@ svc_sysv(struct module_ctx *m, struct dr_error *err)
 		if (action) {
 			changed = true;
 			long long sleep_s = module_int(m, "sleep");
-			_cleanup_free_ char *c =
-			    restart && sleep_s > 0
-			    ? xasprintf("service %s stop %s; sleep %lld; service %s start %s", qn, qa,
-			          sleep_s, qn, qa)
+			_cleanup_free_ char *c = restart && sleep_s > 0
+			    ? xasprintf("service %s stop %s; sleep %lld; service %s start %s", qn,
+			          qa, sleep_s, qn, qa)
 			    : xasprintf("service %s %s %s", qn, action, qa);
 			if (!m->check) {
 				if (svc_exec(m, c, &r, err) < 0)
 					return -1;
 				if (r.status != 0) {
-					dr_error_set(err, "Unable to %s service %s: %s", action, name,
-					    *r.err ? str_trim(r.err) : str_trim(r.out));
+					dr_error_set(err, "Unable to %s service %s: %s", action,
+					    name, *r.err ? str_trim(r.err) : str_trim(r.out));
 					conn_result_free(&r);
 					return -1;
 				}
@@ -426,7 +432,8 @@ svc_service(struct module_ctx *m, struct dr_error *err)
 	if (!mgr) {
 		/* no facts: what ansible-core's service_mgr collector looks at first */
 		struct conn_result r;
-		if (svc_exec(m, "test -d /run/systemd/system && command -v systemctl", &r, err) < 0)
+		if (svc_exec(m, "test -d /run/systemd/system && command -v systemctl", &r, err) <
+		    0)
 			return -1;
 		systemd = r.status == 0;
 		conn_result_free(&r);

@@ -1,8 +1,8 @@
 /*
  * modules/sources.c - where packages come from: apt_repository (one-line sources in
- * sources.list and the .list files of sources.list.d), apt_key (OpenPGP keys in a keyring file, for
- * signed-by), yum_repository (sections of .repo files). Each reads the files in one
- * command, rewrites them the way ansible-core does and compares the normalized forms.
+ * sources.list and the .list files of sources.list.d), apt_key (OpenPGP keys in a keyring file,
+ * for signed-by), yum_repository (sections of .repo files). Each reads the files in one command,
+ * rewrites them the way ansible-core does and compares the normalized forms.
  */
 #include "config.h"
 
@@ -44,10 +44,10 @@ src_mode(const struct module_ctx *m, int def)
 static int
 src_files_read(struct module_ctx *m, const char *globs, json_t **ret, struct dr_error *err)
 {
-	_cleanup_free_ char *cmd = xasprintf(
-	    "for f in %s; do [ -f \"$f\" ] || continue; printf '@@FILE %%s\\n' \"$f\"; "
-	    "cat \"$f\"; echo; done",
-	    globs);
+	_cleanup_free_ char *cmd =
+	    xasprintf("for f in %s; do [ -f \"$f\" ] || continue; printf '@@FILE %%s\\n' \"$f\"; "
+	              "cat \"$f\"; echo; done",
+	        globs);
 	struct conn_result r;
 	json_t *out = json_object();
 
@@ -76,8 +76,8 @@ src_files_read(struct module_ctx *m, const char *globs, json_t **ret, struct dr_
 
 /* Write text to path (mode for a new file) or remove the file when text is NULL. */
 static int
-src_file_write(struct module_ctx *m, const char *path, const char *text, int mode,
-    struct dr_error *err)
+src_file_write(
+    struct module_ctx *m, const char *path, const char *text, int mode, struct dr_error *err)
 {
 	_cleanup_free_ char *q = conn_quote(path);
 	struct conn_result r;
@@ -204,9 +204,9 @@ src_apt_files(const json_t *texts)
 				*nl = '\0';
 			struct src_line l;
 			src_apt_parse(p, &l);
-			json_array_append_new(lines, json_pack("{s:b,s:b,s:s,s:s}", "valid", l.valid,
-			                                 "enabled", l.enabled, "source", l.source,
-			                                 "comment", l.comment));
+			json_array_append_new(lines,
+			    json_pack("{s:b,s:b,s:s,s:s}", "valid", l.valid, "enabled", l.enabled,
+			        "source", l.source, "comment", l.comment));
 			free(l.source);
 			free(l.comment);
 			if (!nl)
@@ -275,29 +275,30 @@ src_apt_repository(struct module_ctx *m, struct dr_error *err)
 	int rc = -1;
 
 	if (str_has_prefix(repo, "ppa:"))
-		return dr_error_set(err, "ppa: repositories need Launchpad and are not supported: %s",
-		    repo);
+		return dr_error_set(
+		    err, "ppa: repositories need Launchpad and are not supported: %s", repo);
 	src_apt_parse(repo, &want);
 	if (!want.valid || !want.enabled) {
 		dr_error_set(err, "Invalid repository string: %s", repo);
 		goto out;
 	}
-	if (src_files_read(m, "/etc/apt/sources.list /etc/apt/sources.list.d/*.list", &texts,
-	        err) < 0)
+	if (src_files_read(
+	        m, "/etc/apt/sources.list /etc/apt/sources.list.d/*.list", &texts, err) < 0)
 		goto out;
 	files = src_apt_files(texts);
 	json_t *before = json_object();
 	const char *path;
 	json_t *lines;
-	json_object_foreach(files, path, lines) json_object_set_new(
-	    before, path, json_string_nocheck(src_apt_dump(lines)));
+	json_object_foreach(files, path, lines)
+	    json_object_set_new(before, path, json_string_nocheck(src_apt_dump(lines)));
 	/* the change: enable (or drop) every line carrying the source */
 	json_object_foreach(files, path, lines)
 	{
 		for (size_t i = 0; i < json_array_size(lines);) {
 			json_t *l = json_array_get(lines, i);
 			if (json_is_true(json_object_get(l, "valid")) &&
-			    strcmp(json_string_value(json_object_get(l, "source")), want.source) == 0) {
+			    strcmp(json_string_value(json_object_get(l, "source")), want.source) ==
+			        0) {
 				found = true;
 				if (!present) {
 					json_array_remove(lines, i);
@@ -309,15 +310,17 @@ src_apt_repository(struct module_ctx *m, struct dr_error *err)
 		}
 	}
 	if (present && !found) {
-		_cleanup_free_ char *base = filename ? xstrdup(filename) : sources_apt_filename(want.source);
+		_cleanup_free_ char *base =
+		    filename ? xstrdup(filename) : sources_apt_filename(want.source);
 		target = xasprintf("%s/%s.list", parts, base);
 		json_t *tl = json_object_get(files, target);
 		if (!tl) {
 			tl = json_array();
 			json_object_set_new(files, target, tl);
 		}
-		json_array_append_new(tl, json_pack("{s:b,s:b,s:s,s:s}", "valid", 1, "enabled", 1,
-		                              "source", want.source, "comment", want.comment));
+		json_array_append_new(tl,
+		    json_pack("{s:b,s:b,s:s,s:s}", "valid", 1, "enabled", 1, "source", want.source,
+		        "comment", want.comment));
 	}
 	/* compare the normalized texts file by file */
 	json_t *after = json_object();
@@ -339,7 +342,8 @@ src_apt_repository(struct module_ctx *m, struct dr_error *err)
 		changed = true;
 		json_array_append_new(diffs,
 		    json_pack("{s:s,s:s,s:s,s:s}", "before", b ? b : "", "after", a ? a : "",
-		        "before_header", b ? path : "/dev/null", "after_header", a ? path : "/dev/null"));
+		        "before_header", b ? path : "/dev/null", "after_header",
+		        a ? path : "/dev/null"));
 	}
 	json_decref(paths);
 	if (changed && !m->check) {
@@ -352,8 +356,8 @@ src_apt_repository(struct module_ctx *m, struct dr_error *err)
 			if (gone)
 				p = json_string_value(json_object_get(v, "before_header"));
 			bool is_new = !json_object_get(before, p);
-			if (src_file_write(m, p, gone ? NULL : a, is_new ? src_mode(m, 0644) : 0644,
-			        err) < 0)
+			if (src_file_write(
+			        m, p, gone ? NULL : a, is_new ? src_mode(m, 0644) : 0644, err) < 0)
 				goto revert;
 		}
 		if (module_bool(m, "update_cache")) {
@@ -420,7 +424,7 @@ static const struct module_arg src_apt_repository_args[] = {
  * the script gets the key material on stdin where it needs it.
  */
 #define SRC_GPG                                                                                   \
-	"h=$(mktemp -d) && trap 'rm -rf \"$h\"' EXIT && g() { gpg --homedir \"$h\" --batch "    \
+	"h=$(mktemp -d) && trap 'rm -rf \"$h\"' EXIT && g() { gpg --homedir \"$h\" --batch "      \
 	"--no-tty --quiet \"$@\"; } && "
 
 /* The fingerprints of the keys in a keyring file (empty when it does not exist). */
@@ -445,9 +449,8 @@ src_key_fprs(struct module_ctx *m, const char *keyring, char **ret, struct dr_er
 static bool
 src_key_has(const char *fprs, const char *id)
 {
-	_cleanup_free_ char *want = xstrdup(str_has_prefix(id, "0x") || str_has_prefix(id, "0X")
-	        ? id + 2
-	        : id);
+	_cleanup_free_ char *want =
+	    xstrdup(str_has_prefix(id, "0x") || str_has_prefix(id, "0X") ? id + 2 : id);
 	_cleanup_free_ char *f = xstrdup(fprs);
 	char *save = NULL;
 
@@ -482,17 +485,17 @@ src_apt_key(struct module_ctx *m, struct dr_error *err)
 		if (src_key_has(fprs, id)) {
 			changed = true;
 			_cleanup_free_ char *qi = conn_quote(id);
-			_cleanup_free_ char *cmd = xasprintf(
-			    SRC_GPG "cp %s \"$h/k.gpg\" && g --no-default-keyring --keyring "
-			            "\"$h/k.gpg\" --yes --delete-keys %s && g --no-default-keyring "
-			            "--keyring \"$h/k.gpg\" --export > \"$h/out\" && cat \"$h/out\" > %s",
+			_cleanup_free_ char *cmd = xasprintf(SRC_GPG
+			    "cp %s \"$h/k.gpg\" && g --no-default-keyring --keyring "
+			    "\"$h/k.gpg\" --yes --delete-keys %s && g --no-default-keyring "
+			    "--keyring \"$h/k.gpg\" --export > \"$h/out\" && cat \"$h/out\" > %s",
 			    qk, qi, qk);
 			if (!m->check) {
 				if (src_exec(m, cmd, NULL, 0, &r, err) < 0)
 					return -1;
 				if (r.status != 0) {
-					dr_error_set(err, "error removing key_id %s from %s: %s", id,
-					    keyring, str_trim(r.err));
+					dr_error_set(err, "error removing key_id %s from %s: %s",
+					    id, keyring, str_trim(r.err));
 					conn_result_free(&r);
 					return -1;
 				}
@@ -525,28 +528,32 @@ src_apt_key(struct module_ctx *m, struct dr_error *err)
 		src = xasprintf("{ curl -fsSL %s 2>/dev/null || wget -qO- %s; }", q, q);
 	} else if (keyserver && id) {
 		_cleanup_free_ char *qs = conn_quote(keyserver), *qi = conn_quote(id);
-		src = xasprintf("{ g --keyserver %s --recv-keys %s >/dev/null && g --export %s; }", qs,
-		    qi, qi);
+		src = xasprintf("{ g --keyserver %s --recv-keys %s >/dev/null && g --export %s; }",
+		    qs, qi, qi);
 	} else if (id)
-		return dr_error_set(err, "key %s is not in %s and no data, file, url or keyserver "
-		                         "was given to fetch it from",
+		return dr_error_set(err,
+		    "key %s is not in %s and no data, file, url or keyserver "
+		    "was given to fetch it from",
 		    id, keyring);
 	else
 		return dr_error_set(err, "one of the following is required: id, data, file, url");
 	/* fetch into a binary keyring, list its fingerprints; add them when missing */
-	_cleanup_free_ char *cmd = xasprintf(
-	    SRC_GPG "%s > \"$h/in\" && { if grep -q -- '-----BEGIN PGP' \"$h/in\"; then g --dearmor "
-	            "< \"$h/in\" > \"$h/new\"; else cp \"$h/in\" \"$h/new\"; fi; } && "
-	            "g --with-colons --show-keys \"$h/new\" | awk -F: '$1==\"fpr\"{print $10}' && "
-	            "if [ \"$1\" = add ]; then mkdir -p \"$(dirname %s)\" && cat \"$h/new\" >> %s && "
-	            "chmod a+r %s; fi",
+	_cleanup_free_ char *cmd = xasprintf(SRC_GPG
+	    "%s > \"$h/in\" && { if grep -q -- '-----BEGIN PGP' \"$h/in\"; then g --dearmor "
+	    "< \"$h/in\" > \"$h/new\"; else cp \"$h/in\" \"$h/new\"; fi; } && "
+	    "g --with-colons --show-keys \"$h/new\" | awk -F: '$1==\"fpr\"{print $10}' && "
+	    "if [ \"$1\" = add ]; then mkdir -p \"$(dirname %s)\" && cat \"$h/new\" >> %s && "
+	    "chmod a+r %s; fi",
 	    src, qk, qk, qk);
 	_cleanup_free_ char *list = xasprintf("set -- list; %s", cmd);
 	if (src_exec(m, list, data, data ? strlen(data) : 0, &r, err) < 0)
 		return -1;
 	if (r.status != 0 || !*str_trim(r.out)) {
 		dr_error_set(err, "could not read an OpenPGP key from %s: %s",
-		    data ? "data" : file ? file : url ? url : keyserver,
+		    data       ? "data"
+		        : file ? file
+		        : url  ? url
+		               : keyserver,
 		    *r.err ? str_trim(r.err) : "no key found");
 		conn_result_free(&r);
 		return -1;
@@ -613,7 +620,8 @@ sources_ini_parse(const char *text)
 			continue;
 		if (cont && sec && lastkey) {
 			const char *old = json_string_value(json_object_get(sec, lastkey));
-			json_object_set_new(sec, lastkey, json_sprintf("%s\n%s", old ? old : "", s));
+			json_object_set_new(
+			    sec, lastkey, json_sprintf("%s\n%s", old ? old : "", s));
 			continue;
 		}
 		if (*s == '[' && strchr(s, ']')) {
@@ -712,8 +720,8 @@ static const char *const src_yum_keys[] = {"async", "bandwidth", "baseurl", "cos
     "failovermethod", "gpgcakey", "gpgcheck", "gpgkey", "module_hotfixes", "http_caching",
     "include", "includepkgs", "ip_resolve", "keepalive", "keepcache", "metadata_expire",
     "metadata_expire_filter", "metalink", "mirrorlist", "mirrorlist_expire", "name", "password",
-    "priority", "protect", "proxy", "proxy_password", "proxy_username", "repo_gpgcheck",
-    "retries", "s3_enabled", "skip_if_unavailable", "sslcacert", "ssl_check_cert_permissions",
+    "priority", "protect", "proxy", "proxy_password", "proxy_username", "repo_gpgcheck", "retries",
+    "s3_enabled", "skip_if_unavailable", "sslcacert", "ssl_check_cert_permissions",
     "sslclientcert", "sslclientkey", "sslverify", "throttle", "timeout", "ui_repoid_vars",
     "username"};
 
@@ -731,7 +739,8 @@ src_yum_repository(struct module_ctx *m, struct dr_error *err)
 
 	if (present && !json_object_get(m->args, "baseurl") && !module_str(m, "metalink") &&
 	    !module_str(m, "mirrorlist"))
-		return dr_error_set(err, "Parameter 'baseurl', 'metalink' or 'mirrorlist' is required.");
+		return dr_error_set(
+		    err, "Parameter 'baseurl', 'metalink' or 'mirrorlist' is required.");
 	if (present && !module_str(m, "description"))
 		return dr_error_set(err, "Parameter 'description' is required.");
 	_cleanup_free_ char *isdir = xasprintf("test -d %s", qd);
@@ -767,12 +776,14 @@ src_yum_repository(struct module_ctx *m, struct dr_error *err)
 				struct buf b = BUF_INIT(0);
 				size_t i;
 				json_t *x;
-				bool spaced = strcmp(k, "exclude") == 0 || strcmp(k, "includepkgs") == 0;
+				bool spaced =
+				    strcmp(k, "exclude") == 0 || strcmp(k, "includepkgs") == 0;
 				json_array_foreach(v, i, x)
 				{
 					if (i)
 						buf_addc(&b, spaced ? ' ' : '\n');
-					buf_adds(&b, json_string_value(x) ? json_string_value(x) : "");
+					buf_adds(
+					    &b, json_string_value(x) ? json_string_value(x) : "");
 				}
 				s = json_string(b.data ? b.data : "");
 				buf_free(&b);

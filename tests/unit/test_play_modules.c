@@ -8,17 +8,18 @@
 static void
 test_apt_sources_normalize(void **state)
 {
-	_cleanup_free_ char *out = sources_apt_normalize(
-	    "deb   http://x/debian  bookworm main  # mirror\n"
-	    "#deb-src http://x bookworm main\n"
-	    "\n"
-	    "#plain comment\n");
+	_cleanup_free_ char *out =
+	    sources_apt_normalize("deb   http://x/debian  bookworm main  # mirror\n"
+	                          "#deb-src http://x bookworm main\n"
+	                          "\n"
+	                          "#plain comment\n");
 
 	(void)state;
-	assert_string_equal(out, "deb http://x/debian bookworm main # mirror\n"
-	                         "# deb-src http://x bookworm main\n"
-	                         "\n"
-	                         "# plain comment\n");
+	assert_string_equal(out,
+	    "deb http://x/debian bookworm main # mirror\n"
+	    "# deb-src http://x bookworm main\n"
+	    "\n"
+	    "# plain comment\n");
 }
 
 /* The default file name is the URI's host and path (user and password dropped). */
@@ -40,15 +41,18 @@ test_apt_sources_filename(void **state)
 static void
 test_repo_ini(void **state)
 {
-	_cleanup_json_ json_t *ini = sources_ini_parse(
-	    "[b]\nname = B\nbaseurl = http://a\n\thttp://b\n; comment\n[a]\nGPGcheck=0\nname: A\n");
+	_cleanup_json_ json_t *ini =
+	    sources_ini_parse("[b]\nname = B\nbaseurl = http://a\n\thttp://b\n; "
+	                      "comment\n[a]\nGPGcheck=0\nname: A\n");
 	_cleanup_free_ char *dump = sources_ini_dump(ini), *text = sources_ini_write(ini);
 
 	(void)state;
-	assert_string_equal(dump, "[a]\ngpgcheck = 0\nname = A\n\n[b]\nbaseurl = http://a\n"
-	                          "http://b\nname = B\n\n");
-	assert_string_equal(text, "[b]\nname = B\nbaseurl = http://a\n\thttp://b\n\n[a]\n"
-	                          "gpgcheck = 0\nname = A\n\n");
+	assert_string_equal(dump,
+	    "[a]\ngpgcheck = 0\nname = A\n\n[b]\nbaseurl = http://a\n"
+	    "http://b\nname = B\n\n");
+	assert_string_equal(text,
+	    "[b]\nname = B\nbaseurl = http://a\n\thttp://b\n\n[a]\n"
+	    "gpgcheck = 0\nname = A\n\n");
 }
 
 /* fstab: an entry added, changed in place, left alone when equal, removed. */
@@ -66,8 +70,9 @@ test_fstab_edit(void **state)
 	assert_string_equal(path, "/mnt/a\\040b");
 	_cleanup_free_ char *a = hostconf_fstab_edit(fstab, set, "/mnt/a b", &changed);
 	assert_true(changed);
-	assert_string_equal(a, "# comment\nUUID=1 / ext4 defaults 0 1\n"
-	                       "tmpfs /mnt/a\\040b tmpfs size=2m 0 0\n");
+	assert_string_equal(a,
+	    "# comment\nUUID=1 / ext4 defaults 0 1\n"
+	    "tmpfs /mnt/a\\040b tmpfs size=2m 0 0\n");
 	/* four fields: dump and passno default to 0, so this is the same entry */
 	_cleanup_free_ char *b = hostconf_fstab_edit(fstab, same, "/mnt/a b", &changed);
 	assert_false(changed);
