@@ -376,8 +376,8 @@ pkg_apt(struct module_ctx *m, struct dr_error *err)
 			buf_adds(&cmd, " --auto-remove");
 		if (pkg_apt_run(m, cmd.data, PKG_APT_ZERO, &changed, err) < 0)
 			goto out;
-		json_object_set_new(
-		    m->result, "msg", json_string(changed ? "" : "Nothing to upgrade"));
+		/* ansible-core answers with apt-get's output as msg */
+		json_object_set(m->result, "msg", json_object_get(m->result, "stdout"));
 		json_object_set_new(m->result, "changed", json_boolean(changed));
 		rc = 0;
 		goto out;
