@@ -284,6 +284,30 @@ pkg_version_match(const char *pattern, const char *version)
 	return fnmatch(pattern, version, 0) == 0;
 }
 
+/* The newest version of name the repositories offer that matches pattern. */
+static int
+pkg_apt_version_find(
+    struct module_ctx *m, const char *name, const char *pattern, char **ret, struct dr_error *err)
+{
+	_cleanup_free_ char *q = conn_quote(name);
+	_cleanup_free_ char *cmd = xasprintf(
+	    "LC_ALL=C apt-cache madison %s | awk -F'|' '{gsub(/ /, \"\", $2); print $2}'", q);
+	struct conn_result r;
+
+	if (pkg_exec(m, cmd, &r, err) < 0)
+		return -1;
+	_cleanup_free_ char *text = xstrdup(r.out);
+	conn_result_free(&r);
+	char *save = NULL;
+	/* madison lists the newest first */
+	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (pkg_version_match(pattern, l)) {
+			*ret = xstrdup(l);
+			return 0;
+		}
+	return dr_error_set(err, "No package matching '%s=%s' is available", name, pattern);
+}
+
 /* deb: install a .deb file on the host unless that version is installed. */
 static int
 pkg_apt_deb(struct module_ctx *m, const char *deb, bool *ret_changed, struct dr_error *err)
@@ -397,6 +421,16 @@ pkg_apt(struct module_ctx *m, struct dr_error *err)
 		rc = 0;
 		goto out;
 	}
+	if (strcmp(state, "build-dep") == 0) {
+		/* the build dependencies of each source: apt-get says whether it did anything */
+		pkg_apt_cmd(m, &cmd, "build-dep");
+		pkg_words_add(&cmd, names);
+		if (pkg_apt_run(m, cmd.data, PKG_APT_ZERO, &changed, err) < 0)
+			goto out;
+		json_object_set_new(m->result, "changed", json_boolean(changed));
+		rc = 0;
+		goto out;
+	}
 	if (pkg_apt_query(m, names, &status, err) < 0)
 		goto out;
 	json_t *todo = json_array();
@@ -432,7 +466,15 @@ pkg_apt(struct module_ctx *m, struct dr_error *err)
 		}
 		bool need = !inst || (ver && !pkg_version_match(ver, iver ? iver : "")) ||
 		    (strcmp(state, "latest") == 0 && json_is_true(json_object_get(s, "newer")));
-		if (need || strcmp(state, "fixed") == 0)
+		if (need && ver && strpbrk(ver, "*?[")) {
+			/* apt-get takes exact versions: the newest one the pattern matches */
+			_cleanup_free_ char *exact = NULL;
+			if (pkg_apt_version_find(m, name, ver, &exact, err) < 0) {
+				json_decref(todo);
+				goto out;
+			}
+			json_array_append_new(todo, json_sprintf("%s=%s", name, exact));
+		} else if (need || strcmp(state, "fixed") == 0)
 			json_array_append_new(todo, json_string(spec));
 	}
 	if (json_array_size(todo)) {
