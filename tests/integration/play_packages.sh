@@ -221,6 +221,19 @@ is "world purged and solo removed" \
 gone
 installed"
 
+cat >"$T/apt_glob.yml" <<'P'
+- hosts: nodes
+  gather_facts: false
+  tasks:
+    - name: a version pattern
+      apt: name=world=1.0* allow_downgrade=yes
+P
+drv "$T/apt_glob.yml"
+is "apt name=world=1.0*: installed" "$rc/$(recap changed)" 0/1
+is "the newest version the pattern matches" "$(on 1 "dpkg-query -W -f='\${Version}' world")" 1.0-1
+drv "$T/apt_glob.yml"
+is "apt name=world=1.0*: second run changed=0" "$(recap changed)" 0
+
 cat >"$T/apt_bad.yml" <<'P'
 - hosts: nodes
   gather_facts: false
