@@ -342,8 +342,10 @@ P
 P
 	drv "$T/dnf_bad.yml"
 	is "dnf: a missing package fails" "$rc" 2
-	like "dnf: the error names it" "$(cat "$T/play.out")" \
-		'Failed to install some of the specified packages.*No package no-such-package-drover available'
+	like "dnf: the failure names the package" "$(cat "$T/play.out")" \
+		'"failures": \["No package no-such-package-drover available."\]'
+	like "dnf: with ansible-core's message" "$(cat "$T/play.out")" \
+		'"msg": "Failed to install some of the specified packages"'
 	drv "$T/dnf_bad.yml" --check
 	is "dnf: check mode fails on it too" "$rc" 2
 else
