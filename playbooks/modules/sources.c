@@ -152,6 +152,16 @@ src_apt_parse(const char *raw, struct src_line *l)
 	buf_free(&b);
 }
 
+/* s as a JSON string; s is freed. */
+static json_t *
+src_json_take(char *s)
+{
+	json_t *v = json_string(s);
+
+	free(s);
+	return v ? v : json_string("");
+}
+
 /* The file text as ansible-core writes it back (SourcesList.save / dump). */
 static char *
 src_apt_dump(const json_t *lines)
@@ -290,7 +300,7 @@ src_apt_repository(struct module_ctx *m, struct dr_error *err)
 	const char *path;
 	json_t *lines;
 	json_object_foreach(files, path, lines)
-	    json_object_set_new(before, path, json_string_nocheck(src_apt_dump(lines)));
+	    json_object_set_new(before, path, src_json_take(src_apt_dump(lines)));
 	/* the change: enable (or drop) every line carrying the source */
 	json_object_foreach(files, path, lines)
 	{
@@ -327,7 +337,7 @@ src_apt_repository(struct module_ctx *m, struct dr_error *err)
 	json_object_foreach(files, path, lines)
 	{
 		if (json_array_size(lines))
-			json_object_set_new(after, path, json_string_nocheck(src_apt_dump(lines)));
+			json_object_set_new(after, path, src_json_take(src_apt_dump(lines)));
 	}
 	json_t *paths = json_object();
 	json_object_update(paths, before);
