@@ -16,3 +16,6 @@ libdrover_a_SOURCES += playbooks/playbooks.h \
 	playbooks/modules/system.c
 # transport and facts (play-ssh)
 libdrover_a_SOURCES += playbooks/conn_ssh.c playbooks/facts.c
+# package, service and system modules (play-pkg)
+libdrover_a_SOURCES += playbooks/modules/packages.c playbooks/modules/services.c \
+	playbooks/modules/sources.c playbooks/modules/hostconf.c

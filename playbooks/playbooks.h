@@ -403,6 +403,30 @@ extern const struct module modules_files[]; /* copy, template, file, stat, … *
 extern const size_t modules_files_n;
 extern const struct module modules_system[]; /* user, group, sysctl, hostname, wait_for */
 extern const size_t modules_system_n;
+extern const struct module modules_packages[]; /* apt, dnf (yum), package */
+extern const size_t modules_packages_n;
+extern const struct module modules_services[]; /* systemd (systemd_service), service */
+extern const size_t modules_services_n;
+/* The text parts of modules/sources.c and modules/hostconf.c, exported for unit tests.
+ * Every returned string or object is the caller's. */
+/* A sources file normalized as ansible-core's apt_repository writes it back. */
+char *sources_apt_normalize(const char *text);
+/* apt_repository's default file name (without .list) for a source line. */
+char *sources_apt_filename(const char *source);
+/* A .repo file as ConfigParser reads it ({section: {key: value}}), its sorted dump
+ * (yum_repository decides `changed` on it) and its text as ConfigParser writes it. */
+json_t *sources_ini_parse(const char *text);
+char *sources_ini_dump(const json_t *ini);
+char *sources_ini_write(const json_t *ini);
+/* An fstab field escaped (\040 for space, \046, \134), and fstab with the entry for path
+ * set to the six fields in set (escaped) or removed (set NULL). */
+char *hostconf_fstab_escape(const char *s);
+char *hostconf_fstab_edit(const char *text, const char *const set[6], const char *path,
+    bool *ret_changed);
+extern const struct module modules_sources[]; /* apt_repository, apt_key, yum_repository */
+extern const size_t modules_sources_n;
+extern const struct module modules_hostconf[]; /* modprobe, mount, timezone, cron */
+extern const size_t modules_hostconf_n;
 /* end modules */
 
 #endif /* DROVER_PLAYBOOKS_H */

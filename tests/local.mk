@@ -94,3 +94,7 @@ EXTRA_DIST += $(E2E_TESTS)
 UNIT_TESTS += tests/unit/test_playbooks
 INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh \
 	tests/integration/play_job.sh tests/integration/nodes_systemd.sh
+UNIT_TESTS += tests/unit/test_play_modules
+# package, service and host modules on SSH test nodes, next to ansible-playbook (play-pkg)
+INTEGRATION_TESTS += tests/integration/play_packages.sh tests/integration/play_services.sh \
+	tests/integration/play_hostconf.sh

@@ -21,6 +21,10 @@ static const struct {
     {modules_command, &modules_command_n},
     {modules_files, &modules_files_n},
     {modules_system, &modules_system_n},
+    {modules_packages, &modules_packages_n},
+    {modules_services, &modules_services_n},
+    {modules_sources, &modules_sources_n},
+    {modules_hostconf, &modules_hostconf_n},
 };
 
 /* The module called name. */
