@@ -204,6 +204,9 @@ struct playbook;
 struct playbook_opts {
 	const char *roles_path; /* colon-separated directories searched after the playbook's
 	                           roles/ (--roles-path, config) */
+	bool *not_found; /* set true when loading failed on a file or role that does not
+	                    exist (ansible-playbook exits 1 there, 4 on a parse error); may be
+	                    NULL */
 };
 
 /* Load a playbook (following import_playbook); *ret is the caller's (playbook_free). */
