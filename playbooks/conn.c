@@ -26,6 +26,7 @@ struct conn {
 	bool become;
 	char *become_method, *become_user, *become_password, *become_flags;
 	char *env_prefix; /* "export A='x' B='y'; " or NULL */
+	struct conn_opts opts; /* how it was opened (strings owned), for conn_reopen */
 };
 
 /* Free what a result holds. */
@@ -131,7 +132,54 @@ conn_open(const char *backend, const struct conn_opts *o, struct conn **ret, str
 	c->be = be;
 	c->state = state;
 	c->host = xstrdup(o->host);
+	c->opts = *o;
+#define CONN_DUP(f) c->opts.f = o->f ? xstrdup(o->f) : NULL
+	CONN_DUP(host);
+	CONN_DUP(address);
+	CONN_DUP(user);
+	CONN_DUP(password);
+	CONN_DUP(private_key_file);
+	CONN_DUP(known_hosts_file);
+	CONN_DUP(host_key);
+#undef CONN_DUP
 	*ret = c;
+	return 0;
+}
+
+/* Free the strings of the saved options. */
+static void
+conn_opts_free(struct conn_opts *o)
+{
+	free((char *)o->host);
+	free((char *)o->address);
+	free((char *)o->user);
+	free((char *)o->password);
+	free((char *)o->private_key_file);
+	free((char *)o->known_hosts_file);
+	free((char *)o->host_key);
+	memset(o, 0, sizeof *o);
+}
+
+/* Drop the session and connect again with the same options (after a reboot). */
+int
+conn_reopen(struct conn *c, int connect_timeout, struct dr_error *err)
+{
+	struct conn_opts o = c->opts;
+	void *state;
+
+	if (connect_timeout > 0)
+		o.connect_timeout = connect_timeout;
+	if (c->state) {
+		c->be->close(c->state);
+		c->state = NULL;
+	}
+	free(c->tmpdir);
+	c->tmpdir = NULL; /* a reboot may have emptied /tmp */
+	c->broken = true;
+	if (c->be->open(&o, &state, err) < 0)
+		return -1;
+	c->state = state;
+	c->broken = false;
 	return 0;
 }
 
@@ -152,14 +200,16 @@ conn_close(struct conn *c)
 {
 	if (!c)
 		return;
-	if (c->tmpdir && !c->broken) {
+	if (c->tmpdir && !c->broken && c->state) {
 		struct conn_result r = {0};
 		_cleanup_free_ char *q = conn_quote(c->tmpdir);
 		_cleanup_free_ char *cmd = xasprintf("rm -rf %s", q);
 		if (c->be->exec(c->state, cmd, NULL, 0, 30, &r, NULL) == 0)
 			conn_result_free(&r);
 	}
-	c->be->close(c->state);
+	if (c->state)
+		c->be->close(c->state);
+	conn_opts_free(&c->opts);
 	conn_become_clear(c);
 	free(c->env_prefix);
 	free(c->tmpdir);
@@ -257,6 +307,8 @@ conn_raw_exec(struct conn *c, const char *cmd, const char *in, size_t in_len, in
 {
 	struct dr_error e = {{0}};
 
+	if (!c->state)
+		return dr_error_set(err, "host %s: the connection was lost", c->host);
 	if (c->be->exec(c->state, cmd, in, in_len, timeout_s, ret, &e) == 0)
 		return 0;
 	if (strcmp(c->be->name, "local") != 0 && !strstr(e.msg, "timed out"))
@@ -352,6 +404,8 @@ conn_put(
 	struct dr_error e = {{0}};
 	int r;
 
+	if (!c->state)
+		return dr_error_set(err, "host %s: the connection was lost", c->host);
 	if (!c->become)
 		return c->be->put(c->state, path, data, len, mode, err);
 	if (conn_tmpdir(c, &dir, err) < 0)
@@ -390,6 +444,8 @@ conn_get(struct conn *c, const char *path, size_t max, struct buf *out, struct d
 	struct conn_result r = {0};
 	_cleanup_free_ char *qp = NULL, *cmd = NULL;
 
+	if (!c->state)
+		return dr_error_set(err, "host %s: the connection was lost", c->host);
 	if (!c->become)
 		return c->be->get(c->state, path, max, out, err);
 	qp = conn_quote(path);
@@ -415,6 +471,8 @@ conn_facts(struct conn *c, const char *subset, json_t **ret, struct dr_error *er
 {
 	struct dr_error e = {{0}};
 
+	if (!c->state)
+		return dr_error_set(err, "host %s: the connection was lost", c->host);
 	if (facts_gather(c->be, c->state, subset, ret, &e) == 0)
 		return 0;
 	if (strcmp(c->be->name, "local") != 0 && !strstr(e.msg, "timed out"))

@@ -16,3 +16,6 @@ libdrover_a_SOURCES += playbooks/playbooks.h \
 	playbooks/modules/system.c
 # transport and facts (play-ssh)
 libdrover_a_SOURCES += playbooks/conn_ssh.c playbooks/facts.c
+# get_url, uri, unarchive, known_hosts, git, reboot (play-net)
+libdrover_a_SOURCES += playbooks/modules/net.c playbooks/modules/archive.c \
+	playbooks/modules/remote.c

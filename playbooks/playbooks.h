@@ -86,6 +86,10 @@ int conn_open(const char *backend, const struct conn_opts *o, struct conn **ret,
     struct dr_error *err);
 /* Remove the temporary directory (if one was made) and disconnect; NULL is fine. */
 void conn_close(struct conn *c);
+/* Close the session and connect again with the options it was opened with (the reboot
+ * module; connect_timeout 0: as before). Until it succeeds the connection is broken. The
+ * temporary directory is forgotten (made again on next use). */
+int conn_reopen(struct conn *c, int connect_timeout, struct dr_error *err);
 /* The inventory name the connection was opened for. */
 const char *conn_host(const struct conn *c);
 /* Become settings for the following calls (copied; NULL or !enabled: none). */
@@ -406,6 +410,20 @@ extern const struct module modules_files[]; /* copy, template, file, stat, … *
 extern const size_t modules_files_n;
 extern const struct module modules_system[]; /* user, group, sysctl, hostname, wait_for */
 extern const size_t modules_system_n;
+/* modules/files.c: file attributes for modules outside the file family (get_url, …) */
+/* Apply the mode/owner/group arguments of m to an existing path; *changed set if any
+ * differed (nothing is changed in check mode). A missing path is left alone. */
+int files_attrs_apply(struct module_ctx *m, const char *path, bool *changed,
+    struct dr_error *err);
+/* Put path (under key: "dest", "path") and its mode, owner, group, uid, gid, size and state
+ * into the result, as the file modules report them. */
+void files_attrs_report(struct module_ctx *m, const char *path, const char *key);
+extern const struct module modules_net[]; /* get_url, uri */
+extern const size_t modules_net_n;
+extern const struct module modules_archive[]; /* unarchive */
+extern const size_t modules_archive_n;
+extern const struct module modules_remote[]; /* known_hosts, git, reboot */
+extern const size_t modules_remote_n;
 /* end modules */
 
 #endif /* DROVER_PLAYBOOKS_H */

@@ -94,3 +94,5 @@ EXTRA_DIST += $(E2E_TESTS)
 UNIT_TESTS += tests/unit/test_playbooks
 INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh \
 	tests/integration/play_job.sh
+# get_url, uri, unarchive, known_hosts, git, reboot against test nodes (play-net)
+INTEGRATION_TESTS += tests/integration/play_net.sh

@@ -21,6 +21,9 @@ static const struct {
     {modules_command, &modules_command_n},
     {modules_files, &modules_files_n},
     {modules_system, &modules_system_n},
+    {modules_net, &modules_net_n},
+    {modules_archive, &modules_archive_n},
+    {modules_remote, &modules_remote_n},
 };
 
 /* The module called name. */

@@ -1885,3 +1885,23 @@ const struct module modules_files[] = {
     {"fetch", files_fetch_args, files_fetch, 0},
 };
 const size_t modules_files_n = nitems(modules_files);
+
+/* Apply the mode/owner/group arguments to an existing path, as the file modules do. */
+int
+files_attrs_apply(struct module_ctx *m, const char *path, bool *changed, struct dr_error *err)
+{
+	struct files_stat st;
+
+	if (files_stat(m, path, true, false, &st, err) < 0)
+		return -1;
+	if (!st.exists)
+		return 0;
+	return files_attrs(m, path, &st, true, changed, NULL, NULL, err);
+}
+
+/* Report path (under key) and its mode, owner, group, ids, size and state in the result. */
+void
+files_attrs_report(struct module_ctx *m, const char *path, const char *key)
+{
+	files_report(m, path, key);
+}
