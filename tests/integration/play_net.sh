@@ -285,6 +285,8 @@ cat >"$T/play/reboot.yml" <<'P'
       register: rb
     - command: cat /proc/sys/kernel/random/boot_id
       register: id
+      changed_when: false
+    - debug: var=id.stdout
     - assert:
         that: [rb.rebooted, rb.changed]
 P
