@@ -367,6 +367,11 @@ struct module_ctx {
 	const char *playbook_dir;
 	const char *role_path; /* NULL outside roles */
 	int verbosity;
+	const char *async_file; /* async with poll 0: the job's results file on the host
+	                           (~/.ansible_async/<jid>); command and shell start the
+	                           command detached there and report it started. NULL: run
+	                           now */
+	const char *async_jid;
 };
 
 #define MODULE_FREE_FORM 0x1 /* takes free-form text as _raw_params (command, shell) */
@@ -418,6 +423,20 @@ int files_attrs_apply(struct module_ctx *m, const char *path, bool *changed,
 /* Put path (under key: "dest", "path") and its mode, owner, group, uid, gid, size and state
  * into the result, as the file modules report them. */
 void files_attrs_report(struct module_ctx *m, const char *path, const char *key);
+/* modules/async.c: jobs started by async tasks with poll 0 */
+/* Start line detached on the host as job m->async_jid: its stdout, stderr, exit status
+ * and times go to files beside m->async_file, which async_status reads; fills the result
+ * ({ansible_job_id, started, finished: 0, results_file, changed}). shown is the "cmd"
+ * value the finished result reports. */
+int async_job_start(struct module_ctx *m, const char *line, const json_t *shown,
+    struct dr_error *err);
+/* Record a result that is already final as job m->async_jid (a module run at once). */
+int async_job_finish(struct module_ctx *m, const json_t *result, struct dr_error *err);
+/* The directory the job files go to (~/.ansible_async of the user commands run as),
+ * made if missing; caller frees *ret. */
+int async_dir(struct module_ctx *m, char **ret, struct dr_error *err);
+extern const struct module modules_async[]; /* async_status */
+extern const size_t modules_async_n;
 extern const struct module modules_net[]; /* get_url, uri */
 extern const size_t modules_net_n;
 extern const struct module modules_archive[]; /* unarchive */

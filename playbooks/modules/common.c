@@ -24,6 +24,7 @@ static const struct {
     {modules_net, &modules_net_n},
     {modules_archive, &modules_archive_n},
     {modules_remote, &modules_remote_n},
+    {modules_async, &modules_async_n},
 };
 
 /* The module called name. */

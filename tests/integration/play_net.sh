@@ -275,6 +275,50 @@ rund badarg.yml
 like "an unknown argument names the module and the argument" "$(cat "$T/play.out")" \
 	'unsupported parameter for \(get_url\) module: nosuch'
 
+# async with poll 0: the job outlives the play; async_status follows it
+cat >"$T/play/async.yml" <<'P'
+- hosts: "{{ target }}"
+  gather_facts: false
+  tasks:
+    - shell: sleep 1; echo done; echo err >&2
+      async: 30
+      poll: 0
+      register: job
+    - async_status: jid={{ job.ansible_job_id }}
+      register: st
+      until: st.finished
+      retries: 30
+      delay: 1
+    - assert:
+        that: [st.stdout == 'done', st.stderr == 'err', st.rc == 0, st.cmd is string]
+    - copy: content=x dest=/root/async-copy
+      async: 30
+      poll: 0
+      register: j2
+    - async_status: jid={{ j2.ansible_job_id }}
+      register: st2
+      until: st2.finished
+      retries: 10
+      delay: 1
+    - async_status: jid={{ j2.ansible_job_id }} mode=cleanup
+    - name: a job that outlives the play
+      shell: sleep 2; echo late > /root/async-late
+      async: 60
+      poll: 0
+P
+rund async.yml $E
+is "async poll 0 and async_status: exit 0" "$rc" 0
+[ "$rc" -eq 0 ] || grep -E "fatal|FAILED" "$T/play.out" | head -5 | sed 's/^/# /'
+is "the job is still running when the play ends" "$(sshn 1 'cat /root/async-late 2>&1 | grep -c "No such"')" 1
+sleep 3
+is "and finishes after it" "$(sshn 1 'cat /root/async-late')" late
+is "the job files are under ~/.ansible_async" "$(sshn 1 'ls /root/.ansible_async | grep -c "^j.*\.rc$"')" 2
+if command -v ansible-playbook >/dev/null 2>&1; then
+	runa async.yml -e target=node2
+	is "async: the same recap as ansible-playbook" \
+		"$(counts node1 "$T/play.out")" "$(counts node2 "$T/ansible.out")"
+fi
+
 # reboot: a new boot id, the test command, the session back for the next task
 before=$(nodes_boot_id 1)
 cat >"$T/play/reboot.yml" <<'P'
