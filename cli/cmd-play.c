@@ -199,6 +199,26 @@ cmd_play(struct cli *cli, int argc, char **argv)
 		json_array_append_new(sources, json_string("/etc/ansible/hosts"));
 	for (size_t i = 0; i < json_array_size(sources); i++) {
 		const char *s = json_string_value(json_array_get(sources, i));
+		if (strcmp(s, INVENTORY_DROVERD_SOURCE) == 0) {
+			/* droverd's hosts and hostgroups, from the server in the user config */
+			json_t *doc = NULL;
+			int lr;
+			if (cli_config_load(cli) != 0 ||
+			    cli_api(cli, "GET", "/api/v2/playbooks/inventory", NULL, &doc) != 0) {
+				inventory_free(&inv);
+				playbook_free(pb);
+				return PLAY_RC_ERROR;
+			}
+			lr = inventory_doc_load(&inv, "droverd", doc, &err);
+			json_decref(doc);
+			if (lr < 0) {
+				fprintf(stderr, "ERROR! droverd's inventory: %s\n", err.msg);
+				inventory_free(&inv);
+				playbook_free(pb);
+				return PLAY_RC_ERROR;
+			}
+			continue;
+		}
 		if (inventory_load(&inv, s, &err) < 0) {
 			/* the default inventory may be missing: an empty inventory, as Ansible's
 			 */

@@ -898,6 +898,15 @@ px_action(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const
 	if (json_object_get(task, "async")) {
 		long long a = px_kw_int(vars, json_object_get(task, "async"), 0);
 		long long poll = px_kw_int(vars, json_object_get(task, "poll"), 15);
+		/* Ansible's action plugins without async support refuse it */
+		static const char *const no_async[] = {"assemble", "assert", "copy", "debug",
+		    "fail", "fetch", "include_vars", "pause", "raw", "script", "set_fact",
+		    "template", "unarchive", "wait_for_connection", "group_by", "add_host"};
+		for (size_t i = 0; a > 0 && i < nitems(no_async); i++)
+			if (strcmp(action, no_async[i]) == 0) {
+				dr_error_set(&err, "async is not supported for this task.");
+				goto fail;
+			}
 		if (a > 0 && poll == 0 && c && !mc.check) {
 			/* a background job in ~/.ansible_async, as Ansible's (modules/async.c) */
 			_cleanup_free_ char *dir = NULL;
@@ -911,8 +920,7 @@ px_action(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const
 			    px_async_seq++ % 1000000, (int)getpid());
 			async_file = xasprintf("%s/%s", dir, async_jid);
 			mc.async_jid = async_jid;
-			if (strcmp(action, "command") == 0 || strcmp(action, "shell") == 0 ||
-			    strcmp(action, "raw") == 0)
+			if (strcmp(action, "command") == 0 || strcmp(action, "shell") == 0)
 				mc.async_file = async_file;
 		} else if (a > 0 && (mc.timeout == 0 || a < mc.timeout))
 			mc.timeout = (int)a;

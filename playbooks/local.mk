@@ -18,4 +18,4 @@ libdrover_a_SOURCES += playbooks/playbooks.h \
 libdrover_a_SOURCES += playbooks/conn_ssh.c playbooks/facts.c
 # get_url, uri, unarchive, known_hosts, git, reboot (play-net)
 libdrover_a_SOURCES += playbooks/modules/net.c playbooks/modules/archive.c \
-	playbooks/modules/remote.c playbooks/modules/async.c
+	playbooks/modules/remote.c playbooks/modules/async.c playbooks/inventory_droverd.c

@@ -180,6 +180,10 @@ int inventory_load(struct inventory *inv, const char *source, struct dr_error *e
 /* Once every source is loaded: read group_vars/ and host_vars/ beside each source, then
  * beside the playbook (playbook_dir may be NULL); later directories win. */
 int inventory_vars_load(struct inventory *inv, const char *playbook_dir, struct dr_error *err);
+/* Add an inventory document shaped as a YAML inventory ({"all": {"hosts": {h: vars},
+ * "children": {…}, "vars": {…}}}) that was not read from a file; name is for messages. */
+int inventory_doc_load(struct inventory *inv, const char *name, const json_t *doc,
+    struct dr_error *err);
 /* Add a host to a group (creating both as needed; group NULL: ungrouped). */
 void inventory_host_add(struct inventory *inv, const char *host, const char *group);
 /* The hosts a pattern names, in inventory order; *ret is an array the caller frees.
@@ -192,6 +196,22 @@ json_t *inventory_host_vars(const struct inventory *inv, const char *host);
 /* The `groups` magic variable: {group: [hosts]}. Caller frees. */
 json_t *inventory_groups(const struct inventory *inv);
 /* end inventory.c */
+
+/* inventory_droverd.c */
+/*
+ * droverd's hosts and hostgroups as an inventory: each hostgroup is a group (child of its
+ * parent hostgroup), each host is in its hostgroup, with ansible_host the address of its
+ * primary interface (else the provisioning one), its parameters resolved as the
+ * provisioner resolves them (global < domain < subnet < OS < hostgroups < host) as host
+ * variables, and drover_host_key, the SSH host key recorded when it was installed, so the
+ * connection verifies the host against it. *ret is a YAML-inventory document for
+ * inventory_doc_load(); served at GET /api/v2/playbooks/inventory. Caller frees.
+ */
+#define INVENTORY_DROVERD_SOURCE "droverd:" /* the -i / inventory value naming it */
+int inventory_droverd_export(json_t **ret, struct dr_error *err);
+/* Register GET /api/v2/playbooks/inventory (droverd, next to the other api_init calls). */
+void playbooks_api_init(void);
+/* end inventory_droverd.c */
 
 /* playbook.c */
 

@@ -291,7 +291,7 @@ cat >"$T/play/async.yml" <<'P'
       delay: 1
     - assert:
         that: [st.stdout == 'done', st.stderr == 'err', st.rc == 0, st.cmd is string]
-    - copy: content=x dest=/root/async-copy
+    - file: path=/root/async-file state=touch
       async: 30
       poll: 0
       register: j2
@@ -301,13 +301,20 @@ cat >"$T/play/async.yml" <<'P'
       retries: 10
       delay: 1
     - async_status: jid={{ j2.ansible_job_id }} mode=cleanup
+    - name: not every action can run in the background
+      copy: content=x dest=/root/async-copy
+      async: 30
+      poll: 0
+      ignore_errors: true
     - name: a job that outlives the play
       shell: sleep 2; echo late > /root/async-late
       async: 60
       poll: 0
 P
+sshn 1 'rm -rf /root/.ansible_async'  # (the overlay shows the machine's own)
 rund async.yml $E
 is "async poll 0 and async_status: exit 0" "$rc" 0
+like "copy refuses async as Ansible's does" "$(cat "$T/play.out")" 'async is not supported for this task'
 [ "$rc" -eq 0 ] || grep -E "fatal|FAILED" "$T/play.out" | head -5 | sed 's/^/# /'
 is "the job is still running when the play ends" "$(sshn 1 'cat /root/async-late 2>&1 | grep -c "No such"')" 1
 sleep 3
