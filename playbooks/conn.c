@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "playbooks/playbooks.h"
 
@@ -276,6 +277,15 @@ conn_env_set(struct conn *c, const json_t *env)
 	c->env_prefix = buf_steal(&b);
 }
 
+/* True when the session logs in as root (su then asks no password). */
+static bool
+conn_login_root(const struct conn *c)
+{
+	if (c->opts.user)
+		return strcmp(c->opts.user, "root") == 0;
+	return geteuid() == 0;
+}
+
 /* The command line that runs cmd as the become user (or cmd itself). */
 static char *
 conn_wrap(struct conn *c, const char *cmd, bool *ret_pw)
@@ -288,9 +298,13 @@ conn_wrap(struct conn *c, const char *cmd, bool *ret_pw)
 		return TAKE_PTR(full);
 	q = conn_quote(full);
 	u = conn_quote(c->become_user);
-	if (strcmp(c->become_method, "su") == 0)
+	if (strcmp(c->become_method, "su") == 0) {
+		/* util-linux su reads the password from stdin when there is no terminal (and
+		 * asks none of root: then nothing is sent) */
+		*ret_pw = c->become_password != NULL && !conn_login_root(c);
 		return xasprintf(
 		    "su %s -s /bin/sh %s -c %s", c->become_flags ? c->become_flags : "", u, q);
+	}
 	if (c->become_password) {
 		*ret_pw = true;
 		return xasprintf("sudo -H -S -k -p '' %s -u %s /bin/sh -c %s",
@@ -341,6 +355,13 @@ conn_exec(struct conn *c, const char *cmd, const char *in, size_t in_len, int ti
 		in_len += plen + 1;
 	}
 	r = conn_raw_exec(c, line, in, in_len, timeout_s, ret, err);
+	if (r == 0 && pw && strcmp(c->become_method, "su") == 0 &&
+	    str_has_prefix(ret->err, "Password: ")) {
+		/* su's prompt (PAM writes it to stderr) is not the command's output */
+		size_t n = strlen("Password: ");
+		memmove(ret->err, ret->err + n, ret->err_len - n + 1);
+		ret->err_len -= n;
+	}
 	if (r == 0 && c->become && ret->status != 0 &&
 	    (strstr(ret->err, "a password is required") ||
 	        strstr(ret->err, "incorrect password") ||

@@ -95,4 +95,4 @@ UNIT_TESTS += tests/unit/test_playbooks
 INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh \
 	tests/integration/play_job.sh
 # get_url, uri, unarchive, known_hosts, git, reboot against test nodes (play-net)
-INTEGRATION_TESTS += tests/integration/play_net.sh
+INTEGRATION_TESTS += tests/integration/play_net.sh tests/integration/play_inventory.sh

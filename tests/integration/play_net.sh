@@ -229,6 +229,7 @@ cat >"$T/play/git.yml" <<'P'
 P
 rund git.yml $E
 is "git: an upstream commit is pulled (changed)" "$(recap node1 changed):$(sshn 1 cat /root/wc/f)" "1:three"
+[ "$rc" -eq 0 ] || tail -5 "$T/play.out" | sed 's/^/# /'
 sshn 1 'echo local >>/root/wc/f'
 rund git.yml $E
 is "git: local modifications fail without force" "$rc" 2
@@ -325,6 +326,36 @@ if command -v ansible-playbook >/dev/null 2>&1; then
 	is "async: the same recap as ansible-playbook" \
 		"$(counts node1 "$T/play.out")" "$(counts node2 "$T/ansible.out")"
 fi
+
+# become with su and a password (-K, then ansible_become_password), logged in as a user
+sshn 1 'useradd -m -s /bin/sh alice && mkdir -p ~alice/.ssh && cp /root/.ssh/authorized_keys ~alice/.ssh/ &&
+	chown -R alice: ~alice/.ssh'
+cat >"$T/play/su.yml" <<'P'
+- hosts: node1
+  gather_facts: false
+  remote_user: alice
+  become: true
+  become_method: su
+  tasks:
+    - command: id -un
+      register: id
+      changed_when: false
+    - copy: content="root's\n" dest=/root/su-file mode=0600
+    - command: id -un
+      become: false
+      register: me
+      changed_when: false
+    - assert:
+        that: [id.stdout == 'root', id.stderr == '', me.stdout == 'alice']
+P
+printf '%s\n' "$NODES_PASSWORD" | nodes_exec "$DROVER" play -i "$inv" -K su.yml >"$T/play.out" 2>&1
+is "become su with the password from -K: exit 0" "$?" 0
+is "the file belongs to root" "$(sshn 1 'stat -c %U:%a /root/su-file')" "root:600"
+nodes_exec "$DROVER" play -i "$inv" su.yml -e ansible_become_password=wrong >"$T/play.out" 2>&1
+is "a wrong su password: exit 2" "$?" 2
+like "the failure says su refused" "$(cat "$T/play.out")" 'become \(su to root\) failed: .*Authentication failure'
+nodes_exec "$DROVER" play -i "$inv" su.yml -e "ansible_become_password=$NODES_PASSWORD" >"$T/play.out" 2>&1
+is "the password as a variable: exit 0, nothing left to change" "$?:$(recap node1 changed)" "0:0"
 
 # reboot: a new boot id, the test command, the session back for the next task
 before=$(nodes_boot_id 1)
