@@ -328,12 +328,13 @@ if command -v ansible-playbook >/dev/null 2>&1; then
 fi
 
 # become with su and a password (-K, then ansible_become_password), logged in as a user
-sshn 1 'useradd -m -s /bin/sh alice && mkdir -p ~alice/.ssh && cp /root/.ssh/authorized_keys ~alice/.ssh/ &&
+sshn 1 'useradd -m -s /bin/sh -p "*" alice && mkdir -p ~alice/.ssh && cp /root/.ssh/authorized_keys ~alice/.ssh/ &&
 	chown -R alice: ~alice/.ssh'
 cat >"$T/play/su.yml" <<'P'
 - hosts: node1
   gather_facts: false
-  remote_user: alice
+  vars:
+    ansible_user: alice  # (play vars win over the inventory's ansible_user=root)
   become: true
   become_method: su
   tasks:
@@ -349,7 +350,9 @@ cat >"$T/play/su.yml" <<'P'
         that: [id.stdout == 'root', id.stderr == '', me.stdout == 'alice']
 P
 printf '%s\n' "$NODES_PASSWORD" | nodes_exec "$DROVER" play -i "$inv" -K su.yml >"$T/play.out" 2>&1
-is "become su with the password from -K: exit 0" "$?" 0
+rc=$?
+is "become su with the password from -K: exit 0" "$rc" 0
+[ "$rc" -eq 0 ] || grep -E "fatal|ERROR" "$T/play.out" | head -3 | sed 's/^/# /'
 is "the file belongs to root" "$(sshn 1 'stat -c %U:%a /root/su-file')" "root:600"
 nodes_exec "$DROVER" play -i "$inv" su.yml -e ansible_become_password=wrong >"$T/play.out" 2>&1
 is "a wrong su password: exit 2" "$?" 2
