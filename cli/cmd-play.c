@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -37,6 +38,16 @@ cmd_play_ask_pass(void)
 	}
 	buf[strcspn(buf, "\r\n")] = '\0';
 	return xstrdup(buf);
+}
+
+/* True when the environment variable is set to an Ansible true value. */
+static bool
+cmd_play_env_true(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v && (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
+	                strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0);
 }
 
 int
@@ -84,6 +95,7 @@ cmd_play(struct cli *cli, int argc, char **argv)
 	_cleanup_json_ json_t *extra = json_object(), *sources = json_array();
 	_cleanup_free_ char *become_pw = NULL;
 	bool syntax = false, list_tasks = false, list_hosts = false, ask = false;
+	bool not_found = false;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "i:l:t:e:f:CDvKc:u:", opts, NULL)) != -1) {
@@ -172,9 +184,10 @@ cmd_play(struct cli *cli, int argc, char **argv)
 	po.event = play_output_event;
 	po.event_ctx = &out;
 	vars_init();
+	pbo.not_found = &not_found;
 	if (playbook_load(argv[optind], &pbo, &pb, &err) < 0) {
 		fprintf(stderr, "ERROR! %s\n", err.msg);
-		return access(argv[optind], R_OK) == 0 ? CMD_PLAY_RC_PARSE : PLAY_RC_ERROR;
+		return not_found ? PLAY_RC_ERROR : CMD_PLAY_RC_PARSE;
 	}
 	if (syntax) {
 		printf("\nplaybook: %s\n", argv[optind]);
@@ -186,16 +199,45 @@ cmd_play(struct cli *cli, int argc, char **argv)
 		json_array_append_new(sources, json_string("/etc/ansible/hosts"));
 	for (size_t i = 0; i < json_array_size(sources); i++) {
 		const char *s = json_string_value(json_array_get(sources, i));
+		if (strcmp(s, INVENTORY_DROVERD_SOURCE) == 0) {
+			/* droverd's hosts and hostgroups, from the server in the user config */
+			json_t *doc = NULL;
+			int lr;
+			if (cli_config_load(cli) != 0 ||
+			    cli_api(cli, "GET", "/api/v2/playbooks/inventory", NULL, &doc) != 0) {
+				inventory_free(&inv);
+				playbook_free(pb);
+				return PLAY_RC_ERROR;
+			}
+			lr = inventory_doc_load(&inv, "droverd", doc, &err);
+			json_decref(doc);
+			if (lr < 0) {
+				fprintf(stderr, "ERROR! droverd's inventory: %s\n", err.msg);
+				inventory_free(&inv);
+				playbook_free(pb);
+				return PLAY_RC_ERROR;
+			}
+			continue;
+		}
 		if (inventory_load(&inv, s, &err) < 0) {
 			/* the default inventory may be missing: an empty inventory, as Ansible's
 			 */
 			if (i == 0 && json_array_size(sources) == 1 &&
 			    strcmp(s, "/etc/ansible/hosts") == 0 && access(s, F_OK) != 0)
 				continue;
-			fprintf(stderr, "ERROR! %s\n", err.msg);
-			inventory_free(&inv);
-			playbook_free(pb);
-			return CMD_PLAY_RC_PARSE;
+			/* as ansible-playbook: a source that does not parse is a warning (the
+			 * play then matches no hosts), an error (exit 1) only with
+			 * ANSIBLE_INVENTORY_UNPARSED_FAILED */
+			if (cmd_play_env_true("ANSIBLE_INVENTORY_UNPARSED_FAILED")) {
+				fprintf(stderr, "ERROR! %s\n", err.msg);
+				inventory_free(&inv);
+				playbook_free(pb);
+				return PLAY_RC_ERROR;
+			}
+			fprintf(stderr,
+			    "[WARNING]: Unable to parse %s as an inventory source: %s\n", s,
+			    err.msg);
+			continue;
 		}
 	}
 	if (inventory_vars_load(&inv, playbook_dir(pb), &err) < 0) {

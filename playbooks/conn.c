@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "playbooks/playbooks.h"
 
@@ -26,6 +27,7 @@ struct conn {
 	bool become;
 	char *become_method, *become_user, *become_password, *become_flags;
 	char *env_prefix; /* "export A='x' B='y'; " or NULL */
+	struct conn_opts opts; /* how it was opened (strings owned), for conn_reopen */
 };
 
 /* Free what a result holds. */
@@ -131,7 +133,54 @@ conn_open(const char *backend, const struct conn_opts *o, struct conn **ret, str
 	c->be = be;
 	c->state = state;
 	c->host = xstrdup(o->host);
+	c->opts = *o;
+#define CONN_DUP(f) c->opts.f = o->f ? xstrdup(o->f) : NULL
+	CONN_DUP(host);
+	CONN_DUP(address);
+	CONN_DUP(user);
+	CONN_DUP(password);
+	CONN_DUP(private_key_file);
+	CONN_DUP(known_hosts_file);
+	CONN_DUP(host_key);
+#undef CONN_DUP
 	*ret = c;
+	return 0;
+}
+
+/* Free the strings of the saved options. */
+static void
+conn_opts_free(struct conn_opts *o)
+{
+	free((char *)o->host);
+	free((char *)o->address);
+	free((char *)o->user);
+	free((char *)o->password);
+	free((char *)o->private_key_file);
+	free((char *)o->known_hosts_file);
+	free((char *)o->host_key);
+	memset(o, 0, sizeof *o);
+}
+
+/* Drop the session and connect again with the same options (after a reboot). */
+int
+conn_reopen(struct conn *c, int connect_timeout, struct dr_error *err)
+{
+	struct conn_opts o = c->opts;
+	void *state;
+
+	if (connect_timeout > 0)
+		o.connect_timeout = connect_timeout;
+	if (c->state) {
+		c->be->close(c->state);
+		c->state = NULL;
+	}
+	free(c->tmpdir);
+	c->tmpdir = NULL; /* a reboot may have emptied /tmp */
+	c->broken = true;
+	if (c->be->open(&o, &state, err) < 0)
+		return -1;
+	c->state = state;
+	c->broken = false;
 	return 0;
 }
 
@@ -152,14 +201,16 @@ conn_close(struct conn *c)
 {
 	if (!c)
 		return;
-	if (c->tmpdir && !c->broken) {
+	if (c->tmpdir && !c->broken && c->state) {
 		struct conn_result r = {0};
 		_cleanup_free_ char *q = conn_quote(c->tmpdir);
 		_cleanup_free_ char *cmd = xasprintf("rm -rf %s", q);
 		if (c->be->exec(c->state, cmd, NULL, 0, 30, &r, NULL) == 0)
 			conn_result_free(&r);
 	}
-	c->be->close(c->state);
+	if (c->state)
+		c->be->close(c->state);
+	conn_opts_free(&c->opts);
 	conn_become_clear(c);
 	free(c->env_prefix);
 	free(c->tmpdir);
@@ -226,6 +277,15 @@ conn_env_set(struct conn *c, const json_t *env)
 	c->env_prefix = buf_steal(&b);
 }
 
+/* True when the session logs in as root (su then asks no password). */
+static bool
+conn_login_root(const struct conn *c)
+{
+	if (c->opts.user)
+		return strcmp(c->opts.user, "root") == 0;
+	return geteuid() == 0;
+}
+
 /* The command line that runs cmd as the become user (or cmd itself). */
 static char *
 conn_wrap(struct conn *c, const char *cmd, bool *ret_pw)
@@ -238,9 +298,13 @@ conn_wrap(struct conn *c, const char *cmd, bool *ret_pw)
 		return TAKE_PTR(full);
 	q = conn_quote(full);
 	u = conn_quote(c->become_user);
-	if (strcmp(c->become_method, "su") == 0)
+	if (strcmp(c->become_method, "su") == 0) {
+		/* util-linux su reads the password from stdin when there is no terminal (and
+		 * asks none of root: then nothing is sent) */
+		*ret_pw = c->become_password != NULL && !conn_login_root(c);
 		return xasprintf(
 		    "su %s -s /bin/sh %s -c %s", c->become_flags ? c->become_flags : "", u, q);
+	}
 	if (c->become_password) {
 		*ret_pw = true;
 		return xasprintf("sudo -H -S -k -p '' %s -u %s /bin/sh -c %s",
@@ -257,6 +321,8 @@ conn_raw_exec(struct conn *c, const char *cmd, const char *in, size_t in_len, in
 {
 	struct dr_error e = {{0}};
 
+	if (!c->state)
+		return dr_error_set(err, "host %s: the connection was lost", c->host);
 	if (c->be->exec(c->state, cmd, in, in_len, timeout_s, ret, &e) == 0)
 		return 0;
 	if (strcmp(c->be->name, "local") != 0 && !strstr(e.msg, "timed out"))
@@ -289,6 +355,13 @@ conn_exec(struct conn *c, const char *cmd, const char *in, size_t in_len, int ti
 		in_len += plen + 1;
 	}
 	r = conn_raw_exec(c, line, in, in_len, timeout_s, ret, err);
+	if (r == 0 && pw && strcmp(c->become_method, "su") == 0 &&
+	    str_has_prefix(ret->err, "Password: ")) {
+		/* su's prompt (PAM writes it to stderr) is not the command's output */
+		size_t n = strlen("Password: ");
+		memmove(ret->err, ret->err + n, ret->err_len - n + 1);
+		ret->err_len -= n;
+	}
 	if (r == 0 && c->become && ret->status != 0 &&
 	    (strstr(ret->err, "a password is required") ||
 	        strstr(ret->err, "incorrect password") ||
@@ -352,6 +425,8 @@ conn_put(
 	struct dr_error e = {{0}};
 	int r;
 
+	if (!c->state)
+		return dr_error_set(err, "host %s: the connection was lost", c->host);
 	if (!c->become)
 		return c->be->put(c->state, path, data, len, mode, err);
 	if (conn_tmpdir(c, &dir, err) < 0)
@@ -390,6 +465,8 @@ conn_get(struct conn *c, const char *path, size_t max, struct buf *out, struct d
 	struct conn_result r = {0};
 	_cleanup_free_ char *qp = NULL, *cmd = NULL;
 
+	if (!c->state)
+		return dr_error_set(err, "host %s: the connection was lost", c->host);
 	if (!c->become)
 		return c->be->get(c->state, path, max, out, err);
 	qp = conn_quote(path);
@@ -415,6 +492,8 @@ conn_facts(struct conn *c, const char *subset, json_t **ret, struct dr_error *er
 {
 	struct dr_error e = {{0}};
 
+	if (!c->state)
+		return dr_error_set(err, "host %s: the connection was lost", c->host);
 	if (facts_gather(c->be, c->state, subset, ret, &e) == 0)
 		return 0;
 	if (strcmp(c->be->name, "local") != 0 && !strstr(e.msg, "timed out"))

@@ -822,7 +822,7 @@ px_action(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const
 	struct dr_error err = {{0}};
 	struct module_ctx mc = {0};
 	struct conn *c = NULL;
-	_cleanup_free_ char *delegate = NULL;
+	_cleanup_free_ char *delegate = NULL, *async_jid = NULL, *async_file = NULL;
 	char *owned[4] = {0};
 	struct conn_become b = {0};
 	enum px_status st = PX_OK;
@@ -897,14 +897,54 @@ px_action(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const
 	mc.timeout = (int)px_kw_int(vars, px_kw(pp, ch, task, "timeout"), 0);
 	if (json_object_get(task, "async")) {
 		long long a = px_kw_int(vars, json_object_get(task, "async"), 0);
-		if (a > 0 && (mc.timeout == 0 || a < mc.timeout))
+		long long poll = px_kw_int(vars, json_object_get(task, "poll"), 15);
+		/* Ansible's action plugins without async support refuse it */
+		static const char *const no_async[] = {"assemble", "assert", "copy", "debug",
+		    "fail", "fetch", "include_vars", "pause", "raw", "script", "set_fact",
+		    "template", "unarchive", "wait_for_connection", "group_by", "add_host"};
+		for (size_t i = 0; a > 0 && i < nitems(no_async); i++)
+			if (strcmp(action, no_async[i]) == 0) {
+				dr_error_set(&err, "async is not supported for this task.");
+				goto fail;
+			}
+		if (a > 0 && poll == 0 && c && !mc.check) {
+			/* a background job in ~/.ansible_async, as Ansible's (modules/async.c) */
+			_cleanup_free_ char *dir = NULL;
+			if (async_dir(&mc, &dir, &err) < 0)
+				goto fail;
+			static _Atomic unsigned px_async_seq;
+			struct timespec ts;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			async_jid = xasprintf("j%lld%06u.%d",
+			    (long long)(ts.tv_sec % 1000000) * 1000 + ts.tv_nsec / 1000000,
+			    px_async_seq++ % 1000000, (int)getpid());
+			async_file = xasprintf("%s/%s", dir, async_jid);
+			mc.async_jid = async_jid;
+			if (strcmp(action, "command") == 0 || strcmp(action, "shell") == 0)
+				mc.async_file = async_file;
+		} else if (a > 0 && (mc.timeout == 0 || a < mc.timeout))
 			mc.timeout = (int)a;
 	}
 	mc.host = h->name;
 	mc.playbook_dir = playbook_dir(r->pb);
 	mc.role_path = json_string_value(json_object_get(px_role(ch, task), "path"));
 	mc.verbosity = r->o->verbosity;
-	if (m->run(&mc, &err) < 0) {
+	if (async_jid && !mc.async_file) {
+		/* not a command: run now, record the final result as the job's */
+		struct dr_error jerr = {{0}};
+		int jr = m->run(&mc, &jerr);
+		if (c && conn_broken(c)) {
+			err = jerr;
+			st = PX_UNREACHABLE;
+			goto fail;
+		}
+		json_object_set_new(result, "failed", json_boolean(jr < 0));
+		if (jr < 0)
+			json_object_set_new(result, "msg", json_string(jerr.msg));
+		mc.async_file = async_file;
+		if (async_job_finish(&mc, result, &err) < 0)
+			goto fail;
+	} else if (m->run(&mc, &err) < 0) {
 		if (c && conn_broken(c))
 			st = PX_UNREACHABLE;
 		goto fail;

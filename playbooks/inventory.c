@@ -392,31 +392,50 @@ inventory_yaml_group(struct inventory *inv, const char *name, const json_t *g,
 	return 0;
 }
 
-/* A YAML inventory: top-level keys are groups (usually just `all`). */
+/* A YAML inventory document: top-level keys are groups (usually just `all`). */
 static int
-inventory_yaml_load(struct inventory *inv, const char *path, struct dr_error *err)
+inventory_yaml_doc(struct inventory *inv, const char *name, const json_t *doc,
+    const struct yaml_src *src, struct dr_error *err)
 {
-	json_t *doc;
-	struct yaml_src *src;
 	const char *k;
 	json_t *v;
 	int r = 0;
 
-	if (yaml_load_file(path, 0, &doc, &src, err) < 0)
-		return -1;
 	if (!json_is_null(doc) && !json_is_object(doc))
-		r = dr_error_set(err, "%s: expected a mapping of groups", path);
-	else if (json_is_object(doc))
-		json_object_foreach(doc, k, v)
+		return dr_error_set(err, "%s: expected a mapping of groups", name);
+	if (json_is_object(doc))
+		json_object_foreach((json_t *)doc, k, v)
 		{
 			if ((r = inventory_yaml_group(inv, k, v, src, 0, err)) < 0)
 				break;
 			if (strcmp(k, "all") != 0 && strcmp(k, "ungrouped") != 0)
 				inventory_child_add(inv, "all", k);
 		}
+	return r;
+}
+
+/* A YAML inventory: top-level keys are groups (usually just `all`). */
+static int
+inventory_yaml_load(struct inventory *inv, const char *path, struct dr_error *err)
+{
+	json_t *doc;
+	struct yaml_src *src;
+	int r;
+
+	if (yaml_load_file(path, 0, &doc, &src, err) < 0)
+		return -1;
+	r = inventory_yaml_doc(inv, path, doc, src, err);
 	json_decref(doc);
 	yaml_src_free(src);
 	return r;
+}
+
+/* Add an inventory document that did not come from a file (droverd's). */
+int
+inventory_doc_load(struct inventory *inv, const char *name, const json_t *doc,
+    struct dr_error *err)
+{
+	return inventory_yaml_doc(inv, name, doc, NULL, err);
 }
 
 /* Files a directory source skips, as Ansible's inventory_ignore_extensions. */

@@ -3,8 +3,8 @@
  * streamed as the job's output, each host's recap as a job item.
  *
  * Params: playbook (a path on the droverd host) or playbook_yaml (the playbook's text);
- * inventory (a path or a comma list) or inventory_text (INI, or YAML when it parses as a
- * mapping); extra_vars (object), limit, tags, skip_tags (strings), check, diff (booleans),
+ * inventory (a path, a comma list, or "droverd:" for droverd's own hosts and hostgroups)
+ * or inventory_text (INI, or YAML when it parses as a mapping); extra_vars (object), limit, tags, skip_tags (strings), check, diff (booleans),
  * forks (integer). Operators can run anything a playbook can: commands run as droverd's
  * user on its own host with `connection: local`, and as the inventory's users elsewhere.
  */
@@ -155,8 +155,20 @@ playbook_job_run(struct job *job, struct dr_error *err)
 	o.check = json_is_true(json_object_get(params, "check"));
 	o.diff = json_is_true(json_object_get(params, "diff"));
 	o.forks = (int)json_integer_value(json_object_get(params, "forks"));
-	if (playbook_load(pbpath, NULL, &pb, err) < 0 || inventory_load(&inv, invpath, err) < 0 ||
-	    inventory_vars_load(&inv, playbook_dir(pb), err) < 0)
+	if (playbook_load(pbpath, NULL, &pb, err) < 0)
+		goto out;
+	if (strcmp(invpath, INVENTORY_DROVERD_SOURCE) == 0) {
+		/* droverd's own hosts and hostgroups */
+		json_t *doc = NULL;
+		if (inventory_droverd_export(&doc, err) < 0)
+			goto out;
+		int lr = inventory_doc_load(&inv, "droverd", doc, err);
+		json_decref(doc);
+		if (lr < 0)
+			goto out;
+	} else if (inventory_load(&inv, invpath, err) < 0)
+		goto out;
+	if (inventory_vars_load(&inv, playbook_dir(pb), err) < 0)
 		goto out;
 	prc = play_run(pb, &inv, &o, err);
 	job_result_set(

@@ -19,3 +19,6 @@ libdrover_a_SOURCES += playbooks/conn_ssh.c playbooks/facts.c
 # package, service and system modules (play-pkg)
 libdrover_a_SOURCES += playbooks/modules/packages.c playbooks/modules/services.c \
 	playbooks/modules/sources.c playbooks/modules/hostconf.c
+# get_url, uri, unarchive, known_hosts, git, reboot (play-net)
+libdrover_a_SOURCES += playbooks/modules/net.c playbooks/modules/archive.c \
+	playbooks/modules/remote.c playbooks/modules/async.c playbooks/inventory_droverd.c

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include "playbooks/playbooks.h"
@@ -22,6 +23,7 @@ struct playbook {
 	struct yaml_src **srcs; /* kept for the life of the playbook: tasks cite places */
 	size_t nsrcs;
 	pthread_mutex_t lock; /* run-time includes from several host threads */
+	bool not_found; /* the load failed on a file or role that does not exist */
 };
 
 /* Loading state: the file being read. */
@@ -285,8 +287,11 @@ pb_yaml(struct playbook *pb, const char *path, json_t **ret, const struct yaml_s
 {
 	struct yaml_src *src;
 
-	if (yaml_load_file(path, 0, ret, &src, err) < 0)
+	if (yaml_load_file(path, 0, ret, &src, err) < 0) {
+		if (access(path, F_OK) < 0)
+			pb->not_found = true;
 		return -1;
+	}
 	pb_keep(pb, src);
 	*ret_src = src;
 	return 0;
@@ -308,6 +313,7 @@ pb_role(struct pb_load *l, const char *name, const json_t *entry, const char *ta
 		    "%s: the role '%s' was not found (looked in roles/ beside the "
 		    "playbook and the roles path)",
 		    pb_where(l, entry ? entry : json_null(), NULL, w, sizeof w), name);
+		l->pb->not_found = true;
 		json_decref(params);
 		json_decref(kw);
 		return -1;
@@ -1054,6 +1060,8 @@ playbook_load(
 
 	if (!real) {
 		free(pb);
+		if (o && o->not_found)
+			*o->not_found = true;
 		return dr_error_errno(err, "%s", path);
 	}
 	pthread_mutex_init(&pb->lock, NULL);
@@ -1067,6 +1075,8 @@ playbook_load(
 	pb->roles_path = o && o->roles_path ? xstrdup(o->roles_path) : NULL;
 	pb->plays = json_array();
 	if (pb_yaml(pb, path, &doc, &l.src, err) < 0) {
+		if (o && o->not_found)
+			*o->not_found = pb->not_found;
 		playbook_free(pb);
 		return -1;
 	}
@@ -1083,6 +1093,8 @@ playbook_load(
 	json_array_foreach(doc, i, p)
 	{
 		if (pb_play(&l, p, pb->plays, err) < 0) {
+			if (o && o->not_found)
+				*o->not_found = pb->not_found;
 			json_decref(doc);
 			playbook_free(pb);
 			return -1;

@@ -86,6 +86,10 @@ int conn_open(const char *backend, const struct conn_opts *o, struct conn **ret,
     struct dr_error *err);
 /* Remove the temporary directory (if one was made) and disconnect; NULL is fine. */
 void conn_close(struct conn *c);
+/* Close the session and connect again with the options it was opened with (the reboot
+ * module; connect_timeout 0: as before). Until it succeeds the connection is broken. The
+ * temporary directory is forgotten (made again on next use). */
+int conn_reopen(struct conn *c, int connect_timeout, struct dr_error *err);
 /* The inventory name the connection was opened for. */
 const char *conn_host(const struct conn *c);
 /* Become settings for the following calls (copied; NULL or !enabled: none). */
@@ -176,6 +180,10 @@ int inventory_load(struct inventory *inv, const char *source, struct dr_error *e
 /* Once every source is loaded: read group_vars/ and host_vars/ beside each source, then
  * beside the playbook (playbook_dir may be NULL); later directories win. */
 int inventory_vars_load(struct inventory *inv, const char *playbook_dir, struct dr_error *err);
+/* Add an inventory document shaped as a YAML inventory ({"all": {"hosts": {h: vars},
+ * "children": {…}, "vars": {…}}}) that was not read from a file; name is for messages. */
+int inventory_doc_load(struct inventory *inv, const char *name, const json_t *doc,
+    struct dr_error *err);
 /* Add a host to a group (creating both as needed; group NULL: ungrouped). */
 void inventory_host_add(struct inventory *inv, const char *host, const char *group);
 /* The hosts a pattern names, in inventory order; *ret is an array the caller frees.
@@ -188,6 +196,22 @@ json_t *inventory_host_vars(const struct inventory *inv, const char *host);
 /* The `groups` magic variable: {group: [hosts]}. Caller frees. */
 json_t *inventory_groups(const struct inventory *inv);
 /* end inventory.c */
+
+/* inventory_droverd.c */
+/*
+ * droverd's hosts and hostgroups as an inventory: each hostgroup is a group (child of its
+ * parent hostgroup), each host is in its hostgroup, with ansible_host the address of its
+ * primary interface (else the provisioning one), its parameters resolved as the
+ * provisioner resolves them (global < domain < subnet < OS < hostgroups < host) as host
+ * variables, and drover_host_key, the SSH host key recorded when it was installed, so the
+ * connection verifies the host against it. *ret is a YAML-inventory document for
+ * inventory_doc_load(); served at GET /api/v2/playbooks/inventory. Caller frees.
+ */
+#define INVENTORY_DROVERD_SOURCE "droverd:" /* the -i / inventory value naming it */
+int inventory_droverd_export(json_t **ret, struct dr_error *err);
+/* Register GET /api/v2/playbooks/inventory (droverd, next to the other api_init calls). */
+void playbooks_api_init(void);
+/* end inventory_droverd.c */
 
 /* playbook.c */
 
@@ -204,6 +228,9 @@ struct playbook;
 struct playbook_opts {
 	const char *roles_path; /* colon-separated directories searched after the playbook's
 	                           roles/ (--roles-path, config) */
+	bool *not_found; /* set true when loading failed on a file or role that does not
+	                    exist (ansible-playbook exits 1 there, 4 on a parse error); may be
+	                    NULL */
 };
 
 /* Load a playbook (following import_playbook); *ret is the caller's (playbook_free). */
@@ -360,6 +387,11 @@ struct module_ctx {
 	const char *playbook_dir;
 	const char *role_path; /* NULL outside roles */
 	int verbosity;
+	const char *async_file; /* async with poll 0: the job's results file on the host
+	                           (~/.ansible_async/<jid>); command and shell start the
+	                           command detached there and report it started. NULL: run
+	                           now */
+	const char *async_jid;
 };
 
 #define MODULE_FREE_FORM 0x1 /* takes free-form text as _raw_params (command, shell) */
@@ -427,6 +459,34 @@ extern const struct module modules_sources[]; /* apt_repository, apt_key, yum_re
 extern const size_t modules_sources_n;
 extern const struct module modules_hostconf[]; /* modprobe, mount, timezone, cron */
 extern const size_t modules_hostconf_n;
+/* modules/files.c: file attributes for modules outside the file family (get_url, …) */
+/* Apply the mode/owner/group arguments of m to an existing path; *changed set if any
+ * differed (nothing is changed in check mode). A missing path is left alone. */
+int files_attrs_apply(struct module_ctx *m, const char *path, bool *changed,
+    struct dr_error *err);
+/* Put path (under key: "dest", "path") and its mode, owner, group, uid, gid, size and state
+ * into the result, as the file modules report them. */
+void files_attrs_report(struct module_ctx *m, const char *path, const char *key);
+/* modules/async.c: jobs started by async tasks with poll 0 */
+/* Start line detached on the host as job m->async_jid: its stdout, stderr, exit status
+ * and times go to files beside m->async_file, which async_status reads; fills the result
+ * ({ansible_job_id, started, finished: 0, results_file, changed}). shown is the "cmd"
+ * value the finished result reports. */
+int async_job_start(struct module_ctx *m, const char *line, const json_t *shown,
+    struct dr_error *err);
+/* Record a result that is already final as job m->async_jid (a module run at once). */
+int async_job_finish(struct module_ctx *m, const json_t *result, struct dr_error *err);
+/* The directory the job files go to (~/.ansible_async of the user commands run as),
+ * made if missing; caller frees *ret. */
+int async_dir(struct module_ctx *m, char **ret, struct dr_error *err);
+extern const struct module modules_async[]; /* async_status */
+extern const size_t modules_async_n;
+extern const struct module modules_net[]; /* get_url, uri */
+extern const size_t modules_net_n;
+extern const struct module modules_archive[]; /* unarchive */
+extern const size_t modules_archive_n;
+extern const struct module modules_remote[]; /* known_hosts, git, reboot */
+extern const size_t modules_remote_n;
 /* end modules */
 
 #endif /* DROVER_PLAYBOOKS_H */

@@ -108,6 +108,11 @@ command_run_line(struct module_ctx *m, const char *line, const char *shown, json
 		json_decref(cmd_value);
 		return 0;
 	}
+	if (m->async_file) {
+		int ar = async_job_start(m, line, cmd_value, err);
+		json_decref(cmd_value);
+		return ar;
+	}
 	if (stdin_text) {
 		bool nl = !json_object_get(m->args, "stdin_add_newline") ||
 		    module_bool(m, "stdin_add_newline");

@@ -25,6 +25,10 @@ static const struct {
     {modules_services, &modules_services_n},
     {modules_sources, &modules_sources_n},
     {modules_hostconf, &modules_hostconf_n},
+    {modules_net, &modules_net_n},
+    {modules_archive, &modules_archive_n},
+    {modules_remote, &modules_remote_n},
+    {modules_async, &modules_async_n},
 };
 
 /* The module called name. */

@@ -304,17 +304,33 @@ files_attrs(struct module_ctx *m, const char *path, const struct files_stat *st,
 	return 0;
 }
 
+static void files_report_stat(
+    struct module_ctx *m, const char *path, const char *key, const struct files_stat *st);
+
 /* The keys Ansible reports about a path after a file module ran. */
 static int
 files_report(struct module_ctx *m, const char *path, const char *key)
 {
 	struct files_stat st;
+
+	if (files_stat(m, path, false, false, &st, NULL) < 0)
+		st.exists = false;
+	files_report_stat(m, path, key, &st);
+	return 0;
+}
+
+/* As files_report, from a stat already made (saves a round trip). */
+static void
+files_report_stat(
+    struct module_ctx *m, const char *path, const char *key, const struct files_stat *stp)
+{
+	struct files_stat st = *stp;
 	char mode[16];
 
 	json_object_set_new(m->result, key, json_string(path));
-	if (files_stat(m, path, false, false, &st, NULL) < 0 || !st.exists) {
+	if (!st.exists) {
 		json_object_set_new(m->result, "state", json_string("absent"));
-		return 0;
+		return;
 	}
 	snprintf(mode, sizeof mode, "%04o", st.mode & 07777);
 	json_object_set_new(m->result, "mode", json_string(mode));
@@ -328,7 +344,6 @@ files_report(struct module_ctx *m, const char *path, const char *key)
 	            : st.type == 'l'   ? "link"
 	            : st.type == 'f'   ? "file"
 	                               : "file"));
-	return 0;
 }
 
 /* A backup copy "path.PID.YYYY-MM-DD@HH:MM:SS~" next to path. */
@@ -472,14 +487,22 @@ files_put_done(struct module_ctx *m, const char *target, const char *local, bool
 	json_object_set_new(m->result, "dest", json_string(target));
 	if (local)
 		json_object_set_new(m->result, "src", json_string(local));
+	bool attrs_changed = false, stated = false;
+
 	if (!m->check || !changed) {
 		if (files_stat(m, target, true, false, &st, err) < 0)
 			return -1;
-		if (st.exists && files_attrs(m, target, &st, true, &changed, NULL, NULL, err) < 0)
+		stated = true;
+		if (st.exists &&
+		    files_attrs(m, target, &st, true, &attrs_changed, NULL, NULL, err) < 0)
 			return -1;
 	}
+	changed = changed || attrs_changed;
 	json_object_set_new(m->result, "changed", json_boolean(changed));
-	if (!m->check)
+	/* the stat above still holds when no attribute changed and dest is no link */
+	if (!m->check && stated && !attrs_changed && !st.target[0])
+		files_report_stat(m, target, "dest", &st);
+	else if (!m->check)
 		files_report(m, target, "dest");
 	return 0;
 }
@@ -1885,3 +1908,23 @@ const struct module modules_files[] = {
     {"fetch", files_fetch_args, files_fetch, 0},
 };
 const size_t modules_files_n = nitems(modules_files);
+
+/* Apply the mode/owner/group arguments to an existing path, as the file modules do. */
+int
+files_attrs_apply(struct module_ctx *m, const char *path, bool *changed, struct dr_error *err)
+{
+	struct files_stat st;
+
+	if (files_stat(m, path, true, false, &st, err) < 0)
+		return -1;
+	if (!st.exists)
+		return 0;
+	return files_attrs(m, path, &st, true, changed, NULL, NULL, err);
+}
+
+/* Report path (under key) and its mode, owner, group, ids, size and state in the result. */
+void
+files_attrs_report(struct module_ctx *m, const char *path, const char *key)
+{
+	files_report(m, path, key);
+}

@@ -182,6 +182,15 @@ is "missing playbook: exit 1" "$rc" 1
 "$DROVER" play --bogus x.yml >"$d/play.out" 2>&1
 is "bad option: exit 5" "$?" 5
 "$DROVER" play -i "$d/nope.ini" tags.yml >"$d/play.out" 2>&1
-ok "missing inventory fails" test "$?" -ne 0
+is "a missing inventory is a warning, as in ansible-playbook: exit 0" "$?" 0
+like "the warning names it" "$(cat "$d/play.out")" "Unable to parse $d/nope.ini as an inventory source"
+ANSIBLE_INVENTORY_UNPARSED_FAILED=true "$DROVER" play -i "$d/nope.ini" tags.yml >"$d/play.out" 2>&1
+is "an error with ANSIBLE_INVENTORY_UNPARSED_FAILED: exit 1" "$?" 1
+printf -- '- hosts: all\n  tasks:\n    - import_tasks: no-such-file.yml\n' >"$d/noimport.yml"
+"$DROVER" play -i localhost, -c local "$d/noimport.yml" >"$d/play.out" 2>&1
+is "a missing imported task file: exit 1, as ansible-playbook" "$?" 1
+printf -- '- hosts: all\n  roles: [no-such-role]\n' >"$d/norole.yml"
+"$DROVER" play -i localhost, -c local "$d/norole.yml" >"$d/play.out" 2>&1
+is "a missing role: exit 1, as ansible-playbook" "$?" 1
 
 done_testing

@@ -5,6 +5,7 @@
 #   nodes_exec CMD…   run CMD in the hub namespace, the only place the nodes are reachable
 #   nodes_addr I      the address of node I (1-based)
 #   nodes_kill I      kill node I at once (sshd and every session on it)
+#   nodes_boot_id I   node I's current boot id (`reboot` on a node gives it a new one)
 #
 # Layout. Everything lives in network namespaces this file creates; the machine's own
 # interfaces, addresses and routes are never touched:
@@ -104,7 +105,42 @@ if [ "$3" = systemd ]; then
 	mount -o remount,bind,ro "$r/sys"
 	exec chroot "$r" env container=drover-node /lib/systemd/systemd --unit=drover-node.target
 fi
-exec chroot "$r" /usr/sbin/sshd -D -e -f /etc/ssh/drover_sshd_config
+exec chroot "$r" /bin/sh /etc/drover/boot
+'
+
+# PID 1 of a node (inside its root): each "boot" gives the node a new boot id (a file
+# bound over /proc/sys/kernel/random/boot_id, which is what Ansible's reboot and ours
+# compare) and starts sshd. `reboot` and `shutdown -r` on the node (the wrapper below, in
+# the overlay) end sshd; everything else on the node is killed, as by a real reboot, and
+# the loop boots again. Any other end of sshd (SIGTERM from nodes_down) ends the node.
+nodes_boot_script='
+trap "kill -TERM \$sshd 2>/dev/null; wait \$sshd; exit 0" TERM INT HUP
+mkdir -p /run/drover
+while :; do
+	cat /proc/sys/kernel/random/uuid >/run/drover/boot_id
+	umount /proc/sys/kernel/random/boot_id 2>/dev/null
+	mount --bind /run/drover/boot_id /proc/sys/kernel/random/boot_id
+	rm -f /run/drover/reboot
+	/usr/sbin/sshd -D -e -f /etc/ssh/drover_sshd_config &
+	sshd=$!
+	echo "$sshd" >/run/drover/sshd.pid
+	wait "$sshd"
+	[ -f /run/drover/reboot ] || exit 0
+	kill -KILL -1 2>/dev/null
+	sleep 0.2
+done
+'
+
+# reboot, shutdown (-r) on a node: ask PID 1 for a new boot, a second from now (the
+# command returns first, as a real shutdown does); shutdown -c cancels nothing.
+nodes_reboot_script='#!/bin/sh
+case " $* " in *" -c "*) exit 0 ;; esac
+if [ "${0##*/}" = shutdown ]; then
+	case " $* " in *" -r "*|*" --reboot "*) ;; *) touch /run/drover/halt ;; esac
+fi
+[ -f /run/drover/halt ] || touch /run/drover/reboot
+setsid sh -c "sleep 1; kill -TERM \$(cat /run/drover/sshd.pid)" </dev/null >/dev/null 2>&1 &
+exit 0
 '
 
 # nodes_seed I: prepare node I's directory and the files its overlay starts with.
@@ -136,6 +172,14 @@ MaxStartups 200
 LogLevel INFO
 Subsystem sftp internal-sftp
 EOF
+	mkdir -p "$s/etc/drover" "$s/usr/sbin"
+	printf '%s' "$nodes_boot_script" >"$s/etc/drover/boot"
+	if [ "$NODES_INIT" != systemd ]; then # systemd nodes keep systemd's reboot (not supported: the node ends)
+		printf '%s' "$nodes_reboot_script" >"$s/usr/sbin/reboot"
+		cp "$s/usr/sbin/reboot" "$s/usr/sbin/shutdown"
+		chmod 0755 "$s/usr/sbin/reboot" "$s/usr/sbin/shutdown"
+	fi
+	chmod 0755 "$s/etc/drover" "$s/usr" "$s/usr/sbin"
 	cp "$NODES_DIR/id_ed25519.pub" "$s/root/.ssh/authorized_keys"
 	[ "$NODES_INIT" = systemd ] && nodes_seed_systemd "$s"
 	: >"$s/root/.bashrc"
@@ -263,6 +307,12 @@ nodes_up() {
 	return 0
 }
 
+# nodes_boot_id I: the boot id node I reports (changes with every reboot on the node).
+nodes_boot_id() {
+	nodes_exec ssh -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
+		-o BatchMode=yes root@"$(nodes_addr "$1")" cat /proc/sys/kernel/random/boot_id
+}
+
 # nodes_kill I: node I dies at once, as a machine losing power would.
 nodes_kill() {
 	p=$(cat "$NODES_DIR/node$1/pid" 2>/dev/null) || return 1
@@ -278,7 +328,7 @@ nodes_kill() {
 
 # nodes_down: stop every node and remove the namespaces and the directory.
 nodes_down() {
-	# SIGTERM the init of each node's PID namespace (unshare's only child, sshd) so that
+	# SIGTERM the init of each node's PID namespace (the boot loop) so that
 	# unshare reaps it and exits; SIGKILL what is still there after 3 s (unshare ignores
 	# SIGTERM; killed, its --kill-child=TERM still stops sshd).
 	for p in $NODES_PIDS; do
