@@ -268,12 +268,74 @@ api_where(const struct api_resource *r, const char *scope, const char *extra,
 	return 0;
 }
 
-/* The list query with counts: total ignores the search, subtotal does not. */
+/* A list in Foreman's shape around results, a JSON array as text. */
+static void
+api_reply_list_text(struct http_response *resp, const struct buf *results, int64_t total,
+    int64_t subtotal, long long page, long long per_page, const char *search)
+{
+	struct buf out = BUF_INIT(0);
+	_cleanup_json_ json_t *s = search != NULL ? json_string(search) : json_null();
+	_cleanup_free_ char *stext = NULL;
+
+	if (s == NULL) /* not UTF-8: shown as null, as jansson's packing would refuse it */
+		s = json_null();
+	stext = json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT);
+	buf_addf(&out, "{\"total\":%lld,\"subtotal\":%lld,\"page\":%lld,\"per_page\":%lld,"
+	               "\"search\":%s,\"results\":",
+	    (long long)total, (long long)subtotal, page, per_page, stext);
+	buf_add(&out, results->data, results->len);
+	buf_addc(&out, '}');
+	http_reply_text(resp, 200, "application/json", out.data, out.len);
+	buf_free(&out);
+}
+
+/*
+ * One page of r as JSON texts (r->json), joined into an array on text, or parsed into
+ * rows when text is NULL.
+ */
+static int
+api_page_json(const struct api_resource *r, const char *where, const char *orderby,
+    const json_t *params, long long page, long long per_page, struct buf *text, json_t *rows,
+    struct dr_error *err)
+{
+	_cleanup_free_ char *sql = xasprintf("SELECT %s AS j FROM %s%s ORDER BY %s LIMIT %lld"
+	                                     " OFFSET %lld",
+	    r->json, r->from, where, orderby, per_page, (page - 1) * per_page);
+	_cleanup_json_ json_t *got = NULL;
+	json_t *row;
+	size_t i;
+
+	if (store_query(sql, params, &got, err) < 0)
+		return -1;
+	if (text != NULL)
+		buf_addc(text, '[');
+	json_array_foreach(got, i, row)
+	{
+		const char *j = json_string_value(json_object_get(row, "j"));
+		json_t *v;
+
+		if (j == NULL)
+			continue;
+		if (text != NULL) {
+			if (i > 0)
+				buf_addc(text, ',');
+			buf_adds(text, j);
+		} else if ((v = json_loads(j, 0, NULL)) != NULL) {
+			json_array_append_new(rows, v);
+		}
+	}
+	if (text != NULL)
+		buf_addc(text, ']');
+	return 0;
+}
+
+/* The list query with counts: total ignores the search, subtotal does not. The page comes
+ * as rows, or as text when text is set and r has a json expression. */
 static int
 api_list_run(const struct api_resource *r, const char *search, const char *scope,
     const char *extra, const json_t *extra_params, const char *order, long long page,
-    long long per_page, json_t **ret_rows, int64_t *ret_total, int64_t *ret_subtotal, int *ret_bad,
-    struct dr_error *err)
+    long long per_page, json_t **ret_rows, struct buf *text, int64_t *ret_total,
+    int64_t *ret_subtotal, int *ret_bad, struct dr_error *err)
 {
 	struct buf where = BUF_INIT(SEARCH_SQL_MAX * 2), orderby = BUF_INIT(4096);
 	_cleanup_json_ json_t *params = json_array(), *rows = NULL, *count = NULL;
@@ -295,11 +357,18 @@ api_list_run(const struct api_resource *r, const char *search, const char *scope
 	}
 	if (api_where(r, scope, extra, extra_params, search, &where, params, ret_bad, err) < 0)
 		goto out;
-	sql = xasprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT %lld OFFSET %lld", r->select,
-	    r->from, where.data, orderby.data, per_page, (page - 1) * per_page);
-	if (store_query(sql, params, &rows, err) < 0)
-		goto out;
-	free(sql);
+	if (r->json != NULL) {
+		rows = json_array();
+		if (api_page_json(r, where.data, orderby.data, params, page, per_page, text,
+		        text != NULL ? NULL : rows, err) < 0)
+			goto out;
+	} else {
+		sql = xasprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT %lld OFFSET %lld",
+		    r->select, r->from, where.data, orderby.data, per_page, (page - 1) * per_page);
+		if (store_query(sql, params, &rows, err) < 0)
+			goto out;
+		free(sql);
+	}
 	sql = xasprintf("SELECT count(*) AS n FROM %s%s", r->from, where.data);
 	if (store_query(sql, params, &count, err) < 0)
 		goto out;
@@ -321,7 +390,7 @@ api_list_run(const struct api_resource *r, const char *search, const char *scope
 			goto out;
 		*ret_total = json_integer_value(json_object_get(json_array_get(count, 0), "n"));
 	}
-	if (r->present != NULL)
+	if (r->present != NULL && r->json == NULL)
 		json_array_foreach(rows, i, row) r->present(row);
 	*ret_rows = TAKE_PTR(rows);
 	rc = 0;
@@ -340,7 +409,7 @@ api_list_query(const struct api_resource *r, const char *search, const char *sco
 	int64_t subtotal;
 	int bad;
 
-	return api_list_run(r, search, scope, NULL, NULL, order, page, per_page, ret_rows,
+	return api_list_run(r, search, scope, NULL, NULL, order, page, per_page, ret_rows, NULL,
 	    &subtotal, ret_total, &bad, err);
 }
 
@@ -363,21 +432,29 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 	long long page, per_page;
 	int64_t total = 0, subtotal = 0;
 	json_t *rows = NULL;
+	struct buf text = BUF_INIT(0);
 	struct dr_error err;
 	int bad;
 
 	if (api_paging(req, resp, &page, &per_page) < 0)
 		return 0;
 	if (api_list_run(r, search, api_scope(req), extra, extra_params, order, page, per_page,
-	        &rows, &total, &subtotal, &bad, &err) < 0) {
+	        &rows, r->json != NULL ? &text : NULL, &total, &subtotal, &bad, &err) < 0) {
 		if (bad == 422)
 			api_reply_field(
 			    resp, str_has_prefix(err.msg, "order") ? "order" : "search", err.msg);
 		else
 			http_reply_error(resp, 500, "%s", err.msg);
+		buf_free(&text);
 		return 0;
 	}
-	api_reply_list(resp, rows, total, subtotal, page, per_page, search);
+	if (r->json != NULL) {
+		api_reply_list_text(resp, &text, total, subtotal, page, per_page, search);
+		json_decref(rows);
+	} else {
+		api_reply_list(resp, rows, total, subtotal, page, per_page, search);
+	}
+	buf_free(&text);
 	return 0;
 }
 
@@ -408,6 +485,36 @@ api_in_scope(struct http_request *req, const struct api_resource *r, int64_t id)
 	else
 		ok = json_array_size(rows) > 0;
 	return ok;
+}
+
+/* GET one object of r as its JSON text, within the caller's scope. */
+int
+api_show(struct http_request *req, struct http_response *resp, const struct api_resource *r,
+    int64_t id, const char *what, const char *label)
+{
+	_cleanup_free_ char *sql =
+	    xasprintf("SELECT %s AS j FROM %s WHERE %s = ?", r->json, r->from, r->id_sql);
+	_cleanup_json_ json_t *row = NULL;
+	struct dr_error err;
+	const char *j;
+
+	if (!api_in_scope(req, r, id)) {
+		/* Out of scope looks like absent: names of hidden objects do not leak. */
+		http_reply_error(resp, 404, "no %s '%s'", what, label);
+		return 0;
+	}
+	err.msg[0] = '\0';
+	row = store_query_one(&err, sql, "[I]", (json_int_t)id);
+	if (row == NULL && err.msg[0] != '\0') {
+		http_reply_error(resp, 500, "%s", err.msg);
+		return 0;
+	}
+	if ((j = json_string_value(json_object_get(row, "j"))) == NULL) {
+		http_reply_error(resp, 404, "no %s '%s'", what, label);
+		return 0;
+	}
+	http_reply_text(resp, 200, "application/json", j, strlen(j));
+	return 0;
 }
 
 /* An :id path segment as a positive integer; a bad one is a 404. */

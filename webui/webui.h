@@ -237,6 +237,13 @@ struct search_field {
 	const char *sql; /* a column or a parenthesised subquery, trusted SQL */
 	enum search_type type;
 	unsigned flags;
+	/*
+	 * For a field with many values per object (a host's MACs): "FROM … WHERE …" (trusted
+	 * SQL, correlated with the listed table) over which sql ranges. A comparison then
+	 * holds when any value matches; a negated one (!=, !~, !^) when none does; null?
+	 * when there is no value. Ordering uses the smallest value.
+	 */
+	const char *multi;
 };
 
 /* Append the condition for query to out and its values to params; the error names the
@@ -329,6 +336,13 @@ struct api_resource {
 	const struct search_field *fields;
 	size_t nfields;
 	void (*present)(json_t *row); /* adjusts each row (may be NULL) */
+	/*
+	 * Optional, instead of select and present: one SQL expression over from that gives a
+	 * row as JSON text with SQLite's JSON functions (json_object, json_patch, …). Lists
+	 * and objects are then answered as that text, never built as json_t and dumped again,
+	 * which is most of the cost of a large page.
+	 */
+	const char *json;
 };
 #define API_PER_PAGE_DEFAULT 20
 #define API_PER_PAGE_MAX 1000
@@ -348,6 +362,10 @@ int api_list_query(const struct api_resource *r, const char *search, const char 
     struct dr_error *err);
 /* Whether object id of r is within the caller's scope for this route (true without one). */
 bool api_in_scope(struct http_request *req, const struct api_resource *r, int64_t id);
+/* Answer GET on object id of r (r->json): 404 "no <what> <label>" when it does not exist
+ * or is outside the caller's scope; label names it in that message. */
+int api_show(struct http_request *req, struct http_response *resp, const struct api_resource *r,
+    int64_t id, const char *what, const char *label);
 /* A list in Foreman's shape; rows is stolen. */
 void api_reply_list(struct http_response *resp, json_t *rows, int64_t total, int64_t subtotal,
     long long page, long long per_page, const char *search);
