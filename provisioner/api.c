@@ -863,13 +863,15 @@ prov_api_fields_build(const struct prov_resource *res, struct api_resource *api)
  * id, name, times, "<ref>_name" / "<refs>_names" and, for hosts, interfaces without
  * their passwords and with their subnet's name. A NULL in a json_patch() patch removes
  * the key, so a reference that is not set gets no name, as in prov_resource_present().
+ * The references and interfaces come from *ret_columns: one array "prov_refs" taken
+ * from the document in one parse.
  */
 static char *
-prov_api_json_build(const struct prov_resource *res)
+prov_api_json_build(const struct prov_resource *res, char **ret_columns)
 {
 	const char *t = res->table;
-	struct buf b = BUF_INIT(0), doc = BUF_INIT(0);
-	size_t i;
+	struct buf b = BUF_INIT(0), doc = BUF_INIT(0), cols = BUF_INIT(0);
+	size_t i, k = 0;
 	char *out;
 
 	buf_addf(&doc, "%s.data", t);
@@ -890,29 +892,36 @@ prov_api_json_build(const struct prov_resource *res)
 
 		if (f->type == PROV_REF && ref != NULL)
 			buf_addf(&b,
-			    ", '%s_name', CASE WHEN json_type(%s.data, '$.%s_id') = 'integer'"
-			    " THEN (SELECT r.name FROM %s r WHERE r.id ="
-			    " json_extract(%s.data, '$.%s_id')) END",
-			    f->name, t, f->name, ref->table, t, f->name);
+			    ", '%s_name', (SELECT r.name FROM %s r WHERE r.id = %s.prov_refs ->> %zu)",
+			    f->name, ref->table, t, k);
 		else if (f->type == PROV_REFS && ref != NULL)
 			buf_addf(&b,
-			    ", '%s_names', CASE WHEN json_type(%s.data, '$.%s_ids') = 'array'"
+			    ", '%s_names', CASE WHEN json_type(%s.prov_refs, '$[%zu]') = 'array'"
 			    " THEN json((SELECT json_group_array((SELECT r.name FROM %s r"
-			    " WHERE r.id = e.value)) FROM json_each(%s.data, '$.%s_ids') e)) END",
-			    f->name, t, f->name, ref->table, t, f->name);
+			    " WHERE r.id = e.value)) FROM json_each(%s.prov_refs, '$[%zu]') e)) END",
+			    f->name, t, k, ref->table, t, k);
 		else if (f->type == PROV_INTERFACES)
 			buf_addf(&b,
-			    ", '%s', CASE WHEN json_type(%s.data, '$.%s') = 'array'"
+			    ", '%s', CASE WHEN json_type(%s.prov_refs, '$[%zu]') = 'array'"
 			    " THEN json((SELECT json_group_array(json_patch(json_remove(e.value,"
-			    " '$.password'), json_object('subnet_name', CASE WHEN"
-			    " json_type(e.value, '$.subnet_id') = 'integer' THEN (SELECT s.name"
-			    " FROM prov_subnets s WHERE s.id = json_extract(e.value, '$.subnet_id'))"
-			    " END))) FROM json_each(%s.data, '$.%s') e)) END",
-			    f->name, t, f->name, t, f->name);
+			    " '$.password'), json_object('subnet_name', (SELECT s.name"
+			    " FROM prov_subnets s WHERE s.id = e.value ->> 'subnet_id'))))"
+			    " FROM json_each(%s.prov_refs, '$[%zu]') e)) END",
+			    f->name, t, k, t, k);
+		else
+			continue;
+		buf_addf(&cols, "%s'$.%s%s'", k == 0 ? "" : ", ", f->name,
+		    f->type == PROV_REF ? "_id" : f->type == PROV_REFS ? "_ids" : "");
+		k++;
 	}
 	buf_adds(&b, "))");
+	/* With one path json_extract() gives the value, not an array: ask for it twice. */
+	*ret_columns = k == 0 ? xstrdup(", NULL AS prov_refs")
+	                      : xasprintf(", json_extract(%s.data, %s%s%s) AS prov_refs", t,
+	                            cols.data, k == 1 ? ", " : "", k == 1 ? cols.data : "");
 	out = buf_steal(&b);
 	buf_free(&doc);
+	buf_free(&cols);
 	return out;
 }
 
@@ -935,7 +944,7 @@ prov_api_resources_build(void)
 		a->from = res[i].table;
 		a->id_sql = xasprintf("%s.id", res[i].table);
 		a->order = xasprintf("%s.name", res[i].table);
-		a->json = prov_api_json_build(&res[i]);
+		a->json = prov_api_json_build(&res[i], (char **)&a->json_columns);
 		prov_api_fields_build(&res[i], a);
 	}
 	prov_api_nres = n;

@@ -268,10 +268,133 @@ api_where(const struct api_resource *r, const char *scope, const char *extra,
 	return 0;
 }
 
+/*
+ * Answers of lists kept per thread, for as long as the store has not changed. Each MHD
+ * thread has its own SQLite connection (core/store.c); on it, "PRAGMA data_version"
+ * moves when another connection commits and total_changes() when this one writes, so
+ * the pair names a state of the data. A list asked again in the same state (the same
+ * resource, query, caller's scope) is answered from memory: the usual case for pages
+ * that are reloaded and CLIs that poll. Any write anywhere empties it.
+ */
+#define API_CACHE_ENTRIES 8
+#define API_CACHE_BODY_MAX (512 * 1024)
+
+struct api_cache_entry {
+	char *key;
+	int64_t version, changes;
+	char *body;
+	size_t len;
+	uint64_t used;
+};
+
+struct api_cache {
+	struct api_cache_entry e[API_CACHE_ENTRIES];
+	uint64_t clock;
+};
+
+static pthread_key_t api_cache_key;
+static pthread_once_t api_cache_once = PTHREAD_ONCE_INIT;
+static bool api_cache_off;
+
+/* A thread's cache, freed when the thread ends. */
+static void
+api_cache_free(void *p)
+{
+	struct api_cache *c = p;
+
+	for (size_t i = 0; c != NULL && i < API_CACHE_ENTRIES; i++) {
+		free(c->e[i].key);
+		free(c->e[i].body);
+	}
+	free(c);
+}
+
+static void
+api_cache_key_make(void)
+{
+	if (pthread_key_create(&api_cache_key, api_cache_free) != 0)
+		fatalx("pthread_key_create failed");
+	api_cache_off = getenv("DROVER_API_NO_CACHE") != NULL; /* for benchmarks */
+}
+
+/* The state of the data as this thread's connection sees it; -1 when unknown. */
+static int
+api_cache_version(int64_t *ret_version, int64_t *ret_changes)
+{
+	_cleanup_json_ json_t *row = store_query_one(NULL,
+	    "SELECT data_version AS v, total_changes() AS c FROM pragma_data_version", NULL);
+
+	if (row == NULL)
+		return -1;
+	*ret_version = json_integer_value(json_object_get(row, "v"));
+	*ret_changes = json_integer_value(json_object_get(row, "c"));
+	return 0;
+}
+
+/* This thread's cache entry for key in the current state, or NULL. */
+static struct api_cache_entry *
+api_cache_get(const char *key, int64_t version, int64_t changes)
+{
+	struct api_cache *c;
+
+	pthread_once(&api_cache_once, api_cache_key_make);
+	if (api_cache_off || (c = pthread_getspecific(api_cache_key)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < API_CACHE_ENTRIES; i++) {
+		struct api_cache_entry *e = &c->e[i];
+
+		if (e->key != NULL && e->version == version && e->changes == changes &&
+		    strcmp(e->key, key) == 0) {
+			e->used = ++c->clock;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Keep body (copied) for key in this state, in place of the least recently used. */
+static void
+api_cache_put(const char *key, int64_t version, int64_t changes, const char *body, size_t len)
+{
+	struct api_cache *c;
+	struct api_cache_entry *victim = NULL;
+
+	pthread_once(&api_cache_once, api_cache_key_make);
+	if (api_cache_off || len > API_CACHE_BODY_MAX)
+		return;
+	if ((c = pthread_getspecific(api_cache_key)) == NULL) {
+		c = xcalloc(1, sizeof *c);
+		if (pthread_setspecific(api_cache_key, c) != 0)
+			fatalx("pthread_setspecific failed");
+	}
+	for (size_t i = 0; i < API_CACHE_ENTRIES; i++) {
+		struct api_cache_entry *e = &c->e[i];
+
+		/* Entries of an older state are of no more use. */
+		if (e->key == NULL || e->version != version || e->changes != changes) {
+			victim = e;
+			break;
+		}
+		if (victim == NULL || e->used < victim->used)
+			victim = e;
+	}
+	free(victim->key);
+	free(victim->body);
+	victim->key = xstrdup(key);
+	victim->version = version;
+	victim->changes = changes;
+	victim->body = xmalloc(len + 1);
+	memcpy(victim->body, body, len);
+	victim->body[len] = '\0';
+	victim->len = len;
+	victim->used = ++c->clock;
+}
+
 /* A list in Foreman's shape around results, a JSON array as text. */
 static void
 api_reply_list_text(struct http_response *resp, const struct buf *results, int64_t total,
-    int64_t subtotal, long long page, long long per_page, const char *search)
+    int64_t subtotal, long long page, long long per_page, const char *search,
+    struct buf *ret_body)
 {
 	struct buf out = BUF_INIT(0);
 	_cleanup_json_ json_t *s = search != NULL ? json_string(search) : json_null();
@@ -286,7 +409,7 @@ api_reply_list_text(struct http_response *resp, const struct buf *results, int64
 	buf_add(&out, results->data, results->len);
 	buf_addc(&out, '}');
 	http_reply_text(resp, 200, "application/json", out.data, out.len);
-	buf_free(&out);
+	*ret_body = out;
 }
 
 /*
@@ -298,9 +421,12 @@ api_page_json(const struct api_resource *r, const char *where, const char *order
     const json_t *params, long long page, long long per_page, struct buf *text, json_t *rows,
     struct dr_error *err)
 {
-	_cleanup_free_ char *sql = xasprintf("SELECT %s AS j FROM %s%s ORDER BY %s LIMIT %lld"
-	                                     " OFFSET %lld",
-	    r->json, r->from, where, orderby, per_page, (page - 1) * per_page);
+	/* The page is materialised first so that json_columns are computed once a row. */
+	_cleanup_free_ char *sql = xasprintf("WITH page AS MATERIALIZED (SELECT %s.*%s FROM %s%s"
+	                                     " ORDER BY %s LIMIT %lld OFFSET %lld)"
+	                                     " SELECT %s AS j FROM page AS %s ORDER BY %s",
+	    r->from, r->json_columns != NULL ? r->json_columns : "", r->from, where, orderby,
+	    per_page, (page - 1) * per_page, r->json, r->from, orderby);
 	_cleanup_json_ json_t *got = NULL;
 	json_t *row;
 	size_t i;
@@ -430,14 +556,27 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 	const char *search = http_request_query(req, "search");
 	const char *order = http_request_query(req, "order");
 	long long page, per_page;
-	int64_t total = 0, subtotal = 0;
+	int64_t total = 0, subtotal = 0, version = 0, changes = 0;
 	json_t *rows = NULL;
-	struct buf text = BUF_INIT(0);
+	struct buf text = BUF_INIT(0), body = BUF_INIT(0);
+	_cleanup_free_ char *key = NULL, *xp = NULL;
+	struct api_cache_entry *hit;
 	struct dr_error err;
 	int bad;
 
 	if (api_paging(req, resp, &page, &per_page) < 0)
 		return 0;
+	if (r->json != NULL && api_cache_version(&version, &changes) == 0) {
+		xp = extra_params != NULL ? json_dumps(extra_params, JSON_COMPACT) : NULL;
+		key = xasprintf("%s\n%s\n%s\n%lld\n%lld\n%s\n%s\n%s", r->name,
+		    search != NULL ? search : "", order != NULL ? order : "", page, per_page,
+		    api_scope(req) != NULL ? api_scope(req) : "", extra != NULL ? extra : "",
+		    xp != NULL ? xp : "");
+		if ((hit = api_cache_get(key, version, changes)) != NULL) {
+			http_reply_text(resp, 200, "application/json", hit->body, hit->len);
+			return 0;
+		}
+	}
 	if (api_list_run(r, search, api_scope(req), extra, extra_params, order, page, per_page,
 	        &rows, r->json != NULL ? &text : NULL, &total, &subtotal, &bad, &err) < 0) {
 		if (bad == 422)
@@ -449,7 +588,10 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 		return 0;
 	}
 	if (r->json != NULL) {
-		api_reply_list_text(resp, &text, total, subtotal, page, per_page, search);
+		api_reply_list_text(resp, &text, total, subtotal, page, per_page, search, &body);
+		if (key != NULL)
+			api_cache_put(key, version, changes, body.data, body.len);
+		buf_free(&body);
 		json_decref(rows);
 	} else {
 		api_reply_list(resp, rows, total, subtotal, page, per_page, search);
@@ -492,8 +634,10 @@ int
 api_show(struct http_request *req, struct http_response *resp, const struct api_resource *r,
     int64_t id, const char *what, const char *label)
 {
-	_cleanup_free_ char *sql =
-	    xasprintf("SELECT %s AS j FROM %s WHERE %s = ?", r->json, r->from, r->id_sql);
+	_cleanup_free_ char *sql = xasprintf("WITH one AS MATERIALIZED (SELECT %s.*%s FROM %s"
+	                                     " WHERE %s = ?) SELECT %s AS j FROM one AS %s",
+	    r->from, r->json_columns != NULL ? r->json_columns : "", r->from, r->id_sql, r->json,
+	    r->from);
 	_cleanup_json_ json_t *row = NULL;
 	struct dr_error err;
 	const char *j;

@@ -340,9 +340,17 @@ struct api_resource {
 	 * Optional, instead of select and present: one SQL expression over from that gives a
 	 * row as JSON text with SQLite's JSON functions (json_object, json_patch, …). Lists
 	 * and objects are then answered as that text, never built as json_t and dumped again,
-	 * which is most of the cost of a large page.
+	 * which is most of the cost of a large page. from must then be one table: json is
+	 * evaluated over a page of its rows under the table's own name, with json_columns
+	 * (", expr AS name…", may be NULL) added to each row first.
 	 */
 	const char *json;
+	/*
+	 * SQLite 3.40 parses a JSON text again at every place of a statement that reads it,
+	 * so a row's references are best taken from its document once, as one array
+	 * (json_extract(data, '$.a_id', '$.b_id') AS refs), and read from that small array.
+	 */
+	const char *json_columns;
 };
 #define API_PER_PAGE_DEFAULT 20
 #define API_PER_PAGE_MAX 1000
