@@ -14,7 +14,8 @@
  * Each resource declares its fields (name, SQL column or subquery, type); the compiler
  * emits a boolean SQL expression with '?' placeholders and appends the values to a
  * params array, so nothing from the query is ever spliced into SQL text. Comparisons
- * against NULL follow what people mean: "owner != bob" includes jobs without an owner.
+ * against NULL follow what people mean: "owner != bob" includes jobs without an owner, and
+ * so does "not owner = bob" (an unknown comparison counts as false before "not").
  */
 #define LOG_COMPONENT "search"
 #include "config.h"
@@ -476,9 +477,9 @@ search_not(struct parser *p)
 		return search_fail(p, p->tok.col, "nested more than %d deep", SEARCH_DEPTH_MAX);
 	if (search_next(p) < 0)
 		return -1;
-	buf_adds(p->out, "(NOT ");
+	buf_adds(p->out, "(NOT COALESCE(");
 	r = search_not(p);
-	buf_adds(p->out, ")");
+	buf_adds(p->out, ", 0))");
 	p->depth--;
 	return r;
 }
