@@ -171,8 +171,8 @@ prov_api_update(struct http_request *req, struct http_response *resp)
 	if ((body = prov_api_body(req, resp, res)) == NULL)
 		return 0;
 	snprintf(key, sizeof key, "%lld", (long long)id);
-	if ((r = prov_resource_update(res, key, body,
-	         http_request_user(req), http_request_remote(req), &id, &err)) < 0) {
+	if ((r = prov_resource_update(res, key, body, http_request_user(req),
+	         http_request_remote(req), &id, &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -338,8 +338,8 @@ prov_api_host_known_hosts(struct http_request *req, struct http_response *resp)
 	if ((id = prov_api_scoped(req, resp, prov_resource_find("host"), "id")) < 0)
 		return 0;
 	host = prov_resource_get_id(prov_resource_find("host"), id);
-	if ((r = provisioner_known_hosts(json_string_value(json_object_get(host, "name")), &out,
-	         &err)) < 0) {
+	if ((r = provisioner_known_hosts(
+	         json_string_value(json_object_get(host, "name")), &out, &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -744,6 +744,12 @@ static struct api_resource prov_api_discovered = {
             " json_object('cpus', facts -> '$.cpus', 'memory_mb', facts -> '$.memory_mb'))",
 };
 
+/* A host's subnets: its own and those of its interfaces. */
+static const char prov_api_host_subnets[] =
+    "FROM prov_subnets s WHERE (s.id = json_extract(prov_hosts.data, '$.subnet_id')"
+    " OR s.id IN (SELECT json_extract(e.value, '$.subnet_id')"
+    " FROM json_each(prov_hosts.data, '$.interfaces') e))";
+
 /* Append a search field (strings owned by the table, which lives for the process). */
 static void
 prov_api_field_add(struct search_field **fields, size_t *n, const char *name, char *sql,
@@ -771,7 +777,8 @@ prov_api_fields_build(const struct prov_resource *res, struct api_resource *api)
 	    &fl, &n, "updated_at", xasprintf("%s.updated_at", t), SEARCH_TIME, 0, NULL);
 	for (i = 0; i < res->nfields; i++) {
 		const struct prov_field *f = &res->fields[i];
-		const struct prov_resource *ref = f->arg != NULL ? prov_resource_find(f->arg) : NULL;
+		const struct prov_resource *ref =
+		    f->arg != NULL ? prov_resource_find(f->arg) : NULL;
 		_cleanup_free_ char *idname = NULL;
 
 		if (strcmp(f->name, "name") == 0 || (f->flags & PROV_SECRET))
@@ -806,8 +813,8 @@ prov_api_fields_build(const struct prov_resource *res, struct api_resource *api)
 			    SEARCH_TEXT, 0, NULL);
 			idname = xasprintf("%s_id", f->name);
 			prov_api_field_add(&fl, &n, idname,
-			    xasprintf("json_extract(%s.data, '$.%s_id')", t, f->name), SEARCH_INT, 0,
-			    NULL);
+			    xasprintf("json_extract(%s.data, '$.%s_id')", t, f->name), SEARCH_INT,
+			    0, NULL);
 			break;
 		case PROV_REFS:
 			if (ref == NULL)
@@ -827,16 +834,13 @@ prov_api_fields_build(const struct prov_resource *res, struct api_resource *api)
 		    xstrdup("FROM prov_interfaces i WHERE i.host_id = prov_hosts.id"));
 		prov_api_field_add(&fl, &n, "ip", xstrdup("i.ip"), SEARCH_TEXT, 0,
 		    xstrdup("FROM prov_interfaces i WHERE i.host_id = prov_hosts.id"));
-		for (i = 0; i < n; i++)
-			if (strcmp(fl[i].name, "subnet") == 0) {
-				free((char *)fl[i].sql);
-				fl[i].sql = xstrdup("s.name");
-				fl[i].multi = xstrdup(
-				    "FROM prov_subnets s WHERE (s.id = json_extract(prov_hosts.data,"
-				    " '$.subnet_id') OR s.id IN (SELECT json_extract(e.value,"
-				    " '$.subnet_id') FROM json_each(prov_hosts.data, '$.interfaces')"
-				    " e))");
-			}
+		for (i = 0; i < n; i++) {
+			if (strcmp(fl[i].name, "subnet") != 0)
+				continue;
+			free((char *)fl[i].sql);
+			fl[i].sql = xstrdup("s.name");
+			fl[i].multi = xstrdup(prov_api_host_subnets);
+		}
 		/* The operating system it installs: its own, else the nearest hostgroup's up
 		 * the chain (as prov_host_resolve() finds it). */
 		prov_api_field_add(&fl, &n, "os",
@@ -888,17 +892,20 @@ prov_api_json_build(const struct prov_resource *res, char **ret_columns)
 	    doc.data, t, t, t, t);
 	for (i = 0; i < res->nfields; i++) {
 		const struct prov_field *f = &res->fields[i];
-		const struct prov_resource *ref = f->arg != NULL ? prov_resource_find(f->arg) : NULL;
+		const struct prov_resource *ref =
+		    f->arg != NULL ? prov_resource_find(f->arg) : NULL;
 
 		if (f->type == PROV_REF && ref != NULL)
 			buf_addf(&b,
-			    ", '%s_name', (SELECT r.name FROM %s r WHERE r.id = %s.prov_refs ->> %zu)",
+			    ", '%s_name', (SELECT r.name FROM %s r WHERE r.id = %s.prov_refs ->> "
+			    "%zu)",
 			    f->name, ref->table, t, k);
 		else if (f->type == PROV_REFS && ref != NULL)
 			buf_addf(&b,
 			    ", '%s_names', CASE WHEN json_type(%s.prov_refs, '$[%zu]') = 'array'"
 			    " THEN json((SELECT json_group_array((SELECT r.name FROM %s r"
-			    " WHERE r.id = e.value)) FROM json_each(%s.prov_refs, '$[%zu]') e)) END",
+			    " WHERE r.id = e.value)) FROM json_each(%s.prov_refs, '$[%zu]') e)) "
+			    "END",
 			    f->name, t, k, ref->table, t, k);
 		else if (f->type == PROV_INTERFACES)
 			buf_addf(&b,
@@ -911,7 +918,9 @@ prov_api_json_build(const struct prov_resource *res, char **ret_columns)
 		else
 			continue;
 		buf_addf(&cols, "%s'$.%s%s'", k == 0 ? "" : ", ", f->name,
-		    f->type == PROV_REF ? "_id" : f->type == PROV_REFS ? "_ids" : "");
+		    f->type == PROV_REF        ? "_id"
+		        : f->type == PROV_REFS ? "_ids"
+		                               : "");
 		k++;
 	}
 	buf_adds(&b, "))");

@@ -215,7 +215,8 @@ repos_api_list(struct http_request *req, struct http_response *resp)
 /* The object named by :id (a name or a number) when the caller's role lets this route
  * see it, or a 404 reply: hidden objects look absent. */
 static json_t *
-repos_api_find(const struct repos_api_resource *r, struct http_request *req, struct http_response *resp)
+repos_api_find(
+    const struct repos_api_resource *r, struct http_request *req, struct http_response *resp)
 {
 	json_t *o = r->get(http_request_param(req, "id"));
 
@@ -311,8 +312,8 @@ repos_api_update(struct http_request *req, struct http_response *resp)
 	}
 	id = json_integer_value(json_object_get(before, "id"));
 	if (!json_is_object(body) || r->update(id, body, &err) < 0) {
-		http_reply_error(resp, json_is_object(body) ? repos_api_write_status(&err) : 422, "%s",
-		    json_is_object(body) ? err.msg : "expected an object");
+		http_reply_error(resp, json_is_object(body) ? repos_api_write_status(&err) : 422,
+		    "%s", json_is_object(body) ? err.msg : "expected an object");
 		return 0;
 	}
 	key = xasprintf("%lld", (long long)id);
@@ -345,7 +346,8 @@ repos_api_delete(struct http_request *req, struct http_response *resp)
 
 /* Submit a job and answer 202 with it. */
 static void
-repos_api_job(struct http_request *req, struct http_response *resp, const char *kind, json_t *params)
+repos_api_job(
+    struct http_request *req, struct http_response *resp, const char *kind, json_t *params)
 {
 	struct dr_error err;
 	int64_t id;
@@ -417,7 +419,8 @@ repos_api_cv_job(struct http_request *req, struct http_response *resp)
 		    resp, 422, "expected {\"version\": \"1.0\", \"to\": environment}");
 		return 0;
 	}
-	repos_api_job(req, resp, publish ? "content_view_publish" : "content_view_promote", params);
+	repos_api_job(
+	    req, resp, publish ? "content_view_publish" : "content_view_promote", params);
 	return 0;
 }
 
@@ -439,11 +442,13 @@ repos_api_errata_list(struct http_request *req, struct http_response *resp)
 	} filters[] = {
 	    {"type", "repo_errata.type = ?"},
 	    {"severity", "repo_errata.severity = ?"},
-	    {"cve", "EXISTS (SELECT 1 FROM json_each(repo_errata.data, '$.references') ref"
-	            " WHERE ref.value ->> 'id' = ?)"},
-	    {"repository", "repo_errata.id IN (SELECT ve.erratum_id FROM repo_version_errata ve"
-	                   " JOIN repo_repositories r ON r.latest_version_id = ve.version_id"
-	                   " WHERE r.name = ?)"},
+	    {"cve",
+	        "EXISTS (SELECT 1 FROM json_each(repo_errata.data, '$.references') ref"
+	        " WHERE ref.value ->> 'id' = ?)"},
+	    {"repository",
+	        "repo_errata.id IN (SELECT ve.erratum_id FROM repo_version_errata ve"
+	        " JOIN repo_repositories r ON r.latest_version_id = ve.version_id"
+	        " WHERE r.name = ?)"},
 	    {"since", "repo_errata.issued_at >= ?"},
 	    {"until", "repo_errata.issued_at <= ?"},
 	};
@@ -590,7 +595,8 @@ repos_api_errata_applicable(struct http_request *req, struct http_response *resp
 		return 0;
 	}
 	if (json_is_array(json_object_get(body, "profiles"))) {
-		repos_api_errata_applicable_many(resp, json_object_get(body, "profiles"), ids, type);
+		repos_api_errata_applicable_many(
+		    resp, json_object_get(body, "profiles"), ids, type);
 		return 0;
 	}
 	if (repo_errata_applicable(json_object_get(body, "profile"), ids, type, &result, &err) <
@@ -616,7 +622,8 @@ static const struct http_route repos_routes[] = {
     {"PUT", "/api/v2/repositories/:id", repos_api_update, 0, "repository"},
     {"DELETE", "/api/v2/repositories/:id", repos_api_delete, 0, "repository"},
     {"POST", "/api/v2/repositories/:id/sync", repos_api_repo_sync, 0, "repository_sync"},
-    {"GET", "/api/v2/repositories/:id/versions", repos_api_repo_versions, 0, "repository_versions"},
+    {"GET", "/api/v2/repositories/:id/versions", repos_api_repo_versions, 0,
+        "repository_versions"},
     {"GET", "/api/v2/content_views", repos_api_list, HTTP_LIST, "content_views"},
     {"POST", "/api/v2/content_views", repos_api_create, 0, "content_views"},
     {"GET", "/api/v2/content_views/:id", repos_api_show, 0, "content_view"},

@@ -321,8 +321,8 @@ api_cache_key_make(void)
 static int
 api_cache_version(int64_t *ret_version, int64_t *ret_changes)
 {
-	_cleanup_json_ json_t *row = store_query_one(NULL,
-	    "SELECT data_version AS v, total_changes() AS c FROM pragma_data_version", NULL);
+	_cleanup_json_ json_t *row = store_query_one(
+	    NULL, "SELECT data_version AS v, total_changes() AS c FROM pragma_data_version", NULL);
 
 	if (row == NULL)
 		return -1;
@@ -393,8 +393,7 @@ api_cache_put(const char *key, int64_t version, int64_t changes, const char *bod
 /* A list in Foreman's shape around results, a JSON array as text. */
 static void
 api_reply_list_text(struct http_response *resp, const struct buf *results, int64_t total,
-    int64_t subtotal, long long page, long long per_page, const char *search,
-    struct buf *ret_body)
+    int64_t subtotal, long long page, long long per_page, const char *search, struct buf *ret_body)
 {
 	struct buf out = BUF_INIT(0);
 	_cleanup_json_ json_t *s = search != NULL ? json_string(search) : json_null();
@@ -403,8 +402,9 @@ api_reply_list_text(struct http_response *resp, const struct buf *results, int64
 	if (s == NULL) /* not UTF-8: shown as null, as jansson's packing would refuse it */
 		s = json_null();
 	stext = json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT);
-	buf_addf(&out, "{\"total\":%lld,\"subtotal\":%lld,\"page\":%lld,\"per_page\":%lld,"
-	               "\"search\":%s,\"results\":",
+	buf_addf(&out,
+	    "{\"total\":%lld,\"subtotal\":%lld,\"page\":%lld,\"per_page\":%lld,"
+	    "\"search\":%s,\"results\":",
 	    (long long)total, (long long)subtotal, page, per_page, stext);
 	buf_add(&out, results->data, results->len);
 	buf_addc(&out, '}');

@@ -48,22 +48,27 @@ static void
 populate(void)
 {
 	create("domain", "{\"name\": \"example.test\", \"parameters\": {\"a\": \"1\"}}");
-	create("subnet", "{\"name\": \"net1\", \"network\": \"198.18.1.0\", \"mask\":"
-	                 " \"255.255.255.0\", \"domain\": \"example.test\"}");
-	create("subnet", "{\"name\": \"net2\", \"network\": \"198.18.2.0\", \"mask\":"
-	                 " \"255.255.255.0\"}");
+	create("subnet",
+	    "{\"name\": \"net1\", \"network\": \"198.18.1.0\", \"mask\":"
+	    " \"255.255.255.0\", \"domain\": \"example.test\"}");
+	create("subnet",
+	    "{\"name\": \"net2\", \"network\": \"198.18.2.0\", \"mask\":"
+	    " \"255.255.255.0\"}");
 	create("hostgroup", "{\"name\": \"web\", \"parent\": \"base\", \"subnet\": \"net1\"}");
-	create("hostgroup", "{\"name\": \"web-edge\", \"parent\": \"web\","
-	                    " \"operatingsystem\": \"Rocky 9\"}");
-	create("host", "{\"name\": \"h1\", \"hostgroup\": \"web\", \"domain\": \"example.test\","
-	               " \"comment\": \"rack 1\", \"parameters\": {\"rack\": \"r1\"},"
-	               " \"interfaces\": [{\"mac\": \"52:54:00:00:00:01\", \"ip\": \"198.18.1.10\","
-	               " \"subnet\": \"net1\"}, {\"mac\": \"52:54:00:00:00:02\"},"
-	               " {\"type\": \"bmc\", \"provider\": \"redfish\", \"url\":"
-	               " \"https://198.18.9.1\", \"username\": \"root\", \"password\": \"pw\"}]}");
-	create("host", "{\"name\": \"h2\", \"hostgroup\": \"web-edge\", \"interfaces\":"
-	               " [{\"mac\": \"52:54:00:00:00:03\", \"ip\": \"198.18.2.10\","
-	               " \"subnet\": \"net2\"}]}");
+	create("hostgroup",
+	    "{\"name\": \"web-edge\", \"parent\": \"web\","
+	    " \"operatingsystem\": \"Rocky 9\"}");
+	create("host",
+	    "{\"name\": \"h1\", \"hostgroup\": \"web\", \"domain\": \"example.test\","
+	    " \"comment\": \"rack 1\", \"parameters\": {\"rack\": \"r1\"},"
+	    " \"interfaces\": [{\"mac\": \"52:54:00:00:00:01\", \"ip\": \"198.18.1.10\","
+	    " \"subnet\": \"net1\"}, {\"mac\": \"52:54:00:00:00:02\"},"
+	    " {\"type\": \"bmc\", \"provider\": \"redfish\", \"url\":"
+	    " \"https://198.18.9.1\", \"username\": \"root\", \"password\": \"pw\"}]}");
+	create("host",
+	    "{\"name\": \"h2\", \"hostgroup\": \"web-edge\", \"interfaces\":"
+	    " [{\"mac\": \"52:54:00:00:00:03\", \"ip\": \"198.18.2.10\","
+	    " \"subnet\": \"net2\"}]}");
 	create("host", "{\"name\": \"h3\", \"operatingsystem\": \"Ubuntu 24.04\"}");
 }
 
@@ -142,9 +147,8 @@ test_host_search(void **state)
 
 		if (api_list_query(a, cases[i].q, NULL, NULL, 1, 100, &rows, &total, &err) < 0)
 			fail_msg("%s: %s", cases[i].q, err.msg);
-		json_array_foreach(rows, j, row)
-		    buf_addf(&names, "%s%s", j > 0 ? "," : "",
-		        json_string_value(json_object_get(row, "name")));
+		json_array_foreach(rows, j, row) buf_addf(&names, "%s%s", j > 0 ? "," : "",
+		    json_string_value(json_object_get(row, "name")));
 		if (strcmp(names.data != NULL ? names.data : "", cases[i].names) != 0)
 			fail_msg("%s: got '%s', expected '%s'", cases[i].q,
 			    names.data != NULL ? names.data : "", cases[i].names);

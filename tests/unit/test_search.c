@@ -64,7 +64,8 @@ test_queries(void **state)
 	    "[\"%web%\",\"k8s\"]");
 	check("errata.security > 0", "(((SELECT count(*) FROM e WHERE e.h = h.id) > ?))", "[0]");
 	check("not (name = a or name = 'b c') hostgroup != x",
-	    "((NOT COALESCE(((name = ?) OR (name = ?)), 0)) AND (hostgroup IS NULL OR hostgroup <> ?))",
+	    "((NOT COALESCE(((name = ?) OR (name = ?)), 0)) AND (hostgroup IS NULL OR hostgroup "
+	    "<> ?))",
 	    "[\"a\",\"b c\",\"x\"]");
 	check("name ^ (a, \"b\") | hostgroup !^ (c)",
 	    "((name IN (?, ?)) OR (hostgroup IS NULL OR hostgroup NOT IN (?)))",
@@ -77,8 +78,8 @@ test_queries(void **state)
 	    "((LOWER(name) LIKE LOWER(?) ESCAPE '\\' OR EXISTS (SELECT 1 FROM nic WHERE"
 	    " nic.h = h.id AND LOWER(nic.mac) LIKE LOWER(?) ESCAPE '\\')))",
 	    "[\"web%01\",\"web%01\"]");
-	check("mac != a", "((NOT EXISTS (SELECT 1 FROM nic WHERE nic.h = h.id AND (nic.mac = ?))))",
-	    "[\"a\"]");
+	check("mac != a",
+	    "((NOT EXISTS (SELECT 1 FROM nic WHERE nic.h = h.id AND (nic.mac = ?))))", "[\"a\"]");
 	check("name !~ 50%_x", "((name IS NULL OR NOT (LOWER(name) LIKE LOWER(?) ESCAPE '\\')))",
 	    "[\"%50\\\\%\\\\_x%\"]");
 }
