@@ -287,8 +287,18 @@ struct api_cache_entry {
 	uint64_t used;
 };
 
+/* A count of a list's rows (for paging through a search: the count does not move). */
+#define API_COUNT_ENTRIES 16
+
+struct api_count_entry {
+	char *key; /* FROM, WHERE and the values bound */
+	int64_t version, changes, n;
+	uint64_t used;
+};
+
 struct api_cache {
 	struct api_cache_entry e[API_CACHE_ENTRIES];
+	struct api_count_entry counts[API_COUNT_ENTRIES];
 	uint64_t clock;
 };
 
@@ -306,6 +316,8 @@ api_cache_free(void *p)
 		free(c->e[i].key);
 		free(c->e[i].body);
 	}
+	for (size_t i = 0; c != NULL && i < API_COUNT_ENTRIES; i++)
+		free(c->counts[i].key);
 	free(c);
 }
 
@@ -328,6 +340,68 @@ api_cache_version(int64_t *ret_version, int64_t *ret_changes)
 		return -1;
 	*ret_version = json_integer_value(json_object_get(row, "v"));
 	*ret_changes = json_integer_value(json_object_get(row, "c"));
+	return 0;
+}
+
+/* This thread's cache, made on first use. */
+static struct api_cache *
+api_cache_mine(void)
+{
+	struct api_cache *c;
+
+	pthread_once(&api_cache_once, api_cache_key_make);
+	if ((c = pthread_getspecific(api_cache_key)) == NULL) {
+		c = xcalloc(1, sizeof *c);
+		if (pthread_setspecific(api_cache_key, c) != 0)
+			fatalx("pthread_setspecific failed");
+	}
+	return c;
+}
+
+/* count(*) of FROM … WHERE … with params, from this thread's cache when the store has
+ * not changed since it was counted. */
+static int
+api_count(const char *from, const char *where, const json_t *params, int64_t *ret_n,
+    struct dr_error *err)
+{
+	_cleanup_free_ char *sql = xasprintf("SELECT count(*) AS n FROM %s%s", from, where);
+	_cleanup_free_ char *p = json_dumps(params, JSON_COMPACT), *key = NULL;
+	_cleanup_json_ json_t *rows = NULL;
+	struct api_count_entry *victim = NULL;
+	struct api_cache *c = api_cache_mine();
+	int64_t version, changes;
+	bool cached = !api_cache_off && api_cache_version(&version, &changes) == 0;
+	size_t i;
+
+	key = xasprintf("%s\n%s", sql, p != NULL ? p : "");
+	for (i = 0; cached && i < API_COUNT_ENTRIES; i++) {
+		struct api_count_entry *e = &c->counts[i];
+
+		if (e->key != NULL && e->version == version && e->changes == changes &&
+		    strcmp(e->key, key) == 0) {
+			e->used = ++c->clock;
+			*ret_n = e->n;
+			return 0;
+		}
+		/* The victim: a slot of an older state, else the least recently used. */
+		if (e->key == NULL || e->version != version || e->changes != changes)
+			victim = e;
+		else if (victim == NULL ||
+		    (victim->version == version && victim->changes == changes &&
+		        victim->key != NULL && e->used < victim->used))
+			victim = e;
+	}
+	if (store_query(sql, params, &rows, err) < 0)
+		return -1;
+	*ret_n = json_integer_value(json_object_get(json_array_get(rows, 0), "n"));
+	if (cached && victim != NULL) {
+		free(victim->key);
+		victim->key = TAKE_PTR(key);
+		victim->version = version;
+		victim->changes = changes;
+		victim->n = *ret_n;
+		victim->used = ++c->clock;
+	}
 	return 0;
 }
 
@@ -362,11 +436,7 @@ api_cache_put(const char *key, int64_t version, int64_t changes, const char *bod
 	pthread_once(&api_cache_once, api_cache_key_make);
 	if (api_cache_off || len > API_CACHE_BODY_MAX)
 		return;
-	if ((c = pthread_getspecific(api_cache_key)) == NULL) {
-		c = xcalloc(1, sizeof *c);
-		if (pthread_setspecific(api_cache_key, c) != 0)
-			fatalx("pthread_setspecific failed");
-	}
+	c = api_cache_mine();
 	for (size_t i = 0; i < API_CACHE_ENTRIES; i++) {
 		struct api_cache_entry *e = &c->e[i];
 
@@ -464,7 +534,7 @@ api_list_run(const struct api_resource *r, const char *search, const char *scope
     int64_t *ret_subtotal, int *ret_bad, struct dr_error *err)
 {
 	struct buf where = BUF_INIT(SEARCH_SQL_MAX * 2), orderby = BUF_INIT(4096);
-	_cleanup_json_ json_t *params = json_array(), *rows = NULL, *count = NULL;
+	_cleanup_json_ json_t *params = json_array(), *rows = NULL;
 	_cleanup_free_ char *sql = NULL;
 	bool searching = search != NULL && *search != '\0';
 	size_t i;
@@ -493,28 +563,20 @@ api_list_run(const struct api_resource *r, const char *search, const char *scope
 		    r->select, r->from, where.data, orderby.data, per_page, (page - 1) * per_page);
 		if (store_query(sql, params, &rows, err) < 0)
 			goto out;
-		free(sql);
 	}
-	sql = xasprintf("SELECT count(*) AS n FROM %s%s", r->from, where.data);
-	if (store_query(sql, params, &count, err) < 0)
+	if (api_count(r->from, where.data, params, ret_subtotal, err) < 0)
 		goto out;
-	*ret_subtotal = json_integer_value(json_object_get(json_array_get(count, 0), "n"));
 	*ret_total = *ret_subtotal;
 	if (searching) {
 		/* The total without the search, within the scope. */
 		json_decref(params);
 		params = json_array();
 		buf_reset(&where);
-		json_decref(count);
-		count = NULL;
 		if (api_where(r, scope, extra, extra_params, NULL, &where, params, ret_bad, err) <
 		    0)
 			goto out;
-		free(sql);
-		sql = xasprintf("SELECT count(*) AS n FROM %s%s", r->from, where.data);
-		if (store_query(sql, params, &count, err) < 0)
+		if (api_count(r->from, where.data, params, ret_total, err) < 0)
 			goto out;
-		*ret_total = json_integer_value(json_object_get(json_array_get(count, 0), "n"));
 	}
 	if (r->present != NULL && r->json == NULL)
 		json_array_foreach(rows, i, row) r->present(row);
