@@ -122,4 +122,7 @@ is "a bad product search is a 422" "$(code GET "/api/v2/products?search=$(q 'nop
 like "environments list" "$(get '/api/v2/lifecycle_environments' "$admin")" '"total":[0-9]+,"subtotal"'
 like "errata search" "$(get "/api/v2/errata?search=$(q 'severity = Critical')" "$admin")" \
 	'"total":0,"subtotal":0,'
+droverd_stop
+is "droverd stopped cleanly: no sanitizer reports in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
 done_testing
