@@ -750,13 +750,29 @@ static const char prov_api_host_subnets[] =
     " OR s.id IN (SELECT json_extract(e.value, '$.subnet_id')"
     " FROM json_each(prov_hosts.data, '$.interfaces') e))";
 
+/* The references of a host stored as indexed columns too (provisioner.c, migration 4). */
+static const char *const prov_api_host_columns[] = {"hostgroup", "domain", "operatingsystem"};
+
 /* Append a search field (strings owned by the table, which lives for the process). */
-static void
+static struct search_field *
 prov_api_field_add(struct search_field **fields, size_t *n, const char *name, char *sql,
     enum search_type type, unsigned flags, char *multi)
 {
 	*fields = xreallocarray(*fields, *n + 1, sizeof **fields);
 	(*fields)[(*n)++] = (struct search_field){xstrdup(name), sql, type, flags, multi};
+	return &(*fields)[*n - 1];
+}
+
+/* The SQL of reference f's stored id: an indexed column of hosts, else from the
+ * document. */
+static char *
+prov_api_ref_id(const struct prov_resource *res, const struct prov_field *f)
+{
+	if (strcmp(res->name, "host") == 0)
+		for (size_t i = 0; i < nitems(prov_api_host_columns); i++)
+			if (strcmp(prov_api_host_columns[i], f->name) == 0)
+				return xasprintf("%s.%s_id", res->table, f->name);
+	return xasprintf("json_extract(%s.data, '$.%s_id')", res->table, f->name);
 }
 
 /* The searchable fields of res: id, name, times, and each field of its table as SQL over
@@ -803,19 +819,21 @@ prov_api_fields_build(const struct prov_resource *res, struct api_resource *api)
 			    xasprintf("json_extract(%s.data, '$.%s')", t, f->name), SEARCH_BOOL, 0,
 			    NULL);
 			break;
-		case PROV_REF:
+		case PROV_REF: {
+			struct search_field *sf;
+
 			if (ref == NULL)
 				break;
-			prov_api_field_add(&fl, &n, f->name,
-			    xasprintf("(SELECT r.name FROM %s r WHERE r.id ="
-			              " json_extract(%s.data, '$.%s_id'))",
-			        ref->table, t, f->name),
-			    SEARCH_TEXT, 0, NULL);
+			/* By name: the ids of the objects so named, looked up once. */
+			sf = prov_api_field_add(&fl, &n, f->name, xstrdup("r.name"), SEARCH_TEXT,
+			    0, xasprintf("FROM %s r WHERE 1", ref->table));
+			sf->in_expr = prov_api_ref_id(res, f);
+			sf->in_col = xstrdup("r.id");
 			idname = xasprintf("%s_id", f->name);
-			prov_api_field_add(&fl, &n, idname,
-			    xasprintf("json_extract(%s.data, '$.%s_id')", t, f->name), SEARCH_INT,
-			    0, NULL);
+			prov_api_field_add(
+			    &fl, &n, idname, prov_api_ref_id(res, f), SEARCH_INT, 0, NULL);
 			break;
+		}
 		case PROV_REFS:
 			if (ref == NULL)
 				break;
@@ -830,16 +848,26 @@ prov_api_fields_build(const struct prov_resource *res, struct api_resource *api)
 	}
 	if (strcmp(res->name, "host") == 0) {
 		/* A host's NICs; its subnets are its own and its interfaces'. */
-		prov_api_field_add(&fl, &n, "mac", xstrdup("i.mac"), SEARCH_TEXT, 0,
-		    xstrdup("FROM prov_interfaces i WHERE i.host_id = prov_hosts.id"));
-		prov_api_field_add(&fl, &n, "ip", xstrdup("i.ip"), SEARCH_TEXT, 0,
-		    xstrdup("FROM prov_interfaces i WHERE i.host_id = prov_hosts.id"));
+		static const char *const nic[] = {"mac", "ip"};
+
+		for (i = 0; i < nitems(nic); i++) {
+			struct search_field *sf =
+			    prov_api_field_add(&fl, &n, nic[i], xasprintf("i.%s", nic[i]),
+			        SEARCH_TEXT, 0, xstrdup("FROM prov_interfaces i WHERE 1"));
+
+			sf->in_expr = xstrdup("prov_hosts.id");
+			sf->in_col = xstrdup("i.host_id");
+		}
 		for (i = 0; i < n; i++) {
 			if (strcmp(fl[i].name, "subnet") != 0)
 				continue;
 			free((char *)fl[i].sql);
+			free((char *)fl[i].multi);
+			free((char *)fl[i].in_expr);
+			free((char *)fl[i].in_col);
 			fl[i].sql = xstrdup("s.name");
 			fl[i].multi = xstrdup(prov_api_host_subnets);
+			fl[i].in_expr = fl[i].in_col = NULL;
 		}
 		/* The operating system it installs: its own, else the nearest hostgroup's up
 		 * the chain (as prov_host_resolve() finds it). */

@@ -371,7 +371,14 @@ search_comparison(struct parser *p, const struct search_field *f)
 		return search_next(p);
 	}
 	/* Any value matches; a negation: no value matches the positive operator. */
-	buf_addf(p->out, "(%sEXISTS (SELECT 1 %s AND ", op[0] == '!' ? "NOT " : "", f->multi);
+	if (f->in_expr != NULL && op[0] == '!')
+		buf_addf(p->out, "(%s IS NULL OR %s NOT IN (SELECT %s %s AND ", f->in_expr,
+		    f->in_expr, f->in_col, f->multi);
+	else if (f->in_expr != NULL)
+		buf_addf(p->out, "(%s IN (SELECT %s %s AND ", f->in_expr, f->in_col, f->multi);
+	else
+		buf_addf(
+		    p->out, "(%sEXISTS (SELECT 1 %s AND ", op[0] == '!' ? "NOT " : "", f->multi);
 	if (search_condition(p, f, op[0] == '!' ? op + 1 : op, opcol) < 0)
 		return -1;
 	buf_adds(p->out, "))");
@@ -391,7 +398,12 @@ search_bare(struct parser *p)
 		if (pattern == NULL)
 			pattern = search_like_pattern(p->tok.text);
 		buf_adds(p->out, n++ == 0 ? "(" : " OR ");
-		if (p->fields[i].multi != NULL)
+		if (p->fields[i].in_expr != NULL)
+			buf_addf(p->out,
+			    "%s IN (SELECT %s %s AND LOWER(%s) LIKE LOWER(?) ESCAPE '\\')",
+			    p->fields[i].in_expr, p->fields[i].in_col, p->fields[i].multi,
+			    p->fields[i].sql);
+		else if (p->fields[i].multi != NULL)
 			buf_addf(p->out,
 			    "EXISTS (SELECT 1 %s AND LOWER(%s) LIKE LOWER(?) ESCAPE '\\')",
 			    p->fields[i].multi, p->fields[i].sql);
@@ -434,7 +446,14 @@ search_primary(struct parser *p)
 	if (k == TOK_NULL || k == TOK_SET) {
 		if (search_next(p) < 0 || (f = search_field_token(p)) == NULL)
 			return -1;
-		if (f->multi != NULL)
+		if (f->in_expr != NULL && k == TOK_SET)
+			buf_addf(p->out, "(%s IN (SELECT %s %s AND %s IS NOT NULL))", f->in_expr,
+			    f->in_col, f->multi, f->sql);
+		else if (f->in_expr != NULL)
+			buf_addf(p->out,
+			    "(%s IS NULL OR %s NOT IN (SELECT %s %s AND %s IS NOT NULL))",
+			    f->in_expr, f->in_expr, f->in_col, f->multi, f->sql);
+		else if (f->multi != NULL)
 			buf_addf(p->out, "(%sEXISTS (SELECT 1 %s AND %s IS NOT NULL))",
 			    k == TOK_SET ? "" : "NOT ", f->multi, f->sql);
 		else
@@ -591,7 +610,10 @@ search_order(const char *order, const struct search_field *fields, size_t nfield
 		if (++n > 4)
 			return dr_error_set(err, "order: at most 4 fields");
 		buf_adds(out, n > 1 ? ", " : "");
-		if (f->multi != NULL)
+		if (f->in_expr != NULL)
+			buf_addf(out, "(SELECT min(%s) %s AND %s = %s)", f->sql, f->multi,
+			    f->in_col, f->in_expr);
+		else if (f->multi != NULL)
 			buf_addf(out, "(SELECT min(%s) %s)", f->sql, f->multi);
 		else
 			buf_adds(out, f->sql);

@@ -244,6 +244,14 @@ struct search_field {
 	 * when there is no value. Ordering uses the smallest value.
 	 */
 	const char *multi;
+	/*
+	 * Optional with multi, for references: multi is then not correlated ("FROM hostgroups
+	 * g WHERE 1") and a comparison becomes in_expr IN (SELECT in_col multi AND cond)
+	 * (in_expr NOT IN … for a negation), which an index on in_expr serves, instead of a
+	 * lookup for every row.
+	 */
+	const char *in_expr; /* on the listed table: "hosts.hostgroup_id" */
+	const char *in_col; /* of multi's rows: "g.id" */
 };
 
 /* Append the condition for query to out and its values to params; the error names the

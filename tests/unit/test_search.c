@@ -12,6 +12,8 @@ static const struct search_field fields[] = {
     {"enabled", "enabled", SEARCH_BOOL},
     {"built_at", "built_at", SEARCH_TIME},
     {"mac", "nic.mac", SEARCH_TEXT, SEARCH_DEFAULT, "FROM nic WHERE nic.h = h.id"},
+    /* The same as an IN over an uncorrelated subquery. */
+    {"nic", "n.mac", SEARCH_TEXT, 0, "FROM nic n WHERE 1", "h.id", "n.h"},
 };
 
 /* Compile q; the SQL and the values as compact JSON. */
@@ -80,6 +82,7 @@ test_queries(void **state)
 	    "[\"web%01\",\"web%01\"]");
 	check("mac != a",
 	    "((NOT EXISTS (SELECT 1 FROM nic WHERE nic.h = h.id AND (nic.mac = ?))))", "[\"a\"]");
+	check("nic = a", "((h.id IN (SELECT n.h FROM nic n WHERE 1 AND (n.mac = ?))))", "[\"a\"]");
 	check("name !~ 50%_x", "((name IS NULL OR NOT (LOWER(name) LIKE LOWER(?) ESCAPE '\\')))",
 	    "[\"%50\\\\%\\\\_x%\"]");
 }
@@ -142,6 +145,9 @@ test_order(void **state)
 	assert_int_equal(search_order("mac desc", fields, nitems(fields), &b, &err), 0);
 	assert_string_equal(b.data, "(SELECT min(nic.mac) FROM nic WHERE nic.h = h.id) DESC");
 	buf_reset(&b);
+	assert_int_equal(search_order("nic", fields, nitems(fields), &b, &err), 0);
+	assert_string_equal(b.data, "(SELECT min(n.mac) FROM nic n WHERE 1 AND n.h = h.id) ASC");
+	buf_reset(&b);
 	assert_int_equal(search_order("name sideways", fields, nitems(fields), &b, &err), -1);
 	assert_int_equal(search_order("nope", fields, nitems(fields), &b, &err), -1);
 	assert_non_null(strstr(err.msg, "unknown field 'nope'"));
@@ -176,6 +182,15 @@ test_against_sqlite(void **state)
 	    {"set? mac", 2},
 	    {"00:00:00:03", 1}, /* a bare word looks in mac too */
 	    {"not mac = 52:54:00:00:00:01 and name ~ web", 1},
+	    {"nic = 52:54:00:00:00:02", 1},
+	    {"nic ~ 52:54:00", 2},
+	    {"nic != 52:54:00:00:00:02", 3},
+	    {"nic !~ 52:54:00", 2},
+	    {"nic ^ (52:54:00:00:00:01, 52:54:00:00:00:03)", 1},
+	    {"nic !^ (52:54:00:00:00:01, 52:54:00:00:00:03)", 3},
+	    {"null? nic", 2},
+	    {"set? nic", 2},
+	    {"not nic = 52:54:00:00:00:01 and name ~ web", 1},
 	};
 	char *dir = unit_dir_make("search");
 	struct dr_error err;
