@@ -488,10 +488,22 @@ repos_api_errata_list(struct http_request *req, struct http_response *resp)
 static int
 repos_api_erratum_show(struct http_request *req, struct http_response *resp)
 {
-	json_t *e = repo_erratum_get(http_request_param(req, "id"));
+	const char *id = http_request_param(req, "id");
+	json_t *e = repo_erratum_get(id);
+	_cleanup_json_ json_t *row = store_query_one(NULL,
+	    "SELECT id FROM repo_errata WHERE erratum_id = ? ORDER BY updated_at DESC, id DESC",
+	    "[s]", id);
 
+	/* A role filtered on errata sees only the errata its search selects. */
+	if (e != NULL &&
+	    (row == NULL ||
+	        !api_in_scope(
+	            req, &repos_api_errata, json_integer_value(json_object_get(row, "id"))))) {
+		json_decref(e);
+		e = NULL;
+	}
 	if (e == NULL)
-		http_reply_error(resp, 404, "no erratum '%s'", http_request_param(req, "id"));
+		http_reply_error(resp, 404, "no erratum '%s'", id);
 	else
 		http_reply_json(resp, 200, e);
 	return 0;
