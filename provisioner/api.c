@@ -15,8 +15,31 @@
 #include "pxe/pxe.h"
 #include "webui/webui.h"
 
-#define PROV_PER_PAGE_DEFAULT 20
-#define PROV_PER_PAGE_MAX 1000
+/*
+ * Lists and objects go through the API framework (webui/api.c): the search language,
+ * order, paging, the caller's role filter, and rows turned into JSON by SQLite itself.
+ * Each provisioning resource gets an api_resource built from its field table once, at
+ * start: its searchable fields as SQL over the stored document, and one json_patch()
+ * expression that shows an object as prov_resource_present() does (references with
+ * their names, secrets and BMC passwords left out).
+ */
+struct prov_api_res {
+	const struct prov_resource *res;
+	struct api_resource api;
+};
+static struct prov_api_res *prov_api_res;
+static size_t prov_api_nres;
+static struct api_resource prov_api_discovered;
+
+/* The api_resource of a provisioning resource. */
+static const struct api_resource *
+prov_api_of(const struct prov_resource *res)
+{
+	for (size_t i = 0; i < prov_api_nres; i++)
+		if (prov_api_res[i].res == res)
+			return &prov_api_res[i].api;
+	return NULL;
+}
 
 /* The resource a request's path names (/api/v2/<plural>...). */
 static const struct prov_resource *
@@ -40,120 +63,33 @@ prov_api_fail(struct http_response *resp, int code, const struct dr_error *err)
 	http_reply_error(resp, -code >= 400 && -code < 600 ? -code : 500, "%s", err->msg);
 }
 
-/*
- * search=: "field=value" terms joined by " and " over the resource's searchable fields,
- * or a bare word matching names. Searchable fields are declared in the resource table so
- * that the search language can take this over.
- */
-static int
-prov_api_search(const struct prov_resource *res, const char *search, json_t *filter,
-    char **ret_word, struct dr_error *err)
+/* The id of the object :id names (an id or a name) when it exists and the caller's role
+ * lets this route see it; else a 404 and -1. Hidden objects look absent. */
+static int64_t
+prov_api_scoped(struct http_request *req, struct http_response *resp,
+    const struct prov_resource *res, const char *param)
 {
-	_cleanup_free_ char *copy = NULL;
-	char *term, *p, *next;
+	const char *key = http_request_param(req, param);
+	_cleanup_free_ char *sql = xasprintf("SELECT id FROM %s WHERE name = ?", res->table);
+	_cleanup_json_ json_t *row = NULL;
+	long long id = 0;
 
-	*ret_word = NULL;
-	if (search == NULL || *search == '\0')
-		return 0;
-	if (strlen(search) > 1024)
-		return dr_error_set(err, "search: longer than 1024 bytes");
-	copy = xstrdup(search);
-	for (term = copy; term != NULL; term = next) {
-		const struct prov_field *f;
-		char *eq, *k, *v;
-		char key[PROV_NAME_MAX + 8];
-
-		next = strstr(term, " and ");
-		if (next != NULL) {
-			*next = '\0';
-			next += 5;
-		}
-		p = str_trim(term);
-		if ((eq = strchr(p, '=')) == NULL) {
-			free(*ret_word);
-			*ret_word = xstrdup(p);
-			continue;
-		}
-		*eq = '\0';
-		k = str_trim(p);
-		v = str_trim(eq + 1);
-		if (*v == '"' && strlen(v) >= 2 && v[strlen(v) - 1] == '"') {
-			v[strlen(v) - 1] = '\0';
-			v++;
-		}
-		f = prov_resource_field(res, k);
-		if (f == NULL || !(f->flags & PROV_SEARCH))
-			return dr_error_set(
-			    err, "search: '%s' is not a searchable field of %s", k, res->plural);
-		if (f->type == PROV_REF)
-			snprintf(key, sizeof key, "%s_name", k);
-		else
-			str_copy(key, k, sizeof key);
-		json_object_set_new(filter, key, json_string(v));
+	if (key != NULL && str_to_ll(key, 1, INT64_MAX, &id) < 0) {
+		row = store_query_one(NULL, sql, "[s]", key);
+		id = json_integer_value(json_object_get(row, "id"));
 	}
-	return 0;
+	if (id <= 0 || !api_in_scope(req, prov_api_of(res), id)) {
+		http_reply_error(resp, 404, "no %s '%s'", res->name, key != NULL ? key : "");
+		return -1;
+	}
+	return id;
 }
 
 /* GET /api/v2/<plural> */
 static int
 prov_api_list(struct http_request *req, struct http_response *resp)
 {
-	const struct prov_resource *res = prov_api_resource(req);
-	_cleanup_json_ json_t *filter = json_object(), *rows = NULL;
-	_cleanup_free_ char *word = NULL;
-	const char *page_s = http_request_query(req, "page");
-	const char *per_s = http_request_query(req, "per_page");
-	long long page = 1, per = PROV_PER_PAGE_DEFAULT;
-	int64_t total = 0, subtotal = 0;
-	struct dr_error err;
-	int r;
-
-	if (page_s != NULL && str_to_ll(page_s, 1, 1000000, &page) < 0) {
-		http_reply_error(resp, 422, "page: expected a number from 1");
-		return 0;
-	}
-	if (per_s != NULL && str_to_ll(per_s, 1, PROV_PER_PAGE_MAX, &per) < 0) {
-		http_reply_error(
-		    resp, 422, "per_page: expected a number from 1 to %d", PROV_PER_PAGE_MAX);
-		return 0;
-	}
-	if (prov_api_search(res, http_request_query(req, "search"), filter, &word, &err) < 0) {
-		http_reply_error(resp, 422, "%s", err.msg);
-		return 0;
-	}
-	if (word != NULL) {
-		/* A bare word: names containing it. Done on a full page, then cut. */
-		_cleanup_json_ json_t *all = NULL;
-		json_t *row, *out = json_array();
-		size_t i;
-		int64_t t2, s2;
-
-		if ((r = prov_resource_list(res, filter, INT32_MAX, 0, &all, &t2, &s2, &err)) <
-		    0) {
-			json_decref(out);
-			prov_api_fail(resp, r, &err);
-			return 0;
-		}
-		total = t2;
-		json_array_foreach(all, i, row)
-		{
-			if (strstr(json_string_value(json_object_get(row, "name")), word) == NULL)
-				continue;
-			if (subtotal >= (page - 1) * per && (long long)json_array_size(out) < per)
-				json_array_append(out, row);
-			subtotal++;
-		}
-		rows = out;
-	} else if ((r = prov_resource_list(res, json_object_size(filter) > 0 ? filter : NULL,
-	                (int)per, (int)((page - 1) * per), &rows, &total, &subtotal, &err)) < 0) {
-		prov_api_fail(resp, r, &err);
-		return 0;
-	}
-	http_reply_json(resp, 200,
-	    json_pack("{s:I, s:I, s:I, s:I, s:s?, s:O}", "total", (json_int_t)total, "subtotal",
-	        (json_int_t)subtotal, "page", (json_int_t)page, "per_page", (json_int_t)per,
-	        "search", http_request_query(req, "search"), "results", rows));
-	return 0;
+	return api_list(req, resp, prov_api_of(prov_api_resource(req)), NULL, NULL);
 }
 
 /* GET /api/v2/<plural>/:id (an id or a name) */
@@ -161,15 +97,11 @@ static int
 prov_api_show(struct http_request *req, struct http_response *resp)
 {
 	const struct prov_resource *res = prov_api_resource(req);
-	_cleanup_json_ json_t *obj = prov_resource_get(res, http_request_param(req, "id"));
+	int64_t id = prov_api_scoped(req, resp, res, "id");
 
-	if (obj == NULL) {
-		http_reply_error(
-		    resp, 404, "no %s '%s'", res->name, http_request_param(req, "id"));
+	if (id < 0)
 		return 0;
-	}
-	http_reply_json(resp, 200, prov_resource_present(res, obj));
-	return 0;
+	return api_show(req, resp, prov_api_of(res), id, res->name, http_request_param(req, "id"));
 }
 
 /* The request body as an object; Foreman's {"host": {...}} wrapping is accepted. */
@@ -228,15 +160,19 @@ static int
 prov_api_update(struct http_request *req, struct http_response *resp)
 {
 	const struct prov_resource *res = prov_api_resource(req);
-	_cleanup_json_ json_t *body = prov_api_body(req, resp, res), *obj = NULL;
+	_cleanup_json_ json_t *body = NULL, *obj = NULL;
+	char key[32];
 	struct dr_error err;
 	int64_t id;
 	int r;
 
-	if (body == NULL)
+	if ((id = prov_api_scoped(req, resp, res, "id")) < 0)
 		return 0;
-	if ((r = prov_resource_update(res, http_request_param(req, "id"), body,
-	         http_request_user(req), http_request_remote(req), &id, &err)) < 0) {
+	if ((body = prov_api_body(req, resp, res)) == NULL)
+		return 0;
+	snprintf(key, sizeof key, "%lld", (long long)id);
+	if ((r = prov_resource_update(res, key, body, http_request_user(req),
+	         http_request_remote(req), &id, &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -250,20 +186,20 @@ static int
 prov_api_delete(struct http_request *req, struct http_response *resp)
 {
 	const struct prov_resource *res = prov_api_resource(req);
-	_cleanup_json_ json_t *obj = prov_resource_get(res, http_request_param(req, "id"));
+	_cleanup_json_ json_t *obj = NULL;
 	struct dr_error err;
+	char key[32];
+	int64_t id;
 	int r;
 
-	if (obj == NULL) {
-		http_reply_error(
-		    resp, 404, "no %s '%s'", res->name, http_request_param(req, "id"));
+	if ((id = prov_api_scoped(req, resp, res, "id")) < 0)
 		return 0;
-	}
+	obj = prov_resource_get_id(res, id);
+	snprintf(key, sizeof key, "%lld", (long long)id);
 	r = strcmp(res->name, "host") == 0
-	    ? prov_host_delete(http_request_param(req, "id"), http_request_user(req),
-	          http_request_remote(req), &err)
-	    : prov_resource_delete(res, http_request_param(req, "id"), http_request_user(req),
-	          http_request_remote(req), &err);
+	    ? prov_host_delete(key, http_request_user(req), http_request_remote(req), &err)
+	    : prov_resource_delete(
+	          res, key, http_request_user(req), http_request_remote(req), &err);
 	if (r < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
@@ -278,13 +214,18 @@ static int
 prov_api_host_build(struct http_request *req, struct http_response *resp)
 {
 	const struct prov_resource *res = prov_resource_find("host");
-	const char *id = http_request_param(req, "id");
 	_cleanup_json_ json_t *body = NULL, *host = NULL;
 	bool build = strcmp(http_request_method(req), "DELETE") != 0, reboot = false;
 	json_int_t ttl = 0;
 	struct dr_error err;
 	size_t len = 0;
+	char id[32];
+	int64_t hid;
 	int r;
+
+	if ((hid = prov_api_scoped(req, resp, res, "id")) < 0)
+		return 0;
+	snprintf(id, sizeof id, "%lld", (long long)hid);
 
 	if (http_request_body(req, &len) != NULL && len > 0) {
 		if (http_request_json(req, &body, &err) < 0) {
@@ -319,10 +260,13 @@ static int
 prov_api_host_power(struct http_request *req, struct http_response *resp)
 {
 	_cleanup_json_ json_t *body = NULL, *host = NULL, *params = NULL;
+	const struct prov_resource *res = prov_resource_find("host");
 	const char *action = NULL;
 	struct dr_error err;
 	int64_t id;
 
+	if ((id = prov_api_scoped(req, resp, res, "id")) < 0)
+		return 0;
 	if (http_request_json(req, &body, &err) < 0) {
 		http_reply_error(resp, 400, "%s", err.msg);
 		return 0;
@@ -341,8 +285,7 @@ prov_api_host_power(struct http_request *req, struct http_response *resp)
 		    action);
 		return 0;
 	}
-	host = prov_resource_get(prov_resource_find("host"), http_request_param(req, "id"));
-	if (host == NULL) {
+	if ((host = prov_resource_get_id(res, id)) == NULL) {
 		http_reply_error(resp, 404, "no host '%s'", http_request_param(req, "id"));
 		return 0;
 	}
@@ -361,12 +304,15 @@ prov_api_host_power(struct http_request *req, struct http_response *resp)
 static int
 prov_api_host_render(struct http_request *req, struct http_response *resp)
 {
-	_cleanup_json_ json_t *host =
-	    prov_resource_get(prov_resource_find("host"), http_request_param(req, "id"));
+	const struct prov_resource *res = prov_resource_find("host");
+	_cleanup_json_ json_t *host = NULL;
 	_cleanup_free_ char *out = NULL;
 	struct dr_error err;
+	int64_t id;
 
-	if (host == NULL) {
+	if ((id = prov_api_scoped(req, resp, res, "id")) < 0)
+		return 0;
+	if ((host = prov_resource_get_id(res, id)) == NULL) {
 		http_reply_error(resp, 404, "no host '%s'", http_request_param(req, "id"));
 		return 0;
 	}
@@ -384,10 +330,16 @@ static int
 prov_api_host_known_hosts(struct http_request *req, struct http_response *resp)
 {
 	_cleanup_free_ char *out = NULL;
+	_cleanup_json_ json_t *host = NULL;
 	struct dr_error err;
+	int64_t id;
 	int r;
 
-	if ((r = provisioner_known_hosts(http_request_param(req, "id"), &out, &err)) < 0) {
+	if ((id = prov_api_scoped(req, resp, prov_resource_find("host"), "id")) < 0)
+		return 0;
+	host = prov_resource_get_id(prov_resource_find("host"), id);
+	if ((r = provisioner_known_hosts(
+	         json_string_value(json_object_get(host, "name")), &out, &err)) < 0) {
 		prov_api_fail(resp, r, &err);
 		return 0;
 	}
@@ -690,27 +642,7 @@ prov_api_discovery_facts(struct http_request *req, struct http_response *resp)
 static int
 prov_api_discovered_list(struct http_request *req, struct http_response *resp)
 {
-	_cleanup_json_ json_t *rows = NULL;
-	struct dr_error err;
-	json_t *row;
-	size_t i, n;
-	int r;
-
-	if ((r = prov_discovery_list(&rows, &err)) < 0) {
-		prov_api_fail(resp, r, &err);
-		return 0;
-	}
-	json_array_foreach(rows, i, row)
-	{
-		json_t *f = json_object_get(row, "facts");
-		json_object_set(row, "cpus", json_object_get(f, "cpus"));
-		json_object_set(row, "memory_mb", json_object_get(f, "memory_mb"));
-	}
-	n = json_array_size(rows);
-	http_reply_json(resp, 200,
-	    json_pack("{s:I, s:I, s:i, s:I, s:n, s:O}", "total", (json_int_t)n, "subtotal",
-	        (json_int_t)n, "page", 1, "per_page", (json_int_t)n, "search", "results", rows));
-	return 0;
+	return api_list(req, resp, &prov_api_discovered, NULL, NULL);
 }
 
 /* DELETE /api/v2/discovered_hosts/:mac */
@@ -790,12 +722,287 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* Searchable fields of discovered machines (facts the discovery image posts). */
+static const struct search_field prov_api_discovered_fields[] = {
+    {"mac", "prov_discovered.mac", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"ip", "prov_discovered.ip", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"cpus", "json_extract(prov_discovered.facts, '$.cpus')", SEARCH_INT},
+    {"memory_mb", "json_extract(prov_discovered.facts, '$.memory_mb')", SEARCH_INT},
+    {"first_seen", "prov_discovered.first_seen", SEARCH_TIME},
+    {"last_seen", "prov_discovered.last_seen", SEARCH_TIME},
+};
+
+static struct api_resource prov_api_discovered = {
+    .name = "discovered_hosts",
+    .from = "prov_discovered",
+    .id_sql = "prov_discovered.rowid",
+    .order = "prov_discovered.first_seen, prov_discovered.mac",
+    .fields = prov_api_discovered_fields,
+    .nfields = nitems(prov_api_discovered_fields),
+    .json = "json_patch(json_object('mac', mac, 'facts', json(facts), 'ip', ip,"
+            " 'first_seen', first_seen, 'last_seen', last_seen),"
+            " json_object('cpus', facts -> '$.cpus', 'memory_mb', facts -> '$.memory_mb'))",
+};
+
+/* A host's subnets: its own and those of its interfaces. */
+static const char prov_api_host_subnets[] =
+    "FROM prov_subnets s WHERE (s.id = json_extract(prov_hosts.data, '$.subnet_id')"
+    " OR s.id IN (SELECT json_extract(e.value, '$.subnet_id')"
+    " FROM json_each(prov_hosts.data, '$.interfaces') e))";
+
+/* The references of a host stored as indexed columns too (provisioner.c, migration 4). */
+static const char *const prov_api_host_columns[] = {"hostgroup", "domain", "operatingsystem"};
+
+/* Append a search field (strings owned by the table, which lives for the process). */
+static struct search_field *
+prov_api_field_add(struct search_field **fields, size_t *n, const char *name, char *sql,
+    enum search_type type, unsigned flags, char *multi)
+{
+	*fields = xreallocarray(*fields, *n + 1, sizeof **fields);
+	(*fields)[(*n)++] = (struct search_field){xstrdup(name), sql, type, flags, multi};
+	return &(*fields)[*n - 1];
+}
+
+/* The SQL of reference f's stored id: an indexed column of hosts, else from the
+ * document. */
+static char *
+prov_api_ref_id(const struct prov_resource *res, const struct prov_field *f)
+{
+	if (strcmp(res->name, "host") == 0)
+		for (size_t i = 0; i < nitems(prov_api_host_columns); i++)
+			if (strcmp(prov_api_host_columns[i], f->name) == 0)
+				return xasprintf("%s.%s_id", res->table, f->name);
+	return xasprintf("json_extract(%s.data, '$.%s_id')", res->table, f->name);
+}
+
+/* The searchable fields of res: id, name, times, and each field of its table as SQL over
+ * the stored document; references by the name of what they refer to (and by id). */
+static void
+prov_api_fields_build(const struct prov_resource *res, struct api_resource *api)
+{
+	const char *t = res->table;
+	struct search_field *fl = NULL;
+	size_t n = 0, i;
+
+	prov_api_field_add(&fl, &n, "id", xasprintf("%s.id", t), SEARCH_INT, 0, NULL);
+	prov_api_field_add(
+	    &fl, &n, "name", xasprintf("%s.name", t), SEARCH_TEXT, SEARCH_DEFAULT, NULL);
+	prov_api_field_add(
+	    &fl, &n, "created_at", xasprintf("%s.created_at", t), SEARCH_TIME, 0, NULL);
+	prov_api_field_add(
+	    &fl, &n, "updated_at", xasprintf("%s.updated_at", t), SEARCH_TIME, 0, NULL);
+	for (i = 0; i < res->nfields; i++) {
+		const struct prov_field *f = &res->fields[i];
+		const struct prov_resource *ref =
+		    f->arg != NULL ? prov_resource_find(f->arg) : NULL;
+		_cleanup_free_ char *idname = NULL;
+
+		if (strcmp(f->name, "name") == 0 || (f->flags & PROV_SECRET))
+			continue;
+		switch (f->type) {
+		case PROV_STRING:
+		case PROV_TEXT:
+		case PROV_ENUM:
+		case PROV_IP:
+		case PROV_MAC:
+			prov_api_field_add(&fl, &n, f->name,
+			    xasprintf("json_extract(%s.data, '$.%s')", t, f->name), SEARCH_TEXT, 0,
+			    NULL);
+			break;
+		case PROV_INT:
+			prov_api_field_add(&fl, &n, f->name,
+			    xasprintf("json_extract(%s.data, '$.%s')", t, f->name),
+			    str_has_suffix(f->name, "_at") ? SEARCH_TIME : SEARCH_INT, 0, NULL);
+			break;
+		case PROV_BOOL:
+			prov_api_field_add(&fl, &n, f->name,
+			    xasprintf("json_extract(%s.data, '$.%s')", t, f->name), SEARCH_BOOL, 0,
+			    NULL);
+			break;
+		case PROV_REF: {
+			struct search_field *sf;
+
+			if (ref == NULL)
+				break;
+			/* By name: the ids of the objects so named, looked up once. */
+			sf = prov_api_field_add(&fl, &n, f->name, xstrdup("r.name"), SEARCH_TEXT,
+			    0, xasprintf("FROM %s r WHERE 1", ref->table));
+			sf->in_expr = prov_api_ref_id(res, f);
+			sf->in_col = xstrdup("r.id");
+			idname = xasprintf("%s_id", f->name);
+			prov_api_field_add(
+			    &fl, &n, idname, prov_api_ref_id(res, f), SEARCH_INT, 0, NULL);
+			break;
+		}
+		case PROV_REFS:
+			if (ref == NULL)
+				break;
+			prov_api_field_add(&fl, &n, f->name, xstrdup("r.name"), SEARCH_TEXT, 0,
+			    xasprintf("FROM json_each(%s.data, '$.%s_ids') e JOIN %s r"
+			              " ON r.id = e.value WHERE 1",
+			        t, f->name, ref->table));
+			break;
+		default: /* parameters, interfaces, objects: not one value */
+			break;
+		}
+	}
+	if (strcmp(res->name, "host") == 0) {
+		/* A host's NICs; its subnets are its own and its interfaces'. */
+		static const char *const nic[] = {"mac", "ip"};
+
+		for (i = 0; i < nitems(nic); i++) {
+			struct search_field *sf =
+			    prov_api_field_add(&fl, &n, nic[i], xasprintf("i.%s", nic[i]),
+			        SEARCH_TEXT, 0, xstrdup("FROM prov_interfaces i WHERE 1"));
+
+			sf->in_expr = xstrdup("prov_hosts.id");
+			sf->in_col = xstrdup("i.host_id");
+		}
+		for (i = 0; i < n; i++) {
+			if (strcmp(fl[i].name, "subnet") != 0)
+				continue;
+			free((char *)fl[i].sql);
+			free((char *)fl[i].multi);
+			free((char *)fl[i].in_expr);
+			free((char *)fl[i].in_col);
+			fl[i].sql = xstrdup("s.name");
+			fl[i].multi = xstrdup(prov_api_host_subnets);
+			fl[i].in_expr = fl[i].in_col = NULL;
+		}
+		/* The operating system it installs: its own, else the nearest hostgroup's up
+		 * the chain (as prov_host_resolve() finds it). */
+		prov_api_field_add(&fl, &n, "os",
+		    xasprintf("(SELECT o.name FROM prov_operatingsystems o WHERE o.id ="
+		              " COALESCE(json_extract(prov_hosts.data, '$.operatingsystem_id'),"
+		              " (WITH RECURSIVE c(data, d) AS (SELECT g.data, 0"
+		              " FROM prov_hostgroups g"
+		              " WHERE g.id = json_extract(prov_hosts.data, '$.hostgroup_id')"
+		              " UNION ALL SELECT p.data, c.d + 1 FROM c JOIN prov_hostgroups p"
+		              " ON p.id = json_extract(c.data, '$.parent_id')"
+		              " WHERE json_extract(c.data, '$.operatingsystem_id') IS NULL"
+		              " AND c.d < %d)"
+		              " SELECT json_extract(data, '$.operatingsystem_id') FROM c"
+		              " WHERE json_extract(data, '$.operatingsystem_id') IS NOT NULL)))",
+		        PROV_HOSTGROUP_DEPTH),
+		    SEARCH_TEXT, 0, NULL);
+	}
+	api->fields = fl;
+	api->nfields = n;
+}
+
+/*
+ * The JSON of one object of res as SQL: the stored document (less secrets) patched with
+ * id, name, times, "<ref>_name" / "<refs>_names" and, for hosts, interfaces without
+ * their passwords and with their subnet's name. A NULL in a json_patch() patch removes
+ * the key, so a reference that is not set gets no name, as in prov_resource_present().
+ * The references and interfaces come from *ret_columns: one array "prov_refs" taken
+ * from the document in one parse.
+ */
+static char *
+prov_api_json_build(const struct prov_resource *res, char **ret_columns)
+{
+	const char *t = res->table;
+	struct buf b = BUF_INIT(0), doc = BUF_INIT(0), cols = BUF_INIT(0);
+	size_t i, k = 0;
+	char *out;
+
+	buf_addf(&doc, "%s.data", t);
+	for (i = 0; i < res->nfields; i++)
+		if (res->fields[i].flags & PROV_SECRET) {
+			char *d = buf_steal(&doc);
+
+			buf_addf(&doc, "json_remove(%s, '$.%s')", d, res->fields[i].name);
+			free(d);
+		}
+	buf_addf(&b,
+	    "json_patch(%s, json_object('id', %s.id, 'name', %s.name, 'created_at',"
+	    " %s.created_at, 'updated_at', %s.updated_at",
+	    doc.data, t, t, t, t);
+	for (i = 0; i < res->nfields; i++) {
+		const struct prov_field *f = &res->fields[i];
+		const struct prov_resource *ref =
+		    f->arg != NULL ? prov_resource_find(f->arg) : NULL;
+
+		if (f->type == PROV_REF && ref != NULL)
+			buf_addf(&b,
+			    ", '%s_name', (SELECT r.name FROM %s r WHERE r.id = %s.prov_refs ->> "
+			    "%zu)",
+			    f->name, ref->table, t, k);
+		else if (f->type == PROV_REFS && ref != NULL)
+			buf_addf(&b,
+			    ", '%s_names', CASE WHEN json_type(%s.prov_refs, '$[%zu]') = 'array'"
+			    " THEN json((SELECT json_group_array((SELECT r.name FROM %s r"
+			    " WHERE r.id = e.value)) FROM json_each(%s.prov_refs, '$[%zu]') e)) "
+			    "END",
+			    f->name, t, k, ref->table, t, k);
+		else if (f->type == PROV_INTERFACES)
+			buf_addf(&b,
+			    ", '%s', CASE WHEN json_type(%s.prov_refs, '$[%zu]') = 'array'"
+			    " THEN json((SELECT json_group_array(json_patch(json_remove(e.value,"
+			    " '$.password'), json_object('subnet_name', (SELECT s.name"
+			    " FROM prov_subnets s WHERE s.id = e.value ->> 'subnet_id'))))"
+			    " FROM json_each(%s.prov_refs, '$[%zu]') e)) END",
+			    f->name, t, k, t, k);
+		else
+			continue;
+		buf_addf(&cols, "%s'$.%s%s'", k == 0 ? "" : ", ", f->name,
+		    f->type == PROV_REF        ? "_id"
+		        : f->type == PROV_REFS ? "_ids"
+		                               : "");
+		k++;
+	}
+	buf_adds(&b, "))");
+	/* With one path json_extract() gives the value, not an array: ask for it twice. */
+	*ret_columns = k == 0 ? xstrdup(", NULL AS prov_refs")
+	                      : xasprintf(", json_extract(%s.data, %s%s%s) AS prov_refs", t,
+	                            cols.data, k == 1 ? ", " : "", k == 1 ? cols.data : "");
+	out = buf_steal(&b);
+	buf_free(&doc);
+	buf_free(&cols);
+	return out;
+}
+
+/* The api_resource of every provisioning resource, registered for lists and roles. */
+static void
+prov_api_resources_build(void)
+{
+	const struct prov_resource *res;
+	size_t n, i;
+
+	if (prov_api_res != NULL)
+		return;
+	res = prov_resource_all(&n);
+	prov_api_res = xcalloc(n, sizeof *prov_api_res);
+	for (i = 0; i < n; i++) {
+		struct api_resource *a = &prov_api_res[i].api;
+
+		prov_api_res[i].res = &res[i];
+		a->name = res[i].plural;
+		a->from = res[i].table;
+		a->id_sql = xasprintf("%s.id", res[i].table);
+		a->order = xasprintf("%s.name", res[i].table);
+		a->json = prov_api_json_build(&res[i], (char **)&a->json_columns);
+		prov_api_fields_build(&res[i], a);
+	}
+	prov_api_nres = n;
+}
+
+/* The api_resource that lists res (for the UI's pages). */
+const struct api_resource *
+provisioner_api_resource(const char *plural)
+{
+	const struct prov_resource *res = prov_resource_find(plural);
+
+	prov_api_resources_build();
+	return res != NULL ? prov_api_of(res) : NULL;
+}
+
 static const struct http_route prov_fixed_routes[] = {
     {"GET", "/api/v2/pxe", prov_api_pxe, 0, "pxe"},
     {"POST", "/api/v2/admin/pxe/setup", prov_api_pxe, 0, "pxe_setup"},
     {"POST", "/unattended/discovery", prov_api_discovery_facts, HTTP_PUBLIC,
         "unattended_discovery"},
-    {"GET", "/api/v2/discovered_hosts", prov_api_discovered_list, 0, "discovered_hosts"},
+    {"GET", "/api/v2/discovered_hosts", prov_api_discovered_list, HTTP_LIST, "discovered_hosts"},
     {"DELETE", "/api/v2/discovered_hosts/:mac", prov_api_discovered_delete, 0, "discovered_host"},
     {"POST", "/api/v2/discovered_hosts/:mac/provision", prov_api_discovered_provision, 0,
         "discovered_host_provision"},
@@ -824,6 +1031,10 @@ provisioner_api_init(void)
 	const struct prov_resource *res;
 	size_t n, i;
 
+	prov_api_resources_build();
+	for (i = 0; i < prov_api_nres; i++)
+		api_resource_register(&prov_api_res[i].api);
+	api_resource_register(&prov_api_discovered);
 	http_routes_add(prov_fixed_routes, nitems(prov_fixed_routes));
 	if (routes == NULL) {
 		/* Patterns and names live for the process: the table is built once. */
@@ -832,8 +1043,8 @@ provisioner_api_init(void)
 		for (i = 0; i < n; i++) {
 			char *coll = xasprintf("/api/v2/%s", res[i].plural);
 			char *one = xasprintf("/api/v2/%s/:id", res[i].plural);
-			routes[nroutes++] =
-			    (struct http_route){"GET", coll, prov_api_list, 0, res[i].plural};
+			routes[nroutes++] = (struct http_route){
+			    "GET", coll, prov_api_list, HTTP_LIST, res[i].plural};
 			routes[nroutes++] =
 			    (struct http_route){"POST", coll, prov_api_create, 0, res[i].plural};
 			routes[nroutes++] =

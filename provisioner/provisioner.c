@@ -43,6 +43,18 @@ static const struct store_migration prov_migrations[] = {
 	    "CREATE TABLE prov_discovered (mac TEXT PRIMARY KEY, facts TEXT NOT NULL, ip TEXT,"
 	    " first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL);" },
 	{ "provisioner", 3, PROV_TABLE("prov_discovery_rules") },
+	/* What host lists search by most, as indexed columns (computed from the document,
+	 * never written): webui's search compiles "hostgroup = web" to an IN on them. */
+	{ "provisioner", 4,
+	    "ALTER TABLE prov_hosts ADD COLUMN hostgroup_id INTEGER"
+	    " GENERATED ALWAYS AS (json_extract(data, '$.hostgroup_id')) VIRTUAL;"
+	    "ALTER TABLE prov_hosts ADD COLUMN domain_id INTEGER"
+	    " GENERATED ALWAYS AS (json_extract(data, '$.domain_id')) VIRTUAL;"
+	    "ALTER TABLE prov_hosts ADD COLUMN operatingsystem_id INTEGER"
+	    " GENERATED ALWAYS AS (json_extract(data, '$.operatingsystem_id')) VIRTUAL;"
+	    "CREATE INDEX prov_hosts_hostgroup ON prov_hosts (hostgroup_id);"
+	    "CREATE INDEX prov_hosts_domain ON prov_hosts (domain_id);"
+	    "CREATE INDEX prov_hosts_os ON prov_hosts (operatingsystem_id);" },
 };
 /* clang-format on */
 

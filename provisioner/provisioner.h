@@ -248,6 +248,10 @@ bool prov_secret_is_sealed(const char *s);
 
 /* Install the provisioning and unattended routes; before http_server_start. */
 void provisioner_api_init(void);
+/* The list framework's resource for a provisioning resource ("hosts"), with its search
+ * fields and JSON (struct api_resource, webui.h), for pages; NULL when unknown. */
+struct api_resource;
+const struct api_resource *provisioner_api_resource(const char *plural);
 
 /* provisioner.c */
 

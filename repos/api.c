@@ -13,22 +13,165 @@
 #include "repos/repos.h"
 #include "webui/webui.h"
 
+/*
+ * Lists go through the API framework (webui/api.c): the search language, order, paging
+ * and the caller's role filter. Each list's columns are those repo_*_list() and
+ * repo_*_get() show, so the CLI and the API keep their shapes.
+ */
+static const struct search_field repos_api_product_fields[] = {
+    {"id", "p.id", SEARCH_INT},
+    {"name", "p.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"description", "p.description", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"repository", "r.name", SEARCH_TEXT, 0, "FROM repo_repositories r WHERE r.product_id = p.id"},
+    {"created_at", "p.created_at", SEARCH_TIME},
+    {"updated_at", "p.updated_at", SEARCH_TIME},
+};
+
+static const struct api_resource repos_api_products = {
+    .name = "products",
+    .select = "p.id AS id, p.name AS name, p.description AS description,"
+              " p.created_at AS created_at, p.updated_at AS updated_at,"
+              " (SELECT COUNT(*) FROM repo_repositories r WHERE r.product_id = p.id)"
+              " AS repository_count",
+    .from = "repo_products p",
+    .id_sql = "p.id",
+    .order = "p.name",
+    .fields = repos_api_product_fields,
+    .nfields = nitems(repos_api_product_fields),
+};
+
+static const struct search_field repos_api_repo_fields[] = {
+    {"id", "r.id", SEARCH_INT},
+    {"name", "r.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"product", "p.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"type", "r.type", SEARCH_TEXT},
+    {"url", "r.url", SEARCH_TEXT},
+    {"distribution", "r.distribution", SEARCH_TEXT},
+    {"download_policy", "r.download_policy", SEARCH_TEXT},
+    {"mirroring_policy", "r.mirroring_policy", SEARCH_TEXT},
+    {"last_sync_state", "r.last_sync_state", SEARCH_TEXT},
+    {"last_sync_at", "r.last_sync_at", SEARCH_TIME},
+    {"latest_version", "(SELECT v.number FROM repo_versions v WHERE v.id = r.latest_version_id)",
+        SEARCH_INT},
+    {"created_at", "r.created_at", SEARCH_TIME},
+    {"updated_at", "r.updated_at", SEARCH_TIME},
+};
+
+/* The columns of repo_get() (repos/repo.c). */
+static const struct api_resource repos_api_repositories = {
+    .name = "repositories",
+    .select = "r.id, r.name, p.name AS product, r.product_id, r.type, r.url, r.distribution,"
+              " r.components, r.architectures, r.gpg_key, r.errata_url, r.download_policy,"
+              " r.mirroring_policy, r.include_patterns AS include_json,"
+              " r.exclude_patterns AS exclude_json, r.retain_versions,"
+              " r.download_concurrency, r.bandwidth_limit, r.upstream_checksum,"
+              " (SELECT COALESCE(SUM(u.size), 0) FROM repo_units u WHERE u.id IN"
+              "  (SELECT vu.unit_id FROM repo_version_units vu JOIN repo_versions v"
+              "   ON v.id = vu.version_id WHERE v.repository_id = r.id)) AS disk_use,"
+              " r.latest_version_id, (SELECT number FROM repo_versions v"
+              "  WHERE v.id = r.latest_version_id) AS latest_version,"
+              " r.last_sync_at, r.last_sync_state, r.last_sync_error, r.created_at,"
+              " r.updated_at",
+    .from = "repo_repositories r JOIN repo_products p ON p.id = r.product_id",
+    .id_sql = "r.id",
+    .order = "r.name",
+    .fields = repos_api_repo_fields,
+    .nfields = nitems(repos_api_repo_fields),
+};
+
+static const struct search_field repos_api_cv_fields[] = {
+    {"id", "c.id", SEARCH_INT},
+    {"name", "c.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"description", "c.description", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"repository", "e.value", SEARCH_TEXT, 0, "FROM json_each(c.repositories) e WHERE 1"},
+    {"environment", "le.name", SEARCH_TEXT, 0,
+        "FROM repo_cv_environments ce JOIN repo_lifecycle_environments le"
+        " ON le.id = ce.environment_id WHERE ce.content_view_id = c.id"},
+    {"created_at", "c.created_at", SEARCH_TIME},
+    {"updated_at", "c.updated_at", SEARCH_TIME},
+};
+
+static const struct api_resource repos_api_cvs = {
+    .name = "content_views",
+    .select = "c.id AS id, c.name AS name, c.description AS description,"
+              " c.repositories AS repositories_json,"
+              " (SELECT CAST(MAX(major) AS TEXT) FROM repo_cv_versions v"
+              "  WHERE v.content_view_id = c.id) AS latest_major",
+    .from = "repo_content_views c",
+    .id_sql = "c.id",
+    .order = "c.name",
+    .fields = repos_api_cv_fields,
+    .nfields = nitems(repos_api_cv_fields),
+};
+
+static const struct search_field repos_api_env_fields[] = {
+    {"id", "e.id", SEARCH_INT},
+    {"name", "e.name", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"prior", "pr.name", SEARCH_TEXT},
+    {"description", "e.description", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"content_view", "c.name", SEARCH_TEXT, 0,
+        "FROM repo_cv_environments ce JOIN repo_content_views c ON c.id = ce.content_view_id"
+        " WHERE ce.environment_id = e.id"},
+    {"created_at", "e.created_at", SEARCH_TIME},
+};
+
+static const struct api_resource repos_api_envs = {
+    .name = "lifecycle_environments",
+    .select = "e.id AS id, e.name AS name, pr.name AS prior, e.description AS description,"
+              " e.created_at AS created_at",
+    .from = "repo_lifecycle_environments e LEFT JOIN repo_lifecycle_environments pr"
+            " ON pr.id = e.prior_id",
+    .id_sql = "e.id",
+    .order = "e.id",
+    .fields = repos_api_env_fields,
+    .nfields = nitems(repos_api_env_fields),
+};
+
+static const struct search_field repos_api_errata_fields[] = {
+    {"id", "repo_errata.id", SEARCH_INT},
+    {"erratum_id", "repo_errata.erratum_id", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"title", "repo_errata.title", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"type", "repo_errata.type", SEARCH_TEXT},
+    {"severity", "repo_errata.severity", SEARCH_TEXT},
+    {"cve", "ref.value ->> 'id'", SEARCH_TEXT, 0,
+        "FROM json_each(repo_errata.data, '$.references') ref"
+        " WHERE ref.value ->> 'type' = 'cve'"},
+    {"package", "pkg.value ->> 'name'", SEARCH_TEXT, 0,
+        "FROM json_each(repo_errata.data, '$.packages') pkg WHERE 1"},
+    {"repository", "rr.name", SEARCH_TEXT, 0,
+        "FROM repo_version_errata ve JOIN repo_repositories rr"
+        " ON rr.latest_version_id = ve.version_id WHERE ve.erratum_id = repo_errata.id"},
+    {"issued_at", "repo_errata.issued_at", SEARCH_TIME},
+    {"updated_at", "repo_errata.updated_at", SEARCH_TIME},
+};
+
+static const struct api_resource repos_api_errata = {
+    .name = "errata",
+    .select = "id, erratum_id, type, severity, title, issued_at, updated_at",
+    .from = "repo_errata",
+    .id_sql = "repo_errata.id",
+    .order = "repo_errata.issued_at DESC, repo_errata.erratum_id",
+    .fields = repos_api_errata_fields,
+    .nfields = nitems(repos_api_errata_fields),
+};
+
 /* The plain resources: one row of functions each, found by the path's prefix. */
 static const struct repos_api_resource {
 	const char *prefix; /* "/api/v2/products" */
 	const char *what; /* audit resource and messages */
+	const struct api_resource *api; /* lists and role filters */
 	json_t *(*get)(const char *name_or_id);
-	int (*list)(json_t **ret, struct dr_error *err);
 	int (*create)(const json_t *spec, int64_t *ret_id, struct dr_error *err);
 	int (*update)(int64_t id, const json_t *spec, struct dr_error *err);
 	int (*del)(int64_t id, struct dr_error *err);
 } repos_api_resources[] = {
-    {"/api/v2/products", "product", repo_product_get, repo_product_list, repo_product_create,
+    {"/api/v2/products", "product", &repos_api_products, repo_product_get, repo_product_create,
         repo_product_update, repo_product_delete},
-    {"/api/v2/repositories", "repository", repo_get, NULL, repo_create, repo_update, repo_delete},
-    {"/api/v2/content_views", "content_view", repo_cv_get, repo_cv_list, repo_cv_create,
+    {"/api/v2/repositories", "repository", &repos_api_repositories, repo_get, repo_create,
+        repo_update, repo_delete},
+    {"/api/v2/content_views", "content_view", &repos_api_cvs, repo_cv_get, repo_cv_create,
         repo_cv_update, repo_cv_delete},
-    {"/api/v2/lifecycle_environments", "lifecycle_environment", repo_env_get, repo_env_list,
+    {"/api/v2/lifecycle_environments", "lifecycle_environment", &repos_api_envs, repo_env_get,
         repo_env_create, NULL, repo_env_delete},
 };
 
@@ -54,33 +197,34 @@ repos_api_list_reply(struct http_response *resp, json_t *rows)
 	        "per_page", n, "search", "results", rows));
 }
 
-/* GET <resource> */
+/* GET <resource>; repositories also take ?product=NAME. */
 static int
 repos_api_list(struct http_request *req, struct http_response *resp)
 {
 	const struct repos_api_resource *r = repos_api_resource(req);
-	json_t *rows = NULL;
-	struct dr_error err;
-	int rc;
+	const char *product = http_request_query(req, "product");
+	_cleanup_json_ json_t *params = NULL;
 
-	if (r->list != NULL)
-		rc = r->list(&rows, &err);
-	else
-		rc = repo_list(http_request_query(req, "product"), &rows, &err);
-	if (rc < 0) {
-		http_reply_error(resp, 500, "%s", err.msg);
-		return 0;
+	if (r->api == &repos_api_repositories && product != NULL) {
+		params = json_pack("[s]", product);
+		return api_list(req, resp, r->api, "p.name = ?", params);
 	}
-	repos_api_list_reply(resp, rows);
-	return 0;
+	return api_list(req, resp, r->api, NULL, NULL);
 }
 
-/* The object named by :id (a name or a number), or a 404 reply. */
+/* The object named by :id (a name or a number) when the caller's role lets this route
+ * see it, or a 404 reply: hidden objects look absent. */
 static json_t *
-repos_api_find(const struct repos_api_resource *r, struct http_request *req, struct http_response *resp)
+repos_api_find(
+    const struct repos_api_resource *r, struct http_request *req, struct http_response *resp)
 {
 	json_t *o = r->get(http_request_param(req, "id"));
 
+	if (o != NULL &&
+	    !api_in_scope(req, r->api, json_integer_value(json_object_get(o, "id")))) {
+		json_decref(o);
+		o = NULL;
+	}
 	if (o == NULL)
 		http_reply_error(resp, 404, "no %s '%s'", r->what, http_request_param(req, "id"));
 	return o;
@@ -168,8 +312,8 @@ repos_api_update(struct http_request *req, struct http_response *resp)
 	}
 	id = json_integer_value(json_object_get(before, "id"));
 	if (!json_is_object(body) || r->update(id, body, &err) < 0) {
-		http_reply_error(resp, json_is_object(body) ? repos_api_write_status(&err) : 422, "%s",
-		    json_is_object(body) ? err.msg : "expected an object");
+		http_reply_error(resp, json_is_object(body) ? repos_api_write_status(&err) : 422,
+		    "%s", json_is_object(body) ? err.msg : "expected an object");
 		return 0;
 	}
 	key = xasprintf("%lld", (long long)id);
@@ -202,7 +346,8 @@ repos_api_delete(struct http_request *req, struct http_response *resp)
 
 /* Submit a job and answer 202 with it. */
 static void
-repos_api_job(struct http_request *req, struct http_response *resp, const char *kind, json_t *params)
+repos_api_job(
+    struct http_request *req, struct http_response *resp, const char *kind, json_t *params)
 {
 	struct dr_error err;
 	int64_t id;
@@ -221,12 +366,10 @@ repos_api_job(struct http_request *req, struct http_response *resp, const char *
 static int
 repos_api_repo_sync(struct http_request *req, struct http_response *resp)
 {
-	_cleanup_json_ json_t *repo = repo_get(http_request_param(req, "id"));
+	_cleanup_json_ json_t *repo = repos_api_find(&repos_api_resources[1], req, resp);
 
-	if (repo == NULL) {
-		http_reply_error(resp, 404, "no repository '%s'", http_request_param(req, "id"));
+	if (repo == NULL)
 		return 0;
-	}
 	repos_api_job(req, resp, "repo_sync",
 	    json_pack("{s:O}", "repository", json_object_get(repo, "name")));
 	return 0;
@@ -236,14 +379,12 @@ repos_api_repo_sync(struct http_request *req, struct http_response *resp)
 static int
 repos_api_repo_versions(struct http_request *req, struct http_response *resp)
 {
-	_cleanup_json_ json_t *repo = repo_get(http_request_param(req, "id"));
+	_cleanup_json_ json_t *repo = repos_api_find(&repos_api_resources[1], req, resp);
 	json_t *rows = NULL;
 	struct dr_error err;
 
-	if (repo == NULL) {
-		http_reply_error(resp, 404, "no repository '%s'", http_request_param(req, "id"));
+	if (repo == NULL)
 		return 0;
-	}
 	if (repo_version_list(json_integer_value(json_object_get(repo, "id")), &rows, &err) < 0) {
 		http_reply_error(resp, 500, "%s", err.msg);
 		return 0;
@@ -256,15 +397,14 @@ repos_api_repo_versions(struct http_request *req, struct http_response *resp)
 static int
 repos_api_cv_job(struct http_request *req, struct http_response *resp)
 {
-	_cleanup_json_ json_t *cv = repo_cv_get(http_request_param(req, "id")), *body = NULL;
+	_cleanup_json_ json_t *cv = repos_api_find(&repos_api_resources[2], req, resp);
+	_cleanup_json_ json_t *body = NULL;
 	bool publish = str_has_suffix(http_request_path(req), "/publish");
 	struct dr_error err;
 	json_t *params;
 
-	if (cv == NULL) {
-		http_reply_error(resp, 404, "no content view '%s'", http_request_param(req, "id"));
+	if (cv == NULL)
 		return 0;
-	}
 	if (http_request_body(req, NULL) != NULL && http_request_json(req, &body, &err) < 0) {
 		http_reply_error(resp, 400, "%s", err.msg);
 		return 0;
@@ -279,7 +419,8 @@ repos_api_cv_job(struct http_request *req, struct http_response *resp)
 		    resp, 422, "expected {\"version\": \"1.0\", \"to\": environment}");
 		return 0;
 	}
-	repos_api_job(req, resp, publish ? "content_view_publish" : "content_view_promote", params);
+	repos_api_job(
+	    req, resp, publish ? "content_view_publish" : "content_view_promote", params);
 	return 0;
 }
 
@@ -291,56 +432,78 @@ repos_api_orphans(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
-/* GET /api/v2/errata?type=&severity=&cve=&repository=&search=&since=&until=&page=&per_page= */
+/* GET /api/v2/errata?search=&order=&page=&per_page=, and the filters the CLI has always
+ * sent: type=, severity=, cve= (any reference), repository=, since=, until=. */
 static int
 repos_api_errata_list(struct http_request *req, struct http_response *resp)
 {
-	static const char *const keys[] = {"type", "severity", "cve", "repository", "search"};
-	_cleanup_json_ json_t *filter = json_object();
-	json_t *rows = NULL;
-	long long page = 1, per = 20, t;
-	struct dr_error err;
-	int64_t total = 0;
+	static const struct {
+		const char *key, *sql;
+	} filters[] = {
+	    {"type", "repo_errata.type = ?"},
+	    {"severity", "repo_errata.severity = ?"},
+	    {"cve",
+	        "EXISTS (SELECT 1 FROM json_each(repo_errata.data, '$.references') ref"
+	        " WHERE ref.value ->> 'id' = ?)"},
+	    {"repository",
+	        "repo_errata.id IN (SELECT ve.erratum_id FROM repo_version_errata ve"
+	        " JOIN repo_repositories r ON r.latest_version_id = ve.version_id"
+	        " WHERE r.name = ?)"},
+	    {"since", "repo_errata.issued_at >= ?"},
+	    {"until", "repo_errata.issued_at <= ?"},
+	};
+	_cleanup_json_ json_t *params = json_array();
+	struct buf extra = BUF_INIT(4096);
 	size_t i;
+	int r;
 
-	for (i = 0; i < nitems(keys); i++)
-		if (http_request_query(req, keys[i]) != NULL)
-			json_object_set_new(
-			    filter, keys[i], json_string(http_request_query(req, keys[i])));
-	if (http_request_query(req, "since") != NULL) {
-		t = repo_date_parse(http_request_query(req, "since"));
-		json_object_set_new(filter, "since", json_integer(t));
+	buf_adds(&extra, "1 = 1");
+	for (i = 0; i < nitems(filters); i++) {
+		const char *v = http_request_query(req, filters[i].key);
+
+		if (v == NULL)
+			continue;
+		buf_addf(&extra, " AND %s", filters[i].sql);
+		if (i >= 4) {
+			int64_t t = repo_date_parse(v);
+
+			if (t == 0 && strcmp(v, "0") != 0) {
+				buf_free(&extra);
+				api_reply_invalid(resp,
+				    json_pack("{s:s}", filters[i].key, "expected a date"),
+				    "expected a date (YYYY-MM-DD)");
+				return 0;
+			}
+			json_array_append_new(params, json_integer(t));
+		} else {
+			json_array_append_new(params, json_string(v));
+		}
 	}
-	if (http_request_query(req, "until") != NULL) {
-		t = repo_date_parse(http_request_query(req, "until"));
-		json_object_set_new(filter, "until", json_integer(t));
-	}
-	if ((http_request_query(req, "page") != NULL &&
-	        str_to_ll(http_request_query(req, "page"), 1, 1000000, &page) < 0) ||
-	    (http_request_query(req, "per_page") != NULL &&
-	        str_to_ll(http_request_query(req, "per_page"), 1, 1000, &per) < 0)) {
-		http_reply_error(resp, 422, "page from 1, per_page from 1 to 1000");
-		return 0;
-	}
-	if (repo_errata_list(filter, (int)per, (int)((page - 1) * per), &rows, &total, &err) < 0) {
-		http_reply_error(resp, 500, "%s", err.msg);
-		return 0;
-	}
-	http_reply_json(resp, 200,
-	    json_pack("{s:I, s:I, s:I, s:I, s:s?, s:o}", "total", (json_int_t)total, "subtotal",
-	        (json_int_t)total, "page", (json_int_t)page, "per_page", (json_int_t)per, "search",
-	        http_request_query(req, "search"), "results", rows));
-	return 0;
+	r = api_list(req, resp, &repos_api_errata, extra.data, params);
+	buf_free(&extra);
+	return r;
 }
 
 /* GET /api/v2/errata/:id */
 static int
 repos_api_erratum_show(struct http_request *req, struct http_response *resp)
 {
-	json_t *e = repo_erratum_get(http_request_param(req, "id"));
+	const char *id = http_request_param(req, "id");
+	json_t *e = repo_erratum_get(id);
+	_cleanup_json_ json_t *row = store_query_one(NULL,
+	    "SELECT id FROM repo_errata WHERE erratum_id = ? ORDER BY updated_at DESC, id DESC",
+	    "[s]", id);
 
+	/* A role filtered on errata sees only the errata its search selects. */
+	if (e != NULL &&
+	    (row == NULL ||
+	        !api_in_scope(
+	            req, &repos_api_errata, json_integer_value(json_object_get(row, "id"))))) {
+		json_decref(e);
+		e = NULL;
+	}
 	if (e == NULL)
-		http_reply_error(resp, 404, "no erratum '%s'", http_request_param(req, "id"));
+		http_reply_error(resp, 404, "no erratum '%s'", id);
 	else
 		http_reply_json(resp, 200, e);
 	return 0;
@@ -444,7 +607,8 @@ repos_api_errata_applicable(struct http_request *req, struct http_response *resp
 		return 0;
 	}
 	if (json_is_array(json_object_get(body, "profiles"))) {
-		repos_api_errata_applicable_many(resp, json_object_get(body, "profiles"), ids, type);
+		repos_api_errata_applicable_many(
+		    resp, json_object_get(body, "profiles"), ids, type);
 		return 0;
 	}
 	if (repo_errata_applicable(json_object_get(body, "profile"), ids, type, &result, &err) <
@@ -459,30 +623,31 @@ repos_api_errata_applicable(struct http_request *req, struct http_response *resp
 static const struct http_route repos_routes[] = {
     {"GET", "/content/drover.gpg", repo_content_key, HTTP_PUBLIC, "content_key"},
     {"GET", "/content/:env/:cv/:repo/*", repo_content_handler, HTTP_PUBLIC, "content"},
-    {"GET", "/api/v2/products", repos_api_list, 0, "products"},
+    {"GET", "/api/v2/products", repos_api_list, HTTP_LIST, "products"},
     {"POST", "/api/v2/products", repos_api_create, 0, "products"},
     {"GET", "/api/v2/products/:id", repos_api_show, 0, "product"},
     {"PUT", "/api/v2/products/:id", repos_api_update, 0, "product"},
     {"DELETE", "/api/v2/products/:id", repos_api_delete, 0, "product"},
-    {"GET", "/api/v2/repositories", repos_api_list, 0, "repositories"},
+    {"GET", "/api/v2/repositories", repos_api_list, HTTP_LIST, "repositories"},
     {"POST", "/api/v2/repositories", repos_api_create, 0, "repositories"},
     {"GET", "/api/v2/repositories/:id", repos_api_show, 0, "repository"},
     {"PUT", "/api/v2/repositories/:id", repos_api_update, 0, "repository"},
     {"DELETE", "/api/v2/repositories/:id", repos_api_delete, 0, "repository"},
     {"POST", "/api/v2/repositories/:id/sync", repos_api_repo_sync, 0, "repository_sync"},
-    {"GET", "/api/v2/repositories/:id/versions", repos_api_repo_versions, 0, "repository_versions"},
-    {"GET", "/api/v2/content_views", repos_api_list, 0, "content_views"},
+    {"GET", "/api/v2/repositories/:id/versions", repos_api_repo_versions, 0,
+        "repository_versions"},
+    {"GET", "/api/v2/content_views", repos_api_list, HTTP_LIST, "content_views"},
     {"POST", "/api/v2/content_views", repos_api_create, 0, "content_views"},
     {"GET", "/api/v2/content_views/:id", repos_api_show, 0, "content_view"},
     {"PUT", "/api/v2/content_views/:id", repos_api_update, 0, "content_view"},
     {"DELETE", "/api/v2/content_views/:id", repos_api_delete, 0, "content_view"},
     {"POST", "/api/v2/content_views/:id/publish", repos_api_cv_job, 0, "content_view_publish"},
     {"POST", "/api/v2/content_views/:id/promote", repos_api_cv_job, 0, "content_view_promote"},
-    {"GET", "/api/v2/lifecycle_environments", repos_api_list, 0, "lifecycle_environments"},
+    {"GET", "/api/v2/lifecycle_environments", repos_api_list, HTTP_LIST, "lifecycle_environments"},
     {"POST", "/api/v2/lifecycle_environments", repos_api_create, 0, "lifecycle_environments"},
     {"GET", "/api/v2/lifecycle_environments/:id", repos_api_show, 0, "lifecycle_environment"},
     {"DELETE", "/api/v2/lifecycle_environments/:id", repos_api_delete, 0, "lifecycle_environment"},
-    {"GET", "/api/v2/errata", repos_api_errata_list, 0, "errata"},
+    {"GET", "/api/v2/errata", repos_api_errata_list, HTTP_LIST, "errata"},
     {"POST", "/api/v2/errata/applicable", repos_api_errata_applicable, 0, "errata_applicable"},
     {"GET", "/api/v2/errata/:id", repos_api_erratum_show, 0, "erratum"},
     {"POST", "/api/v2/content/orphans/remove", repos_api_orphans, 0, "content_orphans"},
@@ -531,6 +696,11 @@ repos_api_metrics_repos(struct buf *out)
 void
 repos_api_init(void)
 {
+	api_resource_register(&repos_api_products);
+	api_resource_register(&repos_api_repositories);
+	api_resource_register(&repos_api_cvs);
+	api_resource_register(&repos_api_envs);
+	api_resource_register(&repos_api_errata);
 	http_routes_add(repos_routes, nitems(repos_routes));
 	metrics_collector_add(repos_api_metrics_repos);
 }

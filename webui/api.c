@@ -268,15 +268,273 @@ api_where(const struct api_resource *r, const char *scope, const char *extra,
 	return 0;
 }
 
-/* The list query with counts: total ignores the search, subtotal does not. */
+/*
+ * Answers of lists kept per thread, for as long as the store has not changed. Each MHD
+ * thread has its own SQLite connection (core/store.c); on it, "PRAGMA data_version"
+ * moves when another connection commits and total_changes() when this one writes, so
+ * the pair names a state of the data. A list asked again in the same state (the same
+ * resource, query, caller's scope) is answered from memory: the usual case for pages
+ * that are reloaded and CLIs that poll. Any write anywhere empties it.
+ */
+#define API_CACHE_ENTRIES 8
+#define API_CACHE_BODY_MAX (512 * 1024)
+
+struct api_cache_entry {
+	char *key;
+	int64_t version, changes;
+	char *body;
+	size_t len;
+	uint64_t used;
+};
+
+/* A count of a list's rows (for paging through a search: the count does not move). */
+#define API_COUNT_ENTRIES 16
+
+struct api_count_entry {
+	char *key; /* FROM, WHERE and the values bound */
+	int64_t version, changes, n;
+	uint64_t used;
+};
+
+struct api_cache {
+	struct api_cache_entry e[API_CACHE_ENTRIES];
+	struct api_count_entry counts[API_COUNT_ENTRIES];
+	uint64_t clock;
+};
+
+static pthread_key_t api_cache_key;
+static pthread_once_t api_cache_once = PTHREAD_ONCE_INIT;
+static bool api_cache_off;
+
+/* A thread's cache, freed when the thread ends. */
+static void
+api_cache_free(void *p)
+{
+	struct api_cache *c = p;
+
+	for (size_t i = 0; c != NULL && i < API_CACHE_ENTRIES; i++) {
+		free(c->e[i].key);
+		free(c->e[i].body);
+	}
+	for (size_t i = 0; c != NULL && i < API_COUNT_ENTRIES; i++)
+		free(c->counts[i].key);
+	free(c);
+}
+
+static void
+api_cache_key_make(void)
+{
+	if (pthread_key_create(&api_cache_key, api_cache_free) != 0)
+		fatalx("pthread_key_create failed");
+	api_cache_off = getenv("DROVER_API_NO_CACHE") != NULL; /* for benchmarks */
+}
+
+/* The state of the data as this thread's connection sees it; -1 when unknown. */
+static int
+api_cache_version(int64_t *ret_version, int64_t *ret_changes)
+{
+	_cleanup_json_ json_t *row = store_query_one(
+	    NULL, "SELECT data_version AS v, total_changes() AS c FROM pragma_data_version", NULL);
+
+	if (row == NULL)
+		return -1;
+	*ret_version = json_integer_value(json_object_get(row, "v"));
+	*ret_changes = json_integer_value(json_object_get(row, "c"));
+	return 0;
+}
+
+/* This thread's cache, made on first use. */
+static struct api_cache *
+api_cache_mine(void)
+{
+	struct api_cache *c;
+
+	pthread_once(&api_cache_once, api_cache_key_make);
+	if ((c = pthread_getspecific(api_cache_key)) == NULL) {
+		c = xcalloc(1, sizeof *c);
+		if (pthread_setspecific(api_cache_key, c) != 0)
+			fatalx("pthread_setspecific failed");
+	}
+	return c;
+}
+
+/* count(*) of FROM … WHERE … with params, from this thread's cache when the store has
+ * not changed since it was counted. */
+static int
+api_count(const char *from, const char *where, const json_t *params, int64_t *ret_n,
+    struct dr_error *err)
+{
+	_cleanup_free_ char *sql = xasprintf("SELECT count(*) AS n FROM %s%s", from, where);
+	_cleanup_free_ char *p = json_dumps(params, JSON_COMPACT), *key = NULL;
+	_cleanup_json_ json_t *rows = NULL;
+	struct api_count_entry *victim = NULL;
+	struct api_cache *c = api_cache_mine();
+	int64_t version, changes;
+	bool cached = !api_cache_off && api_cache_version(&version, &changes) == 0;
+	size_t i;
+
+	key = xasprintf("%s\n%s", sql, p != NULL ? p : "");
+	for (i = 0; cached && i < API_COUNT_ENTRIES; i++) {
+		struct api_count_entry *e = &c->counts[i];
+
+		if (e->key != NULL && e->version == version && e->changes == changes &&
+		    strcmp(e->key, key) == 0) {
+			e->used = ++c->clock;
+			*ret_n = e->n;
+			return 0;
+		}
+		/* The victim: a slot of an older state, else the least recently used. */
+		if (e->key == NULL || e->version != version || e->changes != changes)
+			victim = e;
+		else if (victim == NULL ||
+		    (victim->version == version && victim->changes == changes &&
+		        victim->key != NULL && e->used < victim->used))
+			victim = e;
+	}
+	if (store_query(sql, params, &rows, err) < 0)
+		return -1;
+	*ret_n = json_integer_value(json_object_get(json_array_get(rows, 0), "n"));
+	if (cached && victim != NULL) {
+		free(victim->key);
+		victim->key = TAKE_PTR(key);
+		victim->version = version;
+		victim->changes = changes;
+		victim->n = *ret_n;
+		victim->used = ++c->clock;
+	}
+	return 0;
+}
+
+/* This thread's cache entry for key in the current state, or NULL. */
+static struct api_cache_entry *
+api_cache_get(const char *key, int64_t version, int64_t changes)
+{
+	struct api_cache *c;
+
+	pthread_once(&api_cache_once, api_cache_key_make);
+	if (api_cache_off || (c = pthread_getspecific(api_cache_key)) == NULL)
+		return NULL;
+	for (size_t i = 0; i < API_CACHE_ENTRIES; i++) {
+		struct api_cache_entry *e = &c->e[i];
+
+		if (e->key != NULL && e->version == version && e->changes == changes &&
+		    strcmp(e->key, key) == 0) {
+			e->used = ++c->clock;
+			return e;
+		}
+	}
+	return NULL;
+}
+
+/* Keep body (copied) for key in this state, in place of the least recently used. */
+static void
+api_cache_put(const char *key, int64_t version, int64_t changes, const char *body, size_t len)
+{
+	struct api_cache *c;
+	struct api_cache_entry *victim = NULL;
+
+	pthread_once(&api_cache_once, api_cache_key_make);
+	if (api_cache_off || len > API_CACHE_BODY_MAX)
+		return;
+	c = api_cache_mine();
+	for (size_t i = 0; i < API_CACHE_ENTRIES; i++) {
+		struct api_cache_entry *e = &c->e[i];
+
+		/* Entries of an older state are of no more use. */
+		if (e->key == NULL || e->version != version || e->changes != changes) {
+			victim = e;
+			break;
+		}
+		if (victim == NULL || e->used < victim->used)
+			victim = e;
+	}
+	free(victim->key);
+	free(victim->body);
+	victim->key = xstrdup(key);
+	victim->version = version;
+	victim->changes = changes;
+	victim->body = xmalloc(len + 1);
+	memcpy(victim->body, body, len);
+	victim->body[len] = '\0';
+	victim->len = len;
+	victim->used = ++c->clock;
+}
+
+/* A list in Foreman's shape around results, a JSON array as text. */
+static void
+api_reply_list_text(struct http_response *resp, const struct buf *results, int64_t total,
+    int64_t subtotal, long long page, long long per_page, const char *search, struct buf *ret_body)
+{
+	struct buf out = BUF_INIT(0);
+	_cleanup_json_ json_t *s = search != NULL ? json_string(search) : json_null();
+	_cleanup_free_ char *stext = NULL;
+
+	if (s == NULL) /* not UTF-8: shown as null, as jansson's packing would refuse it */
+		s = json_null();
+	stext = json_dumps(s, JSON_ENCODE_ANY | JSON_COMPACT);
+	buf_addf(&out,
+	    "{\"total\":%lld,\"subtotal\":%lld,\"page\":%lld,\"per_page\":%lld,"
+	    "\"search\":%s,\"results\":",
+	    (long long)total, (long long)subtotal, page, per_page, stext);
+	buf_add(&out, results->data, results->len);
+	buf_addc(&out, '}');
+	http_reply_text(resp, 200, "application/json", out.data, out.len);
+	*ret_body = out;
+}
+
+/*
+ * One page of r as JSON texts (r->json), joined into an array on text, or parsed into
+ * rows when text is NULL.
+ */
+static int
+api_page_json(const struct api_resource *r, const char *where, const char *orderby,
+    const json_t *params, long long page, long long per_page, struct buf *text, json_t *rows,
+    struct dr_error *err)
+{
+	/* The page is materialised first so that json_columns are computed once a row. */
+	_cleanup_free_ char *sql = xasprintf("WITH page AS MATERIALIZED (SELECT %s.*%s FROM %s%s"
+	                                     " ORDER BY %s LIMIT %lld OFFSET %lld)"
+	                                     " SELECT %s AS j FROM page AS %s ORDER BY %s",
+	    r->from, r->json_columns != NULL ? r->json_columns : "", r->from, where, orderby,
+	    per_page, (page - 1) * per_page, r->json, r->from, orderby);
+	_cleanup_json_ json_t *got = NULL;
+	json_t *row;
+	size_t i;
+
+	if (store_query(sql, params, &got, err) < 0)
+		return -1;
+	if (text != NULL)
+		buf_addc(text, '[');
+	json_array_foreach(got, i, row)
+	{
+		const char *j = json_string_value(json_object_get(row, "j"));
+		json_t *v;
+
+		if (j == NULL)
+			continue;
+		if (text != NULL) {
+			if (i > 0)
+				buf_addc(text, ',');
+			buf_adds(text, j);
+		} else if ((v = json_loads(j, 0, NULL)) != NULL) {
+			json_array_append_new(rows, v);
+		}
+	}
+	if (text != NULL)
+		buf_addc(text, ']');
+	return 0;
+}
+
+/* The list query with counts: total ignores the search, subtotal does not. The page comes
+ * as rows, or as text when text is set and r has a json expression. */
 static int
 api_list_run(const struct api_resource *r, const char *search, const char *scope,
     const char *extra, const json_t *extra_params, const char *order, long long page,
-    long long per_page, json_t **ret_rows, int64_t *ret_total, int64_t *ret_subtotal, int *ret_bad,
-    struct dr_error *err)
+    long long per_page, json_t **ret_rows, struct buf *text, int64_t *ret_total,
+    int64_t *ret_subtotal, int *ret_bad, struct dr_error *err)
 {
 	struct buf where = BUF_INIT(SEARCH_SQL_MAX * 2), orderby = BUF_INIT(4096);
-	_cleanup_json_ json_t *params = json_array(), *rows = NULL, *count = NULL;
+	_cleanup_json_ json_t *params = json_array(), *rows = NULL;
 	_cleanup_free_ char *sql = NULL;
 	bool searching = search != NULL && *search != '\0';
 	size_t i;
@@ -295,33 +553,32 @@ api_list_run(const struct api_resource *r, const char *search, const char *scope
 	}
 	if (api_where(r, scope, extra, extra_params, search, &where, params, ret_bad, err) < 0)
 		goto out;
-	sql = xasprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT %lld OFFSET %lld", r->select,
-	    r->from, where.data, orderby.data, per_page, (page - 1) * per_page);
-	if (store_query(sql, params, &rows, err) < 0)
+	if (r->json != NULL) {
+		rows = json_array();
+		if (api_page_json(r, where.data, orderby.data, params, page, per_page, text,
+		        text != NULL ? NULL : rows, err) < 0)
+			goto out;
+	} else {
+		sql = xasprintf("SELECT %s FROM %s%s ORDER BY %s LIMIT %lld OFFSET %lld",
+		    r->select, r->from, where.data, orderby.data, per_page, (page - 1) * per_page);
+		if (store_query(sql, params, &rows, err) < 0)
+			goto out;
+	}
+	if (api_count(r->from, where.data, params, ret_subtotal, err) < 0)
 		goto out;
-	free(sql);
-	sql = xasprintf("SELECT count(*) AS n FROM %s%s", r->from, where.data);
-	if (store_query(sql, params, &count, err) < 0)
-		goto out;
-	*ret_subtotal = json_integer_value(json_object_get(json_array_get(count, 0), "n"));
 	*ret_total = *ret_subtotal;
 	if (searching) {
 		/* The total without the search, within the scope. */
 		json_decref(params);
 		params = json_array();
 		buf_reset(&where);
-		json_decref(count);
-		count = NULL;
 		if (api_where(r, scope, extra, extra_params, NULL, &where, params, ret_bad, err) <
 		    0)
 			goto out;
-		free(sql);
-		sql = xasprintf("SELECT count(*) AS n FROM %s%s", r->from, where.data);
-		if (store_query(sql, params, &count, err) < 0)
+		if (api_count(r->from, where.data, params, ret_total, err) < 0)
 			goto out;
-		*ret_total = json_integer_value(json_object_get(json_array_get(count, 0), "n"));
 	}
-	if (r->present != NULL)
+	if (r->present != NULL && r->json == NULL)
 		json_array_foreach(rows, i, row) r->present(row);
 	*ret_rows = TAKE_PTR(rows);
 	rc = 0;
@@ -340,7 +597,7 @@ api_list_query(const struct api_resource *r, const char *search, const char *sco
 	int64_t subtotal;
 	int bad;
 
-	return api_list_run(r, search, scope, NULL, NULL, order, page, per_page, ret_rows,
+	return api_list_run(r, search, scope, NULL, NULL, order, page, per_page, ret_rows, NULL,
 	    &subtotal, ret_total, &bad, err);
 }
 
@@ -361,23 +618,47 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 	const char *search = http_request_query(req, "search");
 	const char *order = http_request_query(req, "order");
 	long long page, per_page;
-	int64_t total = 0, subtotal = 0;
+	int64_t total = 0, subtotal = 0, version = 0, changes = 0;
 	json_t *rows = NULL;
+	struct buf text = BUF_INIT(0), body = BUF_INIT(0);
+	_cleanup_free_ char *key = NULL, *xp = NULL;
+	struct api_cache_entry *hit;
 	struct dr_error err;
 	int bad;
 
 	if (api_paging(req, resp, &page, &per_page) < 0)
 		return 0;
+	if (r->json != NULL && api_cache_version(&version, &changes) == 0) {
+		xp = extra_params != NULL ? json_dumps(extra_params, JSON_COMPACT) : NULL;
+		key = xasprintf("%s\n%s\n%s\n%lld\n%lld\n%s\n%s\n%s", r->name,
+		    search != NULL ? search : "", order != NULL ? order : "", page, per_page,
+		    api_scope(req) != NULL ? api_scope(req) : "", extra != NULL ? extra : "",
+		    xp != NULL ? xp : "");
+		if ((hit = api_cache_get(key, version, changes)) != NULL) {
+			http_reply_text(resp, 200, "application/json", hit->body, hit->len);
+			return 0;
+		}
+	}
 	if (api_list_run(r, search, api_scope(req), extra, extra_params, order, page, per_page,
-	        &rows, &total, &subtotal, &bad, &err) < 0) {
+	        &rows, r->json != NULL ? &text : NULL, &total, &subtotal, &bad, &err) < 0) {
 		if (bad == 422)
 			api_reply_field(
 			    resp, str_has_prefix(err.msg, "order") ? "order" : "search", err.msg);
 		else
 			http_reply_error(resp, 500, "%s", err.msg);
+		buf_free(&text);
 		return 0;
 	}
-	api_reply_list(resp, rows, total, subtotal, page, per_page, search);
+	if (r->json != NULL) {
+		api_reply_list_text(resp, &text, total, subtotal, page, per_page, search, &body);
+		if (key != NULL)
+			api_cache_put(key, version, changes, body.data, body.len);
+		buf_free(&body);
+		json_decref(rows);
+	} else {
+		api_reply_list(resp, rows, total, subtotal, page, per_page, search);
+	}
+	buf_free(&text);
 	return 0;
 }
 
@@ -408,6 +689,38 @@ api_in_scope(struct http_request *req, const struct api_resource *r, int64_t id)
 	else
 		ok = json_array_size(rows) > 0;
 	return ok;
+}
+
+/* GET one object of r as its JSON text, within the caller's scope. */
+int
+api_show(struct http_request *req, struct http_response *resp, const struct api_resource *r,
+    int64_t id, const char *what, const char *label)
+{
+	_cleanup_free_ char *sql = xasprintf("WITH one AS MATERIALIZED (SELECT %s.*%s FROM %s"
+	                                     " WHERE %s = ?) SELECT %s AS j FROM one AS %s",
+	    r->from, r->json_columns != NULL ? r->json_columns : "", r->from, r->id_sql, r->json,
+	    r->from);
+	_cleanup_json_ json_t *row = NULL;
+	struct dr_error err;
+	const char *j;
+
+	if (!api_in_scope(req, r, id)) {
+		/* Out of scope looks like absent: names of hidden objects do not leak. */
+		http_reply_error(resp, 404, "no %s '%s'", what, label);
+		return 0;
+	}
+	err.msg[0] = '\0';
+	row = store_query_one(&err, sql, "[I]", (json_int_t)id);
+	if (row == NULL && err.msg[0] != '\0') {
+		http_reply_error(resp, 500, "%s", err.msg);
+		return 0;
+	}
+	if ((j = json_string_value(json_object_get(row, "j"))) == NULL) {
+		http_reply_error(resp, 404, "no %s '%s'", what, label);
+		return 0;
+	}
+	http_reply_text(resp, 200, "application/json", j, strlen(j));
+	return 0;
 }
 
 /* An :id path segment as a positive integer; a bad one is a 404. */

@@ -14,7 +14,8 @@
  * Each resource declares its fields (name, SQL column or subquery, type); the compiler
  * emits a boolean SQL expression with '?' placeholders and appends the values to a
  * params array, so nothing from the query is ever spliced into SQL text. Comparisons
- * against NULL follow what people mean: "owner != bob" includes jobs without an owner.
+ * against NULL follow what people mean: "owner != bob" includes jobs without an owner, and
+ * so does "not owner = bob" (an unknown comparison counts as false before "not").
  */
 #define LOG_COMPONENT "search"
 #include "config.h"
@@ -291,16 +292,14 @@ search_like_pattern(const char *v)
 	return buf_steal(&b);
 }
 
-/* field op value, with the field already read and the operator current. */
+/* The condition of field op value onto out, with the value current (a list's ')'
+ * current at the end); op is not negated for a multi-valued field. */
 static int
-search_comparison(struct parser *p, const struct search_field *f)
+search_condition(struct parser *p, const struct search_field *f, const char *op, size_t opcol)
 {
-	_cleanup_free_ char *op = xstrdup(p->tok.text);
-	size_t opcol = p->tok.col, n = 0;
+	size_t n = 0;
 	bool negate = op[0] == '!';
 
-	if (search_next(p) < 0)
-		return -1;
 	if (strcmp(op, "^") == 0 || strcmp(op, "!^") == 0) {
 		if (p->tok.kind != TOK_LPAREN)
 			return search_fail(p, p->tok.col, "expected '(' after '%s'", op);
@@ -326,7 +325,7 @@ search_comparison(struct parser *p, const struct search_field *f)
 				    p, p->tok.col, "expected ',' or ')' in the list");
 		}
 		buf_adds(p->out, "))");
-		return search_next(p);
+		return 0;
 	}
 	if (p->tok.kind != TOK_WORD && p->tok.kind != TOK_STRING)
 		return search_fail(p, p->tok.col, "expected a value after '%s'", op);
@@ -344,7 +343,7 @@ search_comparison(struct parser *p, const struct search_field *f)
 			    f->sql);
 		else
 			buf_addf(p->out, "(LOWER(%s) LIKE LOWER(?) ESCAPE '\\')", f->sql);
-		return search_next(p);
+		return 0;
 	}
 	if (f->type == SEARCH_BOOL && strcmp(op, "=") != 0 && strcmp(op, "!=") != 0)
 		return search_fail(p, opcol, "%s is true or false: only = and != apply", f->name);
@@ -354,6 +353,35 @@ search_comparison(struct parser *p, const struct search_field *f)
 		buf_addf(p->out, "(%s IS NULL OR %s <> ?)", f->sql, f->sql);
 	else
 		buf_addf(p->out, "(%s %s ?)", f->sql, op);
+	return 0;
+}
+
+/* field op value, with the field already read and the operator current. */
+static int
+search_comparison(struct parser *p, const struct search_field *f)
+{
+	_cleanup_free_ char *op = xstrdup(p->tok.text);
+	size_t opcol = p->tok.col;
+
+	if (search_next(p) < 0)
+		return -1;
+	if (f->multi == NULL) {
+		if (search_condition(p, f, op, opcol) < 0)
+			return -1;
+		return search_next(p);
+	}
+	/* Any value matches; a negation: no value matches the positive operator. */
+	if (f->in_expr != NULL && op[0] == '!')
+		buf_addf(p->out, "(%s IS NULL OR %s NOT IN (SELECT %s %s AND ", f->in_expr,
+		    f->in_expr, f->in_col, f->multi);
+	else if (f->in_expr != NULL)
+		buf_addf(p->out, "(%s IN (SELECT %s %s AND ", f->in_expr, f->in_col, f->multi);
+	else
+		buf_addf(
+		    p->out, "(%sEXISTS (SELECT 1 %s AND ", op[0] == '!' ? "NOT " : "", f->multi);
+	if (search_condition(p, f, op[0] == '!' ? op + 1 : op, opcol) < 0)
+		return -1;
+	buf_adds(p->out, "))");
 	return search_next(p);
 }
 
@@ -370,7 +398,17 @@ search_bare(struct parser *p)
 		if (pattern == NULL)
 			pattern = search_like_pattern(p->tok.text);
 		buf_adds(p->out, n++ == 0 ? "(" : " OR ");
-		buf_addf(p->out, "LOWER(%s) LIKE LOWER(?) ESCAPE '\\'", p->fields[i].sql);
+		if (p->fields[i].in_expr != NULL)
+			buf_addf(p->out,
+			    "%s IN (SELECT %s %s AND LOWER(%s) LIKE LOWER(?) ESCAPE '\\')",
+			    p->fields[i].in_expr, p->fields[i].in_col, p->fields[i].multi,
+			    p->fields[i].sql);
+		else if (p->fields[i].multi != NULL)
+			buf_addf(p->out,
+			    "EXISTS (SELECT 1 %s AND LOWER(%s) LIKE LOWER(?) ESCAPE '\\')",
+			    p->fields[i].multi, p->fields[i].sql);
+		else
+			buf_addf(p->out, "LOWER(%s) LIKE LOWER(?) ESCAPE '\\'", p->fields[i].sql);
 		json_array_append_new(p->params, json_string(pattern));
 	}
 	if (n == 0)
@@ -408,7 +446,18 @@ search_primary(struct parser *p)
 	if (k == TOK_NULL || k == TOK_SET) {
 		if (search_next(p) < 0 || (f = search_field_token(p)) == NULL)
 			return -1;
-		buf_addf(p->out, "(%s IS %sNULL)", f->sql, k == TOK_SET ? "NOT " : "");
+		if (f->in_expr != NULL && k == TOK_SET)
+			buf_addf(p->out, "(%s IN (SELECT %s %s AND %s IS NOT NULL))", f->in_expr,
+			    f->in_col, f->multi, f->sql);
+		else if (f->in_expr != NULL)
+			buf_addf(p->out,
+			    "(%s IS NULL OR %s NOT IN (SELECT %s %s AND %s IS NOT NULL))",
+			    f->in_expr, f->in_expr, f->in_col, f->multi, f->sql);
+		else if (f->multi != NULL)
+			buf_addf(p->out, "(%sEXISTS (SELECT 1 %s AND %s IS NOT NULL))",
+			    k == TOK_SET ? "" : "NOT ", f->multi, f->sql);
+		else
+			buf_addf(p->out, "(%s IS %sNULL)", f->sql, k == TOK_SET ? "NOT " : "");
 		return search_next(p);
 	}
 	if (k == TOK_STRING)
@@ -447,9 +496,9 @@ search_not(struct parser *p)
 		return search_fail(p, p->tok.col, "nested more than %d deep", SEARCH_DEPTH_MAX);
 	if (search_next(p) < 0)
 		return -1;
-	buf_adds(p->out, "(NOT ");
+	buf_adds(p->out, "(NOT COALESCE(");
 	r = search_not(p);
-	buf_adds(p->out, ")");
+	buf_adds(p->out, ", 0))");
 	p->depth--;
 	return r;
 }
@@ -560,8 +609,15 @@ search_order(const char *order, const struct search_field *fields, size_t nfield
 		}
 		if (++n > 4)
 			return dr_error_set(err, "order: at most 4 fields");
-		buf_addf(out, "%s%s %s", n > 1 ? ", " : "", f->sql,
-		    dir != NULL && strcasecmp(dir, "desc") == 0 ? "DESC" : "ASC");
+		buf_adds(out, n > 1 ? ", " : "");
+		if (f->in_expr != NULL)
+			buf_addf(out, "(SELECT min(%s) %s AND %s = %s)", f->sql, f->multi,
+			    f->in_col, f->in_expr);
+		else if (f->multi != NULL)
+			buf_addf(out, "(SELECT min(%s) %s)", f->sql, f->multi);
+		else
+			buf_adds(out, f->sql);
+		buf_addf(out, " %s", dir != NULL && strcasecmp(dir, "desc") == 0 ? "DESC" : "ASC");
 	}
 	return 0;
 }

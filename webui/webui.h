@@ -237,6 +237,21 @@ struct search_field {
 	const char *sql; /* a column or a parenthesised subquery, trusted SQL */
 	enum search_type type;
 	unsigned flags;
+	/*
+	 * For a field with many values per object (a host's MACs): "FROM … WHERE …" (trusted
+	 * SQL, correlated with the listed table) over which sql ranges. A comparison then
+	 * holds when any value matches; a negated one (!=, !~, !^) when none does; null?
+	 * when there is no value. Ordering uses the smallest value.
+	 */
+	const char *multi;
+	/*
+	 * Optional with multi, for references: multi is then not correlated ("FROM hostgroups
+	 * g WHERE 1") and a comparison becomes in_expr IN (SELECT in_col multi AND cond)
+	 * (in_expr NOT IN … for a negation), which an index on in_expr serves, instead of a
+	 * lookup for every row.
+	 */
+	const char *in_expr; /* on the listed table: "hosts.hostgroup_id" */
+	const char *in_col; /* of multi's rows: "g.id" */
 };
 
 /* Append the condition for query to out and its values to params; the error names the
@@ -329,6 +344,21 @@ struct api_resource {
 	const struct search_field *fields;
 	size_t nfields;
 	void (*present)(json_t *row); /* adjusts each row (may be NULL) */
+	/*
+	 * Optional, instead of select and present: one SQL expression over from that gives a
+	 * row as JSON text with SQLite's JSON functions (json_object, json_patch, …). Lists
+	 * and objects are then answered as that text, never built as json_t and dumped again,
+	 * which is most of the cost of a large page. from must then be one table: json is
+	 * evaluated over a page of its rows under the table's own name, with json_columns
+	 * (", expr AS name…", may be NULL) added to each row first.
+	 */
+	const char *json;
+	/*
+	 * SQLite 3.40 parses a JSON text again at every place of a statement that reads it,
+	 * so a row's references are best taken from its document once, as one array
+	 * (json_extract(data, '$.a_id', '$.b_id') AS refs), and read from that small array.
+	 */
+	const char *json_columns;
 };
 #define API_PER_PAGE_DEFAULT 20
 #define API_PER_PAGE_MAX 1000
@@ -348,6 +378,10 @@ int api_list_query(const struct api_resource *r, const char *search, const char 
     struct dr_error *err);
 /* Whether object id of r is within the caller's scope for this route (true without one). */
 bool api_in_scope(struct http_request *req, const struct api_resource *r, int64_t id);
+/* Answer GET on object id of r (r->json): 404 "no <what> <label>" when it does not exist
+ * or is outside the caller's scope; label names it in that message. */
+int api_show(struct http_request *req, struct http_response *resp, const struct api_resource *r,
+    int64_t id, const char *what, const char *label);
 /* A list in Foreman's shape; rows is stolen. */
 void api_reply_list(struct http_response *resp, json_t *rows, int64_t total, int64_t subtotal,
     long long page, long long per_page, const char *search);

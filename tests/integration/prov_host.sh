@@ -48,7 +48,24 @@ like "search by a searchable field" "$("$DROVER" host list --search 'hostgroup=w
 is "search with no match" "$("$DROVER" --json host list --search 'hostgroup=base' | \
 	sed -n 's/^  "subtotal": \([0-9]*\).*/\1/p')" 0
 like "search on a field that is not searchable is a 422" \
-	"$("$DROVER" host list --search 'comment=x' 2>&1)" "422 search: 'comment' is not a searchable field of hosts"
+	"$("$DROVER" host list --search 'parameters=x' 2>&1)" \
+	"422 search: column 1: unknown field 'parameters' \\(known: id, name,"
+like "search by MAC, IP and the inherited operating system" \
+	"$("$DROVER" host list --search "mac = $MAC and ip = 198.18.10.21 and os = 'Debian 12'" 2>&1)" 'n1'
+like "a bare word matches names" "$("$DROVER" --json host list --search 'n1' | tr -d '\n ')" \
+	'"subtotal":1,.*"name":"n1"'
+like "the host shows its references by name and its interfaces" \
+	"$("$DROVER" --json host show n1 | tr -d '\n ')" \
+	'"hostgroup_name":"web".*"domain_name":"example.test"|"domain_name":"example.test".*"hostgroup_name":"web"'
+like "lists of other resources search too" \
+	"$("$DROVER" --json os list --search 'family = Redhat and major >= 9' | tr -d '\n ')" \
+	'"subtotal":2,'
+like "references in lists search by name" \
+	"$("$DROVER" --json hostgroup list --search 'parent = base' | tr -d '\n ')" \
+	'"subtotal":1,.*"parent_name":"base"'
+like "and lists of references too" \
+	"$("$DROVER" --json os list --search "default_template = 'Kickstart default'" | tr -d '\n ')" \
+	'"subtotal":2,.*"default_template_names":\[[^]]*"Kickstartdefault"' 
 like "a hostgroup in use cannot be deleted" "$("$DROVER" hostgroup delete web 2>&1)" \
 	'409 hostgroup web is used by host n1'
 like "a hostgroup cannot become its own ancestor" \

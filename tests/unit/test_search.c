@@ -11,6 +11,9 @@ static const struct search_field fields[] = {
     {"errata.security", "(SELECT count(*) FROM e WHERE e.h = h.id)", SEARCH_INT},
     {"enabled", "enabled", SEARCH_BOOL},
     {"built_at", "built_at", SEARCH_TIME},
+    {"mac", "nic.mac", SEARCH_TEXT, SEARCH_DEFAULT, "FROM nic WHERE nic.h = h.id"},
+    /* The same as an IN over an uncorrelated subquery. */
+    {"nic", "n.mac", SEARCH_TEXT, 0, "FROM nic n WHERE 1", "h.id", "n.h"},
 };
 
 /* Compile q; the SQL and the values as compact JSON. */
@@ -63,7 +66,8 @@ test_queries(void **state)
 	    "[\"%web%\",\"k8s\"]");
 	check("errata.security > 0", "(((SELECT count(*) FROM e WHERE e.h = h.id) > ?))", "[0]");
 	check("not (name = a or name = 'b c') hostgroup != x",
-	    "((NOT ((name = ?) OR (name = ?))) AND (hostgroup IS NULL OR hostgroup <> ?))",
+	    "((NOT COALESCE(((name = ?) OR (name = ?)), 0)) AND (hostgroup IS NULL OR hostgroup "
+	    "<> ?))",
 	    "[\"a\",\"b c\",\"x\"]");
 	check("name ^ (a, \"b\") | hostgroup !^ (c)",
 	    "((name IN (?, ?)) OR (hostgroup IS NULL OR hostgroup NOT IN (?)))",
@@ -72,7 +76,13 @@ test_queries(void **state)
 	    "((hostgroup IS NULL) AND (built_at IS NOT NULL))", "[]");
 	check("enabled = yes", "((enabled = ?))", "[1]");
 	check("built_at >= 2026-03-29T01:30:00Z", "((built_at >= ?))", "[1774747800]");
-	check("web*01", "((LOWER(name) LIKE LOWER(?) ESCAPE '\\'))", "[\"web%01\"]");
+	check("web*01",
+	    "((LOWER(name) LIKE LOWER(?) ESCAPE '\\' OR EXISTS (SELECT 1 FROM nic WHERE"
+	    " nic.h = h.id AND LOWER(nic.mac) LIKE LOWER(?) ESCAPE '\\')))",
+	    "[\"web%01\",\"web%01\"]");
+	check("mac != a",
+	    "((NOT EXISTS (SELECT 1 FROM nic WHERE nic.h = h.id AND (nic.mac = ?))))", "[\"a\"]");
+	check("nic = a", "((h.id IN (SELECT n.h FROM nic n WHERE 1 AND (n.mac = ?))))", "[\"a\"]");
 	check("name !~ 50%_x", "((name IS NULL OR NOT (LOWER(name) LIKE LOWER(?) ESCAPE '\\')))",
 	    "[\"%50\\\\%\\\\_x%\"]");
 }
@@ -132,6 +142,12 @@ test_order(void **state)
 	    search_order("name desc, hostgroup", fields, nitems(fields), &b, &err), 0);
 	assert_string_equal(b.data, "name DESC, hostgroup ASC");
 	buf_reset(&b);
+	assert_int_equal(search_order("mac desc", fields, nitems(fields), &b, &err), 0);
+	assert_string_equal(b.data, "(SELECT min(nic.mac) FROM nic WHERE nic.h = h.id) DESC");
+	buf_reset(&b);
+	assert_int_equal(search_order("nic", fields, nitems(fields), &b, &err), 0);
+	assert_string_equal(b.data, "(SELECT min(n.mac) FROM nic n WHERE 1 AND n.h = h.id) ASC");
+	buf_reset(&b);
 	assert_int_equal(search_order("name sideways", fields, nitems(fields), &b, &err), -1);
 	assert_int_equal(search_order("nope", fields, nitems(fields), &b, &err), -1);
 	assert_non_null(strstr(err.msg, "unknown field 'nope'"));
@@ -151,9 +167,30 @@ test_against_sqlite(void **state)
 	    {"null? hostgroup", 1},
 	    {"name ^ (web1, db1)", 2},
 	    {"not name ~ web", 2},
+	    {"not hostgroup = k8s", 2}, /* the host without a hostgroup is not in k8s */
 	    {"name ~ 'w*1'", 1},
 	    {"errata.security > 1", 1},
 	    {"errata.security = 0 and enabled = true", 2},
+	    /* Fields with many values: any matches; a negation, none does. */
+	    {"mac = 52:54:00:00:00:02", 1},
+	    {"mac ~ 52:54:00", 2},
+	    {"mac != 52:54:00:00:00:02", 3},
+	    {"mac !~ 52:54:00", 2},
+	    {"mac ^ (52:54:00:00:00:01, 52:54:00:00:00:03)", 1},
+	    {"mac !^ (52:54:00:00:00:01, 52:54:00:00:00:03)", 3},
+	    {"null? mac", 2},
+	    {"set? mac", 2},
+	    {"00:00:00:03", 1}, /* a bare word looks in mac too */
+	    {"not mac = 52:54:00:00:00:01 and name ~ web", 1},
+	    {"nic = 52:54:00:00:00:02", 1},
+	    {"nic ~ 52:54:00", 2},
+	    {"nic != 52:54:00:00:00:02", 3},
+	    {"nic !~ 52:54:00", 2},
+	    {"nic ^ (52:54:00:00:00:01, 52:54:00:00:00:03)", 1},
+	    {"nic !^ (52:54:00:00:00:01, 52:54:00:00:00:03)", 3},
+	    {"null? nic", 2},
+	    {"set? nic", 2},
+	    {"not nic = 52:54:00:00:00:01 and name ~ web", 1},
 	};
 	char *dir = unit_dir_make("search");
 	struct dr_error err;
@@ -165,6 +202,12 @@ test_against_sqlite(void **state)
 	                     NULL, NULL, NULL, &err),
 	    0);
 	assert_int_equal(store_exec("CREATE TABLE e (h INTEGER)", NULL, NULL, NULL, &err), 0);
+	assert_int_equal(
+	    store_exec("CREATE TABLE nic (h INTEGER, mac TEXT)", NULL, NULL, NULL, &err), 0);
+	assert_int_equal(store_exec("INSERT INTO nic VALUES (1, '52:54:00:00:00:01'),"
+	                            " (1, '52:54:00:00:00:03'), (2, '52:54:00:00:00:02')",
+	                     NULL, NULL, NULL, &err),
+	    0);
 	assert_int_equal(store_exec("INSERT INTO h VALUES (1, 'web1', 'k8s', 1, 10),"
 	                            " (2, 'web2', 'edge', 0, NULL), (3, 'db1', NULL, 1, 5),"
 	                            " (4, 'mail', 'k8s', 1, 1)",
