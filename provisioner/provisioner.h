@@ -161,6 +161,10 @@ json_t *prov_render_find_template(const json_t *resolved, const char *kind, stru
  * context. *ret caller-freed. */
 int prov_render_host(
     const json_t *host, const char *kind, const char *name, char **ret, struct dr_error *err);
+/* Render text as the template called name in the host's context (a preview of an
+ * unsaved edit). *ret caller-freed. */
+int prov_render_host_text(
+    const json_t *host, const char *name, const char *text, char **ret, struct dr_error *err);
 /* Where the installer kernel and initrd of os are on medium for an architecture:
  * {"kernel", "initrd", "source": {kernel, initrd}, "cache": "boot/<os>-<medium>-<arch>",
  * "cached"?, "images"? (Debian: where SHA256SUMS is), "treeinfo"? (Red Hat)}. Caller frees. */
@@ -248,6 +252,13 @@ bool prov_secret_is_sealed(const char *s);
 
 /* Install the provisioning and unattended routes; before http_server_start. */
 void provisioner_api_init(void);
+
+/* ui.c */
+
+/* Install the provisioner's pages (hosts, discovered hosts, one per resource), their
+ * navigation, the dashboard's hosts widget and, for resources nobody registered yet,
+ * search fields (api_resource) made from the resource table; after provisioner_api_init. */
+void prov_ui_init(void);
 
 /* provisioner.c */
 
