@@ -24,7 +24,6 @@
 
 #define PROV_UI_IFS_EXTRA 1 /* blank interface rows on a host form */
 #define PROV_UI_CHOICES_MAX 500 /* names offered in a reference menu */
-#define PROV_UI_COUNT_TTL 10 /* seconds the dashboard's host counts are reused */
 
 /* What a page of a resource shows: its label, the list's columns and where it sits in
  * the navigation (0: not in the navigation). */
@@ -1153,22 +1152,35 @@ prov_ui_discovered_delete(struct http_request *req, struct http_response *resp)
 }
 
 /*
- * Hosts by status, counted at most every PROV_UI_COUNT_TTL seconds: the status is inside
- * each host's JSON document, and counting 10,000 of them takes ~50 ms, too long for
- * every dashboard view. A new reference, or NULL on a store error.
+ * Hosts by status. The status is inside each host's JSON document, and counting 10,000
+ * of them takes ~50 ms, too long for every dashboard view; so the counts are kept and
+ * reused while the host count and the newest updated_at (both cheap) stay the same and
+ * that newest change is older than the counting (a change in the same second as the
+ * counting could have been missed). A new reference, or NULL on a store error.
  */
 static json_t *
 prov_ui_status_counts(void)
 {
 	static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 	static json_t *cached;
+	static json_int_t cached_n = -1, cached_newest = -1;
 	static time_t at;
+	_cleanup_json_ json_t *stamp = NULL;
 	json_t *rows = NULL;
+	json_int_t n, newest;
 	struct dr_error err;
 	time_t now = time(NULL);
 
+	stamp = store_query_one(&err,
+	    "SELECT count(*) AS n, COALESCE(max(updated_at), 0) AS newest FROM prov_hosts", NULL);
+	if (stamp == NULL) {
+		log_warnx("dashboard: hosts: %s", err.msg);
+		return NULL;
+	}
+	n = json_integer_value(json_object_get(stamp, "n"));
+	newest = json_integer_value(json_object_get(stamp, "newest"));
 	pthread_mutex_lock(&lock);
-	if (cached != NULL && now - at < PROV_UI_COUNT_TTL && now >= at) {
+	if (cached != NULL && n == cached_n && newest == cached_newest && newest < at && now >= at) {
 		rows = json_incref(cached);
 		pthread_mutex_unlock(&lock);
 		return rows;
@@ -1183,6 +1195,8 @@ prov_ui_status_counts(void)
 	pthread_mutex_lock(&lock);
 	json_decref(cached);
 	cached = json_incref(rows);
+	cached_n = n;
+	cached_newest = newest;
 	at = now;
 	pthread_mutex_unlock(&lock);
 	return rows;

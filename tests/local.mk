@@ -53,6 +53,7 @@ EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
 # web UI and REST API: search language and permissions; RBAC, lists, audits, OpenAPI; UI security
 UNIT_TESTS += tests/unit/test_search
 INTEGRATION_TESTS += tests/integration/api_rbac.sh tests/integration/ui_security.sh
+INTEGRATION_TESTS += tests/integration/ui_pages.sh
 
 # Fuzz targets (tests/fuzz/): the corpus runs as a normal test in every build; the
 # libFuzzer binary is built only when configured with CC=clang --enable-fuzz.
