@@ -185,7 +185,11 @@ struct prov_compute_backend {
 	/* on, off, soft, cycle, status; *ret_state "on"/"off" (caller frees). */
 	int (*power)(const json_t *cr, const char *name, const char *action, char **ret_state,
 	    struct dr_error *err);
+	/* The VMs on the hypervisor: [{name, state "on"/"off", vcpus, memory_mb}], at most
+	 * PROV_COMPUTE_VMS_MAX (caller frees *ret). */
+	int (*vms)(const json_t *cr, json_t **ret, struct dr_error *err);
 };
+#define PROV_COMPUTE_VMS_MAX 1000
 /* The backend of a compute resource object, or NULL. */
 const struct prov_compute_backend *prov_compute_backend(const json_t *cr);
 /* The compute resource a host uses (its own or its hostgroup chain's), or NULL. */

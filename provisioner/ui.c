@@ -172,6 +172,7 @@ prov_ui_label(const char *name)
 		const char *name, *label;
 	} labels[] = {
 	    {"operatingsystem", "Operating system"},
+	    {"hostgroup", "Host group"},
 	    {"ptable", "Partition table"},
 	    {"dns_primary", "Primary DNS"},
 	    {"dns_secondary", "Secondary DNS"},
@@ -578,7 +579,6 @@ prov_ui_error_place(const struct prov_resource *res, const char *msg, json_t *er
 	char sub[64];
 
 	if (sscanf(msg, "interfaces[%u].%63[a-z_]", &idx, sub) == 2) {
-		json_object_set_new(errors, "interfaces", json_string(msg));
 		snprintf(field, sizeof field, "if%u_%s", idx, sub);
 		json_object_set_new(errors, field, json_string(msg));
 		return;
@@ -742,6 +742,31 @@ prov_ui_preview_vars(const char *host, const char *text, const char *tname)
 	return vars;
 }
 
+/* The VMs of a compute resource, each with the host of that name when there is one. */
+static json_t *
+prov_ui_vms_vars(const json_t *cr)
+{
+	const struct prov_compute_backend *b = prov_compute_backend(cr);
+	json_t *vms = NULL, *vm;
+	struct dr_error err;
+	size_t i;
+
+	if (b == NULL || b->vms == NULL)
+		return json_pack("{s:[], s:s}", "vms", "vms_error", "this provider cannot list VMs");
+	if (b->vms(cr, &vms, &err) < 0)
+		return json_pack("{s:[], s:s}", "vms", "vms_error", err.msg);
+	json_array_foreach(vms, i, vm)
+	{
+		json_t *h = store_query_one(NULL, "SELECT id FROM prov_hosts WHERE name = ?", "[O]",
+		    json_object_get(vm, "name"));
+
+		if (h != NULL)
+			json_object_set(vm, "host_id", json_object_get(h, "id"));
+		json_decref(h);
+	}
+	return json_pack("{s:o}", "vms", vms);
+}
+
 /* GET /ui/<plural>/new and /ui/<plural>/:id: the form (a template also gets a preview). */
 static int
 prov_ui_show(struct http_request *req, struct http_response *resp)
@@ -756,6 +781,8 @@ prov_ui_show(struct http_request *req, struct http_response *resp)
 		extra = prov_ui_preview_vars(http_request_query(req, "host"),
 		    json_string_value(json_object_get(obj, "template")),
 		    json_string_value(json_object_get(obj, "name")));
+	if (obj != NULL && strcmp(res->name, "compute_resource") == 0)
+		extra = prov_ui_vms_vars(obj);
 	prov_ui_form_page(req, resp, 200, res, obj, NULL, NULL, extra);
 	return 0;
 }
@@ -804,6 +831,9 @@ prov_ui_save(struct http_request *req, struct http_response *resp)
 	}
 	if (r < 0) {
 		prov_ui_error_place(res, err.msg, errors);
+		if (json_object_get(errors, "_form") == NULL)
+			json_object_set_new(errors, "_form",
+			    json_string("Not saved: correct the field marked below."));
 		prov_ui_form_page(
 		    req, resp, -r >= 400 && -r < 600 ? -r : 500, res, obj, form, TAKE_PTR(errors), NULL);
 		goto out;

@@ -142,6 +142,18 @@ ui_post "/ui/provisioning_templates/$tid/preview" host=nohost 'template=x' \
 	"csrf_token=$token" >/dev/null
 like "an unknown host is explained" "$(ui_flat "$TAP_TMP/post.html")" "no host &#39;nohost&#39;"
 
+# Compute resources: the VMs on a libvirt hypervisor (libvirt's test:/// driver).
+out=$(ui_post /ui/compute_resources name=lv provider=libvirt url=test:///default "csrf_token=$token")
+like "a compute resource through the form" "$out" '^303 /ui/compute_resources/[0-9]+$'
+is "its page renders" "$(ui_page "${out#303 }")" 200
+like "listing the hypervisor's VMs with their power state" "$(ui_text "$TAP_TMP/page.html")" \
+	'Virtual machines Name Power CPUs Memory \(MiB\) test on [0-9]+ [0-9]+'
+out=$(ui_post /ui/compute_resources name=gone provider=libvirt url=qemu+tcp://127.0.0.1:9/system \
+	"csrf_token=$token")
+ui_page "${out#303 }" >/dev/null
+like "an unreachable hypervisor is explained on the page" "$(ui_flat "$TAP_TMP/page.html")" \
+	'role="alert">qemu\+tcp://127.0.0.1:9/system: '
+
 # Discovered hosts: provisioned from the page.
 curl -sf -d '{"mac": "52:54:00:00:00:77", "cpus": 4, "memory_mb": 2048}' \
 	"$DROVERD_URL/unattended/discovery" >/dev/null
