@@ -544,9 +544,11 @@ prov_ui_if_rows(const json_t *host, const json_t *form)
 			row = json_object();
 			for (size_t k = 0; k < nitems(prov_ui_if_keys); k++) {
 				snprintf(key, sizeof key, "if%zu_%s", i, prov_ui_if_keys[k]);
+				json_t *v = json_object_get(form, key);
+
 				if (strcmp(prov_ui_if_keys[k], "password") != 0)
-					json_object_set(row, prov_ui_if_keys[k],
-					    json_object_get(form, key) ?: json_string(""));
+					json_object_set_new(row, prov_ui_if_keys[k],
+					    v != NULL ? json_incref(v) : json_string(""));
 			}
 			json_array_append_new(rows, row);
 		}
@@ -955,13 +957,14 @@ prov_ui_host(struct http_request *req, struct http_response *resp)
 	const struct prov_resource *res = prov_resource_find("host");
 	_cleanup_json_ json_t *obj = prov_ui_object(req, resp, res), *resolved = NULL;
 	const char *name;
-	json_t *vars, *shown, *params = json_array(), *power, *keys;
+	json_t *vars, *shown, *params, *power, *keys;
 	struct dr_error err;
 	const char *k;
 	json_t *v;
 
 	if (obj == NULL)
 		return 0;
+	params = json_array();
 	name = json_string_value(json_object_get(obj, "name"));
 	shown = prov_resource_present(res, obj);
 	vars = json_pack("{s:o}", "host", shown);

@@ -245,6 +245,8 @@ is "another host's page is a 404 for it" "$(ui_page /ui/hosts/1)" 404
 # 10,000 hosts: the hosts page and a host page stay under 20 ms (best of 5; the machine
 # is shared, so one slow sample is not a regression, five are).
 droverd_stop
+is "droverd stopped cleanly: no sanitizer reports in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
 python3 - "$state/drover.db" <<'EOF'
 import json, sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
