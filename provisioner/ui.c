@@ -1235,15 +1235,48 @@ prov_ui_status_counts(void)
 	return rows;
 }
 
+/* Hosts by status among those a role's search filter lets the caller see (not cached). */
+static json_t *
+prov_ui_status_counts_in(const char *scope)
+{
+	const struct api_resource *api = prov_ui_api(prov_resource_find("host"));
+	struct buf where = BUF_INIT(SEARCH_SQL_MAX);
+	_cleanup_json_ json_t *params = json_array();
+	_cleanup_free_ char *sql = NULL;
+	json_t *rows = NULL;
+	struct dr_error err;
+
+	if (search_compile(scope, api->fields, api->nfields, &where, params, &err) < 0) {
+		log_warnx("dashboard: the role's filter on hosts: %s", err.msg);
+		buf_free(&where);
+		return NULL;
+	}
+	sql = xasprintf("SELECT COALESCE(json_extract(h.data, '$.status'), 'new') AS status,"
+	                " count(*) AS n FROM prov_hosts h WHERE h.id IN (SELECT %s FROM %s WHERE %s)"
+	                " GROUP BY 1 ORDER BY 1",
+	    api->id_sql, api->from, where.data);
+	buf_free(&where);
+	if (store_query(sql, params, &rows, &err) < 0) {
+		log_warnx("dashboard: hosts: %s", err.msg);
+		return NULL;
+	}
+	return rows;
+}
+
 /* The dashboard's hosts widget: hosts by status, as bars. */
 static json_t *
 prov_ui_widget_hosts(struct http_request *req)
 {
+	_cleanup_free_ char *scope = NULL;
 	json_t *rows, *row, *bars;
 	json_int_t max = 1, total = 0;
 	size_t i;
 
-	if (!ui_can(req, "hosts", "view") || (rows = prov_ui_status_counts()) == NULL)
+	if (!ui_can(req, "hosts", "view"))
+		return NULL;
+	auth_allowed(http_request_principal(req), "hosts", "view", &scope);
+	if ((rows = scope != NULL ? prov_ui_status_counts_in(scope) : prov_ui_status_counts()) ==
+	    NULL)
 		return NULL;
 	bars = json_array();
 	json_array_foreach(rows, i, row)

@@ -241,9 +241,11 @@ ui_page /ui/hosts >/dev/null
 like "a filtered role lists its hosts" "$(ui_flat "$TAP_TMP/page.html")" '>db1<'
 unlike "and not the others" "$(ui_flat "$TAP_TMP/page.html")" '>web1<'
 is "another host's page is a 404 for it" "$(ui_page /ui/hosts/1)" 404
+ui_page / >/dev/null
+like "its dashboard counts only its hosts" "$(ui_text "$TAP_TMP/page.html")" 'Hosts by status \(1\)'
 
-# 10,000 hosts: the hosts page and a host page stay under 20 ms (best of 5; the machine
-# is shared, so one slow sample is not a regression, five are).
+# 10,000 hosts: the hosts page and a host page stay under 20 ms (best of 10; the machine
+# is shared, so a slow sample is not a regression, ten are).
 droverd_stop
 is "droverd stopped cleanly: no sanitizer reports in its log" \
 	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
@@ -270,16 +272,16 @@ EOF
 ok "droverd restarts with 10,000 more hosts" droverd_start "$state"
 ui_login admin "$ADMIN_PASSWORD" >/dev/null
 hid=$(sqlite3 "$state/drover.db" "SELECT id FROM prov_hosts WHERE name = 'node05000'")
-# best PATH: the shortest of 5 full answers (a status other than 200 counts as 9 s).
+# best PATH: the shortest of 10 full answers (a status other than 200 counts as 9 s).
 best() {
-	for i in 1 2 3 4 5; do
+	for i in 1 2 3 4 5 6 7 8 9 10; do
 		curl -s -b "$UI_JAR" -o "$TAP_TMP/timed.html" -w '%{http_code} %{time_total}\n' \
 			"$DROVERD_URL$1"
 	done | awk '{ print ($1 == 200 ? $2 : 9) }' | sort -n | head -1
 }
 for p in /ui/hosts "/ui/hosts?page=300" "/ui/hosts/$hid" "/ui/hosts?search=name%20%3D%20node04242"; do
 	t=$(best "$p")
-	ok "$p renders in < 20 ms with 10,002 hosts (best of 5: ${t}s)" \
+	ok "$p renders in < 20 ms with 10,002 hosts (best of 10: ${t}s)" \
 		awk -v t="$t" 'BEGIN { exit !(t < 0.020) }'
 done
 like "the timed page was the hosts list" "$(ui_flat "$TAP_TMP/timed.html")" '>node04242<.*1 in all'
