@@ -108,6 +108,8 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	repos_api_init();
 	provisioner_api_init();
 	playbooks_api_init();
+	prov_ui_init();
+	repos_ui_init();
 	return http_server_start(&o, err);
 }
 

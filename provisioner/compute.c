@@ -414,8 +414,40 @@ compute_libvirt_power(
 	return 0;
 }
 
+/* The hypervisor's VMs, by name: [{name, state, vcpus, memory_mb}], at most
+ * PROV_COMPUTE_VMS_MAX. */
+static int
+compute_libvirt_vms(const json_t *cr, json_t **ret, struct dr_error *err)
+{
+	const char *uri = json_string_value(json_object_get(cr, "url"));
+	virConnectPtr c = compute_conn(uri, err);
+	virDomainPtr *doms = NULL;
+	json_t *out;
+	int n, i;
+
+	if (c == NULL)
+		return -1;
+	if ((n = virConnectListAllDomains(c, &doms, 0)) < 0)
+		return dr_error_set(err, "%s: listing VMs: %s", uri, compute_virt_error());
+	out = json_array();
+	for (i = 0; i < n; i++) {
+		virDomainInfo info;
+
+		if (i < PROV_COMPUTE_VMS_MAX && virDomainGetInfo(doms[i], &info) == 0)
+			json_array_append_new(out,
+			    json_pack("{s:s, s:s, s:i, s:I}", "name", virDomainGetName(doms[i]),
+			        "state", virDomainIsActive(doms[i]) == 1 ? "on" : "off", "vcpus",
+			        (int)info.nrVirtCpu, "memory_mb", (json_int_t)(info.maxMem / 1024)));
+		virDomainFree(doms[i]);
+	}
+	free(doms);
+	*ret = out;
+	return 0;
+}
+
 static const struct prov_compute_backend compute_backends[] = {
-    {"libvirt", compute_libvirt_create, compute_libvirt_destroy, compute_libvirt_power},
+    {"libvirt", compute_libvirt_create, compute_libvirt_destroy, compute_libvirt_power,
+        compute_libvirt_vms},
 };
 
 /* The backend of a compute resource (by its provider). */

@@ -26,7 +26,8 @@ libdrover_a_SOURCES += \
 	provisioner/discovery.c \
 	provisioner/secret.c \
 	provisioner/bootfetch.c \
-	provisioner/api.c
+	provisioner/api.c \
+	provisioner/ui.c
 nodist_libdrover_a_SOURCES += provisioner/templates.c
 BUILT_SOURCES += provisioner/templates.c
 CLEANFILES += provisioner/templates.c

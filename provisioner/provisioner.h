@@ -161,6 +161,10 @@ json_t *prov_render_find_template(const json_t *resolved, const char *kind, stru
  * context. *ret caller-freed. */
 int prov_render_host(
     const json_t *host, const char *kind, const char *name, char **ret, struct dr_error *err);
+/* Render text as the template called name in the host's context (a preview of an
+ * unsaved edit). *ret caller-freed. */
+int prov_render_host_text(
+    const json_t *host, const char *name, const char *text, char **ret, struct dr_error *err);
 /* Where the installer kernel and initrd of os are on medium for an architecture:
  * {"kernel", "initrd", "source": {kernel, initrd}, "cache": "boot/<os>-<medium>-<arch>",
  * "cached"?, "images"? (Debian: where SHA256SUMS is), "treeinfo"? (Red Hat)}. Caller frees. */
@@ -181,7 +185,11 @@ struct prov_compute_backend {
 	/* on, off, soft, cycle, status; *ret_state "on"/"off" (caller frees). */
 	int (*power)(const json_t *cr, const char *name, const char *action, char **ret_state,
 	    struct dr_error *err);
+	/* The VMs on the hypervisor: [{name, state "on"/"off", vcpus, memory_mb}], at most
+	 * PROV_COMPUTE_VMS_MAX (caller frees *ret). */
+	int (*vms)(const json_t *cr, json_t **ret, struct dr_error *err);
 };
+#define PROV_COMPUTE_VMS_MAX 1000
 /* The backend of a compute resource object, or NULL. */
 const struct prov_compute_backend *prov_compute_backend(const json_t *cr);
 /* The compute resource a host uses (its own or its hostgroup chain's), or NULL. */
@@ -252,6 +260,13 @@ void provisioner_api_init(void);
  * fields and JSON (struct api_resource, webui.h), for pages; NULL when unknown. */
 struct api_resource;
 const struct api_resource *provisioner_api_resource(const char *plural);
+
+/* ui.c */
+
+/* Install the provisioner's pages (hosts, discovered hosts, one per resource), their
+ * navigation, the dashboard's hosts widget and, for resources nobody registered yet,
+ * search fields (api_resource) made from the resource table; after provisioner_api_init. */
+void prov_ui_init(void);
 
 /* provisioner.c */
 

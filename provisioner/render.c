@@ -344,12 +344,8 @@ int
 prov_render_host(
     const json_t *host, const char *kind, const char *name, char **ret, struct dr_error *err)
 {
-	_cleanup_json_ json_t *ctx = NULL, *tpl = NULL, *resolved = NULL;
-	_cleanup_free_ char *layout = NULL;
-	json_t *ptable;
+	_cleanup_json_ json_t *tpl = NULL, *resolved = NULL;
 
-	if (prov_render_context(host, &ctx, err) < 0)
-		return -1;
 	if (name != NULL) {
 		tpl = prov_resource_get(prov_resource_find("provisioning_template"), name);
 		if (tpl == NULL)
@@ -360,6 +356,21 @@ prov_render_host(
 		if ((tpl = prov_render_find_template(resolved, kind, err)) == NULL)
 			return -1;
 	}
+	return prov_render_host_text(host, json_string_value(json_object_get(tpl, "name")),
+	    json_string_value(json_object_get(tpl, "template")), ret, err);
+}
+
+/* Render text (a template called name) in the host's context: previews of edits. */
+int
+prov_render_host_text(
+    const json_t *host, const char *name, const char *text, char **ret, struct dr_error *err)
+{
+	_cleanup_json_ json_t *ctx = NULL;
+	_cleanup_free_ char *layout = NULL;
+	json_t *ptable;
+
+	if (prov_render_context(host, &ctx, err) < 0)
+		return -1;
 	/* The partition table is itself a template, rendered first in the same context. */
 	ptable = json_object_get(ctx, "ptable");
 	if (json_is_object(ptable)) {
@@ -370,6 +381,5 @@ prov_render_host(
 			return -1;
 		json_object_set_new(ptable, "rendered", json_string(layout));
 	}
-	return prov_render_text(json_string_value(json_object_get(tpl, "name")),
-	    json_string_value(json_object_get(tpl, "template")), ctx, ret, err);
+	return prov_render_text(name, text, ctx, ret, err);
 }

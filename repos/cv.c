@@ -241,7 +241,7 @@ cv_repo_ids(const json_t *repos, char **ret, struct dr_error *err)
 				return dr_error_set(err, "no repository '%s'", key);
 			json_array_append(ids, json_object_get(row, "id"));
 		}
-	} else {
+	} else if (repos != NULL) { /* NULL: none */
 		return dr_error_set(err, "repositories: a list of names");
 	}
 	*ret = json_dumps(ids, JSON_COMPACT);
@@ -273,11 +273,11 @@ repo_cv_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 		return dr_error_set(err, "content view: '%s' is not a name you can use", name);
 	if ((old = repo_cv_get(name)) != NULL)
 		return dr_error_set(err, "content view '%s' already exists", name);
-	if (cv_repo_ids(repos != NULL ? repos : json_array(), &ids, err) < 0)
+	if (cv_repo_ids(repos, &ids, err) < 0)
 		return -1;
 	if (filters != NULL && cv_filters_check(filters, err) < 0)
 		return -1;
-	ftext = json_dumps(filters != NULL ? filters : json_array(), JSON_COMPACT);
+	ftext = filters != NULL ? json_dumps(filters, JSON_COMPACT) : xstrdup("[]");
 	return store_execf(NULL, ret_id, err,
 	    "INSERT INTO repo_content_views (name, description, repositories, filters,"
 	    " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",

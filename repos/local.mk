@@ -16,4 +16,5 @@ libdrover_a_SOURCES += \
 	repos/cv.c \
 	repos/errata.c \
 	repos/content.c \
-	repos/api.c
+	repos/api.c \
+	repos/ui.c

@@ -269,4 +269,9 @@ int repo_content_key(struct http_request *req, struct http_response *resp);
 /* Install the content and REST routes; before http_server_start. */
 void repos_api_init(void);
 
+/* ui.c */
+/* Install the content pages (repositories, content views, errata), their navigation and
+ * the dashboard's errata and repository widgets; before http_server_start. */
+void repos_ui_init(void);
+
 #endif /* DROVER_REPOS_H */

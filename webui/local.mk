@@ -24,6 +24,17 @@ webui_asset_files = \
 	webui/templates/audits.html \
 	webui/templates/settings.html \
 	webui/templates/_pager.html \
+	webui/templates/hosts.html \
+	webui/templates/host.html \
+	webui/templates/host_template.html \
+	webui/templates/prov_list.html \
+	webui/templates/prov_form.html \
+	webui/templates/discovered.html \
+	webui/templates/repositories.html \
+	webui/templates/repository.html \
+	webui/templates/content_views.html \
+	webui/templates/errata.html \
+	webui/templates/erratum.html \
 	webui/static/app.css \
 	webui/static/app.js \
 	webui/static/favicon.svg

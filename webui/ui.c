@@ -35,6 +35,13 @@ static size_t ui_ntemplates;
 static struct ui_nav ui_nav[UI_NAV_MAX];
 static size_t ui_nnav;
 
+#define UI_WIDGETS_MAX 16
+static struct ui_widget {
+	const char *name;
+	json_t *(*fn)(struct http_request *req);
+} ui_widgets[UI_WIDGETS_MAX];
+static size_t ui_nwidgets;
+
 /* The foundation's pages in the navigation. */
 static const struct ui_nav ui_nav_base[] = {
     {"Dashboard", "/", NULL, 0},
@@ -62,6 +69,23 @@ ui_nav_add(const struct ui_nav *items, size_t n)
 		ui_nav[j] = items[i];
 		ui_nnav++;
 	}
+}
+
+/* Add a dashboard widget; adding the same name again replaces it. */
+void
+ui_widget_add(const char *name, json_t *(*fn)(struct http_request *req))
+{
+	size_t i;
+
+	for (i = 0; i < ui_nwidgets; i++)
+		if (strcmp(ui_widgets[i].name, name) == 0)
+			break;
+	if (i == UI_WIDGETS_MAX)
+		fatalx("ui_widget_add %s: more than %d widgets", name, UI_WIDGETS_MAX);
+	ui_widgets[i].name = name;
+	ui_widgets[i].fn = fn;
+	if (i == ui_nwidgets)
+		ui_nwidgets++;
 }
 
 /* An asset by its name below webui/. */
@@ -205,7 +229,7 @@ ui_render(struct http_request *req, struct http_response *resp, int status, cons
 }
 
 /* An error page. */
-static void
+void
 ui_error(struct http_request *req, struct http_response *resp, int status, const char *msg)
 {
 	ui_render(req, resp, status, "error.html", status == 403 ? "Not allowed" : "Error",
@@ -270,14 +294,14 @@ ui_urlencode(const char *s)
 }
 
 /* A string form field, NULL when absent or not a single value. */
-static const char *
+const char *
 ui_field(const json_t *form, const char *name)
 {
 	return json_string_value(json_object_get(form, name));
 }
 
 /* The form of a POST, or an error page. */
-static int
+int
 ui_form(struct http_request *req, struct http_response *resp, json_t **ret)
 {
 	struct dr_error err;
@@ -438,7 +462,7 @@ ui_paging(struct http_request *req, long long *page, long long *per_page)
  * A list page's data: rows of r matching the search box within the caller's scope,
  * and a pager. A bad search gives no rows and the message under the box.
  */
-static json_t *
+json_t *
 ui_list(struct http_request *req, const struct api_resource *r, const char *search)
 {
 	struct auth_principal *p = http_request_principal(req);
@@ -517,7 +541,7 @@ ui_dashboard(struct http_request *req, struct http_response *resp)
 	struct auth_principal *p = http_request_principal(req);
 	json_int_t n[nitems(states)], max = 1;
 	const char *kind;
-	json_t *by_state;
+	json_t *by_state, *widgets;
 	struct dr_error err;
 	int64_t total;
 	size_t i;
@@ -557,6 +581,14 @@ ui_dashboard(struct http_request *req, struct http_response *resp)
 			log_warnx("dashboard: schedules: %s", err.msg);
 		free(scope);
 	}
+	widgets = json_object();
+	for (i = 0; i < ui_nwidgets; i++) {
+		json_t *w = ui_widgets[i].fn(req);
+
+		if (w != NULL)
+			json_object_set_new(widgets, ui_widgets[i].name, w);
+	}
+	json_object_set_new(vars, "widgets", widgets);
 	ui_render(req, resp, 200, "dashboard.html", "Dashboard", vars);
 	return 0;
 }
@@ -829,7 +861,7 @@ ui_job_cancel(struct http_request *req, struct http_response *resp)
  * What every page with a create form needs: the form's values and errors (stolen; NULL
  * for none) and can_<action> for each action the user may take on resource.
  */
-static void
+void
 ui_form_vars(json_t *vars, struct http_request *req, const char *resource,
     const char *const *actions, json_t *form, json_t *errors)
 {

@@ -448,6 +448,31 @@ bool ui_can(struct http_request *req, const char *resource, const char *action);
 void ui_refuse(struct http_request *req, struct http_response *resp, int status);
 /* Percent-encode for a query value; caller frees. */
 char *ui_urlencode(const char *s);
+/* An error page with status and message. */
+void ui_error(struct http_request *req, struct http_response *resp, int status, const char *msg);
+/* A string form field, NULL when absent or not a single value. */
+const char *ui_field(const json_t *form, const char *name);
+/* The urlencoded form of a POST into *ret (caller frees), or -1 after an error page. */
+int ui_form(struct http_request *req, struct http_response *resp, json_t **ret);
+/*
+ * A list page's variables (a new object): "rows" of r matching search (the search
+ * language) within the caller's scope, page= and per_page= and order= from the query,
+ * "search", "pager" (for _pager.html) and "search_error" when the search is bad.
+ */
+json_t *ui_list(struct http_request *req, const struct api_resource *r, const char *search);
+/*
+ * What a page with a form needs: "form" (the values typed) and "errors" ({field:
+ * message}) (both stolen; NULL for none), and can_<action> for each action in the
+ * NULL-terminated list that the caller may take on resource.
+ */
+void ui_form_vars(json_t *vars, struct http_request *req, const char *resource,
+    const char *const *actions, json_t *form, json_t *errors);
+/*
+ * A dashboard widget: fn returns its variables (a new reference), or NULL to show
+ * nothing (no permission); the dashboard gets them as widgets.<name>. The name must be
+ * static; dashboard.html decides how each one looks.
+ */
+void ui_widget_add(const char *name, json_t *(*fn)(struct http_request *req));
 /* Compile the templates and install the pages; called by api_init. */
 void ui_init(void);
 

@@ -1,32 +1,44 @@
 #!/bin/sh
 # ui.sh - browser test of the web UI: a real droverd and Debian's chromium driven by
 # playwright-core (npm, pinned by package-lock.json; `npm ci` when node_modules is
-# missing). Screenshots are kept in $top_builddir/tests/browser/screenshots/.
+# missing). Screenshots are kept in $top_builddir/tests/browser/screenshots/. A yum
+# fixture served by nginx (tests/lib/repos.sh) is what a repository syncs from the page.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/droverd.sh"
 [ -x /usr/bin/chromium ] || skip_all "chromium is not installed (apt-get install chromium)"
 command -v node >/dev/null || skip_all "node is not installed (apt-get install nodejs npm)"
 
 src=$top_srcdir/tests/browser
-dir=$top_builddir/tests/browser
-mkdir -p "$dir/screenshots"
+bdir=$top_builddir/tests/browser
+mkdir -p "$bdir/screenshots"
 if [ -d "$src/node_modules/playwright-core" ]; then
 	modules=$src/node_modules
 else
-	modules=$dir/node_modules
+	modules=$bdir/node_modules
 	if [ ! -d "$modules/playwright-core" ]; then
-		cp "$src/package.json" "$src/package-lock.json" "$dir/" 2>/dev/null
-		chmod u+w "$dir/package.json" "$dir/package-lock.json" 2>/dev/null
-		(cd "$dir" && npm ci --no-audit --no-fund >"$TAP_TMP/npm.log" 2>&1) ||
+		cp "$src/package.json" "$src/package-lock.json" "$bdir/" 2>/dev/null
+		chmod u+w "$bdir/package.json" "$bdir/package-lock.json" 2>/dev/null
+		(cd "$bdir" && npm ci --no-audit --no-fund >"$TAP_TMP/npm.log" 2>&1) ||
 			skip_all "npm ci failed (no registry?): $(tail -1 "$TAP_TMP/npm.log")"
 	fi
 fi
 
+# A yum repository served by nginx for the "sync from the page" part (skipped without
+# the tools to build one).
+. "$top_srcdir/tests/lib/repos.sh"
+trap 'nginx_stop; droverd_stop KILL; [ -n "${KEEP_TMP:-}" ] || rm -rf "$TAP_TMP"' EXIT
+REPO_URL=
+have=yes
+for t in rpmbuild createrepo_c modifyrepo_c nginx; do command -v $t >/dev/null || have=no; done
+if [ $have = yes ] && yum_fixture "$TAP_TMP/www/yum" 2 >"$TAP_TMP/fixture.log" 2>&1 &&
+	nginx_start "$TAP_TMP/www"; then
+	REPO_URL=$NGINX_URL/yum
+fi
 droverd_start "$TAP_TMP/state" || { echo "not ok 1 - droverd starts"; exit 1; }
 DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login >/dev/null
 printf 'viewer-pass-1\n' | "$DROVER" user create --login viewer1 --role viewer >/dev/null
-DROVERD_URL=$DROVERD_URL ADMIN_PASSWORD=$ADMIN_PASSWORD NODE_MODULES=$modules \
-	SHOTS=$dir/screenshots TMPDIR=$TAP_TMP timeout 180 node "$src/ui.cjs" |
+DROVERD_URL=$DROVERD_URL ADMIN_PASSWORD=$ADMIN_PASSWORD NODE_MODULES=$modules REPO_URL=$REPO_URL \
+	SHOTS=$bdir/screenshots TMPDIR=$TAP_TMP timeout 300 node "$src/ui.cjs" |
 	sed '/^1\.\.[0-9]*$/d' >"$TAP_TMP/browser.tap"
 cat "$TAP_TMP/browser.tap"
 tap_n=$(grep -c '^\(not \)\?ok ' "$TAP_TMP/browser.tap")

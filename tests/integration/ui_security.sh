@@ -119,6 +119,42 @@ like "the payloads reached the pages (escaped)" "$(cat "$TAP_TMP/all.html")" '&l
 is "no page holds the raw <script> payload" "$(grep -c '<script>alert' "$TAP_TMP/all.html")" 0
 is "no page holds a raw attribute breakout" "$(grep -c '"><img' "$TAP_TMP/all.html")" 0
 
+# The provisioning and content forms: CSRF on each, payloads in names come back escaped.
+page /ui/hosts >/dev/null
+token=$(csrf)
+for f in /ui/hosts /ui/subnets /ui/hostgroups /ui/domains /ui/provisioning_templates \
+	/ui/repositories /ui/products /ui/content_views /ui/lifecycle_environments; do
+	is "POST $f without the CSRF token is refused (403)" "$(post "$f" name=csrf-test)" 403
+done
+is "a hostgroup with payloads in its comment and parameters, through the form" \
+	"$(post /ui/hostgroups name=xssgroup "comment=$x$y" "parameters=k=$x$y" "csrf_token=$token")" 303
+is "a host in it, through the form" "$(post /ui/hosts name=xss1 hostgroup=xssgroup \
+	"comment=$x$y" "owner=$y" if0_type=interface if0_mac=52:54:00:00:99:01 "csrf_token=$token")" 303
+hid=$(curl -s -H "Authorization: Bearer $admin" "$DROVERD_URL/api/v2/hosts/xss1" |
+	sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+for a in build cancel_build power delete; do
+	is "POST /ui/hosts/$hid/$a without the CSRF token is refused (403)" \
+		"$(post "/ui/hosts/$hid/$a" power_action=status)" 403
+done
+is "a template preview without the CSRF token is refused (403)" \
+	"$(post /ui/provisioning_templates/1/preview host=xss1 template=x)" 403
+is "a host form error echoes a payload" "$(post /ui/hosts "name=$y" "hostgroup=$x" \
+	"if0_mac=$y" if0_type=interface "csrf_token=$token")" 422
+cp "$TAP_TMP/post.html" "$TAP_TMP/host-error.html"
+: >"$TAP_TMP/prov.html"
+gid=$(curl -s -H "Authorization: Bearer $admin" "$DROVERD_URL/api/v2/hostgroups/xssgroup" |
+	sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+for p in /ui/hostgroups "/ui/hostgroups/$gid" /ui/hosts "/ui/hosts/$hid" "/ui/hosts/$hid/edit" "/ui/hosts/$hid/templates/provision" \
+	"/ui/hosts?search=$(printf '%s' "$y" | sed 's/ /%20/g; s/"/%22/g; s/</%3C/g; s/>/%3E/g')"; do
+	is "page $p renders" "$(page "$p")" 200
+	cat "$TAP_TMP/page.html" >>"$TAP_TMP/prov.html"
+done
+cat "$TAP_TMP/host-error.html" >>"$TAP_TMP/prov.html"
+like "the payloads reached the provisioning pages (escaped)" "$(cat "$TAP_TMP/prov.html")" \
+	'&lt;script&gt;alert\(1\)'
+is "no provisioning page holds the raw <script> payload" "$(grep -c '<script>alert' "$TAP_TMP/prov.html")" 0
+is "no provisioning page holds a raw attribute breakout" "$(grep -c '"><img' "$TAP_TMP/prov.html")" 0
+
 # Editing from the pages: a role's permissions, a user's role and password.
 page /ui/roles >/dev/null
 token=$(csrf)
@@ -152,6 +188,16 @@ like "with a page saying why" "$(cat "$TAP_TMP/page.html")" 'lacks the permissio
 token=$(csrf)
 is "a viewer's form post with a valid CSRF token is still refused (403)" \
 	"$(post /ui/jobs kind=noop "csrf_token=$token")" 403
+for f in /ui/hosts /ui/subnets /ui/repositories /ui/content_views; do
+	is "a viewer's POST $f with a valid CSRF token is refused (403)" \
+		"$(post "$f" name=v "csrf_token=$token")" 403
+done
+is "a viewer's build with a valid CSRF token is refused (403)" \
+	"$(post "/ui/hosts/$hid/build" "csrf_token=$token")" 403
+like "naming the permission" "$(cat "$TAP_TMP/post.html")" 'lacks the permission hosts:build'
+is "a viewer's power action is refused (403)" \
+	"$(post "/ui/hosts/$hid/power" power_action=on "csrf_token=$token")" 403
+is "a viewer gets the new host form refused (403)" "$(page /ui/hosts/new)" 403
 
 # Logout ends the session on the server.
 page / >/dev/null

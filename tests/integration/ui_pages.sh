@@ -1,0 +1,295 @@
+#!/bin/sh
+# ui_pages.sh - the provisioning and content pages through curl against a real droverd:
+# subnets and hosts made through their forms (errors beside the field that caused them),
+# the host page with its interfaces, parameters, build and power actions, the hosts
+# search box (the search language), a template preview for a host, discovered hosts
+# provisioned from the page, repositories, content views and errata pages, the dashboard
+# widgets, RBAC (buttons per permission, refusals) and, with 10,000 hosts in the store,
+# the hosts page and a host page under 20 ms.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/droverd.sh"
+. "$top_srcdir/tests/lib/ui.sh"
+command -v curl >/dev/null || skip_all "curl is not installed"
+
+state=$TAP_TMP/state
+ok "droverd starts" droverd_start "$state"
+ok "admin logs in (CLI)" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
+ui_login admin "$ADMIN_PASSWORD" >/dev/null
+
+for p in /ui/hosts /ui/hosts/new /ui/hostgroups /ui/subnets /ui/subnets/new /ui/domains \
+	/ui/operatingsystems /ui/media /ui/ptables /ui/provisioning_templates \
+	/ui/compute_resources /ui/architectures /ui/common_parameters /ui/discovery_rules \
+	/ui/discovered_hosts /ui/repositories /ui/content_views /ui/errata; do
+	is "page $p renders" "$(ui_page "$p")" 200
+done
+ui_page / >/dev/null
+like "the navigation has the new pages" "$(ui_flat "$TAP_TMP/page.html")" \
+	'href="/ui/hosts".*href="/ui/subnets".*href="/ui/repositories"'
+token=$(ui_csrf)
+
+# Subnets: a bad mask is explained beside the mask field; the form keeps what was typed.
+is "a subnet with a bad mask is refused (422)" "$(ui_post /ui/subnets name=lab \
+	network=198.18.10.0 mask=255.255.0.300 "csrf_token=$token")" 422
+like "the message sits under the mask field" "$(ui_flat "$TAP_TMP/post.html")" \
+	'<p class="error" id="e-mask">mask: '
+like "and the name typed is kept" "$(ui_flat "$TAP_TMP/post.html")" 'id="f-name" name="name" value="lab"'
+is "several missing fields are all marked at once" "$(ui_post /ui/subnets "csrf_token=$token")" 422
+like "name and network each get a message" "$(ui_flat "$TAP_TMP/post.html")" \
+	'id="e-name">required.*id="e-network">required'
+is "a subnet made through the form" "$(ui_post /ui/subnets name=lab network=198.18.10.0 \
+	mask=255.255.255.0 gateway=198.18.10.1 boot_mode=DHCP "parameters=ntp=ntp.example.test
+rack = r1" "csrf_token=$token")" "303 /ui/subnets/1"
+like "is what the API shows" "$("$DROVER" --json subnet show lab | tr -d ' \n')" \
+	'"gateway":"198.18.10.1".*"parameters":\{"ntp":"ntp.example.test","rack":"r1"\}'
+is "a parameters line without = is refused" "$(ui_post /ui/subnets/1/edit name=lab \
+	network=198.18.10.0 mask=255.255.255.0 'parameters=oops' "csrf_token=$token")" 422
+like "naming the line" "$(ui_flat "$TAP_TMP/post.html")" 'id="e-parameters">line 1: expected name=value'
+is "an edit clears a field left empty" "$(ui_post /ui/subnets/1/edit name=lab \
+	network=198.18.10.0 mask=255.255.255.0 parameters=ntp=ntp.example.test \
+	"csrf_token=$token")" "303 /ui/subnets/1"
+unlike "the gateway is gone" "$("$DROVER" --json subnet show lab)" 'gateway'
+
+# Hosts: the form with an interface; a bad MAC is shown beside that interface's field.
+is "a host with a bad MAC is refused (422)" "$(ui_post /ui/hosts name=web1 hostgroup=base \
+	if0_type=interface if0_mac=52:54:00:zz if0_ip=198.18.10.21 if0_subnet=lab \
+	"csrf_token=$token")" 422
+like "the message sits under that MAC field" "$(ui_flat "$TAP_TMP/post.html")" \
+	'id="e-if0_mac">interfaces\[0\].mac: expected a MAC address'
+like "the address typed is kept" "$(ui_flat "$TAP_TMP/post.html")" 'name="if0_ip" value="198.18.10.21"'
+is "an unknown hostgroup is refused beside its field" "$(ui_post /ui/hosts name=web1 \
+	hostgroup=nope if0_type=interface if0_mac=52:54:00:00:10:21 "csrf_token=$token")" 422
+like "naming it" "$(ui_flat "$TAP_TMP/post.html")" "id=\"e-hostgroup\">hostgroup: no hostgroup &#39;nope&#39;"
+x='<script>alert(1)</script>'
+is "a host made through the form" "$(ui_post /ui/hosts name=web1 hostgroup=base \
+	"comment=$x" "parameters=role=$x" if0_type=interface if0_mac=52:54:00:00:10:21 \
+	if0_ip=198.18.10.21 if0_subnet=lab if1_type=bmc if1_provider=redfish \
+	if1_url=https://198.18.10.121 if1_username=root if1_password=bmc-secret \
+	if2_type=interface "csrf_token=$token")" "303 /ui/hosts/1"
+like "the API shows both interfaces" "$("$DROVER" --json host show web1 | tr -d ' \n')" \
+	'"mac":"52:54:00:00:10:21".*"type":"bmc","provider":"redfish"'
+is "the host page renders" "$(ui_page /ui/hosts/1)" 200
+h=$(ui_text "$TAP_TMP/page.html")
+like "with its interface and subnet" "$h" '52:54:00:00:10:21 198.18.10.21 lab'
+like "its own parameters" "$h" 'role &lt;script&gt;alert\(1\)&lt;/script&gt; host'
+like "and those it inherits from its subnet" "$h" 'ntp ntp.example.test inherited'
+is "no raw payload on the host page" "$(grep -c '<script>alert' "$TAP_TMP/page.html")" 0
+unlike "the BMC password is never shown" "$(ui_flat "$TAP_TMP/page.html")" 'bmc-secret|enc:v1'
+like "status new, not in build mode" "$h" 'Status new Build mode no'
+like "build, power, edit and delete are offered" "$(ui_flat "$TAP_TMP/page.html")" \
+	'action="/ui/hosts/1/build".*action="/ui/hosts/1/power".*href="/ui/hosts/1/edit".*action="/ui/hosts/1/delete"'
+is "the edit form renders with the stored values" "$(ui_page /ui/hosts/1/edit)" 200
+like "the interfaces come back as rows" "$(ui_flat "$TAP_TMP/page.html")" \
+	'name="if0_mac" value="52:54:00:00:10:21".*name="if1_url" value="https://198.18.10.121"'
+is "an edit from the form keeps the BMC password it does not show" "$(ui_post /ui/hosts/1/edit \
+	name=web1 hostgroup=base owner=ops if0_type=interface if0_mac=52:54:00:00:10:21 \
+	if0_ip=198.18.10.21 if0_subnet=lab if1_type=bmc if1_provider=redfish \
+	if1_url=https://198.18.10.121 if1_username=root "csrf_token=$token")" "303 /ui/hosts/1"
+is "the password is still stored" "$(sqlite3 "$state/drover.db" \
+	"SELECT data FROM prov_hosts WHERE name = 'web1'" 2>/dev/null | grep -c '"password":"enc:v1:')" 1
+
+is "build from the page" "$(ui_post /ui/hosts/1/build "csrf_token=$token")" "303 /ui/hosts/1"
+ui_page /ui/hosts/1 >/dev/null
+like "the host is building, with its token's expiry" "$(ui_text "$TAP_TMP/page.html")" \
+	'Status building Build mode yes \(token until'
+like "and offers to cancel" "$(ui_flat "$TAP_TMP/page.html")" 'action="/ui/hosts/1/cancel_build"'
+is "the host's provision template as a page" "$(ui_page /ui/hosts/1/templates/provision)" 200
+like "is the preseed for web1" "$(ui_flat "$TAP_TMP/page.html")" 'netcfg/get_hostname string web1'
+is "cancel the build" "$(ui_post /ui/hosts/1/cancel_build "csrf_token=$token")" "303 /ui/hosts/1"
+like "the host left build mode" "$("$DROVER" --json host show web1 | tr -d ' \n')" '"build":false'
+out=$(ui_post /ui/hosts/1/power power_action=status "csrf_token=$token")
+like "a power action is a job, followed on its page" "$out" '^303 /ui/jobs/[0-9]+$'
+is "an unknown power action is refused" "$(ui_post /ui/hosts/1/power power_action=explode \
+	"csrf_token=$token")" 422
+sleep 2
+ui_page /ui/hosts/1 >/dev/null
+like "the host page lists the power job" "$(ui_flat "$TAP_TMP/page.html")" \
+	"href=\"${out#303 }\""
+
+# The hosts list: search language, bad searches explained, paging.
+is "a second host from the API" "$("$DROVER" host create --name db1 --hostgroup base \
+	--mac 52:54:00:00:10:22 --ip 198.18.10.22 >/dev/null 2>&1; echo $?)" 0
+ui_page "/ui/hosts?search=owner%20%3D%20ops" >/dev/null
+like "search owner = ops finds web1" "$(ui_flat "$TAP_TMP/page.html")" 'href="/ui/hosts/1">web1'
+unlike "and not db1" "$(ui_flat "$TAP_TMP/page.html")" '>db1<'
+ui_page "/ui/hosts?search=ip%20%3D%20198.18.10.22" >/dev/null
+like "search by an interface address" "$(ui_text "$TAP_TMP/page.html")" 'db1 new'
+ui_page "/ui/hosts?search=db" >/dev/null
+like "a bare word matches names" "$(ui_flat "$TAP_TMP/page.html")" '>db1<'
+ui_page "/ui/hosts?search=colour%20%3D%20red" >/dev/null
+like "an unknown field is explained under the box" "$(ui_flat "$TAP_TMP/page.html")" \
+	'role="alert">search: column 1: unknown field &#39;colour&#39;'
+ui_page "/ui/hosts?per_page=1&page=2" >/dev/null
+like "paging: page 2 of 2 at one per page" "$(ui_text "$TAP_TMP/page.html")" '2 in all · page 2 of 2'
+
+# Templates: the editor previews the text being edited, for a chosen host, unsaved.
+tid=$(sqlite3 "$state/drover.db" "SELECT id FROM prov_provisioning_templates WHERE name = 'drover_ntp'")
+is "the template page renders" "$(ui_page "/ui/provisioning_templates/$tid")" 200
+like "with the editor and a preview form" "$(ui_flat "$TAP_TMP/page.html")" \
+	"<textarea id=\"f-template\".*formaction=\"/ui/provisioning_templates/$tid/preview\""
+is "preview of an edit for web1" "$(ui_post "/ui/provisioning_templates/$tid/preview" \
+	name=drover_ntp kind=snippet host=web1 \
+	'template=host={{ host.name }} ip={{ host.ip }}' \
+	"csrf_token=$token")" 200
+like "is rendered in web1's context" "$(ui_flat "$TAP_TMP/post.html")" \
+	'id="preview" tabindex="0">host=web1 ip=198.18.10.21'
+like "the edited text stays in the editor" "$(ui_flat "$TAP_TMP/post.html")" 'host={{ host.name }}'
+unlike "and was not saved" "$("$DROVER" --json template show drover_ntp)" 'host=\{\{'
+ui_post "/ui/provisioning_templates/$tid/preview" host=web1 'template={{ x | nosuchfilter }}' \
+	"csrf_token=$token" >/dev/null
+like "a broken template is explained" "$(ui_flat "$TAP_TMP/post.html")" \
+	'id="preview-error">drover_ntp:1: no filter named &#39;nosuchfilter&#39;'
+ui_post "/ui/provisioning_templates/$tid/preview" host=nohost 'template=x' \
+	"csrf_token=$token" >/dev/null
+like "an unknown host is explained" "$(ui_flat "$TAP_TMP/post.html")" "no host &#39;nohost&#39;"
+
+# Compute resources: the VMs on a libvirt hypervisor (libvirt's test:/// driver).
+out=$(ui_post /ui/compute_resources name=lv provider=libvirt url=test:///default "csrf_token=$token")
+like "a compute resource through the form" "$out" '^303 /ui/compute_resources/[0-9]+$'
+is "its page renders" "$(ui_page "${out#303 }")" 200
+like "listing the hypervisor's VMs with their power state" "$(ui_text "$TAP_TMP/page.html")" \
+	'Virtual machines Name Power CPUs Memory \(MiB\) test on [0-9]+ [0-9]+'
+out=$(ui_post /ui/compute_resources name=gone provider=libvirt url=qemu+tcp://127.0.0.1:9/system \
+	"csrf_token=$token")
+ui_page "${out#303 }" >/dev/null
+like "an unreachable hypervisor is explained on the page" "$(ui_flat "$TAP_TMP/page.html")" \
+	'role="alert">qemu\+tcp://127.0.0.1:9/system: '
+
+# Discovered hosts: provisioned from the page.
+curl -sf -d '{"mac": "52:54:00:00:00:77", "cpus": 4, "memory_mb": 2048}' \
+	"$DROVERD_URL/unattended/discovery" >/dev/null
+is "the discovered hosts page" "$(ui_page /ui/discovered_hosts)" 200
+like "lists the machine with its facts" "$(ui_text "$TAP_TMP/page.html")" '52:54:00:00:00:77 127.0.0.1 4 2048'
+is "provision without a name is refused" "$(ui_post /ui/discovered_hosts/52:54:00:00:00:77/provision \
+	hostgroup=base "csrf_token=$token")" 422
+like "saying why beside that machine" "$(ui_flat "$TAP_TMP/post.html")" 'role="alert">name: required'
+out=$(ui_post /ui/discovered_hosts/52:54:00:00:00:77/provision name=d1 hostgroup=base "csrf_token=$token")
+like "provision from the page makes a host" "$out" '^303 /ui/hosts/[0-9]+$'
+like "d1 is building with the discovered MAC" "$("$DROVER" --json host show d1 | tr -d ' \n')" \
+	'"mac":"52:54:00:00:00:77".*"status":"building"'
+
+# Content pages: products and repositories, content views, environments, errata.
+is "a repository without a product is refused" "$(ui_post /ui/repositories name=r1 type=yum \
+	url=http://127.0.0.1:9/x product=nope "csrf_token=$token")" 422
+like "beside the product field" "$(ui_flat "$TAP_TMP/post.html")" "id=\"e-product\">no product &#39;nope&#39;"
+is "a product from the page" "$(ui_post /ui/products name=test "csrf_token=$token")" "303 /ui/repositories"
+is "an apt repository without a distribution is refused" "$(ui_post /ui/repositories name=r2 \
+	type=apt url=http://127.0.0.1:9/x product=test "csrf_token=$token")" 422
+like "beside the distribution field" "$(ui_flat "$TAP_TMP/post.html")" 'id="e-distribution">'
+out=$(ui_post /ui/repositories name=r1 type=yum url=http://127.0.0.1:9/x product=test \
+	"csrf_token=$token")
+like "a repository from the page" "$out" '^303 /ui/repositories/[0-9]+$'
+rid=${out##*/}
+out=$(ui_post "/ui/repositories/$rid/sync" "csrf_token=$token")
+like "sync now is a job, followed on its page" "$out" '^303 /ui/jobs/[0-9]+$'
+"$DROVER" job follow "${out##*/}" >/dev/null 2>&1
+ui_page "/ui/repositories/$rid" >/dev/null
+like "the repository page shows the failed sync and why" "$(ui_text "$TAP_TMP/page.html")" \
+	'Last sync failed .* Error .*127.0.0.1'
+like "and links the sync job" "$(ui_flat "$TAP_TMP/page.html")" "href=\"/ui/jobs/${out##*/}\""
+is "an environment from the page" "$(ui_post /ui/lifecycle_environments name=Prod prior=Library \
+	"csrf_token=$token")" "303 /ui/content_views"
+is "a content view from the page" "$(ui_post /ui/content_views name=cv1 repositories=r1 \
+	"csrf_token=$token")" "303 /ui/content_views"
+is "a content view with a bad name is refused" "$(ui_post /ui/content_views 'name=a b' \
+	"csrf_token=$token")" 422
+like "beside the name" "$(ui_flat "$TAP_TMP/post.html")" 'id="e-name">content view'
+cvid=$(sqlite3 "$state/drover.db" "SELECT id FROM repo_content_views WHERE name = 'cv1'")
+like "publish from the page is a job" "$(ui_post "/ui/content_views/$cvid/publish" \
+	"csrf_token=$token")" '^303 /ui/jobs/[0-9]+$'
+is "promote needs a version and an environment" "$(ui_post "/ui/content_views/$cvid/promote" \
+	"csrf_token=$token")" 422
+is "the errata page filters by type and severity" \
+	"$(ui_page '/ui/errata?type=security&severity=Critical')" 200
+like "keeping the filter" "$(ui_flat "$TAP_TMP/page.html")" '<option value="security" selected>'
+is "an unknown erratum is a 404" "$(ui_page /ui/errata/NOPE-1)" 404
+
+# The dashboard: hosts by status, errata, repositories.
+ui_page / >/dev/null
+like "the dashboard shows hosts by status" "$(ui_flat "$TAP_TMP/page.html")" \
+	'aria-label="Hosts by status".*href="/ui/hosts\?search=status%20%3D%20'
+like "and the repositories needing attention" "$(ui_text "$TAP_TMP/page.html")" 'r1 failed'
+
+# RBAC as people see it: a viewer gets the pages without forms, and is refused posts.
+printf 'viewer-pass-3\n' | "$DROVER" user create --login vera --role viewer >/dev/null
+ui_login vera viewer-pass-3 >/dev/null
+is "a viewer sees the host page" "$(ui_page /ui/hosts/1)" 200
+is "without build, power, edit or delete" \
+	"$(grep -c 'action="/ui/hosts/1/build"\|action="/ui/hosts/1/power"\|/ui/hosts/1/edit\|action="/ui/hosts/1/delete"' \
+		"$TAP_TMP/page.html")" 0
+vtoken=$(ui_csrf)
+is "the new host form is refused to a viewer (403)" "$(ui_page /ui/hosts/new)" 403
+is "a viewer's host post is refused (403)" "$(ui_post /ui/hosts name=v1 "csrf_token=$vtoken")" 403
+is "a viewer's build is refused (403)" "$(ui_post /ui/hosts/1/build "csrf_token=$vtoken")" 403
+like "naming the permission" "$(ui_flat "$TAP_TMP/post.html")" 'lacks the permission hosts:build'
+is "a viewer's sync is refused (403)" "$(ui_post "/ui/repositories/$rid/sync" "csrf_token=$vtoken")" 403
+ui_page /ui/subnets >/dev/null
+is "the subnets list offers a viewer no New or Delete" \
+	"$(grep -c 'href="/ui/subnets/new"\|/delete"' "$TAP_TMP/page.html")" 0
+ui_page /ui/subnets/1 >/dev/null
+like "the subnet form is read-only for a viewer" "$(ui_flat "$TAP_TMP/page.html")" 'id="f-name" name="name" value="lab" autocomplete="off" readonly'
+unlike "without a Save button" "$(ui_flat "$TAP_TMP/page.html")" '>Save<'
+ui_page /ui/repositories >/dev/null
+unlike "the repositories page offers a viewer no Sync or forms" "$(ui_flat "$TAP_TMP/page.html")" \
+	'Sync now|action="/ui/repositories"|action="/ui/products"'
+# A role limited to one hostgroup sees only those hosts, in the list and by id.
+"$DROVER" hostgroup create --name web --parent base >/dev/null 2>&1
+"$DROVER" host update db1 --hostgroup web >/dev/null 2>&1
+"$DROVER" role create --name webviewer --permission 'hosts view hostgroup = web' >/dev/null
+printf 'web-pass-1\n' | "$DROVER" user create --login wendy --role webviewer >/dev/null
+ui_login wendy web-pass-1 >/dev/null
+ui_page /ui/hosts >/dev/null
+like "a filtered role lists its hosts" "$(ui_flat "$TAP_TMP/page.html")" '>db1<'
+unlike "and not the others" "$(ui_flat "$TAP_TMP/page.html")" '>web1<'
+is "another host's page is a 404 for it" "$(ui_page /ui/hosts/1)" 404
+ui_page / >/dev/null
+like "its dashboard counts only its hosts" "$(ui_text "$TAP_TMP/page.html")" 'Hosts by status \(1\)'
+
+# 10,000 hosts: the hosts page and a host page stay under 20 ms (best of 10; the machine
+# is shared, so a slow sample is not a regression, ten are).
+# The rows go straight into the running droverd's store (WAL: it keeps serving).
+python3 - "$state/drover.db" <<'EOF'
+import json, sqlite3, sys
+db = sqlite3.connect(sys.argv[1], timeout=60)
+d = json.loads(db.execute("SELECT data FROM prov_hosts WHERE name = 'web1'").fetchone()[0])
+rows, ifs = [], []
+for i in range(10000):
+    x = dict(d, name='node%05d' % i, status=('new', 'installed', 'failed')[i % 3], build=False)
+    mac = '52:54:01:%02x:%02x:%02x' % (i >> 16 & 255, i >> 8 & 255, i & 255)
+    ip = '198.19.%d.%d' % (i // 250, i % 250 + 1)
+    x['interfaces'] = [{'type': 'interface', 'mac': mac, 'ip': ip, 'primary': True,
+                        'provision': True, 'subnet_id': 1}]
+    x['parameters'] = {'rack': 'r%d' % (i % 40)}
+    rows.append((x['name'], json.dumps(x), 1764000000, 1764000000 + i))
+    ifs.append((mac, ip, x['name']))
+db.executemany("INSERT INTO prov_hosts (name, data, created_at, updated_at)"
+               " VALUES (?, ?, ?, ?)", rows)
+db.executemany("INSERT INTO prov_interfaces (mac, host_id, ip)"
+               " SELECT ?, id, ? FROM prov_hosts WHERE name = ?", ifs)
+db.commit()
+EOF
+like "10,000 more hosts are in the store" \
+	"$(sqlite3 "$state/drover.db" "SELECT count(*) FROM prov_hosts")" '^100[0-9][0-9]$'
+ui_login admin "$ADMIN_PASSWORD" >/dev/null
+hid=$(sqlite3 "$state/drover.db" "SELECT id FROM prov_hosts WHERE name = 'node05000'")
+# best PATH: the shortest of 10 full answers (a status other than 200 counts as 9 s).
+best() {
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		curl -s -b "$UI_JAR" -o "$TAP_TMP/timed.html" -w '%{http_code} %{time_total}\n' \
+			"$DROVERD_URL$1"
+	done | awk '{ print ($1 == 200 ? $2 : 9) }' | sort -n | head -1
+}
+# The goal is for the plain build; AddressSanitizer makes droverd several times slower.
+goal=20
+ldd "$DROVERD" 2>/dev/null | grep -q libasan && goal=100
+for p in /ui/hosts "/ui/hosts?page=300" "/ui/hosts/$hid" "/ui/hosts?search=name%20%3D%20node04242"; do
+	t=$(best "$p")
+	ok "$p renders in < $goal ms with 10,000 hosts (best of 10: ${t}s)" \
+		awk -v t="$t" -v goal="$goal" 'BEGIN { exit !(t * 1000 < goal) }'
+done
+like "the timed page was the hosts list" "$(ui_flat "$TAP_TMP/timed.html")" '>node04242<.*1 in all'
+ui_page "/ui/hosts?search=node0424" >/dev/null
+like "a search over them finds node04242" "$(ui_flat "$TAP_TMP/page.html")" '>node04242<'
+droverd_stop
+is "droverd stopped cleanly: no sanitizer reports in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
+done_testing
