@@ -107,6 +107,7 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	ca_api_init();
 	repos_api_init();
 	provisioner_api_init();
+	prov_hostcert_api_init();
 	return http_server_start(&o, err);
 }
 

@@ -244,6 +244,20 @@ char *prov_secret_seal(const char *plain);
 char *prov_secret_open(const char *sealed);
 bool prov_secret_is_sealed(const char *s);
 
+/* hostcert.c */
+
+/*
+ * Issue a host's identity certificate over key_pem (a PEM CSR or public key; NULL: the CA
+ * makes the key): SANs the FQDN and the addresses of its interfaces (not BMCs), validity
+ * the parameter host_certificate_days or the CA's default; the host's earlier valid
+ * certificates are revoked as superseded; audited. *ret (caller frees) as ca_host_issue.
+ * Negative CA_ERR_* codes as ca_host_issue.
+ */
+int prov_hostcert_issue(const json_t *host, const char *key_pem, const char *remote, json_t **ret,
+    struct dr_error *err);
+/* Install POST /unattended/certificate and GET /ca/hosts/<fqdn>.pem. */
+void prov_hostcert_api_init(void);
+
 /* api.c */
 
 /* Install the provisioning and unattended routes; before http_server_start. */

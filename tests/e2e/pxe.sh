@@ -149,6 +149,8 @@ T
 cat >"$d/provision.tmpl" <<'T'
 #!/bin/sh
 echo "provisioning {{ host.name }} ({{ os.name }})"
+{% include 'drover_host_certificate' %}
+echo "{{ host.name }} host certificate: $(grep -c 'BEGIN CERTIFICATE' /etc/drover/host.crt)"
 cat /etc/ssh/ssh_host_*_key.pub > /tmp/keys
 wget -q -O /dev/null --header 'Content-Type: text/plain' --post-file /tmp/keys '{{ drover_url("built") }}'
 T
@@ -198,6 +200,9 @@ like "dnsmasq handed iPXE droverd's URL" "$(cat "$d/dnsmasq.log")" \
 	"bootfile-name +$U/unattended/iPXE"
 like "the initramfs ran the provision script" "$(cat "$d/console.log")" 'provisioning vm1 \(TestOS\)'
 like "vm1 is installed" "$(drover host list 2>&1)" 'vm1 +- +TestOS +installed +false'
+like "the VM got its identity certificate (busybox: the CA made the key)" \
+	"$(cat "$d/console.log")" 'vm1 host certificate: 2'
+like "droverd's CA lists it for vm1" "$(drover ca list --host vm1 2>&1)" 'leaf .*vm1'
 drover host known-hosts vm1 >"$d/kh" 2>&1
 ok "its ed25519 host key is stored" grep -qF \
 	"$(cut -d' ' -f1,2 "$d/ssh_host_ed25519_key.pub")" "$d/kh"
