@@ -284,6 +284,10 @@ int provisioner_init(const struct provisioner_opts *o, struct dr_error *err);
 void provisioner_boot_changed(const json_t *host);
 /* The TFTP root given to provisioner_init, or NULL. */
 const char *prov_tftp_root(void);
+/* Rewrite dnsmasq.conf from the subnets (their ranges and pxe_loader boot modes). */
+int prov_boot_write_conf(struct dr_error *err);
+/* After a subnet was written: rewrite dnsmasq.conf, logging a failure. */
+void prov_boot_subnets_changed(void);
 /* Set up the DHCP files from o (boot.c; called by provisioner_init). */
 int prov_boot_setup(const struct provisioner_opts *o, struct dr_error *err);
 /* The boot configuration file for a TFTP path (pxelinux.cfg/01-<mac>,

@@ -143,7 +143,7 @@ like "iPXE now boots the local disk" "$(curl -s "$U/unattended/iPXE?mac=$MAC")" 
 like "DHCP reservations are written for dnsmasq" "$(cat "$state/pxe/dhcp-hosts")" \
 	'^52:54:00:12:34:56,198\.18\.10\.21,n1$'
 like "dnsmasq.conf chains iPXE to droverd" "$(cat "$state/pxe/dnsmasq.conf")" \
-	"dhcp-boot=tag:ipxe,$U/unattended/iPXE"
+	"dhcp-boot=tag:!drover-subnet,tag:ipxe,$U/unattended/iPXE"
 if [ -x /usr/sbin/dnsmasq ]; then
 	ok "dnsmasq --test accepts the configuration and the reservations" \
 		/usr/sbin/dnsmasq --test --conf-file="$state/pxe/dnsmasq.conf"
