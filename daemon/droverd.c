@@ -110,6 +110,7 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	playbooks_api_init();
 	prov_ui_init();
 	repos_ui_init();
+	prov_hostcert_api_init();
 	return http_server_start(&o, err);
 }
 

@@ -25,10 +25,68 @@ prov_boot_setup(const struct provisioner_opts *o, struct dr_error *err)
 	prov_dhcp.http_url = xstrdup(prov_render_url());
 	prov_dhcp.pidfile = o->dnsmasq_pidfile != NULL ? xstrdup(o->dnsmasq_pidfile) : NULL;
 	prov_dhcp_on = true;
-	if (pxe_dnsmasq_write_conf(&prov_dhcp, err) < 0)
+	if (prov_boot_write_conf(err) < 0)
 		return -1;
 	provisioner_boot_changed(NULL);
 	return 0;
+}
+
+/* Rewrite dnsmasq.conf with every subnet's range and boot loaders. */
+int
+prov_boot_write_conf(struct dr_error *err)
+{
+	_cleanup_json_ json_t *rows = NULL;
+	struct pxe_dnsmasq_subnet *subnets = NULL;
+	size_t n = 0, i;
+	json_t *row;
+	int r = -1;
+
+	if (!prov_dhcp_on)
+		return 0;
+	pthread_mutex_lock(&prov_dhcp_lock);
+	if (store_queryf(&rows, err, "SELECT id, name, data AS data_json FROM prov_subnets "
+	                             "ORDER BY id",
+	        NULL) < 0)
+		goto out;
+	subnets = xcalloc(json_array_size(rows) + 1, sizeof *subnets);
+	json_array_foreach (rows, i, row) {
+		const json_t *d = json_object_get(row, "data");
+
+		subnets[n++] = (struct pxe_dnsmasq_subnet){
+		    .id = json_integer_value(json_object_get(row, "id")),
+		    .name = json_string_value(json_object_get(row, "name")),
+		    .network = json_string_value(json_object_get(d, "network")),
+		    .mask = json_string_value(json_object_get(d, "mask")),
+		    .from = json_string_value(json_object_get(d, "from")),
+		    .to = json_string_value(json_object_get(d, "to")),
+		    .loader = json_string_value(json_object_get(d, "pxe_loader")),
+		};
+	}
+	prov_dhcp.subnets = subnets;
+	prov_dhcp.nsubnets = n;
+	r = pxe_dnsmasq_write_conf(&prov_dhcp, err);
+	prov_dhcp.subnets = NULL;
+	prov_dhcp.nsubnets = 0;
+out:
+	pthread_mutex_unlock(&prov_dhcp_lock);
+	free(subnets);
+	return r;
+}
+
+/* A subnet was created, changed or deleted: rewrite dnsmasq.conf (dnsmasq reads it at
+ * start: it has to be restarted, which the log says). */
+void
+prov_boot_subnets_changed(void)
+{
+	struct dr_error err;
+
+	if (!prov_dhcp_on)
+		return;
+	if (prov_boot_write_conf(&err) < 0)
+		log_warnx("dnsmasq.conf: %s", err.msg);
+	else
+		log_info("%s/dnsmasq.conf rewritten for the subnets: restart dnsmasq to apply it",
+		    prov_dhcp.dir);
 }
 
 /* Rewrite every reservation: one line per interface with a MAC. */

@@ -10,6 +10,7 @@ PROV_TEMPLATES = \
 	provisioner/templates/pxegrub2.tmpl \
 	provisioner/templates/pxelinux.tmpl \
 	provisioner/templates/snippet_built.tmpl \
+	provisioner/templates/snippet_host_certificate.tmpl \
 	provisioner/templates/snippet_ntp.tmpl \
 	provisioner/templates/snippet_repositories.tmpl \
 	provisioner/templates/snippet_ssh_keys.tmpl
@@ -26,6 +27,7 @@ libdrover_a_SOURCES += \
 	provisioner/discovery.c \
 	provisioner/secret.c \
 	provisioner/bootfetch.c \
+	provisioner/hostcert.c \
 	provisioner/api.c \
 	provisioner/ui.c
 nodist_libdrover_a_SOURCES += provisioner/templates.c

@@ -23,6 +23,8 @@ extern char **environ;
 
 #define POWER_OUTPUT_MAX 8192
 #define POWER_IPMI_TIMEOUT_MS 20000
+#define POWER_SETTLE_MS 10000 /* how long a BMC may take to reach the state asked for */
+#define POWER_SETTLE_POLL_MS 500
 
 /* The host's BMC interface (borrowed), or NULL. */
 static const json_t *
@@ -289,12 +291,23 @@ power_ipmi(const json_t *bmc, const char *action, char **ret_state, struct dr_er
 	};
 	const char *status_cmd[] = {"chassis", "power", "status", NULL};
 	struct buf out = BUF_INIT(POWER_OUTPUT_MAX);
+	const char *want, *state;
+	int64_t deadline;
 	size_t i;
 
 	if (strcmp(action, "pxe") == 0) {
 		const char *boot[] = {"chassis", "bootdev", "pxe", NULL};
 		if (power_ipmitool(bmc, boot, &out, err) < 0)
 			goto fail;
+		/* ipmitool exits 0 when the BMC refuses the boot parameters. */
+		if (out.data != NULL && strstr(out.data, " failed") != NULL) {
+			const char *where = json_string_value(json_object_get(bmc, "url"));
+
+			dr_error_set(err, "ipmi %s: the BMC refused chassis bootdev pxe: %s",
+			    where != NULL ? where : json_string_value(json_object_get(bmc, "ip")),
+			    str_trim(out.data));
+			goto fail;
+		}
 		buf_reset(&out);
 	}
 	for (i = 0; i < nitems(cmds); i++) {
@@ -305,12 +318,25 @@ power_ipmi(const json_t *bmc, const char *action, char **ret_state, struct dr_er
 			goto fail;
 		buf_reset(&out);
 	}
-	if (power_ipmitool(bmc, status_cmd, &out, err) < 0)
-		goto fail;
-	/* "Chassis Power is on" */
-	*ret_state = xstrdup(out.data != NULL && strstr(out.data, "is on") != NULL ? "on"
-	        : out.data != NULL && strstr(out.data, "is off") != NULL           ? "off"
-	                                                                           : "unknown");
+	/* BMCs switch power asynchronously: after on, off or cycle, ask again (bounded) until
+	 * the state is the one asked for, so that the answer says what the machine does. */
+	want = strcmp(action, "off") == 0                                    ? "off"
+	    : strcmp(action, "on") == 0 || strcmp(action, "cycle") == 0 ? "on"
+	                                                                      : NULL;
+	deadline = time_mono_us() + POWER_SETTLE_MS * 1000LL;
+	for (;;) {
+		if (power_ipmitool(bmc, status_cmd, &out, err) < 0)
+			goto fail;
+		/* "Chassis Power is on" */
+		state = out.data != NULL && strstr(out.data, "is on") != NULL ? "on"
+		    : out.data != NULL && strstr(out.data, "is off") != NULL  ? "off"
+		                                                              : "unknown";
+		if (want == NULL || strcmp(state, want) == 0 || time_mono_us() >= deadline)
+			break;
+		buf_reset(&out);
+		usleep(POWER_SETTLE_POLL_MS * 1000);
+	}
+	*ret_state = xstrdup(state);
 	buf_free(&out);
 	return 0;
 fail:

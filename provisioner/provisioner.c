@@ -103,6 +103,7 @@ prov_resource_seed(struct dr_error *err)
 	    {"drover_ssh_keys", "snippet", "snippet_ssh_keys"},
 	    {"drover_repositories", "snippet", "snippet_repositories"},
 	    {"drover_ntp", "snippet", "snippet_ntp"},
+	    {"drover_host_certificate", "snippet", "snippet_host_certificate"},
 	    {"Drover iPXE", "iPXE", "ipxe"},
 	    {"Drover PXELinux", "PXELinux", "pxelinux"},
 	    {"Drover PXEGrub2", "PXEGrub2", "pxegrub2"},

@@ -252,6 +252,20 @@ char *prov_secret_seal(const char *plain);
 char *prov_secret_open(const char *sealed);
 bool prov_secret_is_sealed(const char *s);
 
+/* hostcert.c */
+
+/*
+ * Issue a host's identity certificate over key_pem (a PEM CSR or public key; NULL: the CA
+ * makes the key): SANs the FQDN and the addresses of its interfaces (not BMCs), validity
+ * the parameter host_certificate_days or the CA's default; the host's earlier valid
+ * certificates are revoked as superseded; audited. *ret (caller frees) as ca_host_issue.
+ * Negative CA_ERR_* codes as ca_host_issue.
+ */
+int prov_hostcert_issue(const json_t *host, const char *key_pem, const char *remote, json_t **ret,
+    struct dr_error *err);
+/* Install POST /unattended/certificate and GET /ca/hosts/<fqdn>.pem. */
+void prov_hostcert_api_init(void);
+
 /* api.c */
 
 /* Install the provisioning and unattended routes; before http_server_start. */
@@ -289,6 +303,10 @@ int provisioner_init(const struct provisioner_opts *o, struct dr_error *err);
 void provisioner_boot_changed(const json_t *host);
 /* The TFTP root given to provisioner_init, or NULL. */
 const char *prov_tftp_root(void);
+/* Rewrite dnsmasq.conf from the subnets (their ranges and pxe_loader boot modes). */
+int prov_boot_write_conf(struct dr_error *err);
+/* After a subnet was written: rewrite dnsmasq.conf, logging a failure. */
+void prov_boot_subnets_changed(void);
 /* Set up the DHCP files from o (boot.c; called by provisioner_init). */
 int prov_boot_setup(const struct provisioner_opts *o, struct dr_error *err);
 /* The boot configuration file for a TFTP path (pxelinux.cfg/01-<mac>,

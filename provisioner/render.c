@@ -245,7 +245,7 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	json_t *os, *medium, *arch, *nic, *domain, *boot;
 	const char *archname, *darch, *ip;
 	static const char *const kinds[] = {"iPXE", "PXELinux", "PXEGrub2", "provision", "finish",
-	    "user_data", "built", "failed", "script"};
+	    "user_data", "built", "failed", "script", "certificate"};
 	size_t i;
 
 	if (prov_host_resolve(host, &r, err) < 0)

@@ -57,8 +57,8 @@ static const struct prov_field subnet_fields[] = {
     F("to", PROV_IP, 0, NULL),
     F("boot_mode", PROV_ENUM, 0, "DHCP|Static"),
     F("pxe_loader", PROV_ENUM, 0,
-        "None|PXELinux BIOS|PXELinux UEFI|Grub2 UEFI|iPXE Embedded|iPXE Chain BIOS|"
-        "iPXE Chain UEFI"),
+        "None|PXELinux BIOS|PXELinux UEFI|Grub2 UEFI|Grub2 UEFI SecureBoot|Grub2 UEFI HTTP|"
+        "iPXE Embedded|iPXE Chain BIOS|iPXE Chain UEFI|iPXE UEFI HTTP"),
     I("mtu", 0, 576, 65535),
     I("vlanid", 0, 0, 4095),
     F("domain", PROV_REF, 0, "domain"),
@@ -1047,6 +1047,8 @@ prov_write(const struct prov_resource *res, int64_t id, const json_t *obj, const
 		return PROV_E_STORE;
 	if (strcmp(res->name, "host") == 0)
 		provisioner_boot_changed(after);
+	else if (strcmp(res->name, "subnet") == 0)
+		prov_boot_subnets_changed();
 	if (ret_id != NULL)
 		*ret_id = newid;
 	return 0;
@@ -1206,5 +1208,7 @@ prov_resource_delete(const struct prov_resource *res, const char *id_or_name, co
 		return PROV_E_STORE;
 	if (strcmp(res->name, "host") == 0)
 		provisioner_boot_changed(obj);
+	else if (strcmp(res->name, "subnet") == 0)
+		prov_boot_subnets_changed();
 	return 0;
 }

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,79 @@
 
 #include "pxe/pxe.h"
 
-/* Write <dir>/dnsmasq.conf: boot files by client kind, iPXE chained to droverd over HTTP. */
+/*
+ * What each subnet pxe_loader hands out before iPXE runs: to BIOS PXE clients, to UEFI
+ * PXE clients (client arch 7 and 9) by TFTP, and to UEFI HTTP boot clients (arch 16) as a
+ * URL under /pxe/files/. NULL: that kind of client gets nothing on such a subnet. Once iPXE
+ * runs (option 175) every loader but None leads to droverd's /unattended/iPXE.
+ */
+static const struct {
+	const char *loader, *bios, *efi, *http;
+	bool ipxe;
+} pxe_dnsmasq_loaders[] = {
+    {"None", NULL, NULL, NULL, false},
+    {"PXELinux BIOS", "pxelinux.0", "ipxe.efi", "ipxe.efi", true},
+    {"PXELinux UEFI", "undionly.kpxe", "syslinux.efi", "ipxe.efi", true},
+    {"Grub2 UEFI", "undionly.kpxe", "grubx64.efi", "grubx64.efi", true},
+    /* Secure Boot: Debian's signed shim loads Debian's signed GRUB (grubx64.efi beside
+     * it), which reads grub/grub.cfg-01-<mac>. */
+    {"Grub2 UEFI SecureBoot", "undionly.kpxe", "shimx64.efi", "shimx64.efi", true},
+    {"Grub2 UEFI HTTP", "undionly.kpxe", "grubx64.efi", "grubx64.efi", true},
+    {"iPXE Embedded", NULL, NULL, NULL, true},
+    {"iPXE Chain BIOS", "undionly.kpxe", "ipxe.efi", "ipxe.efi", true},
+    /* snponly.efi drives the NIC through the firmware's own driver (any NIC UEFI knows). */
+    {"iPXE Chain UEFI", "undionly.kpxe", "snponly.efi", "snponly.efi", true},
+    {"iPXE UEFI HTTP", "undionly.kpxe", "ipxe.efi", "ipxe.efi", true},
+};
+
+/* One subnet's range, tag and boot lines. */
+static int
+pxe_dnsmasq_subnet_lines(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsmasq_subnet *sn,
+    struct buf *b, struct dr_error *err)
+{
+	const char *ts = o->tftp_server != NULL ? o->tftp_server : "";
+	const char *loader = sn->loader != NULL ? sn->loader : "iPXE Chain BIOS";
+	char tag[32];
+	size_t i;
+
+	for (i = 0; i < nitems(pxe_dnsmasq_loaders); i++)
+		if (strcmp(pxe_dnsmasq_loaders[i].loader, loader) == 0)
+			break;
+	if (i == nitems(pxe_dnsmasq_loaders))
+		return dr_error_set(err, "subnet %s: pxe_loader '%s' is not known", sn->name, loader);
+	/* Every string here was validated by the provisioner (addresses, names). */
+	snprintf(tag, sizeof tag, "drover-s%lld", sn->id);
+	buf_addf(b, "# Subnet %s (%s/%s): %s\n", sn->name, sn->network, sn->mask, loader);
+	if (sn->from != NULL && sn->to != NULL)
+		buf_addf(b, "dhcp-range=set:%s,%s,%s,%s\n", tag, sn->from, sn->to, sn->mask);
+	else
+		buf_addf(b, "dhcp-range=set:%s,%s,static,%s\n", tag, sn->network, sn->mask);
+	buf_addf(b, "tag-if=set:drover-subnet,tag:%s\n", tag);
+	if (pxe_dnsmasq_loaders[i].ipxe)
+		buf_addf(b, "dhcp-boot=tag:%s,tag:ipxe,%s/unattended/iPXE\n", tag, o->http_url);
+	if (pxe_dnsmasq_loaders[i].http != NULL)
+		buf_addf(b,
+		    "dhcp-option-force=tag:%s,tag:!ipxe,tag:efi-http,60,HTTPClient\n"
+		    "dhcp-boot=tag:%s,tag:!ipxe,tag:efi-http,%s/pxe/files/%s\n",
+		    tag, tag, o->http_url, pxe_dnsmasq_loaders[i].http);
+	if (pxe_dnsmasq_loaders[i].efi != NULL)
+		buf_addf(b, "dhcp-boot=tag:%s,tag:!ipxe,tag:efi64,%s,,%s\n", tag,
+		    pxe_dnsmasq_loaders[i].efi, ts);
+	if (pxe_dnsmasq_loaders[i].bios != NULL)
+		buf_addf(b, "dhcp-boot=tag:%s,tag:!ipxe,tag:!efi64,tag:!efi-http,%s,,%s\n", tag,
+		    pxe_dnsmasq_loaders[i].bios, ts);
+	return 0;
+}
+
+/* Write <dir>/dnsmasq.conf: boot files by subnet and client kind, iPXE chained to droverd
+ * over HTTP. */
 int
 pxe_dnsmasq_write_conf(const struct pxe_dnsmasq_opts *o, struct dr_error *err)
 {
 	_cleanup_free_ char *path = xasprintf("%s/dnsmasq.conf", o->dir);
 	const char *ts = o->tftp_server != NULL ? o->tftp_server : "";
 	struct buf b = BUF_INIT(64 * 1024);
+	size_t i;
 	int r;
 
 	if (mkdir(o->dir, 0755) < 0 && errno != EEXIST)
@@ -29,13 +96,21 @@ pxe_dnsmasq_write_conf(const struct pxe_dnsmasq_opts *o, struct dr_error *err)
 	    "dhcp-match=set:ipxe,175\n"
 	    "dhcp-match=set:efi64,option:client-arch,7\n"
 	    "dhcp-match=set:efi64,option:client-arch,9\n"
-	    "dhcp-match=set:efi-http,option:client-arch,16\n"
-	    "dhcp-boot=tag:ipxe,%s/unattended/iPXE\n"
-	    "dhcp-option-force=tag:efi-http,60,HTTPClient\n"
-	    "dhcp-boot=tag:efi-http,%s/unattended/iPXE\n"
-	    "dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi,,%s\n"
-	    "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe,,%s\n",
-	    path, o->dir, o->http_url, o->http_url, ts, ts);
+	    "dhcp-match=set:efi-http,option:client-arch,16\n",
+	    path, o->dir);
+	for (i = 0; i < o->nsubnets; i++)
+		if (pxe_dnsmasq_subnet_lines(o, &o->subnets[i], &b, err) < 0) {
+			buf_free(&b);
+			return -1;
+		}
+	buf_addf(&b,
+	    "# Clients of networks droverd has no subnet for.\n"
+	    "dhcp-boot=tag:!drover-subnet,tag:ipxe,%s/unattended/iPXE\n"
+	    "dhcp-option-force=tag:!drover-subnet,tag:!ipxe,tag:efi-http,60,HTTPClient\n"
+	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi-http,%s/pxe/files/ipxe.efi\n"
+	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi64,ipxe.efi,,%s\n"
+	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:!efi64,tag:!efi-http,undionly.kpxe,,%s\n",
+	    o->http_url, o->http_url, ts, ts);
 	if (o->proxy_network != NULL)
 		buf_addf(&b,
 		    "# proxyDHCP: another server hands out addresses; we add the boot options.\n"

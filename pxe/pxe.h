@@ -73,6 +73,17 @@ int pxe_bootfiles_open(const char *root, const char *rel);
  * the operator runs (conf-file=<dir>/dnsmasq.conf); reservations change with build mode
  * and dnsmasq re-reads them on SIGHUP (sent when a pid file is configured).
  */
+/* A subnet droverd knows: its own DHCP range (tagged drover-s<id>) and boot loaders. */
+struct pxe_dnsmasq_subnet {
+	long long id;
+	const char *name;
+	const char *network, *mask; /* 198.18.0.0, 255.255.255.0 */
+	const char *from, *to; /* the dynamic range; both NULL = reservations only */
+	/* The subnet's pxe_loader (Foreman's names): what BIOS, UEFI PXE (client arch 7/9)
+	 * and UEFI HTTP (arch 16) clients get before iPXE runs; NULL = the default. */
+	const char *loader;
+};
+
 struct pxe_dnsmasq_opts {
 	const char *dir; /* where dnsmasq.conf and dhcp-hosts go */
 	const char *http_url; /* droverd's URL as hosts reach it ("http://198.18.0.1:8080") */
@@ -80,6 +91,8 @@ struct pxe_dnsmasq_opts {
 	const char
 	    *proxy_network; /* proxyDHCP for this network ("198.18.0.0"); NULL = full DHCP */
 	const char *pidfile; /* dnsmasq's pid file for reloads; NULL = none */
+	const struct pxe_dnsmasq_subnet *subnets; /* each with its own boot mode */
+	size_t nsubnets;
 };
 /* One reservation. */
 struct pxe_dnsmasq_host {
@@ -88,7 +101,8 @@ struct pxe_dnsmasq_host {
 	const char *name;
 	bool build; /* tagged for network boot */
 };
-/* Write <dir>/dnsmasq.conf for o (atomically). */
+/* Write <dir>/dnsmasq.conf for o (atomically); -1 with err naming a subnet whose loader
+ * is unknown. dnsmasq reads it at start only (SIGHUP re-reads the reservations). */
 int pxe_dnsmasq_write_conf(const struct pxe_dnsmasq_opts *o, struct dr_error *err);
 /* Write <dir>/dhcp-hosts with these reservations (atomically), then signal dnsmasq. */
 int pxe_dnsmasq_write_hosts(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsmasq_host *hosts,

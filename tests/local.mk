@@ -87,6 +87,8 @@ browser-clean:
 # provisioner and pxe
 UNIT_TESTS += tests/unit/test_prov_model tests/unit/test_prov_compute tests/unit/test_prov_tftp \
 	tests/unit/test_prov_dnsmasq
+INTEGRATION_TESTS += tests/integration/prov_hostcert.sh tests/integration/http_range.sh \
+	tests/integration/prov_dhcp_boot.sh
 INTEGRATION_TESTS += tests/integration/prov_host.sh tests/integration/prov_tftp.sh \
 	tests/integration/prov_power.sh tests/integration/prov_bootfetch.sh
 # End to end, root only (they skip otherwise): network namespaces, dnsmasq, qemu.

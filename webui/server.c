@@ -22,11 +22,14 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define ROUTE_SEGMENTS_MAX 32
@@ -67,6 +70,7 @@ struct http_response {
 	char *data; /* REPLY_BUFFER, malloc'd */
 	size_t len;
 	int fd; /* REPLY_FD */
+	off_t offset; /* REPLY_FD: where the bytes sent start (a range) */
 	off_t size;
 	ssize_t (*read)(void *, uint64_t, char *, size_t); /* REPLY_STREAM */
 	void *ctx;
@@ -637,16 +641,173 @@ http_reply_error(struct http_response *resp, int status, const char *fmt, ...)
 	    resp, status, json_pack("{s:{s:i,s:s}}", "error", "status", status, "message", msg));
 }
 
+/* A header the handler set on the reply, or NULL. */
+static const char *
+reply_header_get(const struct http_response *resp, const char *name)
+{
+	for (size_t i = 0; i < resp->nheaders; i++)
+		if (strcasecmp(resp->headers[i].name, name) == 0)
+			return resp->headers[i].value;
+	return NULL;
+}
+
+static bool etag_listed(const char *header, const char *etag);
+
+/*
+ * Parse a Range header against a file of size bytes (RFC 9110 14.2): 1 with the first
+ * and last byte of one satisfiable range, 0 when the header is to be ignored (not bytes,
+ * malformed, or several ranges: the whole file is sent then, as the RFC allows), -1 when
+ * the range cannot be satisfied (416).
+ */
+static int
+reply_range_parse(const char *h, off_t size, off_t *ret_first, off_t *ret_last)
+{
+	unsigned long long a, b;
+	const char *p;
+	char *end;
+
+	if (strncasecmp(h, "bytes=", 6) != 0 || strchr(h, ',') != NULL)
+		return 0;
+	p = h + 6;
+	while (*p == ' ')
+		p++;
+	if (*p == '-') { /* the last N bytes */
+		if (p[1] < '0' || p[1] > '9')
+			return 0;
+		errno = 0;
+		b = strtoull(p + 1, &end, 10);
+		if (errno != 0 || *end != '\0')
+			return 0;
+		if (b == 0 || size == 0)
+			return -1;
+		*ret_first = b >= (unsigned long long)size ? 0 : size - (off_t)b;
+		*ret_last = size - 1;
+		return 1;
+	}
+	if (*p < '0' || *p > '9')
+		return 0;
+	errno = 0;
+	a = strtoull(p, &end, 10);
+	if (errno != 0 || *end != '-')
+		return 0;
+	p = end + 1;
+	if (*p == '\0')
+		b = (unsigned long long)size - 1;
+	else {
+		if (*p < '0' || *p > '9')
+			return 0;
+		b = strtoull(p, &end, 10);
+		if (errno != 0 || *end != '\0' || b < a)
+			return 0;
+	}
+	if (a >= (unsigned long long)size)
+		return -1;
+	if (b >= (unsigned long long)size)
+		b = (unsigned long long)size - 1;
+	*ret_first = (off_t)a;
+	*ret_last = (off_t)b;
+	return 1;
+}
+
+/*
+ * What every file reply gets (kernels, initrds, published repository files, backups):
+ * validators (ETag and Last-Modified from the file unless the handler set its own),
+ * conditional GET (If-None-Match, If-Modified-Since: 304), and one byte range (Range,
+ * honoured only while If-Range still names this file: 206 with Content-Range, or 416).
+ * Only 200 replies to GET and HEAD are touched.
+ */
+static void
+reply_file_conditional(struct http_request *req, struct http_response *resp)
+{
+	const char *etag, *modified, *inm, *ims, *range, *if_range;
+	char etagbuf[80], modbuf[64], cr[96];
+	bool not_modified = false;
+	off_t first, last;
+	struct stat st;
+	struct tm tm;
+	int r;
+
+	if (resp->status != 200 ||
+	    (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) ||
+	    fstat(resp->fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	if ((etag = reply_header_get(resp, "ETag")) == NULL) {
+		snprintf(etagbuf, sizeof etagbuf, "\"%llx-%llx-%llx\"",
+		    (unsigned long long)st.st_ino, (unsigned long long)resp->size,
+		    (unsigned long long)st.st_mtim.tv_sec * 1000000000ULL +
+		        (unsigned long long)st.st_mtim.tv_nsec);
+		http_reply_header(resp, "ETag", etagbuf);
+		etag = etagbuf;
+	}
+	if ((modified = reply_header_get(resp, "Last-Modified")) == NULL) {
+		gmtime_r(&st.st_mtime, &tm);
+		strftime(modbuf, sizeof modbuf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		http_reply_header(resp, "Last-Modified", modbuf);
+		modified = modbuf;
+	}
+	http_reply_header(resp, "Accept-Ranges", "bytes");
+	inm = http_request_header(req, "If-None-Match");
+	ims = http_request_header(req, "If-Modified-Since");
+	if (inm == NULL && ims != NULL) {
+		struct tm t = {0};
+		const char *end = strptime(ims, "%a, %d %b %Y %H:%M:%S GMT", &t);
+
+		not_modified = end != NULL && *end == '\0' && st.st_mtime <= timegm(&t);
+	}
+	if ((inm != NULL && etag_listed(inm, etag)) || not_modified) {
+		char type[sizeof resp->content_type];
+
+		str_copy(type, resp->content_type, sizeof type);
+		close(resp->fd);
+		resp->fd = -1;
+		resp->kind = REPLY_NONE;
+		reply_buffer(resp, 304, type, xstrdup(""), 0);
+		return;
+	}
+	if ((range = http_request_header(req, "Range")) == NULL)
+		return;
+	/* If-Range: a strong ETag or the exact Last-Modified date of this file; anything
+	 * else means the client's partial copy is of another version: send it all. */
+	if_range = http_request_header(req, "If-Range");
+	if (if_range != NULL && strcmp(if_range, etag) != 0 && strcmp(if_range, modified) != 0)
+		return;
+	r = reply_range_parse(range, resp->size, &first, &last);
+	if (r == 0)
+		return;
+	if (r < 0) {
+		snprintf(cr, sizeof cr, "bytes */%lld", (long long)resp->size);
+		close(resp->fd);
+		resp->fd = -1;
+		resp->kind = REPLY_NONE;
+		http_reply_error(resp, 416, "%s: range '%.100s' is not within %lld bytes", req->path,
+		    range, (long long)resp->size);
+		http_reply_header(resp, "Content-Range", cr);
+		return;
+	}
+	snprintf(cr, sizeof cr, "bytes %lld-%lld/%lld", (long long)first, (long long)last,
+	    (long long)resp->size);
+	http_reply_header(resp, "Content-Range", cr);
+	resp->status = 206;
+	resp->offset = first;
+	resp->size = last - first + 1;
+}
+
 void
 http_reply_file(
     struct http_response *resp, int status, const char *content_type, int fd, off_t size)
 {
+	/* Every response is the one embedded in its request. */
+	struct http_request *req =
+	    (struct http_request *)((char *)resp - offsetof(struct http_request, resp));
+
 	reply_clear(resp);
 	resp->kind = REPLY_FD;
 	resp->status = status;
 	str_copy(resp->content_type, content_type, sizeof resp->content_type);
 	resp->fd = fd;
+	resp->offset = 0;
 	resp->size = size;
+	reply_file_conditional(req, resp);
 }
 
 void
@@ -877,7 +1038,8 @@ request_queue(struct http_request *req)
 			resp->data = NULL; /* MHD frees it now (or it was never needed) */
 		break;
 	case REPLY_FD:
-		r = MHD_create_response_from_fd((uint64_t)resp->size, resp->fd);
+		r = MHD_create_response_from_fd_at_offset64(
+		    (uint64_t)resp->size, resp->fd, (uint64_t)resp->offset);
 		if (r != NULL)
 			resp->fd = -1;
 		break;

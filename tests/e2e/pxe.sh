@@ -64,6 +64,11 @@ ir=$d/initramfs
 mkdir -p "$ir/bin" "$ir/etc/ssh" "$ir/proc" "$ir/sys" "$ir/dev" "$ir/tmp" "$ir/lib"
 cp "$(command -v busybox)" "$ir/bin/busybox"
 cp "$e1000" "$ir/lib/e1000.ko"
+# virtio-net for the UEFI VM (OVMF drives virtio-net itself, with no iPXE option ROM).
+for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover \
+	net_failover virtio_net; do
+	f=$(modinfo -k "$kver" -n "$m" 2>/dev/null) && [ -f "$f" ] && cp "$f" "$ir/lib/$m.ko"
+done
 ssh-keygen -q -t ed25519 -N '' -C vm -f "$d/ssh_host_ed25519_key"
 ssh-keygen -q -t ecdsa -N '' -C vm -f "$d/ssh_host_ecdsa_key"
 cp "$d"/ssh_host_*_key.pub "$ir/etc/ssh/"
@@ -74,7 +79,10 @@ mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 echo "drover-test-init: up"
-insmod /lib/e1000.ko
+for m in e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
+	failover net_failover virtio_net; do
+	[ -f /lib/$m.ko ] && insmod /lib/$m.ko
+done
 ip link set lo up
 ip link set eth0 up
 cat > /tmp/dhcp.sh <<'S'
@@ -123,7 +131,7 @@ ln "$root/test/initrd.img" "$root/discovery/initrd.img"
 ok "test initramfs built" test -s "$root/test/initrd.img"
 
 # --- droverd in the namespace, TFTP and HTTP on the bridge address.
-printf 'tftp:\n  root: %s\n' "$root" >"$d/droverd.yml"
+printf 'tftp:\n  root: %s\nlog:\n  debug: [tftp]\n' "$root" >"$d/droverd.yml"
 DROVER_ADMIN_PASSWORD=e2e-password ip netns exec "$ns" "$top_builddir/droverd" --config "$d/droverd.yml" \
 	--listen 198.18.0.1:8080 --tftp-listen 198.18.0.1:69 --state-dir "$state" \
 	>"$d/droverd.log" 2>&1 &
@@ -149,6 +157,8 @@ T
 cat >"$d/provision.tmpl" <<'T'
 #!/bin/sh
 echo "provisioning {{ host.name }} ({{ os.name }})"
+{% include 'drover_host_certificate' %}
+echo "{{ host.name }} host certificate: $(grep -c 'BEGIN CERTIFICATE' /etc/drover/host.crt)"
 cat /etc/ssh/ssh_host_*_key.pub > /tmp/keys
 wget -q -O /dev/null --header 'Content-Type: text/plain' --post-file /tmp/keys '{{ drover_url("built") }}'
 T
@@ -198,6 +208,9 @@ like "dnsmasq handed iPXE droverd's URL" "$(cat "$d/dnsmasq.log")" \
 	"bootfile-name +$U/unattended/iPXE"
 like "the initramfs ran the provision script" "$(cat "$d/console.log")" 'provisioning vm1 \(TestOS\)'
 like "vm1 is installed" "$(drover host list 2>&1)" 'vm1 +- +TestOS +installed +false'
+like "the VM got its identity certificate (busybox: the CA made the key)" \
+	"$(cat "$d/console.log")" 'vm1 host certificate: 2'
+like "droverd's CA lists it for vm1" "$(drover ca list --host vm1 2>&1)" 'leaf .*vm1'
 drover host known-hosts vm1 >"$d/kh" 2>&1
 ok "its ed25519 host key is stored" grep -qF \
 	"$(cut -d' ' -f1,2 "$d/ssh_host_ed25519_key.pub")" "$d/kh"
@@ -272,9 +285,86 @@ else
 	ok "and go" drover host delete vm3
 fi
 
+# --- UEFI: OVMF's own PXE client (client arch 7; virtio-net without qemu's iPXE option
+# ROM, so that the firmware's PXE asks, not iPXE) on a subnet whose pxe_loader is
+# "iPXE Chain UEFI": dnsmasq, configured from droverd's subnet, gives it snponly.efi by
+# TFTP; iPXE (option 175) then gets /unattended/iPXE and boots the same kernel and
+# initramfs over HTTP.
+ovmf=/usr/share/OVMF/OVMF_CODE_4M.fd
+if [ ! -r "$ovmf" ]; then
+	echo "# UEFI part skipped: $ovmf missing (ovmf package)"
+else
+	ok "a subnet booting UEFI through snponly.efi" drover subnet create --name e2e \
+		--network 198.18.0.0 --mask 255.255.255.0 --from 198.18.0.100 --to 198.18.0.200 \
+		--pxe-loader 'iPXE Chain UEFI'
+	kill "$DNSMASQ_PID"
+	wait "$DNSMASQ_PID" 2>/dev/null
+	# dnsmasq reads the subnet's range and boot lines from droverd's file at start.
+	ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 \
+		--bind-interfaces --conf-file="$state/pxe/dnsmasq.conf" --enable-ra \
+		--dhcp-range=fd00:d0:1::,ra-only --dhcp-leasefile="$d/leases" --log-dhcp \
+		>"$d/dnsmasq-uefi.log" 2>&1 &
+	DNSMASQ_PID=$!
+	sleep 0.5
+	ok "dnsmasq restarted on droverd's subnet" kill -0 "$DNSMASQ_PID"
+	MAC4=52:54:00:12:34:44
+	ok "a UEFI host" drover host create --name vm4 --mac "$MAC4" --ip 198.18.0.24 \
+		--operatingsystem TestOS --medium "Test medium"
+	ok "drover host build vm4" drover host build vm4
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars.fd"
+	truncate -s 64M "$d/disk4.img"
+	t0=$(date +%s)
+	t0n=$(date +%s%N)
+	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 512 -nodefaults -display none \
+		-no-reboot -serial "file:$d/console5.log" \
+		-drive if=pflash,format=raw,readonly=on,file="$ovmf" \
+		-drive if=pflash,format=raw,file="$d/vars.fd" \
+		-drive if=virtio,format=raw,file="$d/disk4.img" \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device virtio-net-pci,netdev=n0,mac="$MAC4",romfile=,bootindex=1 \
+		>"$d/qemu.log" 2>&1 &
+	QEMU_PID=$!
+	# Per phase, the first moment (ms after power-on) each is seen, polled every 0.1 s.
+	: >"$d/phases"
+	# pxe_files_gets: how many GETs droverd answered under /pxe/files/ (kernels, initrds).
+	pxe_files_gets() {
+		nsx curl -s "$U/metrics" | awk '/^drover_http_requests_total\{route="pxe_files"/ \
+			{ n += $2 } END { print n + 0 }'
+	}
+	gets0=$(pxe_files_gets)
+	i=0
+	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 3000 ]; do
+		now=$((($(date +%s%N) - t0n) / 1000000))
+		seen() { grep -q "^$1 " "$d/phases" || echo "$1 $now" >>"$d/phases"; }
+		grep -q "DHCPACK(br0) [0-9.]* $MAC4" "$d/dnsmasq-uefi.log" && seen dhcp
+		grep -q 'RRQ snponly\.efi' "$d/droverd.log" && seen tftp
+		[ "$(grep -c "DHCPACK(br0) [0-9.]* $MAC4" "$d/dnsmasq-uefi.log")" -ge 2 ] && seen ipxe_dhcp
+		[ "$(pxe_files_gets)" -gt "$gets0" ] && seen kernel_http
+		grep -q 'drover-test-init: up' "$d/console5.log" 2>/dev/null && seen init
+		grep -q 'host vm4 built' "$d/droverd.log" && seen built
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "# UEFI VM ran for $(($(date +%s) - t0)) s"
+	echo "# phases (ms after power-on): $(tr '\n' ' ' <"$d/phases")"
+	is "every phase was seen, in order: DHCP, TFTP, iPXE's DHCP, kernel over HTTP, init, built" \
+		"$(cut -d' ' -f1 "$d/phases" | tr '\n' ' ')" "dhcp tftp ipxe_dhcp kernel_http init built "
+	ok "the UEFI VM installs and powers itself off within 300 s" \
+		sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+	like "OVMF asked as a UEFI client and got snponly.efi" "$(cat "$d/dnsmasq-uefi.log")" \
+		'bootfile-name +snponly\.efi'
+	like "which droverd's TFTP served" "$(cat "$d/droverd.log")" 'snponly\.efi'
+	like "iPXE then got droverd's script" "$(cat "$d/dnsmasq-uefi.log")" \
+		"bootfile-name +$U/unattended/iPXE"
+	like "the initramfs ran the provision script" "$(cat "$d/console5.log")" \
+		'provisioning vm4 \(TestOS\)'
+	like "vm4 is installed" "$(drover host list 2>&1)" 'vm4 +- +TestOS +installed +false'
+fi
+
 if [ "$tap_failed" -ne 0 ]; then
 	for c in "$d"/console*.log; do echo "# --- $c"; tail -25 "$c" | sed 's/^/# /'; done
 	echo "# --- dnsmasq"; tail -15 "$d/dnsmasq.log" | sed 's/^/# /'
+	[ -f "$d/dnsmasq-uefi.log" ] && { echo "# --- dnsmasq (UEFI)"; tail -25 "$d/dnsmasq-uefi.log" | sed 's/^/# /'; }
 	echo "# --- droverd"; tail -15 "$d/droverd.log" | sed 's/^/# /'
 	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
 	[ -f "$d/lv/log" ] && { echo "# --- libvirtd"; grep -v 'dmidecode\|DMI\|DBus' "$d/lv/log" | tail -10 | sed 's/^/# /'; }

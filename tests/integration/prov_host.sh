@@ -136,7 +136,7 @@ ssh-keygen -q -t ed25519 -N '' -f "$TAP_TMP/etc/ssh/ssh_host_ed25519_key"
 ssh-keygen -q -t rsa -b 2048 -N '' -f "$TAP_TMP/etc/ssh/ssh_host_rsa_key"
 printf '%s\n' "$fin" | sed "s|/etc/ssh/|$TAP_TMP/etc/ssh/|; s|/tmp/drover-host-keys|$TAP_TMP/keys|g" \
 	>"$TAP_TMP/finish.sh"
-ok "the finish script reports built" sh "$TAP_TMP/finish.sh"
+ok "the finish script reports built" env DROVER_TARGET="$TAP_TMP" sh "$TAP_TMP/finish.sh"
 like "n1 is installed" "$("$DROVER" host list 2>&1)" 'n1 +web +- +installed +false'
 i=0
 until "$DROVER" job list --kind noop 2>/dev/null | grep -q succeeded || [ $i -ge 50 ]; do
@@ -160,7 +160,7 @@ like "iPXE now boots the local disk" "$(curl -s "$U/unattended/iPXE?mac=$MAC")" 
 like "DHCP reservations are written for dnsmasq" "$(cat "$state/pxe/dhcp-hosts")" \
 	'^52:54:00:12:34:56,198\.18\.10\.21,n1$'
 like "dnsmasq.conf chains iPXE to droverd" "$(cat "$state/pxe/dnsmasq.conf")" \
-	"dhcp-boot=tag:ipxe,$U/unattended/iPXE"
+	"dhcp-boot=tag:!drover-subnet,tag:ipxe,$U/unattended/iPXE"
 if [ -x /usr/sbin/dnsmasq ]; then
 	ok "dnsmasq --test accepts the configuration and the reservations" \
 		/usr/sbin/dnsmasq --test --conf-file="$state/pxe/dnsmasq.conf"

@@ -61,8 +61,23 @@ ok "gpgv accepts Release.gpg with Drover's key" sh -c "
 opts=$(apt_opts "$TAP_TMP/root" "$lib" "$TAP_TMP/drover.asc")
 # shellcheck disable=SC2086
 ok "apt-get update against droverd (signature checked)" apt-get $opts update
+# Byte ranges on the publication (webui's file replies): curl -r, and apt-get resuming a
+# partial .deb with Range + If-Range (the partial file's time is the Last-Modified apt saw).
+deb=$(curl -s "$lib/dists/bookworm/main/binary-amd64/Packages" | sed -n 's/^Filename: //p' |
+	grep '/world_' | head -1)
+curl -s -D "$TAP_TMP/deb.h" -o "$TAP_TMP/world.deb" "$lib/$deb"
+is "curl -r 10-19 on a published .deb: those 10 bytes" \
+	"$(curl -s -r 10-19 "$lib/$deb" | od -An -tx1)" \
+	"$(head -c 20 "$TAP_TMP/world.deb" | tail -c 10 | od -An -tx1)"
+n206() { curl -s "$DROVERD_URL/metrics" | sed -n 's/^drover_http_requests_total{route="content",code="206"} //p'; }
+before206=$(n206)
+head -c 100 "$TAP_TMP/world.deb" >"$TAP_TMP/root/var/cache/apt/archives/partial/$(basename "$deb")"
+touch -d "$(sed -n 's/^Last-Modified: \(.*\)\r$/\1/p' "$TAP_TMP/deb.h")" \
+	"$TAP_TMP/root/var/cache/apt/archives/partial/$(basename "$deb")"
 # shellcheck disable=SC2086
 ok "apt-get install world (and hello) from droverd" apt-get $opts install world
+is "apt-get resumed the partial .deb with a range (one more 206)" "$(n206)" \
+	"$((${before206:-0} + 1))"
 is "hello 1.0-1 is installed in the root" \
 	"$(cat "$TAP_TMP/root/usr/share/hello/version")" 1.0-1
 

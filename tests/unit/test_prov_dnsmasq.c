@@ -28,11 +28,15 @@ test_conf(void **state)
 
 	assert_int_equal(pxe_dnsmasq_write_conf(&o, &err), 0);
 	text = slurp(dir, "dnsmasq.conf");
-	assert_non_null(
-	    strstr(text, "dhcp-boot=tag:ipxe,http://198.18.0.1:8080/unattended/iPXE\n"));
-	assert_non_null(strstr(text, "dhcp-boot=tag:!ipxe,tag:efi64,ipxe.efi,,198.18.0.1\n"));
-	assert_non_null(
-	    strstr(text, "dhcp-boot=tag:!ipxe,tag:!efi64,undionly.kpxe,,198.18.0.1\n"));
+	assert_non_null(strstr(text,
+	    "dhcp-boot=tag:!drover-subnet,tag:ipxe,http://198.18.0.1:8080/unattended/iPXE\n"));
+	assert_non_null(strstr(
+	    text, "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi64,ipxe.efi,,198.18.0.1\n"));
+	assert_non_null(strstr(text, "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:!efi64,"
+	                             "tag:!efi-http,undionly.kpxe,,198.18.0.1\n"));
+	/* UEFI HTTP boot firmware loads an EFI program, not an iPXE script. */
+	assert_non_null(strstr(text, "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi-http,"
+	                             "http://198.18.0.1:8080/pxe/files/ipxe.efi\n"));
 	assert_null(strstr(text, "proxy"));
 	free(text);
 	o.proxy_network = "198.18.0.0";
@@ -42,6 +46,54 @@ test_conf(void **state)
 	assert_non_null(
 	    strstr(text, "pxe-service=tag:!ipxe,X86PC,\"Drover\",undionly.kpxe,198.18.0.1\n"));
 	free(text);
+	unit_dir_remove(dir);
+	(void)state;
+}
+
+/* Per-subnet boot modes: each subnet's range sets its tag, its loader decides. */
+static void
+test_conf_subnets(void **state)
+{
+	char *dir = unit_dir_make("dnsmasq");
+	const struct pxe_dnsmasq_subnet subnets[] = {
+	    {1, "sb", "198.18.1.0", "255.255.255.0", "198.18.1.100", "198.18.1.200",
+	        "Grub2 UEFI SecureBoot"},
+	    {2, "uefi", "198.18.2.0", "255.255.255.0", NULL, NULL, "iPXE Chain UEFI"},
+	    {3, "http", "198.18.3.0", "255.255.255.0", NULL, NULL, "Grub2 UEFI HTTP"},
+	    {4, "off", "198.18.4.0", "255.255.255.0", NULL, NULL, "None"},
+	};
+	struct pxe_dnsmasq_subnet bad = {5, "bad", "198.18.5.0", "255.255.255.0", NULL, NULL,
+	    "Floppy"};
+	struct pxe_dnsmasq_opts o = {.dir = dir, .http_url = "http://198.18.0.1:8080",
+	    .subnets = subnets, .nsubnets = nitems(subnets)};
+	struct dr_error err;
+	char *text;
+
+	assert_int_equal(pxe_dnsmasq_write_conf(&o, &err), 0);
+	text = slurp(dir, "dnsmasq.conf");
+	assert_non_null(strstr(text,
+	    "dhcp-range=set:drover-s1,198.18.1.100,198.18.1.200,255.255.255.0\n"
+	    "tag-if=set:drover-subnet,tag:drover-s1\n"));
+	assert_non_null(strstr(text, "dhcp-boot=tag:drover-s1,tag:!ipxe,tag:efi64,shimx64.efi,,\n"));
+	assert_non_null(strstr(text, "dhcp-range=set:drover-s2,198.18.2.0,static,255.255.255.0\n"));
+	assert_non_null(strstr(text, "dhcp-boot=tag:drover-s2,tag:!ipxe,tag:efi64,snponly.efi,,\n"));
+	assert_non_null(strstr(text,
+	    "dhcp-boot=tag:drover-s2,tag:ipxe,http://198.18.0.1:8080/unattended/iPXE\n"));
+	assert_non_null(strstr(text, "dhcp-boot=tag:drover-s3,tag:!ipxe,tag:efi-http,"
+	                             "http://198.18.0.1:8080/pxe/files/grubx64.efi\n"));
+	/* None: the subnet's clients get no boot file at all. */
+	assert_non_null(strstr(text, "tag-if=set:drover-subnet,tag:drover-s4\n"));
+	assert_null(strstr(text, "dhcp-boot=tag:drover-s4"));
+	free(text);
+	if (access("/usr/sbin/dnsmasq", X_OK) == 0) {
+		_cleanup_free_ char *cmd = xasprintf(
+		    "/usr/sbin/dnsmasq --test --conf-file=%s/dnsmasq.conf >/dev/null 2>&1", dir);
+		assert_int_equal(system(cmd), 0);
+	}
+	o.subnets = &bad;
+	o.nsubnets = 1;
+	assert_int_equal(pxe_dnsmasq_write_conf(&o, &err), -1);
+	assert_string_equal(err.msg, "subnet bad: pxe_loader 'Floppy' is not known");
 	unit_dir_remove(dir);
 	(void)state;
 }
@@ -95,6 +147,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_conf),
+	    cmocka_unit_test(test_conf_subnets),
 	    cmocka_unit_test(test_hosts_and_reload),
 	};
 
