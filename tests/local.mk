@@ -94,3 +94,4 @@ EXTRA_DIST += $(E2E_TESTS)
 UNIT_TESTS += tests/unit/test_playbooks
 INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh \
 	tests/integration/play_job.sh
+INTEGRATION_TESTS += tests/integration/jobs_remote.sh

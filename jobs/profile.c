@@ -1,0 +1,222 @@
+/*
+ * profile.c - package profiles: what a host has installed (dpkg or rpm) and whether it
+ * waits for a reboot, collected in one round trip at the end of every job on the host,
+ * stored, and evaluated against the content the host is bound to (its parameters
+ * content_view and lifecycle_environment) with the repos subsystem's applicability.
+ */
+#define LOG_COMPONENT "jobs"
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jobs/jobs.h"
+#include "playbooks/playbooks.h"
+#include "provisioner/provisioner.h"
+#include "repos/repos.h"
+
+/* One line per package, tab-separated, then whether a reboot is wanted. */
+static const char jobs_profile_sh[] =
+    "if command -v dpkg-query >/dev/null 2>&1; then\n"
+    "  echo 'format\tapt'\n"
+    "  dpkg-query -W -f='${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\n'"
+    " 2>/dev/null | while IFS='\t' read -r st n v a; do\n"
+    "    case $st in ii*|hi*) printf 'pkg\\t%s\\t\\t%s\\t\\t%s\\n' \"$n\" \"$v\" \"$a\";; esac\n"
+    "  done\n"
+    "elif command -v rpm >/dev/null 2>&1; then\n"
+    "  echo 'format\tyum'\n"
+    "  rpm -qa --qf 'pkg\\t%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n'\n"
+    "else\n"
+    "  echo 'format\tnone'\n"
+    "fi\n"
+    "if [ -e /var/run/reboot-required ]; then echo 'reboot\t1'\n"
+    "elif command -v needs-restarting >/dev/null 2>&1 && ! needs-restarting -r >/dev/null"
+    " 2>&1; then echo 'reboot\t1'\n"
+    "else echo 'reboot\t0'; fi\n";
+
+/* The script. */
+const char *
+jobs_profile_script(void)
+{
+	return jobs_profile_sh;
+}
+
+/* Parse the script's output. */
+int
+jobs_profile_parse(const char *text, size_t len, json_t **ret, struct dr_error *err)
+{
+	_cleanup_free_ char *copy = xstrndup(text, len);
+	_cleanup_json_ json_t *pkgs = json_array();
+	const char *format = NULL;
+	char *line, *save = NULL;
+	int reboot = -1, n = 0;
+
+	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[6] = {0};
+		int nf = 0;
+		n++;
+		for (char *p = line; nf < 6; nf++) {
+			f[nf] = p;
+			char *tab = strchr(p, '\t');
+			if (tab == NULL) {
+				nf++;
+				break;
+			}
+			*tab = '\0';
+			p = tab + 1;
+		}
+		if (strcmp(f[0], "format") == 0 && nf == 2) {
+			format = strcmp(f[1], "apt") == 0 ? "apt"
+			    : strcmp(f[1], "yum") == 0    ? "yum"
+			                                  : "none";
+		} else if (strcmp(f[0], "reboot") == 0 && nf == 2) {
+			reboot = strcmp(f[1], "1") == 0;
+		} else if (strcmp(f[0], "pkg") == 0 && nf == 6 && *f[1] && *f[3]) {
+			if (json_array_size(pkgs) >= JOBS_PROFILE_PACKAGES_MAX)
+				return dr_error_set(err, "profile: more than %d packages",
+				    JOBS_PROFILE_PACKAGES_MAX);
+			json_t *p = json_pack(
+			    "{s:s, s:s, s:s}", "name", f[1], "version", f[3], "arch", f[5]);
+			if (*f[2] && strcmp(f[2], "0") != 0)
+				json_object_set_new(p, "epoch", json_string(f[2]));
+			if (*f[4])
+				json_object_set_new(p, "release", json_string(f[4]));
+			json_array_append_new(pkgs, p);
+		} else {
+			return dr_error_set(
+			    err, "profile: line %d is not what the script prints", n);
+		}
+	}
+	if (format == NULL || reboot < 0)
+		return dr_error_set(err, "profile: the script's output is incomplete");
+	*ret = json_pack(
+	    "{s:s, s:O, s:b}", "format", format, "packages", pkgs, "reboot_required", reboot);
+	return 0;
+}
+
+/* Collect over c and store. */
+int
+jobs_profile_collect(struct conn *c, int64_t host_id, int64_t job_id, struct dr_error *err)
+{
+	struct conn_result res = {0};
+	_cleanup_json_ json_t *profile = NULL;
+	int r = -1;
+
+	if (conn_exec(c, "/bin/sh -s", jobs_profile_sh, strlen(jobs_profile_sh), 120, &res, err) <
+	    0)
+		return -1;
+	if (res.status != 0) {
+		dr_error_set(
+		    err, "the profile script exited with %d: %.200s", res.status, res.err);
+		goto out;
+	}
+	if (res.out_len > JOBS_PROFILE_MAX) {
+		dr_error_set(err, "profile: more than %u bytes", JOBS_PROFILE_MAX);
+		goto out;
+	}
+	if (jobs_profile_parse(res.out, res.out_len, &profile, err) < 0)
+		goto out;
+	r = jobs_profile_store(host_id, job_id, profile, err);
+out:
+	conn_result_free(&res);
+	return r;
+}
+
+/* The repository versions of the content a host is bound to; *ret_type "apt" or "yum". */
+static int
+jobs_profile_content(int64_t host_id, json_t **ret, const char **ret_type, struct dr_error *err)
+{
+	_cleanup_json_ json_t *host = prov_resource_get_id(prov_resource_find("host"), host_id);
+	_cleanup_json_ json_t *resolved = NULL, *rows = NULL;
+	const json_t *params;
+	const char *cv, *env;
+	json_t *ids = json_array(), *row;
+	size_t i;
+
+	*ret_type = "yum";
+	if (host != NULL && prov_host_resolve(host, &resolved, NULL) == 0) {
+		params = json_object_get(resolved, "parameters");
+		cv = json_string_value(json_object_get(params, "content_view"));
+		env = json_string_value(json_object_get(params, "lifecycle_environment"));
+		if (cv != NULL && env != NULL &&
+		    store_queryf(&rows, err,
+		        "SELECT v.id AS id, r.type AS type FROM repo_versions v"
+		        " JOIN repo_cv_environments ce ON ce.cv_version_id = v.cv_version_id"
+		        " JOIN repo_content_views c ON c.id = ce.content_view_id"
+		        " JOIN repo_lifecycle_environments e ON e.id = ce.environment_id"
+		        " JOIN repo_repositories r ON r.id = v.repository_id"
+		        " WHERE c.name = ? AND e.name = ?",
+		        "[ss]", cv, env) < 0) {
+			json_decref(ids);
+			return -1;
+		}
+	}
+	json_array_foreach(rows, i, row)
+	{
+		json_array_append(ids, json_object_get(row, "id"));
+		if (strcmp(json_string_value(json_object_get(row, "type")), "apt") == 0)
+			*ret_type = "apt";
+	}
+	*ret = ids;
+	return 0;
+}
+
+/* Store a profile and recompute the host's applicable errata. */
+int
+jobs_profile_store(int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err)
+{
+	_cleanup_json_ json_t *ids = NULL, *errata = NULL;
+	const char *type;
+	const json_t *pkgs = json_object_get(profile, "packages");
+	json_int_t napp = 0, ninst = 0;
+
+	if (jobs_profile_content(host_id, &ids, &type, err) < 0)
+		return -1;
+	if (json_array_size(ids) > 0) {
+		struct repo_applicability *a = NULL;
+		if (repo_applicability_load(ids, type, &a, err) < 0 ||
+		    repo_applicability_eval(a, pkgs, true, &errata, err) < 0) {
+			repo_applicability_free(a);
+			return -1;
+		}
+		repo_applicability_free(a);
+		napp = (json_int_t)json_array_size(json_object_get(errata, "applicable"));
+		ninst = (json_int_t)json_array_size(json_object_get(errata, "installable"));
+	}
+	return store_execf(NULL, NULL, err,
+	    "INSERT INTO jobs_host_profiles (host_id, format, packages, package_count,"
+	    " reboot_required, applicable, applicable_count, installable_count, collected_at,"
+	    " job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	    " ON CONFLICT (host_id) DO UPDATE SET format = excluded.format,"
+	    " packages = excluded.packages, package_count = excluded.package_count,"
+	    " reboot_required = excluded.reboot_required, applicable = excluded.applicable,"
+	    " applicable_count = excluded.applicable_count,"
+	    " installable_count = excluded.installable_count,"
+	    " collected_at = excluded.collected_at, job_id = excluded.job_id",
+	    "[I s O I i O? I I I I]", (json_int_t)host_id,
+	    json_string_value(json_object_get(profile, "format")), pkgs,
+	    (json_int_t)json_array_size(pkgs),
+	    json_is_true(json_object_get(profile, "reboot_required")), errata, napp, ninst,
+	    (json_int_t)time(NULL), (json_int_t)job_id);
+}
+
+/* The stored profile of a host. */
+json_t *
+jobs_profile_get(int64_t host_id)
+{
+	json_t *p = store_query_one(NULL,
+	    "SELECT host_id, format, packages AS packages_json, package_count, reboot_required,"
+	    " applicable AS applicable_json, applicable_count, installable_count, collected_at,"
+	    " job_id FROM jobs_host_profiles WHERE host_id = ?",
+	    "[I]", (json_int_t)host_id);
+
+	if (p != NULL) {
+		json_object_set_new(p, "reboot_required",
+		    json_boolean(json_integer_value(json_object_get(p, "reboot_required"))));
+		if (json_is_null(json_object_get(p, "applicable")))
+			json_object_set_new(p, "applicable",
+			    json_pack("{s:[], s:[]}", "applicable", "installable"));
+	}
+	return p;
+}
