@@ -91,7 +91,8 @@ cmd_job_show(struct cli *cli, int argc, char **argv)
 	}
 	cli_record(job_columns, nitems(job_columns), job);
 	if (json_is_string(json_object_get(job, "kind")) &&
-	    strcmp(json_string_value(json_object_get(job, "kind")), "remote_execution") == 0) {
+	    (strcmp(json_string_value(json_object_get(job, "kind")), "remote_execution") == 0 ||
+	        strcmp(json_string_value(json_object_get(job, "kind")), "patch_run") == 0)) {
 		cli_remote_show(job);
 		return 0;
 	}

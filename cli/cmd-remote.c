@@ -214,9 +214,47 @@ cli_remote_show(const json_t *job)
 			json_object_set(row, "exit_status", json_object_get(d, "exit_status"));
 		if (json_object_get(d, "error"))
 			json_object_set(row, "error", json_object_get(d, "error"));
+		if (json_is_array(json_object_get(d, "errata_applied"))) {
+			struct buf b = BUF_INIT(4096);
+			size_t k;
+			json_t *e;
+			json_array_foreach(json_object_get(d, "errata_applied"), k, e)
+			    buf_addf(&b, "%s%s", k ? "," : "", json_string_value(e));
+			json_object_set_new(row, "applied", json_string(b.data ? b.data : "-"));
+			buf_free(&b);
+			json_object_set_new(row, "rebooted",
+			    json_string(
+			        json_is_true(json_object_get(d, "rebooted")) ? "yes" : "no"));
+		}
 		json_array_append_new(rows, row);
 	}
 	putchar('\n');
+	if (strcmp(json_string_value(json_object_get(job, "kind")), "patch_run") == 0) {
+		static const struct cli_column pcols[] = {
+		    {"HOST", "item", 0},
+		    {"STATE", "state", 0},
+		    {"APPLIED", "applied", 0},
+		    {"REBOOTED", "rebooted", 0},
+		    {"ERROR", "error", 0},
+		};
+		cli_table(pcols, nitems(pcols), rows);
+		json_array_foreach(json_object_get(job, "items"), i, it)
+		{
+			const json_t *pk;
+			size_t k;
+			json_array_foreach(
+			    json_object_get(json_object_get(it, "data"), "packages"), k, pk)
+			{
+				const char *b = json_string_value(json_object_get(pk, "before"));
+				const char *a = json_string_value(json_object_get(pk, "after"));
+				printf("%s: %s %s -> %s\n",
+				    json_string_value(json_object_get(it, "item")),
+				    json_string_value(json_object_get(pk, "name")),
+				    b ? b : "(none)", a ? a : "(none)");
+			}
+		}
+		return;
+	}
 	cli_table(cols, nitems(cols), rows);
 	json_array_foreach(json_object_get(job, "items"), i, it)
 	{
@@ -232,6 +270,209 @@ cli_remote_show(const json_t *job)
 		if (err != NULL && *err != '\0')
 			printf("%s%s", err, err[strlen(err) - 1] == '\n' ? "" : "\n");
 	}
+}
+
+/* A comma list as a JSON array of strings. */
+static json_t *
+cli_comma_list(const char *s)
+{
+	_cleanup_free_ char *copy = xstrdup(s);
+	json_t *out = json_array();
+	char *save = NULL;
+
+	for (char *w = strtok_r(copy, ",", &save); w; w = strtok_r(NULL, ",", &save))
+		json_array_append_new(out, json_string(str_trim(w)));
+	return out;
+}
+
+/* drover patch run: see the usage in drover.c. */
+int
+cmd_patch_run(struct cli *cli, int argc, char **argv)
+{
+	enum {
+		O_ERRATA = 256,
+		O_TYPE,
+		O_SEV,
+		O_CVE,
+		O_SEARCH,
+		O_HG,
+		O_HOSTS,
+		O_BATCH,
+		O_BPCT,
+		O_CONC,
+		O_MAXF,
+		O_TIMEOUT,
+		O_WCRON,
+		O_WDUR,
+		O_WTZ,
+		O_PRE,
+		O_POST,
+		O_REBOOT,
+		O_RCMD,
+		O_RTIME,
+		O_CRON,
+		O_NAME,
+		O_TZ,
+		O_FOLLOW,
+		O_BECOME,
+		O_BMETHOD
+	};
+	static const struct option opts[] = {
+	    {"errata", required_argument, NULL, O_ERRATA},
+	    {"type", required_argument, NULL, O_TYPE},
+	    {"severity", required_argument, NULL, O_SEV},
+	    {"cve", required_argument, NULL, O_CVE},
+	    {"search", required_argument, NULL, O_SEARCH},
+	    {"hostgroup", required_argument, NULL, O_HG},
+	    {"hosts", required_argument, NULL, O_HOSTS},
+	    {"batch-size", required_argument, NULL, O_BATCH},
+	    {"batch-percent", required_argument, NULL, O_BPCT},
+	    {"concurrency", required_argument, NULL, O_CONC},
+	    {"max-fail-percent", required_argument, NULL, O_MAXF},
+	    {"timeout", required_argument, NULL, O_TIMEOUT},
+	    {"window-cron", required_argument, NULL, O_WCRON},
+	    {"window-duration", required_argument, NULL, O_WDUR},
+	    {"window-tz", required_argument, NULL, O_WTZ},
+	    {"pre", required_argument, NULL, O_PRE},
+	    {"post", required_argument, NULL, O_POST},
+	    {"reboot", required_argument, NULL, O_REBOOT},
+	    {"reboot-command", required_argument, NULL, O_RCMD},
+	    {"reboot-timeout", required_argument, NULL, O_RTIME},
+	    {"cron", required_argument, NULL, O_CRON},
+	    {"name", required_argument, NULL, O_NAME},
+	    {"tz", required_argument, NULL, O_TZ},
+	    {"become", no_argument, NULL, O_BECOME},
+	    {"become-method", required_argument, NULL, O_BMETHOD},
+	    {"follow", no_argument, NULL, O_FOLLOW},
+	    {NULL, 0, NULL, 0},
+	};
+	_cleanup_json_ json_t *body = json_object(), *errata = json_object(),
+	                      *window = json_object();
+	_cleanup_json_ json_t *sched = json_object(), *answer = NULL;
+	bool follow = false;
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		long long v;
+		const char *ikey = c == O_BATCH ? "batch_size"
+		    : c == O_BPCT               ? "batch_percent"
+		    : c == O_CONC               ? "concurrency"
+		    : c == O_MAXF               ? "max_fail_percent"
+		    : c == O_TIMEOUT            ? "timeout"
+		    : c == O_RTIME              ? "reboot_timeout"
+		                                : NULL;
+		if (ikey != NULL) {
+			if (str_to_ll(optarg, 0, 7 * 86400, &v) < 0)
+				return cli_fail("--%s %s: expected a number", ikey, optarg);
+			json_object_set_new(body, ikey, json_integer(v));
+			continue;
+		}
+		switch (c) {
+		case O_ERRATA:
+			json_object_set_new(errata, "ids", cli_comma_list(optarg));
+			break;
+		case O_TYPE:
+			json_object_set_new(errata, "types", cli_comma_list(optarg));
+			break;
+		case O_SEV:
+			json_object_set_new(errata, "severities", cli_comma_list(optarg));
+			break;
+		case O_CVE:
+			json_object_set_new(errata, "cves", cli_comma_list(optarg));
+			break;
+		case O_SEARCH:
+			json_object_set_new(body, "search", json_string(optarg));
+			break;
+		case O_HG:
+			json_object_set_new(body, "hostgroup", json_string(optarg));
+			break;
+		case O_HOSTS:
+			json_object_set_new(body, "hosts", cli_comma_list(optarg));
+			break;
+		case O_WCRON:
+			json_object_set_new(window, "cron", json_string(optarg));
+			break;
+		case O_WDUR:
+			if (str_to_ll(optarg, 1, 7 * 24 * 60, &v) < 0)
+				return cli_fail("--window-duration %s: minutes", optarg);
+			json_object_set_new(window, "duration", json_integer(v));
+			break;
+		case O_WTZ:
+			json_object_set_new(window, "tz", json_string(optarg));
+			break;
+		case O_PRE:
+			json_object_set_new(body, "pre", json_string(optarg));
+			break;
+		case O_POST:
+			json_object_set_new(body, "post", json_string(optarg));
+			break;
+		case O_REBOOT: {
+			_cleanup_free_ char *p = xstrdup(optarg);
+			for (char *q = p; *q; q++)
+				if (*q == '-')
+					*q = '_';
+			json_object_set_new(body, "reboot", json_string(p));
+			break;
+		}
+		case O_RCMD:
+			json_object_set_new(body, "reboot_command", json_string(optarg));
+			break;
+		case O_CRON:
+			json_object_set_new(sched, "cron", json_string(optarg));
+			break;
+		case O_NAME:
+			json_object_set_new(sched, "name", json_string(optarg));
+			break;
+		case O_TZ:
+			json_object_set_new(sched, "tz", json_string(optarg));
+			break;
+		case O_BECOME:
+			json_object_set_new(body, "become", json_true());
+			break;
+		case O_BMETHOD:
+			json_object_set_new(body, "become", json_true());
+			json_object_set_new(body, "become_method", json_string(optarg));
+			break;
+		case O_FOLLOW:
+			follow = true;
+			break;
+		default:
+			return cli_usage(cli_cmd_find("patch", "run"));
+		}
+	}
+	if (optind != argc)
+		return cli_usage(cli_cmd_find("patch", "run"));
+	if (json_object_size(errata) > 0)
+		json_object_set(body, "errata", errata);
+	if (json_object_size(window) > 0)
+		json_object_set(body, "window", window);
+	if (json_object_size(sched) > 0) {
+		if (json_object_get(sched, "cron") == NULL ||
+		    json_object_get(sched, "name") == NULL)
+			return cli_fail("a scheduled patch run needs --cron LINE and --name NAME");
+		json_object_set(body, "schedule", sched);
+	}
+	if ((r = cli_api(cli, "POST", "/api/v2/patch_runs", body, &answer)) != 0)
+		return r;
+	if (json_object_size(sched) > 0) {
+		if (cli->json)
+			cli_print_json(answer);
+		else
+			printf("schedule %lld (%s) created\n",
+			    (long long)json_integer_value(json_object_get(answer, "id")),
+			    json_string_value(json_object_get(answer, "name")));
+		return 0;
+	}
+	if (follow)
+		return cli_job_follow_id(
+		    cli, (long long)json_integer_value(json_object_get(answer, "id")));
+	if (cli->json)
+		cli_print_json(answer);
+	else
+		printf("patch run job %lld queued\n",
+		    (long long)json_integer_value(json_object_get(answer, "id")));
+	return 0;
 }
 
 /* drover settings ssh-key: droverd's public key, to put in authorized_keys. */

@@ -238,6 +238,15 @@ static const struct cli_cmd cli_cmds[] = {
 	    "List the library's playbooks with their latest versions." },
 	{ "playbook", "show", cmd_playbook, CLI_REMOTE, "playbook show NAME[@VERSION]",
 	    "Show a library playbook (the latest version, or VERSION) and its versions." },
+	{ "patch", "run", cmd_patch_run, CLI_REMOTE,
+	    "patch run --search Q|--hostgroup HG|--hosts A,B [--errata ID,..] [--type T,..] "
+	    "[--severity S,..] [--cve CVE,..] [--batch-size N|--batch-percent P] "
+	    "[--max-fail-percent P] [--concurrency N] [--window-cron LINE --window-duration MIN "
+	    "[--window-tz ZONE]] [--pre PLAYBOOK] [--post PLAYBOOK] "
+	    "[--reboot never|if-needed|always] [--reboot-command CMD] [--reboot-timeout S] "
+	    "[--become [--become-method sudo|su]] [--timeout S] "
+	    "[--cron LINE --name NAME [--tz ZONE]] [--follow]",
+	    "Apply errata to hosts in batches (now, or on a schedule with --cron)." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

@@ -208,6 +208,56 @@ jobs_api_rerun(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/*
+ * POST /api/v2/patch_runs {errata, search|hostgroup|hosts, batch_size|batch_percent, window,
+ * pre, post, reboot, …, schedule?: {name, cron, tz, …}}: a patch run now, or a schedule of
+ * patch runs (201 with the schedule).
+ */
+static int
+jobs_api_patch(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *body = NULL, *params = NULL, *invalid = json_object();
+	const json_t *sched;
+	struct dr_error err;
+	int64_t id;
+	int status;
+
+	if (jobs_api_body(req, resp, &body) < 0)
+		return 0;
+	sched = json_object_get(body, "schedule");
+	if (sched != NULL && !json_is_object(sched))
+		json_object_set_new(
+		    invalid, "schedule", json_string("expected {name, cron, tz, …}"));
+	if (json_object_size(invalid) > 0 || jobs_patch_params(body, &params, invalid, &err) < 0) {
+		if (json_object_size(invalid) > 0)
+			jobs_api_invalid(resp, invalid);
+		else
+			http_reply_error(resp, 500, "%s", err.msg);
+		return 0;
+	}
+	if (sched == NULL) {
+		if (job_submit("patch_run", params, http_request_user(req), 0, &id, &err) < 0) {
+			http_reply_error(resp, 500, "%s", err.msg);
+			return 0;
+		}
+		char idtext[32];
+		snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+		store_audit(http_request_user(req), http_request_remote(req), "create",
+		    "patch_run", idtext, NULL, params, NULL);
+		http_reply_json(resp, 201, job_get(id));
+		return 0;
+	}
+	_cleanup_json_ json_t *spec = json_deep_copy(sched);
+	json_object_set_new(spec, "kind", json_string("patch_run"));
+	json_object_set(spec, "params", params);
+	status = api_schedule_add(req, spec, &id, &err);
+	if (status != 201)
+		http_reply_error(resp, status, "schedule: %s", err.msg);
+	else
+		http_reply_json(resp, 201, schedule_get(id));
+	return 0;
+}
+
 /* GET /api/v2/playbooks */
 static int
 jobs_api_playbooks(struct http_request *req, struct http_response *resp)
@@ -292,6 +342,9 @@ static const struct http_route jobs_routes[] = {
         "search|hostgroup|hosts, concurrency, batch_size, max_fail_percent, timeout, become}"},
     {"POST", "/api/v2/job_invocations/:id/rerun", jobs_api_rerun, 0, "job_invocation_rerun",
         "job_invocations", "create", "Run a remote job again on its failed hosts"},
+    {"POST", "/api/v2/patch_runs", jobs_api_patch, 0, "patch_runs", NULL, NULL,
+        "Apply errata to hosts in batches {errata, search, batch_size, window, pre, post, "
+        "reboot, max_fail_percent}, now or on a schedule {schedule: {name, cron, tz}}"},
     {"GET", "/api/v2/playbooks", jobs_api_playbooks, 0, "playbooks", NULL, NULL,
         "The playbook library: each playbook with its latest version"},
     {"POST", "/api/v2/playbooks", jobs_api_playbook_add, 0, "playbooks", NULL, NULL,

@@ -2,7 +2,7 @@
 #define LOG_COMPONENT "jobs"
 #include "config.h"
 
-#include "jobs/jobs.h"
+#include "jobs/jobs_int.h"
 
 /* clang-format off */
 static const struct store_migration jobs_migrations[] = {
@@ -11,7 +11,8 @@ static const struct store_migration jobs_migrations[] = {
 	    "CREATE TABLE jobs_host_facets (host_id INTEGER PRIMARY KEY, name TEXT NOT NULL,"
 	    " hostgroup TEXT, hostgroups TEXT NOT NULL, os TEXT, ip TEXT, address TEXT NOT NULL,"
 	    " port INTEGER NOT NULL, ssh_user TEXT NOT NULL, host_keys TEXT NOT NULL,"
-	    " accept_new INTEGER NOT NULL DEFAULT 0, updated_at INTEGER NOT NULL,"
+	    " accept_new INTEGER NOT NULL DEFAULT 0, content_view TEXT,"
+	    " lifecycle_environment TEXT, updated_at INTEGER NOT NULL,"
 	    " synced_at INTEGER NOT NULL);"
 	    "CREATE INDEX jobs_host_facets_name ON jobs_host_facets (name);"
 	    /* The playbook library (library.c). */
@@ -23,7 +24,7 @@ static const struct store_migration jobs_migrations[] = {
 	    " packages TEXT NOT NULL, package_count INTEGER NOT NULL,"
 	    " reboot_required INTEGER NOT NULL, applicable TEXT,"
 	    " applicable_count INTEGER NOT NULL, installable_count INTEGER NOT NULL,"
-	    " collected_at INTEGER NOT NULL, job_id INTEGER);"
+	    " content_ids TEXT, collected_at INTEGER NOT NULL, job_id INTEGER);"
 	    /* Drift reports: the last check-mode run of a host's playbooks. */
 	    "CREATE TABLE jobs_drift (host_id INTEGER PRIMARY KEY, drifted INTEGER NOT NULL,"
 	    " diff TEXT, checked_at INTEGER NOT NULL, job_id INTEGER);" },
@@ -36,6 +37,7 @@ jobs_register(void)
 {
 	store_register(jobs_migrations, nitems(jobs_migrations));
 	jobs_remote_register();
+	jobs_patch_register();
 }
 
 /* After store_open: droverd's SSH identity. */

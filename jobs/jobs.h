@@ -81,6 +81,21 @@ int jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct
  * failed_only). 0, -404 (no such remote job), -409 (no failed host / still running). */
 int jobs_remote_rerun_params(int64_t id, bool failed_only, json_t **ret, struct dr_error *err);
 
+/* patch.c */
+
+/*
+ * The patch_run job kind. Params: errata ({ids, types, severities, cves}, each optional;
+ * absent: every installable erratum), search | hostgroup | hosts, batch_size or
+ * batch_percent, concurrency, max_fail_percent, timeout (per package manager run), become*,
+ * window ({cron, tz, duration (minutes)}: a batch starts only inside it), pre and post
+ * (library playbooks NAME[@VERSION] run on each batch before and after), reboot (never,
+ * if_needed, always), reboot_command, reboot_timeout (seconds to wait for the host).
+ * Each host's item: errata (selected and applicable), errata_applied, errata_failed,
+ * packages [{name, before, after}], rebooted, exit_status, stdout, stderr, error.
+ */
+/* Check a patch run request into job params; invalid gets {field: message}. */
+int jobs_patch_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_error *err);
+
 /* library.c */
 
 /*
@@ -122,6 +137,9 @@ int jobs_profile_collect(struct conn *c, int64_t host_id, int64_t job_id, struct
 /* Store a parsed profile and recompute the host's applicable errata. */
 int jobs_profile_store(
     int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err);
+/* Recompute applicability of stored profiles: of host_ids (array), or when NULL of every
+ * host whose content (its content_view and lifecycle_environment parameters) changed. */
+int jobs_applicability_refresh(const json_t *host_ids, struct dr_error *err);
 /* The stored profile of a host with its applicable errata, NULL when none. Caller frees. */
 json_t *jobs_profile_get(int64_t host_id);
 

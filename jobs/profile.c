@@ -13,7 +13,6 @@
 
 #include "jobs/jobs.h"
 #include "playbooks/playbooks.h"
-#include "provisioner/provisioner.h"
 #include "repos/repos.h"
 
 /* One line per package, tab-separated, then whether a reboot is wanted. */
@@ -123,34 +122,28 @@ out:
 	return r;
 }
 
-/* The repository versions of the content a host is bound to; *ret_type "apt" or "yum". */
+/* The repository versions published for content view cv in environment env (both may be
+ * NULL: none), with the format to compare versions by. */
 static int
-jobs_profile_content(int64_t host_id, json_t **ret, const char **ret_type, struct dr_error *err)
+jobs_profile_content(
+    const char *cv, const char *env, json_t **ret, const char **ret_type, struct dr_error *err)
 {
-	_cleanup_json_ json_t *host = prov_resource_get_id(prov_resource_find("host"), host_id);
-	_cleanup_json_ json_t *resolved = NULL, *rows = NULL;
-	const json_t *params;
-	const char *cv, *env;
+	_cleanup_json_ json_t *rows = NULL;
 	json_t *ids = json_array(), *row;
 	size_t i;
 
 	*ret_type = "yum";
-	if (host != NULL && prov_host_resolve(host, &resolved, NULL) == 0) {
-		params = json_object_get(resolved, "parameters");
-		cv = json_string_value(json_object_get(params, "content_view"));
-		env = json_string_value(json_object_get(params, "lifecycle_environment"));
-		if (cv != NULL && env != NULL &&
-		    store_queryf(&rows, err,
-		        "SELECT v.id AS id, r.type AS type FROM repo_versions v"
-		        " JOIN repo_cv_environments ce ON ce.cv_version_id = v.cv_version_id"
-		        " JOIN repo_content_views c ON c.id = ce.content_view_id"
-		        " JOIN repo_lifecycle_environments e ON e.id = ce.environment_id"
-		        " JOIN repo_repositories r ON r.id = v.repository_id"
-		        " WHERE c.name = ? AND e.name = ?",
-		        "[ss]", cv, env) < 0) {
-			json_decref(ids);
-			return -1;
-		}
+	if (cv != NULL && env != NULL &&
+	    store_queryf(&rows, err,
+	        "SELECT v.id AS id, r.type AS type FROM repo_versions v"
+	        " JOIN repo_cv_environments ce ON ce.cv_version_id = v.cv_version_id"
+	        " JOIN repo_content_views c ON c.id = ce.content_view_id"
+	        " JOIN repo_lifecycle_environments e ON e.id = ce.environment_id"
+	        " JOIN repo_repositories r ON r.id = v.repository_id"
+	        " WHERE c.name = ? AND e.name = ? ORDER BY v.id",
+	        "[ss]", cv, env) < 0) {
+		json_decref(ids);
+		return -1;
 	}
 	json_array_foreach(rows, i, row)
 	{
@@ -162,43 +155,137 @@ jobs_profile_content(int64_t host_id, json_t **ret, const char **ret_type, struc
 	return 0;
 }
 
+/* One content's evaluation state during a refresh. */
+struct jobs_content {
+	char *key;
+	char *ids_text;
+	json_t *ids;
+	const char *type;
+	struct repo_applicability *a;
+	json_t *cache; /* profile hash -> brief result */
+};
+
+/*
+ * Recompute the applicable errata of stored profiles whose content (the repository versions
+ * their host's content view and environment serve) changed since they were evaluated, or
+ * of every profile of host_ids (an array; NULL: all hosts, only those changed). A content
+ * is loaded once and each distinct package set evaluated once.
+ */
+int
+jobs_applicability_refresh(const json_t *host_ids, struct dr_error *err)
+{
+	_cleanup_json_ json_t *rows = NULL, *params = json_array();
+	struct jobs_content *cs = NULL;
+	struct buf sql = BUF_INIT(0);
+	size_t ncs = 0, i, k;
+	json_t *row;
+	int r = -1;
+
+	buf_adds(&sql,
+	    "SELECT f.host_id AS host_id, f.content_view AS cv,"
+	    " f.lifecycle_environment AS env, p.content_ids AS content_ids"
+	    " FROM jobs_host_facets f JOIN jobs_host_profiles p"
+	    " ON p.host_id = f.host_id");
+	if (host_ids != NULL) {
+		buf_adds(&sql, " WHERE f.host_id IN (-1");
+		json_array_foreach(host_ids, i, row)
+		{
+			buf_adds(&sql, ", ?");
+			json_array_append(params, row);
+		}
+		buf_adds(&sql, ")");
+	}
+	if (store_query(sql.data, params, &rows, err) < 0)
+		goto out;
+	json_array_foreach(rows, i, row)
+	{
+		const char *cv = json_string_value(json_object_get(row, "cv"));
+		const char *env = json_string_value(json_object_get(row, "env"));
+		const char *had = json_string_value(json_object_get(row, "content_ids"));
+		_cleanup_free_ char *key = xasprintf("%s\n%s", cv ? cv : "", env ? env : "");
+		int64_t hid = json_integer_value(json_object_get(row, "host_id"));
+		struct jobs_content *c = NULL;
+
+		for (k = 0; k < ncs && c == NULL; k++)
+			if (strcmp(cs[k].key, key) == 0)
+				c = &cs[k];
+		if (c == NULL) {
+			cs = xreallocarray(cs, ncs + 1, sizeof *cs);
+			c = &cs[ncs++];
+			memset(c, 0, sizeof *c);
+			c->key = xstrdup(key);
+			if (jobs_profile_content(cv, env, &c->ids, &c->type, err) < 0)
+				goto out;
+			c->ids_text = json_dumps(c->ids, JSON_COMPACT);
+			c->cache = json_object();
+		}
+		if (host_ids == NULL && had != NULL && strcmp(had, c->ids_text) == 0)
+			continue;
+		json_t *brief = NULL;
+		if (json_array_size(c->ids) > 0) {
+			_cleanup_json_ json_t *p = store_query_one(err,
+			    "SELECT packages AS packages_json FROM jobs_host_profiles"
+			    " WHERE host_id = ?",
+			    "[I]", (json_int_t)hid);
+			const json_t *pkgs = json_object_get(p, "packages");
+			char hash[65];
+			if (p == NULL)
+				goto out;
+			if (c->a == NULL &&
+			    repo_applicability_load(c->ids, c->type, &c->a, err) < 0)
+				goto out;
+			repo_applicability_profile_hash(pkgs, hash);
+			if ((brief = json_object_get(c->cache, hash)) == NULL) {
+				if (repo_applicability_eval(c->a, pkgs, true, &brief, err) < 0)
+					goto out;
+				json_object_set_new(c->cache, hash, brief);
+			}
+		}
+		if (store_execf(NULL, NULL, err,
+		        "UPDATE jobs_host_profiles SET applicable = ?, applicable_count = ?,"
+		        " installable_count = ?, content_ids = ? WHERE host_id = ?",
+		        "[O? I I s I]", brief,
+		        (json_int_t)json_array_size(json_object_get(brief, "applicable")),
+		        (json_int_t)json_array_size(json_object_get(brief, "installable")),
+		        c->ids_text, (json_int_t)hid) < 0)
+			goto out;
+	}
+	r = 0;
+out:
+	for (k = 0; k < ncs; k++) {
+		free(cs[k].key);
+		free(cs[k].ids_text);
+		json_decref(cs[k].ids);
+		json_decref(cs[k].cache);
+		repo_applicability_free(cs[k].a);
+	}
+	free(cs);
+	buf_free(&sql);
+	return r;
+}
+
 /* Store a profile and recompute the host's applicable errata. */
 int
 jobs_profile_store(int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err)
 {
-	_cleanup_json_ json_t *ids = NULL, *errata = NULL;
-	const char *type;
 	const json_t *pkgs = json_object_get(profile, "packages");
-	json_int_t napp = 0, ninst = 0;
+	_cleanup_json_ json_t *ids = json_pack("[I]", (json_int_t)host_id);
 
-	if (jobs_profile_content(host_id, &ids, &type, err) < 0)
+	if (store_execf(NULL, NULL, err,
+	        "INSERT INTO jobs_host_profiles (host_id, format, packages, package_count,"
+	        " reboot_required, applicable, applicable_count, installable_count, content_ids,"
+	        " collected_at, job_id) VALUES (?, ?, ?, ?, ?, NULL, 0, 0, NULL, ?, ?)"
+	        " ON CONFLICT (host_id) DO UPDATE SET format = excluded.format,"
+	        " packages = excluded.packages, package_count = excluded.package_count,"
+	        " reboot_required = excluded.reboot_required,"
+	        " collected_at = excluded.collected_at, job_id = excluded.job_id",
+	        "[I s O I i I I]", (json_int_t)host_id,
+	        json_string_value(json_object_get(profile, "format")), pkgs,
+	        (json_int_t)json_array_size(pkgs),
+	        json_is_true(json_object_get(profile, "reboot_required")), (json_int_t)time(NULL),
+	        (json_int_t)job_id) < 0)
 		return -1;
-	if (json_array_size(ids) > 0) {
-		struct repo_applicability *a = NULL;
-		if (repo_applicability_load(ids, type, &a, err) < 0 ||
-		    repo_applicability_eval(a, pkgs, true, &errata, err) < 0) {
-			repo_applicability_free(a);
-			return -1;
-		}
-		repo_applicability_free(a);
-		napp = (json_int_t)json_array_size(json_object_get(errata, "applicable"));
-		ninst = (json_int_t)json_array_size(json_object_get(errata, "installable"));
-	}
-	return store_execf(NULL, NULL, err,
-	    "INSERT INTO jobs_host_profiles (host_id, format, packages, package_count,"
-	    " reboot_required, applicable, applicable_count, installable_count, collected_at,"
-	    " job_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	    " ON CONFLICT (host_id) DO UPDATE SET format = excluded.format,"
-	    " packages = excluded.packages, package_count = excluded.package_count,"
-	    " reboot_required = excluded.reboot_required, applicable = excluded.applicable,"
-	    " applicable_count = excluded.applicable_count,"
-	    " installable_count = excluded.installable_count,"
-	    " collected_at = excluded.collected_at, job_id = excluded.job_id",
-	    "[I s O I i O? I I I I]", (json_int_t)host_id,
-	    json_string_value(json_object_get(profile, "format")), pkgs,
-	    (json_int_t)json_array_size(pkgs),
-	    json_is_true(json_object_get(profile, "reboot_required")), errata, napp, ninst,
-	    (json_int_t)time(NULL), (json_int_t)job_id);
+	return jobs_applicability_refresh(ids, err);
 }
 
 /* The stored profile of a host. */

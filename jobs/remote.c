@@ -17,32 +17,13 @@
 #include <unistd.h>
 
 #include "jobs/jobs.h"
+#include "jobs/jobs_int.h"
 #include "playbooks/playbooks.h"
 
 #define RX_CONNECT_TIMEOUT 10
 
-/* One run of the job. */
-struct rx {
-	struct job *job;
-	const json_t *params;
-	json_t *targets;
-	const char *command;
-	const char *playbook_path;
-	int concurrency, batch_size, max_fail, timeout;
-	bool become;
-	const char *become_user, *become_method;
-	char *dir; /* private temporary directory */
-	char *known_hosts; /* every target's recorded keys */
-	pthread_mutex_t lock;
-	size_t next, end; /* hosts [next, end) of the batch still to start */
-	size_t started, ok, failed, unreachable;
-	volatile int cancel;
-	/* playbook mode: the current task's name, each host's last failure */
-	json_t *pb_errors;
-};
-
-static const char *
-rx_str(const json_t *t, const char *k)
+const char *
+jobs_run_str(const json_t *t, const char *k)
 {
 	return json_string_value(json_object_get(t, k));
 }
@@ -52,13 +33,13 @@ static char *
 rx_kh_name(const json_t *t)
 {
 	long long port = json_integer_value(json_object_get(t, "port"));
-	return port == 22 || port == 0 ? xstrdup(rx_str(t, "address"))
-	                               : xasprintf("[%s]:%lld", rx_str(t, "address"), port);
+	return port == 22 || port == 0 ? xstrdup(jobs_run_str(t, "address"))
+	                               : xasprintf("[%s]:%lld", jobs_run_str(t, "address"), port);
 }
 
 /* The known_hosts file of every target's recorded keys. */
-static int
-rx_known_hosts_write(struct rx *rx, struct dr_error *err)
+int
+jobs_run_known_hosts(struct jobs_run *rx, struct dr_error *err)
 {
 	struct buf out = BUF_INIT(0);
 	size_t i;
@@ -68,7 +49,7 @@ rx_known_hosts_write(struct rx *rx, struct dr_error *err)
 	buf_adds(&out, "");
 	json_array_foreach(rx->targets, i, t)
 	{
-		_cleanup_free_ char *keys = xstrdup(rx_str(t, "host_keys"));
+		_cleanup_free_ char *keys = xstrdup(jobs_run_str(t, "host_keys"));
 		_cleanup_free_ char *name = rx_kh_name(t);
 		char *line, *save = NULL;
 		for (line = strtok_r(keys, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
@@ -82,16 +63,16 @@ rx_known_hosts_write(struct rx *rx, struct dr_error *err)
 }
 
 /* Item data for a host, with the common fields. */
-static json_t *
-rx_item(const json_t *t)
+json_t *
+jobs_run_item(const json_t *t)
 {
 	return json_pack("{s:O, s:O}", "host_id", json_object_get(t, "id"), "address",
 	    json_object_get(t, "address"));
 }
 
 /* Write text to the job's output, each line prefixed with the host's name. */
-static void
-rx_output(struct rx *rx, const char *host, const char *text, size_t len)
+void
+jobs_run_output(struct jobs_run *rx, const char *host, const char *text, size_t len)
 {
 	struct buf b = BUF_INIT(0);
 	const char *p = text, *end = text + len;
@@ -110,8 +91,8 @@ rx_output(struct rx *rx, const char *host, const char *text, size_t len)
 }
 
 /* Text capped for an item: the last JOBS_HOST_OUTPUT_MAX bytes. */
-static json_t *
-rx_capped(const char *s, size_t len)
+json_t *
+jobs_run_capped(const char *s, size_t len)
 {
 	size_t cut = 0;
 	if (len > JOBS_HOST_OUTPUT_MAX) {
@@ -127,16 +108,16 @@ rx_capped(const char *s, size_t len)
  * Open an SSH connection to a target: its recorded keys only, or, when none is recorded
  * and the host's accept-new setting is on, learn the key it offers and record it.
  */
-static int
-rx_connect(struct rx *rx, const json_t *t, struct conn **ret, struct dr_error *err)
+int
+jobs_run_connect(struct jobs_run *rx, const json_t *t, struct conn **ret, struct dr_error *err)
 {
-	bool learn = *rx_str(t, "host_keys") == '\0';
+	bool learn = *jobs_run_str(t, "host_keys") == '\0';
 	_cleanup_free_ char *learnt = NULL;
 	struct conn_opts o = {
-	    .host = rx_str(t, "name"),
-	    .address = rx_str(t, "address"),
+	    .host = jobs_run_str(t, "name"),
+	    .address = jobs_run_str(t, "address"),
 	    .port = (int)json_integer_value(json_object_get(t, "port")),
-	    .user = rx_str(t, "user"),
+	    .user = jobs_run_str(t, "user"),
 	    .private_key_file = jobs_identity_path(),
 	    .known_hosts_file = rx->known_hosts,
 	    .connect_timeout = RX_CONNECT_TIMEOUT,
@@ -186,8 +167,8 @@ rx_connect(struct rx *rx, const json_t *t, struct conn **ret, struct dr_error *e
 }
 
 /* The package profile at the end of a job on the host; a failure is only reported. */
-static void
-rx_profile(struct rx *rx, struct conn *c, const json_t *t)
+void
+jobs_run_profile(struct jobs_run *rx, struct conn *c, const json_t *t)
 {
 	struct dr_error err;
 
@@ -195,16 +176,16 @@ rx_profile(struct rx *rx, struct conn *c, const json_t *t)
 	conn_become_set(c, &(struct conn_become){.enabled = false});
 	if (jobs_profile_collect(
 	        c, json_integer_value(json_object_get(t, "id")), job_id(rx->job), &err) < 0)
-		job_printf(rx->job, "%s: package profile not collected: %s\n", rx_str(t, "name"),
-		    err.msg);
+		job_printf(rx->job, "%s: package profile not collected: %s\n",
+		    jobs_run_str(t, "name"), err.msg);
 }
 
 /* Run the command on one host. */
 static void
-rx_command_host(struct rx *rx, const json_t *t)
+rx_command_host(struct jobs_run *rx, const json_t *t)
 {
-	const char *name = rx_str(t, "name");
-	_cleanup_json_ json_t *data = rx_item(t);
+	const char *name = jobs_run_str(t, "name");
+	_cleanup_json_ json_t *data = jobs_run_item(t);
 	struct conn_result res = {0};
 	struct conn *c = NULL;
 	struct dr_error err = {{0}};
@@ -213,10 +194,10 @@ rx_command_host(struct rx *rx, const json_t *t)
 
 	json_object_set_new(data, "started_at", json_integer(time(NULL)));
 	job_item_set(rx->job, name, "running", data);
-	if (rx_connect(rx, t, &c, &err) < 0) {
+	if (jobs_run_connect(rx, t, &c, &err) < 0) {
 		state = "unreachable";
 		json_object_set_new(data, "error", json_string(err.msg));
-		rx_output(rx, name, err.msg, strlen(err.msg));
+		jobs_run_output(rx, name, err.msg, strlen(err.msg));
 		goto out;
 	}
 	struct conn_become b = {
@@ -225,21 +206,21 @@ rx_command_host(struct rx *rx, const json_t *t)
 	if (conn_exec(c, rx->command, NULL, 0, rx->timeout, &res, &err) < 0) {
 		state = conn_broken(c) ? "unreachable" : "failed";
 		json_object_set_new(data, "error", json_string(err.msg));
-		rx_output(rx, name, err.msg, strlen(err.msg));
+		jobs_run_output(rx, name, err.msg, strlen(err.msg));
 		goto out;
 	}
-	rx_output(rx, name, res.out, res.out_len);
-	rx_output(rx, name, res.err, res.err_len);
+	jobs_run_output(rx, name, res.out, res.out_len);
+	jobs_run_output(rx, name, res.err, res.err_len);
 	json_object_set_new(data, "exit_status", json_integer(res.status));
-	json_object_set_new(data, "stdout", rx_capped(res.out, res.out_len));
-	json_object_set_new(data, "stderr", rx_capped(res.err, res.err_len));
+	json_object_set_new(data, "stdout", jobs_run_capped(res.out, res.out_len));
+	json_object_set_new(data, "stderr", jobs_run_capped(res.err, res.err_len));
 	state = res.status == 0 ? "success" : "failed";
 	if (res.status != 0) {
 		char msg[64];
 		snprintf(msg, sizeof msg, "exit status %d", res.status);
 		json_object_set_new(data, "error", json_string(msg));
 	}
-	rx_profile(rx, c, t);
+	jobs_run_profile(rx, c, t);
 out:
 	conn_result_free(&res);
 	conn_close(c);
@@ -262,7 +243,7 @@ out:
 static void *
 rx_worker(void *arg)
 {
-	struct rx *rx = arg;
+	struct jobs_run *rx = arg;
 
 	for (;;) {
 		size_t i;
@@ -274,13 +255,13 @@ rx_worker(void *arg)
 		i = rx->next++;
 		rx->started++;
 		pthread_mutex_unlock(&rx->lock);
-		rx_command_host(rx, json_array_get(rx->targets, i));
+		rx->host_fn(rx, json_array_get(rx->targets, i));
 	}
 }
 
-/* Run hosts [from, to) with up to concurrency threads. */
-static void
-rx_command_batch(struct rx *rx, size_t from, size_t to)
+/* Run rx->host_fn on hosts [from, to) with up to concurrency threads. */
+void
+jobs_run_pool(struct jobs_run *rx, size_t from, size_t to)
 {
 	size_t n = to - from < (size_t)rx->concurrency ? to - from : (size_t)rx->concurrency;
 	pthread_t *th = xcalloc(n, sizeof *th);
@@ -303,14 +284,14 @@ rx_command_batch(struct rx *rx, size_t from, size_t to)
 	free(th);
 }
 
-static void rx_play_event_locked(struct rx *rx, const char *kind, const json_t *ev);
+static void rx_play_event_locked(struct jobs_run *rx, const char *kind, const json_t *ev);
 
 /* Playbook events: task names and each host's result as output lines. */
 static void
 rx_play_event(void *ctx, const json_t *ev)
 {
-	struct rx *rx = ctx;
-	const char *kind = rx_str(ev, "event");
+	struct jobs_run *rx = ctx;
+	const char *kind = jobs_run_str(ev, "event");
 
 	pthread_mutex_lock(&rx->lock);
 	rx_play_event_locked(rx, kind, ev);
@@ -319,25 +300,26 @@ rx_play_event(void *ctx, const json_t *ev)
 
 /* rx_play_event with the run's lock held. */
 static void
-rx_play_event_locked(struct rx *rx, const char *kind, const json_t *ev)
+rx_play_event_locked(struct jobs_run *rx, const char *kind, const json_t *ev)
 {
 	if (job_cancelled(rx->job))
 		rx->cancel = 1;
 	if (strcmp(kind, "task_start") == 0) {
-		job_printf(rx->job, "TASK [%s]\n", rx_str(ev, "task") ? rx_str(ev, "task") : "");
+		job_printf(rx->job, "TASK [%s]\n",
+		    jobs_run_str(ev, "task") ? jobs_run_str(ev, "task") : "");
 	} else if (strcmp(kind, "host_result") == 0) {
-		const char *host = rx_str(ev, "host"), *status = rx_str(ev, "status");
+		const char *host = jobs_run_str(ev, "host"), *status = jobs_run_str(ev, "status");
 		const json_t *res = json_object_get(ev, "result");
-		const char *msg = rx_str(res, "msg");
-		const char *out = rx_str(res, "stdout");
+		const char *msg = jobs_run_str(res, "msg");
+		const char *out = jobs_run_str(res, "stdout");
 		job_printf(rx->job, "%s: %s%s%s\n", host, status, msg ? ": " : "", msg ? msg : "");
 		if (out != NULL && *out)
-			rx_output(rx, host, out, strlen(out));
+			jobs_run_output(rx, host, out, strlen(out));
 		if (strcmp(status, "failed") == 0 || strcmp(status, "unreachable") == 0)
 			json_object_set_new(rx->pb_errors, host, json_string(msg ? msg : status));
 	} else if (strcmp(kind, "warning") == 0) {
-		job_printf(rx->job, "[WARNING]: %s\n", rx_str(ev, "msg"));
-	} else if (strcmp(kind, "recap") == 0) {
+		job_printf(rx->job, "[WARNING]: %s\n", jobs_run_str(ev, "msg"));
+	} else if (strcmp(kind, "recap") == 0 && !rx->step) {
 		const char *h;
 		json_t *s;
 		json_object_foreach(json_object_get(ev, "hosts"), h, s)
@@ -346,10 +328,10 @@ rx_play_event_locked(struct rx *rx, const char *kind, const json_t *ev)
 			size_t i;
 			json_t *x;
 			json_array_foreach(
-			    rx->targets, i, x) if (strcmp(rx_str(x, "name"), h) == 0) t = x;
+			    rx->targets, i, x) if (strcmp(jobs_run_str(x, "name"), h) == 0) t = x;
 			if (t == NULL)
 				continue;
-			_cleanup_json_ json_t *data = rx_item(t);
+			_cleanup_json_ json_t *data = jobs_run_item(t);
 			const char *state = json_integer_value(json_object_get(s, "unreachable"))
 			    ? "unreachable"
 			    : json_integer_value(json_object_get(s, "failed")) ? "failed"
@@ -372,8 +354,9 @@ rx_play_event_locked(struct rx *rx, const char *kind, const json_t *ev)
 }
 
 /* Run the playbook on hosts [from, to): one play run over an inventory of the batch. */
-static int
-rx_playbook_batch(struct rx *rx, size_t from, size_t to, struct dr_error *err)
+int
+jobs_run_playbook(
+    struct jobs_run *rx, const char *path, size_t from, size_t to, struct dr_error *err)
 {
 	struct playbook *pb = NULL;
 	struct inventory inv;
@@ -391,18 +374,25 @@ rx_playbook_batch(struct rx *rx, size_t from, size_t to, struct dr_error *err)
 	inventory_init(&inv);
 	for (size_t i = from; i < to; i++) {
 		const json_t *t = json_array_get(rx->targets, i);
-		const char *name = rx_str(t, "name");
+		const char *name = jobs_run_str(t, "name");
 		struct conn *c = NULL;
 		struct dr_error cerr;
 
-		rx->started++;
-		if (*rx_str(t, "host_keys") == '\0') {
+		if (!rx->step)
+			rx->started++;
+		if (rx->step && json_object_get(rx->pb_errors, name))
+			continue;
+		if (*jobs_run_str(t, "host_keys") == '\0') {
 			/* Learn (accept-new) or refuse before the play: the play verifies. */
-			if (rx_connect(rx, t, &c, &cerr) < 0) {
-				_cleanup_json_ json_t *data = rx_item(t);
+			if (jobs_run_connect(rx, t, &c, &cerr) < 0 && rx->step) {
+				json_object_set_new(rx->pb_errors, name, json_string(cerr.msg));
+				jobs_run_output(rx, name, cerr.msg, strlen(cerr.msg));
+				continue;
+			} else if (c == NULL) {
+				_cleanup_json_ json_t *data = jobs_run_item(t);
 				json_object_set_new(data, "error", json_string(cerr.msg));
 				job_item_set(rx->job, name, "unreachable", data);
-				rx_output(rx, name, cerr.msg, strlen(cerr.msg));
+				jobs_run_output(rx, name, cerr.msg, strlen(cerr.msg));
 				rx->unreachable++;
 				continue;
 			}
@@ -415,21 +405,23 @@ rx_playbook_batch(struct rx *rx, size_t from, size_t to, struct dr_error *err)
 			json_decref(again);
 			t = json_array_get(rx->targets, i);
 			free(rx->known_hosts);
-			if (rx_known_hosts_write(rx, err) < 0)
+			if (jobs_run_known_hosts(rx, err) < 0)
 				goto out;
 		}
 		inventory_host_add(&inv, name, "targets");
 		json_t *vars = json_object_get(json_object_get(inv.hosts, name), "vars");
-		json_object_set_new(vars, "ansible_host", json_string(rx_str(t, "address")));
+		json_object_set_new(vars, "ansible_host", json_string(jobs_run_str(t, "address")));
 		json_object_set(vars, "ansible_port", json_object_get(t, "port"));
-		json_object_set_new(vars, "ansible_user", json_string(rx_str(t, "user")));
+		json_object_set_new(vars, "ansible_user", json_string(jobs_run_str(t, "user")));
 		json_object_set_new(
 		    vars, "ansible_ssh_private_key_file", json_string(jobs_identity_path()));
 		json_object_set_new(
 		    vars, "ansible_ssh_known_hosts_file", json_string(rx->known_hosts));
-		_cleanup_json_ json_t *data = rx_item(t);
-		json_object_set_new(data, "started_at", json_integer(time(NULL)));
-		job_item_set(rx->job, name, "running", data);
+		if (!rx->step) {
+			_cleanup_json_ json_t *data = jobs_run_item(t);
+			json_object_set_new(data, "started_at", json_integer(time(NULL)));
+			job_item_set(rx->job, name, "running", data);
+		}
 		n++;
 	}
 	if (n == 0) {
@@ -442,21 +434,21 @@ rx_playbook_batch(struct rx *rx, size_t from, size_t to, struct dr_error *err)
 		json_object_set_new(
 		    extra, "ansible_become_method", json_string(rx->become_method));
 	}
-	if (playbook_load(rx->playbook_path, NULL, &pb, err) < 0)
+	if (playbook_load(path, NULL, &pb, err) < 0)
 		goto out;
 	prc = play_run(pb, &inv, &o, err);
 	if (prc == PLAY_RC_ERROR || prc == PLAY_RC_PARSE)
 		goto out;
 	/* Profiles: one more short connection per host that was reached. */
-	for (size_t i = from; i < to; i++) {
+	for (size_t i = from; i < to && !rx->step; i++) {
 		const json_t *t = json_array_get(rx->targets, i);
 		struct conn *c = NULL;
 		struct dr_error cerr;
-		if (!json_object_get(inv.hosts, rx_str(t, "name")) ||
-		    json_object_get(rx->pb_errors, rx_str(t, "name")) || rx->cancel)
+		if (!json_object_get(inv.hosts, jobs_run_str(t, "name")) ||
+		    json_object_get(rx->pb_errors, jobs_run_str(t, "name")) || rx->cancel)
 			continue;
-		if (rx_connect(rx, t, &c, &cerr) == 0)
-			rx_profile(rx, c, t);
+		if (jobs_run_connect(rx, t, &c, &cerr) == 0)
+			jobs_run_profile(rx, c, t);
 		conn_close(c);
 	}
 	r = 0;
@@ -466,8 +458,8 @@ out:
 	return r;
 }
 
-static int
-rx_rm(const char *p, const struct stat *st, int flag, struct FTW *f)
+int
+jobs_run_rm(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
 	return remove(p);
 }
@@ -493,8 +485,8 @@ rx_int(const json_t *params, const char *key, long long min, long long max, long
 
 /* Check the run's settings (shared by the API and the job itself: schedules store any
  * params). */
-static int
-rx_settings(const json_t *p, struct rx *rx, struct dr_error *err)
+int
+jobs_run_settings(const json_t *p, struct jobs_run *rx, struct dr_error *err)
 {
 	const json_t *bu = json_object_get(p, "become_user");
 
@@ -526,8 +518,8 @@ rx_settings(const json_t *p, struct rx *rx, struct dr_error *err)
 
 /* Mark the hosts never started (skipped by the threshold, or cancelled), set the result
  * and say how the run ended. */
-static int
-rx_finish(struct rx *rx, size_t total, struct dr_error *err)
+int
+jobs_run_finish(struct jobs_run *rx, size_t total, struct dr_error *err)
 {
 	struct job *job = rx->job;
 	bool cancelled = job_cancelled(job);
@@ -537,10 +529,10 @@ rx_finish(struct rx *rx, size_t total, struct dr_error *err)
 
 	json_array_foreach(json_object_get(items, "items"), i, t)
 	{
-		const char *st = rx_str(t, "state");
+		const char *st = jobs_run_str(t, "state");
 		if (strcmp(st, "pending") == 0 || strcmp(st, "running") == 0)
-			job_item_set(job, rx_str(t, "item"), cancelled ? "cancelled" : "skipped",
-			    json_object_get(t, "data"));
+			job_item_set(job, jobs_run_str(t, "item"),
+			    cancelled ? "cancelled" : "skipped", json_object_get(t, "data"));
 	}
 	size_t skipped = total - (rx->ok + rx->failed + rx->unreachable);
 	job_result_set(job,
@@ -563,9 +555,9 @@ static int
 rx_run(struct job *job, struct dr_error *err)
 {
 	const json_t *p = job_params(job);
-	struct rx rx = {.job = job, .params = p};
+	struct jobs_run rx = {.job = job, .params = p};
 	char tmpl[] = "/tmp/drover-rx-XXXXXX";
-	const char *yaml = rx_str(p, "playbook_yaml");
+	const char *yaml = jobs_run_str(p, "playbook_yaml");
 	size_t total, from;
 	int rc = -1;
 
@@ -576,12 +568,13 @@ rx_run(struct job *job, struct dr_error *err)
 		dr_error_set(err, "params: expected an object");
 		goto out;
 	}
-	rx.command = rx_str(p, "command");
+	rx.command = jobs_run_str(p, "command");
+	rx.host_fn = rx_command_host;
 	if ((rx.command == NULL) == (yaml == NULL)) {
 		dr_error_set(err, "params: give command or playbook_yaml (one of them)");
 		goto out;
 	}
-	if (rx_settings(p, &rx, err) < 0)
+	if (jobs_run_settings(p, &rx, err) < 0)
 		goto out;
 	if (json_is_array(json_object_get(p, "hosts"))) {
 		if (jobs_targets_by_id(json_object_get(p, "hosts"), &rx.targets, err) < 0)
@@ -597,7 +590,7 @@ rx_run(struct job *job, struct dr_error *err)
 		goto out;
 	}
 	rx.dir = xstrdup(rx.dir);
-	if (rx_known_hosts_write(&rx, err) < 0)
+	if (jobs_run_known_hosts(&rx, err) < 0)
 		goto out;
 	if (yaml != NULL) {
 		char *pbp = xasprintf("%s/playbook.yml", rx.dir);
@@ -608,8 +601,9 @@ rx_run(struct job *job, struct dr_error *err)
 		rx.playbook_path = pbp;
 	}
 	for (size_t i = 0; i < total; i++) {
-		_cleanup_json_ json_t *d = rx_item(json_array_get(rx.targets, i));
-		job_item_set(job, rx_str(json_array_get(rx.targets, i), "name"), "pending", d);
+		_cleanup_json_ json_t *d = jobs_run_item(json_array_get(rx.targets, i));
+		job_item_set(
+		    job, jobs_run_str(json_array_get(rx.targets, i), "name"), "pending", d);
 	}
 	job_printf(job, "%s on %zu host%s (concurrency %d%s)\n",
 	    rx.command ? "command" : "playbook", total, total == 1 ? "" : "s", rx.concurrency,
@@ -621,8 +615,8 @@ rx_run(struct job *job, struct dr_error *err)
 		if (rx.batch_size > 0)
 			job_printf(job, "batch: hosts %zu-%zu of %zu\n", from + 1, to, total);
 		if (rx.command)
-			rx_command_batch(&rx, from, to);
-		else if (rx_playbook_batch(&rx, from, to, err) < 0)
+			jobs_run_pool(&rx, from, to);
+		else if (jobs_run_playbook(&rx, rx.playbook_path, from, to, err) < 0)
 			goto out;
 		from = to;
 		size_t done = rx.ok + rx.failed + rx.unreachable;
@@ -635,10 +629,10 @@ rx_run(struct job *job, struct dr_error *err)
 			rx.cancel = 1;
 		}
 	}
-	rc = rx_finish(&rx, total, err);
+	rc = jobs_run_finish(&rx, total, err);
 out:
 	if (rx.dir != NULL) {
-		nftw(rx.dir, rx_rm, 8, FTW_DEPTH | FTW_PHYS);
+		nftw(rx.dir, jobs_run_rm, 8, FTW_DEPTH | FTW_PHYS);
 		free(rx.dir);
 	}
 	free(rx.known_hosts);
@@ -669,9 +663,10 @@ jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_
 	    "hostgroup", "hosts", "concurrency", "batch_size", "max_fail_percent", "timeout",
 	    "become", "become_user", "become_method"};
 	_cleanup_json_ json_t *p = json_object(), *targets = NULL, *ids = NULL;
-	const char *cmd = rx_str(body, "command"), *yaml = rx_str(body, "playbook_yaml");
+	const char *cmd = jobs_run_str(body, "command"),
+	           *yaml = jobs_run_str(body, "playbook_yaml");
 	const json_t *pbname = json_object_get(body, "playbook");
-	struct rx probe = {0};
+	struct jobs_run probe = {0};
 	const char *k;
 	json_t *v;
 	size_t i;
@@ -722,7 +717,7 @@ jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_
 		json_object_set_new(p, "playbook_yaml", json_string(yaml));
 	else if (cmd != NULL)
 		json_object_set_new(p, "command", json_string(cmd));
-	if (rx_settings(body, &probe, err) < 0) {
+	if (jobs_run_settings(body, &probe, err) < 0) {
 		char field[64];
 		snprintf(field, sizeof field, "%.*s", (int)strcspn(err->msg, ":"), err->msg);
 		json_object_set_new(invalid, field, json_string(strchr(err->msg, ':') + 2));
@@ -772,11 +767,11 @@ jobs_remote_rerun_params(int64_t id, bool failed_only, json_t **ret, struct dr_e
 	const char *state;
 	size_t i;
 
-	if (job == NULL || strcmp(rx_str(job, "kind"), "remote_execution") != 0) {
+	if (job == NULL || strcmp(jobs_run_str(job, "kind"), "remote_execution") != 0) {
 		dr_error_set(err, "no remote execution job %lld", (long long)id);
 		return -404;
 	}
-	state = rx_str(job, "state");
+	state = jobs_run_str(job, "state");
 	if (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0) {
 		dr_error_set(err, "job %lld is still %s", (long long)id, state);
 		return -409;
@@ -785,7 +780,7 @@ jobs_remote_rerun_params(int64_t id, bool failed_only, json_t **ret, struct dr_e
 	ids = json_array();
 	json_array_foreach(json_object_get(job, "items"), i, it)
 	{
-		const char *s = rx_str(it, "state");
+		const char *s = jobs_run_str(it, "state");
 		const json_t *hid = json_object_get(json_object_get(it, "data"), "host_id");
 		if (!json_is_integer(hid))
 			continue;

@@ -29,6 +29,8 @@ static const struct search_field jobs_target_fields[] = {
     {"installable_errata", "COALESCE(p.installable_count, 0)", SEARCH_INT},
     {"profile_at", "p.collected_at", SEARCH_TIME},
     {"drifted", "COALESCE(d.drifted, 0)", SEARCH_BOOL},
+    {"content_view", "f.content_view", SEARCH_TEXT},
+    {"lifecycle_environment", "f.lifecycle_environment", SEARCH_TEXT},
 };
 
 #define JOBS_TARGET_SELECT                                                                        \
@@ -67,7 +69,7 @@ jobs_facet_write(int64_t id, struct dr_error *err)
 	const json_t *hg, *params;
 	const char *ip, *dom, *name, *user, *portp;
 	_cleanup_free_ char *address = NULL;
-	char pbuf[32], ubuf[32];
+	char pbuf[32], ubuf[32], cvbuf[32], envbuf[32];
 	long long port = 22;
 	int depth = 0, r;
 
@@ -101,20 +103,25 @@ jobs_facet_write(int64_t id, struct dr_error *err)
 	user = jobs_param_text(params, "remote_execution_ssh_user", ubuf, sizeof ubuf);
 	r = store_execf(NULL, NULL, err,
 	    "INSERT INTO jobs_host_facets (host_id, name, hostgroup, hostgroups, os, ip, address,"
-	    " port, ssh_user, host_keys, accept_new, updated_at, synced_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)"
+	    " port, ssh_user, host_keys, accept_new, content_view, lifecycle_environment,"
+	    " updated_at, synced_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
 	    " ON CONFLICT (host_id) DO UPDATE SET name = excluded.name,"
 	    " hostgroup = excluded.hostgroup, hostgroups = excluded.hostgroups, os = excluded.os,"
 	    " ip = excluded.ip, address = excluded.address, port = excluded.port,"
 	    " ssh_user = excluded.ssh_user, host_keys = excluded.host_keys,"
+	    " content_view = excluded.content_view,"
+	    " lifecycle_environment = excluded.lifecycle_environment,"
 	    " updated_at = excluded.updated_at, synced_at = excluded.synced_at",
-	    "[I s s? s s? s? s I s s I I]", (json_int_t)id, name,
+	    "[I s s? s s? s? s I s s s? s? I I]", (json_int_t)id, name,
 	    json_string_value(json_object_get(hg, "name")), chain.data,
 	    json_string_value(json_object_get(json_object_get(resolved, "os"), "name")), ip,
 	    address, (json_int_t)port, user != NULL ? user : "root",
 	    json_string_value(json_object_get(host, "ssh_host_keys")) != NULL
 	        ? json_string_value(json_object_get(host, "ssh_host_keys"))
 	        : "",
+	    jobs_param_text(params, "content_view", cvbuf, sizeof cvbuf),
+	    jobs_param_text(params, "lifecycle_environment", envbuf, sizeof envbuf),
 	    json_integer_value(json_object_get(host, "updated_at")), (json_int_t)time(NULL));
 	buf_free(&chain);
 	return r;
@@ -226,7 +233,7 @@ jobs_targets_select(const json_t *selection, json_t **ret, struct dr_error *err)
 
 	if (search == NULL && hg == NULL && !json_is_array(hosts))
 		return dr_error_set(err, "name the hosts: search, hostgroup or hosts");
-	if (jobs_targets_refresh(err) < 0)
+	if (jobs_targets_refresh(err) < 0 || jobs_applicability_refresh(NULL, err) < 0)
 		return -1;
 	buf_adds(&sql, JOBS_TARGET_SELECT " WHERE ");
 	if (search != NULL) {
