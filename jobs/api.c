@@ -126,6 +126,12 @@ jobs_api_host_profile(struct http_request *req, struct http_response *resp)
 		http_reply_error(resp, 404, "no host '%s'", http_request_param(req, "id"));
 		return 0;
 	}
+	struct dr_error err;
+	_cleanup_json_ json_t *ids = json_pack("[O]", json_object_get(host, "id"));
+	if (jobs_targets_refresh(&err) < 0 || jobs_applicability_refresh(ids, &err) < 0) {
+		http_reply_error(resp, 500, "%s", err.msg);
+		return 0;
+	}
 	p = jobs_profile_get(json_integer_value(json_object_get(host, "id")));
 	if (p == NULL) {
 		http_reply_error(resp, 404, "no package profile collected from host '%s' yet",

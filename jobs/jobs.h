@@ -137,6 +137,10 @@ int jobs_profile_collect(struct conn *c, int64_t host_id, int64_t job_id, struct
 /* Store a parsed profile and recompute the host's applicable errata. */
 int jobs_profile_store(
     int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err);
+/* The repository versions content view cv serves in environment env ("default" in
+ * "Library": every repository's latest), and their format ("apt" or "yum"). Caller frees. */
+int jobs_content_versions(
+    const char *cv, const char *env, json_t **ret, const char **ret_type, struct dr_error *err);
 /* Recompute applicability of stored profiles: of host_ids (array), or when NULL of every
  * host whose content (its content_view and lifecycle_environment parameters) changed. */
 int jobs_applicability_refresh(const json_t *host_ids, struct dr_error *err);

@@ -20,6 +20,7 @@
 
 #define PATCH_REBOOT_COMMAND "systemctl reboot || shutdown -r now || reboot"
 #define PATCH_REBOOT_TIMEOUT 600
+#define PATCH_TIMEOUT_DEFAULT 3600 /* seconds for one host's package manager run */
 #define PATCH_WINDOW_MAX (7 * 24 * 60) /* minutes */
 
 /* What a patch run is given besides the run's settings. */
@@ -86,27 +87,17 @@ patch_applicable(const json_t *target, const json_t *profile, json_t **ret, stru
 	_cleanup_json_ json_t *row = store_query_one(err,
 	    "SELECT content_view, lifecycle_environment FROM jobs_host_facets WHERE host_id = ?",
 	    "[O]", json_object_get(target, "id"));
-	_cleanup_json_ json_t *vers = NULL;
 	const char *cv = jobs_run_str(row, "content_view");
 	const char *env = jobs_run_str(row, "lifecycle_environment");
 	const char *type = strcmp(jobs_run_str(profile, "format"), "apt") == 0 ? "apt" : "yum";
-	size_t i;
-	json_t *v;
-
 	if (cv == NULL || env == NULL)
 		return dr_error_set(err,
 		    "no content bound: set the host parameters content_view and "
 		    "lifecycle_environment");
-	if (store_queryf(&vers, err,
-	        "SELECT v.id AS id FROM repo_versions v"
-	        " JOIN repo_cv_environments ce ON ce.cv_version_id = v.cv_version_id"
-	        " JOIN repo_content_views c ON c.id = ce.content_view_id"
-	        " JOIN repo_lifecycle_environments e ON e.id = ce.environment_id"
-	        " WHERE c.name = ? AND e.name = ?",
-	        "[ss]", cv, env) < 0)
+	const char *ctype;
+	_cleanup_json_ json_t *ids = NULL;
+	if (jobs_content_versions(cv, env, &ids, &ctype, err) < 0)
 		return -1;
-	_cleanup_json_ json_t *ids = json_array();
-	json_array_foreach(vers, i, v) json_array_append(ids, json_object_get(v, "id"));
 	if (json_array_size(ids) == 0)
 		return dr_error_set(err, "content view %s has no content in %s", cv, env);
 	return repo_errata_applicable(json_object_get(profile, "packages"), ids, type, ret, err);
@@ -463,10 +454,10 @@ patch_run(struct job *job, struct dr_error *err)
 	}
 	if (jobs_run_settings(p, &rx, err) < 0 || patch_settings(p, &pt, err) < 0)
 		goto out;
-	if (json_is_array(json_object_get(p, "hosts"))) {
-		if (jobs_targets_by_id(json_object_get(p, "hosts"), &rx.targets, err) < 0)
-			goto out;
-	} else if (jobs_targets_select(p, &rx.targets, err) < 0)
+	if (rx.timeout == 0)
+		rx.timeout = PATCH_TIMEOUT_DEFAULT;
+	/* Hosts are chosen when the run starts: a scheduled run patches today's hosts. */
+	if (jobs_targets_select(p, &rx.targets, err) < 0)
 		goto out;
 	if ((total = json_array_size(rx.targets)) == 0) {
 		dr_error_set(err, "no host matches the selection");

@@ -122,31 +122,41 @@ out:
 	return r;
 }
 
-/* The repository versions published for content view cv in environment env (both may be
- * NULL: none), with the format to compare versions by. */
-static int
-jobs_profile_content(
+/* The repository versions served for content view cv in environment env (both may be
+ * NULL: none; "default" in "Library" is every repository's latest version, as the
+ * publication serves it), with the format to compare versions by. */
+int
+jobs_content_versions(
     const char *cv, const char *env, json_t **ret, const char **ret_type, struct dr_error *err)
 {
 	_cleanup_json_ json_t *rows = NULL;
 	json_t *ids = json_array(), *row;
 	size_t i;
+	int r = 0;
 
 	*ret_type = "yum";
-	if (cv != NULL && env != NULL &&
-	    store_queryf(&rows, err,
-	        "SELECT v.id AS id, r.type AS type FROM repo_versions v"
-	        " JOIN repo_cv_environments ce ON ce.cv_version_id = v.cv_version_id"
-	        " JOIN repo_content_views c ON c.id = ce.content_view_id"
-	        " JOIN repo_lifecycle_environments e ON e.id = ce.environment_id"
-	        " JOIN repo_repositories r ON r.id = v.repository_id"
-	        " WHERE c.name = ? AND e.name = ? ORDER BY v.id",
-	        "[ss]", cv, env) < 0) {
+	if (cv != NULL && env != NULL && strcmp(cv, "default") == 0 && strcmp(env, "Library") == 0)
+		r = store_queryf(&rows, err,
+		    "SELECT r.latest_version_id AS id, r.type AS type FROM repo_repositories r"
+		    " WHERE r.latest_version_id IS NOT NULL ORDER BY r.latest_version_id",
+		    NULL);
+	else if (cv != NULL && env != NULL)
+		r = store_queryf(&rows, err,
+		    "SELECT v.id AS id, r.type AS type FROM repo_versions v"
+		    " JOIN repo_cv_environments ce ON ce.cv_version_id = v.cv_version_id"
+		    " JOIN repo_content_views c ON c.id = ce.content_view_id"
+		    " JOIN repo_lifecycle_environments e ON e.id = ce.environment_id"
+		    " JOIN repo_repositories r ON r.id = v.repository_id"
+		    " WHERE c.name = ? AND e.name = ? ORDER BY v.id",
+		    "[ss]", cv, env);
+	if (r < 0) {
 		json_decref(ids);
 		return -1;
 	}
 	json_array_foreach(rows, i, row)
 	{
+		if (json_integer_value(json_object_get(row, "id")) <= 0)
+			continue;
 		json_array_append(ids, json_object_get(row, "id"));
 		if (strcmp(json_string_value(json_object_get(row, "type")), "apt") == 0)
 			*ret_type = "apt";
@@ -214,7 +224,7 @@ jobs_applicability_refresh(const json_t *host_ids, struct dr_error *err)
 			c = &cs[ncs++];
 			memset(c, 0, sizeof *c);
 			c->key = xstrdup(key);
-			if (jobs_profile_content(cv, env, &c->ids, &c->type, err) < 0)
+			if (jobs_content_versions(cv, env, &c->ids, &c->type, err) < 0)
 				goto out;
 			c->ids_text = json_dumps(c->ids, JSON_COMPACT);
 			c->cache = json_object();

@@ -94,4 +94,6 @@ EXTRA_DIST += $(E2E_TESTS)
 UNIT_TESTS += tests/unit/test_playbooks
 INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh \
 	tests/integration/play_job.sh
+# jobs: remote execution on sshd nodes; patching end to end against droverd's publication
 INTEGRATION_TESTS += tests/integration/jobs_remote.sh
+E2E_TESTS += tests/e2e/jobs_patch.sh
