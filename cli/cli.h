@@ -154,5 +154,6 @@ int cli_host_ssh_args(int argc, char **argv, json_t *body, int *ret_argc);
 int cli_host_ssh_put(struct cli *cli, const char *host, const json_t *body);
 int cmd_playbook(struct cli *cli, int argc, char **argv);
 int cmd_patch_run(struct cli *cli, int argc, char **argv);
+int cmd_drift(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

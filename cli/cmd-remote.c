@@ -145,14 +145,14 @@ cli_job_started(struct cli *cli, const json_t *job, bool follow)
 
 	if (follow)
 		return cli_job_follow_id(cli, id);
+	const json_t *hosts = json_object_get(json_object_get(job, "params"), "hosts");
 	if (cli->json)
 		cli_print_json(job);
+	else if (json_is_array(hosts))
+		printf("job %lld queued on %zu host%s\n", id, json_array_size(hosts),
+		    json_array_size(hosts) == 1 ? "" : "s");
 	else
-		printf("job %lld queued on %zu host%s\n", id,
-		    json_array_size(json_object_get(json_object_get(job, "params"), "hosts")),
-		    json_array_size(json_object_get(json_object_get(job, "params"), "hosts")) == 1
-		        ? ""
-		        : "s");
+		printf("job %lld queued\n", id);
 	return 0;
 }
 
@@ -608,4 +608,97 @@ cmd_playbook(struct cli *cli, int argc, char **argv)
 	cli_record(playbook_columns, nitems(playbook_columns), answer);
 	printf("\n%s", json_string_value(json_object_get(answer, "content")));
 	return 0;
+}
+
+static const struct cli_column drift_columns[] = {
+    {"HOST", "name", 0},
+    {"DRIFTED", "drifted", 0},
+    {"CHECKED", "checked_at", CLI_COL_TIME},
+    {"JOB", "job_id", 0},
+};
+
+/* drover drift list | show HOST | check [--search Q|--hostgroup HG] [--follow] */
+int
+cmd_drift(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_t *answer = NULL;
+	int r;
+
+	if (strcmp(argv[0], "list") == 0) {
+		if (argc != 1)
+			return cli_usage(cli_cmd_find("drift", "list"));
+		if ((r = cli_api(cli, "GET", "/api/v2/drift", NULL, &answer)) != 0)
+			return r;
+		if (cli->json)
+			cli_print_json(answer);
+		else
+			cli_table(drift_columns, nitems(drift_columns),
+			    json_object_get(answer, "results"));
+		return 0;
+	}
+	if (strcmp(argv[0], "show") == 0) {
+		if (argc != 2)
+			return cli_usage(cli_cmd_find("drift", "show"));
+		_cleanup_free_ char *enc = cli_urlencode(argv[1]);
+		_cleanup_free_ char *path = xasprintf("/api/v2/hosts/%s/drift", enc);
+		if ((r = cli_api(cli, "GET", path, NULL, &answer)) != 0)
+			return r;
+		if (cli->json) {
+			cli_print_json(answer);
+			return 0;
+		}
+		cli_record(drift_columns, nitems(drift_columns), answer);
+		size_t i;
+		json_t *c;
+		json_array_foreach(json_object_get(answer, "changes"), i, c)
+		{
+			const json_t *d = json_object_get(c, "diff");
+			printf("\nTASK [%s] would change\n",
+			    json_string_value(json_object_get(c, "task")));
+			if (json_is_object(d)) {
+				const char *h =
+				    json_string_value(json_object_get(d, "before_header"));
+				printf("--- before%s%s\n+++ after%s%s\n", h ? ": " : "",
+				    h ? h : "", h ? ": " : "", h ? h : "");
+				for (int side = 0; side < 2; side++) {
+					_cleanup_free_ char *text = xstrdup(
+					    json_string_value(
+					        json_object_get(d, side ? "after" : "before"))
+					        ?: "");
+					char *save = NULL;
+					for (char *l = strtok_r(text, "\n", &save); l;
+					     l = strtok_r(NULL, "\n", &save))
+						printf("%c%s\n", side ? '+' : '-', l);
+				}
+			}
+		}
+		return 0;
+	}
+	static const struct option opts[] = {
+	    {"search", required_argument, NULL, 's'},
+	    {"hostgroup", required_argument, NULL, 'g'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {NULL, 0, NULL, 0},
+	};
+	_cleanup_json_ json_t *params = json_object();
+	bool follow = false;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f", opts, NULL)) != -1) {
+		if (c == 's')
+			json_object_set_new(params, "search", json_string(optarg));
+		else if (c == 'g')
+			json_object_set_new(params, "hostgroup", json_string(optarg));
+		else if (c == 'f')
+			follow = true;
+		else
+			return cli_usage(cli_cmd_find("drift", "check"));
+	}
+	if (optind != argc)
+		return cli_usage(cli_cmd_find("drift", "check"));
+	_cleanup_json_ json_t *body =
+	    json_pack("{s:s, s:O}", "kind", "drift_check", "params", params);
+	if ((r = cli_api(cli, "POST", "/api/v2/jobs", body, &answer)) != 0)
+		return r;
+	return cli_job_started(cli, answer, follow);
 }

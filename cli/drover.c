@@ -247,6 +247,13 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--become [--become-method sudo|su]] [--timeout S] "
 	    "[--cron LINE --name NAME [--tz ZONE]] [--follow]",
 	    "Apply errata to hosts in batches (now, or on a schedule with --cron)." },
+	{ "drift", "check", cmd_drift, CLI_REMOTE,
+	    "drift check [--search Q|--hostgroup HG] [--follow]",
+	    "Run each host's assigned playbooks (parameter playbooks) in check mode." },
+	{ "drift", "list", cmd_drift, CLI_REMOTE, "drift list",
+	    "Hosts checked for drift, drifted first." },
+	{ "drift", "show", cmd_drift, CLI_REMOTE, "drift show HOST",
+	    "What would change on a host: each task and its diff." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

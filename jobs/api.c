@@ -142,6 +142,43 @@ jobs_api_host_profile(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* GET /api/v2/hosts/:id/drift: the host's last drift report. */
+static int
+jobs_api_host_drift(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *host =
+	    prov_resource_get(prov_resource_find("host"), http_request_param(req, "id"));
+	json_t *d;
+
+	if (host == NULL) {
+		http_reply_error(resp, 404, "no host '%s'", http_request_param(req, "id"));
+		return 0;
+	}
+	if ((d = jobs_drift_get(json_integer_value(json_object_get(host, "id")))) == NULL) {
+		http_reply_error(resp, 404, "host '%s' was never checked for drift",
+		    http_request_param(req, "id"));
+		return 0;
+	}
+	http_reply_json(resp, 200, d);
+	return 0;
+}
+
+/* GET /api/v2/drift: every checked host, drifted first. */
+static int
+jobs_api_drift(struct http_request *req, struct http_response *resp)
+{
+	json_t *rows = NULL;
+	struct dr_error err;
+
+	if (jobs_drift_list(&rows, &err) < 0) {
+		http_reply_error(resp, 500, "%s", err.msg);
+		return 0;
+	}
+	json_int_t n = (json_int_t)json_array_size(rows);
+	api_reply_list(resp, rows, n, n, 1, n > 0 ? n : 1, NULL);
+	return 0;
+}
+
 /* Submit a remote_execution job with params and answer 201 with it. */
 static void
 jobs_api_submit(struct http_request *req, struct http_response *resp, json_t *params, int timeout)
@@ -343,6 +380,10 @@ static const struct http_route jobs_routes[] = {
         "Record a host's SSH host key {ssh_host_key} and/or {ssh_accept_new}"},
     {"GET", "/api/v2/hosts/:id/package_profile", jobs_api_host_profile, 0, "host_package_profile",
         "hosts", "view", "The packages installed on a host, reboot needed, applicable errata"},
+    {"GET", "/api/v2/hosts/:id/drift", jobs_api_host_drift, 0, "host_drift", "hosts", "view",
+        "A host's last drift report: whether its playbooks would change it, and the diffs"},
+    {"GET", "/api/v2/drift", jobs_api_drift, 0, "drift", "hosts", "view",
+        "Every host checked for drift, drifted first"},
     {"POST", "/api/v2/job_invocations", jobs_api_invoke, 0, "job_invocations", NULL, NULL,
         "Run a command or a playbook on hosts {command|playbook|playbook_yaml, "
         "search|hostgroup|hosts, concurrency, batch_size, max_fail_percent, timeout, become}"},

@@ -12,7 +12,7 @@ static const struct store_migration jobs_migrations[] = {
 	    " hostgroup TEXT, hostgroups TEXT NOT NULL, os TEXT, ip TEXT, address TEXT NOT NULL,"
 	    " port INTEGER NOT NULL, ssh_user TEXT NOT NULL, host_keys TEXT NOT NULL,"
 	    " accept_new INTEGER NOT NULL DEFAULT 0, content_view TEXT,"
-	    " lifecycle_environment TEXT, updated_at INTEGER NOT NULL,"
+	    " lifecycle_environment TEXT, playbooks TEXT, updated_at INTEGER NOT NULL,"
 	    " synced_at INTEGER NOT NULL);"
 	    "CREATE INDEX jobs_host_facets_name ON jobs_host_facets (name);"
 	    /* The playbook library (library.c). */
@@ -27,7 +27,7 @@ static const struct store_migration jobs_migrations[] = {
 	    " content_ids TEXT, collected_at INTEGER NOT NULL, job_id INTEGER);"
 	    /* Drift reports: the last check-mode run of a host's playbooks. */
 	    "CREATE TABLE jobs_drift (host_id INTEGER PRIMARY KEY, drifted INTEGER NOT NULL,"
-	    " diff TEXT, checked_at INTEGER NOT NULL, job_id INTEGER);" },
+	    " changes TEXT, checked_at INTEGER NOT NULL, job_id INTEGER);" },
 };
 /* clang-format on */
 
@@ -38,6 +38,7 @@ jobs_register(void)
 	store_register(jobs_migrations, nitems(jobs_migrations));
 	jobs_remote_register();
 	jobs_patch_register();
+	jobs_drift_register();
 }
 
 /* After store_open: droverd's SSH identity. */

@@ -96,6 +96,20 @@ int jobs_remote_rerun_params(int64_t id, bool failed_only, json_t **ret, struct 
 /* Check a patch run request into job params; invalid gets {field: message}. */
 int jobs_patch_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_error *err);
 
+/* drift.c */
+
+/*
+ * The drift_check job kind: the library playbooks assigned to each host (its parameter
+ * `playbooks`, a comma list) run in check mode with diffs. Params: search | hostgroup |
+ * hosts (default: every host with playbooks), concurrency. Items: drifted, in_sync or
+ * failed, with changes [{task, diff?}].
+ */
+/* A host's last drift report {host_id, name, drifted, changes, checked_at, job_id}, or
+ * NULL. Caller frees. */
+json_t *jobs_drift_get(int64_t host_id);
+/* Every checked host, drifted first. Caller frees *ret. */
+int jobs_drift_list(json_t **ret, struct dr_error *err);
+
 /* library.c */
 
 /*

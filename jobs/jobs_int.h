@@ -31,6 +31,9 @@ struct jobs_run {
 	volatile int cancel;
 	bool step; /* a playbook as a pre/post step: failures only, no items */
 	json_t *pb_errors; /* host -> the last failure of a playbook */
+	bool check; /* playbooks in check mode with diffs (drift) */
+	char *task; /* the task running (playbook events) */
+	json_t *changes; /* host -> [{task, diff?}] of changed results, when not NULL */
 	void (*host_fn)(struct jobs_run *rx, const json_t *t); /* jobs_run_pool's work */
 	void *ctx;
 };
@@ -65,5 +68,8 @@ int jobs_run_rm(const char *p, const struct stat *st, int flag, struct FTW *f);
 
 /* patch.c */
 void jobs_patch_register(void);
+
+/* drift.c */
+void jobs_drift_register(void);
 
 #endif /* DROVER_JOBS_INT_H */

@@ -7,4 +7,5 @@ libdrover_a_SOURCES += jobs/jobs.h jobs/jobs_int.h \
 	jobs/library.c \
 	jobs/profile.c \
 	jobs/patch.c \
+	jobs/drift.c \
 	jobs/api.c

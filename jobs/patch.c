@@ -563,6 +563,7 @@ out:
 	free(pt.pre_path);
 	free(pt.post_path);
 	free(rx.known_hosts);
+	free(rx.task);
 	json_decref(rx.targets);
 	json_decref(rx.pb_errors);
 	pthread_mutex_destroy(&rx.lock);

@@ -305,8 +305,9 @@ rx_play_event_locked(struct jobs_run *rx, const char *kind, const json_t *ev)
 	if (job_cancelled(rx->job))
 		rx->cancel = 1;
 	if (strcmp(kind, "task_start") == 0) {
-		job_printf(rx->job, "TASK [%s]\n",
-		    jobs_run_str(ev, "task") ? jobs_run_str(ev, "task") : "");
+		free(rx->task);
+		rx->task = xstrdup(jobs_run_str(ev, "task") ? jobs_run_str(ev, "task") : "");
+		job_printf(rx->job, "TASK [%s]\n", rx->task);
 	} else if (strcmp(kind, "host_result") == 0) {
 		const char *host = jobs_run_str(ev, "host"), *status = jobs_run_str(ev, "status");
 		const json_t *res = json_object_get(ev, "result");
@@ -315,6 +316,15 @@ rx_play_event_locked(struct jobs_run *rx, const char *kind, const json_t *ev)
 		job_printf(rx->job, "%s: %s%s%s\n", host, status, msg ? ": " : "", msg ? msg : "");
 		if (out != NULL && *out)
 			jobs_run_output(rx, host, out, strlen(out));
+		if (rx->changes != NULL && strcmp(status, "changed") == 0) {
+			json_t *l = json_object_get(rx->changes, host);
+			if (l == NULL)
+				json_object_set_new(rx->changes, host, l = json_array());
+			json_t *c = json_pack("{s:s}", "task", rx->task ? rx->task : "");
+			if (json_object_get(res, "diff"))
+				json_object_set(c, "diff", json_object_get(res, "diff"));
+			json_array_append_new(l, c);
+		}
 		if (strcmp(status, "failed") == 0 || strcmp(status, "unreachable") == 0)
 			json_object_set_new(rx->pb_errors, host, json_string(msg ? msg : status));
 	} else if (strcmp(kind, "warning") == 0) {
@@ -367,6 +377,8 @@ jobs_run_playbook(
 	    .event_ctx = rx,
 	    .cancel = &rx->cancel,
 	    .extra_vars = extra,
+	    .check = rx->check,
+	    .diff = rx->check,
 	};
 	size_t n = 0;
 	int prc, r = -1;
@@ -636,6 +648,7 @@ out:
 		free(rx.dir);
 	}
 	free(rx.known_hosts);
+	free(rx.task);
 	free((char *)rx.playbook_path);
 	json_decref(rx.targets);
 	json_decref(rx.pb_errors);

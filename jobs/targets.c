@@ -30,12 +30,14 @@ static const struct search_field jobs_target_fields[] = {
     {"profile_at", "p.collected_at", SEARCH_TIME},
     {"drifted", "COALESCE(d.drifted, 0)", SEARCH_BOOL},
     {"content_view", "f.content_view", SEARCH_TEXT},
+    {"playbooks", "f.playbooks", SEARCH_TEXT},
     {"lifecycle_environment", "f.lifecycle_environment", SEARCH_TEXT},
 };
 
 #define JOBS_TARGET_SELECT                                                                        \
 	"SELECT f.host_id AS id, f.name AS name, f.address AS address, f.port AS port,"           \
-	" f.ssh_user AS \"user\", f.host_keys AS host_keys, f.accept_new AS accept_new"           \
+	" f.ssh_user AS \"user\", f.host_keys AS host_keys, f.accept_new AS accept_new,"          \
+	" f.playbooks AS playbooks"                                                               \
 	" FROM jobs_host_facets f LEFT JOIN jobs_host_profiles p ON p.host_id = f.host_id"        \
 	" LEFT JOIN jobs_drift d ON d.host_id = f.host_id"
 
@@ -69,7 +71,7 @@ jobs_facet_write(int64_t id, struct dr_error *err)
 	const json_t *hg, *params;
 	const char *ip, *dom, *name, *user, *portp;
 	_cleanup_free_ char *address = NULL;
-	char pbuf[32], ubuf[32], cvbuf[32], envbuf[32];
+	char pbuf[32], ubuf[32], cvbuf[32], envbuf[32], pbbuf[32];
 	long long port = 22;
 	int depth = 0, r;
 
@@ -104,16 +106,17 @@ jobs_facet_write(int64_t id, struct dr_error *err)
 	r = store_execf(NULL, NULL, err,
 	    "INSERT INTO jobs_host_facets (host_id, name, hostgroup, hostgroups, os, ip, address,"
 	    " port, ssh_user, host_keys, accept_new, content_view, lifecycle_environment,"
-	    " updated_at, synced_at)"
-	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)"
+	    " playbooks, updated_at, synced_at)"
+	    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?)"
 	    " ON CONFLICT (host_id) DO UPDATE SET name = excluded.name,"
 	    " hostgroup = excluded.hostgroup, hostgroups = excluded.hostgroups, os = excluded.os,"
 	    " ip = excluded.ip, address = excluded.address, port = excluded.port,"
 	    " ssh_user = excluded.ssh_user, host_keys = excluded.host_keys,"
 	    " content_view = excluded.content_view,"
 	    " lifecycle_environment = excluded.lifecycle_environment,"
+	    " playbooks = excluded.playbooks,"
 	    " updated_at = excluded.updated_at, synced_at = excluded.synced_at",
-	    "[I s s? s s? s? s I s s s? s? I I]", (json_int_t)id, name,
+	    "[I s s? s s? s? s I s s s? s? s? I I]", (json_int_t)id, name,
 	    json_string_value(json_object_get(hg, "name")), chain.data,
 	    json_string_value(json_object_get(json_object_get(resolved, "os"), "name")), ip,
 	    address, (json_int_t)port, user != NULL ? user : "root",
@@ -122,6 +125,7 @@ jobs_facet_write(int64_t id, struct dr_error *err)
 	        : "",
 	    jobs_param_text(params, "content_view", cvbuf, sizeof cvbuf),
 	    jobs_param_text(params, "lifecycle_environment", envbuf, sizeof envbuf),
+	    jobs_param_text(params, "playbooks", pbbuf, sizeof pbbuf),
 	    json_integer_value(json_object_get(host, "updated_at")), (json_int_t)time(NULL));
 	buf_free(&chain);
 	return r;

@@ -179,6 +179,34 @@ n=$(dpkg-query -W -f='${db:Status-Abbrev}\n' | grep -c '^ii')
 is "with every installed package" "$(echo "$prof" | python3 -c 'import json,sys; print(json.load(sys.stdin)["package_count"])')" "$n"
 like "and whether a reboot is needed" "$prof" '"reboot_required": *false'
 
+# Drift: node1 and node2 are assigned the motd playbook; node2's file changes behind its back.
+cat >"$T/motd.yml" <<'P'
+- hosts: all
+  gather_facts: false
+  tasks:
+    - name: the message of the day
+      copy: content="managed by drover\n" dest=/etc/drover-motd
+P
+"$DROVER" playbook upload motd "$T/motd.yml" >/dev/null
+"$DROVER" host update node1 -p playbooks=motd >/dev/null
+"$DROVER" host update node2 -p playbooks=motd >/dev/null
+ok "converge node1 and node2 with their playbook" "$DROVER" job run --playbook motd --hosts node1,node2 --follow
+nodes_exec ssh -q -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" root@"$(nodes_addr 2)" \
+	'echo tampered >/etc/drover-motd'
+out=$("$DROVER" drift check --follow 2>&1)
+is "a drift check runs on the hosts with playbooks" "$?" 0
+like "node2 drifted" "$out" "node2: drifted"
+like "node1 is in sync" "$out" "node1: in_sync"
+like "only they were checked" "$out" "2 hosts: 1 drifted, 1 in sync, 0 failed"
+is "the check changed nothing" "$(nodes_exec ssh -q -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" root@"$(nodes_addr 2)" cat /etc/drover-motd)" tampered
+like "drift list shows node2 drifted" "$("$DROVER" drift list)" "node2 +true"
+out=$("$DROVER" drift show node2)
+like "drift show names the task" "$out" "TASK \[the message of the day\] would change"
+like "with the diff: what is there" "$out" "^-tampered$"
+like "and what the playbook wants" "$out" "^\+managed by drover$"
+n2=$("$DROVER" --json host show node2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+is "the search language knows drifted hosts" "$("$DROVER" --json job run --command true --search 'drifted = true' | python3 -c 'import json,sys; print(json.load(sys.stdin)["params"]["hosts"])')" "[$n2]"
+
 droverd_stop
 t1=$(date +%s%N)
 echo "# took $(((t1 - t0) / 1000000)) ms"
