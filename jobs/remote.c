@@ -588,10 +588,8 @@ rx_run(struct job *job, struct dr_error *err)
 	}
 	if (jobs_run_settings(p, &rx, err) < 0)
 		goto out;
-	if (json_is_array(json_object_get(p, "hosts"))) {
-		if (jobs_targets_by_id(json_object_get(p, "hosts"), &rx.targets, err) < 0)
-			goto out;
-	} else if (jobs_targets_select(p, &rx.targets, err) < 0)
+	/* hosts (ids from the API, or names in a schedule's params), else the search. */
+	if (jobs_targets_select(p, &rx.targets, err) < 0)
 		goto out;
 	if ((total = json_array_size(rx.targets)) == 0) {
 		dr_error_set(err, "no host matches the selection");
