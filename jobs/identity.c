@@ -92,7 +92,10 @@ jobs_identity_init(const char *state_dir, struct dr_error *err)
 			ssh_key_free(pub);
 			return dr_error_set(err, "%s: cannot derive the public key", path);
 		}
-		text = xasprintf("ssh-ed25519 %s drover\n", b64);
+		char host[256] = "droverd";
+		gethostname(host, sizeof host - 1);
+		host[sizeof host - 1] = '\0';
+		text = xasprintf("ssh-ed25519 %s drover@%s\n", b64, host);
 		ssh_string_free_char(b64);
 		ssh_key_free(key);
 		ssh_key_free(pub);

@@ -24,7 +24,7 @@ static const struct store_migration jobs_migrations[] = {
 	    " packages TEXT NOT NULL, package_count INTEGER NOT NULL,"
 	    " reboot_required INTEGER NOT NULL, applicable TEXT,"
 	    " applicable_count INTEGER NOT NULL, installable_count INTEGER NOT NULL,"
-	    " content_ids TEXT, collected_at INTEGER NOT NULL, job_id INTEGER);"
+	    " content_ids TEXT, fingerprint TEXT, collected_at INTEGER NOT NULL, job_id INTEGER);"
 	    /* Drift reports: the last check-mode run of a host's playbooks. */
 	    "CREATE TABLE jobs_drift (host_id INTEGER PRIMARY KEY, drifted INTEGER NOT NULL,"
 	    " changes TEXT, checked_at INTEGER NOT NULL, job_id INTEGER);" },

@@ -15,26 +15,34 @@
 #include "playbooks/playbooks.h"
 #include "repos/repos.h"
 
-/* One line per package, tab-separated, then whether a reboot is wanted. */
+/*
+ * One line per package, tab-separated, then whether a reboot is wanted. The package
+ * database's fingerprint (mtime and size) comes first: when it equals the one stored
+ * ($known, set before the script), the package list is not printed again, so a job on
+ * many hosts pays for one stat instead of a full listing.
+ */
 static const char jobs_profile_sh[] =
     "if command -v dpkg-query >/dev/null 2>&1; then\n"
-    "  echo 'format\tapt'\n"
-    "  dpkg-query -W -f='${db:Status-Abbrev}\\t${Package}\\t${Version}\\t${Architecture}\\n'"
-    " 2>/dev/null | while IFS='\t' read -r st n v a; do\n"
-    "    case $st in ii*|hi*) printf 'pkg\\t%s\\t\\t%s\\t\\t%s\\n' \"$n\" \"$v\" \"$a\";; esac\n"
-    "  done\n"
+    "  fp=$(stat -c %Y.%s /var/lib/dpkg/status 2>/dev/null)\n"
+    "  printf 'format\tapt\nfingerprint\t%s\n' \"$fp\"\n"
+    "  if [ -n \"$fp\" ] && [ \"$fp\" = \"$known\" ]; then echo unchanged; else\n"
+    "  dpkg-query -W -f='dpkg\\t${db:Status-Abbrev}\\t${Package}\\t${Version}\\t"
+    "${Architecture}\\n' 2>/dev/null; fi\n"
     "elif command -v rpm >/dev/null 2>&1; then\n"
-    "  echo 'format\tyum'\n"
-    "  rpm -qa --qf 'pkg\\t%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n'\n"
+    "  fp=$(stat -c %Y.%s /var/lib/rpm/rpmdb.sqlite /var/lib/rpm/Packages 2>/dev/null |"
+    " tr '\\n' ' ')\n"
+    "  printf 'format\tyum\nfingerprint\t%s\n' \"$fp\"\n"
+    "  if [ -n \"$fp\" ] && [ \"$fp\" = \"$known\" ]; then echo unchanged; else\n"
+    "  rpm -qa --qf 'pkg\\t%{NAME}\\t%{EPOCHNUM}\\t%{VERSION}\\t%{RELEASE}\\t%{ARCH}\\n'; fi\n"
     "else\n"
-    "  echo 'format\tnone'\n"
+    "  printf 'format\tnone\n'\n"
     "fi\n"
-    "if [ -e /var/run/reboot-required ]; then echo 'reboot\t1'\n"
+    "if [ -e /var/run/reboot-required ]; then printf 'reboot\t1\n'\n"
     "elif command -v needs-restarting >/dev/null 2>&1 && ! needs-restarting -r >/dev/null"
-    " 2>&1; then echo 'reboot\t1'\n"
-    "else echo 'reboot\t0'; fi\n";
+    " 2>&1; then printf 'reboot\t1\n'\n"
+    "else printf 'reboot\t0\n'; fi\n";
 
-/* The script. */
+/* The script (with no fingerprint known: always the full list). */
 const char *
 jobs_profile_script(void)
 {
@@ -47,9 +55,10 @@ jobs_profile_parse(const char *text, size_t len, json_t **ret, struct dr_error *
 {
 	_cleanup_free_ char *copy = xstrndup(text, len);
 	_cleanup_json_ json_t *pkgs = json_array();
-	const char *format = NULL;
+	const char *format = NULL, *fp = "";
 	char *line, *save = NULL;
 	int reboot = -1, n = 0;
+	bool unchanged = false;
 
 	for (line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *f[6] = {0};
@@ -69,17 +78,27 @@ jobs_profile_parse(const char *text, size_t len, json_t **ret, struct dr_error *
 			format = strcmp(f[1], "apt") == 0 ? "apt"
 			    : strcmp(f[1], "yum") == 0    ? "yum"
 			                                  : "none";
+		} else if (strcmp(f[0], "fingerprint") == 0 && nf == 2) {
+			fp = f[1];
+		} else if (strcmp(f[0], "unchanged") == 0 && nf == 1) {
+			unchanged = true;
 		} else if (strcmp(f[0], "reboot") == 0 && nf == 2) {
 			reboot = strcmp(f[1], "1") == 0;
-		} else if (strcmp(f[0], "pkg") == 0 && nf == 6 && *f[1] && *f[3]) {
+		} else if ((strcmp(f[0], "pkg") == 0 && nf == 6 && *f[1] && *f[3]) ||
+		    (strcmp(f[0], "dpkg") == 0 && nf == 5 && *f[2] && *f[3])) {
+			bool deb = f[0][0] == 'd';
+			if (deb && strncmp(f[1], "ii", 2) != 0 && strncmp(f[1], "hi", 2) != 0)
+				continue; /* removed, config-files only, half-installed */
 			if (json_array_size(pkgs) >= JOBS_PROFILE_PACKAGES_MAX)
 				return dr_error_set(err, "profile: more than %d packages",
 				    JOBS_PROFILE_PACKAGES_MAX);
-			json_t *p = json_pack(
-			    "{s:s, s:s, s:s}", "name", f[1], "version", f[3], "arch", f[5]);
-			if (*f[2] && strcmp(f[2], "0") != 0)
+			json_t *p = deb ? json_pack("{s:s, s:s, s:s}", "name", f[2], "version",
+			                      f[3], "arch", f[4])
+			                : json_pack("{s:s, s:s, s:s}", "name", f[1], "version",
+			                      f[3], "arch", f[5]);
+			if (!deb && *f[2] && strcmp(f[2], "0") != 0)
 				json_object_set_new(p, "epoch", json_string(f[2]));
-			if (*f[4])
+			if (!deb && *f[4])
 				json_object_set_new(p, "release", json_string(f[4]));
 			json_array_append_new(pkgs, p);
 		} else {
@@ -89,8 +108,10 @@ jobs_profile_parse(const char *text, size_t len, json_t **ret, struct dr_error *
 	}
 	if (format == NULL || reboot < 0)
 		return dr_error_set(err, "profile: the script's output is incomplete");
-	*ret = json_pack(
-	    "{s:s, s:O, s:b}", "format", format, "packages", pkgs, "reboot_required", reboot);
+	*ret = json_pack("{s:s, s:s, s:b, s:b}", "format", format, "fingerprint", fp,
+	    "reboot_required", reboot, "unchanged", unchanged);
+	if (!unchanged)
+		json_object_set(*ret, "packages", pkgs);
 	return 0;
 }
 
@@ -102,8 +123,13 @@ jobs_profile_collect(struct conn *c, int64_t host_id, int64_t job_id, struct dr_
 	_cleanup_json_ json_t *profile = NULL;
 	int r = -1;
 
-	if (conn_exec(c, "/bin/sh -s", jobs_profile_sh, strlen(jobs_profile_sh), 120, &res, err) <
-	    0)
+	_cleanup_json_ json_t *had =
+	    store_query_one(NULL, "SELECT fingerprint FROM jobs_host_profiles WHERE host_id = ?",
+	        "[I]", (json_int_t)host_id);
+	_cleanup_free_ char *known =
+	    conn_quote(json_string_value(json_object_get(had, "fingerprint")) ?: "");
+	_cleanup_free_ char *script = xasprintf("known=%s\n%s", known, jobs_profile_sh);
+	if (conn_exec(c, "/bin/sh -s", script, strlen(script), 120, &res, err) < 0)
 		return -1;
 	if (res.status != 0) {
 		dr_error_set(
@@ -281,19 +307,34 @@ jobs_profile_store(int64_t host_id, int64_t job_id, const json_t *profile, struc
 	const json_t *pkgs = json_object_get(profile, "packages");
 	_cleanup_json_ json_t *ids = json_pack("[I]", (json_int_t)host_id);
 
+	if (json_is_true(json_object_get(profile, "unchanged"))) {
+		int64_t n = 0;
+		if (store_execf(&n, NULL, err,
+		        "UPDATE jobs_host_profiles SET reboot_required = ?, collected_at = ?,"
+		        " job_id = ? WHERE host_id = ?",
+		        "[i I I I]", json_is_true(json_object_get(profile, "reboot_required")),
+		        (json_int_t)time(NULL), (json_int_t)job_id, (json_int_t)host_id) < 0)
+			return -1;
+		if (n == 1)
+			return 0;
+		return dr_error_set(err, "profile: the host said unchanged, but none is stored");
+	}
 	if (store_execf(NULL, NULL, err,
 	        "INSERT INTO jobs_host_profiles (host_id, format, packages, package_count,"
 	        " reboot_required, applicable, applicable_count, installable_count, content_ids,"
-	        " collected_at, job_id) VALUES (?, ?, ?, ?, ?, NULL, 0, 0, NULL, ?, ?)"
+	        " fingerprint, collected_at, job_id)"
+	        " VALUES (?, ?, ?, ?, ?, NULL, 0, 0, NULL, ?, ?, ?)"
 	        " ON CONFLICT (host_id) DO UPDATE SET format = excluded.format,"
 	        " packages = excluded.packages, package_count = excluded.package_count,"
 	        " reboot_required = excluded.reboot_required,"
+	        " fingerprint = excluded.fingerprint,"
 	        " collected_at = excluded.collected_at, job_id = excluded.job_id",
-	        "[I s O I i I I]", (json_int_t)host_id,
+	        "[I s O I i s I I]", (json_int_t)host_id,
 	        json_string_value(json_object_get(profile, "format")), pkgs,
 	        (json_int_t)json_array_size(pkgs),
-	        json_is_true(json_object_get(profile, "reboot_required")), (json_int_t)time(NULL),
-	        (json_int_t)job_id) < 0)
+	        json_is_true(json_object_get(profile, "reboot_required")),
+	        json_string_value(json_object_get(profile, "fingerprint")) ?: "",
+	        (json_int_t)time(NULL), (json_int_t)job_id) < 0)
 		return -1;
 	return jobs_applicability_refresh(ids, err);
 }

@@ -95,5 +95,6 @@ UNIT_TESTS += tests/unit/test_playbooks
 INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.sh \
 	tests/integration/play_job.sh
 # jobs: remote execution on sshd nodes; patching end to end against droverd's publication
+UNIT_TESTS += tests/unit/test_jobs
 INTEGRATION_TESTS += tests/integration/jobs_remote.sh tests/integration/jobs_restart.sh
 E2E_TESTS += tests/e2e/jobs_patch.sh
