@@ -40,6 +40,7 @@ drift_run(struct job *job, struct dr_error *err)
 	int rc = -1;
 
 	pthread_mutex_init(&rx.lock, NULL);
+	pthread_mutex_init(&rx.store_lock, NULL);
 	rx.pb_errors = json_object();
 	rx.changes = json_object();
 	vars_init();
@@ -171,6 +172,7 @@ out:
 	json_decref(rx.pb_errors);
 	json_decref(rx.changes);
 	pthread_mutex_destroy(&rx.lock);
+	pthread_mutex_destroy(&rx.store_lock);
 	return rc;
 }
 

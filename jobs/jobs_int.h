@@ -26,6 +26,7 @@ struct jobs_run {
 	char *dir; /* private temporary directory */
 	char *known_hosts; /* every target's recorded keys */
 	pthread_mutex_t lock;
+	pthread_mutex_t store_lock; /* host threads take turns writing items */
 	size_t next, end; /* hosts [next, end) of the batch still to start */
 	size_t started, ok, failed, unreachable;
 	volatile int cancel;
@@ -44,6 +45,9 @@ const char *jobs_run_str(const json_t *t, const char *k);
 int jobs_run_known_hosts(struct jobs_run *rx, struct dr_error *err);
 /* {host_id, address} of a target, to build an item's data on. */
 json_t *jobs_run_item(const json_t *t);
+/* Set a host's item (serialised with the run's other writers). */
+void jobs_run_item_set(
+    struct jobs_run *rx, const char *host, const char *state, const json_t *data);
 /* Output lines prefixed with "HOST: ". */
 void jobs_run_output(struct jobs_run *rx, const char *host, const char *text, size_t len);
 /* The last JOBS_HOST_OUTPUT_MAX bytes of text as a JSON string. */

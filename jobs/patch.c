@@ -189,7 +189,7 @@ patch_host(struct jobs_run *rx, const json_t *t)
 	json_t *e, *p;
 
 	json_object_set_new(data, "started_at", json_integer(time(NULL)));
-	job_item_set(rx->job, name, "running", data);
+	jobs_run_item_set(rx, name, "running", data);
 	if (json_object_get(rx->pb_errors, name)) {
 		json_object_set(data, "error", json_object_get(rx->pb_errors, name));
 		goto out;
@@ -296,7 +296,7 @@ out:
 	conn_result_free(&res);
 	conn_close(c);
 	json_object_set_new(data, "finished_at", json_integer(time(NULL)));
-	job_item_set(rx->job, name, state, data);
+	jobs_run_item_set(rx, name, state, data);
 	pthread_mutex_lock(&rx->lock);
 	if (strcmp(state, "success") == 0)
 		rx->ok++;
@@ -445,6 +445,7 @@ patch_run(struct job *job, struct dr_error *err)
 	int rc = -1;
 
 	pthread_mutex_init(&rx.lock, NULL);
+	pthread_mutex_init(&rx.store_lock, NULL);
 	rx.pb_errors = json_object();
 	rx.ctx = &pt;
 	vars_init();
@@ -567,6 +568,7 @@ out:
 	json_decref(rx.targets);
 	json_decref(rx.pb_errors);
 	pthread_mutex_destroy(&rx.lock);
+	pthread_mutex_destroy(&rx.store_lock);
 	return rc;
 }
 

@@ -7,6 +7,7 @@
 #define LOG_COMPONENT "jobs"
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,9 +301,28 @@ out:
 	return r;
 }
 
-/* Store a profile and recompute the host's applicable errata. */
+/*
+ * Store a profile and recompute the host's applicable errata. Writers are serialised here:
+ * a job on hundreds of hosts finishes them at nearly the same moment, and queueing on a
+ * mutex is fairer and cheaper than hundreds of connections polling SQLite's write lock.
+ */
+static pthread_mutex_t jobs_profile_lock = PTHREAD_MUTEX_INITIALIZER;
+static int jobs_profile_store_locked(
+    int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err);
+
 int
 jobs_profile_store(int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err)
+{
+	pthread_mutex_lock(&jobs_profile_lock);
+	int r = jobs_profile_store_locked(host_id, job_id, profile, err);
+	pthread_mutex_unlock(&jobs_profile_lock);
+	return r;
+}
+
+/* jobs_profile_store with the lock held. */
+static int
+jobs_profile_store_locked(
+    int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err)
 {
 	const json_t *pkgs = json_object_get(profile, "packages");
 	_cleanup_json_ json_t *ids = json_pack("[I]", (json_int_t)host_id);

@@ -70,6 +70,15 @@ jobs_run_item(const json_t *t)
 	    json_object_get(t, "address"));
 }
 
+/* Set a host's item; the run's writers take turns (see jobs_profile_store). */
+void
+jobs_run_item_set(struct jobs_run *rx, const char *host, const char *state, const json_t *data)
+{
+	pthread_mutex_lock(&rx->store_lock);
+	job_item_set(rx->job, host, state, data);
+	pthread_mutex_unlock(&rx->store_lock);
+}
+
 /* Write text to the job's output, each line prefixed with the host's name. */
 void
 jobs_run_output(struct jobs_run *rx, const char *host, const char *text, size_t len)
@@ -193,7 +202,7 @@ rx_command_host(struct jobs_run *rx, const json_t *t)
 	const char *state;
 
 	json_object_set_new(data, "started_at", json_integer(time(NULL)));
-	job_item_set(rx->job, name, "running", data);
+	jobs_run_item_set(rx, name, "running", data);
 	if (jobs_run_connect(rx, t, &c, &err) < 0) {
 		state = "unreachable";
 		json_object_set_new(data, "error", json_string(err.msg));
@@ -226,7 +235,7 @@ out:
 	conn_close(c);
 	json_object_set_new(data, "finished_at", json_integer(time(NULL)));
 	json_object_set_new(data, "duration_ms", json_integer((time_mono_us() - t0) / 1000));
-	job_item_set(rx->job, name, state, data);
+	jobs_run_item_set(rx, name, state, data);
 	pthread_mutex_lock(&rx->lock);
 	if (strcmp(state, "success") == 0)
 		rx->ok++;
@@ -574,6 +583,7 @@ rx_run(struct job *job, struct dr_error *err)
 	int rc = -1;
 
 	pthread_mutex_init(&rx.lock, NULL);
+	pthread_mutex_init(&rx.store_lock, NULL);
 	rx.pb_errors = json_object();
 	vars_init();
 	if (!json_is_object(p)) {
@@ -651,6 +661,7 @@ out:
 	json_decref(rx.targets);
 	json_decref(rx.pb_errors);
 	pthread_mutex_destroy(&rx.lock);
+	pthread_mutex_destroy(&rx.store_lock);
 	return rc;
 }
 
