@@ -141,5 +141,19 @@ int cmd_discovered_delete(struct cli *cli, int argc, char **argv);
 int cmd_discovered_provision(struct cli *cli, int argc, char **argv);
 /* cmd-play.c */
 int cmd_play(struct cli *cli, int argc, char **argv);
+/* cmd-job.c: follow a job's output until it ends; the exit code says how it ended. */
+int cli_job_follow_id(struct cli *cli, long long id);
+/* cmd-remote.c */
+bool cli_remote_wanted(int argc, char **argv);
+int cmd_remote_run(struct cli *cli, int argc, char **argv);
+int cli_job_started(struct cli *cli, const json_t *job, bool follow);
+int cmd_job_rerun(struct cli *cli, int argc, char **argv);
+void cli_remote_show(const json_t *job);
+int cmd_settings_ssh_key(struct cli *cli, int argc, char **argv);
+int cli_host_ssh_args(int argc, char **argv, json_t *body, int *ret_argc);
+int cli_host_ssh_put(struct cli *cli, const char *host, const json_t *body);
+int cmd_playbook(struct cli *cli, int argc, char **argv);
+int cmd_patch_run(struct cli *cli, int argc, char **argv);
+int cmd_drift(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

@@ -316,14 +316,22 @@ cmd_resource_update(struct cli *cli, int argc, char **argv)
 	const struct cli_resource *r = cli_resource_arg(argv);
 	_cleanup_json_ json_t *obj = json_object(), *answer = NULL;
 	_cleanup_free_ char *path = NULL;
+	_cleanup_json_ json_t *ssh = json_object();
 	const char *name = NULL;
 	int rc;
 
+	/* --ssh-host-key and --ssh-accept-new go to the host's SSH settings (jobs/). */
+	if (strcmp(r->word, "host") == 0 && cli_host_ssh_args(argc, argv, ssh, &argc) != 0)
+		return 1;
+	if (json_object_size(ssh) > 0 && argc == 2 && argv[1][0] != '-')
+		return cli_host_ssh_put(cli, argv[1], ssh);
 	if (cli_fields_parse(r, argc, argv, 1, obj, &name) != 0 || name == NULL ||
 	    json_object_size(obj) == 0)
 		return cli_usage(cli_cmd_find(r->word, "update"));
 	path = cli_obj_path(r, name, NULL);
 	if ((rc = cli_api(cli, "PUT", path, obj, &answer)) != 0)
+		return rc;
+	if (json_object_size(ssh) > 0 && (rc = cli_host_ssh_put(cli, name, ssh)) != 0)
 		return rc;
 	cli_obj_print(cli, r, answer);
 	return 0;

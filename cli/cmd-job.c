@@ -90,6 +90,12 @@ cmd_job_show(struct cli *cli, int argc, char **argv)
 		return 0;
 	}
 	cli_record(job_columns, nitems(job_columns), job);
+	if (json_is_string(json_object_get(job, "kind")) &&
+	    (strcmp(json_string_value(json_object_get(job, "kind")), "remote_execution") == 0 ||
+	        strcmp(json_string_value(json_object_get(job, "kind")), "patch_run") == 0)) {
+		cli_remote_show(job);
+		return 0;
+	}
 	items = json_object_get(job, "items");
 	if (json_array_size(items) > 0) {
 		putchar('\n');
@@ -147,6 +153,13 @@ job_follow(struct cli *cli, long long id)
 	return 0;
 }
 
+/* Follow job id (for other verbs that start jobs). */
+int
+cli_job_follow_id(struct cli *cli, long long id)
+{
+	return job_follow(cli, id);
+}
+
 /* drover job follow ID */
 int
 cmd_job_follow(struct cli *cli, int argc, char **argv)
@@ -199,6 +212,8 @@ cmd_job_run(struct cli *cli, int argc, char **argv)
 	bool follow = false;
 	int c, r;
 
+	if (cli_remote_wanted(argc, argv))
+		return cmd_remote_run(cli, argc, argv);
 	while ((c = getopt_long(argc, argv, "p:f", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p':

@@ -20,8 +20,12 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "job", "show", cmd_job_show, CLI_REMOTE, "job show ID",
 	    "Show a job with its per-item results." },
 	{ "job", "run", cmd_job_run, CLI_REMOTE,
-	    "job run KIND [-p KEY=VALUE]... [--params JSON] [--timeout S] [--follow]",
-	    "Queue a job (and follow its output)." },
+	    "job run KIND [-p KEY=VALUE]... [--params JSON] [--timeout S] [--follow]\n"
+	    "       drover job run --command CMD|--playbook NAME[@V]|FILE --search Q|--hostgroup HG|"
+	    "--hosts A,B [--concurrency N] [--batch-size N] [--max-fail-percent P] [--timeout S] "
+	    "[--become] [--become-user U] [--become-method sudo|su] [--follow]",
+	    "Queue a job (and follow its output); with --command or --playbook, run it on hosts "
+	    "over SSH." },
 	{ "job", "follow", cmd_job_follow, CLI_REMOTE, "job follow ID",
 	    "Print a job's output as it comes; exit 0 only if it succeeded." },
 	{ "job", "cancel", cmd_job_cancel, CLI_REMOTE, "job cancel ID", "Cancel a job." },
@@ -223,6 +227,33 @@ static const struct cli_cmd cli_cmds[] = {
 	    "[--syntax-check] [--list-tasks] [--list-hosts] [--start-at-task NAME] "
 	    "[--roles-path P] [-K] [--ssh-accept-new] [-c CONNECTION] [-u USER]",
 	    "Run an Ansible playbook against the hosts of an inventory (no server needed)." },
+	/* Remote execution, the playbook library, droverd's SSH key (cmd-remote.c). */
+	{ "job", "rerun", cmd_job_rerun, CLI_REMOTE, "job rerun ID [--all] [--follow]",
+	    "Run a remote job again on the hosts where it failed (--all: every host)." },
+	{ "settings", "ssh-key", cmd_settings_ssh_key, CLI_REMOTE, "settings ssh-key",
+	    "Print droverd's SSH public key, to authorize on hosts (authorized_keys)." },
+	{ "playbook", "upload", cmd_playbook, CLI_REMOTE, "playbook upload NAME FILE",
+	    "Add FILE as the next version of playbook NAME in droverd's library." },
+	{ "playbook", "list", cmd_playbook, CLI_REMOTE, "playbook list",
+	    "List the library's playbooks with their latest versions." },
+	{ "playbook", "show", cmd_playbook, CLI_REMOTE, "playbook show NAME[@VERSION]",
+	    "Show a library playbook (the latest version, or VERSION) and its versions." },
+	{ "patch", "run", cmd_patch_run, CLI_REMOTE,
+	    "patch run --search Q|--hostgroup HG|--hosts A,B [--errata ID,..] [--type T,..] "
+	    "[--severity S,..] [--cve CVE,..] [--batch-size N|--batch-percent P] "
+	    "[--max-fail-percent P] [--concurrency N] [--window-cron LINE --window-duration MIN "
+	    "[--window-tz ZONE]] [--pre PLAYBOOK] [--post PLAYBOOK] "
+	    "[--reboot never|if-needed|always] [--reboot-command CMD] [--reboot-timeout S] "
+	    "[--become [--become-method sudo|su]] [--timeout S] "
+	    "[--cron LINE --name NAME [--tz ZONE]] [--follow]",
+	    "Apply errata to hosts in batches (now, or on a schedule with --cron)." },
+	{ "drift", "check", cmd_drift, CLI_REMOTE,
+	    "drift check [--search Q|--hostgroup HG] [--follow]",
+	    "Run each host's assigned playbooks (parameter playbooks) in check mode." },
+	{ "drift", "list", cmd_drift, CLI_REMOTE, "drift list",
+	    "Hosts checked for drift, drifted first." },
+	{ "drift", "show", cmd_drift, CLI_REMOTE, "drift show HOST",
+	    "What would change on a host: each task and its diff." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

@@ -10,5 +10,6 @@ drover_SOURCES = cli/drover.c cli/cli.h \
 	cli/cmd-user.c \
 	cli/cmd-repo.c \
 	cli/cmd-host.c \
-	cli/cmd-play.c
+	cli/cmd-play.c \
+	cli/cmd-remote.c
 drover_LDADD = $(DROVER_LIBS)

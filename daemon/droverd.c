@@ -21,6 +21,7 @@
 #include "provisioner/provisioner.h"
 #include "pxe/pxe.h"
 #include "playbooks/playbooks.h"
+#include "jobs/jobs.h"
 
 #define DROVERD_DEFAULT_CONFIG DROVER_SYSCONFDIR "/droverd.yml"
 
@@ -37,6 +38,7 @@ droverd_store_start(struct config *cfg, struct dr_error *err)
 	repos_register();
 	provisioner_register();
 	playbook_job_register();
+	jobs_register();
 	return store_open(cfg->state_dir, err);
 }
 
@@ -111,7 +113,15 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	prov_ui_init();
 	repos_ui_init();
 	prov_hostcert_api_init();
+	jobs_api_init();
 	return http_server_start(&o, err);
+}
+
+/* droverd's SSH identity (made at first start). */
+static int
+droverd_remote_start(struct config *cfg, struct dr_error *err)
+{
+	return jobs_init(cfg->state_dir, err);
 }
 
 static int
@@ -176,6 +186,8 @@ static const struct droverd_module {
 	/* Before jobs: a ca_renew job left queued needs the key-encryption key. */
 	{ "ca", droverd_ca_start, ca_shutdown },
 	{ "repos", droverd_repos_start, repos_stop },
+	/* Before jobs: a remote job left queued needs droverd's SSH key. */
+	{ "remote", droverd_remote_start, NULL },
 	{ "jobs", droverd_jobs_start, droverd_jobs_stop },
 	{ "scheduler", droverd_schedule_start, schedule_stop },
 	{ "http", droverd_http_start, http_server_stop },

@@ -105,3 +105,7 @@ INTEGRATION_TESTS += tests/integration/play_packages.sh tests/integration/play_s
 	tests/integration/play_hostconf.sh
 # get_url, uri, unarchive, known_hosts, git, reboot against test nodes (play-net)
 INTEGRATION_TESTS += tests/integration/play_net.sh tests/integration/play_inventory.sh
+# jobs: remote execution on sshd nodes; patching end to end against droverd's publication
+UNIT_TESTS += tests/unit/test_jobs
+INTEGRATION_TESTS += tests/integration/jobs_remote.sh tests/integration/jobs_restart.sh
+E2E_TESTS += tests/e2e/jobs_patch.sh

@@ -1,0 +1,176 @@
+/*
+ * jobs.h - the workflows that tie the provisioner, repos and playbooks together: droverd's
+ * SSH identity, the hosts a job targets, remote execution (a command or a playbook on
+ * hosts, in batches), the playbook library, and package profiles collected from hosts.
+ */
+#ifndef DROVER_JOBS_H
+#define DROVER_JOBS_H
+
+#include "core/core.h"
+
+/* identity.c */
+
+/*
+ * droverd's own SSH key: <state_dir>/ssh/id_ed25519 (0600) with its .pub beside it, made
+ * at first start. Every remote job authenticates with it; operators authorize the public
+ * key on hosts Drover did not install.
+ */
+#define JOBS_IDENTITY_DIR "ssh"
+#define JOBS_IDENTITY_FILE "id_ed25519"
+
+/* Load, or make on first start, the key under state_dir. */
+int jobs_identity_init(const char *state_dir, struct dr_error *err);
+/* The private key's path, NULL before jobs_identity_init. Not to be freed. */
+const char *jobs_identity_path(void);
+/* The public key as an OpenSSH line ("ssh-ed25519 AAAA… drover@HOST"), NULL before init. */
+const char *jobs_identity_public(void);
+
+/* targets.c */
+
+/*
+ * The hosts a job runs on. Selections are a search over the host facets table
+ * (jobs_host_facets: name, hostgroup, hostgroup chain, os, ip, and what jobs learnt about
+ * the host), refreshed from the provisioner's hosts before each selection. A target is
+ * {"id", "name", "address", "port", "user", "host_keys" (OpenSSH lines or ""),
+ * "accept_new" (bool)}.
+ */
+#define JOBS_TARGETS_MAX 100000
+#define JOBS_SSH_KEY_MAX (16 * 1024)
+
+/* Bring jobs_host_facets up to date with the provisioner's hosts (changed ones only,
+ * every host when a hostgroup, subnet, domain or OS changed). */
+int jobs_targets_refresh(struct dr_error *err);
+/*
+ * Resolve a selection {"search"?, "hostgroup"?, "hosts"? ([ids or names])} into targets
+ * ordered by name. The selection must name something; a bad search fails naming the
+ * column. Caller frees *ret.
+ */
+int jobs_targets_select(const json_t *selection, json_t **ret, struct dr_error *err);
+/* Targets for host ids (the ones that exist), in the given order. Caller frees *ret. */
+int jobs_targets_by_id(const json_t *ids, json_t **ret, struct dr_error *err);
+/* Record a host's SSH host key(s) (OpenSSH public key lines; checked) and/or its
+ * accept-new setting (-1: unchanged). Audited as user from remote. PROV_E_* style codes:
+ * -404 unknown host, -422 bad key. */
+int jobs_host_ssh_set(const char *id_or_name, const char *keys, int accept_new, const char *user,
+    const char *remote, json_t **ret, struct dr_error *err);
+
+/* remote.c */
+
+/*
+ * The remote_execution job kind. Params:
+ *   command (text) | playbook_yaml (text, with playbook_name/playbook_version for show)
+ *   hosts ([ids]) | search / hostgroup (resolved when the job starts)
+ *   concurrency (1..JOBS_CONCURRENCY_MAX, default 10), batch_size (0 = all at once),
+ *   max_fail_percent (0..100, default 100: never stop early), timeout (seconds per
+ *   host, 0 = none), become (bool), become_user (default root), rerun_of (job id).
+ * Each host is a job item: state pending, running, success, failed, unreachable,
+ * skipped (never started: the failure threshold stopped the run) or cancelled, with
+ * {host_id, address, exit_status, stdout, stderr, error, started_at, finished_at,
+ * duration_ms}. Output lines are "HOST: text".
+ */
+#define JOBS_CONCURRENCY_MAX 200
+#define JOBS_CONCURRENCY_DEFAULT 10
+#define JOBS_HOST_OUTPUT_MAX (64 * 1024) /* per host, in the item (the job's output has all) */
+#define JOBS_COMMAND_MAX (64 * 1024)
+
+void jobs_remote_register(void);
+/* Check a remote execution request body and turn it into job params (targets resolved
+ * to ids, the library playbook's text copied in); invalid gets {field: message}. */
+int jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_error *err);
+/* Params for a re-run of job id on its failed and unreachable hosts (all hosts unless
+ * failed_only). 0, -404 (no such remote job), -409 (no failed host / still running). */
+int jobs_remote_rerun_params(int64_t id, bool failed_only, json_t **ret, struct dr_error *err);
+
+/* patch.c */
+
+/*
+ * The patch_run job kind. Params: errata ({ids, types, severities, cves}, each optional;
+ * absent: every installable erratum), search | hostgroup | hosts, batch_size or
+ * batch_percent, concurrency, max_fail_percent, timeout (per package manager run), become*,
+ * window ({cron, tz, duration (minutes)}: a batch starts only inside it), pre and post
+ * (library playbooks NAME[@VERSION] run on each batch before and after), reboot (never,
+ * if_needed, always), reboot_command, reboot_timeout (seconds to wait for the host).
+ * Each host's item: errata (selected and applicable), errata_applied, errata_failed,
+ * packages [{name, before, after}], rebooted, exit_status, stdout, stderr, error.
+ */
+/* Check a patch run request into job params; invalid gets {field: message}. */
+int jobs_patch_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_error *err);
+
+/* drift.c */
+
+/*
+ * The drift_check job kind: the library playbooks assigned to each host (its parameter
+ * `playbooks`, a comma list) run in check mode with diffs. Params: search | hostgroup |
+ * hosts (default: every host with playbooks), concurrency. Items: drifted, in_sync or
+ * failed, with changes [{task, diff?}].
+ */
+/* A host's last drift report {host_id, name, drifted, changes, checked_at, job_id}, or
+ * NULL. Caller frees. */
+json_t *jobs_drift_get(int64_t host_id);
+/* Every checked host, drifted first. Caller frees *ret. */
+int jobs_drift_list(json_t **ret, struct dr_error *err);
+
+/* library.c */
+
+/*
+ * The playbook library: named playbooks with numbered, immutable versions. Uploading a
+ * text equal to the latest version's makes no new version.
+ */
+#define JOBS_PLAYBOOK_MAX (1024 * 1024)
+#define JOBS_PLAYBOOK_NAME_MAX 128
+
+/* Check that text loads as a playbook (errors cite what:line:column). */
+int jobs_library_check(const char *what, const char *text, struct dr_error *err);
+/* Add a version (the text must load as a playbook); *ret = the version object. */
+int jobs_library_add(const char *name, const char *text, const char *user, json_t **ret,
+    json_t *invalid, struct dr_error *err);
+/* Every playbook with its latest version number. Caller frees *ret. */
+int jobs_library_list(json_t **ret, struct dr_error *err);
+/* A playbook's version (0 = latest) with its text; NULL when none. Caller frees. */
+json_t *jobs_library_get(const char *name, int64_t version);
+/* The versions of a playbook (no text), newest first; NULL when none. Caller frees. */
+json_t *jobs_library_versions(const char *name);
+
+/* profile.c */
+
+/*
+ * Package profiles: what is installed on a host (dpkg or rpm) and whether it needs a
+ * reboot, collected over the connection at the end of every job on the host.
+ */
+#define JOBS_PROFILE_MAX (16u << 20)
+#define JOBS_PROFILE_PACKAGES_MAX 100000
+
+struct conn;
+/* The shell script that prints a profile (one round trip). */
+const char *jobs_profile_script(void);
+/* Parse the script's output into {"format": "apt"|"yum", "packages": [...],
+ * "reboot_required": bool}. Caller frees *ret. */
+int jobs_profile_parse(const char *text, size_t len, json_t **ret, struct dr_error *err);
+/* Collect over c and store for host_id (then recompute its applicability). */
+int jobs_profile_collect(struct conn *c, int64_t host_id, int64_t job_id, struct dr_error *err);
+/* Store a parsed profile and recompute the host's applicable errata. */
+int jobs_profile_store(
+    int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err);
+/* The repository versions content view cv serves in environment env ("default" in
+ * "Library": every repository's latest), and their format ("apt" or "yum"). Caller frees. */
+int jobs_content_versions(
+    const char *cv, const char *env, json_t **ret, const char **ret_type, struct dr_error *err);
+/* Recompute applicability of stored profiles: of host_ids (array), or when NULL of every
+ * host whose content (its content_view and lifecycle_environment parameters) changed. */
+int jobs_applicability_refresh(const json_t *host_ids, struct dr_error *err);
+/* The stored profile of a host with its applicable errata, NULL when none. Caller frees. */
+json_t *jobs_profile_get(int64_t host_id);
+
+/* jobs.c */
+
+/* Register the tables and job kinds; before store_open. */
+void jobs_register(void);
+/* After store_open: the SSH identity. */
+int jobs_init(const char *state_dir, struct dr_error *err);
+
+/* api.c */
+
+/* Install the routes; before http_server_start. */
+void jobs_api_init(void);
+
+#endif /* DROVER_JOBS_H */

@@ -1,0 +1,11 @@
+# jobs/: remote execution, the playbook library, package profiles (issue 6).
+libdrover_a_SOURCES += jobs/jobs.h jobs/jobs_int.h \
+	jobs/jobs.c \
+	jobs/identity.c \
+	jobs/targets.c \
+	jobs/remote.c \
+	jobs/library.c \
+	jobs/profile.c \
+	jobs/patch.c \
+	jobs/drift.c \
+	jobs/api.c

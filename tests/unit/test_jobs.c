@@ -1,0 +1,271 @@
+/* test_jobs.c - jobs/: package profile parsing, droverd's SSH identity, host selection by
+ * search and hostgroup, SSH host keys, the playbook library's versions. */
+#include "tests/unit/unit.h"
+
+#include <sys/stat.h>
+
+#include "jobs/jobs.h"
+#include "provisioner/provisioner.h"
+
+static const char dpkg_out[] = "format\tapt\n"
+                               "fingerprint\t1700000000.1234\n"
+                               "dpkg\tii \thello\t1.0-1\tall\n"
+                               "dpkg\trc \tgone\t2.0\tamd64\n"
+                               "dpkg\tii \tlibc6\t2.36-9+deb12u4\tamd64\n"
+                               "reboot\t1\n";
+
+/* dpkg lines: installed packages only, Debian versions whole, the reboot flag. */
+static void
+test_profile_dpkg(void **state)
+{
+	_cleanup_json_ json_t *p = NULL;
+	struct dr_error err;
+
+	assert_int_equal(jobs_profile_parse(dpkg_out, strlen(dpkg_out), &p, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(p, "format")), "apt");
+	assert_string_equal(
+	    json_string_value(json_object_get(p, "fingerprint")), "1700000000.1234");
+	assert_true(json_is_true(json_object_get(p, "reboot_required")));
+	json_t *pk = json_object_get(p, "packages");
+	assert_int_equal(json_array_size(pk), 2);
+	assert_string_equal(json_string_value(json_object_get(json_array_get(pk, 1), "version")),
+	    "2.36-9+deb12u4");
+	assert_null(json_object_get(json_array_get(pk, 0), "epoch"));
+}
+
+/* rpm lines: epoch (0 dropped) and release apart; "unchanged" has no package list. */
+static void
+test_profile_rpm(void **state)
+{
+	static const char out[] = "format\tyum\nfingerprint\t1.2 \n"
+	                          "pkg\tbash\t0\t5.1.8\t6.el9\tx86_64\n"
+	                          "pkg\tshim\t2\t15.8\t3\tx86_64\nreboot\t0\n";
+	static const char same[] = "format\tyum\nfingerprint\t1.2 \nunchanged\nreboot\t0\n";
+	_cleanup_json_ json_t *p = NULL, *q = NULL;
+	struct dr_error err;
+
+	assert_int_equal(jobs_profile_parse(out, strlen(out), &p, &err), 0);
+	json_t *pk = json_object_get(p, "packages");
+	assert_int_equal(json_array_size(pk), 2);
+	assert_null(json_object_get(json_array_get(pk, 0), "epoch"));
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(pk, 1), "epoch")), "2");
+	assert_string_equal(
+	    json_string_value(json_object_get(json_array_get(pk, 1), "release")), "3");
+	assert_false(json_is_true(json_object_get(p, "reboot_required")));
+	assert_int_equal(jobs_profile_parse(same, strlen(same), &q, &err), 0);
+	assert_true(json_is_true(json_object_get(q, "unchanged")));
+	assert_null(json_object_get(q, "packages"));
+}
+
+/* Output that is not the script's is refused, naming the line. */
+static void
+test_profile_bad(void **state)
+{
+	static const char junk[] = "format\tapt\nfingerprint\tx\n<html>\nreboot\t0\n";
+	static const char cut[] = "format\tapt\ndpkg\tii \thello\t1.0\tall\n";
+	json_t *p = NULL;
+	struct dr_error err;
+
+	assert_int_equal(jobs_profile_parse(junk, strlen(junk), &p, &err), -1);
+	assert_string_equal(err.msg, "profile: line 3 is not what the script prints");
+	assert_int_equal(jobs_profile_parse(cut, strlen(cut), &p, &err), -1);
+	assert_string_equal(err.msg, "profile: the script's output is incomplete");
+	assert_null(p);
+}
+
+/* The key is made once (0600), loaded again unchanged, and refused when others can read
+ * it. */
+static void
+test_identity(void **state)
+{
+	char *dir = unit_dir_make("jobs-id");
+	_cleanup_free_ char *key = xasprintf("%s/ssh/id_ed25519", dir);
+	_cleanup_free_ char *pub = xasprintf("%s.pub", key), *first = NULL;
+	_cleanup_free_ char *sshdir = xasprintf("%s/ssh", dir);
+	struct dr_error err;
+	struct stat st;
+
+	assert_int_equal(jobs_identity_init(dir, &err), 0);
+	assert_int_equal(stat(key, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_true(str_has_prefix(jobs_identity_public(), "ssh-ed25519 AAAA"));
+	assert_string_equal(jobs_identity_path(), key);
+	first = xstrdup(jobs_identity_public());
+	assert_int_equal(jobs_identity_init(dir, &err), 0);
+	assert_string_equal(jobs_identity_public(), first);
+	unlink(pub);
+	assert_int_equal(jobs_identity_init(dir, &err), 0);
+	assert_true(str_has_prefix(jobs_identity_public(), first));
+	chmod(key, 0644);
+	assert_int_equal(jobs_identity_init(dir, &err), -1);
+	assert_non_null(strstr(err.msg, "readable by others"));
+	unlink(key);
+	unlink(pub);
+	rmdir(sshdir);
+	unit_dir_remove(dir);
+}
+
+static char *store_dir;
+
+/* A store with the provisioner's and jobs' tables, three hosts in two hostgroups. */
+static int
+setup_store(void **state)
+{
+	const struct prov_resource *h = prov_resource_find("host");
+	const struct prov_resource *g = prov_resource_find("hostgroup");
+	struct dr_error err;
+	int64_t id;
+
+	store_dir = unit_dir_make("jobs-store");
+	store_register_clear();
+	job_init();
+	provisioner_register();
+	jobs_register();
+	if (store_open(store_dir, &err) < 0)
+		return -1;
+	json_t *in = json_pack("{s:s}", "name", "k8s");
+	prov_resource_create(g, in, "t", NULL, &id, &err);
+	json_decref(in);
+	in = json_pack("{s:s, s:s}", "name", "workers", "parent", "k8s");
+	prov_resource_create(g, in, "t", NULL, &id, &err);
+	json_decref(in);
+	static const char *const hosts[][3] = {{"web1", "198.18.9.1", NULL},
+	    {"web2", "198.18.9.2", "workers"}, {"db1", "198.18.9.3", "k8s"}};
+	for (size_t i = 0; i < nitems(hosts); i++) {
+		in = json_pack("{s:s, s:[{s:s, s:s}]}", "name", hosts[i][0], "interfaces", "ip",
+		    hosts[i][1], "mac",
+		    i == 0       ? "52:54:00:00:09:01"
+		        : i == 1 ? "52:54:00:00:09:02"
+		                 : "52:54:00:00:09:03");
+		if (hosts[i][2] != NULL)
+			json_object_set_new(in, "hostgroup", json_string(hosts[i][2]));
+		if (prov_resource_create(h, in, "t", NULL, &id, &err) < 0) {
+			fprintf(stderr, "%s\n", err.msg);
+			json_decref(in);
+			return -1;
+		}
+		json_decref(in);
+	}
+	return 0;
+}
+
+static int
+teardown_store(void **state)
+{
+	store_close();
+	_cleanup_free_ char *cmd = xasprintf("rm -rf '%s'", store_dir);
+	assert_int_equal(system(cmd), 0);
+	free(store_dir);
+	return 0;
+}
+
+/* Names of a selection's targets, comma-joined. */
+static char *
+select_names(const char *search, const char *hostgroup, struct dr_error *err)
+{
+	_cleanup_json_ json_t *sel = json_object(), *t = NULL;
+	struct buf b = BUF_INIT(0);
+	size_t i;
+	json_t *x;
+
+	if (search)
+		json_object_set_new(sel, "search", json_string(search));
+	if (hostgroup)
+		json_object_set_new(sel, "hostgroup", json_string(hostgroup));
+	if (jobs_targets_select(sel, &t, err) < 0)
+		return NULL;
+	buf_adds(&b, "");
+	json_array_foreach(t, i, x)
+	    buf_addf(&b, "%s%s", i ? "," : "", json_string_value(json_object_get(x, "name")));
+	return buf_steal(&b);
+}
+
+/* Search, hostgroup (with its children), addresses and the SSH defaults. */
+static void
+test_targets(void **state)
+{
+	struct dr_error err;
+	_cleanup_free_ char *a = select_names("name ~ web", NULL, &err);
+	_cleanup_free_ char *b = select_names(NULL, "k8s", &err);
+	_cleanup_free_ char *c = select_names(NULL, "workers", &err);
+	_cleanup_free_ char *d = select_names("name = db1 or ip = 198.18.9.1", NULL, &err);
+	_cleanup_json_ json_t *sel = json_pack("{s:[s]}", "hosts", "web2"), *t = NULL;
+
+	assert_string_equal(a, "web1,web2");
+	assert_string_equal(b, "db1,web2");
+	assert_string_equal(c, "web2");
+	assert_string_equal(d, "db1,web1");
+	assert_null(select_names("nosuch = 1", NULL, &err));
+	assert_non_null(strstr(err.msg, "search"));
+	assert_int_equal(jobs_targets_select(sel, &t, &err), 0);
+	json_t *w = json_array_get(t, 0);
+	assert_string_equal(json_string_value(json_object_get(w, "address")), "198.18.9.2");
+	assert_int_equal(json_integer_value(json_object_get(w, "port")), 22);
+	assert_string_equal(json_string_value(json_object_get(w, "user")), "root");
+	assert_false(json_is_true(json_object_get(w, "accept_new")));
+}
+
+/* Host keys are checked with libssh; accept-new is per host and off by default. */
+static void
+test_host_ssh(void **state)
+{
+	static const char key[] =
+	    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICGRRqA3r093guuhBKt0vhaCX+sJIsVsMzbvm0z6Kee6 c";
+	_cleanup_json_ json_t *out = NULL, *out2 = NULL;
+	struct dr_error err;
+
+	assert_int_equal(
+	    jobs_host_ssh_set("web1", "ssh-ed25519 AAAA!!", -1, "t", NULL, NULL, &err), -422);
+	assert_non_null(strstr(err.msg, "line 1 is not an OpenSSH public key"));
+	assert_int_equal(jobs_host_ssh_set("nosuch", key, -1, "t", NULL, NULL, &err), -404);
+	assert_int_equal(jobs_host_ssh_set("web1", key, -1, "t", NULL, &out, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(out, "ssh_host_keys")),
+	    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICGRRqA3r093guuhBKt0vhaCX+sJIsVsMzbvm0z6Kee6\n");
+	assert_false(json_is_true(json_object_get(out, "ssh_accept_new")));
+	assert_int_equal(jobs_host_ssh_set("web1", NULL, 1, "t", NULL, &out2, &err), 0);
+	assert_true(json_is_true(json_object_get(out2, "ssh_accept_new")));
+}
+
+/* Versions: a changed text is a new version, the same text is not; a bad playbook is
+ * refused with file:line. */
+static void
+test_library(void **state)
+{
+	static const char v1[] = "- hosts: all\n  tasks:\n    - ping:\n";
+	static const char v2[] = "- hosts: all\n  tasks:\n    - ping:\n    - ping:\n";
+	_cleanup_json_ json_t *a = NULL, *b = NULL, *c = NULL, *inv = json_object();
+	_cleanup_json_ json_t *old = NULL, *vers = NULL;
+	struct dr_error err;
+
+	assert_int_equal(jobs_library_add("site", v1, "t", &a, inv, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(a, "version")), 1);
+	assert_int_equal(jobs_library_add("site", v1, "t", &b, inv, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(b, "version")), 1);
+	assert_int_equal(jobs_library_add("site", v2, "t", &c, inv, &err), 0);
+	assert_int_equal(json_integer_value(json_object_get(c, "version")), 2);
+	old = jobs_library_get("site", 1);
+	assert_string_equal(json_string_value(json_object_get(old, "content")), v1);
+	vers = jobs_library_versions("site");
+	assert_int_equal(json_array_size(vers), 2);
+	assert_int_equal(
+	    jobs_library_add("bad", "- hosts: all\n  taskz: []\n", "t", NULL, inv, &err), -1);
+	assert_non_null(strstr(err.msg, "bad:2:3"));
+	assert_int_equal(jobs_library_add("../x", v1, "t", NULL, inv, &err), -1);
+	assert_non_null(json_object_get(inv, "name"));
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_profile_dpkg),
+	    cmocka_unit_test(test_profile_rpm),
+	    cmocka_unit_test(test_profile_bad),
+	    cmocka_unit_test(test_identity),
+	    cmocka_unit_test_setup_teardown(test_targets, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_host_ssh, setup_store, teardown_store),
+	    cmocka_unit_test_setup_teardown(test_library, setup_store, teardown_store),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
