@@ -40,6 +40,9 @@ DLIB_DECLARE(virStorageVolDelete);
 DLIB_DECLARE(virStorageVolFree);
 DLIB_DECLARE(virStorageVolGetPath);
 DLIB_DECLARE(virStorageVolLookupByPath);
+DLIB_DECLARE(virConnectListAllDomains);
+DLIB_DECLARE(virDomainGetInfo);
+DLIB_DECLARE(virDomainGetName);
 static const struct dlib_sym compute_libvirt_syms[] = {
 	DLIB_SYM(virConnectClose),
 	DLIB_SYM(virConnectIsAlive),
@@ -64,6 +67,9 @@ static const struct dlib_sym compute_libvirt_syms[] = {
 	DLIB_SYM(virStorageVolFree),
 	DLIB_SYM(virStorageVolGetPath),
 	DLIB_SYM(virStorageVolLookupByPath),
+	DLIB_SYM(virConnectListAllDomains),
+	DLIB_SYM(virDomainGetInfo),
+	DLIB_SYM(virDomainGetName),
 };
 static struct dlib compute_libvirt = DLIB_INIT("libvirt.so.0", "libvirt0", compute_libvirt_syms);
 
@@ -427,18 +433,18 @@ compute_libvirt_vms(const json_t *cr, json_t **ret, struct dr_error *err)
 
 	if (c == NULL)
 		return -1;
-	if ((n = virConnectListAllDomains(c, &doms, 0)) < 0)
+	if ((n = sym_virConnectListAllDomains(c, &doms, 0)) < 0)
 		return dr_error_set(err, "%s: listing VMs: %s", uri, compute_virt_error());
 	out = json_array();
 	for (i = 0; i < n; i++) {
 		virDomainInfo info;
 
-		if (i < PROV_COMPUTE_VMS_MAX && virDomainGetInfo(doms[i], &info) == 0)
+		if (i < PROV_COMPUTE_VMS_MAX && sym_virDomainGetInfo(doms[i], &info) == 0)
 			json_array_append_new(out,
-			    json_pack("{s:s, s:s, s:i, s:I}", "name", virDomainGetName(doms[i]),
-			        "state", virDomainIsActive(doms[i]) == 1 ? "on" : "off", "vcpus",
+			    json_pack("{s:s, s:s, s:i, s:I}", "name", sym_virDomainGetName(doms[i]),
+			        "state", sym_virDomainIsActive(doms[i]) == 1 ? "on" : "off", "vcpus",
 			        (int)info.nrVirtCpu, "memory_mb", (json_int_t)(info.maxMem / 1024)));
-		virDomainFree(doms[i]);
+		sym_virDomainFree(doms[i]);
 	}
 	free(doms);
 	*ret = out;
