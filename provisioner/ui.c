@@ -46,97 +46,12 @@ static const struct prov_ui_page {
     {"discovery_rule", "Discovery rules", "hostgroup priority enabled", 0},
 };
 
-/*
- * The search fields of each resource, for the search box and role filters, made from the
- * resource table: name, id, the times, and every PROV_SEARCH field (references by the
- * referenced object's name). Objects are JSON documents, so fields come out with
- * json_extract. These are registered only when no other code registered the resource.
- */
-struct prov_ui_listing {
-	const struct prov_resource *res;
-	struct api_resource api;
-	struct search_field *fields;
-};
-static struct prov_ui_listing *prov_ui_listings;
-static size_t prov_ui_nlistings;
-
-/* The SQL of a stored field of resource res (alias t). Caller frees. */
-static char *
-prov_ui_field_sql(const struct prov_field *f)
-{
-	const struct prov_resource *ref;
-
-	if (f->type == PROV_REF && (ref = prov_resource_find(f->arg)) != NULL)
-		return xasprintf("(SELECT r.name FROM %s r WHERE r.id = "
-		                 "json_extract(t.data, '$.%s_id'))",
-		    ref->table, f->name);
-	return xasprintf("json_extract(t.data, '$.%s')", f->name);
-}
-
-/* Build the listing of one resource. */
-static void
-prov_ui_listing_make(struct prov_ui_listing *l, const struct prov_resource *res)
-{
-	size_t n = 0;
-	struct buf sel = BUF_INIT(0);
-
-	l->res = res;
-	l->fields = xcalloc(res->nfields + 8, sizeof *l->fields);
-	l->fields[n++] = (struct search_field){"name", "t.name", SEARCH_TEXT, SEARCH_DEFAULT};
-	l->fields[n++] = (struct search_field){"id", "t.id", SEARCH_INT, 0};
-	l->fields[n++] = (struct search_field){"created_at", "t.created_at", SEARCH_TIME, 0};
-	l->fields[n++] = (struct search_field){"updated_at", "t.updated_at", SEARCH_TIME, 0};
-	buf_adds(&sel, "t.id AS id, t.name AS name, t.data AS data_json, t.created_at AS "
-	               "created_at, t.updated_at AS updated_at");
-	for (size_t i = 0; i < res->nfields; i++) {
-		const struct prov_field *f = &res->fields[i];
-		enum search_type type = f->type == PROV_INT ? SEARCH_INT
-		    : f->type == PROV_BOOL                  ? SEARCH_BOOL
-		                                            : SEARCH_TEXT;
-
-		if (!(f->flags & PROV_SEARCH) || strcmp(f->name, "name") == 0)
-			continue;
-		if (strcmp(f->name, "installed_at") == 0)
-			type = SEARCH_TIME;
-		/* A bare word searches names only: other fields are inside the JSON
-		 * document, and reading 10,000 of those costs tens of milliseconds. */
-		l->fields[n++] =
-		    (struct search_field){xstrdup(f->name), prov_ui_field_sql(f), type, 0};
-	}
-	if (strcmp(res->name, "host") == 0) {
-		/* Any interface's address finds the host. */
-		l->fields[n++] = (struct search_field){"mac",
-		    "(SELECT min(i.mac) FROM prov_interfaces i WHERE i.host_id = t.id)", SEARCH_TEXT,
-		    0};
-		l->fields[n++] = (struct search_field){"ip",
-		    "(SELECT min(i.ip) FROM prov_interfaces i WHERE i.host_id = t.id)", SEARCH_TEXT,
-		    0};
-		l->fields[n++] = (struct search_field){"installed_at",
-		    "json_extract(t.data, '$.installed_at')", SEARCH_TIME, 0};
-	}
-	l->api = (struct api_resource){
-	    .name = res->plural,
-	    .select = buf_steal(&sel),
-	    .from = xasprintf("%s t", res->table),
-	    .id_sql = "t.id",
-	    .order = "t.name",
-	    .fields = l->fields,
-	    .nfields = n,
-	};
-}
-
-/* The listing (search fields) of a resource: the registered one, else ours. */
+/* The listing (search fields, role filters) of a resource: provisioner/api.c registers
+ * one for every resource. */
 static const struct api_resource *
 prov_ui_api(const struct prov_resource *res)
 {
-	const struct api_resource *r = api_resource_find(res->plural);
-
-	if (r != NULL)
-		return r;
-	for (size_t i = 0; i < prov_ui_nlistings; i++)
-		if (prov_ui_listings[i].res == res)
-			return &prov_ui_listings[i].api;
-	return NULL;
+	return api_resource_find(res->plural);
 }
 
 /* The page row of a resource, or NULL. */
@@ -1337,14 +1252,8 @@ prov_ui_init(void)
 	static struct http_route *routes;
 	static struct ui_nav *nav;
 	static size_t nroutes, nnav;
-	size_t n;
-	const struct prov_resource *all = prov_resource_all(&n);
 
 	if (routes == NULL) {
-		prov_ui_listings = xcalloc(n, sizeof *prov_ui_listings);
-		for (size_t i = 0; i < n; i++)
-			if (api_resource_find(all[i].plural) == NULL)
-				prov_ui_listing_make(&prov_ui_listings[prov_ui_nlistings++], &all[i]);
 		/* Six routes per resource page; patterns live for the process. */
 		routes = xcalloc(nitems(prov_ui_pages) * 6, sizeof *routes);
 		nav = xcalloc(nitems(prov_ui_pages), sizeof *nav);
@@ -1372,8 +1281,6 @@ prov_ui_init(void)
 		ui_nav_add(prov_ui_nav, nitems(prov_ui_nav));
 		ui_nav_add(nav, nnav);
 	}
-	for (size_t i = 0; i < prov_ui_nlistings; i++)
-		api_resource_register(&prov_ui_listings[i].api);
 	http_routes_add(prov_ui_host_routes, nitems(prov_ui_host_routes));
 	http_routes_add(routes, nroutes);
 	ui_widget_add("hosts", prov_ui_widget_hosts);

@@ -144,21 +144,23 @@ async function main() {
     ok(await page.locator('h1').textContent() === 'browser1', 'the host page follows the create');
     ok(/198\.18\.20\.5[\s\S]*browser-net/.test(await page.locator('main').textContent()),
       'it shows the interface on the new subnet');
-    await page.getByRole('button', { name: 'Build' }).click();
-    await page.waitForLoadState('load');
+    await Promise.all([page.waitForEvent('load'), page.getByRole('button', { name: 'Build' }).click()]);
     ok(await page.locator('#host-status').textContent() === 'building', 'the Build button puts it in build mode');
     await shot(page, '08-host');
 
-    // The hosts list: the search language in the box.
+    // The hosts list: the search language in the box. Each search is a navigation: wait
+    // for its page before looking at it.
     await page.getByRole('link', { name: 'Hosts', exact: true }).click();
-    await page.getByLabel('Search').fill('status = building and hostgroup = base');
-    await page.getByRole('button', { name: 'Search' }).click();
+    const search = async (q) => {
+      await page.getByLabel('Search').fill(q);
+      await Promise.all([page.waitForURL((u) => u.searchParams.get('search') === q),
+        page.getByRole('button', { name: 'Search' }).click()]);
+    };
+    await search('status = building and hostgroup = base');
     ok(await page.getByRole('link', { name: 'browser1' }).count() === 1, 'a search finds the building host');
-    await page.getByLabel('Search').fill('status = installed');
-    await page.getByRole('button', { name: 'Search' }).click();
+    await search('status = installed');
     ok(/No hosts match/.test(await page.locator('main').textContent()), 'and a search that matches nothing says so');
-    await page.getByLabel('Search').fill('colour = red');
-    await page.getByRole('button', { name: 'Search' }).click();
+    await search('colour = red');
     ok(/unknown field 'colour'/.test(await page.getByRole('alert').textContent()), 'a bad search is explained');
 
     // A template edited and previewed for the host, without saving.
