@@ -105,7 +105,9 @@ if [ "$3" = systemd ]; then
 	mount -o remount,bind,ro "$r/sys"
 	exec chroot "$r" env container=drover-node /lib/systemd/systemd --unit=drover-node.target
 fi
-exec chroot "$r" /bin/sh /etc/drover/boot
+# PID 1 is the shell under the name drover-init: a comm ending in "sh" would make the
+# service_mgr fact of Ansible (and ours) guess systemd from /sbin/init.
+exec chroot "$r" /etc/drover/drover-init /etc/drover/boot
 '
 
 # PID 1 of a node (inside its root): each "boot" gives the node a new boot id (a file
@@ -174,6 +176,7 @@ Subsystem sftp internal-sftp
 EOF
 	mkdir -p "$s/etc/drover" "$s/usr/sbin"
 	printf '%s' "$nodes_boot_script" >"$s/etc/drover/boot"
+	ln -s /bin/sh "$s/etc/drover/drover-init"
 	if [ "$NODES_INIT" != systemd ]; then # systemd nodes keep systemd's reboot (not supported: the node ends)
 		printf '%s' "$nodes_reboot_script" >"$s/usr/sbin/reboot"
 		cp "$s/usr/sbin/reboot" "$s/usr/sbin/shutdown"
