@@ -744,6 +744,8 @@ pkg_dnf(struct module_ctx *m, struct dr_error *err)
 	{
 		const char *s = json_string_value(v);
 		bool is = pkg_in(inst, s);
+		if (!absent && !is && latest && module_bool(m, "update_only"))
+			continue; /* update_only: what is not installed stays so */
 		if (absent ? is : !is)
 			json_array_append(todo, v);
 		else if (latest && is)
