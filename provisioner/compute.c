@@ -383,7 +383,8 @@ compute_libvirt_vms(const json_t *cr, json_t **ret, struct dr_error *err)
 			json_array_append_new(out,
 			    json_pack("{s:s, s:s, s:i, s:I}", "name", virDomainGetName(doms[i]),
 			        "state", virDomainIsActive(doms[i]) == 1 ? "on" : "off", "vcpus",
-			        (int)info.nrVirtCpu, "memory_mb", (json_int_t)(info.maxMem / 1024)));
+			        (int)info.nrVirtCpu, "memory_mb",
+			        (json_int_t)(info.maxMem / 1024)));
 		virDomainFree(doms[i]);
 	}
 	free(doms);
