@@ -126,7 +126,8 @@ prov_ui_names(const char *name)
 
 	if (r == NULL)
 		return out;
-	sql = xasprintf("SELECT name FROM %s ORDER BY name LIMIT %d", r->table, PROV_UI_CHOICES_MAX);
+	sql =
+	    xasprintf("SELECT name FROM %s ORDER BY name LIMIT %d", r->table, PROV_UI_CHOICES_MAX);
 	if (store_query(sql, NULL, &rows, &err) < 0) {
 		log_warnx("%s: %s", r->plural, err.msg);
 		return out;
@@ -145,8 +146,8 @@ prov_ui_enum(const char *choices)
 
 	for (; c != NULL; c = bar != NULL ? bar + 1 : NULL) {
 		bar = strchr(c, '|');
-		json_array_append_new(out,
-		    json_stringn(c, bar != NULL ? (size_t)(bar - c) : strlen(c)));
+		json_array_append_new(
+		    out, json_stringn(c, bar != NULL ? (size_t)(bar - c) : strlen(c)));
 	}
 	return out;
 }
@@ -247,7 +248,8 @@ prov_ui_fields(const struct prov_resource *res, const json_t *obj, const json_t 
 		case PROV_BOOL:
 			input = "checkbox";
 			json_object_set_new(fv, "value",
-			    json_string(json_is_true(json_object_get(obj, f->name)) ? "true" : ""));
+			    json_string(
+			        json_is_true(json_object_get(obj, f->name)) ? "true" : ""));
 			break;
 		case PROV_ENUM:
 			input = "select";
@@ -267,10 +269,12 @@ prov_ui_fields(const struct prov_resource *res, const json_t *obj, const json_t 
 			key = xasprintf("%s_names", f->name);
 			json_object_set_new(fv, "choices", prov_ui_names(f->arg));
 			v = json_object_get(obj, key);
-			json_object_set_new(fv, "values", json_is_array(v) ? json_copy(v) : json_array());
+			json_object_set_new(
+			    fv, "values", json_is_array(v) ? json_copy(v) : json_array());
 			break;
 		case PROV_PARAMS: {
-			_cleanup_free_ char *t = prov_ui_params_text(json_object_get(obj, f->name));
+			_cleanup_free_ char *t =
+			    prov_ui_params_text(json_object_get(obj, f->name));
 
 			input = "params";
 			json_object_set_new(fv, "value", json_string(t));
@@ -294,14 +298,14 @@ prov_ui_fields(const struct prov_resource *res, const json_t *obj, const json_t 
 			if (f->type == PROV_REFS)
 				json_object_set_new(fv, "values",
 				    json_is_array(typed) ? json_copy(typed)
-				    : typed != NULL      ? json_pack("[O]", typed)
+				        : typed != NULL  ? json_pack("[O]", typed)
 				                         : json_array());
 			else if (f->type == PROV_BOOL)
 				json_object_set_new(
 				    fv, "value", json_string(typed != NULL ? "true" : ""));
 			else
-				json_object_set_new(fv, "value",
-				    json_string(json_string_value(typed) ?: ""));
+				json_object_set_new(
+				    fv, "value", json_string(json_string_value(typed) ?: ""));
 		}
 		json_array_append_new(fields, fv);
 	}
@@ -342,7 +346,8 @@ prov_ui_params_parse(const char *text, json_t **ret, struct dr_error *err)
  * get their message in errors.
  */
 static json_t *
-prov_ui_form_object(const struct prov_resource *res, const json_t *form, bool update, json_t *errors)
+prov_ui_form_object(
+    const struct prov_resource *res, const json_t *form, bool update, json_t *errors)
 {
 	json_t *in = json_object();
 
@@ -479,7 +484,8 @@ prov_ui_if_rows(const json_t *host, const json_t *form)
 	n = json_array_size(rows);
 	for (i = 0; i < PROV_UI_IFS_EXTRA || (n == 0 && i == 0); i++)
 		json_array_append_new(rows, json_pack("{s:s}", "type", "interface"));
-	json_array_foreach(rows, i, nic) json_object_set_new(nic, "i", json_integer((json_int_t)i));
+	json_array_foreach(rows, i, nic)
+	    json_object_set_new(nic, "i", json_integer((json_int_t)i));
 	return rows;
 }
 
@@ -514,7 +520,8 @@ prov_ui_error_place(const struct prov_resource *res, const char *msg, json_t *er
 /* The :id of a page in the caller's scope, as the stored object (caller frees), or an
  * error page. */
 static json_t *
-prov_ui_object(struct http_request *req, struct http_response *resp, const struct prov_resource *res)
+prov_ui_object(
+    struct http_request *req, struct http_response *resp, const struct prov_resource *res)
 {
 	const struct api_resource *api = prov_ui_api(res);
 	long long id;
@@ -552,9 +559,8 @@ prov_ui_list(struct http_request *req, struct http_response *resp)
 	json_array_foreach(json_object_get(vars, "rows"), i, row)
 	{
 		json_t *data = json_object_get(row, "data");
-		_cleanup_json_ json_t *shown = json_is_object(data)
-		    ? prov_resource_present(res, data)
-		    : json_object();
+		_cleanup_json_ json_t *shown =
+		    json_is_object(data) ? prov_resource_present(res, data) : json_object();
 		json_t *cells = json_array(), *col;
 		size_t j;
 
@@ -576,8 +582,8 @@ prov_ui_list(struct http_request *req, struct http_response *resp)
 				size_t k;
 
 				buf_adds(&b, "");
-				json_array_foreach(v, k, e) buf_addf(&b, "%s%s", k > 0 ? ", " : "",
-				    json_string_value(e) ?: "");
+				json_array_foreach(v, k, e) buf_addf(
+				    &b, "%s%s", k > 0 ? ", " : "", json_string_value(e) ?: "");
 				t = buf_steal(&b);
 			} else {
 				t = prov_ui_text(v);
@@ -592,8 +598,8 @@ prov_ui_list(struct http_request *req, struct http_response *resp)
 	json_object_set_new(vars, "columns", columns);
 	json_object_set_new(vars, "plural", json_string(res->plural));
 	json_object_set_new(vars, "what", json_string(res->name));
-	ui_form_vars(vars, req, res->plural, (const char *const[]){"create", "delete", NULL}, NULL,
-	    NULL);
+	ui_form_vars(
+	    vars, req, res->plural, (const char *const[]){"create", "delete", NULL}, NULL, NULL);
 	ui_render(req, resp, 200, "prov_list.html", pg->title, vars);
 	return 0;
 }
@@ -620,12 +626,14 @@ prov_ui_form_page(struct http_request *req, struct http_response *resp, int stat
 		json_object_set_new(vars, "interfaces", prov_ui_if_rows(shown, form));
 		json_object_set_new(vars, "subnets", prov_ui_names("subnet"));
 	}
-	ui_form_vars(vars, req, res->plural, (const char *const[]){"create", "edit", "delete", NULL},
+	ui_form_vars(vars, req, res->plural,
+	    (const char *const[]){"create", "edit", "delete", NULL},
 	    form != NULL ? json_incref(form) : NULL, errors);
 	if (name != NULL)
-		snprintf(title, sizeof title, "%s %s", strcmp(res->name, "host") == 0 ? "Host"
-		    : pg != NULL                                                    ? pg->title
-		                                                                    : res->name,
+		snprintf(title, sizeof title, "%s %s",
+		    strcmp(res->name, "host") == 0 ? "Host"
+		        : pg != NULL               ? pg->title
+		                                   : res->name,
 		    name);
 	else
 		snprintf(title, sizeof title, "New %s", res->name);
@@ -642,8 +650,8 @@ prov_ui_preview_vars(const char *host, const char *text, const char *tname)
 	_cleanup_free_ char *out = NULL;
 	struct dr_error err;
 
-	if (store_query("SELECT name FROM prov_hosts ORDER BY name LIMIT 100", NULL, &rows, &err) ==
-	    0)
+	if (store_query(
+	        "SELECT name FROM prov_hosts ORDER BY name LIMIT 100", NULL, &rows, &err) == 0)
 		json_object_set(vars, "hosts", rows);
 	json_object_set_new(vars, "preview_host", json_string(host != NULL ? host : ""));
 	if (host == NULL || *host == '\0')
@@ -669,13 +677,14 @@ prov_ui_vms_vars(const json_t *cr)
 	size_t i;
 
 	if (b == NULL || b->vms == NULL)
-		return json_pack("{s:[], s:s}", "vms", "vms_error", "this provider cannot list VMs");
+		return json_pack(
+		    "{s:[], s:s}", "vms", "vms_error", "this provider cannot list VMs");
 	if (b->vms(cr, &vms, &err) < 0)
 		return json_pack("{s:[], s:s}", "vms", "vms_error", err.msg);
 	json_array_foreach(vms, i, vm)
 	{
-		json_t *h = store_query_one(NULL, "SELECT id FROM prov_hosts WHERE name = ?", "[O]",
-		    json_object_get(vm, "name"));
+		json_t *h = store_query_one(NULL, "SELECT id FROM prov_hosts WHERE name = ?",
+		    "[O]", json_object_get(vm, "name"));
 
 		if (h != NULL)
 			json_object_set(vm, "host_id", json_object_get(h, "id"));
@@ -692,7 +701,8 @@ prov_ui_show(struct http_request *req, struct http_response *resp)
 	_cleanup_json_ json_t *obj = NULL;
 	json_t *extra = NULL;
 
-	if (http_request_param(req, "id") != NULL && (obj = prov_ui_object(req, resp, res)) == NULL)
+	if (http_request_param(req, "id") != NULL &&
+	    (obj = prov_ui_object(req, resp, res)) == NULL)
 		return 0;
 	if (obj != NULL && strcmp(res->name, "provisioning_template") == 0)
 		extra = prov_ui_preview_vars(http_request_query(req, "host"),
@@ -724,7 +734,8 @@ prov_ui_save(struct http_request *req, struct http_response *resp)
 	int64_t id = 0;
 	int r;
 
-	if (http_request_param(req, "id") != NULL && (obj = prov_ui_object(req, resp, res)) == NULL)
+	if (http_request_param(req, "id") != NULL &&
+	    (obj = prov_ui_object(req, resp, res)) == NULL)
 		goto out;
 	if (ui_form(req, resp, &form) < 0)
 		goto out;
@@ -732,13 +743,14 @@ prov_ui_save(struct http_request *req, struct http_response *resp)
 	if (host)
 		json_object_set_new(in, "interfaces", prov_ui_form_interfaces(form));
 	if (json_object_size(errors) > 0) {
-		json_object_set_new(errors, "_form", json_string("Correct the fields marked below."));
+		json_object_set_new(
+		    errors, "_form", json_string("Correct the fields marked below."));
 		prov_ui_form_page(req, resp, 422, res, obj, form, TAKE_PTR(errors), NULL);
 		goto out;
 	}
 	if (obj == NULL) {
-		r = host ? prov_host_create(in, http_request_user(req), http_request_remote(req), &id,
-		               &err)
+		r = host ? prov_host_create(
+		               in, http_request_user(req), http_request_remote(req), &id, &err)
 		         : prov_resource_create(res, in, http_request_user(req),
 		               http_request_remote(req), &id, &err);
 	} else {
@@ -751,8 +763,8 @@ prov_ui_save(struct http_request *req, struct http_response *resp)
 		if (json_object_get(errors, "_form") == NULL)
 			json_object_set_new(errors, "_form",
 			    json_string("Not saved: correct the field marked below."));
-		prov_ui_form_page(
-		    req, resp, -r >= 400 && -r < 600 ? -r : 500, res, obj, form, TAKE_PTR(errors), NULL);
+		prov_ui_form_page(req, resp, -r >= 400 && -r < 600 ? -r : 500, res, obj, form,
+		    TAKE_PTR(errors), NULL);
 		goto out;
 	}
 	to = prov_ui_href(res, id);
@@ -777,7 +789,8 @@ prov_ui_delete(struct http_request *req, struct http_response *resp)
 	key = xasprintf("%lld", (long long)json_integer_value(json_object_get(obj, "id")));
 	r = strcmp(res->name, "host") == 0
 	    ? prov_host_delete(key, http_request_user(req), http_request_remote(req), &err)
-	    : prov_resource_delete(res, key, http_request_user(req), http_request_remote(req), &err);
+	    : prov_resource_delete(
+	          res, key, http_request_user(req), http_request_remote(req), &err);
 	if (r < 0) {
 		ui_error(req, resp, -r >= 400 && -r < 600 ? -r : 500, err.msg);
 		return 0;
@@ -833,7 +846,8 @@ prov_ui_hosts(struct http_request *req, struct http_response *resp)
 		json_object_set(row, "status", json_object_get(shown, "status"));
 		json_object_set(row, "build", json_object_get(shown, "build"));
 		json_object_set(row, "hostgroup", json_object_get(shown, "hostgroup_name"));
-		json_object_set(row, "operatingsystem", json_object_get(shown, "operatingsystem_name"));
+		json_object_set(
+		    row, "operatingsystem", json_object_get(shown, "operatingsystem_name"));
 		json_object_set(row, "ip", ip);
 		json_object_set(row, "mac", mac);
 		json_object_del(row, "data");
@@ -896,7 +910,8 @@ prov_ui_host(struct http_request *req, struct http_response *resp)
 			        json_object_get(own, k) != NULL ? "host" : "inherited"));
 		}
 		json_object_set(vars, "os", json_object_get(resolved, "os"));
-		json_object_set(vars, "resolved_hostgroup", json_object_get(resolved, "hostgroup"));
+		json_object_set(
+		    vars, "resolved_hostgroup", json_object_get(resolved, "hostgroup"));
 	} else {
 		json_object_set_new(vars, "resolve_error", json_string(err.msg));
 	}
@@ -905,7 +920,8 @@ prov_ui_host(struct http_request *req, struct http_response *resp)
 	json_object_set_new(vars, "power_jobs", power);
 	keys = json_array();
 	if (json_is_string(json_object_get(obj, "ssh_host_keys"))) {
-		_cleanup_free_ char *copy = xstrdup(json_string_value(json_object_get(obj, "ssh_host_keys")));
+		_cleanup_free_ char *copy =
+		    xstrdup(json_string_value(json_object_get(obj, "ssh_host_keys")));
 		char *p = copy, *line;
 
 		while ((line = strsep(&p, "\n")) != NULL) {
@@ -914,8 +930,9 @@ prov_ui_host(struct http_request *req, struct http_response *resp)
 			if (*rest == '\0')
 				continue;
 			type = strsep(&rest, " ");
-			json_array_append_new(keys, json_pack("{s:s, s:s}", "type", type, "key",
-			                                rest != NULL ? rest : ""));
+			json_array_append_new(keys,
+			    json_pack(
+			        "{s:s, s:s}", "type", type, "key", rest != NULL ? rest : ""));
 		}
 	}
 	json_object_set_new(vars, "ssh_keys", keys);
@@ -969,9 +986,10 @@ prov_ui_host_build(struct http_request *req, struct http_response *resp)
 	if (obj == NULL || ui_form(req, resp, &form) < 0)
 		return 0;
 	key = xasprintf("%lld", (long long)json_integer_value(json_object_get(obj, "id")));
-	r = cancel ? prov_host_build_cancel(key, http_request_user(req), http_request_remote(req), &err)
-	           : prov_host_build_boot(key, 0, ui_field(form, "reboot") != NULL,
-	                 http_request_user(req), http_request_remote(req), &err);
+	r = cancel
+	    ? prov_host_build_cancel(key, http_request_user(req), http_request_remote(req), &err)
+	    : prov_host_build_boot(key, 0, ui_field(form, "reboot") != NULL,
+	          http_request_user(req), http_request_remote(req), &err);
 	if (r < 0) {
 		ui_error(req, resp, -r >= 400 && -r < 600 ? -r : 500, err.msg);
 		return 0;
@@ -1000,7 +1018,8 @@ prov_ui_host_power(struct http_request *req, struct http_response *resp)
 	for (size_t i = 0; i < nitems(actions) && action != NULL; i++)
 		known |= strcmp(actions[i], action) == 0;
 	if (!known) {
-		ui_error(req, resp, 422, "power action: expected on, off, soft, cycle, status or pxe");
+		ui_error(
+		    req, resp, 422, "power action: expected on, off, soft, cycle, status or pxe");
 		return 0;
 	}
 	params = json_pack("{s:O, s:s}", "host", json_object_get(obj, "name"), "action", action);
@@ -1017,8 +1036,8 @@ prov_ui_host_power(struct http_request *req, struct http_response *resp)
 
 /* The discovered hosts page, with a provision form per machine. */
 static void
-prov_ui_discovered_page(struct http_request *req, struct http_response *resp, int status,
-    json_t *form, json_t *errors)
+prov_ui_discovered_page(
+    struct http_request *req, struct http_response *resp, int status, json_t *form, json_t *errors)
 {
 	json_t *rows = NULL, *row, *vars;
 	struct dr_error err;
@@ -1036,7 +1055,8 @@ prov_ui_discovered_page(struct http_request *req, struct http_response *resp, in
 
 		json_object_set(row, "cpus", json_object_get(f, "cpus"));
 		json_object_set(row, "memory_mb", json_object_get(f, "memory_mb"));
-		json_object_set_new(row, "key", json_string(json_string_value(json_object_get(row, "mac")) ?: ""));
+		json_object_set_new(
+		    row, "key", json_string(json_string_value(json_object_get(row, "mac")) ?: ""));
 	}
 	vars = json_pack("{s:o, s:o}", "rows", rows, "hostgroups", prov_ui_names("hostgroup"));
 	ui_form_vars(vars, req, "discovered_hosts",
@@ -1074,8 +1094,8 @@ prov_ui_discovered_provision(struct http_request *req, struct http_response *res
 	         mac, spec, http_request_user(req), http_request_remote(req), &id, &err)) < 0) {
 		errors = json_pack("{s:s, s:s}", "mac", mac, "message", err.msg);
 		json_object_set_new(form, "mac", json_string(mac));
-		prov_ui_discovered_page(req, resp, -r >= 400 && -r < 600 ? -r : 500,
-		    json_incref(form), errors);
+		prov_ui_discovered_page(
+		    req, resp, -r >= 400 && -r < 600 ? -r : 500, json_incref(form), errors);
 		return 0;
 	}
 	snprintf(to, sizeof to, "/ui/hosts/%lld", (long long)id);
@@ -1128,7 +1148,8 @@ prov_ui_status_counts(void)
 	n = json_integer_value(json_object_get(stamp, "n"));
 	newest = json_integer_value(json_object_get(stamp, "newest"));
 	pthread_mutex_lock(&lock);
-	if (cached != NULL && n == cached_n && newest == cached_newest && newest < at && now >= at) {
+	if (cached != NULL && n == cached_n && newest == cached_newest && newest < at &&
+	    now >= at) {
 		rows = json_incref(cached);
 		pthread_mutex_unlock(&lock);
 		return rows;
@@ -1166,10 +1187,11 @@ prov_ui_status_counts_in(const char *scope)
 		buf_free(&where);
 		return NULL;
 	}
-	sql = xasprintf("SELECT COALESCE(json_extract(h.data, '$.status'), 'new') AS status,"
-	                " count(*) AS n FROM prov_hosts h WHERE h.id IN (SELECT %s FROM %s WHERE %s)"
-	                " GROUP BY 1 ORDER BY 1",
-	    api->id_sql, api->from, where.data);
+	sql =
+	    xasprintf("SELECT COALESCE(json_extract(h.data, '$.status'), 'new') AS status,"
+	              " count(*) AS n FROM prov_hosts h WHERE h.id IN (SELECT %s FROM %s WHERE %s)"
+	              " GROUP BY 1 ORDER BY 1",
+	        api->id_sql, api->from, where.data);
 	buf_free(&where);
 	if (store_query(sql, params, &rows, &err) < 0) {
 		log_warnx("dashboard: hosts: %s", err.msg);
@@ -1208,8 +1230,9 @@ prov_ui_widget_hosts(struct http_request *req)
 		    ui_urlencode(json_string_value(json_object_get(row, "status")) ?: "");
 
 		json_array_append_new(bars,
-		    json_pack("{s:O, s:I, s:I, s:I, s:o}", "status", json_object_get(row, "status"),
-		        "count", n, "width", n * 300 / max, "y", (json_int_t)(i * 28), "href",
+		    json_pack("{s:O, s:I, s:I, s:I, s:o}", "status",
+		        json_object_get(row, "status"), "count", n, "width", n * 300 / max, "y",
+		        (json_int_t)(i * 28), "href",
 		        json_sprintf("/ui/hosts?search=status%%20%%3D%%20%s", q)));
 	}
 	json_decref(rows);
@@ -1226,11 +1249,11 @@ static const struct http_route prov_ui_host_routes[] = {
     {"POST", "/ui/hosts/:id/edit", prov_ui_save, HTTP_HTML, "ui_host_edit"},
     {"POST", "/ui/hosts/:id/delete", prov_ui_delete, HTTP_HTML, "ui_host_delete"},
     {"POST", "/ui/hosts/:id/build", prov_ui_host_build, HTTP_HTML, "ui_host_build"},
-    {"POST", "/ui/hosts/:id/cancel_build", prov_ui_host_build, HTTP_HTML, "ui_host_build",
-        "hosts", "build"},
+    {"POST", "/ui/hosts/:id/cancel_build", prov_ui_host_build, HTTP_HTML, "ui_host_build", "hosts",
+        "build"},
     {"POST", "/ui/hosts/:id/power", prov_ui_host_power, HTTP_HTML, "ui_host_power"},
-    {"GET", "/ui/hosts/:id/templates/:kind", prov_ui_host_template, HTTP_HTML,
-        "ui_host_template", "hosts", "view"},
+    {"GET", "/ui/hosts/:id/templates/:kind", prov_ui_host_template, HTTP_HTML, "ui_host_template",
+        "hosts", "view"},
     {"POST", "/ui/provisioning_templates/:id/preview", prov_ui_template_preview, HTTP_HTML,
         "ui_template_preview", "provisioning_templates", "view"},
     {"GET", "/ui/discovered_hosts", prov_ui_discovered, HTTP_HTML, "ui_discovered_hosts"},
@@ -1258,7 +1281,8 @@ prov_ui_init(void)
 		routes = xcalloc(nitems(prov_ui_pages) * 6, sizeof *routes);
 		nav = xcalloc(nitems(prov_ui_pages), sizeof *nav);
 		for (size_t i = 0; i < nitems(prov_ui_pages); i++) {
-			const struct prov_resource *res = prov_resource_find(prov_ui_pages[i].resource);
+			const struct prov_resource *res =
+			    prov_resource_find(prov_ui_pages[i].resource);
 			const char *p = res->plural;
 
 			routes[nroutes++] = (struct http_route){"GET", xasprintf("/ui/%s", p),
@@ -1269,11 +1293,12 @@ prov_ui_init(void)
 			    prov_ui_show, HTTP_HTML, xasprintf("ui_%s_new", p), p, "create"};
 			routes[nroutes++] = (struct http_route){"GET", xasprintf("/ui/%s/:id", p),
 			    prov_ui_show, HTTP_HTML, xasprintf("ui_%s_one", p)};
-			routes[nroutes++] = (struct http_route){"POST", xasprintf("/ui/%s/:id/edit", p),
-			    prov_ui_save, HTTP_HTML, xasprintf("ui_%s_edit", p)};
-			routes[nroutes++] = (struct http_route){"POST",
-			    xasprintf("/ui/%s/:id/delete", p), prov_ui_delete, HTTP_HTML,
-			    xasprintf("ui_%s_delete", p)};
+			routes[nroutes++] =
+			    (struct http_route){"POST", xasprintf("/ui/%s/:id/edit", p),
+			        prov_ui_save, HTTP_HTML, xasprintf("ui_%s_edit", p)};
+			routes[nroutes++] =
+			    (struct http_route){"POST", xasprintf("/ui/%s/:id/delete", p),
+			        prov_ui_delete, HTTP_HTML, xasprintf("ui_%s_delete", p)};
 			if (prov_ui_pages[i].nav > 0)
 				nav[nnav++] = (struct ui_nav){prov_ui_pages[i].title,
 				    xasprintf("/ui/%s", p), p, prov_ui_pages[i].nav};

@@ -16,8 +16,8 @@
 #include "webui/webui.h"
 
 /* Fields of the repository form, in the order a person fills them. */
-static const char *const repos_ui_repo_keys[] = {"name", "product", "type", "url",
-    "distribution", "components", "architectures", "errata_url", "download_policy"};
+static const char *const repos_ui_repo_keys[] = {"name", "product", "type", "url", "distribution",
+    "components", "architectures", "errata_url", "download_policy"};
 
 /*
  * The field a failure names: the first form key that appears as a word in the message
@@ -67,9 +67,10 @@ repos_ui_repos_page(
 		return;
 	}
 	vars = json_pack("{s:o, s:o}", "rows", rows, "products", products);
-	ui_form_vars(vars, req, "repositories", (const char *const[]){"create", "sync", NULL}, form,
-	    errors);
-	json_object_set_new(vars, "can_create_product", json_boolean(ui_can(req, "products", "create")));
+	ui_form_vars(vars, req, "repositories", (const char *const[]){"create", "sync", NULL},
+	    form, errors);
+	json_object_set_new(
+	    vars, "can_create_product", json_boolean(ui_can(req, "products", "create")));
 	ui_render(req, resp, status, "repositories.html", "Repositories", vars);
 }
 
@@ -161,7 +162,8 @@ repos_ui_repo_show(struct http_request *req, struct http_response *resp)
 
 	if (repo == NULL)
 		return 0;
-	if (repo_version_list(json_integer_value(json_object_get(repo, "id")), &versions, &err) < 0)
+	if (repo_version_list(json_integer_value(json_object_get(repo, "id")), &versions, &err) <
+	    0)
 		versions = json_array();
 	filter = json_pack("{s:O}", "repository", json_object_get(repo, "name"));
 	if (repo_errata_list(filter, 50, 0, &errata, &total, &err) < 0)
@@ -173,7 +175,8 @@ repos_ui_repo_show(struct http_request *req, struct http_response *resp)
 	        NULL, &recent, &err) == 0) {
 		json_array_foreach(recent, i, row)
 		{
-			json_t *name = json_object_get(json_object_get(row, "params"), "repository");
+			json_t *name =
+			    json_object_get(json_object_get(row, "params"), "repository");
 
 			if (json_equal(name, json_object_get(repo, "name")) &&
 			    json_array_size(jobs) < 5)
@@ -182,8 +185,8 @@ repos_ui_repo_show(struct http_request *req, struct http_response *resp)
 	}
 	vars = json_pack("{s:O, s:o, s:o, s:I, s:o}", "repo", repo, "versions", versions, "errata",
 	    errata, "errata_total", (json_int_t)total, "jobs", jobs);
-	ui_form_vars(vars, req, "repositories", (const char *const[]){"sync", "delete", NULL}, NULL,
-	    NULL);
+	ui_form_vars(
+	    vars, req, "repositories", (const char *const[]){"sync", "delete", NULL}, NULL, NULL);
 	snprintf(title, sizeof title, "Repository %s",
 	    json_string_value(json_object_get(repo, "name")));
 	ui_render(req, resp, 200, "repository.html", title, vars);
@@ -261,12 +264,12 @@ repos_ui_cvs_page(
 			json_array_append_new(rows, cv);
 	}
 	json_decref(list);
-	vars = json_pack("{s:o, s:o, s:o}", "rows", rows, "environments", envs, "repositories",
-	    repos);
+	vars = json_pack(
+	    "{s:o, s:o, s:o}", "rows", rows, "environments", envs, "repositories", repos);
 	ui_form_vars(vars, req, "content_views",
 	    (const char *const[]){"create", "publish", "promote", "delete", NULL}, form, errors);
-	json_object_set_new(vars, "can_create_env",
-	    json_boolean(ui_can(req, "lifecycle_environments", "create")));
+	json_object_set_new(
+	    vars, "can_create_env", json_boolean(ui_can(req, "lifecycle_environments", "create")));
 	ui_render(req, resp, status, "content_views.html", "Content views", vars);
 }
 
@@ -296,13 +299,13 @@ repos_ui_cv_create(struct http_request *req, struct http_response *resp)
 	repos = json_object_get(form, "repositories");
 	json_object_set_new(spec, "repositories",
 	    json_is_array(repos) ? json_copy(repos)
-	    : repos != NULL      ? json_pack("[O]", repos)
+	        : repos != NULL  ? json_pack("[O]", repos)
 	                         : json_array());
 	if (repo_cv_create(spec, &id, &err) < 0) {
 		repos_ui_cvs_page(req, resp, strstr(err.msg, "already") != NULL ? 409 : 422,
 		    json_incref(form),
-		    json_pack("{s:s}", strstr(err.msg, "repositor") != NULL ? "repositories" : "name",
-		        err.msg));
+		    json_pack("{s:s}",
+		        strstr(err.msg, "repositor") != NULL ? "repositories" : "name", err.msg));
 		return 0;
 	}
 	store_audit(http_request_user(req), http_request_remote(req), "create", "content_view",
@@ -413,8 +416,8 @@ repos_ui_errata(struct http_request *req, struct http_response *resp)
 	}
 	if (p != NULL && str_to_ll(p, 1, 1000000, &page) < 0)
 		page = 1;
-	if (repo_errata_list(filter, (int)per_page, (int)((page - 1) * per_page), &rows, &total,
-	        &err) < 0) {
+	if (repo_errata_list(
+	        filter, (int)per_page, (int)((page - 1) * per_page), &rows, &total, &err) < 0) {
 		buf_free(&query);
 		ui_error(req, resp, 500, err.msg);
 		return 0;

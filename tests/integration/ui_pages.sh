@@ -9,7 +9,9 @@
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/droverd.sh"
 . "$top_srcdir/tests/lib/ui.sh"
-command -v curl >/dev/null || skip_all "curl is not installed"
+for t in curl sqlite3 python3; do
+	command -v $t >/dev/null || skip_all "$t is not installed"
+done
 
 state=$TAP_TMP/state
 ok "droverd starts" droverd_start "$state"
