@@ -44,12 +44,14 @@ prov_boot_write_conf(struct dr_error *err)
 	if (!prov_dhcp_on)
 		return 0;
 	pthread_mutex_lock(&prov_dhcp_lock);
-	if (store_queryf(&rows, err, "SELECT id, name, data AS data_json FROM prov_subnets "
-	                             "ORDER BY id",
+	if (store_queryf(&rows, err,
+	        "SELECT id, name, data AS data_json FROM prov_subnets "
+	        "ORDER BY id",
 	        NULL) < 0)
 		goto out;
 	subnets = xcalloc(json_array_size(rows) + 1, sizeof *subnets);
-	json_array_foreach (rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		const json_t *d = json_object_get(row, "data");
 
 		subnets[n++] = (struct pxe_dnsmasq_subnet){

@@ -31,7 +31,8 @@ prov_hostcert_fqdn(const json_t *resolved)
 	const char *name = json_string_value(json_object_get(host, "name"));
 
 	if (json_is_object(domain) && json_string_value(json_object_get(domain, "name")) != NULL)
-		return xasprintf("%s.%s", name, json_string_value(json_object_get(domain, "name")));
+		return xasprintf(
+		    "%s.%s", name, json_string_value(json_object_get(domain, "name")));
 	return xstrdup(name);
 }
 
@@ -49,7 +50,8 @@ prov_hostcert_supersede(const char *fqdn, const char *serial)
 		log_warnx("host certificate of %s: listing the earlier ones: %s", fqdn, err.msg);
 		return;
 	}
-	json_array_foreach (rows, i, row) {
+	json_array_foreach(rows, i, row)
+	{
 		const char *old = json_string_value(json_object_get(row, "serial"));
 
 		if (old == NULL || strcmp(old, serial) == 0)
@@ -82,7 +84,8 @@ prov_hostcert_issue(const json_t *host, const char *key_pem, const char *remote,
 		return -1;
 	fqdn = prov_hostcert_fqdn(resolved);
 	nics = json_object_get(host, "interfaces");
-	json_array_foreach (nics, i, nic) {
+	json_array_foreach(nics, i, nic)
+	{
 		const char *ip = json_string_value(json_object_get(nic, "ip"));
 		const char *type = json_string_value(json_object_get(nic, "type"));
 
@@ -95,8 +98,8 @@ prov_hostcert_issue(const json_t *host, const char *key_pem, const char *remote,
 	req.host = fqdn;
 	req.ips = ips;
 	req.nips = nips;
-	days_json = json_object_get(json_object_get(resolved, "parameters"),
-	    "host_certificate_days");
+	days_json =
+	    json_object_get(json_object_get(resolved, "parameters"), "host_certificate_days");
 	if (json_is_integer(days_json))
 		req.days = (int)json_integer_value(days_json);
 	else if ((days_param = json_string_value(days_json)) != NULL)
@@ -106,8 +109,9 @@ prov_hostcert_issue(const json_t *host, const char *key_pem, const char *remote,
 	else if (key_pem != NULL && strstr(key_pem, "-----BEGIN PUBLIC KEY-----") != NULL)
 		req.public_key = key_pem;
 	else if (key_pem != NULL)
-		return dr_error_set(err, "request body: expected a PEM certificate request or "
-		                         "public key, or nothing"),
+		return dr_error_set(err,
+		           "request body: expected a PEM certificate request or "
+		           "public key, or nothing"),
 		       CA_ERR_INPUT;
 	if ((rc = ca_host_issue(&req, &cert, err)) < 0)
 		return rc;
@@ -165,8 +169,8 @@ prov_hostcert_api_issue(struct http_request *req, struct http_response *resp)
 		return 0;
 	data = http_request_body(req, &len);
 	if (len > PROV_HOSTCERT_BODY_MAX) {
-		http_reply_error(resp, 413, "request body: larger than %d bytes",
-		    PROV_HOSTCERT_BODY_MAX);
+		http_reply_error(
+		    resp, 413, "request body: larger than %d bytes", PROV_HOSTCERT_BODY_MAX);
 		return 0;
 	}
 	if (len > 0 && (data == NULL || memchr(data, '\0', len) != NULL)) {
@@ -184,7 +188,8 @@ prov_hostcert_api_issue(struct http_request *req, struct http_response *resp)
 	    json_string_value(json_object_get(host, "name")),
 	    json_string_value(json_object_get(cert, "serial")));
 	http_reply_header(resp, "Cache-Control", "no-store");
-	http_reply_header(resp, "X-Drover-Serial", json_string_value(json_object_get(cert, "serial")));
+	http_reply_header(
+	    resp, "X-Drover-Serial", json_string_value(json_object_get(cert, "serial")));
 	if (format != NULL && strcmp(format, "json") == 0) {
 		http_reply_json(resp, 201, json_incref(cert));
 		return 0;
@@ -224,15 +229,16 @@ prov_hostcert_api_current(struct http_request *req, struct http_response *resp)
 		http_reply_error(resp, 404, "no valid certificate for host '%.253s'", fqdn);
 		return 0;
 	}
-	cert = ca_cert_get(json_string_value(json_object_get(json_array_get(rows, 0), "serial")),
-	    &err);
+	cert = ca_cert_get(
+	    json_string_value(json_object_get(json_array_get(rows, 0), "serial")), &err);
 	if (cert == NULL) {
 		http_reply_error(resp, 500, "%s", err.msg);
 		return 0;
 	}
 	pem = xasprintf("%s%s", json_string_value(json_object_get(cert, "certificate")),
 	    json_string_value(json_object_get(cert, "chain")));
-	http_reply_header(resp, "X-Drover-Serial", json_string_value(json_object_get(cert, "serial")));
+	http_reply_header(
+	    resp, "X-Drover-Serial", json_string_value(json_object_get(cert, "serial")));
 	http_reply_text(resp, 200, "application/x-pem-file", pem, strlen(pem));
 	return 0;
 }
@@ -241,8 +247,8 @@ static const struct http_route prov_hostcert_routes[] = {
     {"POST", "/unattended/certificate", prov_hostcert_api_issue, HTTP_PUBLIC,
         "unattended_certificate", NULL, NULL,
         "The installing host's identity certificate (build token)"},
-    {"GET", "/ca/hosts/:name", prov_hostcert_api_current, HTTP_PUBLIC, "ca_host_current",
-        NULL, NULL, "A host's current identity certificate with its chain"},
+    {"GET", "/ca/hosts/:name", prov_hostcert_api_current, HTTP_PUBLIC, "ca_host_current", NULL,
+        NULL, "A host's current identity certificate with its chain"},
 };
 
 /* Install the host-certificate routes; before http_server_start. */

@@ -320,9 +320,9 @@ power_ipmi(const json_t *bmc, const char *action, char **ret_state, struct dr_er
 	}
 	/* BMCs switch power asynchronously: after on, off or cycle, ask again (bounded) until
 	 * the state is the one asked for, so that the answer says what the machine does. */
-	want = strcmp(action, "off") == 0                                    ? "off"
+	want = strcmp(action, "off") == 0                               ? "off"
 	    : strcmp(action, "on") == 0 || strcmp(action, "cycle") == 0 ? "on"
-	                                                                      : NULL;
+	                                                                : NULL;
 	deadline = time_mono_us() + POWER_SETTLE_MS * 1000LL;
 	for (;;) {
 		if (power_ipmitool(bmc, status_cmd, &out, err) < 0)

@@ -51,7 +51,8 @@ pxe_dnsmasq_subnet_lines(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsm
 		if (strcmp(pxe_dnsmasq_loaders[i].loader, loader) == 0)
 			break;
 	if (i == nitems(pxe_dnsmasq_loaders))
-		return dr_error_set(err, "subnet %s: pxe_loader '%s' is not known", sn->name, loader);
+		return dr_error_set(
+		    err, "subnet %s: pxe_loader '%s' is not known", sn->name, loader);
 	/* Every string here was validated by the provisioner (addresses, names). */
 	snprintf(tag, sizeof tag, "drover-s%lld", sn->id);
 	buf_addf(b, "# Subnet %s (%s/%s): %s\n", sn->name, sn->network, sn->mask, loader);

@@ -779,8 +779,8 @@ reply_file_conditional(struct http_request *req, struct http_response *resp)
 		close(resp->fd);
 		resp->fd = -1;
 		resp->kind = REPLY_NONE;
-		http_reply_error(resp, 416, "%s: range '%.100s' is not within %lld bytes", req->path,
-		    range, (long long)resp->size);
+		http_reply_error(resp, 416, "%s: range '%.100s' is not within %lld bytes",
+		    req->path, range, (long long)resp->size);
 		http_reply_header(resp, "Content-Range", cr);
 		return;
 	}

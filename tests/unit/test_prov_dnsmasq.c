@@ -32,11 +32,13 @@ test_conf(void **state)
 	    "dhcp-boot=tag:!drover-subnet,tag:ipxe,http://198.18.0.1:8080/unattended/iPXE\n"));
 	assert_non_null(strstr(
 	    text, "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi64,ipxe.efi,,198.18.0.1\n"));
-	assert_non_null(strstr(text, "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:!efi64,"
-	                             "tag:!efi-http,undionly.kpxe,,198.18.0.1\n"));
+	assert_non_null(strstr(text,
+	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:!efi64,"
+	    "tag:!efi-http,undionly.kpxe,,198.18.0.1\n"));
 	/* UEFI HTTP boot firmware loads an EFI program, not an iPXE script. */
-	assert_non_null(strstr(text, "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi-http,"
-	                             "http://198.18.0.1:8080/pxe/files/ipxe.efi\n"));
+	assert_non_null(strstr(text,
+	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi-http,"
+	    "http://198.18.0.1:8080/pxe/files/ipxe.efi\n"));
 	assert_null(strstr(text, "proxy"));
 	free(text);
 	o.proxy_network = "198.18.0.0";
@@ -62,10 +64,12 @@ test_conf_subnets(void **state)
 	    {3, "http", "198.18.3.0", "255.255.255.0", NULL, NULL, "Grub2 UEFI HTTP"},
 	    {4, "off", "198.18.4.0", "255.255.255.0", NULL, NULL, "None"},
 	};
-	struct pxe_dnsmasq_subnet bad = {5, "bad", "198.18.5.0", "255.255.255.0", NULL, NULL,
-	    "Floppy"};
-	struct pxe_dnsmasq_opts o = {.dir = dir, .http_url = "http://198.18.0.1:8080",
-	    .subnets = subnets, .nsubnets = nitems(subnets)};
+	struct pxe_dnsmasq_subnet bad = {
+	    5, "bad", "198.18.5.0", "255.255.255.0", NULL, NULL, "Floppy"};
+	struct pxe_dnsmasq_opts o = {.dir = dir,
+	    .http_url = "http://198.18.0.1:8080",
+	    .subnets = subnets,
+	    .nsubnets = nitems(subnets)};
 	struct dr_error err;
 	char *text;
 
@@ -74,13 +78,17 @@ test_conf_subnets(void **state)
 	assert_non_null(strstr(text,
 	    "dhcp-range=set:drover-s1,198.18.1.100,198.18.1.200,255.255.255.0\n"
 	    "tag-if=set:drover-subnet,tag:drover-s1\n"));
-	assert_non_null(strstr(text, "dhcp-boot=tag:drover-s1,tag:!ipxe,tag:efi64,shimx64.efi,,\n"));
-	assert_non_null(strstr(text, "dhcp-range=set:drover-s2,198.18.2.0,static,255.255.255.0\n"));
-	assert_non_null(strstr(text, "dhcp-boot=tag:drover-s2,tag:!ipxe,tag:efi64,snponly.efi,,\n"));
+	assert_non_null(
+	    strstr(text, "dhcp-boot=tag:drover-s1,tag:!ipxe,tag:efi64,shimx64.efi,,\n"));
+	assert_non_null(
+	    strstr(text, "dhcp-range=set:drover-s2,198.18.2.0,static,255.255.255.0\n"));
+	assert_non_null(
+	    strstr(text, "dhcp-boot=tag:drover-s2,tag:!ipxe,tag:efi64,snponly.efi,,\n"));
+	assert_non_null(strstr(
+	    text, "dhcp-boot=tag:drover-s2,tag:ipxe,http://198.18.0.1:8080/unattended/iPXE\n"));
 	assert_non_null(strstr(text,
-	    "dhcp-boot=tag:drover-s2,tag:ipxe,http://198.18.0.1:8080/unattended/iPXE\n"));
-	assert_non_null(strstr(text, "dhcp-boot=tag:drover-s3,tag:!ipxe,tag:efi-http,"
-	                             "http://198.18.0.1:8080/pxe/files/grubx64.efi\n"));
+	    "dhcp-boot=tag:drover-s3,tag:!ipxe,tag:efi-http,"
+	    "http://198.18.0.1:8080/pxe/files/grubx64.efi\n"));
 	/* None: the subnet's clients get no boot file at all. */
 	assert_non_null(strstr(text, "tag-if=set:drover-subnet,tag:drover-s4\n"));
 	assert_null(strstr(text, "dhcp-boot=tag:drover-s4"));
