@@ -628,7 +628,7 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 
 	if (api_paging(req, resp, &page, &per_page) < 0)
 		return 0;
-	if (r->json != NULL && api_cache_version(&version, &changes) == 0) {
+	if (api_cache_version(&version, &changes) == 0) {
 		xp = extra_params != NULL ? json_dumps(extra_params, JSON_COMPACT) : NULL;
 		key = xasprintf("%s\n%s\n%s\n%lld\n%lld\n%s\n%s\n%s", r->name,
 		    search != NULL ? search : "", order != NULL ? order : "", page, per_page,
@@ -656,7 +656,20 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 		buf_free(&body);
 		json_decref(rows);
 	} else {
-		api_reply_list(resp, rows, total, subtotal, page, per_page, search);
+		/* As api_reply_list(), keeping the text for the cache. */
+		_cleanup_json_ json_t *list = json_pack("{s:I, s:I, s:I, s:I, s:s?, s:o}", "total",
+		    (json_int_t)total, "subtotal", (json_int_t)subtotal, "page", (json_int_t)page,
+		    "per_page", (json_int_t)per_page, "search", search, "results", rows);
+		_cleanup_free_ char *dumped =
+		    list != NULL ? json_dumps(list, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+		if (dumped == NULL) {
+			http_reply_error(resp, 500, "the list could not be encoded");
+		} else {
+			http_reply_text(resp, 200, "application/json", dumped, strlen(dumped));
+			if (key != NULL)
+				api_cache_put(key, version, changes, dumped, strlen(dumped));
+		}
 	}
 	buf_free(&text);
 	return 0;
