@@ -64,6 +64,8 @@ int cli_id_arg(const char *s, long long *ret);
 void cli_print_json(const json_t *v);
 /* Rows (array of objects) as a table fitted to the terminal. */
 void cli_table(const struct cli_column *cols, size_t ncols, const json_t *rows);
+/* A list answer's page as a table, with a note on stderr when more rows matched. */
+void cli_table_page(const struct cli_column *cols, size_t ncols, const json_t *answer);
 /* One object as "TITLE  value" lines. */
 void cli_record(const struct cli_column *cols, size_t ncols, const json_t *obj);
 

@@ -269,7 +269,7 @@ cmd_resource_list(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(answer);
 	else
-		cli_table(r->cols, r->ncols, json_object_get(answer, "results"));
+		cli_table_page(r->cols, r->ncols, answer);
 	return 0;
 }
 

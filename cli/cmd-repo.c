@@ -464,35 +464,48 @@ cmd_content_update(struct cli *cli, int argc, char **argv)
 int
 cmd_content_list(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {
+	    {"product", required_argument, NULL, 0},
+	    {"search", required_argument, NULL, 0},
+	    {"page", required_argument, NULL, 0},
+	    {"per-page", required_argument, NULL, 0},
+	    {NULL, 0, NULL, 0},
+	};
 	const char *resource = argv[-1];
 	_cleanup_json_ json_t *answer = NULL;
-	_cleanup_free_ char *path = NULL;
-	json_t *rows;
-	int r;
+	struct buf path = BUF_INIT(0);
+	int c, idx, r;
 
-	if (argc == 3 && strcmp(argv[1], "--product") == 0 && strcmp(resource, "repo") == 0) {
-		_cleanup_free_ char *p = cli_urlencode(argv[2]);
-		path = xasprintf("%s?product=%s", repo_api_path(resource), p);
-	} else if (argc != 1) {
-		return cli_usage(cli_cmd_find(resource, "list"));
-	} else {
-		path = xstrdup(repo_api_path(resource));
+	buf_addf(&path, "%s?", repo_api_path(resource));
+	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
+		_cleanup_free_ char *v = NULL;
+		if (c != 0 || (idx == 0 && strcmp(resource, "repo") != 0)) {
+			buf_free(&path);
+			return cli_usage(cli_cmd_find(resource, "list"));
+		}
+		v = cli_urlencode(optarg);
+		buf_addf(&path, "%s=%s&", idx == 3 ? "per_page" : opts[idx].name, v);
 	}
-	if ((r = cli_api(cli, "GET", path, NULL, &answer)) != 0)
+	if (optind != argc) {
+		buf_free(&path);
+		return cli_usage(cli_cmd_find(resource, "list"));
+	}
+	r = cli_api(cli, "GET", path.data, NULL, &answer);
+	buf_free(&path);
+	if (r != 0)
 		return r;
 	if (cli->json) {
 		cli_print_json(answer);
 		return 0;
 	}
-	rows = json_object_get(answer, "results");
 	if (strcmp(resource, "product") == 0)
-		cli_table(product_columns, nitems(product_columns), rows);
+		cli_table_page(product_columns, nitems(product_columns), answer);
 	else if (strcmp(resource, "repo") == 0)
-		cli_table(repo_columns, nitems(repo_columns), rows);
+		cli_table_page(repo_columns, nitems(repo_columns), answer);
 	else if (strcmp(resource, "content-view") == 0)
-		cli_table(cv_columns, nitems(cv_columns), rows);
+		cli_table_page(cv_columns, nitems(cv_columns), answer);
 	else
-		cli_table(env_columns, nitems(env_columns), rows);
+		cli_table_page(env_columns, nitems(env_columns), answer);
 	return 0;
 }
 

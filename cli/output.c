@@ -129,3 +129,18 @@ cli_record(const struct cli_column *cols, size_t ncols, const json_t *obj)
 		printf("%-*s  %s\n", (int)w + 1, cols[c].title, cell);
 	}
 }
+
+/* A page of a list answer (Foreman's shape) as a table; when the search matched more
+ * than the page holds, say so on stderr, so that a pipe reads only the rows. */
+void
+cli_table_page(const struct cli_column *cols, size_t ncols, const json_t *answer)
+{
+	const json_t *rows = json_object_get(answer, "results");
+	json_int_t sub = json_integer_value(json_object_get(answer, "subtotal"));
+	json_int_t page = json_integer_value(json_object_get(answer, "page"));
+
+	cli_table(cols, ncols, rows);
+	if (sub > (json_int_t)json_array_size(rows))
+		fprintf(stderr, "page %lld: %zu of %lld shown (--page N, --per-page N up to %d)\n",
+		    (long long)page, json_array_size(rows), (long long)sub, 1000);
+}

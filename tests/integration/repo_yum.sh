@@ -31,6 +31,10 @@ like "an unknown type is refused naming it" "$out" "type 'zip'"
 out=$("$DROVER" repo create --product nope --name bad --type yum --url "$NGINX_URL/x" 2>&1)
 like "an unknown product is refused" "$out" "no product 'nope'"
 like "repo list" "$("$DROVER" repo list)" 'hello-yum +test +yum'
+"$DROVER" product create --name other >/dev/null
+out=$("$DROVER" product list --per-page 1 2>&1)
+like "product list pages and says that more matched" "$out" 'page 1: 1 of 2 shown'
+like "product list --search" "$("$DROVER" product list --search 'name = other' | tail -n +2)" '^[0-9]+ +other +0'
 
 out=$("$DROVER" repo sync hello-yum --wait 2>&1)
 is "first sync succeeds" "$?" 0
