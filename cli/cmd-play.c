@@ -46,8 +46,9 @@ cmd_play_env_true(const char *name)
 {
 	const char *v = getenv(name);
 
-	return v && (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 ||
-	                strcasecmp(v, "on") == 0 || strcmp(v, "1") == 0);
+	return v &&
+	    (strcasecmp(v, "true") == 0 || strcasecmp(v, "yes") == 0 || strcasecmp(v, "on") == 0 ||
+	        strcmp(v, "1") == 0);
 }
 
 int

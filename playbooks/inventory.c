@@ -432,8 +432,8 @@ inventory_yaml_load(struct inventory *inv, const char *path, struct dr_error *er
 
 /* Add an inventory document that did not come from a file (droverd's). */
 int
-inventory_doc_load(struct inventory *inv, const char *name, const json_t *doc,
-    struct dr_error *err)
+inventory_doc_load(
+    struct inventory *inv, const char *name, const json_t *doc, struct dr_error *err)
 {
 	return inventory_yaml_doc(inv, name, doc, NULL, err);
 }

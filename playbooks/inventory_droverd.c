@@ -29,8 +29,8 @@ inventory_droverd_all(const char *resource, json_t **ret, struct dr_error *err)
 	for (int off = 0; off < INVENTORY_DROVERD_MAX; off += INVENTORY_DROVERD_PAGE) {
 		json_t *rows = NULL;
 		int64_t total = 0, sub = 0;
-		if (prov_resource_list(res, NULL, INVENTORY_DROVERD_PAGE, off, &rows, &total, &sub,
-		        err) < 0) {
+		if (prov_resource_list(
+		        res, NULL, INVENTORY_DROVERD_PAGE, off, &rows, &total, &sub, err) < 0) {
 			json_decref(all);
 			return -1;
 		}
@@ -94,8 +94,8 @@ inventory_droverd_key(const char *name)
 		if (!b64)
 			continue;
 		char *k = xstrndup(type, strcspn(type, " \t") + 1 + strcspn(b64 + 1, " \t"));
-		if (!best || (str_has_prefix(k, "ssh-ed25519 ") &&
-		                 !str_has_prefix(best, "ssh-ed25519 "))) {
+		if (!best ||
+		    (str_has_prefix(k, "ssh-ed25519 ") && !str_has_prefix(best, "ssh-ed25519 "))) {
 			free(best);
 			best = k;
 		} else
@@ -126,8 +126,8 @@ inventory_droverd_export(json_t **ret, struct dr_error *err)
 			continue;
 		inventory_droverd_group(groups, name);
 		if (parent) {
-			json_object_set_new(json_object_get(inventory_droverd_group(groups, parent),
-			                        "children"),
+			json_object_set_new(
+			    json_object_get(inventory_droverd_group(groups, parent), "children"),
 			    name, json_object());
 			json_object_set_new(parented, name, json_true());
 		}
@@ -163,7 +163,8 @@ inventory_droverd_export(json_t **ret, struct dr_error *err)
 		hg = json_string_value(json_object_get(row, "hostgroup_name"));
 		if (hg)
 			json_object_set_new(
-			    json_object_get(inventory_droverd_group(groups, hg), "hosts"), name, vars);
+			    json_object_get(inventory_droverd_group(groups, hg), "hosts"), name,
+			    vars);
 		else
 			json_object_set_new(all_hosts, name, vars);
 	}
@@ -178,9 +179,8 @@ inventory_droverd_export(json_t **ret, struct dr_error *err)
 		{
 			const char *c;
 			json_t *cv;
-			json_object_foreach(json_object_get(v, "children"), c, cv)
-			    json_object_set(json_object_get(v, "children"), c,
-			        json_object_get(groups, c));
+			json_object_foreach(json_object_get(v, "children"), c, cv) json_object_set(
+			    json_object_get(v, "children"), c, json_object_get(groups, c));
 		}
 		doc = json_pack("{s:{s:o, s:o, s:{}}}", "all", "hosts", all_hosts, "children",
 		    children, "vars");

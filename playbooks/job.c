@@ -4,9 +4,10 @@
  *
  * Params: playbook (a path on the droverd host) or playbook_yaml (the playbook's text);
  * inventory (a path, a comma list, or "droverd:" for droverd's own hosts and hostgroups)
- * or inventory_text (INI, or YAML when it parses as a mapping); extra_vars (object), limit, tags, skip_tags (strings), check, diff (booleans),
- * forks (integer). Operators can run anything a playbook can: commands run as droverd's
- * user on its own host with `connection: local`, and as the inventory's users elsewhere.
+ * or inventory_text (INI, or YAML when it parses as a mapping); extra_vars (object), limit, tags,
+ * skip_tags (strings), check, diff (booleans), forks (integer). Operators can run anything a
+ * playbook can: commands run as droverd's user on its own host with `connection: local`, and as
+ * the inventory's users elsewhere.
  */
 #include "config.h"
 

@@ -42,13 +42,15 @@ archive_sh(struct module_ctx *m, const char *cmd, const char *in, size_t in_len,
 static void
 archive_filters(struct module_ctx *m, struct buf *excl, struct buf *incl, bool zip)
 {
-	json_t *ex = json_object_get(m->args, "exclude"), *in = json_object_get(m->args, "include");
+	json_t *ex = json_object_get(m->args, "exclude"),
+	       *in = json_object_get(m->args, "include");
 	size_t i;
 	json_t *v;
 
 	json_array_foreach(ex, i, v)
 	{
-		_cleanup_free_ char *q = conn_quote(json_string_value(v) ? json_string_value(v) : "");
+		_cleanup_free_ char *q =
+		    conn_quote(json_string_value(v) ? json_string_value(v) : "");
 		if (zip)
 			buf_addf(excl, " %s", q);
 		else
@@ -56,7 +58,8 @@ archive_filters(struct module_ctx *m, struct buf *excl, struct buf *incl, bool z
 	}
 	json_array_foreach(in, i, v)
 	{
-		_cleanup_free_ char *q = conn_quote(json_string_value(v) ? json_string_value(v) : "");
+		_cleanup_free_ char *q =
+		    conn_quote(json_string_value(v) ? json_string_value(v) : "");
 		buf_addf(incl, " %s", q);
 	}
 }
@@ -71,7 +74,8 @@ archive_extra(struct module_ctx *m)
 
 	json_array_foreach(json_object_get(m->args, "extra_opts"), i, v)
 	{
-		_cleanup_free_ char *q = conn_quote(json_string_value(v) ? json_string_value(v) : "");
+		_cleanup_free_ char *q =
+		    conn_quote(json_string_value(v) ? json_string_value(v) : "");
 		buf_addf(&b, " %s", q);
 	}
 	return b.data ? buf_steal(&b) : xstrdup("");
@@ -111,8 +115,7 @@ archive_unarchive(struct module_ctx *m, struct dr_error *err)
 		bool exists = r.out[0] == 'y';
 		conn_result_free(&r);
 		if (exists) {
-			_cleanup_free_ char *msg =
-			    xasprintf("skipped, since %s exists", creates);
+			_cleanup_free_ char *msg = xasprintf("skipped, since %s exists", creates);
 			json_object_set_new(m->result, "skipped", json_true());
 			json_object_set_new(m->result, "msg", json_string(msg));
 			json_object_set_new(m->result, "changed", json_false());
@@ -138,8 +141,7 @@ archive_unarchive(struct module_ctx *m, struct dr_error *err)
 			goto out;
 		tmp = xasprintf("%s/unarchive-%ld", dir, (long)random());
 		_cleanup_free_ char *qt = conn_quote(tmp), *qu = conn_quote(src);
-		_cleanup_free_ char *c = xasprintf(
-		    "curl -sS -f -L --max-time 60 %s-o %s %s",
+		_cleanup_free_ char *c = xasprintf("curl -sS -f -L --max-time 60 %s-o %s %s",
 		    module_bool(m, "validate_certs") ? "" : "-k ", qt, qu);
 		if (archive_sh(m, c, NULL, 0, &r, err) < 0)
 			goto out;
@@ -152,7 +154,8 @@ archive_unarchive(struct module_ctx *m, struct dr_error *err)
 	} else if (remote) {
 		path = xstrdup(src);
 		_cleanup_free_ char *q = conn_quote(src);
-		_cleanup_free_ char *c = xasprintf("[ -f %s ] && [ -r %s ] && echo y || echo n", q, q);
+		_cleanup_free_ char *c =
+		    xasprintf("[ -f %s ] && [ -r %s ] && echo y || echo n", q, q);
 		if (archive_sh(m, c, NULL, 0, &r, err) < 0)
 			goto out;
 		bool ok = r.out[0] == 'y';
@@ -183,16 +186,18 @@ archive_unarchive(struct module_ctx *m, struct dr_error *err)
 	}
 	qs = conn_quote(path);
 	/* which handler, and the members (one round trip) */
-	buf_addf(&cmd, "f=%s; if unzip -Z1 \"$f\" >/dev/null 2>&1; then echo ZipArchive; "
-	               "unzip -Z1 \"$f\"; ",
+	buf_addf(&cmd,
+	    "f=%s; if unzip -Z1 \"$f\" >/dev/null 2>&1; then echo ZipArchive; "
+	    "unzip -Z1 \"$f\"; ",
 	    qs);
 	for (size_t i = 1; i < nitems(archive_handlers); i++)
 		buf_addf(&cmd,
 		    "elif tar -t %s -f \"$f\" >/dev/null 2>&1; then echo %s; tar -t %s -f "
 		    "\"$f\"; ",
 		    archive_handlers[i].flag, archive_handlers[i].name, archive_handlers[i].flag);
-	buf_adds(&cmd, "else echo none; command -v unzip >/dev/null || echo 'unzip: not "
-	               "found'; fi");
+	buf_adds(&cmd,
+	    "else echo none; command -v unzip >/dev/null || echo 'unzip: not "
+	    "found'; fi");
 	if (archive_sh(m, cmd.data, NULL, 0, &r, err) < 0)
 		goto out;
 	buf_reset(&cmd);
@@ -222,7 +227,8 @@ archive_unarchive(struct module_ctx *m, struct dr_error *err)
 	/* is it unpacked already? */
 	if (!flag) {
 		buf_addf(&cmd,
-		    "t=$(mktemp -d) || exit 1; unzip -qq -o%s %s%s%s%s -d \"$t\" >/dev/null 2>&1; ",
+		    "t=$(mktemp -d) || exit 1; unzip -qq -o%s %s%s%s%s -d \"$t\" >/dev/null "
+		    "2>&1; ",
 		    extra, qs, incl.data ? incl.data : "", excl.len ? " -x" : "",
 		    excl.data ? excl.data : "");
 		buf_addf(&cmd,
@@ -232,8 +238,9 @@ archive_unarchive(struct module_ctx *m, struct dr_error *err)
 		    "elif ! cmp -s \"$t/$x\" \"$d/$x\"; then echo \"$x\"; ",
 		    qd);
 		if (!mode)
-			buf_adds(&cmd, "elif [ \"$(stat -c %a \"$t/$x\")\" != \"$(stat -c %a "
-			               "\"$d/$x\")\" ]; then echo \"$x\"; ");
+			buf_adds(&cmd,
+			    "elif [ \"$(stat -c %a \"$t/$x\")\" != \"$(stat -c %a "
+			    "\"$d/$x\")\" ]; then echo \"$x\"; ");
 		buf_adds(&cmd, "fi; done; rm -rf \"$t\"");
 	} else {
 		buf_addf(&cmd, "LANG=C LC_ALL=C tar --diff -C %s %s%s", qd, flag,
@@ -262,13 +269,15 @@ archive_unarchive(struct module_ctx *m, struct dr_error *err)
 		unarchived = true;
 		char *save = NULL;
 		for (char *l = strtok_r(r.out, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
-			if (str_has_suffix(l, ": : Warning: Cannot stat: No such file or directory"))
+			if (str_has_suffix(
+			        l, ": : Warning: Cannot stat: No such file or directory"))
 				continue;
 			if ((root && !owner && str_has_suffix(l, ": Uid differs")) ||
 			    (root && !group && str_has_suffix(l, ": Gid differs")) ||
 			    (!mode && str_has_suffix(l, ": Mode differs")) ||
 			    str_has_suffix(l, ": Mod time differs") ||
-			    str_has_suffix(l, ": Warning: Cannot stat: No such file or directory") ||
+			    str_has_suffix(
+			        l, ": Warning: Cannot stat: No such file or directory") ||
 			    str_has_suffix(l, ": Cannot stat: No such file or directory") ||
 			    strstr(l, ": Invalid owner") || strstr(l, ": Invalid group"))
 				unarchived = false;
@@ -334,15 +343,16 @@ archive_unarchive(struct module_ctx *m, struct dr_error *err)
 			buf_addf(&cmd, "chgrp %s \"$x\" || exit 1; ", qg);
 		if (qm)
 			buf_addf(&cmd, "chmod %s \"$x\" || exit 1; ", qm);
-		buf_adds(&cmd, "[ \"$b\" = \"$(stat -c %a:%U:%G \"$x\")\" ] || c=1; done; "
-		               "echo \"changed=$c\"");
+		buf_adds(&cmd,
+		    "[ \"$b\" = \"$(stat -c %a:%U:%G \"$x\")\" ] || c=1; done; "
+		    "echo \"changed=$c\"");
 		int er = archive_sh(m, cmd.data, list.data, list.len, &r, err);
 		buf_free(&list);
 		if (er < 0)
 			goto out;
 		if (r.status != 0) {
-			dr_error_set(err, "cannot set the attributes of the files under %s: %s", dest,
-			    str_trim(r.err));
+			dr_error_set(err, "cannot set the attributes of the files under %s: %s",
+			    dest, str_trim(r.err));
 			goto out;
 		}
 		if (strstr(r.out, "changed=1"))

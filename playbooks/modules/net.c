@@ -33,8 +33,8 @@ static const struct {
 
 /* Run cmd on the host; *r is the caller's to free. */
 static int
-net_sh(struct module_ctx *m, const char *cmd, const char *in, size_t in_len,
-    struct conn_result *r, struct dr_error *err)
+net_sh(struct module_ctx *m, const char *cmd, const char *in, size_t in_len, struct conn_result *r,
+    struct dr_error *err)
 {
 	memset(r, 0, sizeof *r);
 	return module_exec(m, cmd, in, in_len, r, err);
@@ -72,7 +72,8 @@ net_curl_opts(struct module_ctx *m, struct buf *b, int timeout, struct dr_error 
 			    ? xstrdup(json_string_value(v))
 			    : json_dumps(v, JSON_ENCODE_ANY);
 			if (strpbrk(val, "\r\n"))
-				return dr_error_set(err, "headers: the value of '%s' has a newline", k);
+				return dr_error_set(
+				    err, "headers: the value of '%s' has a newline", k);
 			_cleanup_free_ char *h = xasprintf("%s: %s", k, val);
 			_cleanup_free_ char *q = conn_quote(h);
 			buf_addf(b, " -H %s", q);
@@ -284,8 +285,9 @@ net_get_url(struct module_ctx *m, struct dr_error *err)
 	if (cks && *cks) {
 		const char *colon = strchr(cks, ':');
 		if (!colon)
-			return dr_error_set(err, "The checksum parameter has to be in format "
-			                         "<algorithm>:<checksum>");
+			return dr_error_set(err,
+			    "The checksum parameter has to be in format "
+			    "<algorithm>:<checksum>");
 		algo = xstrndup(cks, (size_t)(colon - cks));
 		for (size_t i = 0; i < nitems(net_algos); i++)
 			if (strcmp(net_algos[i].name, algo) == 0)
@@ -324,8 +326,8 @@ net_get_url(struct module_ctx *m, struct dr_error *err)
 		text = b.data ? buf_steal(&b) : xstrdup("");
 		char *found = net_checksum_find(text, name);
 		if (!found) {
-			dr_error_set(err, "Unable to find a checksum for file '%s' in '%s'", name,
-			    want);
+			dr_error_set(
+			    err, "Unable to find a checksum for file '%s' in '%s'", name, want);
 			goto out;
 		}
 		free(want);
@@ -350,10 +352,10 @@ net_get_url(struct module_ctx *m, struct dr_error *err)
 	/* what is at dest now */
 	{
 		_cleanup_free_ char *q = conn_quote(dest);
-		_cleanup_free_ char *cmd = xasprintf(
-		    "if [ -d %s ]; then echo dir; elif [ -e %s ]; then echo file; "
-		    "stat -L -c %%Y %s; else echo absent; fi",
-		    q, q, q);
+		_cleanup_free_ char *cmd =
+		    xasprintf("if [ -d %s ]; then echo dir; elif [ -e %s ]; then echo file; "
+		              "stat -L -c %%Y %s; else echo absent; fi",
+		        q, q, q);
 		_cleanup_free_ char *o = net_output(m, cmd, err);
 		if (!o)
 			goto out;
@@ -429,7 +431,7 @@ net_get_url(struct module_ctx *m, struct dr_error *err)
 		_cleanup_free_ char *name = net_url_filename(resp.url[0] ? resp.url : url);
 		free(dest);
 		dest = str_has_suffix(dest0, "/") ? xasprintf("%s%s", dest0, name)
-		                                    : xasprintf("%s/%s", dest0, name);
+		                                  : xasprintf("%s/%s", dest0, name);
 		json_object_set_new(m->result, "dest", json_string(dest));
 		_cleanup_free_ char *q = conn_quote(dest);
 		_cleanup_free_ char *cmd = xasprintf("[ -e %s ] && echo y || echo n", q);
@@ -505,8 +507,8 @@ net_get_url(struct module_ctx *m, struct dr_error *err)
 		}
 		_cleanup_free_ char *qb = bk ? conn_quote(bk) : NULL;
 		_cleanup_free_ char *cmd = bk
-		    ? xasprintf("cp -p -- %s %s && chmod 0644 %s && mv -f -- %s %s", qd, qb, qt,
-		          qt, qd)
+		    ? xasprintf(
+		          "cp -p -- %s %s && chmod 0644 %s && mv -f -- %s %s", qd, qb, qt, qt, qd)
 		    : xasprintf("chmod 0644 %s && mv -f -- %s %s", qt, qt, qd);
 		_cleanup_free_ char *o = net_output(m, cmd, err);
 		if (!o) {
@@ -528,7 +530,8 @@ net_get_url(struct module_ctx *m, struct dr_error *err)
 		_cleanup_free_ char *msg = xasprintf("OK (%lld bytes)", resp.size);
 		json_object_set_new(m->result, "msg", json_string(msg));
 	}
-	json_object_set_new(m->result, "status_code", json_integer(resp.status ? resp.status : 200));
+	json_object_set_new(
+	    m->result, "status_code", json_integer(resp.status ? resp.status : 200));
 	json_object_set_new(m->result, "changed", json_boolean(changed));
 	rc = 0;
 out:
@@ -569,8 +572,8 @@ net_form(const json_t *d)
 
 	json_object_foreach((json_t *)d, k, v)
 	{
-		_cleanup_free_ char *val =
-		    json_is_string(v) ? xstrdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
+		_cleanup_free_ char *val = json_is_string(v) ? xstrdup(json_string_value(v))
+		                                             : json_dumps(v, JSON_ENCODE_ANY);
 		const char *parts[2] = {k, val};
 		if (b.len)
 			buf_addc(&b, '&');
@@ -699,15 +702,15 @@ net_uri(struct module_ctx *m, struct dr_error *err)
 		if (!o)
 			return -1;
 		if (creates && *o == 'y') {
-			_cleanup_free_ char *msg = xasprintf(
-			    "%s exists, request not sent", creates);
+			_cleanup_free_ char *msg =
+			    xasprintf("%s exists, request not sent", creates);
 			json_object_set_new(m->result, "msg", json_string(msg));
 			json_object_set_new(m->result, "changed", json_false());
 			return 0;
 		}
 		if (removes && *o != 'y') {
-			_cleanup_free_ char *msg = xasprintf(
-			    "%s does not exist, request not sent", removes);
+			_cleanup_free_ char *msg =
+			    xasprintf("%s does not exist, request not sent", removes);
 			json_object_set_new(m->result, "msg", json_string(msg));
 			json_object_set_new(m->result, "changed", json_false());
 			return 0;
@@ -723,21 +726,24 @@ net_uri(struct module_ctx *m, struct dr_error *err)
 	/* the body */
 	if (body && !json_is_null(body)) {
 		if (strcmp(fmt, "json") == 0) {
-			data = json_is_string(body) ? xstrdup(json_string_value(body))
-			                            : json_dumps(body, JSON_ENCODE_ANY | JSON_COMPACT);
+			data = json_is_string(body)
+			    ? xstrdup(json_string_value(body))
+			    : json_dumps(body, JSON_ENCODE_ANY | JSON_COMPACT);
 		} else if (strcmp(fmt, "form-urlencoded") == 0) {
 			if (json_is_object(body))
 				data = net_form(body);
 			else if (json_is_string(body))
 				data = xstrdup(json_string_value(body));
 			else
-				return dr_error_set(err, "failed to parse body as form_urlencoded: "
-				                         "expected a dict or a string");
+				return dr_error_set(err,
+				    "failed to parse body as form_urlencoded: "
+				    "expected a dict or a string");
 		} else if (strcmp(fmt, "form-multipart") == 0) {
 			return dr_error_set(err, "body_format form-multipart is not supported");
 		} else {
-			data = json_is_string(body) ? xstrdup(json_string_value(body))
-			                            : json_dumps(body, JSON_ENCODE_ANY | JSON_COMPACT);
+			data = json_is_string(body)
+			    ? xstrdup(json_string_value(body))
+			    : json_dumps(body, JSON_ENCODE_ANY | JSON_COMPACT);
 		}
 	}
 	if (net_curl_opts(m, &opts, (int)module_int(m, "timeout"), err) < 0)
@@ -764,7 +770,8 @@ net_uri(struct module_ctx *m, struct dr_error *err)
 	if (dest) {
 		/* as Ansible: an existing dest file is only fetched again when newer */
 		_cleanup_free_ char *qd = conn_quote(dest);
-		_cleanup_free_ char *cmd = xasprintf("[ -f %s ] && stat -c %%Y %s || true", qd, qd);
+		_cleanup_free_ char *cmd =
+		    xasprintf("[ -f %s ] && stat -c %%Y %s || true", qd, qd);
 		_cleanup_free_ char *o = net_output(m, cmd, err);
 		if (!o)
 			goto out;
@@ -794,8 +801,8 @@ net_uri(struct module_ctx *m, struct dr_error *err)
 		net_rm(m, htmp);
 		net_rm(m, btmp);
 		json_object_set_new(m->result, "status", json_integer(-1));
-		dr_error_set(err, "Status code was -1 and not [%s]: Request failed: %s",
-		    "200", resp.curl_err);
+		dr_error_set(err, "Status code was -1 and not [%s]: Request failed: %s", "200",
+		    resp.curl_err);
 		goto out;
 	}
 	if (conn_get(m->conn, htmp, NET_HEADERS_MAX, &hb, NULL) == 0 && hb.data)
@@ -823,7 +830,8 @@ net_uri(struct module_ctx *m, struct dr_error *err)
 				buf_adds(&cs, "; ");
 			buf_addf(&cs, "%s=%s", k, json_string_value(v));
 		}
-		json_object_set_new(m->result, "cookies_string", json_string(cs.data ? cs.data : ""));
+		json_object_set_new(
+		    m->result, "cookies_string", json_string(cs.data ? cs.data : ""));
 		buf_free(&cs);
 	} else {
 		json_object_set_new(m->result, "cookies", json_object());
@@ -876,8 +884,8 @@ net_uri(struct module_ctx *m, struct dr_error *err)
 				json_object_set_new(m->result, "json", j);
 		}
 		if (ret_content)
-			json_object_set_new(m->result, "content",
-			    module_text(bb.data ? bb.data : "", bb.len));
+			json_object_set_new(
+			    m->result, "content", module_text(bb.data ? bb.data : "", bb.len));
 	}
 	net_rm(m, htmp);
 	net_rm(m, btmp);

@@ -76,7 +76,8 @@ remote_known_hosts(struct module_ctx *m, struct dr_error *err)
 	for (char *p = name; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	if (present && !key)
-		return dr_error_set(err, "state is present but all of the following are missing: key");
+		return dr_error_set(
+		    err, "state is present but all of the following are missing: key");
 	if (key) {
 		_cleanup_free_ char *k = xstrdup(key);
 		line = xstrdup(str_trim(k));
@@ -86,8 +87,8 @@ remote_known_hosts(struct module_ctx *m, struct dr_error *err)
 			return dr_error_set(
 			    err, "key: expected \"%s <type> <base64 key>\", got '%s'", name, line);
 		if (!remote_host_field_has(line, name))
-			return dr_error_set(
-			    err, "Host parameter does not match hashed host field in supplied key");
+			return dr_error_set(err,
+			    "Host parameter does not match hashed host field in supplied key");
 	}
 	if (str_has_prefix(path0, "~/") || strcmp(path0, "~") == 0) {
 		/* the login user's home on the host */
@@ -107,7 +108,8 @@ remote_known_hosts(struct module_ctx *m, struct dr_error *err)
 	/* the entries for name now */
 	{
 		_cleanup_free_ char *cmd = xasprintf(
-		    "command -v ssh-keygen >/dev/null || { echo 'ssh-keygen is not installed' >&2; "
+		    "command -v ssh-keygen >/dev/null || { echo 'ssh-keygen is not installed' "
+		    ">&2; "
 		    "exit 127; }; [ -f %s ] || exit 0; ssh-keygen -F %s -f %s 2>/dev/null | "
 		    "grep -v '^#'; exit 0",
 		    qp, qn, qp);
@@ -153,16 +155,18 @@ remote_known_hosts(struct module_ctx *m, struct dr_error *err)
 			buf_addf(&cmd, "[ -d %s ] || mkdir -m 0700 -p %s || exit 1; ", qd, qd);
 		}
 		if (!present || replace)
-			buf_addf(&cmd, "ssh-keygen -R %s -f %s >/dev/null 2>&1; rm -f %s.old; ", qn,
-			    qp, qp);
+			buf_addf(&cmd, "ssh-keygen -R %s -f %s >/dev/null 2>&1; rm -f %s.old; ",
+			    qn, qp, qp);
 		if (present) {
 			/* a new line: name, type, key (hashed with ssh-keygen -H when asked) */
 			_cleanup_free_ char *nl = xasprintf("%s %s %s\n", name, ktype, kdata);
 			_cleanup_free_ char *qline = conn_quote(nl);
 			if (hash)
 				buf_addf(&cmd,
-				    "t=$(mktemp) || exit 1; printf %%s %s > \"$t\" && ssh-keygen -H -f "
-				    "\"$t\" >/dev/null 2>&1 && cat \"$t\" >> %s; s=$?; rm -f \"$t\" "
+				    "t=$(mktemp) || exit 1; printf %%s %s > \"$t\" && ssh-keygen "
+				    "-H -f "
+				    "\"$t\" >/dev/null 2>&1 && cat \"$t\" >> %s; s=$?; rm -f "
+				    "\"$t\" "
 				    "\"$t.old\"; exit $s",
 				    qline, qp);
 			else
@@ -190,8 +194,10 @@ remote_known_hosts(struct module_ctx *m, struct dr_error *err)
 			if (present && changed)
 				buf_addf(&after, "%s %s %s\n", name, ktype, kdata);
 		}
-		_cleanup_free_ char *b = before.data ? xstrndup(before.data, before.len) : xstrdup("");
-		_cleanup_free_ char *a = after.data ? xstrndup(after.data, after.len) : xstrdup("");
+		_cleanup_free_ char *b =
+		    before.data ? xstrndup(before.data, before.len) : xstrdup("");
+		_cleanup_free_ char *a =
+		    after.data ? xstrndup(after.data, after.len) : xstrdup("");
 		_cleanup_free_ char *h = xasprintf("%s", path);
 		module_diff_set(m, h, b, a);
 		buf_free(&after);
@@ -309,8 +315,8 @@ static const char remote_git_update[] =
 
 /* Run one git step with the task's variables; *ret is the key=value output. */
 static int
-remote_git_step(struct module_ctx *m, const char *step, bool check, json_t **ret,
-    struct dr_error *err)
+remote_git_step(
+    struct module_ctx *m, const char *step, bool check, json_t **ret, struct dr_error *err)
 {
 	const char *dest = module_str(m, "dest"), *repo = module_str(m, "repo");
 	const char *version = module_str(m, "version"), *remote = module_str(m, "remote");
@@ -361,12 +367,12 @@ remote_git(struct module_ctx *m, struct dr_error *err)
 	bool exists, changed = false;
 
 	if (!dest)
-		return dr_error_set(err, "the destination directory must be specified unless "
-		                         "clone=no");
+		return dr_error_set(err,
+		    "the destination directory must be specified unless "
+		    "clone=no");
 	qd = conn_quote(dest);
-	cmd = module_bool(m, "bare")
-	    ? xasprintf("[ -f %s/config ] && echo y || echo n", qd)
-	    : xasprintf("[ -e %s/.git ] && echo y || echo n", qd);
+	cmd = module_bool(m, "bare") ? xasprintf("[ -f %s/config ] && echo y || echo n", qd)
+	                             : xasprintf("[ -e %s/.git ] && echo y || echo n", qd);
 	if (remote_sh(m, cmd, NULL, 0, &r, err) < 0)
 		return -1;
 	exists = r.out[0] == 'y';
@@ -478,7 +484,8 @@ remote_reboot(struct module_ctx *m, struct dr_error *err)
 	const char *test_cmd = module_str(m, "test_command");
 	const char *msg = module_str(m, "msg"), *rcmd = module_str(m, "reboot_command");
 	long long timeout = module_int(m, "reboot_timeout");
-	long long pre = module_int(m, "pre_reboot_delay"), post = module_int(m, "post_reboot_delay");
+	long long pre = module_int(m, "pre_reboot_delay"),
+	          post = module_int(m, "post_reboot_delay");
 	long long ctimeout = module_int(m, "connect_timeout");
 	int64_t start = time_mono_us(), deadline;
 	_cleanup_free_ char *before = NULL, *cmd = NULL;
@@ -509,7 +516,8 @@ remote_reboot(struct module_ctx *m, struct dr_error *err)
 	/* the command may or may not return before the session drops */
 	if (remote_sh(m, cmd, NULL, 0, &r, &e) == 0) {
 		if (r.status == 126 || r.status == 127) {
-			dr_error_set(err, "Reboot command failed. Error was: '%s'", str_trim(r.err));
+			dr_error_set(
+			    err, "Reboot command failed. Error was: '%s'", str_trim(r.err));
 			conn_result_free(&r);
 			return -1;
 		}

@@ -308,7 +308,7 @@ cat >"$T/play/async.yml" <<'P'
       poll: 0
       ignore_errors: true
     - name: a job that outlives the play
-      shell: sleep 2; echo late > /root/async-late
+      shell: sleep 8; echo late > /root/async-late
       async: 60
       poll: 0
 P
@@ -318,7 +318,11 @@ is "async poll 0 and async_status: exit 0" "$rc" 0
 like "copy refuses async as Ansible's does" "$(cat "$T/play.out")" 'async is not supported for this task'
 [ "$rc" -eq 0 ] || grep -E "fatal|FAILED" "$T/play.out" | head -5 | sed 's/^/# /'
 is "the job is still running when the play ends" "$(sshn 1 'cat /root/async-late 2>&1 | grep -c "No such"')" 1
-sleep 3
+i=0
+until sshn 1 'test -f /root/async-late' || [ "$i" -ge 30 ]; do
+	sleep 1
+	i=$((i + 1))
+done
 is "and finishes after it" "$(sshn 1 'cat /root/async-late')" late
 is "the job files are under ~/.ansible_async" "$(sshn 1 'ls /root/.ansible_async | grep -c "^j.*\.rc$"')" 2
 if command -v ansible-playbook >/dev/null 2>&1; then
