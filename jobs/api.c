@@ -341,7 +341,8 @@ jobs_api_playbook_add(struct http_request *req, struct http_response *resp)
 			http_reply_error(resp, 500, "%s", err.msg);
 		return 0;
 	}
-	_cleanup_json_ json_t *after = json_pack("{s:O}", "version", json_object_get(out, "version"));
+	_cleanup_json_ json_t *after =
+	    json_pack("{s:O}", "version", json_object_get(out, "version"));
 	store_audit(http_request_user(req), http_request_remote(req), "create", "playbook",
 	    json_string_value(json_object_get(out, "name")), NULL, after, NULL);
 	http_reply_json(resp, 201, out);

@@ -572,9 +572,11 @@ out:
 	return rc;
 }
 
+/* A run may wait days for its window: the daemon's default job timeout must not end it. */
 static const struct job_kind patch_kind = {
     .name = "patch_run",
     .run = patch_run,
+    .timeout = 8 * 86400,
 };
 
 /* Register the patch_run job kind. */

@@ -763,7 +763,9 @@ jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_
 		const char *f = json_object_get(body, "search") ? "search"
 		    : json_object_get(body, "hostgroup")        ? "hostgroup"
 		                                                : "hosts";
-		json_object_set_new(invalid, f, json_string(err->msg));
+		size_t fl = strlen(f);
+		bool named = strncmp(err->msg, f, fl) == 0 && strncmp(err->msg + fl, ": ", 2) == 0;
+		json_object_set_new(invalid, f, json_string(err->msg + (named ? fl + 2 : 0)));
 		return -1;
 	}
 	if (json_array_size(targets) == 0) {

@@ -243,10 +243,8 @@ jobs_targets_select(const json_t *selection, json_t **ret, struct dr_error *err)
 	if (search != NULL) {
 		buf_adds(&sql, "(");
 		if (search_compile(search, jobs_target_fields, nitems(jobs_target_fields), &sql,
-		        params, err) < 0) {
-			dr_error_prefix(err, "search");
+		        params, err) < 0)
 			goto out;
-		}
 		buf_adds(&sql, ") AND ");
 	}
 	if (hg != NULL) {
