@@ -205,7 +205,7 @@ cmd_play(struct cli *cli, int argc, char **argv)
 			json_t *doc = NULL;
 			int lr;
 			if (cli_config_load(cli) != 0 ||
-			    cli_api(cli, "GET", "/api/v2/playbooks/inventory", NULL, &doc) != 0) {
+			    cli_api(cli, "GET", "/api/v2/inventory", NULL, &doc) != 0) {
 				inventory_free(&inv);
 				playbook_free(pb);
 				return PLAY_RC_ERROR;

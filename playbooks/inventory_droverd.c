@@ -1,6 +1,6 @@
 /*
  * inventory_droverd.c - droverd's hosts and hostgroups as the inventory of a play: for
- * `drover play -i droverd:` (the CLI fetches GET /api/v2/playbooks/inventory) and for
+ * `drover play -i droverd:` (the CLI fetches GET /api/v2/inventory) and for
  * playbook jobs with "inventory": "droverd:" (read from the store directly).
  */
 #include "config.h"
@@ -201,7 +201,7 @@ fail:
 	return -1;
 }
 
-/* GET /api/v2/playbooks/inventory: the document above. */
+/* GET /api/v2/inventory: the document above. */
 static int
 inventory_droverd_api(struct http_request *req, struct http_response *resp)
 {
@@ -218,7 +218,7 @@ inventory_droverd_api(struct http_request *req, struct http_response *resp)
 }
 
 static const struct http_route inventory_droverd_routes[] = {
-    {"GET", "/api/v2/playbooks/inventory", inventory_droverd_api, 0, "playbooks_inventory",
+    {"GET", "/api/v2/inventory", inventory_droverd_api, 0, "inventory",
         "hosts", "view",
         "droverd's hosts and hostgroups as a playbook inventory (YAML-inventory shape)"},
 };

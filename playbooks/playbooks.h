@@ -205,11 +205,11 @@ json_t *inventory_groups(const struct inventory *inv);
  * provisioner resolves them (global < domain < subnet < OS < hostgroups < host) as host
  * variables, and drover_host_key, the SSH host key recorded when it was installed, so the
  * connection verifies the host against it. *ret is a YAML-inventory document for
- * inventory_doc_load(); served at GET /api/v2/playbooks/inventory. Caller frees.
+ * inventory_doc_load(); served at GET /api/v2/inventory. Caller frees.
  */
 #define INVENTORY_DROVERD_SOURCE "droverd:" /* the -i / inventory value naming it */
 int inventory_droverd_export(json_t **ret, struct dr_error *err);
-/* Register GET /api/v2/playbooks/inventory (droverd, next to the other api_init calls). */
+/* Register GET /api/v2/inventory (droverd, next to the other api_init calls). */
 void playbooks_api_init(void);
 /* end inventory_droverd.c */
 

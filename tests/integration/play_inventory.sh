@@ -50,7 +50,7 @@ ok "node1's key recorded" record node1 52:54:00:00:01:01 \
 ok "node2's key recorded" record node2 52:54:00:00:01:02 \
 	"$NODES_DIR/node2/seed/etc/ssh/drover_host_ed25519_key.pub"
 
-inv=$(D --json host list >/dev/null; nodes_exec curl -s -H "Authorization: Bearer $(sed -n 's/^token: *//p' "$DROVER_CONFIG" | tr -d '"')" "$U/api/v2/playbooks/inventory")
+inv=$(D --json host list >/dev/null; nodes_exec curl -s -H "Authorization: Bearer $(sed -n 's/^token: *//p' "$DROVER_CONFIG" | tr -d '"')" "$U/api/v2/inventory")
 like "the inventory: hostgroups nested, hosts with their variables" "$inv" \
 	'"base".*"children".*"web".*"node1".*"ansible_host": *"198\.18\.1\.1"'
 like "the recorded key is a host variable" "$inv" '"drover_host_key": *"ssh-ed25519 '
