@@ -333,7 +333,7 @@ else
 	}
 	gets0=$(pxe_files_gets)
 	i=0
-	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 6000 ]; do
+	phases_poll() {
 		now=$((($(date +%s%N) - t0n) / 1000000))
 		seen() { grep -q "^$1 " "$d/phases" || echo "$1 $now" >>"$d/phases"; }
 		grep -q "DHCPACK(br0) [0-9.]* $MAC4" "$d/dnsmasq-uefi.log" && seen dhcp
@@ -342,9 +342,15 @@ else
 		[ "$(pxe_files_gets)" -gt "$gets0" ] && seen kernel_http
 		grep -q 'drover-test-init: up' "$d/console5.log" 2>/dev/null && seen init
 		grep -q 'host vm4 built' "$d/droverd.log" && seen built
+		return 0
+	}
+	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 6000 ]; do
+		phases_poll
 		sleep 0.1
 		i=$((i + 1))
 	done
+	# The VM may post built and power off between two polls: look once more.
+	phases_poll
 	echo "# UEFI VM ran for $(($(date +%s) - t0)) s"
 	echo "# phases (ms after power-on): $(tr '\n' ' ' <"$d/phases")"
 	is "every phase was seen, in order: DHCP, TFTP, iPXE's DHCP, kernel over HTTP, init, built" \
