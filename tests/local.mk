@@ -102,6 +102,7 @@ INTEGRATION_TESTS += tests/integration/play_local.sh tests/integration/play_ssh.
 UNIT_TESTS += tests/unit/test_play_modules
 # package, service and host modules on SSH test nodes, next to ansible-playbook (play-pkg)
 INTEGRATION_TESTS += tests/integration/play_packages.sh tests/integration/play_services.sh \
+	tests/integration/play_systemd.sh \
 	tests/integration/play_hostconf.sh
 # get_url, uri, unarchive, known_hosts, git, reboot against test nodes (play-net)
 INTEGRATION_TESTS += tests/integration/play_net.sh tests/integration/play_inventory.sh

@@ -8,8 +8,8 @@
 # - systemd enables, disables, masks and unmasks real unit files with the real systemctl,
 #   which edits the unit symlinks itself when no manager runs;
 # - systemd state= and daemon_reload need a running manager: on the nodes both fail, and
-#   the test checks that they fail as ansible-core's do. Starting units under a live
-#   systemd is not exercised here.
+#   the test checks that they fail as ansible-core's do. Units under a live systemd:
+#   play_systemd.sh (systemd test nodes).
 . "$top_srcdir/tests/lib/tap.sh"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces)"
 for c in sshd ssh ip unshare systemctl start-stop-daemon update-rc.d service; do
