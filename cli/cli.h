@@ -141,5 +141,12 @@ int cmd_discovered_delete(struct cli *cli, int argc, char **argv);
 int cmd_discovered_provision(struct cli *cli, int argc, char **argv);
 /* cmd-play.c */
 int cmd_play(struct cli *cli, int argc, char **argv);
+/* cmd-cluster.c */
+int cmd_cluster_create(struct cli *cli, int argc, char **argv);
+int cmd_cluster_list(struct cli *cli, int argc, char **argv);
+int cmd_cluster_show(struct cli *cli, int argc, char **argv);
+int cmd_cluster_update(struct cli *cli, int argc, char **argv);
+int cmd_cluster_delete(struct cli *cli, int argc, char **argv);
+int cmd_cluster_deploy(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

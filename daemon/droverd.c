@@ -21,6 +21,7 @@
 #include "provisioner/provisioner.h"
 #include "pxe/pxe.h"
 #include "playbooks/playbooks.h"
+#include "clusters/clusters.h"
 
 #define DROVERD_DEFAULT_CONFIG DROVER_SYSCONFDIR "/droverd.yml"
 
@@ -37,6 +38,8 @@ droverd_store_start(struct config *cfg, struct dr_error *err)
 	repos_register();
 	provisioner_register();
 	playbook_job_register();
+	clusters_register();
+	cluster_playbooks_dir_set(cfg->playbooks_dir);
 	return store_open(cfg->state_dir, err);
 }
 
@@ -107,6 +110,7 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	ca_api_init();
 	repos_api_init();
 	provisioner_api_init();
+	clusters_api_init();
 	return http_server_start(&o, err);
 }
 
