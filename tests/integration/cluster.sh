@@ -68,8 +68,16 @@ EOF
 	done; true'
 done
 
-# Drover's CA gives the mesh its intermediate.
-ok "droverd starts" droverd_start "$W/state"
+# droverd (and its CLI) run in the hub namespace, where the nodes are reachable: the
+# cluster_deploy job below connects to them. Drover's CA gives the mesh its intermediate.
+for t in droverd drover; do
+	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NODES_HUB" "$top_builddir/$t" >"$W/$t-hub"
+	chmod 755 "$W/$t-hub"
+done
+DROVERD=$W/droverd-hub
+DROVER=$W/drover-hub
+printf 'playbooks:\n  dir: %s\n' "$(cd "$top_srcdir/playbooks" && pwd)" >"$W/droverd.yml"
+ok "droverd starts" droverd_start "$W/state" --config "$W/droverd.yml"
 ok "drover login" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
 ok "drover ca intermediate for Istio" "$DROVER" ca intermediate --cluster c1 --mesh istio --out "$W/istio"
 
@@ -212,5 +220,39 @@ is "with the PDB gone, maintenance completes" "$?" 0 || tail -30 "$W/maint2.log"
 is "every node patched" "$(for i in 1 2 3 4; do pkgver "$i" kubectl; done | sort -u)" 1.30.3-1
 play "$W/maint3.log" maintenance.yml
 is "maintenance again: changed=0 (nothing to patch)" "$(changed_of "$W/maint3.log")" 0
+
+# droverd deploys the same cluster as a job, with the engine of `drover play`: hosts and
+# hostgroups in droverd, the inventory built from them, the mesh CA from droverd's CA.
+if ! "$top_builddir/drover" play --syntax-check -i "$W/inventory.ini" \
+	"$top_srcdir/playbooks/cluster.yml" >"$W/syntax.log" 2>&1; then
+	echo "# SKIP droverd's cluster deploy: drover play cannot load cluster.yml yet: $(tail -1 "$W/syntax.log")"
+	done_testing
+	exit 0
+fi
+"$DROVER" hostgroup create --name k8s-cp >/dev/null
+"$DROVER" hostgroup create --name k8s-workers >/dev/null
+for i in 1 2 3 4; do
+	hg=k8s-workers
+	[ "$i" -le 2 ] && hg=k8s-cp
+	ok "host node$i in $hg" "$DROVER" host create --name "node$i" --hostgroup "$hg" \
+		--mac "52:54:00:00:01:0$i" --ip "$(nodes_addr "$i")" -p ansible_user=root \
+		-p "ansible_ssh_private_key_file=$NODES_KEY" -p "ansible_ssh_known_hosts_file=$NODES_KNOWN_HOSTS"
+done
+ok "cluster c1" "$DROVER" cluster create c1 --control-plane k8s-cp --workers k8s-workers \
+	--mesh istio --version kubernetes=1.30.2 \
+	--var "base_apt_sources=[\"deb [trusted=yes] $CLUSTER_REPO_URL ./\"]" \
+	--var base_apt_sources_exclusive=true \
+	--var 'container_runtime_registry_mirrors={"docker.io": ["http://198.18.0.1:5000"]}'
+"$DROVER" cluster deploy c1 --follow >"$W/droverd-deploy.log" 2>&1
+is "drover cluster deploy c1 --follow: the job succeeds" "$?" 0 ||
+	grep -a '"failed":true' "$W/droverd-deploy.log" | head -5 | cut -c1-400 | sed 's/^/# /'
+like "its recap: nothing changed (ansible-playbook deployed it already)" \
+	"$(grep -a '"event":"recap"' "$W/droverd-deploy.log")" '"changed":0'
+ok "no recap with a change" sh -c "! grep -a '\"event\":\"recap\"' '$W/droverd-deploy.log' | grep -q '\"changed\":[1-9]'"
+out=$("$DROVER" cluster show c1 | tr -s ' ')
+like "the cluster is deployed" "$out" 'STATE deployed'
+like "its members are deployed" "$(echo "$out" | tr '\n' '|')" \
+	'node1 control-plane deployed.*node2 control-plane deployed.*node3 worker deployed.*node4 worker deployed'
+is "still one istioctl install" "$(calls | grep -c 'istioctl install')" 1
 
 done_testing
