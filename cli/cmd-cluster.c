@@ -83,7 +83,8 @@ cluster_body(const char *verb, int argc, char **argv, json_t *body)
 			break;
 		case 'v':
 			if (strchr(optarg, '=') == NULL)
-				r = cli_fail("cluster: --version '%s': expected NAME=VERSION", optarg);
+				r = cli_fail(
+				    "cluster: --version '%s': expected NAME=VERSION", optarg);
 			else {
 				char *eq = strchr(optarg, '=');
 				_cleanup_free_ char *k = xstrndup(optarg, (size_t)(eq - optarg));
@@ -190,7 +191,8 @@ cmd_cluster_list(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(answer);
 	else
-		cli_table(cluster_columns, nitems(cluster_columns), json_object_get(answer, "results"));
+		cli_table(
+		    cluster_columns, nitems(cluster_columns), json_object_get(answer, "results"));
 	return 0;
 }
 
@@ -269,7 +271,8 @@ cmd_cluster_deploy(struct cli *cli, int argc, char **argv)
 	path = xasprintf("/api/v2/clusters/%s/deploy", name);
 	if ((r = cli_api(cli, "POST", path, body, &answer)) != 0)
 		return r;
-	idtext = xasprintf("%lld", (long long)json_integer_value(json_object_get(answer, "job_id")));
+	idtext =
+	    xasprintf("%lld", (long long)json_integer_value(json_object_get(answer, "job_id")));
 	if (!follow) {
 		if (cli->json)
 			cli_print_json(answer);

@@ -38,12 +38,16 @@ cluster_api_fail(struct http_response *resp, int rc, const struct dr_error *err)
 {
 	if (rc == CLUSTER_E_INVALID) {
 		const char *colon = strchr(err->msg, ':');
-		_cleanup_free_ char *field =
-		    colon != NULL ? xstrndup(err->msg, (size_t)(colon - err->msg)) : xstrdup("body");
+		_cleanup_free_ char *field = colon != NULL
+		    ? xstrndup(err->msg, (size_t)(colon - err->msg))
+		    : xstrdup("body");
 		api_reply_invalid(resp, json_pack("{s:s}", field, err->msg), err->msg);
 		return 0;
 	}
-	http_reply_error(resp, rc == CLUSTER_E_NOTFOUND ? 404 : rc == CLUSTER_E_CONFLICT ? 409 : 500,
+	http_reply_error(resp,
+	    rc == CLUSTER_E_NOTFOUND       ? 404
+	        : rc == CLUSTER_E_CONFLICT ? 409
+	                                   : 500,
 	    "%s", err->msg);
 	return 0;
 }
@@ -82,7 +86,8 @@ cluster_api_find(struct http_request *req, struct http_response *resp)
 	json_t *c = cluster_get(id);
 
 	if (c == NULL ||
-	    !api_in_scope(req, &cluster_api_resource, json_integer_value(json_object_get(c, "id")))) {
+	    !api_in_scope(
+	        req, &cluster_api_resource, json_integer_value(json_object_get(c, "id")))) {
 		json_decref(c);
 		http_reply_error(resp, 404, "no cluster '%.100s'", id);
 		return NULL;
@@ -120,8 +125,7 @@ cluster_api_create(struct http_request *req, struct http_response *resp)
 
 	if (cluster_api_body(req, resp, &body) < 0)
 		return 0;
-	rc = cluster_create(
-	    body, http_request_user(req), http_request_remote(req), &id, &err);
+	rc = cluster_create(body, http_request_user(req), http_request_remote(req), &id, &err);
 	if (rc < 0)
 		return cluster_api_fail(resp, rc, &err);
 	ids = xasprintf("%lld", (long long)id);
@@ -185,7 +189,8 @@ cluster_api_deploy(struct http_request *req, struct http_response *resp)
 	if ((check != NULL && !json_is_boolean(check)) ||
 	    (limit != NULL && (!json_is_string(limit) || json_string_length(limit) > 4096))) {
 		api_reply_invalid(resp,
-		    json_pack("{s:s}", check != NULL && !json_is_boolean(check) ? "check" : "limit",
+		    json_pack("{s:s}",
+		        check != NULL && !json_is_boolean(check) ? "check" : "limit",
 		        check != NULL && !json_is_boolean(check) ? "expected true or false"
 		                                                 : "expected a host pattern"),
 		    "invalid deploy options");

@@ -35,8 +35,8 @@ static const struct store_migration cluster_migrations[] = {
 /* clang-format on */
 
 /* The fields a client may give, and the version keys. */
-static const char *const cluster_fields[] = {"name", "kind", "mesh", "control_plane_hostgroup",
-    "worker_hostgroup", "versions", "vars"};
+static const char *const cluster_fields[] = {
+    "name", "kind", "mesh", "control_plane_hostgroup", "worker_hostgroup", "versions", "vars"};
 static const char *const cluster_version_keys[] = {"kubernetes", "containerd", "istio", "linkerd"};
 
 static char *cluster_dir;
@@ -99,7 +99,8 @@ cluster_row(const char *id_or_name)
 		id = 0;
 	if (store_queryf(&rows, NULL,
 	        "SELECT c.id, c.name, c.kind, c.mesh, c.control_plane_hostgroup_id,"
-	        " c.worker_hostgroup_id, c.versions AS versions_json, c.vars AS vars_json, c.state,"
+	        " c.worker_hostgroup_id, c.versions AS versions_json, c.vars AS vars_json, "
+	        "c.state,"
 	        " c.last_job_id, c.created_at, c.updated_at FROM clusters c"
 	        " WHERE c.id = ? OR c.name = ?",
 	        "[I,s]", (json_int_t)id, id_or_name) < 0 ||
@@ -165,13 +166,15 @@ cluster_check(const json_t *in, json_t **ret, struct dr_error *err)
 		return dr_error_set(err, "kind: expected kubeadm or k3s"), CLUSTER_E_INVALID;
 	v = json_object_get(in, "mesh");
 	mesh = v == NULL || json_is_null(v) ? "none" : json_string_value(v);
-	if (mesh == NULL || (strcmp(mesh, "istio") != 0 && strcmp(mesh, "linkerd") != 0 &&
-	                        strcmp(mesh, "none") != 0))
-		return dr_error_set(err, "mesh: expected istio, linkerd or none"), CLUSTER_E_INVALID;
+	if (mesh == NULL ||
+	    (strcmp(mesh, "istio") != 0 && strcmp(mesh, "linkerd") != 0 &&
+	        strcmp(mesh, "none") != 0))
+		return dr_error_set(err, "mesh: expected istio, linkerd or none"),
+		       CLUSTER_E_INVALID;
 	if (!json_object_get(in, "control_plane_hostgroup"))
 		return dr_error_set(err, "control_plane_hostgroup: required"), CLUSTER_E_INVALID;
-	if (!(cp = cluster_hostgroup(json_object_get(in, "control_plane_hostgroup"),
-	          "control_plane_hostgroup", err)))
+	if (!(cp = cluster_hostgroup(
+	          json_object_get(in, "control_plane_hostgroup"), "control_plane_hostgroup", err)))
 		return CLUSTER_E_INVALID;
 	v = json_object_get(in, "worker_hostgroup");
 	if (v != NULL && !json_is_null(v) && !(json_is_string(v) && json_string_length(v) == 0) &&
@@ -188,20 +191,23 @@ cluster_check(const json_t *in, json_t **ret, struct dr_error *err)
 				break;
 		if (i == nitems(cluster_version_keys))
 			return dr_error_set(err,
-			           "versions.%.100s: unknown (kubernetes, containerd, istio, linkerd)",
+			           "versions.%.100s: unknown (kubernetes, containerd, istio, "
+			           "linkerd)",
 			           key),
 			       CLUSTER_E_INVALID;
 		if (!json_is_string(v) || json_string_length(v) == 0 ||
 		    json_string_length(v) > CLUSTER_VERSION_MAX ||
 		    !cluster_match(json_string_value(v), "^[0-9A-Za-z][0-9A-Za-z.+~:_-]*$"))
-			return dr_error_set(err, "versions.%s: expected a version such as 1.30.2", key),
+			return dr_error_set(
+			           err, "versions.%s: expected a version such as 1.30.2", key),
 			       CLUSTER_E_INVALID;
 	}
 	vars = json_object_get(in, "vars");
 	if (vars != NULL && !json_is_null(vars) && !json_is_object(vars))
-		return dr_error_set(err, "vars: expected an object of variables"), CLUSTER_E_INVALID;
-	dumped = json_dumps(vars != NULL && json_is_object(vars) ? vars : json_object(),
-	    JSON_COMPACT);
+		return dr_error_set(err, "vars: expected an object of variables"),
+		       CLUSTER_E_INVALID;
+	dumped =
+	    json_dumps(vars != NULL && json_is_object(vars) ? vars : json_object(), JSON_COMPACT);
 	if (strlen(dumped) > CLUSTER_VARS_MAX)
 		return dr_error_set(err, "vars: more than %d bytes", CLUSTER_VARS_MAX),
 		       CLUSTER_E_INVALID;
@@ -210,9 +216,10 @@ cluster_check(const json_t *in, json_t **ret, struct dr_error *err)
 	json_object_set_new(row, "mesh", json_string(mesh));
 	json_object_set(row, "control_plane_hostgroup_id", json_object_get(cp, "id"));
 	json_object_set(row, "worker_hostgroup_id", wk ? json_object_get(wk, "id") : json_null());
-	json_object_set_new(row, "versions",
-	    json_is_object(versions) ? json_deep_copy(versions) : json_object());
-	json_object_set_new(row, "vars", json_is_object(vars) ? json_deep_copy(vars) : json_object());
+	json_object_set_new(
+	    row, "versions", json_is_object(versions) ? json_deep_copy(versions) : json_object());
+	json_object_set_new(
+	    row, "vars", json_is_object(vars) ? json_deep_copy(vars) : json_object());
 	*ret = json_incref(row);
 	return 0;
 }
@@ -229,8 +236,9 @@ cluster_present(const json_t *row)
 		_cleanup_free_ char *idk = xasprintf("%s_id", refs[i]);
 		_cleanup_free_ char *namek = xasprintf("%s_name", refs[i]);
 		json_t *id = json_object_get(row, idk);
-		_cleanup_json_ json_t *g =
-		    json_is_integer(id) && hg ? prov_resource_get_id(hg, json_integer_value(id)) : NULL;
+		_cleanup_json_ json_t *g = json_is_integer(id) && hg
+		    ? prov_resource_get_id(hg, json_integer_value(id))
+		    : NULL;
 		json_object_set(out, namek, g ? json_object_get(g, "name") : json_null());
 	}
 	return out;
@@ -270,7 +278,8 @@ static bool
 cluster_busy(const json_t *row)
 {
 	json_t *jid = json_object_get(row, "last_job_id");
-	_cleanup_json_ json_t *job = json_is_integer(jid) ? job_get(json_integer_value(jid)) : NULL;
+	_cleanup_json_ json_t *job =
+	    json_is_integer(jid) ? job_get(json_integer_value(jid)) : NULL;
 	const char *state = json_string_value(json_object_get(job, "state"));
 
 	return state != NULL && (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0);
@@ -278,8 +287,8 @@ cluster_busy(const json_t *row)
 
 /* Create a cluster. */
 int
-cluster_create(const json_t *in, const char *user, const char *remote, int64_t *ret_id,
-    struct dr_error *err)
+cluster_create(
+    const json_t *in, const char *user, const char *remote, int64_t *ret_id, struct dr_error *err)
 {
 	_cleanup_json_ json_t *row = NULL, *old = NULL, *shown = NULL;
 	_cleanup_free_ char *ids = NULL;
@@ -388,8 +397,8 @@ cluster_hostgroup_hosts(json_t *hostgroup_id)
 		return json_array();
 	ids = xasprintf("%lld", (long long)json_integer_value(hostgroup_id));
 	filter = json_pack("{s:s}", "hostgroup_id", ids);
-	if (prov_resource_list(hosts, filter, CLUSTER_HOSTS_MAX, 0, &rows, &total, &subtotal, NULL) <
-	    0)
+	if (prov_resource_list(
+	        hosts, filter, CLUSTER_HOSTS_MAX, 0, &rows, &total, &subtotal, NULL) < 0)
 		return json_array();
 	return rows;
 }
@@ -421,14 +430,17 @@ cluster_members(const json_t *row)
 				continue;
 			json_array_foreach(rows, k, m)
 			{
-				if (strcmp(json_string_value(json_object_get(m, "host")), name) == 0)
+				if (strcmp(json_string_value(json_object_get(m, "host")), name) ==
+				    0)
 					rec = m;
 			}
 			json_object_set_new(seen, name, json_true());
 			json_array_append_new(out,
 			    json_pack("{s:s,s:s,s:s,s:O,s:O}", "host", name, "role", groups[i][1],
-			        "state", rec ? json_string_value(json_object_get(rec, "state")) : "pending",
-			        "job_id", rec ? json_object_get(rec, "job_id") : json_null(), "updated_at",
+			        "state",
+			        rec ? json_string_value(json_object_get(rec, "state")) : "pending",
+			        "job_id", rec ? json_object_get(rec, "job_id") : json_null(),
+			        "updated_at",
 			        rec ? json_object_get(rec, "updated_at") : json_null()));
 		}
 	}
@@ -487,8 +499,8 @@ cluster_deploy(const char *id_or_name, bool check, const char *limit, const char
 		store_execf(NULL, NULL, NULL, "UPDATE clusters SET last_job_id = ? WHERE id = ?",
 		    "[I,O]", (json_int_t)job_id, json_object_get(row, "id"));
 	ids = xasprintf("%lld", (long long)json_integer_value(json_object_get(row, "id")));
-	store_audit(user, remote, check ? "deploy_check" : "deploy", "cluster", ids, NULL, params,
-	    NULL);
+	store_audit(
+	    user, remote, check ? "deploy_check" : "deploy", "cluster", ids, NULL, params, NULL);
 	if (ret_job_id)
 		*ret_job_id = job_id;
 	return 0;
@@ -496,11 +508,12 @@ cluster_deploy(const char *id_or_name, bool check, const char *limit, const char
 
 /* The inventory of a cluster. */
 int
-cluster_inventory(const json_t *row, const char *known_hosts_path, json_t **ret,
-    struct dr_error *err)
+cluster_inventory(
+    const json_t *row, const char *known_hosts_path, json_t **ret, struct dr_error *err)
 {
 	_cleanup_json_ json_t *inv = json_object(), *children = json_object();
-	static const char *const groups[][2] = {{"control_plane_hostgroup_id", "kube_control_plane"},
+	static const char *const groups[][2] = {
+	    {"control_plane_hostgroup_id", "kube_control_plane"},
 	    {"worker_hostgroup_id", "kube_worker"}};
 	const struct prov_resource *hosts_res = prov_resource_find("host");
 	_cleanup_free_ char *kh_all = NULL;
@@ -520,15 +533,17 @@ cluster_inventory(const json_t *row, const char *known_hosts_path, json_t **ret,
 			json_t *vars = json_object(), *ip;
 			if (name == NULL || hosts_res == NULL)
 				continue;
-			stored = prov_resource_get_id(hosts_res, json_integer_value(json_object_get(h, "id")));
+			stored = prov_resource_get_id(
+			    hosts_res, json_integer_value(json_object_get(h, "id")));
 			if (stored != NULL && prov_host_resolve(stored, &resolved, NULL) == 0 &&
 			    json_is_object(json_object_get(resolved, "parameters")))
 				json_object_update(vars, json_object_get(resolved, "parameters"));
 			ip = json_object_get(json_object_get(resolved, "interface"), "ip");
 			if (json_object_get(vars, "ansible_host") == NULL)
 				json_object_set_new(vars, "ansible_host",
-				    json_is_string(ip) && json_string_length(ip) > 0 ? json_copy(ip)
-				                                                     : json_string(name));
+				    json_is_string(ip) && json_string_length(ip) > 0
+				        ? json_copy(ip)
+				        : json_string(name));
 			if (provisioner_known_hosts(name, &keys, NULL) == 0 && keys[0] != '\0') {
 				buf_adds(&kh, keys);
 				if (keys[strlen(keys) - 1] != '\n')
@@ -615,8 +630,8 @@ cluster_mesh_files(const char *cluster, const char *mesh, const char *dir, struc
 	{
 		_cleanup_free_ char *p = xasprintf("%s/%s", dir, name);
 		if (strchr(name, '/') != NULL || !json_is_string(content) ||
-		    file_write_atomic(p, json_string_value(content), json_string_length(content), 0600,
-		        err) < 0)
+		    file_write_atomic(
+		        p, json_string_value(content), json_string_length(content), 0600, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -635,12 +650,12 @@ cluster_members_set(struct cluster_run *cr, const json_t *inv, const json_t *rec
 	for (size_t i = 0; i < nitems(groups); i++) {
 		const char *h;
 		json_t *v;
-		json_object_foreach(json_object_get(json_object_get(children, groups[i][0]), "hosts"),
-		    h, v)
+		json_object_foreach(
+		    json_object_get(json_object_get(children, groups[i][0]), "hosts"), h, v)
 		{
 			json_t *s = recap ? json_object_get(recap, h) : NULL;
-			const char *state = recap == NULL ? "deploying"
-			    : s == NULL                   ? "pending"
+			const char *state = recap == NULL                           ? "deploying"
+			    : s == NULL                                             ? "pending"
 			    : json_integer_value(json_object_get(s, "unreachable")) ? "unreachable"
 			    : json_integer_value(json_object_get(s, "failed"))      ? "failed"
 			                                                            : "deployed";
@@ -649,8 +664,8 @@ cluster_members_set(struct cluster_run *cr, const json_t *inv, const json_t *rec
 			    " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (cluster_id, host)"
 			    " DO UPDATE SET role = excluded.role, state = excluded.state,"
 			    " job_id = excluded.job_id, updated_at = excluded.updated_at",
-			    "[I,s,s,s,I,I]", cid, h, groups[i][1], state, (json_int_t)job_id(cr->job),
-			    (json_int_t)now);
+			    "[I,s,s,s,I,I]", cid, h, groups[i][1], state,
+			    (json_int_t)job_id(cr->job), (json_int_t)now);
 		}
 	}
 }
@@ -665,8 +680,10 @@ static int
 cluster_deploy_run(struct job *job, struct dr_error *err)
 {
 	const json_t *params = job_params(job);
-	struct cluster_run cr = {.job = job, .check = json_is_true(json_object_get(params, "check"))};
-	struct play_opts o = {.event = cluster_deploy_event, .event_ctx = &cr, .cancel = &cr.cancel};
+	struct cluster_run cr = {
+	    .job = job, .check = json_is_true(json_object_get(params, "check"))};
+	struct play_opts o = {
+	    .event = cluster_deploy_event, .event_ctx = &cr, .cancel = &cr.cancel};
 	_cleanup_json_ json_t *inv_json = NULL, *extra = NULL;
 	_cleanup_free_ char *kh = NULL, *invpath = NULL, *meshdir = NULL, *pbpath = NULL;
 	_cleanup_free_ char *inv_text = NULL;
@@ -712,12 +729,12 @@ cluster_deploy_run(struct job *job, struct dr_error *err)
 		json_object_set_new(extra, "mesh_ca_dir", json_string(meshdir));
 	}
 	pbpath = xasprintf("%s/cluster.yml", cluster_playbooks_dir());
-	job_printf(job, "{\"event\":\"cluster\",\"cluster\":\"%s\",\"playbook\":\"%s\"}\n", name,
-	    pbpath);
+	job_printf(
+	    job, "{\"event\":\"cluster\",\"cluster\":\"%s\",\"playbook\":\"%s\"}\n", name, pbpath);
 	if (!cr.check) {
 		store_execf(NULL, NULL, NULL,
-		    "UPDATE clusters SET state = 'deploying', last_job_id = ? WHERE id = ?", "[I,O]",
-		    (json_int_t)job_id(job), json_object_get(cr.row, "id"));
+		    "UPDATE clusters SET state = 'deploying', last_job_id = ? WHERE id = ?",
+		    "[I,O]", (json_int_t)job_id(job), json_object_get(cr.row, "id"));
 		cluster_members_set(&cr, inv_json, NULL);
 	}
 	o.extra_vars = extra;
@@ -727,8 +744,9 @@ cluster_deploy_run(struct job *job, struct dr_error *err)
 	    inventory_vars_load(&inv, playbook_dir(pb), err) < 0)
 		goto fail_state;
 	prc = play_run(pb, &inv, &o, err);
-	job_result_set(job, json_pack("{s:i,s:O,s:b}", "rc", prc, "recap",
-	                        cr.recap ? cr.recap : json_null(), "check", cr.check));
+	job_result_set(job,
+	    json_pack("{s:i,s:O,s:b}", "rc", prc, "recap", cr.recap ? cr.recap : json_null(),
+	        "check", cr.check));
 	if (!cr.check)
 		cluster_members_set(&cr, inv_json, cr.recap ? cr.recap : json_object());
 	if (cr.cancel)

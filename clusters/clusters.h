@@ -34,14 +34,14 @@ const char *cluster_playbooks_dir(void);
  * "versions"? {"kubernetes", "istio", "linkerd", "containerd"}, "vars"? {…}}; hostgroups
  * by name or id. 0 and *ret_id, or a CLUSTER_E_* code with err naming the field.
  */
-int cluster_create(const json_t *in, const char *user, const char *remote, int64_t *ret_id,
-    struct dr_error *err);
+int cluster_create(
+    const json_t *in, const char *user, const char *remote, int64_t *ret_id, struct dr_error *err);
 /* Merge in's fields into the cluster (by id or name) and validate again. */
-int cluster_update(const char *id_or_name, const json_t *in, const char *user,
-    const char *remote, struct dr_error *err);
-/* Delete a cluster and its member rows (refused while a deploy runs). */
-int cluster_delete(const char *id_or_name, const char *user, const char *remote,
+int cluster_update(const char *id_or_name, const json_t *in, const char *user, const char *remote,
     struct dr_error *err);
+/* Delete a cluster and its member rows (refused while a deploy runs). */
+int cluster_delete(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err);
 /* The cluster as the API shows it, with "members": every host of its hostgroups and each
  * one's role and state (pending before its first deploy); NULL when none. Caller frees. */
 json_t *cluster_get(const char *id_or_name);
@@ -50,8 +50,8 @@ int cluster_deploy(const char *id_or_name, bool check, const char *limit, const 
     const char *remote, int64_t *ret_job_id, struct dr_error *err);
 /* The inventory of a cluster (YAML-as-JSON: groups kube_control_plane and kube_worker, each
  * host with ansible_host and its resolved parameters). Caller frees. */
-int cluster_inventory(const json_t *cluster, const char *known_hosts_path, json_t **ret,
-    struct dr_error *err);
+int cluster_inventory(
+    const json_t *cluster, const char *known_hosts_path, json_t **ret, struct dr_error *err);
 
 /* api.c */
 

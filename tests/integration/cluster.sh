@@ -221,6 +221,26 @@ is "every node patched" "$(for i in 1 2 3 4; do pkgver "$i" kubectl; done | sort
 play "$W/maint3.log" maintenance.yml
 is "maintenance again: changed=0 (nothing to patch)" "$(changed_of "$W/maint3.log")" 0
 
+# Linkerd with Drover's trust anchor and issuer, installed through node1.
+ok "drover ca intermediate for Linkerd" "$DROVER" ca intermediate --cluster c1 --mesh linkerd \
+	--out "$W/linkerd"
+play "$W/linkerd.log" cluster.yml -e mesh=linkerd -e mesh_ca_dir="$W/linkerd" -l node1
+rc=$?
+is "linkerd: exit code 0" "$rc" 0
+[ "$rc" = 0 ] || grep -B2 -A8 -E '^(fatal|failed):' "$W/linkerd.log" | head -40 | sed 's/^/# /'
+on 1 kubectl -n linkerd get secret linkerd-identity-issuer -o json >"$W/issuer.json"
+python3 -c 'import json,base64,sys; d=json.load(open(sys.argv[1]))["data"]; open(sys.argv[2],"wb").write(base64.b64decode(d["tls.crt"]))' \
+	"$W/issuer.json" "$W/issuer-from-cluster.crt"
+ok "Linkerd's issuer secret holds Drover's issuer" cmp "$W/issuer-from-cluster.crt" "$W/linkerd/issuer.crt"
+ok "which chains to the trust anchors given to linkerd (openssl verify)" \
+	openssl verify -CAfile "$W/linkerd/ca.crt" "$W/issuer-from-cluster.crt"
+like "the issuer is ECDSA P-256, as Linkerd requires" \
+	"$(openssl x509 -in "$W/issuer-from-cluster.crt" -noout -text)" 'prime256v1|P-256'
+is "linkerd install --crds once, linkerd install once" \
+	"$(calls | grep -c 'linkerd install --crds') $(calls | grep 'linkerd install' | grep -c -- '--identity-issuer-certificate-file')" "1 1"
+play "$W/linkerd2.log" cluster.yml -e mesh=linkerd -e mesh_ca_dir="$W/linkerd" -l node1
+is "linkerd again: changed=0" "$(changed_of "$W/linkerd2.log")" 0
+
 # droverd deploys the same cluster as a job, with the engine of `drover play`: hosts and
 # hostgroups in droverd, the inventory built from them, the mesh CA from droverd's CA.
 if ! "$top_builddir/drover" play --syntax-check -i "$W/inventory.ini" \
