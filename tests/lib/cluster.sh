@@ -1,5 +1,6 @@
 # cluster.sh - the package repository the cluster tests give their nodes. Source it.
 #
+#   cluster_debs_present DIR whether DIR has them all
 #   cluster_debs_fetch DIR   (tests/run-all's dependency step; the only step with network)
 #                            Debian's containerd and runc, and the base role's packages
 #                            with whatever they need that this machine lacks, into DIR
@@ -17,7 +18,7 @@
 # init` starts as a systemd unit on the first control plane (see standin.py).
 
 CLUSTER_DEB_CACHE=${CLUSTER_DEB_CACHE:-/var/cache/drover-tests/debs}
-CLUSTER_BASE_PACKAGES="conntrack socat ethtool iptables"
+CLUSTER_BASE_PACKAGES="conntrack socat ethtool iptables nftables"
 CLUSTER_STANDIN_VERSION=1.30.2-1
 
 cluster_debs_fetch() {
@@ -29,6 +30,14 @@ cluster_debs_fetch() {
 	apt-get install -q -y --download-only -o Dir::Cache::archives="$d/" \
 		containerd runc $CLUSTER_BASE_PACKAGES >/dev/null || return 1
 	rm -rf "$d/partial" "$d/lock"
+}
+
+# cluster_debs_present DIR: whether DIR has a .deb of each package the test needs.
+cluster_debs_present() {
+	for p in containerd runc $CLUSTER_BASE_PACKAGES; do
+		[ "$p" = iptables ] && continue # installed with Debian's base system
+		ls "$1/${p}_"*.deb >/dev/null 2>&1 || return 1
+	done
 }
 
 # cluster_standin_deb OUT NAME DEPENDS FILE:DEST...: build one stand-in package.
