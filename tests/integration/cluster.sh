@@ -22,9 +22,6 @@ NODES_INIT=systemd
 . "$top_srcdir/tests/lib/droverd.sh"
 
 W=$TAP_TMP
-# CLUSTER_KEEP=DIR keeps the playbook logs there
-trap 'cluster_repo_stop; droverd_stop; nodes_down; [ -n "${CLUSTER_KEEP:-}" ] &&
-	mkdir -p "$CLUSTER_KEEP" && cp "$W"/*.log "$CLUSTER_KEEP/"; rm -rf "$TAP_TMP"' EXIT
 
 on() { # on I COMMAND: run COMMAND on node I over SSH
 	i=$1
@@ -46,6 +43,9 @@ machine_ip_forward=$(cat /proc/sys/net/ipv4/ip_forward)
 machine_swaps=$(wc -l </proc/swaps)
 
 ok "four systemd nodes up" nodes_up 4 || { echo "Bail out! nodes_up failed"; exit 1; }
+# (after nodes_up, which sets its own trap) CLUSTER_KEEP=DIR keeps the playbook logs
+trap 'cluster_repo_stop; droverd_stop; nodes_down; [ -n "${CLUSTER_KEEP:-}" ] &&
+	mkdir -p "$CLUSTER_KEEP" && cp "$W"/*.log "$CLUSTER_KEEP/"; rm -rf "$TAP_TMP"' EXIT
 echo "# nodes up in ${NODES_START_MS} ms"
 ok "the package repository builds (Debian's containerd/runc + stand-ins)" cluster_repo_build "$W/www"
 ok "nginx serves it in the test network" cluster_repo_serve "$W/www"
