@@ -141,7 +141,7 @@ is "the roles never ran modprobe (the kernel has every module built in)" \
 	"$(for i in 1 2 3; do on "$i" cat /var/log/drover-modprobe.log 2>/dev/null; done |
 		grep -v '(by containerd)$')" ""
 like "nftables accepts the cluster's ports (in the node's network namespace)" \
-	"$(on 2 nft list table inet drover_cluster)" 'tcp dport \{ 22, 6443,'
+	"$(on 2 nft list table inet drover_cluster)" 'tcp dport \{ 22, .*6443, 10250, 10257, 10259, 30000-32767 \} accept'
 like "modules-load.d lists the modules" "$(on 1 cat /etc/modules-load.d/drover-cluster.conf)" br_netfilter
 
 nodes_out=$(on 1 kubectl get nodes)
