@@ -1,4 +1,4 @@
-/* api.c - the clusters' REST routes: /api/v2/clusters. */
+/* api.c - the clusters' REST routes (/api/v2/clusters) and pages (/ui/clusters). */
 #define LOG_COMPONENT "clusters"
 #include "config.h"
 
@@ -207,8 +207,83 @@ cluster_api_deploy(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* An error page. */
+static int
+cluster_ui_error(struct http_request *req, struct http_response *resp, int status, const char *msg)
+{
+	ui_render(req, resp, status, "error.html", "Error",
+	    json_pack("{s:i,s:s}", "status", status, "message", msg));
+	return 0;
+}
+
+/* GET /ui/clusters */
+static int
+cluster_ui_list(struct http_request *req, struct http_response *resp)
+{
+	struct dr_error err = {0};
+	json_t *rows = NULL;
+	int64_t total = 0;
+
+	if (api_list_query(&cluster_api_resource, NULL, NULL, NULL, 1, 1000, &rows, &total, &err) <
+	    0)
+		return cluster_ui_error(req, resp, 500, err.msg);
+	ui_render(req, resp, 200, "clusters.html", "Clusters", json_pack("{s:o}", "rows", rows));
+	return 0;
+}
+
+/* GET /ui/clusters/:id */
+static int
+cluster_ui_show(struct http_request *req, struct http_response *resp)
+{
+	const char *id = http_request_param(req, "id");
+	json_t *c = cluster_get(id);
+	_cleanup_free_ char *title = NULL;
+
+	if (c == NULL ||
+	    !api_in_scope(
+	        req, &cluster_api_resource, json_integer_value(json_object_get(c, "id")))) {
+		json_decref(c);
+		return cluster_ui_error(req, resp, 404, "no such cluster");
+	}
+	title = xasprintf("Cluster %s", json_string_value(json_object_get(c, "name")));
+	ui_render(req, resp, 200, "cluster.html", title,
+	    json_pack("{s:o,s:b}", "cluster", c, "can_deploy", ui_can(req, "clusters", "deploy")));
+	return 0;
+}
+
+/* POST /ui/clusters/:id/deploy (form: check) -> the job's page */
+static int
+cluster_ui_deploy(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *c = cluster_get(http_request_param(req, "id")), *form = NULL;
+	struct dr_error err = {0};
+	_cleanup_free_ char *ids = NULL, *loc = NULL;
+	int64_t job_id;
+	int rc;
+
+	if (c == NULL ||
+	    !api_in_scope(
+	        req, &cluster_api_resource, json_integer_value(json_object_get(c, "id"))))
+		return cluster_ui_error(req, resp, 404, "no such cluster");
+	if (http_request_form(req, &form, &err) < 0)
+		return cluster_ui_error(req, resp, 400, err.msg);
+	ids = xasprintf("%lld", (long long)json_integer_value(json_object_get(c, "id")));
+	rc = cluster_deploy(ids,
+	    json_is_string(json_object_get(form, "check")) &&
+	        strcmp(json_string_value(json_object_get(form, "check")), "true") == 0,
+	    NULL, http_request_user(req), http_request_remote(req), &job_id, &err);
+	if (rc < 0)
+		return cluster_ui_error(req, resp, -rc, err.msg);
+	loc = xasprintf("/ui/jobs/%lld", (long long)job_id);
+	http_reply_redirect(resp, loc);
+	return 0;
+}
+
 /* clang-format off */
 static const struct http_route cluster_routes[] = {
+    {"GET", "/ui/clusters", cluster_ui_list, HTTP_HTML, "ui_clusters", "clusters", "view", NULL},
+    {"GET", "/ui/clusters/:id", cluster_ui_show, HTTP_HTML, "ui_cluster", "clusters", "view", NULL},
+    {"POST", "/ui/clusters/:id/deploy", cluster_ui_deploy, HTTP_HTML, "ui_cluster_deploy", "clusters", "deploy", NULL},
     {"GET", "/api/v2/clusters", cluster_api_list, HTTP_LIST, "clusters", NULL, NULL, "List clusters"},
     {"POST", "/api/v2/clusters", cluster_api_create, 0, "cluster_create", NULL, NULL, "Create a cluster"},
     {"GET", "/api/v2/clusters/:id", cluster_api_show, 0, "cluster", NULL, NULL, "One cluster with its members and their state"},
@@ -222,6 +297,9 @@ static const struct http_route cluster_routes[] = {
 void
 clusters_api_init(void)
 {
+	static const struct ui_nav nav[] = {{"Clusters", "/ui/clusters", "clusters", 40}};
+
 	api_resource_register(&cluster_api_resource);
 	http_routes_add(cluster_routes, nitems(cluster_routes));
+	ui_nav_add(nav, nitems(nav));
 }

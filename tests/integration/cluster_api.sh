@@ -109,6 +109,18 @@ is "the viewer cannot deploy" "$(curl -s -o /dev/null -w '%{http_code}' -X POST 
 is "the viewer cannot delete" "$(curl -s -o /dev/null -w '%{http_code}' -X DELETE \
 	-H "Authorization: Bearer $vt" "$DROVERD_URL/api/v2/clusters/c1")" 403
 
+# The UI pages: the list, a cluster with its members, Deploy only for who may deploy.
+page=$(curl -s -H "$auth" "$DROVERD_URL/ui/clusters")
+like "UI: the list links the cluster" "$page" 'href="/ui/clusters/[0-9]*">c1<'
+page=$(curl -s -H "$auth" "$DROVERD_URL/ui/clusters/c1")
+like "UI: the members and their state" "$(echo "$page" | tr -d '\n')" \
+	'cp1</td><td data-label="Role">control-plane</td>.*pending.*w2</td>'
+like "UI: an admin gets the Deploy button" "$page" 'action="/ui/clusters/[0-9]*/deploy"'
+page=$(curl -s -H "Authorization: Bearer $vt" "$DROVERD_URL/ui/clusters/c1")
+like "UI: a viewer sees the cluster" "$page" 'control-plane'
+is "UI: without the Deploy button" "$(echo "$page" | grep -c '/deploy')" 0
+like "UI: the navigation has Clusters" "$(curl -s -H "$auth" "$DROVERD_URL/ui/clusters")" 'href="/ui/clusters"'
+
 ok "delete" "$DROVER" cluster delete empty1
 like "deleted" "$("$DROVER" cluster show empty1 2>&1)" '404'
 count=$(sqlite3 "$state/drover.db" "SELECT group_concat(action) FROM audits WHERE resource='cluster'" 2>/dev/null)
