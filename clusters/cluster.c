@@ -54,6 +54,13 @@ clusters_register(void)
 {
 	store_register(cluster_migrations, nitems(cluster_migrations));
 	job_kind_register(&cluster_deploy_kind);
+	/*
+	 * Ansible's filters join the template engine's filter table, which is not locked:
+	 * registered from a job thread (the first playbook or cluster_deploy job) they would
+	 * reallocate it under an HTTP thread rendering a page. Register them now, while
+	 * droverd is still one thread.
+	 */
+	vars_init();
 }
 
 /* Set where cluster.yml and its roles are. */
@@ -206,8 +213,7 @@ cluster_check(const json_t *in, json_t **ret, struct dr_error *err)
 	if (vars != NULL && !json_is_null(vars) && !json_is_object(vars))
 		return dr_error_set(err, "vars: expected an object of variables"),
 		       CLUSTER_E_INVALID;
-	dumped =
-	    json_dumps(vars != NULL && json_is_object(vars) ? vars : json_object(), JSON_COMPACT);
+	dumped = json_is_object(vars) ? json_dumps(vars, JSON_COMPACT) : xstrdup("{}");
 	if (strlen(dumped) > CLUSTER_VARS_MAX)
 		return dr_error_set(err, "vars: more than %d bytes", CLUSTER_VARS_MAX),
 		       CLUSTER_E_INVALID;

@@ -125,5 +125,8 @@ ok "delete" "$DROVER" cluster delete empty1
 like "deleted" "$("$DROVER" cluster show empty1 2>&1)" '404'
 count=$(sqlite3 "$state/drover.db" "SELECT group_concat(action) FROM audits WHERE resource='cluster'" 2>/dev/null)
 like "creates, updates, deploys and deletes are audited" "$count" 'create.*update.*deploy_check.*delete'
+droverd_stop
+is "droverd stopped cleanly: no sanitizer reports in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
 
 done_testing
