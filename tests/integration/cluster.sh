@@ -90,6 +90,7 @@ inv() {
 		echo "[kube_worker]"
 		for i in "$@"; do echo "node$i ansible_host=$(nodes_addr "$i")"; done
 		sed -n '/^\[nodes:vars\]/,$p' "$NODES_INVENTORY" | sed 's/^\[nodes:vars\]/[all:vars]/'
+		echo "ansible_ssh_known_hosts_file=$NODES_KNOWN_HOSTS" # drover play's name for it
 	} >"$W/inventory.ini"
 }
 inv 3
