@@ -19,6 +19,7 @@ nobase_dist_pkgdata_DATA = playbooks/cluster.yml playbooks/maintenance.yml \
 	playbooks/roles/kubernetes_common/defaults/main.yml \
 	playbooks/roles/kubernetes_common/tasks/main.yml \
 	playbooks/roles/kubernetes_control_plane/defaults/main.yml \
+	playbooks/roles/kubernetes_worker/defaults/main.yml \
 	playbooks/roles/kubernetes_control_plane/meta/main.yml \
 	playbooks/roles/kubernetes_control_plane/tasks/main.yml \
 	playbooks/roles/kubernetes_control_plane/templates/kubeadm-config.yaml.j2 \
