@@ -157,5 +157,12 @@ int cli_host_ssh_put(struct cli *cli, const char *host, const json_t *body);
 int cmd_playbook(struct cli *cli, int argc, char **argv);
 int cmd_patch_run(struct cli *cli, int argc, char **argv);
 int cmd_drift(struct cli *cli, int argc, char **argv);
+/* cmd-cluster.c */
+int cmd_cluster_create(struct cli *cli, int argc, char **argv);
+int cmd_cluster_list(struct cli *cli, int argc, char **argv);
+int cmd_cluster_show(struct cli *cli, int argc, char **argv);
+int cmd_cluster_update(struct cli *cli, int argc, char **argv);
+int cmd_cluster_delete(struct cli *cli, int argc, char **argv);
+int cmd_cluster_deploy(struct cli *cli, int argc, char **argv);
 
 #endif /* DROVER_CLI_H */

@@ -255,6 +255,22 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Hosts checked for drift, drifted first." },
 	{ "drift", "show", cmd_drift, CLI_REMOTE, "drift show HOST",
 	    "What would change on a host: each task and its diff." },
+	{ "cluster", "create", cmd_cluster_create, CLI_REMOTE,
+	    "cluster create NAME --control-plane HOSTGROUP [--workers HOSTGROUP] "
+	    "[--kind kubeadm|k3s] [--mesh istio|linkerd|none] [--version NAME=VERSION]... "
+	    "[--var KEY=VALUE]...",
+	    "Create a Kubernetes cluster from the hosts of hostgroups." },
+	{ "cluster", "list", cmd_cluster_list, CLI_REMOTE, "cluster list [--search QUERY]",
+	    "List clusters." },
+	{ "cluster", "show", cmd_cluster_show, CLI_REMOTE, "cluster show NAME",
+	    "Show a cluster and its members with their state." },
+	{ "cluster", "update", cmd_cluster_update, CLI_REMOTE,
+	    "cluster update NAME [options of create]", "Change a cluster." },
+	{ "cluster", "delete", cmd_cluster_delete, CLI_REMOTE, "cluster delete NAME",
+	    "Delete a cluster (its hosts are left as they are)." },
+	{ "cluster", "deploy", cmd_cluster_deploy, CLI_REMOTE,
+	    "cluster deploy NAME [--check] [-l LIMIT] [--follow]",
+	    "Run playbooks/cluster.yml against the cluster's hosts as a job." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

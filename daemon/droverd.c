@@ -22,6 +22,7 @@
 #include "pxe/pxe.h"
 #include "playbooks/playbooks.h"
 #include "jobs/jobs.h"
+#include "clusters/clusters.h"
 
 #define DROVERD_DEFAULT_CONFIG DROVER_SYSCONFDIR "/droverd.yml"
 
@@ -39,6 +40,8 @@ droverd_store_start(struct config *cfg, struct dr_error *err)
 	provisioner_register();
 	playbook_job_register();
 	jobs_register();
+	clusters_register();
+	cluster_playbooks_dir_set(cfg->playbooks_dir);
 	return store_open(cfg->state_dir, err);
 }
 
@@ -114,6 +117,7 @@ droverd_http_start(struct config *cfg, struct dr_error *err)
 	repos_ui_init();
 	prov_hostcert_api_init();
 	jobs_api_init();
+	clusters_api_init();
 	return http_server_start(&o, err);
 }
 
