@@ -54,13 +54,6 @@ clusters_register(void)
 {
 	store_register(cluster_migrations, nitems(cluster_migrations));
 	job_kind_register(&cluster_deploy_kind);
-	/*
-	 * Ansible's filters join the template engine's filter table, which is not locked:
-	 * registered from a job thread (the first playbook or cluster_deploy job) they would
-	 * reallocate it under an HTTP thread rendering a page. Register them now, while
-	 * droverd is still one thread.
-	 */
-	vars_init();
 }
 
 /* Set where cluster.yml and its roles are. */

@@ -198,9 +198,12 @@ static const struct job_kind playbook_job_kind = {
     .run = playbook_job_run,
 };
 
-/* Register the playbook job kind (droverd, before the store opens). */
+/* Register the playbook job kind (droverd, before the store opens). Ansible's filters go
+ * into the template engine's table now, while droverd has one thread: registering them
+ * from a job thread would grow the table under an HTTP thread rendering a page. */
 void
 playbook_job_register(void)
 {
 	job_kind_register(&playbook_job_kind);
+	vars_init();
 }
