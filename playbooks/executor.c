@@ -1952,7 +1952,9 @@ px_check_fatal(struct px_run *r, struct px_play *pp, const struct px_chain *ch, 
 		json_array_foreach(pp->batch, i, v)
 		{
 			struct px_host *h = px_host_find(r, json_string_value(v));
-			if (h && (h->failed || h->unreachable))
+			/* a failure a rescue section will handle does not count (yet) */
+			if (h && (h->failed || h->unreachable) &&
+			    !(h->last_st == PX_FAILED && px_rescuable(ch)))
 				bf++;
 		}
 		double pct = 100.0 * (double)bf / (double)json_array_size(pp->batch);
@@ -2282,15 +2284,15 @@ px_block(struct px_run *r, struct px_play *pp, const json_t *b, json_t *hosts,
 	if (json_array_size(json_object_get(b, "rescue")) && json_array_size(failed) &&
 	    !pp->end_play) {
 		link.section = 'r';
-		json_array_foreach(failed, i, v) px_host_get(r, json_string_value(v))->failed =
-		    false;
-		px_list(r, pp, json_object_get(b, "rescue"), failed, &link, depth + 1);
+		/* As Ansible counts: rescued when the failure enters the rescue section, whatever
+		 * the rescue then does (a failing rescue adds failed=1 too). */
 		json_array_foreach(failed, i, v)
 		{
 			struct px_host *h = px_host_get(r, json_string_value(v));
-			if (!h->failed && !h->unreachable)
-				h->rescued++;
+			h->failed = false;
+			h->rescued++;
 		}
+		px_list(r, pp, json_object_get(b, "rescue"), failed, &link, depth + 1);
 	}
 	if (json_array_size(json_object_get(b, "always"))) {
 		/* hosts that failed (and were not rescued) still run always */

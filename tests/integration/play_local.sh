@@ -193,4 +193,25 @@ printf -- '- hosts: all\n  roles: [no-such-role]\n' >"$d/norole.yml"
 "$DROVER" play -i localhost, -c local "$d/norole.yml" >"$d/play.out" 2>&1
 is "a missing role: exit 1, as ansible-playbook" "$?" 1
 
+# A failure a rescue section catches, under serial with max_fail_percentage: 0: the rescue
+# runs (the failure does not end the batch first), a failing rescue fails the host, and the
+# recap counts rescued=1 and failed=1, as ansible-playbook's does.
+cat >"$d/rescue.yml" <<'P'
+- hosts: all
+  gather_facts: false
+  serial: 1
+  max_fail_percentage: 0
+  tasks:
+    - block:
+        - command: /bin/false
+          register: r
+      rescue:
+        - debug: msg="rescuing {{ r is failed }}"
+        - fail: msg="stop here"
+P
+"$DROVER" play -i localhost, -c local "$d/rescue.yml" >"$d/play.out" 2>&1
+is "a failing rescue under max_fail_percentage: exit 2" "$?" 2
+like "the rescue ran" "$(cat "$d/play.out")" '"msg": "rescuing True"'
+like "rescued=1 and failed=1 in the recap" "$(cat "$d/play.out")" 'ok=1 +changed=0 +unreachable=0 +failed=1 +skipped=0 +rescued=1'
+
 done_testing
