@@ -319,6 +319,32 @@ px_kw(const struct px_play *pp, const struct px_chain *ch, const json_t *task, c
 	return pp ? json_object_get(pp->play, k) : NULL;
 }
 
+/*
+ * The when of every block around a task, outermost first (Ansible adds them to the
+ * task's own; they hold in the block's rescue and always sections too). *ret_ok is false
+ * at the first that is; *ret_cond is that condition (for false_condition).
+ */
+static int
+px_chain_when(const json_t *vars, const struct px_chain *ch, bool *ret_ok,
+    const json_t **ret_cond, struct dr_error *err)
+{
+	const json_t *w;
+
+	*ret_ok = true;
+	for (; ch; ch = ch->up) {
+		if (!ch->obj || !json_object_get(ch->obj, "block") ||
+		    (w = json_object_get(ch->obj, "when")) == NULL)
+			continue;
+		if (vars_cond(vars, w, ret_ok, err) < 0)
+			return -1;
+		if (!*ret_ok) {
+			*ret_cond = w;
+			return 0;
+		}
+	}
+	return 0;
+}
+
 /* The role the task runs in (innermost), or NULL. */
 static const json_t *
 px_role(const struct px_chain *ch, const json_t *task)
@@ -1636,7 +1662,25 @@ px_task_host(struct px_run *r, struct px_play *pp, const struct px_chain *ch, co
 		st = PX_FAILED;
 		goto done;
 	}
-	/* when (for a loop: per item) */
+	/* the blocks' when, then the task's (for a loop: per item) */
+	{
+		const json_t *w = NULL;
+		bool ok;
+		if (px_chain_when(vars, ch, &ok, &w, &err) < 0) {
+			result =
+			    json_pack("{s:b,s:b,s:s}", "changed", 0, "failed", 1, "msg", err.msg);
+			st = PX_FAILED;
+			goto done;
+		}
+		if (!ok) {
+			result = json_pack("{s:b,s:b,s:s}", "changed", 0, "skipped", 1,
+			    "skip_reason", "Conditional result was False");
+			if (json_is_string(w))
+				json_object_set(result, "false_condition", (json_t *)w);
+			st = PX_SKIPPED;
+			goto done;
+		}
+	}
 	if (!json_object_get(task, "loop") || is_include) {
 		bool ok;
 		if (vars_cond(vars, px_kw(NULL, NULL, task, "when"), &ok, &err) < 0) {
@@ -2101,8 +2145,10 @@ px_meta(struct px_run *r, struct px_play *pp, const struct px_chain *ch, const j
 		struct px_host *h = px_host_get(r, json_string_value(v));
 		json_t *vars = px_vars(r, pp, ch, task, h);
 		bool ok = true;
+		const json_t *w = NULL;
 		struct dr_error err = {{0}};
-		if (vars_cond(vars, px_kw(NULL, NULL, task, "when"), &ok, &err) < 0) {
+		if (px_chain_when(vars, ch, &ok, &w, &err) < 0 ||
+		    (ok && vars_cond(vars, px_kw(NULL, NULL, task, "when"), &ok, &err) < 0)) {
 			px_emit(r, h, task, "failed",
 			    json_pack("{s:b,s:s}", "failed", 1, "msg", err.msg), NULL, false,
 			    false, NULL);

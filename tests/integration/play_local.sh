@@ -214,4 +214,27 @@ is "a failing rescue under max_fail_percentage: exit 2" "$?" 2
 like "the rescue ran" "$(cat "$d/play.out")" '"msg": "rescuing True"'
 like "rescued=1 and failed=1 in the recap" "$(cat "$d/play.out")" 'ok=1 +changed=0 +unreachable=0 +failed=1 +skipped=0 +rescued=1'
 
+# A block's when holds for each of its tasks (and its rescue): false here, so every task of
+# the blocks is skipped, as ansible-playbook skips them.
+cat >"$d/blockwhen.yml" <<'P'
+- hosts: all
+  gather_facts: false
+  tasks:
+    - set_fact:
+        needed: "{{ false or false }}"
+    - name: a block with when and rescue
+      when: needed | bool
+      block:
+        - command: /bin/true
+      rescue:
+        - debug: msg=rescue
+    - block:
+        - block:
+            - command: /bin/true
+      when: needed
+P
+"$DROVER" play -i localhost, -c local "$d/blockwhen.yml" >"$d/play.out" 2>&1
+is "block when false: exit 0" "$?" 0
+like "every task of the blocks is skipped" "$(cat "$d/play.out")" 'ok=1 +changed=0 +unreachable=0 +failed=0 +skipped=2'
+
 done_testing
