@@ -31,5 +31,6 @@ nobase_dist_pkgdata_DATA = playbooks/cluster.yml playbooks/maintenance.yml \
 	playbooks/roles/mesh/tasks/main.yml \
 	playbooks/roles/node_maintenance/defaults/main.yml \
 	playbooks/roles/node_maintenance/tasks/main.yml
-INTEGRATION_TESTS += tests/integration/cluster_api.sh tests/integration/cluster.sh
+INTEGRATION_TESTS += tests/integration/cluster_api.sh tests/integration/cluster.sh \
+	tests/integration/cluster_drover.sh
 webui_asset_files += webui/templates/clusters.html webui/templates/cluster.html
