@@ -2,8 +2,8 @@
 # cluster.sh - the cluster roles (playbooks/cluster.yml, playbooks/maintenance.yml) on
 # systemd test nodes, run by Debian's ansible-playbook (and by `drover play` with
 # CLUSTER_PLAY='drover play', as cluster_drover.sh does): Debian's containerd and runc
-# really installed from a repository served in the test network and really running; kubeadm, kubelet, kubectl, istioctl and
-# linkerd are stand-ins (tests/lib/k8s-standin) that record their calls and keep the
+# really installed from a repository served in the test network and really running;
+# kubeadm, kubelet, kubectl, istioctl and linkerd are stand-ins (tests/lib/k8s-standin) that record their calls and keep the
 # cluster's state in a small API on the first control plane. Full deploy with Istio and
 # Drover's CA, a second run with changed=0, check mode adding a node, a rolling
 # maintenance stopped by a PodDisruptionBudget.
