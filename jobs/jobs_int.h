@@ -64,6 +64,8 @@ int jobs_run_playbook(
 int jobs_run_settings(const json_t *p, struct jobs_run *rx, struct dr_error *err);
 /* Run rx->host_fn on targets [from, to), up to rx->concurrency at a time. */
 void jobs_run_pool(struct jobs_run *rx, size_t from, size_t to);
+/* After a batch: cancel the run when failures pass max_fail percent of the hosts run. */
+void jobs_run_threshold(struct jobs_run *rx, size_t from, size_t total);
 /* Mark hosts never started skipped (or cancelled), set the result; 0 when every host
  * succeeded, else -1 with err saying how many failed. */
 int jobs_run_finish(struct jobs_run *rx, size_t total, struct dr_error *err);

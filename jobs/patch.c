@@ -544,15 +544,7 @@ patch_run(struct job *job, struct dr_error *err)
 			}
 		}
 		from = to;
-		size_t done = rx.ok + rx.failed + rx.unreachable;
-		if (from < total && done > 0 &&
-		    (double)(rx.failed + rx.unreachable) * 100.0 / (double)done >
-		        (double)rx.max_fail) {
-			job_printf(job,
-			    "stopping: %zu of %zu hosts failed, more than the %d%% allowed\n",
-			    rx.failed + rx.unreachable, done, rx.max_fail);
-			rx.cancel = 1;
-		}
+		jobs_run_threshold(&rx, from, total);
 	}
 	rc = jobs_run_finish(&rx, total, err);
 out:

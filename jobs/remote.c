@@ -537,6 +537,20 @@ jobs_run_settings(const json_t *p, struct jobs_run *rx, struct dr_error *err)
 	return 0;
 }
 
+/* After a batch ending before host total: stop the run (cancel) when more hosts failed
+ * than max_fail percent of those run so far. */
+void
+jobs_run_threshold(struct jobs_run *rx, size_t from, size_t total)
+{
+	size_t bad = rx->failed + rx->unreachable, done = rx->ok + bad;
+
+	if (from < total && done > 0 && (double)bad * 100.0 / (double)done > (double)rx->max_fail) {
+		job_printf(rx->job, "stopping: %zu of %zu hosts failed, more than the %d%% allowed\n",
+		    bad, done, rx->max_fail);
+		rx->cancel = 1;
+	}
+}
+
 /* Mark the hosts never started (skipped by the threshold, or cancelled), set the result
  * and say how the run ended. */
 int
@@ -639,15 +653,7 @@ rx_run(struct job *job, struct dr_error *err)
 		else if (jobs_run_playbook(&rx, rx.playbook_path, from, to, err) < 0)
 			goto out;
 		from = to;
-		size_t done = rx.ok + rx.failed + rx.unreachable;
-		if (from < total && done > 0 &&
-		    (double)(rx.failed + rx.unreachable) * 100.0 / (double)done >
-		        (double)rx.max_fail) {
-			job_printf(job,
-			    "stopping: %zu of %zu hosts failed, more than the %d%% allowed\n",
-			    rx.failed + rx.unreachable, done, rx.max_fail);
-			rx.cancel = 1;
-		}
+		jobs_run_threshold(&rx, from, total);
 	}
 	rc = jobs_run_finish(&rx, total, err);
 out:
