@@ -28,6 +28,21 @@ pkg_exec(struct module_ctx *m, const char *cmd, struct conn_result *r, struct dr
 	return module_exec(m, cmd, NULL, 0, r, err);
 }
 
+/* Run the command in cmd (freed) and hand back its stdout; -1 when it could not run. */
+static int
+pkg_exec_out(struct module_ctx *m, struct buf *cmd, char **ret_out, struct dr_error *err)
+{
+	struct conn_result r;
+	int rc = pkg_exec(m, cmd->data, &r, err);
+
+	buf_free(cmd);
+	if (rc < 0)
+		return -1;
+	*ret_out = xstrdup(r.out != NULL ? r.out : "");
+	conn_result_free(&r);
+	return 0;
+}
+
 /* Copy a command's stdout, stderr and rc into the result (as Ansible's modules report). */
 static void
 pkg_result_output(struct module_ctx *m, const struct conn_result *r)
@@ -223,7 +238,6 @@ static int
 pkg_apt_query(struct module_ctx *m, const json_t *names, json_t **ret, struct dr_error *err)
 {
 	struct buf cmd = BUF_INIT(0);
-	struct conn_result r;
 	json_t *out = json_object();
 	size_t i;
 	json_t *v;
@@ -246,14 +260,11 @@ pkg_apt_query(struct module_ctx *m, const json_t *names, json_t **ret, struct dr
 	    "case $s in installed*) [ -n \"$c\" ] && [ \"$c\" != '(none)' ] && "
 	    "dpkg --compare-versions \"$c\" gt \"${s#*\t}\" && n=1;; esac; "
 	    "printf '%s\\t%s\\t%s\\t%s\\n' \"$p\" \"$s\" \"$c\" \"$n\"; done");
-	int rc = pkg_exec(m, cmd.data, &r, err);
-	buf_free(&cmd);
-	if (rc < 0) {
+	_cleanup_free_ char *text = NULL;
+	if (pkg_exec_out(m, &cmd, &text, err) < 0) {
 		json_decref(out);
 		return -1;
 	}
-	_cleanup_free_ char *text = xstrdup(r.out);
-	conn_result_free(&r);
 	char *save = NULL;
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 		char *f[5] = {0};
@@ -655,7 +666,6 @@ pkg_dnf_installed(struct module_ctx *m, const json_t *specs, json_t **ret, struc
 	const char *root = module_str(m, "installroot");
 	_cleanup_free_ char *qr = conn_quote(root ? root : "/");
 	struct buf cmd = BUF_INIT(0);
-	struct conn_result r;
 	json_t *out = json_array();
 
 	buf_adds(&cmd, "for p in");
@@ -664,14 +674,11 @@ pkg_dnf_installed(struct module_ctx *m, const json_t *specs, json_t **ret, struc
 	    "; do rpm --root %s -q --whatprovides \"$p\" >/dev/null 2>&1 || "
 	    "rpm --root %s -q \"$p\" >/dev/null 2>&1 && printf '%%s\\n' \"$p\"; done",
 	    qr, qr);
-	int rc = pkg_exec(m, cmd.data, &r, err);
-	buf_free(&cmd);
-	if (rc < 0) {
+	_cleanup_free_ char *text = NULL;
+	if (pkg_exec_out(m, &cmd, &text, err) < 0) {
 		json_decref(out);
 		return -1;
 	}
-	_cleanup_free_ char *text = xstrdup(r.out);
-	conn_result_free(&r);
 	char *save = NULL;
 	for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 		json_array_append_new(out, json_string(l));
