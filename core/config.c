@@ -84,6 +84,7 @@ static const struct config_key config_keys[] = {
     K("tftp.listen", CONFIG_STRING, tftp_listen, "", 0, 0, false, NULL, NULL),
     K("tftp.root", CONFIG_STRING, tftp_root, "", 0, 0, false, NULL, NULL),
     K("dhcp.dnsmasq_pidfile", CONFIG_STRING, dnsmasq_pidfile, "", 0, 0, false, NULL, NULL),
+    K("dhcp.dnsmasq_command", CONFIG_STRING, dnsmasq_command, "", 0, 0, false, NULL, NULL),
     K("playbooks.dir", CONFIG_STRING, playbooks_dir, "", 0, 0, false, NULL, NULL),
 };
 

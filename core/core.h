@@ -232,6 +232,7 @@ struct config {
 	char *tftp_listen;       /* TFTP server ADDR[:PORT]; "" = no TFTP server */
 	char *tftp_root;         /* boot files; "" = <state_dir>/tftp */
 	char *dnsmasq_pidfile;   /* dnsmasq to signal when reservations change; "" = none */
+	char *dnsmasq_command;   /* dnsmasq droverd runs and restarts itself; "" = none */
 	char *playbooks_dir;     /* cluster.yml and its roles; "" = the installed copy */
 };
 

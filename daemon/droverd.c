@@ -154,6 +154,7 @@ droverd_provisioner_start(struct config *cfg, struct dr_error *err)
 		.tftp_root = root,
 		.dhcp_dir = dhcp,
 		.dnsmasq_pidfile = *cfg->dnsmasq_pidfile != '\0' ? cfg->dnsmasq_pidfile : NULL,
+		.dnsmasq_command = *cfg->dnsmasq_command != '\0' ? cfg->dnsmasq_command : NULL,
 		.state_dir = cfg->state_dir,
 	};
 
@@ -195,7 +196,7 @@ static const struct droverd_module {
 	{ "jobs", droverd_jobs_start, droverd_jobs_stop },
 	{ "scheduler", droverd_schedule_start, schedule_stop },
 	{ "http", droverd_http_start, http_server_stop },
-	{ "provisioner", droverd_provisioner_start, NULL },
+	{ "provisioner", droverd_provisioner_start, provisioner_stop },
 	{ "tftp", droverd_tftp_start, pxe_tftp_stop },
 };
 

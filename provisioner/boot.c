@@ -28,7 +28,16 @@ prov_boot_setup(const struct provisioner_opts *o, struct dr_error *err)
 	if (prov_boot_write_conf(err) < 0)
 		return -1;
 	provisioner_boot_changed(NULL);
+	if (o->dnsmasq_command != NULL &&
+	    pxe_dnsmasq_run(o->dnsmasq_command, o->dhcp_dir, err) < 0)
+		return -1;
 	return 0;
+}
+
+void
+provisioner_stop(void)
+{
+	pxe_dnsmasq_stop();
 }
 
 /* Rewrite dnsmasq.conf with every subnet's range and boot loaders. */
@@ -75,8 +84,8 @@ out:
 	return r;
 }
 
-/* A subnet was created, changed or deleted: rewrite dnsmasq.conf (dnsmasq reads it at
- * start: it has to be restarted, which the log says). */
+/* A subnet was created, changed or deleted: rewrite dnsmasq.conf, which dnsmasq reads at
+ * start only: droverd's own dnsmasq is restarted; another one needs the operator to. */
 void
 prov_boot_subnets_changed(void)
 {
@@ -86,7 +95,7 @@ prov_boot_subnets_changed(void)
 		return;
 	if (prov_boot_write_conf(&err) < 0)
 		log_warnx("dnsmasq.conf: %s", err.msg);
-	else
+	else if (!pxe_dnsmasq_reload(true))
 		log_info("%s/dnsmasq.conf rewritten for the subnets: restart dnsmasq to apply it",
 		    prov_dhcp.dir);
 }

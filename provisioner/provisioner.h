@@ -292,11 +292,14 @@ struct provisioner_opts {
 	const char *tftp_root; /* boot files, also served at /pxe/files/ over HTTP */
 	const char *dhcp_dir; /* dnsmasq.conf and dhcp-hosts go here; NULL = none */
 	const char *dnsmasq_pidfile; /* signalled after reservations change; NULL = none */
+	const char *dnsmasq_command; /* a dnsmasq droverd runs itself (pxe_dnsmasq_run) */
 	const char *state_dir; /* holds secret.key; NULL = a key for this process */
 };
 /* After store_open: seed the defaults, write the DHCP files, install the TFTP generator
  * of per-host boot configurations. */
 int provisioner_init(const struct provisioner_opts *o, struct dr_error *err);
+/* At droverd's stop: end the dnsmasq it runs, if any. */
+void provisioner_stop(void);
 
 /* A host's build state changed: rewrite the DHCP reservations (per-MAC TFTP files are
  * generated when asked for, so they need nothing). */

@@ -3,12 +3,17 @@
 #include "config.h"
 
 #include <errno.h>
-#include <stdbool.h>
+#include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "pxe/pxe.h"
 
@@ -152,7 +157,7 @@ pxe_dnsmasq_write_hosts(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsma
 	buf_free(&b);
 	if (r < 0)
 		return -1;
-	if (o->pidfile != NULL && *o->pidfile != '\0') {
+	if (!pxe_dnsmasq_reload(false) && o->pidfile != NULL && *o->pidfile != '\0') {
 		_cleanup_free_ char *text = NULL;
 		long long pid;
 
@@ -161,4 +166,189 @@ pxe_dnsmasq_write_hosts(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsma
 			kill((pid_t)pid, SIGHUP);
 	}
 	return 0;
+}
+
+/*
+ * droverd's own dnsmasq (dhcp.dnsmasq_command): a child in the foreground on
+ * <dir>/dnsmasq.conf, restarted when the subnets change (dnsmasq reads its ranges only at
+ * start), sent SIGHUP when the reservations change, started again after a delay that grows
+ * from 1 s to 60 s when it ends by itself, and stopped with droverd.
+ */
+#define PXE_DNSMASQ_DELAY_MAX 60
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	char **argv;
+	pid_t pid; /* 0 while none runs */
+	bool on, stopping, restart;
+} pxe_dnsmasq_child = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
+
+/* Start dnsmasq with default signal handling (droverd's threads block the signals it
+ * takes with sigwait). */
+static int
+pxe_dnsmasq_spawn(pid_t *pid, struct dr_error *err)
+{
+	posix_spawnattr_t a;
+	sigset_t none, all;
+	int r;
+
+	sigemptyset(&none);
+	sigfillset(&all);
+	posix_spawnattr_init(&a);
+	posix_spawnattr_setflags(&a, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setsigmask(&a, &none);
+	posix_spawnattr_setsigdefault(&a, &all);
+	r = posix_spawnp(
+	    pid, pxe_dnsmasq_child.argv[0], NULL, &a, pxe_dnsmasq_child.argv, environ);
+	posix_spawnattr_destroy(&a);
+	if (r != 0)
+		return dr_error_set(err, "dhcp.dnsmasq_command: cannot run %s: %s",
+		    pxe_dnsmasq_child.argv[0], strerror(r));
+	return 0;
+}
+
+/* Wait (the lock held) up to SECONDS or until droverd stops. */
+static void
+pxe_dnsmasq_sleep(unsigned seconds)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += seconds;
+	while (!pxe_dnsmasq_child.stopping &&
+	    pthread_cond_timedwait(&pxe_dnsmasq_child.cond, &pxe_dnsmasq_child.lock, &until) == 0)
+		;
+}
+
+/* The supervisor: reap dnsmasq, start it again. */
+static void *
+pxe_dnsmasq_supervise(void *arg)
+{
+	unsigned delay = 1;
+	struct dr_error err;
+	int status;
+	pid_t pid;
+
+	(void)arg;
+	pthread_mutex_lock(&pxe_dnsmasq_child.lock);
+	while (!pxe_dnsmasq_child.stopping) {
+		int64_t started = time_mono_us();
+
+		pid = pxe_dnsmasq_child.pid;
+		pthread_mutex_unlock(&pxe_dnsmasq_child.lock);
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		pthread_mutex_lock(&pxe_dnsmasq_child.lock);
+		pxe_dnsmasq_child.pid = 0;
+		if (pxe_dnsmasq_child.stopping)
+			break;
+		if (pxe_dnsmasq_child.restart) {
+			delay = 1;
+			log_info("dnsmasq (pid %d) restarted for the new subnets", (int)pid);
+		} else {
+			if (time_mono_us() - started > PXE_DNSMASQ_DELAY_MAX * 1000000LL)
+				delay = 1;
+			if (WIFSIGNALED(status))
+				log_warnx("dnsmasq (pid %d) was killed by signal %d; starting it "
+				          "again in %u s",
+				    (int)pid, WTERMSIG(status), delay);
+			else
+				log_warnx("dnsmasq (pid %d) exited with status %d; starting it "
+				          "again in %u s",
+				    (int)pid, WEXITSTATUS(status), delay);
+			pxe_dnsmasq_sleep(delay);
+			delay =
+			    delay * 2 < PXE_DNSMASQ_DELAY_MAX ? delay * 2 : PXE_DNSMASQ_DELAY_MAX;
+			if (pxe_dnsmasq_child.stopping)
+				break;
+		}
+		pxe_dnsmasq_child.restart = false;
+		while (pxe_dnsmasq_spawn(&pxe_dnsmasq_child.pid, &err) < 0) {
+			log_warnx("%s; trying again in %u s", err.msg, delay);
+			pxe_dnsmasq_sleep(delay);
+			if (pxe_dnsmasq_child.stopping)
+				goto out;
+		}
+	}
+out:
+	pthread_mutex_unlock(&pxe_dnsmasq_child.lock);
+	return NULL;
+}
+
+int
+pxe_dnsmasq_run(const char *command, const char *dir, struct dr_error *err)
+{
+	_cleanup_free_ char *words = xstrdup(command);
+	char *save = NULL, *w;
+	size_t n = 0;
+
+	if (pxe_dnsmasq_child.on)
+		return dr_error_set(err, "dhcp.dnsmasq_command: dnsmasq already runs");
+	pxe_dnsmasq_child.argv = xcalloc(strlen(command) / 2 + 4, sizeof(char *));
+	for (w = strtok_r(words, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save))
+		pxe_dnsmasq_child.argv[n++] = xstrdup(w);
+	if (n == 0) {
+		free(pxe_dnsmasq_child.argv);
+		pxe_dnsmasq_child.argv = NULL;
+		return dr_error_set(err, "dhcp.dnsmasq_command: empty");
+	}
+	pxe_dnsmasq_child.argv[n++] = xstrdup("--keep-in-foreground");
+	pxe_dnsmasq_child.argv[n++] = xasprintf("--conf-file=%s/dnsmasq.conf", dir);
+	if (pxe_dnsmasq_spawn(&pxe_dnsmasq_child.pid, err) < 0)
+		goto fail;
+	pxe_dnsmasq_child.on = true;
+	if (pthread_create(&pxe_dnsmasq_child.thread, NULL, pxe_dnsmasq_supervise, NULL) != 0) {
+		kill(pxe_dnsmasq_child.pid, SIGTERM);
+		waitpid(pxe_dnsmasq_child.pid, NULL, 0);
+		pxe_dnsmasq_child.on = false;
+		dr_error_set(err, "dhcp.dnsmasq_command: cannot start a thread");
+		goto fail;
+	}
+	log_info("dnsmasq (pid %d) runs on %s/dnsmasq.conf", (int)pxe_dnsmasq_child.pid, dir);
+	return 0;
+fail:
+	for (n = 0; pxe_dnsmasq_child.argv[n] != NULL; n++)
+		free(pxe_dnsmasq_child.argv[n]);
+	free(pxe_dnsmasq_child.argv);
+	pxe_dnsmasq_child.argv = NULL;
+	return -1;
+}
+
+bool
+pxe_dnsmasq_reload(bool restart)
+{
+	if (!pxe_dnsmasq_child.on)
+		return false;
+	pthread_mutex_lock(&pxe_dnsmasq_child.lock);
+	if (restart)
+		pxe_dnsmasq_child.restart = true;
+	/* None running (between two starts): the next one reads the new files. */
+	if (pxe_dnsmasq_child.pid > 0)
+		kill(pxe_dnsmasq_child.pid, restart ? SIGTERM : SIGHUP);
+	pthread_mutex_unlock(&pxe_dnsmasq_child.lock);
+	return true;
+}
+
+void
+pxe_dnsmasq_stop(void)
+{
+	size_t i;
+
+	if (!pxe_dnsmasq_child.on)
+		return;
+	pthread_mutex_lock(&pxe_dnsmasq_child.lock);
+	pxe_dnsmasq_child.stopping = true;
+	if (pxe_dnsmasq_child.pid > 0)
+		kill(pxe_dnsmasq_child.pid, SIGTERM);
+	pthread_cond_broadcast(&pxe_dnsmasq_child.cond);
+	pthread_mutex_unlock(&pxe_dnsmasq_child.lock);
+	pthread_join(pxe_dnsmasq_child.thread, NULL);
+	for (i = 0; pxe_dnsmasq_child.argv[i] != NULL; i++)
+		free(pxe_dnsmasq_child.argv[i]);
+	free(pxe_dnsmasq_child.argv);
+	pxe_dnsmasq_child.argv = NULL;
+	pxe_dnsmasq_child.on = false;
+	pxe_dnsmasq_child.stopping = false;
 }

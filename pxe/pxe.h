@@ -104,7 +104,16 @@ struct pxe_dnsmasq_host {
 /* Write <dir>/dnsmasq.conf for o (atomically); -1 with err naming a subnet whose loader
  * is unknown. dnsmasq reads it at start only (SIGHUP re-reads the reservations). */
 int pxe_dnsmasq_write_conf(const struct pxe_dnsmasq_opts *o, struct dr_error *err);
-/* Write <dir>/dhcp-hosts with these reservations (atomically), then signal dnsmasq. */
+/* Run dnsmasq as droverd's child: COMMAND (words separated by blanks, no quoting) with
+ * --keep-in-foreground --conf-file=<dir>/dnsmasq.conf added, supervised (started again
+ * when it ends) until pxe_dnsmasq_stop(); -1 with err if it cannot be started. */
+int pxe_dnsmasq_run(const char *command, const char *dir, struct dr_error *err);
+/* Make droverd's own dnsmasq re-read its files: restart it (new ranges) or SIGHUP (new
+ * reservations). false when droverd runs none. */
+bool pxe_dnsmasq_reload(bool restart);
+void pxe_dnsmasq_stop(void);
+/* Write <dir>/dhcp-hosts with these reservations (atomically), then signal dnsmasq (ours,
+ * or the one of o->pidfile). */
 int pxe_dnsmasq_write_hosts(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsmasq_host *hosts,
     size_t n, struct dr_error *err);
 

@@ -389,7 +389,9 @@ if command -v ansible-playbook >/dev/null 2>&1; then
 	runa reboot.yml -e target=node2
 	is "reboot: the same recap as ansible-playbook" \
 		"$(counts node1 "$T/play.out")" "$(counts node2 "$T/ansible.out")"
-	ok "ansible-playbook rebooted node2 too" test "$b2" != "$(nodes_boot_id 2)"
+	ok "ansible-playbook rebooted node2 too" test "$b2" != "$(nodes_boot_id 2)" ||
+		{ echo "# node2's boot id before: '$b2'"; grep -E -A4 'fatal|FAILED|UNREACHABLE|ERROR' \
+			"$T/ansible.out" | sed 's/^/# /' | head -30; sed 's/^/# sshd: /' "$NODES_DIR/node2/sshd.log" | tail -10; }
 fi
 rund reboot.yml $E --check
 is "reboot in check mode: no reboot" "$(nodes_boot_id 1)" "$after"

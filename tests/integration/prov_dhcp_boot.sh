@@ -110,4 +110,65 @@ like "and the client still gets an address from the subnet's range" \
 	"$(grep -c 'DHCPACK(v0) 198\.18\.2\.1[0-9][0-9]' "$TAP_TMP/dnsmasq.log")" '^[1-9]'
 ok "deleting the subnet takes its range out" sh -c "'$DROVER' subnet delete lab >/dev/null &&
 	! grep -q 198.18.2.100 '$conf'"
+
+# droverd's own dnsmasq (dhcp.dnsmasq_command): restarted by droverd when a subnet changes,
+# started again when it dies, stopped with droverd.
+kill "$DNSMASQ_PID"
+wait "$DNSMASQ_PID" 2>/dev/null
+DNSMASQ_PID=
+droverd_stop
+log2=$TAP_TMP/dnsmasq2.log
+pidf=$TAP_TMP/dnsmasq2.pid
+cat >"$TAP_TMP/droverd.yml" <<EOF
+dhcp:
+  dnsmasq_command: ip netns exec $srv dnsmasq --port=0 --user=root --interface=v0 --bind-interfaces --dhcp-leasefile=$TAP_TMP/leases2 --pid-file=$pidf --log-dhcp --log-facility=$log2
+EOF
+ok "droverd starts with dhcp.dnsmasq_command" droverd_start "$TAP_TMP/state" --config "$TAP_TMP/droverd.yml"
+U=$DROVERD_URL
+# ranges N: wait until dnsmasq logged its range N times (each start logs it once).
+ranges() {
+	i=0
+	while [ "$(grep -c 'DHCP, IP range' "$log2" 2>/dev/null)" -lt "$1" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(grep -c 'DHCP, IP range' "$log2" 2>/dev/null)" -ge "$1" ]
+}
+# started N: wait until droverd's dnsmasq wrote a pid file that is not N.
+started() {
+	i=0
+	while { [ ! -s "$pidf" ] || [ "$(cat "$pidf")" = "$1" ]; } && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -0 "$(cat "$pidf")" 2>/dev/null
+}
+ok "droverd's dnsmasq runs (no subnet yet: no range)" started none
+first=$(cat "$pidf")
+"$DROVER" subnet create --name lab2 --network 198.18.2.0 --mask 255.255.255.0 \
+	--from 198.18.2.150 --to 198.18.2.160 --pxe-loader 'iPXE Chain BIOS' >/dev/null
+ok "a new subnet: droverd restarted dnsmasq, which serves its range" ranges 1
+like "droverd logged the restart" "$(cat "$TAP_TMP/droverd.log")" \
+	"dnsmasq \(pid $first\) restarted for the new subnets"
+dhcp bios >/dev/null
+is "a BIOS client gets undionly.kpxe" "$(dhcp bios)" undionly.kpxe
+like "with an address from the new range" "$(grep 'DHCPACK(v0)' "$log2" | tail -1)" \
+	'198\.18\.2\.1(5[0-9]|60)'
+"$DROVER" subnet update lab2 --pxe-loader 'PXELinux BIOS' >/dev/null
+ok "a changed loader: restarted again" ranges 2
+is "and a BIOS client gets pxelinux.0 with no restart by hand" "$(dhcp bios)" pxelinux.0
+p=$(cat "$pidf")
+kill -KILL "$p"
+ok "dnsmasq killed: droverd starts it again" ranges 3
+like "and says why" "$(cat "$TAP_TMP/droverd.log")" \
+	"dnsmasq \(pid $p\) was killed by signal 9; starting it again"
+is "the restarted dnsmasq answers" "$(dhcp bios)" pxelinux.0
+p=$(cat "$pidf")
+droverd_stop
+ok "droverd's stop ends its dnsmasq" sh -c "! kill -0 $p 2>/dev/null"
+printf 'dhcp:\n  dnsmasq_command: /nonexistent/dnsmasq --port=0\n' >"$TAP_TMP/bad.yml"
+droverd_start "$TAP_TMP/state" --config "$TAP_TMP/bad.yml"
+like "a dnsmasq_command that cannot run stops droverd's start, naming the key" \
+	"$(cat "$TAP_TMP/droverd.log")" "dhcp.dnsmasq_command: cannot run /nonexistent/dnsmasq"
+droverd_stop
 done_testing
