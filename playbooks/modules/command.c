@@ -94,8 +94,10 @@ command_run_line(struct module_ctx *m, const char *line, const char *shown, json
 	size_t in_len = 0;
 	int g;
 
-	if (!raw && (g = command_guard(m, shown, err)) != 0)
+	if (!raw && (g = command_guard(m, shown, err)) != 0) {
+		json_decref(cmd_value);
 		return g < 0 ? -1 : 0;
+	}
 	if (m->check) {
 		json_object_set_new(
 		    m->result, "msg", json_string("Command would have run if not in check mode"));

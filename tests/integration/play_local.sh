@@ -237,4 +237,19 @@ P
 is "block when false: exit 0" "$?" 0
 like "every task of the blocks is skipped" "$(cat "$d/play.out")" 'ok=1 +changed=0 +unreachable=0 +failed=0 +skipped=2'
 
+# command with creates= (as argv and as free form): skipped when the file exists, and the
+# command held for the result is freed then too (the ASan build checks leaks at exit).
+cat >"$d/creates.yml" <<P
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: touch $d/created creates=$d/created
+    - command:
+        argv: [touch, $d/created]
+        creates: $d/created
+P
+"$DROVER" play -i localhost, -c local "$d/creates.yml" >"$d/play.out" 2>&1
+is "command with creates: exit 0" "$?" 0
+like "the first ran, the second did not" "$(cat "$d/play.out")" 'ok=2 +changed=1 +unreachable=0 +failed=0'
+
 done_testing

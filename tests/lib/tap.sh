@@ -54,6 +54,12 @@ like() {
 	fi
 }
 
+# skip DESCRIPTION REASON: a test point that could not be run here (counted as SKIP).
+skip() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $1 # SKIP $2"
+}
+
 TAP_TMP=$(mktemp -d /tmp/drover-tap.XXXXXX)
 trap 'rm -rf "$TAP_TMP"' EXIT
 
