@@ -143,6 +143,8 @@ json_t *jobs_library_versions(const char *name);
 struct conn;
 /* The shell script that prints a profile (one round trip). */
 const char *jobs_profile_script(void);
+/* The script with the stored fingerprint (NULL: none) set before it. Caller frees. */
+char *jobs_profile_script_known(const char *fingerprint);
 /* Parse the script's output into {"format": "apt"|"yum", "packages": [...],
  * "reboot_required": bool}. Caller frees *ret. */
 int jobs_profile_parse(const char *text, size_t len, json_t **ret, struct dr_error *err);
@@ -151,6 +153,10 @@ int jobs_profile_collect(struct conn *c, int64_t host_id, int64_t job_id, struct
 /* Store a parsed profile and recompute the host's applicable errata. */
 int jobs_profile_store(
     int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err);
+/* Store many profiles [{host_id, profile}] in one transaction; a host's failure goes to
+ * errors (host id as text -> message); -1 when the transaction did not commit. */
+int jobs_profile_store_many(
+    const json_t *list, int64_t job_id, json_t *errors, struct dr_error *err);
 /* The repository versions content view cv serves in environment env ("default" in
  * "Library": every repository's latest), and their format ("apt" or "yum"). Caller frees. */
 int jobs_content_versions(
