@@ -851,6 +851,7 @@ rx_run(struct job *job, struct dr_error *err)
 	struct jobs_run rx = {.job = job, .params = p};
 	char tmpl[] = "/tmp/drover-rx-XXXXXX";
 	const char *yaml = jobs_run_str(p, "playbook_yaml");
+	const json_t *git = NULL;
 	size_t total, from;
 	int rc = -1;
 
@@ -864,8 +865,9 @@ rx_run(struct job *job, struct dr_error *err)
 	}
 	rx.command = jobs_run_str(p, "command");
 	rx.host_fn = rx_command_host;
-	if ((rx.command == NULL) == (yaml == NULL)) {
-		dr_error_set(err, "params: give command or playbook_yaml (one of them)");
+	git = json_object_get(p, "playbook_git");
+	if ((rx.command != NULL) + (yaml != NULL) + (git != NULL) != 1) {
+		dr_error_set(err, "params: give command, playbook_yaml or playbook_git (one of them)");
 		goto out;
 	}
 	if (jobs_run_settings(p, &rx, err) < 0)
@@ -891,6 +893,15 @@ rx_run(struct job *job, struct dr_error *err)
 			goto out;
 		}
 		rx.playbook_path = pbp;
+	} else if (git != NULL) {
+		_cleanup_free_ char *src = xasprintf("%s/src", rx.dir), *commit = NULL;
+		_cleanup_free_ char *safe =
+		    jobs_git_redact(jobs_run_str(git, "url") ? jobs_run_str(git, "url") : "");
+		if (jobs_git_checkout(git, src, &commit, err) < 0)
+			goto out;
+		job_printf(job, "playbook %s from %s at %s (commit %s)\n", jobs_run_str(git, "path"),
+		    safe, jobs_run_str(git, "ref"), commit);
+		rx.playbook_path = xasprintf("%s/%s", src, jobs_run_str(git, "path"));
 	}
 	{
 		struct dr_error e;
@@ -998,8 +1009,22 @@ jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_
 			if (str_to_ll(at, 1, INT64_MAX, &ver) < 0)
 				copy = (free(copy), NULL);
 		}
-		_cleanup_json_ json_t *pb = copy ? jobs_library_get(copy, ver) : NULL;
-		if (pb == NULL)
+		_cleanup_json_ json_t *pb = NULL, *git = NULL;
+		if (name != NULL && strncmp(name, "git+", 4) == 0) {
+			copy = (free(copy), NULL);
+			if (jobs_git_parse(name, &git, err) < 0) {
+				_cleanup_free_ char *m = xasprintf("%s (git+URL//PATH[@REF])", err->msg);
+				json_object_set_new(invalid, "playbook", json_string(m));
+			} else {
+				_cleanup_free_ char *safe = jobs_git_redact(name + 4);
+				json_object_set(p, "playbook_git", git);
+				json_object_set_new(p, "playbook_name", json_pack("s++", "git+", safe, ""));
+			}
+		} else if (copy != NULL)
+			pb = jobs_library_get(copy, ver);
+		if (git != NULL || json_object_get(invalid, "playbook") != NULL)
+			;
+		else if (pb == NULL)
 			json_object_set_new(invalid, "playbook",
 			    json_string(name ? "no such playbook (or version) in the library"
 			                     : "expected NAME or NAME@VERSION"));
