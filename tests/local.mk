@@ -110,4 +110,4 @@ INTEGRATION_TESTS += tests/integration/play_net.sh tests/integration/play_invent
 UNIT_TESTS += tests/unit/test_jobs
 INTEGRATION_TESTS += tests/integration/jobs_remote.sh tests/integration/jobs_restart.sh \
 	tests/integration/jobs_git.sh
-E2E_TESTS += tests/e2e/jobs_patch.sh
+E2E_TESTS += tests/e2e/jobs_patch.sh tests/e2e/jobs_patch_dnf.sh
