@@ -89,10 +89,12 @@ EOF
 # CPU (ticks, with reaped children) of droverd and of the nodes' sshd listeners, which
 # account for every session on the nodes.
 dticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-nticks() {
-	for u in $(pgrep -P $$ unshare); do for i in $(pgrep -P "$u"); do
-		for s in $(pgrep -P "$i" sshd); do cat "/proc/$s/stat"; done
-	done; done | awk '{s += $14 + $15 + $16 + $17} END {print s + 0}'
+nticks() { # the sshd grandchildren of our unshare children: one ps, one awk
+	ps -e -o pid=,ppid=,comm= | awk -v top=$$ '
+		{ parent[$1] = $2; comm[$1] = $3 }
+		END { for (p in comm) if (comm[p] == "sshd" && comm[parent[parent[p]]] == "unshare" &&
+			parent[parent[parent[p]]] == top) print "/proc/" p "/stat" }' |
+		xargs cat 2>/dev/null | awk '{s += $14 + $15 + $16 + $17} END {print s + 0}'
 }
 hz=$(getconf CLK_TCK)
 run() {
