@@ -71,8 +71,8 @@ jobs_git_parse(const char *spec, json_t **ret, struct dr_error *err)
 	/* file:///srv/repo.git//site.yml: the path starts with its own slash */
 	sep = strstr(rest + (i == 2 && *rest == '/' ? 1 : 0), "//");
 	if (sep == NULL || sep == rest)
-		return dr_error_set(
-		    err, "expected git+URL//PATH[@REF]: '//' separates the repository and the path");
+		return dr_error_set(err,
+		    "expected git+URL//PATH[@REF]: '//' separates the repository and the path");
 	at = strrchr(sep + 2, '@');
 	_cleanup_free_ char *url = xstrndup(u, (size_t)(sep - u));
 	_cleanup_free_ char *path =
@@ -115,16 +115,15 @@ jobs_git_cache(const char *url)
  * (may be NULL). Errors cite what, and git's last line of stderr with the URL's
  * credentials removed. */
 static int
-jobs_git_run(const char *line, const char *url, const char *index, const char *what,
-    char **out, struct dr_error *err)
+jobs_git_run(const char *line, const char *url, const char *index, const char *what, char **out,
+    struct dr_error *err)
 {
 	struct conn *c = NULL;
 	struct conn_result res = {0};
 	struct conn_opts o = {.host = "localhost"};
 	_cleanup_free_ char *safe = jobs_git_redact(url);
-	_cleanup_free_ char *ident = jobs_identity_path()
-	    ? conn_quote(jobs_identity_path())
-	    : xstrdup("/dev/null");
+	_cleanup_free_ char *ident =
+	    jobs_identity_path() ? conn_quote(jobs_identity_path()) : xstrdup("/dev/null");
 	_cleanup_free_ char *kh = xasprintf("%s/known_hosts", jobs_git_dir);
 	_cleanup_free_ char *qkh = conn_quote(kh);
 	_cleanup_free_ char *qidx = index ? conn_quote(index) : NULL;
@@ -148,8 +147,8 @@ jobs_git_run(const char *line, const char *url, const char *index, const char *w
 		return -1;
 	if (conn_exec(c, cmd, NULL, 0, JOBS_GIT_TIMEOUT, &res, err) < 0) {
 		if (strstr(err->msg, "timed out"))
-			dr_error_set(err, "%s %s: no answer within %d s", what, safe,
-			    JOBS_GIT_TIMEOUT);
+			dr_error_set(
+			    err, "%s %s: no answer within %d s", what, safe, JOBS_GIT_TIMEOUT);
 		goto out;
 	}
 	if (res.status != 0) {
@@ -256,20 +255,22 @@ jobs_git_checkout(const json_t *spec, const char *dest, char **ret_commit, struc
 		for (l = strtok_r(tree, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 			char mode[16], type[16], oid[80], size[32];
 			char *tab = strchr(l, '\t');
-			if (tab == NULL || sscanf(l, "%15s %15s %79s %31s", mode, type, oid, size) != 4)
+			if (tab == NULL ||
+			    sscanf(l, "%15s %15s %79s %31s", mode, type, oid, size) != 4)
 				continue;
 			total += atoll(size);
 			files++;
 			found |= strcmp(tab + 1, path) == 0 && strcmp(type, "blob") == 0;
 		}
 		if (total > JOBS_GIT_TREE_MAX || files > JOBS_GIT_FILES_MAX) {
-			dr_error_set(err, "%s at %s: %lld files, %lld bytes: more than %d files or %u MiB",
-			    safe, ref, files, total, JOBS_GIT_FILES_MAX, JOBS_GIT_TREE_MAX >> 20);
+			dr_error_set(err,
+			    "%s at %s: %lld files, %lld bytes: more than %d files or %u MiB", safe,
+			    ref, files, total, JOBS_GIT_FILES_MAX, JOBS_GIT_TREE_MAX >> 20);
 			goto out;
 		}
 		if (!found) {
-			dr_error_set(err, "%s at %s (commit %.12s) has no file %s", safe, ref, commit,
-			    path);
+			dr_error_set(err, "%s at %s (commit %.12s) has no file %s", safe, ref,
+			    commit, path);
 			goto out;
 		}
 	}

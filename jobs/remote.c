@@ -867,7 +867,8 @@ rx_run(struct job *job, struct dr_error *err)
 	rx.host_fn = rx_command_host;
 	git = json_object_get(p, "playbook_git");
 	if ((rx.command != NULL) + (yaml != NULL) + (git != NULL) != 1) {
-		dr_error_set(err, "params: give command, playbook_yaml or playbook_git (one of them)");
+		dr_error_set(
+		    err, "params: give command, playbook_yaml or playbook_git (one of them)");
 		goto out;
 	}
 	if (jobs_run_settings(p, &rx, err) < 0)
@@ -1022,13 +1023,11 @@ jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_
 			}
 		} else if (copy != NULL)
 			pb = jobs_library_get(copy, ver);
-		if (git != NULL || json_object_get(invalid, "playbook") != NULL)
-			;
-		else if (pb == NULL)
+		if (git == NULL && json_object_get(invalid, "playbook") == NULL && pb == NULL)
 			json_object_set_new(invalid, "playbook",
 			    json_string(name ? "no such playbook (or version) in the library"
 			                     : "expected NAME or NAME@VERSION"));
-		else {
+		else if (pb != NULL) {
 			json_object_set(p, "playbook_yaml", json_object_get(pb, "content"));
 			json_object_set(p, "playbook_name", json_object_get(pb, "name"));
 			json_object_set(p, "playbook_version", json_object_get(pb, "version"));
