@@ -228,21 +228,36 @@ jobs_git_checkout(const json_t *spec, const char *dest, char **ret_commit, struc
 		if (jobs_git_run(line, url, NULL, "git init for", NULL, err) < 0)
 			goto out;
 		free(line);
+		line = NULL;
 	}
-	line = xasprintf("-C %s fetch -q --depth 1 --no-tags --no-write-fetch-head %s +%s:%s",
-	    qcache, qurl, qref, "refs/drover/fetched");
-	/* --no-write-fetch-head with a destination ref: concurrent readers see a whole ref */
-	if (jobs_git_run(line, url, NULL, "git fetch of", NULL, err) < 0) {
-		if (strstr(err->msg, "couldn't find remote ref") ||
-		    strstr(err->msg, "not our ref") || strstr(err->msg, "no such remote ref"))
-			dr_error_set(err, "%s has no branch, tag or commit %s", safe, ref);
-		goto out;
+	/* A commit id fetched before needs no network. */
+	if (strlen(ref) == 40 && strspn(ref, "0123456789abcdef") == 40) {
+		struct dr_error ignored;
+		free(line);
+		line = xasprintf("-C %s rev-parse --verify -q %s^{commit}", qcache, ref);
+		if (jobs_git_run(line, url, NULL, "git rev-parse in", &commit, &ignored) == 0)
+			str_trim(commit);
 	}
-	free(line);
-	line = xasprintf("-C %s rev-parse --verify -q refs/drover/fetched^{commit}", qcache);
-	if (jobs_git_run(line, url, NULL, "git rev-parse in", &commit, err) < 0)
-		goto out;
-	str_trim(commit);
+	if (commit == NULL) {
+		free(line);
+		/* --no-write-fetch-head, a ref of our own: jobs on other URLs do not mix */
+		line =
+		    xasprintf("-C %s fetch -q --depth 1 --no-tags --no-write-fetch-head %s +%s:%s",
+		        qcache, qurl, qref, "refs/drover/fetched");
+		if (jobs_git_run(line, url, NULL, "git fetch of", NULL, err) < 0) {
+			if (strstr(err->msg, "couldn't find remote ref") ||
+			    strstr(err->msg, "not our ref") ||
+			    strstr(err->msg, "no such remote ref"))
+				dr_error_set(err, "%s has no branch, tag or commit %s", safe, ref);
+			goto out;
+		}
+		free(line);
+		line =
+		    xasprintf("-C %s rev-parse --verify -q refs/drover/fetched^{commit}", qcache);
+		if (jobs_git_run(line, url, NULL, "git rev-parse in", &commit, err) < 0)
+			goto out;
+		str_trim(commit);
+	}
 	/* the tree's size before a byte is written */
 	free(line);
 	line = xasprintf("-C %s ls-tree -r -l %s", qcache, commit);

@@ -83,6 +83,12 @@ is "a tag is a ref too" "$(node 1 'cat /etc/drover-git-motd')" "version one"
 c1=$(g rev-parse v1)
 job --playbook "git+file://$R//play/site.yml@$c1" --hosts node2
 is "and a commit id" "$rc" 0
+mv "$R" "$R.away"
+job --playbook "git+file://$R//play/site.yml@$c1" --hosts node2
+is "a commit fetched before runs while the repository is away" "$rc" 0
+job --playbook "git+file://$R//play/site.yml@main" --hosts node2
+isnt "a branch is always fetched" "$rc" 0
+mv "$R.away" "$R"
 job --playbook "git+file://$R//play/site.yml" --hosts node2
 is "without a ref: the remote's HEAD" "$(node 2 'cat /etc/drover-git-motd')" "version two"
 
