@@ -29,8 +29,8 @@ cli_remote_wanted(int argc, char **argv)
 	return false;
 }
 
-/* drover job run --command CMD|--playbook NAME[@V]|FILE --search Q|--hostgroup HG|--hosts
- * A,B [--concurrency N] [--batch-size N] [--max-fail-percent P] [--timeout S] [--become]
+/* drover job run --command CMD|--playbook NAME[@V]|FILE|git+URL//PATH[@REF] --search Q|
+ * --hostgroup HG|--hosts A,B [--concurrency N] [--batch-size N] [--max-fail-percent P] [--timeout S] [--become]
  * [--become-user U] [--follow] */
 int
 cmd_remote_run(struct cli *cli, int argc, char **argv)

@@ -21,7 +21,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Show a job with its per-item results." },
 	{ "job", "run", cmd_job_run, CLI_REMOTE,
 	    "job run KIND [-p KEY=VALUE]... [--params JSON] [--timeout S] [--follow]\n"
-	    "       drover job run --command CMD|--playbook NAME[@V]|FILE --search Q|--hostgroup HG|"
+	    "       drover job run --command CMD|--playbook NAME[@V]|FILE|git+URL//PATH[@REF]\n"
+	    "       --search Q|--hostgroup HG|"
 	    "--hosts A,B [--concurrency N] [--batch-size N] [--max-fail-percent P] [--timeout S] "
 	    "[--become] [--become-user U] [--become-method sudo|su] [--follow]",
 	    "Queue a job (and follow its output); with --command or --playbook, run it on hosts "

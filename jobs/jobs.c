@@ -45,5 +45,6 @@ jobs_register(void)
 int
 jobs_init(const char *state_dir, struct dr_error *err)
 {
+	jobs_git_init(state_dir);
 	return jobs_identity_init(state_dir, err);
 }

@@ -110,6 +110,32 @@ json_t *jobs_drift_get(int64_t host_id);
 /* Every checked host, drifted first. Caller frees *ret. */
 int jobs_drift_list(json_t **ret, struct dr_error *err);
 
+/* git.c */
+
+/*
+ * Playbooks from a git repository: "git+URL//PATH[@REF]" (URL https://, ssh:// or
+ * file://; PATH inside the repository; REF a branch, tag or commit, default the remote's
+ * HEAD; the ref is what follows the last '@' after the '//'). Fetched shallow with git
+ * into one bare repository per URL under <state_dir>/git (ssh: droverd's key, host keys in
+ * <state_dir>/git/known_hosts), checked out into the job's own directory.
+ */
+#define JOBS_GIT_SPEC_MAX 2048
+#define JOBS_GIT_TIMEOUT 120 /* seconds for each git command */
+#define JOBS_GIT_FILE_MAX (256u << 20) /* any file git writes (packs) */
+#define JOBS_GIT_TREE_MAX (64u << 20) /* the checked-out tree */
+#define JOBS_GIT_FILES_MAX 20000
+
+/* Where the cache lives: <state_dir>/git. */
+void jobs_git_init(const char *state_dir);
+/* Parse a spec into {url, path, ref}; errors say what is wrong (no field name). */
+int jobs_git_parse(const char *spec, json_t **ret, struct dr_error *err);
+/* The URL with its user information replaced by "***". Caller frees. */
+char *jobs_git_redact(const char *url);
+/* Fetch {url, path, ref} and check the commit out into dest (made here); the path must
+ * be a file of the commit. *ret_commit: the commit id (caller frees). */
+int jobs_git_checkout(
+    const json_t *spec, const char *dest, char **ret_commit, struct dr_error *err);
+
 /* library.c */
 
 /*
@@ -143,6 +169,8 @@ json_t *jobs_library_versions(const char *name);
 struct conn;
 /* The shell script that prints a profile (one round trip). */
 const char *jobs_profile_script(void);
+/* The script with the stored fingerprint (NULL: none) set before it. Caller frees. */
+char *jobs_profile_script_known(const char *fingerprint);
 /* Parse the script's output into {"format": "apt"|"yum", "packages": [...],
  * "reboot_required": bool}. Caller frees *ret. */
 int jobs_profile_parse(const char *text, size_t len, json_t **ret, struct dr_error *err);
@@ -151,6 +179,10 @@ int jobs_profile_collect(struct conn *c, int64_t host_id, int64_t job_id, struct
 /* Store a parsed profile and recompute the host's applicable errata. */
 int jobs_profile_store(
     int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err);
+/* Store many profiles [{host_id, profile}] in one transaction; a host's failure goes to
+ * errors (host id as text -> message); -1 when the transaction did not commit. */
+int jobs_profile_store_many(
+    const json_t *list, int64_t job_id, json_t *errors, struct dr_error *err);
 /* The repository versions content view cv serves in environment env ("default" in
  * "Library": every repository's latest), and their format ("apt" or "yum"). Caller frees. */
 int jobs_content_versions(

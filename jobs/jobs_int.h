@@ -12,6 +12,7 @@
 #include "jobs/jobs.h"
 
 struct conn;
+struct jobs_run_post;
 
 /* One run of a remote_execution or patch_run job. */
 struct jobs_run {
@@ -37,6 +38,12 @@ struct jobs_run {
 	json_t *changes; /* host -> [{task, diff?}] of changed results, when not NULL */
 	void (*host_fn)(struct jobs_run *rx, const json_t *t); /* jobs_run_pool's work */
 	void *ctx;
+	/* What host threads hand to the job's thread, which alone writes the store (one
+	 * transaction per drain; a host thread then needs no SQLite connection of its own). */
+	pthread_cond_t posted_cond;
+	struct jobs_run_post *posted, **posted_tail;
+	size_t workers; /* host threads still running */
+	json_t *fingerprints; /* host id (text) -> stored profile fingerprint */
 };
 
 /* A string member of a JSON object, or NULL. */
@@ -62,8 +69,16 @@ int jobs_run_playbook(
     struct jobs_run *rx, const char *path, size_t from, size_t to, struct dr_error *err);
 /* Check concurrency, batch_size, max_fail_percent, timeout, become* of params into rx. */
 int jobs_run_settings(const json_t *p, struct jobs_run *rx, struct dr_error *err);
-/* Run rx->host_fn on targets [from, to), up to rx->concurrency at a time. */
+/* Run rx->host_fn on targets [from, to), up to rx->concurrency at a time; the calling
+ * thread meanwhile stores what the host threads post. */
 void jobs_run_pool(struct jobs_run *rx, size_t from, size_t to);
+/* From a host thread: the host's item state and data (NULL: unchanged), output (already
+ * "HOST: " prefixed; may be NULL) and a parsed profile (may be NULL), stored later by the
+ * job's thread. Takes the references of data and profile. */
+void jobs_run_post(struct jobs_run *rx, const json_t *t, const char *state, json_t *data,
+    struct buf *output, json_t *profile);
+/* The stored profile fingerprints of the targets, into rx->fingerprints. */
+void jobs_run_fingerprints(struct jobs_run *rx);
 /* After a batch: cancel the run when failures pass max_fail percent of the hosts run. */
 void jobs_run_threshold(struct jobs_run *rx, size_t from, size_t total);
 /* Mark hosts never started skipped (or cancelled), set the result; 0 when every host

@@ -8,4 +8,5 @@ libdrover_a_SOURCES += jobs/jobs.h jobs/jobs_int.h \
 	jobs/profile.c \
 	jobs/patch.c \
 	jobs/drift.c \
+	jobs/git.c \
 	jobs/api.c

@@ -50,6 +50,14 @@ jobs_profile_script(void)
 	return jobs_profile_sh;
 }
 
+/* The script told the stored fingerprint (unchanged: only the fingerprint is printed). */
+char *
+jobs_profile_script_known(const char *fingerprint)
+{
+	_cleanup_free_ char *known = conn_quote(fingerprint != NULL ? fingerprint : "");
+	return xasprintf("known=%s\n%s", known, jobs_profile_sh);
+}
+
 /* Parse the script's output. */
 int
 jobs_profile_parse(const char *text, size_t len, json_t **ret, struct dr_error *err)
@@ -127,9 +135,8 @@ jobs_profile_collect(struct conn *c, int64_t host_id, int64_t job_id, struct dr_
 	_cleanup_json_ json_t *had =
 	    store_query_one(NULL, "SELECT fingerprint FROM jobs_host_profiles WHERE host_id = ?",
 	        "[I]", (json_int_t)host_id);
-	_cleanup_free_ char *known =
-	    conn_quote(json_string_value(json_object_get(had, "fingerprint")) ?: "");
-	_cleanup_free_ char *script = xasprintf("known=%s\n%s", known, jobs_profile_sh);
+	_cleanup_free_ char *script =
+	    jobs_profile_script_known(json_string_value(json_object_get(had, "fingerprint")));
 	if (conn_exec(c, "/bin/sh -s", script, strlen(script), 120, &res, err) < 0)
 		return -1;
 	if (res.status != 0) {
@@ -315,6 +322,36 @@ jobs_profile_store(int64_t host_id, int64_t job_id, const json_t *profile, struc
 {
 	pthread_mutex_lock(&jobs_profile_lock);
 	int r = jobs_profile_store_locked(host_id, job_id, profile, err);
+	pthread_mutex_unlock(&jobs_profile_lock);
+	return r;
+}
+
+/*
+ * Store many profiles ([{host_id, profile}]) in one transaction; a host's failure goes to
+ * errors (host id text -> message) and the others are stored. The mutex is taken before
+ * the write lock, as jobs_profile_store does.
+ */
+int
+jobs_profile_store_many(const json_t *list, int64_t job_id, json_t *errors, struct dr_error *err)
+{
+	struct dr_error e;
+	size_t i;
+	json_t *x;
+	int r = 0;
+
+	pthread_mutex_lock(&jobs_profile_lock);
+	bool tx = store_begin(err) == 0;
+	json_array_foreach(list, i, x)
+	{
+		int64_t id = json_integer_value(json_object_get(x, "host_id"));
+		if (jobs_profile_store_locked(id, job_id, json_object_get(x, "profile"), &e) < 0) {
+			char key[32];
+			snprintf(key, sizeof key, "%lld", (long long)id);
+			json_object_set_new(errors, key, json_string(e.msg));
+		}
+	}
+	if (tx && store_commit(err) < 0)
+		r = -1;
 	pthread_mutex_unlock(&jobs_profile_lock);
 	return r;
 }

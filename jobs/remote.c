@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "jobs/jobs.h"
@@ -79,24 +80,139 @@ jobs_run_item_set(struct jobs_run *rx, const char *host, const char *state, cons
 	pthread_mutex_unlock(&rx->store_lock);
 }
 
-/* Write text to the job's output, each line prefixed with the host's name. */
-void
-jobs_run_output(struct jobs_run *rx, const char *host, const char *text, size_t len)
+/* Append text to b, each line prefixed with the host's name. */
+static void
+rx_prefix(struct buf *b, const char *host, const char *text, size_t len)
 {
-	struct buf b = BUF_INIT(0);
 	const char *p = text, *end = text + len;
 
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		buf_addf(&b, "%s: ", host);
-		buf_add(&b, p, n);
-		buf_addc(&b, '\n');
+		buf_addf(b, "%s: ", host);
+		buf_add(b, p, n);
+		buf_addc(b, '\n');
 		p += n + 1;
 	}
+}
+
+/* Write text to the job's output, each line prefixed with the host's name. */
+void
+jobs_run_output(struct jobs_run *rx, const char *host, const char *text, size_t len)
+{
+	struct buf b = BUF_INIT(0);
+
+	rx_prefix(&b, host, text, len);
 	if (b.len > 0)
 		job_write(rx->job, b.data, b.len);
 	buf_free(&b);
+}
+
+/* What a host thread hands to the job's thread. */
+struct jobs_run_post {
+	struct jobs_run_post *next;
+	char *host;
+	int64_t host_id;
+	char *state;
+	json_t *data, *profile;
+	struct buf output;
+};
+
+/* Queue a host's news for the job's thread (see jobs_run_pool). */
+void
+jobs_run_post(struct jobs_run *rx, const json_t *t, const char *state, json_t *data,
+    struct buf *output, json_t *profile)
+{
+	struct jobs_run_post *p = xcalloc(1, sizeof *p);
+
+	p->host = xstrdup(jobs_run_str(t, "name"));
+	p->host_id = json_integer_value(json_object_get(t, "id"));
+	p->state = state ? xstrdup(state) : NULL;
+	p->data = data;
+	p->profile = profile;
+	p->output = BUF_INIT(0);
+	if (output != NULL) {
+		p->output = *output;
+		*output = BUF_INIT(0);
+	}
+	pthread_mutex_lock(&rx->lock);
+	if (rx->posted_tail == NULL)
+		rx->posted_tail = &rx->posted;
+	*rx->posted_tail = p;
+	rx->posted_tail = &p->next;
+	pthread_cond_signal(&rx->posted_cond);
+	pthread_mutex_unlock(&rx->lock);
+}
+
+/*
+ * Store a list of posts, then free them: the items in one transaction, the profiles in
+ * another (jobs_profile_store_many), then the output. No job lock is taken inside a
+ * transaction (the output flusher holds it while it waits for the write lock).
+ */
+static void
+rx_store_posts(struct jobs_run *rx, struct jobs_run_post *list)
+{
+	_cleanup_json_ json_t *profiles = json_array(), *errors = json_object();
+	struct dr_error err;
+	struct jobs_run_post *p, *next;
+	bool tx = store_begin(&err) == 0;
+
+	for (p = list; p != NULL; p = p->next) {
+		if (p->state != NULL)
+			job_item_set(rx->job, p->host, p->state, p->data);
+		if (p->profile != NULL)
+			json_array_append_new(profiles, json_pack("{s:I, s:O}", "host_id",
+			    (json_int_t)p->host_id, "profile", p->profile));
+	}
+	if (tx && store_commit(&err) < 0)
+		job_printf(rx->job, "results not stored: %s\n", err.msg);
+	if (json_array_size(profiles) > 0 &&
+	    jobs_profile_store_many(profiles, job_id(rx->job), errors, &err) < 0)
+		job_printf(rx->job, "package profiles not stored: %s\n", err.msg);
+	for (p = list; p != NULL; p = next) {
+		char key[32];
+		next = p->next;
+		snprintf(key, sizeof key, "%lld", (long long)p->host_id);
+		if (json_object_get(errors, key) != NULL)
+			job_printf(rx->job, "%s: package profile not collected: %s\n", p->host,
+			    json_string_value(json_object_get(errors, key)));
+		if (p->output.len > 0)
+			job_write(rx->job, p->output.data, p->output.len);
+		buf_free(&p->output);
+		json_decref(p->data);
+		json_decref(p->profile);
+		free(p->host);
+		free(p->state);
+		free(p);
+	}
+}
+
+/* The stored fingerprints of the targets' profiles: host threads read them without the
+ * store. */
+void
+jobs_run_fingerprints(struct jobs_run *rx)
+{
+	_cleanup_json_ json_t *ids = json_array(), *rows = NULL;
+	struct dr_error err;
+	size_t i;
+	json_t *t;
+
+	json_decref(rx->fingerprints);
+	rx->fingerprints = json_object();
+	json_array_foreach(rx->targets, i, t) json_array_append(ids, json_object_get(t, "id"));
+	if (store_queryf(&rows, &err,
+	        "SELECT host_id, fingerprint FROM jobs_host_profiles"
+	        " WHERE host_id IN (SELECT value FROM json_each(?))",
+	        "[O]", ids) < 0)
+		return; /* every host then lists its packages in full */
+	json_array_foreach(rows, i, t)
+	{
+		char key[32];
+		snprintf(key, sizeof key, "%lld",
+		    (long long)json_integer_value(json_object_get(t, "host_id")));
+		if (json_is_string(json_object_get(t, "fingerprint")))
+			json_object_set(rx->fingerprints, key, json_object_get(t, "fingerprint"));
+	}
 }
 
 /* Text capped for an item: the last JOBS_HOST_OUTPUT_MAX bytes. */
@@ -189,53 +305,151 @@ jobs_run_profile(struct jobs_run *rx, struct conn *c, const json_t *t)
 		    jobs_run_str(t, "name"), err.msg);
 }
 
-/* Run the command on one host. */
+/*
+ * The command and the package profile in one round trip: the user's login shell runs the
+ * command (as sshd would), then a line with a per-host random marker and the exit status,
+ * then the profile script's output. Under become the command goes alone and the profile
+ * follows in a second round trip (as root, not as the become user).
+ */
+static const char rx_wrap_sh[] = "\"${SHELL:-/bin/sh}\" -c \"$1\" </dev/null\n"
+                                 "s=$?\n"
+                                 "printf '\\n%s %s\\n' \"$2\" \"$s\"\n";
+
+/* A random marker the command cannot guess. */
+static void
+rx_marker(char out[40])
+{
+	unsigned char r[16] = {0};
+	static const char hex[] = "0123456789abcdef";
+	size_t i;
+
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r)
+		for (i = 0; i < sizeof r; i++)
+			r[i] = (unsigned char)(rand() ^ (int)time_mono_us());
+	memcpy(out, "drover-", 7);
+	for (i = 0; i < sizeof r; i++) {
+		out[7 + 2 * i] = hex[r[i] >> 4];
+		out[8 + 2 * i] = hex[r[i] & 15];
+	}
+	out[39] = '\0';
+}
+
+/* Split the wrapped output: the command's stdout stays in res, its status goes to
+ * *status, the profile's text to *prof. 0, or -1 when the marker line is missing. */
+static int
+rx_split(struct conn_result *res, const char *marker, int *status, char **prof, size_t *prof_len)
+{
+	size_t ml = strlen(marker);
+	char *hit = NULL, *p = res->out, *end = res->out + res->out_len;
+
+	while ((p = memmem(p, (size_t)(end - p), marker, ml)) != NULL) {
+		if (p > res->out && p[-1] == '\n' && p + ml < end && p[ml] == ' ')
+			hit = p;
+		p += ml;
+	}
+	if (hit == NULL)
+		return -1;
+	char *nl = memchr(hit, '\n', (size_t)(end - hit));
+	long long st;
+	_cleanup_free_ char *num = xstrndup(hit + ml + 1,
+	    nl ? (size_t)(nl - hit - (ptrdiff_t)ml - 1) : (size_t)(end - hit) - ml - 1);
+	if (str_to_ll(num, 0, 255, &st) < 0)
+		return -1;
+	*status = (int)st;
+	*prof = nl ? nl + 1 : end;
+	*prof_len = (size_t)(end - *prof);
+	res->out_len = (size_t)(hit - 1 - res->out); /* the marker's own newline */
+	return 0;
+}
+
+/* Run the command on one host (a host thread: no store access, everything is posted). */
 static void
 rx_command_host(struct jobs_run *rx, const json_t *t)
 {
 	const char *name = jobs_run_str(t, "name");
-	_cleanup_json_ json_t *data = jobs_run_item(t);
+	json_t *data = jobs_run_item(t), *profile = NULL;
 	struct conn_result res = {0};
 	struct conn *c = NULL;
 	struct dr_error err = {{0}};
+	struct buf out = BUF_INIT(0);
 	int64_t t0 = time_mono_us();
 	const char *state;
+	char marker[40], key[32];
+	int status;
 
 	json_object_set_new(data, "started_at", json_integer(time(NULL)));
-	jobs_run_item_set(rx, name, "running", data);
+	jobs_run_post(rx, t, "running", json_deep_copy(data), NULL, NULL);
 	if (jobs_run_connect(rx, t, &c, &err) < 0) {
 		state = "unreachable";
 		json_object_set_new(data, "error", json_string(err.msg));
-		jobs_run_output(rx, name, err.msg, strlen(err.msg));
+		rx_prefix(&out, name, err.msg, strlen(err.msg));
 		goto out;
 	}
-	struct conn_become b = {
-	    .enabled = rx->become, .method = rx->become_method, .user = rx->become_user};
-	conn_become_set(c, &b);
-	if (conn_exec(c, rx->command, NULL, 0, rx->timeout, &res, &err) < 0) {
+	snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(t, "id")));
+	_cleanup_free_ char *prof_sh =
+	    jobs_profile_script_known(jobs_run_str(rx->fingerprints, key));
+	_cleanup_free_ char *line = NULL;
+	if (!rx->become) {
+		_cleanup_free_ char *script = xasprintf("%s%s", rx_wrap_sh, prof_sh);
+		_cleanup_free_ char *qs = conn_quote(script), *qc = conn_quote(rx->command);
+		rx_marker(marker);
+		line = xasprintf("/bin/sh -c %s drover-rx %s %s", qs, qc, marker);
+	} else {
+		struct conn_become b = {
+		    .enabled = true, .method = rx->become_method, .user = rx->become_user};
+		conn_become_set(c, &b);
+	}
+	if (conn_exec(c, line ? line : rx->command, NULL, 0, rx->timeout, &res, &err) < 0) {
 		state = conn_broken(c) ? "unreachable" : "failed";
 		json_object_set_new(data, "error", json_string(err.msg));
-		jobs_run_output(rx, name, err.msg, strlen(err.msg));
+		rx_prefix(&out, name, err.msg, strlen(err.msg));
 		goto out;
 	}
-	jobs_run_output(rx, name, res.out, res.out_len);
-	jobs_run_output(rx, name, res.err, res.err_len);
-	json_object_set_new(data, "exit_status", json_integer(res.status));
+	status = res.status;
+	char *ptext = NULL;
+	size_t plen = 0;
+	bool split = line != NULL && rx_split(&res, marker, &status, &ptext, &plen) == 0;
+	rx_prefix(&out, name, res.out, res.out_len);
+	rx_prefix(&out, name, res.err, res.err_len);
+	json_object_set_new(data, "exit_status", json_integer(status));
 	json_object_set_new(data, "stdout", jobs_run_capped(res.out, res.out_len));
 	json_object_set_new(data, "stderr", jobs_run_capped(res.err, res.err_len));
-	state = res.status == 0 ? "success" : "failed";
-	if (res.status != 0) {
+	state = status == 0 ? "success" : "failed";
+	if (status != 0) {
 		char msg[64];
-		snprintf(msg, sizeof msg, "exit status %d", res.status);
+		snprintf(msg, sizeof msg, "exit status %d", status);
 		json_object_set_new(data, "error", json_string(msg));
 	}
-	jobs_run_profile(rx, c, t);
+	if (line != NULL && !split) {
+		state = "failed";
+		json_object_set_new(data, "error",
+		    json_string("the command ended its wrapping shell: no exit status reported"));
+	}
+	/* The profile: parsed here, stored by the job's thread. */
+	if (line == NULL) {
+		struct conn_result pr = {0};
+		conn_become_set(c, &(struct conn_become){.enabled = false});
+		if (conn_exec(c, "/bin/sh -s", prof_sh, strlen(prof_sh), 120, &pr, &err) == 0) {
+			if (pr.status != 0)
+				dr_error_set(&err, "the profile script exited with %d: %.200s",
+				    pr.status, pr.err);
+			else if (jobs_profile_parse(pr.out, pr.out_len, &profile, &err) == 0)
+				err.msg[0] = '\0';
+		}
+		conn_result_free(&pr);
+	} else if (split && plen > JOBS_PROFILE_MAX)
+		dr_error_set(&err, "profile: more than %u bytes", JOBS_PROFILE_MAX);
+	else if (split && jobs_profile_parse(ptext, plen, &profile, &err) == 0)
+		err.msg[0] = '\0';
+	else if (!split)
+		dr_error_set(&err, "no profile after the command");
+	if (profile == NULL)
+		buf_addf(&out, "%s: package profile not collected: %s\n", name, err.msg);
 out:
 	conn_result_free(&res);
 	conn_close(c);
 	json_object_set_new(data, "finished_at", json_integer(time(NULL)));
 	json_object_set_new(data, "duration_ms", json_integer((time_mono_us() - t0) / 1000));
-	jobs_run_item_set(rx, name, state, data);
 	pthread_mutex_lock(&rx->lock);
 	if (strcmp(state, "success") == 0)
 		rx->ok++;
@@ -245,7 +459,8 @@ out:
 		rx->failed++;
 	size_t done = rx->ok + rx->failed + rx->unreachable;
 	pthread_mutex_unlock(&rx->lock);
-	job_printf(rx->job, "%s: %s [%zu/%zu]\n", name, state, done, json_array_size(rx->targets));
+	buf_addf(&out, "%s: %s [%zu/%zu]\n", name, state, done, json_array_size(rx->targets));
+	jobs_run_post(rx, t, state, data, &out, profile);
 }
 
 /* A worker of a batch: take the next host until the batch is done. */
@@ -258,6 +473,8 @@ rx_worker(void *arg)
 		size_t i;
 		pthread_mutex_lock(&rx->lock);
 		if (rx->next >= rx->end || rx->cancel || job_cancelled(rx->job)) {
+			rx->workers--;
+			pthread_cond_signal(&rx->posted_cond);
 			pthread_mutex_unlock(&rx->lock);
 			return NULL;
 		}
@@ -268,16 +485,36 @@ rx_worker(void *arg)
 	}
 }
 
-/* Run rx->host_fn on hosts [from, to) with up to concurrency threads. */
+/* Take what the host threads posted; NULL when nothing is there. Lock held. */
+static struct jobs_run_post *
+rx_posted_take(struct jobs_run *rx)
+{
+	struct jobs_run_post *p = rx->posted;
+
+	rx->posted = NULL;
+	rx->posted_tail = &rx->posted;
+	return p;
+}
+
+/*
+ * Run rx->host_fn on hosts [from, to) with up to concurrency threads. This thread stores
+ * what they post, a batch of posts per transaction, until the last one ended.
+ */
 void
 jobs_run_pool(struct jobs_run *rx, size_t from, size_t to)
 {
 	size_t n = to - from < (size_t)rx->concurrency ? to - from : (size_t)rx->concurrency;
 	pthread_t *th = xcalloc(n, sizeof *th);
 	size_t started = 0;
+	struct jobs_run_post *p;
 
+	pthread_cond_init(&rx->posted_cond, NULL);
 	rx->next = from;
 	rx->end = to;
+	pthread_mutex_lock(&rx->lock);
+	rx->workers = n;
+	rx->posted_tail = &rx->posted;
+	pthread_mutex_unlock(&rx->lock);
 	for (size_t i = 0; i < n; i++) {
 		pthread_attr_t a;
 		pthread_attr_init(&a);
@@ -286,11 +523,32 @@ jobs_run_pool(struct jobs_run *rx, size_t from, size_t to)
 			started++;
 		pthread_attr_destroy(&a);
 	}
-	if (started == 0)
+	pthread_mutex_lock(&rx->lock);
+	rx->workers -= n - started;
+	pthread_mutex_unlock(&rx->lock);
+	if (started == 0) {
+		pthread_mutex_lock(&rx->lock);
+		rx->workers = 1;
+		pthread_mutex_unlock(&rx->lock);
 		rx_worker(rx);
+	}
+	for (;;) {
+		bool last;
+		pthread_mutex_lock(&rx->lock);
+		while (rx->posted == NULL && rx->workers > 0)
+			pthread_cond_wait(&rx->posted_cond, &rx->lock);
+		last = rx->workers == 0;
+		p = rx_posted_take(rx);
+		pthread_mutex_unlock(&rx->lock);
+		if (p != NULL)
+			rx_store_posts(rx, p);
+		if (last && p == NULL)
+			break;
+	}
 	for (size_t i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	free(th);
+	pthread_cond_destroy(&rx->posted_cond);
 }
 
 static void rx_play_event_locked(struct jobs_run *rx, const char *kind, const json_t *ev);
@@ -593,6 +851,7 @@ rx_run(struct job *job, struct dr_error *err)
 	struct jobs_run rx = {.job = job, .params = p};
 	char tmpl[] = "/tmp/drover-rx-XXXXXX";
 	const char *yaml = jobs_run_str(p, "playbook_yaml");
+	const json_t *git = NULL;
 	size_t total, from;
 	int rc = -1;
 
@@ -606,8 +865,10 @@ rx_run(struct job *job, struct dr_error *err)
 	}
 	rx.command = jobs_run_str(p, "command");
 	rx.host_fn = rx_command_host;
-	if ((rx.command == NULL) == (yaml == NULL)) {
-		dr_error_set(err, "params: give command or playbook_yaml (one of them)");
+	git = json_object_get(p, "playbook_git");
+	if ((rx.command != NULL) + (yaml != NULL) + (git != NULL) != 1) {
+		dr_error_set(
+		    err, "params: give command, playbook_yaml or playbook_git (one of them)");
 		goto out;
 	}
 	if (jobs_run_settings(p, &rx, err) < 0)
@@ -633,12 +894,29 @@ rx_run(struct job *job, struct dr_error *err)
 			goto out;
 		}
 		rx.playbook_path = pbp;
+	} else if (git != NULL) {
+		_cleanup_free_ char *src = xasprintf("%s/src", rx.dir), *commit = NULL;
+		_cleanup_free_ char *safe =
+		    jobs_git_redact(jobs_run_str(git, "url") ? jobs_run_str(git, "url") : "");
+		if (jobs_git_checkout(git, src, &commit, err) < 0)
+			goto out;
+		job_printf(job, "playbook %s from %s at %s (commit %s)\n", jobs_run_str(git, "path"),
+		    safe, jobs_run_str(git, "ref"), commit);
+		rx.playbook_path = xasprintf("%s/%s", src, jobs_run_str(git, "path"));
 	}
-	for (size_t i = 0; i < total; i++) {
-		_cleanup_json_ json_t *d = jobs_run_item(json_array_get(rx.targets, i));
-		job_item_set(
-		    job, jobs_run_str(json_array_get(rx.targets, i), "name"), "pending", d);
+	{
+		struct dr_error e;
+		bool tx = store_begin(&e) == 0;
+		for (size_t i = 0; i < total; i++) {
+			_cleanup_json_ json_t *d = jobs_run_item(json_array_get(rx.targets, i));
+			job_item_set(
+			    job, jobs_run_str(json_array_get(rx.targets, i), "name"), "pending", d);
+		}
+		if (tx)
+			(void)store_commit(&e);
 	}
+	if (rx.command != NULL)
+		jobs_run_fingerprints(&rx);
 	job_printf(job, "%s on %zu host%s (concurrency %d%s)\n",
 	    rx.command ? "command" : "playbook", total, total == 1 ? "" : "s", rx.concurrency,
 	    rx.batch_size ? ", in batches" : "");
@@ -666,6 +944,7 @@ out:
 	free((char *)rx.playbook_path);
 	json_decref(rx.targets);
 	json_decref(rx.pb_errors);
+	json_decref(rx.fingerprints);
 	pthread_mutex_destroy(&rx.lock);
 	pthread_mutex_destroy(&rx.store_lock);
 	return rc;
@@ -731,12 +1010,24 @@ jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_
 			if (str_to_ll(at, 1, INT64_MAX, &ver) < 0)
 				copy = (free(copy), NULL);
 		}
-		_cleanup_json_ json_t *pb = copy ? jobs_library_get(copy, ver) : NULL;
-		if (pb == NULL)
+		_cleanup_json_ json_t *pb = NULL, *git = NULL;
+		if (name != NULL && strncmp(name, "git+", 4) == 0) {
+			copy = (free(copy), NULL);
+			if (jobs_git_parse(name, &git, err) < 0) {
+				_cleanup_free_ char *m = xasprintf("%s (git+URL//PATH[@REF])", err->msg);
+				json_object_set_new(invalid, "playbook", json_string(m));
+			} else {
+				_cleanup_free_ char *safe = jobs_git_redact(name + 4);
+				json_object_set(p, "playbook_git", git);
+				json_object_set_new(p, "playbook_name", json_pack("s++", "git+", safe, ""));
+			}
+		} else if (copy != NULL)
+			pb = jobs_library_get(copy, ver);
+		if (git == NULL && json_object_get(invalid, "playbook") == NULL && pb == NULL)
 			json_object_set_new(invalid, "playbook",
 			    json_string(name ? "no such playbook (or version) in the library"
 			                     : "expected NAME or NAME@VERSION"));
-		else {
+		else if (pb != NULL) {
 			json_object_set(p, "playbook_yaml", json_object_get(pb, "content"));
 			json_object_set(p, "playbook_name", json_object_get(pb, "name"));
 			json_object_set(p, "playbook_version", json_object_get(pb, "version"));

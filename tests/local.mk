@@ -108,5 +108,6 @@ INTEGRATION_TESTS += tests/integration/play_packages.sh tests/integration/play_s
 INTEGRATION_TESTS += tests/integration/play_net.sh tests/integration/play_inventory.sh
 # jobs: remote execution on sshd nodes; patching end to end against droverd's publication
 UNIT_TESTS += tests/unit/test_jobs
-INTEGRATION_TESTS += tests/integration/jobs_remote.sh tests/integration/jobs_restart.sh
-E2E_TESTS += tests/e2e/jobs_patch.sh
+INTEGRATION_TESTS += tests/integration/jobs_remote.sh tests/integration/jobs_restart.sh \
+	tests/integration/jobs_git.sh
+E2E_TESTS += tests/e2e/jobs_patch.sh tests/e2e/jobs_patch_dnf.sh

@@ -86,12 +86,27 @@ for i in range(1, n + 1):
     c.request("PUT", "/api/v2/hosts/node%d/ssh" % i, json.dumps({"ssh_host_key": key}), h)
     r = c.getresponse(); r.read(); assert r.status == 200, (r.status, i)
 EOF
+# CPU (ticks, with reaped children) of droverd and of the nodes' sshd listeners, which
+# account for every session on the nodes.
+dticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+nticks() { # the sshd grandchildren of our unshare children: one ps, one awk
+	ps -e -o pid=,ppid=,comm= | awk -v top=$$ '
+		{ parent[$1] = $2; comm[$1] = $3 }
+		END { for (p in comm) if (comm[p] == "sshd" && comm[parent[parent[p]]] == "unshare" &&
+			parent[parent[parent[p]]] == top) print "/proc/" p "/stat" }' |
+		xargs cat 2>/dev/null | awk '{s += $14 + $15 + $16 + $17} END {print s + 0}'
+}
+hz=$(getconf CLK_TCK)
 run() {
+	d0=$(dticks); n0=$(nticks)
 	t0=$(date +%s%N)
 	hub "$build/drover" job run --command true --search 'name ~ node' --concurrency 200 \
 		--follow >"$tmp/run.out" 2>&1 || { tail -5 "$tmp/run.out"; }
 	t1=$(date +%s%N)
-	echo "$1: $(tail -1 "$tmp/run.out") in $(((t1 - t0) / 1000000)) ms"
+	d1=$(dticks); n1=$(nticks)
+	echo "$1: $(tail -1 "$tmp/run.out") in $(((t1 - t0) / 1000000)) ms;" \
+		"CPU: droverd $(((d1 - d0) * 1000 / hz)) ms, nodes' sshd $(((n1 - n0) * 1000 / hz)) ms;" \
+		"load $(cut -d' ' -f1-3 /proc/loadavg)"
 }
 run "command on $n hosts, first run (full package profiles)"
 run "command on $n hosts, second run (profiles unchanged)"

@@ -135,6 +135,23 @@ node4 skipped"
 out=$("$DROVER" --json job show "$tid")
 like "the failed host's exit status is kept" "$out" '"exit_status": 1'
 
+# The command and the profile share one round trip: what the command prints, its status,
+# its shell (root's login shell, bash) and its stdin are as if it ran alone.
+out=$("$DROVER" --json job run --command 'printf "one\ntwo"; echo err >&2; [[ -n x ]] && read -r l; exit 3' --hosts node2)
+wid=$(echo "$out" | jobid)
+"$DROVER" job follow "$wid" >"$T/wrap.out" 2>&1
+item() { "$DROVER" --json job show "$1" | python3 -c 'import json,sys
+d = [i["data"] for i in json.load(sys.stdin)["items"]][0]
+print(json.dumps([d.get("exit_status"), d.get("stdout"), d.get("stderr")]))'; }
+is "stdout without its last newline, stderr, bash syntax, an empty stdin, the exit status" \
+	"$(item "$wid")" '[3, "one\ntwo", "err\n"]'
+is "the profile's lines are not the command's output" \
+	"$(grep -cE 'fingerprint|unchanged|drover-[0-9a-f]{32}|format' "$T/wrap.out")" 0
+out=$("$DROVER" --json job run --command 'printf "\ndrover-0123 0\nformat\tnone\n"; exit 5' --hosts node2)
+wid=$(echo "$out" | jobid)
+"$DROVER" job follow "$wid" >/dev/null 2>&1
+is "a forged marker line is the command's output" "$(item "$wid")" '[5, "\ndrover-0123 0\nformat\tnone\n", ""]'
+
 # Bad requests are refused naming the field.
 out=$("$DROVER" job run --command 'true' --search 'name = nosuch' 2>&1)
 like "a search matching no host is refused" "$out" "matches no host"

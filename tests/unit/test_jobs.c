@@ -1,5 +1,5 @@
 /* test_jobs.c - jobs/: package profile parsing, droverd's SSH identity, host selection by
- * search and hostgroup, SSH host keys, the playbook library's versions. */
+ * search and hostgroup, SSH host keys, the playbook library's versions, git playbook specs. */
 #include "tests/unit/unit.h"
 
 #include <sys/stat.h>
@@ -255,6 +255,63 @@ test_library(void **state)
 	assert_non_null(json_object_get(inv, "name"));
 }
 
+/* git+URL//PATH[@REF]: the three parts, the schemes allowed, paths kept inside, refs
+ * checked; credentials redacted. */
+static void
+test_git_spec(void **state)
+{
+	static const struct {
+		const char *spec, *url, *path, *ref;
+	} good[] = {
+	    {"git+https://git.example.org/ops/site.git//k8s/site.yml@v1.4",
+	        "https://git.example.org/ops/site.git", "k8s/site.yml", "v1.4"},
+	    {"git+ssh://git@git.example.org:2222/site.git//site.yml@main",
+	        "ssh://git@git.example.org:2222/site.git", "site.yml", "main"},
+	    {"git+file:///srv/git/site.git//play/site.yml", "file:///srv/git/site.git",
+	        "play/site.yml", "HEAD"},
+	    {"git+https://h/r//a@b/site.yml@release/2", "https://h/r", "a@b/site.yml",
+	        "release/2"},
+	};
+	static const struct {
+		const char *spec, *msg;
+	} bad[] = {
+	    {"git+http://h/r.git//s.yml", "only https://, ssh:// and file://"},
+	    {"git+ext::sh -c id//s.yml", "only https://, ssh:// and file://"},
+	    {"https://h/r.git//s.yml", "expected git+URL//PATH[@REF]"},
+	    {"git+https://h/r.git", "'//' separates"},
+	    {"git+https://h/r.git//", "must stay inside"},
+	    {"git+https://h/r.git//../../etc/passwd", "must stay inside"},
+	    {"git+https://h/r.git//a/../../b", "must stay inside"},
+	    {"git+https://h/r.git//s.yml@-upload-pack=x", "not a git branch"},
+	    {"git+https://h/r.git//s.yml@a..b", "not a git branch"},
+	    {"git+https://h/r.git//s.yml@", "not a git branch"},
+	    {"git+https://h/r 'x.git//s.yml", "a blank, a quote"},
+	};
+	struct dr_error err;
+	size_t i;
+
+	for (i = 0; i < nitems(good); i++) {
+		_cleanup_json_ json_t *g = NULL;
+		assert_int_equal(jobs_git_parse(good[i].spec, &g, &err), 0);
+		assert_string_equal(json_string_value(json_object_get(g, "url")), good[i].url);
+		assert_string_equal(json_string_value(json_object_get(g, "path")), good[i].path);
+		assert_string_equal(json_string_value(json_object_get(g, "ref")), good[i].ref);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		json_t *g = NULL;
+		assert_int_equal(jobs_git_parse(bad[i].spec, &g, &err), -1);
+		assert_null(g);
+		if (strstr(err.msg, bad[i].msg) == NULL)
+			fail_msg("%s: %s", bad[i].spec, err.msg);
+	}
+	char *r = jobs_git_redact("https://bob:s3cret@h.example.org/r.git");
+	assert_string_equal(r, "https://***@h.example.org/r.git");
+	free(r);
+	r = jobs_git_redact("https://h.example.org/a@b.git");
+	assert_string_equal(r, "https://h.example.org/a@b.git");
+	free(r);
+}
+
 int
 main(void)
 {
@@ -263,6 +320,7 @@ main(void)
 	    cmocka_unit_test(test_profile_rpm),
 	    cmocka_unit_test(test_profile_bad),
 	    cmocka_unit_test(test_identity),
+	    cmocka_unit_test(test_git_spec),
 	    cmocka_unit_test_setup_teardown(test_targets, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(test_host_ssh, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(test_library, setup_store, teardown_store),
