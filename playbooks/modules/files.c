@@ -383,6 +383,38 @@ out:
 	return r;
 }
 
+/*
+ * For a file just made: the owner/group/mode commands the arguments ask for, when they
+ * do not depend on what the file is now (no symbolic mode); false otherwise.
+ */
+static bool
+files_attrs_fresh(struct module_ctx *m, const char *q, struct buf *cmd)
+{
+	const char *owner = module_str(m, "owner"), *group = module_str(m, "group");
+	json_t *v = json_object_get(m->args, "mode");
+	const char *s = json_string_value(v);
+	unsigned mode = 0;
+
+	if (s && strcmp(s, "preserve") != 0) {
+		if (!*s || strspn(s, "01234567") != strlen(s))
+			return false; /* symbolic (or bad: reported the usual way) */
+	} else if (v && !json_is_null(v) && !json_is_integer(v) && !s)
+		return false;
+	if (v && !json_is_null(v) && files_mode(m, 0, false, &mode, NULL) < 0)
+		return false;
+	if (owner) {
+		_cleanup_free_ char *qo = conn_quote(owner);
+		buf_addf(cmd, "chown %s -- %s", qo, q);
+	}
+	if (group) {
+		_cleanup_free_ char *qg = conn_quote(group);
+		buf_addf(cmd, "%schgrp %s -- %s", cmd->len ? " && " : "", qg, q);
+	}
+	if (v && !json_is_null(v) && !(s && strcmp(s, "preserve") == 0))
+		buf_addf(cmd, "%schmod %o -- %s", cmd->len ? " && " : "", mode, q);
+	return true;
+}
+
 static void files_report_stat(
     struct module_ctx *m, const char *path, const char *key, const struct files_stat *st);
 
@@ -978,7 +1010,7 @@ files_file(struct module_ctx *m, struct dr_error *err)
 	const char *path = module_str(m, "path"), *state = module_str(m, "state");
 	const char *src = module_str(m, "src");
 	bool follow = module_bool(m, "follow"), force = module_bool(m, "force");
-	bool changed = false, reported = false;
+	bool changed = false, reported = false, made = false;
 	struct files_stat st, touched, rep;
 	json_t *before = json_pack("{s:s}", "path", path),
 	       *after = json_pack("{s:s}", "path", path);
@@ -993,18 +1025,32 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		goto out;
 	}
 	if (touch) {
-		/* one round trip: the state before, the touch, the state after */
+		/*
+		 * One round trip: the state before, the touch, the state after. A file this
+		 * makes gets the attributes asked for in the same command when they do not
+		 * depend on its state (and no diff wants the state in between).
+		 */
 		struct conn_result r = {0};
-		struct buf cmd = BUF_INIT(0);
+		struct buf cmd = BUF_INIT(0), attrs = BUF_INIT(0);
+		bool fresh_attrs = !m->diff && files_attrs_fresh(m, q, &attrs);
 		char *cur;
 
+		buf_addf(&cmd, "n=; [ -e %s ] || [ -L %s ] || n=1\n", q, q);
 		files_stat_script(&cmd, path, follow, false, false);
-		buf_addf(&cmd, "\n{ %stouch -- %s\n} >&2 && { ",
+		buf_addf(&cmd, "\n{ %stouch -- %s\n} >&2 && ",
 		    preserve ? "[ -e \"$p\" ] || [ -L \"$p\" ] || " : "", q);
+		if (fresh_attrs) {
+			buf_addf(&cmd, "if [ \"$n\" ]; then { %s\n} >&2 && { ",
+			    attrs.len ? attrs.data : ":");
+			files_stat_script(&cmd, path, false, false, false);
+			buf_adds(&cmd, "; }; else ");
+		}
+		buf_adds(&cmd, "{ ");
 		files_stat_script(&cmd, path, follow, false, false);
-		buf_adds(&cmd, "; }");
+		buf_adds(&cmd, fresh_attrs ? "; }; fi" : "; }");
 		rc = module_exec(m, cmd.data, NULL, 0, &r, err);
 		buf_free(&cmd);
+		buf_free(&attrs);
 		if (rc < 0)
 			goto out;
 		cur = r.out;
@@ -1019,6 +1065,8 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		if (rc < 0)
 			goto out;
 		rc = -1;
+		/* made here with its attributes: touched is the final state, as reported */
+		made = fresh_attrs && !st.exists && touched.exists;
 	} else if (files_stat(m, path, follow, false, &st, err) < 0)
 		goto out;
 	const char *prev = !st.exists ? "absent"
@@ -1084,7 +1132,10 @@ files_file(struct module_ctx *m, struct dr_error *err)
 	} else if (strcmp(state, "touch") == 0) {
 		if (!st.exists || !preserve)
 			changed = true; /* touched above unless in check mode */
-		if (!m->check || st.exists) {
+		if (made) {
+			rep = touched;
+			reported = true;
+		} else if (!m->check || st.exists) {
 			if (touch)
 				st = touched;
 			if (st.exists &&

@@ -224,6 +224,8 @@ system_user(struct module_ctx *m, struct dr_error *err)
 		_cleanup_free_ char *qv_ = conn_quote(val);                                       \
 		buf_addf(&opts, " %s %s", flag, qv_);                                             \
 	} while (0)
+	json_object_set_new(m->result, "name", json_string(name));
+	json_object_set_new(m->result, "state", json_string(state));
 	if (strcmp(state, "absent") != 0 && !m->check) {
 		/*
 		 * One round trip when the user is missing: look it up, else add it and look
@@ -247,8 +249,6 @@ system_user(struct module_ctx *m, struct dr_error *err)
 		memmove(line, line + 1, strlen(line));
 	}
 	exists = st == 0 && *line && !fresh;
-	json_object_set_new(m->result, "name", json_string(name));
-	json_object_set_new(m->result, "state", json_string(state));
 	if (strcmp(state, "absent") == 0) {
 		if (exists) {
 			changed = true;
