@@ -587,12 +587,49 @@ files_put(struct module_ctx *m, const char *dest, const char *data, size_t len,
 }
 
 /*
+ * What a file just written is, from the connection's lstat (no command), with its owner
+ * and group named after a stat made before it (dest's or its directory's); false when
+ * that cannot tell.
+ */
+static bool
+files_written_stat(struct module_ctx *m, const char *path, const struct files_known *known,
+    struct files_stat *st)
+{
+	const struct files_stat *from[] = {&known->st, &known->parent};
+	struct conn_stat cs;
+
+	if (!known->valid || conn_lstat(m->conn, path, &cs, NULL) != 0 || !cs.exists ||
+	    !S_ISREG(cs.mode))
+		return false;
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < nitems(from); i++) {
+		if (!from[i]->exists)
+			continue;
+		if (!st->owner[0] && from[i]->uid == cs.uid)
+			str_copy(st->owner, from[i]->owner, sizeof(st->owner));
+		if (!st->group[0] && from[i]->gid == cs.gid)
+			str_copy(st->group, from[i]->group, sizeof(st->group));
+	}
+	if (!st->owner[0] || !st->group[0])
+		return false;
+	st->exists = true;
+	st->type = 'f';
+	st->mode = cs.mode & 07777;
+	st->uid = cs.uid;
+	st->gid = cs.gid;
+	st->size = cs.size;
+	return true;
+}
+
+/*
  * After copy or template put a file: report dest and src, apply and report the file
- * attributes (mode, owner, group) and the final changed flag, as Ansible does.
+ * attributes (mode, owner, group) and the final changed flag, as Ansible does. known:
+ * the stat files_put started from (NULL: none), which still holds when nothing was
+ * written.
  */
 static int
 files_put_done(struct module_ctx *m, const char *target, const char *local, bool changed,
-    struct dr_error *err)
+    const struct files_known *known, struct dr_error *err)
 {
 	struct files_stat st;
 
@@ -603,7 +640,10 @@ files_put_done(struct module_ctx *m, const char *target, const char *local, bool
 	struct files_stat rep = {0};
 
 	if (!m->check || !changed) {
-		if (files_stat(m, target, true, false, &st, err) < 0)
+		if (known && known->valid && !changed)
+			st = known->st;
+		else if (!(known && changed && files_written_stat(m, target, known, &st)) &&
+		    files_stat(m, target, true, false, &st, err) < 0)
 			return -1;
 		if (st.exists && files_attrs(m, target, &st, true, &attrs_changed, NULL, NULL,
 		                     m->check ? NULL : &rep, err) < 0)
@@ -831,7 +871,7 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 	free(data);
 	if (rc < 0)
 		return -1;
-	return files_put_done(m, target, local, changed, err);
+	return files_put_done(m, target, local, changed, &known, err);
 }
 
 static const struct module_arg files_copy_args[] = {
@@ -908,7 +948,7 @@ files_template(struct module_ctx *m, struct dr_error *err)
 		return -1;
 	if (files_put(m, target, out, strlen(out), local, &changed, &known, err) < 0)
 		return -1;
-	return files_put_done(m, target, local, changed, err);
+	return files_put_done(m, target, local, changed, &known, err);
 }
 
 static const struct module_arg files_template_args[] = {
