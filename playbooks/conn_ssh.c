@@ -729,8 +729,8 @@ ssh_lstat(void *state, const char *path, struct conn_stat *ret, struct dr_error 
 	}
 	if ((a->flags & need) != need) {
 		sftp_attributes_free(a);
-		return dr_error_set(err, "%s: the SFTP server did not say what %s is", c->where,
-		    path);
+		return dr_error_set(
+		    err, "%s: the SFTP server did not say what %s is", c->where, path);
 	}
 	ret->exists = true;
 	ret->mode = a->permissions;

@@ -65,22 +65,23 @@ static void
 files_stat_script(struct buf *b, const char *path, bool follow, bool checksum, bool parent)
 {
 	_cleanup_free_ char *q = conn_quote(path);
-	_cleanup_free_ char *dir = parent ? xstrndup(path, (size_t)(strrchr(path, '/') - path))
-	                                  : NULL;
+	_cleanup_free_ char *dir =
+	    parent ? xstrndup(path, (size_t)(strrchr(path, '/') - path)) : NULL;
+	const char *sum = "if [ -f \"$p\" ] && [ -r \"$p\" ]; then "
+	                  "{ sha1sum <\"$p\" || echo; } | cut -c1-40; else echo; fi;";
 	int i = 0;
 
 	buf_addf(b, "p=%s; ", q);
 	for (;;) {
 		buf_addf(b,
 		    "if [ -e \"$p\" ] || [ -L \"$p\" ]; then "
-		    "stat %s -c '%%F|%%a|%%u|%%g|%%U|%%G|%%s|%%Y|%%X|%%i|%%h|%%d' -- \"$p\" || exit 3; "
-		    "if [ -L \"$p\" ]; then readlink -- \"$p\"; [ -e \"$p\" ] && echo T || echo F; "
+		    "stat %s -c '%%F|%%a|%%u|%%g|%%U|%%G|%%s|%%Y|%%X|%%i|%%h|%%d' -- \"$p\" "
+		    "|| exit 3; "
+		    "if [ -L \"$p\" ]; then "
+		    "readlink -- \"$p\"; [ -e \"$p\" ] && echo T || echo F; "
 		    "else echo; echo F; fi; "
 		    "%s else echo ABSENT; ",
-		    follow ? "-L" : "",
-		    checksum && i == 0 ? "if [ -f \"$p\" ] && [ -r \"$p\" ]; then "
-		                         "{ sha1sum <\"$p\" || echo; } | cut -c1-40; else echo; fi;"
-		                       : "");
+		    follow ? "-L" : "", checksum && i == 0 ? sum : "");
 		if (!dir || i++ > 0)
 			break;
 		_cleanup_free_ char *qd = conn_quote(dir);
@@ -91,8 +92,8 @@ files_stat_script(struct buf *b, const char *path, bool follow, bool checksum, b
 
 /* Parse one block of files_stat_script's output at *cur into st; advances *cur. */
 static int
-files_stat_parse(char **cur, const char *path, bool checksum, struct files_stat *st,
-    struct dr_error *err)
+files_stat_parse(
+    char **cur, const char *path, bool checksum, struct files_stat *st, struct dr_error *err)
 {
 	char *lines[4] = {0};
 	int want = *cur && str_has_prefix(*cur, "ABSENT") ? 1 : checksum ? 4 : 3;
@@ -103,8 +104,8 @@ files_stat_parse(char **cur, const char *path, bool checksum, struct files_stat 
 		char *nl = *cur ? strchr(*cur, '\n') : NULL;
 
 		if (!nl)
-			return dr_error_set(err, "cannot stat %s: unexpected output '%s'", path,
-			    *cur ? *cur : "");
+			return dr_error_set(
+			    err, "cannot stat %s: unexpected output '%s'", path, *cur ? *cur : "");
 		*nl = '\0';
 		lines[i] = *cur;
 		*cur = nl + 1;
@@ -114,8 +115,7 @@ files_stat_parse(char **cur, const char *path, bool checksum, struct files_stat 
 	if (sscanf(lines[0], "%63[^|]|%o|%lld|%lld|%63[^|]|%63[^|]|%lld|%lld|%lld|%lld|%lld|%lld",
 	        type, &st->mode, &st->uid, &st->gid, st->owner, st->group, &st->size, &st->mtime,
 	        &st->atime, &st->inode, &st->nlink, &st->dev) != 12)
-		return dr_error_set(
-		    err, "cannot stat %s: unexpected output '%s'", path, lines[0]);
+		return dr_error_set(err, "cannot stat %s: unexpected output '%s'", path, lines[0]);
 	st->exists = true;
 	st->type = strstr(type, "directory") ? 'd'
 	    : strstr(type, "symbolic")       ? 'l'
@@ -134,8 +134,8 @@ files_stat_parse(char **cur, const char *path, bool checksum, struct files_stat 
  * false when path exists or has no directory part).
  */
 static int
-files_run_stat(struct module_ctx *m, const char *cmd, const char *path, bool follow,
-    bool checksum, struct files_stat *st, struct files_stat *pst, struct dr_error *err)
+files_run_stat(struct module_ctx *m, const char *cmd, const char *path, bool follow, bool checksum,
+    struct files_stat *st, struct files_stat *pst, struct dr_error *err)
 {
 	struct conn_result r = {0};
 	struct buf b = BUF_INIT(0);
@@ -324,8 +324,7 @@ files_id_differs(const char *want, const char *name, long long id)
  */
 static int
 files_attrs(struct module_ctx *m, const char *path, const struct files_stat *st, bool follow,
-    bool *changed, json_t *before, json_t *after, struct files_stat *report,
-    struct dr_error *err)
+    bool *changed, json_t *before, json_t *after, struct files_stat *report, struct dr_error *err)
 {
 	const char *owner = module_str(m, "owner"), *group = module_str(m, "group");
 	_cleanup_free_ char *q = conn_quote(path);
@@ -349,8 +348,8 @@ files_attrs(struct module_ctx *m, const char *path, const struct files_stat *st,
 			json_object_set_new(after, "group", json_string(group));
 		}
 		_cleanup_free_ char *qg = conn_quote(group);
-		buf_addf(&cmd, "%schgrp %s %s -- %s", cmd.len ? " && " : "", follow ? "" : "-h",
-		    qg, q);
+		buf_addf(
+		    &cmd, "%schgrp %s %s -- %s", cmd.len ? " && " : "", follow ? "" : "-h", qg, q);
 	}
 	/* Linux cannot chmod a link itself */
 	if (!(st->type == 'l' && !follow) &&
@@ -592,8 +591,8 @@ files_put(struct module_ctx *m, const char *dest, const char *data, size_t len,
  * that cannot tell.
  */
 static bool
-files_written_stat(struct module_ctx *m, const char *path, const struct files_known *known,
-    struct files_stat *st)
+files_written_stat(
+    struct module_ctx *m, const char *path, const struct files_known *known, struct files_stat *st)
 {
 	const struct files_stat *from[] = {&known->st, &known->parent};
 	struct conn_stat cs;
@@ -645,8 +644,9 @@ files_put_done(struct module_ctx *m, const char *target, const char *local, bool
 		else if (!(known && changed && files_written_stat(m, target, known, &st)) &&
 		    files_stat(m, target, true, false, &st, err) < 0)
 			return -1;
-		if (st.exists && files_attrs(m, target, &st, true, &attrs_changed, NULL, NULL,
-		                     m->check ? NULL : &rep, err) < 0)
+		if (st.exists &&
+		    files_attrs(m, target, &st, true, &attrs_changed, NULL, NULL,
+		        m->check ? NULL : &rep, err) < 0)
 			return -1;
 		if (!st.exists)
 			rep = st;
@@ -676,8 +676,8 @@ files_dest(struct module_ctx *m, const char *dest, const char *src, struct files
 		return xstrdup(dest);
 	if (str_has_suffix(dest, "/"))
 		return xasprintf("%s%s", dest, base);
-	if (files_run_stat(m, NULL, dest, true, known != NULL, &k.st, known ? &k.parent : NULL,
-	        err) < 0)
+	if (files_run_stat(
+	        m, NULL, dest, true, known != NULL, &k.st, known ? &k.parent : NULL, err) < 0)
 		return NULL;
 	if (k.st.exists && k.st.type == 'd')
 		return xasprintf("%s/%s", dest, base);
@@ -799,8 +799,8 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 		if (!st.exists)
 			return dr_error_set(err, "Source %s not found", src);
 		if (st.type == 'd') {
-			target = files_dest(
-			    m, dest, str_has_suffix(src, "/") ? NULL : src, NULL, err);
+			target =
+			    files_dest(m, dest, str_has_suffix(src, "/") ? NULL : src, NULL, err);
 			if (!target)
 				return -1;
 			_cleanup_free_ char *qd = conn_quote(target);
@@ -998,7 +998,8 @@ files_mkdirs(struct module_ctx *m, const char *path, bool *changed, struct dr_er
 				if (files_run(m, cmd, err) < 0)
 					return -1;
 				if (files_stat(m, p, true, false, &st, err) < 0 ||
-				    files_attrs(m, p, &st, true, changed, NULL, NULL, NULL, err) < 0)
+				    files_attrs(m, p, &st, true, changed, NULL, NULL, NULL, err) <
+				        0)
 					return -1;
 			}
 		}
@@ -1246,7 +1247,8 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		}
 		if (!m->check || same) {
 			if (files_stat(m, path, false, false, &lst, err) < 0 ||
-			    files_attrs(m, path, &lst, follow, &changed, before, after, NULL, err) < 0)
+			    files_attrs(
+			        m, path, &lst, follow, &changed, before, after, NULL, err) < 0)
 				goto out;
 		}
 		json_object_set_new(m->result, "src", json_string(src));

@@ -233,8 +233,8 @@ system_user(struct module_ctx *m, struct dr_error *err)
 		 */
 		add = system_useradd(m, q);
 		_cleanup_free_ char *one = xasprintf(
-		    "if l=$(%s); then echo \"E$l\"; else %s >&2 || exit; echo \"C$(%s)\"; fi",
-		    cmd, add, cmd);
+		    "if l=$(%s); then echo \"E$l\"; else %s >&2 || exit; echo \"C$(%s)\"; fi", cmd,
+		    add, cmd);
 		st = system_run(m, one, &line, err);
 		if (st > 0) {
 			rc = -1;
