@@ -458,6 +458,17 @@ conn_put(
 	return r;
 }
 
+/* lstat through the backend when it can, and no become is on. */
+int
+conn_lstat(struct conn *c, const char *path, struct conn_stat *ret, struct dr_error *err)
+{
+	if (!c->state)
+		return dr_error_set(err, "host %s: the connection was lost", c->host);
+	if (c->become || !c->be->lstat)
+		return 1;
+	return c->be->lstat(c->state, path, ret, err);
+}
+
 /* Read a file; under become, read it as the become user. */
 int
 conn_get(struct conn *c, const char *path, size_t max, struct buf *out, struct dr_error *err)

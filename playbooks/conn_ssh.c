@@ -710,6 +710,37 @@ out:
 	return r;
 }
 
+/* lstat over SFTP: no command, no process on the host. */
+static int
+ssh_lstat(void *state, const char *path, struct conn_stat *ret, struct dr_error *err)
+{
+	struct conn_ssh *c = state;
+	const uint32_t need =
+	    SSH_FILEXFER_ATTR_SIZE | SSH_FILEXFER_ATTR_UIDGID | SSH_FILEXFER_ATTR_PERMISSIONS;
+	sftp_attributes a;
+
+	memset(ret, 0, sizeof(*ret));
+	if (ssh_sftp_get(c, err) < 0)
+		return -1;
+	if ((a = sftp_lstat(c->sftp, path)) == NULL) {
+		if (sftp_get_error(c->sftp) == SSH_FX_NO_SUCH_FILE)
+			return 0;
+		return ssh_sftp_fail(c, err, "cannot stat", path);
+	}
+	if ((a->flags & need) != need) {
+		sftp_attributes_free(a);
+		return dr_error_set(
+		    err, "%s: the SFTP server did not say what %s is", c->where, path);
+	}
+	ret->exists = true;
+	ret->mode = a->permissions;
+	ret->uid = a->uid;
+	ret->gid = a->gid;
+	ret->size = (long long)a->size;
+	sftp_attributes_free(a);
+	return 0;
+}
+
 /* Disconnect and free. */
 static void
 ssh_close(void *state)
@@ -737,4 +768,5 @@ const struct conn_backend conn_backend_ssh = {
     .put = ssh_put,
     .get = ssh_get,
     .close = ssh_close,
+    .lstat = ssh_lstat,
 };

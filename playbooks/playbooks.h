@@ -50,6 +50,13 @@ struct conn_opts {
  * names the host); timeout_s 0 means none. put() writes a file atomically with mode,
  * get() reads at most max bytes of one. Every error names the host.
  */
+/* What lstat(2) says of a path (conn_lstat). */
+struct conn_stat {
+	bool exists;
+	unsigned mode; /* type and permission bits, as st_mode */
+	long long uid, gid, size;
+};
+
 struct conn_backend {
 	const char *name; /* "local", "ssh" */
 	int (*open)(const struct conn_opts *o, void **ret_state, struct dr_error *err);
@@ -60,6 +67,8 @@ struct conn_backend {
 	int (*get)(void *state, const char *path, size_t max, struct buf *out,
 	    struct dr_error *err);
 	void (*close)(void *state);
+	/* Optional: lstat(2) of a path without running a command (as put() writes). */
+	int (*lstat)(void *state, const char *path, struct conn_stat *ret, struct dr_error *err);
 };
 
 
@@ -104,6 +113,9 @@ int conn_exec(struct conn *c, const char *cmd, const char *in, size_t in_len, in
 /* Write a file atomically with mode (as the become user when become is on). */
 int conn_put(struct conn *c, const char *path, const void *data, size_t len, int mode,
     struct dr_error *err);
+/* lstat(2) of path through the backend, without a command: 1 when it cannot (no such
+ * call, or become is on: the login user's view is not the become user's). */
+int conn_lstat(struct conn *c, const char *path, struct conn_stat *ret, struct dr_error *err);
 /* Read at most max bytes of a file (as the become user when become is on). */
 int conn_get(struct conn *c, const char *path, size_t max, struct buf *out,
     struct dr_error *err);

@@ -10,6 +10,7 @@
 # Root only (test nodes in network namespaces).
 #   sudo ./bench/playbooks/mixed.sh 1 5 20
 #   BUILD=build-rel ./bench/playbooks/mixed.sh 50
+#   TOOLS=drover ./bench/playbooks/mixed.sh 20      (one tool only; the other's columns "-")
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-$top/build}
@@ -64,7 +65,9 @@ echo "mixed play: $ntasks tasks (apt: $([ "$with_apt" -eq 1 ] && echo yes || ech
 printf '\n| hosts | drover 1st | ansible 1st | ratio | drover re-run | ansible re-run | ratio | changed 1st/re-run (drover; ansible) | load avg |\n'
 printf '|---|---|---|---|---|---|---|---|---|\n'
 for n in ${*:-1 5 20 50}; do
-	for tool in drover ansible; do
+	drover_first=- drover_again=- drover_ch=- drover_rc=0/0
+	ansible_first=- ansible_again=- ansible_ch=- ansible_rc=0/0
+	for tool in ${TOOLS:-drover ansible}; do
 		nodes_up "$n" >/dev/null || exit 1
 		httpd=
 		if [ "$with_apt" -eq 1 ]; then
@@ -91,9 +94,9 @@ for n in ${*:-1 5 20 50}; do
 	load=$(cut -d' ' -f1-3 /proc/loadavg)
 	printf '| %s | %s ms | %s ms | %sx | %s ms | %s ms | %sx | %s; %s | %s |\n' "$n" \
 		"$drover_first" "$ansible_first" \
-		"$(awk -v a="$ansible_first" -v d="$drover_first" 'BEGIN{printf "%.1f", a/d}')" \
+		"$(awk -v a="$ansible_first" -v d="$drover_first" 'BEGIN{printf (a+0 && d+0) ? sprintf("%.1f", a/d) : "-"}')" \
 		"$drover_again" "$ansible_again" \
-		"$(awk -v a="$ansible_again" -v d="$drover_again" 'BEGIN{printf "%.1f", a/d}')" \
+		"$(awk -v a="$ansible_again" -v d="$drover_again" 'BEGIN{printf (a+0 && d+0) ? sprintf("%.1f", a/d) : "-"}')" \
 		"$drover_ch" "$ansible_ch" "$load"
 	[ "$drover_rc" = 0/0 ] && [ "$ansible_rc" = 0/0 ] ||
 		echo "  (exit codes: drover $drover_rc, ansible $ansible_rc)"

@@ -37,6 +37,12 @@ struct files_stat {
 	bool lnk_exists; /* for a link: whether its target exists */
 };
 
+/* A destination already stated as files_put needs it (through links, with checksum). */
+struct files_known {
+	bool valid;
+	struct files_stat st, parent; /* parent: the directory of an absent st */
+};
+
 /* sha1 as hex. */
 static void
 files_sha1(const void *data, size_t len, char out[41])
@@ -49,66 +55,133 @@ files_sha1(const void *data, size_t len, char out[41])
 		snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-/* Stat a path on the host (follow: through a final symlink). */
-static int
-files_stat(struct module_ctx *m, const char *path, bool follow, bool checksum,
-    struct files_stat *st, struct dr_error *err)
+/*
+ * Append to b a script that stats path on the host (follow: through a final symlink) and
+ * prints either "ABSENT" or four lines: the stat line, the link target (may be empty), T/F
+ * (a link's target exists), and with checksum the sha1 of a readable regular file (else
+ * an empty line). With parent, an absent path is followed by the same for its directory.
+ */
+static void
+files_stat_script(struct buf *b, const char *path, bool follow, bool checksum, bool parent)
 {
-	struct conn_result r = {0};
-	_cleanup_free_ char *q = conn_quote(path), *cmd = NULL;
+	_cleanup_free_ char *q = conn_quote(path);
+	_cleanup_free_ char *dir =
+	    parent ? xstrndup(path, (size_t)(strrchr(path, '/') - path)) : NULL;
+	const char *sum = "if [ -f \"$p\" ] && [ -r \"$p\" ]; then "
+	                  "{ sha1sum <\"$p\" || echo; } | cut -c1-40; else echo; fi;";
+	int i = 0;
+
+	buf_addf(b, "p=%s; ", q);
+	for (;;) {
+		buf_addf(b,
+		    "if [ -e \"$p\" ] || [ -L \"$p\" ]; then "
+		    "stat %s -c '%%F|%%a|%%u|%%g|%%U|%%G|%%s|%%Y|%%X|%%i|%%h|%%d' -- \"$p\" "
+		    "|| exit 3; "
+		    "if [ -L \"$p\" ]; then "
+		    "readlink -- \"$p\"; [ -e \"$p\" ] && echo T || echo F; "
+		    "else echo; echo F; fi; "
+		    "%s else echo ABSENT; ",
+		    follow ? "-L" : "", checksum && i == 0 ? sum : "");
+		if (!dir || i++ > 0)
+			break;
+		_cleanup_free_ char *qd = conn_quote(dir);
+		buf_addf(b, "p=%s; ", qd);
+	}
+	buf_adds(b, dir ? "fi; fi" : "fi");
+}
+
+/* Parse one block of files_stat_script's output at *cur into st; advances *cur. */
+static int
+files_stat_parse(
+    char **cur, const char *path, bool checksum, struct files_stat *st, struct dr_error *err)
+{
+	char *lines[4] = {0};
+	int want = *cur && str_has_prefix(*cur, "ABSENT") ? 1 : checksum ? 4 : 3;
+	char type[64] = "";
 
 	memset(st, 0, sizeof *st);
-	cmd = xasprintf(
-	    "p=%s; if [ -e \"$p\" ] || [ -L \"$p\" ]; then "
-	    "stat %s -c '%%F|%%a|%%u|%%g|%%U|%%G|%%s|%%Y|%%X|%%i|%%h|%%d' -- \"$p\" || exit 3; "
-	    "if [ -L \"$p\" ]; then readlink -- \"$p\"; [ -e \"$p\" ] && echo T || echo F; "
-	    "else echo; echo F; fi; "
-	    "%s else echo ABSENT; fi",
-	    q, follow ? "-L" : "",
-	    checksum
-	        ? "if [ -f \"$p\" ] && [ -r \"$p\" ]; then sha1sum -- \"$p\" | cut -c1-40; fi;"
-	        : "");
-	if (module_exec(m, cmd, NULL, 0, &r, err) < 0)
-		return -1;
-	if (r.status != 0) {
-		dr_error_set(err, "cannot stat %s: %s", path, str_trim(r.err));
-		conn_result_free(&r);
-		return -1;
+	for (int i = 0; i < want; i++) {
+		char *nl = *cur ? strchr(*cur, '\n') : NULL;
+
+		if (!nl)
+			return dr_error_set(
+			    err, "cannot stat %s: unexpected output '%s'", path, *cur ? *cur : "");
+		*nl = '\0';
+		lines[i] = *cur;
+		*cur = nl + 1;
 	}
-	if (str_has_prefix(r.out, "ABSENT")) {
-		conn_result_free(&r);
+	if (strcmp(lines[0], "ABSENT") == 0)
 		return 0;
-	}
-	char *save = NULL, *line = strtok_r(r.out, "\n", &save);
-	char type[64] = "";
-	if (!line ||
-	    sscanf(line, "%63[^|]|%o|%lld|%lld|%63[^|]|%63[^|]|%lld|%lld|%lld|%lld|%lld|%lld",
+	if (sscanf(lines[0], "%63[^|]|%o|%lld|%lld|%63[^|]|%63[^|]|%lld|%lld|%lld|%lld|%lld|%lld",
 	        type, &st->mode, &st->uid, &st->gid, st->owner, st->group, &st->size, &st->mtime,
-	        &st->atime, &st->inode, &st->nlink, &st->dev) != 12) {
-		dr_error_set(
-		    err, "cannot stat %s: unexpected output '%s'", path, line ? line : "");
-		conn_result_free(&r);
-		return -1;
-	}
+	        &st->atime, &st->inode, &st->nlink, &st->dev) != 12)
+		return dr_error_set(err, "cannot stat %s: unexpected output '%s'", path, lines[0]);
 	st->exists = true;
 	st->type = strstr(type, "directory") ? 'd'
 	    : strstr(type, "symbolic")       ? 'l'
 	    : strstr(type, "regular")        ? 'f'
 	                                     : 'o';
-	/* the rest: link target (may be an empty line), T/F, checksum */
-	char *rest = save;
-	char *nl = rest ? strchr(rest, '\n') : NULL;
-	if (rest && nl) {
-		*nl = '\0';
-		str_copy(st->target, rest, sizeof st->target);
-		rest = nl + 1;
-		st->lnk_exists = rest[0] == 'T';
-		nl = strchr(rest, '\n');
-		if (nl && checksum)
-			str_copy(st->checksum, str_trim(nl + 1), sizeof st->checksum);
-	}
-	conn_result_free(&r);
+	str_copy(st->target, lines[1], sizeof st->target);
+	st->lnk_exists = lines[2][0] == 'T';
+	if (checksum)
+		str_copy(st->checksum, str_trim(lines[3]), sizeof st->checksum);
 	return 0;
+}
+
+/*
+ * One round trip: run cmd (when not NULL; its output goes to stderr), and when it succeeded
+ * stat path as files_stat does; with pst, an absent path's directory too (pst->exists
+ * false when path exists or has no directory part).
+ */
+static int
+files_run_stat(struct module_ctx *m, const char *cmd, const char *path, bool follow, bool checksum,
+    struct files_stat *st, struct files_stat *pst, struct dr_error *err)
+{
+	struct conn_result r = {0};
+	struct buf b = BUF_INIT(0);
+	const char *slash = strrchr(path, '/');
+	bool parent = pst && slash && slash != path;
+	char *cur;
+	int rc = -1;
+
+	if (pst)
+		memset(pst, 0, sizeof *pst);
+	if (cmd)
+		buf_addf(&b, "{ %s\n} >&2 && { ", cmd);
+	files_stat_script(&b, path, follow, checksum, parent);
+	if (cmd)
+		buf_adds(&b, "; }");
+	if (module_exec(m, b.data, NULL, 0, &r, err) < 0)
+		goto out;
+	if (r.status != 0) {
+		if (cmd)
+			dr_error_set(err, "%s", *r.err ? str_trim(r.err) : "command failed");
+		else
+			dr_error_set(err, "cannot stat %s: %s", path, str_trim(r.err));
+		goto out;
+	}
+	cur = r.out;
+	if (files_stat_parse(&cur, path, checksum, st, err) < 0)
+		goto out;
+	if (parent && !st->exists) {
+		_cleanup_free_ char *dir = xstrndup(path, (size_t)(slash - path));
+
+		if (files_stat_parse(&cur, dir, false, pst, err) < 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	conn_result_free(&r);
+	buf_free(&b);
+	return rc;
+}
+
+/* Stat a path on the host (follow: through a final symlink). */
+static int
+files_stat(struct module_ctx *m, const char *path, bool follow, bool checksum,
+    struct files_stat *st, struct dr_error *err)
+{
+	return files_run_stat(m, NULL, path, follow, checksum, st, NULL, err);
 }
 
 /* Run a command that must succeed (as the task's become user). */
@@ -243,15 +316,21 @@ files_id_differs(const char *want, const char *name, long long id)
 	return strcmp(want, name) != 0;
 }
 
-/* Set mode/owner/group of an existing path as the arguments ask; *changed if it differed. */
+/*
+ * Set mode/owner/group of an existing path as the arguments ask; *changed if it differed.
+ * What differs is changed by one command. With report, *report is then the path's state as
+ * files_report sees it (not through a link): stated by that same command, or st itself
+ * when nothing changed and path is no link.
+ */
 static int
 files_attrs(struct module_ctx *m, const char *path, const struct files_stat *st, bool follow,
-    bool *changed, json_t *before, json_t *after, struct dr_error *err)
+    bool *changed, json_t *before, json_t *after, struct files_stat *report, struct dr_error *err)
 {
 	const char *owner = module_str(m, "owner"), *group = module_str(m, "group");
 	_cleanup_free_ char *q = conn_quote(path);
+	struct buf cmd = BUF_INIT(0);
 	unsigned mode = 0;
-	int r;
+	int r = 0;
 
 	if (files_id_differs(owner, st->owner, st->uid)) {
 		*changed = true;
@@ -259,13 +338,8 @@ files_attrs(struct module_ctx *m, const char *path, const struct files_stat *st,
 			json_object_set_new(before, "owner", json_string(st->owner));
 			json_object_set_new(after, "owner", json_string(owner));
 		}
-		if (!m->check) {
-			_cleanup_free_ char *qo = conn_quote(owner);
-			_cleanup_free_ char *cmd =
-			    xasprintf("chown %s %s -- %s", follow ? "" : "-h", qo, q);
-			if (files_run(m, cmd, err) < 0)
-				return -1;
-		}
+		_cleanup_free_ char *qo = conn_quote(owner);
+		buf_addf(&cmd, "chown %s %s -- %s", follow ? "" : "-h", qo, q);
 	}
 	if (files_id_differs(group, st->group, st->gid)) {
 		*changed = true;
@@ -273,20 +347,15 @@ files_attrs(struct module_ctx *m, const char *path, const struct files_stat *st,
 			json_object_set_new(before, "group", json_string(st->group));
 			json_object_set_new(after, "group", json_string(group));
 		}
-		if (!m->check) {
-			_cleanup_free_ char *qg = conn_quote(group);
-			_cleanup_free_ char *cmd =
-			    xasprintf("chgrp %s %s -- %s", follow ? "" : "-h", qg, q);
-			if (files_run(m, cmd, err) < 0)
-				return -1;
-		}
+		_cleanup_free_ char *qg = conn_quote(group);
+		buf_addf(
+		    &cmd, "%schgrp %s %s -- %s", cmd.len ? " && " : "", follow ? "" : "-h", qg, q);
 	}
-	if (st->type == 'l' && !follow)
-		return 0; /* Linux cannot chmod a link itself */
-	r = files_mode(m, st->mode, st->type == 'd', &mode, err);
-	if (r < 0)
-		return -1;
-	if (r == 0 && (mode & 07777) != (st->mode & 07777)) {
+	/* Linux cannot chmod a link itself */
+	if (!(st->type == 'l' && !follow) &&
+	    (r = files_mode(m, st->mode, st->type == 'd', &mode, err)) < 0)
+		goto out;
+	if (!(st->type == 'l' && !follow) && r == 0 && (mode & 07777) != (st->mode & 07777)) {
 		*changed = true;
 		if (before) {
 			char b[16], a[16];
@@ -295,13 +364,54 @@ files_attrs(struct module_ctx *m, const char *path, const struct files_stat *st,
 			json_object_set_new(before, "mode", json_string(b));
 			json_object_set_new(after, "mode", json_string(a));
 		}
-		if (!m->check) {
-			_cleanup_free_ char *cmd = xasprintf("chmod %o -- %s", mode, q);
-			if (files_run(m, cmd, err) < 0)
-				return -1;
-		}
+		buf_addf(&cmd, "%schmod %o -- %s", cmd.len ? " && " : "", mode, q);
 	}
-	return 0;
+	r = 0;
+	if (m->check)
+		buf_free(&cmd);
+	if (cmd.len && report)
+		r = files_run_stat(m, cmd.data, path, false, false, report, NULL, err);
+	else if (cmd.len)
+		r = files_run(m, cmd.data, err);
+	else if (report && !st->target[0])
+		*report = *st;
+	else if (report && files_stat(m, path, false, false, report, NULL) < 0)
+		report->exists = false;
+out:
+	buf_free(&cmd);
+	return r;
+}
+
+/*
+ * For a file just made: the owner/group/mode commands the arguments ask for, when they
+ * do not depend on what the file is now (no symbolic mode); false otherwise.
+ */
+static bool
+files_attrs_fresh(struct module_ctx *m, const char *q, struct buf *cmd)
+{
+	const char *owner = module_str(m, "owner"), *group = module_str(m, "group");
+	json_t *v = json_object_get(m->args, "mode");
+	const char *s = json_string_value(v);
+	unsigned mode = 0;
+
+	if (s && strcmp(s, "preserve") != 0) {
+		if (!*s || strspn(s, "01234567") != strlen(s))
+			return false; /* symbolic (or bad: reported the usual way) */
+	} else if (v && !json_is_null(v) && !json_is_integer(v) && !s)
+		return false;
+	if (v && !json_is_null(v) && files_mode(m, 0, false, &mode, NULL) < 0)
+		return false;
+	if (owner) {
+		_cleanup_free_ char *qo = conn_quote(owner);
+		buf_addf(cmd, "chown %s -- %s", qo, q);
+	}
+	if (group) {
+		_cleanup_free_ char *qg = conn_quote(group);
+		buf_addf(cmd, "%schgrp %s -- %s", cmd->len ? " && " : "", qg, q);
+	}
+	if (v && !json_is_null(v) && !(s && strcmp(s, "preserve") == 0))
+		buf_addf(cmd, "%schmod %o -- %s", cmd->len ? " && " : "", mode, q);
+	return true;
 }
 
 static void files_report_stat(
@@ -379,25 +489,26 @@ files_is_text(const char *data, size_t len)
  */
 static int
 files_put(struct module_ctx *m, const char *dest, const char *data, size_t len,
-    const char *src_label, bool *changed, struct dr_error *err)
+    const char *src_label, bool *changed, const struct files_known *known, struct dr_error *err)
 {
-	struct files_stat st;
+	struct files_stat st, ds;
 	char sum[41];
 	bool force = !json_object_get(m->args, "force") || module_bool(m, "force");
 	const char *validate = module_str(m, "validate");
 	unsigned mode = 0644;
 
-	if (files_stat(m, dest, true, true, &st, err) < 0)
+	/* dest and, when it is absent, its directory: one round trip */
+	if (known && known->valid) {
+		st = known->st;
+		ds = known->parent;
+	} else if (files_run_stat(m, NULL, dest, true, true, &st, &ds, err) < 0)
 		return -1;
 	if (st.exists && st.type == 'd')
 		return dr_error_set(err, "can not use content with a dir as dest");
-	if (!st.exists && strrchr(dest, '/') && strrchr(dest, '/') != dest) {
+	if (!st.exists && strrchr(dest, '/') && strrchr(dest, '/') != dest && !ds.exists &&
+	    !m->check) {
 		_cleanup_free_ char *dir = xstrndup(dest, (size_t)(strrchr(dest, '/') - dest));
-		struct files_stat ds;
-		if (files_stat(m, dir, true, false, &ds, err) < 0)
-			return -1;
-		if (!ds.exists && !m->check)
-			return dr_error_set(err, "Destination directory %s does not exist", dir);
+		return dr_error_set(err, "Destination directory %s does not exist", dir);
 	}
 	files_sha1(data, len, sum);
 	json_object_set_new(m->result, "checksum", json_string(sum));
@@ -475,54 +586,105 @@ files_put(struct module_ctx *m, const char *dest, const char *data, size_t len,
 }
 
 /*
+ * What a file just written is, from the connection's lstat (no command), with its owner
+ * and group named after a stat made before it (dest's or its directory's); false when
+ * that cannot tell.
+ */
+static bool
+files_written_stat(
+    struct module_ctx *m, const char *path, const struct files_known *known, struct files_stat *st)
+{
+	const struct files_stat *from[] = {&known->st, &known->parent};
+	struct conn_stat cs;
+
+	if (!known->valid || conn_lstat(m->conn, path, &cs, NULL) != 0 || !cs.exists ||
+	    !S_ISREG(cs.mode))
+		return false;
+	memset(st, 0, sizeof(*st));
+	for (size_t i = 0; i < nitems(from); i++) {
+		if (!from[i]->exists)
+			continue;
+		if (!st->owner[0] && from[i]->uid == cs.uid)
+			str_copy(st->owner, from[i]->owner, sizeof(st->owner));
+		if (!st->group[0] && from[i]->gid == cs.gid)
+			str_copy(st->group, from[i]->group, sizeof(st->group));
+	}
+	if (!st->owner[0] || !st->group[0])
+		return false;
+	st->exists = true;
+	st->type = 'f';
+	st->mode = cs.mode & 07777;
+	st->uid = cs.uid;
+	st->gid = cs.gid;
+	st->size = cs.size;
+	return true;
+}
+
+/*
  * After copy or template put a file: report dest and src, apply and report the file
- * attributes (mode, owner, group) and the final changed flag, as Ansible does.
+ * attributes (mode, owner, group) and the final changed flag, as Ansible does. known:
+ * the stat files_put started from (NULL: none), which still holds when nothing was
+ * written.
  */
 static int
 files_put_done(struct module_ctx *m, const char *target, const char *local, bool changed,
-    struct dr_error *err)
+    const struct files_known *known, struct dr_error *err)
 {
 	struct files_stat st;
 
 	json_object_set_new(m->result, "dest", json_string(target));
 	if (local)
 		json_object_set_new(m->result, "src", json_string(local));
-	bool attrs_changed = false, stated = false;
+	bool attrs_changed = false;
+	struct files_stat rep = {0};
 
 	if (!m->check || !changed) {
-		if (files_stat(m, target, true, false, &st, err) < 0)
+		if (known && known->valid && !changed)
+			st = known->st;
+		else if (!(known && changed && files_written_stat(m, target, known, &st)) &&
+		    files_stat(m, target, true, false, &st, err) < 0)
 			return -1;
-		stated = true;
 		if (st.exists &&
-		    files_attrs(m, target, &st, true, &attrs_changed, NULL, NULL, err) < 0)
+		    files_attrs(m, target, &st, true, &attrs_changed, NULL, NULL,
+		        m->check ? NULL : &rep, err) < 0)
 			return -1;
+		if (!st.exists)
+			rep = st;
 	}
 	changed = changed || attrs_changed;
 	json_object_set_new(m->result, "changed", json_boolean(changed));
-	/* the stat above still holds when no attribute changed and dest is no link */
-	if (!m->check && stated && !attrs_changed && !st.target[0])
-		files_report_stat(m, target, "dest", &st);
-	else if (!m->check)
-		files_report(m, target, "dest");
+	if (!m->check)
+		files_report_stat(m, target, "dest", &rep);
 	return 0;
 }
 
-/* dest, or dest/basename(src) when dest is a directory or ends in '/'. */
+/*
+ * dest, or dest/basename(src) when dest is a directory or ends in '/'. When dest itself
+ * is the answer and known is given, the stat made of it is left there for files_put.
+ */
 static char *
-files_dest(struct module_ctx *m, const char *dest, const char *src, struct dr_error *err)
+files_dest(struct module_ctx *m, const char *dest, const char *src, struct files_known *known,
+    struct dr_error *err)
 {
-	struct files_stat st;
+	struct files_known k = {0};
 	const char *base = src ? strrchr(src, '/') : NULL;
 
 	base = base ? base + 1 : src;
+	if (known)
+		known->valid = false;
 	if (!src)
 		return xstrdup(dest);
 	if (str_has_suffix(dest, "/"))
 		return xasprintf("%s%s", dest, base);
-	if (files_stat(m, dest, true, false, &st, err) < 0)
+	if (files_run_stat(
+	        m, NULL, dest, true, known != NULL, &k.st, known ? &k.parent : NULL, err) < 0)
 		return NULL;
-	if (st.exists && st.type == 'd')
+	if (k.st.exists && k.st.type == 'd')
 		return xasprintf("%s/%s", dest, base);
+	if (known) {
+		k.valid = true;
+		*known = k;
+	}
 	return xstrdup(dest);
 }
 
@@ -591,7 +753,7 @@ files_copy_tree(struct module_ctx *m, const char *src, const char *dest, int dep
 				if (file_read(s, FILES_MAX, &data, &len, err) < 0)
 					rc = -1;
 				else {
-					rc = files_put(m, d, data, len, s, &c, err);
+					rc = files_put(m, d, data, len, s, &c, NULL, err);
 					free(data);
 					if (c)
 						*changed = true;
@@ -599,7 +761,7 @@ files_copy_tree(struct module_ctx *m, const char *src, const char *dest, int dep
 						struct files_stat fs;
 						if (files_stat(m, d, true, false, &fs, err) < 0 ||
 						    files_attrs(m, d, &fs, true, changed, NULL,
-						        NULL, err) < 0)
+						        NULL, NULL, err) < 0)
 							rc = -1;
 					}
 				}
@@ -622,6 +784,7 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 	size_t len = 0;
 	bool changed = false;
 	struct files_stat st;
+	struct files_known known = {0};
 	int rc;
 
 	if (content && !json_is_null(content) && src)
@@ -636,7 +799,8 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 		if (!st.exists)
 			return dr_error_set(err, "Source %s not found", src);
 		if (st.type == 'd') {
-			target = files_dest(m, dest, str_has_suffix(src, "/") ? NULL : src, err);
+			target =
+			    files_dest(m, dest, str_has_suffix(src, "/") ? NULL : src, NULL, err);
 			if (!target)
 				return -1;
 			_cleanup_free_ char *qd = conn_quote(target);
@@ -694,7 +858,7 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 			len = strlen(data);
 		}
 	}
-	target = files_dest(m, dest, src, err);
+	target = files_dest(m, dest, src, &known, err);
 	if (!target) {
 		free(data);
 		return -1;
@@ -703,11 +867,11 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 		free(data);
 		return -1;
 	}
-	rc = files_put(m, target, data, len, local, &changed, err);
+	rc = files_put(m, target, data, len, local, &changed, &known, err);
 	free(data);
 	if (rc < 0)
 		return -1;
-	return files_put_done(m, target, local, changed, err);
+	return files_put_done(m, target, local, changed, &known, err);
 }
 
 static const struct module_arg files_copy_args[] = {
@@ -778,12 +942,13 @@ files_template(struct module_ctx *m, struct dr_error *err)
 		free(out);
 		out = buf_steal(&b);
 	}
-	_cleanup_free_ char *target = files_dest(m, dest, src, err);
+	struct files_known known;
+	_cleanup_free_ char *target = files_dest(m, dest, src, &known, err);
 	if (!target)
 		return -1;
-	if (files_put(m, target, out, strlen(out), local, &changed, err) < 0)
+	if (files_put(m, target, out, strlen(out), local, &changed, &known, err) < 0)
 		return -1;
-	return files_put_done(m, target, local, changed, err);
+	return files_put_done(m, target, local, changed, &known, err);
 }
 
 static const struct module_arg files_template_args[] = {
@@ -833,7 +998,8 @@ files_mkdirs(struct module_ctx *m, const char *path, bool *changed, struct dr_er
 				if (files_run(m, cmd, err) < 0)
 					return -1;
 				if (files_stat(m, p, true, false, &st, err) < 0 ||
-				    files_attrs(m, p, &st, true, changed, NULL, NULL, err) < 0)
+				    files_attrs(m, p, &st, true, changed, NULL, NULL, NULL, err) <
+				        0)
 					return -1;
 			}
 		}
@@ -869,7 +1035,7 @@ files_recurse(
 		        st.owner, st.group, &st.uid, &st.gid, p) != 7)
 			continue;
 		st.type = type[0] == 'd' ? 'd' : type[0] == 'l' ? 'l' : 'f';
-		if (files_attrs(m, p, &st, follow, changed, NULL, NULL, err) < 0) {
+		if (files_attrs(m, p, &st, follow, changed, NULL, NULL, NULL, err) < 0) {
 			conn_result_free(&r);
 			return -1;
 		}
@@ -885,14 +1051,64 @@ files_file(struct module_ctx *m, struct dr_error *err)
 	const char *path = module_str(m, "path"), *state = module_str(m, "state");
 	const char *src = module_str(m, "src");
 	bool follow = module_bool(m, "follow"), force = module_bool(m, "force");
-	bool changed = false;
-	struct files_stat st;
+	bool changed = false, reported = false, made = false;
+	struct files_stat st, touched, rep;
 	json_t *before = json_pack("{s:s}", "path", path),
 	       *after = json_pack("{s:s}", "path", path);
 	_cleanup_free_ char *q = conn_quote(path);
+	const char *mt = module_str(m, "modification_time"), *at = module_str(m, "access_time");
+	bool preserve = mt && at && strcmp(mt, "preserve") == 0 && strcmp(at, "preserve") == 0;
+	bool touch = state && strcmp(state, "touch") == 0 && !m->check;
 	int rc = -1;
 
-	if (files_stat(m, path, follow, false, &st, err) < 0)
+	if (touch && src) {
+		dr_error_set(err, "src option requires state to be 'link' or 'hard'");
+		goto out;
+	}
+	if (touch) {
+		/*
+		 * One round trip: the state before, the touch, the state after. A file this
+		 * makes gets the attributes asked for in the same command when they do not
+		 * depend on its state (and no diff wants the state in between).
+		 */
+		struct conn_result r = {0};
+		struct buf cmd = BUF_INIT(0), attrs = BUF_INIT(0);
+		bool fresh_attrs = !m->diff && files_attrs_fresh(m, q, &attrs);
+		char *cur;
+
+		buf_addf(&cmd, "n=; [ -e %s ] || [ -L %s ] || n=1\n", q, q);
+		files_stat_script(&cmd, path, follow, false, false);
+		buf_addf(&cmd, "\n{ %stouch -- %s\n} >&2 && ",
+		    preserve ? "[ -e \"$p\" ] || [ -L \"$p\" ] || " : "", q);
+		if (fresh_attrs) {
+			buf_addf(&cmd, "if [ \"$n\" ]; then { %s\n} >&2 && { ",
+			    attrs.len ? attrs.data : ":");
+			files_stat_script(&cmd, path, false, false, false);
+			buf_adds(&cmd, "; }; else ");
+		}
+		buf_adds(&cmd, "{ ");
+		files_stat_script(&cmd, path, follow, false, false);
+		buf_adds(&cmd, fresh_attrs ? "; }; fi" : "; }");
+		rc = module_exec(m, cmd.data, NULL, 0, &r, err);
+		buf_free(&cmd);
+		buf_free(&attrs);
+		if (rc < 0)
+			goto out;
+		cur = r.out;
+		if (r.status != 0 && files_stat_parse(&cur, path, false, &st, NULL) < 0)
+			rc = dr_error_set(err, "cannot stat %s: %s", path, str_trim(r.err));
+		else if (r.status != 0)
+			rc = dr_error_set(err, "%s", *r.err ? str_trim(r.err) : "touch failed");
+		else if (files_stat_parse(&cur, path, false, &st, err) < 0 ||
+		    files_stat_parse(&cur, path, false, &touched, err) < 0)
+			rc = -1;
+		conn_result_free(&r);
+		if (rc < 0)
+			goto out;
+		rc = -1;
+		/* made here with its attributes: touched is the final state, as reported */
+		made = fresh_attrs && !st.exists && touched.exists;
+	} else if (files_stat(m, path, follow, false, &st, err) < 0)
 		goto out;
 	const char *prev = !st.exists ? "absent"
 	    : st.type == 'd'          ? "directory"
@@ -937,8 +1153,10 @@ files_file(struct module_ctx *m, struct dr_error *err)
 			dr_error_set(err, "file (%s) is directory, cannot continue", path);
 			goto out;
 		}
-		if (files_attrs(m, path, &st, true, &changed, before, after, err) < 0)
+		if (files_attrs(m, path, &st, true, &changed, before, after,
+		        m->check ? NULL : &rep, err) < 0)
 			goto out;
+		reported = !m->check;
 	} else if (strcmp(state, "directory") == 0) {
 		if (st.exists && st.type != 'd') {
 			dr_error_set(err, "%s already exists as a %s", path, prev);
@@ -947,32 +1165,25 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		if (!st.exists) {
 			if (files_mkdirs(m, path, &changed, err) < 0)
 				goto out;
-		} else if (files_attrs(m, path, &st, true, &changed, before, after, err) < 0)
+		} else if (files_attrs(m, path, &st, true, &changed, before, after, NULL, err) < 0)
 			goto out;
 		if (module_bool(m, "recurse") && !(m->check && !st.exists) &&
 		    files_recurse(m, path, follow, &changed, err) < 0)
 			goto out;
 	} else if (strcmp(state, "touch") == 0) {
-		const char *mt = module_str(m, "modification_time"),
-		           *at = module_str(m, "access_time");
-		bool preserve =
-		    mt && at && strcmp(mt, "preserve") == 0 && strcmp(at, "preserve") == 0;
-		if (st.exists && st.type == 'd' && false)
-			goto out;
-		if (!st.exists || !preserve) {
-			changed = true;
-			if (!m->check) {
-				_cleanup_free_ char *cmd = xasprintf("touch -- %s", q);
-				if (files_run(m, cmd, err) < 0)
-					goto out;
-			}
-		}
-		if (!m->check || st.exists) {
-			if (files_stat(m, path, follow, false, &st, err) < 0)
-				goto out;
+		if (!st.exists || !preserve)
+			changed = true; /* touched above unless in check mode */
+		if (made) {
+			rep = touched;
+			reported = true;
+		} else if (!m->check || st.exists) {
+			if (touch)
+				st = touched;
 			if (st.exists &&
-			    files_attrs(m, path, &st, true, &changed, before, after, err) < 0)
+			    files_attrs(m, path, &st, true, &changed, before, after,
+			        m->check ? NULL : &rep, err) < 0)
 				goto out;
+			reported = st.exists && !m->check;
 		}
 		if (!json_object_get(before, "mode") && !st.exists) {
 			json_object_set_new(before, "state", json_string("absent"));
@@ -1036,7 +1247,8 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		}
 		if (!m->check || same) {
 			if (files_stat(m, path, false, false, &lst, err) < 0 ||
-			    files_attrs(m, path, &lst, follow, &changed, before, after, err) < 0)
+			    files_attrs(
+			        m, path, &lst, follow, &changed, before, after, NULL, err) < 0)
 				goto out;
 		}
 		json_object_set_new(m->result, "src", json_string(src));
@@ -1049,7 +1261,9 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		    m->result, "diff", json_pack("{s:O,s:O}", "before", before, "after", after));
 	}
 	json_object_set_new(m->result, "changed", json_boolean(changed));
-	if (!m->check)
+	if (reported)
+		files_report_stat(m, path, "path", &rep);
+	else if (!m->check)
 		files_report(m, path, "path");
 	else {
 		json_object_set_new(m->result, "path", json_string(path));
@@ -1272,7 +1486,7 @@ files_write_text(struct module_ctx *m, const char *path, const char *before, boo
 				return -1;
 			if (existed && module_bool(m, "backup") && files_backup(m, path, err) < 0)
 				return -1;
-			if (files_put(m, path, after, strlen(after), NULL, &dummy, err) < 0)
+			if (files_put(m, path, after, strlen(after), NULL, &dummy, NULL, err) < 0)
 				return -1;
 			json_object_del(m->result, "checksum");
 			json_object_del(m->result, "diff");
@@ -1288,7 +1502,7 @@ files_write_text(struct module_ctx *m, const char *path, const char *before, boo
 		if (files_stat(m, path, true, false, &st, err) < 0)
 			return -1;
 		if (st.exists &&
-		    files_attrs(m, path, &st, true, &attr_changed, NULL, NULL, err) < 0)
+		    files_attrs(m, path, &st, true, &attr_changed, NULL, NULL, NULL, err) < 0)
 			return -1;
 	}
 	_cleanup_free_ char *full = attr_changed
@@ -1919,7 +2133,7 @@ files_attrs_apply(struct module_ctx *m, const char *path, bool *changed, struct 
 		return -1;
 	if (!st.exists)
 		return 0;
-	return files_attrs(m, path, &st, true, changed, NULL, NULL, err);
+	return files_attrs(m, path, &st, true, changed, NULL, NULL, NULL, err);
 }
 
 /* Report path (under key) and its mode, owner, group, ids, size and state in the result. */

@@ -157,6 +157,52 @@ system_in_list(const char *list, const char *word)
 	return false;
 }
 
+/* The useradd command that makes the user the arguments describe (q: the quoted name). */
+static char *
+system_useradd(struct module_ctx *m, const char *q)
+{
+	const char *shell = module_str(m, "shell"), *home = module_str(m, "home");
+	const char *comment = module_str(m, "comment"), *group = module_str(m, "group");
+	const char *password = module_str(m, "password");
+	json_t *uidv = json_object_get(m->args, "uid"),
+	       *groups = json_object_get(m->args, "groups");
+	struct buf opts = BUF_INIT(0);
+	char *ret;
+
+#define OPT(flag, val)                                                                            \
+	do {                                                                                      \
+		_cleanup_free_ char *qv_ = conn_quote(val);                                       \
+		buf_addf(&opts, " %s %s", flag, qv_);                                             \
+	} while (0)
+	if (uidv && !json_is_null(uidv)) {
+		char n[32];
+		snprintf(n, sizeof n, "%lld", (long long)json_integer_value(uidv));
+		OPT("-u", n);
+	}
+	if (group)
+		OPT("-g", group);
+	if (groups && json_array_size(groups)) {
+		_cleanup_free_ char *g = system_groups_arg(groups);
+		if (*g)
+			OPT("-G", g);
+	}
+	if (shell)
+		OPT("-s", shell);
+	if (home)
+		OPT("-d", home);
+	if (comment)
+		OPT("-c", comment);
+	if (password)
+		OPT("-p", password);
+#undef OPT
+	if (module_bool(m, "system"))
+		buf_adds(&opts, " -r");
+	buf_adds(&opts, module_bool(m, "create_home") ? " -m" : " -M");
+	ret = xasprintf("useradd%s %s", opts.data, q);
+	buf_free(&opts);
+	return ret;
+}
+
 /* user: present (uid, group, groups, shell, home, comment, password) or absent. */
 static int
 system_user(struct module_ctx *m, struct dr_error *err)
@@ -168,16 +214,41 @@ system_user(struct module_ctx *m, struct dr_error *err)
 	json_t *uidv = json_object_get(m->args, "uid"),
 	       *groups = json_object_get(m->args, "groups");
 	_cleanup_free_ char *q = conn_quote(name), *cmd = xasprintf("getent passwd %s", q);
-	_cleanup_free_ char *line = NULL;
+	_cleanup_free_ char *line = NULL, *add = NULL;
 	struct buf opts = BUF_INIT(0);
-	bool exists, changed = false;
-	int st = system_run(m, cmd, &line, NULL), rc = -1;
+	bool exists, changed = false, fresh = false;
+	int st, rc = -1;
 
-	if (st < 0)
-		return dr_error_set(err, "cannot look up user %s", name);
-	exists = st == 0 && *line;
+#define OPT(flag, val)                                                                            \
+	do {                                                                                      \
+		_cleanup_free_ char *qv_ = conn_quote(val);                                       \
+		buf_addf(&opts, " %s %s", flag, qv_);                                             \
+	} while (0)
 	json_object_set_new(m->result, "name", json_string(name));
 	json_object_set_new(m->result, "state", json_string(state));
+	if (strcmp(state, "absent") != 0 && !m->check) {
+		/*
+		 * One round trip when the user is missing: look it up, else add it and look
+		 * it up again ("E" or "C" before the line says which).
+		 */
+		add = system_useradd(m, q);
+		_cleanup_free_ char *one = xasprintf(
+		    "if l=$(%s); then echo \"E$l\"; else %s >&2 || exit; echo \"C$(%s)\"; fi", cmd,
+		    add, cmd);
+		st = system_run(m, one, &line, err);
+		if (st > 0) {
+			rc = -1;
+			goto out;
+		}
+	} else
+		st = system_run(m, cmd, &line, NULL);
+	if (st < 0)
+		return dr_error_set(err, "cannot look up user %s", name);
+	if (add) {
+		fresh = line[0] == 'C';
+		memmove(line, line + 1, strlen(line));
+	}
+	exists = st == 0 && *line && !fresh;
 	if (strcmp(state, "absent") == 0) {
 		if (exists) {
 			changed = true;
@@ -190,39 +261,8 @@ system_user(struct module_ctx *m, struct dr_error *err)
 		rc = 0;
 		goto out;
 	}
-#define OPT(flag, val)                                                                            \
-	do {                                                                                      \
-		_cleanup_free_ char *qv_ = conn_quote(val);                                       \
-		buf_addf(&opts, " %s %s", flag, qv_);                                             \
-	} while (0)
 	if (!exists) {
-		changed = true;
-		if (uidv && !json_is_null(uidv)) {
-			char n[32];
-			snprintf(n, sizeof n, "%lld", (long long)json_integer_value(uidv));
-			OPT("-u", n);
-		}
-		if (group)
-			OPT("-g", group);
-		if (groups && json_array_size(groups)) {
-			_cleanup_free_ char *g = system_groups_arg(groups);
-			if (*g)
-				OPT("-G", g);
-		}
-		if (shell)
-			OPT("-s", shell);
-		if (home)
-			OPT("-d", home);
-		if (comment)
-			OPT("-c", comment);
-		if (password)
-			OPT("-p", password);
-		if (module_bool(m, "system"))
-			buf_adds(&opts, " -r");
-		buf_adds(&opts, module_bool(m, "create_home") ? " -m" : " -M");
-		_cleanup_free_ char *c = xasprintf("useradd%s %s", opts.data, q);
-		if (!m->check && system_must(m, c, err) < 0)
-			goto out;
+		changed = true; /* added above unless in check mode */
 	} else {
 		_cleanup_free_ char *uid = system_field(line, 2), *gid = system_field(line, 3);
 		_cleanup_free_ char *cur_comment = system_field(line, 4),
@@ -304,9 +344,13 @@ system_user(struct module_ctx *m, struct dr_error *err)
 	}
 #undef OPT
 	if (!m->check || exists) {
-		free(line);
-		line = NULL;
-		if (system_run(m, cmd, &line, NULL) == 0) {
+		/* the line read above still holds unless usermod ran */
+		if (opts.len && !m->check) {
+			free(line);
+			line = NULL;
+			st = system_run(m, cmd, &line, NULL);
+		}
+		if (st == 0 && *line) {
 			_cleanup_free_ char *uid = system_field(line, 2),
 			                    *gid = system_field(line, 3);
 			_cleanup_free_ char *h = system_field(line, 5),
