@@ -120,6 +120,52 @@ if command -v ansible-playbook >/dev/null 2>&1; then
 		"$(counts node1 "$T/system.first")" "$(counts node2 "$T/ansible.out")"
 fi
 
+# file state=touch, copy with owner/mode, user present twice: drover on node1 and node3
+# (check mode first), ansible-playbook on node2 — the same recaps, first and second run,
+# and the same modes and owners on disk.
+cat >"$T/touch.yml" <<'P'
+- hosts: "{{ target }}"
+  gather_facts: false
+  tasks:
+    - file: path=/tmp/t state=directory
+    - file: path=/tmp/t/new state=touch mode=0777
+    - file: path=/tmp/t/sym state=touch mode=u=rw,g=r,o=
+    - file: path=/tmp/t/owned state=touch owner=nobody group=nogroup mode=0600
+    - file: path=/tmp/t/keep state=touch mode=0644 modification_time=preserve access_time=preserve
+    - copy: content="x\n" dest=/tmp/t/c1 mode=0640 owner=nobody
+    - copy: content="y\n" dest=/tmp/t/c2
+    - user: name=tuser state=present
+    - user: name=tuser state=present
+P
+on() { nodes_exec ssh -i "$NODES_KEY" -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" root@"$(nodes_addr "$1")" "$2"; }
+run "$T/touch.yml" -e target=node3 --check
+is "touch: check mode exit 0" "$rc" 0
+is "check mode wrote nothing" "$(on 3 'ls /tmp/t 2>&1 | grep -c "No such"; id tuser 2>&1 | grep -c "no such"')" "1
+1"
+check_counts=$(counts node3 "$T/play.out")
+like "touch: check mode predicts every task (the second user too: nothing exists yet)" \
+	"$check_counts" 'ok=9 changed=9 '
+run "$T/touch.yml" -e target=node1
+is "touch: exit 0" "$rc" 0
+first=$(counts node1 "$T/play.out")
+like "touch: the first run changes all but the repeated user" "$first" 'ok=9 changed=8 '
+run "$T/touch.yml" -e target=node1
+second=$(counts node1 "$T/play.out")
+like "touch: the second run changes only the touches that set times" "$second" 'ok=9 changed=3 '
+if command -v ansible-playbook >/dev/null 2>&1; then
+	for k in 0 1 2; do
+		[ "$k" -eq 0 ] && c=--check || c=
+		nodes_exec env ANSIBLE_NOCOLOR=1 ansible-playbook -i "$NODES_INVENTORY" "$T/touch.yml" \
+			-e target=node2 --private-key "$NODES_KEY" -u root $c >"$T/ansible.out" 2>&1
+		eval "a$k=\$(counts node2 \"\$T/ansible.out\")"
+	done
+	is "touch: the same check-mode recap as ansible-playbook --check" "$check_counts" "$a0"
+	is "touch: the same first-run recap as ansible-playbook" "$first" "$a1"
+	is "touch: the same second-run recap as ansible-playbook" "$second" "$a2"
+	is "touch: the same modes and owners as ansible-playbook" \
+		"$(on 1 'cd /tmp/t && stat -c "%n %a %U %G" *')" "$(on 2 'cd /tmp/t && stat -c "%n %a %U %G" *')"
+fi
+
 cat >"$T/unreach.yml" <<'P'
 - hosts: all
   gather_facts: false
