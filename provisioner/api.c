@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "jobs/jobs.h"
 #include "provisioner/provisioner.h"
 #include "pxe/pxe.h"
 #include "webui/webui.h"
@@ -85,11 +86,21 @@ prov_api_scoped(struct http_request *req, struct http_response *resp,
 	return id;
 }
 
-/* GET /api/v2/<plural> */
+/* GET /api/v2/<plural>; a search over hosts' errata first brings the stored
+ * applicability up to date with content promoted since it was evaluated. */
 static int
 prov_api_list(struct http_request *req, struct http_response *resp)
 {
-	return api_list(req, resp, prov_api_of(prov_api_resource(req)), NULL, NULL);
+	const struct prov_resource *res = prov_api_resource(req);
+	const char *search = http_request_query(req, "search");
+	struct dr_error err;
+
+	if (strcmp(res->name, "host") == 0 && search != NULL && strstr(search, "errata.") &&
+	    (jobs_targets_refresh(&err) < 0 || jobs_applicability_refresh(NULL, &err) < 0)) {
+		http_reply_error(resp, 500, "%s", err.msg);
+		return 0;
+	}
+	return api_list(req, resp, prov_api_of(res), NULL, NULL);
 }
 
 /* GET /api/v2/<plural>/:id (an id or a name) */
@@ -885,6 +896,16 @@ prov_api_fields_build(const struct prov_resource *res, struct api_resource *api)
 		              " WHERE json_extract(data, '$.operatingsystem_id') IS NOT NULL)))",
 		        PROV_HOSTGROUP_DEPTH),
 		    SEARCH_TEXT, 0, NULL);
+		/* What jobs learnt: installed packages, applicable errata (content.c). */
+		size_t nc;
+		const struct search_field *cf = prov_content_host_fields(&nc);
+
+		for (i = 0; i < nc; i++) {
+			const struct search_field *c = &cf[i];
+
+			prov_api_field_add(&fl, &n, c->name, xstrdup(c->sql), c->type, c->flags,
+			    c->multi != NULL ? xstrdup(c->multi) : NULL);
+		}
 	}
 	api->fields = fl;
 	api->nfields = n;
@@ -1035,7 +1056,9 @@ provisioner_api_init(void)
 	for (i = 0; i < prov_api_nres; i++)
 		api_resource_register(&prov_api_res[i].api);
 	api_resource_register(&prov_api_discovered);
+	prov_bulk_api_init(); /* before /api/v2/hosts/:id/build takes "bulk" for a name */
 	http_routes_add(prov_fixed_routes, nitems(prov_fixed_routes));
+	prov_content_api_init();
 	if (routes == NULL) {
 		/* Patterns and names live for the process: the table is built once. */
 		res = prov_resource_all(&n);
