@@ -34,6 +34,7 @@ webui_asset_files = \
 	webui/templates/discovered.html \
 	webui/templates/repositories.html \
 	webui/templates/repository.html \
+	webui/templates/repository_edit.html \
 	webui/templates/content_views.html \
 	webui/templates/errata.html \
 	webui/templates/erratum.html \

@@ -6,7 +6,8 @@
 # provisioned from the page, repositories, content views and errata pages, the dashboard
 # widgets, RBAC (buttons per permission, refusals) and, with 10,000 hosts in the store,
 # the hosts page and a host page under 20 ms; errata counts and a host's packages and
-# errata; bulk actions from the hosts list.
+# errata; bulk actions from the hosts list; the repository edit form and content view
+# filters.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/droverd.sh"
 . "$top_srcdir/tests/lib/ui.sh"
@@ -256,6 +257,22 @@ ui_page "/ui/repositories/$rid" >/dev/null
 like "the repository page shows the failed sync and why" "$(ui_text "$TAP_TMP/page.html")" \
 	'Last sync failed .* Error .*127.0.0.1'
 like "and links the sync job" "$(ui_flat "$TAP_TMP/page.html")" "href=\"/ui/jobs/${out##*/}\""
+# The repository edit form: stored values shown, errors beside the field, lists per line.
+is "the repository edit form" "$(ui_page "/ui/repositories/$rid/edit")" 200
+like "shows the stored URL" "$(ui_flat "$TAP_TMP/page.html")" 'id="r-url" name="url" value="http://127.0.0.1:9/x"'
+is "a bad URL is refused" "$(ui_post "/ui/repositories/$rid/edit" url=ftp://x/y "csrf_token=$token")" 422
+like "beside the URL field" "$(ui_flat "$TAP_TMP/post.html")" 'id="e-url">url &#39;ftp://x/y&#39;: expected http'
+is "a bad number is refused" "$(ui_post "/ui/repositories/$rid/edit" retain_versions=many \
+	"csrf_token=$token")" 422
+like "beside its field" "$(ui_flat "$TAP_TMP/post.html")" 'id="e-retain_versions">retain_versions: expected a number'
+is "an edit from the form" "$(ui_post "/ui/repositories/$rid/edit" url=http://127.0.0.1:9/y \
+	retain_versions=3 download_policy=on_demand "exclude=kernel*
+firmware-*" "csrf_token=$token")" "303 /ui/repositories/$rid"
+like "is what the API shows" "$("$DROVER" --json repo show r1 | tr -d ' \n')" \
+	'"url":"http://127.0.0.1:9/y".*"download_policy":"on_demand".*"exclude":\["kernel\*","firmware-\*"\].*"retain_versions":3'
+like "and is audited with before and after" "$(curl -s -b "$UI_JAR" \
+	"$DROVERD_URL/api/v2/audits?search=resource%20%3D%20repository%20and%20action%20%3D%20update")" \
+	'"subtotal":1,.*"before":\{.*"url":"http://127.0.0.1:9/x".*"after":\{.*"url":"http://127.0.0.1:9/y"'
 is "an environment from the page" "$(ui_post /ui/lifecycle_environments name=Prod prior=Library \
 	"csrf_token=$token")" "303 /ui/content_views"
 is "a content view from the page" "$(ui_post /ui/content_views name=cv1 repositories=r1 \
@@ -268,6 +285,34 @@ like "publish from the page is a job" "$(ui_post "/ui/content_views/$cvid/publis
 	"csrf_token=$token")" '^303 /ui/jobs/[0-9]+$'
 is "promote needs a version and an environment" "$(ui_post "/ui/content_views/$cvid/promote" \
 	"csrf_token=$token")" 422
+# Content view filters from the page.
+is "an erratum filter from the page" "$(ui_post "/ui/content_views/$cvid/filters" type=erratum \
+	mode=include types=security types=bugfix severities=Critical since=2026-01-01 \
+	"csrf_token=$token")" "303 /ui/content_views"
+is "a package filter" "$(ui_post "/ui/content_views/$cvid/filters" type=package mode=exclude \
+	"patterns=kernel*, firmware-*" "csrf_token=$token")" "303 /ui/content_views"
+like "both are what the next publish uses" "$("$DROVER" --json content-view show cv1 2>/dev/null |
+	tr -d ' \n' || curl -s -b "$UI_JAR" "$DROVERD_URL/api/v2/content_views/cv1")" \
+	'"filters":\[\{"type":"erratum","exclude":false,"types":\["security","bugfix"\],"severities":\["Critical"\],"since":1767225600\},\{"type":"package","exclude":true,"patterns":\["kernel\*","firmware-\*"\]\}\]'
+ui_page /ui/content_views >/dev/null
+like "the page lists them" "$(ui_text "$TAP_TMP/page.html")" \
+	'Include only errata of type security, bugfix of severity Critical issued from 2026-01-01.*Exclude packages matching kernel\*, firmware-\*'
+is "a bad date is refused" "$(ui_post "/ui/content_views/$cvid/filters" type=erratum since=yesterday \
+	"csrf_token=$token")" 422
+like "and explained in the view's section" "$(ui_flat "$TAP_TMP/post.html")" \
+	"id=\"e-filter-$cvid\">since: expected a date"
+is "a package filter without patterns is refused" "$(ui_post "/ui/content_views/$cvid/filters" \
+	type=package "csrf_token=$token")" 422
+is "removing the first filter" "$(ui_post "/ui/content_views/$cvid/filters/0/delete" \
+	"csrf_token=$token")" "303 /ui/content_views"
+like "leaves the other" "$(curl -s -b "$UI_JAR" "$DROVERD_URL/api/v2/content_views/cv1" | tr -d ' \n')" \
+	'"filters":\[\{"type":"package","exclude":true'
+is "an unknown filter is a 404" "$(ui_post "/ui/content_views/$cvid/filters/5/delete" \
+	"csrf_token=$token")" 404
+is "the view's description from the page" "$(ui_post "/ui/content_views/$cvid/edit" \
+	"description=web servers" repositories=r1 "csrf_token=$token")" "303 /ui/content_views"
+like "is saved" "$(curl -s -b "$UI_JAR" "$DROVERD_URL/api/v2/content_views/cv1" | tr -d '\n')" \
+	'"description": *"web servers"'
 is "the errata page filters by type and severity" \
 	"$(ui_page '/ui/errata?type=security&severity=Critical')" 200
 like "keeping the filter" "$(ui_flat "$TAP_TMP/page.html")" '<option value="security" selected>'

@@ -143,6 +143,10 @@ for a in build power hostgroup delete run errata; do
 		"$(post "/ui/hosts/bulk/$a" "ids=$hid" power_action=status hostgroup=xssgroup \
 			command=true)" 403
 done
+for f in /ui/repositories/1/edit /ui/content_views/1/filters /ui/content_views/1/filters/0/delete \
+	/ui/content_views/1/edit; do
+	is "POST $f without the CSRF token is refused (403)" "$(post "$f" type=package patterns=x)" 403
+done
 is "the bulk confirmation without the CSRF token is refused (403)" \
 	"$(post /ui/hosts/bulk action=delete "ids=$hid")" 403
 like "xss1 is still there" "$(curl -s -H "Authorization: Bearer $admin" \
