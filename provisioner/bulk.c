@@ -56,21 +56,21 @@ prov_bulk_def(const char *action)
 
 /* {id, name} of the hosts of r matching search within scope, ordered by name. */
 static int
-prov_bulk_query(const char *search, const char *scope, json_t **ret, int64_t *ret_total,
-    struct dr_error *err)
+prov_bulk_query(
+    const char *search, const char *scope, json_t **ret, int64_t *ret_total, struct dr_error *err)
 {
 	const struct api_resource *r = provisioner_api_resource("hosts");
 	_cleanup_json_ json_t *rows = NULL;
 	json_t *out, *row;
 	size_t i;
 
-	if (api_list_query(r, search, scope, "name", 1, PROV_BULK_MAX + 1, &rows, ret_total,
-	        err) < 0)
+	if (api_list_query(r, search, scope, "name", 1, PROV_BULK_MAX + 1, &rows, ret_total, err) <
+	    0)
 		return -1;
 	out = json_array();
-	json_array_foreach(rows, i, row)
-	    json_array_append_new(out, json_pack("{s:O, s:O}", "id", json_object_get(row, "id"),
-	                                   "name", json_object_get(row, "name")));
+	json_array_foreach(rows, i, row) json_array_append_new(out,
+	    json_pack("{s:O, s:O}", "id", json_object_get(row, "id"), "name",
+	        json_object_get(row, "name")));
 	*ret = out;
 	return 0;
 }
@@ -123,7 +123,8 @@ prov_bulk_hosts(const json_t *body, const char *scope, json_t **ret_hosts, json_
 	}
 	if (!json_is_array(ids) || json_array_size(ids) == 0 ||
 	    json_array_size(ids) > PROV_BULK_MAX) {
-		dr_error_set(err, "ids: expected a list of 1 to %d host ids or names", PROV_BULK_MAX);
+		dr_error_set(
+		    err, "ids: expected a list of 1 to %d host ids or names", PROV_BULK_MAX);
 		json_object_set_new(invalid, "ids", json_string(err->msg));
 		return 422;
 	}
@@ -147,9 +148,9 @@ prov_bulk_hosts(const json_t *body, const char *scope, json_t **ret_hosts, json_
 			    json_pack("{s:O, s:s, s:s}", "id", v, "status", "not_found", "error",
 			        "no such host, or not within your role's filter"));
 		else
-			json_array_append_new(want, json_pack("{s:O, s:O, s:O}", "id",
-			                                json_object_get(host, "id"), "name",
-			                                json_object_get(host, "name"), "given", v));
+			json_array_append_new(want,
+			    json_pack("{s:O, s:O, s:O}", "id", json_object_get(host, "id"), "name",
+			        json_object_get(host, "name"), "given", v));
 	}
 	for (i = 0; i < json_array_size(want); i += SEARCH_LIST_MAX) {
 		_cleanup_json_ json_t *in = NULL;
@@ -171,12 +172,12 @@ prov_bulk_hosts(const json_t *body, const char *scope, json_t **ret_hosts, json_
 			size_t j;
 			bool seen = false;
 
-			json_array_foreach(in, j, h)
-			    seen |= json_equal(json_object_get(h, "id"), json_object_get(w, "id"));
+			json_array_foreach(in, j, h) seen |=
+			    json_equal(json_object_get(h, "id"), json_object_get(w, "id"));
 			if (seen)
-				json_array_append_new(hosts, json_pack("{s:O, s:O}", "id",
-				                                 json_object_get(w, "id"), "name",
-				                                 json_object_get(w, "name")));
+				json_array_append_new(hosts,
+				    json_pack("{s:O, s:O}", "id", json_object_get(w, "id"), "name",
+				        json_object_get(w, "name")));
 			else
 				json_array_append_new(results,
 				    json_pack("{s:O, s:s, s:s}", "id", json_object_get(w, "given"),
@@ -208,8 +209,8 @@ prov_bulk_power_action(const json_t *body, json_t *invalid)
 	for (size_t i = 0; a != NULL && i < nitems(actions); i++)
 		if (strcmp(actions[i], a) == 0)
 			return actions[i];
-	json_object_set_new(invalid, "power_action",
-	    json_string("expected on, off, soft, cycle, status or pxe"));
+	json_object_set_new(
+	    invalid, "power_action", json_string("expected on, off, soft, cycle, status or pxe"));
 	return NULL;
 }
 
@@ -260,7 +261,8 @@ prov_bulk_run(struct http_request *req, const char *action, const json_t *body, 
 	/* The action's own arguments first: a bad request touches nothing. */
 	if (strcmp(d->a.name, "power") == 0) {
 		if ((power = prov_bulk_power_action(body, invalid)) == NULL) {
-			dr_error_set(err, "power_action: expected on, off, soft, cycle, status or pxe");
+			dr_error_set(
+			    err, "power_action: expected on, off, soft, cycle, status or pxe");
 			return 422;
 		}
 		args = json_pack("{s:s}", "power_action", power);
@@ -268,7 +270,8 @@ prov_bulk_run(struct http_request *req, const char *action, const json_t *body, 
 		const json_t *rb = json_object_get(body, "reboot");
 
 		if (rb != NULL && !json_is_boolean(rb)) {
-			json_object_set_new(invalid, "reboot", json_string("expected true or false"));
+			json_object_set_new(
+			    invalid, "reboot", json_string("expected true or false"));
 			dr_error_set(err, "reboot: expected true or false");
 			return 422;
 		}
@@ -286,8 +289,7 @@ prov_bulk_run(struct http_request *req, const char *action, const json_t *body, 
 			hostgroup = json_string_value(g);
 		}
 		if (hostgroup == NULL || *hostgroup == '\0' ||
-		    (hg = prov_resource_get(prov_resource_find("hostgroup"), hostgroup)) ==
-		        NULL) {
+		    (hg = prov_resource_get(prov_resource_find("hostgroup"), hostgroup)) == NULL) {
 			dr_error_set(err, "hostgroup: %s%s%s",
 			    hostgroup != NULL ? "no host group '" : "expected a host group name",
 			    hostgroup != NULL ? hostgroup : "", hostgroup != NULL ? "'" : "");
@@ -327,10 +329,10 @@ prov_bulk_run(struct http_request *req, const char *action, const json_t *body, 
 		store_audit(user, remote, "create", run ? "job_invocation" : "patch_run", idtext,
 		    NULL, params, NULL);
 		json_object_set_new(out, "job", job_get(id));
-		json_array_foreach(hosts, i, h)
-		    json_array_append_new(json_object_get(out, "results"),
-		        json_pack("{s:O, s:O, s:s, s:I}", "id", json_object_get(h, "id"), "name",
-		            json_object_get(h, "name"), "status", "queued", "job_id", (json_int_t)id));
+		json_array_foreach(hosts, i, h) json_array_append_new(
+		    json_object_get(out, "results"),
+		    json_pack("{s:O, s:O, s:s, s:I}", "id", json_object_get(h, "id"), "name",
+		        json_object_get(h, "name"), "status", "queued", "job_id", (json_int_t)id));
 	} else {
 		json_array_foreach(hosts, i, h)
 		{
@@ -346,22 +348,24 @@ prov_bulk_run(struct http_request *req, const char *action, const json_t *body, 
 			} else if (strcmp(d->a.name, "delete") == 0) {
 				r = prov_host_delete(key, user, remote, &e);
 			} else if (strcmp(d->a.name, "hostgroup") == 0) {
-				_cleanup_json_ json_t *in = json_pack("{s:s}", "hostgroup", hostgroup);
+				_cleanup_json_ json_t *in =
+				    json_pack("{s:s}", "hostgroup", hostgroup);
 				int64_t hid;
 
 				r = prov_resource_update(res, key, in, user, remote, &hid, &e);
 			} else { /* power: a host_power job each, as the one-host route */
-				_cleanup_json_ json_t *pp = json_pack(
-				    "{s:O, s:s}", "host", json_object_get(h, "name"), "action", power);
+				_cleanup_json_ json_t *pp = json_pack("{s:O, s:s}", "host",
+				    json_object_get(h, "name"), "action", power);
 				int64_t jid;
 
 				if ((r = job_submit("host_power", pp, user, 0, &jid, &e)) == 0) {
 					store_audit(user, remote, "power", "host",
-					    json_string_value(json_object_get(h, "name")), NULL, pp,
-					    NULL);
+					    json_string_value(json_object_get(h, "name")), NULL,
+					    pp, NULL);
 					one = prov_bulk_result(h, 0, &e);
 					json_object_set_new(one, "job_id", json_integer(jid));
-					json_array_append_new(json_object_get(out, "results"), one);
+					json_array_append_new(
+					    json_object_get(out, "results"), one);
 					continue;
 				}
 			}

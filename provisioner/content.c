@@ -76,12 +76,11 @@ prov_content_package_present(json_t *row)
 	const char *rel = json_string_value(json_object_get(row, "release"));
 	const char *epoch = json_string_value(json_object_get(row, "epoch"));
 	const char *arch = json_string_value(json_object_get(row, "arch"));
-	_cleanup_free_ char *vr = rel != NULL ? xasprintf("%s-%s", ver ? ver : "", rel)
-	                                      : xstrdup(ver ? ver : "");
+	_cleanup_free_ char *vr =
+	    rel != NULL ? xasprintf("%s-%s", ver ? ver : "", rel) : xstrdup(ver ? ver : "");
 
-	json_object_set_new(
-	    row, "nvra", json_sprintf("%s-%s%s%s", name ? name : "", vr, arch ? "." : "",
-	                     arch ? arch : ""));
+	json_object_set_new(row, "nvra",
+	    json_sprintf("%s-%s%s%s", name ? name : "", vr, arch ? "." : "", arch ? arch : ""));
 	json_object_set_new(row, "nvrea",
 	    json_sprintf("%s-%s%s%s%s%s", name ? name : "", epoch ? epoch : "", epoch ? ":" : "",
 	        vr, arch ? "." : "", arch ? arch : ""));

@@ -561,9 +561,8 @@ prov_ui_list(struct http_request *req, struct http_response *resp)
 	{
 		/* Rows are the API's JSON (references named already); older rows had "data". */
 		json_t *data = json_object_get(row, "data");
-		_cleanup_json_ json_t *shown = json_is_object(data)
-		    ? prov_resource_present(res, data)
-		    : json_incref(row);
+		_cleanup_json_ json_t *shown =
+		    json_is_object(data) ? prov_resource_present(res, data) : json_incref(row);
 		json_t *cells = json_array(), *col;
 		size_t j;
 
@@ -852,9 +851,8 @@ prov_ui_hosts(struct http_request *req, struct http_response *resp)
 	{
 		/* Rows are the API's JSON (references named already); older rows had "data". */
 		json_t *data = json_object_get(row, "data");
-		_cleanup_json_ json_t *shown = json_is_object(data)
-		    ? prov_resource_present(res, data)
-		    : json_incref(row);
+		_cleanup_json_ json_t *shown =
+		    json_is_object(data) ? prov_resource_present(res, data) : json_incref(row);
 		json_t *nic, *ip = NULL, *mac = NULL;
 		size_t j;
 
@@ -1081,8 +1079,7 @@ prov_ui_bulk_selection(const json_t *form)
 		json_decref(list);
 		return json_pack("{s:s}", "search", ui_field(form, "search") ?: "");
 	}
-	if (json_is_string(ids) &&
-	    str_to_ll(json_string_value(ids), 1, INT64_MAX, &id) == 0)
+	if (json_is_string(ids) && str_to_ll(json_string_value(ids), 1, INT64_MAX, &id) == 0)
 		json_array_append_new(list, json_integer(id));
 	json_array_foreach(json_is_array(ids) ? ids : NULL, i, v)
 	{
@@ -1125,8 +1122,8 @@ prov_ui_bulk_page(struct http_request *req, struct http_response *resp, int stat
 			json_t *h;
 
 			if (!api_in_scope(req, hosts, json_integer_value(v)) ||
-			    (h = prov_resource_get_id(prov_resource_find("host"),
-			         json_integer_value(v))) == NULL)
+			    (h = prov_resource_get_id(
+			         prov_resource_find("host"), json_integer_value(v))) == NULL)
 				continue;
 			if (json_array_size(rows) < PROV_UI_BULK_SHOWN)
 				json_array_append_new(rows, h);
@@ -1135,9 +1132,9 @@ prov_ui_bulk_page(struct http_request *req, struct http_response *resp, int stat
 			total++;
 		}
 	}
-	json_array_foreach(rows, i, v)
-	    json_array_append_new(shown, json_pack("{s:O, s:O}", "id", json_object_get(v, "id"),
-	                                     "name", json_object_get(v, "name")));
+	json_array_foreach(rows, i, v) json_array_append_new(shown,
+	    json_pack(
+	        "{s:O, s:O}", "id", json_object_get(v, "id"), "name", json_object_get(v, "name")));
 	json_decref(rows);
 	vars = json_pack("{s:{s:s, s:s}, s:o, s:I, s:O, s:s}", "action", "name", a->name, "label",
 	    a->label, "hosts", shown, "total", (json_int_t)total, "selection", sel, "search",
@@ -1225,7 +1222,8 @@ prov_ui_bulk_do(struct http_request *req, struct http_response *resp)
 	if ((f = ui_field(form, "power_action")) != NULL)
 		json_object_set_new(body, "power_action", json_string(f));
 	if (strcmp(a->name, "build") == 0)
-		json_object_set_new(body, "reboot", json_boolean(ui_field(form, "reboot") != NULL));
+		json_object_set_new(
+		    body, "reboot", json_boolean(ui_field(form, "reboot") != NULL));
 	if ((f = ui_field(form, "hostgroup")) != NULL)
 		json_object_set_new(body, "hostgroup", json_string(f));
 	if ((f = ui_field(form, "command")) != NULL && *f != '\0')

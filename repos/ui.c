@@ -185,8 +185,8 @@ repos_ui_repo_show(struct http_request *req, struct http_response *resp)
 	}
 	vars = json_pack("{s:O, s:o, s:o, s:I, s:o}", "repo", repo, "versions", versions, "errata",
 	    errata, "errata_total", (json_int_t)total, "jobs", jobs);
-	ui_form_vars(vars, req, "repositories", (const char *const[]){"sync", "edit", "delete", NULL},
-	    NULL, NULL);
+	ui_form_vars(vars, req, "repositories",
+	    (const char *const[]){"sync", "edit", "delete", NULL}, NULL, NULL);
 	snprintf(title, sizeof title, "Repository %s",
 	    json_string_value(json_object_get(repo, "name")));
 	ui_render(req, resp, 200, "repository.html", title, vars);
@@ -196,8 +196,7 @@ repos_ui_repo_show(struct http_request *req, struct http_response *resp)
 /* Fields of the repository edit form (type cannot change). */
 static const char *const repos_ui_edit_keys[] = {"name", "product", "url", "distribution",
     "components", "architectures", "errata_url", "download_policy", "mirroring_policy",
-    "retain_versions", "download_concurrency", "bandwidth_limit", "include", "exclude",
-    "gpg_key"};
+    "retain_versions", "download_concurrency", "bandwidth_limit", "include", "exclude", "gpg_key"};
 
 /* A list field of a form ("a, b" or one per line) as an array of strings. */
 static json_t *

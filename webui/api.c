@@ -610,8 +610,8 @@ api_list_query_extra(const struct api_resource *r, const char *extra, const json
 	int64_t subtotal;
 	int bad;
 
-	return api_list_run(r, search, scope, extra, extra_params, order, page, per_page,
-	    ret_rows, NULL, &subtotal, ret_total, &bad, err);
+	return api_list_run(r, search, scope, extra, extra_params, order, page, per_page, ret_rows,
+	    NULL, &subtotal, ret_total, &bad, err);
 }
 
 /* The caller's scope for the route: NULL when every object is allowed. */
@@ -646,15 +646,14 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 		xp = extra_params != NULL ? json_dumps(extra_params, JSON_COMPACT) : NULL;
 		key = xasprintf("%s\n%s\n%s\n%lld\n%lld\n%s\n%s\n%s", r->name,
 		    search != NULL ? search : "", order != NULL ? order : "", page, per_page,
-		    scope != NULL ? scope : "", extra != NULL ? extra : "",
-		    xp != NULL ? xp : "");
+		    scope != NULL ? scope : "", extra != NULL ? extra : "", xp != NULL ? xp : "");
 		if ((hit = api_cache_get(key, version, changes)) != NULL) {
 			http_reply_text(resp, 200, "application/json", hit->body, hit->len);
 			return 0;
 		}
 	}
-	if (api_list_run(r, search, scope, extra, extra_params, order, page, per_page,
-	        &rows, r->json != NULL ? &text : NULL, &total, &subtotal, &bad, &err) < 0) {
+	if (api_list_run(r, search, scope, extra, extra_params, order, page, per_page, &rows,
+	        r->json != NULL ? &text : NULL, &total, &subtotal, &bad, &err) < 0) {
 		if (bad == 422)
 			api_reply_field(
 			    resp, str_has_prefix(err.msg, "order") ? "order" : "search", err.msg);
