@@ -107,6 +107,8 @@ prov_bulk_hosts(const json_t *body, const char *scope, json_t **ret_hosts, json_
 		if (strstr(search, "errata.") != NULL &&
 		    (jobs_targets_refresh(err) < 0 || jobs_applicability_refresh(NULL, err) < 0))
 			return 500;
+		json_decref(hosts); /* the query makes the list */
+		hosts = NULL;
 		if (prov_bulk_query(search, scope, &hosts, &total, err) < 0) {
 			json_object_set_new(invalid, "search", json_string(err->msg));
 			return 422;

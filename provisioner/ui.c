@@ -1109,6 +1109,8 @@ prov_ui_bulk_page(struct http_request *req, struct http_response *resp, int stat
 	size_t i;
 	char title[128];
 
+	if (errors == NULL)
+		errors = json_object();
 	if (json_object_get(sel, "search") != NULL) {
 		if (api_list_query(hosts, json_string_value(json_object_get(sel, "search")), scope,
 		        "name", 1, PROV_UI_BULK_SHOWN, &rows, &total, &err) < 0) {
