@@ -85,7 +85,8 @@ prov_api_scoped(struct http_request *req, struct http_response *resp,
 	return id;
 }
 
-/* GET /api/v2/<plural> */
+/* GET /api/v2/<plural> (a search over hosts' errata sees the applicability as jobs last
+ * evaluated it: re-evaluating reads every host, too slow for each list). */
 static int
 prov_api_list(struct http_request *req, struct http_response *resp)
 {
@@ -885,6 +886,16 @@ prov_api_fields_build(const struct prov_resource *res, struct api_resource *api)
 		              " WHERE json_extract(data, '$.operatingsystem_id') IS NOT NULL)))",
 		        PROV_HOSTGROUP_DEPTH),
 		    SEARCH_TEXT, 0, NULL);
+		/* What jobs learnt: installed packages, applicable errata (content.c). */
+		size_t nc;
+		const struct search_field *cf = prov_content_host_fields(&nc);
+
+		for (i = 0; i < nc; i++) {
+			const struct search_field *c = &cf[i];
+
+			prov_api_field_add(&fl, &n, c->name, xstrdup(c->sql), c->type, c->flags,
+			    c->multi != NULL ? xstrdup(c->multi) : NULL);
+		}
 	}
 	api->fields = fl;
 	api->nfields = n;
@@ -1035,7 +1046,9 @@ provisioner_api_init(void)
 	for (i = 0; i < prov_api_nres; i++)
 		api_resource_register(&prov_api_res[i].api);
 	api_resource_register(&prov_api_discovered);
+	prov_bulk_api_init(); /* before /api/v2/hosts/:id/build takes "bulk" for a name */
 	http_routes_add(prov_fixed_routes, nitems(prov_fixed_routes));
+	prov_content_api_init();
 	if (routes == NULL) {
 		/* Patterns and names live for the process: the table is built once. */
 		res = prov_resource_all(&n);

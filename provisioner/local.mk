@@ -29,6 +29,8 @@ libdrover_a_SOURCES += \
 	provisioner/bootfetch.c \
 	provisioner/hostcert.c \
 	provisioner/api.c \
+	provisioner/content.c \
+	provisioner/bulk.c \
 	provisioner/ui.c
 nodist_libdrover_a_SOURCES += provisioner/templates.c
 BUILT_SOURCES += provisioner/templates.c

@@ -275,6 +275,52 @@ void provisioner_api_init(void);
 struct api_resource;
 const struct api_resource *provisioner_api_resource(const char *plural);
 
+/* content.c */
+
+/*
+ * A host's packages and applicable errata, as the jobs subsystem collects and evaluates
+ * them: search fields of the hosts list, /api/v2/hosts/:id/packages and /errata, and rows
+ * for the host pages.
+ */
+struct search_field;
+/* The hosts list's search fields over them ("installed", "errata.security", …). */
+const struct search_field *prov_content_host_fields(size_t *ret_n);
+/* Install the routes (called by provisioner_api_init). */
+void prov_content_api_init(void);
+/* {"profile": summary or null, "errata": [...], "packages": [the first npackages]} of a
+ * host, for its page; "error" when they could not be read. Caller frees. */
+json_t *prov_content_page(int64_t host_id, long long npackages);
+/* Set "errata": {total, security, bugfix, enhancement} on each row (with "id") of a page
+ * of hosts that has a profile. */
+void prov_content_counts(json_t *rows);
+
+/* bulk.c */
+
+/*
+ * One action on many hosts, for POST /api/v2/hosts/bulk/<action> and the hosts page:
+ * the hosts are {"ids": [...]} or {"search": "..."}, each within the caller's role filter
+ * for the action (others are not touched and are reported as not found, so that hidden
+ * hosts stay hidden). build, power, hostgroup and delete answer a result per host;
+ * run (a command or a library playbook) and errata (a patch run) one job for them all.
+ */
+#define PROV_BULK_MAX 10000 /* hosts in one bulk action */
+struct http_request;
+/* Do action with body's arguments as the caller of req; the HTTP status, with *ret the
+ * answer ({"action", "results": [{id, name, status, error?, job_id?}], "job"?}) or err
+ * (and invalid, per field) saying why not. */
+int prov_bulk_run(struct http_request *req, const char *action, const json_t *body,
+    json_t *invalid, json_t **ret, struct dr_error *err);
+/* The bulk actions: name, permission (resource, action), and a label for pages. */
+struct prov_bulk_action {
+	const char *name;
+	const char *resource;
+	const char *action;
+	const char *label;
+};
+const struct prov_bulk_action *prov_bulk_actions(size_t *ret_n);
+/* Install the routes (called by provisioner_api_init). */
+void prov_bulk_api_init(void);
+
 /* ui.c */
 
 /* Install the provisioner's pages (hosts, discovered hosts, one per resource), their

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "jobs/jobs.h"
 #include "provisioner/provisioner.h"
 #include "webui/webui.h"
 
@@ -558,9 +559,10 @@ prov_ui_list(struct http_request *req, struct http_response *resp)
 	}
 	json_array_foreach(json_object_get(vars, "rows"), i, row)
 	{
+		/* Rows are the API's JSON (references named already); older rows had "data". */
 		json_t *data = json_object_get(row, "data");
 		_cleanup_json_ json_t *shown =
-		    json_is_object(data) ? prov_resource_present(res, data) : json_object();
+		    json_is_object(data) ? prov_resource_present(res, data) : json_incref(row);
 		json_t *cells = json_array(), *col;
 		size_t j;
 
@@ -817,7 +819,24 @@ prov_ui_template_preview(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
-/* GET /ui/hosts: the search box (the search language), status menu, paging. */
+/* The bulk actions the caller may take, [{name, label}]. */
+static json_t *
+prov_ui_bulk_actions(struct http_request *req)
+{
+	const struct prov_bulk_action *a;
+	json_t *out = json_array();
+	size_t n;
+
+	a = prov_bulk_actions(&n);
+	for (size_t i = 0; i < n; i++)
+		if (ui_can(req, "hosts", "view") && ui_can(req, a[i].resource, a[i].action))
+			json_array_append_new(
+			    out, json_pack("{s:s, s:s}", "name", a[i].name, "label", a[i].label));
+	return out;
+}
+
+/* GET /ui/hosts: the search box (the search language), status menu, paging, errata
+ * counts, and a selection for bulk actions. */
 static int
 prov_ui_hosts(struct http_request *req, struct http_response *resp)
 {
@@ -830,9 +849,10 @@ prov_ui_hosts(struct http_request *req, struct http_response *resp)
 	/* The list shows the stored document's summary: status, hostgroup, OS, address. */
 	json_array_foreach(json_object_get(vars, "rows"), i, row)
 	{
+		/* Rows are the API's JSON (references named already); older rows had "data". */
 		json_t *data = json_object_get(row, "data");
 		_cleanup_json_ json_t *shown =
-		    json_is_object(data) ? prov_resource_present(res, data) : json_object();
+		    json_is_object(data) ? prov_resource_present(res, data) : json_incref(row);
 		json_t *nic, *ip = NULL, *mac = NULL;
 		size_t j;
 
@@ -852,8 +872,10 @@ prov_ui_hosts(struct http_request *req, struct http_response *resp)
 		json_object_set(row, "mac", mac);
 		json_object_del(row, "data");
 	}
+	prov_content_counts(json_object_get(vars, "rows"));
 	json_object_set_new(vars, "statuses",
 	    json_pack("[sssss]", "new", "building", "installed", "failed", "provisioned"));
+	json_object_set_new(vars, "bulk_actions", prov_ui_bulk_actions(req));
 	ui_form_vars(vars, req, "hosts", (const char *const[]){"create", "build", "delete", NULL},
 	    NULL, NULL);
 	ui_render(req, resp, 200, "hosts.html", "Hosts", vars);
@@ -879,7 +901,11 @@ prov_ui_power_jobs(const char *host)
 	return rows;
 }
 
-/* GET /ui/hosts/:id: overview, interfaces, parameters, build and power, keys, log. */
+/* Packages a host page lists (all of them are in the API). */
+#define PROV_UI_PACKAGES 200
+
+/* GET /ui/hosts/:id: overview, interfaces, parameters, build and power, keys, installed
+ * packages and applicable errata, log. */
 static int
 prov_ui_host(struct http_request *req, struct http_response *resp)
 {
@@ -936,6 +962,8 @@ prov_ui_host(struct http_request *req, struct http_response *resp)
 		}
 	}
 	json_object_set_new(vars, "ssh_keys", keys);
+	json_object_set_new(vars, "content",
+	    prov_content_page(json_integer_value(json_object_get(obj, "id")), PROV_UI_PACKAGES));
 	json_object_set_new(vars, "power_actions",
 	    json_pack("[ssssss]", "on", "off", "soft", "cycle", "status", "pxe"));
 	json_object_set_new(vars, "template_kinds",
@@ -1031,6 +1059,216 @@ prov_ui_host_power(struct http_request *req, struct http_response *resp)
 	    json_string_value(json_object_get(obj, "name")), NULL, params, NULL);
 	snprintf(to, sizeof to, "/ui/jobs/%lld", (long long)id);
 	http_reply_redirect(resp, to);
+	return 0;
+}
+
+/* Hosts a bulk confirmation page names at most (the count says how many in all). */
+#define PROV_UI_BULK_SHOWN 100
+
+/* The hosts a bulk form selected: {"search"} when "all matching" was ticked, else
+ * {"ids": [numbers]}; NULL when nothing was selected. */
+static json_t *
+prov_ui_bulk_selection(const json_t *form)
+{
+	const json_t *ids = json_object_get(form, "ids");
+	json_t *out, *list = json_array(), *v;
+	long long id;
+	size_t i;
+
+	if (ui_field(form, "all") != NULL) {
+		json_decref(list);
+		return json_pack("{s:s}", "search", ui_field(form, "search") ?: "");
+	}
+	if (json_is_string(ids) && str_to_ll(json_string_value(ids), 1, INT64_MAX, &id) == 0)
+		json_array_append_new(list, json_integer(id));
+	json_array_foreach(json_is_array(ids) ? ids : NULL, i, v)
+	{
+		if (json_is_string(v) && str_to_ll(json_string_value(v), 1, INT64_MAX, &id) == 0 &&
+		    json_array_size(list) < PROV_BULK_MAX)
+			json_array_append_new(list, json_integer(id));
+	}
+	if (json_array_size(list) == 0) {
+		json_decref(list);
+		return NULL;
+	}
+	out = json_pack("{s:o}", "ids", list);
+	return out;
+}
+
+/* The confirmation page of a bulk action: the hosts, the action's own fields, errors. */
+static void
+prov_ui_bulk_page(struct http_request *req, struct http_response *resp, int status,
+    const struct prov_bulk_action *a, const json_t *sel, json_t *form, json_t *errors)
+{
+	const struct api_resource *hosts = provisioner_api_resource("hosts");
+	struct auth_principal *p = http_request_principal(req);
+	const char *scope = p != NULL ? p->scope : NULL;
+	json_t *vars, *shown = json_array(), *rows = NULL, *v;
+	int64_t total = 0;
+	struct dr_error err;
+	size_t i;
+	char title[128];
+
+	if (errors == NULL)
+		errors = json_object();
+	if (json_object_get(sel, "search") != NULL) {
+		if (api_list_query(hosts, json_string_value(json_object_get(sel, "search")), scope,
+		        "name", 1, PROV_UI_BULK_SHOWN, &rows, &total, &err) < 0) {
+			json_object_set_new(errors, "search", json_string(err.msg));
+			rows = json_array();
+		}
+	} else {
+		rows = json_array();
+		json_array_foreach(json_object_get(sel, "ids"), i, v)
+		{
+			json_t *h;
+
+			if (!api_in_scope(req, hosts, json_integer_value(v)) ||
+			    (h = prov_resource_get_id(
+			         prov_resource_find("host"), json_integer_value(v))) == NULL)
+				continue;
+			if (json_array_size(rows) < PROV_UI_BULK_SHOWN)
+				json_array_append_new(rows, h);
+			else
+				json_decref(h);
+			total++;
+		}
+	}
+	json_array_foreach(rows, i, v) json_array_append_new(shown,
+	    json_pack(
+	        "{s:O, s:O}", "id", json_object_get(v, "id"), "name", json_object_get(v, "name")));
+	json_decref(rows);
+	vars = json_pack("{s:{s:s, s:s}, s:o, s:I, s:O, s:s}", "action", "name", a->name, "label",
+	    a->label, "hosts", shown, "total", (json_int_t)total, "selection", sel, "search",
+	    json_string_value(json_object_get(sel, "search")) ?: "");
+	if (strcmp(a->name, "power") == 0)
+		json_object_set_new(vars, "power_actions",
+		    json_pack("[ssssss]", "on", "off", "soft", "cycle", "status", "pxe"));
+	if (strcmp(a->name, "hostgroup") == 0 &&
+	    api_list_query(provisioner_api_resource("hostgroups"), NULL, NULL, "name", 1,
+	        API_PER_PAGE_MAX, &rows, &total, &err) == 0)
+		json_object_set_new(vars, "hostgroups", rows);
+	if (strcmp(a->name, "run") == 0 && jobs_library_list(&rows, &err) == 0)
+		json_object_set_new(vars, "playbooks", rows);
+	if (strcmp(a->name, "errata") == 0)
+		json_object_set_new(
+		    vars, "errata_types", json_pack("[sss]", "security", "bugfix", "enhancement"));
+	ui_form_vars(vars, req, "hosts", (const char *const[]){NULL}, form, errors);
+	snprintf(title, sizeof title, "%s: %lld hosts", a->label, (long long)total);
+	ui_render(req, resp, status, "hosts_bulk.html", title, vars);
+}
+
+/* The bulk action a path or form names, NULL when none. */
+static const struct prov_bulk_action *
+prov_ui_bulk_action(const char *name)
+{
+	const struct prov_bulk_action *a;
+	size_t n;
+
+	a = prov_bulk_actions(&n);
+	for (size_t i = 0; i < n && name != NULL; i++)
+		if (strcmp(a[i].name, name) == 0)
+			return &a[i];
+	return NULL;
+}
+
+/* POST /ui/hosts/bulk {action, ids… | all + search}: the confirmation page. */
+static int
+prov_ui_bulk(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *form = NULL, *sel = NULL;
+	const struct prov_bulk_action *a;
+
+	if (ui_form(req, resp, &form) < 0)
+		return 0;
+	if ((a = prov_ui_bulk_action(ui_field(form, "action"))) == NULL) {
+		ui_error(req, resp, 422, "bulk action: choose one of the list");
+		return 0;
+	}
+	if (!ui_can(req, a->resource, a->action)) {
+		char msg[128];
+
+		snprintf(msg, sizeof msg, "your role lacks the permission %s:%s", a->resource,
+		    a->action);
+		ui_error(req, resp, 403, msg);
+		return 0;
+	}
+	if ((sel = prov_ui_bulk_selection(form)) == NULL) {
+		ui_error(req, resp, 422, "select hosts first, or all hosts matching the search");
+		return 0;
+	}
+	prov_ui_bulk_page(req, resp, 200, a, sel, NULL, NULL);
+	return 0;
+}
+
+/* POST /ui/hosts/bulk/:action: do it; a job is followed on its page, results per host
+ * are shown. */
+static int
+prov_ui_bulk_do(struct http_request *req, struct http_response *resp)
+{
+	const char *path = http_request_path(req);
+	const struct prov_bulk_action *a = prov_ui_bulk_action(strrchr(path, '/') + 1);
+	_cleanup_json_ json_t *form = NULL, *sel = NULL, *body = NULL, *invalid = json_object();
+	json_t *out = NULL, *v;
+	struct dr_error err;
+	const char *f;
+	int status;
+
+	if (ui_form(req, resp, &form) < 0)
+		return 0;
+	if ((sel = prov_ui_bulk_selection(form)) == NULL) {
+		ui_error(req, resp, 422, "select hosts first, or all hosts matching the search");
+		return 0;
+	}
+	body = json_deep_copy(sel);
+	if ((f = ui_field(form, "power_action")) != NULL)
+		json_object_set_new(body, "power_action", json_string(f));
+	if (strcmp(a->name, "build") == 0)
+		json_object_set_new(
+		    body, "reboot", json_boolean(ui_field(form, "reboot") != NULL));
+	if ((f = ui_field(form, "hostgroup")) != NULL)
+		json_object_set_new(body, "hostgroup", json_string(f));
+	if ((f = ui_field(form, "command")) != NULL && *f != '\0')
+		json_object_set_new(body, "command", json_string(f));
+	if ((f = ui_field(form, "playbook")) != NULL && *f != '\0')
+		json_object_set_new(body, "playbook", json_string(f));
+	if (strcmp(a->name, "errata") == 0) {
+		const json_t *types = json_object_get(form, "types");
+		json_t *list = json_array();
+		size_t i;
+
+		if (json_is_string(types))
+			json_array_append(list, (json_t *)types);
+		json_array_foreach(json_is_array(types) ? types : NULL, i, v)
+		    json_array_append(list, v);
+		json_object_set_new(body, "errata", json_pack("{s:o}", "types", list));
+		if (json_array_size(list) == 0)
+			json_object_del(body, "errata"); /* every installable erratum */
+	}
+	status = prov_bulk_run(req, a->name, body, invalid, &out, &err);
+	if (status == 422) {
+		if (json_object_size(invalid) == 0)
+			json_object_set_new(invalid, "action", json_string(err.msg));
+		prov_ui_bulk_page(req, resp, 422, a, sel, json_incref(form), json_incref(invalid));
+		return 0;
+	}
+	if (status != 200) {
+		ui_error(req, resp, status, err.msg);
+		return 0;
+	}
+	if ((v = json_object_get(out, "job")) != NULL) {
+		char to[64];
+
+		snprintf(to, sizeof to, "/ui/jobs/%lld",
+		    (long long)json_integer_value(json_object_get(v, "id")));
+		json_decref(out);
+		http_reply_redirect(resp, to);
+		return 0;
+	}
+	ui_render(req, resp, 200, "hosts_bulk_done.html", a->label,
+	    json_pack("{s:o, s:s}", "results", json_incref(json_object_get(out, "results")),
+	        "label", a->label));
+	json_decref(out);
 	return 0;
 }
 
@@ -1244,6 +1482,7 @@ static const struct http_route prov_ui_host_routes[] = {
     {"GET", "/ui/hosts", prov_ui_hosts, HTTP_HTML, "ui_hosts"},
     {"POST", "/ui/hosts", prov_ui_save, HTTP_HTML, "ui_hosts"},
     {"GET", "/ui/hosts/new", prov_ui_show, HTTP_HTML, "ui_host_new", "hosts", "create"},
+    {"POST", "/ui/hosts/bulk", prov_ui_bulk, HTTP_HTML, "ui_hosts_bulk", "hosts", "view"},
     {"GET", "/ui/hosts/:id", prov_ui_host, HTTP_HTML, "ui_host"},
     {"GET", "/ui/hosts/:id/edit", prov_ui_show, HTTP_HTML, "ui_host_edit", "hosts", "edit"},
     {"POST", "/ui/hosts/:id/edit", prov_ui_save, HTTP_HTML, "ui_host_edit"},
@@ -1273,8 +1512,9 @@ void
 prov_ui_init(void)
 {
 	static struct http_route *routes;
+	static struct http_route *bulk;
 	static struct ui_nav *nav;
-	static size_t nroutes, nnav;
+	static size_t nroutes, nnav, nbulk;
 
 	if (routes == NULL) {
 		/* Six routes per resource page; patterns live for the process. */
@@ -1306,6 +1546,17 @@ prov_ui_init(void)
 		ui_nav_add(prov_ui_nav, nitems(prov_ui_nav));
 		ui_nav_add(nav, nnav);
 	}
+	if (bulk == NULL) {
+		/* One route per bulk action, with its permission, before /ui/hosts/:id/… */
+		const struct prov_bulk_action *a = prov_bulk_actions(&nbulk);
+
+		bulk = xcalloc(nbulk, sizeof *bulk);
+		for (size_t i = 0; i < nbulk; i++)
+			bulk[i] = (struct http_route){"POST",
+			    xasprintf("/ui/hosts/bulk/%s", a[i].name), prov_ui_bulk_do, HTTP_HTML,
+			    xasprintf("ui_hosts_bulk_%s", a[i].name), a[i].resource, a[i].action};
+	}
+	http_routes_add(bulk, nbulk);
 	http_routes_add(prov_ui_host_routes, nitems(prov_ui_host_routes));
 	http_routes_add(routes, nroutes);
 	ui_widget_add("hosts", prov_ui_widget_hosts);

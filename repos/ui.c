@@ -185,11 +185,141 @@ repos_ui_repo_show(struct http_request *req, struct http_response *resp)
 	}
 	vars = json_pack("{s:O, s:o, s:o, s:I, s:o}", "repo", repo, "versions", versions, "errata",
 	    errata, "errata_total", (json_int_t)total, "jobs", jobs);
-	ui_form_vars(
-	    vars, req, "repositories", (const char *const[]){"sync", "delete", NULL}, NULL, NULL);
+	ui_form_vars(vars, req, "repositories",
+	    (const char *const[]){"sync", "edit", "delete", NULL}, NULL, NULL);
 	snprintf(title, sizeof title, "Repository %s",
 	    json_string_value(json_object_get(repo, "name")));
 	ui_render(req, resp, 200, "repository.html", title, vars);
+	return 0;
+}
+
+/* Fields of the repository edit form (type cannot change). */
+static const char *const repos_ui_edit_keys[] = {"name", "product", "url", "distribution",
+    "components", "architectures", "errata_url", "download_policy", "mirroring_policy",
+    "retain_versions", "download_concurrency", "bandwidth_limit", "include", "exclude", "gpg_key"};
+
+/* A list field of a form ("a, b" or one per line) as an array of strings. */
+static json_t *
+repos_ui_list_field(const char *text)
+{
+	_cleanup_free_ char *copy = xstrdup(text);
+	json_t *out = json_array();
+	char *save = NULL, *tok;
+
+	for (tok = strtok_r(copy, ",\n", &save); tok != NULL; tok = strtok_r(NULL, ",\n", &save))
+		if (*str_trim(tok) != '\0')
+			json_array_append_new(out, json_string(str_trim(tok)));
+	return out;
+}
+
+/* The edit page of a repository: the stored values, or what was typed and the error. */
+static void
+repos_ui_edit_page(struct http_request *req, struct http_response *resp, int status,
+    const json_t *repo, json_t *form, json_t *errors)
+{
+	json_t *products = NULL, *vars;
+	struct dr_error err;
+	char title[REPO_NAME_MAX + 32];
+
+	if (repo_product_list(&products, &err) < 0)
+		products = json_array();
+	vars = json_pack("{s:O, s:o}", "repo", repo, "products", products);
+	if (form == NULL) {
+		/* The stored values as the form shows them: lists one per line. */
+		form = json_object();
+		for (size_t i = 0; i < nitems(repos_ui_edit_keys); i++) {
+			const char *k = repos_ui_edit_keys[i];
+			json_t *v = json_object_get(repo, k);
+			struct buf b = BUF_INIT(0);
+			size_t j;
+			json_t *e;
+
+			if (json_is_array(v)) {
+				json_array_foreach(v, j, e)
+				    buf_addf(&b, "%s%s", j > 0 ? "\n" : "", json_string_value(e));
+				json_object_set_new(form, k, json_string(b.data ? b.data : ""));
+			} else if (json_is_integer(v)) {
+				json_object_set_new(form, k,
+				    json_sprintf("%lld", (long long)json_integer_value(v)));
+			} else if (json_is_string(v)) {
+				json_object_set(form, k, v);
+			}
+			buf_free(&b);
+		}
+	}
+	ui_form_vars(vars, req, "repositories", (const char *const[]){"edit", NULL}, form, errors);
+	snprintf(title, sizeof title, "Edit repository %s",
+	    json_string_value(json_object_get(repo, "name")));
+	ui_render(req, resp, status, "repository_edit.html", title, vars);
+}
+
+/* GET /ui/repositories/:id/edit */
+static int
+repos_ui_repo_edit(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *repo = repos_ui_repo(req, resp);
+
+	if (repo != NULL)
+		repos_ui_edit_page(req, resp, 200, repo, NULL, NULL);
+	return 0;
+}
+
+/* POST /ui/repositories/:id/edit: the fields given replace the stored ones (an empty
+ * field keeps its value); the error goes beside the field it names. */
+static int
+repos_ui_repo_update(struct http_request *req, struct http_response *resp)
+{
+	static const char *const numbers[] = {
+	    "retain_versions", "download_concurrency", "bandwidth_limit"};
+	_cleanup_json_ json_t *repo = repos_ui_repo(req, resp), *form = NULL, *spec = NULL;
+	_cleanup_json_ json_t *after = NULL;
+	struct dr_error err;
+	char to[64];
+	int64_t id;
+
+	if (repo == NULL || ui_form(req, resp, &form) < 0)
+		return 0;
+	spec = repos_ui_spec(form, repos_ui_edit_keys, nitems(repos_ui_edit_keys));
+	for (size_t i = 0; i < nitems(numbers); i++) {
+		const char *v = json_string_value(json_object_get(spec, numbers[i]));
+		long long n;
+
+		if (v == NULL)
+			continue;
+		if (str_to_ll(str_trim((char *)v), 0, INT64_MAX, &n) < 0) {
+			char msg[128];
+
+			snprintf(msg, sizeof msg, "%s: expected a number", numbers[i]);
+			repos_ui_edit_page(req, resp, 422, repo, json_incref(form),
+			    json_pack("{s:s}", numbers[i], msg));
+			return 0;
+		}
+		json_object_set_new(spec, numbers[i], json_integer(n));
+	}
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const lists[] = {
+		    "components", "architectures", "include", "exclude"};
+		const char *v = json_string_value(json_object_get(spec, lists[i]));
+
+		if (v != NULL)
+			json_object_set_new(spec, lists[i], repos_ui_list_field(v));
+	}
+	id = json_integer_value(json_object_get(repo, "id"));
+	if (repo_update(id, spec, &err) < 0) {
+		repos_ui_edit_page(req, resp, strstr(err.msg, "already") != NULL ? 409 : 422, repo,
+		    json_incref(form),
+		    json_pack("{s:s}",
+		        repos_ui_error_field(
+		            err.msg, repos_ui_edit_keys, nitems(repos_ui_edit_keys), "name"),
+		        err.msg));
+		return 0;
+	}
+	snprintf(to, sizeof to, "%lld", (long long)id);
+	after = repo_get(to);
+	store_audit(http_request_user(req), http_request_remote(req), "update", "repository",
+	    json_string_value(json_object_get(after, "name")), repo, after, NULL);
+	snprintf(to, sizeof to, "/ui/repositories/%lld", (long long)id);
+	http_reply_redirect(resp, to);
 	return 0;
 }
 
@@ -267,7 +397,10 @@ repos_ui_cvs_page(
 	vars = json_pack(
 	    "{s:o, s:o, s:o}", "rows", rows, "environments", envs, "repositories", repos);
 	ui_form_vars(vars, req, "content_views",
-	    (const char *const[]){"create", "publish", "promote", "delete", NULL}, form, errors);
+	    (const char *const[]){"create", "edit", "publish", "promote", "delete", NULL}, form,
+	    errors);
+	json_object_set_new(
+	    vars, "erratum_types", json_pack("[sss]", "security", "bugfix", "enhancement"));
 	json_object_set_new(
 	    vars, "can_create_env", json_boolean(ui_can(req, "lifecycle_environments", "create")));
 	ui_render(req, resp, status, "content_views.html", "Content views", vars);
@@ -358,6 +491,155 @@ repos_ui_cv_job(struct http_request *req, struct http_response *resp)
 	    publish ? "content_view_publish" : "content_view_promote", NULL, NULL, params, NULL);
 	snprintf(to, sizeof to, "/ui/jobs/%lld", (long long)id);
 	http_reply_redirect(resp, to);
+	return 0;
+}
+
+/* A date of a filter form ("2026-11-01", the day's start in UTC) into *ret; 0 when
+ * empty. */
+static int
+repos_ui_date(const char *text, const char *what, json_int_t *ret, struct dr_error *err)
+{
+	_cleanup_free_ char *iso = NULL;
+	time_t t;
+
+	*ret = 0;
+	if (text == NULL || *text == '\0')
+		return 0;
+	iso = xasprintf("%sT00:00:00Z", text);
+	if (strlen(text) != 10 || tz_parse_time(iso, "UTC", &t, err) < 0)
+		return dr_error_set(err, "%s: expected a date as 2026-11-01", what);
+	*ret = (json_int_t)t;
+	return 0;
+}
+
+/* The filter a form describes: {type, exclude, patterns | types, severities, since,
+ * until}. */
+static json_t *
+repos_ui_filter(const json_t *form, struct dr_error *err)
+{
+	const char *type = ui_field(form, "type"), *v;
+	json_t *f, *list, *e;
+	json_int_t since, until;
+	size_t i;
+
+	if (type == NULL || (strcmp(type, "package") != 0 && strcmp(type, "erratum") != 0)) {
+		dr_error_set(err, "filter type: package or erratum");
+		return NULL;
+	}
+	f = json_pack("{s:s, s:b}", "type", type, "exclude",
+	    (v = ui_field(form, "mode")) != NULL && strcmp(v, "exclude") == 0);
+	if (strcmp(type, "package") == 0) {
+		list = repos_ui_list_field(ui_field(form, "patterns") ?: "");
+		if (json_array_size(list) == 0) {
+			json_decref(list);
+			json_decref(f);
+			dr_error_set(err, "patterns: name at least one package pattern");
+			return NULL;
+		}
+		json_object_set_new(f, "patterns", list);
+		return f;
+	}
+	list = json_array();
+	if (json_is_string(json_object_get(form, "types")))
+		json_array_append(list, json_object_get(form, "types"));
+	json_array_foreach(json_object_get(form, "types"), i, e) json_array_append(list, e);
+	if (json_array_size(list) > 0)
+		json_object_set(f, "types", list);
+	json_decref(list);
+	list = repos_ui_list_field(ui_field(form, "severities") ?: "");
+	if (json_array_size(list) > 0)
+		json_object_set(f, "severities", list);
+	json_decref(list);
+	if (repos_ui_date(ui_field(form, "since"), "since", &since, err) < 0 ||
+	    repos_ui_date(ui_field(form, "until"), "until", &until, err) < 0) {
+		json_decref(f);
+		return NULL;
+	}
+	if (since > 0)
+		json_object_set_new(f, "since", json_integer(since));
+	if (until > 0)
+		json_object_set_new(f, "until", json_integer(until + 86399));
+	return f;
+}
+
+/* Save filters as cv's, audited; 0, or the cvs page with the error. */
+static int
+repos_ui_cv_save(struct http_request *req, struct http_response *resp, const json_t *cv,
+    json_t *spec, struct dr_error *err)
+{
+	int64_t id = json_integer_value(json_object_get(cv, "id"));
+	_cleanup_json_ json_t *after = NULL;
+	char key[32];
+
+	if (repo_cv_update(id, spec, err) < 0)
+		return -1;
+	snprintf(key, sizeof key, "%lld", (long long)id);
+	after = repo_cv_get(key);
+	store_audit(http_request_user(req), http_request_remote(req), "update", "content_view",
+	    json_string_value(json_object_get(cv, "name")), cv, after, NULL);
+	return 0;
+}
+
+/*
+ * POST /ui/content_views/:id/filters {type, mode, patterns | types, severities, since,
+ * until}: one more filter; …/filters/:n/delete: without filter n; …/edit {description,
+ * repositories}. What the next publish uses.
+ */
+static int
+repos_ui_cv_edit(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *cv = repo_cv_get(http_request_param(req, "id")), *form = NULL;
+	_cleanup_json_ json_t *spec = NULL, *filters = NULL;
+	const char *path = http_request_path(req), *n = http_request_param(req, "n");
+	struct dr_error err;
+
+	if (cv == NULL) {
+		ui_error(req, resp, 404, "no such content view");
+		return 0;
+	}
+	if (ui_form(req, resp, &form) < 0)
+		return 0;
+	filters = json_deep_copy(json_object_get(cv, "filters"));
+	if (!json_is_array(filters)) {
+		json_decref(filters);
+		filters = json_array();
+	}
+	if (n != NULL) {
+		long long i;
+
+		if (str_to_ll(n, 0, (long long)json_array_size(filters) - 1, &i) < 0) {
+			ui_error(req, resp, 404, "no such filter");
+			return 0;
+		}
+		json_array_remove(filters, (size_t)i);
+		spec = json_pack("{s:O}", "filters", filters);
+	} else if (str_has_suffix(path, "/filters")) {
+		json_t *f = repos_ui_filter(form, &err);
+
+		if (f == NULL) {
+			repos_ui_cvs_page(req, resp, 422,
+			    json_pack("{s:O}", "cv", json_object_get(cv, "name")),
+			    json_pack("{s:s}", "filter", err.msg));
+			return 0;
+		}
+		json_array_append_new(filters, f);
+		spec = json_pack("{s:O}", "filters", filters);
+	} else {
+		json_t *repos = json_object_get(form, "repositories");
+
+		spec = json_pack("{s:s, s:o}", "description", ui_field(form, "description") ?: "",
+		    "repositories",
+		    json_is_array(repos) ? json_copy(repos)
+		        : repos != NULL  ? json_pack("[O]", repos)
+		                         : json_array());
+	}
+	if (repos_ui_cv_save(req, resp, cv, spec, &err) < 0) {
+		repos_ui_cvs_page(req, resp, 422,
+		    json_pack("{s:O}", "cv", json_object_get(cv, "name")),
+		    json_pack("{s:s}", "filter", err.msg));
+		return 0;
+	}
+	http_reply_redirect(resp, "/ui/content_views");
 	return 0;
 }
 
@@ -502,11 +784,19 @@ static const struct http_route repos_ui_routes[] = {
     {"POST", "/ui/products", repos_ui_product_create, HTTP_HTML, "ui_products"},
     {"GET", "/ui/repositories/:id", repos_ui_repo_show, HTTP_HTML, "ui_repository"},
     {"POST", "/ui/repositories/:id/sync", repos_ui_repo_sync, HTTP_HTML, "ui_repository_sync"},
+    {"GET", "/ui/repositories/:id/edit", repos_ui_repo_edit, HTTP_HTML, "ui_repository_edit",
+        "repositories", "edit"},
+    {"POST", "/ui/repositories/:id/edit", repos_ui_repo_update, HTTP_HTML, "ui_repository_edit"},
     {"POST", "/ui/repositories/:id/delete", repos_ui_repo_delete, HTTP_HTML,
         "ui_repository_delete"},
     {"GET", "/ui/content_views", repos_ui_cvs, HTTP_HTML, "ui_content_views"},
     {"POST", "/ui/content_views", repos_ui_cv_create, HTTP_HTML, "ui_content_views"},
     {"POST", "/ui/content_views/:id/publish", repos_ui_cv_job, HTTP_HTML, "ui_cv_publish"},
+    {"POST", "/ui/content_views/:id/filters", repos_ui_cv_edit, HTTP_HTML, "ui_cv_filters",
+        "content_views", "edit"},
+    {"POST", "/ui/content_views/:id/filters/:n/delete", repos_ui_cv_edit, HTTP_HTML,
+        "ui_cv_filter_delete", "content_views", "edit"},
+    {"POST", "/ui/content_views/:id/edit", repos_ui_cv_edit, HTTP_HTML, "ui_cv_edit"},
     {"POST", "/ui/content_views/:id/promote", repos_ui_cv_job, HTTP_HTML, "ui_cv_promote"},
     {"POST", "/ui/lifecycle_environments", repos_ui_env_create, HTTP_HTML, "ui_environments"},
     {"GET", "/ui/errata", repos_ui_errata, HTTP_HTML, "ui_errata"},

@@ -601,6 +601,19 @@ api_list_query(const struct api_resource *r, const char *search, const char *sco
 	    &subtotal, ret_total, &bad, err);
 }
 
+/* Rows of r for pages, within a trusted condition (one object's rows). */
+int
+api_list_query_extra(const struct api_resource *r, const char *extra, const json_t *extra_params,
+    const char *search, const char *scope, const char *order, long long page, long long per_page,
+    json_t **ret_rows, int64_t *ret_total, struct dr_error *err)
+{
+	int64_t subtotal;
+	int bad;
+
+	return api_list_run(r, search, scope, extra, extra_params, order, page, per_page, ret_rows,
+	    NULL, &subtotal, ret_total, &bad, err);
+}
+
 /* The caller's scope for the route: NULL when every object is allowed. */
 static const char *
 api_scope(struct http_request *req)
@@ -617,6 +630,7 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 {
 	const char *search = http_request_query(req, "search");
 	const char *order = http_request_query(req, "order");
+	const char *scope = r->nested ? NULL : api_scope(req);
 	long long page, per_page;
 	int64_t total = 0, subtotal = 0, version = 0, changes = 0;
 	json_t *rows = NULL;
@@ -632,15 +646,14 @@ api_list(struct http_request *req, struct http_response *resp, const struct api_
 		xp = extra_params != NULL ? json_dumps(extra_params, JSON_COMPACT) : NULL;
 		key = xasprintf("%s\n%s\n%s\n%lld\n%lld\n%s\n%s\n%s", r->name,
 		    search != NULL ? search : "", order != NULL ? order : "", page, per_page,
-		    api_scope(req) != NULL ? api_scope(req) : "", extra != NULL ? extra : "",
-		    xp != NULL ? xp : "");
+		    scope != NULL ? scope : "", extra != NULL ? extra : "", xp != NULL ? xp : "");
 		if ((hit = api_cache_get(key, version, changes)) != NULL) {
 			http_reply_text(resp, 200, "application/json", hit->body, hit->len);
 			return 0;
 		}
 	}
-	if (api_list_run(r, search, api_scope(req), extra, extra_params, order, page, per_page,
-	        &rows, r->json != NULL ? &text : NULL, &total, &subtotal, &bad, &err) < 0) {
+	if (api_list_run(r, search, scope, extra, extra_params, order, page, per_page, &rows,
+	        r->json != NULL ? &text : NULL, &total, &subtotal, &bad, &err) < 0) {
 		if (bad == 422)
 			api_reply_field(
 			    resp, str_has_prefix(err.msg, "order") ? "order" : "search", err.msg);

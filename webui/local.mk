@@ -27,11 +27,14 @@ webui_asset_files = \
 	webui/templates/hosts.html \
 	webui/templates/host.html \
 	webui/templates/host_template.html \
+	webui/templates/hosts_bulk.html \
+	webui/templates/hosts_bulk_done.html \
 	webui/templates/prov_list.html \
 	webui/templates/prov_form.html \
 	webui/templates/discovered.html \
 	webui/templates/repositories.html \
 	webui/templates/repository.html \
+	webui/templates/repository_edit.html \
 	webui/templates/content_views.html \
 	webui/templates/errata.html \
 	webui/templates/erratum.html \

@@ -359,6 +359,12 @@ struct api_resource {
 	 * (json_extract(data, '$.a_id', '$.b_id') AS refs), and read from that small array.
 	 */
 	const char *json_columns;
+	/*
+	 * The rows belong to one object (a host's packages) whose scope the handler has
+	 * checked: the caller's role filter, which is about that object and its fields, is
+	 * not applied to them. Lists of them pass the object as extra.
+	 */
+	bool nested;
 };
 #define API_PER_PAGE_DEFAULT 20
 #define API_PER_PAGE_MAX 1000
@@ -375,6 +381,12 @@ int api_list(struct http_request *req, struct http_response *resp, const struct 
  * ordered, one page. For pages and the dashboard. */
 int api_list_query(const struct api_resource *r, const char *search, const char *scope,
     const char *order, long long page, long long per_page, json_t **ret_rows, int64_t *ret_total,
+    struct dr_error *err);
+/* As api_list_query, with a trusted SQL condition extra and its params (both may be
+ * NULL), as api_list takes them. */
+int api_list_query_extra(const struct api_resource *r, const char *extra,
+    const json_t *extra_params, const char *search, const char *scope, const char *order,
+    long long page, long long per_page, json_t **ret_rows, int64_t *ret_total,
     struct dr_error *err);
 /* Whether object id of r is within the caller's scope for this route (true without one). */
 bool api_in_scope(struct http_request *req, const struct api_resource *r, int64_t id);

@@ -2,7 +2,8 @@
 // the dashboard, run a sleep job and watch its output arrive live, create a schedule
 // (with a validation error first), create a subnet and a host through their forms, build
 // it, search hosts, preview an edited template for the host, create a repository and sync
-// it from its page (against $REPO_URL), meet an RBAC denial as a viewer, phone width,
+// it from its page (against $REPO_URL), a bulk power action from the hosts list, meet an
+// RBAC denial as a viewer, phone width,
 // keyboard, log out. Prints TAP; screenshots go to $SHOTS.
 'use strict';
 const fs = require('fs');
@@ -205,6 +206,21 @@ async function main() {
       n++;
       console.log(`ok ${n} # SKIP no yum fixture (rpmbuild, createrepo_c or nginx missing)`);
     }
+
+    // Bulk: select a host in the list, confirm a power action, see the result per host.
+    await page.goto(base + '/ui/hosts');
+    await page.getByLabel('Select browser1').check();
+    await page.getByLabel('With the selected hosts').selectOption('power');
+    await page.getByRole('button', { name: 'Continue' }).click();
+    ok(/Power on 1 host/.test(await page.locator('main').textContent()),
+      'a bulk action is confirmed with the hosts selected', await page.locator('main').textContent());
+    await page.getByLabel('Power action').selectOption('status');
+    await shot(page, '10b-bulk-confirm');
+    await page.getByRole('button', { name: 'Power' }).click();
+    ok(await page.locator('#bulk-results').getByRole('link', { name: 'browser1' }).count() === 1 &&
+      /ok/.test(await page.locator('#bulk-results').textContent()),
+      'and answered per host', await page.locator('main').textContent());
+    await shot(page, '10c-bulk-results');
 
     // Phone width: nothing runs off the side.
     await page.setViewportSize({ width: 390, height: 844 });

@@ -3,10 +3,13 @@
 # framework on a real droverd: the search language over hosts (hostgroup, MAC, IP, status),
 # order and paging, a custom role limited to one hostgroup seeing only its hosts (404 on
 # the others for show, update, build and power, 403 for what it may not do at all),
-# lists answered again after a write, ETags, and the same framework on repos lists.
+# lists answered again after a write, ETags, and the same framework on repos lists; hosts
+# searched by what jobs learnt about them (installed packages, applicable errata), their
+# packages and errata as lists, and bulk actions within the caller's role filter.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/droverd.sh"
 command -v curl >/dev/null || skip_all "curl is not installed"
+command -v sqlite3 >/dev/null || skip_all "sqlite3 is not installed"
 
 state=$TAP_TMP/state
 ok "droverd starts" droverd_start "$state"
@@ -113,6 +116,123 @@ is "it cannot create hosts" "$(code POST /api/v2/hosts "$wendy" '{"name":"x1"}')
 is "moving d2 into web" "$(code PUT /api/v2/hosts/d2 "$admin" '{"hostgroup":"web"}')" 200
 like "puts d2 in its list" "$(get '/api/v2/hosts' "$wendy")" '"total":3,.*"name":"d2"'
 
+# --- what jobs learnt about hosts: package profiles and applicable errata, stored as
+# jobs/profile.c stores them (the collection itself is tested in jobs_remote.sh), with the
+# errata as repos stores them.
+db=$state/drover.db
+sqlite3 "$db" <<'SQL'
+INSERT INTO repo_errata (erratum_id, digest, type, severity, title, issued_at, updated_at, data)
+VALUES ('DSA-5001-1', 'a1', 'security', 'Critical', 'openssl security update', 1764000000,
+	1764000000, '{}'),
+	('DLA-7002-1', 'b2', 'bugfix', NULL, 'bash bug fix', 1764100000, 1764100000, '{}'),
+	('RHEA-2026:3', 'c3', 'enhancement', NULL, 'nginx enhancement', 1764200000, 1764200000, '{}');
+INSERT INTO jobs_host_profiles (host_id, format, packages, package_count, reboot_required,
+	applicable, applicable_count, installable_count, content_ids, fingerprint, collected_at,
+	job_id)
+SELECT id, 'apt', '[{"name":"bash","version":"5.1-2","arch":"amd64"},
+	{"name":"openssl","version":"3.0.1-1","arch":"amd64"},
+	{"name":"zlib1g","version":"1:1.2.13","arch":"amd64"}]', 3, 1,
+	'{"applicable":["DSA-5001-1","DLA-7002-1"],"installable":["DSA-5001-1"]}', 2, 1, '[]',
+	'', 1764300000, NULL FROM prov_hosts WHERE name = 'w1';
+INSERT INTO jobs_host_profiles (host_id, format, packages, package_count, reboot_required,
+	applicable, applicable_count, installable_count, content_ids, fingerprint, collected_at,
+	job_id)
+SELECT id, 'yum', '[{"name":"nginx","epoch":"1","version":"1.20.1","release":"14.el9",
+	"arch":"x86_64"}]', 1, 0, '{"applicable":["RHEA-2026:3"],"installable":[]}', 1, 0, '[]',
+	'', 1764300000, NULL FROM prov_hosts WHERE name = 'd1';
+SQL
+like "installed = bash" "$(get "/api/v2/hosts?search=$(q 'installed = bash')" "$admin")" \
+	'"subtotal":1,.*"name":"w1"'
+like "installed ~ a pattern" "$(get "/api/v2/hosts?search=$(q 'installed ~ ngin')" "$admin")" \
+	'"subtotal":1,.*"name":"d1"'
+like "installed != bash: every host without it" \
+	"$(get "/api/v2/hosts?search=$(q 'installed != bash')" "$admin")" '"subtotal":3,'
+like "errata.security > 0" "$(get "/api/v2/hosts?search=$(q 'errata.security > 0')" "$admin")" \
+	'"subtotal":1,.*"name":"w1"'
+like "errata.enhancement > 0" \
+	"$(get "/api/v2/hosts?search=$(q 'errata.enhancement > 0')" "$admin")" '"subtotal":1,.*"name":"d1"'
+like "errata.bugfix = 1" "$(get "/api/v2/hosts?search=$(q 'errata.bugfix = 1')" "$admin")" \
+	'"subtotal":1,.*"name":"w1"'
+like "errata.total = 0: hosts without a profile too" \
+	"$(get "/api/v2/hosts?search=$(q 'errata.total = 0')" "$admin")" '"subtotal":2,'
+like "ordered by errata" "$(get "/api/v2/hosts?order=$(q 'errata.total desc')&per_page=2" "$admin")" \
+	'"results":\[\{.*"name":"w1".*"name":"d1"'
+like "reboot_required" "$(get "/api/v2/hosts?search=$(q 'reboot_required = true')" "$admin")" \
+	'"subtotal":1,.*"name":"w1"'
+is "a role filtered by errata is accepted" "$(code POST /api/v2/roles "$admin" '{"name":"patchers",
+	"permissions":[{"resource":"hosts","action":"view","search":"errata.security > 0"}]}')" 201
+like "w1's packages" "$(get /api/v2/hosts/w1/packages "$admin")" \
+	'"total":3,"subtotal":3,"page":1,"per_page":20,"search":null,"results":\[\{.*"name":"bash".*"nvra":"bash-5.1-2.amd64".*"name":"openssl".*"name":"zlib1g"'
+like "searched and paged" \
+	"$(get "/api/v2/hosts/w1/packages?search=$(q 'name ~ l')&per_page=1&page=2" "$admin")" \
+	'"total":3,"subtotal":2,"page":2,"per_page":1,.*"results":\[\{[^]]*"name":"zlib1g"'
+like "rpm packages with epoch and release" "$(get /api/v2/hosts/d1/packages "$admin")" \
+	'"nvrea":"nginx-1:1.20.1-14.el9.x86_64"'
+like "no profile: no packages" "$(get /api/v2/hosts/w2/packages "$admin")" '"total":0,'
+is "a bad package search is a 422" \
+	"$(code GET "/api/v2/hosts/w1/packages?search=$(q 'colour = red')" "$admin")" 422
+like "w1's errata, newest first" "$(get /api/v2/hosts/w1/errata "$admin")" \
+	'"total":2,.*"errata_id":"DLA-7002-1".*"type":"bugfix".*"installable":false.*"errata_id":"DSA-5001-1".*"type":"security","severity":"Critical"'
+like "by type" "$(get "/api/v2/hosts/w1/errata?search=$(q 'type = security')" "$admin")" \
+	'"subtotal":1,.*"installable":true'
+is "an unknown host's errata: 404" "$(code GET /api/v2/hosts/nope/errata "$admin")" 404
+is "the filtered role sees w1's packages" "$(code GET /api/v2/hosts/w1/packages "$wendy")" 200
+is "not d1's (404)" "$(code GET /api/v2/hosts/d1/packages "$wendy")" 404
+is "nor its errata (404)" "$(code GET /api/v2/hosts/d1/errata "$wendy")" 404
+like "its errata search stays inside its filter" \
+	"$(get "/api/v2/hosts?search=$(q 'errata.total > 0')" "$wendy")" '"subtotal":1,.*"name":"w1"'
+get "/api/v2/hosts?search=$(q 'errata.security > 0')" "$admin" >/dev/null
+sqlite3 "$db" "UPDATE jobs_host_profiles SET applicable = '{\"applicable\":[\"DSA-5001-1\"],
+	\"installable\":[]}' WHERE host_id = (SELECT id FROM prov_hosts WHERE name = 'd1')"
+like "a new profile shows in the next answer (the cache follows the store)" \
+	"$(get "/api/v2/hosts?search=$(q 'errata.security > 0')" "$admin")" '"subtotal":2,'
+
+# --- bulk actions: each host within the caller's filter for the action
+hid() { sqlite3 "$db" "SELECT id FROM prov_hosts WHERE name = '$1'"; }
+is "the filtered role moves hosts in bulk" "$(code POST /api/v2/hosts/bulk/hostgroup "$wendy" \
+	"{\"ids\":[\"w1\",$(hid d1)],\"hostgroup\":\"web\"}")" 200
+like "w1 done, d1 refused as if absent" "$(cat "$TAP_TMP/body")" \
+	'"action":"hostgroup","results":\[\{"id":[0-9]+,"name":"w1","status":"ok"\},\{"id":[0-9]+,"status":"not_found","error":"no such host, or not within your role.s filter"\}\]'
+like "d1 stayed in its hostgroup" "$(get /api/v2/hosts/d1 "$admin")" '"hostgroup_name":"database"'
+is "a search in bulk" "$(code POST /api/v2/hosts/bulk/hostgroup "$wendy" \
+	'{"search":"name ~ d","hostgroup":"web"}')" 200
+like "finds only the hosts it may touch" "$(cat "$TAP_TMP/body")" \
+	'"results":\[\{"id":[0-9]+,"name":"d2","status":"ok"\}\]'
+is "it may not delete in bulk (403)" \
+	"$(code POST /api/v2/hosts/bulk/delete "$wendy" '{"ids":["w1"]}')" 403
+is "it may not power in bulk (403)" "$(code POST /api/v2/hosts/bulk/power "$wendy" \
+	'{"ids":["w1"],"power_action":"status"}')" 403
+is "ids and search together: 422" "$(code POST /api/v2/hosts/bulk/build "$admin" \
+	'{"ids":["w1"],"search":"name = w1"}')" 422
+is "a bad power action: 422" "$(code POST /api/v2/hosts/bulk/power "$admin" \
+	'{"ids":["w1"],"power_action":"explode"}')" 422
+like "naming the field" "$(cat "$TAP_TMP/body")" '"fields":\{"power_action":'
+is "an unknown hostgroup: 422" "$(code POST /api/v2/hosts/bulk/hostgroup "$admin" \
+	'{"ids":["w1"],"hostgroup":"nope"}')" 422
+is "a bad search: 422" "$(code POST /api/v2/hosts/bulk/build "$admin" '{"search":"colour = red"}')" 422
+is "power in bulk" "$(code POST /api/v2/hosts/bulk/power "$admin" \
+	'{"search":"name ^ (w1, w2)","power_action":"status"}')" 200
+like "a power job per host" "$(cat "$TAP_TMP/body")" \
+	'"name":"w1","status":"ok","job_id":[0-9]+\},\{[^}]*"name":"w2","status":"ok","job_id":[0-9]+'
+is "run a command in bulk" "$(code POST /api/v2/hosts/bulk/run "$admin" \
+	'{"search":"hostgroup = web","command":"uptime"}')" 200
+job=$(sed -n 's/.*"job_id":\([0-9]*\).*/\1/p' "$TAP_TMP/body" | head -1)
+like "one remote execution job" "$(get "/api/v2/jobs/$job" "$admin")" \
+	'"kind":"remote_execution".*"command":"uptime"'
+like "on the web hosts" "$(get "/api/v2/jobs/$job" "$admin")" \
+	"\"hosts\":\\[$(hid d2),$(hid w1),$(hid w2)\\]"
+is "a run without a command: 422" "$(code POST /api/v2/hosts/bulk/run "$admin" '{"ids":["w1"]}')" 422
+is "apply errata in bulk" "$(code POST /api/v2/hosts/bulk/errata "$admin" \
+	'{"search":"errata.security > 0","errata":{"types":["security"]}}')" 200
+like "one patch run" "$(cat "$TAP_TMP/body")" '"job":\{.*"kind":"patch_run"'
+like "bulk actions are audited" \
+	"$(get "/api/v2/audits?search=$(q 'action = bulk_errata')" "$admin")" '"subtotal":1,'
+get /api/v2/hosts "$admin" >/dev/null
+is "delete in bulk" "$(code POST /api/v2/hosts/bulk/delete "$admin" '{"ids":["d2","gone"]}')" 200
+like "d2 deleted, gone not found" "$(cat "$TAP_TMP/body")" \
+	'"name":"d2","status":"ok"\},\{"id":"gone","status":"not_found"'
+like "the list follows at once" "$(get /api/v2/hosts "$admin")" '"total":3,'
+
 # --- content lists go through the same framework
 is "a product" "$(code POST /api/v2/products "$admin" '{"name":"Debian"}')" 201
 is "another" "$(code POST /api/v2/products "$admin" '{"name":"Rocky"}')" 201
@@ -121,7 +241,7 @@ like "products search" "$(get "/api/v2/products?search=$(q 'name ~ deb')" "$admi
 is "a bad product search is a 422" "$(code GET "/api/v2/products?search=$(q 'nope = 1')" "$admin")" 422
 like "environments list" "$(get '/api/v2/lifecycle_environments' "$admin")" '"total":[0-9]+,"subtotal"'
 like "errata search" "$(get "/api/v2/errata?search=$(q 'severity = Critical')" "$admin")" \
-	'"total":0,"subtotal":0,'
+	'"total":3,"subtotal":1,.*"erratum_id":"DSA-5001-1"'
 droverd_stop
 is "droverd stopped cleanly: no sanitizer reports in its log" \
 	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0

@@ -138,6 +138,22 @@ for a in build cancel_build power delete; do
 done
 is "a template preview without the CSRF token is refused (403)" \
 	"$(post /ui/provisioning_templates/1/preview host=xss1 template=x)" 403
+for a in build power hostgroup delete run errata; do
+	is "POST /ui/hosts/bulk/$a without the CSRF token is refused (403)" \
+		"$(post "/ui/hosts/bulk/$a" "ids=$hid" power_action=status hostgroup=xssgroup \
+			command=true)" 403
+done
+for f in /ui/repositories/1/edit /ui/content_views/1/filters /ui/content_views/1/filters/0/delete \
+	/ui/content_views/1/edit; do
+	is "POST $f without the CSRF token is refused (403)" "$(post "$f" type=package patterns=x)" 403
+done
+is "the bulk confirmation without the CSRF token is refused (403)" \
+	"$(post /ui/hosts/bulk action=delete "ids=$hid")" 403
+like "xss1 is still there" "$(curl -s -H "Authorization: Bearer $admin" \
+	"$DROVERD_URL/api/v2/hosts/xss1")" '"name": *"xss1"'
+is "a bulk confirmation for a search holding payloads" "$(post /ui/hosts/bulk action=build all=1 \
+	"search=name = \"$x$y\" or name = xss1" "csrf_token=$token")" 200
+cp "$TAP_TMP/post.html" "$TAP_TMP/bulk.html"
 is "a host form error echoes a payload" "$(post /ui/hosts "name=$y" "hostgroup=$x" \
 	"if0_mac=$y" if0_type=interface "csrf_token=$token")" 422
 cp "$TAP_TMP/post.html" "$TAP_TMP/host-error.html"
@@ -149,7 +165,7 @@ for p in /ui/hostgroups "/ui/hostgroups/$gid" /ui/hosts "/ui/hosts/$hid" "/ui/ho
 	is "page $p renders" "$(page "$p")" 200
 	cat "$TAP_TMP/page.html" >>"$TAP_TMP/prov.html"
 done
-cat "$TAP_TMP/host-error.html" >>"$TAP_TMP/prov.html"
+cat "$TAP_TMP/host-error.html" "$TAP_TMP/bulk.html" >>"$TAP_TMP/prov.html"
 like "the payloads reached the provisioning pages (escaped)" "$(cat "$TAP_TMP/prov.html")" \
 	'&lt;script&gt;alert\(1\)'
 is "no provisioning page holds the raw <script> payload" "$(grep -c '<script>alert' "$TAP_TMP/prov.html")" 0
