@@ -110,3 +110,6 @@ INTEGRATION_TESTS += tests/integration/play_net.sh tests/integration/play_invent
 UNIT_TESTS += tests/unit/test_jobs
 INTEGRATION_TESTS += tests/integration/jobs_remote.sh tests/integration/jobs_restart.sh
 E2E_TESTS += tests/e2e/jobs_patch.sh
+# OS images (mmdebstrap) and the image provision method end to end
+INTEGRATION_TESTS += tests/integration/prov_image.sh
+E2E_TESTS += tests/e2e/pxe_image.sh
