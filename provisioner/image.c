@@ -46,6 +46,7 @@ static const char *const prov_image_hooks[] = {
 };
 
 #define PROV_IMAGE_ARGS_MAX 128
+#define PROV_IMAGE_KILL_GRACE_US (10 * 1000000LL)
 #define PROV_IMAGE_LOG_TAIL 2048 /* bytes of a failed build's output kept in "error" */
 
 static char *prov_image_dir_path;
@@ -189,6 +190,7 @@ prov_image_spawn(struct job *job, const char *const *argv, struct buf *tail, str
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
 	int fds[2], status = 0, devnull;
+	int64_t killed_at = 0;
 	bool killed = false;
 	pid_t pid;
 
@@ -225,6 +227,10 @@ prov_image_spawn(struct job *job, const char *const *argv, struct buf *tail, str
 		if (!killed && job_cancelled(job)) {
 			kill(-pid, SIGTERM);
 			killed = true;
+			killed_at = time_mono_us();
+		} else if (killed && time_mono_us() - killed_at > PROV_IMAGE_KILL_GRACE_US) {
+			/* mmdebstrap cleans up on SIGTERM; one that hangs is killed. */
+			kill(-pid, SIGKILL);
 		}
 		if (poll(&p, 1, 500) <= 0)
 			continue;
