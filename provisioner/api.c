@@ -172,6 +172,15 @@ prov_api_update(struct http_request *req, struct http_response *resp)
 		return 0;
 	if ((body = prov_api_body(req, resp, res)) == NULL)
 		return 0;
+	if (strcmp(res->name, "image") == 0 && json_is_string(json_object_get(body, "name"))) {
+		/* The file and the URL hosts were given carry the name. */
+		_cleanup_json_ json_t *cur = prov_resource_get_id(res, id);
+		if (!json_equal(json_object_get(cur, "name"), json_object_get(body, "name"))) {
+			http_reply_error(resp, 422,
+			    "name: an image cannot be renamed (create a new one and delete this)");
+			return 0;
+		}
+	}
 	snprintf(key, sizeof key, "%lld", (long long)id);
 	if ((r = prov_resource_update(res, key, body, http_request_user(req),
 	         http_request_remote(req), &id, &err)) < 0) {

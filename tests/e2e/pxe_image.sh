@@ -86,7 +86,8 @@ http {
 	server { listen 198.18.0.1:8081; root $d/repo; }
 }
 EOF
-nsx nginx -c "$d/nginx/nginx.conf" -e "$d/nginx/error.log" >/dev/null 2>&1 &
+# Background processes through ip netns exec itself (not nsx): $! must be their PID.
+ip netns exec "$ns" nginx -c "$d/nginx/nginx.conf" -e "$d/nginx/error.log" >/dev/null 2>&1 &
 NGINX_PID=$!
 i=0
 until nsx curl -sf -o /dev/null http://198.18.0.1:8081/debian/dists/bookworm/Release ||
@@ -167,7 +168,7 @@ like "its provision script writes the image" \
 ok "drover host build vm1" drover host build vm1
 phase build
 
-nsx /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
+ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
 	--conf-file="$state/pxe/dnsmasq.conf" --dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 \
 	--enable-ra --dhcp-range=fd00:d0:2::,ra-only --dhcp-leasefile="$d/leases" \
 	--log-dhcp >"$d/dnsmasq.log" 2>&1 &
@@ -177,7 +178,7 @@ ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
 
 # vm ARGS...: the VM with its disk and NIC, serial console to $d/console.log (appended).
 vm() {
-	nsx qemu-system-x86_64 -accel tcg -m 768 -nodefaults -display none \
+	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 768 -nodefaults -display none \
 		-chardev "file,id=s0,path=$d/console.log,append=on" -serial chardev:s0 \
 		-drive if=virtio,format=raw,file="$d/disk.img" \
 		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \

@@ -53,6 +53,10 @@ if command -v mmdebstrap >/dev/null; then
 	like "with the reason" "$("$DROVER" image show broken 2>&1)" '"error": "mmdebstrap failed'
 	is "nothing is served for it" "$(curl -s -o /dev/null -w '%{http_code}' \
 		"$DROVERD_URL/images/broken.tar")" 404
+	is "an image cannot be renamed" "$(code PUT /api/v2/images/broken "$admin" \
+		'{"name":"other"}')" 422
+	is "its other fields can change" "$(code PUT /api/v2/images/broken "$admin" \
+		'{"comment":"mirror down","name":"broken"}')" 200
 	ok "it can be built again" "$DROVER" image build broken
 	like "but not twice at once" "$("$DROVER" image build broken 2>&1)" \
 		'a build is already (queued|building)'
