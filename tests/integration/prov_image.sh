@@ -90,4 +90,6 @@ for p in '..%2Fdrover.db' 'drover.db' '..%2F..%2Fetc%2Fpasswd' 'x.tar.part'; do
 done
 ok "droverd still serves" curl -sf -o /dev/null "$DROVERD_URL/api/v2/status"
 droverd_stop
+ok "no sanitizer report in droverd's log" sh -c \
+	"! grep -q 'runtime error\|Sanitizer' '$TAP_TMP/droverd.log'"
 done_testing

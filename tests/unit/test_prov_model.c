@@ -434,7 +434,7 @@ test_image_method_renders(void **state)
 	/* Not built yet: the script says so and posts failed. */
 	assert_int_equal(prov_render_host(h, "provision", NULL, &notready, &err), 0);
 	assert_non_null(strstr(notready, "fail \"image deb12 is not built, not ready\""));
-	assert_null(strstr(notready, "sfdisk"));
+	assert_null(strstr(notready, "/sbin/sfdisk -q"));
 	img = get("image", "deb12");
 	set = json_pack("{s:s, s:s, s:s}", "status", "ready", "sha256",
 	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "url",
