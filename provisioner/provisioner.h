@@ -237,8 +237,8 @@ const char *prov_image_dir(void);
 int prov_image_check(json_t *obj, struct dr_error *err);
 /* Create an image ({"name", "suite"?, "mirror"?, "components"?, "packages"?, "exclude"?,
  * "trusted"?, "format"?}) and queue its image_build job (mmdebstrap). 0 or PROV_E_*. */
-int prov_image_create(const json_t *in, const char *user, const char *remote, int64_t *ret_id,
-    struct dr_error *err);
+int prov_image_create(
+    const json_t *in, const char *user, const char *remote, int64_t *ret_id, struct dr_error *err);
 /* Queue a rebuild; PROV_E_CONFLICT while a build is queued or running. */
 int prov_image_rebuild(int64_t id, const char *user, struct dr_error *err);
 /* Delete an image with its file; PROV_E_CONFLICT while building or used by a host. */

@@ -67,13 +67,14 @@ prov_render_find_template(const json_t *resolved, const char *kind, struct dr_er
 	if (strcmp(kind, "provision") == 0 &&
 	    strcmp(json_string_value(json_object_get(resolved, "provision_method")), "image") ==
 	        0) {
-		const char *name = json_string_value(json_object_get(
-		    json_object_get(resolved, "parameters"), "image_template"));
+		const char *name = json_string_value(
+		    json_object_get(json_object_get(resolved, "parameters"), "image_template"));
 		json_t *tpl;
 
 		name = name != NULL ? name : "Drover image";
 		if ((tpl = prov_resource_get(t, name)) == NULL)
-			dr_error_set(err, "no provisioning template '%s' for the image method", name);
+			dr_error_set(
+			    err, "no provisioning template '%s' for the image method", name);
 		return tpl;
 	}
 	json_array_foreach(json_object_get(os, "default_template_ids"), i, id)

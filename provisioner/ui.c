@@ -753,10 +753,10 @@ prov_ui_save(struct http_request *req, struct http_response *resp)
 		r = host ? prov_host_create(
 		               in, http_request_user(req), http_request_remote(req), &id, &err)
 		    : strcmp(res->name, "image") == 0
-		        ? prov_image_create(
-		              in, http_request_user(req), http_request_remote(req), &id, &err)
-		        : prov_resource_create(res, in, http_request_user(req),
-		              http_request_remote(req), &id, &err);
+		    ? prov_image_create(
+		          in, http_request_user(req), http_request_remote(req), &id, &err)
+		    : prov_resource_create(
+		          res, in, http_request_user(req), http_request_remote(req), &id, &err);
 	} else {
 		key = xasprintf("%lld", (long long)json_integer_value(json_object_get(obj, "id")));
 		r = prov_resource_update(
