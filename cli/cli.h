@@ -158,6 +158,11 @@ int cmd_playbook(struct cli *cli, int argc, char **argv);
 int cmd_patch_run(struct cli *cli, int argc, char **argv);
 int cmd_drift(struct cli *cli, int argc, char **argv);
 /* cmd-cluster.c */
+/* cmd-image.c */
+int cmd_image_create(struct cli *cli, int argc, char **argv);
+int cmd_image_build(struct cli *cli, int argc, char **argv);
+int cmd_image_list(struct cli *cli, int argc, char **argv);
+int cmd_image_show(struct cli *cli, int argc, char **argv);
 int cmd_cluster_create(struct cli *cli, int argc, char **argv);
 int cmd_cluster_list(struct cli *cli, int argc, char **argv);
 int cmd_cluster_show(struct cli *cli, int argc, char **argv);

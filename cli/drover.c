@@ -272,6 +272,19 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "cluster", "deploy", cmd_cluster_deploy, CLI_REMOTE,
 	    "cluster deploy NAME [--check] [-l LIMIT] [--follow]",
 	    "Run playbooks/cluster.yml against the cluster's hosts as a job." },
+	/* OS images for the image provision method (cmd-image.c). */
+	{ "image", "create", cmd_image_create, CLI_REMOTE,
+	    "image create NAME [--suite bookworm] [--mirror URL] [--components main,...] "
+	    "[--packages a,b] [--exclude GLOB,...] [--format tar] [--trusted] [--follow]",
+	    "Build an OS image from Debian packages with mmdebstrap (a droverd job)." },
+	{ "image", "list", cmd_image_list, CLI_REMOTE, "image list [--search S]",
+	    "List images with their state, size and SHA-256." },
+	{ "image", "show", cmd_image_show, CLI_REMOTE, "image show NAME",
+	    "Show an image (its URL, checksum, build job, last error)." },
+	{ "image", "build", cmd_image_build, CLI_REMOTE, "image build NAME [--follow]",
+	    "Build an image again." },
+	{ "image", "delete", cmd_image_show, CLI_REMOTE, "image delete NAME",
+	    "Delete an image and its file (refused while building or in use)." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

@@ -145,6 +145,8 @@ prov_api_create(struct http_request *req, struct http_response *resp)
 		return 0;
 	r = strcmp(res->name, "host") == 0
 	    ? prov_host_create(body, http_request_user(req), http_request_remote(req), &id, &err)
+	    : strcmp(res->name, "image") == 0
+	    ? prov_image_create(body, http_request_user(req), http_request_remote(req), &id, &err)
 	    : prov_resource_create(
 	          res, body, http_request_user(req), http_request_remote(req), &id, &err);
 	if (r < 0) {
@@ -171,6 +173,15 @@ prov_api_update(struct http_request *req, struct http_response *resp)
 		return 0;
 	if ((body = prov_api_body(req, resp, res)) == NULL)
 		return 0;
+	if (strcmp(res->name, "image") == 0 && json_is_string(json_object_get(body, "name"))) {
+		/* The file and the URL hosts were given carry the name. */
+		_cleanup_json_ json_t *cur = prov_resource_get_id(res, id);
+		if (!json_equal(json_object_get(cur, "name"), json_object_get(body, "name"))) {
+			http_reply_error(resp, 422,
+			    "name: an image cannot be renamed (create a new one and delete this)");
+			return 0;
+		}
+	}
 	snprintf(key, sizeof key, "%lld", (long long)id);
 	if ((r = prov_resource_update(res, key, body, http_request_user(req),
 	         http_request_remote(req), &id, &err)) < 0) {
@@ -199,6 +210,8 @@ prov_api_delete(struct http_request *req, struct http_response *resp)
 	snprintf(key, sizeof key, "%lld", (long long)id);
 	r = strcmp(res->name, "host") == 0
 	    ? prov_host_delete(key, http_request_user(req), http_request_remote(req), &err)
+	    : strcmp(res->name, "image") == 0
+	    ? prov_image_delete(key, http_request_user(req), http_request_remote(req), &err)
 	    : prov_resource_delete(
 	          res, key, http_request_user(req), http_request_remote(req), &err);
 	if (r < 0) {
@@ -612,6 +625,57 @@ prov_api_pxe_file(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* GET /images/<name>.tar: a built image, with Range; its SHA-256 in the image object
+ * (and the X-Checksum-Sha256 header). No login: installers fetch it. */
+static int
+prov_api_image_file(struct http_request *req, struct http_response *resp)
+{
+	const char *file = http_request_param(req, "file");
+	_cleanup_free_ char *name = NULL;
+	_cleanup_json_ json_t *img = NULL;
+	const char *sha;
+	struct stat st;
+	int fd;
+
+	fd = file != NULL ? prov_image_open(file) : -1;
+	if (fd < 0) {
+		http_reply_error(resp, 404, "image %s: not found", file != NULL ? file : "");
+		return 0;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		http_reply_error(resp, 403, "image %s: not a file", file);
+		return 0;
+	}
+	name = xstrndup(file, strlen(file) - strlen(".tar"));
+	img = prov_resource_get(prov_resource_find("image"), name);
+	http_reply_file(resp, 200, "application/x-tar", fd, st.st_size);
+	if ((sha = json_string_value(json_object_get(img, "sha256"))) != NULL)
+		http_reply_header(resp, "X-Checksum-Sha256", sha);
+	return 0;
+}
+
+/* POST /api/v2/images/:id/build: build the image again. */
+static int
+prov_api_image_build(struct http_request *req, struct http_response *resp)
+{
+	const struct prov_resource *res = prov_resource_find("image");
+	_cleanup_json_ json_t *obj = NULL;
+	struct dr_error err;
+	int64_t id;
+	int r;
+
+	if ((id = prov_api_scoped(req, resp, res, "id")) < 0)
+		return 0;
+	if ((r = prov_image_rebuild(id, http_request_user(req), &err)) < 0) {
+		prov_api_fail(resp, r, &err);
+		return 0;
+	}
+	obj = prov_resource_get_id(res, id);
+	http_reply_json(resp, 202, prov_resource_present(res, obj));
+	return 0;
+}
+
 /* POST /unattended/discovery: the facts of an unknown machine (no login). */
 static int
 prov_api_discovery_facts(struct http_request *req, struct http_response *resp)
@@ -695,6 +759,7 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 	json_t *files;
 	size_t n, i;
 	int placed = -1;
+	int64_t installer_job = 0;
 
 	if (prov_tftp_root() == NULL) {
 		http_reply_error(resp, 409, "no TFTP root is configured");
@@ -702,6 +767,11 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 	}
 	if (strcmp(http_request_method(req), "POST") == 0) {
 		if ((placed = pxe_bootfiles_setup(prov_tftp_root(), &missing, &err)) < 0) {
+			http_reply_error(resp, 500, "%s", err.msg);
+			return 0;
+		}
+		/* Drover's installer (the image method) is built from Debian packages too. */
+		if (prov_image_installer_build(http_request_user(req), &installer_job, &err) < 0) {
 			http_reply_error(resp, 500, "%s", err.msg);
 			return 0;
 		}
@@ -717,9 +787,18 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 		if (fd >= 0)
 			close(fd);
 	}
+	{
+		int fd = pxe_bootfiles_open(prov_tftp_root(), "drover-installer/initrd.img");
+		json_object_set_new(files, "drover-installer/initrd.img",
+		    json_pack("{s:b, s:s}", "present", fd >= 0, "package",
+		        "busybox-static e2fsprogs fdisk tar linux-image-amd64"));
+		if (fd >= 0)
+			close(fd);
+	}
 	http_reply_json(resp, 200,
-	    json_pack("{s:s, s:o, s:o, s:s?}", "root", prov_tftp_root(), "files", files, "tftp",
-	        pxe_tftp_stats(), "missing_packages", missing));
+	    json_pack("{s:s, s:o, s:o, s:s?, s:o?}", "root", prov_tftp_root(), "files", files,
+	        "tftp", pxe_tftp_stats(), "missing_packages", missing, "installer_job",
+	        installer_job > 0 ? json_integer(installer_job) : NULL));
 	return 0;
 }
 
@@ -1031,6 +1110,10 @@ static const struct http_route prov_fixed_routes[] = {
         "unattended_cloud_init"},
     {"GET", "/unattended/:kind", prov_api_unattended, HTTP_PUBLIC, "unattended"},
     {"GET", "/pxe/files/*", prov_api_pxe_file, HTTP_PUBLIC, "pxe_files"},
+    {"GET", "/images/:file", prov_api_image_file, HTTP_PUBLIC, "image_files", NULL, NULL,
+        "A built image (rootfs tarball) for installers, with Range"},
+    {"POST", "/api/v2/images/:id/build", prov_api_image_build, 0, "image_build", NULL, NULL,
+        "Build an image again (mmdebstrap job)"},
 };
 
 /* Install the routes: fixed ones, then five per resource from the resource table. */

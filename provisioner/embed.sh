@@ -12,7 +12,9 @@ shift
 	for f in "$@"; do
 		name=$(basename "$f" .tmpl)
 		printf '\t{ "%s",\n' "$name"
-		awk '{ gsub(/\\/, "\\\\"); gsub(/"/, "\\\""); gsub(/\t/, "\\t"); printf "\t    \"%s\\n\"\n", $0 }' "$f"
+		# sed, not awk: mawk and gawk differ on backslashes in gsub's replacement.
+		sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/\t/\\t/g' -e 's/^/\t    "/' \
+			-e 's/$/\\n"/' "$f"
 		printf '\t},\n'
 	done
 	echo "};"

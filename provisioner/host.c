@@ -67,9 +67,10 @@ prov_host_resolve(const json_t *host, json_t **ret, struct dr_error *err)
 	    {"domain", "domain"},
 	    {"subnet", "subnet"},
 	    {"compute_resource", "compute_resource"},
+	    {"image", "image"},
 	};
-	static const char *const out_names[] = {
-	    "os", "architecture", "medium", "ptable", "domain", "subnet", "compute_resource"};
+	static const char *const out_names[] = {"os", "architecture", "medium", "ptable", "domain",
+	    "subnet", "compute_resource", "image"};
 	_cleanup_json_ json_t *chain = json_array(), *out = json_object(), *params = NULL;
 	_cleanup_json_ json_t *globals = NULL;
 	json_t *hg, *nic, *row, *method = NULL;

@@ -2,6 +2,8 @@
 PROV_TEMPLATES = \
 	provisioner/templates/autoinstall.tmpl \
 	provisioner/templates/finish.tmpl \
+	provisioner/templates/image.tmpl \
+	provisioner/templates/installer.sh \
 	provisioner/templates/ipxe.tmpl \
 	provisioner/templates/kickstart.tmpl \
 	provisioner/templates/preseed.tmpl \
@@ -28,6 +30,7 @@ libdrover_a_SOURCES += \
 	provisioner/secret.c \
 	provisioner/bootfetch.c \
 	provisioner/hostcert.c \
+	provisioner/image.c \
 	provisioner/api.c \
 	provisioner/content.c \
 	provisioner/bulk.c \

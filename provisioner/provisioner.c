@@ -55,6 +55,7 @@ static const struct store_migration prov_migrations[] = {
 	    "CREATE INDEX prov_hosts_hostgroup ON prov_hosts (hostgroup_id);"
 	    "CREATE INDEX prov_hosts_domain ON prov_hosts (domain_id);"
 	    "CREATE INDEX prov_hosts_os ON prov_hosts (operatingsystem_id);" },
+	{ "provisioner", 5, PROV_TABLE("prov_images") },
 };
 /* clang-format on */
 
@@ -65,6 +66,7 @@ provisioner_register(void)
 	store_register(prov_migrations, nitems(prov_migrations));
 	prov_power_register();
 	prov_bootfetch_register();
+	prov_image_register();
 }
 
 /* The seeded text called name (a file of provisioner/templates/). */
@@ -200,6 +202,22 @@ prov_resource_seed(struct dr_error *err)
 	return 0;
 }
 
+/* The image method's provision template, added to stores seeded before it existed. */
+static int
+prov_image_seed(struct dr_error *err)
+{
+	_cleanup_json_ json_t *tpl =
+	    prov_resource_get(prov_resource_find("provisioning_template"), "Drover image");
+
+	if (tpl != NULL)
+		return 0;
+	return prov_seed_one("provisioning_template",
+	    json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", "Drover image", "kind", "provision",
+	        "template", prov_seed_text("image"), "locked", 1, "description",
+	        "Drover's installer: partition, write the host's image, boot loader, finish"),
+	    err);
+}
+
 static char *prov_tftp_root_dir;
 
 /* The TFTP root (boot files), NULL when none is configured. */
@@ -224,7 +242,8 @@ provisioner_init(const struct provisioner_opts *o, struct dr_error *err)
 	prov_render_set_url(o->url);
 	free(prov_tftp_root_dir);
 	prov_tftp_root_dir = o->tftp_root != NULL ? xstrdup(o->tftp_root) : NULL;
-	if (prov_secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0)
+	if (prov_secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0 ||
+	    prov_image_seed(err) < 0 || prov_image_init(o->state_dir, err) < 0)
 		return -1;
 	pxe_tftp_set_generator(prov_tftp_generate, NULL);
 	return prov_boot_setup(o, err);

@@ -227,6 +227,32 @@ int prov_host_build_boot(const char *id_or_name, int ttl, bool reboot, const cha
  * "kernel_sha256"?, "initrd_sha256"?}). */
 void prov_bootfetch_register(void);
 
+/* image.c */
+
+/* Set the images directory (<state_dir>/images, made here; NULL: no images). */
+int prov_image_init(const char *state_dir, struct dr_error *err);
+/* The images directory, or NULL. */
+const char *prov_image_dir(void);
+/* The image resource's whole-object check (names, suite, mirror URL, package lists). */
+int prov_image_check(json_t *obj, struct dr_error *err);
+/* Create an image ({"name", "suite"?, "mirror"?, "components"?, "packages"?, "exclude"?,
+ * "trusted"?, "format"?}) and queue its image_build job (mmdebstrap). 0 or PROV_E_*. */
+int prov_image_create(
+    const json_t *in, const char *user, const char *remote, int64_t *ret_id, struct dr_error *err);
+/* Queue a rebuild; PROV_E_CONFLICT while a build is queued or running. */
+int prov_image_rebuild(int64_t id, const char *user, struct dr_error *err);
+/* Delete an image with its file; PROV_E_CONFLICT while building or used by a host. */
+int prov_image_delete(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err);
+/* Open <name>.tar beneath the images directory (what GET /images/<name>.tar serves);
+ * -1 with errno. */
+int prov_image_open(const char *file);
+/* Queue the installer_build job (Drover's installer kernel and initramfs into
+ * <tftp root>/drover-installer/); *ret_job its id. */
+int prov_image_installer_build(const char *user, int64_t *ret_job, struct dr_error *err);
+/* Register the image_build and installer_build job kinds. */
+void prov_image_register(void);
+
 /* discovery.c */
 
 #define PROV_FACTS_MAX (64 * 1024)

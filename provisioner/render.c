@@ -62,6 +62,21 @@ prov_render_find_template(const json_t *resolved, const char *kind, struct dr_er
 		    kind);
 		return NULL;
 	}
+	/* The image method runs Drover's installer: its provision template is the one the
+	 * parameter image_template names, else "Drover image". */
+	if (strcmp(kind, "provision") == 0 &&
+	    strcmp(json_string_value(json_object_get(resolved, "provision_method")), "image") ==
+	        0) {
+		const char *name = json_string_value(
+		    json_object_get(json_object_get(resolved, "parameters"), "image_template"));
+		json_t *tpl;
+
+		name = name != NULL ? name : "Drover image";
+		if ((tpl = prov_resource_get(t, name)) == NULL)
+			dr_error_set(
+			    err, "no provisioning template '%s' for the image method", name);
+		return tpl;
+	}
 	json_array_foreach(json_object_get(os, "default_template_ids"), i, id)
 	{
 		json_t *tpl = prov_resource_get_id(t, json_integer_value(id));
@@ -303,6 +318,12 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	}
 	boot = prov_render_boot(os, medium, archname);
 	json_object_set_new(ctx, "boot", boot);
+	/* The image method: the host's image and Drover's installer that writes it. */
+	json_object_set(ctx, "image", json_object_get(r, "image"));
+	json_object_set_new(ctx, "installer",
+	    json_pack("{s:s+, s:s+}", "kernel", prov_render_url(),
+	        "/pxe/files/drover-installer/vmlinuz", "initrd", prov_render_url(),
+	        "/pxe/files/drover-installer/initrd.img"));
 
 	token = prov_host_token(json_integer_value(json_object_get(host, "id")), time(NULL));
 	urls = json_object();

@@ -109,6 +109,26 @@ static const struct prov_field compute_resource_fields[] = {
     TEXT("comment", 0),
 };
 
+/* An OS image built with mmdebstrap (image.c); build state written by Drover only. */
+static const struct prov_field image_fields[] = {
+    NAME,
+    S("suite", PROV_SEARCH, 64),
+    S("mirror", 0, 1024),
+    S("components", 0, 256),
+    S("packages", 0, 4096),
+    S("exclude", 0, 4096),
+    F("format", PROV_ENUM, PROV_SEARCH, "tar"),
+    F("trusted", PROV_BOOL, 0, NULL),
+    TEXT("comment", 0),
+    S("status", PROV_READONLY | PROV_SEARCH, 32),
+    S("sha256", PROV_READONLY, 64),
+    I("size", PROV_READONLY, 0, INT64_MAX),
+    I("job_id", PROV_READONLY, 0, INT64_MAX),
+    I("built_at", PROV_READONLY, 0, INT64_MAX),
+    S("url", PROV_READONLY, 2048),
+    TEXT("error", PROV_READONLY),
+};
+
 static const struct prov_field hostgroup_fields[] = {
     NAME,
     F("parent", PROV_REF, PROV_SEARCH, "hostgroup"),
@@ -122,6 +142,7 @@ static const struct prov_field hostgroup_fields[] = {
     F("provision_method", PROV_ENUM, 0, "build|image"),
     F("parameters", PROV_PARAMS, 0, NULL),
     TEXT("comment", 0),
+    F("image", PROV_REF, 0, "image"),
 };
 
 static const struct prov_field host_fields[] = {
@@ -140,6 +161,7 @@ static const struct prov_field host_fields[] = {
     F("parameters", PROV_PARAMS, 0, NULL),
     TEXT("comment", 0),
     F("interfaces", PROV_INTERFACES, 0, NULL),
+    F("image", PROV_REF, 0, "image"),
     /* Build state, written by Drover only. */
     F("build", PROV_BOOL, PROV_READONLY | PROV_SEARCH, NULL),
     S("status", PROV_READONLY | PROV_SEARCH, 32),
@@ -182,6 +204,7 @@ static const struct prov_resource prov_resources[] = {
     R("provisioning_template", "provisioning_templates", template_fields, NULL),
     R("operatingsystem", "operatingsystems", os_fields, prov_os_check),
     R("compute_resource", "compute_resources", compute_resource_fields, NULL),
+    R("image", "images", image_fields, prov_image_check),
     R("hostgroup", "hostgroups", hostgroup_fields, prov_hostgroup_check),
     R("host", "hosts", host_fields, prov_host_check),
     R("discovery_rule", "discovery_rules", discovery_rule_fields, prov_discovery_rule_check),

@@ -42,6 +42,7 @@ static const struct prov_ui_page {
     {"ptable", "Partition tables", "os_family", 36},
     {"provisioning_template", "Provisioning templates", "kind operatingsystem locked", 37},
     {"compute_resource", "Compute resources", "provider url", 38},
+    {"image", "Images", "suite status size sha256", 39},
     {"architecture", "Architectures", "", 0},
     {"common_parameter", "Global parameters", "value", 0},
     {"discovery_rule", "Discovery rules", "hostgroup priority enabled", 0},
@@ -753,8 +754,11 @@ prov_ui_save(struct http_request *req, struct http_response *resp)
 	if (obj == NULL) {
 		r = host ? prov_host_create(
 		               in, http_request_user(req), http_request_remote(req), &id, &err)
-		         : prov_resource_create(res, in, http_request_user(req),
-		               http_request_remote(req), &id, &err);
+		    : strcmp(res->name, "image") == 0
+		    ? prov_image_create(
+		          in, http_request_user(req), http_request_remote(req), &id, &err)
+		    : prov_resource_create(
+		          res, in, http_request_user(req), http_request_remote(req), &id, &err);
 	} else {
 		key = xasprintf("%lld", (long long)json_integer_value(json_object_get(obj, "id")));
 		r = prov_resource_update(
@@ -791,6 +795,8 @@ prov_ui_delete(struct http_request *req, struct http_response *resp)
 	key = xasprintf("%lld", (long long)json_integer_value(json_object_get(obj, "id")));
 	r = strcmp(res->name, "host") == 0
 	    ? prov_host_delete(key, http_request_user(req), http_request_remote(req), &err)
+	    : strcmp(res->name, "image") == 0
+	    ? prov_image_delete(key, http_request_user(req), http_request_remote(req), &err)
 	    : prov_resource_delete(
 	          res, key, http_request_user(req), http_request_remote(req), &err);
 	if (r < 0) {

@@ -111,3 +111,6 @@ UNIT_TESTS += tests/unit/test_jobs
 INTEGRATION_TESTS += tests/integration/jobs_remote.sh tests/integration/jobs_restart.sh \
 	tests/integration/jobs_git.sh
 E2E_TESTS += tests/e2e/jobs_patch.sh tests/e2e/jobs_patch_dnf.sh
+# OS images (mmdebstrap) and the image provision method end to end
+INTEGRATION_TESTS += tests/integration/prov_image.sh
+E2E_TESTS += tests/e2e/pxe_image.sh

@@ -379,6 +379,93 @@ test_bmc_password_sealed(void **state)
 	(void)state;
 }
 
+/* Whether text passes `sh -n` (dash's syntax check). */
+static bool
+sh_syntax_ok(const char *text)
+{
+	char path[] = "/tmp/drover-sh-XXXXXX";
+	_cleanup_free_ char *cmd = NULL;
+	int fd = mkstemp(path), r;
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	cmd = xasprintf("sh -n %s", path);
+	r = system(cmd);
+	unlink(path);
+	return r == 0;
+}
+
+/* The image method: hostgroup-inherited image, Drover's installer in iPXE, the image
+ * template with the image's URL and checksum (valid sh), and a clear failure while the
+ * image is not ready; image fields checked. */
+static void
+test_image_method_renders(void **state)
+{
+	const struct prov_resource *ires = prov_resource_find("image");
+	_cleanup_json_ json_t *h = NULL, *set = NULL, *img = NULL;
+	_cleanup_free_ char *out = NULL, *ipxe = NULL, *notready = NULL;
+	struct dr_error err;
+
+	assert_int_equal(
+	    create("image", "{\"name\": \"deb12\", \"suite\": \"bookworm\"}", &err), 0);
+	assert_int_equal(create("image", "{\"name\": \"x y\"}", &err), PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "name: ' ' is not allowed"));
+	assert_int_equal(create("image", "{\"name\": \"m\", \"mirror\": \"http://a b\"}", &err),
+	    PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "mirror: "));
+	assert_int_equal(
+	    create("image", "{\"name\": \"p\", \"packages\": \"a,-b\"}", &err), PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "packages: "));
+	assert_int_equal(
+	    create("image", "{\"name\": \"s\", \"status\": \"ready\"}", &err), PROV_E_INVALID);
+	assert_int_equal(create("hostgroup",
+	                     "{\"name\": \"imaged\", \"parent\": \"base\", \"provision_method\": "
+	                     "\"image\", \"image\": \"deb12\"}",
+	                     &err),
+	    0);
+	assert_int_equal(create("host",
+	                     "{\"name\": \"i1\", \"hostgroup\": \"imaged\", \"interfaces\": "
+	                     "[{\"mac\": \"52:54:00:00:02:01\", \"ip\": \"198.18.0.41\"}]}",
+	                     &err),
+	    0);
+	assert_int_equal(prov_host_build("i1", 0, "t", NULL, NULL, &err), 0);
+	h = get("host", "i1");
+	/* Not built yet: the script says so and posts failed. */
+	assert_int_equal(prov_render_host(h, "provision", NULL, &notready, &err), 0);
+	assert_non_null(strstr(notready, "fail \"image deb12 is not built, not ready\""));
+	assert_null(strstr(notready, "/sbin/sfdisk -q"));
+	img = get("image", "deb12");
+	set = json_pack("{s:s, s:s, s:s}", "status", "ready", "sha256",
+	    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "url",
+	    "http://198.18.0.1:8080/images/deb12.tar");
+	assert_int_equal(
+	    prov_resource_set_internal(ires, json_integer_value(json_object_get(img, "id")), set,
+	        "t", NULL, "built", &err),
+	    0);
+	if (prov_render_host(h, "provision", NULL, &out, &err) < 0)
+		fail_msg("image provision: %s", err.msg);
+	assert_non_null(strstr(out, "Image install of i1"));
+	assert_non_null(strstr(out, "wget -q -O - 'http://198.18.0.1:8080/images/deb12.tar'"));
+	assert_non_null(strstr(out, "= '0123456789abcdef0123456789abcdef0123456789abcdef0123"));
+	assert_non_null(strstr(out, "extlinux --install /boot/extlinux"));
+	assert_non_null(strstr(out, "/unattended/finish?token="));
+	assert_non_null(strstr(out, "/unattended/failed?token="));
+	assert_true(sh_syntax_ok(out));
+	assert_int_equal(prov_render_host(h, "iPXE", NULL, &ipxe, &err), 0);
+	assert_non_null(strstr(ipxe,
+	    "kernel http://198.18.0.1:8080/pxe/files/drover-installer/"
+	    "vmlinuz initrd=initrd.img url=http://198.18.0.1:8080/"
+	    "unattended/provision?token="));
+	assert_non_null(strstr(ipxe, "drover_mac=52:54:00:00:02:01"));
+	assert_non_null(strstr(ipxe,
+	    "initrd --name initrd.img http://198.18.0.1:8080/pxe/files/"
+	    "drover-installer/initrd.img"));
+	/* In use: not deletable. */
+	assert_int_equal(prov_resource_delete(ires, "deb12", "t", NULL, &err), PROV_E_CONFLICT);
+	(void)state;
+}
+
 int
 main(void)
 {
@@ -391,6 +478,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_seeded_templates_render, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_tftp_boot_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bmc_password_sealed, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_image_method_renders, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

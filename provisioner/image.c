@@ -1,0 +1,583 @@
+/*
+ * image.c - OS images for the image provision method: root file-system tarballs built
+ * from Debian packages with mmdebstrap (a job, into <state>/images), served to installers
+ * over HTTP with Range and a known SHA-256; and Drover's installer initramfs (a job that
+ * runs the embedded installer.sh over the machine's own Debian packages).
+ */
+#define LOG_COMPONENT "provisioner"
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "provisioner/provisioner.h"
+#include "pxe/pxe.h"
+
+extern char **environ;
+extern const char *const prov_seed_texts[][2];
+extern const size_t prov_seed_ntexts;
+
+/*
+ * What every image holds besides the packages asked for: a kernel with its initramfs
+ * generator, systemd as init with udev (networkd waits for udev to own a link), an SSH
+ * server, and extlinux, the BIOS boot loader the image template installs (simplest for
+ * BIOS: one partition, no GRUB configuration to generate offline).
+ */
+static const char prov_image_base[] =
+    "linux-image-amd64,initramfs-tools,systemd-sysv,udev,openssh-server,extlinux";
+
+/* Run inside the new root before it is packed: no host keys, no machine id shared by
+ * every host installed from the image (the installer makes both per host). */
+static const char *const prov_image_hooks[] = {
+    "--customize-hook=rm -f \"$1\"/etc/ssh/ssh_host_*_key \"$1\"/etc/ssh/ssh_host_*_key.pub",
+    "--customize-hook=: > \"$1\"/etc/machine-id; rm -f \"$1\"/var/lib/dbus/machine-id",
+};
+
+#define PROV_IMAGE_ARGS_MAX 128
+#define PROV_IMAGE_KILL_GRACE_US (10 * 1000000LL)
+#define PROV_IMAGE_LOG_TAIL 2048 /* bytes of a failed build's output kept in "error" */
+
+static char *prov_image_dir_path;
+
+/* Where images are kept: <state>/images (made on first use); NULL without a state dir. */
+int
+prov_image_init(const char *state_dir, struct dr_error *err)
+{
+	free(prov_image_dir_path);
+	prov_image_dir_path = NULL;
+	if (state_dir == NULL)
+		return 0;
+	prov_image_dir_path = xasprintf("%s/images", state_dir);
+	if (mkdir(prov_image_dir_path, 0755) < 0 && errno != EEXIST)
+		return dr_error_errno(err, "images directory %s", prov_image_dir_path);
+	return 0;
+}
+
+/* The images directory, or NULL. */
+const char *
+prov_image_dir(void)
+{
+	return prov_image_dir_path;
+}
+
+/* Whether s is a list of words of allowed characters, separated by commas or blanks;
+ * first (may be NULL) the characters a word may start with. */
+static bool
+prov_image_words_ok(const char *s, const char *allowed, const char *first)
+{
+	bool start = true;
+
+	for (; *s != '\0'; s++) {
+		if (*s == ',' || *s == ' ') {
+			start = true;
+			continue;
+		}
+		if (start && first != NULL && strchr(first, *s) == NULL)
+			return false;
+		if (!isalnum((unsigned char)*s) && strchr(allowed, *s) == NULL)
+			return false;
+		start = false;
+	}
+	return true;
+}
+
+/* Whole-object checks: names that are file names, and no argument mmdebstrap would read
+ * as something else (an option, a second sources line). */
+int
+prov_image_check(json_t *obj, struct dr_error *err)
+{
+	const char *name = json_string_value(json_object_get(obj, "name"));
+	const char *suite = json_string_value(json_object_get(obj, "suite"));
+	const char *mirror = json_string_value(json_object_get(obj, "mirror"));
+	const char *comps = json_string_value(json_object_get(obj, "components"));
+	const char *pkgs = json_string_value(json_object_get(obj, "packages"));
+	const char *excl = json_string_value(json_object_get(obj, "exclude"));
+	const char *p;
+
+	if (name == NULL || !isalnum((unsigned char)name[0]) || strlen(name) > 64)
+		return dr_error_set(err,
+		    "name: an image name starts with a letter or digit and "
+		    "has at most 64 characters");
+	for (p = name; *p != '\0'; p++)
+		if (!isalnum((unsigned char)*p) && strchr("._-", *p) == NULL)
+			return dr_error_set(err,
+			    "name: '%c' is not allowed (letters, digits, "
+			    "'.', '_', '-')",
+			    *p);
+	if (suite != NULL &&
+	    (suite[0] == '\0' || suite[0] == '-' || !prov_image_words_ok(suite, ".-", NULL) ||
+	        strchr(suite, ',') || strchr(suite, ' ')))
+		return dr_error_set(
+		    err, "suite: '%s' is not a suite name (bookworm, stable)", suite);
+	if (mirror != NULL) {
+		if (!str_has_prefix(mirror, "http://") && !str_has_prefix(mirror, "https://") &&
+		    !str_has_prefix(mirror, "file:///"))
+			return dr_error_set(err,
+			    "mirror: '%s' is not an http://, https:// or "
+			    "file:/// URL",
+			    mirror);
+		for (p = mirror; *p != '\0'; p++)
+			if (isspace((unsigned char)*p) || !isprint((unsigned char)*p) ||
+			    *p == '[' || *p == ']' || *p == '\'' || *p == '"')
+				return dr_error_set(err,
+				    "mirror: character %d is not allowed in a "
+				    "URL here",
+				    (int)(p - mirror) + 1);
+	}
+	if (comps != NULL && !prov_image_words_ok(comps, "-", NULL))
+		return dr_error_set(err,
+		    "components: '%s' is not a list of components (main "
+		    "contrib)",
+		    comps);
+	if (pkgs != NULL &&
+	    !prov_image_words_ok(pkgs, "+.-:",
+	        "abcdefghijklmnopqrstuvwxyz"
+	        "0123456789"))
+		return dr_error_set(err,
+		    "packages: '%s' is not a list of Debian package names (a,b or 'a b')", pkgs);
+	if (excl != NULL) {
+		bool start = true;
+
+		for (p = excl; *p != '\0'; p++) {
+			if (*p == ',') {
+				start = true;
+				continue;
+			}
+			if ((start && *p != '/') || isspace((unsigned char)*p) ||
+			    !isprint((unsigned char)*p))
+				return dr_error_set(err,
+				    "exclude: '%s' is not a list of absolute path globs "
+				    "(/usr/share/doc/*,...)",
+				    excl);
+			start = false;
+		}
+	}
+	return 0;
+}
+
+/* Set the image's build state (read-only fields); logs nothing, audited as Drover. */
+static void
+prov_image_state(int64_t id, json_t *set, const char *action)
+{
+	struct dr_error err;
+
+	if (prov_resource_set_internal(
+	        prov_resource_find("image"), id, set, "(droverd)", NULL, action, &err) < 0)
+		log_warnx("image %lld: %s", (long long)id, err.msg);
+	json_decref(set);
+}
+
+/*
+ * Run argv (argv[0] looked up in PATH) in its own process group, its output into the
+ * job's; the last PROV_IMAGE_LOG_TAIL bytes in *tail. A cancelled job kills the group.
+ * 0 when it exits 0.
+ */
+static int
+prov_image_spawn(struct job *job, const char *const *argv, struct buf *tail, struct dr_error *err)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	int fds[2], status = 0, devnull;
+	int64_t killed_at = 0;
+	bool killed = false;
+	pid_t pid;
+
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return dr_error_errno(err, "%s: pipe", argv[0]);
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, devnull, 0);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
+	posix_spawnattr_setpgroup(&attr, 0);
+	{
+		sigset_t none;
+		sigemptyset(&none);
+		posix_spawnattr_setsigmask(&attr, &none);
+	}
+	errno = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	close(fds[1]);
+	if (devnull >= 0)
+		close(devnull);
+	if (errno != 0) {
+		close(fds[0]);
+		return dr_error_errno(err, "cannot run %s", argv[0]);
+	}
+	for (;;) {
+		struct pollfd p = {.fd = fds[0], .events = POLLIN};
+		char chunk[4096];
+		ssize_t r;
+
+		if (!killed && job_cancelled(job)) {
+			kill(-pid, SIGTERM);
+			killed = true;
+			killed_at = time_mono_us();
+		} else if (killed && time_mono_us() - killed_at > PROV_IMAGE_KILL_GRACE_US) {
+			/* mmdebstrap cleans up on SIGTERM; one that hangs is killed. */
+			kill(-pid, SIGKILL);
+		}
+		if (poll(&p, 1, 500) <= 0)
+			continue;
+		if ((r = read(fds[0], chunk, sizeof chunk)) <= 0)
+			break;
+		job_write(job, chunk, (size_t)r);
+		buf_add(tail, chunk, (size_t)r);
+		if (tail->len > 2 * PROV_IMAGE_LOG_TAIL) {
+			memmove(tail->data, tail->data + tail->len - PROV_IMAGE_LOG_TAIL,
+			    PROV_IMAGE_LOG_TAIL);
+			tail->len = PROV_IMAGE_LOG_TAIL;
+			tail->data[tail->len] = '\0';
+		}
+	}
+	close(fds[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (killed)
+		return dr_error_set(err, "%s: cancelled", argv[0]);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return dr_error_set(err, "%s failed (%s %d)", argv[0],
+		    WIFEXITED(status) ? "exit status" : "signal",
+		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	return 0;
+}
+
+/* The SHA-256 of a file as hex, and its size. */
+static int
+prov_image_sha256(const char *path, char hex[65], off_t *ret_size, struct dr_error *err)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+	EVP_MD_CTX *ctx;
+	char chunk[65536];
+	off_t size = 0;
+	ssize_t r;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return dr_error_errno(err, "%s", path);
+	ctx = EVP_MD_CTX_new();
+	if (ctx == NULL || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
+		fatalx("EVP_DigestInit_ex(sha256) failed");
+	while ((r = read(fd, chunk, sizeof chunk)) > 0) {
+		EVP_DigestUpdate(ctx, chunk, (size_t)r);
+		size += r;
+	}
+	close(fd);
+	EVP_DigestFinal_ex(ctx, md, &mdlen);
+	EVP_MD_CTX_free(ctx);
+	if (r < 0)
+		return dr_error_errno(err, "%s", path);
+	for (i = 0; i < mdlen; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	*ret_size = size;
+	return 0;
+}
+
+/* Split a comma/blank list into argv-owned strings appended to list (prefix each). */
+static void
+prov_image_list_add(json_t *list, const char *s, const char *prefix)
+{
+	_cleanup_free_ char *copy = xstrdup(s != NULL ? s : "");
+	char *save = NULL, *w;
+
+	for (w = strtok_r(copy, ", ", &save); w != NULL; w = strtok_r(NULL, ", ", &save))
+		json_array_append_new(list, json_sprintf("%s%s", prefix, w));
+}
+
+/* The image_build job: mmdebstrap into <name>.tar.part, checksum, rename. */
+static int
+prov_image_build_run(struct job *job, struct dr_error *err)
+{
+	const struct prov_resource *res = prov_resource_find("image");
+	json_int_t id = json_integer_value(json_object_get(job_params(job), "image"));
+	_cleanup_json_ json_t *img = NULL, *args = json_array();
+	_cleanup_free_ char *part = NULL, *final = NULL, *include = NULL, *source = NULL;
+	const char *argv[PROV_IMAGE_ARGS_MAX + 1];
+	const char *name, *suite, *mirror, *comps;
+	struct buf tail = BUF_INIT(0);
+	char hex[65];
+	off_t size = 0;
+	size_t i, n = 0;
+	json_t *a;
+	int r;
+
+	if ((img = prov_resource_get_id(res, id)) == NULL)
+		return dr_error_set(err, "image %lld: no such image", (long long)id);
+	if (prov_image_dir() == NULL)
+		return dr_error_set(
+		    err, "image %lld: droverd has no state directory", (long long)id);
+	name = json_string_value(json_object_get(img, "name"));
+	suite = json_string_value(json_object_get(img, "suite"));
+	mirror = json_string_value(json_object_get(img, "mirror"));
+	comps = json_string_value(json_object_get(img, "components"));
+	suite = suite != NULL ? suite : "bookworm";
+	mirror = mirror != NULL ? mirror : "http://deb.debian.org/debian";
+	part = xasprintf("%s/%s.tar.part", prov_image_dir(), name);
+	final = xasprintf("%s/%s.tar", prov_image_dir(), name);
+	include = xasprintf("--include=%s%s%s", prov_image_base,
+	    json_string_value(json_object_get(img, "packages")) != NULL ? "," : "",
+	    json_string_value(json_object_get(img, "packages")) != NULL
+	        ? json_string_value(json_object_get(img, "packages"))
+	        : "");
+	for (char *p = include; *p != '\0'; p++)
+		if (*p == ' ')
+			*p = ',';
+	/* One sources.list line: components and, for unsigned repositories, trusted=yes. */
+	{
+		_cleanup_json_ json_t *cl = json_array();
+		struct buf c = BUF_INIT(0);
+		prov_image_list_add(cl, comps != NULL ? comps : "main", "");
+		json_array_foreach(cl, i, a) buf_addf(&c, " %s", json_string_value(a));
+		source = xasprintf("deb %s%s %s%s",
+		    json_is_true(json_object_get(img, "trusted")) ? "[trusted=yes] " : "", mirror,
+		    suite, c.data);
+		buf_free(&c);
+	}
+	json_array_append_new(args, json_string("mmdebstrap"));
+	json_array_append_new(args, json_string("--variant=minbase"));
+	json_array_append_new(args, json_string("--format=tar"));
+	json_array_append_new(args, json_string(include));
+	for (i = 0; i < nitems(prov_image_hooks); i++)
+		json_array_append_new(args, json_string(prov_image_hooks[i]));
+	prov_image_list_add(
+	    args, json_string_value(json_object_get(img, "exclude")), "--dpkgopt=path-exclude=");
+	json_array_append_new(args, json_string(suite));
+	json_array_append_new(args, json_string(part));
+	json_array_append_new(args, json_string(source));
+	json_array_foreach(args, i, a)
+	{
+		if (n >= PROV_IMAGE_ARGS_MAX)
+			return dr_error_set(
+			    err, "image %s: more than %d arguments", name, PROV_IMAGE_ARGS_MAX);
+		argv[n++] = json_string_value(a);
+	}
+	argv[n] = NULL;
+
+	prov_image_state(id,
+	    json_pack("{s:s, s:I, s:n}", "status", "building", "job_id", (json_int_t)job_id(job),
+	        "error"),
+	    "build");
+	job_printf(job, "image %s: mmdebstrap %s from %s\n", name, suite, source);
+	unlink(part);
+	r = prov_image_spawn(job, argv, &tail, err);
+	if (r == 0)
+		r = prov_image_sha256(part, hex, &size, err);
+	if (r == 0 && size == 0)
+		r = dr_error_set(err, "image %s: mmdebstrap wrote nothing", name);
+	if (r == 0 && rename(part, final) < 0)
+		r = dr_error_errno(err, "%s", final);
+	if (r < 0) {
+		unlink(part);
+		prov_image_state(id,
+		    json_pack("{s:s, s:s++}", "status", "failed", "error", err->msg, "\n",
+		        tail.data != NULL ? tail.data : ""),
+		    "build_failed");
+		buf_free(&tail);
+		return -1;
+	}
+	buf_free(&tail);
+	prov_image_state(id,
+	    json_pack("{s:s, s:s, s:I, s:I, s:s+++}", "status", "ready", "sha256", hex, "size",
+	        (json_int_t)size, "built_at", (json_int_t)time(NULL), "url", prov_render_url(),
+	        "/images/", name, ".tar"),
+	    "built");
+	job_printf(job, "image %s: %lld bytes, sha256 %s\n", name, (long long)size, hex);
+	job_result_set(job,
+	    json_pack("{s:s, s:s, s:I}", "image", name, "sha256", hex, "size", (json_int_t)size));
+	return 0;
+}
+
+/* Whether the image's build job is queued or running (a droverd restart ends it). */
+static bool
+prov_image_busy(const json_t *img)
+{
+	const char *status = json_string_value(json_object_get(img, "status"));
+	_cleanup_json_ json_t *job = NULL;
+	const char *state;
+
+	if (status == NULL || (strcmp(status, "queued") != 0 && strcmp(status, "building") != 0))
+		return false;
+	job = job_get(json_integer_value(json_object_get(img, "job_id")));
+	state = json_string_value(json_object_get(job, "state"));
+	return state != NULL && (strcmp(state, "queued") == 0 || strcmp(state, "running") == 0);
+}
+
+/* Create an image and start building it: defaults filled in, then the image_build job. */
+int
+prov_image_create(
+    const json_t *in, const char *user, const char *remote, int64_t *ret_id, struct dr_error *err)
+{
+	const struct prov_resource *res = prov_resource_find("image");
+	_cleanup_json_ json_t *obj = json_deep_copy(in);
+	int64_t id;
+	int r;
+
+	if (prov_image_dir() == NULL) {
+		dr_error_set(err, "images: droverd has no state directory to keep them in");
+		return PROV_E_CONFLICT;
+	}
+	if (json_object_get(obj, "suite") == NULL)
+		json_object_set_new(obj, "suite", json_string("bookworm"));
+	if (json_object_get(obj, "mirror") == NULL)
+		json_object_set_new(obj, "mirror", json_string("http://deb.debian.org/debian"));
+	if (json_object_get(obj, "format") == NULL)
+		json_object_set_new(obj, "format", json_string("tar"));
+	if ((r = prov_resource_create(res, obj, user, remote, &id, err)) < 0)
+		return r;
+	if ((r = prov_image_rebuild(id, user, err)) < 0)
+		return r;
+	if (ret_id != NULL)
+		*ret_id = id;
+	return 0;
+}
+
+/* Queue a (re)build of image id; refused while one runs. */
+int
+prov_image_rebuild(int64_t id, const char *user, struct dr_error *err)
+{
+	_cleanup_json_ json_t *img = prov_resource_get_id(prov_resource_find("image"), id);
+	const char *status;
+	int64_t job = 0;
+
+	if (img == NULL) {
+		dr_error_set(err, "no image %lld", (long long)id);
+		return PROV_E_NOTFOUND;
+	}
+	status = json_string_value(json_object_get(img, "status"));
+	if (prov_image_busy(img)) {
+		dr_error_set(err, "image %s: a build is already %s (job %lld)",
+		    json_string_value(json_object_get(img, "name")), status,
+		    (long long)json_integer_value(json_object_get(img, "job_id")));
+		return PROV_E_CONFLICT;
+	}
+	_cleanup_json_ json_t *params = json_pack("{s:I}", "image", (json_int_t)id);
+
+	if (job_submit("image_build", params, user, 0, &job, err) < 0)
+		return PROV_E_STORE;
+	prov_image_state(id,
+	    json_pack("{s:s, s:I}", "status", "queued", "job_id", (json_int_t)job),
+	    "build_queued");
+	return 0;
+}
+
+/* Delete an image and its file; refused while it builds or a host uses it. */
+int
+prov_image_delete(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err)
+{
+	const struct prov_resource *res = prov_resource_find("image");
+	_cleanup_json_ json_t *img = prov_resource_get(res, id_or_name);
+	_cleanup_free_ char *file = NULL;
+	int r;
+
+	if (img == NULL) {
+		dr_error_set(err, "no image '%s'", id_or_name);
+		return PROV_E_NOTFOUND;
+	}
+	if (prov_image_busy(img)) {
+		dr_error_set(err, "image %s: being built by job %lld (cancel it first)",
+		    json_string_value(json_object_get(img, "name")),
+		    (long long)json_integer_value(json_object_get(img, "job_id")));
+		return PROV_E_CONFLICT;
+	}
+	if ((r = prov_resource_delete(res, id_or_name, user, remote, err)) < 0)
+		return r;
+	if (prov_image_dir() != NULL) {
+		file = xasprintf("%s/%s.tar", prov_image_dir(),
+		    json_string_value(json_object_get(img, "name")));
+		if (unlink(file) < 0 && errno != ENOENT)
+			log_warn("image %s", file);
+	}
+	return 0;
+}
+
+/* Open a served image file (<name>.tar) beneath the images directory; -1 with errno. */
+int
+prov_image_open(const char *file)
+{
+	if (prov_image_dir() == NULL || !str_has_suffix(file, ".tar") || strchr(file, '/')) {
+		errno = ENOENT;
+		return -1;
+	}
+	return pxe_bootfiles_open(prov_image_dir(), file);
+}
+
+/* The embedded installer.sh. */
+static const char *
+prov_image_installer_script(void)
+{
+	for (size_t i = 0; i < prov_seed_ntexts; i++)
+		if (strcmp(prov_seed_texts[i][0], "installer.sh") == 0)
+			return prov_seed_texts[i][1];
+	fatalx("installer.sh is missing from the build");
+}
+
+/* The installer_build job: Drover's installer kernel and initramfs into
+ * <tftp root>/drover-installer/ from this machine's Debian packages. */
+static int
+prov_image_installer_run(struct job *job, struct dr_error *err)
+{
+	const char *kver = json_string_value(json_object_get(job_params(job), "kernel_version"));
+	_cleanup_free_ char *out = NULL;
+	struct buf tail = BUF_INIT(0);
+	const char *argv[] = {
+	    "sh", "-c", prov_image_installer_script(), "installer.sh", NULL, kver, NULL};
+	int r;
+
+	if (prov_tftp_root() == NULL)
+		return dr_error_set(err, "installer: no TFTP root is configured");
+	out = xasprintf("%s/drover-installer", prov_tftp_root());
+	argv[4] = out;
+	r = prov_image_spawn(job, argv, &tail, err);
+	buf_free(&tail);
+	if (r < 0)
+		return -1;
+	job_result_set(job,
+	    json_pack("{s:s+, s:s+}", "kernel", prov_render_url(),
+	        "/pxe/files/drover-installer/vmlinuz", "initrd", prov_render_url(),
+	        "/pxe/files/drover-installer/initrd.img"));
+	return 0;
+}
+
+/* Start an installer build; *ret_job its job id. */
+int
+prov_image_installer_build(const char *user, int64_t *ret_job, struct dr_error *err)
+{
+	if (prov_tftp_root() == NULL) {
+		dr_error_set(err, "installer: no TFTP root is configured");
+		return PROV_E_CONFLICT;
+	}
+	_cleanup_json_ json_t *params = json_object();
+
+	if (job_submit("installer_build", params, user, 0, ret_job, err) < 0)
+		return PROV_E_STORE;
+	return 0;
+}
+
+static const struct job_kind prov_image_build_kind = {"image_build", prov_image_build_run, 7200};
+static const struct job_kind prov_image_installer_kind = {
+    "installer_build", prov_image_installer_run, 600};
+
+/* Register the image_build and installer_build job kinds. */
+void
+prov_image_register(void)
+{
+	job_kind_register(&prov_image_build_kind);
+	job_kind_register(&prov_image_installer_kind);
+}

@@ -1,0 +1,273 @@
+#!/bin/sh
+# pxe_image.sh - the image provision method end to end, as root: droverd builds Drover's
+# installer (`drover pxe setup`) and a Debian 12 image with mmdebstrap from a repository the
+# test serves with nginx in its own network namespace (the .debs tests/run-all downloaded;
+# no Internet). A qemu VM (TCG, iPXE ROM on a tap device) PXE-boots the installer, which
+# partitions its disk, writes the image, installs extlinux, runs the finish template and
+# posts built with the new SSH host keys. At its next boot iPXE picks the local disk, the
+# installed Debian starts sshd, and `drover play` runs a playbook on it that verifies the
+# host key droverd recorded (and refuses a wrong one). Prints the time of each phase.
+# Run time on 2 cores under TCG: about 10 minutes when the machine is otherwise idle (image
+# build ~6 min, PXE + install ~1.5 min, reboot to sshd ~40 s); 19 min at a load of 24.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/image.sh"
+: "${top_builddir:?}"
+[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, tap device, mmdebstrap)"
+for c in qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip mmdebstrap \
+	apt-ftparchive nginx sfdisk mke2fs modprobe; do
+	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || [ -x "/sbin/$c" ] ||
+		skip_all "$c is not installed"
+done
+image_debs_present "$IMAGE_DEB_CACHE" ||
+	skip_all "no image packages in $IMAGE_DEB_CACHE (tests/run-all downloads them)"
+kver=$(ls /lib/modules | sort -V | tail -1)
+[ -r "/boot/vmlinuz-$kver" ] || skip_all "no Debian kernel in /boot (linux-image-amd64)"
+
+ns=drover-pxei-$$
+d=$TAP_TMP
+state=$d/state
+root=$d/tftp
+U=http://198.18.0.1:8080
+MAC=52:54:00:12:35:01
+IP=198.18.0.31
+DROVERD_PID=
+DNSMASQ_PID=
+QEMU_PID=
+NGINX_PID=
+cleanup() {
+	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $NGINX_PID; do
+		kill "$p" 2>/dev/null
+	done
+	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $NGINX_PID; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -9 "$p" 2>/dev/null
+	done
+	ip netns del "$ns" 2>/dev/null
+	[ -n "${KEEP:-}" ] || rm -rf "$TAP_TMP"
+}
+trap cleanup EXIT INT TERM
+nsx() { ip netns exec "$ns" "$@"; }
+T0=$(date +%s)
+: >"$d/phases"
+# phase NAME: seconds since the test started, printed at the end.
+phase() { echo "$1 $(($(date +%s) - T0))" >>"$d/phases"; }
+
+ip netns add "$ns" || skip_all "cannot create a network namespace"
+nsx ip link set lo up
+nsx ip link add br0 type bridge
+nsx ip tuntap add dev tap0 mode tap
+nsx ip link set tap0 master br0
+nsx ip addr add 198.18.0.1/24 dev br0
+nsx ip addr add fd00:d0:2::1/64 dev br0 nodad
+nsx ip link set tap0 up
+nsx ip link set br0 up
+ok "test network is up" nsx ip -4 addr show br0
+
+# --- the Debian repository mmdebstrap builds from, served by nginx in the namespace.
+like "repository of the image's packages" "$(image_repo_build "$d/repo" 2>&1; echo rc=$?)" 'rc=0$'
+mkdir -p "$d/nginx"
+cat >"$d/nginx/nginx.conf" <<EOF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $d/nginx/nginx.pid;
+error_log $d/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log $d/nginx/access.log;
+	client_body_temp_path $d/nginx;
+	proxy_temp_path $d/nginx;
+	fastcgi_temp_path $d/nginx;
+	uwsgi_temp_path $d/nginx;
+	scgi_temp_path $d/nginx;
+	server { listen 198.18.0.1:8081; root $d/repo; }
+}
+EOF
+# Background processes through ip netns exec itself (not nsx): $! must be their PID.
+ip netns exec "$ns" nginx -c "$d/nginx/nginx.conf" -e "$d/nginx/error.log" >/dev/null 2>&1 &
+NGINX_PID=$!
+i=0
+until nsx curl -sf -o /dev/null http://198.18.0.1:8081/debian/dists/bookworm/Release ||
+	[ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+ok "nginx serves it" nsx curl -sf -o /dev/null http://198.18.0.1:8081/debian/dists/bookworm/Release
+
+# --- droverd in the namespace.
+printf 'tftp:\n  root: %s\n' "$root" >"$d/droverd.yml"
+DROVER_ADMIN_PASSWORD=e2e-password ip netns exec "$ns" "$top_builddir/droverd" \
+	--config "$d/droverd.yml" --listen 198.18.0.1:8080 --tftp-listen 198.18.0.1:69 \
+	--state-dir "$state" >"$d/droverd.log" 2>&1 &
+DROVERD_PID=$!
+i=0
+until grep -q ' ready in ' "$d/droverd.log" 2>/dev/null || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+ok "droverd is ready in the namespace" grep -q ' ready in ' "$d/droverd.log"
+export DROVER_CONFIG="$d/cli.yml" DROVER_SERVER=$U
+ok "drover login" nsx env DROVER_PASSWORD=e2e-password "$top_builddir/drover" login
+drover() { nsx "$top_builddir/drover" "$@"; }
+phase start
+
+# --- Drover's installer: built by droverd from this machine's Debian packages.
+job=$(drover --json pxe setup | tr -d ' \n' | sed -n 's/.*"installer_job":\([0-9]*\).*/\1/p')
+ok "drover pxe setup queues the installer build" test -n "$job"
+ok "which succeeds" drover job follow "$job"
+ok "the installer's kernel and initramfs are in the TFTP root" \
+	test -s "$root/drover-installer/vmlinuz" -a -s "$root/drover-installer/initrd.img"
+like "pxe status lists it" "$(drover --json pxe status | tr -d ' \n')" \
+	'"drover-installer/initrd.img":\{"present":true'
+phase installer_built
+
+# --- the image: mmdebstrap as a droverd job, from the namespace's repository only.
+excl=/usr/share/doc/*,/usr/share/man/*,/usr/share/locale/*
+for m in drivers/gpu drivers/media drivers/net/wireless drivers/infiniband sound \
+	drivers/staging drivers/bluetooth drivers/iio drivers/isdn; do
+	excl="$excl,/lib/modules/*/kernel/$m/*"
+done
+drover image create deb12 --suite bookworm --mirror http://198.18.0.1:8081/debian --trusted \
+	--exclude "$excl" --follow >"$d/image.log" 2>&1
+ok "drover image create deb12 builds it" test $? -eq 0
+phase image_built
+like "drover image list shows it ready" "$(drover image list 2>&1)" \
+	'deb12 +bookworm +ready +[0-9]+ +[0-9a-f]{64}'
+drover --json image show deb12 >"$d/image.json"
+sha=$(tr -d ' \n' <"$d/image.json" | sed -n 's/.*"sha256":"\([0-9a-f]*\)".*/\1/p')
+size=$(tr -d ' \n' <"$d/image.json" | sed -n 's/.*"size":\([0-9]*\).*/\1/p')
+echo "# image: $size bytes"
+like "its URL is droverd's" "$(cat "$d/image.json")" "\"url\": \"$U/images/deb12.tar\""
+is "served with Range" "$(nsx curl -s -r 1024-2047 -o "$d/range" -w '%{http_code}' \
+	"$U/images/deb12.tar")" 206
+is "1024 bytes of it" "$(wc -c <"$d/range")" 1024
+like "with its checksum in a header" "$(nsx curl -sI "$U/images/deb12.tar")" \
+	"X-Checksum-Sha256: $sha"
+is "the whole file has that SHA-256" "$(nsx curl -s "$U/images/deb12.tar" | sha256sum |
+	cut -d' ' -f1)" "$sha"
+nsx curl -s "$U/images/deb12.tar" | tar -t >"$d/image.list" 2>/dev/null
+like "it holds a kernel" "$(cat "$d/image.list")" '\./boot/vmlinuz-6'
+like "sshd" "$(cat "$d/image.list")" '\./usr/sbin/sshd'
+like "and extlinux's MBR code" "$(cat "$d/image.list")" 'EXTLINUX/mbr\.bin'
+ok "but no SSH host key (each host makes its own)" sh -c "! grep -q 'ssh_host_.*_key' '$d/image.list'"
+
+# --- the host: Debian 12 (seeded) installed by the image method.
+ssh-keygen -q -t ed25519 -N '' -C e2e -f "$d/id"
+ok "host with the image method" drover host create --name vm1 --mac "$MAC" --ip "$IP" \
+	--operatingsystem "Debian 12" --provision-method image --image deb12 \
+	-p "ssh_authorized_keys=$(cat "$d/id.pub")"
+like "its iPXE script boots Drover's installer" \
+	"$(drover template preview --host vm1 --kind iPXE 2>&1)" \
+	"kernel $U/pxe/files/drover-installer/vmlinuz .*url=$U/unattended/provision"
+like "its provision script writes the image" \
+	"$(drover template preview --host vm1 --kind provision 2>&1)" \
+	"Image install of vm1.*"
+ok "drover host build vm1" drover host build vm1
+phase build
+
+ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
+	--conf-file="$state/pxe/dnsmasq.conf" --dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 \
+	--enable-ra --dhcp-range=fd00:d0:2::,ra-only --dhcp-leasefile="$d/leases" \
+	--log-dhcp >"$d/dnsmasq.log" 2>&1 &
+DNSMASQ_PID=$!
+sleep 0.5
+ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
+
+# vm ARGS...: the VM with its disk and NIC, serial console to $d/console.log (appended).
+vm() {
+	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 768 -nodefaults -display none \
+		-chardev "file,id=s0,path=$d/console.log,append=on" -serial chardev:s0 \
+		-drive if=virtio,format=raw,file="$d/disk.img" \
+		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-device e1000,netdev=n0,mac="$MAC" "$@" >>"$d/qemu.log" 2>&1 &
+	QEMU_PID=$!
+}
+truncate -s 3G "$d/disk.img"
+: >"$d/console.log"
+# The first boot: PXE, the installer, the image; it reboots when done (-no-reboot: exits).
+vm -boot n -no-reboot
+seen() { grep -q "^$1 " "$d/phases" || phase "$1"; }
+i=0
+while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
+	grep -q 'drover-installer: up' "$d/console.log" && seen installer_up
+	grep -q 'drover: writing' "$d/console.log" && seen image_writing
+	grep -q 'drover: installing the boot loader' "$d/console.log" && seen boot_loader
+	grep -q 'host vm1 built' "$d/droverd.log" && seen built
+	sleep 0.1
+	i=$((i + 1))
+done
+grep -q 'host vm1 built' "$d/droverd.log" && seen built
+seen install_vm_exited
+ok "the VM installed itself and rebooted within 900 s" sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+like "the installer reported each step" "$(tr -d '\r' <"$d/console.log" | tr '\n' ' ')" \
+	'drover: writing .*drover: installing the boot loader.*drover-installer: installed'
+like "vm1 is installed" "$(drover host list 2>&1)" 'vm1 +- +Debian 12 +installed +false'
+drover host known-hosts vm1 >"$d/kh" 2>&1
+like "its new ed25519 host key is recorded" "$(cat "$d/kh")" "^vm1,$IP ssh-ed25519 "
+like "iPXE now boots it from its disk" "$(nsx curl -s "$U/unattended/iPXE?mac=$MAC")" 'sanboot'
+
+# --- the second boot: iPXE hands over to the disk; extlinux, Debian, sshd.
+boots=$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")
+vm -boot n
+i=0
+until nsx sh -c "echo | busybox nc -w 1 $IP 22" 2>/dev/null | grep -q SSH-2.0 ||
+	[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
+	sleep 1
+	i=$((i + 1))
+done
+phase sshd_up
+like "the installed system's sshd answers" \
+	"$(nsx sh -c "echo | busybox nc -w 2 $IP 22" 2>&1)" 'SSH-2\.0-OpenSSH'
+ok "it network-booted first (iPXE asked droverd, which said sanboot)" \
+	test "$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")" -gt "$boots"
+like "into Debian 12" "$(cat "$d/console.log")" 'Debian GNU/Linux 12'
+
+# --- a playbook on it, verifying the recorded host key.
+cat >"$d/inventory" <<EOF
+vm1 ansible_host=$IP ansible_user=root ansible_ssh_private_key_file=$d/id ansible_ssh_known_hosts_file=$d/kh
+EOF
+cat >"$d/check.yml" <<'EOF'
+- hosts: vm1
+  gather_facts: false
+  tasks:
+    - name: its hostname
+      command: cat /etc/hostname
+      register: hn
+    - name: what Drover named it
+      assert:
+        that:
+          - hn.stdout == 'vm1'
+    - name: its root file system, on the disk the installer partitioned
+      command: grep ' / ' /proc/mounts
+      register: rootfs
+    - assert:
+        that:
+          - "'/dev/vda1' in rootfs.stdout"
+    - name: the certificate the finish template fetched
+      command: test -s /etc/drover/host.crt
+EOF
+nsx "$top_builddir/drover" play "$d/check.yml" -i "$d/inventory" >"$d/play.log" 2>&1
+ok "drover play runs the playbook on it" test $? -eq 0
+like "with every task ok" "$(cat "$d/play.log")" 'vm1 +: ok=5 +changed=[0-9]+ +unreachable=0 +failed=0'
+phase playbook
+ssh-keygen -q -t ed25519 -N '' -C other -f "$d/other"
+echo "$IP $(cut -d' ' -f1,2 "$d/other.pub")" >"$d/kh-wrong"
+sed "s|$d/kh\$|$d/kh-wrong|" "$d/inventory" >"$d/inventory-wrong"
+nsx "$top_builddir/drover" play "$d/check.yml" -i "$d/inventory-wrong" >"$d/play2.log" 2>&1
+is "a wrong recorded key: the host is unreachable (exit 4)" "$?" 4
+like "because its key does not match" "$(cat "$d/play2.log")" '[Hh]ost key|mismatch|changed'
+
+echo "# phases (s since start): $(tr '\n' ' ' <"$d/phases")"
+if [ "$tap_failed" -ne 0 ]; then
+	echo "# --- console"; tail -40 "$d/console.log" | sed 's/^/# /'
+	echo "# --- image build"; tail -15 "$d/image.log" | sed 's/^/# /'
+	echo "# --- droverd"; tail -15 "$d/droverd.log" | sed 's/^/# /'
+	echo "# --- dnsmasq"; tail -8 "$d/dnsmasq.log" | sed 's/^/# /'
+	echo "# --- play"; cat "$d/play.log" 2>/dev/null | tail -15 | sed 's/^/# /'
+	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
+fi
+done_testing

@@ -1,0 +1,95 @@
+#!/bin/sh
+# prov_image.sh - OS images through the API and `drover image` on a real droverd: bad
+# input named by field (422), roles (a viewer lists but may not create or delete), the
+# audit trail, a build whose mirror does not answer ending "failed" with mmdebstrap's
+# reason, rebuild refused while one runs, delete refused while a host uses the image, the
+# image route refusing what is not an image. The successful build, served with Range and
+# checked by its SHA-256 on a real install, is tests/e2e/pxe_image.sh.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/droverd.sh"
+command -v curl >/dev/null || skip_all "curl is not installed"
+
+state=$TAP_TMP/state
+ok "droverd starts" droverd_start "$state"
+ok "admin logs in" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
+admin=$(sed -n 's/^token: "\(.*\)"/\1/p' "$DROVER_CONFIG")
+code() {
+	if [ -n "${4:-}" ]; then
+		curl -s -o "$TAP_TMP/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $3" \
+			-H 'Content-Type: application/json' -d "$4" "$DROVERD_URL$2"
+	else
+		curl -s -o "$TAP_TMP/body" -w '%{http_code}' -X "$1" -H "Authorization: Bearer $3" \
+			"$DROVERD_URL$2"
+	fi
+}
+
+# --- bad input, each named by its field
+for bad in '{"name":"a/b"}:name' '{"name":"x","mirror":"ftp://m/debian"}:mirror' \
+	'{"name":"x","mirror":"http://m/debian ] [trusted=yes"}:mirror' \
+	'{"name":"x","suite":"--help"}:suite' '{"name":"x","packages":"vim;rm -rf /"}:packages' \
+	'{"name":"x","packages":"-oDebug=1"}:packages' '{"name":"x","exclude":"usr/share"}:exclude' \
+	'{"name":"x","format":"qcow2"}:format' '{"name":"x","status":"ready"}:status'; do
+	body=${bad%:*}
+	field=${bad##*:}
+	is "refused: $body" "$(code POST /api/v2/images "$admin" "$body")" 422
+	like "naming $field" "$(cat "$TAP_TMP/body")" "\"message\":\"$field: "
+done
+is "not JSON is a 400" "$(code POST /api/v2/images "$admin" '{"name":')" 400
+like "drover image create says why" "$("$DROVER" image create 'bad name' 2>&1)" \
+	"name: ' ' is not allowed"
+is "nothing was created" "$(code GET /api/v2/images "$admin")" 200
+like "the list is empty" "$(cat "$TAP_TMP/body")" '"total":0,'
+
+# --- a build whose mirror does not answer (nothing listens on 127.0.0.1:9)
+if command -v mmdebstrap >/dev/null; then
+	out=$("$DROVER" image create broken --mirror http://127.0.0.1:9/debian --trusted 2>&1)
+	like "drover image create queues the build" "$out" \
+		'image broken: build queued as job [0-9]+'
+	job=$(echo "$out" | sed -n 's/.* as job \([0-9]*\) .*/\1/p')
+	"$DROVER" job follow "$job" >"$TAP_TMP/follow" 2>&1
+	ok "the job fails" test $? -ne 0
+	like "its output is mmdebstrap's" "$(cat "$TAP_TMP/follow")" 'mmdebstrap'
+	like "the image is failed" "$("$DROVER" image list 2>&1)" 'broken +bookworm +failed'
+	like "with the reason" "$("$DROVER" image show broken 2>&1)" '"error": "mmdebstrap failed'
+	is "nothing is served for it" "$(curl -s -o /dev/null -w '%{http_code}' \
+		"$DROVERD_URL/images/broken.tar")" 404
+	is "an image cannot be renamed" "$(code PUT /api/v2/images/broken "$admin" \
+		'{"name":"other"}')" 422
+	is "its other fields can change" "$(code PUT /api/v2/images/broken "$admin" \
+		'{"comment":"mirror down","name":"broken"}')" 200
+	ok "it can be built again" "$DROVER" image build broken
+	like "but not twice at once" "$("$DROVER" image build broken 2>&1)" \
+		'a build is already (queued|building)'
+	"$DROVER" job follow "$((job + 1))" >/dev/null 2>&1
+	ok "a host may use it" "$DROVER" host create --name h1 --mac 52:54:00:00:00:11 \
+		--provision-method image --image broken
+	like "the host shows it" "$("$DROVER" host show h1 2>&1)" '"image_name": "broken"'
+	like "delete is refused while the host uses it" "$("$DROVER" image delete broken 2>&1)" \
+		'409 image broken is used by host h1'
+	ok "the host goes" "$DROVER" host delete h1
+	like "then the image goes" "$("$DROVER" image delete broken 2>&1)" 'image broken deleted'
+	like "audited" "$("$DROVER" --json audit list 2>&1 | tr -d ' \n')" '"resource":"image"'
+else
+	echo "# build part skipped: mmdebstrap is not installed"
+fi
+
+# --- roles
+printf 'viewer-pass-1\n' | "$DROVER" user create --login vera --role viewer >/dev/null 2>&1
+vera=$(curl -s -d '{"user":"vera","password":"viewer-pass-1"}' "$DROVERD_URL/api/v2/tokens" |
+	sed -n 's/.*"token":"\([^"]*\)".*/\1/p')
+is "a viewer lists images" "$(code GET /api/v2/images "$vera")" 200
+is "but may not create one" "$(code POST /api/v2/images "$vera" '{"name":"v"}')" 403
+is "nor build one" "$(code POST /api/v2/images/1/build "$vera")" 403
+is "nor delete one" "$(code DELETE /api/v2/images/1 "$vera")" 403
+is "no login: 401" "$(curl -s -o /dev/null -w '%{http_code}' "$DROVERD_URL/api/v2/images")" 401
+
+# --- the served files: only <name>.tar beneath the images directory
+for p in '..%2Fdrover.db' 'drover.db' '..%2F..%2Fetc%2Fpasswd' 'x.tar.part'; do
+	is "GET /images/$p is a 404" "$(curl -s -o /dev/null -w '%{http_code}' \
+		"$DROVERD_URL/images/$p")" 404
+done
+ok "droverd still serves" curl -sf -o /dev/null "$DROVERD_URL/api/v2/status"
+droverd_stop
+ok "no sanitizer report in droverd's log" sh -c \
+	"! grep -q 'runtime error\|Sanitizer' '$TAP_TMP/droverd.log'"
+done_testing

@@ -1,0 +1,48 @@
+# image.sh - the Debian repository the image tests build their OS images from. Source it.
+#
+#   image_debs_fetch DIR     (tests/run-all's dependency step; the only step with network)
+#                            every .deb a minbase bookworm image with IMAGE_PACKAGES needs,
+#                            collected by one mmdebstrap run against the machine's mirror
+#   image_debs_present DIR   whether DIR has them
+#   image_repo_build DIR     DIR/debian: those .debs as a bookworm repository with dists/
+#                            (apt-ftparchive; unsigned, so images use it with --trusted)
+#
+# The packages are those droverd puts in every image (provisioner/image.c) plus none: the
+# image tests build with no --packages.
+
+IMAGE_DEB_CACHE=${IMAGE_DEB_CACHE:-/var/cache/drover-tests/image-debs}
+IMAGE_PACKAGES="linux-image-amd64,initramfs-tools,systemd-sysv,udev,openssh-server,extlinux"
+
+image_debs_fetch() {
+	d=$1
+	mkdir -p "$d" || return 1
+	mmdebstrap --variant=minbase --include="$IMAGE_PACKAGES" --skip=essential/unlink \
+		--setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
+		--customize-hook="sync-out /var/cache/apt/archives $d" \
+		bookworm /dev/null || return 1
+	rm -rf "$d/partial" "$d/lock"
+}
+
+# image_debs_present DIR: whether DIR has a .deb of each package named above.
+image_debs_present() {
+	for p in $(echo "$IMAGE_PACKAGES" | tr ',' ' ') systemd openssh-client; do
+		[ "$p" = linux-image-amd64 ] && p=linux-image-6
+		ls "$1/${p}"*.deb >/dev/null 2>&1 || return 1
+	done
+}
+
+image_repo_build() {
+	r=$1/debian
+	mkdir -p "$r/pool/main" "$r/dists/bookworm/main/binary-amd64" || return 1
+	for f in "$IMAGE_DEB_CACHE"/*.deb; do
+		ln "$f" "$r/pool/main/" 2>/dev/null || cp "$f" "$r/pool/main/" || return 1
+	done
+	(cd "$r" && apt-ftparchive packages pool >dists/bookworm/main/binary-amd64/Packages &&
+		gzip -9k dists/bookworm/main/binary-amd64/Packages &&
+		apt-ftparchive -o APT::FTPArchive::Release::Suite=bookworm \
+			-o APT::FTPArchive::Release::Codename=bookworm \
+			-o APT::FTPArchive::Release::Components=main \
+			-o APT::FTPArchive::Release::Architectures=amd64 \
+			release dists/bookworm >Release.tmp &&
+		mv Release.tmp dists/bookworm/Release) 2>&1
+}
