@@ -29,8 +29,9 @@
 # the node's PID namespace is /lib/systemd/systemd (told it runs in a container), started
 # into drover-node.target, which wants only journald, D-Bus and the node's sshd (a
 # drover-sshd.service); /sys is read-only so udev stays off, and the units that would
-# touch the machine's kernel (sysctl, modules-load, binfmt) are masked. systemctl then
-# works on the node, so services (containerd…) really start. Slower to boot (~1 s).
+# touch the machine's kernel (sysctl, modules-load, modprobe@, binfmt) are masked.
+# systemctl then works on the node, so services (containerd…) really start. Slower to
+# boot (~1 s).
 # `systemctl reboot`, `reboot`, `shutdown -r` on a systemd node reboot it as a machine
 # would: systemd stops its units and calls reboot(2), which ends the boot's PID namespace;
 # the node boots again with the same disk (the overlay's upper dir is kept), a fresh /run
@@ -277,7 +278,7 @@ EOF
 	for m in systemd-sysctl.service systemd-modules-load.service systemd-binfmt.service \
 		proc-sys-fs-binfmt_misc.automount systemd-udevd.service systemd-udev-trigger.service \
 		systemd-udev-settle.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
-		systemd-timesyncd.service getty.target console-getty.service; do
+		systemd-timesyncd.service getty.target console-getty.service modprobe@.service; do
 		ln -sf /dev/null "$u/$m"
 	done
 }
