@@ -7,6 +7,7 @@ nobase_dist_pkgdata_DATA = playbooks/cluster.yml playbooks/maintenance.yml \
 	playbooks/roles/base/defaults/main.yml \
 	playbooks/roles/base/handlers/main.yml \
 	playbooks/roles/base/tasks/firewall.yml \
+	playbooks/roles/base/tasks/firewalld.yml \
 	playbooks/roles/base/tasks/main.yml \
 	playbooks/roles/base/tasks/modules.yml \
 	playbooks/roles/base/templates/drover-cluster.nft.j2 \
@@ -32,5 +33,5 @@ nobase_dist_pkgdata_DATA = playbooks/cluster.yml playbooks/maintenance.yml \
 	playbooks/roles/node_maintenance/defaults/main.yml \
 	playbooks/roles/node_maintenance/tasks/main.yml
 INTEGRATION_TESTS += tests/integration/cluster_api.sh tests/integration/cluster.sh \
-	tests/integration/cluster_drover.sh
+	tests/integration/cluster_drover.sh tests/integration/cluster_firewalld.sh
 webui_asset_files += webui/templates/clusters.html webui/templates/cluster.html

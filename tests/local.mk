@@ -30,7 +30,7 @@ UNIT_TESTS += tests/unit/test_http
 
 # certificate authority
 UNIT_TESTS += tests/unit/test_ca
-INTEGRATION_TESTS += tests/integration/ca.sh
+INTEGRATION_TESTS += tests/integration/ca.sh tests/integration/ca_schedule.sh
 # playbook transport and facts (play-ssh): the SSH driver skips unless
 # tests/integration/ssh_transport.sh runs it against test nodes
 UNIT_TESTS += tests/unit/test_ssh_transport tests/unit/test_facts

@@ -6,7 +6,8 @@
 # kubeadm, kubelet, kubectl, istioctl and linkerd are stand-ins (tests/lib/k8s-standin) that record their calls and keep the
 # cluster's state in a small API on the first control plane. Full deploy with Istio and
 # Drover's CA, a second run with changed=0, check mode adding a node, a rolling
-# maintenance stopped by a PodDisruptionBudget.
+# maintenance stopped by a PodDisruptionBudget, reboot-if-required (the nodes really
+# reboot: tests/lib/nodes.sh).
 . "$top_srcdir/tests/lib/tap.sh"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces)"
 [ -x /lib/systemd/systemd ] || skip_all "needs systemd (the systemd package)"
@@ -236,10 +237,50 @@ rc=$?
 is "with the PDB gone, maintenance completes" "$rc" 0
 [ "$rc" = 0 ] || grep -B2 -A8 -E '^(fatal|failed):' "$W/maint2.log" | head -40 | sed 's/^/# /'
 is "every node patched" "$(for i in 1 2 3 4; do pkgver "$i" drover-standin-common; done | sort -u)" 1.30.3-1
+boots() { for i in 1 2 3 4; do nodes_boot_id "$i"; done | tr '\n' ' '; }
+kubelet_starts() { on "$1" cat /var/log/drover-standin/calls.log | grep -c '^[0-9]* kubelet *$'; }
+boots0=$(boots)
 play "$W/maint3.log" maintenance.yml
 is "maintenance again: changed=0 (nothing to patch)" "$(changed_of "$W/maint3.log")" 0
 [ "$(changed_of "$W/maint3.log")" = 0 ] ||
 	grep -B3 -E '^changed:' "$W/maint3.log" | head -30 | sed 's/^/# /'
+is "no /var/run/reboot-required: no node rebooted" "$(boots)" "$boots0"
+
+# Reboot if required: a worker (node3) and the control plane serving the API (node1)
+# report a pending reboot; the rollout reboots them one at a time, waits for them to be
+# Ready again (node1's API server comes back from its disk) and uncordons them.
+ks3=$(kubelet_starts 3)
+flag() { on 1 touch /var/run/reboot-required && on 3 touch /var/run/reboot-required; }
+ok "node1 and node3 need a reboot" flag
+t0=$(date +%s)
+play "$W/reboot.log" maintenance.yml
+rc=$?
+is "maintenance with pending reboots: exit code 0" "$rc" 0
+[ "$rc" = 0 ] || grep -B2 -A8 -E '^(fatal|failed):' "$W/reboot.log" | head -40 | sed 's/^/# /'
+echo "# two nodes rebooted by the rollout in $(($(date +%s) - t0)) s"
+set -- $boots0
+b=$(boots)
+set -- "$@" $b
+ok "node1 and node3 rebooted (new boot ids), node2 and node4 did not" \
+	test "$1" != "$5" -a "$2" = "$6" -a "$3" != "$7" -a "$4" = "$8"
+is "the reboot flags are gone with the old /run" \
+	"$(on 1 ls /var/run/reboot-required 2>/dev/null; on 3 ls /var/run/reboot-required 2>/dev/null)" ""
+is "node3: containerd and kubelet running again" "$(on 3 systemctl is-active containerd kubelet | tr '\n' ' ')" "active active "
+is "node3's kubelet started once more (at boot)" "$(kubelet_starts 3)" "$((ks3 + 1))"
+is "node1: the API server came back" "$(on 1 systemctl is-active drover-standin-apiserver)" active
+nodes_now=$(on 1 kubectl get nodes)
+echo "$nodes_now" | sed 's/^/# /'
+is "node1 and node3 Ready and uncordoned" \
+	"$(echo "$nodes_now" | awk '$1 == "node1" || $1 == "node3" {print $1, $2}' | tr '\n' ' ')" "node1 Ready node3 Ready "
+# the stand-ins' calls log "<epoch seconds> <tool> <args>": node1's kubectl calls for
+# node3, node3's kubelet starts
+verbs=$(on 1 cat /var/log/drover-standin/calls.log |
+	sed -n 's/^\([0-9]*\) kubectl .* \(cordon\|uncordon\|drain\) node3\( .*\)*$/\1 \2/p' | tail -3)
+up3=$(on 3 cat /var/log/drover-standin/calls.log | grep '^[0-9]* kubelet *$' | tail -1 | cut -d' ' -f1)
+is "node3: cordon, drain, uncordon" "$(echo "$verbs" | cut -d' ' -f2 | tr '\n' ' ')" "cordon drain uncordon "
+ok "drained before its kubelet came back, uncordoned after" \
+	test "$(echo "$verbs" | sed -n 2p | cut -d' ' -f1)" -le "${up3:-0}" -a \
+	"$(echo "$verbs" | sed -n 3p | cut -d' ' -f1)" -ge "${up3:-0}"
 
 # Linkerd with Drover's trust anchor and issuer, installed through node1.
 ok "drover ca intermediate for Linkerd" "$DROVER" ca intermediate --cluster c1 --mesh linkerd \

@@ -1,9 +1,11 @@
 # cluster.sh - the package repository the cluster tests give their nodes. Source it.
 #
 #   cluster_debs_present DIR whether DIR has them all
+#   cluster_firewalld_debs_present DIR  whether DIR has firewalld (cluster_firewalld.sh)
 #   cluster_debs_fetch DIR   (tests/run-all's dependency step; the only step with network)
-#                            Debian's containerd and runc, and the base role's packages
-#                            with whatever they need that this machine lacks, into DIR
+#                            Debian's containerd and runc, the base role's packages and
+#                            firewalld, with whatever they need that this machine lacks,
+#                            into DIR
 #   cluster_repo_build DIR   DIR/debian: those .debs plus the stand-in Kubernetes packages
 #                            (tests/lib/k8s-standin, built with dpkg-deb) as a flat apt
 #                            repository (apt-ftparchive; trusted=yes, unsigned)
@@ -29,7 +31,14 @@ cluster_debs_fetch() {
 	(cd "$d" && apt-get download -q containerd runc) || return 1
 	apt-get install -q -y --download-only -o Dir::Cache::archives="$d/" \
 		containerd runc $CLUSTER_BASE_PACKAGES >/dev/null || return 1
+	apt-get install -q -y --no-install-recommends --download-only \
+		-o Dir::Cache::archives="$d/" firewalld >/dev/null || return 1
 	rm -rf "$d/partial" "$d/lock"
+}
+
+# cluster_firewalld_debs_present DIR: whether DIR has firewalld and its Python module.
+cluster_firewalld_debs_present() {
+	ls "$1"/firewalld_*.deb "$1"/python3-firewall_*.deb >/dev/null 2>&1
 }
 
 # cluster_debs_present DIR: whether DIR has a .deb of each package the test needs.

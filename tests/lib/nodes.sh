@@ -29,12 +29,20 @@
 # the node's PID namespace is /lib/systemd/systemd (told it runs in a container), started
 # into drover-node.target, which wants only journald, D-Bus and the node's sshd (a
 # drover-sshd.service); /sys is read-only so udev stays off, and the units that would
-# touch the machine's kernel (sysctl, modules-load, binfmt) are masked. systemctl then
-# works on the node, so services (containerd…) really start. Slower to boot (~1 s).
+# touch the machine's kernel (sysctl, modules-load, modprobe@, binfmt) are masked.
+# systemctl then works on the node, so services (containerd…) really start. Slower to
+# boot (~1 s).
+# `systemctl reboot`, `reboot`, `shutdown -r` on a systemd node reboot it as a machine
+# would: systemd stops its units and calls reboot(2), which ends the boot's PID namespace;
+# the node boots again with the same disk (the overlay's upper dir is kept), a fresh /run
+# and /tmp, and a new boot id; the units the node enabled for multi-user.target start
+# again. `systemctl poweroff`/`halt` end the node. The node's console (every boot) is
+# $NODES_DIR/node<i>/sshd.log.
 #
 # The unshare process is our child and sshd is its: nodes_down sends sshd SIGTERM by PID
 # (the PID namespace goes with it), waits for unshare (SIGKILL after 3 s), then deletes
-# the namespaces (which deletes the veths). Namespaces left behind by a run killed with
+# the namespaces (which deletes the veths); a systemd node instead gets SIGKILL on the init
+# of its current boot, and boots no more. Namespaces left behind by a run killed with
 # SIGKILL are found by their tag's dead PID and removed by the next nodes_up.
 #
 # After nodes_up:
@@ -101,13 +109,65 @@ mount -t tmpfs -o mode=0755 tmpfs "$r/run"
 mkdir -p "$r/run/sshd"
 mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
 hostname "$2"
-if [ "$3" = systemd ]; then
-	mount -o remount,bind,ro "$r/sys"
-	exec chroot "$r" env container=drover-node /lib/systemd/systemd --unit=drover-node.target
-fi
 # PID 1 is the shell under the name drover-init: a comm ending in "sh" would make the
 # service_mgr fact of Ansible (and ours) guess systemd from /sbin/init.
 exec chroot "$r" /etc/drover/drover-init /etc/drover/boot
+'
+
+# The script of a systemd node ($1 = node directory, $2 = hostname), in the node's own
+# mount and UTS namespaces but not yet a PID namespace: the overlay (the node's disk) is
+# mounted once here and outlives each boot. Every boot is a PID namespace of its own (and a
+# mount namespace inheriting the disk): its init gets a fresh /proc, /run and /tmp and a
+# new boot id, then becomes systemd. systemd's reboot(2) in a PID namespace ends its init
+# with SIGHUP (reboot) or SIGINT (halt, poweroff); unshare passes that on as exit status
+# 129 or 130: 129 boots again, anything else (or the file "down" in the node directory,
+# which nodes_down and nodes_kill create) ends the node.
+nodes_systemd_script='
+set -e
+d=$1
+mount --make-rprivate /
+mount -t tmpfs -o mode=0755,size=512m tmpfs "$d/t"
+mkdir "$d/t/upper" "$d/t/work" "$d/t/root"
+cp -a "$d/seed/." "$d/t/upper/"
+r=$d/t/root
+mount -t overlay overlay -o "lowerdir=/,upperdir=$d/t/upper,workdir=$d/t/work" "$r"
+mount -t sysfs -o ro sysfs "$r/sys"
+mount --rbind /dev "$r/dev"
+hostname "$2"
+set +e
+boot=0
+while :; do
+	boot=$((boot + 1))
+	echo "drover-node: boot $boot"
+	unshare --mount --pid --fork --kill-child=KILL sh -c "$nodes_systemd_boot" boot "$d" &
+	wait $!
+	rc=$?
+	echo "drover-node: boot $boot ended (exit status $rc)"
+	[ "$rc" = 129 ] && [ ! -e "$d/down" ] || exit 0
+done
+'
+
+# One boot of a systemd node: PID 1 of a new PID namespace, in a mount namespace of its
+# own (what it mounts goes with the boot). The units the node itself enabled for
+# multi-user.target (symlinks in the overlay's upper dir, not the machine's) are wanted
+# by drover-node.target, so they start again at boot as on a real machine.
+nodes_systemd_boot='
+set -e
+d=$1
+r=$d/t/root
+mount -t proc proc "$r/proc"
+mount -t tmpfs -o mode=0755 tmpfs "$r/run"
+mount -t tmpfs -o mode=1777 tmpfs "$r/tmp"
+mkdir -p "$r/run/sshd" "$r/run/drover" "$r/run/systemd/system/drover-node.target.d"
+cat /proc/sys/kernel/random/uuid >"$r/run/drover/boot_id"
+mount --bind "$r/run/drover/boot_id" "$r/proc/sys/kernel/random/boot_id"
+{
+	echo "[Unit]"
+	for l in "$d/t/upper/etc/systemd/system/multi-user.target.wants/"*; do
+		[ -L "$l" ] && echo "Wants=${l##*/}"
+	done
+} >"$r/run/systemd/system/drover-node.target.d/enabled.conf"
+exec chroot "$r" env container=drover-node /lib/systemd/systemd --unit=drover-node.target
 '
 
 # PID 1 of a node (inside its root): each "boot" gives the node a new boot id (a file
@@ -177,7 +237,7 @@ EOF
 	mkdir -p "$s/etc/drover" "$s/usr/sbin"
 	printf '%s' "$nodes_boot_script" >"$s/etc/drover/boot"
 	ln -s /bin/sh "$s/etc/drover/drover-init"
-	if [ "$NODES_INIT" != systemd ]; then # systemd nodes keep systemd's reboot (not supported: the node ends)
+	if [ "$NODES_INIT" != systemd ]; then # systemd nodes reboot with systemd's own reboot
 		printf '%s' "$nodes_reboot_script" >"$s/usr/sbin/reboot"
 		cp "$s/usr/sbin/reboot" "$s/usr/sbin/shutdown"
 		chmod 0755 "$s/usr/sbin/reboot" "$s/usr/sbin/shutdown"
@@ -218,7 +278,7 @@ EOF
 	for m in systemd-sysctl.service systemd-modules-load.service systemd-binfmt.service \
 		proc-sys-fs-binfmt_misc.automount systemd-udevd.service systemd-udev-trigger.service \
 		systemd-udev-settle.service systemd-udevd-control.socket systemd-udevd-kernel.socket \
-		systemd-timesyncd.service getty.target console-getty.service; do
+		systemd-timesyncd.service getty.target console-getty.service modprobe@.service; do
 		ln -sf /dev/null "$u/$m"
 	done
 }
@@ -280,9 +340,16 @@ nodes_up() {
 		ip -n "$ns" addr add "$addr/16" dev eth0
 		ip -n "$ns" link set eth0 up
 		ip -n "$ns" route add default via 198.18.0.1
-		ip netns exec "$ns" unshare --mount --uts --pid --fork --kill-child=TERM \
-			sh -c "$nodes_node_script" node "$NODES_DIR/node$i" "node$i" "$NODES_INIT" \
-			</dev/null >"$NODES_DIR/node$i/sshd.log" 2>&1 &
+		if [ "$NODES_INIT" = systemd ]; then
+			ip netns exec "$ns" env nodes_systemd_boot="$nodes_systemd_boot" \
+				unshare --mount --uts --fork --kill-child=KILL \
+				sh -c "$nodes_systemd_script" node "$NODES_DIR/node$i" "node$i" \
+				</dev/null >"$NODES_DIR/node$i/sshd.log" 2>&1 &
+		else
+			ip netns exec "$ns" unshare --mount --uts --pid --fork --kill-child=TERM \
+				sh -c "$nodes_node_script" node "$NODES_DIR/node$i" "node$i" \
+				</dev/null >"$NODES_DIR/node$i/sshd.log" 2>&1 &
+		fi
 		NODES_PIDS="$NODES_PIDS $!"
 		echo "$!" >"$NODES_DIR/node$i/pid"
 		i=$((i + 1))
@@ -316,8 +383,21 @@ nodes_boot_id() {
 		-o BatchMode=yes root@"$(nodes_addr "$1")" cat /proc/sys/kernel/random/boot_id
 }
 
+# nodes_systemd_stop I: a systemd node boots no more, and its running boot ends at once
+# (SIGKILL to the init of the boot's PID namespace: every process of the boot goes with it).
+# Found by its network namespace and its PID 1 inside its own PID namespace, never by a
+# PID file a recycled PID could make point elsewhere.
+nodes_systemd_stop() {
+	: >"$NODES_DIR/node$1/down"
+	for q in $(ip netns pids "$(nodes_ns "$1")" 2>/dev/null); do
+		grep -qE '^NSpid:[[:space:]]+[0-9]+([[:space:]]+[0-9]+)*[[:space:]]+1$' \
+			"/proc/$q/status" 2>/dev/null && kill -KILL "$q" 2>/dev/null
+	done
+}
+
 # nodes_kill I: node I dies at once, as a machine losing power would.
 nodes_kill() {
+	[ "$NODES_INIT" = systemd ] && nodes_systemd_stop "$1"
 	p=$(cat "$NODES_DIR/node$1/pid" 2>/dev/null) || return 1
 	kill -KILL "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
@@ -334,19 +414,25 @@ nodes_down() {
 	# SIGTERM the init of each node's PID namespace (the boot loop) so that
 	# unshare reaps it and exits; SIGKILL what is still there after 3 s (unshare ignores
 	# SIGTERM; killed, its --kill-child=TERM still stops sshd).
+	# A systemd node (systemd takes SIGTERM as "re-execute") is stopped by
+	# nodes_systemd_stop, again while we wait in case it was between two boots.
+	i=0
 	for p in $NODES_PIDS; do
+		i=$((i + 1))
+		if [ "$NODES_INIT" = systemd ]; then
+			nodes_systemd_stop "$i"
+			continue
+		fi
 		for c in $(pgrep -P "$p" 2>/dev/null); do
-			# systemd takes SIGTERM as "re-execute": a systemd node is killed.
-			if [ "$NODES_INIT" = systemd ]; then
-				kill -KILL "$c" 2>/dev/null
-			else
-				kill -TERM "$c" 2>/dev/null
-			fi
+			kill -TERM "$c" 2>/dev/null
 		done
 	done
 	tries=0
+	i=0
 	for p in $NODES_PIDS; do
+		i=$((i + 1))
 		while kill -0 "$p" 2>/dev/null && [ "$tries" -lt 300 ]; do
+			[ "$NODES_INIT" = systemd ] && [ $((tries % 20)) = 19 ] && nodes_systemd_stop "$i"
 			tries=$((tries + 1))
 			sleep 0.01
 		done
