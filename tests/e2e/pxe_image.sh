@@ -13,6 +13,7 @@
 . "$top_srcdir/tests/lib/image.sh"
 : "${top_builddir:?}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, tap device, mmdebstrap)"
+once_per_run
 for c in qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip mmdebstrap \
 	apt-ftparchive nginx sfdisk mke2fs modprobe; do
 	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || [ -x "/sbin/$c" ] ||

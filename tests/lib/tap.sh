@@ -54,6 +54,14 @@ like() {
 	fi
 }
 
+# once_per_run: for a slow test whose checks do not depend on how droverd was built (the
+# image e2e: minutes of mmdebstrap and TCG). tests/run-all runs it in its first pass and sets
+# DROVER_SLOW_TESTS_DONE for the sanitizer pass and make distcheck, which skip it.
+once_per_run() {
+	[ -z "${DROVER_SLOW_TESTS_DONE:-}" ] ||
+		skip_all "slow end-to-end test: tests/run-all ran it in its first pass"
+}
+
 # skip DESCRIPTION REASON: a test point that could not be run here (counted as SKIP).
 skip() {
 	tap_n=$((tap_n + 1))
