@@ -88,6 +88,8 @@ bool repo_pool_valid(const char *sha256);
 /* <pool>/sha256/ab/cdef…; caller frees. */
 char *repo_pool_path(const char *sha256);
 int repo_pool_prepare(const char *sha256, struct dr_error *err);
+/* A finished download's name in the pool's shard until it is durable; caller frees. */
+char *repo_pool_stage_path(const char *sha256, const char *tag);
 bool repo_pool_has(const char *sha256);
 int64_t repo_pool_size(const char *sha256);
 /* Make what was written to the pool's file system durable (syncfs). */
@@ -202,6 +204,8 @@ int repo_sync_erratum_add(struct repo_sync *s, json_t *erratum, struct dr_error 
 /* Carry an upstream metadata file (already fetched to path) into the pool and version. */
 int repo_sync_upstream_add(struct repo_sync *s, const char *path, const char *rel,
     const char *type, const json_t *data, struct dr_error *err);
+/* CPU time of the calling thread (microseconds), for per-phase figures in job logs. */
+int64_t repo_sync_cpu_us(void);
 /* Join a base URL and a relative path; caller frees. */
 char *repo_url_join(const char *base, const char *rel);
 

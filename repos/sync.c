@@ -10,15 +10,28 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "repos/repos.h"
 
 #define SYNC_BATCH 2000 /* units per transaction and per download round */
+
+/* CPU time of the calling thread in microseconds: what a phase cost on a busy machine. */
+int64_t
+repo_sync_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* Join base and rel with exactly one slash; caller frees. */
 char *
@@ -190,24 +203,199 @@ repo_sync_upstream_add(struct repo_sync *s, const char *path, const char *rel, c
 	return 0;
 }
 
+/* One round of downloads: what it fetches, where to, and how the fetch went. */
+struct sync_batch {
+	size_t first, n; /* s->downloads[first .. first + n) */
+	struct http_download *d;
+	struct http_download *todo; /* the ones not reused, fetched on the thread */
+	size_t *index, m;
+	char **paths;
+	size_t reused;
+	int concurrency;
+	const struct http_client_opts *o;
+	int r;
+	struct dr_error err;
+	pthread_t thread;
+	bool running;
+	int64_t fetch_us;
+};
+
+static void
+sync_batch_free(struct sync_batch *b)
+{
+	size_t i;
+
+	for (i = 0; b->paths != NULL && i < b->n; i++)
+		free(b->paths[i]);
+	free(b->paths);
+	free(b->d);
+	free(b->todo);
+	free(b->index);
+	memset(b, 0, sizeof *b);
+}
+
 /*
- * Download what the pool lacks, SYNC_BATCH at a time, printing progress. Files land in a
- * per-repository download directory beside the pool (a .part there is resumed by the next
- * sync), verified while they stream but not fsynced one by one: once a batch is complete
- * one syncfs makes all of it durable, and only then are the files renamed into the pool
- * (and synced again), so the pool never holds a file whose data a crash could lose. One
- * flush per batch instead of one per file is what makes small packages fast.
+ * Name each file of the round: a SHA-256 package waits beside its pool name (a rename in
+ * one directory makes it a pool file), others in the repository's download directory
+ * until their own checksum is checked. A file a killed sync finished but did not move
+ * into the pool is kept when it still hashes right (it was never synced, so it is
+ * checked, not trusted); a .part of it is resumed.
+ */
+static int
+sync_batch_prepare(struct repo_sync *s, struct sync_batch *b, size_t first, size_t n,
+    const char *dldir, const char *tag, struct dr_error *err)
+{
+	size_t i;
+
+	b->first = first;
+	b->n = n;
+	b->d = xcalloc(n, sizeof *b->d);
+	b->todo = xcalloc(n, sizeof *b->todo);
+	b->index = xcalloc(n, sizeof *b->index);
+	b->paths = xcalloc(n, sizeof *b->paths);
+	for (i = 0; i < n; i++) {
+		json_t *dl = json_array_get(s->downloads, first + i);
+		const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
+		const char *sum = json_string_value(json_object_get(dl, "checksum"));
+		json_int_t size = json_integer_value(json_object_get(dl, "size"));
+		char hex[129];
+
+		if (strcmp(ct, "sha256") == 0) {
+			if (repo_pool_prepare(sum, err) < 0)
+				return -1;
+			b->paths[i] = repo_pool_stage_path(sum, tag);
+			b->d[i].sha256 = sum;
+		} else {
+			b->paths[i] = xasprintf("%s/%s-%s", dldir, ct, sum);
+		}
+		b->d[i].url = json_string_value(json_object_get(dl, "url"));
+		b->d[i].dest_path = b->paths[i];
+		b->d[i].max_size = size > 0 ? (uint64_t)size : REPO_PACKAGE_MAX;
+		b->d[i].no_sync = true;
+		if (access(b->paths[i], F_OK) == 0 &&
+		    repo_pool_digest_file(ct, b->paths[i], hex, NULL, NULL) == 0 &&
+		    strcasecmp(hex, sum) == 0) {
+			b->d[i].result = 0;
+			b->reused++;
+			continue;
+		}
+		b->index[b->m] = i;
+		b->todo[b->m++] = b->d[i];
+	}
+	return 0;
+}
+
+/* The transfers of a round, on their own thread (no store, no JSON: plain arrays). */
+static void *
+sync_batch_fetch(void *arg)
+{
+	struct sync_batch *b = arg;
+	int64_t t = time_mono_us();
+
+	b->r = b->m > 0 ? http_download_many(b->todo, b->m, b->concurrency, b->o, &b->err) : 0;
+	b->fetch_us = time_mono_us() - t;
+	return NULL;
+}
+
+static void
+sync_batch_start(struct sync_batch *b)
+{
+	if (pthread_create(&b->thread, NULL, sync_batch_fetch, b) != 0)
+		fatalx("pthread_create failed");
+	b->running = true;
+}
+
+static void
+sync_batch_wait(struct sync_batch *b)
+{
+	size_t i;
+
+	if (!b->running)
+		return;
+	pthread_join(b->thread, NULL);
+	b->running = false;
+	for (i = 0; i < b->m; i++)
+		b->d[b->index[i]] = b->todo[i];
+}
+
+/*
+ * A fetched round enters the pool: one syncfs makes its data durable, then each file is
+ * renamed to its pool name. The renames become durable with the next round's syncfs, and
+ * the last round's with the one sync_download ends with: before any version refers to
+ * them. Checksums other than SHA-256 are checked here, and the unit learns its key.
+ */
+static int
+sync_batch_store(struct repo_sync *s, struct sync_batch *b, int64_t *sync_us, int64_t *move_us,
+    struct dr_error *err)
+{
+	int64_t t = time_mono_us();
+	size_t i;
+
+	if (b->r < 0) {
+		for (i = 0; i < b->n; i++)
+			if (b->d[i].result != 0) {
+				json_t *dl = json_array_get(s->downloads, b->first + i);
+				return dr_error_set(err, "package %s: %s",
+				    json_string_value(json_object_get(dl, "location")),
+				    b->d[i].error);
+			}
+		return dr_error_set(err, "%s", b->err.msg);
+	}
+	if (repo_pool_sync(err) < 0)
+		return -1;
+	*sync_us += time_mono_us() - t;
+	t = time_mono_us();
+	for (i = 0; i < b->n; i++) {
+		json_t *dl = json_array_get(s->downloads, b->first + i);
+		const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
+		const char *sum = json_string_value(json_object_get(dl, "checksum"));
+		char hex[129], sha[65];
+		uint64_t size;
+
+		if (b->d[i].sha256 != NULL) {
+			_cleanup_free_ char *dest = repo_pool_path(b->d[i].sha256);
+
+			if (rename(b->paths[i], dest) < 0)
+				return dr_error_errno(err, "%s", dest);
+			s->bytes_downloaded += (uint64_t)json_integer_value(json_object_get(dl, "size"));
+			continue;
+		}
+		if (repo_pool_digest_file(ct, b->paths[i], hex, NULL, err) < 0)
+			return -1;
+		if (strcasecmp(hex, sum) != 0)
+			return dr_error_set(err, "package %s: %s mismatch: expected %s, got %s",
+			    json_string_value(json_object_get(dl, "location")), ct, sum, hex);
+		if (repo_pool_adopt(b->paths[i], sha, &size, err) < 0 ||
+		    store_execf(NULL, NULL, err, "UPDATE repo_units SET sha256 = ? WHERE id = ?",
+		        "[sI]", sha, json_integer_value(json_object_get(dl, "unit_id"))) < 0)
+			return -1;
+		s->bytes_downloaded += size;
+	}
+	*move_us += time_mono_us() - t;
+	return 0;
+}
+
+/*
+ * Download what the pool lacks, SYNC_BATCH at a time, printing progress. Files are
+ * verified while they stream but not fsynced one by one: one syncfs per round makes a
+ * whole round durable before its files are renamed into the pool, so the pool never
+ * holds a file whose data a crash could lose (a .part left by a crash is resumed by the
+ * next sync). One flush per round instead of one per file is what makes small packages
+ * fast; and while a round is flushed and moved, the next one is already downloading.
  */
 static int
 sync_download(struct repo_sync *s, struct dr_error *err)
 {
-	size_t total = json_array_size(s->downloads), done = 0, reused = 0, i;
+	size_t total = json_array_size(s->downloads), done = 0, reused = 0, next;
 	int concurrency =
 	    (int)json_integer_value(json_object_get(s->repo, "download_concurrency"));
 	struct http_client_opts o = sync_http_opts();
-	int64_t t0 = time_mono_us();
-	_cleanup_free_ char *dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(),
-	    (long long)json_integer_value(json_object_get(s->repo, "id")));
+	struct sync_batch b[2] = {0};
+	int64_t t0 = time_mono_us(), t, fetch_us = 0, wait_us = 0, sync_us = 0, move_us = 0;
+	long long repo_id = (long long)json_integer_value(json_object_get(s->repo, "id"));
+	_cleanup_free_ char *dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(), repo_id);
+	_cleanup_free_ char *tag = xasprintf("r%lld", repo_id);
+	int cur = 0, r = -1;
 
 	if (total == 0)
 		return 0;
@@ -223,129 +411,62 @@ sync_download(struct repo_sync *s, struct dr_error *err)
 	if (mkdir(dldir, 0700) < 0 && errno != EEXIST)
 		return dr_error_errno(err, "%s", dldir);
 	job_printf(s->job, "downloading %zu packages\n", total);
+	next = total < SYNC_BATCH ? total : SYNC_BATCH;
+	if (sync_batch_prepare(s, &b[0], 0, next, dldir, tag, err) < 0)
+		goto out;
+	b[0].concurrency = concurrency;
+	b[0].o = &o;
+	sync_batch_start(&b[0]);
 	while (done < total) {
-		size_t n = total - done < SYNC_BATCH ? total - done : SYNC_BATCH;
-		struct http_download *d = xcalloc(n, sizeof *d), *todo = xcalloc(n, sizeof *todo);
-		size_t *index = xcalloc(n, sizeof *index), m;
-		char **paths = xcalloc(n, sizeof *paths);
-		int r;
+		struct sync_batch *this = &b[cur], *after = &b[!cur];
 
+		t = time_mono_us();
+		sync_batch_wait(this);
+		wait_us += time_mono_us() - t;
+		fetch_us += this->fetch_us;
+		reused += this->reused;
 		if (job_cancelled(s->job)) {
-			free(d);
-			free(todo);
-			free(index);
-			free(paths);
-			return dr_error_set(err, "cancelled");
+			dr_error_set(err, "cancelled");
+			goto out;
 		}
-		for (i = 0; i < n; i++) {
-			json_t *dl = json_array_get(s->downloads, done + i);
-			const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
-			const char *sum = json_string_value(json_object_get(dl, "checksum"));
-			json_int_t size = json_integer_value(json_object_get(dl, "size"));
+		/* The next round downloads while this one is flushed and moved. */
+		if (next < total && this->r == 0) {
+			size_t n = total - next < SYNC_BATCH ? total - next : SYNC_BATCH;
 
-			paths[i] = xasprintf("%s/%s-%s", dldir, ct, sum);
-			if (strcmp(ct, "sha256") == 0)
-				d[i].sha256 = sum;
-			d[i].url = json_string_value(json_object_get(dl, "url"));
-			d[i].dest_path = paths[i];
-			d[i].max_size = size > 0 ? (uint64_t)size : REPO_PACKAGE_MAX;
-			d[i].no_sync = true;
+			if (sync_batch_prepare(s, after, next, n, dldir, tag, err) < 0)
+				goto out;
+			after->concurrency = concurrency;
+			after->o = &o;
+			sync_batch_start(after);
+			next += n;
 		}
-		/* A file a killed sync finished but did not move into the pool is kept when it
-		 * still hashes right (it was never synced, so it is checked, not trusted). */
-		for (i = 0, m = 0; i < n; i++) {
-			json_t *dl = json_array_get(s->downloads, done + i);
-			const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
-			const char *sum = json_string_value(json_object_get(dl, "checksum"));
-			char hex[129];
-
-			if (access(paths[i], F_OK) == 0 &&
-			    repo_pool_digest_file(ct, paths[i], hex, NULL, NULL) == 0 &&
-			    strcasecmp(hex, sum) == 0) {
-				d[i].result = 0;
-				reused++;
-				continue;
-			}
-			todo[m++] = d[i];
-			index[m - 1] = i;
-		}
-		r = m > 0 ? http_download_many(todo, m, concurrency, &o, err) : 0;
-		for (i = 0; i < m; i++)
-			d[index[i]] = todo[i];
-		if (r < 0) {
-			for (i = 0; i < n; i++)
-				if (d[i].result != 0) {
-					json_t *dl = json_array_get(s->downloads, done + i);
-					dr_error_set(err, "package %s: %s",
-					    json_string_value(json_object_get(dl, "location")),
-					    d[i].error);
-					break;
-				}
-			goto fail;
-		}
-		if (repo_pool_sync(err) < 0)
-			goto fail;
-		/* Checksums other than SHA-256 are checked now; every file gets its key. */
-		for (i = 0; i < n; i++) {
-			json_t *dl = json_array_get(s->downloads, done + i);
-			const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
-			const char *sum = json_string_value(json_object_get(dl, "checksum"));
-			char hex[129], sha[65];
-			uint64_t size;
-
-			if (d[i].sha256 != NULL) {
-				_cleanup_free_ char *dest = repo_pool_path(d[i].sha256);
-				struct stat st;
-
-				if (repo_pool_prepare(d[i].sha256, err) < 0 ||
-				    stat(paths[i], &st) < 0 || rename(paths[i], dest) < 0) {
-					if (err->msg[0] == '\0')
-						dr_error_errno(err, "%s", dest);
-					goto fail;
-				}
-				s->bytes_downloaded += (uint64_t)st.st_size;
-				continue;
-			}
-			if (repo_pool_digest_file(ct, paths[i], hex, NULL, err) < 0)
-				goto fail;
-			if (strcasecmp(hex, sum) != 0) {
-				dr_error_set(err, "package %s: %s mismatch: expected %s, got %s",
-				    json_string_value(json_object_get(dl, "location")), ct, sum,
-				    hex);
-				goto fail;
-			}
-			if (repo_pool_adopt(paths[i], sha, &size, err) < 0 ||
-			    store_execf(NULL, NULL, err,
-			        "UPDATE repo_units SET sha256 = ? WHERE id = ?", "[sI]", sha,
-			        json_integer_value(json_object_get(dl, "unit_id"))) < 0)
-				goto fail;
-			s->bytes_downloaded += size;
-		}
-		if (repo_pool_sync(err) < 0)
-			goto fail;
-		done += n;
+		if (sync_batch_store(s, this, &sync_us, &move_us, err) < 0)
+			goto out;
+		done += this->n;
+		sync_batch_free(this);
 		job_printf(s->job, "downloaded %zu/%zu packages, %.1f MB, %.1f s\n", done, total,
 		    (double)s->bytes_downloaded / 1e6, (double)(time_mono_us() - t0) / 1e6);
-		for (i = 0; i < n; i++)
-			free(paths[i]);
-		free(paths);
-		free(d);
-		free(todo);
-		free(index);
-		continue;
-	fail:
-		for (i = 0; i < n; i++)
-			free(paths[i]);
-		free(paths);
-		free(d);
-		free(todo);
-		free(index);
-		return -1;
+		cur = !cur;
 	}
+	t = time_mono_us();
+	if (repo_pool_sync(err) < 0)
+		goto out;
+	sync_us += time_mono_us() - t;
+	job_printf(s->job,
+	    "downloads: %.2f s (transfers %.2f s, waited for them %.2f s; syncfs %.2f s,"
+	    " into the pool %.2f s)\n",
+	    (double)(time_mono_us() - t0) / 1e6, (double)fetch_us / 1e6, (double)wait_us / 1e6,
+	    (double)sync_us / 1e6, (double)move_us / 1e6);
 	if (reused > 0)
 		job_printf(s->job, "%zu packages an interrupted sync had downloaded were reused\n",
 		    reused);
-	return 0;
+	r = 0;
+out:
+	for (cur = 0; cur < 2; cur++) {
+		sync_batch_wait(&b[cur]);
+		sync_batch_free(&b[cur]);
+	}
+	return r;
 }
 
 static int
@@ -531,7 +652,7 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	int64_t latest = json_integer_value(json_object_get(s->repo, "latest_version_id"));
 	_cleanup_json_ json_t *prev = NULL;
 	char digest[129];
-	int64_t vid = 0, t0 = time_mono_us();
+	int64_t vid = 0, t0 = time_mono_us(), c0 = repo_sync_cpu_us();
 	int r;
 
 	job_printf(s->job, "syncing %s from %s\n", name,
@@ -544,10 +665,12 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		    "{s:b, s:I}", "new_version", false, "version_id", (json_int_t)latest);
 		return 0;
 	}
-	job_printf(s->job, "metadata read: %zu packages, %zu errata (%.2f s)\n", s->nunits,
-	    s->nerrata, (double)(time_mono_us() - t0) / 1e6);
+	job_printf(s->job, "metadata read: %zu packages, %zu errata (%.2f s, CPU %.2f s)\n",
+	    s->nunits, s->nerrata, (double)(time_mono_us() - t0) / 1e6,
+	    (double)(repo_sync_cpu_us() - c0) / 1e6);
 	if (strcmp(dlpolicy, "on_demand") != 0 && sync_download(s, err) < 0)
 		return dr_error_prefix(err, "repository %s: ", name);
+	job_printf(s->job, "downloads done at %.2f s\n", (double)(time_mono_us() - t0) / 1e6);
 	if (!mirror && latest > 0 && sync_add_previous(s, latest, err) < 0)
 		return -1;
 	sync_ids_unique(s->units, &s->nunits);
@@ -562,9 +685,17 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		job_printf(s->job, "content unchanged: no new version\n");
 		vid = latest;
 	} else {
-		if (sync_version_create(s, digest, &vid, err) < 0 ||
-		    fmt->publish(s->repo, vid, err) < 0)
+		int64_t tv = time_mono_us(), tp, cp;
+
+		if (sync_version_create(s, digest, &vid, err) < 0)
 			return dr_error_prefix(err, "repository %s: ", name);
+		tp = time_mono_us();
+		cp = repo_sync_cpu_us();
+		if (fmt->publish(s->repo, vid, err) < 0)
+			return dr_error_prefix(err, "repository %s: ", name);
+		job_printf(s->job, "version recorded in %.2f s, published in %.2f s (CPU %.2f s)\n",
+		    (double)(tp - tv) / 1e6, (double)(time_mono_us() - tp) / 1e6,
+		    (double)(repo_sync_cpu_us() - cp) / 1e6);
 	}
 	if (store_execf(NULL, NULL, err,
 	        "UPDATE repo_repositories SET latest_version_id = ?, upstream_checksum = ?"
