@@ -21,7 +21,10 @@
 
 #include "repos/repos.h"
 
-#define SYNC_BATCH 2000 /* units per transaction and per download round */
+#define SYNC_BATCH 2000 /* packages per download round at most */
+#define SYNC_BATCH_MIN 500 /* and at least, until every package is known */
+
+static void sync_fetch_push(struct repo_sync *s, int64_t unit_id, const struct repo_pkg *p);
 
 /* CPU time of the calling thread in microseconds: what a phase cost on a busy machine. */
 int64_t
@@ -131,7 +134,7 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 	json_object_set_new(s->locations, p->location, json_true());
 	if (ret_id != NULL)
 		*ret_id = id;
-	/* Whatever is not in the pool yet is downloaded after the metadata is read. */
+	/* Whatever is not in the pool yet is downloaded while the metadata is read. */
 	{
 		const char *have =
 		    row != NULL ? json_string_value(json_object_get(row, "sha256")) : sha;
@@ -141,13 +144,7 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 		if ((have == NULL || !repo_pool_has(have)) &&
 		    json_object_get(s->queued, key) == NULL) {
 			json_object_set_new(s->queued, key, json_true());
-			_cleanup_free_ char *url = repo_url_join(
-			    json_string_value(json_object_get(s->repo, "url")), p->location);
-			json_array_append_new(s->downloads,
-			    json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "unit_id", (json_int_t)id,
-			        "url", url, "location", p->location, "checksum_type",
-			        p->checksum_type, "checksum", p->checksum, "size",
-			        (json_int_t)p->size));
+			sync_fetch_push(s, id, p);
 		}
 	}
 	return 0;
@@ -203,16 +200,55 @@ repo_sync_upstream_add(struct repo_sync *s, const char *path, const char *rel, c
 	return 0;
 }
 
+/* A package to download, as the fetch thread sees it (its own copies). */
+struct sync_dl {
+	char *url, *location, *checksum_type, *checksum;
+	int64_t unit_id, size;
+};
+
+/*
+ * The fetch thread of a sync and what it shares with the job thread: the formats append
+ * packages while they read metadata (lock, cond), the thread takes them in rounds and
+ * downloads them meanwhile. Everything below "results" belongs to the thread until it
+ * is joined.
+ */
+struct sync_fetch {
+	struct repo_sync *s;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct sync_dl *items;
+	size_t n, cap, taken;
+	bool closed; /* no more packages */
+	bool stop; /* the sync failed: take nothing more */
+	bool progress; /* the job thread only waits: the thread may print progress */
+	pthread_t thread;
+	/* results */
+	int r;
+	struct dr_error err;
+	struct sync_key {
+		int64_t unit_id;
+		char sha256[65];
+	} *keys; /* pool keys of units whose checksum is not a SHA-256 */
+	size_t nkeys, keys_cap;
+	size_t done, reused;
+	uint64_t bytes;
+	int64_t t0, fetch_us, wait_us, sync_us, move_us;
+	/* settings */
+	int concurrency;
+	struct http_client_opts o;
+	char *dldir, *tag;
+};
+
 /* One round of downloads: what it fetches, where to, and how the fetch went. */
 struct sync_batch {
-	size_t first, n; /* s->downloads[first .. first + n) */
+	struct sync_dl *items;
+	size_t n;
 	struct http_download *d;
-	struct http_download *todo; /* the ones not reused, fetched on the thread */
+	struct http_download *todo; /* the ones not reused, fetched on the round's thread */
 	size_t *index, m;
 	char **paths;
 	size_t reused;
-	int concurrency;
-	const struct http_client_opts *o;
+	const struct sync_fetch *f;
 	int r;
 	struct dr_error err;
 	pthread_t thread;
@@ -228,10 +264,41 @@ sync_batch_free(struct sync_batch *b)
 	for (i = 0; b->paths != NULL && i < b->n; i++)
 		free(b->paths[i]);
 	free(b->paths);
+	free(b->items);
 	free(b->d);
 	free(b->todo);
 	free(b->index);
 	memset(b, 0, sizeof *b);
+}
+
+/*
+ * Take the next round from what the formats have queued: up to SYNC_BATCH packages, and
+ * at least SYNC_BATCH_MIN unless the list is complete (fewer rounds, fewer flushes).
+ * block waits for them; false when there is nothing (more) to take.
+ */
+static bool
+sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
+{
+	size_t avail, k;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		avail = f->n - f->taken;
+		if (f->stop || f->closed || avail >= SYNC_BATCH_MIN || !block)
+			break;
+		pthread_cond_wait(&f->cond, &f->lock);
+	}
+	if (f->stop || avail == 0 || (avail < SYNC_BATCH_MIN && !f->closed)) {
+		pthread_mutex_unlock(&f->lock);
+		return false;
+	}
+	k = avail < SYNC_BATCH ? avail : SYNC_BATCH;
+	b->items = xreallocarray(NULL, k, sizeof *b->items);
+	memcpy(b->items, f->items + f->taken, k * sizeof *b->items);
+	b->n = k;
+	f->taken += k;
+	pthread_mutex_unlock(&f->lock);
+	return true;
 }
 
 /*
@@ -242,39 +309,34 @@ sync_batch_free(struct sync_batch *b)
  * checked, not trusted); a .part of it is resumed.
  */
 static int
-sync_batch_prepare(struct repo_sync *s, struct sync_batch *b, size_t first, size_t n,
-    const char *dldir, const char *tag, struct dr_error *err)
+sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_error *err)
 {
 	size_t i;
 
-	b->first = first;
-	b->n = n;
-	b->d = xcalloc(n, sizeof *b->d);
-	b->todo = xcalloc(n, sizeof *b->todo);
-	b->index = xcalloc(n, sizeof *b->index);
-	b->paths = xcalloc(n, sizeof *b->paths);
-	for (i = 0; i < n; i++) {
-		json_t *dl = json_array_get(s->downloads, first + i);
-		const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
-		const char *sum = json_string_value(json_object_get(dl, "checksum"));
-		json_int_t size = json_integer_value(json_object_get(dl, "size"));
+	b->f = f;
+	b->d = xcalloc(b->n, sizeof *b->d);
+	b->todo = xcalloc(b->n, sizeof *b->todo);
+	b->index = xcalloc(b->n, sizeof *b->index);
+	b->paths = xcalloc(b->n, sizeof *b->paths);
+	for (i = 0; i < b->n; i++) {
+		const struct sync_dl *dl = &b->items[i];
 		char hex[129];
 
-		if (strcmp(ct, "sha256") == 0) {
-			if (repo_pool_prepare(sum, err) < 0)
+		if (strcmp(dl->checksum_type, "sha256") == 0) {
+			if (repo_pool_prepare(dl->checksum, err) < 0)
 				return -1;
-			b->paths[i] = repo_pool_stage_path(sum, tag);
-			b->d[i].sha256 = sum;
+			b->paths[i] = repo_pool_stage_path(dl->checksum, f->tag);
+			b->d[i].sha256 = dl->checksum;
 		} else {
-			b->paths[i] = xasprintf("%s/%s-%s", dldir, ct, sum);
+			b->paths[i] = xasprintf("%s/%s-%s", f->dldir, dl->checksum_type, dl->checksum);
 		}
-		b->d[i].url = json_string_value(json_object_get(dl, "url"));
+		b->d[i].url = dl->url;
 		b->d[i].dest_path = b->paths[i];
-		b->d[i].max_size = size > 0 ? (uint64_t)size : REPO_PACKAGE_MAX;
+		b->d[i].max_size = dl->size > 0 ? (uint64_t)dl->size : REPO_PACKAGE_MAX;
 		b->d[i].no_sync = true;
 		if (access(b->paths[i], F_OK) == 0 &&
-		    repo_pool_digest_file(ct, b->paths[i], hex, NULL, NULL) == 0 &&
-		    strcasecmp(hex, sum) == 0) {
+		    repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
+		    strcasecmp(hex, dl->checksum) == 0) {
 			b->d[i].result = 0;
 			b->reused++;
 			continue;
@@ -285,14 +347,15 @@ sync_batch_prepare(struct repo_sync *s, struct sync_batch *b, size_t first, size
 	return 0;
 }
 
-/* The transfers of a round, on their own thread (no store, no JSON: plain arrays). */
+/* The transfers of a round, on their own thread. */
 static void *
 sync_batch_fetch(void *arg)
 {
 	struct sync_batch *b = arg;
 	int64_t t = time_mono_us();
 
-	b->r = b->m > 0 ? http_download_many(b->todo, b->m, b->concurrency, b->o, &b->err) : 0;
+	b->r = b->m > 0 ? http_download_many(b->todo, b->m, b->f->concurrency, &b->f->o, &b->err)
+	                : 0;
 	b->fetch_us = time_mono_us() - t;
 	return NULL;
 }
@@ -306,8 +369,9 @@ sync_batch_start(struct sync_batch *b)
 }
 
 static void
-sync_batch_wait(struct sync_batch *b)
+sync_batch_wait(struct sync_fetch *f, struct sync_batch *b)
 {
+	int64_t t = time_mono_us();
 	size_t i;
 
 	if (!b->running)
@@ -316,156 +380,283 @@ sync_batch_wait(struct sync_batch *b)
 	b->running = false;
 	for (i = 0; i < b->m; i++)
 		b->d[b->index[i]] = b->todo[i];
+	f->wait_us += time_mono_us() - t;
+	f->fetch_us += b->fetch_us;
+	f->reused += b->reused;
 }
 
 /*
  * A fetched round enters the pool: one syncfs makes its data durable, then each file is
  * renamed to its pool name. The renames become durable with the next round's syncfs, and
- * the last round's with the one sync_download ends with: before any version refers to
- * them. Checksums other than SHA-256 are checked here, and the unit learns its key.
+ * the last round's with the one the fetch thread ends with: before any version refers to
+ * them. Checksums other than SHA-256 are checked here; their units learn their keys when
+ * the job thread joins.
  */
 static int
-sync_batch_store(struct repo_sync *s, struct sync_batch *b, int64_t *sync_us, int64_t *move_us,
-    struct dr_error *err)
+sync_batch_store(struct sync_fetch *f, struct sync_batch *b, struct dr_error *err)
 {
 	int64_t t = time_mono_us();
 	size_t i;
 
 	if (b->r < 0) {
 		for (i = 0; i < b->n; i++)
-			if (b->d[i].result != 0) {
-				json_t *dl = json_array_get(s->downloads, b->first + i);
-				return dr_error_set(err, "package %s: %s",
-				    json_string_value(json_object_get(dl, "location")),
-				    b->d[i].error);
-			}
+			if (b->d[i].result != 0)
+				return dr_error_set(
+				    err, "package %s: %s", b->items[i].location, b->d[i].error);
 		return dr_error_set(err, "%s", b->err.msg);
 	}
 	if (repo_pool_sync(err) < 0)
 		return -1;
-	*sync_us += time_mono_us() - t;
+	f->sync_us += time_mono_us() - t;
 	t = time_mono_us();
 	for (i = 0; i < b->n; i++) {
-		json_t *dl = json_array_get(s->downloads, b->first + i);
-		const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
-		const char *sum = json_string_value(json_object_get(dl, "checksum"));
-		char hex[129], sha[65];
+		const struct sync_dl *dl = &b->items[i];
+		struct sync_key *k;
+		char hex[129];
 		uint64_t size;
 
 		if (b->d[i].sha256 != NULL) {
-			_cleanup_free_ char *dest = repo_pool_path(b->d[i].sha256);
+			_cleanup_free_ char *dest = repo_pool_path(dl->checksum);
 
 			if (rename(b->paths[i], dest) < 0)
 				return dr_error_errno(err, "%s", dest);
-			s->bytes_downloaded += (uint64_t)json_integer_value(json_object_get(dl, "size"));
+			f->bytes += (uint64_t)(dl->size > 0 ? dl->size : 0);
 			continue;
 		}
-		if (repo_pool_digest_file(ct, b->paths[i], hex, NULL, err) < 0)
+		if (repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, err) < 0)
 			return -1;
-		if (strcasecmp(hex, sum) != 0)
+		if (strcasecmp(hex, dl->checksum) != 0)
 			return dr_error_set(err, "package %s: %s mismatch: expected %s, got %s",
-			    json_string_value(json_object_get(dl, "location")), ct, sum, hex);
-		if (repo_pool_adopt(b->paths[i], sha, &size, err) < 0 ||
-		    store_execf(NULL, NULL, err, "UPDATE repo_units SET sha256 = ? WHERE id = ?",
-		        "[sI]", sha, json_integer_value(json_object_get(dl, "unit_id"))) < 0)
+			    dl->location, dl->checksum_type, dl->checksum, hex);
+		if (f->nkeys == f->keys_cap) {
+			f->keys_cap = f->keys_cap ? 2 * f->keys_cap : 64;
+			f->keys = xreallocarray(f->keys, f->keys_cap, sizeof *f->keys);
+		}
+		k = &f->keys[f->nkeys];
+		if (repo_pool_adopt(b->paths[i], k->sha256, &size, err) < 0)
 			return -1;
-		s->bytes_downloaded += size;
+		k->unit_id = dl->unit_id;
+		f->nkeys++;
+		f->bytes += size;
 	}
-	*move_us += time_mono_us() - t;
+	f->move_us += time_mono_us() - t;
 	return 0;
 }
 
 /*
- * Download what the pool lacks, SYNC_BATCH at a time, printing progress. Files are
- * verified while they stream but not fsynced one by one: one syncfs per round makes a
- * whole round durable before its files are renamed into the pool, so the pool never
- * holds a file whose data a crash could lose (a .part left by a crash is resumed by the
- * next sync). One flush per round instead of one per file is what makes small packages
- * fast; and while a round is flushed and moved, the next one is already downloading.
+ * The fetch thread: download what the pool lacks while the metadata is still being
+ * read, in rounds of up to SYNC_BATCH. Files are verified while they stream but not
+ * fsynced one by one: one syncfs per round makes a whole round durable before its files
+ * are renamed into the pool, so the pool never holds a file whose data a crash could
+ * lose (a .part left by a crash is resumed by the next sync). One flush per round
+ * instead of one per file is what makes small packages fast; and while a round is
+ * flushed and moved, the next one is already downloading.
  */
-static int
-sync_download(struct repo_sync *s, struct dr_error *err)
+static void *
+sync_fetch_main(void *arg)
 {
-	size_t total = json_array_size(s->downloads), done = 0, reused = 0, next;
-	int concurrency =
-	    (int)json_integer_value(json_object_get(s->repo, "download_concurrency"));
-	struct http_client_opts o = sync_http_opts();
-	struct sync_batch b[2] = {0};
-	int64_t t0 = time_mono_us(), t, fetch_us = 0, wait_us = 0, sync_us = 0, move_us = 0;
-	long long repo_id = (long long)json_integer_value(json_object_get(s->repo, "id"));
-	_cleanup_free_ char *dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(), repo_id);
-	_cleanup_free_ char *tag = xasprintf("r%lld", repo_id);
-	int cur = 0, r = -1;
+	struct sync_fetch *f = arg;
+	struct sync_batch b[2];
+	int cur = 0, i;
+	int64_t t;
 
-	if (total == 0)
-		return 0;
-	if (concurrency < 1 || concurrency > 64)
-		concurrency = REPO_DOWNLOAD_CONCURRENCY;
-	/* The repository's limit is for the whole sync: each transfer gets its share. */
-	if (json_integer_value(json_object_get(s->repo, "bandwidth_limit")) > 0) {
-		o.max_recv_bytes_per_s =
-		    json_integer_value(json_object_get(s->repo, "bandwidth_limit")) / concurrency;
-		if (o.max_recv_bytes_per_s < 1)
-			o.max_recv_bytes_per_s = 1;
-	}
-	if (mkdir(dldir, 0700) < 0 && errno != EEXIST)
-		return dr_error_errno(err, "%s", dldir);
-	job_printf(s->job, "downloading %zu packages\n", total);
-	next = total < SYNC_BATCH ? total : SYNC_BATCH;
-	if (sync_batch_prepare(s, &b[0], 0, next, dldir, tag, err) < 0)
+	memset(b, 0, sizeof b);
+	if (!sync_batch_take(f, &b[0], true))
 		goto out;
-	b[0].concurrency = concurrency;
-	b[0].o = &o;
+	if (sync_batch_prepare(f, &b[0], &f->err) < 0)
+		goto fail;
 	sync_batch_start(&b[0]);
-	while (done < total) {
+	for (;;) {
 		struct sync_batch *this = &b[cur], *after = &b[!cur];
 
-		t = time_mono_us();
-		sync_batch_wait(this);
-		wait_us += time_mono_us() - t;
-		fetch_us += this->fetch_us;
-		reused += this->reused;
-		if (job_cancelled(s->job)) {
-			dr_error_set(err, "cancelled");
-			goto out;
+		sync_batch_wait(f, this);
+		if (job_cancelled(f->s->job)) {
+			dr_error_set(&f->err, "cancelled");
+			goto fail;
 		}
 		/* The next round downloads while this one is flushed and moved. */
-		if (next < total && this->r == 0) {
-			size_t n = total - next < SYNC_BATCH ? total - next : SYNC_BATCH;
-
-			if (sync_batch_prepare(s, after, next, n, dldir, tag, err) < 0)
-				goto out;
-			after->concurrency = concurrency;
-			after->o = &o;
+		if (this->r == 0 && sync_batch_take(f, after, false)) {
+			if (sync_batch_prepare(f, after, &f->err) < 0)
+				goto fail;
 			sync_batch_start(after);
-			next += n;
 		}
-		if (sync_batch_store(s, this, &sync_us, &move_us, err) < 0)
-			goto out;
-		done += this->n;
+		if (sync_batch_store(f, this, &f->err) < 0)
+			goto fail;
+		f->done += this->n;
 		sync_batch_free(this);
-		job_printf(s->job, "downloaded %zu/%zu packages, %.1f MB, %.1f s\n", done, total,
-		    (double)s->bytes_downloaded / 1e6, (double)(time_mono_us() - t0) / 1e6);
+		if (__atomic_load_n(&f->progress, __ATOMIC_ACQUIRE))
+			job_printf(f->s->job, "downloaded %zu/%zu packages, %.1f MB, %.1f s\n",
+			    f->done, f->n, (double)f->bytes / 1e6,
+			    (double)(time_mono_us() - f->t0) / 1e6);
+		if (!after->running) {
+			if (!sync_batch_take(f, after, true))
+				break;
+			if (sync_batch_prepare(f, after, &f->err) < 0)
+				goto fail;
+			sync_batch_start(after);
+		}
 		cur = !cur;
 	}
 	t = time_mono_us();
-	if (repo_pool_sync(err) < 0)
-		goto out;
-	sync_us += time_mono_us() - t;
-	job_printf(s->job,
-	    "downloads: %.2f s (transfers %.2f s, waited for them %.2f s; syncfs %.2f s,"
-	    " into the pool %.2f s)\n",
-	    (double)(time_mono_us() - t0) / 1e6, (double)fetch_us / 1e6, (double)wait_us / 1e6,
-	    (double)sync_us / 1e6, (double)move_us / 1e6);
-	if (reused > 0)
-		job_printf(s->job, "%zu packages an interrupted sync had downloaded were reused\n",
-		    reused);
-	r = 0;
+	if (repo_pool_sync(&f->err) < 0)
+		goto fail;
+	f->sync_us += time_mono_us() - t;
 out:
-	for (cur = 0; cur < 2; cur++) {
-		sync_batch_wait(&b[cur]);
-		sync_batch_free(&b[cur]);
+	return NULL;
+fail:
+	f->r = -1;
+	pthread_mutex_lock(&f->lock);
+	f->stop = true;
+	pthread_mutex_unlock(&f->lock);
+	for (i = 0; i < 2; i++) {
+		sync_batch_wait(f, &b[i]);
+		sync_batch_free(&b[i]);
 	}
+	return NULL;
+}
+
+/* Queue a package for the fetch thread (a no-op for on_demand repositories). */
+static void
+sync_fetch_push(struct repo_sync *s, int64_t unit_id, const struct repo_pkg *p)
+{
+	struct sync_fetch *f = s->fetch;
+	struct sync_dl *dl;
+
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (f->closed) {
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 1024;
+		f->items = xreallocarray(f->items, f->cap, sizeof *f->items);
+	}
+	dl = &f->items[f->n++];
+	dl->url = repo_url_join(json_string_value(json_object_get(s->repo, "url")), p->location);
+	dl->location = xstrdup(p->location);
+	dl->checksum_type = xstrdup(p->checksum_type);
+	dl->checksum = xstrdup(p->checksum);
+	dl->unit_id = unit_id;
+	dl->size = p->size;
+	if (f->n - f->taken >= SYNC_BATCH_MIN)
+		pthread_cond_signal(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Start the fetch thread of a sync that downloads packages. */
+static void
+sync_fetch_start(struct repo_sync *s)
+{
+	struct sync_fetch *f = xcalloc(1, sizeof *f);
+	long long repo_id = (long long)json_integer_value(json_object_get(s->repo, "id"));
+	json_int_t limit = json_integer_value(json_object_get(s->repo, "bandwidth_limit"));
+
+	f->s = s;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	f->concurrency =
+	    (int)json_integer_value(json_object_get(s->repo, "download_concurrency"));
+	if (f->concurrency < 1 || f->concurrency > 64)
+		f->concurrency = REPO_DOWNLOAD_CONCURRENCY;
+	f->o = sync_http_opts();
+	/* The repository's limit is for the whole sync: each transfer gets its share. */
+	if (limit > 0)
+		f->o.max_recv_bytes_per_s = limit / f->concurrency > 0 ? limit / f->concurrency : 1;
+	f->dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(), repo_id);
+	f->tag = xasprintf("r%lld", repo_id);
+	f->t0 = time_mono_us();
+	if (mkdir(f->dldir, 0700) < 0 && errno != EEXIST) {
+		f->r = dr_error_errno(&f->err, "%s", f->dldir);
+		f->closed = true; /* nothing is queued: the error is reported at the end */
+	}
+	if (pthread_create(&f->thread, NULL, sync_fetch_main, f) != 0)
+		fatalx("pthread_create failed");
+	s->fetch = f;
+}
+
+/* For formats: every package is known; the last round may start. */
+void
+repo_sync_downloads_close(struct repo_sync *s)
+{
+	struct sync_fetch *f = s->fetch;
+	size_t n;
+
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->lock);
+	n = f->n;
+	if (!f->closed && n > 0)
+		job_printf(s->job, "downloading %zu packages\n", n);
+	f->closed = true;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * Wait for the fetch thread (failed: tell it to take nothing more first), record the
+ * pool keys it learned, and free it. -1 with err when the downloads failed.
+ */
+static int
+sync_fetch_finish(struct repo_sync *s, bool failed, struct dr_error *err)
+{
+	struct sync_fetch *f = s->fetch;
+	size_t i;
+	int r;
+
+	if (f == NULL)
+		return 0;
+	repo_sync_downloads_close(s);
+	pthread_mutex_lock(&f->lock);
+	f->stop = f->stop || failed;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	__atomic_store_n(&f->progress, true, __ATOMIC_RELEASE);
+	pthread_join(f->thread, NULL);
+	s->fetch = NULL;
+	s->bytes_downloaded += f->bytes;
+	r = f->r;
+	if (r < 0 && !failed)
+		dr_error_set(err, "%s", f->err.msg);
+	if (r == 0 && !failed && f->n > 0) {
+		job_printf(s->job,
+		    "downloads: %zu packages, %.1f MB in %.2f s (transfers %.2f s, waited for"
+		    " them %.2f s; syncfs %.2f s, into the pool %.2f s)\n",
+		    f->n, (double)f->bytes / 1e6, (double)(time_mono_us() - f->t0) / 1e6,
+		    (double)f->fetch_us / 1e6, (double)f->wait_us / 1e6, (double)f->sync_us / 1e6,
+		    (double)f->move_us / 1e6);
+		if (f->reused > 0)
+			job_printf(s->job,
+			    "%zu packages an interrupted sync had downloaded were reused\n",
+			    f->reused);
+	}
+	if (r == 0 && !failed && f->nkeys > 0) {
+		if (store_begin(err) < 0)
+			r = -1;
+		for (i = 0; r == 0 && i < f->nkeys; i++)
+			if (store_execf(NULL, NULL, err,
+			        "UPDATE repo_units SET sha256 = ? WHERE id = ?", "[sI]",
+			        f->keys[i].sha256, (json_int_t)f->keys[i].unit_id) < 0) {
+				store_rollback();
+				r = -1;
+			}
+		if (r == 0 && store_commit(err) < 0)
+			r = -1;
+	}
+	for (i = 0; i < f->n; i++) {
+		free(f->items[i].url);
+		free(f->items[i].location);
+		free(f->items[i].checksum_type);
+		free(f->items[i].checksum);
+	}
+	free(f->items);
+	free(f->keys);
+	free(f->dldir);
+	free(f->tag);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->cond);
+	free(f);
 	return r;
 }
 
@@ -657,7 +848,17 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 
 	job_printf(s->job, "syncing %s from %s\n", name,
 	    json_string_value(json_object_get(s->repo, "url")));
-	if ((r = fmt->sync(s, err)) < 0)
+	if (strcmp(dlpolicy, "on_demand") != 0)
+		sync_fetch_start(s);
+	r = fmt->sync(s, err);
+	if (r == 0)
+		job_printf(s->job,
+		    "metadata read: %zu packages, %zu errata (%.2f s, CPU %.2f s)\n", s->nunits,
+		    s->nerrata, (double)(time_mono_us() - t0) / 1e6,
+		    (double)(repo_sync_cpu_us() - c0) / 1e6);
+	if (sync_fetch_finish(s, r < 0, err) < 0 && r >= 0)
+		r = -1;
+	if (r < 0)
 		return dr_error_prefix(err, "repository %s: ", name);
 	if (r == 1) {
 		job_printf(s->job, "upstream metadata unchanged: nothing to do\n");
@@ -665,11 +866,6 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		    "{s:b, s:I}", "new_version", false, "version_id", (json_int_t)latest);
 		return 0;
 	}
-	job_printf(s->job, "metadata read: %zu packages, %zu errata (%.2f s, CPU %.2f s)\n",
-	    s->nunits, s->nerrata, (double)(time_mono_us() - t0) / 1e6,
-	    (double)(repo_sync_cpu_us() - c0) / 1e6);
-	if (strcmp(dlpolicy, "on_demand") != 0 && sync_download(s, err) < 0)
-		return dr_error_prefix(err, "repository %s: ", name);
 	job_printf(s->job, "downloads done at %.2f s\n", (double)(time_mono_us() - t0) / 1e6);
 	if (!mirror && latest > 0 && sync_add_previous(s, latest, err) < 0)
 		return -1;
@@ -748,7 +944,6 @@ repo_sync_run(struct job *job, struct dr_error *err)
 		return -1;
 	}
 	s.upstream = json_array();
-	s.downloads = json_array();
 	s.queued = json_object();
 	s.locations = json_object();
 	s.sources = json_object();
@@ -774,7 +969,6 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	free(s.errata);
 	free(s.upstream_checksum);
 	json_decref(s.upstream);
-	json_decref(s.downloads);
 	json_decref(s.queued);
 	json_decref(s.locations);
 	json_decref(s.sources);
