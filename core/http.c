@@ -592,7 +592,8 @@ client_dl_finish(struct client_dl *dl)
 			return;
 		}
 	}
-	if ((!dl->d->no_sync && fsync(dl->fd) < 0) || rename(dl->part, dl->d->dest_path) < 0) {
+	if ((!dl->d->no_sync && fsync(dl->fd) < 0) ||
+	    (!dl->d->in_place && rename(dl->part, dl->d->dest_path) < 0)) {
 		client_dl_fail(dl, "%s: %s", dl->d->dest_path, strerror(errno));
 		return;
 	}
@@ -675,7 +676,8 @@ http_download_many(struct http_download *d, size_t n, int concurrency,
 		dl->fd = -1;
 		d[i].result = -1;
 		d[i].error[0] = '\0';
-		dl->part = xasprintf("%s.part", d[i].dest_path);
+		dl->part = d[i].in_place ? xstrdup(d[i].dest_path)
+		                         : xasprintf("%s.part", d[i].dest_path);
 		if (d[i].sha256 != NULL) {
 			if (strlen(d[i].sha256) != 64 ||
 			    strspn(d[i].sha256, "0123456789abcdefABCDEF") != 64) {

@@ -230,7 +230,7 @@ struct sync_fetch {
 		char sha256[65];
 	} *keys; /* pool keys of units whose checksum is not a SHA-256 */
 	size_t nkeys, keys_cap;
-	size_t done, reused;
+	size_t done, reused, printed;
 	uint64_t bytes;
 	int64_t t0, fetch_us, wait_us, sync_us, move_us;
 	/* settings */
@@ -304,9 +304,10 @@ sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
 /*
  * Name each file of the round: a SHA-256 package waits beside its pool name (a rename in
  * one directory makes it a pool file), others in the repository's download directory
- * until their own checksum is checked. A file a killed sync finished but did not move
- * into the pool is kept when it still hashes right (it was never synced, so it is
- * checked, not trusted); a .part of it is resumed.
+ * until their own checksum is checked. Each is written in place under that name (one
+ * rename per file, into the pool). A file a killed sync finished but did not move into
+ * the pool is kept when it still hashes right (it was never synced, so it is checked,
+ * not trusted); a partial one is resumed.
  */
 static int
 sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_error *err)
@@ -334,8 +335,8 @@ sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_e
 		b->d[i].dest_path = b->paths[i];
 		b->d[i].max_size = dl->size > 0 ? (uint64_t)dl->size : REPO_PACKAGE_MAX;
 		b->d[i].no_sync = true;
-		if (access(b->paths[i], F_OK) == 0 &&
-		    repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
+		b->d[i].in_place = true;
+		if (repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
 		    strcasecmp(hex, dl->checksum) == 0) {
 			b->d[i].result = 0;
 			b->reused++;
@@ -443,6 +444,15 @@ sync_batch_store(struct sync_fetch *f, struct sync_batch *b, struct dr_error *er
 	return 0;
 }
 
+/* The progress line (the CLI draws its bar from it). */
+static void
+sync_fetch_progress(struct sync_fetch *f)
+{
+	job_printf(f->s->job, "downloaded %zu/%zu packages, %.1f MB, %.1f s\n", f->done, f->n,
+	    (double)f->bytes / 1e6, (double)(time_mono_us() - f->t0) / 1e6);
+	f->printed = f->done;
+}
+
 /*
  * The fetch thread: download what the pool lacks while the metadata is still being
  * read, in rounds of up to SYNC_BATCH. Files are verified while they stream but not
@@ -485,9 +495,7 @@ sync_fetch_main(void *arg)
 		f->done += this->n;
 		sync_batch_free(this);
 		if (__atomic_load_n(&f->progress, __ATOMIC_ACQUIRE))
-			job_printf(f->s->job, "downloaded %zu/%zu packages, %.1f MB, %.1f s\n",
-			    f->done, f->n, (double)f->bytes / 1e6,
-			    (double)(time_mono_us() - f->t0) / 1e6);
+			sync_fetch_progress(f);
 		if (!after->running) {
 			if (!sync_batch_take(f, after, true))
 				break;
@@ -620,6 +628,9 @@ sync_fetch_finish(struct repo_sync *s, bool failed, struct dr_error *err)
 	if (r < 0 && !failed)
 		dr_error_set(err, "%s", f->err.msg);
 	if (r == 0 && !failed && f->n > 0) {
+		/* Rounds that ended while the metadata was read were not printed. */
+		if (f->printed != f->done)
+			sync_fetch_progress(f);
 		job_printf(s->job,
 		    "downloads: %zu packages, %.1f MB in %.2f s (transfers %.2f s, waited for"
 		    " them %.2f s; syncfs %.2f s, into the pool %.2f s)\n",
