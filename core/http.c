@@ -32,6 +32,7 @@
 #define DEFAULT_MAX_RESPONSE (16 * 1024 * 1024)
 #define ERROR_BODY_MAX (64 * 1024)
 #define MAX_REDIRECTS 10
+#define CLIENT_WRITEBACK_MIN (1u << 20) /* no_sync files from this size start writeback */
 
 static pthread_once_t client_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -592,6 +593,10 @@ client_dl_finish(struct client_dl *dl)
 			return;
 		}
 	}
+	/* A big file the caller flushes later starts on its way to the disk now, so that the
+	 * flush finds little left to write. */
+	if (dl->d->no_sync && dl->size >= CLIENT_WRITEBACK_MIN)
+		(void)sync_file_range(dl->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if ((!dl->d->no_sync && fsync(dl->fd) < 0) ||
 	    (!dl->d->in_place && rename(dl->part, dl->d->dest_path) < 0)) {
 		client_dl_fail(dl, "%s: %s", dl->d->dest_path, strerror(errno));

@@ -23,6 +23,7 @@
 
 #define SYNC_BATCH 2000 /* packages per download round at most */
 #define SYNC_BATCH_MIN 500 /* and at least, until every package is known */
+#define SYNC_ROUND_BYTES (256ull << 20) /* and no more bytes than this (but one package) */
 
 static void sync_fetch_push(struct repo_sync *s, int64_t unit_id, const struct repo_pkg *p);
 
@@ -272,14 +273,16 @@ sync_batch_free(struct sync_batch *b)
 }
 
 /*
- * Take the next round from what the formats have queued: up to SYNC_BATCH packages, and
- * at least SYNC_BATCH_MIN unless the list is complete (fewer rounds, fewer flushes).
+ * Take the next round from what the formats have queued: up to SYNC_BATCH packages or
+ * SYNC_ROUND_BYTES, and at least SYNC_BATCH_MIN packages unless the list is complete
+ * (fewer rounds, fewer flushes).
  * block waits for them; false when there is nothing (more) to take.
  */
 static bool
 sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
 {
 	size_t avail, k;
+	uint64_t bytes;
 
 	pthread_mutex_lock(&f->lock);
 	for (;;) {
@@ -292,7 +295,14 @@ sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
 		pthread_mutex_unlock(&f->lock);
 		return false;
 	}
-	k = avail < SYNC_BATCH ? avail : SYNC_BATCH;
+	/* Big packages make small rounds: each round's flush overlaps the next's transfers. */
+	for (k = 0, bytes = 0; k < avail && k < SYNC_BATCH; k++) {
+		int64_t size = f->items[f->taken + k].size;
+
+		if (k > 0 && bytes + (uint64_t)(size > 0 ? size : 0) > SYNC_ROUND_BYTES)
+			break;
+		bytes += (uint64_t)(size > 0 ? size : 0);
+	}
 	b->items = xreallocarray(NULL, k, sizeof *b->items);
 	memcpy(b->items, f->items + f->taken, k * sizeof *b->items);
 	b->n = k;
