@@ -1,8 +1,9 @@
 /*
  * pool.c - the content-addressed pool: <state_dir>/pool/sha256/ab/cdef…, one copy of each
  * file across every repository and version. Files enter it only whole and verified: they
- * are written (or downloaded) beside their final name, fsynced and renamed, so a crash
- * leaves either nothing or the complete file. pool/tmp holds work files of running syncs.
+ * are written (or downloaded) beside their final name (a .part), made durable (fsync, or
+ * one syncfs for a round of downloads) and renamed, so a crash leaves either nothing or
+ * the complete file. pool/tmp holds work files of running syncs.
  */
 #define LOG_COMPONENT "repos"
 #include "config.h"
@@ -22,6 +23,7 @@
 #include "repos/repos.h"
 
 static char *pool_dir;
+static bool pool_shard_made[256]; /* shard directories known to exist */
 
 /*
  * Mark dir as the top of a directory hierarchy (chattr +T) where the file system knows
@@ -55,6 +57,7 @@ repo_pool_init(const char *state_dir, struct dr_error *err)
 
 	free(pool_dir);
 	pool_dir = xasprintf("%s/pool", state_dir);
+	memset(pool_shard_made, 0, sizeof pool_shard_made);
 	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
 		return dr_error_errno(err, "%s", state_dir);
 	for (i = 0; i < nitems(subs); i++) {
@@ -109,16 +112,22 @@ repo_pool_stage_path(const char *sha256, const char *tag)
 	return xasprintf("%s/sha256/%.2s/%s-%s.part", pool_dir, sha256, sha256 + 2, tag);
 }
 
-/* Make the directory a pool file goes in. */
+/* Make the directory a pool file goes in (once per shard and process: shards stay). */
 int
 repo_pool_prepare(const char *sha256, struct dr_error *err)
 {
-	_cleanup_free_ char *d = xasprintf("%s/sha256/%.2s", pool_dir, sha256);
+	_cleanup_free_ char *d = NULL;
+	unsigned shard;
 
 	if (!repo_pool_valid(sha256))
 		return dr_error_set(err, "'%s' is not a SHA-256", sha256);
+	sscanf(sha256, "%2x", &shard);
+	if (__atomic_load_n(&pool_shard_made[shard], __ATOMIC_RELAXED))
+		return 0;
+	d = xasprintf("%s/sha256/%.2s", pool_dir, sha256);
 	if (mkdir(d, 0755) < 0 && errno != EEXIST)
 		return dr_error_errno(err, "%s", d);
+	__atomic_store_n(&pool_shard_made[shard], true, __ATOMIC_RELAXED);
 	return 0;
 }
 
@@ -200,11 +209,12 @@ repo_pool_digest_file(
 	ssize_t n;
 	int fd;
 
-	if (!pool_digest_init(algo, &c))
-		return dr_error_set(err, "unknown checksum type '%s'", algo);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
-		EVP_MD_CTX_free(c);
+	/* Opened first: callers ask about files that often do not exist. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return dr_error_errno(err, "%s", path);
+	if (!pool_digest_init(algo, &c)) {
+		close(fd);
+		return dr_error_set(err, "unknown checksum type '%s'", algo);
 	}
 	while ((n = read(fd, chunk, sizeof chunk)) > 0) {
 		EVP_DigestUpdate(c, chunk, (size_t)n);

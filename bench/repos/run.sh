@@ -68,11 +68,8 @@ timed() { # timed VAR COMMAND...: run in this shell; VAR = wall seconds, VAR_cpu
 	eval "${var}_cpu=$(echo "$(dcpu) - $d0 + $(ccpu) - $c0" | bc)"
 }
 
-dsync() { # dsync NAME: drover repo sync, its job log's phase lines on stderr
-	r=0
-	"$build/drover" repo sync "$1" --wait >"$work/sync-$1.log" 2>&1 || r=$?
-	grep -v '^downloaded [0-9]*/' "$work/sync-$1.log" | sed "s/^/  $1: /" >&2
-	return $r
+dsync() { # dsync NAME: drover repo sync, its job log kept for the end
+	"$build/drover" repo sync "$1" --wait >"$work/sync-$1.log" 2>&1
 }
 
 floor() { # floor NAME DIR: curl, 8 parallel transfers, every package of the repository
@@ -136,3 +133,6 @@ load average before / after: $load0 / $load1; wall seconds (CPU seconds, user + 
 | droverd peak RSS after the $small-package sync | $((rss_small / 1024)) MB | < 100 MB |
 | droverd peak RSS at the end | $((rss_end / 1024)) MB | |
 EOF
+for r in small big apt; do # the phase lines of drover's sync jobs
+	grep -v '^downloaded [0-9]*/' "$work/sync-$r.log" | sed "s/^/$r: /" >&2
+done
