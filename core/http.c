@@ -681,8 +681,8 @@ http_download_many(struct http_download *d, size_t n, int concurrency,
 		dl->fd = -1;
 		d[i].result = -1;
 		d[i].error[0] = '\0';
-		dl->part = d[i].in_place ? xstrdup(d[i].dest_path)
-		                         : xasprintf("%s.part", d[i].dest_path);
+		dl->part =
+		    d[i].in_place ? xstrdup(d[i].dest_path) : xasprintf("%s.part", d[i].dest_path);
 		if (d[i].sha256 != NULL) {
 			if (strlen(d[i].sha256) != 64 ||
 			    strspn(d[i].sha256, "0123456789abcdefABCDEF") != 64) {

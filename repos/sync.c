@@ -207,6 +207,12 @@ struct sync_dl {
 	int64_t unit_id, size;
 };
 
+/* A unit's pool key, learned when its file entered the pool. */
+struct sync_key {
+	int64_t unit_id;
+	char sha256[65];
+};
+
 /*
  * The fetch thread of a sync and what it shares with the job thread: the formats append
  * packages while they read metadata (lock, cond), the thread takes them in rounds and
@@ -226,10 +232,7 @@ struct sync_fetch {
 	/* results */
 	int r;
 	struct dr_error err;
-	struct sync_key {
-		int64_t unit_id;
-		char sha256[65];
-	} *keys; /* pool keys of units whose checksum is not a SHA-256 */
+	struct sync_key *keys; /* pool keys of units whose checksum is not a SHA-256 */
 	size_t nkeys, keys_cap;
 	size_t done, reused, printed;
 	uint64_t bytes;
@@ -339,7 +342,8 @@ sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_e
 			b->paths[i] = repo_pool_stage_path(dl->checksum, f->tag);
 			b->d[i].sha256 = dl->checksum;
 		} else {
-			b->paths[i] = xasprintf("%s/%s-%s", f->dldir, dl->checksum_type, dl->checksum);
+			b->paths[i] =
+			    xasprintf("%s/%s-%s", f->dldir, dl->checksum_type, dl->checksum);
 		}
 		b->d[i].url = dl->url;
 		b->d[i].dest_path = b->paths[i];
@@ -365,8 +369,8 @@ sync_batch_fetch(void *arg)
 	struct sync_batch *b = arg;
 	int64_t t = time_mono_us();
 
-	b->r = b->m > 0 ? http_download_many(b->todo, b->m, b->f->concurrency, &b->f->o, &b->err)
-	                : 0;
+	b->r =
+	    b->m > 0 ? http_download_many(b->todo, b->m, b->f->concurrency, &b->f->o, &b->err) : 0;
 	b->fetch_us = time_mono_us() - t;
 	return NULL;
 }
@@ -574,14 +578,14 @@ sync_fetch_start(struct repo_sync *s)
 	f->s = s;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
-	f->concurrency =
-	    (int)json_integer_value(json_object_get(s->repo, "download_concurrency"));
+	f->concurrency = (int)json_integer_value(json_object_get(s->repo, "download_concurrency"));
 	if (f->concurrency < 1 || f->concurrency > 64)
 		f->concurrency = REPO_DOWNLOAD_CONCURRENCY;
 	f->o = sync_http_opts();
 	/* The repository's limit is for the whole sync: each transfer gets its share. */
 	if (limit > 0)
-		f->o.max_recv_bytes_per_s = limit / f->concurrency > 0 ? limit / f->concurrency : 1;
+		f->o.max_recv_bytes_per_s =
+		    limit / f->concurrency > 0 ? limit / f->concurrency : 1;
 	f->dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(), repo_id);
 	f->tag = xasprintf("r%lld", repo_id);
 	f->t0 = time_mono_us();
@@ -910,7 +914,8 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		cp = repo_sync_cpu_us();
 		if (fmt->publish(s->repo, vid, err) < 0)
 			return dr_error_prefix(err, "repository %s: ", name);
-		job_printf(s->job, "version recorded in %.2f s, published in %.2f s (CPU %.2f s)\n",
+		job_printf(s->job,
+		    "version recorded in %.2f s, published in %.2f s (CPU %.2f s)\n",
 		    (double)(tp - tv) / 1e6, (double)(time_mono_us() - tp) / 1e6,
 		    (double)(repo_sync_cpu_us() - cp) / 1e6);
 	}
