@@ -723,6 +723,8 @@ struct http_download {
 	const char *sha256; /* optional, hex: verified while streaming */
 	uint64_t max_size;  /* 0 = no limit */
 	bool no_sync;	    /* skip the fsync: the caller makes a batch durable (syncfs) */
+	bool in_place;	    /* write dest_path itself, no .part and rename: for a caller that
+			       keeps dest_path out of sight until it renames it */
 	int result;	    /* out: 0 or -1 */
 	char error[256];    /* out: names the URL */
 };

@@ -32,6 +32,7 @@
 #define DEFAULT_MAX_RESPONSE (16 * 1024 * 1024)
 #define ERROR_BODY_MAX (64 * 1024)
 #define MAX_REDIRECTS 10
+#define CLIENT_WRITEBACK_MIN (1u << 20) /* no_sync files from this size start writeback */
 
 static pthread_once_t client_once = PTHREAD_ONCE_INIT;
 static pthread_mutex_t client_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -592,7 +593,12 @@ client_dl_finish(struct client_dl *dl)
 			return;
 		}
 	}
-	if ((!dl->d->no_sync && fsync(dl->fd) < 0) || rename(dl->part, dl->d->dest_path) < 0) {
+	/* A big file the caller flushes later starts on its way to the disk now, so that the
+	 * flush finds little left to write. */
+	if (dl->d->no_sync && dl->size >= CLIENT_WRITEBACK_MIN)
+		(void)sync_file_range(dl->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	if ((!dl->d->no_sync && fsync(dl->fd) < 0) ||
+	    (!dl->d->in_place && rename(dl->part, dl->d->dest_path) < 0)) {
 		client_dl_fail(dl, "%s: %s", dl->d->dest_path, strerror(errno));
 		return;
 	}
@@ -675,7 +681,8 @@ http_download_many(struct http_download *d, size_t n, int concurrency,
 		dl->fd = -1;
 		d[i].result = -1;
 		d[i].error[0] = '\0';
-		dl->part = xasprintf("%s.part", d[i].dest_path);
+		dl->part =
+		    d[i].in_place ? xstrdup(d[i].dest_path) : xasprintf("%s.part", d[i].dest_path);
 		if (d[i].sha256 != NULL) {
 			if (strlen(d[i].sha256) != 64 ||
 			    strspn(d[i].sha256, "0123456789abcdefABCDEF") != 64) {

@@ -209,6 +209,7 @@ apt_sync(struct repo_sync *s, struct dr_error *err)
 				goto out;
 		}
 	}
+	repo_sync_downloads_close(s);
 	{
 		_cleanup_free_ char *p1 = xasprintf("dists/%s/InRelease", dist);
 		_cleanup_free_ char *p2 = xasprintf("dists/%s/Release", dist);

@@ -88,6 +88,8 @@ bool repo_pool_valid(const char *sha256);
 /* <pool>/sha256/ab/cdef…; caller frees. */
 char *repo_pool_path(const char *sha256);
 int repo_pool_prepare(const char *sha256, struct dr_error *err);
+/* A finished download's name in the pool's shard until it is durable; caller frees. */
+char *repo_pool_stage_path(const char *sha256, const char *tag);
 bool repo_pool_has(const char *sha256);
 int64_t repo_pool_size(const char *sha256);
 /* Make what was written to the pool's file system durable (syncfs). */
@@ -185,7 +187,7 @@ struct repo_sync {
 	size_t nerrata, errata_cap;
 	json_t *upstream; /* [{path, type, sha256, size, data?}] */
 	char *upstream_checksum;
-	json_t *downloads; /* [{unit_id, url, location, checksum_type, checksum, size}] */
+	struct sync_fetch *fetch; /* the thread downloading packages while metadata is read */
 	json_t *queued; /* unit ids already in downloads */
 	json_t *locations; /* paths of the units read from upstream */
 	json_t *sources; /* deb: source package -> [{name, arch}] of its binaries */
@@ -195,13 +197,18 @@ int repo_sync_run(struct job *job, struct dr_error *err);
 /* For formats: fetch url into the work dir (at most max bytes); caller frees *ret_path. */
 int repo_sync_fetch(struct repo_sync *s, const char *url, uint64_t max, const char *sha256,
     char **ret_path, struct dr_error *err);
-/* Record a package unit (upserting it) in the new version. */
+/* Record a package unit (upserting it) in the new version; what the pool lacks starts
+ * downloading at once. */
 int repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg *p,
     int64_t *ret_id, struct dr_error *err);
+/* Every package unit is recorded: the downloads need not wait for more. */
+void repo_sync_downloads_close(struct repo_sync *s);
 int repo_sync_erratum_add(struct repo_sync *s, json_t *erratum, struct dr_error *err);
 /* Carry an upstream metadata file (already fetched to path) into the pool and version. */
 int repo_sync_upstream_add(struct repo_sync *s, const char *path, const char *rel,
     const char *type, const json_t *data, struct dr_error *err);
+/* CPU time of the calling thread (microseconds), for per-phase figures in job logs. */
+int64_t repo_sync_cpu_us(void);
 /* Join a base URL and a relative path; caller frees. */
 char *repo_url_join(const char *base, const char *rel);
 

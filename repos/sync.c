@@ -10,15 +10,32 @@
 
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "repos/repos.h"
 
-#define SYNC_BATCH 2000 /* units per transaction and per download round */
+#define SYNC_BATCH 2000 /* packages per download round at most */
+#define SYNC_BATCH_MIN 500 /* and at least, until every package is known */
+#define SYNC_ROUND_BYTES (256ull << 20) /* and no more bytes than this (but one package) */
+
+static void sync_fetch_push(struct repo_sync *s, int64_t unit_id, const struct repo_pkg *p);
+
+/* CPU time of the calling thread in microseconds: what a phase cost on a busy machine. */
+int64_t
+repo_sync_cpu_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* Join base and rel with exactly one slash; caller frees. */
 char *
@@ -118,7 +135,7 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 	json_object_set_new(s->locations, p->location, json_true());
 	if (ret_id != NULL)
 		*ret_id = id;
-	/* Whatever is not in the pool yet is downloaded after the metadata is read. */
+	/* Whatever is not in the pool yet is downloaded while the metadata is read. */
 	{
 		const char *have =
 		    row != NULL ? json_string_value(json_object_get(row, "sha256")) : sha;
@@ -128,13 +145,7 @@ repo_sync_unit_add(struct repo_sync *s, const char *type, const struct repo_pkg 
 		if ((have == NULL || !repo_pool_has(have)) &&
 		    json_object_get(s->queued, key) == NULL) {
 			json_object_set_new(s->queued, key, json_true());
-			_cleanup_free_ char *url = repo_url_join(
-			    json_string_value(json_object_get(s->repo, "url")), p->location);
-			json_array_append_new(s->downloads,
-			    json_pack("{s:I, s:s, s:s, s:s, s:s, s:I}", "unit_id", (json_int_t)id,
-			        "url", url, "location", p->location, "checksum_type",
-			        p->checksum_type, "checksum", p->checksum, "size",
-			        (json_int_t)p->size));
+			sync_fetch_push(s, id, p);
 		}
 	}
 	return 0;
@@ -190,162 +201,488 @@ repo_sync_upstream_add(struct repo_sync *s, const char *path, const char *rel, c
 	return 0;
 }
 
+/* A package to download, as the fetch thread sees it (its own copies). */
+struct sync_dl {
+	char *url, *location, *checksum_type, *checksum;
+	int64_t unit_id, size;
+};
+
+/* A unit's pool key, learned when its file entered the pool. */
+struct sync_key {
+	int64_t unit_id;
+	char sha256[65];
+};
+
 /*
- * Download what the pool lacks, SYNC_BATCH at a time, printing progress. Files land in a
- * per-repository download directory beside the pool (a .part there is resumed by the next
- * sync), verified while they stream but not fsynced one by one: once a batch is complete
- * one syncfs makes all of it durable, and only then are the files renamed into the pool
- * (and synced again), so the pool never holds a file whose data a crash could lose. One
- * flush per batch instead of one per file is what makes small packages fast.
+ * The fetch thread of a sync and what it shares with the job thread: the formats append
+ * packages while they read metadata (lock, cond), the thread takes them in rounds and
+ * downloads them meanwhile. Everything below "results" belongs to the thread until it
+ * is joined.
+ */
+struct sync_fetch {
+	struct repo_sync *s;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct sync_dl *items;
+	size_t n, cap, taken;
+	bool closed; /* no more packages */
+	bool stop; /* the sync failed: take nothing more */
+	bool progress; /* the job thread only waits: the thread may print progress */
+	pthread_t thread;
+	/* results */
+	int r;
+	struct dr_error err;
+	struct sync_key *keys; /* pool keys of units whose checksum is not a SHA-256 */
+	size_t nkeys, keys_cap;
+	size_t done, reused, printed;
+	uint64_t bytes;
+	int64_t t0, fetch_us, wait_us, sync_us, move_us;
+	/* settings */
+	int concurrency;
+	struct http_client_opts o;
+	char *dldir, *tag;
+};
+
+/* One round of downloads: what it fetches, where to, and how the fetch went. */
+struct sync_batch {
+	struct sync_dl *items;
+	size_t n;
+	struct http_download *d;
+	struct http_download *todo; /* the ones not reused, fetched on the round's thread */
+	size_t *index, m;
+	char **paths;
+	size_t reused;
+	const struct sync_fetch *f;
+	int r;
+	struct dr_error err;
+	pthread_t thread;
+	bool running;
+	int64_t fetch_us;
+};
+
+static void
+sync_batch_free(struct sync_batch *b)
+{
+	size_t i;
+
+	for (i = 0; b->paths != NULL && i < b->n; i++)
+		free(b->paths[i]);
+	free(b->paths);
+	free(b->items);
+	free(b->d);
+	free(b->todo);
+	free(b->index);
+	memset(b, 0, sizeof *b);
+}
+
+/*
+ * Take the next round from what the formats have queued: up to SYNC_BATCH packages or
+ * SYNC_ROUND_BYTES, and at least SYNC_BATCH_MIN packages unless the list is complete
+ * (fewer rounds, fewer flushes).
+ * block waits for them; false when there is nothing (more) to take.
+ */
+static bool
+sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
+{
+	size_t avail, k;
+	uint64_t bytes;
+
+	pthread_mutex_lock(&f->lock);
+	for (;;) {
+		avail = f->n - f->taken;
+		if (f->stop || f->closed || avail >= SYNC_BATCH_MIN || !block)
+			break;
+		pthread_cond_wait(&f->cond, &f->lock);
+	}
+	if (f->stop || avail == 0 || (avail < SYNC_BATCH_MIN && !f->closed)) {
+		pthread_mutex_unlock(&f->lock);
+		return false;
+	}
+	/* Big packages make small rounds: each round's flush overlaps the next's transfers. */
+	for (k = 0, bytes = 0; k < avail && k < SYNC_BATCH; k++) {
+		int64_t size = f->items[f->taken + k].size;
+
+		if (k > 0 && bytes + (uint64_t)(size > 0 ? size : 0) > SYNC_ROUND_BYTES)
+			break;
+		bytes += (uint64_t)(size > 0 ? size : 0);
+	}
+	b->items = xreallocarray(NULL, k, sizeof *b->items);
+	memcpy(b->items, f->items + f->taken, k * sizeof *b->items);
+	b->n = k;
+	f->taken += k;
+	pthread_mutex_unlock(&f->lock);
+	return true;
+}
+
+/*
+ * Name each file of the round: a SHA-256 package waits beside its pool name (a rename in
+ * one directory makes it a pool file), others in the repository's download directory
+ * until their own checksum is checked. Each is written in place under that name (one
+ * rename per file, into the pool). A file a killed sync finished but did not move into
+ * the pool is kept when it still hashes right (it was never synced, so it is checked,
+ * not trusted); a partial one is resumed.
  */
 static int
-sync_download(struct repo_sync *s, struct dr_error *err)
+sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_error *err)
 {
-	size_t total = json_array_size(s->downloads), done = 0, reused = 0, i;
-	int concurrency =
-	    (int)json_integer_value(json_object_get(s->repo, "download_concurrency"));
-	struct http_client_opts o = sync_http_opts();
-	int64_t t0 = time_mono_us();
-	_cleanup_free_ char *dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(),
-	    (long long)json_integer_value(json_object_get(s->repo, "id")));
+	size_t i;
 
-	if (total == 0)
-		return 0;
-	if (concurrency < 1 || concurrency > 64)
-		concurrency = REPO_DOWNLOAD_CONCURRENCY;
-	/* The repository's limit is for the whole sync: each transfer gets its share. */
-	if (json_integer_value(json_object_get(s->repo, "bandwidth_limit")) > 0) {
-		o.max_recv_bytes_per_s =
-		    json_integer_value(json_object_get(s->repo, "bandwidth_limit")) / concurrency;
-		if (o.max_recv_bytes_per_s < 1)
-			o.max_recv_bytes_per_s = 1;
+	b->f = f;
+	b->d = xcalloc(b->n, sizeof *b->d);
+	b->todo = xcalloc(b->n, sizeof *b->todo);
+	b->index = xcalloc(b->n, sizeof *b->index);
+	b->paths = xcalloc(b->n, sizeof *b->paths);
+	for (i = 0; i < b->n; i++) {
+		const struct sync_dl *dl = &b->items[i];
+		char hex[129];
+
+		if (strcmp(dl->checksum_type, "sha256") == 0) {
+			if (repo_pool_prepare(dl->checksum, err) < 0)
+				return -1;
+			b->paths[i] = repo_pool_stage_path(dl->checksum, f->tag);
+			b->d[i].sha256 = dl->checksum;
+		} else {
+			b->paths[i] =
+			    xasprintf("%s/%s-%s", f->dldir, dl->checksum_type, dl->checksum);
+		}
+		b->d[i].url = dl->url;
+		b->d[i].dest_path = b->paths[i];
+		b->d[i].max_size = dl->size > 0 ? (uint64_t)dl->size : REPO_PACKAGE_MAX;
+		b->d[i].no_sync = true;
+		b->d[i].in_place = true;
+		if (repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
+		    strcasecmp(hex, dl->checksum) == 0) {
+			b->d[i].result = 0;
+			b->reused++;
+			continue;
+		}
+		b->index[b->m] = i;
+		b->todo[b->m++] = b->d[i];
 	}
-	if (mkdir(dldir, 0700) < 0 && errno != EEXIST)
-		return dr_error_errno(err, "%s", dldir);
-	job_printf(s->job, "downloading %zu packages\n", total);
-	while (done < total) {
-		size_t n = total - done < SYNC_BATCH ? total - done : SYNC_BATCH;
-		struct http_download *d = xcalloc(n, sizeof *d), *todo = xcalloc(n, sizeof *todo);
-		size_t *index = xcalloc(n, sizeof *index), m;
-		char **paths = xcalloc(n, sizeof *paths);
-		int r;
-
-		if (job_cancelled(s->job)) {
-			free(d);
-			free(todo);
-			free(index);
-			free(paths);
-			return dr_error_set(err, "cancelled");
-		}
-		for (i = 0; i < n; i++) {
-			json_t *dl = json_array_get(s->downloads, done + i);
-			const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
-			const char *sum = json_string_value(json_object_get(dl, "checksum"));
-			json_int_t size = json_integer_value(json_object_get(dl, "size"));
-
-			paths[i] = xasprintf("%s/%s-%s", dldir, ct, sum);
-			if (strcmp(ct, "sha256") == 0)
-				d[i].sha256 = sum;
-			d[i].url = json_string_value(json_object_get(dl, "url"));
-			d[i].dest_path = paths[i];
-			d[i].max_size = size > 0 ? (uint64_t)size : REPO_PACKAGE_MAX;
-			d[i].no_sync = true;
-		}
-		/* A file a killed sync finished but did not move into the pool is kept when it
-		 * still hashes right (it was never synced, so it is checked, not trusted). */
-		for (i = 0, m = 0; i < n; i++) {
-			json_t *dl = json_array_get(s->downloads, done + i);
-			const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
-			const char *sum = json_string_value(json_object_get(dl, "checksum"));
-			char hex[129];
-
-			if (access(paths[i], F_OK) == 0 &&
-			    repo_pool_digest_file(ct, paths[i], hex, NULL, NULL) == 0 &&
-			    strcasecmp(hex, sum) == 0) {
-				d[i].result = 0;
-				reused++;
-				continue;
-			}
-			todo[m++] = d[i];
-			index[m - 1] = i;
-		}
-		r = m > 0 ? http_download_many(todo, m, concurrency, &o, err) : 0;
-		for (i = 0; i < m; i++)
-			d[index[i]] = todo[i];
-		if (r < 0) {
-			for (i = 0; i < n; i++)
-				if (d[i].result != 0) {
-					json_t *dl = json_array_get(s->downloads, done + i);
-					dr_error_set(err, "package %s: %s",
-					    json_string_value(json_object_get(dl, "location")),
-					    d[i].error);
-					break;
-				}
-			goto fail;
-		}
-		if (repo_pool_sync(err) < 0)
-			goto fail;
-		/* Checksums other than SHA-256 are checked now; every file gets its key. */
-		for (i = 0; i < n; i++) {
-			json_t *dl = json_array_get(s->downloads, done + i);
-			const char *ct = json_string_value(json_object_get(dl, "checksum_type"));
-			const char *sum = json_string_value(json_object_get(dl, "checksum"));
-			char hex[129], sha[65];
-			uint64_t size;
-
-			if (d[i].sha256 != NULL) {
-				_cleanup_free_ char *dest = repo_pool_path(d[i].sha256);
-				struct stat st;
-
-				if (repo_pool_prepare(d[i].sha256, err) < 0 ||
-				    stat(paths[i], &st) < 0 || rename(paths[i], dest) < 0) {
-					if (err->msg[0] == '\0')
-						dr_error_errno(err, "%s", dest);
-					goto fail;
-				}
-				s->bytes_downloaded += (uint64_t)st.st_size;
-				continue;
-			}
-			if (repo_pool_digest_file(ct, paths[i], hex, NULL, err) < 0)
-				goto fail;
-			if (strcasecmp(hex, sum) != 0) {
-				dr_error_set(err, "package %s: %s mismatch: expected %s, got %s",
-				    json_string_value(json_object_get(dl, "location")), ct, sum,
-				    hex);
-				goto fail;
-			}
-			if (repo_pool_adopt(paths[i], sha, &size, err) < 0 ||
-			    store_execf(NULL, NULL, err,
-			        "UPDATE repo_units SET sha256 = ? WHERE id = ?", "[sI]", sha,
-			        json_integer_value(json_object_get(dl, "unit_id"))) < 0)
-				goto fail;
-			s->bytes_downloaded += size;
-		}
-		if (repo_pool_sync(err) < 0)
-			goto fail;
-		done += n;
-		job_printf(s->job, "downloaded %zu/%zu packages, %.1f MB, %.1f s\n", done, total,
-		    (double)s->bytes_downloaded / 1e6, (double)(time_mono_us() - t0) / 1e6);
-		for (i = 0; i < n; i++)
-			free(paths[i]);
-		free(paths);
-		free(d);
-		free(todo);
-		free(index);
-		continue;
-	fail:
-		for (i = 0; i < n; i++)
-			free(paths[i]);
-		free(paths);
-		free(d);
-		free(todo);
-		free(index);
-		return -1;
-	}
-	if (reused > 0)
-		job_printf(s->job, "%zu packages an interrupted sync had downloaded were reused\n",
-		    reused);
 	return 0;
+}
+
+/* The transfers of a round, on their own thread. */
+static void *
+sync_batch_fetch(void *arg)
+{
+	struct sync_batch *b = arg;
+	int64_t t = time_mono_us();
+
+	b->r =
+	    b->m > 0 ? http_download_many(b->todo, b->m, b->f->concurrency, &b->f->o, &b->err) : 0;
+	b->fetch_us = time_mono_us() - t;
+	return NULL;
+}
+
+static void
+sync_batch_start(struct sync_batch *b)
+{
+	if (pthread_create(&b->thread, NULL, sync_batch_fetch, b) != 0)
+		fatalx("pthread_create failed");
+	b->running = true;
+}
+
+static void
+sync_batch_wait(struct sync_fetch *f, struct sync_batch *b)
+{
+	int64_t t = time_mono_us();
+	size_t i;
+
+	if (!b->running)
+		return;
+	pthread_join(b->thread, NULL);
+	b->running = false;
+	for (i = 0; i < b->m; i++)
+		b->d[b->index[i]] = b->todo[i];
+	f->wait_us += time_mono_us() - t;
+	f->fetch_us += b->fetch_us;
+	f->reused += b->reused;
+}
+
+/*
+ * A fetched round enters the pool: one syncfs makes its data durable, then each file is
+ * renamed to its pool name. The renames become durable with the next round's syncfs, and
+ * the last round's with the one the fetch thread ends with: before any version refers to
+ * them. Checksums other than SHA-256 are checked here; their units learn their keys when
+ * the job thread joins.
+ */
+static int
+sync_batch_store(struct sync_fetch *f, struct sync_batch *b, struct dr_error *err)
+{
+	int64_t t = time_mono_us();
+	size_t i;
+
+	if (b->r < 0) {
+		for (i = 0; i < b->n; i++)
+			if (b->d[i].result != 0)
+				return dr_error_set(
+				    err, "package %s: %s", b->items[i].location, b->d[i].error);
+		return dr_error_set(err, "%s", b->err.msg);
+	}
+	if (repo_pool_sync(err) < 0)
+		return -1;
+	f->sync_us += time_mono_us() - t;
+	t = time_mono_us();
+	for (i = 0; i < b->n; i++) {
+		const struct sync_dl *dl = &b->items[i];
+		struct sync_key *k;
+		char hex[129];
+		uint64_t size;
+
+		if (b->d[i].sha256 != NULL) {
+			_cleanup_free_ char *dest = repo_pool_path(dl->checksum);
+
+			if (rename(b->paths[i], dest) < 0)
+				return dr_error_errno(err, "%s", dest);
+			f->bytes += (uint64_t)(dl->size > 0 ? dl->size : 0);
+			continue;
+		}
+		if (repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, err) < 0)
+			return -1;
+		if (strcasecmp(hex, dl->checksum) != 0)
+			return dr_error_set(err, "package %s: %s mismatch: expected %s, got %s",
+			    dl->location, dl->checksum_type, dl->checksum, hex);
+		if (f->nkeys == f->keys_cap) {
+			f->keys_cap = f->keys_cap ? 2 * f->keys_cap : 64;
+			f->keys = xreallocarray(f->keys, f->keys_cap, sizeof *f->keys);
+		}
+		k = &f->keys[f->nkeys];
+		if (repo_pool_adopt(b->paths[i], k->sha256, &size, err) < 0)
+			return -1;
+		k->unit_id = dl->unit_id;
+		f->nkeys++;
+		f->bytes += size;
+	}
+	f->move_us += time_mono_us() - t;
+	return 0;
+}
+
+/* The progress line (the CLI draws its bar from it). */
+static void
+sync_fetch_progress(struct sync_fetch *f)
+{
+	job_printf(f->s->job, "downloaded %zu/%zu packages, %.1f MB, %.1f s\n", f->done, f->n,
+	    (double)f->bytes / 1e6, (double)(time_mono_us() - f->t0) / 1e6);
+	f->printed = f->done;
+}
+
+/*
+ * The fetch thread: download what the pool lacks while the metadata is still being
+ * read, in rounds of up to SYNC_BATCH. Files are verified while they stream but not
+ * fsynced one by one: one syncfs per round makes a whole round durable before its files
+ * are renamed into the pool, so the pool never holds a file whose data a crash could
+ * lose (a .part left by a crash is resumed by the next sync). One flush per round
+ * instead of one per file is what makes small packages fast; and while a round is
+ * flushed and moved, the next one is already downloading.
+ */
+static void *
+sync_fetch_main(void *arg)
+{
+	struct sync_fetch *f = arg;
+	struct sync_batch b[2];
+	int cur = 0, i;
+	int64_t t;
+
+	memset(b, 0, sizeof b);
+	if (!sync_batch_take(f, &b[0], true))
+		goto out;
+	if (sync_batch_prepare(f, &b[0], &f->err) < 0)
+		goto fail;
+	sync_batch_start(&b[0]);
+	for (;;) {
+		struct sync_batch *this = &b[cur], *after = &b[!cur];
+
+		sync_batch_wait(f, this);
+		if (job_cancelled(f->s->job)) {
+			dr_error_set(&f->err, "cancelled");
+			goto fail;
+		}
+		/* The next round downloads while this one is flushed and moved. */
+		if (this->r == 0 && sync_batch_take(f, after, false)) {
+			if (sync_batch_prepare(f, after, &f->err) < 0)
+				goto fail;
+			sync_batch_start(after);
+		}
+		if (sync_batch_store(f, this, &f->err) < 0)
+			goto fail;
+		f->done += this->n;
+		sync_batch_free(this);
+		if (__atomic_load_n(&f->progress, __ATOMIC_ACQUIRE))
+			sync_fetch_progress(f);
+		if (!after->running) {
+			if (!sync_batch_take(f, after, true))
+				break;
+			if (sync_batch_prepare(f, after, &f->err) < 0)
+				goto fail;
+			sync_batch_start(after);
+		}
+		cur = !cur;
+	}
+	t = time_mono_us();
+	if (repo_pool_sync(&f->err) < 0)
+		goto fail;
+	f->sync_us += time_mono_us() - t;
+out:
+	return NULL;
+fail:
+	f->r = -1;
+	pthread_mutex_lock(&f->lock);
+	f->stop = true;
+	pthread_mutex_unlock(&f->lock);
+	for (i = 0; i < 2; i++) {
+		sync_batch_wait(f, &b[i]);
+		sync_batch_free(&b[i]);
+	}
+	return NULL;
+}
+
+/* Queue a package for the fetch thread (a no-op for on_demand repositories). */
+static void
+sync_fetch_push(struct repo_sync *s, int64_t unit_id, const struct repo_pkg *p)
+{
+	struct sync_fetch *f = s->fetch;
+	struct sync_dl *dl;
+
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->lock);
+	if (f->closed) {
+		pthread_mutex_unlock(&f->lock);
+		return;
+	}
+	if (f->n == f->cap) {
+		f->cap = f->cap ? 2 * f->cap : 1024;
+		f->items = xreallocarray(f->items, f->cap, sizeof *f->items);
+	}
+	dl = &f->items[f->n++];
+	dl->url = repo_url_join(json_string_value(json_object_get(s->repo, "url")), p->location);
+	dl->location = xstrdup(p->location);
+	dl->checksum_type = xstrdup(p->checksum_type);
+	dl->checksum = xstrdup(p->checksum);
+	dl->unit_id = unit_id;
+	dl->size = p->size;
+	if (f->n - f->taken >= SYNC_BATCH_MIN)
+		pthread_cond_signal(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* Start the fetch thread of a sync that downloads packages. */
+static void
+sync_fetch_start(struct repo_sync *s)
+{
+	struct sync_fetch *f = xcalloc(1, sizeof *f);
+	long long repo_id = (long long)json_integer_value(json_object_get(s->repo, "id"));
+	json_int_t limit = json_integer_value(json_object_get(s->repo, "bandwidth_limit"));
+
+	f->s = s;
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	f->concurrency = (int)json_integer_value(json_object_get(s->repo, "download_concurrency"));
+	if (f->concurrency < 1 || f->concurrency > 64)
+		f->concurrency = REPO_DOWNLOAD_CONCURRENCY;
+	f->o = sync_http_opts();
+	/* The repository's limit is for the whole sync: each transfer gets its share. */
+	if (limit > 0)
+		f->o.max_recv_bytes_per_s =
+		    limit / f->concurrency > 0 ? limit / f->concurrency : 1;
+	f->dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(), repo_id);
+	f->tag = xasprintf("r%lld", repo_id);
+	f->t0 = time_mono_us();
+	if (mkdir(f->dldir, 0700) < 0 && errno != EEXIST) {
+		f->r = dr_error_errno(&f->err, "%s", f->dldir);
+		f->closed = true; /* nothing is queued: the error is reported at the end */
+	}
+	if (pthread_create(&f->thread, NULL, sync_fetch_main, f) != 0)
+		fatalx("pthread_create failed");
+	s->fetch = f;
+}
+
+/* For formats: every package is known; the last round may start. */
+void
+repo_sync_downloads_close(struct repo_sync *s)
+{
+	struct sync_fetch *f = s->fetch;
+	size_t n;
+
+	if (f == NULL)
+		return;
+	pthread_mutex_lock(&f->lock);
+	n = f->n;
+	if (!f->closed && n > 0)
+		job_printf(s->job, "downloading %zu packages\n", n);
+	f->closed = true;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * Wait for the fetch thread (failed: tell it to take nothing more first), record the
+ * pool keys it learned, and free it. -1 with err when the downloads failed.
+ */
+static int
+sync_fetch_finish(struct repo_sync *s, bool failed, struct dr_error *err)
+{
+	struct sync_fetch *f = s->fetch;
+	size_t i;
+	int r;
+
+	if (f == NULL)
+		return 0;
+	repo_sync_downloads_close(s);
+	pthread_mutex_lock(&f->lock);
+	f->stop = f->stop || failed;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	__atomic_store_n(&f->progress, true, __ATOMIC_RELEASE);
+	pthread_join(f->thread, NULL);
+	s->fetch = NULL;
+	s->bytes_downloaded += f->bytes;
+	r = f->r;
+	if (r < 0 && !failed)
+		dr_error_set(err, "%s", f->err.msg);
+	if (r == 0 && !failed && f->n > 0) {
+		/* Rounds that ended while the metadata was read were not printed. */
+		if (f->printed != f->done)
+			sync_fetch_progress(f);
+		job_printf(s->job,
+		    "downloads: %zu packages, %.1f MB in %.2f s (transfers %.2f s, waited for"
+		    " them %.2f s; syncfs %.2f s, into the pool %.2f s)\n",
+		    f->n, (double)f->bytes / 1e6, (double)(time_mono_us() - f->t0) / 1e6,
+		    (double)f->fetch_us / 1e6, (double)f->wait_us / 1e6, (double)f->sync_us / 1e6,
+		    (double)f->move_us / 1e6);
+		if (f->reused > 0)
+			job_printf(s->job,
+			    "%zu packages an interrupted sync had downloaded were reused\n",
+			    f->reused);
+	}
+	if (r == 0 && !failed && f->nkeys > 0) {
+		if (store_begin(err) < 0)
+			r = -1;
+		for (i = 0; r == 0 && i < f->nkeys; i++)
+			if (store_execf(NULL, NULL, err,
+			        "UPDATE repo_units SET sha256 = ? WHERE id = ?", "[sI]",
+			        f->keys[i].sha256, (json_int_t)f->keys[i].unit_id) < 0) {
+				store_rollback();
+				r = -1;
+			}
+		if (r == 0 && store_commit(err) < 0)
+			r = -1;
+	}
+	for (i = 0; i < f->n; i++) {
+		free(f->items[i].url);
+		free(f->items[i].location);
+		free(f->items[i].checksum_type);
+		free(f->items[i].checksum);
+	}
+	free(f->items);
+	free(f->keys);
+	free(f->dldir);
+	free(f->tag);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->cond);
+	free(f);
+	return r;
 }
 
 static int
@@ -531,12 +868,22 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	int64_t latest = json_integer_value(json_object_get(s->repo, "latest_version_id"));
 	_cleanup_json_ json_t *prev = NULL;
 	char digest[129];
-	int64_t vid = 0, t0 = time_mono_us();
+	int64_t vid = 0, t0 = time_mono_us(), c0 = repo_sync_cpu_us();
 	int r;
 
 	job_printf(s->job, "syncing %s from %s\n", name,
 	    json_string_value(json_object_get(s->repo, "url")));
-	if ((r = fmt->sync(s, err)) < 0)
+	if (strcmp(dlpolicy, "on_demand") != 0)
+		sync_fetch_start(s);
+	r = fmt->sync(s, err);
+	if (r == 0)
+		job_printf(s->job,
+		    "metadata read: %zu packages, %zu errata (%.2f s, CPU %.2f s)\n", s->nunits,
+		    s->nerrata, (double)(time_mono_us() - t0) / 1e6,
+		    (double)(repo_sync_cpu_us() - c0) / 1e6);
+	if (sync_fetch_finish(s, r < 0, err) < 0 && r >= 0)
+		r = -1;
+	if (r < 0)
 		return dr_error_prefix(err, "repository %s: ", name);
 	if (r == 1) {
 		job_printf(s->job, "upstream metadata unchanged: nothing to do\n");
@@ -544,10 +891,7 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		    "{s:b, s:I}", "new_version", false, "version_id", (json_int_t)latest);
 		return 0;
 	}
-	job_printf(s->job, "metadata read: %zu packages, %zu errata (%.2f s)\n", s->nunits,
-	    s->nerrata, (double)(time_mono_us() - t0) / 1e6);
-	if (strcmp(dlpolicy, "on_demand") != 0 && sync_download(s, err) < 0)
-		return dr_error_prefix(err, "repository %s: ", name);
+	job_printf(s->job, "downloads done at %.2f s\n", (double)(time_mono_us() - t0) / 1e6);
 	if (!mirror && latest > 0 && sync_add_previous(s, latest, err) < 0)
 		return -1;
 	sync_ids_unique(s->units, &s->nunits);
@@ -562,9 +906,18 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		job_printf(s->job, "content unchanged: no new version\n");
 		vid = latest;
 	} else {
-		if (sync_version_create(s, digest, &vid, err) < 0 ||
-		    fmt->publish(s->repo, vid, err) < 0)
+		int64_t tv = time_mono_us(), tp, cp;
+
+		if (sync_version_create(s, digest, &vid, err) < 0)
 			return dr_error_prefix(err, "repository %s: ", name);
+		tp = time_mono_us();
+		cp = repo_sync_cpu_us();
+		if (fmt->publish(s->repo, vid, err) < 0)
+			return dr_error_prefix(err, "repository %s: ", name);
+		job_printf(s->job,
+		    "version recorded in %.2f s, published in %.2f s (CPU %.2f s)\n",
+		    (double)(tp - tv) / 1e6, (double)(time_mono_us() - tp) / 1e6,
+		    (double)(repo_sync_cpu_us() - cp) / 1e6);
 	}
 	if (store_execf(NULL, NULL, err,
 	        "UPDATE repo_repositories SET latest_version_id = ?, upstream_checksum = ?"
@@ -617,7 +970,6 @@ repo_sync_run(struct job *job, struct dr_error *err)
 		return -1;
 	}
 	s.upstream = json_array();
-	s.downloads = json_array();
 	s.queued = json_object();
 	s.locations = json_object();
 	s.sources = json_object();
@@ -643,7 +995,6 @@ repo_sync_run(struct job *job, struct dr_error *err)
 	free(s.errata);
 	free(s.upstream_checksum);
 	json_decref(s.upstream);
-	json_decref(s.downloads);
 	json_decref(s.queued);
 	json_decref(s.locations);
 	json_decref(s.sources);

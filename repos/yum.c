@@ -230,12 +230,16 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 				continue;
 			if (yum_fetch_data(s, d, &path, err) < 0)
 				return -1;
-			int64_t tr = time_mono_us();
+			int64_t tr = time_mono_us(), cr = repo_sync_cpu_us();
 			if (want >= 0 && yum_read_data(&p, d, path, err) < 0)
 				return -1;
+			/* Every package is known once primary is read. */
+			if (want == 0)
+				repo_sync_downloads_close(s);
 			if (want >= 0)
-				job_printf(s->job, "%s: read in %.2f s\n", type,
-				    (double)(time_mono_us() - tr) / 1e6);
+				job_printf(s->job, "%s: read in %.2f s (CPU %.2f s)\n", type,
+				    (double)(time_mono_us() - tr) / 1e6,
+				    (double)(repo_sync_cpu_us() - cr) / 1e6);
 			if (repo_sync_upstream_add(s, path, href, type, d, err) < 0)
 				return -1;
 		}

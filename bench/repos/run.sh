@@ -2,7 +2,9 @@
 # run.sh - repository sync side by side, one run on one machine: droverd against
 # `dnf reposync` (rpm-md), `aptly mirror update` (apt) and the floor, curl fetching the same
 # file list with the same concurrency (8). Upstreams are generated (gen.py) and served by
-# nginx on loopback. Prints a table; needs nginx, curl, dnf-plugins-core, aptly.
+# nginx on loopback. Prints a table (wall and CPU seconds, the load average) and, on
+# stderr, the phase lines of drover's sync jobs; needs nginx, curl, bc, dnf-plugins-core,
+# aptly.
 #
 #   ./bench/repos/run.sh [BUILD_DIR] [SMALL_COUNT] [BIG_COUNT]
 set -e
@@ -39,6 +41,9 @@ for i in $(seq 50); do
 	sleep 0.1
 done
 export DROVER_SERVER=$url DROVER_CONFIG=$work/cli.yml
+# A first start makes the publishing key (RSA 3072, seconds of CPU in gpg-agent) on a
+# background thread: let it finish, so it does not run during the first timed sync.
+curl -sf "$url/content/drover.gpg" >/dev/null
 DROVER_PASSWORD=bench-secret-1 "$build/drover" login >/dev/null
 d() { "$build/drover" "$@" >/dev/null; }
 d product create --name bench
@@ -47,13 +52,24 @@ d repo create --product bench --name big --type yum --url "$NGINX_URL/big"
 d repo create --product bench --name apt --type apt --url "$NGINX_URL/apt" \
 	--distribution bookworm --components main --architectures amd64
 
-timed() { # timed LABEL COMMAND...: run, print the seconds it took
-	label=$1
-	t0=$(now)
+# CPU seconds (user + sys) of droverd, and of this shell's reaped children (the peers).
+dcpu() { awk '{ printf "%.2f", ($14 + $15) / 100 }' "/proc/$DROVERD_PID/stat"; }
+ccpu() { awk '{ printf "%.2f", ($16 + $17) / 100 }' "/proc/$$/stat"; }
+
+timed() { # timed VAR COMMAND...: run in this shell; VAR = wall seconds, VAR_cpu = CPU seconds
+	var=$1
 	shift
-	"$@" >"$work/out" 2>&1 || { echo "$label failed:" >&2; tail -5 "$work/out" >&2; }
+	d0=$(dcpu)
+	c0=$(ccpu)
+	t0=$(now)
+	"$@" >"$work/out" 2>&1 || { echo "$var failed:" >&2; tail -5 "$work/out" >&2; }
 	t1=$(now)
-	echo "$(secs "$t0" "$t1")"
+	eval "$var=$(secs "$t0" "$t1")"
+	eval "${var}_cpu=$(echo "$(dcpu) - $d0 + $(ccpu) - $c0" | bc)"
+}
+
+dsync() { # dsync NAME: drover repo sync, its job log kept for the end
+	"$build/drover" repo sync "$1" --wait >"$work/sync-$1.log" 2>&1
 }
 
 floor() { # floor NAME DIR: curl, 8 parallel transfers, every package of the repository
@@ -80,30 +96,34 @@ EOF
 
 rss() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DROVERD_PID/status"; }
 
-s_drover=$(timed drover d repo sync small --wait)
-s_noop=$(timed noop d repo sync small --wait)
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+timed s_drover dsync small
+timed s_noop d repo sync small --wait
 rss_small=$(rss)
-s_reposync=$(timed reposync reposync small)
-s_floor=$(timed floor floor small small)
+timed s_reposync reposync small
+timed s_floor floor small small
 d content-view create --name cv --repos small
-s_publish=$(timed publish d content-view publish cv --wait)
+timed s_publish d content-view publish cv --wait
 d lifecycle-environment create --name Dev --prior Library
-s_promote=$(timed promote d content-view promote cv --version 1.0 --to Dev --wait)
-b_drover=$(timed drover d repo sync big --wait)
-b_reposync=$(timed reposync reposync big)
-b_floor=$(timed floor floor big big)
-a_drover=$(timed drover d repo sync apt --wait)
-a_aptly=$(timed aptly aptly_sync)
-a_floor=$(timed floor floor apt apt)
+timed s_promote d content-view promote cv --version 1.0 --to Dev --wait
+timed b_drover dsync big
+timed b_reposync reposync big
+timed b_floor floor big big
+timed a_drover dsync apt
+timed a_aptly aptly_sync
+timed a_floor floor apt apt
 rss_end=$(rss)
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
 cat <<EOF
+load average before / after: $load0 / $load1; wall seconds (CPU seconds, user + sys: droverd's for drover)
+
 | sync | drover | peer | floor (curl -Z, 8) | peer / drover | drover / floor |
 |---|---|---|---|---|---|
-| rpm-md, $small x 2 KiB | ${s_drover} s | dnf reposync ${s_reposync} s | ${s_floor} s | $(ratio "$s_reposync" "$s_drover") | $(ratio "$s_drover" "$s_floor") |
-| rpm-md, $big x 4 MiB | ${b_drover} s | dnf reposync ${b_reposync} s | ${b_floor} s | $(ratio "$b_reposync" "$b_drover") | $(ratio "$b_drover" "$b_floor") |
-| apt, $small x 2 KiB | ${a_drover} s | aptly mirror update ${a_aptly} s | ${a_floor} s | $(ratio "$a_aptly" "$a_drover") | $(ratio "$a_drover" "$a_floor") |
+| rpm-md, $small x 2 KiB | ${s_drover} (${s_drover_cpu}) | dnf reposync ${s_reposync} (${s_reposync_cpu}) | ${s_floor} (${s_floor_cpu}) | $(ratio "$s_reposync" "$s_drover") | $(ratio "$s_drover" "$s_floor") |
+| rpm-md, $big x 4 MiB | ${b_drover} (${b_drover_cpu}) | dnf reposync ${b_reposync} (${b_reposync_cpu}) | ${b_floor} (${b_floor_cpu}) | $(ratio "$b_reposync" "$b_drover") | $(ratio "$b_drover" "$b_floor") |
+| apt, $small x 2 KiB | ${a_drover} (${a_drover_cpu}) | aptly mirror update ${a_aptly} (${a_aptly_cpu}) | ${a_floor} (${a_floor_cpu}) | $(ratio "$a_aptly" "$a_drover") | $(ratio "$a_drover" "$a_floor") |
 
 | figure | measured | goal |
 |---|---|---|
@@ -113,3 +133,6 @@ cat <<EOF
 | droverd peak RSS after the $small-package sync | $((rss_small / 1024)) MB | < 100 MB |
 | droverd peak RSS at the end | $((rss_end / 1024)) MB | |
 EOF
+for r in small big apt; do # the phase lines of drover's sync jobs
+	grep -v '^downloaded [0-9]*/' "$work/sync-$r.log" | sed "s/^/$r: /" >&2
+done
