@@ -33,6 +33,8 @@ s_near=$(serial near.crt)
 s_far=$(serial far.crt)
 s_gone=$(serial gone.crt)
 
+# Not in the last seconds of a minute: the checks below read the schedule before it fires.
+[ "$(date +%S | sed 's/^0//')" -lt 50 ] || sleep $((61 - $(date +%S | sed 's/^0//')))
 ok "a schedule of ca_renew every minute" "$DROVER" schedule create --name ca-renew \
 	--kind ca_renew --cron '* * * * *' -p days=30
 sched=$("$DROVER" --json schedule list)
