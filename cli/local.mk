@@ -11,5 +11,6 @@ drover_SOURCES = cli/drover.c cli/cli.h \
 	cli/cmd-repo.c \
 	cli/cmd-host.c \
 	cli/cmd-play.c \
-	cli/cmd-remote.c
+	cli/cmd-remote.c \
+	cli/cmd-syncplan.c
 drover_LDADD = $(DROVER_LIBS)

@@ -9,4 +9,5 @@ libdrover_a_SOURCES += jobs/jobs.h jobs/jobs_int.h \
 	jobs/patch.c \
 	jobs/drift.c \
 	jobs/git.c \
+	jobs/syncplan.c \
 	jobs/api.c

@@ -38,6 +38,7 @@ INTEGRATION_TESTS += tests/integration/ssh_transport.sh
 # content (repos/)
 UNIT_TESTS += tests/unit/test_repo_meta
 INTEGRATION_TESTS += tests/integration/repo_yum.sh tests/integration/repo_apt.sh \
+	tests/integration/sync_plans.sh \
 	tests/integration/repo_resume.sh
 
 if ENABLE_TESTS
