@@ -392,8 +392,8 @@ jobs_api_sync_plans(struct http_request *req, struct http_response *resp)
 		http_reply_error(resp, 500, "%s", err.msg);
 		return 0;
 	}
-	api_reply_list(resp, rows, (int64_t)json_array_size(rows), (int64_t)json_array_size(rows), 1,
-	    (long long)json_array_size(rows), NULL);
+	api_reply_list(resp, rows, (int64_t)json_array_size(rows), (int64_t)json_array_size(rows),
+	    1, (long long)json_array_size(rows), NULL);
 	return 0;
 }
 
@@ -437,13 +437,14 @@ static int
 jobs_api_sync_plan_delete(struct http_request *req, struct http_response *resp)
 {
 	struct dr_error err;
-	int r = jobs_syncplan_delete(http_request_param(req, "id"), http_request_user(req),
-	    http_request_remote(req), &err);
+	int r = jobs_syncplan_delete(
+	    http_request_param(req, "id"), http_request_user(req), http_request_remote(req), &err);
 
 	if (r < 0)
 		jobs_api_fail(resp, r, &err);
 	else
-		http_reply_json(resp, 200, json_pack("{s:s}", "deleted", http_request_param(req, "id")));
+		http_reply_json(
+		    resp, 200, json_pack("{s:s}", "deleted", http_request_param(req, "id")));
 	return 0;
 }
 
@@ -522,12 +523,12 @@ static const struct http_route jobs_routes[] = {
         "view", "A sync plan with its next runs and last job"},
     {"PUT", "/api/v2/sync_plans/:id", jobs_api_sync_plan_save, 0, "sync_plan", "sync_plans",
         "edit", "Change a sync plan"},
-    {"DELETE", "/api/v2/sync_plans/:id", jobs_api_sync_plan_delete, 0, "sync_plan",
-        "sync_plans", "delete", "Delete a sync plan and its schedule"},
+    {"DELETE", "/api/v2/sync_plans/:id", jobs_api_sync_plan_delete, 0, "sync_plan", "sync_plans",
+        "delete", "Delete a sync plan and its schedule"},
     {"PUT", "/api/v2/sync_plans/:id/enable", jobs_api_sync_plan_enable, 0, "sync_plan_enable",
         "sync_plans", "edit", "Enable a sync plan"},
-    {"PUT", "/api/v2/sync_plans/:id/disable", jobs_api_sync_plan_enable, 0,
-        "sync_plan_disable", "sync_plans", "edit", "Disable a sync plan"},
+    {"PUT", "/api/v2/sync_plans/:id/disable", jobs_api_sync_plan_enable, 0, "sync_plan_disable",
+        "sync_plans", "edit", "Disable a sync plan"},
     {"POST", "/api/v2/sync_plans/:id/sync", jobs_api_sync_plan_sync, 0, "sync_plan_sync",
         "sync_plans", "sync", "Run a sync plan now"},
 };
