@@ -538,4 +538,5 @@ void
 jobs_api_init(void)
 {
 	http_routes_add(jobs_routes, nitems(jobs_routes));
+	jobs_ui_init();
 }

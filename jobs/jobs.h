@@ -226,6 +226,8 @@ int jobs_syncplan_delete(
     const char *id_or_name, const char *user, const char *remote, struct dr_error *err);
 int jobs_syncplan_enable(const char *id_or_name, bool on, const char *user, const char *remote,
     json_t **ret, struct dr_error *err);
+/* ui.c: the sync plans pages; before http_server_start. */
+void jobs_ui_init(void);
 /* Queue the plan's job now. */
 int jobs_syncplan_run_now(
     const char *id_or_name, const char *user, int64_t *ret_id, struct dr_error *err);

@@ -10,4 +10,6 @@ libdrover_a_SOURCES += jobs/jobs.h jobs/jobs_int.h \
 	jobs/drift.c \
 	jobs/git.c \
 	jobs/syncplan.c \
-	jobs/api.c
+	jobs/api.c \
+	jobs/ui.c
+webui_asset_files += webui/templates/sync_plans.html
