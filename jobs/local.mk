@@ -12,4 +12,5 @@ libdrover_a_SOURCES += jobs/jobs.h jobs/jobs_int.h \
 	jobs/syncplan.c \
 	jobs/api.c \
 	jobs/ui.c
-webui_asset_files += webui/templates/sync_plans.html
+webui_asset_files += webui/templates/sync_plans.html webui/templates/job_runs.html \
+	webui/templates/drift.html

@@ -1,6 +1,9 @@
 /*
  * ui.c - the jobs pages: sync plans (list with next runs, create and edit forms, enable,
- * disable, sync now, delete). Forms call the same functions as the REST handlers in
+ * disable, sync now, delete); job invocations (remote execution, patch and drift runs:
+ * each host's result and output, errata applied with package versions before and after
+ * and reboots, re-run on the failed hosts); drift (hosts drifted with their diffs, check
+ * now). Forms call the same functions as the REST handlers in
  * api.c, so both give the same answers and the same audit.
  */
 #define LOG_COMPONENT "jobs"
@@ -165,6 +168,152 @@ jobs_ui_plan_act(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* The kinds the runs pages show. */
+static const char *const jobs_ui_run_kinds[] = {"remote_execution", "patch_run", "drift_check"};
+
+/* GET /ui/job_invocations: remote execution, patch and drift runs, newest first. */
+static int
+jobs_ui_runs(struct http_request *req, struct http_response *resp)
+{
+	json_t *all = json_array(), *rows = NULL;
+	struct dr_error err;
+	int64_t total;
+	size_t i;
+
+	for (i = 0; i < nitems(jobs_ui_run_kinds); i++) {
+		_cleanup_json_ json_t *filter = json_pack("{s:s}", "kind", jobs_ui_run_kinds[i]);
+		if (job_list(filter, 50, 0, &rows, &total, &err) < 0) {
+			json_decref(all);
+			ui_error(req, resp, 500, err.msg);
+			return 0;
+		}
+		json_array_extend(all, rows);
+		json_decref(rows);
+	}
+	ui_render(req, resp, 200, "job_runs.html", "Job invocations",
+	    json_pack("{s:o, s:o?}", "rows", all, "run", NULL));
+	return 0;
+}
+
+/* The :id of a runs page as a job of one of the run kinds, or an error page. */
+static json_t *
+jobs_ui_run_job(struct http_request *req, struct http_response *resp)
+{
+	long long id;
+	json_t *job = NULL;
+	size_t i;
+	bool ok = false;
+
+	if (str_to_ll(http_request_param(req, "id"), 1, INT64_MAX, &id) == 0)
+		job = job_get(id);
+	for (i = 0; job != NULL && i < nitems(jobs_ui_run_kinds); i++)
+		ok |= strcmp(json_string_value(json_object_get(job, "kind")),
+		          jobs_ui_run_kinds[i]) == 0;
+	if (!ok) {
+		json_decref(job);
+		ui_error(req, resp, 404, "no such job invocation");
+		return NULL;
+	}
+	return job;
+}
+
+/* GET /ui/job_invocations/:id: each host's result and output (patch runs: errata applied,
+ * package versions before and after, reboots; drift: the changes). */
+static int
+jobs_ui_run(struct http_request *req, struct http_response *resp)
+{
+	json_t *job = jobs_ui_run_job(req, resp), *vars, *it;
+	size_t i, failed = 0;
+	char title[64];
+
+	if (job == NULL)
+		return 0;
+	json_array_foreach(json_object_get(job, "items"), i, it)
+	{
+		const char *st = json_string_value(json_object_get(it, "state"));
+		failed +=
+		    st != NULL && (strcmp(st, "failed") == 0 || strcmp(st, "unreachable") == 0);
+	}
+	snprintf(title, sizeof title, "Job invocation %lld",
+	    (long long)json_integer_value(json_object_get(job, "id")));
+	vars = json_pack("{s:o, s:I}", "run", job, "failed_hosts", (json_int_t)failed);
+	ui_form_vars(
+	    vars, req, "job_invocations", (const char *const[]){"create", NULL}, NULL, NULL);
+	ui_render(req, resp, 200, "job_runs.html", title, vars);
+	return 0;
+}
+
+/* POST /ui/job_invocations/:id/rerun: the failed and unreachable hosts again. */
+static int
+jobs_ui_run_rerun(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *form = NULL, *job = NULL, *params = NULL;
+	struct dr_error err;
+	int64_t jid;
+	char to[64];
+	int r;
+
+	if (ui_form(req, resp, &form) < 0 || (job = jobs_ui_run_job(req, resp)) == NULL)
+		return 0;
+	r = jobs_remote_rerun_params(
+	    json_integer_value(json_object_get(job, "id")), true, &params, &err);
+	if (r < 0) {
+		ui_error(req, resp, r == -409 ? 409 : r == -404 ? 404 : 500, err.msg);
+		return 0;
+	}
+	if (job_submit("remote_execution", params, http_request_user(req), 0, &jid, &err) < 0) {
+		ui_error(req, resp, 500, err.msg);
+		return 0;
+	}
+	jobs_wake();
+	store_audit(http_request_user(req), http_request_remote(req), "submit", "job_invocation",
+	    http_request_param(req, "id"), NULL, params, NULL);
+	snprintf(to, sizeof to, "/ui/job_invocations/%lld", (long long)jid);
+	http_reply_redirect(resp, to);
+	return 0;
+}
+
+/* GET /ui/drift: hosts checked for drift, drifted first, with their diffs. */
+static int
+jobs_ui_drift(struct http_request *req, struct http_response *resp)
+{
+	json_t *rows = NULL, *vars;
+	struct dr_error err;
+
+	if (jobs_drift_list(&rows, &err) < 0) {
+		ui_error(req, resp, 500, err.msg);
+		return 0;
+	}
+	vars = json_pack("{s:o}", "rows", rows);
+	json_object_set_new(vars, "can_check", json_boolean(ui_can(req, "jobs", "create")));
+	ui_form_vars(vars, req, "hosts", (const char *const[]){NULL}, NULL, NULL);
+	ui_render(req, resp, 200, "drift.html", "Drift", vars);
+	return 0;
+}
+
+/* POST /ui/drift/check: a drift check of every host with playbooks, now. */
+static int
+jobs_ui_drift_check(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *form = NULL, *params = json_object();
+	struct dr_error err;
+	int64_t jid;
+	char to[64];
+
+	if (ui_form(req, resp, &form) < 0)
+		return 0;
+	if (job_submit("drift_check", params, http_request_user(req), 0, &jid, &err) < 0) {
+		ui_error(req, resp, 500, err.msg);
+		return 0;
+	}
+	jobs_wake();
+	store_audit(http_request_user(req), http_request_remote(req), "submit", "drift_check",
+	    NULL, NULL, params, NULL);
+	snprintf(to, sizeof to, "/ui/job_invocations/%lld", (long long)jid);
+	http_reply_redirect(resp, to);
+	return 0;
+}
+
 static const struct http_route jobs_ui_routes[] = {
     {"GET", "/ui/sync_plans", jobs_ui_plans, HTTP_HTML, "ui_sync_plans", "sync_plans", "view"},
     {"POST", "/ui/sync_plans", jobs_ui_plan_save, HTTP_HTML, "ui_sync_plans", "sync_plans",
@@ -180,9 +329,19 @@ static const struct http_route jobs_ui_routes[] = {
         "sync_plans", "sync"},
     {"POST", "/ui/sync_plans/:id/delete", jobs_ui_plan_act, HTTP_HTML, "ui_sync_plan_delete",
         "sync_plans", "delete"},
+    {"GET", "/ui/job_invocations", jobs_ui_runs, HTTP_HTML, "ui_job_invocations", "jobs", "view"},
+    {"GET", "/ui/job_invocations/:id", jobs_ui_run, HTTP_HTML, "ui_job_invocation", "jobs",
+        "view"},
+    {"POST", "/ui/job_invocations/:id/rerun", jobs_ui_run_rerun, HTTP_HTML,
+        "ui_job_invocation_rerun", "job_invocations", "create"},
+    {"GET", "/ui/drift", jobs_ui_drift, HTTP_HTML, "ui_drift", "hosts", "view"},
+    {"POST", "/ui/drift/check", jobs_ui_drift_check, HTTP_HTML, "ui_drift_check", "jobs",
+        "create"},
 };
 
 static const struct ui_nav jobs_ui_nav[] = {
+    {"Job invocations", "/ui/job_invocations", "jobs", 11},
+    {"Drift", "/ui/drift", "hosts", 12},
     {"Sync plans", "/ui/sync_plans", "sync_plans", 53},
 };
 

@@ -95,6 +95,36 @@ like "sync now goes to the job's page" "$(post /ui/sync_plans/$pid/sync csrf_tok
 	'^303 .*/ui/jobs/[0-9]+$'
 like "disable without CSRF is refused" "$(post /ui/sync_plans/$pid/disable x=1)" '^403'
 
+# Job invocations: a command on a host whose SSH port refuses (loopback port 1).
+ok "a host to run on" "$DROVER" host create --name far1 --ip 127.0.0.1 --mac 52:54:00:00:01:01 \
+	--param remote_execution_ssh_port=1
+"$DROVER" job run --command 'echo <b>hi</b>' --hosts far1 --follow >/dev/null 2>&1
+jid=$("$DROVER" --json job list --kind remote_execution | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+like "the job ran" "$jid" '^[0-9]+$'
+is "the invocations page" "$(page /ui/job_invocations)" 200
+like "lists it" "$(cat "$TAP_TMP/page.html")" "href=\"/ui/job_invocations/$jid\""
+like "in the navigation" "$(cat "$TAP_TMP/page.html")" 'href="/ui/drift"'
+is "its page" "$(page /ui/job_invocations/$jid)" 200
+like "shows the host unreachable with why" "$(tr -d '\n' <"$TAP_TMP/page.html")" \
+	'far1 <small>127.0.0.1</small>.*state-unreachable.*class="error">host far1: no SSH host key recorded'
+like "and the command escaped" "$(cat "$TAP_TMP/page.html")" '<code>echo &lt;b&gt;hi&lt;/b&gt;</code>'
+like "offers a rerun of the failed hosts" "$(cat "$TAP_TMP/page.html")" 'Rerun on the 1 failed hosts'
+tok=$(csrf)
+like "rerun without CSRF is refused" "$(post /ui/job_invocations/$jid/rerun x=1)" '^403'
+out=$(post /ui/job_invocations/$jid/rerun csrf_token=$tok)
+like "rerun goes to the new invocation" "$out" '^303 .*/ui/job_invocations/[0-9]+$'
+new=${out##*/}
+like "a new job" "$new" '^[0-9]+$'
+like "that re-runs the first" "$("$DROVER" --json job show "$new")" "\"rerun_of\": *$jid"
+is "a job of another kind is not an invocation" "$(page /ui/job_invocations/1)" 404
+
+# Drift: nothing checked yet; check now submits a drift check.
+is "the drift page" "$(page /ui/drift)" 200
+like "says no host was checked" "$(cat "$TAP_TMP/page.html")" 'No host has been checked'
+like "an admin can check now" "$(cat "$TAP_TMP/page.html")" 'action="/ui/drift/check"'
+like "check now goes to the drift job" "$(post /ui/drift/check csrf_token=$(csrf))" \
+	'^303 .*/ui/job_invocations/[0-9]+$'
+
 # A viewer sees plans and gets no forms; posts are refused.
 printf 'viewer-pass-1\n' | "$DROVER" user create --login vera --role viewer >/dev/null 2>&1
 ui_login vera viewer-pass-1
@@ -106,6 +136,12 @@ vtok=$(csrf)
 like "a viewer's create post is refused" \
 	"$(post /ui/sync_plans csrf_token=$vtok name=v interval=daily repository_ids=$rid)" '^403'
 like "so is a viewer's delete" "$(post /ui/sync_plans/$pid/delete csrf_token=$vtok)" '^403'
+page /ui/job_invocations/$jid >/dev/null
+is "a viewer gets no rerun button" "$(grep -c 'Rerun on' "$TAP_TMP/page.html")" 0
+like "nor may rerun" "$(post /ui/job_invocations/$jid/rerun csrf_token=$vtok)" '^403'
+page /ui/drift >/dev/null
+is "nor a check now button" "$(grep -c 'drift/check' "$TAP_TMP/page.html")" 0
+like "nor may check" "$(post /ui/drift/check csrf_token=$vtok)" '^403'
 
 ui_login admin "$ADMIN_PASSWORD"
 page /ui/sync_plans >/dev/null
