@@ -29,7 +29,7 @@ wait_job() {
 	i=0
 	while [ $i -lt 120 ]; do
 		"$DROVER" --json job show "$1" >"$TAP_TMP/job" 2>/dev/null
-		grep -Eq '"state": *"(succeeded|failed|cancelled|interrupted)"' "$TAP_TMP/job" && break
+		grep -Eq '^  "state": *"(succeeded|failed|cancelled|interrupted)"' "$TAP_TMP/job" && break
 		sleep 0.5
 		i=$((i + 1))
 	done
@@ -100,7 +100,7 @@ ok "the update replaces the repositories" sh -c "'$DROVER' sync-plan show nightl
 "$DROVER" sync-plan sync nightly >/dev/null 2>&1
 id=$("$DROVER" --json job list --kind sync_plan | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
 job=$(wait_job "$id")
-like "the job fails" "$job" '"state": *"failed"'
+like "the job fails" "$job" '^  "state": *"failed"'
 like "naming the repository that failed" "$job" '1 of 3 repositories failed: \[\\"gone-yum\\"\]'
 like "the others still succeed" "$(printf '%s' "$job" | tr -d '\n ')" \
 	'"item":"hello-deb","state":"success"'
@@ -145,7 +145,7 @@ jid=$(curl -s -H "Authorization: Bearer $token" -H 'Content-Type: application/js
 	-d '{"kind":"content_view_publish_promote","params":{"content_view":"base","environments":"Dev,Prod"}}' \
 	"$DROVERD_URL/api/v2/jobs" | sed -n 's/^{"id": *\([0-9]*\).*/\1/p;s/^{.*"id":\([0-9]*\).*/\1/p' | head -1)
 job=$(wait_job "$jid")
-like "publish + promote succeeds" "$job" '"state": *"succeeded"'
+like "publish + promote succeeds" "$job" '^  "state": *"succeeded"'
 like "the new version is promoted to both" "$(printf '%s' "$job" | tr -d '\n ')" '"promoted_to":\["Dev","Prod"\]'
 like "Prod serves it" "$(curl -s -o /dev/null -w '%{http_code}' "$DROVERD_URL/content/Prod/base/hello-yum/repodata/repomd.xml")" 200
 
