@@ -315,8 +315,8 @@ syncplan_present(json_t *plan)
 	sched = schedule_get(json_integer_value(json_object_get(plan, "schedule_id")));
 	json_object_set_new(plan, "enabled",
 	    json_boolean(sched != NULL && json_is_true(json_object_get(sched, "enabled"))));
-	json_object_set(
-	    plan, "next_runs", sched ? json_object_get(sched, "next_runs_local") : json_array());
+	json_object_set_new(plan, "next_runs",
+	    sched ? json_incref(json_object_get(sched, "next_runs_local")) : json_array());
 	json_object_set(plan, "next_sync",
 	    json_array_size(json_object_get(plan, "next_runs"))
 	        ? json_array_get(json_object_get(plan, "next_runs"), 0)
@@ -432,7 +432,9 @@ jobs_syncplan_save(const char *id_or_name, const json_t *body, const char *user,
 		goto fail;
 	spec = syncplan_schedule_spec(plan, id, enabled, user);
 	if (schedule_create(spec, &sid, err) < 0) {
-		json_object_set_new(invalid, "cron_expression", json_string(err->msg));
+		/* The line was checked already: a refusal is about the schedule's name. */
+		json_object_set_new(invalid, strstr(err->msg, "name") ? "name" : "cron_expression",
+		    json_string(err->msg));
 		store_rollback();
 		return -422;
 	}
@@ -464,7 +466,7 @@ int
 jobs_syncplan_delete(
     const char *id_or_name, const char *user, const char *remote, struct dr_error *err)
 {
-	_cleanup_json_ json_t *before = jobs_syncplan_get(id_or_name);
+	_cleanup_json_ json_t *before = jobs_syncplan_get(id_or_name), *sched = NULL;
 	int64_t sid;
 
 	if (before == NULL) {
@@ -474,7 +476,8 @@ jobs_syncplan_delete(
 	sid = json_integer_value(json_object_get(before, "schedule_id"));
 	if (store_begin(err) < 0)
 		return -1;
-	if ((schedule_get(sid) != NULL && schedule_delete(sid, err) < 0) ||
+	sched = schedule_get(sid);
+	if ((sched != NULL && schedule_delete(sid, err) < 0) ||
 	    store_execf(NULL, NULL, err, "DELETE FROM jobs_sync_plans WHERE id = ?", "[O]",
 	        json_object_get(before, "id")) < 0 ||
 	    store_commit(err) < 0) {
