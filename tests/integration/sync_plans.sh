@@ -152,4 +152,7 @@ like "Prod serves it" "$(curl -s -o /dev/null -w '%{http_code}' "$DROVERD_URL/co
 ok "sync-plan delete" "$DROVER" sync-plan delete nightly
 is "its schedule is gone" "$("$DROVER" schedule list | grep -c sync_plan/nightly)" 0
 is "the plan is gone" "$(code GET /api/v2/sync_plans/nightly "$token")" 404
+droverd_stop
+is "droverd stopped cleanly, no sanitizer report in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
 done_testing

@@ -148,4 +148,7 @@ page /ui/sync_plans >/dev/null
 tok=$(csrf)
 like "delete" "$(post /ui/sync_plans/$pid/delete csrf_token=$tok)" '^303 .*/ui/sync_plans$'
 is "the plan is gone" "$(page /ui/sync_plans/$pid)" 404
+droverd_stop
+is "droverd stopped cleanly, no sanitizer report in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
 done_testing
