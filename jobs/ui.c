@@ -280,9 +280,22 @@ jobs_ui_drift(struct http_request *req, struct http_response *resp)
 	json_t *rows = NULL, *vars;
 	struct dr_error err;
 
+	json_t *r;
+	size_t i;
+
 	if (jobs_drift_list(&rows, &err) < 0) {
 		ui_error(req, resp, 500, err.msg);
 		return 0;
+	}
+	/* Drifted hosts come first and are the ones with changes to show. */
+	json_array_foreach(rows, i, r)
+	{
+		_cleanup_json_ json_t *d = NULL;
+		if (!json_is_true(json_object_get(r, "drifted")))
+			break;
+		d = jobs_drift_get(json_integer_value(json_object_get(r, "host_id")));
+		if (d != NULL)
+			json_object_set(r, "changes", json_object_get(d, "changes"));
 	}
 	vars = json_pack("{s:o}", "rows", rows);
 	json_object_set_new(vars, "can_check", json_boolean(ui_can(req, "jobs", "create")));

@@ -56,7 +56,8 @@ UNIT_TESTS += tests/unit/test_search
 INTEGRATION_TESTS += tests/integration/api_rbac.sh tests/integration/ui_security.sh
 INTEGRATION_TESTS += tests/integration/api_hosts.sh
 UNIT_TESTS += tests/unit/test_prov_api
-INTEGRATION_TESTS += tests/integration/ui_pages.sh tests/integration/ui_jobs.sh
+INTEGRATION_TESTS += tests/integration/ui_pages.sh tests/integration/ui_jobs.sh \
+	tests/integration/ui_jobs_nodes.sh
 
 # Fuzz targets (tests/fuzz/): the corpus runs as a normal test in every build; the
 # libFuzzer binary is built only when configured with CC=clang --enable-fuzz.
