@@ -170,4 +170,9 @@ int cmd_cluster_update(struct cli *cli, int argc, char **argv);
 int cmd_cluster_delete(struct cli *cli, int argc, char **argv);
 int cmd_cluster_deploy(struct cli *cli, int argc, char **argv);
 
+/* cmd-syncplan.c */
+int cmd_syncplan_save(struct cli *cli, int argc, char **argv);
+int cmd_syncplan_list(struct cli *cli, int argc, char **argv);
+int cmd_syncplan_act(struct cli *cli, int argc, char **argv);
+
 #endif /* DROVER_CLI_H */

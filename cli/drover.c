@@ -285,6 +285,26 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Build an image again." },
 	{ "image", "delete", cmd_image_show, CLI_REMOTE, "image delete NAME",
 	    "Delete an image and its file (refused while building or in use)." },
+	{ "sync-plan", "create", cmd_syncplan_save, CLI_REMOTE,
+	    "sync-plan create NAME --interval hourly|daily|weekly|custom [--cron EXPR] "
+	    "[--start DATETIME] [--time-zone TZ] [--description TEXT] "
+	    "(--repository R|--product P)... [--disabled]",
+	    "Sync repositories on an interval starting at --start (Katello's sync plans)." },
+	{ "sync-plan", "list", cmd_syncplan_list, CLI_REMOTE, "sync-plan list",
+	    "List sync plans with their next sync." },
+	{ "sync-plan", "show", cmd_syncplan_act, CLI_REMOTE, "sync-plan show NAME",
+	    "Show a sync plan, its repositories and next runs." },
+	{ "sync-plan", "update", cmd_syncplan_save, CLI_REMOTE,
+	    "sync-plan update NAME [--name NEW] [options of create] [--enabled|--disabled]",
+	    "Change a sync plan (--repository/--product replace the lists)." },
+	{ "sync-plan", "delete", cmd_syncplan_act, CLI_REMOTE, "sync-plan delete NAME",
+	    "Delete a sync plan and its schedule." },
+	{ "sync-plan", "enable", cmd_syncplan_act, CLI_REMOTE, "sync-plan enable NAME",
+	    "Enable a sync plan." },
+	{ "sync-plan", "disable", cmd_syncplan_act, CLI_REMOTE, "sync-plan disable NAME",
+	    "Disable a sync plan." },
+	{ "sync-plan", "sync", cmd_syncplan_act, CLI_REMOTE, "sync-plan sync NAME [--follow]",
+	    "Run a sync plan now." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

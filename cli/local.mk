@@ -12,5 +12,6 @@ drover_SOURCES = cli/drover.c cli/cli.h \
 	cli/cmd-host.c \
 	cli/cmd-play.c \
 	cli/cmd-remote.c \
-	cli/cmd-image.c
+	cli/cmd-image.c \
+	cli/cmd-syncplan.c
 drover_LDADD = $(DROVER_LIBS)

@@ -372,6 +372,118 @@ jobs_api_playbook_show(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* The plan fields of a body: Katello's {"sync_plan": {...}} or the object itself. */
+static const json_t *
+jobs_api_plan_body(const json_t *body)
+{
+	const json_t *inner = json_object_get(body, "sync_plan");
+
+	return json_is_object(inner) ? inner : body;
+}
+
+/* GET /api/v2/sync_plans */
+static int
+jobs_api_sync_plans(struct http_request *req, struct http_response *resp)
+{
+	json_t *rows;
+	struct dr_error err;
+
+	if (jobs_syncplan_list(&rows, &err) < 0) {
+		http_reply_error(resp, 500, "%s", err.msg);
+		return 0;
+	}
+	api_reply_list(resp, rows, (int64_t)json_array_size(rows), (int64_t)json_array_size(rows),
+	    1, (long long)json_array_size(rows), NULL);
+	return 0;
+}
+
+/* POST /api/v2/sync_plans and PUT /api/v2/sync_plans/:id */
+static int
+jobs_api_sync_plan_save(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *body = NULL, *invalid = json_object(), *out = NULL;
+	const char *id = http_request_param(req, "id");
+	struct dr_error err;
+	int r;
+
+	if (jobs_api_body(req, resp, &body) < 0)
+		return 0;
+	r = jobs_syncplan_save(id, jobs_api_plan_body(body), http_request_user(req),
+	    http_request_remote(req), invalid, &out, &err);
+	if (r == -422)
+		jobs_api_invalid(resp, invalid);
+	else if (r < 0)
+		jobs_api_fail(resp, r, &err);
+	else
+		http_reply_json(resp, id ? 200 : 201, TAKE_PTR(out));
+	return 0;
+}
+
+/* GET /api/v2/sync_plans/:id */
+static int
+jobs_api_sync_plan_show(struct http_request *req, struct http_response *resp)
+{
+	json_t *plan = jobs_syncplan_get(http_request_param(req, "id"));
+
+	if (plan == NULL)
+		http_reply_error(resp, 404, "no sync plan '%s'", http_request_param(req, "id"));
+	else
+		http_reply_json(resp, 200, plan);
+	return 0;
+}
+
+/* DELETE /api/v2/sync_plans/:id */
+static int
+jobs_api_sync_plan_delete(struct http_request *req, struct http_response *resp)
+{
+	struct dr_error err;
+	int r = jobs_syncplan_delete(
+	    http_request_param(req, "id"), http_request_user(req), http_request_remote(req), &err);
+
+	if (r < 0)
+		jobs_api_fail(resp, r, &err);
+	else
+		http_reply_json(
+		    resp, 200, json_pack("{s:s}", "deleted", http_request_param(req, "id")));
+	return 0;
+}
+
+/* PUT /api/v2/sync_plans/:id/enable and /disable */
+static int
+jobs_api_sync_plan_enable(struct http_request *req, struct http_response *resp)
+{
+	const char *path = http_request_path(req);
+	bool on = strlen(path) >= 7 && strcmp(path + strlen(path) - 7, "/enable") == 0;
+	json_t *out = NULL;
+	struct dr_error err;
+	int r = jobs_syncplan_enable(http_request_param(req, "id"), on, http_request_user(req),
+	    http_request_remote(req), &out, &err);
+
+	if (r < 0)
+		jobs_api_fail(resp, r, &err);
+	else
+		http_reply_json(resp, 200, out);
+	return 0;
+}
+
+/* POST /api/v2/sync_plans/:id/sync: run the plan now (202 with the job). */
+static int
+jobs_api_sync_plan_sync(struct http_request *req, struct http_response *resp)
+{
+	struct dr_error err;
+	int64_t jid;
+	int r = jobs_syncplan_run_now(
+	    http_request_param(req, "id"), http_request_user(req), &jid, &err);
+
+	if (r < 0)
+		jobs_api_fail(resp, r, &err);
+	else {
+		jobs_wake();
+		http_reply_json(resp, 202, job_get(jid));
+	}
+	return 0;
+}
+
 static const struct http_route jobs_routes[] = {
     {"GET", "/api/v2/settings/ssh_key", jobs_api_ssh_key, 0, "settings_ssh_key", "", NULL,
         "droverd's SSH public key, to authorize on hosts"},
@@ -401,6 +513,24 @@ static const struct http_route jobs_routes[] = {
         "A library playbook's latest version with its text and versions"},
     {"GET", "/api/v2/playbooks/:name/versions/:version", jobs_api_playbook_show, 0,
         "playbook_version", "playbooks", "view", "One version of a library playbook"},
+    {"GET", "/api/v2/sync_plans", jobs_api_sync_plans, 0, "sync_plans", "sync_plans", "view",
+        "Sync plans with their repositories and next runs"},
+    {"POST", "/api/v2/sync_plans", jobs_api_sync_plan_save, 0, "sync_plans", "sync_plans",
+        "create",
+        "Create a sync plan {name, interval, sync_date, time_zone, cron_expression, "
+        "repository_ids, product_ids, enabled}"},
+    {"GET", "/api/v2/sync_plans/:id", jobs_api_sync_plan_show, 0, "sync_plan", "sync_plans",
+        "view", "A sync plan with its next runs and last job"},
+    {"PUT", "/api/v2/sync_plans/:id", jobs_api_sync_plan_save, 0, "sync_plan", "sync_plans",
+        "edit", "Change a sync plan"},
+    {"DELETE", "/api/v2/sync_plans/:id", jobs_api_sync_plan_delete, 0, "sync_plan", "sync_plans",
+        "delete", "Delete a sync plan and its schedule"},
+    {"PUT", "/api/v2/sync_plans/:id/enable", jobs_api_sync_plan_enable, 0, "sync_plan_enable",
+        "sync_plans", "edit", "Enable a sync plan"},
+    {"PUT", "/api/v2/sync_plans/:id/disable", jobs_api_sync_plan_enable, 0, "sync_plan_disable",
+        "sync_plans", "edit", "Disable a sync plan"},
+    {"POST", "/api/v2/sync_plans/:id/sync", jobs_api_sync_plan_sync, 0, "sync_plan_sync",
+        "sync_plans", "sync", "Run a sync plan now"},
 };
 
 /* Install the routes; before http_server_start. */
@@ -408,4 +538,5 @@ void
 jobs_api_init(void)
 {
 	http_routes_add(jobs_routes, nitems(jobs_routes));
+	jobs_ui_init();
 }

@@ -28,6 +28,13 @@ static const struct store_migration jobs_migrations[] = {
 	    /* Drift reports: the last check-mode run of a host's playbooks. */
 	    "CREATE TABLE jobs_drift (host_id INTEGER PRIMARY KEY, drifted INTEGER NOT NULL,"
 	    " changes TEXT, checked_at INTEGER NOT NULL, job_id INTEGER);" },
+	{ "jobs", 2,
+	    /* Sync plans (syncplan.c); each owns the schedule schedule_id. */
+	    "CREATE TABLE jobs_sync_plans (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	    " description TEXT NOT NULL DEFAULT '', interval TEXT NOT NULL, cron TEXT NOT NULL,"
+	    " tz TEXT NOT NULL, start_at INTEGER NOT NULL, repositories TEXT NOT NULL,"
+	    " products TEXT NOT NULL, schedule_id INTEGER, created_at INTEGER NOT NULL,"
+	    " updated_at INTEGER NOT NULL);" },
 };
 /* clang-format on */
 
@@ -39,6 +46,7 @@ jobs_register(void)
 	jobs_remote_register();
 	jobs_patch_register();
 	jobs_drift_register();
+	jobs_syncplan_register();
 }
 
 /* After store_open: droverd's SSH identity. */

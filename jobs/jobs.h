@@ -205,4 +205,31 @@ int jobs_init(const char *state_dir, struct dr_error *err);
 /* Install the routes; before http_server_start. */
 void jobs_api_init(void);
 
+/* syncplan.c */
+
+/*
+ * Sync plans: {name, description, interval (hourly|daily|weekly|custom), cron_expression
+ * (custom only), sync_date (ISO-8601, the first run; read in time_zone), time_zone,
+ * repository_ids / product_ids (names or ids), enabled}. Each plan owns a schedule
+ * "sync_plan/NAME" of job kind "sync_plan", which syncs every repository of the plan (its
+ * products' repositories as they are when it runs) in one job, one item per repository.
+ * Also the job kind "content_view_publish_promote" {content_view, environments, force?}.
+ * Functions return 0, or -404 / -409 / -422 (invalid filled per field) / -1.
+ */
+void jobs_syncplan_register(void);
+json_t *jobs_syncplan_get(const char *id_or_name);
+int jobs_syncplan_list(json_t **ret, struct dr_error *err);
+/* Create (id_or_name NULL) or update a plan; *ret the plan as shown. Audited. */
+int jobs_syncplan_save(const char *id_or_name, const json_t *body, const char *user,
+    const char *remote, json_t *invalid, json_t **ret, struct dr_error *err);
+int jobs_syncplan_delete(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err);
+int jobs_syncplan_enable(const char *id_or_name, bool on, const char *user, const char *remote,
+    json_t **ret, struct dr_error *err);
+/* ui.c: the sync plans pages; before http_server_start. */
+void jobs_ui_init(void);
+/* Queue the plan's job now. */
+int jobs_syncplan_run_now(
+    const char *id_or_name, const char *user, int64_t *ret_id, struct dr_error *err);
+
 #endif /* DROVER_JOBS_H */

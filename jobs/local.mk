@@ -9,4 +9,8 @@ libdrover_a_SOURCES += jobs/jobs.h jobs/jobs_int.h \
 	jobs/patch.c \
 	jobs/drift.c \
 	jobs/git.c \
-	jobs/api.c
+	jobs/syncplan.c \
+	jobs/api.c \
+	jobs/ui.c
+webui_asset_files += webui/templates/sync_plans.html webui/templates/job_runs.html \
+	webui/templates/drift.html

@@ -543,8 +543,20 @@ cv_copy_version(
 int
 repo_cv_publish_run(struct job *job, struct dr_error *err)
 {
-	const char *name = json_string_value(json_object_get(job_params(job), "content_view"));
-	const char *desc = json_string_value(json_object_get(job_params(job), "description"));
+	json_t *result = NULL;
+
+	if (repo_cv_publish(job, job_params(job), &result, err) < 0)
+		return -1;
+	job_result_set(job, result);
+	return 0;
+}
+
+/* Publish a new version of p's content view inside job; *ret_result says which. */
+int
+repo_cv_publish(struct job *job, const json_t *p, json_t **ret_result, struct dr_error *err)
+{
+	const char *name = json_string_value(json_object_get(p, "content_view"));
+	const char *desc = json_string_value(json_object_get(p, "description"));
 	_cleanup_json_ json_t *cv = repo_cv_get(name), *next = NULL, *lib = NULL;
 	int64_t cvv, t0 = time_mono_us();
 	json_int_t major;
@@ -616,9 +628,8 @@ repo_cv_publish_run(struct job *job, struct dr_error *err)
 	    (long long)major, (double)(time_mono_us() - t0) / 1e6);
 	{
 		_cleanup_free_ char *version = xasprintf("%lld.0", (long long)major);
-		job_result_set(job,
-		    json_pack("{s:s, s:s, s:I}", "content_view", name, "version", version,
-		        "cv_version_id", (json_int_t)cvv));
+		*ret_result = json_pack("{s:s, s:s, s:I}", "content_view", name, "version",
+		    version, "cv_version_id", (json_int_t)cvv);
 	}
 	return 0;
 fail:
@@ -652,7 +663,13 @@ cv_version_parse(const char *s, long long *major, long long *minor)
 int
 repo_cv_promote_run(struct job *job, struct dr_error *err)
 {
-	const json_t *p = job_params(job);
+	return repo_cv_promote(job, job_params(job), err);
+}
+
+/* Promote as p {"content_view", "version", "to", "force"?} says, inside job. */
+int
+repo_cv_promote(struct job *job, const json_t *p, struct dr_error *err)
+{
 	const char *name = json_string_value(json_object_get(p, "content_view"));
 	const char *ver = json_string_value(json_object_get(p, "version"));
 	const char *to = json_string_value(json_object_get(p, "to"));

@@ -194,6 +194,9 @@ struct repo_sync {
 	uint64_t bytes_downloaded;
 };
 int repo_sync_run(struct job *job, struct dr_error *err);
+/* Sync one repository (name or id) as part of job (its output goes there); *ret_result
+ * (caller frees) is {new_version, version_id, packages, errata, bytes_downloaded, seconds}. */
+int repo_sync_one(struct job *job, const char *which, json_t **ret_result, struct dr_error *err);
 /* For formats: fetch url into the work dir (at most max bytes); caller frees *ret_path. */
 int repo_sync_fetch(struct repo_sync *s, const char *url, uint64_t max, const char *sha256,
     char **ret_path, struct dr_error *err);
@@ -234,6 +237,9 @@ int repo_cv_update(int64_t id, const json_t *spec, struct dr_error *err);
 int repo_cv_delete(int64_t id, struct dr_error *err);
 int repo_cv_publish_run(struct job *job, struct dr_error *err);
 int repo_cv_promote_run(struct job *job, struct dr_error *err);
+/* The two jobs' work with explicit params, for jobs that chain them (sync plans). */
+int repo_cv_publish(struct job *job, const json_t *p, json_t **ret_result, struct dr_error *err);
+int repo_cv_promote(struct job *job, const json_t *p, struct dr_error *err);
 /* The repository version served at (environment, content view, repository), or -1. */
 int64_t repo_cv_resolve(const char *env, const char *cv, const char *repo, json_t **ret_repo);
 

@@ -944,17 +944,30 @@ int
 repo_sync_run(struct job *job, struct dr_error *err)
 {
 	const char *which = json_string_value(json_object_get(job_params(job), "repository"));
-	struct repo_sync s = {.job = job};
-	json_t *result = NULL;
 	_cleanup_free_ char *idtext = NULL;
-	int64_t repo_id, claimed = 0;
-	int r;
+	json_t *result = NULL;
 
 	if (which == NULL && json_is_integer(json_object_get(job_params(job), "repository")))
 		which = idtext = xasprintf("%lld",
 		    (long long)json_integer_value(json_object_get(job_params(job), "repository")));
 	if (which == NULL)
 		return dr_error_set(err, "params: \"repository\" (name or id) is required");
+	if (repo_sync_one(job, which, &result, err) < 0)
+		return -1;
+	job_result_set(job, result);
+	return 0;
+}
+
+/* Sync one repository (name or id) inside job; *ret_result as repo_sync's result. */
+int
+repo_sync_one(struct job *job, const char *which, json_t **ret_result, struct dr_error *err)
+{
+	struct repo_sync s = {.job = job};
+	json_t *result = NULL;
+	int64_t repo_id, claimed = 0;
+	int r;
+
+	*ret_result = NULL;
 	if ((s.repo = repo_get(which)) == NULL)
 		return dr_error_set(err, "no repository '%s'", which);
 	repo_id = json_integer_value(json_object_get(s.repo, "id"));
@@ -988,7 +1001,7 @@ repo_sync_run(struct job *job, struct dr_error *err)
 		sync_record(repo_id, r == 0 ? "succeeded" : "failed", r == 0 ? NULL : err->msg);
 	}
 	if (r == 0)
-		job_result_set(job, result);
+		*ret_result = result;
 	nftw(s.workdir, sync_rm, 16, FTW_DEPTH | FTW_PHYS);
 	free(s.workdir);
 	free(s.units);

@@ -38,6 +38,7 @@ INTEGRATION_TESTS += tests/integration/ssh_transport.sh
 # content (repos/)
 UNIT_TESTS += tests/unit/test_repo_meta
 INTEGRATION_TESTS += tests/integration/repo_yum.sh tests/integration/repo_apt.sh \
+	tests/integration/sync_plans.sh \
 	tests/integration/repo_resume.sh
 
 if ENABLE_TESTS
@@ -55,7 +56,8 @@ UNIT_TESTS += tests/unit/test_search
 INTEGRATION_TESTS += tests/integration/api_rbac.sh tests/integration/ui_security.sh
 INTEGRATION_TESTS += tests/integration/api_hosts.sh
 UNIT_TESTS += tests/unit/test_prov_api
-INTEGRATION_TESTS += tests/integration/ui_pages.sh
+INTEGRATION_TESTS += tests/integration/ui_pages.sh tests/integration/ui_jobs.sh \
+	tests/integration/ui_jobs_nodes.sh
 
 # Fuzz targets (tests/fuzz/): the corpus runs as a normal test in every build; the
 # libFuzzer binary is built only when configured with CC=clang --enable-fuzz.

@@ -148,6 +148,17 @@ node3 success"
 show=$("$DROVER" job show "$pid")
 like "job show lists the applied erratum per host" "$show" "node2 +success +DSA-0001-1 +no"
 like "and the versions before and after" "$show" "node3: hello 1.0-1 -> 1.1-1"
+# The same in the web UI's page of the run.
+jar=$T/jar
+curl -s -c "$jar" -b "$jar" "$DROVERD_URL/login" -o "$T/login.html"
+lt=$(sed -n 's/.*name="login_token" value="\([0-9a-f]*\)".*/\1/p' "$T/login.html")
+curl -s -c "$jar" -b "$jar" -o /dev/null --data-urlencode user=admin \
+	--data-urlencode "password=$ADMIN_PASSWORD" --data-urlencode "login_token=$lt" "$DROVERD_URL/login"
+page=$(curl -s -b "$jar" "$DROVERD_URL/ui/job_invocations/$pid" | tr -d '\n')
+like "the run's page shows each host's erratum applied" "$page" \
+	'node3 <small>[0-9.]+</small>.*<td data-label="Errata applied"><a href="/ui/errata/DSA-0001-1">DSA-0001-1</a>'
+like "the package versions before and after" "$page" '<li>hello 1.0-1 → 1.1-1</li>'
+like "and whether the host rebooted" "$page" '<td data-label="Rebooted">no</td>'
 is "hello 1.1-1 is installed on node3" "$(nssh 3 cat /usr/share/hello/version)" 1.1-1
 ok "node1 was drained before, patched, then uncordoned" nssh 1 \
 	'd=$(cat /tmp/drover-drained) u=$(cat /tmp/drover-uncordoned) p=$(stat -c %Y /var/lib/dpkg/info/hello.list)
