@@ -277,6 +277,17 @@ out:
 	return NULL;
 }
 
+/* Free the command line dnsmasq is started with. */
+static void
+pxe_dnsmasq_argv_free(void)
+{
+	for (size_t i = 0; pxe_dnsmasq_child.argv != NULL && pxe_dnsmasq_child.argv[i] != NULL;
+	     i++)
+		free(pxe_dnsmasq_child.argv[i]);
+	free(pxe_dnsmasq_child.argv);
+	pxe_dnsmasq_child.argv = NULL;
+}
+
 int
 pxe_dnsmasq_run(const char *command, const char *dir, struct dr_error *err)
 {
@@ -290,8 +301,7 @@ pxe_dnsmasq_run(const char *command, const char *dir, struct dr_error *err)
 	for (w = strtok_r(words, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save))
 		pxe_dnsmasq_child.argv[n++] = xstrdup(w);
 	if (n == 0) {
-		free(pxe_dnsmasq_child.argv);
-		pxe_dnsmasq_child.argv = NULL;
+		pxe_dnsmasq_argv_free();
 		return dr_error_set(err, "dhcp.dnsmasq_command: empty");
 	}
 	pxe_dnsmasq_child.argv[n++] = xstrdup("--keep-in-foreground");
@@ -309,10 +319,7 @@ pxe_dnsmasq_run(const char *command, const char *dir, struct dr_error *err)
 	log_info("dnsmasq (pid %d) runs on %s/dnsmasq.conf", (int)pxe_dnsmasq_child.pid, dir);
 	return 0;
 fail:
-	for (n = 0; pxe_dnsmasq_child.argv[n] != NULL; n++)
-		free(pxe_dnsmasq_child.argv[n]);
-	free(pxe_dnsmasq_child.argv);
-	pxe_dnsmasq_child.argv = NULL;
+	pxe_dnsmasq_argv_free();
 	return -1;
 }
 
@@ -334,8 +341,6 @@ pxe_dnsmasq_reload(bool restart)
 void
 pxe_dnsmasq_stop(void)
 {
-	size_t i;
-
 	if (!pxe_dnsmasq_child.on)
 		return;
 	pthread_mutex_lock(&pxe_dnsmasq_child.lock);
@@ -345,10 +350,7 @@ pxe_dnsmasq_stop(void)
 	pthread_cond_broadcast(&pxe_dnsmasq_child.cond);
 	pthread_mutex_unlock(&pxe_dnsmasq_child.lock);
 	pthread_join(pxe_dnsmasq_child.thread, NULL);
-	for (i = 0; pxe_dnsmasq_child.argv[i] != NULL; i++)
-		free(pxe_dnsmasq_child.argv[i]);
-	free(pxe_dnsmasq_child.argv);
-	pxe_dnsmasq_child.argv = NULL;
+	pxe_dnsmasq_argv_free();
 	pxe_dnsmasq_child.on = false;
 	pxe_dnsmasq_child.stopping = false;
 }
