@@ -51,6 +51,11 @@ EXTRA_DIST += tests/unit/unit.h
 TESTS += $(INTEGRATION_TESTS)
 EXTRA_DIST += $(INTEGRATION_TESTS) tests/lib tests/fixtures
 
+# tests/run-all's make distcheck runs these (the integration suites ran twice before it).
+print-unit-tests:
+	@echo $(UNIT_TESTS)
+.PHONY: print-unit-tests
+
 # web UI and REST API: search language and permissions; RBAC, lists, audits, OpenAPI; UI security
 UNIT_TESTS += tests/unit/test_search
 INTEGRATION_TESTS += tests/integration/api_rbac.sh tests/integration/ui_security.sh
