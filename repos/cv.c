@@ -418,8 +418,8 @@ cv_package_wanted(const json_t *filters, const json_t *unit, const json_t *block
 
 /* Copy source version into a new content-view repository version, filtered. */
 static int
-cv_copy_version(
-    int64_t cvv, const json_t *repo, const json_t *filters, int64_t *ret_vid, struct dr_error *err)
+cv_copy_version(int64_t cvv, const json_t *repo, const json_t *filters, int64_t *ret_vid,
+    bool *ret_whole, struct dr_error *err)
 {
 	int64_t src = json_integer_value(json_object_get(repo, "latest_version_id"));
 	_cleanup_json_ json_t *errata = NULL, *units = NULL, *blocked = json_object();
@@ -536,7 +536,27 @@ cv_copy_version(
 	        "[IIII]", (json_int_t)vid, (json_int_t)vid, (json_int_t)vid, (json_int_t)vid) < 0)
 		return -1;
 	*ret_vid = vid;
+	*ret_whole = !erratum_filters && !package_filters;
 	return 0;
+}
+
+/*
+ * Publish content view version vid of repo. A whole copy of a version whose metadata Drover
+ * wrote at sync (every policy but mirror_complete, which serves upstream's as-is) has the
+ * same metadata: its files are shared through the pool instead of written again.
+ */
+static int
+cv_publish_version(const json_t *repo, int64_t vid, bool whole, struct dr_error *err)
+{
+	const char *policy = json_string_value(json_object_get(repo, "mirroring_policy"));
+
+	if (!whole || strcmp(policy, "mirror_complete") == 0)
+		return repo_format_find(json_string_value(json_object_get(repo, "type")))
+		    ->publish(repo, vid, err);
+	return store_execf(NULL, NULL, err,
+	    "INSERT INTO repo_version_files (version_id, path, sha256, size)"
+	    " SELECT ?, path, sha256, size FROM repo_version_files WHERE version_id = ?",
+	    "[II]", (json_int_t)vid, json_integer_value(json_object_get(repo, "latest_version_id")));
 }
 
 /* The content_view_publish job: params {"content_view", "description"?}. */
@@ -597,12 +617,12 @@ repo_cv_publish(struct job *job, const json_t *p, json_t **ret_result, struct dr
 	{
 		_cleanup_free_ char *key = xasprintf("%lld", (long long)json_integer_value(rid));
 		_cleanup_json_ json_t *repo = repo_get(key);
-		const struct repo_format *fmt =
-		    repo_format_find(json_string_value(json_object_get(repo, "type")));
 		int64_t vid;
+		bool whole;
 
-		if (cv_copy_version(cvv, repo, json_object_get(cv, "filters"), &vid, err) < 0 ||
-		    fmt->publish(repo, vid, err) < 0) {
+		if (cv_copy_version(cvv, repo, json_object_get(cv, "filters"), &vid, &whole, err) <
+		        0 ||
+		    cv_publish_version(repo, vid, whole, err) < 0) {
 			dr_error_prefix(err,
 			    "repository %s: ", json_string_value(json_object_get(repo, "name")));
 			goto fail;

@@ -165,6 +165,18 @@ is "and leaves out hello 1.1, the erratum's fix" \
 updateinfo=$(curl -s "$nosec/repodata/repomd.xml" | grep -o 'repodata/[0-9a-f]*-updateinfo.xml.gz')
 is "and the erratum itself" "$(curl -s "$nosec/$updateinfo" | zcat | grep -c DRV-2024)" 0
 
+# A content view without filters shares the repository version's metadata (no rewrite).
+ok "content-view without filters" "$DROVER" content-view create --name whole --repos hello-yum
+ok "publish it" "$DROVER" content-view publish whole --wait
+is "its repomd.xml is the repository version's" \
+	"$(curl -s "$DROVERD_URL/content/Library/whole/hello-yum/repodata/repomd.xml" | sha256sum)" \
+	"$(curl -s "$lib/repodata/repomd.xml" | sha256sum)"
+primary=$(curl -s "$DROVERD_URL/content/Library/whole/hello-yum/repodata/repomd.xml" |
+	grep -o 'repodata/[0-9a-f]*-primary.xml.gz')
+like "and serves its primary, with both versions of hello" \
+	"$(curl -s "$DROVERD_URL/content/Library/whole/hello-yum/$primary" | zcat |
+		grep -o 'ver="1\.[01]"' | sort -u | tr '\n' ' ')" 'ver="1.0" ver="1.1"'
+
 # Mirror complete: upstream metadata served as-is.
 ok "repo create mirror_complete" "$DROVER" repo create --product test --name mirror-yum \
 	--type yum --url "$NGINX_URL/yum" --mirroring-policy mirror_complete
