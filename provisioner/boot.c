@@ -14,6 +14,9 @@
 static struct pxe_dnsmasq_opts prov_dhcp;
 static bool prov_dhcp_on;
 static pthread_mutex_t prov_dhcp_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Each host's reservations as dnsmasq has them, by host id ("12": [{mac, ip, name,
+ * build}]), so that a change to one host reads that host only. */
+static json_t *prov_dhcp_hosts;
 
 /* Configure the DHCP files (called once at start). */
 int
@@ -38,6 +41,10 @@ void
 provisioner_stop(void)
 {
 	pxe_dnsmasq_stop();
+	pthread_mutex_lock(&prov_dhcp_lock);
+	json_decref(prov_dhcp_hosts);
+	prov_dhcp_hosts = NULL;
+	pthread_mutex_unlock(&prov_dhcp_lock);
 }
 
 /* Rewrite dnsmasq.conf with every subnet's range and boot loaders. */
@@ -100,46 +107,111 @@ prov_boot_subnets_changed(void)
 		    prov_dhcp.dir);
 }
 
-/* Rewrite every reservation: one line per interface with a MAC. */
-void
-provisioner_boot_changed(const json_t *changed)
+/* Host row's reservations: one per interface with a MAC. */
+static json_t *
+prov_boot_host_entries(const json_t *row)
 {
-	_cleanup_json_ json_t *rows = NULL;
+	const json_t *data = json_object_get(row, "data");
+	json_t *list = json_array(), *nic;
+	size_t i;
+
+	json_array_foreach(json_object_get(data, "interfaces"), i, nic)
+	{
+		if (!json_is_string(json_object_get(nic, "mac")))
+			continue;
+		json_array_append_new(list,
+		    json_pack("{s:O, s:O?, s:O, s:b}", "mac", json_object_get(nic, "mac"), "ip",
+		        json_object_get(nic, "ip"), "name", json_object_get(row, "name"), "build",
+		        json_is_true(json_object_get(data, "build"))));
+	}
+	return list;
+}
+
+/* Write dhcp-hosts from prov_dhcp_hosts (locked). */
+static void
+prov_boot_write_hosts(void)
+{
 	struct pxe_dnsmasq_host *hosts = NULL;
 	struct dr_error err;
-	size_t n = 0, i, j;
-	json_t *row, *nic;
+	const char *key;
+	size_t n = 0, i;
+	json_t *list, *e;
 
-	(void)changed;
-	if (!prov_dhcp_on)
-		return;
-	pthread_mutex_lock(&prov_dhcp_lock);
-	if (store_queryf(&rows, &err, "SELECT id, name, data AS data_json FROM prov_hosts", NULL) <
-	    0) {
-		log_warnx("dhcp reservations: %s", err.msg);
-		goto out;
-	}
-	json_array_foreach(rows, i, row)
+	json_object_foreach(prov_dhcp_hosts, key, list)
 	{
-		json_t *data = json_object_get(row, "data");
-		json_array_foreach(json_object_get(data, "interfaces"), j, nic)
+		json_array_foreach(list, i, e)
 		{
-			if (json_object_get(nic, "mac") == NULL)
-				continue;
 			hosts = xreallocarray(hosts, n + 1, sizeof *hosts);
 			hosts[n++] = (struct pxe_dnsmasq_host){
-			    .mac = json_string_value(json_object_get(nic, "mac")),
-			    .ip = json_string_value(json_object_get(nic, "ip")),
-			    .name = json_string_value(json_object_get(row, "name")),
-			    .build = json_is_true(json_object_get(data, "build")),
+			    .mac = json_string_value(json_object_get(e, "mac")),
+			    .ip = json_string_value(json_object_get(e, "ip")),
+			    .name = json_string_value(json_object_get(e, "name")),
+			    .build = json_is_true(json_object_get(e, "build")),
 			};
 		}
 	}
 	if (pxe_dnsmasq_write_hosts(&prov_dhcp, hosts, n, &err) < 0)
 		log_warnx("dhcp reservations: %s", err.msg);
+	free(hosts);
+}
+
+/*
+ * A host was created, changed or deleted (changed: the host, its id is what counts), or
+ * NULL: every host. The reservations are rewritten, and dnsmasq told, only when that
+ * host's reservations differ from what dnsmasq has.
+ */
+void
+provisioner_boot_changed(const json_t *changed)
+{
+	json_int_t id = json_integer_value(json_object_get(changed, "id"));
+	_cleanup_json_ json_t *rows = NULL;
+	struct dr_error err;
+	size_t i;
+	json_t *row;
+
+	if (!prov_dhcp_on)
+		return;
+	pthread_mutex_lock(&prov_dhcp_lock);
+	if (changed == NULL || prov_dhcp_hosts == NULL) {
+		if (store_queryf(&rows, &err,
+		        "SELECT id, name, data AS data_json FROM prov_hosts ORDER BY id",
+		        NULL) < 0) {
+			log_warnx("dhcp reservations: %s", err.msg);
+			goto out;
+		}
+		json_decref(prov_dhcp_hosts);
+		prov_dhcp_hosts = json_object();
+		json_array_foreach(rows, i, row)
+		{
+			char key[24];
+			snprintf(key, sizeof key, "%lld",
+			    (long long)json_integer_value(json_object_get(row, "id")));
+			json_object_set_new(prov_dhcp_hosts, key, prov_boot_host_entries(row));
+		}
+	} else {
+		_cleanup_json_ json_t *now = NULL;
+		char key[24];
+
+		snprintf(key, sizeof key, "%lld", (long long)id);
+		if (store_queryf(&rows, &err,
+		        "SELECT id, name, data AS data_json FROM prov_hosts WHERE id = ?", "[I]",
+		        id) < 0) {
+			log_warnx("dhcp reservations: %s", err.msg);
+			goto out;
+		}
+		now = json_array_size(rows) > 0 ? prov_boot_host_entries(json_array_get(rows, 0))
+		                                : json_array();
+		if (json_equal(now, json_object_get(prov_dhcp_hosts, key)) ||
+		    (json_array_size(now) == 0 && json_object_get(prov_dhcp_hosts, key) == NULL))
+			goto out;
+		if (json_array_size(rows) > 0)
+			json_object_set(prov_dhcp_hosts, key, now);
+		else
+			json_object_del(prov_dhcp_hosts, key);
+	}
+	prov_boot_write_hosts();
 out:
 	pthread_mutex_unlock(&prov_dhcp_lock);
-	free(hosts);
 }
 
 /* The MAC in "01-52-54-00-12-34-56" (ARP type 1 prefix), or -1. */

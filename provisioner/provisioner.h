@@ -373,8 +373,8 @@ int provisioner_init(const struct provisioner_opts *o, struct dr_error *err);
 /* At droverd's stop: end the dnsmasq it runs, if any. */
 void provisioner_stop(void);
 
-/* A host's build state changed: rewrite the DHCP reservations (per-MAC TFTP files are
- * generated when asked for, so they need nothing). */
+/* A host was created, changed or deleted (NULL: any host): rewrite the DHCP reservations
+ * when its own differ (per-MAC TFTP files are generated when asked for). */
 void provisioner_boot_changed(const json_t *host);
 /* The TFTP root given to provisioner_init, or NULL. */
 const char *prov_tftp_root(void);

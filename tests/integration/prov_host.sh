@@ -178,6 +178,8 @@ like "the host is failed with its log" "$("$DROVER" host show n1 2>&1)" \
 ok "build --cancel" "$DROVER" host build n1 --cancel
 is "the cancelled token is dead" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$U/unattended/provision?token=$tok")" 404
+like "cancel takes the build tag off the reservation" "$(cat "$state/pxe/dhcp-hosts")" \
+	'^52:54:00:12:34:56,198\.18\.10\.21,n1$'
 # --- discovery
 is "facts with a malformed MAC are refused" "$(curl -s -o /dev/null -w '%{http_code}' \
 	-H 'Content-Type: application/json' -d '{"mac": "nope"}' "$U/unattended/discovery")" 422
@@ -198,6 +200,8 @@ ok "discovered provision makes a host and builds it" "$DROVER" discovered provis
 	52:54:00:00:00:77 --name d1 --hostgroup web
 like "d1 is building with the discovered MAC" "$("$DROVER" host show d1 2>&1 | tr -d '\n ')" \
 	'"mac":"52:54:00:00:00:77".*"status":"building"'
+like "and has its build reservation" "$(cat "$state/pxe/dhcp-hosts")" \
+	'^52:54:00:00:00:77,set:drover-build,d1$'
 like "a rule with a broken search is refused" "$("$DROVER" discovery-rule create --name bad \
 	--search 'cpus >=' --hostgroup web 2>&1)" '422 search'
 ok "a discovery rule for big machines" "$DROVER" discovery-rule create --name big \
@@ -218,6 +222,9 @@ like "the rule counts its host" "$("$DROVER" discovery-rule list 2>&1)" 'big .* 
 like "an unknown discovered MAC is a 404" "$("$DROVER" discovered delete 52:54:00:00:00:78 2>&1)" \
 	'404 no discovered host'
 
-ok "host delete" "$DROVER" host delete r1
+ok "host delete" "$DROVER" host delete d1
+is "its reservation is gone, the others stay" \
+	"$(grep -c -e '00:00:77' -e '^52:54:00:12:34:56,198\.18\.10\.21,n1$' "$state/pxe/dhcp-hosts")" 1
+ok "host delete r1" "$DROVER" host delete r1
 like "droverd kept serving" "$(curl -sf "$U/api/v2/status")" '"store": *"ok"'
 done_testing
