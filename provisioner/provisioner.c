@@ -20,7 +20,8 @@ extern const size_t prov_seed_ntexts;
 /*
  * The names of a table's rows are shown in other objects' JSON ("hostgroup_name"): any
  * row added, removed or renamed moves prov_names_version, which is part of the stamp
- * by which lists keep rows' texts in memory (api.c).
+ * by which lists keep rows' texts in memory (api.c). It starts at a random number, so
+ * that two databases opened in turn by one process (tests) do not share stamps.
  */
 #define PROV_NAMES_TRIGGERS(t)                                                                    \
 	"CREATE TRIGGER " t "_names_insert AFTER INSERT ON " t                                    \
@@ -73,7 +74,7 @@ static const struct store_migration prov_migrations[] = {
 	/* The tables that references point to (prov_names_tables[]). */
 	{ "provisioner", 6,
 	    "CREATE TABLE prov_names_version (n INTEGER NOT NULL);"
-	    "INSERT INTO prov_names_version VALUES (0);"
+	    "INSERT INTO prov_names_version VALUES (random() / 4);"
 	    PROV_NAMES_TRIGGERS("prov_domains")
 	    PROV_NAMES_TRIGGERS("prov_architectures")
 	    PROV_NAMES_TRIGGERS("prov_subnets")

@@ -684,13 +684,15 @@ api_page_json(const struct api_resource *r, const char *where, const char *order
     const json_t *params, long long page, long long per_page, struct buf *text, json_t *rows,
     struct dr_error *err)
 {
-	struct api_page pg = {r, text, rows, 0, r->json_stamp != NULL && !api_rows_off};
+	struct api_page pg = {r, text, rows, 0, false};
 	size_t start = text != NULL ? text->len : 0;
-	_cleanup_free_ char *stamp =
-	    pg.keep ? xasprintf(", %s AS id, %s AS s", r->id_sql, r->json_stamp) : NULL;
-	_cleanup_free_ char *sql = NULL;
+	_cleanup_free_ char *stamp = NULL, *sql = NULL;
 	int rc;
 
+	pthread_once(&api_cache_once, api_cache_key_make);
+	pg.keep = r->json_stamp != NULL && !api_rows_off;
+	if (pg.keep)
+		stamp = xasprintf(", %s AS id, %s AS s", r->id_sql, r->json_stamp);
 	if (pg.keep) {
 		sql = xasprintf("SELECT %s AS id, %s AS s FROM %s%s ORDER BY %s LIMIT %lld"
 		                " OFFSET %lld",
