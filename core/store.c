@@ -474,8 +474,8 @@ store_query(const char *sql, const json_t *params, json_t **ret_rows, struct dr_
 
 /* Run a statement, handing each row's columns to fn as texts. */
 int
-store_each(const char *sql, const json_t *params, store_row_fn *fn, void *arg,
-    struct dr_error *err)
+store_each(
+    const char *sql, const json_t *params, store_row_fn *fn, void *arg, struct dr_error *err)
 {
 	const char *texts[STORE_EACH_COLUMNS];
 	size_t lens[STORE_EACH_COLUMNS], n, i;

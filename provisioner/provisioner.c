@@ -89,9 +89,9 @@ static const struct store_migration prov_migrations[] = {
 /* clang-format on */
 
 /* The tables with PROV_NAMES_TRIGGERS (migration 6), NULL-terminated. */
-const char *const prov_names_tables[] = {"prov_domains", "prov_architectures",
-    "prov_subnets", "prov_media", "prov_ptables", "prov_provisioning_templates",
-    "prov_operatingsystems", "prov_compute_resources", "prov_hostgroups", "prov_images", NULL};
+const char *const prov_names_tables[] = {"prov_domains", "prov_architectures", "prov_subnets",
+    "prov_media", "prov_ptables", "prov_provisioning_templates", "prov_operatingsystems",
+    "prov_compute_resources", "prov_hostgroups", "prov_images", NULL};
 
 /* Register the tables; before store_open. */
 void

@@ -568,8 +568,8 @@ api_rows_put(const struct api_resource *r, int64_t id, const char *stamp, size_t
 		if (api_rows.bytes + slen + jlen + sizeof *e > API_ROWS_BYTES)
 			api_rows_clear();
 		if (api_rows.n >= api_rows.nbuckets) { /* grow: twice the buckets, rehashed */
-			size_t nb = api_rows.nbuckets != 0 ? api_rows.nbuckets * 2
-			                                   : API_ROWS_BUCKETS_MIN;
+			size_t nb =
+			    api_rows.nbuckets != 0 ? api_rows.nbuckets * 2 : API_ROWS_BUCKETS_MIN;
 			struct api_row **b = xcalloc(nb, sizeof *b);
 
 			for (i = 0; i < api_rows.nbuckets; i++)

@@ -273,21 +273,21 @@ test_each(void **state)
 	struct dr_error err;
 
 	assert_int_equal(store_open(dir, &err), 0);
-	assert_int_equal(store_exec("CREATE TABLE e (id INTEGER PRIMARY KEY, s TEXT, b BLOB)", NULL,
-	                     NULL, NULL, &err),
+	assert_int_equal(store_exec("CREATE TABLE e (id INTEGER PRIMARY KEY, s TEXT, b BLOB)",
+	                     NULL, NULL, NULL, &err),
 	    0);
 	assert_int_equal(store_exec("INSERT INTO e (s, b) VALUES ('h\xc3\xa9', x'610062'),"
 	                            " (NULL, NULL), ('z', '')",
 	                     NULL, NULL, NULL, &err),
 	    0);
-	assert_int_equal(
-	    store_each("SELECT id, s, length(b) FROM e WHERE id >= ? ORDER BY id", params,
-	        each_row, &seen, &err),
+	assert_int_equal(store_each("SELECT id, s, length(b) FROM e WHERE id >= ? ORDER BY id",
+	                     params, each_row, &seen, &err),
 	    0);
 	assert_string_equal(seen.text, "1|h\xc3\xa9|3;2|NULL|NULL;3|z|0;");
 	assert_int_equal(seen.rows, 3);
 	/* A blob with a NUL byte: its length is its own, not strlen's. */
-	assert_int_equal(store_each("SELECT b FROM e WHERE id = 1", NULL, each_blob, NULL, &err), 0);
+	assert_int_equal(
+	    store_each("SELECT b FROM e WHERE id = 1", NULL, each_blob, NULL, &err), 0);
 	/* Stopped by the callback: its value comes back, and the statement can run again. */
 	memset(&seen, 0, sizeof seen);
 	seen.limit = 2;
@@ -295,13 +295,14 @@ test_each(void **state)
 	    store_each("SELECT id FROM e ORDER BY id", NULL, each_row, &seen, &err), -7);
 	assert_string_equal(seen.text, "1;2;");
 	memset(&seen, 0, sizeof seen);
-	assert_int_equal(store_each("SELECT id FROM e ORDER BY id", NULL, each_row, &seen, &err), 0);
+	assert_int_equal(
+	    store_each("SELECT id FROM e ORDER BY id", NULL, each_row, &seen, &err), 0);
 	assert_string_equal(seen.text, "1;2;3;");
 	/* Errors name the statement. */
 	assert_int_equal(store_each("SELECT nope FROM e", NULL, each_row, &seen, &err), -1);
 	assert_non_null(strstr(err.msg, "SELECT nope"));
-	assert_int_equal(store_each("SELECT id FROM e WHERE id = ?", NULL, each_row, &seen, &err),
-	    -1);
+	assert_int_equal(
+	    store_each("SELECT id FROM e WHERE id = ?", NULL, each_row, &seen, &err), -1);
 	assert_non_null(strstr(err.msg, "1 parameters expected, 0 given"));
 }
 
