@@ -457,6 +457,15 @@ void store_close(void);
 const char *store_path(void);
 /* Run one statement; *ret_rows (caller frees) = array of row objects. */
 int store_query(const char *sql, const json_t *params, json_t **ret_rows, struct dr_error *err);
+/*
+ * Run one statement, calling fn for each row with its n columns as texts (NULL for NULL;
+ * valid until fn returns) and their lengths in bytes: for large rows read once, without
+ * building JSON. A negative return from fn stops the statement and is returned (fn sets
+ * err, if any); at most 64 columns.
+ */
+typedef int store_row_fn(void *arg, size_t n, const char *const *texts, const size_t *lens);
+int store_each(
+    const char *sql, const json_t *params, store_row_fn *fn, void *arg, struct dr_error *err);
 /* Run one statement returning no rows; *ret_changes = rows changed, *ret_id = last insert
  * id (either may be NULL). */
 int store_exec(const char *sql, const json_t *params, int64_t *ret_changes, int64_t *ret_id,

@@ -20,6 +20,7 @@
 #define STORE_STMT_CACHE 64 /* prepared statements kept per connection */
 #define STORE_MIGRATION_TABLES 64 /* registered migration tables */
 #define STORE_SQL_SHOW 80 /* characters of SQL quoted in an error */
+#define STORE_EACH_COLUMNS 64 /* columns store_each() hands over */
 
 /* A cached prepared statement, found by its SQL text. */
 struct store_stmt {
@@ -469,6 +470,45 @@ store_query(const char *sql, const json_t *params, json_t **ret_rows, struct dr_
 		return -1;
 	*ret_rows = rows;
 	return 0;
+}
+
+/* Run a statement, handing each row's columns to fn as texts. */
+int
+store_each(
+    const char *sql, const json_t *params, store_row_fn *fn, void *arg, struct dr_error *err)
+{
+	const char *texts[STORE_EACH_COLUMNS];
+	size_t lens[STORE_EACH_COLUMNS], n, i;
+	struct store_conn *c;
+	sqlite3_stmt *st;
+	int rc, frc = 0;
+
+	if ((c = store_conn_get(err)) == NULL)
+		return -1;
+	if ((st = store_stmt_get(c, sql, err)) == NULL)
+		return -1;
+	n = (size_t)sqlite3_column_count(st);
+	if (n > STORE_EACH_COLUMNS)
+		return dr_error_set(err, "%s: \"%.*s\": more than %d columns", store_name(),
+		    STORE_SQL_SHOW, sql, STORE_EACH_COLUMNS);
+	if (store_bind(st, params, sql, err) < 0) {
+		sqlite3_reset(st);
+		sqlite3_clear_bindings(st);
+		return -1;
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		for (i = 0; i < n; i++) {
+			texts[i] = (const char *)sqlite3_column_text(st, (int)i);
+			lens[i] = (size_t)sqlite3_column_bytes(st, (int)i);
+		}
+		if ((frc = fn(arg, n, texts, lens)) < 0)
+			break;
+	}
+	if (frc >= 0 && rc != SQLITE_DONE)
+		store_stmt_error(err, c->db, rc, sql);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return frc < 0 ? frc : rc == SQLITE_DONE ? 0 : -1;
 }
 
 /* Run a statement returning no rows. */

@@ -1052,6 +1052,37 @@ prov_api_json_build(const struct prov_resource *res, char **ret_columns)
 	return out;
 }
 
+/*
+ * What an object's JSON (prov_api_json_build) is made of, as one text for the lists' row
+ * cache: the version of the names it shows, its times, its name (length first) and its
+ * document. The tables its references point to must move that version (migration 6).
+ */
+static char *
+prov_api_stamp_build(const struct prov_resource *res)
+{
+	const char *t = res->table;
+
+	for (size_t i = 0; i < res->nfields; i++) {
+		const struct prov_field *f = &res->fields[i];
+		const struct prov_resource *ref =
+		    f->arg != NULL ? prov_resource_find(f->arg) : NULL;
+		size_t k;
+
+		if (ref == NULL || (f->type != PROV_REF && f->type != PROV_REFS))
+			continue;
+		for (k = 0; prov_names_tables[k] != NULL; k++)
+			if (strcmp(prov_names_tables[k], ref->table) == 0)
+				break;
+		if (prov_names_tables[k] == NULL)
+			fatalx("%s.%s refers to %s, which has no names triggers", res->name,
+			    f->name, ref->table);
+	}
+	return xasprintf("printf('%%d %%d %%d %%d ', (SELECT n FROM prov_names_version),"
+	                 " %s.created_at, %s.updated_at, length(CAST(%s.name AS BLOB)))"
+	                 " || %s.name || %s.data",
+	    t, t, t, t, t);
+}
+
 /* The api_resource of every provisioning resource, registered for lists and roles. */
 static void
 prov_api_resources_build(void)
@@ -1072,6 +1103,7 @@ prov_api_resources_build(void)
 		a->id_sql = xasprintf("%s.id", res[i].table);
 		a->order = xasprintf("%s.name", res[i].table);
 		a->json = prov_api_json_build(&res[i], (char **)&a->json_columns);
+		a->json_stamp = prov_api_stamp_build(&res[i]);
 		prov_api_fields_build(&res[i], a);
 	}
 	prov_api_nres = n;

@@ -17,6 +17,21 @@ extern const size_t prov_seed_ntexts;
 	"CREATE TABLE " t " (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"                  \
 	" data TEXT NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);"
 
+/*
+ * The names of a table's rows are shown in other objects' JSON ("hostgroup_name"): any
+ * row added, removed or renamed moves prov_names_version, which is part of the stamp
+ * by which lists keep rows' texts in memory (api.c). It starts at a random number, so
+ * that two databases opened in turn by one process (tests) do not share stamps.
+ */
+#define PROV_NAMES_TRIGGERS(t)                                                                    \
+	"CREATE TRIGGER " t "_names_insert AFTER INSERT ON " t                                    \
+	" BEGIN UPDATE prov_names_version SET n = n + 1; END;"                                    \
+	"CREATE TRIGGER " t "_names_delete AFTER DELETE ON " t                                    \
+	" BEGIN UPDATE prov_names_version SET n = n + 1; END;"                                    \
+	"CREATE TRIGGER " t "_names_update AFTER UPDATE OF id, name ON " t                        \
+	" WHEN OLD.id IS NOT NEW.id OR OLD.name IS NOT NEW.name"                                  \
+	" BEGIN UPDATE prov_names_version SET n = n + 1; END;"
+
 /* One table per resource (PROV_TABLE), the MAC/IP index and the build tokens. */
 /* clang-format off */
 static const struct store_migration prov_migrations[] = {
@@ -56,8 +71,27 @@ static const struct store_migration prov_migrations[] = {
 	    "CREATE INDEX prov_hosts_domain ON prov_hosts (domain_id);"
 	    "CREATE INDEX prov_hosts_os ON prov_hosts (operatingsystem_id);" },
 	{ "provisioner", 5, PROV_TABLE("prov_images") },
+	/* The tables that references point to (prov_names_tables[]). */
+	{ "provisioner", 6,
+	    "CREATE TABLE prov_names_version (n INTEGER NOT NULL);"
+	    "INSERT INTO prov_names_version VALUES (random() / 4);"
+	    PROV_NAMES_TRIGGERS("prov_domains")
+	    PROV_NAMES_TRIGGERS("prov_architectures")
+	    PROV_NAMES_TRIGGERS("prov_subnets")
+	    PROV_NAMES_TRIGGERS("prov_media")
+	    PROV_NAMES_TRIGGERS("prov_ptables")
+	    PROV_NAMES_TRIGGERS("prov_provisioning_templates")
+	    PROV_NAMES_TRIGGERS("prov_operatingsystems")
+	    PROV_NAMES_TRIGGERS("prov_compute_resources")
+	    PROV_NAMES_TRIGGERS("prov_hostgroups")
+	    PROV_NAMES_TRIGGERS("prov_images") },
 };
 /* clang-format on */
+
+/* The tables with PROV_NAMES_TRIGGERS (migration 6), NULL-terminated. */
+const char *const prov_names_tables[] = {"prov_domains", "prov_architectures", "prov_subnets",
+    "prov_media", "prov_ptables", "prov_provisioning_templates", "prov_operatingsystems",
+    "prov_compute_resources", "prov_hostgroups", "prov_images", NULL};
 
 /* Register the tables; before store_open. */
 void

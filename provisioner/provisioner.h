@@ -358,6 +358,9 @@ void prov_ui_init(void);
 
 /* Register the tables and job kinds; before store_open. */
 void provisioner_register(void);
+/* The tables whose rows' names other objects show, NULL-terminated: each has triggers
+ * that move prov_names_version when a row is added, removed or renamed. */
+extern const char *const prov_names_tables[];
 /* Where the provisioner publishes boot data. */
 struct provisioner_opts {
 	const char *url; /* droverd's URL as installers reach it */

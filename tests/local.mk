@@ -59,7 +59,7 @@ print-unit-tests:
 # web UI and REST API: search language and permissions; RBAC, lists, audits, OpenAPI; UI security
 UNIT_TESTS += tests/unit/test_search
 INTEGRATION_TESTS += tests/integration/api_rbac.sh tests/integration/ui_security.sh
-INTEGRATION_TESTS += tests/integration/api_hosts.sh
+INTEGRATION_TESTS += tests/integration/api_hosts.sh tests/integration/api_rows.sh
 UNIT_TESTS += tests/unit/test_prov_api
 INTEGRATION_TESTS += tests/integration/ui_pages.sh tests/integration/ui_jobs.sh \
 	tests/integration/ui_jobs_nodes.sh

@@ -240,13 +240,18 @@ api_reply_list(struct http_response *resp, json_t *rows, int64_t total, int64_t 
 	        "search", search, "results", rows));
 }
 
-/* WHERE conditions for a list: the scope, an extra condition, then the search. */
+/*
+ * WHERE conditions for a list: the scope, an extra condition, then the search; nothing
+ * when there are none, so that SQLite counts a whole table from its b-tree's pages.
+ */
 static int
 api_where(const struct api_resource *r, const char *scope, const char *extra,
     const json_t *extra_params, const char *search, struct buf *where, json_t *params,
     int *ret_bad, struct dr_error *err)
 {
-	buf_adds(where, " WHERE 1 = 1");
+	buf_adds(where,
+	    scope != NULL || extra != NULL || (search != NULL && *search != '\0') ? " WHERE 1 = 1"
+	                                                                          : "");
 	if (scope != NULL) {
 		buf_adds(where, " AND ");
 		if (search_compile(scope, r->fields, r->nfields, where, params, err) < 0) {
@@ -304,7 +309,7 @@ struct api_cache {
 
 static pthread_key_t api_cache_key;
 static pthread_once_t api_cache_once = PTHREAD_ONCE_INIT;
-static bool api_cache_off;
+static bool api_cache_off, api_rows_off;
 
 /* A thread's cache, freed when the thread ends. */
 static void
@@ -326,7 +331,9 @@ api_cache_key_make(void)
 {
 	if (pthread_key_create(&api_cache_key, api_cache_free) != 0)
 		fatalx("pthread_key_create failed");
-	api_cache_off = getenv("DROVER_API_NO_CACHE") != NULL; /* for benchmarks */
+	/* For benchmarks: "1" turns off the answers and counts, "all" the rows too. */
+	api_cache_off = getenv("DROVER_API_NO_CACHE") != NULL;
+	api_rows_off = api_cache_off && strcmp(getenv("DROVER_API_NO_CACHE"), "all") == 0;
 }
 
 /* The state of the data as this thread's connection sees it; -1 when unknown. */
@@ -483,45 +490,239 @@ api_reply_list_text(struct http_response *resp, const struct buf *results, int64
 }
 
 /*
+ * Rows of lists as JSON texts (api_resource.json_stamp), shared by the threads and kept
+ * across writes: a row is found by its resource, id and stamp, and the stamp moves
+ * whenever the row's text may. A write to one host thus costs the next page one row's
+ * rendering, not a hundred. Past API_ROWS_BYTES the whole table is let go.
+ */
+#define API_ROWS_BYTES (64 * 1024 * 1024)
+#define API_ROWS_BUCKETS_MIN 1024
+
+struct api_row {
+	const struct api_resource *r;
+	int64_t id;
+	char *stamp, *json;
+	size_t slen, jlen;
+	struct api_row *next;
+};
+
+static struct {
+	pthread_mutex_t lock;
+	struct api_row **bucket;
+	size_t nbuckets, n, bytes;
+} api_rows = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+/* The bucket of (r, id) in a table of n buckets (n a power of two). */
+static size_t
+api_rows_slot(const struct api_resource *r, int64_t id, size_t n)
+{
+	uint64_t h = ((uint64_t)(uintptr_t)r >> 4) * 0x9e3779b97f4a7c15ULL ^ (uint64_t)id;
+
+	h *= 0xbf58476d1ce4e5b9ULL;
+	return (size_t)(h ^ (h >> 31)) & (n - 1);
+}
+
+/* Forget every row; api_rows.lock held. */
+static void
+api_rows_clear(void)
+{
+	for (size_t i = 0; i < api_rows.nbuckets; i++)
+		while (api_rows.bucket[i] != NULL) {
+			struct api_row *e = api_rows.bucket[i];
+
+			api_rows.bucket[i] = e->next;
+			free(e->stamp);
+			free(e->json);
+			free(e);
+		}
+	api_rows.n = api_rows.bytes = 0;
+}
+
+/* The row (r, id) whatever its stamp; api_rows.lock held. */
+static struct api_row *
+api_rows_find(const struct api_resource *r, int64_t id)
+{
+	struct api_row *e;
+
+	if (api_rows.nbuckets == 0)
+		return NULL;
+	for (e = api_rows.bucket[api_rows_slot(r, id, api_rows.nbuckets)]; e != NULL; e = e->next)
+		if (e->r == r && e->id == id)
+			return e;
+	return NULL;
+}
+
+/* Keep json as the text of (r, id) at stamp; api_rows.lock held. */
+static void
+api_rows_put(const struct api_resource *r, int64_t id, const char *stamp, size_t slen,
+    const char *json, size_t jlen)
+{
+	struct api_row *e = api_rows_find(r, id);
+	size_t i;
+
+	if (e != NULL) {
+		api_rows.bytes -= e->slen + e->jlen;
+		free(e->stamp);
+		free(e->json);
+	} else {
+		if (api_rows.bytes + slen + jlen + sizeof *e > API_ROWS_BYTES)
+			api_rows_clear();
+		if (api_rows.n >= api_rows.nbuckets) { /* grow: twice the buckets, rehashed */
+			size_t nb =
+			    api_rows.nbuckets != 0 ? api_rows.nbuckets * 2 : API_ROWS_BUCKETS_MIN;
+			struct api_row **b = xcalloc(nb, sizeof *b);
+
+			for (i = 0; i < api_rows.nbuckets; i++)
+				while (api_rows.bucket[i] != NULL) {
+					struct api_row *m = api_rows.bucket[i];
+					size_t k = api_rows_slot(m->r, m->id, nb);
+
+					api_rows.bucket[i] = m->next;
+					m->next = b[k];
+					b[k] = m;
+				}
+			free(api_rows.bucket);
+			api_rows.bucket = b;
+			api_rows.nbuckets = nb;
+		}
+		e = xcalloc(1, sizeof *e);
+		e->r = r;
+		e->id = id;
+		i = api_rows_slot(r, id, api_rows.nbuckets);
+		e->next = api_rows.bucket[i];
+		api_rows.bucket[i] = e;
+		api_rows.n++;
+		api_rows.bytes += sizeof *e;
+	}
+	e->stamp = xmalloc(slen + 1);
+	memcpy(e->stamp, stamp, slen + 1);
+	e->slen = slen;
+	e->json = xmalloc(jlen + 1);
+	memcpy(e->json, json, jlen + 1);
+	e->jlen = jlen;
+	api_rows.bytes += slen + jlen;
+}
+
+/* A page being made of rows' texts: an array's elements on text, or parsed onto rows. */
+struct api_page {
+	const struct api_resource *r;
+	struct buf *text;
+	json_t *rows;
+	size_t n; /* rows so far */
+	bool keep; /* keep the rows rendered */
+};
+
+/* Add one row's text to a page. */
+static void
+api_page_add(struct api_page *pg, const char *j, size_t len)
+{
+	json_t *v;
+
+	if (pg->text != NULL) {
+		buf_adds(pg->text, pg->n > 0 ? "," : "[");
+		buf_add(pg->text, j, len);
+	} else if ((v = json_loadb(j, len, 0, NULL)) != NULL) {
+		json_array_append_new(pg->rows, v);
+	}
+	pg->n++;
+}
+
+/* A row id as text (from store_each) as a number; 0 when it is none. */
+static int64_t
+api_page_id(const char *s)
+{
+	long long id;
+
+	return s != NULL && str_to_ll(s, 1, INT64_MAX, &id) == 0 ? (int64_t)id : 0;
+}
+
+/* store_each: a row of ids and stamps added from the kept rows; -2 when it is not kept. */
+static int
+api_page_kept_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
+{
+	struct api_page *pg = arg;
+	struct api_row *e;
+	int rc = -2;
+
+	if (n != 2 || texts[1] == NULL)
+		return -2;
+	pthread_mutex_lock(&api_rows.lock);
+	if ((e = api_rows_find(pg->r, api_page_id(texts[0]))) != NULL && e->slen == lens[1] &&
+	    memcmp(e->stamp, texts[1], lens[1]) == 0) {
+		api_page_add(pg, e->json, e->jlen);
+		rc = 0;
+	}
+	pthread_mutex_unlock(&api_rows.lock);
+	return rc;
+}
+
+/* store_each: a rendered row (text, id, stamp) added, and kept when pg->keep. */
+static int
+api_page_rendered_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
+{
+	struct api_page *pg = arg;
+
+	if (n < 1 || texts[0] == NULL)
+		return 0;
+	api_page_add(pg, texts[0], lens[0]);
+	if (pg->keep && n == 3 && texts[2] != NULL) {
+		pthread_mutex_lock(&api_rows.lock);
+		api_rows_put(pg->r, api_page_id(texts[1]), texts[2], lens[2], texts[0], lens[0]);
+		pthread_mutex_unlock(&api_rows.lock);
+	}
+	return 0;
+}
+
+/*
  * One page of r as JSON texts (r->json), joined into an array on text, or parsed into
- * rows when text is NULL.
+ * rows when text is NULL. With r->json_stamp, the page's ids and stamps are read first
+ * and the page made of the kept rows when all of them are kept at their stamps; else it
+ * is rendered by SQLite, and its rows kept.
  */
 static int
 api_page_json(const struct api_resource *r, const char *where, const char *orderby,
     const json_t *params, long long page, long long per_page, struct buf *text, json_t *rows,
     struct dr_error *err)
 {
-	/* The page is materialised first so that json_columns are computed once a row. */
-	_cleanup_free_ char *sql = xasprintf("WITH page AS MATERIALIZED (SELECT %s.*%s FROM %s%s"
-	                                     " ORDER BY %s LIMIT %lld OFFSET %lld)"
-	                                     " SELECT %s AS j FROM page AS %s ORDER BY %s",
-	    r->from, r->json_columns != NULL ? r->json_columns : "", r->from, where, orderby,
-	    per_page, (page - 1) * per_page, r->json, r->from, orderby);
-	_cleanup_json_ json_t *got = NULL;
-	json_t *row;
-	size_t i;
+	struct api_page pg = {r, text, rows, 0, false};
+	size_t start = text != NULL ? text->len : 0;
+	_cleanup_free_ char *stamp = NULL, *sql = NULL;
+	int rc;
 
-	if (store_query(sql, params, &got, err) < 0)
-		return -1;
-	if (text != NULL)
-		buf_addc(text, '[');
-	json_array_foreach(got, i, row)
-	{
-		const char *j = json_string_value(json_object_get(row, "j"));
-		json_t *v;
-
-		if (j == NULL)
-			continue;
-		if (text != NULL) {
-			if (i > 0)
-				buf_addc(text, ',');
-			buf_adds(text, j);
-		} else if ((v = json_loads(j, 0, NULL)) != NULL) {
-			json_array_append_new(rows, v);
+	pthread_once(&api_cache_once, api_cache_key_make);
+	pg.keep = r->json_stamp != NULL && !api_rows_off;
+	if (pg.keep)
+		stamp = xasprintf(", %s AS id, %s AS s", r->id_sql, r->json_stamp);
+	if (pg.keep) {
+		sql = xasprintf("SELECT %s AS id, %s AS s FROM %s%s ORDER BY %s LIMIT %lld"
+		                " OFFSET %lld",
+		    r->id_sql, r->json_stamp, r->from, where, orderby, per_page,
+		    (page - 1) * per_page);
+		if ((rc = store_each(sql, params, api_page_kept_row, &pg, err)) == 0)
+			goto done;
+		if (rc != -2)
+			return -1;
+		/* A row is not kept: start again. */
+		if (text != NULL && text->data != NULL) {
+			text->len = start;
+			text->data[start] = '\0';
 		}
+		if (rows != NULL)
+			json_array_clear(rows);
+		pg.n = 0;
+		free(sql);
 	}
+	/* The page is materialised first so that json_columns are computed once a row. */
+	sql = xasprintf("WITH page AS MATERIALIZED (SELECT %s.*%s FROM %s%s"
+	                " ORDER BY %s LIMIT %lld OFFSET %lld)"
+	                " SELECT %s AS j%s FROM page AS %s ORDER BY %s",
+	    r->from, r->json_columns != NULL ? r->json_columns : "", r->from, where, orderby,
+	    per_page, (page - 1) * per_page, r->json, pg.keep ? stamp : "", r->from, orderby);
+	if (store_each(sql, params, api_page_rendered_row, &pg, err) < 0)
+		return -1;
+done:
 	if (text != NULL)
-		buf_addc(text, ']');
+		buf_adds(text, pg.n > 0 ? "]" : "[]");
 	return 0;
 }
 

@@ -360,6 +360,13 @@ struct api_resource {
 	 */
 	const char *json_columns;
 	/*
+	 * Optional with json: an SQL expression over from whose value changes whenever a
+	 * row's json may (the row's columns, and a version of what json looks up in other
+	 * tables). Rows' texts are then kept in memory by id and stamp across writes, and a
+	 * page is rendered by SQLite again only when one of its rows is missing or moved.
+	 */
+	const char *json_stamp;
+	/*
 	 * The rows belong to one object (a host's packages) whose scope the handler has
 	 * checked: the caller's role filter, which is about that object and its fields, is
 	 * not applied to them. Lists of them pass the object as extra.

@@ -231,6 +231,81 @@ test_query_types(void **state)
 	assert_int_equal(changes, 0);
 }
 
+/* store_each: rows collected as "a|b;" texts, stopping after limit rows. */
+struct each_seen {
+	char text[256];
+	size_t rows, limit;
+};
+
+static int
+each_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
+{
+	struct each_seen *seen = arg;
+	size_t len = strlen(seen->text);
+
+	for (size_t i = 0; i < n; i++)
+		snprintf(seen->text + strlen(seen->text), sizeof seen->text - strlen(seen->text),
+		    "%s%.*s", i > 0 ? "|" : "", texts[i] != NULL ? (int)lens[i] : 4,
+		    texts[i] != NULL ? texts[i] : "NULL");
+	snprintf(seen->text + strlen(seen->text), sizeof seen->text - strlen(seen->text), ";");
+	assert_true(strlen(seen->text) > len);
+	return ++seen->rows == seen->limit ? -7 : 0;
+}
+
+/* store_each: the one column is the three bytes "a", NUL, "b". */
+static int
+each_blob(void *arg, size_t n, const char *const *texts, const size_t *lens)
+{
+	(void)arg;
+	assert_int_equal(n, 1);
+	assert_int_equal(lens[0], 3);
+	assert_memory_equal(texts[0], "a\0b", 3);
+	return 0;
+}
+
+/* Rows' columns handed over as texts with their lengths; a callback may stop early. */
+static void
+test_each(void **state)
+{
+	const char *dir = *state;
+	_cleanup_json_ json_t *params = json_pack("[i]", 1);
+	struct each_seen seen = {"", 0, 0};
+	struct dr_error err;
+
+	assert_int_equal(store_open(dir, &err), 0);
+	assert_int_equal(store_exec("CREATE TABLE e (id INTEGER PRIMARY KEY, s TEXT, b BLOB)",
+	                     NULL, NULL, NULL, &err),
+	    0);
+	assert_int_equal(store_exec("INSERT INTO e (s, b) VALUES ('h\xc3\xa9', x'610062'),"
+	                            " (NULL, NULL), ('z', '')",
+	                     NULL, NULL, NULL, &err),
+	    0);
+	assert_int_equal(store_each("SELECT id, s, length(b) FROM e WHERE id >= ? ORDER BY id",
+	                     params, each_row, &seen, &err),
+	    0);
+	assert_string_equal(seen.text, "1|h\xc3\xa9|3;2|NULL|NULL;3|z|0;");
+	assert_int_equal(seen.rows, 3);
+	/* A blob with a NUL byte: its length is its own, not strlen's. */
+	assert_int_equal(
+	    store_each("SELECT b FROM e WHERE id = 1", NULL, each_blob, NULL, &err), 0);
+	/* Stopped by the callback: its value comes back, and the statement can run again. */
+	memset(&seen, 0, sizeof seen);
+	seen.limit = 2;
+	assert_int_equal(
+	    store_each("SELECT id FROM e ORDER BY id", NULL, each_row, &seen, &err), -7);
+	assert_string_equal(seen.text, "1;2;");
+	memset(&seen, 0, sizeof seen);
+	assert_int_equal(
+	    store_each("SELECT id FROM e ORDER BY id", NULL, each_row, &seen, &err), 0);
+	assert_string_equal(seen.text, "1;2;3;");
+	/* Errors name the statement. */
+	assert_int_equal(store_each("SELECT nope FROM e", NULL, each_row, &seen, &err), -1);
+	assert_non_null(strstr(err.msg, "SELECT nope"));
+	assert_int_equal(
+	    store_each("SELECT id FROM e WHERE id = ?", NULL, each_row, &seen, &err), -1);
+	assert_non_null(strstr(err.msg, "1 parameters expected, 0 given"));
+}
+
 static void
 test_query_errors(void **state)
 {
@@ -541,6 +616,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_query_types, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_query_errors, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_each, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(
 	        test_statement_cache_and_transactions, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_concurrent_writers, setup_dir, teardown_dir),
