@@ -10,6 +10,8 @@ nobase_dist_pkgdata_DATA = playbooks/cluster.yml playbooks/maintenance.yml \
 	playbooks/roles/base/tasks/firewalld.yml \
 	playbooks/roles/base/tasks/main.yml \
 	playbooks/roles/base/tasks/modules.yml \
+	playbooks/roles/base/tasks/selinux.yml \
+	playbooks/roles/base/templates/chrony.conf.j2 \
 	playbooks/roles/base/templates/drover-cluster.nft.j2 \
 	playbooks/roles/base/templates/timesyncd.conf.j2 \
 	playbooks/roles/container_runtime/defaults/main.yml \
@@ -47,5 +49,5 @@ nobase_dist_pkgdata_DATA = playbooks/cluster.yml playbooks/maintenance.yml \
 	playbooks/roles/node_maintenance/tasks/main.yml
 INTEGRATION_TESTS += tests/integration/cluster_api.sh tests/integration/cluster.sh \
 	tests/integration/cluster_drover.sh tests/integration/cluster_firewalld.sh \
-	tests/integration/cluster_k3s.sh
+	tests/integration/cluster_k3s.sh tests/integration/cluster_redhat.sh
 webui_asset_files += webui/templates/clusters.html webui/templates/cluster.html
