@@ -38,11 +38,12 @@ trap 'cluster_repo_stop; nodes_down; [ -n "${CLUSTER_KEEP:-}" ] &&
 
 # The packages the RedHat branches name, as empty rpms in an rpm-md repository.
 pkgs="conntrack-tools socat ethtool iptables-nft nftables chrony container-selinux
-	containerd.io kubeadm kubelet kubectl python3-dnf-plugin-versionlock"
+	containerd.io kubeadm kubelet kubectl python3-dnf-plugin-versionlock k3s-selinux"
 built=0
 for p in $pkgs; do rpm_build "$p" 1.0 1 "$W/www/el9" >/dev/null 2>&1 && built=$((built + 1)); done
-is "the RedHat packages build as rpms" "$built" 12
+is "the RedHat packages build as rpms" "$built" 13
 ok "an rpm-md repository of them" createrepo_c --quiet "$W/www/el9"
+ok "the stand-in k3s binary" cluster_k3s_build "$W/www/k3s"
 mkdir -p "$W/www/debian" && : >"$W/www/debian/Release" # what cluster_repo_serve waits for
 ok "nginx serves it in the test network" cluster_repo_serve "$W/www"
 EL9=http://198.18.0.1:8080/el9
@@ -139,6 +140,22 @@ is "enforcing: container-selinux would be installed" \
 	"$(status "$W/enforcing.log" "container-selinux (enforcing)")" changed
 is "enforcing: /etc/selinux/config already says so" \
 	"$(status "$W/enforcing.log" "SELinux mode at boot (/etc/selinux/config)")" ok
+
+# k3s on Rocky with SELinux enforcing: k3s-selinux, no containerd.io (k3s runs its own).
+play "$W/k3s.log" -e @"$W/vars.yml" -e kubernetes_kind=k3s -e base_selinux=enforcing \
+	-e k3s_binary_url=http://198.18.0.1:8080/k3s/k3s \
+	-e k3s_binary_checksum=sha256:http://198.18.0.1:8080/k3s/sha256sum-amd64.txt \
+	--check --diff "$top_srcdir/playbooks/cluster.yml"
+rc=$?
+is "k3s on Rocky, check mode: exit code 0" "$rc" 0
+[ "$rc" = 0 ] || grep -B2 -A6 -E '^(fatal|failed)' "$W/k3s.log" | head -30 | sed 's/^/# /'
+is "k3s: k3s-selinux would be installed" \
+	"$(status "$W/k3s.log" "k3s's SELinux policy (RedHat family, enforcing)")" changed
+is "k3s: no containerd.io" "$(status "$W/k3s.log" "containerd and runc")" skipping
+is "k3s: the binary would be downloaded" "$(status "$W/k3s.log" "k3s binary")" changed
+like "k3s: config.yaml with selinux: true" "$(cat "$W/k3s.log")" '\+selinux: true'
+is "k3s: no server started in check mode" \
+	"$(status "$W/k3s.log" "First server running (restarted when its binary or configuration changed)")" skipping
 
 # A package the repository lacks fails in check mode too (dnf really resolves).
 play "$W/missing.log" -e @"$W/vars.yml" -e '{"base_packages": ["no-such-package-el9"]}' --check \
