@@ -2045,15 +2045,15 @@ ca_renew_schedule_seed(const char *tz, int64_t *ret_id, struct dr_error *err)
 	if (other == NULL && qerr.msg[0] != '\0')
 		return dr_error_set(err, "schedules: %s", qerr.msg);
 	if (other != NULL) {
-		value = xasprintf("found %lld",
-		    (long long)json_integer_value(json_object_get(other, "id")));
+		value = xasprintf(
+		    "found %lld", (long long)json_integer_value(json_object_get(other, "id")));
 	} else {
 		if (RAND_bytes(r, sizeof r) != 1)
 			return ca_ssl_error(err, "random jitter");
 		snprintf(cron, sizeof cron, "%d %d * * *", r[0] % 60, 1 + r[1] % 4);
 		spec = json_pack("{s:s,s:s,s:s,s:s,s:{s:i},s:s}", "name", CA_RENEW_SCHEDULE,
-		    "cron", cron, "tz", tz != NULL && *tz != '\0' ? tz : "UTC", "kind",
-		    "ca_renew", "params", "days", CA_RENEW_DAYS, "misfire", "run_once");
+		    "cron", cron, "tz", tz != NULL && *tz != '\0' ? tz : "UTC", "kind", "ca_renew",
+		    "params", "days", CA_RENEW_DAYS, "misfire", "run_once");
 		if (schedule_create(spec, &id, err) < 0)
 			return dr_error_prefix(err, "schedule %s: ", CA_RENEW_SCHEDULE);
 		value = xasprintf("seeded %lld", (long long)id);
