@@ -62,6 +62,18 @@ droverd_ca_start(struct config *cfg, struct dr_error *err)
 	if (r > 0)
 		log_info("created the CA root (key encrypted under %s/%s)", cfg->state_dir,
 		    CA_KEK_FILE);
+	if (r >= 0) {
+		struct dr_error serr;
+		char tz[64];
+		int64_t sid;
+
+		tz_default(tz, sizeof tz);
+		if (ca_renew_schedule_seed(tz, &sid, &serr) < 0)
+			log_warnx("the default host certificate renewal schedule: %s", serr.msg);
+		else if (sid > 0)
+			log_info("created schedule %lld (%s): host certificates renewed daily (%s)",
+			    (long long)sid, CA_RENEW_SCHEDULE, tz);
+	}
 	return r < 0 ? -1 : 0;
 }
 

@@ -66,6 +66,13 @@ static const struct store_migration ca_migrations[] = {
         " next_update INTEGER NOT NULL,"
         " stale INTEGER NOT NULL,"
         " pem TEXT NOT NULL);"},
+    /* What droverd decided once and must remember: "renew_schedule" (the default
+     * ca_renew schedule was seeded, or one was found; an admin's deletion sticks). */
+    {"ca", 2,
+        "CREATE TABLE ca_settings ("
+        " key TEXT PRIMARY KEY,"
+        " value TEXT NOT NULL,"
+        " updated_at INTEGER NOT NULL);"},
 };
 
 /* The columns a listing shows: everything but the PEM texts. */
@@ -2008,4 +2015,53 @@ ca_renew_run(struct job *job, struct dr_error *err)
 	job_printf(job, "%d certificate%s renewed\n", n, n == 1 ? "" : "s");
 	job_result_set(job, json_pack("{s:i}", "renewed", n));
 	return 0;
+}
+
+/*
+ * Seed the default ca_renew schedule: once per store (remembered in ca_settings), unless
+ * a ca_renew schedule exists already (an admin's, made before this upgrade). Daily at a
+ * random minute between 01:00 and 04:59 in tz, so that droverds installed together do not
+ * all renew at once.
+ */
+int
+ca_renew_schedule_seed(const char *tz, int64_t *ret_id, struct dr_error *err)
+{
+	_cleanup_json_ json_t *seen = NULL, *other = NULL, *spec = NULL;
+	_cleanup_free_ char *value = NULL;
+	unsigned char r[2];
+	char cron[32];
+	int64_t id = 0;
+	struct dr_error qerr;
+
+	*ret_id = 0;
+	seen = store_query_one(
+	    &qerr, "SELECT value FROM ca_settings WHERE key = 'renew_schedule'", NULL);
+	if (seen != NULL)
+		return 0;
+	if (qerr.msg[0] != '\0')
+		return dr_error_set(err, "ca_settings: %s", qerr.msg);
+	other = store_query_one(
+	    &qerr, "SELECT id FROM schedules WHERE kind = 'ca_renew' ORDER BY id LIMIT 1", NULL);
+	if (other == NULL && qerr.msg[0] != '\0')
+		return dr_error_set(err, "schedules: %s", qerr.msg);
+	if (other != NULL) {
+		value = xasprintf(
+		    "found %lld", (long long)json_integer_value(json_object_get(other, "id")));
+	} else {
+		if (RAND_bytes(r, sizeof r) != 1)
+			return ca_ssl_error(err, "random jitter");
+		snprintf(cron, sizeof cron, "%d %d * * *", r[0] % 60, 1 + r[1] % 4);
+		spec = json_pack("{s:s,s:s,s:s,s:s,s:{s:i},s:s}", "name", CA_RENEW_SCHEDULE,
+		    "cron", cron, "tz", tz != NULL && *tz != '\0' ? tz : "UTC", "kind", "ca_renew",
+		    "params", "days", CA_RENEW_DAYS, "misfire", "run_once");
+		if (schedule_create(spec, &id, err) < 0)
+			return dr_error_prefix(err, "schedule %s: ", CA_RENEW_SCHEDULE);
+		value = xasprintf("seeded %lld", (long long)id);
+	}
+	if (store_execf(NULL, NULL, err,
+	        "INSERT INTO ca_settings (key, value, updated_at) VALUES ('renew_schedule', ?, ?)",
+	        "[sI]", value, (json_int_t)time(NULL)) < 0)
+		return -1;
+	*ret_id = id;
+	return id > 0 ? 1 : 0;
 }

@@ -72,6 +72,16 @@ int ca_init(const char *state_dir, struct dr_error *err);
  * CRL distribution point). Call at start, before other threads use the CA.
  */
 int ca_crl_url_set(const char *url, struct dr_error *err);
+/*
+ * After ca_init, before the scheduler starts: seed the default schedule of the ca_renew
+ * job (named CA_RENEW_SCHEDULE; daily at a random minute of 01:00-04:59 in tz, e.g. the
+ * server's zone; params {"days": CA_RENEW_DAYS}), once per store: an admin may disable,
+ * replace or delete it and it is not made again (ca_settings remembers), and a store that
+ * already has a ca_renew schedule gets none. Returns 1 with *ret_id when it made one,
+ * else 0.
+ */
+#define CA_RENEW_SCHEDULE "ca-renew-hosts"
+int ca_renew_schedule_seed(const char *tz, int64_t *ret_id, struct dr_error *err);
 /* Forget the KEK (wiped from memory). */
 void ca_shutdown(void);
 

@@ -18,8 +18,30 @@ enddate() { date -d "$(openssl x509 -in "$1" -noout -enddate | cut -d= -f2)" +%s
 # jget EXPR: evaluate a Python expression over the JSON on stdin (bound to j)
 jget() { python3 -c 'import json,sys; j=json.load(sys.stdin); v=eval(sys.argv[1]); print("" if v is None else v)' "$1"; }
 
+# The default renewal schedule droverd seeds itself, in the server's time zone (TZ here).
+export TZ=Europe/Berlin
 ok "droverd starts" droverd_start "$TAP_TMP/state"
 ok "drover login" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
+# seeded: the default schedule's field K (schedule list), "" when there is none
+seeded() { "$DROVER" --json schedule list | jget "([s.get('$1') for s in j.get('results', j) if s['name'] == 'ca-renew-hosts'] + [''])[0]"; }
+nsched() { "$DROVER" --json schedule list | jget "len([s for s in j.get('results', j) if s['kind'] == 'ca_renew'])"; }
+restart() { droverd_stop && droverd_start "$TAP_TMP/state"; }
+like "droverd seeded a ca_renew schedule at first start" "$("$DROVER" schedule list)" 'ca-renew-hosts'
+is "of the ca_renew job" "$(seeded kind)" ca_renew
+like "daily, at a minute between 01:00 and 04:59 (jitter)" "$(seeded cron)" '^[1-5]?[0-9] [1-4] \* \* \*$'
+is "in the server's time zone" "$(seeded tz)" Europe/Berlin
+is "renewing what expires within 30 days" "$(seeded params | tr -d ' ')" "{'days':30}"
+is "enabled" "$(seeded enabled)" True
+nr=$(seeded next_run_at)
+ok "its next run is within a day" test "$nr" -gt "$(date +%s)" -a "$nr" -le $(($(date +%s) + 86400))
+like "droverd's log says so" "$(cat "$TAP_TMP/droverd.log")" 'created schedule [0-9]+ \(ca-renew-hosts\).*Europe/Berlin'
+seed_id=$(seeded id)
+seed_cron=$(seeded cron)
+ok "the admin disables it" "$DROVER" schedule disable "$seed_id"
+ok "droverd restarts" restart
+is "a restart makes no second one" "$(nsched)" 1
+is "and leaves it disabled" "$(seeded enabled) $(seeded id) $(seeded cron)" "False $seed_id $seed_cron"
+unset TZ
 "$DROVER" ca show --root >root.pem
 
 # Three host certificates: one close to expiry (a day left, inside the 30-day window),
@@ -111,5 +133,35 @@ ok "and moved on to the next minute" test "$(echo "$sched" | jget 'j["next_run_a
 like "the audit names the scheduled job as the renewer" \
 	"$("$DROVER" audit list --search "action=renew" 2>&1)" "job $job"
 ok "schedule disable" "$DROVER" schedule disable "$sid"
+
+# An admin's deletion sticks; a store from before the default schedule (an upgrade) gets
+# it, unless it has a ca_renew schedule of its own.
+ok "the admin deletes the default schedule" "$DROVER" schedule delete "$seed_id"
+ok "and the test's" "$DROVER" schedule delete "$sid"
+ok "droverd restarts" restart
+is "no ca_renew schedule is made again" "$(nsched)" 0
+droverd_stop
+ok "the store made as before the default schedule (ca migration 1 only)" \
+	sqlite3 "$TAP_TMP/state/drover.db" "DROP TABLE ca_settings;
+	DELETE FROM schema_migrations WHERE component = 'ca' AND version = 2"
+ok "droverd starts on it (upgrade)" droverd_start "$TAP_TMP/state"
+is "the upgrade seeded the default schedule" "$(nsched) $(seeded kind)" "1 ca_renew"
+is "in the machine's zone now (TZ unset)" "$(seeded tz)" \
+	"$(cat /etc/timezone 2>/dev/null || echo UTC)"
+ok "the admin replaces it with a weekly one" sh -c "'$DROVER' schedule delete $(seeded id) &&
+	'$DROVER' schedule create --name weekly-renew --kind ca_renew --cron '0 3 * * 0' -p days=40"
+droverd_stop
+ok "the store made as before the default schedule again, with the admin's schedule" \
+	sqlite3 "$TAP_TMP/state/drover.db" "DROP TABLE ca_settings;
+	DELETE FROM schema_migrations WHERE component = 'ca' AND version = 2"
+ok "droverd starts on it" droverd_start "$TAP_TMP/state"
+is "an upgrade keeps the admin's ca_renew schedule and adds none" \
+	"$(nsched) $(seeded kind)" "1 "
+is "the setting remembers the schedule found" \
+	"$(sqlite3 "$TAP_TMP/state/drover.db" "SELECT value FROM ca_settings WHERE key = 'renew_schedule'")" \
+	"found $("$DROVER" --json schedule list | jget "[s['id'] for s in j.get('results', j) if s['name'] == 'weekly-renew'][0]")"
+droverd_stop
+is "droverd stopped cleanly: no sanitizer reports in its log" \
+	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0
 
 done_testing

@@ -9,6 +9,7 @@
 #   cluster_repo_build DIR   DIR/debian: those .debs plus the stand-in Kubernetes packages
 #                            (tests/lib/k8s-standin, built with dpkg-deb) as a flat apt
 #                            repository (apt-ftparchive; trusted=yes, unsigned)
+#   cluster_k3s_build DIR    DIR/k3s: the stand-in k3s "binary" and its sha256sum file
 #   cluster_repo_serve DIR   nginx in the test nodes' hub namespace on 198.18.0.1:8080
 #                            serving DIR; sets CLUSTER_REPO_URL, CLUSTER_NGINX_PID
 #   cluster_repo_stop
@@ -97,6 +98,23 @@ cluster_repo_build() {
 	cluster_standin_deb "$repo" linkerd "$c" linkerd:usr/bin/linkerd || return 1
 	(cd "$repo" && apt-ftparchive packages . >Packages && gzip -9k Packages &&
 		apt-ftparchive release . >Release) || return 1
+}
+
+# cluster_k3s_build DIR: DIR/k3s, the stand-in k3s as one executable file (a Python zipapp
+# of k3s.py, standin.py, apiserver.py and kubectl; k3s is one binary, not a package), and
+# DIR/sha256sum-amd64.txt naming it, as k3s's releases publish them.
+cluster_k3s_build() {
+	out=$1
+	src=$top_srcdir/tests/lib/k8s-standin
+	z=$(mktemp -d)
+	mkdir -p "$out" || return 1
+	cp "$src/k3s.py" "$z/__main__.py" && cp "$src/standin.py" "$src/apiserver.py" "$z/" &&
+		cp "$src/kubectl" "$z/kubectl.py" &&
+		python3 -m zipapp "$z" -o "$out/k3s" -p /usr/bin/python3 && chmod 755 "$out/k3s" &&
+		(cd "$out" && sha256sum k3s >sha256sum-amd64.txt)
+	rc=$?
+	rm -rf "$z"
+	return $rc
 }
 
 cluster_repo_serve() {

@@ -91,6 +91,9 @@ class Handler(BaseHTTPRequestHandler):
                 pre = "%s/%s/" % m.groups()
                 return self.reply(200, [o for k, o in sorted(s["objects"].items())
                                         if k.startswith(pre) or (m.group(2) == "*" and k.startswith(m.group(1) + "/"))])
+            if p == "/cacerts":  # k3s: the cluster CA a joining node checks its token against
+                k = s.get("k3s")
+                return self.reply(200, k["cacerts"]) if k else self.reply(404, {"message": "no k3s server"})
             return self.reply(404, {"message": "no route " + p})
 
     def do_POST(self):
@@ -108,18 +111,46 @@ class Handler(BaseHTTPRequestHandler):
                 s["certkey"] = secrets.token_hex(32)
                 save(s)
                 return self.reply(201, {"key": s["certkey"]})
+            if p == "/k3s/bootstrap":  # the first k3s server (at every start): its token, CA, datastore
+                k = s.get("k3s")
+                if k and k["token"] != b["token"]:
+                    return self.reply(409, {"message": "bootstrap data already exists with another token"})
+                if k and k["cluster_init"] and not b.get("cluster_init"):
+                    return self.reply(409, {"message": "embedded etcd cannot be turned back into SQLite"})
+                s["k3s"] = {"token": b["token"], "cacerts": b["cacerts"],
+                            "cluster_init": bool(b.get("cluster_init"))}
+                s["tokens"][b["token"]] = now + 10 * 365 * 86400
+                save(s)
+                return self.reply(200, s["k3s"])
             if p == "/join":
                 if s["tokens"].get(b.get("token"), 0) < now:
                     return self.reply(403, {"message": "token id %r is invalid or expired" % b.get("token")})
-                if b.get("control_plane") and b.get("certificate_key") != s.get("certkey"):
+                k3s = s.get("k3s")
+                if b.get("k3s") and not (k3s and k3s["token"] == b.get("token")):
+                    return self.reply(403, {"message": "Node password rejected: the token is not this cluster's"})
+                if b.get("k3s") and b.get("control_plane") and not b.get("init") and not k3s["cluster_init"]:
+                    return self.reply(403, {"message": "ETCD join failed: etcd disabled: the first server runs "
+                                                       "on SQLite (start it with --cluster-init to add servers)"})
+                if b.get("k3s") and b.get("control_plane") and not b.get("init") and \
+                        any(n.get("learner") for n in s["nodes"].values()):
+                    # etcd: one learner at a time; k3s servers join as learners, then are promoted
+                    return self.reply(409, {"message": "etcdserver: too many learner members in cluster"})
+                if b.get("control_plane") and not b.get("k3s") and b.get("certificate_key") != s.get("certkey"):
                     return self.reply(403, {"message": "the certificate key does not decrypt kubeadm-certs"})
                 name = b["node"]
                 if name in s["nodes"]:
                     return self.reply(409, {"message": 'a Node with name "%s" already exists' % name})
                 s["nodes"][name] = {"roles": ["control-plane"] if b.get("control_plane") else [],
                                     "joined": now, "version": b.get("version", "")}
+                if b.get("k3s") and b.get("control_plane") and not b.get("init"):
+                    s["nodes"][name]["learner"] = True
                 save(s)
                 return self.reply(201, node_view(s["nodes"][name], name))
+            m = re.fullmatch(r"/nodes/([^/]+)/promote", p)
+            if m and m.group(1) in s["nodes"]:  # k3s: the etcd learner caught up
+                s["nodes"][m.group(1)].pop("learner", None)
+                save(s)
+                return self.reply(200, {})
             m = re.fullmatch(r"/nodes/([^/]+)/(heartbeat|cordon|uncordon|drain)", p)
             if m:
                 name, verb = m.groups()

@@ -50,6 +50,8 @@ def server_of(kubeconfig):
 def api(server, method, path, body=None):
     """(status, decoded JSON) of one request; exits like kubectl when the server is down."""
     data = json.dumps(body).encode() if body is not None else None
+    if server.startswith("https://"):  # k3s's URLs: the stand-in API speaks plain HTTP
+        server = "http://" + server[8:]
     req = urllib.request.Request(server + path, data=data, method=method,
                                  headers={"Content-Type": "application/json"})
     try:
