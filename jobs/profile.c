@@ -111,9 +111,21 @@ jobs_dpkg_stanza_end(struct jobs_dpkg_stanza *s, json_t *pkgs, struct dr_error *
 		if (json_array_size(pkgs) >= JOBS_PROFILE_PACKAGES_MAX)
 			return dr_error_set(
 			    err, "profile: more than %d packages", JOBS_PROFILE_PACKAGES_MAX);
-		json_array_append_new(pkgs,
-		    json_pack("{s:s, s:s, s:s}", "name", s->name, "version", s->version, "arch",
-		        s->arch != NULL ? s->arch : ""));
+		json_t *p = json_object(), *name = json_string(s->name),
+		       *version = json_string(s->version),
+		       *arch = json_string(s->arch != NULL ? s->arch : "");
+		if (name == NULL || version == NULL || arch == NULL) {
+			json_decref(name);
+			json_decref(version);
+			json_decref(arch);
+			json_decref(p);
+			return dr_error_set(
+			    err, "profile: package %.64s is not UTF-8 text", s->name);
+		}
+		json_object_set_new_nocheck(p, "name", name);
+		json_object_set_new_nocheck(p, "version", version);
+		json_object_set_new_nocheck(p, "arch", arch);
+		json_array_append_new(pkgs, p);
 	}
 	memset(s, 0, sizeof *s);
 	return 0;
@@ -139,9 +151,109 @@ jobs_dpkg_line(char *line, struct jobs_dpkg_stanza *s, json_t *pkgs, struct dr_e
 	return 0;
 }
 
-/* Parse the script's output. */
+static int jobs_profile_parse_text(
+    const char *text, size_t len, json_t **ret, struct dr_error *err);
+
+/*
+ * Package listings parsed lately, most recent first: hosts installed from one image list
+ * the same packages, and a job on hundreds of them then parses that listing once. An
+ * entry is the listing's exact text (compared whole, so no host can pass its listing
+ * off as another's) and its parsed packages, which are shared read-only.
+ */
+#define JOBS_PROFILE_SHARED_MAX 4
+#define JOBS_PROFILE_SHARED_MIN 4096 /* smaller listings are parsed every time */
+struct jobs_profile_listing {
+	char *text;
+	size_t len;
+	json_t *packages;
+};
+static struct jobs_profile_listing jobs_profile_shared[JOBS_PROFILE_SHARED_MAX];
+static pthread_mutex_t jobs_profile_shared_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The parsed packages of a listing seen lately (a new reference), or NULL. */
+static json_t *
+jobs_profile_shared_find(const char *text, size_t len)
+{
+	json_t *found = NULL;
+
+	pthread_mutex_lock(&jobs_profile_shared_lock);
+	for (size_t i = 0; i < JOBS_PROFILE_SHARED_MAX && found == NULL; i++) {
+		if (jobs_profile_shared[i].len != len ||
+		    memcmp(jobs_profile_shared[i].text, text, len) != 0)
+			continue;
+		found = json_incref(jobs_profile_shared[i].packages);
+		if (i > 0) { /* to the front */
+			struct jobs_profile_listing e = jobs_profile_shared[i];
+			memmove(&jobs_profile_shared[1], &jobs_profile_shared[0],
+			    i * sizeof jobs_profile_shared[0]);
+			jobs_profile_shared[0] = e;
+		}
+	}
+	pthread_mutex_unlock(&jobs_profile_shared_lock);
+	return found;
+}
+
+/* Remember a listing's parsed packages, dropping the least recent one. */
+static void
+jobs_profile_shared_add(const char *text, size_t len, json_t *packages)
+{
+	const size_t last = JOBS_PROFILE_SHARED_MAX - 1;
+
+	pthread_mutex_lock(&jobs_profile_shared_lock);
+	free(jobs_profile_shared[last].text);
+	json_decref(jobs_profile_shared[last].packages);
+	memmove(&jobs_profile_shared[1], &jobs_profile_shared[0],
+	    last * sizeof jobs_profile_shared[0]);
+	jobs_profile_shared[0].text = xmalloc(len);
+	memcpy(jobs_profile_shared[0].text, text, len);
+	jobs_profile_shared[0].len = len;
+	jobs_profile_shared[0].packages = json_incref(packages);
+	pthread_mutex_unlock(&jobs_profile_shared_lock);
+}
+
+/*
+ * Parse the script's output. The package lines (between the fingerprint line and the
+ * reboot line) are looked up among the listings parsed lately first; the packages
+ * array of the result may then be shared and must not be changed.
+ */
 int
 jobs_profile_parse(const char *text, size_t len, json_t **ret, struct dr_error *err)
+{
+	const char *end = text + len, *from, *to = NULL, *p;
+	json_t *pkgs;
+
+	/* "format\t…\nfingerprint\t…\n" PACKAGES "reboot\t…\n" */
+	from = memchr(text, '\n', len);
+	from = from != NULL ? memchr(from + 1, '\n', (size_t)(end - from - 1)) : NULL;
+	for (p = from; p != NULL && p + 1 < end; p = memchr(p + 1, '\n', (size_t)(end - p - 1)))
+		if ((size_t)(end - p - 1) >= 7 && memcmp(p + 1, "reboot\t", 7) == 0)
+			to = p + 1;
+	if (from == NULL || to == NULL || (size_t)(to - from - 1) < JOBS_PROFILE_SHARED_MIN ||
+	    !str_has_prefix(text, "format\t"))
+		return jobs_profile_parse_text(text, len, ret, err);
+	from++;
+	if ((pkgs = jobs_profile_shared_find(from, (size_t)(to - from))) != NULL) {
+		/* Only the header and the reboot line are left to read. */
+		struct buf rest = BUF_INIT(0);
+		buf_add(&rest, text, (size_t)(from - text));
+		buf_add(&rest, to, (size_t)(end - to));
+		int r = jobs_profile_parse_text(rest.data, rest.len, ret, err);
+		buf_free(&rest);
+		if (r == 0)
+			json_object_set(*ret, "packages", pkgs);
+		json_decref(pkgs);
+		return r;
+	}
+	if (jobs_profile_parse_text(text, len, ret, err) < 0)
+		return -1;
+	if ((pkgs = json_object_get(*ret, "packages")) != NULL)
+		jobs_profile_shared_add(from, (size_t)(to - from), pkgs);
+	return 0;
+}
+
+/* Parse the script's output, all of it. */
+static int
+jobs_profile_parse_text(const char *text, size_t len, json_t **ret, struct dr_error *err)
 {
 	_cleanup_free_ char *copy = xstrndup(text, len);
 	_cleanup_json_ json_t *pkgs = json_array();
@@ -405,14 +517,23 @@ out:
  * mutex is fairer and cheaper than hundreds of connections polling SQLite's write lock.
  */
 static pthread_mutex_t jobs_profile_lock = PTHREAD_MUTEX_INITIALIZER;
-static int jobs_profile_store_locked(
-    int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err);
+/* The JSON text of a packages array stored last (hosts sharing a parsed listing share
+ * its text too); with jobs_profile_lock held. */
+struct jobs_profile_text {
+	const json_t *packages;
+	char *text;
+};
+static int jobs_profile_store_locked(int64_t host_id, int64_t job_id, const json_t *profile,
+    struct jobs_profile_text *last, struct dr_error *err);
 
 int
 jobs_profile_store(int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err)
 {
+	struct jobs_profile_text last = {0};
+
 	pthread_mutex_lock(&jobs_profile_lock);
-	int r = jobs_profile_store_locked(host_id, job_id, profile, err);
+	int r = jobs_profile_store_locked(host_id, job_id, profile, &last, err);
+	free(last.text);
 	pthread_mutex_unlock(&jobs_profile_lock);
 	return r;
 }
@@ -425,6 +546,7 @@ jobs_profile_store(int64_t host_id, int64_t job_id, const json_t *profile, struc
 int
 jobs_profile_store_many(const json_t *list, int64_t job_id, json_t *errors, struct dr_error *err)
 {
+	struct jobs_profile_text last = {0};
 	struct dr_error e;
 	size_t i;
 	json_t *x;
@@ -435,7 +557,8 @@ jobs_profile_store_many(const json_t *list, int64_t job_id, json_t *errors, stru
 	json_array_foreach(list, i, x)
 	{
 		int64_t id = json_integer_value(json_object_get(x, "host_id"));
-		if (jobs_profile_store_locked(id, job_id, json_object_get(x, "profile"), &e) < 0) {
+		if (jobs_profile_store_locked(
+		        id, job_id, json_object_get(x, "profile"), &last, &e) < 0) {
 			char key[32];
 			snprintf(key, sizeof key, "%lld", (long long)id);
 			json_object_set_new(errors, key, json_string(e.msg));
@@ -444,13 +567,14 @@ jobs_profile_store_many(const json_t *list, int64_t job_id, json_t *errors, stru
 	if (tx && store_commit(err) < 0)
 		r = -1;
 	pthread_mutex_unlock(&jobs_profile_lock);
+	free(last.text);
 	return r;
 }
 
 /* jobs_profile_store with the lock held. */
 static int
-jobs_profile_store_locked(
-    int64_t host_id, int64_t job_id, const json_t *profile, struct dr_error *err)
+jobs_profile_store_locked(int64_t host_id, int64_t job_id, const json_t *profile,
+    struct jobs_profile_text *last, struct dr_error *err)
 {
 	const json_t *pkgs = json_object_get(profile, "packages");
 	_cleanup_json_ json_t *ids = json_pack("[I]", (json_int_t)host_id);
@@ -467,6 +591,14 @@ jobs_profile_store_locked(
 			return 0;
 		return dr_error_set(err, "profile: the host said unchanged, but none is stored");
 	}
+	if (pkgs != last->packages || last->text == NULL) {
+		free(last->text);
+		last->packages = pkgs;
+		last->text =
+		    json_dumps(pkgs != NULL ? pkgs : json_null(), JSON_COMPACT | JSON_ENCODE_ANY);
+		if (last->text == NULL)
+			fatalx("json_dumps failed");
+	}
 	if (store_execf(NULL, NULL, err,
 	        "INSERT INTO jobs_host_profiles (host_id, format, packages, package_count,"
 	        " reboot_required, applicable, applicable_count, installable_count, content_ids,"
@@ -477,8 +609,8 @@ jobs_profile_store_locked(
 	        " reboot_required = excluded.reboot_required,"
 	        " fingerprint = excluded.fingerprint,"
 	        " collected_at = excluded.collected_at, job_id = excluded.job_id",
-	        "[I s O I i s I I]", (json_int_t)host_id,
-	        json_string_value(json_object_get(profile, "format")), pkgs,
+	        "[I s s I i s I I]", (json_int_t)host_id,
+	        json_string_value(json_object_get(profile, "format")), last->text,
 	        (json_int_t)json_array_size(pkgs),
 	        json_is_true(json_object_get(profile, "reboot_required")),
 	        json_string_value(json_object_get(profile, "fingerprint")) ?: "",

@@ -199,6 +199,49 @@ test_profile_dpkg_status(void **state)
 	unit_dir_remove(tmp);
 }
 
+/*
+ * Hosts listing the same packages share one parse: the second host's profile has the
+ * first's packages (the same array) with its own fingerprint and reboot flag; a listing
+ * that differs in one byte is parsed on its own.
+ */
+static void
+test_profile_shared(void **state)
+{
+	struct buf list = BUF_INIT(0);
+	_cleanup_json_ json_t *a = NULL, *b = NULL, *c = NULL;
+	struct dr_error err;
+
+	for (int i = 0; i < 200; i++)
+		buf_addf(&list,
+		    "Package: pkg%03d\nStatus: install ok installed\nArchitecture: amd64\n"
+		    "Version: 1.%d\n",
+		    i, i);
+	_cleanup_free_ char *one =
+	    xasprintf("format\tapt\nfingerprint\t1.1\n%sreboot\t0\n", list.data);
+	_cleanup_free_ char *two =
+	    xasprintf("format\tapt\nfingerprint\t2.2\n%sreboot\t1\n", list.data);
+	list.data[list.len - 3] = '0'; /* pkg199's version 1.199 -> 1.109 */
+	_cleanup_free_ char *three =
+	    xasprintf("format\tapt\nfingerprint\t3.3\n%sreboot\t0\n", list.data);
+	buf_free(&list);
+
+	assert_int_equal(jobs_profile_parse(one, strlen(one), &a, &err), 0);
+	assert_int_equal(jobs_profile_parse(two, strlen(two), &b, &err), 0);
+	assert_int_equal(jobs_profile_parse(three, strlen(three), &c, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(a, "packages")), 200);
+	assert_ptr_equal(json_object_get(a, "packages"), json_object_get(b, "packages"));
+	assert_string_equal(json_string_value(json_object_get(b, "fingerprint")), "2.2");
+	assert_true(json_is_true(json_object_get(b, "reboot_required")));
+	assert_false(json_is_true(json_object_get(a, "reboot_required")));
+	assert_ptr_not_equal(json_object_get(a, "packages"), json_object_get(c, "packages"));
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(c, "packages"), 199), "version")),
+	    "1.109");
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(b, "packages"), 199), "version")),
+	    "1.199");
+}
+
 /* The key is made once (0600), loaded again unchanged, and refused when others can read
  * it. */
 static void
@@ -445,6 +488,7 @@ main(void)
 	    cmocka_unit_test(test_profile_rpm),
 	    cmocka_unit_test(test_profile_bad),
 	    cmocka_unit_test(test_profile_dpkg_status),
+	    cmocka_unit_test(test_profile_shared),
 	    cmocka_unit_test(test_identity),
 	    cmocka_unit_test(test_git_spec),
 	    cmocka_unit_test_setup_teardown(test_targets, setup_store, teardown_store),
