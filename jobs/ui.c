@@ -620,7 +620,7 @@ static const struct http_route jobs_ui_routes[] = {
 };
 
 static const struct ui_nav jobs_ui_nav[] = {
-    {"Job invocations", "/ui/job_invocations", "jobs", 11},
+    {"Job invocations", "/ui/job_invocations", "job_invocations", 11},
     {"Drift", "/ui/drift", "hosts", 12},
     {"Sync plans", "/ui/sync_plans", "sync_plans", 53},
 };
