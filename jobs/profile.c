@@ -517,11 +517,12 @@ out:
  * mutex is fairer and cheaper than hundreds of connections polling SQLite's write lock.
  */
 static pthread_mutex_t jobs_profile_lock = PTHREAD_MUTEX_INITIALIZER;
-/* The JSON text of a packages array stored last (hosts sharing a parsed listing share
- * its text too); with jobs_profile_lock held. */
+/* What storing several profiles shares; with jobs_profile_lock held. */
 struct jobs_profile_text {
-	const json_t *packages;
-	char *text;
+	const json_t *packages; /* the packages array stored last, and its JSON text */
+	char *text; /* (hosts sharing a parsed listing share its text too) */
+	json_t *refresh; /* host ids whose applicability is recomputed after the batch, in one
+	                    pass (one content lookup); NULL: at once */
 };
 static int jobs_profile_store_locked(int64_t host_id, int64_t job_id, const json_t *profile,
     struct jobs_profile_text *last, struct dr_error *err);
@@ -546,7 +547,7 @@ jobs_profile_store(int64_t host_id, int64_t job_id, const json_t *profile, struc
 int
 jobs_profile_store_many(const json_t *list, int64_t job_id, json_t *errors, struct dr_error *err)
 {
-	struct jobs_profile_text last = {0};
+	struct jobs_profile_text last = {.refresh = json_array()};
 	struct dr_error e;
 	size_t i;
 	json_t *x;
@@ -564,10 +565,18 @@ jobs_profile_store_many(const json_t *list, int64_t job_id, json_t *errors, stru
 			json_object_set_new(errors, key, json_string(e.msg));
 		}
 	}
+	if (json_array_size(last.refresh) > 0 && jobs_applicability_refresh(last.refresh, &e) < 0)
+		json_array_foreach(last.refresh, i, x)
+		{
+			char key[32];
+			snprintf(key, sizeof key, "%lld", (long long)json_integer_value(x));
+			json_object_set_new(errors, key, json_string(e.msg));
+		}
 	if (tx && store_commit(err) < 0)
 		r = -1;
 	pthread_mutex_unlock(&jobs_profile_lock);
 	free(last.text);
+	json_decref(last.refresh);
 	return r;
 }
 
@@ -616,6 +625,10 @@ jobs_profile_store_locked(int64_t host_id, int64_t job_id, const json_t *profile
 	        json_string_value(json_object_get(profile, "fingerprint")) ?: "",
 	        (json_int_t)time(NULL), (json_int_t)job_id) < 0)
 		return -1;
+	if (last->refresh != NULL) {
+		json_array_append_new(last->refresh, json_integer(host_id));
+		return 0;
+	}
 	return jobs_applicability_refresh(ids, err);
 }
 
