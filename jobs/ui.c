@@ -257,6 +257,7 @@ jobs_ui_selection(json_t *body, const json_t *form)
 	if (json_object_get(form, "become") != NULL)
 		json_object_set_new(body, "become", json_true());
 	jobs_ui_set_text(body, "become_user", form, "become_user");
+	jobs_ui_set_text(body, "become_method", form, "become_method");
 	jobs_ui_set_int(body, "concurrency", form, "concurrency");
 	jobs_ui_set_int(body, "max_fail_percent", form, "max_fail_percent");
 	jobs_ui_set_int(body, "timeout", form, "timeout");

@@ -162,6 +162,9 @@ like "bad numbers are refused by the API's checks" "$(post /ui/job_invocations c
 like "each beside its field" "$(cat "$TAP_TMP/post.html")" \
 	'id="e-concurrency">concurrency: expected an integer from 1 to 200|id="e-concurrency">expected an integer from 1 to 200'
 like "the typed command is kept" "$(cat "$TAP_TMP/post.html")" '>uptime</textarea>'
+like "a become method that is not sudo or su" "$(post /ui/job_invocations csrf_token=$tok \
+	command=uptime search=far1 become_method=doas)" '^422'
+like "is refused beside its field" "$(cat "$TAP_TMP/post.html")" 'id="e-become_method">expected sudo or su'
 like "a search matching no host" "$(post /ui/job_invocations csrf_token=$tok command=uptime \
 	'search=name = nothing')" '^422'
 like "says so beside the search" "$(cat "$TAP_TMP/post.html")" 'id="e-search">matches no host'
@@ -171,13 +174,13 @@ like "a library playbook that does not exist" "$(post /ui/job_invocations csrf_t
 	playbook=nope search=far1)" '^422'
 like "beside the playbook" "$(cat "$TAP_TMP/post.html")" 'id="e-playbook">no such playbook'
 out=$(post /ui/job_invocations csrf_token=$tok command=uptime search='name = far1' concurrency=3 \
-	batch_size=1 max_fail_percent=50 timeout=30 become=1 become_user=ops)
+	batch_size=1 max_fail_percent=50 timeout=30 become=1 become_user=ops become_method=su)
 like "a good form starts the job and goes to its page" "$out" '^303 .*/ui/job_invocations/[0-9]+$'
 rj=${out##*/}
 like "a remote execution job with the form's settings" "$("$DROVER" --json job show "$rj")" \
 	'"command": "uptime"'
 like "all of them" "$("$DROVER" --json job show "$rj" | tr -d ' \n')" \
-	'"batch_size":1,"max_fail_percent":50,"timeout":30,"become":true,"become_user":"ops".*"hosts":\[[0-9]+\]'
+	'"batch_size":1,"max_fail_percent":50,"timeout":30,"become":true,"become_user":"ops","become_method":"su".*"hosts":\[[0-9]+\]'
 like "audited as the API audits" "$("$DROVER" --json audit list 2>/dev/null || api audits)" \
 	'job_invocation'
 
