@@ -158,7 +158,8 @@ static int jobs_profile_parse_text(
  * Package listings parsed lately, most recent first: hosts installed from one image list
  * the same packages, and a job on hundreds of them then parses that listing once. An
  * entry is the listing's exact text (compared whole, so no host can pass its listing
- * off as another's) and its parsed packages, which are shared read-only.
+ * off as another's) and its parsed packages, which are shared read-only (host threads
+ * take references at once: jansson's reference counts are atomic, JSON_HAVE_ATOMIC_BUILTINS).
  */
 #define JOBS_PROFILE_SHARED_MAX 4
 #define JOBS_PROFILE_SHARED_MIN 4096 /* smaller listings are parsed every time */
