@@ -161,6 +161,9 @@ static int jobs_profile_parse_text(
  * off as another's) and its parsed packages, which are shared read-only (host threads
  * take references at once: jansson's reference counts are atomic, JSON_HAVE_ATOMIC_BUILTINS).
  */
+#if !(JSON_HAVE_ATOMIC_BUILTINS || JSON_HAVE_SYNC_BUILTINS)
+#error "shared parsed profiles need jansson's atomic reference counts (jansson >= 2.11)"
+#endif
 #define JOBS_PROFILE_SHARED_MAX 4
 #define JOBS_PROFILE_SHARED_MIN 4096 /* smaller listings are parsed every time */
 struct jobs_profile_listing {
