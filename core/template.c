@@ -163,6 +163,7 @@ struct snode {
 	struct enode **defaults;
 	size_t nparams;
 	bool ignore_missing;
+	bool elif; /* S_IF: else_body is the next {% elif %}, not an {% else %} body */
 };
 
 struct template
@@ -1306,6 +1307,7 @@ parse_if(struct parser *p, int line)
 		p->pos++;
 		if (!(s->else_body = parse_if(p, l)))
 			return NULL;
+		s->elif = true;
 		return s;
 	}
 	if (strcmp(which, "else") == 0) {
@@ -2978,8 +2980,9 @@ exec_body(struct rctx *c, const struct snode *s)
 			break;
 		}
 		case S_IF: {
+			/* An else body may itself start with an if: only elif links chain. */
 			const struct snode *b = s;
-			while (b && b->kind == S_IF) {
+			for (;;) {
 				if (eval_bool(c, b->expr, &t) < 0)
 					return -1;
 				if (t) {
@@ -2987,10 +2990,14 @@ exec_body(struct rctx *c, const struct snode *s)
 						return -1;
 					break;
 				}
-				b = b->else_body;
+				if (b->elif) {
+					b = b->else_body;
+					continue;
+				}
+				if (b->else_body && exec_body(c, b->else_body) < 0)
+					return -1;
+				break;
 			}
-			if (b && b->kind != S_IF && exec_body(c, b) < 0)
-				return -1;
 			break;
 		}
 		case S_FOR:

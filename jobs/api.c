@@ -179,22 +179,86 @@ jobs_api_drift(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* The kinds that are job invocations, as an SQL list. */
+#define JOBS_INVOCATION_KINDS "('remote_execution', 'patch_run', 'drift_check')"
+/* A job's hosts: its items once it started, the ids it was given before. */
+#define JOBS_INVOCATION_HOSTS                                                                     \
+	"(max((SELECT count(*) FROM job_items i WHERE i.job_id = jobs.id),"                       \
+	" coalesce(json_array_length(jobs.params, '$.hosts'), 0)))"
+#define JOBS_INVOCATION_FAILED                                                                    \
+	"(SELECT count(*) FROM job_items i WHERE i.job_id = jobs.id"                              \
+	" AND i.state IN ('failed', 'unreachable'))"
+
+static const struct search_field jobs_invocation_fields[] = {
+    {"id", "jobs.id", SEARCH_INT},
+    {"kind", "jobs.kind", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"state", "jobs.state", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"owner", "jobs.owner", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"command", "(json_extract(jobs.params, '$.command'))", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"playbook", "(json_extract(jobs.params, '$.playbook_name'))", SEARCH_TEXT, SEARCH_DEFAULT},
+    {"host_count", JOBS_INVOCATION_HOSTS, SEARCH_INT},
+    {"failed_count", JOBS_INVOCATION_FAILED, SEARCH_INT},
+    {"error", "jobs.error", SEARCH_TEXT},
+    {"schedule_id", "jobs.schedule_id", SEARCH_INT},
+    {"created_at", "jobs.created_at", SEARCH_TIME},
+    {"started_at", "jobs.started_at", SEARCH_TIME},
+    {"finished_at", "jobs.finished_at", SEARCH_TIME},
+};
+
+/* Remote execution, patch and drift runs: the jobs of those kinds, with their host and
+ * failure counts and what they ran. */
+const struct api_resource jobs_api_invocations = {
+    .name = "job_invocations",
+    .select = "jobs.id AS id, jobs.kind AS kind, jobs.state AS state, jobs.owner AS owner,"
+              " jobs.created_at AS created_at, jobs.started_at AS started_at,"
+              " jobs.finished_at AS finished_at, " JOBS_INVOCATION_HOSTS
+              " AS host_count, " JOBS_INVOCATION_FAILED " AS failed_count,"
+              " json_extract(jobs.params, '$.command') AS command,"
+              " json_extract(jobs.params, '$.playbook_name') AS playbook,"
+              " jobs.error AS error, jobs.schedule_id AS schedule_id",
+    .from = "(SELECT * FROM jobs WHERE kind IN " JOBS_INVOCATION_KINDS ") AS jobs",
+    .id_sql = "jobs.id",
+    .order = "jobs.id DESC",
+    .fields = jobs_invocation_fields,
+    .nfields = nitems(jobs_invocation_fields),
+};
+
+/* GET /api/v2/job_invocations?search=&order=&page=&per_page= */
+static int
+jobs_api_invocations_list(struct http_request *req, struct http_response *resp)
+{
+	return api_list(req, resp, &jobs_api_invocations, NULL, NULL);
+}
+
+/* Submit a job of kind (remote_execution or patch_run) with params for the caller, and
+ * audit it: what the API and the UI forms both do. */
+int
+jobs_invocation_submit(struct http_request *req, const char *kind, const json_t *params,
+    int64_t *ret_id, struct dr_error *err)
+{
+	char idtext[32];
+
+	if (job_submit(kind, params, http_request_user(req), 0, ret_id, err) < 0)
+		return -1;
+	jobs_wake();
+	snprintf(idtext, sizeof idtext, "%lld", (long long)*ret_id);
+	store_audit(http_request_user(req), http_request_remote(req), "create",
+	    strcmp(kind, "patch_run") == 0 ? "patch_run" : "job_invocation", idtext, NULL, params,
+	    NULL);
+	return 0;
+}
+
 /* Submit a remote_execution job with params and answer 201 with it. */
 static void
-jobs_api_submit(struct http_request *req, struct http_response *resp, json_t *params, int timeout)
+jobs_api_submit(struct http_request *req, struct http_response *resp, json_t *params)
 {
 	struct dr_error err;
-	char idtext[32];
 	int64_t id;
 
-	if (job_submit("remote_execution", params, http_request_user(req), timeout, &id, &err) <
-	    0) {
+	if (jobs_invocation_submit(req, "remote_execution", params, &id, &err) < 0) {
 		http_reply_error(resp, 500, "%s", err.msg);
 		return;
 	}
-	snprintf(idtext, sizeof idtext, "%lld", (long long)id);
-	store_audit(http_request_user(req), http_request_remote(req), "create", "job_invocation",
-	    idtext, NULL, params, NULL);
 	http_reply_json(resp, 201, job_get(id));
 }
 
@@ -214,7 +278,7 @@ jobs_api_invoke(struct http_request *req, struct http_response *resp)
 			http_reply_error(resp, 500, "%s", err.msg);
 		return 0;
 	}
-	jobs_api_submit(req, resp, params, 0);
+	jobs_api_submit(req, resp, params);
 	return 0;
 }
 
@@ -247,7 +311,7 @@ jobs_api_rerun(struct http_request *req, struct http_response *resp)
 		jobs_api_fail(resp, r, &err);
 		return 0;
 	}
-	jobs_api_submit(req, resp, params, 0);
+	jobs_api_submit(req, resp, params);
 	return 0;
 }
 
@@ -279,15 +343,10 @@ jobs_api_patch(struct http_request *req, struct http_response *resp)
 		return 0;
 	}
 	if (sched == NULL) {
-		if (job_submit("patch_run", params, http_request_user(req), 0, &id, &err) < 0) {
+		if (jobs_invocation_submit(req, "patch_run", params, &id, &err) < 0)
 			http_reply_error(resp, 500, "%s", err.msg);
-			return 0;
-		}
-		char idtext[32];
-		snprintf(idtext, sizeof idtext, "%lld", (long long)id);
-		store_audit(http_request_user(req), http_request_remote(req), "create",
-		    "patch_run", idtext, NULL, params, NULL);
-		http_reply_json(resp, 201, job_get(id));
+		else
+			http_reply_json(resp, 201, job_get(id));
 		return 0;
 	}
 	_cleanup_json_ json_t *spec = json_deep_copy(sched);
@@ -497,6 +556,10 @@ static const struct http_route jobs_routes[] = {
         "A host's last drift report: whether its playbooks would change it, and the diffs"},
     {"GET", "/api/v2/drift", jobs_api_drift, 0, "drift", "hosts", "view",
         "Every host checked for drift, drifted first"},
+    {"GET", "/api/v2/job_invocations", jobs_api_invocations_list, 0, "job_invocations",
+        "job_invocations", "view",
+        "Remote execution, patch and drift runs {kind, state, owner, times, host_count, "
+        "failed_count, command, playbook}: search, order, page, per_page"},
     {"POST", "/api/v2/job_invocations", jobs_api_invoke, 0, "job_invocations", NULL, NULL,
         "Run a command or a playbook on hosts {command|playbook|playbook_yaml, "
         "search|hostgroup|hosts, concurrency, batch_size, max_fail_percent, timeout, become}"},
@@ -537,6 +600,7 @@ static const struct http_route jobs_routes[] = {
 void
 jobs_api_init(void)
 {
+	api_resource_register(&jobs_api_invocations);
 	http_routes_add(jobs_routes, nitems(jobs_routes));
 	jobs_ui_init();
 }

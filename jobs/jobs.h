@@ -204,6 +204,15 @@ int jobs_init(const char *state_dir, struct dr_error *err);
 
 /* Install the routes; before http_server_start. */
 void jobs_api_init(void);
+struct api_resource;
+struct http_request;
+/* The job invocations list (remote execution, patch and drift runs) for the API and
+ * pages: search, order, paging, Foreman's list shape. */
+extern const struct api_resource jobs_api_invocations;
+/* Submit a job of kind (remote_execution, patch_run) with checked params for the caller,
+ * wake the runner and audit it: what the API and the UI forms both do. */
+int jobs_invocation_submit(struct http_request *req, const char *kind, const json_t *params,
+    int64_t *ret_id, struct dr_error *err);
 
 /* syncplan.c */
 

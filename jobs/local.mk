@@ -13,4 +13,5 @@ libdrover_a_SOURCES += jobs/jobs.h jobs/jobs_int.h \
 	jobs/api.c \
 	jobs/ui.c
 webui_asset_files += webui/templates/sync_plans.html webui/templates/job_runs.html \
-	webui/templates/drift.html
+	webui/templates/drift.html webui/templates/job_run_new.html \
+	webui/templates/patch_run_new.html

@@ -420,9 +420,9 @@ patch_settings(const json_t *p, struct patch *pt, struct dr_error *err)
 			    PATCH_WINDOW_MAX);
 		pt->window_minutes = (int)json_integer_value(d);
 		if (tz_check(pt->window_tz, err) < 0)
-			return dr_error_prefix(err, "window.tz");
+			return dr_error_prefix(err, "window.tz: ");
 		if (cron_parse(jobs_run_str(w, "cron"), &pt->window, err) < 0)
-			return dr_error_prefix(err, "window.cron");
+			return dr_error_prefix(err, "window.cron: ");
 	}
 	for (const char *const *k = (const char *const[]){"pre", "post", NULL}; *k; k++) {
 		const json_t *v = json_object_get(p, *k);

@@ -373,6 +373,8 @@ rx_command_host(struct jobs_run *rx, const json_t *t)
 	struct dr_error err = {{0}};
 	struct buf out = BUF_INIT(0);
 	int64_t t0 = time_mono_us();
+	/* Before the first goto: the cleanup runs on every way out. */
+	_cleanup_free_ char *prof_sh = NULL, *line = NULL;
 	const char *state;
 	char marker[40], key[32];
 	int status;
@@ -386,9 +388,7 @@ rx_command_host(struct jobs_run *rx, const json_t *t)
 		goto out;
 	}
 	snprintf(key, sizeof key, "%lld", (long long)json_integer_value(json_object_get(t, "id")));
-	_cleanup_free_ char *prof_sh =
-	    jobs_profile_script_known(jobs_run_str(rx->fingerprints, key));
-	_cleanup_free_ char *line = NULL;
+	prof_sh = jobs_profile_script_known(jobs_run_str(rx->fingerprints, key));
 	if (!rx->become) {
 		_cleanup_free_ char *script = xasprintf("%s%s", rx_wrap_sh, prof_sh);
 		_cleanup_free_ char *qs = conn_quote(script), *qc = conn_quote(rx->command);

@@ -78,7 +78,7 @@ jobs_facet_write(int64_t id, struct dr_error *err)
 	if (host == NULL)
 		return 0;
 	if (prov_host_resolve(host, &resolved, err) < 0)
-		return dr_error_prefix(err, "host %lld", (long long)id);
+		return dr_error_prefix(err, "host %lld: ", (long long)id);
 	name = json_string_value(json_object_get(host, "name"));
 	hg = json_object_get(resolved, "hostgroup");
 	buf_adds(&chain, ",");

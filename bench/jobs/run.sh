@@ -53,6 +53,7 @@ fi
 nodes_up "$n" || exit 1
 echo "nodes: $n up in $NODES_START_MS ms"
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; nodes_down; rm -rf "$tmp"' EXIT
+: >"$tmp/log"
 DROVER_ADMIN_PASSWORD=bench-password-1 ip netns exec "$NODES_HUB" "$build/droverd" \
 	--listen 127.0.0.1:0 --state-dir "$tmp/state" >"$tmp/log" 2>&1 &
 pid=$!

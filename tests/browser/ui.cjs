@@ -222,6 +222,31 @@ async function main() {
       'and answered per host', await page.locator('main').textContent());
     await shot(page, '10c-bulk-results');
 
+    // Run job from the page: the API's checks beside their fields, then the run's page.
+    await page.goto(base + '/ui/job_invocations');
+    await page.getByRole('link', { name: 'Run job' }).click();
+    ok(page.url() === base + '/ui/job_invocations/new', 'Run job opens its form', page.url());
+    await page.getByLabel('Search', { exact: true }).fill('name = browser1');
+    await page.getByRole('button', { name: 'Run' }).click();
+    ok(await page.getByLabel('Command').getAttribute('aria-invalid') === 'true' &&
+      /give one of command/.test(await page.locator('#e-command').textContent()),
+      'running nothing is refused beside the command field');
+    await page.getByLabel('Command').fill('uptime');
+    await page.getByLabel('Concurrency (hosts at a time)').fill('many');
+    await page.getByRole('button', { name: 'Run' }).click();
+    ok(/expected an integer/.test(await page.locator('#e-concurrency').textContent()) &&
+      await page.getByLabel('Command').inputValue() === 'uptime',
+      'a bad concurrency is refused beside its field, the command kept');
+    await shot(page, '10d-run-job-errors');
+    await page.getByLabel('Concurrency (hosts at a time)').fill('5');
+    await page.getByRole('button', { name: 'Run' }).click();
+    ok(/\/ui\/job_invocations\/[0-9]+$/.test(page.url()), 'a good form goes to the run\'s page', page.url());
+    ok(/uptime/.test(await page.locator('main').textContent()), 'which shows the command');
+    await page.goto(base + '/ui/patch_runs/new');
+    ok(await page.getByLabel('Reboot').count() === 1 && await page.getByLabel('Maintenance window opens (cron line)').count() === 1,
+      'the new patch run form has its reboot policy and window fields');
+    await shot(page, '10e-new-patch-run');
+
     // Phone width: nothing runs off the side.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(base + '/ui/jobs');
@@ -240,6 +265,8 @@ async function main() {
     ok(await page.getByRole('link', { name: 'Users' }).count() === 0, 'a viewer has no Users in the navigation');
     await page.goto(base + '/ui/jobs');
     ok(await page.getByRole('button', { name: 'Run' }).count() === 0, 'a viewer has no Run form');
+    await page.goto(base + '/ui/job_invocations');
+    ok(await page.getByRole('link', { name: 'Run job' }).count() === 0, 'a viewer has no Run job link');
     await page.goto(base + '/ui/hosts');
     ok(await page.getByRole('link', { name: 'New host' }).count() === 0, 'a viewer has no New host link');
     await page.getByRole('link', { name: 'browser1' }).click();

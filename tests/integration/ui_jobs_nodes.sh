@@ -109,6 +109,43 @@ page /ui/job_invocations/$did >/dev/null
 like "the drift run's page shows the change per host" "$(tr -d '\n' <"$T/page.html")" \
 	'node2 .*state-drifted.*the message of the day'
 
+# The Run job form starts a job that really runs on the nodes; its page follows the output
+# live while it runs.
+waitjob() {
+	i=0
+	while [ $i -lt 120 ] && "$DROVER" --json job show "$1" | grep -Eq '^  "state": *"(queued|running)"'; do
+		sleep 0.5
+		i=$((i + 1))
+	done
+}
+page /ui/job_invocations/new >/dev/null
+out=$(post /ui/job_invocations csrf_token=$(csrf) 'command=sleep 2; echo form-ran-on-$(hostname)' \
+	'search=name ~ node' concurrency=2)
+like "the run job form starts a command" "$out" '^303 .*/ui/job_invocations/[0-9]+$'
+fj=${out##*/}
+page /ui/job_invocations/$fj >/dev/null
+like "its page follows the output live while it runs" "$(cat "$T/page.html")" \
+	"data-events=\"/ui/jobs/$fj/events\?offset=0\""
+hcurl -s -N -b "$jar" --max-time 20 "$DROVERD_URL/ui/jobs/$fj/events?offset=0" >"$T/events.txt"
+like "the live stream carries each host's output" "$(cat "$T/events.txt")" 'data: node1: form-ran-on-'
+like "and the job's end" "$(cat "$T/events.txt")" 'event: end'
+waitjob "$fj"
+is "the run's page" "$(page /ui/job_invocations/$fj)" 200
+flat=$(tr -d '\n' <"$T/page.html")
+like "node1 succeeded with the command's output" "$flat" \
+	'node1 <small>[0-9.]+</small></td> *<td data-label="State"><span class="state state-success">.*<pre class="output">form-ran-on-'
+like "so did node2" "$flat" 'node2 <small>[0-9.]+</small></td> *<td data-label="State"><span class="state state-success">'
+is "no live output once it ended" "$(grep -c 'data-events=' "$T/page.html")" 0
+page /ui/job_invocations/new >/dev/null
+out=$(post /ui/job_invocations csrf_token=$(csrf) playbook=motd 'search=name = node2')
+like "the form runs a library playbook" "$out" '^303 .*/ui/job_invocations/[0-9]+$'
+waitjob "${out##*/}"
+like "which converges node2 again" "$(nodes_exec ssh -q -i "$NODES_KEY" \
+	-o UserKnownHostsFile="$NODES_KNOWN_HOSTS" root@"$(nodes_addr 2)" cat /etc/drover-motd)" \
+	'^managed by drover$'
+page "/ui/job_invocations?search=command%20~%20form-ran" >/dev/null
+like "the list finds the form's command run" "$(cat "$T/page.html")" "href=\"/ui/job_invocations/$fj\""
+
 droverd_stop
 is "droverd stopped cleanly, no sanitizer report in its log" \
 	"$(grep -c 'Sanitizer\|runtime error' "$TAP_TMP/droverd.log")" 0

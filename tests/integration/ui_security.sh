@@ -171,6 +171,35 @@ like "the payloads reached the provisioning pages (escaped)" "$(cat "$TAP_TMP/pr
 is "no provisioning page holds the raw <script> payload" "$(grep -c '<script>alert' "$TAP_TMP/prov.html")" 0
 is "no provisioning page holds a raw attribute breakout" "$(grep -c '"><img' "$TAP_TMP/prov.html")" 0
 
+# The run forms (job invocations, patch runs): CSRF, payloads echoed escaped in errors, in
+# the run's page and in the list's search box.
+page /ui/job_invocations/new >/dev/null
+token=$(csrf)
+is "POST /ui/job_invocations without the CSRF token is refused (403)" \
+	"$(post /ui/job_invocations command=true search=xss1)" 403
+is "POST /ui/patch_runs without the CSRF token is refused (403)" \
+	"$(post /ui/patch_runs search=xss1)" 403
+is "nor with a wrong one" "$(post /ui/job_invocations command=true search=xss1 csrf_token=00ff)" 403
+is "a run form error echoes payloads" "$(post /ui/job_invocations "command=$x$y" "search=$y" \
+	"become_user=$x" "csrf_token=$token")" 422
+cp "$TAP_TMP/post.html" "$TAP_TMP/jobs.html"
+is "a patch form error echoes payloads" "$(post /ui/patch_runs "errata_cves=$x$y" \
+	"window_cron=$y" "reboot=$x" search=xss1 "csrf_token=$token")" 422
+cat "$TAP_TMP/post.html" >>"$TAP_TMP/jobs.html"
+is "a run with payloads in its command starts (redirect)" \
+	"$(post /ui/job_invocations "command=echo '$x$y'" "search=name = xss1" "csrf_token=$token")" 303
+jid=$(curl -s -H "Authorization: Bearer $admin" "$DROVERD_URL/api/v2/job_invocations?per_page=1" |
+	sed -n 's/.*"results":\[{"id":\([0-9]*\).*/\1/p')
+for p in "/ui/job_invocations/$jid" /ui/job_invocations \
+	"/ui/job_invocations?search=$(printf '%s' "$y" | sed 's/ /%20/g; s/"/%22/g; s/</%3C/g; s/>/%3E/g')"; do
+	is "page $p renders" "$(page "$p")" 200
+	cat "$TAP_TMP/page.html" >>"$TAP_TMP/jobs.html"
+done
+like "the payloads reached the run pages (escaped)" "$(cat "$TAP_TMP/jobs.html")" \
+	'&lt;script&gt;alert\(1\)'
+is "no run page holds the raw <script> payload" "$(grep -c '<script>alert' "$TAP_TMP/jobs.html")" 0
+is "no run page holds a raw attribute breakout" "$(grep -c '"><img' "$TAP_TMP/jobs.html")" 0
+
 # Editing from the pages: a role's permissions, a user's role and password.
 page /ui/roles >/dev/null
 token=$(csrf)
@@ -214,6 +243,16 @@ like "naming the permission" "$(cat "$TAP_TMP/post.html")" 'lacks the permission
 is "a viewer's power action is refused (403)" \
 	"$(post "/ui/hosts/$hid/power" power_action=on "csrf_token=$token")" 403
 is "a viewer gets the new host form refused (403)" "$(page /ui/hosts/new)" 403
+is "a viewer gets the run job form refused (403)" "$(page /ui/job_invocations/new)" 403
+is "and the new patch run form (403)" "$(page /ui/patch_runs/new)" 403
+is "a viewer sees the job invocations" "$(page /ui/job_invocations)" 200
+is "without the Run job and New patch run links" \
+	"$(grep -c 'href="/ui/job_invocations/new"\|href="/ui/patch_runs/new"' "$TAP_TMP/page.html")" 0
+token=$(csrf)
+is "a viewer's run post with a valid CSRF token is refused (403)" \
+	"$(post /ui/job_invocations command=true search=xss1 "csrf_token=$token")" 403
+is "so is a viewer's patch run post (403)" \
+	"$(post /ui/patch_runs search=xss1 "csrf_token=$token")" 403
 
 # Logout ends the session on the server.
 page / >/dev/null

@@ -74,6 +74,174 @@ test_profile_bad(void **state)
 	assert_null(p);
 }
 
+/* A dpkg status file as dpkg writes it: sorted, Multi-Arch same twice, Architecture all,
+ * held, half-installed, unpacked, config-files, marked for removal, and a description
+ * line that looks like a field. */
+static const char dpkg_status[] =
+    "Package: base-files\nStatus: install ok installed\nPriority: required\n"
+    "Maintainer: M <m@example.org>\nArchitecture: amd64\nVersion: 12.4\n"
+    "Description: base\n a continuation line with\n Package: fake\n .\n\n"
+    "Package: gone\nStatus: deinstall ok config-files\nMaintainer: M <m@example.org>\n"
+    "Architecture: amd64\nVersion: 1.0\nConffiles:\n /etc/gone.conf 0123\n"
+    "Description: gone\n\n"
+    "Package: half\nStatus: install reinstreq half-installed\n"
+    "Maintainer: M <m@example.org>\nArchitecture: amd64\nVersion: 2.0\nDescription: h\n\n"
+    "Package: held\nStatus: hold ok installed\nMaintainer: M <m@example.org>\n"
+    "Architecture: all\nVersion: 1:3.0-1\nDescription: h\n\n"
+    "Package: libc6\nStatus: install ok installed\nMaintainer: M <m@example.org>\n"
+    "Architecture: amd64\nMulti-Arch: same\nSource: glibc (2.36-9)\n"
+    "Version: 2.36-9+deb12u4\nDescription: c\n\n"
+    "Package: libc6\nStatus: install ok installed\nMaintainer: M <m@example.org>\n"
+    "Architecture: i386\nMulti-Arch: same\nSource: glibc (2.36-9)\n"
+    "Version: 2.36-9+deb12u4\nDescription: c\n\n"
+    "Package: removing\nStatus: deinstall ok installed\nMaintainer: M <m@example.org>\n"
+    "Architecture: amd64\nVersion: 1.0\nDescription: r\n\n"
+    "Package: unpacked\nStatus: install ok unpacked\nMaintainer: M <m@example.org>\n"
+    "Architecture: amd64\nVersion: 1.1\nDescription: u\n\n"
+    "Package: zz-all\nStatus: install ok installed\nMaintainer: M <m@example.org>\n"
+    "Architecture: all\nVersion: 0.1\nDescription: z\n";
+
+/* Run the profile script with dpkg's admin directory dir; its parsed profile. */
+static json_t *
+profile_run(const char *tmp, const char *dir, bool *listed_by_dpkg_query)
+{
+	_cleanup_free_ char *sh = xasprintf("%s/profile.sh", tmp);
+	_cleanup_free_ char *text = xasprintf("dpkg_dir='%s'\n%s", dir, jobs_profile_script());
+	_cleanup_free_ char *cmd = xasprintf("sh %s", sh);
+	struct buf out = BUF_INIT(0);
+	struct dr_error err;
+	json_t *p = NULL;
+	char chunk[65536];
+	size_t n;
+	FILE *f;
+
+	assert_int_equal(file_write_atomic(sh, text, strlen(text), 0600, &err), 0);
+	assert_non_null(f = popen(cmd, "r"));
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0)
+		buf_add(&out, chunk, n);
+	assert_int_equal(pclose(f), 0);
+	*listed_by_dpkg_query = out.len > 0 && strstr(out.data, "\ndpkg\t") != NULL;
+	if (jobs_profile_parse(out.data ? out.data : "", out.len, &p, &err) < 0)
+		fail_msg("%s", err.msg);
+	buf_free(&out);
+	return p;
+}
+
+/*
+ * The status file's four fields (what the script prints) give exactly the packages
+ * dpkg-query -W lists (what it printed before, and still prints while dpkg's journal holds
+ * entries): on a status file with every state, then on this machine's own.
+ */
+static void
+test_profile_dpkg_status(void **state)
+{
+	if (system("command -v dpkg-query >/dev/null 2>&1") != 0)
+		skip();
+	static const char *const want[][3] = {{"base-files", "12.4", "amd64"},
+	    {"held", "1:3.0-1", "all"}, {"libc6", "2.36-9+deb12u4", "amd64"},
+	    {"libc6", "2.36-9+deb12u4", "i386"}, {"zz-all", "0.1", "all"}};
+	char *tmp = unit_dir_make("jobs-dpkg");
+	_cleanup_free_ char *status = xasprintf("%s/status", tmp);
+	_cleanup_free_ char *upd = xasprintf("%s/updates", tmp);
+	_cleanup_free_ char *journal = xasprintf("%s/updates/0001", tmp);
+	_cleanup_free_ char *copy = NULL;
+	struct dr_error err;
+	bool by_query;
+	size_t i;
+
+	for (int round = 0; round < 2; round++) {
+		if (round == 0)
+			assert_int_equal(file_write_atomic(
+			                     status, dpkg_status, strlen(dpkg_status), 0644, &err),
+			    0);
+		else {
+			assert_int_equal(
+			    file_read("/var/lib/dpkg/status", 1 << 30, &copy, &i, &err), 0);
+			assert_int_equal(file_write_atomic(status, copy, i, 0644, &err), 0);
+		}
+		(void)unlink(journal);
+		(void)rmdir(upd);
+		_cleanup_json_ json_t *grep = profile_run(tmp, tmp, &by_query);
+		assert_false(by_query);
+		/* An (empty) journal entry: dpkg-query lists. */
+		assert_int_equal(mkdir(upd, 0755), 0);
+		assert_int_equal(file_write_atomic(journal, "", 0, 0644, &err), 0);
+		_cleanup_json_ json_t *query = profile_run(tmp, tmp, &by_query);
+		assert_true(by_query);
+		const json_t *a = json_object_get(grep, "packages");
+		const json_t *b = json_object_get(query, "packages");
+		if (!json_equal(a, b)) {
+			_cleanup_free_ char *ta = json_dumps(a, JSON_COMPACT);
+			_cleanup_free_ char *tb = json_dumps(b, JSON_COMPACT);
+			fail_msg("status file %d:\ngrep:        %.2000s\ndpkg-query: %.2000s",
+			    round, ta, tb);
+		}
+		if (round == 1) {
+			assert_true(json_array_size(a) > 10);
+			continue;
+		}
+		assert_int_equal(json_array_size(a), nitems(want));
+		for (i = 0; i < nitems(want); i++) {
+			const json_t *p = json_array_get(a, i);
+			assert_string_equal(
+			    json_string_value(json_object_get(p, "name")), want[i][0]);
+			assert_string_equal(
+			    json_string_value(json_object_get(p, "version")), want[i][1]);
+			assert_string_equal(
+			    json_string_value(json_object_get(p, "arch")), want[i][2]);
+		}
+	}
+	unlink(journal);
+	rmdir(upd);
+	unlink(status);
+	_cleanup_free_ char *sh = xasprintf("%s/profile.sh", tmp);
+	unlink(sh);
+	unit_dir_remove(tmp);
+}
+
+/*
+ * Hosts listing the same packages share one parse: the second host's profile has the
+ * first's packages (the same array) with its own fingerprint and reboot flag; a listing
+ * that differs in one byte is parsed on its own.
+ */
+static void
+test_profile_shared(void **state)
+{
+	struct buf list = BUF_INIT(0);
+	_cleanup_json_ json_t *a = NULL, *b = NULL, *c = NULL;
+	struct dr_error err;
+
+	for (int i = 0; i < 200; i++)
+		buf_addf(&list,
+		    "Package: pkg%03d\nStatus: install ok installed\nArchitecture: amd64\n"
+		    "Version: 1.%d\n",
+		    i, i);
+	_cleanup_free_ char *one =
+	    xasprintf("format\tapt\nfingerprint\t1.1\n%sreboot\t0\n", list.data);
+	_cleanup_free_ char *two =
+	    xasprintf("format\tapt\nfingerprint\t2.2\n%sreboot\t1\n", list.data);
+	list.data[list.len - 3] = '0'; /* pkg199's version 1.199 -> 1.109 */
+	_cleanup_free_ char *three =
+	    xasprintf("format\tapt\nfingerprint\t3.3\n%sreboot\t0\n", list.data);
+	buf_free(&list);
+
+	assert_int_equal(jobs_profile_parse(one, strlen(one), &a, &err), 0);
+	assert_int_equal(jobs_profile_parse(two, strlen(two), &b, &err), 0);
+	assert_int_equal(jobs_profile_parse(three, strlen(three), &c, &err), 0);
+	assert_int_equal(json_array_size(json_object_get(a, "packages")), 200);
+	assert_ptr_equal(json_object_get(a, "packages"), json_object_get(b, "packages"));
+	assert_string_equal(json_string_value(json_object_get(b, "fingerprint")), "2.2");
+	assert_true(json_is_true(json_object_get(b, "reboot_required")));
+	assert_false(json_is_true(json_object_get(a, "reboot_required")));
+	assert_ptr_not_equal(json_object_get(a, "packages"), json_object_get(c, "packages"));
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(c, "packages"), 199), "version")),
+	    "1.109");
+	assert_string_equal(json_string_value(json_object_get(
+	                        json_array_get(json_object_get(b, "packages"), 199), "version")),
+	    "1.199");
+}
+
 /* The key is made once (0600), loaded again unchanged, and refused when others can read
  * it. */
 static void
@@ -319,6 +487,8 @@ main(void)
 	    cmocka_unit_test(test_profile_dpkg),
 	    cmocka_unit_test(test_profile_rpm),
 	    cmocka_unit_test(test_profile_bad),
+	    cmocka_unit_test(test_profile_dpkg_status),
+	    cmocka_unit_test(test_profile_shared),
 	    cmocka_unit_test(test_identity),
 	    cmocka_unit_test(test_git_spec),
 	    cmocka_unit_test_setup_teardown(test_targets, setup_store, teardown_store),
