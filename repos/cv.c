@@ -631,6 +631,7 @@ repo_cv_publish(struct job *job, const json_t *p, json_t **ret_result, struct dr
 		*ret_result = json_pack("{s:s, s:s, s:I}", "content_view", name, "version",
 		    version, "cv_version_id", (json_int_t)cvv);
 	}
+	repos_content_changed(job);
 	return 0;
 fail:
 	store_rollback();
@@ -722,6 +723,7 @@ repo_cv_promote(struct job *job, const json_t *p, struct dr_error *err)
 		return -1;
 	}
 	job_printf(job, "content view %s version %s promoted to %s\n", name, ver, to);
+	repos_content_changed(job);
 	return 0;
 }
 
