@@ -16,7 +16,7 @@ mkdir -p "$lv/cfg" "$lv/run" "$lv/cache" "$lv/home" "$lv/pool"
 chmod -R 777 "$lv"
 chmod 755 "$TAP_TMP"
 LVPID=
-trap 'droverd_stop; [ -n "$LVPID" ] && kill "$LVPID" 2>/dev/null; rm -rf "$TAP_TMP"' EXIT
+trap 'droverd_stop; [ -n "$LVPID" ] && kill "$LVPID" 2>/dev/null && wait "$LVPID"; rm -rf "$TAP_TMP"' EXIT
 setpriv --reuid=65534 --regid=65534 --clear-groups env HOME="$lv/home" \
 	XDG_CONFIG_HOME="$lv/cfg" XDG_RUNTIME_DIR="$lv/run" XDG_CACHE_HOME="$lv/cache" \
 	libvirtd >"$lv/log" 2>&1 &
