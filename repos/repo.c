@@ -416,9 +416,10 @@ repo_update_clears(const json_t *spec, const char *type, json_t **ret_rest, char
 			continue;
 		for (i = 0; i < nitems(required); i++)
 			if (strcmp(key, required[i]) == 0) {
-				json_decref(rest);
+				dr_error_set(err, "%s: required, it cannot be cleared", key);
+				json_decref(rest); /* key was rest's */
 				buf_free(&sql);
-				return dr_error_set(err, "%s: required, it cannot be cleared", key);
+				return -1;
 			}
 		for (i = 0; i < nitems(repo_clears); i++)
 			if (strcmp(key, repo_clears[i].key) == 0)
@@ -426,9 +427,10 @@ repo_update_clears(const json_t *spec, const char *type, json_t **ret_rest, char
 		if (c == NULL)
 			continue; /* unknown: repo_fields_read names it */
 		if (strcmp(type, "apt") == 0 && c->sql_apt == NULL) {
+			dr_error_set(err, "%s: an apt repository needs one", key);
 			json_decref(rest);
 			buf_free(&sql);
-			return dr_error_set(err, "%s: an apt repository needs one", key);
+			return -1;
 		}
 		buf_addf(&sql, "%s = %s, ", c->column,
 		    strcmp(type, "apt") == 0 ? c->sql_apt : c->sql_yum);
