@@ -322,7 +322,8 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 			goto out;
 		if (sym_virStorageVolGetInfo(ivol, &info) < 0 ||
 		    (ipath = sym_virStorageVolGetPath(ivol)) == NULL) {
-			dr_error_set(err, "compute_attributes.image: %s: %s", uri, compute_virt_error());
+			dr_error_set(
+			    err, "compute_attributes.image: %s: %s", uri, compute_virt_error());
 			goto out;
 		}
 		ixml = sym_virStorageVolGetXMLDesc(ivol, 0);
@@ -341,8 +342,8 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 		virNetworkPtr net = sym_virNetworkLookupByName(c, network);
 
 		if (net == NULL) {
-			dr_error_set(err, "compute_attributes.network: %s: no network '%s'", uri,
-			    network);
+			dr_error_set(
+			    err, "compute_attributes.network: %s: no network '%s'", uri, network);
 			goto out;
 		}
 		sym_virNetworkFree(net);
@@ -357,8 +358,9 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 
 		buf_adds(&x, "<volume><name>");
 		compute_xml_add(&x, name);
-		buf_addf(&x, "-disk0.qcow2</name><capacity unit='bytes'>%llu</capacity>"
-		             "<target><format type='qcow2'/></target>",
+		buf_addf(&x,
+		    "-disk0.qcow2</name><capacity unit='bytes'>%llu</capacity>"
+		    "<target><format type='qcow2'/></target>",
 		    cap > icap ? cap : icap);
 		if (ipath != NULL) {
 			buf_adds(&x, "<backingStore><path>");
@@ -562,8 +564,8 @@ compute_libvirt_vms(const json_t *cr, json_t **ret, struct dr_error *err)
 /* Evaluate the XPath string() expressions exprs[0..n) over xml into out[] (xstrdup'd, ""
  * when absent); -1 with err when the XML does not parse. */
 static int
-compute_xml_strings(const char *xml, const char *const *exprs, size_t n, char **out,
-    struct dr_error *err)
+compute_xml_strings(
+    const char *xml, const char *const *exprs, size_t n, char **out, struct dr_error *err)
 {
 	xmlDocPtr doc;
 	xmlXPathContextPtr ctx;
@@ -596,8 +598,8 @@ compute_xml_strings(const char *xml, const char *const *exprs, size_t n, char **
 /* The volume an image attribute names: "POOL/VOLUME", an absolute path, or a volume in
  * pool_name. NULL with err naming compute_attributes.image when there is none. */
 static virStorageVolPtr
-compute_image_lookup(
-    virConnectPtr c, const char *uri, const char *image, const char *pool_name, struct dr_error *err)
+compute_image_lookup(virConnectPtr c, const char *uri, const char *image, const char *pool_name,
+    struct dr_error *err)
 {
 	_cleanup_free_ char *pname = NULL;
 	const char *vname = image, *slash = strchr(image, '/');
@@ -616,7 +618,8 @@ compute_image_lookup(
 		vname = slash + 1;
 	}
 	if ((pool = sym_virStoragePoolLookupByName(c, pool_name)) == NULL) {
-		dr_error_set(err, "compute_attributes.image: %s: no storage pool '%s'", uri, pool_name);
+		dr_error_set(
+		    err, "compute_attributes.image: %s: no storage pool '%s'", uri, pool_name);
 		return NULL;
 	}
 	if ((vol = sym_virStorageVolLookupByName(pool, vname)) == NULL)
@@ -642,7 +645,8 @@ compute_libvirt_images(const json_t *cr, json_t **ret, struct dr_error *err)
 	if (c == NULL)
 		return -1;
 	if ((np = sym_virConnectListAllStoragePools(c, &pools, 0)) < 0)
-		return dr_error_set(err, "%s: listing storage pools: %s", uri, compute_virt_error());
+		return dr_error_set(
+		    err, "%s: listing storage pools: %s", uri, compute_virt_error());
 	out = json_array();
 	for (p = 0; p < np; p++) {
 		virStorageVolPtr *vols = NULL;

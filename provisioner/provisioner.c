@@ -104,19 +104,19 @@ prov_seed_one(const char *resource, json_t *obj, struct dr_error *err)
 static const struct prov_seed_template {
 	const char *name, *kind, *file;
 } prov_seed_templates[] = {
-	    {"drover_built", "snippet", "snippet_built"},
-	    {"drover_ssh_keys", "snippet", "snippet_ssh_keys"},
-	    {"drover_repositories", "snippet", "snippet_repositories"},
-	    {"drover_ntp", "snippet", "snippet_ntp"},
-	    {"drover_host_certificate", "snippet", "snippet_host_certificate"},
-	    {"Drover iPXE", "iPXE", "ipxe"},
-	    {"Drover PXELinux", "PXELinux", "pxelinux"},
-	    {"Drover PXEGrub2", "PXEGrub2", "pxegrub2"},
-	    {"Drover finish", "finish", "finish"},
-	    {"Preseed default", "provision", "preseed"},
-	    {"Kickstart default", "provision", "kickstart"},
-	    {"Autoinstall default", "user_data", "autoinstall"},
-	    {"Drover image", "provision", "image"},
+    {"drover_built", "snippet", "snippet_built"},
+    {"drover_ssh_keys", "snippet", "snippet_ssh_keys"},
+    {"drover_repositories", "snippet", "snippet_repositories"},
+    {"drover_ntp", "snippet", "snippet_ntp"},
+    {"drover_host_certificate", "snippet", "snippet_host_certificate"},
+    {"Drover iPXE", "iPXE", "ipxe"},
+    {"Drover PXELinux", "PXELinux", "pxelinux"},
+    {"Drover PXEGrub2", "PXEGrub2", "pxegrub2"},
+    {"Drover finish", "finish", "finish"},
+    {"Preseed default", "provision", "preseed"},
+    {"Kickstart default", "provision", "kickstart"},
+    {"Autoinstall default", "user_data", "autoinstall"},
+    {"Drover image", "provision", "image"},
 };
 
 /* The SHA-256 of seeded texts of earlier releases, for stores seeded before prov_seeded
@@ -155,8 +155,8 @@ prov_seed_record(const char *name, const char *hex, struct dr_error *err)
 static bool
 prov_seed_pristine(const struct prov_seed_template *t, const char *hex)
 {
-	_cleanup_json_ json_t *row = store_query_one(
-	    NULL, "SELECT sha256 FROM prov_seeded WHERE name = ?", "[s]", t->name);
+	_cleanup_json_ json_t *row =
+	    store_query_one(NULL, "SELECT sha256 FROM prov_seeded WHERE name = ?", "[s]", t->name);
 	const char *rec = json_string_value(json_object_get(row, "sha256"));
 	size_t i;
 
@@ -195,8 +195,9 @@ prov_seed_update(struct dr_error *err)
 		prov_seed_sha256(cur != NULL ? cur : "", curhex);
 		if (!json_is_true(json_object_get(tpl, "locked")) ||
 		    !prov_seed_pristine(t, curhex)) {
-			log_info("template %s differs from the text Drover seeded it with: kept as "
-			         "it is (this release's text: provisioner/templates/%s.tmpl)",
+			log_info(
+			    "template %s differs from the text Drover seeded it with: kept as "
+			    "it is (this release's text: provisioner/templates/%s.tmpl)",
 			    t->name, t->file);
 			continue;
 		}
@@ -359,7 +360,8 @@ provisioner_init(const struct provisioner_opts *o, struct dr_error *err)
 	free(prov_tftp_root_dir);
 	prov_tftp_root_dir = o->tftp_root != NULL ? xstrdup(o->tftp_root) : NULL;
 	if (prov_secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0 ||
-	    prov_seed_update(err) < 0 || prov_image_seed(err) < 0 || prov_image_init(o->state_dir, err) < 0)
+	    prov_seed_update(err) < 0 || prov_image_seed(err) < 0 ||
+	    prov_image_init(o->state_dir, err) < 0)
 		return -1;
 	pxe_tftp_set_generator(prov_tftp_generate, NULL);
 	return prov_boot_setup(o, err);

@@ -680,9 +680,8 @@ prov_ui_array_has(const json_t *a, const char *s)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(a, i, e)
-		if (json_is_string(e) && strcmp(json_string_value(e), s) == 0)
-			return true;
+	json_array_foreach(
+	    a, i, e) if (json_is_string(e) && strcmp(json_string_value(e), s) == 0) return true;
 	return false;
 }
 
@@ -696,8 +695,8 @@ prov_ui_compute_lists(json_t *vars, const json_t *cr)
 	struct dr_error err;
 
 	if (b == NULL || b->images == NULL || b->networks == NULL) {
-		json_object_set_new(
-		    vars, "compute_error", json_string("this provider lists no images or networks"));
+		json_object_set_new(vars, "compute_error",
+		    json_string("this provider lists no images or networks"));
 	} else if (b->images(cr, &images, &err) < 0 || b->networks(cr, &networks, &err) < 0) {
 		json_object_set_new(vars, "compute_error", json_string(err.msg));
 		json_decref(images);
@@ -731,9 +730,9 @@ prov_ui_compute_choices(json_t *vars, const json_t *obj, const json_t *form)
 	if (cr != NULL) {
 		prov_ui_compute_lists(lists, cr);
 		json_array_foreach(json_object_get(lists, "images"), i, e)
-			json_array_append(imgs, json_object_get(e, "id"));
+		    json_array_append(imgs, json_object_get(e, "id"));
 		json_array_foreach(json_object_get(lists, "networks"), i, e)
-			json_array_append(nets, json_object_get(e, "name"));
+		    json_array_append(nets, json_object_get(e, "name"));
 		json_object_set(vars, "compute_error", json_object_get(lists, "compute_error"));
 		json_object_set_new(vars, "compute_resource_name",
 		    json_string(json_string_value(json_object_get(cr, "name"))));
@@ -811,8 +810,8 @@ prov_ui_href(const struct prov_resource *res, int64_t id)
 static void
 prov_ui_form_compute(json_t *in, const json_t *form, const json_t *obj)
 {
-	static const char *const keys[][2] = {{"compute_image", "image"},
-	    {"compute_network", "network"}};
+	static const char *const keys[][2] = {
+	    {"compute_image", "image"}, {"compute_network", "network"}};
 	json_t *attrs = json_object_get(in, "compute_attributes");
 	size_t i;
 

@@ -395,8 +395,8 @@ static const struct repo_clear {
  * ..." for a repository of type; the rest stays in *ret_rest. A required field cannot be
  * cleared. */
 static int
-repo_update_clears(const json_t *spec, const char *type, json_t **ret_rest, char **ret_sql,
-    struct dr_error *err)
+repo_update_clears(
+    const json_t *spec, const char *type, json_t **ret_rest, char **ret_sql, struct dr_error *err)
 {
 	static const char *const required[] = {"name", "product", "url", "type"};
 	json_t *rest = json_deep_copy(spec), *v;
@@ -411,8 +411,8 @@ repo_update_clears(const json_t *spec, const char *type, json_t **ret_rest, char
 		const struct repo_clear *c = NULL;
 
 		if (!json_is_null(v) &&
-		    !(json_is_string(v) && json_string_value(v)[strspn(json_string_value(v),
-		                                                   " \t\r\n")] == '\0'))
+		    !(json_is_string(v) &&
+		        json_string_value(v)[strspn(json_string_value(v), " \t\r\n")] == '\0'))
 			continue;
 		for (i = 0; i < nitems(required); i++)
 			if (strcmp(key, required[i]) == 0) {
@@ -458,8 +458,8 @@ repo_update(int64_t id, const json_t *spec, struct dr_error *err)
 	    err, "SELECT type FROM repo_repositories WHERE id = ?", "[I]", (json_int_t)id);
 	if (cur == NULL)
 		return dr_error_set(err, "no repository %lld", (long long)id);
-	if (repo_update_clears(spec, json_string_value(json_object_get(cur, "type")), &rest,
-	        &clears, err) < 0)
+	if (repo_update_clears(
+	        spec, json_string_value(json_object_get(cur, "type")), &rest, &clears, err) < 0)
 		return -1;
 	spec = rest;
 	if (repo_fields_read(spec, false, &f, err) < 0) {
@@ -487,8 +487,7 @@ repo_update(int64_t id, const json_t *spec, struct dr_error *err)
 	                " bandwidth_limit = COALESCE(?, bandwidth_limit),"
 	                " %supstream_checksum = NULL, updated_at = ? WHERE id = ?",
 	    clears);
-	r = store_execf(NULL, NULL, err, sql,
-	    "[s?os?s?s?s?s?s?s?s?s?os?ooII]", f.name,
+	r = store_execf(NULL, NULL, err, sql, "[s?os?s?s?s?s?s?s?s?s?os?ooII]", f.name,
 	    f.product_id > 0 ? json_integer(f.product_id) : json_null(), f.url, f.distribution,
 	    f.components, f.architectures, f.gpg_key, f.download_policy, f.mirroring_policy,
 	    f.include, f.exclude, f.retain >= 0 ? json_integer(f.retain) : json_null(),

@@ -180,7 +180,8 @@ repos_content_changed(struct job *job)
 		return;
 	dr_error_clear(&err);
 	if (repos_content_hook(&err) < 0)
-		job_printf(job, "warning: hosts' applicable errata not re-evaluated: %s\n", err.msg);
+		job_printf(
+		    job, "warning: hosts' applicable errata not re-evaluated: %s\n", err.msg);
 	else
 		job_printf(job, "hosts' applicable errata re-evaluated in %.3f s\n",
 		    (double)(time_mono_us() - t0) / 1e6);

@@ -145,9 +145,8 @@ row_find(json_t *list, const char *key, const char *value)
 	size_t i;
 	json_t *r;
 
-	json_array_foreach(list, i, r)
-		if (strcmp(json_string_value(json_object_get(r, key)), value) == 0)
-			return r;
+	json_array_foreach(list, i,
+	    r) if (strcmp(json_string_value(json_object_get(r, key)), value) == 0) return r;
 	return NULL;
 }
 
@@ -156,8 +155,8 @@ test_images_networks(void **state)
 {
 	_cleanup_free_ char *path = xasprintf("%s/node.xml", (char *)*state);
 	_cleanup_free_ char *url = xasprintf("test://%s", path);
-	_cleanup_json_ json_t *cr = json_pack(
-	    "{s:s, s:s, s:s}", "name", "node", "provider", "libvirt", "url", url);
+	_cleanup_json_ json_t *cr =
+	    json_pack("{s:s, s:s, s:s}", "name", "node", "provider", "libvirt", "url", url);
 	_cleanup_json_ json_t *imgs = NULL, *nets = NULL, *after = NULL;
 	_cleanup_json_ json_t *vm = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i}}", "name",
 	    "vm-img", "compute_resource", "node", "compute_attributes", "image",
@@ -167,8 +166,8 @@ test_images_networks(void **state)
 	json_t *r;
 
 	assert_int_equal(file_write_atomic(path, node_xml, strlen(node_xml), 0644, &err), 0);
-	if (prov_resource_create(prov_resource_find("compute_resource"), cr, "t", NULL, NULL,
-	        &err) < 0)
+	if (prov_resource_create(
+	        prov_resource_find("compute_resource"), cr, "t", NULL, NULL, &err) < 0)
 		fail_msg("%s", err.msg);
 	assert_non_null(b = prov_compute_backend(cr));
 	if (b->images(cr, &imgs, &err) < 0)
@@ -204,8 +203,8 @@ test_images_networks(void **state)
 
 	/* Unknown names are refused naming the attribute; nothing is left behind. */
 	json_object_set_new(vm, "name", json_string("vm-bad"));
-	json_object_set_new(json_object_get(vm, "compute_attributes"), "image",
-	    json_string("images/nope.qcow2"));
+	json_object_set_new(
+	    json_object_get(vm, "compute_attributes"), "image", json_string("images/nope.qcow2"));
 	assert_int_equal(prov_host_create(vm, "t", NULL, NULL, &err), PROV_E_INVALID);
 	{
 		_cleanup_free_ char *want = xasprintf(
@@ -218,8 +217,8 @@ test_images_networks(void **state)
 	assert_non_null(strstr(err.msg, "no volume 'debian12.qcow2' in pool 'vms'"));
 	json_object_set_new(json_object_get(vm, "compute_attributes"), "image",
 	    json_string("/images/debian12.qcow2")); /* by path */
-	json_object_set_new(json_object_get(vm, "compute_attributes"), "network",
-	    json_string("no-net"));
+	json_object_set_new(
+	    json_object_get(vm, "compute_attributes"), "network", json_string("no-net"));
 	assert_int_equal(prov_host_create(vm, "t", NULL, NULL, &err), PROV_E_INVALID);
 	{
 		_cleanup_free_ char *want =
@@ -227,8 +226,8 @@ test_images_networks(void **state)
 		assert_string_equal(err.msg, want);
 	}
 	assert_null(prov_resource_get(prov_resource_find("host"), "vm-bad"));
-	json_object_set_new(json_object_get(vm, "compute_attributes"), "network",
-	    json_string("isolated"));
+	json_object_set_new(
+	    json_object_get(vm, "compute_attributes"), "network", json_string("isolated"));
 	if (prov_host_create(vm, "t", NULL, NULL, &err) < 0)
 		fail_msg("by path: %s", err.msg);
 	json_decref(after);

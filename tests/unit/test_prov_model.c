@@ -501,10 +501,10 @@ test_seeded_templates_update(void **state)
 	                     "DELETE FROM prov_seeded WHERE name = 'Drover iPXE'", NULL),
 	    0);
 	/* A release that recorded the hash of the text it seeded PXELinux with. */
-	assert_int_equal(store_execf(NULL, NULL, &err,
-	                     "UPDATE prov_seeded SET sha256 = ? WHERE name = 'Drover PXELinux'",
-	                     "[s]",
-	                     "8b0b5a8b1a8d0c8f0a4b0e4f2b8a2e3c7d7d9f0e1f2a3b4c5d6e7f8091a2b3c4"),
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err,
+	        "UPDATE prov_seeded SET sha256 = ? WHERE name = 'Drover PXELinux'", "[s]",
+	        "8b0b5a8b1a8d0c8f0a4b0e4f2b8a2e3c7d7d9f0e1f2a3b4c5d6e7f8091a2b3c4"),
 	    0);
 	/* The operator's own finish template. */
 	assert_int_equal(prov_resource_update(prov_resource_find("provisioning_template"),
@@ -525,10 +525,10 @@ test_seeded_templates_update(void **state)
 	assert_string_equal(json_string_value(json_object_get(t, "template")), "#!ipxe\n# mine\n");
 	json_decref(t);
 	/* When the recorded hash is that of the store's text, it follows the release. */
-	assert_int_equal(store_execf(NULL, NULL, &err,
-	                     "UPDATE prov_seeded SET sha256 = ? WHERE name = 'Drover PXELinux'",
-	                     "[s]",
-	                     "a0caddd40ad44be6f113ebd371d3069ab028bb69414dacc3659afb7d824eb2b4"),
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err,
+	        "UPDATE prov_seeded SET sha256 = ? WHERE name = 'Drover PXELinux'", "[s]",
+	        "a0caddd40ad44be6f113ebd371d3069ab028bb69414dacc3659afb7d824eb2b4"),
 	    0); /* sha256("seeded once") */
 	assert_int_equal(store_execf(NULL, NULL, &err,
 	                     "UPDATE prov_provisioning_templates SET data = json_set(data,"
