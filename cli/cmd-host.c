@@ -471,6 +471,48 @@ cmd_host_known_hosts(struct cli *cli, int argc, char **argv)
 	return cli_text_get(cli, path);
 }
 
+static const struct cli_column compute_image_cols[] = {
+    {"IMAGE", "id", 0},
+    {"FORMAT", "format", 0},
+    {"CAPACITY", "capacity", 0},
+    {"PATH", "path", 0},
+};
+static const struct cli_column compute_network_cols[] = {
+    {"NAME", "name", 0},
+    {"BRIDGE", "bridge", 0},
+    {"ACTIVE", "active", 0},
+    {"FORWARD", "forward_mode", 0},
+    {"DHCP START", "dhcp_start", 0},
+    {"DHCP END", "dhcp_end", 0},
+};
+
+/* drover compute-resource images|networks NAME: what the hypervisor offers now for
+ * compute_attributes.image and .network. */
+int
+cmd_compute_resource_list(struct cli *cli, int argc, char **argv)
+{
+	bool images = strcmp(argv[0], "images") == 0;
+	_cleanup_json_ json_t *answer = NULL;
+	_cleanup_free_ char *path = NULL;
+	int rc;
+
+	if (argc != 2)
+		return cli_usage(cli_cmd_find("compute-resource", argv[0]));
+	path = cli_obj_path(
+	    cli_resource_of("compute-resource"), argv[1], images ? "/images" : "/networks");
+	if ((rc = cli_api(cli, "GET", path, NULL, &answer)) != 0)
+		return rc;
+	if (cli->json)
+		cli_print_json(answer);
+	else if (images)
+		cli_table(compute_image_cols, nitems(compute_image_cols),
+		    json_object_get(answer, "results"));
+	else
+		cli_table(compute_network_cols, nitems(compute_network_cols),
+		    json_object_get(answer, "results"));
+	return 0;
+}
+
 /* drover host power NAME on|off|soft|cycle|status|pxe: a host_power job, followed. */
 int
 cmd_host_power(struct cli *cli, int argc, char **argv)

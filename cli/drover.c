@@ -304,7 +304,12 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "sync-plan", "disable", cmd_syncplan_act, CLI_REMOTE, "sync-plan disable NAME",
 	    "Disable a sync plan." },
 	{ "sync-plan", "sync", cmd_syncplan_act, CLI_REMOTE, "sync-plan sync NAME [--follow]",
-	    "Run a sync plan now." },
+	    "Run a sync plan now." },	{ "compute-resource", "images", cmd_compute_resource_list, CLI_REMOTE,
+	    "compute-resource images NAME",
+	    "List the storage volumes a compute resource offers as compute_attributes.image." },
+	{ "compute-resource", "networks", cmd_compute_resource_list, CLI_REMOTE,
+	    "compute-resource networks NAME",
+	    "List the virtual networks a compute resource offers as compute_attributes.network." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "jobs/jobs_int.h"
+#include "repos/repos.h"
 
 /* clang-format off */
 static const struct store_migration jobs_migrations[] = {
@@ -47,6 +48,7 @@ jobs_register(void)
 	jobs_patch_register();
 	jobs_drift_register();
 	jobs_syncplan_register();
+	repos_content_hook_set(jobs_applicability_changed);
 }
 
 /* After store_open: droverd's SSH identity. */

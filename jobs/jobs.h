@@ -190,6 +190,8 @@ int jobs_content_versions(
 /* Recompute applicability of stored profiles: of host_ids (array), or when NULL of every
  * host whose content (its content_view and lifecycle_environment parameters) changed. */
 int jobs_applicability_refresh(const json_t *host_ids, struct dr_error *err);
+/* jobs_applicability_refresh(NULL) under the profile writers' lock: repos' content hook. */
+int jobs_applicability_changed(struct dr_error *err);
 /* The stored profile of a host with its applicable errata, NULL when none. Caller frees. */
 json_t *jobs_profile_get(int64_t host_id);
 

@@ -543,6 +543,21 @@ jobs_profile_store(int64_t host_id, int64_t job_id, const json_t *profile, struc
 	return r;
 }
 
+/* After a sync, publish or promote: re-evaluate the profiles whose content changed (the
+ * hosts list, its errata search and host pages then show it without a job on the host). */
+int
+jobs_applicability_changed(struct dr_error *err)
+{
+	int r;
+
+	if (jobs_targets_refresh(err) < 0)
+		return -1;
+	pthread_mutex_lock(&jobs_profile_lock);
+	r = jobs_applicability_refresh(NULL, err);
+	pthread_mutex_unlock(&jobs_profile_lock);
+	return r;
+}
+
 /*
  * Store many profiles ([{host_id, profile}]) in one transaction; a host's failure goes to
  * errors (host id text -> message) and the others are stored. The mutex is taken before

@@ -361,6 +361,41 @@ prov_api_host_known_hosts(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* GET /api/v2/compute_resources/:id/images and /networks: read from the hypervisor now, in
+ * Foreman's list shape (one page: the backend caps the list); 502 when it cannot be
+ * reached. */
+static int
+prov_api_compute_list(struct http_request *req, struct http_response *resp)
+{
+	const struct prov_resource *res = prov_resource_find("compute_resource");
+	bool images = str_has_suffix(http_request_path(req), "/images");
+	const struct prov_compute_backend *b;
+	_cleanup_json_ json_t *cr = NULL;
+	json_t *rows = NULL;
+	struct dr_error err;
+	int64_t id;
+	int r;
+
+	if ((id = prov_api_scoped(req, resp, res, "id")) < 0)
+		return 0;
+	cr = prov_resource_get_id(res, id);
+	if ((b = prov_compute_backend(cr)) == NULL || (images ? b->images : b->networks) == NULL) {
+		http_reply_error(resp, 422, "provider: %s cannot list %s",
+		    json_string_value(json_object_get(cr, "provider")),
+		    images ? "images" : "networks");
+		return 0;
+	}
+	r = images ? b->images(cr, &rows, &err) : b->networks(cr, &rows, &err);
+	if (r < 0) {
+		http_reply_error(resp, 502, "compute resource %s: %s",
+		    json_string_value(json_object_get(cr, "name")), err.msg);
+		return 0;
+	}
+	api_reply_list(resp, rows, (int64_t)json_array_size(rows), (int64_t)json_array_size(rows),
+	    1, (long long)json_array_size(rows), NULL);
+	return 0;
+}
+
 /* The MAC an installer sent: ?mac=, iPXE's X-Drover-MAC, or Anaconda's
  * X-RHN-Provisioning-MAC-0 ("eth0 52:54:00:12:34:56"). */
 static const char *
@@ -1146,6 +1181,12 @@ static const struct http_route prov_fixed_routes[] = {
         "A built image (rootfs tarball) for installers, with Range"},
     {"POST", "/api/v2/images/:id/build", prov_api_image_build, 0, "image_build", NULL, NULL,
         "Build an image again (mmdebstrap job)"},
+    {"GET", "/api/v2/compute_resources/:id/images", prov_api_compute_list, HTTP_LIST,
+        "compute_resource_images", "compute_resources", "view",
+        "Storage volumes on the hypervisor usable as compute_attributes.image"},
+    {"GET", "/api/v2/compute_resources/:id/networks", prov_api_compute_list, HTTP_LIST,
+        "compute_resource_networks", "compute_resources", "view",
+        "Virtual networks on the hypervisor usable as compute_attributes.network"},
 };
 
 /* Install the routes: fixed ones, then five per resource from the resource table. */

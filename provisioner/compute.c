@@ -10,6 +10,8 @@
 
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
 
 #include "provisioner/provisioner.h"
 
@@ -43,6 +45,21 @@ DLIB_DECLARE(virStorageVolLookupByPath);
 DLIB_DECLARE(virConnectListAllDomains);
 DLIB_DECLARE(virDomainGetInfo);
 DLIB_DECLARE(virDomainGetName);
+DLIB_DECLARE(virConnectListAllNetworks);
+DLIB_DECLARE(virConnectListAllStoragePools);
+DLIB_DECLARE(virNetworkFree);
+DLIB_DECLARE(virNetworkGetBridgeName);
+DLIB_DECLARE(virNetworkGetName);
+DLIB_DECLARE(virNetworkGetXMLDesc);
+DLIB_DECLARE(virNetworkIsActive);
+DLIB_DECLARE(virNetworkLookupByName);
+DLIB_DECLARE(virStoragePoolGetName);
+DLIB_DECLARE(virStoragePoolIsActive);
+DLIB_DECLARE(virStoragePoolListAllVolumes);
+DLIB_DECLARE(virStorageVolGetInfo);
+DLIB_DECLARE(virStorageVolGetName);
+DLIB_DECLARE(virStorageVolGetXMLDesc);
+DLIB_DECLARE(virStorageVolLookupByName);
 static const struct dlib_sym compute_libvirt_syms[] = {
 	DLIB_SYM(virConnectClose),
 	DLIB_SYM(virConnectIsAlive),
@@ -70,8 +87,40 @@ static const struct dlib_sym compute_libvirt_syms[] = {
 	DLIB_SYM(virConnectListAllDomains),
 	DLIB_SYM(virDomainGetInfo),
 	DLIB_SYM(virDomainGetName),
+	DLIB_SYM(virConnectListAllNetworks),
+	DLIB_SYM(virConnectListAllStoragePools),
+	DLIB_SYM(virNetworkFree),
+	DLIB_SYM(virNetworkGetBridgeName),
+	DLIB_SYM(virNetworkGetName),
+	DLIB_SYM(virNetworkGetXMLDesc),
+	DLIB_SYM(virNetworkIsActive),
+	DLIB_SYM(virNetworkLookupByName),
+	DLIB_SYM(virStoragePoolGetName),
+	DLIB_SYM(virStoragePoolIsActive),
+	DLIB_SYM(virStoragePoolListAllVolumes),
+	DLIB_SYM(virStorageVolGetInfo),
+	DLIB_SYM(virStorageVolGetName),
+	DLIB_SYM(virStorageVolGetXMLDesc),
+	DLIB_SYM(virStorageVolLookupByName),
 };
 static struct dlib compute_libvirt = DLIB_INIT("libvirt.so.0", "libvirt0", compute_libvirt_syms);
+
+/* libxml2 reads the XML libvirt describes networks and volumes in. */
+DLIB_DECLARE(xmlFreeDoc);
+DLIB_DECLARE(xmlReadMemory);
+DLIB_DECLARE(xmlXPathEvalExpression);
+DLIB_DECLARE(xmlXPathFreeContext);
+DLIB_DECLARE(xmlXPathFreeObject);
+DLIB_DECLARE(xmlXPathNewContext);
+static const struct dlib_sym compute_xml_syms[] = {
+	DLIB_SYM(xmlFreeDoc),
+	DLIB_SYM(xmlReadMemory),
+	DLIB_SYM(xmlXPathEvalExpression),
+	DLIB_SYM(xmlXPathFreeContext),
+	DLIB_SYM(xmlXPathFreeObject),
+	DLIB_SYM(xmlXPathNewContext),
+};
+static struct dlib compute_xml = DLIB_INIT("libxml2.so.2", "libxml2", compute_xml_syms);
 
 /* Open connections by URI: libvirt connections are thread-safe, and test:/// keeps its
  * state only while a connection stays open. */
@@ -218,6 +267,11 @@ compute_attr_str(const json_t *attrs, const char *key, const char *def)
 	return s != NULL && *s != '\0' ? s : def;
 }
 
+static virStorageVolPtr compute_image_lookup(virConnectPtr c, const char *uri, const char *image,
+    const char *pool_name, struct dr_error *err);
+static int compute_xml_strings(
+    const char *xml, const char *const *exprs, size_t n, char **out, struct dr_error *err);
+
 /* Create the VM of a host: a volume in a pool, a NIC on a network or bridge with the
  * host's MAC (or one libvirt picks, returned in *ret_mac), boot from network then disk. */
 static int
@@ -233,7 +287,11 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 	const char *bridge = compute_attr_str(attrs, "bridge", NULL);
 	const char *firmware = compute_attr_str(attrs, "firmware", "bios");
 	const char *model = compute_attr_str(attrs, "nic_model", "virtio");
+	const char *image = compute_attr_str(attrs, "image", NULL);
 	struct buf x = BUF_INIT(64 * 1024);
+	virStorageVolPtr ivol = NULL;
+	char *ipath = NULL, *ixml = NULL, *ifmt[1] = {NULL};
+	unsigned long long icap = 0;
 	virStoragePoolPtr pool = NULL;
 	virStorageVolPtr vol = NULL;
 	virDomainPtr dom = NULL;
@@ -254,18 +312,64 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 		dr_error_set(err, "%s: a VM named %s already exists", uri, name);
 		goto out;
 	}
+	/* An image: the VM's disk is a copy-on-write overlay backed by that volume, as large
+	 * as disk_gb or the image, and the VM boots from it first. */
+	if (image != NULL) {
+		static const char *const exprs[] = {"string(/volume/target/format/@type)"};
+		virStorageVolInfo info;
+
+		if ((ivol = compute_image_lookup(c, uri, image, pool_name, err)) == NULL)
+			goto out;
+		if (sym_virStorageVolGetInfo(ivol, &info) < 0 ||
+		    (ipath = sym_virStorageVolGetPath(ivol)) == NULL) {
+			dr_error_set(
+			    err, "compute_attributes.image: %s: %s", uri, compute_virt_error());
+			goto out;
+		}
+		ixml = sym_virStorageVolGetXMLDesc(ivol, 0);
+		if (compute_xml_strings(ixml, exprs, 1, ifmt, err) < 0)
+			goto out;
+		if (**ifmt == '\0') {
+			free(ifmt[0]);
+			ifmt[0] = xstrdup("raw");
+		}
+		icap = info.capacity;
+		if (disk == 0)
+			disk = (long long)((icap + (1ULL << 30) - 1) >> 30);
+	}
+	/* A network by name must exist (a bridge is the host's business). */
+	if (bridge == NULL) {
+		virNetworkPtr net = sym_virNetworkLookupByName(c, network);
+
+		if (net == NULL) {
+			dr_error_set(
+			    err, "compute_attributes.network: %s: no network '%s'", uri, network);
+			goto out;
+		}
+		sym_virNetworkFree(net);
+	}
 	/* disk_gb 0: a diskless machine that only boots from the network. */
 	if (disk > 0 && (pool = sym_virStoragePoolLookupByName(c, pool_name)) == NULL) {
 		dr_error_set(err, "compute_attributes.pool: %s: %s", uri, compute_virt_error());
 		goto out;
 	}
 	if (disk > 0) {
+		unsigned long long cap = (unsigned long long)disk << 30;
+
 		buf_adds(&x, "<volume><name>");
 		compute_xml_add(&x, name);
 		buf_addf(&x,
-		    "-disk0.qcow2</name><capacity unit='G'>%lld</capacity>"
-		    "<target><format type='qcow2'/></target></volume>",
-		    disk);
+		    "-disk0.qcow2</name><capacity unit='bytes'>%llu</capacity>"
+		    "<target><format type='qcow2'/></target>",
+		    cap > icap ? cap : icap);
+		if (ipath != NULL) {
+			buf_adds(&x, "<backingStore><path>");
+			compute_xml_add(&x, ipath);
+			buf_adds(&x, "</path><format type='");
+			compute_xml_add(&x, ifmt[0]);
+			buf_adds(&x, "'/></backingStore>");
+		}
+		buf_adds(&x, "</volume>");
 		if ((vol = sym_virStorageVolCreateXML(pool, x.data, 0)) == NULL) {
 			dr_error_set(
 			    err, "%s: volume for %s: %s", uri, name, compute_virt_error());
@@ -283,9 +387,10 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 	buf_addf(&x, "</name><memory unit='MiB'>%lld</memory><vcpu>%lld</vcpu>", mem, cpus);
 	/* ACPI, or neither a guest's poweroff nor virDomainShutdown reach the machine. */
 	buf_addf(&x,
-	    "<os%s><type arch='x86_64'>hvm</type><boot dev='network'/>"
-	    "<boot dev='hd'/></os><features><acpi/><apic/></features>",
-	    strcmp(firmware, "uefi") == 0 ? " firmware='efi'" : "");
+	    "<os%s><type arch='x86_64'>hvm</type>%s</os><features><acpi/><apic/></features>",
+	    strcmp(firmware, "uefi") == 0 ? " firmware='efi'" : "",
+	    image != NULL ? "<boot dev='hd'/><boot dev='network'/>"
+	                  : "<boot dev='network'/><boot dev='hd'/>");
 	buf_adds(&x, "<devices>");
 	if (path != NULL) {
 		buf_adds(&x,
@@ -333,7 +438,12 @@ compute_libvirt_create(const json_t *cr, const json_t *host, char **ret_mac, str
 out:
 	free(xml);
 	free(path);
+	free(ipath);
+	free(ixml);
+	free(ifmt[0]);
 	buf_free(&x);
+	if (ivol != NULL)
+		sym_virStorageVolFree(ivol);
 	if (dom != NULL)
 		sym_virDomainFree(dom);
 	if (vol != NULL)
@@ -451,9 +561,189 @@ compute_libvirt_vms(const json_t *cr, json_t **ret, struct dr_error *err)
 	return 0;
 }
 
+/* Evaluate the XPath string() expressions exprs[0..n) over xml into out[] (xstrdup'd, ""
+ * when absent); -1 with err when the XML does not parse. */
+static int
+compute_xml_strings(
+    const char *xml, const char *const *exprs, size_t n, char **out, struct dr_error *err)
+{
+	xmlDocPtr doc;
+	xmlXPathContextPtr ctx;
+	size_t i;
+
+	if (dlib_load(&compute_xml, err) < 0)
+		return -1;
+	if (xml == NULL ||
+	    (doc = sym_xmlReadMemory(xml, (int)strlen(xml), "libvirt.xml", NULL,
+	         XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING)) == NULL)
+		return dr_error_set(err, "libvirt returned XML that does not parse");
+	if ((ctx = sym_xmlXPathNewContext(doc)) == NULL) {
+		sym_xmlFreeDoc(doc);
+		return dr_error_set(err, "out of memory reading libvirt's XML");
+	}
+	for (i = 0; i < n; i++) {
+		xmlXPathObjectPtr o = sym_xmlXPathEvalExpression((const xmlChar *)exprs[i], ctx);
+
+		out[i] = xstrdup(o != NULL && o->type == XPATH_STRING && o->stringval != NULL
+		        ? (const char *)o->stringval
+		        : "");
+		if (o != NULL)
+			sym_xmlXPathFreeObject(o);
+	}
+	sym_xmlXPathFreeContext(ctx);
+	sym_xmlFreeDoc(doc);
+	return 0;
+}
+
+/* The volume an image attribute names: "POOL/VOLUME", an absolute path, or a volume in
+ * pool_name. NULL with err naming compute_attributes.image when there is none. */
+static virStorageVolPtr
+compute_image_lookup(virConnectPtr c, const char *uri, const char *image, const char *pool_name,
+    struct dr_error *err)
+{
+	_cleanup_free_ char *pname = NULL;
+	const char *vname = image, *slash = strchr(image, '/');
+	virStoragePoolPtr pool;
+	virStorageVolPtr vol;
+
+	if (image[0] == '/') {
+		if ((vol = sym_virStorageVolLookupByPath(c, image)) == NULL)
+			dr_error_set(err, "compute_attributes.image: %s: no storage volume at %s",
+			    uri, image);
+		return vol;
+	}
+	if (slash != NULL) {
+		pname = xstrndup(image, (size_t)(slash - image));
+		pool_name = pname;
+		vname = slash + 1;
+	}
+	if ((pool = sym_virStoragePoolLookupByName(c, pool_name)) == NULL) {
+		dr_error_set(
+		    err, "compute_attributes.image: %s: no storage pool '%s'", uri, pool_name);
+		return NULL;
+	}
+	if ((vol = sym_virStorageVolLookupByName(pool, vname)) == NULL)
+		dr_error_set(err, "compute_attributes.image: %s: no volume '%s' in pool '%s'", uri,
+		    vname, pool_name);
+	sym_virStoragePoolFree(pool);
+	return vol;
+}
+
+/* The volumes usable as images, pool by pool: [{name, pool, path, capacity, format}] (a
+ * name of "POOL/VOLUME" is what compute_attributes.image takes), at most
+ * PROV_COMPUTE_VMS_MAX; inactive pools have no volumes to list. */
+static int
+compute_libvirt_images(const json_t *cr, json_t **ret, struct dr_error *err)
+{
+	static const char *const exprs[] = {"string(/volume/target/format/@type)"};
+	const char *uri = json_string_value(json_object_get(cr, "url"));
+	virConnectPtr c = compute_conn(uri, err);
+	virStoragePoolPtr *pools = NULL;
+	json_t *out;
+	int np, p;
+
+	if (c == NULL)
+		return -1;
+	if ((np = sym_virConnectListAllStoragePools(c, &pools, 0)) < 0)
+		return dr_error_set(
+		    err, "%s: listing storage pools: %s", uri, compute_virt_error());
+	out = json_array();
+	for (p = 0; p < np; p++) {
+		virStorageVolPtr *vols = NULL;
+		const char *pname = sym_virStoragePoolGetName(pools[p]);
+		int nv, v;
+
+		nv = sym_virStoragePoolIsActive(pools[p]) == 1
+		    ? sym_virStoragePoolListAllVolumes(pools[p], &vols, 0)
+		    : 0;
+		for (v = 0; v < nv; v++) {
+			virStorageVolInfo info;
+			char *path, *xml, *fmt[1] = {NULL};
+
+			if (json_array_size(out) < PROV_COMPUTE_VMS_MAX &&
+			    sym_virStorageVolGetInfo(vols[v], &info) == 0 &&
+			    info.type != VIR_STORAGE_VOL_DIR) {
+				path = sym_virStorageVolGetPath(vols[v]);
+				xml = sym_virStorageVolGetXMLDesc(vols[v], 0);
+				if (compute_xml_strings(xml, exprs, 1, fmt, NULL) < 0)
+					fmt[0] = xstrdup("");
+				json_array_append_new(out,
+				    json_pack("{s:s, s:s, s:s?, s:I, s:I, s:s, s:s++}", "name",
+				        sym_virStorageVolGetName(vols[v]), "pool", pname, "path",
+				        path, "capacity", (json_int_t)info.capacity, "allocation",
+				        (json_int_t)info.allocation, "format", fmt[0], "id", pname,
+				        "/", sym_virStorageVolGetName(vols[v])));
+				free(fmt[0]);
+				free(xml);
+				free(path);
+			}
+			sym_virStorageVolFree(vols[v]);
+		}
+		free(vols);
+		sym_virStoragePoolFree(pools[p]);
+	}
+	free(pools);
+	*ret = out;
+	return 0;
+}
+
+/* The virtual networks: [{name, bridge, active, forward_mode, dhcp_start, dhcp_end}] (the
+ * name is what compute_attributes.network takes), at most PROV_COMPUTE_VMS_MAX. */
+static int
+compute_libvirt_networks(const json_t *cr, json_t **ret, struct dr_error *err)
+{
+	static const char *const exprs[] = {
+	    "string(/network/forward/@mode)",
+	    "string(count(/network/forward))",
+	    "string(/network/ip/dhcp/range/@start)",
+	    "string(/network/ip/dhcp/range/@end)",
+	};
+	const char *uri = json_string_value(json_object_get(cr, "url"));
+	virConnectPtr c = compute_conn(uri, err);
+	virNetworkPtr *nets = NULL;
+	json_t *out;
+	int n, i;
+
+	if (c == NULL)
+		return -1;
+	if ((n = sym_virConnectListAllNetworks(c, &nets, 0)) < 0)
+		return dr_error_set(err, "%s: listing networks: %s", uri, compute_virt_error());
+	out = json_array();
+	for (i = 0; i < n; i++) {
+		char *v[nitems(exprs)] = {NULL}, *xml, *bridge;
+		const char *mode;
+		size_t k;
+
+		if (json_array_size(out) >= PROV_COMPUTE_VMS_MAX) {
+			sym_virNetworkFree(nets[i]);
+			continue;
+		}
+		xml = sym_virNetworkGetXMLDesc(nets[i], 0);
+		if (compute_xml_strings(xml, exprs, nitems(exprs), v, NULL) < 0)
+			for (k = 0; k < nitems(exprs); k++)
+				v[k] = xstrdup("");
+		/* No <forward>: an isolated network; <forward> without a mode: NAT. */
+		mode = strcmp(v[1], "0") == 0 ? "isolated" : *v[0] != '\0' ? v[0] : "nat";
+		bridge = sym_virNetworkGetBridgeName(nets[i]);
+		json_array_append_new(out,
+		    json_pack("{s:s, s:s?, s:b, s:s, s:s?, s:s?}", "name",
+		        sym_virNetworkGetName(nets[i]), "bridge", bridge, "active",
+		        sym_virNetworkIsActive(nets[i]) == 1, "forward_mode", mode, "dhcp_start",
+		        *v[2] != '\0' ? v[2] : NULL, "dhcp_end", *v[3] != '\0' ? v[3] : NULL));
+		for (k = 0; k < nitems(exprs); k++)
+			free(v[k]);
+		free(bridge);
+		free(xml);
+		sym_virNetworkFree(nets[i]);
+	}
+	free(nets);
+	*ret = out;
+	return 0;
+}
+
 static const struct prov_compute_backend compute_backends[] = {
     {"libvirt", compute_libvirt_create, compute_libvirt_destroy, compute_libvirt_power,
-        compute_libvirt_vms},
+        compute_libvirt_vms, compute_libvirt_images, compute_libvirt_networks},
 };
 
 /* The backend of a compute resource (by its provider). */

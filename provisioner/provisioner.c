@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "provisioner/provisioner.h"
 #include "pxe/pxe.h"
 
@@ -85,6 +87,10 @@ static const struct store_migration prov_migrations[] = {
 	    PROV_NAMES_TRIGGERS("prov_compute_resources")
 	    PROV_NAMES_TRIGGERS("prov_hostgroups")
 	    PROV_NAMES_TRIGGERS("prov_images") },
+	/* The SHA-256 of the text each seeded template was last given by Drover: a template
+	 * whose text still has it was never changed by an operator and follows releases. */
+	{ "provisioner", 7,
+	    "CREATE TABLE prov_seeded (name TEXT PRIMARY KEY, sha256 TEXT NOT NULL);" },
 };
 /* clang-format on */
 
@@ -128,26 +134,124 @@ prov_seed_one(const char *resource, json_t *obj, struct dr_error *err)
 	return r < 0 ? -1 : 0;
 }
 
+/* The locked templates Drover seeds: name, kind, file in provisioner/templates/. */
+static const struct prov_seed_template {
+	const char *name, *kind, *file;
+} prov_seed_templates[] = {
+    {"drover_built", "snippet", "snippet_built"},
+    {"drover_ssh_keys", "snippet", "snippet_ssh_keys"},
+    {"drover_repositories", "snippet", "snippet_repositories"},
+    {"drover_ntp", "snippet", "snippet_ntp"},
+    {"drover_host_certificate", "snippet", "snippet_host_certificate"},
+    {"Drover iPXE", "iPXE", "ipxe"},
+    {"Drover PXELinux", "PXELinux", "pxelinux"},
+    {"Drover PXEGrub2", "PXEGrub2", "pxegrub2"},
+    {"Drover finish", "finish", "finish"},
+    {"Preseed default", "provision", "preseed"},
+    {"Kickstart default", "provision", "kickstart"},
+    {"Autoinstall default", "user_data", "autoinstall"},
+    {"Drover image", "provision", "image"},
+};
+
+/* The SHA-256 of seeded texts of earlier releases, for stores seeded before prov_seeded
+ * recorded them: {file, sha256 of its text then}. */
+static const char *const prov_seed_earlier[][2] = {
+    {"ipxe", "b89a8d7a4a5e917daebe324f955a06fe94f527edab05f698252293f2f1dc156a"},
+    {"finish", "6dab3b87e0db9f259f1cabd67a9afed6a3949a15c984669df5815e1e8b0f5300"},
+    {"image", "156870055723af5d22c623d18be208f7e87b2cd4366d0e80a229819f2c970558"},
+};
+
+/* The SHA-256 of text in hex. */
+static void
+prov_seed_sha256(const char *text, char hex[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0, i;
+
+	if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) != 1)
+		fatalx("EVP_Digest(sha256) failed");
+	for (i = 0; i < mdlen && i < 32; i++)
+		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+}
+
+/* Record that the seeded template name now has the text whose hash is hex. */
+static int
+prov_seed_record(const char *name, const char *hex, struct dr_error *err)
+{
+	return store_execf(NULL, NULL, err,
+	    "INSERT INTO prov_seeded (name, sha256) VALUES (?, ?)"
+	    " ON CONFLICT (name) DO UPDATE SET sha256 = excluded.sha256",
+	    "[s, s]", name, hex);
+}
+
+/* Whether text (hash hex) is what Drover seeded template t with: the recorded hash, or a
+ * text of an earlier release. */
+static bool
+prov_seed_pristine(const struct prov_seed_template *t, const char *hex)
+{
+	_cleanup_json_ json_t *row =
+	    store_query_one(NULL, "SELECT sha256 FROM prov_seeded WHERE name = ?", "[s]", t->name);
+	const char *rec = json_string_value(json_object_get(row, "sha256"));
+	size_t i;
+
+	if (rec != NULL)
+		return strcmp(rec, hex) == 0;
+	for (i = 0; i < nitems(prov_seed_earlier); i++)
+		if (strcmp(prov_seed_earlier[i][0], t->file) == 0 &&
+		    strcmp(prov_seed_earlier[i][1], hex) == 0)
+			return true;
+	return false;
+}
+
+/* Bring the seeded, locked templates of an existing store to this release's text when
+ * the store still has what Drover seeded (an operator's change is kept, and logged). */
+static int
+prov_seed_update(struct dr_error *err)
+{
+	const struct prov_resource *res = prov_resource_find("provisioning_template");
+	size_t i;
+
+	for (i = 0; i < nitems(prov_seed_templates); i++) {
+		const struct prov_seed_template *t = &prov_seed_templates[i];
+		const char *text = prov_seed_text(t->file), *cur;
+		_cleanup_json_ json_t *tpl = prov_resource_get(res, t->name), *in = NULL;
+		char hex[65], curhex[65];
+
+		if (tpl == NULL)
+			continue; /* deleted by an operator, or not seeded yet */
+		cur = json_string_value(json_object_get(tpl, "template"));
+		prov_seed_sha256(text, hex);
+		if (cur != NULL && strcmp(cur, text) == 0) {
+			if (prov_seed_record(t->name, hex, err) < 0)
+				return -1;
+			continue;
+		}
+		prov_seed_sha256(cur != NULL ? cur : "", curhex);
+		if (!json_is_true(json_object_get(tpl, "locked")) ||
+		    !prov_seed_pristine(t, curhex)) {
+			log_info(
+			    "template %s differs from the text Drover seeded it with: kept as "
+			    "it is (this release's text: provisioner/templates/%s.tmpl)",
+			    t->name, t->file);
+			continue;
+		}
+		in = json_pack("{s:s}", "template", text);
+		if (prov_resource_update(res, t->name, in, "(seed)", NULL, NULL, err) < 0) {
+			dr_error_prefix(err, "updating seeded template %s", t->name);
+			return -1;
+		}
+		if (prov_seed_record(t->name, hex, err) < 0)
+			return -1;
+		log_info("template %s updated to this release's text", t->name);
+	}
+	return 0;
+}
+
 /* Seed the working defaults on an empty store. */
 int
 prov_resource_seed(struct dr_error *err)
 {
-	static const struct {
-		const char *name, *kind, *file;
-	} templates[] = {
-	    {"drover_built", "snippet", "snippet_built"},
-	    {"drover_ssh_keys", "snippet", "snippet_ssh_keys"},
-	    {"drover_repositories", "snippet", "snippet_repositories"},
-	    {"drover_ntp", "snippet", "snippet_ntp"},
-	    {"drover_host_certificate", "snippet", "snippet_host_certificate"},
-	    {"Drover iPXE", "iPXE", "ipxe"},
-	    {"Drover PXELinux", "PXELinux", "pxelinux"},
-	    {"Drover PXEGrub2", "PXEGrub2", "pxegrub2"},
-	    {"Drover finish", "finish", "finish"},
-	    {"Preseed default", "provision", "preseed"},
-	    {"Kickstart default", "provision", "kickstart"},
-	    {"Autoinstall default", "user_data", "autoinstall"},
-	};
+	const struct prov_seed_template *templates = prov_seed_templates;
 	_cleanup_json_ json_t *any = NULL;
 	const char *boot[] = {"Drover iPXE", "Drover PXELinux", "Drover PXEGrub2"};
 	size_t i;
@@ -160,13 +264,21 @@ prov_resource_seed(struct dr_error *err)
 	if (prov_seed_one("architecture", json_pack("{s:s}", "name", "x86_64"), err) < 0 ||
 	    prov_seed_one("architecture", json_pack("{s:s}", "name", "aarch64"), err) < 0)
 		return -1;
-	for (i = 0; i < nitems(templates); i++)
+	for (i = 0; i < nitems(prov_seed_templates); i++) {
+		char hex[65];
+
+		if (strcmp(templates[i].file, "image") == 0)
+			continue; /* prov_image_seed, with its description */
+		prov_seed_sha256(prov_seed_text(templates[i].file), hex);
+		if (prov_seed_record(templates[i].name, hex, err) < 0)
+			return -1;
 		if (prov_seed_one("provisioning_template",
 		        json_pack("{s:s, s:s, s:s, s:b}", "name", templates[i].name, "kind",
 		            templates[i].kind, "template", prov_seed_text(templates[i].file),
 		            "locked", 1),
 		        err) < 0)
 			return -1;
+	}
 	if (prov_seed_one("ptable",
 	        json_pack("{s:s, s:s, s:s}", "name", "Preseed default", "os_family", "Debian",
 	            "layout", prov_seed_text("ptable_preseed")),
@@ -243,8 +355,13 @@ prov_image_seed(struct dr_error *err)
 	_cleanup_json_ json_t *tpl =
 	    prov_resource_get(prov_resource_find("provisioning_template"), "Drover image");
 
+	char hex[65];
+
 	if (tpl != NULL)
 		return 0;
+	prov_seed_sha256(prov_seed_text("image"), hex);
+	if (prov_seed_record("Drover image", hex, err) < 0)
+		return -1;
 	return prov_seed_one("provisioning_template",
 	    json_pack("{s:s, s:s, s:s, s:b, s:s}", "name", "Drover image", "kind", "provision",
 	        "template", prov_seed_text("image"), "locked", 1, "description",
@@ -277,7 +394,8 @@ provisioner_init(const struct provisioner_opts *o, struct dr_error *err)
 	free(prov_tftp_root_dir);
 	prov_tftp_root_dir = o->tftp_root != NULL ? xstrdup(o->tftp_root) : NULL;
 	if (prov_secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0 ||
-	    prov_image_seed(err) < 0 || prov_image_init(o->state_dir, err) < 0)
+	    prov_seed_update(err) < 0 || prov_image_seed(err) < 0 ||
+	    prov_image_init(o->state_dir, err) < 0)
 		return -1;
 	pxe_tftp_set_generator(prov_tftp_generate, NULL);
 	return prov_boot_setup(o, err);

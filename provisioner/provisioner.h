@@ -188,6 +188,12 @@ struct prov_compute_backend {
 	/* The VMs on the hypervisor: [{name, state "on"/"off", vcpus, memory_mb}], at most
 	 * PROV_COMPUTE_VMS_MAX (caller frees *ret). */
 	int (*vms)(const json_t *cr, json_t **ret, struct dr_error *err);
+	/* Volumes usable as compute_attributes.image: [{id "POOL/VOLUME", name, pool, path,
+	 * capacity, allocation, format}], at most PROV_COMPUTE_VMS_MAX (caller frees). */
+	int (*images)(const json_t *cr, json_t **ret, struct dr_error *err);
+	/* Networks usable as compute_attributes.network: [{name, bridge, active,
+	 * forward_mode, dhcp_start, dhcp_end}], at most PROV_COMPUTE_VMS_MAX. */
+	int (*networks)(const json_t *cr, json_t **ret, struct dr_error *err);
 };
 #define PROV_COMPUTE_VMS_MAX 1000
 /* The backend of a compute resource object, or NULL. */

@@ -607,6 +607,8 @@ prov_ui_list(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+static void prov_ui_compute_choices(json_t *vars, const json_t *obj, const json_t *form);
+
 /* The form page of a resource object (obj NULL: a new one). */
 static void
 prov_ui_form_page(struct http_request *req, struct http_response *resp, int status,
@@ -628,6 +630,7 @@ prov_ui_form_page(struct http_request *req, struct http_response *resp, int stat
 	if (strcmp(res->name, "host") == 0) {
 		json_object_set_new(vars, "interfaces", prov_ui_if_rows(shown, form));
 		json_object_set_new(vars, "subnets", prov_ui_names("subnet"));
+		prov_ui_compute_choices(vars, obj, form);
 	}
 	ui_form_vars(vars, req, res->plural,
 	    (const char *const[]){"create", "edit", "delete", NULL},
@@ -668,6 +671,81 @@ prov_ui_preview_vars(const char *host, const char *text, const char *tname)
 	else
 		json_object_set_new(vars, "preview", json_string(out));
 	return vars;
+}
+
+/* Whether array a holds the string s. */
+static bool
+prov_ui_array_has(const json_t *a, const char *s)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(
+	    a, i, e) if (json_is_string(e) && strcmp(json_string_value(e), s) == 0) return true;
+	return false;
+}
+
+/* The images and networks a compute resource offers into vars (images, networks, and
+ * compute_error when the hypervisor cannot be read). */
+static void
+prov_ui_compute_lists(json_t *vars, const json_t *cr)
+{
+	const struct prov_compute_backend *b = prov_compute_backend(cr);
+	json_t *images = NULL, *networks = NULL;
+	struct dr_error err;
+
+	if (b == NULL || b->images == NULL || b->networks == NULL) {
+		json_object_set_new(vars, "compute_error",
+		    json_string("this provider lists no images or networks"));
+	} else if (b->images(cr, &images, &err) < 0 || b->networks(cr, &networks, &err) < 0) {
+		json_object_set_new(vars, "compute_error", json_string(err.msg));
+		json_decref(images);
+		images = NULL;
+	}
+	json_object_set_new(vars, "images", images != NULL ? images : json_array());
+	json_object_set_new(vars, "networks", networks != NULL ? networks : json_array());
+}
+
+/* The choices of a host form's image and network: what the host's compute resource (its
+ * own or its hostgroup's; on a form sent back, the one chosen there) offers, with the
+ * current values kept as choices even when the hypervisor no longer lists them. */
+static void
+prov_ui_compute_choices(json_t *vars, const json_t *obj, const json_t *form)
+{
+	const char *crname = form != NULL ? ui_field(form, "compute_resource") : NULL;
+	const json_t *attrs = json_object_get(obj, "compute_attributes");
+	_cleanup_json_ json_t *cr = NULL;
+	json_t *lists = json_object(), *imgs = json_array(), *nets = json_array(), *e;
+	const char *img, *net;
+	size_t i;
+
+	if (crname != NULL && *crname != '\0')
+		cr = prov_resource_get(prov_resource_find("compute_resource"), crname);
+	else if (form == NULL && obj != NULL)
+		cr = prov_compute_of(obj);
+	img = form != NULL ? ui_field(form, "compute_image")
+	                   : json_string_value(json_object_get(attrs, "image"));
+	net = form != NULL ? ui_field(form, "compute_network")
+	                   : json_string_value(json_object_get(attrs, "network"));
+	if (cr != NULL) {
+		prov_ui_compute_lists(lists, cr);
+		json_array_foreach(json_object_get(lists, "images"), i, e)
+		    json_array_append(imgs, json_object_get(e, "id"));
+		json_array_foreach(json_object_get(lists, "networks"), i, e)
+		    json_array_append(nets, json_object_get(e, "name"));
+		json_object_set(vars, "compute_error", json_object_get(lists, "compute_error"));
+		json_object_set_new(vars, "compute_resource_name",
+		    json_string(json_string_value(json_object_get(cr, "name"))));
+	}
+	if (img != NULL && *img != '\0' && !prov_ui_array_has(imgs, img))
+		json_array_append_new(imgs, json_string(img));
+	if (net != NULL && *net != '\0' && !prov_ui_array_has(nets, net))
+		json_array_append_new(nets, json_string(net));
+	json_object_set_new(vars, "compute_images", imgs);
+	json_object_set_new(vars, "compute_networks", nets);
+	json_object_set_new(vars, "compute_image", json_string(img != NULL ? img : ""));
+	json_object_set_new(vars, "compute_network", json_string(net != NULL ? net : ""));
+	json_decref(lists);
 }
 
 /* The VMs of a compute resource, each with the host of that name when there is one. */
@@ -711,8 +789,10 @@ prov_ui_show(struct http_request *req, struct http_response *resp)
 		extra = prov_ui_preview_vars(http_request_query(req, "host"),
 		    json_string_value(json_object_get(obj, "template")),
 		    json_string_value(json_object_get(obj, "name")));
-	if (obj != NULL && strcmp(res->name, "compute_resource") == 0)
+	if (obj != NULL && strcmp(res->name, "compute_resource") == 0) {
 		extra = prov_ui_vms_vars(obj);
+		prov_ui_compute_lists(extra, obj);
+	}
 	prov_ui_form_page(req, resp, 200, res, obj, NULL, NULL, extra);
 	return 0;
 }
@@ -722,6 +802,40 @@ static char *
 prov_ui_href(const struct prov_resource *res, int64_t id)
 {
 	return xasprintf("/ui/%s/%lld", res->plural, (long long)id);
+}
+
+/* The host form's image and network choices into in's compute_attributes (an empty
+ * choice removes the attribute); the rest of the attributes come from their JSON field,
+ * or stay as stored when that field was not sent. */
+static void
+prov_ui_form_compute(json_t *in, const json_t *form, const json_t *obj)
+{
+	static const char *const keys[][2] = {
+	    {"compute_image", "image"}, {"compute_network", "network"}};
+	json_t *attrs = json_object_get(in, "compute_attributes");
+	size_t i;
+
+	if (ui_field(form, keys[0][0]) == NULL && ui_field(form, keys[1][0]) == NULL)
+		return;
+	if (!json_is_object(attrs)) {
+		const json_t *cur = json_object_get(in, "compute_attributes") != NULL
+		    ? NULL
+		    : json_object_get(obj, "compute_attributes");
+		attrs = json_is_object(cur) ? json_deep_copy(cur) : json_object();
+		json_object_set_new(in, "compute_attributes", attrs);
+	}
+	for (i = 0; i < nitems(keys); i++) {
+		const char *v = ui_field(form, keys[i][0]);
+
+		if (v == NULL)
+			continue;
+		if (*v != '\0')
+			json_object_set_new(attrs, keys[i][1], json_string(v));
+		else
+			json_object_del(attrs, keys[i][1]);
+	}
+	if (json_object_size(attrs) == 0)
+		json_object_set_new(in, "compute_attributes", json_null());
 }
 
 /* POST /ui/<plural> (create) and /ui/<plural>/:id/edit: errors beside their fields. */
@@ -743,8 +857,10 @@ prov_ui_save(struct http_request *req, struct http_response *resp)
 	if (ui_form(req, resp, &form) < 0)
 		goto out;
 	in = prov_ui_form_object(res, form, obj != NULL, errors);
-	if (host)
+	if (host) {
 		json_object_set_new(in, "interfaces", prov_ui_form_interfaces(form));
+		prov_ui_form_compute(in, form, obj);
+	}
 	if (json_object_size(errors) > 0) {
 		json_object_set_new(
 		    errors, "_form", json_string("Correct the fields marked below."));

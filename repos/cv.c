@@ -289,13 +289,24 @@ int
 repo_cv_update(int64_t id, const json_t *spec, struct dr_error *err)
 {
 	const char *desc = NULL;
-	json_t *repos = NULL, *filters = NULL;
+	json_t *repos = NULL, *filters = NULL, *d = NULL;
+	_cleanup_json_ json_t *empty = json_array();
 	_cleanup_free_ char *ids = NULL, *ftext = NULL;
 
-	if (json_unpack_ex((json_t *)spec, NULL, JSON_STRICT, "{s?:s, s?:o, s?:o}", "description",
-	        &desc, "repositories", &repos, "filters", &filters) < 0)
+	if (json_unpack_ex((json_t *)spec, NULL, JSON_STRICT, "{s?:o, s?:o, s?:o}", "description",
+	        &d, "repositories", &repos, "filters", &filters) < 0)
 		return dr_error_set(
 		    err, "expected {\"description\", \"repositories\", \"filters\"}");
+	/* null clears, as does "" (Katello's way): the description is optional. */
+	if (d != NULL && !json_is_null(d) && !json_is_string(d))
+		return dr_error_set(err, "description: expected a string");
+	if (d != NULL)
+		desc = json_is_null(d) ? "" : json_string_value(d);
+	/* null: no repositories, no filters. */
+	if (json_is_null(repos))
+		repos = empty;
+	if (json_is_null(filters))
+		filters = empty;
 	if (repos != NULL && cv_repo_ids(repos, &ids, err) < 0)
 		return -1;
 	if (filters != NULL && cv_filters_check(filters, err) < 0)
@@ -651,6 +662,7 @@ repo_cv_publish(struct job *job, const json_t *p, json_t **ret_result, struct dr
 		*ret_result = json_pack("{s:s, s:s, s:I}", "content_view", name, "version",
 		    version, "cv_version_id", (json_int_t)cvv);
 	}
+	repos_content_changed(job);
 	return 0;
 fail:
 	store_rollback();
@@ -742,6 +754,7 @@ repo_cv_promote(struct job *job, const json_t *p, struct dr_error *err)
 		return -1;
 	}
 	job_printf(job, "content view %s version %s promoted to %s\n", name, ver, to);
+	repos_content_changed(job);
 	return 0;
 }
 

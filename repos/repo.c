@@ -368,14 +368,100 @@ repo_create(const json_t *spec, int64_t *ret_id, struct dr_error *err)
 	return r;
 }
 
+#define REPO_STR(x) #x
+#define REPO_XSTR(x) REPO_STR(x)
+
+/* What clearing a repository's optional field (JSON null, or "" for a string) sets its
+ * column to: the value a create without it stores. */
+static const struct repo_clear {
+	const char *key, *column, *sql_yum, *sql_apt;
+} repo_clears[] = {
+    {"distribution", "distribution", "NULL", NULL}, /* an apt repository needs one */
+    {"components", "components", "NULL", "'main'"},
+    {"architectures", "architectures", "NULL", "'amd64'"},
+    {"gpg_key", "gpg_key", "NULL", "NULL"},
+    {"download_policy", "download_policy", "'immediate'", "'immediate'"},
+    {"mirroring_policy", "mirroring_policy", "'additive'", "'additive'"},
+    {"include", "include_patterns", "'[]'", "'[]'"},
+    {"exclude", "exclude_patterns", "'[]'", "'[]'"},
+    {"retain_versions", "retain_versions", "0", "0"},
+    {"errata_url", "errata_url", "NULL", "NULL"},
+    {"download_concurrency", "download_concurrency", REPO_XSTR(REPO_DOWNLOAD_CONCURRENCY),
+        REPO_XSTR(REPO_DOWNLOAD_CONCURRENCY)},
+    {"bandwidth_limit", "bandwidth_limit", "0", "0"},
+};
+
+/* Split the fields spec clears (null, or a blank string) off into *ret_sql as "col = default,
+ * ..." for a repository of type; the rest stays in *ret_rest. A required field cannot be
+ * cleared. */
+static int
+repo_update_clears(
+    const json_t *spec, const char *type, json_t **ret_rest, char **ret_sql, struct dr_error *err)
+{
+	static const char *const required[] = {"name", "product", "url", "type"};
+	json_t *rest = json_deep_copy(spec), *v;
+	struct buf sql = BUF_INIT(0);
+	const char *key;
+	void *tmp;
+	size_t i;
+
+	buf_adds(&sql, "");
+	json_object_foreach_safe(rest, tmp, key, v)
+	{
+		const struct repo_clear *c = NULL;
+
+		if (!json_is_null(v) &&
+		    !(json_is_string(v) &&
+		        json_string_value(v)[strspn(json_string_value(v), " \t\r\n")] == '\0'))
+			continue;
+		for (i = 0; i < nitems(required); i++)
+			if (strcmp(key, required[i]) == 0) {
+				dr_error_set(err, "%s: required, it cannot be cleared", key);
+				json_decref(rest); /* key was rest's */
+				buf_free(&sql);
+				return -1;
+			}
+		for (i = 0; i < nitems(repo_clears); i++)
+			if (strcmp(key, repo_clears[i].key) == 0)
+				c = &repo_clears[i];
+		if (c == NULL)
+			continue; /* unknown: repo_fields_read names it */
+		if (strcmp(type, "apt") == 0 && c->sql_apt == NULL) {
+			dr_error_set(err, "%s: an apt repository needs one", key);
+			json_decref(rest);
+			buf_free(&sql);
+			return -1;
+		}
+		buf_addf(&sql, "%s = %s, ", c->column,
+		    strcmp(type, "apt") == 0 ? c->sql_apt : c->sql_yum);
+		json_object_del(rest, key);
+	}
+	*ret_rest = rest;
+	*ret_sql = buf_steal(&sql);
+	return 0;
+}
+
 /* Change a repository; anything that changes what a sync keeps forgets the upstream
- * checksum, so the next sync does the work again. */
+ * checksum, so the next sync does the work again. A field given as null (or "") is
+ * cleared: back to what a create without it stores. */
 int
 repo_update(int64_t id, const json_t *spec, struct dr_error *err)
 {
+	_cleanup_json_ json_t *cur = NULL, *rest = NULL;
+	_cleanup_free_ char *clears = NULL, *sql = NULL;
 	struct repo_fields f = {0};
 	int r;
 
+	if (!json_is_object(spec))
+		return dr_error_set(err, "repository: expected an object");
+	cur = store_query_one(
+	    err, "SELECT type FROM repo_repositories WHERE id = ?", "[I]", (json_int_t)id);
+	if (cur == NULL)
+		return dr_error_set(err, "no repository %lld", (long long)id);
+	if (repo_update_clears(
+	        spec, json_string_value(json_object_get(cur, "type")), &rest, &clears, err) < 0)
+		return -1;
+	spec = rest;
 	if (repo_fields_read(spec, false, &f, err) < 0) {
 		repo_fields_free(&f);
 		return -1;
@@ -384,21 +470,24 @@ repo_update(int64_t id, const json_t *spec, struct dr_error *err)
 		repo_fields_free(&f);
 		return dr_error_set(err, "a repository's type cannot change");
 	}
-	r = store_execf(NULL, NULL, err,
-	    "UPDATE repo_repositories SET name = COALESCE(?, name),"
-	    " product_id = COALESCE(?, product_id), url = COALESCE(?, url),"
-	    " distribution = COALESCE(?, distribution), components = COALESCE(?, components),"
-	    " architectures = COALESCE(?, architectures), gpg_key = COALESCE(?, gpg_key),"
-	    " download_policy = COALESCE(?, download_policy),"
-	    " mirroring_policy = COALESCE(?, mirroring_policy),"
-	    " include_patterns = COALESCE(?, include_patterns),"
-	    " exclude_patterns = COALESCE(?, exclude_patterns),"
-	    " retain_versions = COALESCE(?, retain_versions),"
-	    " errata_url = COALESCE(?, errata_url),"
-	    " download_concurrency = COALESCE(?, download_concurrency),"
-	    " bandwidth_limit = COALESCE(?, bandwidth_limit),"
-	    " upstream_checksum = NULL, updated_at = ? WHERE id = ?",
-	    "[s?os?s?s?s?s?s?s?s?s?os?ooII]", f.name,
+	/* The clears come last: of a column assigned twice, SQLite keeps the rightmost. */
+	sql = xasprintf("UPDATE repo_repositories SET name = COALESCE(?, name),"
+	                " product_id = COALESCE(?, product_id), url = COALESCE(?, url),"
+	                " distribution = COALESCE(?, distribution),"
+	                " components = COALESCE(?, components),"
+	                " architectures = COALESCE(?, architectures),"
+	                " gpg_key = COALESCE(?, gpg_key),"
+	                " download_policy = COALESCE(?, download_policy),"
+	                " mirroring_policy = COALESCE(?, mirroring_policy),"
+	                " include_patterns = COALESCE(?, include_patterns),"
+	                " exclude_patterns = COALESCE(?, exclude_patterns),"
+	                " retain_versions = COALESCE(?, retain_versions),"
+	                " errata_url = COALESCE(?, errata_url),"
+	                " download_concurrency = COALESCE(?, download_concurrency),"
+	                " bandwidth_limit = COALESCE(?, bandwidth_limit),"
+	                " %supstream_checksum = NULL, updated_at = ? WHERE id = ?",
+	    clears);
+	r = store_execf(NULL, NULL, err, sql, "[s?os?s?s?s?s?s?s?s?s?os?ooII]", f.name,
 	    f.product_id > 0 ? json_integer(f.product_id) : json_null(), f.url, f.distribution,
 	    f.components, f.architectures, f.gpg_key, f.download_policy, f.mirroring_policy,
 	    f.include, f.exclude, f.retain >= 0 ? json_integer(f.retain) : json_null(),

@@ -159,6 +159,34 @@ static const struct job_kind repos_job_kinds[] = {
     {"repo_orphans_remove", repo_orphans_run, 0},
 };
 
+static int (*repos_content_hook)(struct dr_error *err);
+
+/* Set the hook run when what environments serve changed. */
+void
+repos_content_hook_set(int (*hook)(struct dr_error *err))
+{
+	repos_content_hook = hook;
+}
+
+/* Run the content hook inside job: the content is there either way, so a failure is only
+ * reported. */
+void
+repos_content_changed(struct job *job)
+{
+	struct dr_error err;
+	int64_t t0 = time_mono_us();
+
+	if (repos_content_hook == NULL)
+		return;
+	dr_error_clear(&err);
+	if (repos_content_hook(&err) < 0)
+		job_printf(
+		    job, "warning: hosts' applicable errata not re-evaluated: %s\n", err.msg);
+	else
+		job_printf(job, "hosts' applicable errata re-evaluated in %.3f s\n",
+		    (double)(time_mono_us() - t0) / 1e6);
+}
+
 /* Register the tables and job kinds; before store_open. */
 void
 repos_register(void)

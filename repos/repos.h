@@ -40,6 +40,11 @@ typedef int (*repo_erratum_fn)(void *ctx, json_t *erratum, struct dr_error *err)
 /* repos.c */
 /* Register tables and job kinds; before store_open. */
 void repos_register(void);
+/* Called at the end of a sync, publish or promote that succeeded, inside its job, when
+ * what an environment serves may have changed (jobs: hosts' applicable errata). */
+void repos_content_hook_set(int (*hook)(struct dr_error *err));
+/* Run that hook in job (a failure is noted in the job's output, not its result). */
+void repos_content_changed(struct job *job);
 /* Create the pool and the publishing key; after store_open. */
 int repos_start(const char *state_dir, struct dr_error *err);
 void repos_stop(void);

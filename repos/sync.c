@@ -1000,8 +1000,10 @@ repo_sync_one(struct job *job, const char *which, json_t **ret_result, struct dr
 		r = sync_do(&s, &result, err);
 		sync_record(repo_id, r == 0 ? "succeeded" : "failed", r == 0 ? NULL : err->msg);
 	}
-	if (r == 0)
+	if (r == 0) {
 		*ret_result = result;
+		repos_content_changed(job);
+	}
 	nftw(s.workdir, sync_rm, 16, FTW_DEPTH | FTW_PHYS);
 	free(s.workdir);
 	free(s.units);

@@ -265,7 +265,8 @@ repos_ui_repo_edit(struct http_request *req, struct http_response *resp)
 }
 
 /* POST /ui/repositories/:id/edit: the fields given replace the stored ones (an empty
- * field keeps its value); the error goes beside the field it names. */
+ * field clears an optional one; fields not sent stay); the error goes beside the field
+ * it names. */
 static int
 repos_ui_repo_update(struct http_request *req, struct http_response *resp)
 {
@@ -280,6 +281,11 @@ repos_ui_repo_update(struct http_request *req, struct http_response *resp)
 	if (repo == NULL || ui_form(req, resp, &form) < 0)
 		return 0;
 	spec = repos_ui_spec(form, repos_ui_edit_keys, nitems(repos_ui_edit_keys));
+	/* A field sent empty clears it (a required one is refused beside it). */
+	for (size_t i = 0; i < nitems(repos_ui_edit_keys); i++)
+		if (ui_field(form, repos_ui_edit_keys[i]) != NULL &&
+		    json_object_get(spec, repos_ui_edit_keys[i]) == NULL)
+			json_object_set_new(spec, repos_ui_edit_keys[i], json_null());
 	for (size_t i = 0; i < nitems(numbers); i++) {
 		const char *v = json_string_value(json_object_get(spec, numbers[i]));
 		long long n;

@@ -97,7 +97,8 @@ UNIT_TESTS += tests/unit/test_prov_model tests/unit/test_prov_compute tests/unit
 INTEGRATION_TESTS += tests/integration/prov_hostcert.sh tests/integration/http_range.sh \
 	tests/integration/prov_dhcp_boot.sh
 INTEGRATION_TESTS += tests/integration/prov_host.sh tests/integration/prov_tftp.sh \
-	tests/integration/prov_power.sh tests/integration/prov_bootfetch.sh
+	tests/integration/prov_power.sh tests/integration/prov_bootfetch.sh \
+	tests/integration/prov_compute.sh tests/integration/prov_compute_libvirtd.sh
 # End to end, root only (they skip otherwise): network namespaces, dnsmasq, qemu.
 E2E_TESTS = tests/e2e/pxe.sh
 TESTS += $(E2E_TESTS)

@@ -78,11 +78,34 @@ ok "dnf installs world (and its dependency hello) from droverd" dnf $opts instal
 is "hello 1.0 is installed in the root" \
 	"$(cat "$TAP_TMP/dnf/root/usr/share/hello/version")" 1.0-1
 
+# Hosts whose package profile (stored as jobs/profile.c stores it) has hello-1.0: one on
+# Library's default content, one on content view base in Dev. Their errata counts follow
+# syncs and promotions without a job on the host.
+hostprof() {
+	"$DROVER" host create --name "$1" -p "content_view=$2" -p "lifecycle_environment=$3" \
+		>/dev/null &&
+	sqlite3 "$TAP_TMP/state/drover.db" "INSERT INTO jobs_host_profiles (host_id, format,
+		packages, package_count, reboot_required, applicable, applicable_count,
+		installable_count, content_ids, fingerprint, collected_at, job_id)
+		SELECT id, 'yum', '[{\"name\":\"hello\",\"epoch\":\"0\",\"version\":\"1.0\",
+		\"release\":\"1\",\"arch\":\"noarch\"}]', 1, 0, NULL, 0, 0, '[]', '', 0, NULL
+		FROM prov_hosts WHERE name = '$1'"
+}
+q() { python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1]))' "$1"; }
+ok "a host on Library with hello-1.0" hostprof lib1 default Library
+ok "a host on base in Dev with hello-1.0" hostprof dev1 base Dev
+is "before revision 2 no host has a security erratum" \
+	"$(api "$DROVERD_URL/api/v2/hosts?search=$(q 'errata.security > 0')" | tr -d ' \n' |
+		sed -n 's/.*"subtotal":\([0-9]*\).*/\1/p')" 0
 # Revision 2: hello-1.1 and erratum DRV-2024:0001.
 ok "fixture: revision 2 (hello-1.1 + updateinfo)" yum_fixture "$www/yum" 2
 out=$("$DROVER" repo sync hello-yum --wait 2>&1)
 like "the sync of revision 2 downloads only the new package" "$out" 'downloaded 1/1'
 like "and makes version 2 with the erratum" "$out" 'new version 2: 3 packages, 1 errata'
+like "the sync re-evaluates hosts' applicable errata" "$out" "hosts' applicable errata re-evaluated"
+like "the Library host now has the security erratum, without a job on it" \
+	"$(api "$DROVERD_URL/api/v2/hosts?search=$(q 'errata.security > 0')" | tr -d ' \n')" \
+	'"subtotal":1,.*"name":"lib1"'
 like "erratum list" "$("$DROVER" erratum list)" 'DRV-2024:0001 +security +Important'
 like "erratum list --type security" "$("$DROVER" erratum list --type security)" \
 	'DRV-2024:0001'
@@ -135,8 +158,19 @@ is "content-view publish" "$?" 0
 like "makes version 1.0" "$out" 'version 1.0 published'
 out=$("$DROVER" content-view promote base --version 1.0 --to Prod --wait 2>&1)
 like "promotion skips no environment" "$out" 'not in Dev'
+is "dev1 has no errata while Dev serves nothing of base" \
+	"$(api "$DROVERD_URL/api/v2/hosts?search=$(q 'errata.total > 0 and name = dev1')" |
+		tr -d ' \n' | sed -n 's/.*"subtotal":\([0-9]*\).*/\1/p')" 0
 ok "content-view promote 1.0 to Dev" "$DROVER" content-view promote base --version 1.0 \
 	--to Dev --wait
+like "after the promotion dev1's errata count shows in the hosts list" \
+	"$(api "$DROVERD_URL/api/v2/hosts?search=$(q 'errata.security > 0')" | tr -d ' \n')" \
+	'"subtotal":2,.*"name":"dev1"'
+like "and on its errata" "$(api "$DROVERD_URL/api/v2/hosts/dev1/errata" | tr -d ' \n')" \
+	'DRV-2024:0001'
+is "no job ran on either host: only syncs, publishes and promotions ran" \
+	"$(api "$DROVERD_URL/api/v2/jobs?search=$(q 'kind != repo_sync and kind != content_view_publish and kind != content_view_promote')" |
+		tr -d ' \n' | sed -n 's/.*"subtotal":\([0-9]*\).*/\1/p')" 0
 dev=$DROVERD_URL/content/Dev/base/hello-yum
 is "Dev/base serves repomd.xml" \
 	"$(curl -s -o /dev/null -w '%{http_code}' "$dev/repodata/repomd.xml")" 200

@@ -273,6 +273,40 @@ like "is what the API shows" "$("$DROVER" --json repo show r1 | tr -d ' \n')" \
 like "and is audited with before and after" "$(curl -s -b "$UI_JAR" \
 	"$DROVERD_URL/api/v2/audits?search=resource%20%3D%20repository%20and%20action%20%3D%20update")" \
 	'"subtotal":1,.*"before":\{.*"url":"http://127.0.0.1:9/x".*"after":\{.*"url":"http://127.0.0.1:9/y"'
+# Clearing: an empty field clears an optional one; a required one is refused beside it.
+key="-----BEGIN PGP PUBLIC KEY BLOCK-----
+mDMEZ0000BYJKwYBBAHaRw8BAQdA
+-----END PGP PUBLIC KEY BLOCK-----"
+is "a GPG key, include patterns and an errata source from the form" \
+	"$(ui_post "/ui/repositories/$rid/edit" "gpg_key=$key" "include=hello*" \
+		errata_url=https://127.0.0.1:9/osv.zip "csrf_token=$token")" "303 /ui/repositories/$rid"
+like "are stored" "$("$DROVER" --json repo show r1 | tr -d ' \n')" '"include":\["hello\*"\]'
+is "the form with those fields emptied" "$(ui_post "/ui/repositories/$rid/edit" gpg_key= \
+	include= exclude= errata_url= retain_versions= "csrf_token=$token")" "303 /ui/repositories/$rid"
+out=$("$DROVER" --json repo show r1 | tr -d ' \n')
+like "clears the patterns" "$out" '"include":\[\],.*"exclude":\[\]|"exclude":\[\],.*"include":\[\]'
+unlike "and the GPG key" "$out" 'BEGIN PGP'
+unlike "and the errata source" "$out" 'osv\.zip'
+like "retain_versions back to 0 (all), the URL kept" "$out" '"url":"http://127.0.0.1:9/y".*"retain_versions":0'
+is "an emptied URL is refused" "$(ui_post "/ui/repositories/$rid/edit" url= "csrf_token=$token")" 422
+like "beside the URL field" "$(ui_flat "$TAP_TMP/post.html")" 'id="e-url">url: required, it cannot be cleared'
+# The API: null clears, "" too for strings; required fields still 422.
+bearer=$(sed -n 's/^token: "\(.*\)"/\1/p' "$DROVER_CONFIG")
+apiput() {
+	curl -s -o "$TAP_TMP/put.json" -w '%{http_code}' -X PUT -H "Authorization: Bearer $bearer" \
+		-H 'Content-Type: application/json' -d "$2" "$DROVERD_URL$1"
+}
+is "PUT sets them again" "$(apiput "/api/v2/repositories/$rid" \
+	'{"include": ["a*"], "exclude": ["b*"], "errata_url": "https://127.0.0.1:9/e.zip", "bandwidth_limit": 1000}')" 200
+is "PUT with null clears" "$(apiput "/api/v2/repositories/$rid" \
+	'{"include": null, "exclude": null, "bandwidth_limit": null}')" 200
+like "the patterns and the limit" "$(tr -d ' \n' <"$TAP_TMP/put.json")" '"include":\[\],.*"exclude":\[\].*"bandwidth_limit":0|"bandwidth_limit":0.*"include":\[\],.*"exclude":\[\]'
+like "leaving the rest" "$(tr -d ' \n' <"$TAP_TMP/put.json")" '"errata_url":"https://127.0.0.1:9/e.zip"'
+is "PUT with \"\" clears a string" "$(apiput "/api/v2/repositories/$rid" '{"errata_url": ""}')" 200
+unlike "the errata source is gone" "$(cat "$TAP_TMP/put.json")" 'e\.zip'
+is "PUT with a null name is a 422" "$(apiput "/api/v2/repositories/$rid" '{"name": null}')" 422
+like "naming the field" "$(cat "$TAP_TMP/put.json")" 'name: required, it cannot be cleared'
+is "as is an empty URL" "$(apiput "/api/v2/repositories/$rid" '{"url": ""}')" 422
 is "an environment from the page" "$(ui_post /ui/lifecycle_environments name=Prod prior=Library \
 	"csrf_token=$token")" "303 /ui/content_views"
 is "a content view from the page" "$(ui_post /ui/content_views name=cv1 repositories=r1 \
@@ -313,6 +347,14 @@ is "the view's description from the page" "$(ui_post "/ui/content_views/$cvid/ed
 	"description=web servers" repositories=r1 "csrf_token=$token")" "303 /ui/content_views"
 like "is saved" "$(curl -s -b "$UI_JAR" "$DROVERD_URL/api/v2/content_views/cv1" | tr -d '\n')" \
 	'"description": *"web servers"'
+is "an emptied description from the page" "$(ui_post "/ui/content_views/$cvid/edit" \
+	description= repositories=r1 "csrf_token=$token")" "303 /ui/content_views"
+like "clears it" "$(curl -s -b "$UI_JAR" "$DROVERD_URL/api/v2/content_views/cv1" | tr -d '\n')" \
+	'"description": *""'
+is "PUT description null on a content view" "$(apiput /api/v2/content_views/cv1 \
+	'{"description": null, "filters": null}')" 200
+like "clears it and the filters" "$(tr -d ' \n' <"$TAP_TMP/put.json")" \
+	'"description":"".*"filters":\[\]|"filters":\[\].*"description":""'
 is "the errata page filters by type and severity" \
 	"$(ui_page '/ui/errata?type=security&severity=Critical')" 200
 like "keeping the filter" "$(ui_flat "$TAP_TMP/page.html")" '<option value="security" selected>'

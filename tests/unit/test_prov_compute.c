@@ -119,6 +119,122 @@ test_power_without_backend(void **state)
 	(void)state;
 }
 
+/* A hypervisor described by a node file (libvirt's test driver reads pools with their
+ * volumes and networks from it): two pools, an image, a NAT and an isolated network. */
+static const char node_xml[] =
+    "<node>"
+    "<network><name>lab-net</name><bridge name='virbr9'/><forward mode='nat'/>"
+    "<ip address='198.18.9.1' netmask='255.255.255.0'><dhcp>"
+    "<range start='198.18.9.100' end='198.18.9.199'/></dhcp></ip></network>"
+    "<network><name>isolated</name><bridge name='virbr8'/></network>"
+    "<pool type='dir'><name>images</name><capacity unit='G'>100</capacity>"
+    "<allocation unit='G'>2</allocation><available unit='G'>98</available>"
+    "<target><path>/images</path></target>"
+    "<volume type='file'><name>debian12.qcow2</name><capacity unit='G'>2</capacity>"
+    "<allocation unit='G'>1</allocation><target><format type='qcow2'/></target></volume>"
+    "</pool>"
+    "<pool type='dir'><name>vms</name><capacity unit='G'>100</capacity>"
+    "<allocation unit='G'>0</allocation><available unit='G'>100</available>"
+    "<target><path>/vms</path></target></pool>"
+    "</node>";
+
+/* The row of list whose key is value, or NULL. */
+static json_t *
+row_find(json_t *list, const char *key, const char *value)
+{
+	size_t i;
+	json_t *r;
+
+	json_array_foreach(list, i,
+	    r) if (strcmp(json_string_value(json_object_get(r, key)), value) == 0) return r;
+	return NULL;
+}
+
+static void
+test_images_networks(void **state)
+{
+	_cleanup_free_ char *path = xasprintf("%s/node.xml", (char *)*state);
+	_cleanup_free_ char *url = xasprintf("test://%s", path);
+	_cleanup_json_ json_t *cr =
+	    json_pack("{s:s, s:s, s:s}", "name", "node", "provider", "libvirt", "url", url);
+	_cleanup_json_ json_t *imgs = NULL, *nets = NULL, *after = NULL;
+	_cleanup_json_ json_t *vm = json_pack("{s:s, s:s, s:{s:s, s:s, s:s, s:i}}", "name",
+	    "vm-img", "compute_resource", "node", "compute_attributes", "image",
+	    "images/debian12.qcow2", "pool", "vms", "network", "lab-net", "disk_gb", 0);
+	const struct prov_compute_backend *b;
+	struct dr_error err;
+	json_t *r;
+
+	assert_int_equal(file_write_atomic(path, node_xml, strlen(node_xml), 0644, &err), 0);
+	if (prov_resource_create(
+	        prov_resource_find("compute_resource"), cr, "t", NULL, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_non_null(b = prov_compute_backend(cr));
+	if (b->images(cr, &imgs, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(json_array_size(imgs), 1);
+	r = json_array_get(imgs, 0);
+	assert_string_equal(json_string_value(json_object_get(r, "id")), "images/debian12.qcow2");
+	assert_string_equal(json_string_value(json_object_get(r, "pool")), "images");
+	assert_string_equal(
+	    json_string_value(json_object_get(r, "path")), "/images/debian12.qcow2");
+	assert_string_equal(json_string_value(json_object_get(r, "format")), "qcow2");
+	assert_int_equal(json_integer_value(json_object_get(r, "capacity")), 2LL << 30);
+	if (b->networks(cr, &nets, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(json_array_size(nets), 2);
+	assert_non_null(r = row_find(nets, "name", "lab-net"));
+	assert_string_equal(json_string_value(json_object_get(r, "bridge")), "virbr9");
+	assert_string_equal(json_string_value(json_object_get(r, "forward_mode")), "nat");
+	assert_true(json_is_true(json_object_get(r, "active")));
+	assert_string_equal(json_string_value(json_object_get(r, "dhcp_start")), "198.18.9.100");
+	assert_string_equal(json_string_value(json_object_get(r, "dhcp_end")), "198.18.9.199");
+	assert_non_null(r = row_find(nets, "name", "isolated"));
+	assert_string_equal(json_string_value(json_object_get(r, "forward_mode")), "isolated");
+	assert_true(json_is_null(json_object_get(r, "dhcp_start")));
+
+	/* A VM on that network whose disk is an overlay of the image, as large as it. */
+	if (prov_host_create(vm, "t", NULL, NULL, &err) < 0)
+		fail_msg("%s", err.msg);
+	assert_int_equal(b->images(cr, &after, &err), 0);
+	assert_non_null(r = row_find(after, "id", "vms/vm-img-disk0.qcow2"));
+	assert_int_equal(json_integer_value(json_object_get(r, "capacity")), 2LL << 30);
+	assert_string_equal(json_string_value(json_object_get(r, "format")), "qcow2");
+
+	/* Unknown names are refused naming the attribute; nothing is left behind. */
+	json_object_set_new(vm, "name", json_string("vm-bad"));
+	json_object_set_new(
+	    json_object_get(vm, "compute_attributes"), "image", json_string("images/nope.qcow2"));
+	assert_int_equal(prov_host_create(vm, "t", NULL, NULL, &err), PROV_E_INVALID);
+	{
+		_cleanup_free_ char *want = xasprintf(
+		    "compute_attributes.image: %s: no volume 'nope.qcow2' in pool 'images'", url);
+		assert_string_equal(err.msg, want);
+	}
+	json_object_set_new(json_object_get(vm, "compute_attributes"), "image",
+	    json_string("debian12.qcow2")); /* not in pool vms */
+	assert_int_equal(prov_host_create(vm, "t", NULL, NULL, &err), PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "no volume 'debian12.qcow2' in pool 'vms'"));
+	json_object_set_new(json_object_get(vm, "compute_attributes"), "image",
+	    json_string("/images/debian12.qcow2")); /* by path */
+	json_object_set_new(
+	    json_object_get(vm, "compute_attributes"), "network", json_string("no-net"));
+	assert_int_equal(prov_host_create(vm, "t", NULL, NULL, &err), PROV_E_INVALID);
+	{
+		_cleanup_free_ char *want =
+		    xasprintf("compute_attributes.network: %s: no network 'no-net'", url);
+		assert_string_equal(err.msg, want);
+	}
+	assert_null(prov_resource_get(prov_resource_find("host"), "vm-bad"));
+	json_object_set_new(
+	    json_object_get(vm, "compute_attributes"), "network", json_string("isolated"));
+	if (prov_host_create(vm, "t", NULL, NULL, &err) < 0)
+		fail_msg("by path: %s", err.msg);
+	json_decref(after);
+	assert_int_equal(b->images(cr, &after, &err), 0);
+	assert_non_null(row_find(after, "id", "vms/vm-bad-disk0.qcow2"));
+}
+
 int
 main(void)
 {
@@ -126,6 +242,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_vm_lifecycle, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_create_rolls_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_power_without_backend, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_images_networks, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -466,6 +466,86 @@ test_image_method_renders(void **state)
 	(void)state;
 }
 
+/* Seeded, locked templates follow releases on start while the store still has what Drover
+ * seeded: an iPXE template of a store seeded before the image method (and before seeded
+ * hashes were recorded) gets this release's text; one whose recorded hash matches too;
+ * one an operator changed is kept. */
+static void
+test_seeded_templates_update(void **state)
+{
+	struct provisioner_opts o = {.url = "http://198.18.0.1:8080/"};
+	const char *top = getenv("top_srcdir");
+	_cleanup_free_ char *path =
+	    xasprintf("%s/tests/fixtures/prov/ipxe-before-image.tmpl", top ? top : "..");
+	_cleanup_free_ char *old = NULL;
+	_cleanup_json_ json_t *in = json_pack("{s:s}", "template", "#!ipxe\n# mine\n");
+	_cleanup_json_ json_t *fresh = get("provisioning_template", "Drover iPXE");
+	struct dr_error err;
+	json_t *t;
+
+	assert_int_equal(file_read(path, 1 << 20, &old, NULL, &err), 0);
+	assert_null(strstr(old, "image"));
+	assert_non_null(strstr(json_string_value(json_object_get(fresh, "template")), "image"));
+	/* A store of an earlier release: the older text, no hashes recorded. */
+	assert_int_equal(store_execf(NULL, NULL, &err,
+	                     "UPDATE prov_provisioning_templates SET data = json_set(data,"
+	                     " '$.template', ?) WHERE name = 'Drover iPXE'",
+	                     "[s]", old),
+	    0);
+	assert_int_equal(store_execf(NULL, NULL, &err,
+	                     "UPDATE prov_provisioning_templates SET data = json_set(data,"
+	                     " '$.template', 'an older release') WHERE name = ?",
+	                     "[s]", "Drover PXELinux"),
+	    0);
+	assert_int_equal(store_execf(NULL, NULL, &err,
+	                     "DELETE FROM prov_seeded WHERE name = 'Drover iPXE'", NULL),
+	    0);
+	/* A release that recorded the hash of the text it seeded PXELinux with. */
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err,
+	        "UPDATE prov_seeded SET sha256 = ? WHERE name = 'Drover PXELinux'", "[s]",
+	        "8b0b5a8b1a8d0c8f0a4b0e4f2b8a2e3c7d7d9f0e1f2a3b4c5d6e7f8091a2b3c4"),
+	    0);
+	/* The operator's own finish template. */
+	assert_int_equal(prov_resource_update(prov_resource_find("provisioning_template"),
+	                     "Drover finish", in, "op", NULL, NULL, &err),
+	    0);
+	store_close();
+	if (store_open(*state, &err) < 0 || provisioner_init(&o, &err) < 0)
+		fail_msg("restart: %s", err.msg);
+	t = get("provisioning_template", "Drover iPXE");
+	assert_string_equal(json_string_value(json_object_get(t, "template")),
+	    json_string_value(json_object_get(fresh, "template")));
+	json_decref(t);
+	/* PXELinux's text does not hash to what was recorded: someone changed it. */
+	t = get("provisioning_template", "Drover PXELinux");
+	assert_string_equal(json_string_value(json_object_get(t, "template")), "an older release");
+	json_decref(t);
+	t = get("provisioning_template", "Drover finish");
+	assert_string_equal(json_string_value(json_object_get(t, "template")), "#!ipxe\n# mine\n");
+	json_decref(t);
+	/* When the recorded hash is that of the store's text, it follows the release. */
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err,
+	        "UPDATE prov_seeded SET sha256 = ? WHERE name = 'Drover PXELinux'", "[s]",
+	        "a0caddd40ad44be6f113ebd371d3069ab028bb69414dacc3659afb7d824eb2b4"),
+	    0); /* sha256("seeded once") */
+	assert_int_equal(store_execf(NULL, NULL, &err,
+	                     "UPDATE prov_provisioning_templates SET data = json_set(data,"
+	                     " '$.template', 'seeded once') WHERE name = 'Drover PXELinux'",
+	                     NULL),
+	    0);
+	store_close();
+	if (store_open(*state, &err) < 0 || provisioner_init(&o, &err) < 0)
+		fail_msg("restart: %s", err.msg);
+	t = get("provisioning_template", "Drover PXELinux");
+	assert_non_null(strstr(json_string_value(json_object_get(t, "template")), "LABEL"));
+	json_decref(t);
+	t = get("provisioning_template", "Drover finish");
+	assert_string_equal(json_string_value(json_object_get(t, "template")), "#!ipxe\n# mine\n");
+	json_decref(t);
+}
+
 int
 main(void)
 {
@@ -479,6 +559,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_tftp_boot_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_bmc_password_sealed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_image_method_renders, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_seeded_templates_update, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
