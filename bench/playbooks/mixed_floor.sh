@@ -35,6 +35,8 @@ for a in $hosts; do
 		i=$((i + 1))
 	done
 done
+tlast=$(date +%s%N)
+echo "connect $(((tlast - t0) / 1000000))" >"$run/times"
 
 # task NAME CMD [STDIN]: CMD on every host at once (STDIN: a file; @H@ in its name is the
 # host's address), then wait for all; output to $run/NAME-ADDR.
@@ -50,6 +52,9 @@ task() {
 	for p in $pids; do
 		wait "$p" || { fails=$((fails + 1)); echo "floor: task $1 failed" >&2; }
 	done
+	now=$(date +%s%N)
+	echo "$1 $(((now - tlast) / 1000000))" >>"$run/times"
+	tlast=$now
 }
 
 # put DEST MODE: write stdin to DEST unless DEST already holds it; MODE ("" = leave).
@@ -132,6 +137,7 @@ for p in $masters; do
 	kill "$p" 2>/dev/null
 	wait "$p" 2>/dev/null
 done
+[ -n "${FLOOR_TIMES:-}" ] && cp "$run/times" "$FLOOR_TIMES"
 # changed tasks on the first host
 n=0
 for f in "$run"/*-"$first"; do
