@@ -128,10 +128,13 @@ task t27 "[ ! -e /opt/bench/data/obsolete.tmp ] || { rm -rf /opt/bench/data/obso
 task t28 "[ ! -e /opt/bench/data/obsolete.lock ] || { rm /opt/bench/data/obsolete.lock; echo changed; }"
 ak=/home/benchuser/.ssh/authorized_keys
 task t29 "[ -d /home/benchuser/.ssh ] || { install -d -m 700 -o benchuser -g benchuser /home/benchuser/.ssh; echo changed; }; grep -qxF '$k' $ak 2>/dev/null || { echo '$k' >>$ak; chown benchuser:benchuser $ak; chmod 600 $ak; echo changed; }"
-task apt1 "$(put /etc/apt/sources.list '')" /dev/null
-task apt2 "[ ! -e /etc/apt/sources.list.d/debian.sources ] || { rm /etc/apt/sources.list.d/debian.sources; echo changed; }"
-task apt3 "$(put /etc/apt/sources.list.d/bench.list '')" "$run/bench.list"
-task apt4 "f=/var/lib/apt/periodic/update-success-stamp; [ -e \$f ] || f=/var/lib/apt/lists; [ \$((\$(date +%s) - \$(stat -c %Y \$f))) -lt 3600 ] || DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null; [ \"\$(dpkg-query -W -f='\${db:Status-Status}' drover-bench-hello 2>/dev/null)\" = installed ] || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q drover-bench-hello >/dev/null && echo changed; }"
+# the apt part only when mixed.sh imported it into the play
+if grep -q 'import_tasks: apt.yml' "$play/site.yml"; then
+	task apt1 "$(put /etc/apt/sources.list '')" /dev/null
+	task apt2 "[ ! -e /etc/apt/sources.list.d/debian.sources ] || { rm /etc/apt/sources.list.d/debian.sources; echo changed; }"
+	task apt3 "$(put /etc/apt/sources.list.d/bench.list '')" "$run/bench.list"
+	task apt4 "f=/var/lib/apt/periodic/update-success-stamp; [ -e \$f ] || f=/var/lib/apt/lists; [ \$((\$(date +%s) - \$(stat -c %Y \$f))) -lt 3600 ] || DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null; [ \"\$(dpkg-query -W -f='\${db:Status-Status}' drover-bench-hello 2>/dev/null)\" = installed ] || { DEBIAN_FRONTEND=noninteractive apt-get install -y -q drover-bench-hello >/dev/null && echo changed; }"
+fi
 t1=$(date +%s%N)
 for p in $masters; do
 	kill "$p" 2>/dev/null
