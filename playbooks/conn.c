@@ -87,7 +87,8 @@ conn_split(const char *line, json_t **ret, struct dr_error *err)
 			}
 			if (*p == q)
 				q = 0;
-			else if (*p == '\\' && q == '"' && p[1]) {
+			else if (*p == '\\' && q == '"' && (p[1] == '"' || p[1] == '\\')) {
+				/* shlex: inside "", a backslash escapes only " and itself */
 				buf_addc(&w, *++p);
 			} else
 				buf_addc(&w, *p);

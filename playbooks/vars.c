@@ -206,13 +206,110 @@ vars_scalar_text(const json_t *v)
 	return out;
 }
 
-/* Render one string. */
+/*
+ * Ansible's STRING_TYPE_FILTERS: a template that is one expression ending in one of these
+ * filters gives text that is never converted to a list, dict or bool.
+ */
+static const char *const vars_string_filters[] = {
+    "string", "to_json", "to_nice_json", "to_yaml", "to_nice_yaml", "ppretty", "json"};
+
+/* Whether expression text (one "{{ }}" body) ends in a string-type filter at the top level. */
+static bool
+vars_string_filtered(const char *e, size_t n)
+{
+	size_t i, depth = 0, pipe = SIZE_MAX, open_end = SIZE_MAX;
+	char q = 0;
+
+	while (n > 0 && isspace((unsigned char)*e))
+		e++, n--;
+	while (n > 0 && isspace((unsigned char)e[n - 1]))
+		n--;
+	for (i = 0; i < n; i++) {
+		char ch = e[i];
+		if (q) {
+			if (ch == '\\' && i + 1 < n)
+				i++;
+			else if (ch == q)
+				q = 0;
+		} else if (ch == '\'' || ch == '"') {
+			q = ch;
+		} else if (ch == '(' || ch == '[' || ch == '{') {
+			depth++;
+		} else if ((ch == ')' || ch == ']' || ch == '}') && depth > 0) {
+			if (--depth == 0 && e[0] == '(' && open_end == SIZE_MAX)
+				open_end = i;
+		} else if (ch == '|' && depth == 0) {
+			pipe = i;
+		}
+	}
+	/* "(x | to_json)": the parentheses are no node of their own */
+	if (n > 2 && e[0] == '(' && open_end == n - 1)
+		return vars_string_filtered(e + 1, n - 2);
+	if (pipe == SIZE_MAX)
+		return false;
+	const char *p = e + pipe + 1, *end = e + n;
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
+		p++;
+	const char *name = p;
+	while (p < end && (isalnum((unsigned char)*p) || *p == '_'))
+		p++;
+	size_t len = (size_t)(p - name);
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
+		p++;
+	/* the filter's arguments, if any, must close the expression */
+	if (p < end && *p == '(') {
+		depth = 0;
+		q = 0;
+		for (; p < end; p++) {
+			if (q) {
+				if (*p == '\\' && p + 1 < end)
+					p++;
+				else if (*p == q)
+					q = 0;
+			} else if (*p == '\'' || *p == '"') {
+				q = *p;
+			} else if (*p == '(') {
+				depth++;
+			} else if (*p == ')' && --depth == 0) {
+				p++;
+				break;
+			}
+		}
+		while (p < end && (*p == ' ' || *p == '\t' || *p == '\n'))
+			p++;
+	}
+	if (p != end)
+		return false;
+	for (i = 0; i < sizeof vars_string_filters / sizeof *vars_string_filters; i++)
+		if (strlen(vars_string_filters[i]) == len &&
+		    strncmp(vars_string_filters[i], name, len) == 0)
+			return true;
+	return false;
+}
+
+/* The number of newlines ending s. */
+static size_t
+vars_newlines_end(const char *s, size_t len)
+{
+	size_t n = 0;
+
+	while (n < len && s[len - 1 - n] == '\n')
+		n++;
+	return n;
+}
+
+/*
+ * Render one string as Ansible's Templar does: Jinja drops one trailing newline of the
+ * template, the result is converted ("[..]", "{..}", "True", "False" become values unless
+ * the template is one expression ending in a string-type filter), and a text result gets
+ * back the trailing newlines the template had.
+ */
 static int
 vars_ctx_string(struct vars_ctx *c, const char *s, json_t **ret, struct dr_error *err)
 {
 	json_t *names, *scope;
 	struct vars_ctx *saved = vars_current;
-	size_t len = strlen(s);
+	size_t full = strlen(s), len = full;
 	const char *a, *b;
 	int r;
 
@@ -227,11 +324,15 @@ vars_ctx_string(struct vars_ctx *c, const char *s, json_t **ret, struct dr_error
 	if (r < 0)
 		return -1;
 	vars_current = c;
+	if (len > 0 && s[len - 1] == '\n')
+		len--;
 	a = s;
 	b = s + len;
+	_cleanup_free_ char *body = xstrndup(s, len);
 	/* A whole "{{ expr }}": evaluate, keeping lists, dicts and booleans. */
 	if (len > 4 && a[0] == '{' && a[1] == '{' && b[-1] == '}' && b[-2] == '}' &&
-	    !strstr(a + 2, "{{") && strstr(a + 2, "}}") == b - 2 && !strstr(a, "{%")) {
+	    !strstr(body + 2, "{{") && strstr(body + 2, "}}") == body + len - 2 &&
+	    !strstr(body, "{%")) {
 		_cleanup_free_ char *expr = xstrndup(a + 2, len - 4);
 		json_t *v;
 		r = template_eval("template", expr, NULL, scope, &v, err);
@@ -242,7 +343,10 @@ vars_ctx_string(struct vars_ctx *c, const char *s, json_t **ret, struct dr_error
 				json_decref(v);
 				*ret = json_string("");
 			} else if (json_is_string(v)) {
-				*ret = vars_convert(xstrdup(json_string_value(v)));
+				if (vars_string_filtered(expr, len - 4))
+					*ret = json_incref(v);
+				else
+					*ret = vars_convert(xstrdup(json_string_value(v)));
 				json_decref(v);
 			} else {
 				char *t = vars_scalar_text(v);
@@ -253,9 +357,23 @@ vars_ctx_string(struct vars_ctx *c, const char *s, json_t **ret, struct dr_error
 		}
 	} else {
 		char *out;
-		r = template_render_string("template", s, NULL, scope, &out, err);
+		r = template_render_string("template", body, NULL, scope, &out, err);
 		if (r == 0)
 			*ret = vars_convert(out);
+	}
+	if (r == 0 && json_is_string(*ret)) {
+		const char *t = json_string_value(*ret);
+		size_t tl = json_string_length(*ret);
+		size_t want = vars_newlines_end(s, full), have = vars_newlines_end(t, tl);
+		if (want > have) {
+			struct buf nb = BUF_INIT(0);
+			buf_add(&nb, t, tl);
+			for (; have < want; have++)
+				buf_adds(&nb, "\n");
+			json_decref(*ret);
+			*ret = json_stringn(nb.data, nb.len);
+			buf_free(&nb);
+		}
 	}
 	vars_current = saved;
 	json_decref(scope);

@@ -867,6 +867,14 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 		free(data);
 		return -1;
 	}
+	/* the stat files_put starts from, kept for files_put_done (one round trip less) */
+	if (!known.valid && !str_has_suffix(dest, "/")) {
+		if (files_run_stat(m, NULL, target, true, true, &known.st, &known.parent, err) < 0) {
+			free(data);
+			return -1;
+		}
+		known.valid = true;
+	}
 	rc = files_put(m, target, data, len, local, &changed, &known, err);
 	free(data);
 	if (rc < 0)
@@ -970,42 +978,98 @@ static const struct module_arg files_template_args[] = {
     {NULL, 0, false, NULL, NULL, NULL},
 };
 
-/* mkdir path and its missing parents, applying the attribute arguments to each new one. */
+/*
+ * mkdir path and its missing parents, applying the attribute arguments to each new one.
+ * Every prefix is stated in one round trip; when the attributes do not depend on what a
+ * new directory is (no symbolic mode), the directories are made, given their attributes
+ * and path stated in one more, and *ret_made tells that *rep is path's final state.
+ */
 static int
-files_mkdirs(struct module_ctx *m, const char *path, bool *changed, struct dr_error *err)
+files_mkdirs(struct module_ctx *m, const char *path, bool *changed, struct files_stat *rep,
+    bool *ret_made, struct dr_error *err)
 {
 	_cleanup_free_ char *p = xstrdup(path);
-	size_t len = strlen(p);
+	size_t len = strlen(p), first = 0;
+	struct buf cmd = BUF_INIT(0), attrs = BUF_INIT(0), mk = BUF_INIT(0);
+	struct conn_result r = {0};
+	bool fresh = true;
+	char *cur;
+	int rc = -1;
 
+	*ret_made = false;
+	/* every prefix ("/a", "/a/b", ... path) stated at once */
+	for (size_t i = 1; i <= len; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char hold = p[i];
+		p[i] = '\0';
+		buf_adds(&cmd, cmd.len ? "; " : "");
+		files_stat_script(&cmd, p, true, false, false);
+		p[i] = hold;
+	}
+	if (module_exec(m, cmd.data, NULL, 0, &r, err) < 0)
+		goto out;
+	if (r.status != 0) {
+		dr_error_set(err, "cannot stat %s: %s", path, str_trim(r.err));
+		goto out;
+	}
+	cur = r.out;
 	for (size_t i = 1; i <= len; i++) {
 		if (p[i] != '/' && p[i] != '\0')
 			continue;
 		char hold = p[i];
 		struct files_stat st;
 		p[i] = '\0';
-		if (files_stat(m, p, true, false, &st, err) < 0)
-			return -1;
+		if (files_stat_parse(&cur, p, false, &st, err) < 0)
+			goto out;
 		if (st.exists && st.type != 'd') {
 			dr_error_set(
 			    err, "%s already exists as a %s", p, st.type == 'f' ? "file" : "link");
-			return -1;
+			goto out;
 		}
 		if (!st.exists) {
 			*changed = true;
-			if (!m->check) {
-				_cleanup_free_ char *q = conn_quote(p),
-				                    *cmd = xasprintf("mkdir -- %s", q);
-				if (files_run(m, cmd, err) < 0)
-					return -1;
-				if (files_stat(m, p, true, false, &st, err) < 0 ||
-				    files_attrs(m, p, &st, true, changed, NULL, NULL, NULL, err) <
-				        0)
-					return -1;
-			}
+			if (!first)
+				first = i;
+			_cleanup_free_ char *q = conn_quote(p);
+			buf_reset(&attrs);
+			if (fresh && files_attrs_fresh(m, q, &attrs))
+				buf_addf(&mk, "%smkdir -- %s%s%s", mk.len ? " && " : "", q,
+				    attrs.len ? " && " : "", attrs.len ? attrs.data : "");
+			else
+				fresh = false;
 		}
 		p[i] = hold;
 	}
-	return 0;
+	rc = 0;
+	if (!first || m->check)
+		goto out;
+	if (fresh) {
+		rc = files_run_stat(m, mk.data, path, false, false, rep, NULL, err);
+		*ret_made = rc == 0;
+		goto out;
+	}
+	/* a symbolic mode: each new directory's attributes from what it is once made */
+	for (size_t i = first; i <= len; i++) {
+		if (p[i] != '/' && p[i] != '\0')
+			continue;
+		char hold = p[i];
+		struct files_stat st;
+		p[i] = '\0';
+		_cleanup_free_ char *q = conn_quote(p), *c = xasprintf("mkdir -- %s", q);
+		rc = files_run_stat(m, c, p, true, false, &st, NULL, err);
+		if (rc == 0)
+			rc = files_attrs(m, p, &st, true, changed, NULL, NULL, NULL, err);
+		p[i] = hold;
+		if (rc < 0)
+			goto out;
+	}
+out:
+	conn_result_free(&r);
+	buf_free(&cmd);
+	buf_free(&attrs);
+	buf_free(&mk);
+	return rc;
 }
 
 /* recurse: owner, group and mode on everything under a directory. */
@@ -1163,10 +1227,13 @@ files_file(struct module_ctx *m, struct dr_error *err)
 			goto out;
 		}
 		if (!st.exists) {
-			if (files_mkdirs(m, path, &changed, err) < 0)
+			if (files_mkdirs(m, path, &changed, &rep, &reported, err) < 0)
 				goto out;
-		} else if (files_attrs(m, path, &st, true, &changed, before, after, NULL, err) < 0)
+		} else if (files_attrs(m, path, &st, true, &changed, before, after,
+		               m->check ? NULL : &rep, err) < 0)
 			goto out;
+		else
+			reported = !m->check;
 		if (module_bool(m, "recurse") && !(m->check && !st.exists) &&
 		    files_recurse(m, path, follow, &changed, err) < 0)
 			goto out;
@@ -1238,18 +1305,25 @@ files_file(struct module_ctx *m, struct dr_error *err)
 			    before, "src", json_string(lst.type == 'l' ? lst.target : ""));
 			json_object_set_new(after, "src", json_string(src));
 			if (!m->check) {
+				/* made and stated in one round trip */
 				_cleanup_free_ char *qs = conn_quote(src);
 				_cleanup_free_ char *cmd =
 				    xasprintf("ln %s -f -- %s %s", hard ? "" : "-sn", qs, q);
-				if (files_run(m, cmd, err) < 0)
+				if (files_run_stat(m, cmd, path, false, false, &lst, NULL, err) < 0)
 					goto out;
 			}
 		}
 		if (!m->check || same) {
-			if (files_stat(m, path, false, false, &lst, err) < 0 ||
-			    files_attrs(
-			        m, path, &lst, follow, &changed, before, after, NULL, err) < 0)
+			/* lst is the link as it is now: the report, unless attributes change */
+			bool attr_changed = false;
+			if (files_attrs(m, path, &lst, follow, &attr_changed, before, after, NULL,
+			        err) < 0)
 				goto out;
+			changed = changed || attr_changed;
+			if (!attr_changed && !m->check) {
+				rep = lst;
+				reported = true;
+			}
 		}
 		json_object_set_new(m->result, "src", json_string(src));
 	} else {
@@ -1448,31 +1522,67 @@ files_re_search(pcre2_code *re, pcre2_match_data *md, const char *s)
 	return pcre2_match(re, (PCRE2_SPTR)s, strlen(s), 0, 0, md, NULL) >= 0;
 }
 
-/* Read a text file the module edits; *ret_exists false when it does not exist. */
+/* Largest file files_read_text reads with its stat in one command (larger: over the backend). */
+#define FILES_READ_INLINE (4u << 20)
+
+/*
+ * Read a text file the module edits, with its stat (through links): one round trip, the
+ * stat script followed by the file's bytes. st->exists false when it does not exist.
+ */
 static int
-files_read_text(struct module_ctx *m, const char *path, struct buf *out, bool *ret_exists,
+files_read_text(struct module_ctx *m, const char *path, struct buf *out, struct files_stat *st,
+    struct dr_error *err)
+{
+	struct conn_result r = {0};
+	struct buf cmd = BUF_INIT(0);
+	char *cur;
+	int rc = -1;
+
+	files_stat_script(&cmd, path, true, false, false);
+	buf_addf(&cmd, "; if [ -f \"$p\" ]; then head -c %u -- \"$p\" || exit 4; fi",
+	    FILES_READ_INLINE + 1);
+	if (module_exec(m, cmd.data, NULL, 0, &r, err) < 0)
+		goto out;
+	if (r.status != 0 && r.status != 4) {
+		dr_error_set(err, "cannot stat %s: %s", path, str_trim(r.err));
+		goto out;
+	}
+	cur = r.out;
+	if (files_stat_parse(&cur, path, false, st, err) < 0)
+		goto out;
+	rc = 0;
+	if (!st->exists)
+		goto out;
+	if (st->type == 'd') {
+		rc = dr_error_set(err, "Path %s is a directory !", path);
+		goto out;
+	}
+	size_t n = r.out_len - (size_t)(cur - r.out);
+	/* not read here (not a regular file, unreadable, large): the backend says why */
+	if (r.status != 0 || st->type != 'f' || n > FILES_READ_INLINE)
+		rc = conn_get(m->conn, path, FILES_MAX, out, err);
+	else if (buf_add(out, cur, n) < 0)
+		rc = dr_error_set(err, "%s: larger than %u bytes", path, FILES_MAX);
+out:
+	conn_result_free(&r);
+	buf_free(&cmd);
+	return rc;
+}
+
+/*
+ * Write an edited text file (backup, validate, diff, attributes) and set changed/msg.
+ * rst: the stat files_read_text made, which still holds when nothing is written.
+ */
+static int
+files_write_text(struct module_ctx *m, const char *path, const char *before,
+    const struct files_stat *rst, const char *after, bool changed, const char *msg,
     struct dr_error *err)
 {
 	struct files_stat st;
+	struct files_known known = {.valid = rst->exists && rst->type == 'f', .st = *rst};
+	bool attr_changed = false, existed = rst->exists, written = false;
 
-	if (files_stat(m, path, true, false, &st, err) < 0)
-		return -1;
-	*ret_exists = st.exists;
-	if (!st.exists)
-		return 0;
-	if (st.type == 'd')
-		return dr_error_set(err, "Path %s is a directory !", path);
-	return conn_get(m->conn, path, FILES_MAX, out, err);
-}
-
-/* Write an edited text file (backup, validate, diff, attributes) and set changed/msg. */
-static int
-files_write_text(struct module_ctx *m, const char *path, const char *before, bool existed,
-    const char *after, bool changed, const char *msg, struct dr_error *err)
-{
-	struct files_stat st;
-	bool attr_changed = false;
-
+	known.st.checksum[0] = '\0'; /* the text differs: written unless check mode */
 	if (changed) {
 		if (m->diff) {
 			json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "before", before, "after",
@@ -1486,8 +1596,10 @@ files_write_text(struct module_ctx *m, const char *path, const char *before, boo
 				return -1;
 			if (existed && module_bool(m, "backup") && files_backup(m, path, err) < 0)
 				return -1;
-			if (files_put(m, path, after, strlen(after), NULL, &dummy, NULL, err) < 0)
+			if (files_put(m, path, after, strlen(after), NULL, &dummy,
+			        known.valid ? &known : NULL, err) < 0)
 				return -1;
+			written = true;
 			json_object_del(m->result, "checksum");
 			json_object_del(m->result, "diff");
 			if (m->diff) {
@@ -1499,7 +1611,10 @@ files_write_text(struct module_ctx *m, const char *path, const char *before, boo
 		}
 	}
 	if (!m->check || existed) {
-		if (files_stat(m, path, true, false, &st, err) < 0)
+		if (!written && existed)
+			st = *rst;
+		else if (!(written && files_written_stat(m, path, &known, &st)) &&
+		    files_stat(m, path, true, false, &st, err) < 0)
 			return -1;
 		if (st.exists &&
 		    files_attrs(m, path, &st, true, &attr_changed, NULL, NULL, NULL, err) < 0)
@@ -1535,7 +1650,8 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 	const char *line = module_str(m, "line"), *ia = module_str(m, "insertafter");
 	const char *ib = module_str(m, "insertbefore");
 	bool backrefs = module_bool(m, "backrefs"), firstmatch = module_bool(m, "firstmatch");
-	bool create = module_bool(m, "create"), exists;
+	bool create = module_bool(m, "create");
+	struct files_stat rst;
 	struct buf text = BUF_INIT(FILES_MAX);
 	pcre2_code *re = NULL, *ins = NULL;
 	pcre2_match_data *md = NULL, *md2 = NULL;
@@ -1560,9 +1676,9 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 		return dr_error_set(err,
 		    "one of line, search_string, or regexp is required with "
 		    "state=absent");
-	if (files_read_text(m, path, &text, &exists, err) < 0)
+	if (files_read_text(m, path, &text, &rst, err) < 0)
 		goto out;
-	if (!exists) {
+	if (!rst.exists) {
 		if (strcmp(state, "absent") == 0) {
 			json_object_set_new(m->result, "msg", json_string("file not present"));
 			json_object_set_new(m->result, "found", json_integer(0));
@@ -1601,7 +1717,7 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 		json_object_set_new(m->result, "found", json_integer(found));
 		_cleanup_free_ char *fm =
 		    found ? xasprintf("%lld line(s) removed", found) : xstrdup("");
-		rc = files_write_text(m, path, before, exists, after, changed, fm, err);
+		rc = files_write_text(m, path, before, &rst, after, changed, fm, err);
 		goto out;
 	}
 	const char *ins_pat = ia && strcmp(ia, "EOF") != 0 && strcmp(ia, "BOF") != 0 ? ia
@@ -1710,7 +1826,7 @@ files_lineinfile(struct module_ctx *m, struct dr_error *err)
 		changed = true;
 	}
 	after = files_join(lines);
-	rc = files_write_text(m, path, before, exists, after, changed, msg, err);
+	rc = files_write_text(m, path, before, &rst, after, changed, msg, err);
 out:
 	if (md)
 		pcre2_match_data_free(md);
@@ -1757,7 +1873,7 @@ files_blockinfile(struct module_ctx *m, struct dr_error *err)
 	const char *path = module_str(m, "path"), *state = module_str(m, "state");
 	const char *marker = module_str(m, "marker"), *block = module_str(m, "block");
 	const char *ia = module_str(m, "insertafter"), *ib = module_str(m, "insertbefore");
-	bool exists;
+	struct files_stat rst;
 	struct buf text = BUF_INIT(FILES_MAX);
 	json_t *lines = NULL;
 	char *before = NULL, *after = NULL;
@@ -1768,9 +1884,9 @@ files_blockinfile(struct module_ctx *m, struct dr_error *err)
 		    err, "parameters are mutually exclusive: insertbefore|insertafter");
 	if (!ia && !ib)
 		ia = "EOF";
-	if (files_read_text(m, path, &text, &exists, err) < 0)
+	if (files_read_text(m, path, &text, &rst, err) < 0)
 		goto out;
-	if (!exists && !module_bool(m, "create")) {
+	if (!rst.exists && !module_bool(m, "create")) {
 		json_object_set_new(m->result, "rc", json_integer(257));
 		dr_error_set(err, "Path %s does not exist !", path);
 		goto out;
@@ -1869,10 +1985,10 @@ files_blockinfile(struct module_ctx *m, struct dr_error *err)
 	after = files_join(lines);
 	bool changed = strcmp(before, after) != 0;
 	const char *msg = !changed         ? ""
-	    : !exists                      ? "File created"
+	    : !rst.exists                      ? "File created"
 	    : strcmp(state, "absent") == 0 ? "Block removed"
 	                                   : "Block inserted";
-	rc = files_write_text(m, path, before, exists, after, changed, msg, err);
+	rc = files_write_text(m, path, before, &rst, after, changed, msg, err);
 out:
 	json_decref(lines);
 	free(before);
@@ -1915,13 +2031,13 @@ files_replace(struct module_ctx *m, struct dr_error *err)
 	pcre2_code *re = NULL;
 	pcre2_match_data *md = NULL;
 	char *before = NULL;
-	bool exists;
+	struct files_stat rst;
 	long long count = 0;
 	int rc = -1;
 
-	if (files_read_text(m, path, &text, &exists, err) < 0)
+	if (files_read_text(m, path, &text, &rst, err) < 0)
 		goto out;
-	if (!exists) {
+	if (!rst.exists) {
 		json_object_set_new(m->result, "rc", json_integer(257));
 		dr_error_set(err, "Path %s does not exist !", path);
 		goto out;
@@ -1973,7 +2089,7 @@ files_replace(struct module_ctx *m, struct dr_error *err)
 	const char *after = out.data ? out.data : "";
 	bool changed = strcmp(before, after) != 0;
 	char *msg = changed ? xasprintf("%lld replacements made", count) : xstrdup("");
-	rc = files_write_text(m, path, before, true, after, changed, msg, err);
+	rc = files_write_text(m, path, before, &rst, after, changed, msg, err);
 	free(msg);
 out:
 	if (md)

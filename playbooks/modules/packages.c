@@ -20,6 +20,13 @@
 #define PKG_APT_ENV                                                                               \
 	"DEBIAN_FRONTEND=noninteractive DEBCONF_NONINTERACTIVE_SEEN=true LANG=C LC_ALL=C "
 
+/* When pkg_apt_query asks apt-cache for a package's candidate version. */
+enum pkg_cand {
+	PKG_CAND_NEVER,
+	PKG_CAND_ABSENT,
+	PKG_CAND_ALWAYS,
+};
+
 /* Run cmd; fills *r (caller frees); -1 only when it could not run at all. */
 static int
 pkg_exec(struct module_ctx *m, const char *cmd, struct conn_result *r, struct dr_error *err)
@@ -149,7 +156,11 @@ pkg_apt_cache(struct module_ctx *m, bool *ret_updated, struct dr_error *err)
 	if (due && m->check) {
 		*ret_updated = true;
 	} else if (due) {
-		if (pkg_exec(m, PKG_APT_ENV "apt-get update -q", &r, err) < 0)
+		/* the update and the stamp after it: one round trip */
+		static const char mark[] = "\n@@drover-apt-stamp@@\n";
+		_cleanup_free_ char *cmd = xasprintf(
+		    PKG_APT_ENV "apt-get update -q && { printf '%%s' '%s'; %s; }", mark, stamp);
+		if (pkg_exec(m, cmd, &r, err) < 0)
 			return -1;
 		if (r.status != 0) {
 			dr_error_set(err, "Failed to update apt cache: %s",
@@ -157,11 +168,9 @@ pkg_apt_cache(struct module_ctx *m, bool *ret_updated, struct dr_error *err)
 			conn_result_free(&r);
 			return -1;
 		}
-		conn_result_free(&r);
-		if (pkg_exec(m, stamp, &r, err) < 0)
-			return -1;
 		char after[128] = "";
-		if (r.status == 0 && sscanf(r.out, "%lld %127[^\n]", &mtime, after) == 2)
+		const char *at = strstr(r.out, mark);
+		if (at && sscanf(at + strlen(mark), "%lld %127[^\n]", &mtime, after) == 2)
 			*ret_updated = strcmp(before, after) != 0;
 		conn_result_free(&r);
 	}
@@ -233,9 +242,12 @@ pkg_apt_run(struct module_ctx *m, const char *cmd, const char *zero, bool *ret_c
  * The state of each package in one command: per name a line "name TAB status TAB version
  * TAB candidate TAB newer", status and version from dpkg, candidate from apt-cache policy,
  * newer "1" when dpkg --compare-versions finds the candidate above the installed version.
+ * apt-cache policy (which loads the whole package cache, the dearest part) runs only as
+ * cand asks: PKG_CAND_ALWAYS, PKG_CAND_ABSENT (for a package not installed), PKG_CAND_NEVER.
  */
 static int
-pkg_apt_query(struct module_ctx *m, const json_t *names, json_t **ret, struct dr_error *err)
+pkg_apt_query(struct module_ctx *m, const json_t *names, enum pkg_cand cand, json_t **ret,
+    struct dr_error *err)
 {
 	struct buf cmd = BUF_INIT(0);
 	json_t *out = json_object();
@@ -252,11 +264,13 @@ pkg_apt_query(struct module_ctx *m, const json_t *names, json_t **ret, struct dr
 		_cleanup_free_ char *q = conn_quote(n);
 		buf_addf(&cmd, " %s", q);
 	}
-	buf_adds(&cmd,
+	buf_addf(&cmd,
 	    "; do s=$(dpkg-query -W -f='${db:Status-Status}\\t${Version}\\n' \"$p\" "
-	    "2>/dev/null | head -n 1); [ -n \"$s\" ] || s=\"not-installed\t\"; "
-	    "c=$(LC_ALL=C apt-cache policy \"$p\" 2>/dev/null | "
-	    "sed -n 's/^  Candidate: //p' | head -n 1); n=0; "
+	    "2>/dev/null | head -n 1); [ -n \"$s\" ] || s=\"not-installed\t\"; c=; "
+	    "case %d$s in 0*|1installed*) ;; *) c=$(LC_ALL=C apt-cache policy \"$p\" "
+	    "2>/dev/null | sed -n 's/^  Candidate: //p' | head -n 1);; esac; n=0; ",
+	    (int)cand);
+	buf_adds(&cmd,
 	    "case $s in installed*) [ -n \"$c\" ] && [ \"$c\" != '(none)' ] && "
 	    "dpkg --compare-versions \"$c\" gt \"${s#*\t}\" && n=1;; esac; "
 	    "printf '%s\\t%s\\t%s\\t%s\\n' \"$p\" \"$s\" \"$c\" \"$n\"; done");
@@ -442,7 +456,11 @@ pkg_apt(struct module_ctx *m, struct dr_error *err)
 		rc = 0;
 		goto out;
 	}
-	if (pkg_apt_query(m, names, &status, err) < 0)
+	/* the candidate tells "latest" and "no such package" apart; absent needs none */
+	enum pkg_cand need_cand = strcmp(state, "absent") == 0 ? PKG_CAND_NEVER
+	    : strcmp(state, "latest") == 0                     ? PKG_CAND_ALWAYS
+	                                                       : PKG_CAND_ABSENT;
+	if (pkg_apt_query(m, names, need_cand, &status, err) < 0)
 		goto out;
 	json_t *todo = json_array();
 	size_t i;

@@ -100,7 +100,10 @@ system_group(struct module_ctx *m, struct dr_error *err)
 				return -1;
 		}
 	}
-	if (!m->check) {
+	if (!m->check && !changed) {
+		/* nothing changed: the line read first is the group as it is */
+		json_object_set_new(m->result, "gid", json_integer(atoll(gid)));
+	} else if (!m->check) {
 		free(line);
 		line = NULL;
 		if (system_run(m, cmd, &line, err) == 0) {
@@ -294,11 +297,15 @@ system_user(struct module_ctx *m, struct dr_error *err)
 		if (comment && strcmp(comment, cur_comment) != 0)
 			OPT("-c", comment);
 		if (groups) {
-			_cleanup_free_ char *idc = xasprintf("id -Gn %s", q), *cur = NULL;
-			_cleanup_free_ char *prim = xasprintf("id -gn %s", q), *pg = NULL;
-			if (system_run(m, idc, &cur, err) != 0 ||
-			    system_run(m, prim, &pg, err) != 0)
+			/* the primary group, then every group: one round trip */
+			_cleanup_free_ char *idc = xasprintf("id -gn %s && id -Gn %s", q, q);
+			_cleanup_free_ char *pg = NULL;
+			if (system_run(m, idc, &pg, err) != 0)
 				goto out;
+			char *nl = strchr(pg, '\n');
+			const char *cur = nl ? nl + 1 : "";
+			if (nl)
+				*nl = '\0';
 			bool differ = false;
 			size_t i;
 			json_t *g;
