@@ -869,7 +869,8 @@ files_copy(struct module_ctx *m, struct dr_error *err)
 	}
 	/* the stat files_put starts from, kept for files_put_done (one round trip less) */
 	if (!known.valid && !str_has_suffix(dest, "/")) {
-		if (files_run_stat(m, NULL, target, true, true, &known.st, &known.parent, err) < 0) {
+		if (files_run_stat(m, NULL, target, true, true, &known.st, &known.parent, err) <
+		    0) {
 			free(data);
 			return -1;
 		}
@@ -1309,7 +1310,8 @@ files_file(struct module_ctx *m, struct dr_error *err)
 				_cleanup_free_ char *qs = conn_quote(src);
 				_cleanup_free_ char *cmd =
 				    xasprintf("ln %s -f -- %s %s", hard ? "" : "-sn", qs, q);
-				if (files_run_stat(m, cmd, path, false, false, &lst, NULL, err) < 0)
+				if (files_run_stat(m, cmd, path, false, false, &lst, NULL, err) <
+				    0)
 					goto out;
 			}
 		}
@@ -1581,8 +1583,27 @@ files_write_text(struct module_ctx *m, const char *path, const char *before,
 	struct files_stat st;
 	struct files_known known = {.valid = rst->exists && rst->type == 'f', .st = *rst};
 	bool attr_changed = false, existed = rst->exists, written = false;
+	_cleanup_free_ char *real = NULL;
 
 	known.st.checksum[0] = '\0'; /* the text differs: written unless check mode */
+	/* A link is edited where it points, as Ansible writes to os.path.realpath(path). */
+	if (changed && !m->check && existed && rst->target[0] != '\0') {
+		_cleanup_free_ char *q = conn_quote(path),
+		                    *cmd = xasprintf("readlink -f -- %s", q);
+		struct conn_result r = {0};
+
+		if (module_exec(m, cmd, NULL, 0, &r, err) < 0)
+			return -1;
+		if (r.status != 0 || r.out == NULL || *str_trim(r.out) == '\0') {
+			dr_error_set(err, "cannot resolve the link %s: %s", path,
+			    r.err ? str_trim(r.err) : "");
+			conn_result_free(&r);
+			return -1;
+		}
+		real = xstrdup(str_trim(r.out));
+		conn_result_free(&r);
+		path = real;
+	}
 	if (changed) {
 		if (m->diff) {
 			json_t *d = json_pack("{s:s,s:s,s:s,s:s}", "before", before, "after",
@@ -1985,7 +2006,7 @@ files_blockinfile(struct module_ctx *m, struct dr_error *err)
 	after = files_join(lines);
 	bool changed = strcmp(before, after) != 0;
 	const char *msg = !changed         ? ""
-	    : !rst.exists                      ? "File created"
+	    : !rst.exists                  ? "File created"
 	    : strcmp(state, "absent") == 0 ? "Block removed"
 	                                   : "Block inserted";
 	rc = files_write_text(m, path, before, &rst, after, changed, msg, err);

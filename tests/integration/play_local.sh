@@ -29,7 +29,7 @@ ok "check mode: nothing written" test -z "$(ls -A "$w/check")"
 play modules.yml -e d="$w/real" --diff
 is "first run: exit 0" "$rc" 0
 is "first run: changed as check mode predicted" "$(recap changed)" "$predicted"
-ok "first run changed every task" test "$(recap changed)" -eq 12
+ok "first run changed every task" test "$(recap changed)" -eq 13
 like "--diff shows the new file's lines" "$(cat "$d/play.out")" '^\+line 2$'
 is "copy content" "$(cat "$w/real/c1")" "abc"
 is "copy mode" "$(stat -c %a "$w/real/c1")" 600
@@ -65,7 +65,10 @@ is "hard link" "$(stat -c %i "$w/real/hard1")" "$(stat -c %i "$w/real/c2")"
 is "symbolic mode u+x" "$(stat -c %a "$w/real/c1")" 700
 is "lineinfile edits" "$(cat "$w/real/conf")" "a=3
 b=2
-after-b"
+after-b
+via-link"
+is "lineinfile through a link edits its target, the link stays" \
+	"$(stat -c %F "$w/real/conf-link")" "symbolic link"
 is "replace with backreferences" "$(cat "$w/real/ports")" "listen 22
 listen 80"
 is "blockinfile removed" "$(cat "$w/real/block")" ""

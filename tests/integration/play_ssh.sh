@@ -70,7 +70,7 @@ for i in 1 2 3; do
 done
 run modules.yml -e d=/tmp/m -e target=nodes
 is "file modules over SSH: exit 0" "$rc" 0
-is "file modules over SSH: first run changes" "$(recap node2 changed)" 12
+is "file modules over SSH: first run changes" "$(recap node2 changed)" 13
 run modules.yml -e d=/tmp/m -e target=nodes
 is "file modules over SSH: second run changed=0" "$(recap node2 changed)" 0
 run modules_after.yml -e d=/tmp/m -e target=nodes
