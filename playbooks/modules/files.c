@@ -449,11 +449,12 @@ files_report_stat(
 	json_object_set_new(m->result, "uid", json_integer(st.uid));
 	json_object_set_new(m->result, "gid", json_integer(st.gid));
 	json_object_set_new(m->result, "size", json_integer(st.size));
+	/* As AnsibleModule.add_path_info: a file with more than one name is "hard". */
 	json_object_set_new(m->result, "state",
-	    json_string(st.type == 'd' ? "directory"
-	            : st.type == 'l'   ? "link"
-	            : st.type == 'f'   ? "file"
-	                               : "file"));
+	    json_string(st.type == 'd'               ? "directory"
+	            : st.type == 'l'                 ? "link"
+	            : st.type == 'f' && st.nlink > 1 ? "hard"
+	                                             : "file"));
 }
 
 /* A backup copy "path.PID.YYYY-MM-DD@HH:MM:SS~" next to path. */
@@ -1337,12 +1338,15 @@ files_file(struct module_ctx *m, struct dr_error *err)
 		    m->result, "diff", json_pack("{s:O,s:O}", "before", before, "after", after));
 	}
 	json_object_set_new(m->result, "changed", json_boolean(changed));
+	/* Ansible's ensure_symlink and ensure_hardlink answer with "dest", the others "path". */
+	const char *key =
+	    strcmp(state, "link") == 0 || strcmp(state, "hard") == 0 ? "dest" : "path";
 	if (reported)
-		files_report_stat(m, path, "path", &rep);
+		files_report_stat(m, path, key, &rep);
 	else if (!m->check)
-		files_report(m, path, "path");
+		files_report(m, path, key);
 	else {
-		json_object_set_new(m->result, "path", json_string(path));
+		json_object_set_new(m->result, key, json_string(path));
 		json_object_set_new(m->result, "state", json_string(state));
 	}
 	rc = 0;
