@@ -2116,6 +2116,8 @@ files_replace(struct module_ctx *m, struct dr_error *err)
 	char *msg = changed ? xasprintf("%lld replacements made", count) : xstrdup("");
 	rc = files_write_text(m, path, before, &rst, after, changed, msg, err);
 	free(msg);
+	if (rc == 0) /* Ansible's replace answers with rc 0 */
+		json_object_set_new(m->result, "rc", json_integer(0));
 out:
 	if (md)
 		pcre2_match_data_free(md);
