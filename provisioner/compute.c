@@ -629,7 +629,35 @@ compute_image_lookup(virConnectPtr c, const char *uri, const char *image, const 
 	return vol;
 }
 
-/* The volumes usable as images, pool by pool: [{name, pool, path, capacity, format}] (a
+/* qsort comparator: list entries by their "id" (images) or else "name" (networks). */
+static int
+compute_entry_cmp(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	const char *key = json_object_get(x, "id") != NULL ? "id" : "name";
+
+	return strcmp(json_string_value(json_object_get(x, key)),
+	    json_string_value(json_object_get(y, key)));
+}
+
+/* A list as libvirt gave it, in a stable order (libvirt's follows its hash tables). */
+static json_t *
+compute_sorted(json_t *list)
+{
+	size_t n = json_array_size(list), i;
+	json_t **items = xcalloc(n + 1, sizeof *items), *out = json_array();
+
+	for (i = 0; i < n; i++)
+		items[i] = json_array_get(list, i);
+	qsort(items, n, sizeof *items, compute_entry_cmp);
+	for (i = 0; i < n; i++)
+		json_array_append(out, items[i]);
+	free(items);
+	json_decref(list);
+	return out;
+}
+
+/* The volumes usable as images, by pool and name: [{name, pool, path, capacity, format}] (a
  * name of "POOL/VOLUME" is what compute_attributes.image takes), at most
  * PROV_COMPUTE_VMS_MAX; inactive pools have no volumes to list. */
 static int
@@ -683,7 +711,7 @@ compute_libvirt_images(const json_t *cr, json_t **ret, struct dr_error *err)
 		sym_virStoragePoolFree(pools[p]);
 	}
 	free(pools);
-	*ret = out;
+	*ret = compute_sorted(out);
 	return 0;
 }
 
@@ -737,7 +765,7 @@ compute_libvirt_networks(const json_t *cr, json_t **ret, struct dr_error *err)
 		sym_virNetworkFree(nets[i]);
 	}
 	free(nets);
-	*ret = out;
+	*ret = compute_sorted(out);
 	return 0;
 }
 

@@ -4,6 +4,7 @@
 # on freshly started SSH test nodes, first run. Root only (test nodes in namespaces).
 #   sudo ./bench/playbooks/engine.sh [HOSTS...]      (default: 1 5 20)
 #   TOOLS=drover REPS=5 ./bench/playbooks/engine.sh 5   (one tool, each figure REPS times)
+#   TOOLS="drover ansible-playbook ansible-mitogen" ...  (Mitogen's strategy too)
 # Each figure: wall time, the tool's CPU (user+sys, with its children) and the CPU the
 # nodes' sshd and all they started used in the run (all of it on the same 2 cores).
 top_srcdir=$(cd "$(dirname "$0")/../.." && pwd)
@@ -63,8 +64,13 @@ for n in ${*:-1 5 20}; do
 				nodes_exec /usr/bin/time -f '%U %S' -o "$w/time" \
 					"$top_builddir/drover" play -i "$inv" "$w/four.yml" >"$w/out" 2>&1
 			else
+				# ansible-mitogen (Debian's ansible-mitogen): the same run with
+				# Mitogen's strategy, which keeps one Python interpreter per host.
+				strategy=
+				[ "$tool" = ansible-mitogen ] && strategy=mitogen_linear
 				nodes_exec /usr/bin/time -f '%U %S' -o "$w/time" \
-					env ANSIBLE_PIPELINING=1 ANSIBLE_FORKS="$n" ansible-playbook \
+					env ANSIBLE_PIPELINING=1 ANSIBLE_FORKS="$n" \
+					${strategy:+ANSIBLE_STRATEGY=$strategy} ansible-playbook \
 					-i "$NODES_INVENTORY" --private-key "$NODES_KEY" -u root \
 					"$w/four.yml" >"$w/out" 2>&1
 			fi
