@@ -198,7 +198,7 @@ is "node3 still has 1.1-1" "$(nssh 3 cat /usr/share/hello/version)" 1.1-1
 is "node1 has 1.2-1" "$(nssh 1 cat /usr/share/hello/version)" 1.2-1
 
 # Outside the maintenance window the run waits (and can be cancelled while it waits).
-h=$((($(date -u +%H) + 3) % 24))
+h=$((($(date -u +%k) + 3) % 24)) # %k: " 8", where %H's "08" is no octal number
 out=$("$DROVER" --json patch run --hosts node3 --window-cron "0 $h * * *" --window-duration 30)
 wid=$(echo "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 i=0
