@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,8 +15,8 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "pxe/pxe.h"
@@ -31,6 +32,12 @@ enum {
 };
 #define TFTP_PATH_MAX 512
 #define TFTP_PACKET_MAX (PXE_TFTP_BLKSIZE_MAX + 4)
+/* A window is sent in chunks of at most this many bytes (a UDP datagram's payload, the
+ * most one GSO send takes) and packets (the kernel's UDP_MAX_SEGMENTS). */
+#define TFTP_CHUNK_BYTES 65507
+#define TFTP_CHUNK_PACKETS 64
+/* The read-ahead of a session whose windows are smaller than this. */
+#define TFTP_READAHEAD (32 * 1024)
 
 /* One transfer. */
 struct tftp_session {
@@ -39,8 +46,11 @@ struct tftp_session {
 	socklen_t peerlen;
 	int file_fd; /* -1 when served from mem */
 	char *mem;
-	void *map; /* the file mapped read-only (no read call per block), or NULL */
 	uint64_t size;
+	char *ra; /* read-ahead of the file: ra_len bytes from ra_off */
+	uint64_t ra_off;
+	size_t ra_len;
+	bool gso; /* windows go out as UDP GSO datagrams until the path refuses one */
 	unsigned blksize, window;
 	int timeout_ms;
 	uint64_t acked, sent, last_block;
@@ -169,57 +179,157 @@ tftp_session_free(struct tftp_session *s)
 		return;
 	if (s->fd >= 0)
 		close(s->fd);
-	if (s->map != NULL)
-		munmap(s->map, s->size);
 	if (s->file_fd >= 0)
 		close(s->file_fd);
 	free(s->mem);
+	free(s->ra);
 	free(s->oack);
 	free(s);
 }
 
-/* Send data block n (absolute number) of s. */
-static int
-tftp_send_block(struct tftp_session *s, uint64_t n)
+/* Fill buf with data packets first..first+n-1 of s, each its 4-byte header then its
+ * block, back to back: one preadv(2) puts the file's blocks between the headers. Returns
+ * the bytes filled (the last packet may be short), -1 on a read error or a file that
+ * shrank under the transfer. */
+static ssize_t
+tftp_window_fill(struct tftp_session *s, unsigned char *buf, uint64_t first, unsigned n)
 {
-	static __thread unsigned char pkt[TFTP_PACKET_MAX];
-	uint64_t off = (n - 1) * s->blksize;
-	size_t len = 0;
+	struct iovec iov[TFTP_CHUNK_PACKETS];
+	uint64_t off = (first - 1) * s->blksize, b;
+	size_t want = 0, pos = 0;
+	unsigned i;
 
-	if (off < s->size) {
-		len = s->size - off < s->blksize ? (size_t)(s->size - off) : s->blksize;
-		if (s->map != NULL) {
-			memcpy(pkt + 4, (const char *)s->map + off, len);
-		} else if (s->file_fd >= 0) {
-			ssize_t r = pread(s->file_fd, pkt + 4, len, (off_t)off);
-			if (r < 0)
-				return -1;
-			len = (size_t)r;
-		} else {
-			memcpy(pkt + 4, s->mem + off, len);
-		}
+	for (i = 0, b = first; i < n; i++, b++) {
+		uint64_t o = (b - 1) * s->blksize;
+		size_t len = 0;
+		if (o < s->size)
+			len = s->size - o < s->blksize ? (size_t)(s->size - o) : s->blksize;
+		buf[pos] = 0;
+		buf[pos + 1] = TFTP_DATA;
+		buf[pos + 2] = (unsigned char)((b >> 8) & 0xff);
+		buf[pos + 3] = (unsigned char)(b & 0xff);
+		iov[i] = (struct iovec){.iov_base = buf + pos + 4, .iov_len = len};
+		want += len;
+		pos += len + 4;
 	}
-	pkt[0] = 0;
-	pkt[1] = TFTP_DATA;
-	pkt[2] = (unsigned char)((n >> 8) & 0xff);
-	pkt[3] = (unsigned char)(n & 0xff);
-	if (sendto(s->fd, pkt, len + 4, 0, (struct sockaddr *)&s->peer, s->peerlen) < 0 &&
-	    errno != EAGAIN)
-		return -1;
-	tftp.st_bytes += len;
+	if (want > 0 && s->file_fd >= 0 && want > TFTP_READAHEAD) {
+		ssize_t r = preadv(s->file_fd, iov, (int)n, (off_t)off);
+		if (r < 0 || (size_t)r != want)
+			return -1;
+	} else if (want > 0) {
+		const char *src = s->mem + off;
+		if (s->file_fd >= 0) {
+			/* Small windows (lock-step above all) from a read-ahead buffer: one
+			 * read for many blocks. */
+			if (off < s->ra_off || off + want > s->ra_off + s->ra_len) {
+				size_t l = s->size - off < TFTP_READAHEAD ? (size_t)(s->size - off)
+				                                         : TFTP_READAHEAD;
+				ssize_t r;
+				if (s->ra == NULL)
+					s->ra = xmalloc(TFTP_READAHEAD);
+				r = pread(s->file_fd, s->ra, l, (off_t)off);
+				if (r < 0 || (size_t)r < want) {
+					s->ra_len = 0;
+					return -1;
+				}
+				s->ra_off = off;
+				s->ra_len = (size_t)r;
+			}
+			src = s->ra + (off - s->ra_off);
+		}
+		for (i = 0; i < n; i++)
+			memcpy(iov[i].iov_base, src + (size_t)i * s->blksize, iov[i].iov_len);
+	}
+	tftp.st_bytes += want;
+	return (ssize_t)pos;
+}
+
+/* Send n packets of pktlen bytes (the last possibly shorter), back to back in buf: as one
+ * UDP GSO datagram the kernel cuts into packets (one trip through the stack, one wakeup
+ * of the receiver) where the path takes it, else with one sendmmsg(2). */
+static int
+tftp_chunk_send(struct tftp_session *s, unsigned char *buf, size_t len, size_t pktlen)
+{
+	struct mmsghdr msg[TFTP_CHUNK_PACKETS];
+	struct iovec iov[TFTP_CHUNK_PACKETS];
+	unsigned i, n = (unsigned)((len + pktlen - 1) / pktlen);
+	int sent;
+
+	if (n == 1) {
+		/* sendmmsg(2) would yield the CPU after the packet (cond_resched): the woken
+		 * receiver then preempts us on every lock-step block. */
+		if (sendto(s->fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peerlen) < 0 &&
+		    errno != EAGAIN && errno != ENOBUFS)
+			return -1;
+		return 0;
+	}
+	if (s->gso) {
+		union {
+			char buf[CMSG_SPACE(sizeof(uint16_t))];
+			struct cmsghdr align;
+		} ctl;
+		struct iovec one = {.iov_base = buf, .iov_len = len};
+		struct msghdr m = {.msg_name = &s->peer,
+		    .msg_namelen = s->peerlen,
+		    .msg_iov = &one,
+		    .msg_iovlen = 1,
+		    .msg_control = ctl.buf,
+		    .msg_controllen = sizeof ctl.buf};
+		struct cmsghdr *c = CMSG_FIRSTHDR(&m);
+		uint16_t seg = (uint16_t)pktlen;
+
+		c->cmsg_level = SOL_UDP;
+		c->cmsg_type = UDP_SEGMENT;
+		c->cmsg_len = CMSG_LEN(sizeof seg);
+		memcpy(CMSG_DATA(c), &seg, sizeof seg);
+		if (sendmsg(s->fd, &m, 0) >= 0 || errno == EAGAIN || errno == ENOBUFS)
+			return 0;
+		if (errno != EINVAL && errno != EIO && errno != EMSGSIZE &&
+		    errno != EOPNOTSUPP && errno != ENOPROTOOPT)
+			return -1;
+		s->gso = false; /* the path (MTU, device) does not take it: packet by packet */
+	}
+	for (i = 0; i < n; i++) {
+		size_t l = i + 1 < n ? pktlen : len - (size_t)i * pktlen;
+		iov[i] = (struct iovec){.iov_base = buf + (size_t)i * pktlen, .iov_len = l};
+		msg[i] = (struct mmsghdr){.msg_hdr = {.msg_name = &s->peer,
+		                              .msg_namelen = s->peerlen,
+		                              .msg_iov = &iov[i],
+		                              .msg_iovlen = 1}};
+	}
+	for (i = 0; i < n; i += (unsigned)sent) {
+		sent = sendmmsg(s->fd, msg + i, n - i, 0);
+		if (sent < 0)
+			return errno == EAGAIN || errno == ENOBUFS ? 0 : -1;
+	}
 	return 0;
 }
 
-/* Send the window after the last acknowledged block. */
+/* Send the window after the last acknowledged block, in chunks of at most
+ * TFTP_CHUNK_BYTES: two system calls for each, whatever the window. */
 static int
 tftp_send_window(struct tftp_session *s)
 {
-	uint64_t b;
+	static __thread unsigned char buf[TFTP_CHUNK_BYTES > TFTP_PACKET_MAX
+	        ? TFTP_CHUNK_BYTES
+	        : TFTP_PACKET_MAX];
+	size_t pktlen = s->blksize + 4;
+	unsigned per = (unsigned)(TFTP_CHUNK_BYTES / pktlen);
+	uint64_t b = s->acked + 1, end = s->acked + s->window;
 
-	for (b = s->acked + 1; b <= s->last_block && b <= s->acked + s->window; b++) {
-		if (tftp_send_block(s, b) < 0)
+	if (end > s->last_block)
+		end = s->last_block;
+	if (per == 0)
+		per = 1;
+	if (per > TFTP_CHUNK_PACKETS)
+		per = TFTP_CHUNK_PACKETS;
+	while (b <= end) {
+		unsigned n = end - b + 1 < per ? (unsigned)(end - b + 1) : per;
+		ssize_t len = tftp_window_fill(s, buf, b, n);
+		if (len < 0 || tftp_chunk_send(s, buf, (size_t)len, pktlen) < 0)
 			return -1;
-		s->sent = b;
+		b += n;
+		s->sent = b - 1;
 	}
 	s->deadline_us = time_mono_us() + (int64_t)s->timeout_ms * 1000;
 	return 0;
@@ -324,6 +434,7 @@ tftp_request(
 	s->file_fd = -1;
 	s->blksize = 512;
 	s->window = 1;
+	s->gso = true;
 	s->timeout_ms = tftp.timeout_ms;
 	memcpy(&s->peer, peer, peerlen);
 	s->peerlen = peerlen;
@@ -356,11 +467,7 @@ tftp_request(
 			goto fail;
 		}
 		s->size = (uint64_t)st.st_size;
-		if (s->size > 0) {
-			s->map = mmap(NULL, s->size, PROT_READ, MAP_PRIVATE, s->file_fd, 0);
-			if (s->map == MAP_FAILED)
-				s->map = NULL; /* pread then */
-		}
+		(void)posix_fadvise(s->file_fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 	}
 
 	for (i = 2; i + 1 < nf; i += 2) {
