@@ -54,6 +54,7 @@ struct tftp_session {
 	unsigned blksize, window;
 	int timeout_ms;
 	uint64_t acked, sent, last_block;
+	uint64_t resent_for; /* the window start a duplicate ACK had sent again, plus one */
 	char *oack; /* pending option acknowledgement, resent until ACK 0 */
 	size_t oacklen;
 	int retries;
@@ -246,8 +247,10 @@ tftp_window_fill(struct tftp_session *s, unsigned char *buf, uint64_t first, uns
 
 /* Send n packets of pktlen bytes (the last possibly shorter), back to back in buf: as one
  * UDP GSO datagram the kernel cuts into packets (one trip through the stack, one wakeup
- * of the receiver) where the path takes it, else with one sendmmsg(2). */
-static int
+ * of the receiver) where the path takes it, else with one sendmmsg(2). A packet the
+ * kernel would not send (a full buffer, a local firewall's EPERM, no route) counts as
+ * lost on the way: the retransmission timer and its bounded retries deal with it. */
+static void
 tftp_chunk_send(struct tftp_session *s, unsigned char *buf, size_t len, size_t pktlen)
 {
 	struct mmsghdr msg[TFTP_CHUNK_PACKETS];
@@ -258,10 +261,8 @@ tftp_chunk_send(struct tftp_session *s, unsigned char *buf, size_t len, size_t p
 	if (n == 1) {
 		/* sendmmsg(2) would yield the CPU after the packet (cond_resched): the woken
 		 * receiver then preempts us on every lock-step block. */
-		if (sendto(s->fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peerlen) < 0 &&
-		    errno != EAGAIN && errno != ENOBUFS)
-			return -1;
-		return 0;
+		(void)sendto(s->fd, buf, len, 0, (struct sockaddr *)&s->peer, s->peerlen);
+		return;
 	}
 	if (s->gso) {
 		union {
@@ -282,11 +283,11 @@ tftp_chunk_send(struct tftp_session *s, unsigned char *buf, size_t len, size_t p
 		c->cmsg_type = UDP_SEGMENT;
 		c->cmsg_len = CMSG_LEN(sizeof seg);
 		memcpy(CMSG_DATA(c), &seg, sizeof seg);
-		if (sendmsg(s->fd, &m, 0) >= 0 || errno == EAGAIN || errno == ENOBUFS)
-			return 0;
+		if (sendmsg(s->fd, &m, 0) >= 0)
+			return;
 		if (errno != EINVAL && errno != EIO && errno != EMSGSIZE &&
 		    errno != EOPNOTSUPP && errno != ENOPROTOOPT)
-			return -1;
+			return;
 		s->gso = false; /* the path (MTU, device) does not take it: packet by packet */
 	}
 	for (i = 0; i < n; i++) {
@@ -297,12 +298,8 @@ tftp_chunk_send(struct tftp_session *s, unsigned char *buf, size_t len, size_t p
 		                              .msg_iov = &iov[i],
 		                              .msg_iovlen = 1}};
 	}
-	for (i = 0; i < n; i += (unsigned)sent) {
-		sent = sendmmsg(s->fd, msg + i, n - i, 0);
-		if (sent < 0)
-			return errno == EAGAIN || errno == ENOBUFS ? 0 : -1;
-	}
-	return 0;
+	for (i = 0; i < n; i += sent > 0 ? (unsigned)sent : 1)
+		sent = sendmmsg(s->fd, msg + i, n - i, 0); /* on failure, msg[i] is lost */
 }
 
 /* Send the window after the last acknowledged block, in chunks of at most
@@ -326,8 +323,9 @@ tftp_send_window(struct tftp_session *s)
 	while (b <= end) {
 		unsigned n = end - b + 1 < per ? (unsigned)(end - b + 1) : per;
 		ssize_t len = tftp_window_fill(s, buf, b, n);
-		if (len < 0 || tftp_chunk_send(s, buf, (size_t)len, pktlen) < 0)
+		if (len < 0)
 			return -1;
+		tftp_chunk_send(s, buf, (size_t)len, pktlen);
 		b += n;
 		s->sent = b - 1;
 	}
@@ -562,6 +560,13 @@ tftp_session_packet(struct tftp_session *s, const unsigned char *pkt, size_t len
 	}
 	/* The absolute block the 16-bit number stands for, at or below the last sent. */
 	abs = s->sent - (uint16_t)((uint16_t)s->sent - w);
+	if (abs == s->acked && s->window > 1 && s->resent_for != s->acked + 1) {
+		/* The receiver saw a gap at the window's first block (RFC 7440: it then
+		 * acknowledges the last block it got in order): the window again, at once, but
+		 * once for each window start, so duplicated ACKs cannot double the traffic. */
+		s->resent_for = s->acked + 1;
+		return tftp_send_window(s) < 0;
+	}
 	if (abs <= s->acked || abs > s->sent)
 		return 0; /* an old or duplicate ACK: never answered (Sorcerer's Apprentice) */
 	s->acked = abs;

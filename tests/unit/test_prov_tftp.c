@@ -218,6 +218,15 @@ test_window_and_retransmit(void **state)
 		assert_int_equal(recv_pkt(buf, sizeof buf, &from, 2000), 516);
 		assert_int_equal(num(buf), i);
 	}
+	/* Block 6 lost: the receiver acknowledges 5 again, which brings 6-13 at once (RFC
+	 * 7440), but only once: a duplicate of that ACK brings nothing. */
+	ack(&from, 5);
+	for (i = 6; i <= 13; i++) {
+		assert_int_equal(recv_pkt(buf, sizeof buf, &from, 2000), 516);
+		assert_int_equal(num(buf), i);
+	}
+	ack(&from, 5);
+	assert_int_equal(recv_pkt(buf, sizeof buf, &from, 100), -1);
 	/* An old ACK changes nothing; no ACK at all brings the unacknowledged window again. */
 	ack(&from, 3);
 	assert_int_equal(recv_pkt(buf, sizeof buf, &from, 2000), 516);
