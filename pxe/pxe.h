@@ -15,7 +15,9 @@
  * tsize (2349), windowsize (7440). One thread serves every transfer (each on its own UDP
  * port, as RFC 1350's transfer identifiers want). Paths are resolved beneath the root
  * (openat2 RESOLVE_BENEATH: no "..", no absolute symlinks out); write requests are refused;
- * sessions, per-client sessions and retransmits are bounded.
+ * sessions, per-client sessions and retransmits are bounded. A window goes out as one UDP
+ * GSO datagram where the path takes it (else with one sendmmsg), its blocks read with one
+ * preadv; a send the kernel refuses counts as a lost packet.
  */
 #define PXE_TFTP_SESSIONS_MAX 512
 #define PXE_TFTP_PER_CLIENT_MAX 32
