@@ -9,34 +9,22 @@
 # maintenance stopped by a PodDisruptionBudget, reboot-if-required (the nodes really
 # reboot: tests/lib/nodes.sh).
 . "$top_srcdir/tests/lib/tap.sh"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces)"
-[ -x /lib/systemd/systemd ] || skip_all "needs systemd (the systemd package)"
-for c in sshd ssh ip unshare nginx dpkg-deb apt-ftparchive ansible-playbook python3 openssl; do
-	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || skip_all "needs $c"
-done
+. "$top_srcdir/tests/lib/nodes.sh"
+nodes_require_systemd nginx dpkg-deb apt-ftparchive ansible-playbook python3 openssl
 . "$top_srcdir/tests/lib/cluster.sh"
 cluster_debs_present "$CLUSTER_DEB_CACHE" ||
 	skip_all "the .debs of containerd, runc and $CLUSTER_BASE_PACKAGES are not all in $CLUSTER_DEB_CACHE (tests/run-all's dependency step downloads them)"
 python3 -c 'import yaml' 2>/dev/null || skip_all "needs python3-yaml"
-NODES_INIT=systemd
-. "$top_srcdir/tests/lib/nodes.sh"
 . "$top_srcdir/tests/lib/droverd.sh"
 
 W=$TAP_TMP
-
-on() { # on I COMMAND: run COMMAND on node I over SSH
-	i=$1
-	shift
-	nodes_exec ssh -o BatchMode=yes -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
-		-o StrictHostKeyChecking=yes -i "$NODES_KEY" "root@$(nodes_addr "$i")" "$@"
-}
 
 # recap LOG: "ok changed unreachable failed" summed over every host of an ansible recap
 recap() {
 	sed -n 's/.* : ok=\([0-9]*\) *changed=\([0-9]*\) *unreachable=\([0-9]*\) *failed=\([0-9]*\).*/\1 \2 \3 \4/p' "$1" |
 		awk '{o+=$1; c+=$2; u+=$3; f+=$4} END {print o, c, u, f}'
 }
-pkgver() { on "$1" "dpkg-query -W -f='\${Version}\n' $2"; }
+pkgver() { nodes_ssh "$1" "dpkg-query -W -f='\${Version}\n' $2"; }
 changed_of() { recap "$1" | cut -d' ' -f2; }
 failed_of() { recap "$1" | awk '{print $3 + $4}'; }
 
@@ -57,26 +45,13 @@ ok "nginx serves it in the test network" cluster_repo_serve "$W/www"
 # package, binaries in /usr/local/bin) are removed inside the nodes' overlays, so the
 # stand-ins the roles install are what runs.
 for i in 1 2 3 4; do
-	on "$i" 'mkdir -p /usr/local/sbin && cat >/usr/local/sbin/modprobe && chmod 755 /usr/local/sbin/modprobe' <<'EOF'
-#!/bin/sh
-echo "modprobe $* (by $(cat /proc/$PPID/comm))" >>/var/log/drover-modprobe.log
-echo "modprobe: FATAL: Module $* not found (stand-in modprobe of Drover's tests)" >&2
-exit 1
-EOF
-	on "$i" 'for p in kubeadm kubelet kubectl istioctl linkerd; do
-		dpkg-query -W "$p" >/dev/null 2>&1 && dpkg --purge --force-depends "$p" >/dev/null 2>&1
-		for d in /usr/local/bin /usr/local/sbin; do rm -f "$d/$p"; done
-	done; true'
+	nodes_standin_modprobe "$i"
+	nodes_purge "$i" kubeadm kubelet kubectl istioctl linkerd
 done
 
 # droverd (and its CLI) run in the hub namespace, where the nodes are reachable: the
 # cluster_deploy job below connects to them. Drover's CA gives the mesh its intermediate.
-for t in droverd drover; do
-	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NODES_HUB" "$top_builddir/$t" >"$W/$t-hub"
-	chmod 755 "$W/$t-hub"
-done
-DROVERD=$W/droverd-hub
-DROVER=$W/drover-hub
+nodes_hub_drover "$W"
 printf 'playbooks:\n  dir: %s\n' "$(cd "$top_srcdir/playbooks" && pwd)" >"$W/droverd.yml"
 ok "droverd starts" droverd_start "$W/state" --config "$W/droverd.yml"
 ok "drover login" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
@@ -126,31 +101,31 @@ is "deploy: exit code 0" "$rc" 0
 is "deploy: no host failed" "$(failed_of "$W/deploy.log")" 0
 
 for i in 1 2 3; do
-	is "node$i: containerd active" "$(on "$i" systemctl is-active containerd)" active
+	is "node$i: containerd active" "$(nodes_ssh "$i" systemctl is-active containerd)" active
 done
-like "containerd is Debian's, installed by apt" "$(on 3 "dpkg-query -W -f='\${Version} \${Status} ' containerd runc")" \
+like "containerd is Debian's, installed by apt" "$(nodes_ssh 3 "dpkg-query -W -f='\${Version} \${Status} ' containerd runc")" \
 	'~ds1.*install ok installed.*install ok installed'
-ok "containerd answers on its socket" on 3 ctr --address /run/containerd/containerd.sock version
-ok "runc runs" on 3 runc --version
-like "config.toml: SystemdCgroup" "$(on 1 cat /etc/containerd/config.toml)" 'SystemdCgroup = true'
+ok "containerd answers on its socket" nodes_ssh 3 ctr --address /run/containerd/containerd.sock version
+ok "runc runs" nodes_ssh 3 runc --version
+like "config.toml: SystemdCgroup" "$(nodes_ssh 1 cat /etc/containerd/config.toml)" 'SystemdCgroup = true'
 like "containerd loaded its CRI plugin" \
-	"$(on 1 ctr --address /run/containerd/containerd.sock plugins ls 2>&1 | grep 'grpc.v1 *cri')" ' ok *$'
-like "registry mirror" "$(on 2 cat /etc/containerd/certs.d/docker.io/hosts.toml)" 'host."http://198.18.0.1:5000"'
-is "ip_forward in the nodes" "$(on 3 cat /proc/sys/net/ipv4/ip_forward)" 1
+	"$(nodes_ssh 1 ctr --address /run/containerd/containerd.sock plugins ls 2>&1 | grep 'grpc.v1 *cri')" ' ok *$'
+like "registry mirror" "$(nodes_ssh 2 cat /etc/containerd/certs.d/docker.io/hosts.toml)" 'host."http://198.18.0.1:5000"'
+is "ip_forward in the nodes" "$(nodes_ssh 3 cat /proc/sys/net/ipv4/ip_forward)" 1
 is "the machine's ip_forward is unchanged" "$(cat /proc/sys/net/ipv4/ip_forward)" "$machine_ip_forward"
 is "the machine's swaps are unchanged" "$(wc -l </proc/swaps)" "$machine_swaps"
 is "the roles never ran modprobe (the kernel has every module built in)" \
-	"$(for i in 1 2 3; do on "$i" cat /var/log/drover-modprobe.log 2>/dev/null; done |
+	"$(for i in 1 2 3; do nodes_ssh "$i" cat /var/log/drover-modprobe.log 2>/dev/null; done |
 		grep -v '(by containerd)$')" ""
 like "nftables accepts the cluster's ports (in the node's network namespace)" \
-	"$(on 2 nft list table inet drover_cluster)" 'tcp dport \{ 22, .*6443, 10250, 10257, 10259, 30000-32767 \} accept'
-like "modules-load.d lists the modules" "$(on 1 cat /etc/modules-load.d/drover-cluster.conf)" br_netfilter
+	"$(nodes_ssh 2 nft list table inet drover_cluster)" 'tcp dport \{ 22, .*6443, 10250, 10257, 10259, 30000-32767 \} accept'
+like "modules-load.d lists the modules" "$(nodes_ssh 1 cat /etc/modules-load.d/drover-cluster.conf)" br_netfilter
 
-nodes_out=$(on 1 kubectl get nodes)
+nodes_out=$(nodes_ssh 1 kubectl get nodes)
 echo "$nodes_out" | sed 's/^/# /'
 is "three nodes Ready" "$(echo "$nodes_out" | grep -c ' Ready ')" 3
 like "node2 joined as a control plane" "$(echo "$nodes_out" | grep node2)" control-plane
-calls() { for i in 1 2 3 4; do on "$i" cat /var/log/drover-standin/calls.log 2>/dev/null; done; }
+calls() { for i in 1 2 3 4; do nodes_ssh "$i" cat /var/log/drover-standin/calls.log 2>/dev/null; done; }
 c=$(calls)
 is "kubeadm init ran once" "$(echo "$c" | grep -c 'kubeadm init --config')" 1
 is "join tokens made twice: once for the control planes, once for the workers" \
@@ -158,18 +133,18 @@ is "join tokens made twice: once for the control planes, once for the workers" \
 is "two joins" "$(echo "$c" | grep -c 'kubeadm join')" 2
 is "one control-plane join, with the certificate key" \
 	"$(echo "$c" | grep 'kubeadm join' | grep -c -- '--control-plane --certificate-key [0-9a-f]\{64\}')" 1
-tok_cp=$(on 2 cat /var/log/drover-standin/calls.log | grep 'kubeadm join' | sed 's/.*--token \([^ ]*\).*/\1/')
+tok_cp=$(nodes_ssh 2 cat /var/log/drover-standin/calls.log | grep 'kubeadm join' | sed 's/.*--token \([^ ]*\).*/\1/')
 like "the control plane joined with a token made by kubeadm on node1" \
-	"$(on 1 cat /var/log/drover-standin/calls.log | grep -c 'kubeadm token create') $tok_cp" '^2 [0-9a-f]{6}\.[0-9a-f]{16}$'
+	"$(nodes_ssh 1 cat /var/log/drover-standin/calls.log | grep -c 'kubeadm token create') $tok_cp" '^2 [0-9a-f]{6}\.[0-9a-f]{16}$'
 is "istioctl install ran once, on the first control plane" \
-	"$(calls | grep -c 'istioctl install') $(on 1 cat /var/log/drover-standin/calls.log | grep -c 'istioctl install')" "1 1"
-on 1 kubectl -n istio-system get secret cacerts -o json >"$W/cacerts.json"
+	"$(calls | grep -c 'istioctl install') $(nodes_ssh 1 cat /var/log/drover-standin/calls.log | grep -c 'istioctl install')" "1 1"
+nodes_ssh 1 kubectl -n istio-system get secret cacerts -o json >"$W/cacerts.json"
 python3 -c 'import json,base64,sys; d=json.load(open(sys.argv[1]))["data"]; open(sys.argv[2],"wb").write(base64.b64decode(d["ca-cert.pem"]))' \
 	"$W/cacerts.json" "$W/cacerts-ca-cert.pem"
 ok "the cacerts secret holds Drover's intermediate" cmp "$W/cacerts-ca-cert.pem" "$W/istio/ca-cert.pem"
 ok "which chains to Drover's root (openssl verify)" \
 	openssl verify -CAfile "$W/istio/root-cert.pem" "$W/cacerts-ca-cert.pem"
-like "istiod uses the plugged-in CA" "$(on 1 kubectl -n istio-system get deployment istiod -o json)" 'plugged-in'
+like "istiod uses the plugged-in CA" "$(nodes_ssh 1 kubectl -n istio-system get deployment istiod -o json)" 'plugged-in'
 
 play "$W/second.log" cluster.yml
 is "second run: exit code 0" "$?" 0 ||
@@ -181,7 +156,7 @@ is "no new token on the second run" "$(calls | grep -c 'kubeadm token create')" 
 # Check mode with a new worker: it would change things, and changes nothing. node4 comes
 # as Drover installs hosts: its apt sources already point at the repository (in check mode
 # the sources the role would write are not there to resolve the packages from).
-ok "node4's apt sources point at the repository" on 4 "rm -f /etc/apt/sources.list.d/* &&
+ok "node4's apt sources point at the repository" nodes_ssh 4 "rm -f /etc/apt/sources.list.d/* &&
 	echo 'deb [trusted=yes] $CLUSTER_REPO_URL ./' >/etc/apt/sources.list.d/drover.list &&
 	: >/etc/apt/sources.list && apt-get -qq update"
 inv 3 4
@@ -190,17 +165,17 @@ rc=$?
 is "check mode: exit code 0" "$rc" 0
 [ "$rc" = 0 ] || grep -B2 -A8 -E '^(fatal|failed):' "$W/check.log" | head -40 | sed 's/^/# /'
 like "check mode: node4 would change" "$(grep '^node4 ' "$W/check.log")" 'changed=[1-9]'
-ok "check mode installed nothing on node4" on 4 '! dpkg-query -W containerd >/dev/null 2>&1 && ! test -e /etc/containerd/config.toml'
+ok "check mode installed nothing on node4" nodes_ssh 4 '! dpkg-query -W containerd >/dev/null 2>&1 && ! test -e /etc/containerd/config.toml'
 is "check mode made no token" "$(calls | grep -c 'kubeadm token create')" 2
 
 play "$W/grow.log" cluster.yml -l node4
 rc=$?
 is "node4 joins: exit code 0" "$rc" 0
 [ "$rc" = 0 ] || grep -B2 -A8 -E '^(fatal|failed):' "$W/grow.log" | head -40 | sed 's/^/# /'
-is "four nodes Ready" "$(on 1 kubectl get nodes | grep -c ' Ready ')" 4
+is "four nodes Ready" "$(nodes_ssh 1 kubectl get nodes | grep -c ' Ready ')" 4
 is "one more token, made on node1 for node4" \
-	"$(on 1 cat /var/log/drover-standin/calls.log | grep -c 'kubeadm token create')" 3
-is "node4 joined with it" "$(on 4 cat /var/log/drover-standin/calls.log | grep -c 'kubeadm join')" 1
+	"$(nodes_ssh 1 cat /var/log/drover-standin/calls.log | grep -c 'kubeadm token create')" 3
+is "node4 joined with it" "$(nodes_ssh 4 cat /var/log/drover-standin/calls.log | grep -c 'kubeadm join')" 1
 
 # Rolling maintenance: a package update for every node (drover-standin-common: the
 # Kubernetes packages themselves are held, as the role holds them), a pod on node3 and a
@@ -211,34 +186,34 @@ CLUSTER_STANDIN_VERSION=1.30.3-1 cluster_standin_deb "$W/www/debian" drover-stan
 	apiserver.py:usr/lib/drover-standin/apiserver.py
 (cd "$W/www/debian" && apt-ftparchive packages . >Packages && rm -f Packages.gz && gzip -9k Packages &&
 	apt-ftparchive release . >Release)
-on 1 "kubectl run web --image=nginx --overrides='{\"spec\":{\"nodeName\":\"node4\"}}'" >/dev/null
-on 1 "kubectl run cache --image=redis --overrides='{\"spec\":{\"nodeName\":\"node3\"}}'" >/dev/null
-on 1 kubectl create poddisruptionbudget web --selector=run=web --min-available=1 >/dev/null
-ok "a pod on node3" on 1 kubectl get pod cache -o name
-ok "a pod on node4 guarded by a PDB" on 1 kubectl get pdb web -o name
+nodes_ssh 1 "kubectl run web --image=nginx --overrides='{\"spec\":{\"nodeName\":\"node4\"}}'" >/dev/null
+nodes_ssh 1 "kubectl run cache --image=redis --overrides='{\"spec\":{\"nodeName\":\"node3\"}}'" >/dev/null
+nodes_ssh 1 kubectl create poddisruptionbudget web --selector=run=web --min-available=1 >/dev/null
+ok "a pod on node3" nodes_ssh 1 kubectl get pod cache -o name
+ok "a pod on node4 guarded by a PDB" nodes_ssh 1 kubectl get pdb web -o name
 
 play "$W/maint.log" maintenance.yml
 rc=$?
 is "maintenance stops with a failure (exit 2)" "$rc" 2
 like "the failure names the PDB" "$(grep -A2 'fatal: \[node4' "$W/maint.log")" "disruption budget"
 like "node3 was patched" "$(pkgver 3 drover-standin-common)" '^1\.30\.3-1$'
-is "node3's pod was evicted" "$(on 1 kubectl get pod cache -o name 2>&1 | grep -c 'NotFound')" 1
-is "node3 uncordoned" "$(on 1 kubectl get nodes | grep '^node3 ' | awk '{print $2}')" Ready
+is "node3's pod was evicted" "$(nodes_ssh 1 kubectl get pod cache -o name 2>&1 | grep -c 'NotFound')" 1
+is "node3 uncordoned" "$(nodes_ssh 1 kubectl get nodes | grep '^node3 ' | awk '{print $2}')" Ready
 is "node4 not patched" "$(pkgver 4 drover-standin-common)" "1.30.2-1"
-is "node4 uncordoned after the refused drain" "$(on 1 kubectl get nodes | grep '^node4 ' | awk '{print $2}')" Ready
-ok "node4's pod still runs" on 1 kubectl get pod web -o name
+is "node4 uncordoned after the refused drain" "$(nodes_ssh 1 kubectl get nodes | grep '^node4 ' | awk '{print $2}')" Ready
+ok "node4's pod still runs" nodes_ssh 1 kubectl get pod web -o name
 is "the control planes were never cordoned (the rollout stopped)" \
 	"$(calls | grep -c 'kubectl .*cordon node[12]')" 0
 is "node1 not patched" "$(pkgver 1 drover-standin-common)" "1.30.2-1"
 
-on 1 kubectl delete pdb web >/dev/null
+nodes_ssh 1 kubectl delete pdb web >/dev/null
 play "$W/maint2.log" maintenance.yml
 rc=$?
 is "with the PDB gone, maintenance completes" "$rc" 0
 [ "$rc" = 0 ] || grep -B2 -A8 -E '^(fatal|failed):' "$W/maint2.log" | head -40 | sed 's/^/# /'
 is "every node patched" "$(for i in 1 2 3 4; do pkgver "$i" drover-standin-common; done | sort -u)" 1.30.3-1
 boots() { for i in 1 2 3 4; do nodes_boot_id "$i"; done | tr '\n' ' '; }
-kubelet_starts() { on "$1" cat /var/log/drover-standin/calls.log | grep -c '^[0-9]* kubelet *$'; }
+kubelet_starts() { nodes_ssh "$1" cat /var/log/drover-standin/calls.log | grep -c '^[0-9]* kubelet *$'; }
 boots0=$(boots)
 play "$W/maint3.log" maintenance.yml
 is "maintenance again: changed=0 (nothing to patch)" "$(changed_of "$W/maint3.log")" 0
@@ -250,7 +225,7 @@ is "no /var/run/reboot-required: no node rebooted" "$(boots)" "$boots0"
 # report a pending reboot; the rollout reboots them one at a time, waits for them to be
 # Ready again (node1's API server comes back from its disk) and uncordons them.
 ks3=$(kubelet_starts 3)
-flag() { on 1 touch /var/run/reboot-required && on 3 touch /var/run/reboot-required; }
+flag() { nodes_ssh 1 touch /var/run/reboot-required && nodes_ssh 3 touch /var/run/reboot-required; }
 ok "node1 and node3 need a reboot" flag
 t0=$(date +%s)
 play "$W/reboot.log" maintenance.yml
@@ -264,19 +239,19 @@ set -- "$@" $b
 ok "node1 and node3 rebooted (new boot ids), node2 and node4 did not" \
 	test "$1" != "$5" -a "$2" = "$6" -a "$3" != "$7" -a "$4" = "$8"
 is "the reboot flags are gone with the old /run" \
-	"$(on 1 ls /var/run/reboot-required 2>/dev/null; on 3 ls /var/run/reboot-required 2>/dev/null)" ""
-is "node3: containerd and kubelet running again" "$(on 3 systemctl is-active containerd kubelet | tr '\n' ' ')" "active active "
+	"$(nodes_ssh 1 ls /var/run/reboot-required 2>/dev/null; nodes_ssh 3 ls /var/run/reboot-required 2>/dev/null)" ""
+is "node3: containerd and kubelet running again" "$(nodes_ssh 3 systemctl is-active containerd kubelet | tr '\n' ' ')" "active active "
 is "node3's kubelet started once more (at boot)" "$(kubelet_starts 3)" "$((ks3 + 1))"
-is "node1: the API server came back" "$(on 1 systemctl is-active drover-standin-apiserver)" active
-nodes_now=$(on 1 kubectl get nodes)
+is "node1: the API server came back" "$(nodes_ssh 1 systemctl is-active drover-standin-apiserver)" active
+nodes_now=$(nodes_ssh 1 kubectl get nodes)
 echo "$nodes_now" | sed 's/^/# /'
 is "node1 and node3 Ready and uncordoned" \
 	"$(echo "$nodes_now" | awk '$1 == "node1" || $1 == "node3" {print $1, $2}' | tr '\n' ' ')" "node1 Ready node3 Ready "
 # the stand-ins' calls log "<epoch seconds> <tool> <args>": node1's kubectl calls for
 # node3, node3's kubelet starts
-verbs=$(on 1 cat /var/log/drover-standin/calls.log |
+verbs=$(nodes_ssh 1 cat /var/log/drover-standin/calls.log |
 	sed -n 's/^\([0-9]*\) kubectl .* \(cordon\|uncordon\|drain\) node3\( .*\)*$/\1 \2/p' | tail -3)
-up3=$(on 3 cat /var/log/drover-standin/calls.log | grep '^[0-9]* kubelet *$' | tail -1 | cut -d' ' -f1)
+up3=$(nodes_ssh 3 cat /var/log/drover-standin/calls.log | grep '^[0-9]* kubelet *$' | tail -1 | cut -d' ' -f1)
 is "node3: cordon, drain, uncordon" "$(echo "$verbs" | cut -d' ' -f2 | tr '\n' ' ')" "cordon drain uncordon "
 ok "drained before its kubelet came back, uncordoned after" \
 	test "$(echo "$verbs" | sed -n 2p | cut -d' ' -f1)" -le "${up3:-0}" -a \
@@ -292,7 +267,7 @@ play "$W/linkerd.log" "$W/mesh-only.yml" -e mesh=linkerd -e mesh_ca_dir="$W/link
 rc=$?
 is "linkerd: exit code 0" "$rc" 0
 [ "$rc" = 0 ] || grep -B2 -A8 -E '^(fatal|failed):' "$W/linkerd.log" | head -40 | sed 's/^/# /'
-on 1 kubectl -n linkerd get secret linkerd-identity-issuer -o json >"$W/issuer.json"
+nodes_ssh 1 kubectl -n linkerd get secret linkerd-identity-issuer -o json >"$W/issuer.json"
 python3 -c 'import json,base64,sys; d=json.load(open(sys.argv[1]))["data"]; open(sys.argv[2],"wb").write(base64.b64decode(d["tls.crt"]))' \
 	"$W/issuer.json" "$W/issuer-from-cluster.crt"
 ok "Linkerd's issuer secret holds Drover's issuer" cmp "$W/issuer-from-cluster.crt" "$W/linkerd/issuer.crt"

@@ -7,24 +7,13 @@
 # open across a reboot (permanent configuration, firewalld enabled), a port removed by hand
 # is opened again.
 . "$top_srcdir/tests/lib/tap.sh"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces)"
-[ -x /lib/systemd/systemd ] || skip_all "needs systemd (the systemd package)"
-for c in sshd ssh ip unshare nginx dpkg-deb apt-ftparchive ansible-playbook python3 curl; do
-	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || skip_all "needs $c"
-done
+. "$top_srcdir/tests/lib/nodes.sh"
+nodes_require_systemd nginx dpkg-deb apt-ftparchive ansible-playbook python3 curl
 . "$top_srcdir/tests/lib/cluster.sh"
 cluster_firewalld_debs_present "$CLUSTER_DEB_CACHE" ||
 	skip_all "firewalld's .debs are not in $CLUSTER_DEB_CACHE (tests/run-all's dependency step downloads them)"
-NODES_INIT=systemd
-. "$top_srcdir/tests/lib/nodes.sh"
 
 W=$TAP_TMP
-on() { # on I COMMAND: run COMMAND on node I over SSH
-	i=$1
-	shift
-	nodes_exec ssh -o BatchMode=yes -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
-		-o StrictHostKeyChecking=yes -i "$NODES_KEY" "root@$(nodes_addr "$i")" "$@"
-}
 recap() { # recap LOG HOST: "changed failed+unreachable" of HOST in an ansible recap
 	sed -n "s/^$2 *: ok=[0-9]* *changed=\([0-9]*\) *unreachable=\([0-9]*\) *failed=\([0-9]*\).*/\1 \2 \3/p" "$1" |
 		awk '{print $1, $2 + $3}'
@@ -35,7 +24,7 @@ listen() { # listen I PORT...: a web server on each PORT of node I (a transient 
 	i=$1
 	shift
 	for p in "$@"; do
-		on "$i" "systemctl stop drtest-$p 2>/dev/null; systemd-run -q --unit=drtest-$p -p WorkingDirectory=/tmp python3 -m http.server $p"
+		nodes_ssh "$i" "systemctl stop drtest-$p 2>/dev/null; systemd-run -q --unit=drtest-$p -p WorkingDirectory=/tmp python3 -m http.server $p"
 	done
 	sleep 1
 }
@@ -51,7 +40,7 @@ ok "nginx serves it in the test network" cluster_repo_serve "$W/www"
 # record the call and fail, as on a kernel without the module) keep the machine's kernel
 # out of it.
 for i in 1 2; do
-	on "$i" 'for t in modprobe rmmod; do printf "#!/bin/sh\necho \"$t \$*\" >>/var/log/drover-modprobe.log\nexit 1\n" >/usr/sbin/$t.new && chmod 755 /usr/sbin/$t.new && mv /usr/sbin/$t.new /usr/sbin/$t; done'
+	nodes_ssh "$i" 'for t in modprobe rmmod; do printf "#!/bin/sh\necho \"$t \$*\" >>/var/log/drover-modprobe.log\nexit 1\n" >/usr/sbin/$t.new && chmod 755 /usr/sbin/$t.new && mv /usr/sbin/$t.new /usr/sbin/$t; done'
 	listen "$i" 6443 7000
 done
 is "before the role: both ports answer (no firewall)" "$(reach 1 6443) $(reach 1 7000)" "200 200"
@@ -81,14 +70,14 @@ play() { # play TOOL LOG ARGS...: TOOL is ansible-playbook or drover
 # As Drover installs hosts, their apt sources already point at the repository (in check
 # mode the sources the role would write are not there to find firewalld in).
 for i in 1 2; do
-	on "$i" "rm -f /etc/apt/sources.list.d/* && : >/etc/apt/sources.list &&
+	nodes_ssh "$i" "rm -f /etc/apt/sources.list.d/* && : >/etc/apt/sources.list &&
 		echo 'deb [trusted=yes] $CLUSTER_REPO_URL ./' >/etc/apt/sources.list.d/drover.list &&
 		apt-get -qq update"
 done
 play ansible-playbook "$W/check.log" --check
 is "check mode: exit code 0" "$?" 0 || grep -A5 -E '^(fatal|failed)' "$W/check.log" | head -20 | sed 's/^/# /'
 like "check mode: node1 would change" "$(recap "$W/check.log" node1)" '^[1-9][0-9]* 0$'
-ok "check mode installed nothing" on 1 'test ! -e /usr/sbin/firewalld &&
+ok "check mode installed nothing" nodes_ssh 1 'test ! -e /usr/sbin/firewalld &&
 	! dpkg-query -W -f="\${Status}" firewalld 2>/dev/null | grep -q "ok installed"'
 is "both ports still answer" "$(reach 1 6443) $(reach 1 7000)" "200 200"
 
@@ -99,10 +88,10 @@ play drover "$W/node2.log" -l node2
 is "drover play on node2: exit code 0" "$?" 0 ||
 	grep -A8 -E '^(fatal|failed)' "$W/node2.log" | head -30 | sed 's/^/# /'
 for i in 1 2; do
-	is "node$i: firewalld active" "$(on "$i" systemctl is-active firewalld)" active
-	like "node$i: the cluster's ports are open" "$(on "$i" firewall-cmd --list-ports)" \
+	is "node$i: firewalld active" "$(nodes_ssh "$i" systemctl is-active firewalld)" active
+	like "node$i: the cluster's ports are open" "$(nodes_ssh "$i" firewall-cmd --list-ports)" \
 		'^22/tcp .*6443/tcp .*10250/tcp .*30000-32767/tcp 8472/udp$'
-	like "node$i: and permanently" "$(on "$i" firewall-cmd --permanent --list-ports)" '6443/tcp'
+	like "node$i: and permanently" "$(nodes_ssh "$i" firewall-cmd --permanent --list-ports)" '6443/tcp'
 	is "node$i: the network reaches 6443, not 7000" "$(reach "$i" 6443) $(reach "$i" 7000)" "200 000"
 done
 
@@ -116,7 +105,7 @@ is "check mode on both, now: changed=0" "$(recap "$W/check2.log" node1; recap "$
 
 # A reboot: firewalld (enabled) comes back with the permanent configuration.
 b=$(nodes_boot_id 1)
-on 1 systemctl reboot
+nodes_ssh 1 systemctl reboot
 n=0
 while [ "$n" -lt 60 ]; do
 	b2=$(nodes_boot_id 1 2>/dev/null)
@@ -125,24 +114,24 @@ while [ "$n" -lt 60 ]; do
 	sleep 0.5
 done
 ok "node1 rebooted" test -n "$b2" -a "$b2" != "$b"
-on 1 systemctl is-active --wait firewalld >/dev/null 2>&1
+nodes_ssh 1 systemctl is-active --wait firewalld >/dev/null 2>&1
 n=0
-while [ "$(on 1 firewall-cmd --state 2>/dev/null)" != running ] && [ "$n" -lt 30 ]; do
+while [ "$(nodes_ssh 1 firewall-cmd --state 2>/dev/null)" != running ] && [ "$n" -lt 30 ]; do
 	n=$((n + 1))
 	sleep 0.5
 done
-is "after the reboot: firewalld running" "$(on 1 firewall-cmd --state 2>&1)" running
+is "after the reboot: firewalld running" "$(nodes_ssh 1 firewall-cmd --state 2>&1)" running
 listen 1 6443 7000
 is "after the reboot: 6443 reached, 7000 not" "$(reach 1 6443) $(reach 1 7000)" "200 000"
 
 # Drift: a port closed by hand in the running firewall is opened again.
-on 2 firewall-cmd --remove-port=6443/tcp >/dev/null
+nodes_ssh 2 firewall-cmd --remove-port=6443/tcp >/dev/null
 is "6443 closed by hand on node2" "$(reach 2 6443)" 000
 play drover "$W/drift.log" -l node2
 is "drover play reopens it: changed=1" "$(recap "$W/drift.log" node2)" "1 0"
 is "6443 reached again" "$(reach 2 6443)" 200
 
-on 1 cat /var/log/drover-modprobe.log 2>/dev/null | sort | uniq -c | sed 's/^/# modprobe calls on node1 (systemd'"'"'s modprobe@ units, firewalld): /'
+nodes_ssh 1 cat /var/log/drover-modprobe.log 2>/dev/null | sort | uniq -c | sed 's/^/# modprobe calls on node1 (systemd'"'"'s modprobe@ units, firewalld): /'
 is "the machine's own firewall is unchanged" "$(machine_rules)" "$machine_before"
 
 done_testing

@@ -10,28 +10,17 @@
 # (tests/lib/k8s-standin/k3s.py, built into one executable by cluster_k3s_build) that
 # records its calls and answers like k3s (see the README's cluster section).
 . "$top_srcdir/tests/lib/tap.sh"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces)"
-[ -x /lib/systemd/systemd ] || skip_all "needs systemd (the systemd package)"
-for c in sshd ssh ip unshare nginx dpkg-deb apt-ftparchive ansible-playbook python3 openssl; do
-	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || skip_all "needs $c"
-done
+. "$top_srcdir/tests/lib/nodes.sh"
+nodes_require_systemd nginx dpkg-deb apt-ftparchive ansible-playbook python3 openssl
 . "$top_srcdir/tests/lib/cluster.sh"
 cluster_debs_present "$CLUSTER_DEB_CACHE" ||
 	skip_all "the .debs of $CLUSTER_BASE_PACKAGES are not all in $CLUSTER_DEB_CACHE (tests/run-all's dependency step downloads them)"
 python3 -c 'import yaml' 2>/dev/null || skip_all "needs python3-yaml"
-NODES_INIT=systemd
-. "$top_srcdir/tests/lib/nodes.sh"
 . "$top_srcdir/tests/lib/droverd.sh"
 
 W=$TAP_TMP
 
-on() { # on I COMMAND: run COMMAND on node I over SSH
-	i=$1
-	shift
-	nodes_exec ssh -o BatchMode=yes -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
-		-o StrictHostKeyChecking=yes -i "$NODES_KEY" "root@$(nodes_addr "$i")" "$@"
-}
-calls() { for i in 1 2 3 4 5; do on "$i" cat /var/log/drover-standin/calls.log 2>/dev/null; done; }
+calls() { for i in 1 2 3 4 5; do nodes_ssh "$i" cat /var/log/drover-standin/calls.log 2>/dev/null; done; }
 # recap LOG: "ok changed unreachable failed" summed over every host of an ansible recap
 recap() {
 	sed -n 's/.* : ok=\([0-9]*\) *changed=\([0-9]*\) *unreachable=\([0-9]*\) *failed=\([0-9]*\).*/\1 \2 \3 \4/p' "$1" |
@@ -59,24 +48,11 @@ K3S_URL_BASE=http://198.18.0.1:8080/k3s
 # machine's own kubectl removed inside the nodes' overlays; the nodes' apt sources point
 # at the test repository (base_apt_sources below does it too; node5 is checked before).
 for i in 1 2 3 4 5; do
-	on "$i" 'mkdir -p /usr/local/sbin && cat >/usr/local/sbin/modprobe && chmod 755 /usr/local/sbin/modprobe' <<'EOF'
-#!/bin/sh
-echo "modprobe $* (by $(cat /proc/$PPID/comm))" >>/var/log/drover-modprobe.log
-echo "modprobe: FATAL: Module $* not found (stand-in modprobe of Drover's tests)" >&2
-exit 1
-EOF
-	on "$i" 'for p in kubeadm kubelet kubectl k3s crictl ctr containerd; do
-		dpkg-query -W "$p" >/dev/null 2>&1 && dpkg --purge --force-depends "$p" >/dev/null 2>&1
-		for d in /usr/local/bin /usr/local/sbin; do rm -f "$d/$p"; done
-	done; true'
+	nodes_standin_modprobe "$i"
+	nodes_purge "$i" kubeadm kubelet kubectl k3s crictl ctr containerd
 done
 
-for t in droverd drover; do
-	printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NODES_HUB" "$top_builddir/$t" >"$W/$t-hub"
-	chmod 755 "$W/$t-hub"
-done
-DROVERD=$W/droverd-hub
-DROVER=$W/drover-hub
+nodes_hub_drover "$W"
 printf 'playbooks:\n  dir: %s\n' "$(cd "$top_srcdir/playbooks" && pwd)" >"$W/droverd.yml"
 ok "droverd starts" droverd_start "$W/state" --config "$W/droverd.yml"
 ok "drover login" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
@@ -109,51 +85,51 @@ like "members deployed" "$("$DROVER" cluster show k1 | tr -s ' ' | tr '\n' '|')"
 	'node1 control-plane deployed.*node2 control-plane deployed.*node3 control-plane deployed.*node4 worker deployed'
 
 is "k3s.service active on the servers" \
-	"$(for i in 1 2 3; do on $i systemctl is-active k3s; done | tr '\n' ' ')" "active active active "
-is "k3s-agent.service active on the agent" "$(on 4 systemctl is-active k3s-agent)" active
-is "and enabled (started at boot)" "$(on 4 systemctl is-enabled k3s-agent)" enabled
+	"$(for i in 1 2 3; do nodes_ssh $i systemctl is-active k3s; done | tr '\n' ' ')" "active active active "
+is "k3s-agent.service active on the agent" "$(nodes_ssh 4 systemctl is-active k3s-agent)" active
+is "and enabled (started at boot)" "$(nodes_ssh 4 systemctl is-enabled k3s-agent)" enabled
 like "the binary is the one served, checked against its sha256" \
-	"$(on 3 sha256sum /usr/local/bin/k3s)" "^$(cut -d' ' -f1 "$W/www/k3s/sha256sum-amd64.txt") "
-like "k3s --version" "$(on 2 k3s --version)" '^k3s version v1\.30\.2\+k3s1'
-is "kubectl is k3s (a link, k3s is multi-call)" "$(on 1 readlink /usr/local/bin/kubectl)" /usr/local/bin/k3s
+	"$(nodes_ssh 3 sha256sum /usr/local/bin/k3s)" "^$(cut -d' ' -f1 "$W/www/k3s/sha256sum-amd64.txt") "
+like "k3s --version" "$(nodes_ssh 2 k3s --version)" '^k3s version v1\.30\.2\+k3s1'
+is "kubectl is k3s (a link, k3s is multi-call)" "$(nodes_ssh 1 readlink /usr/local/bin/kubectl)" /usr/local/bin/k3s
 ok "no distribution containerd on any node (k3s runs its own)" sh -c \
 	"! { $(for i in 1 2 3 4; do printf '%s; ' "on $i dpkg-query -W containerd 2>/dev/null"; done) } | grep -q ."
-cfg1=$(on 1 cat /etc/rancher/k3s/config.yaml)
+cfg1=$(nodes_ssh 1 cat /etc/rancher/k3s/config.yaml)
 like "node1's config.yaml: cluster-init" "$cfg1" 'cluster-init: true'
 ok "node1's config.yaml: no server, no token" sh -c "! echo '$cfg1' | grep -qE '^(server|token):'"
-tok=$(on 1 cat /var/lib/rancher/k3s/server/node-token)
+tok=$(nodes_ssh 1 cat /var/lib/rancher/k3s/server/node-token)
 like "node1 wrote its token" "$tok" '^K10[0-9a-f]{64}::server:[0-9a-f]{32}$'
-cfg2=$(on 2 cat /etc/rancher/k3s/config.yaml)
+cfg2=$(nodes_ssh 2 cat /etc/rancher/k3s/config.yaml)
 like "node2 joins node1's API" "$cfg2" "server: https://$(nodes_addr 1):6443"
 like "with node1's token" "$cfg2" "token: $tok"
-is "config.yaml is root's only" "$(on 2 stat -c %a /etc/rancher/k3s/config.yaml)" 600
-env3=$(on 4 cat /etc/systemd/system/k3s-agent.service.env)
+is "config.yaml is root's only" "$(nodes_ssh 2 stat -c %a /etc/rancher/k3s/config.yaml)" 600
+env3=$(nodes_ssh 4 cat /etc/systemd/system/k3s-agent.service.env)
 like "the agent: K3S_URL" "$env3" "K3S_URL=https://$(nodes_addr 1):6443"
 like "the agent: K3S_TOKEN, node1's" "$env3" "K3S_TOKEN=$tok"
-is "the agent's env file is root's only" "$(on 4 stat -c %a /etc/systemd/system/k3s-agent.service.env)" 600
-like "registry mirrors for k3s's containerd" "$(on 4 cat /etc/rancher/k3s/registries.yaml | tr '\n' ' ')" \
+is "the agent's env file is root's only" "$(nodes_ssh 4 stat -c %a /etc/systemd/system/k3s-agent.service.env)" 600
+like "registry mirrors for k3s's containerd" "$(nodes_ssh 4 cat /etc/rancher/k3s/registries.yaml | tr '\n' ' ')" \
 	'docker.io.*endpoint:.*http://198.18.0.1:5000'
-is "the kubeconfig k3s wrote, root's only" "$(on 1 stat -c %a /etc/rancher/k3s/k3s.yaml)" 600
-ok "root's kubeconfig is k3s's" on 1 cmp /root/.kube/config /etc/rancher/k3s/k3s.yaml
+is "the kubeconfig k3s wrote, root's only" "$(nodes_ssh 1 stat -c %a /etc/rancher/k3s/k3s.yaml)" 600
+ok "root's kubeconfig is k3s's" nodes_ssh 1 cmp /root/.kube/config /etc/rancher/k3s/k3s.yaml
 
-nodes_out=$(on 1 kubectl get nodes)
+nodes_out=$(nodes_ssh 1 kubectl get nodes)
 echo "$nodes_out" | sed 's/^/# /'
 is "four nodes Ready" "$(echo "$nodes_out" | grep -c ' Ready ')" 4
 like "node2 and node3 are control planes" "$(echo "$nodes_out" | grep -E 'node[23]' | tr '\n' ' ')" \
 	'node2 .*control-plane.*node3 .*control-plane'
 like "node4 a worker" "$(echo "$nodes_out" | grep node4)" '<none>'
-like "k3s kubectl answers too" "$(on 2 k3s kubectl get nodes -o name | tr '\n' ' ')" \
+like "k3s kubectl answers too" "$(nodes_ssh 2 k3s kubectl get nodes -o name | tr '\n' ' ')" \
 	'node/node1 node/node2 node/node3 node/node4'
 c=$(calls)
-servers() { on "$1" "grep -c 'k3s server' /var/log/drover-standin/calls.log"; }
+servers() { nodes_ssh "$1" "grep -c 'k3s server' /var/log/drover-standin/calls.log"; }
 is "k3s server started once on each server" "$(servers 1) $(servers 2) $(servers 3)" "1 1 1"
 is "k3s agent started once, on node4" "$(echo "$c" | grep -c 'k3s agent')" 1
 # etcd takes one learner at a time (the stand-in refuses a second, as etcd does): both
 # joined, so the servers joined one at a time (throttle: 1 with Type=notify units)
 is "no server was refused as a second etcd learner" \
-	"$(for i in 2 3; do on $i journalctl -u k3s --no-pager 2>/dev/null; done | grep -c 'too many learner')" 0
+	"$(for i in 2 3; do nodes_ssh $i journalctl -u k3s --no-pager 2>/dev/null; done | grep -c 'too many learner')" 0
 is "the roles ran modprobe nowhere (base found the modules built in)" \
-	"$(for i in 1 2 3 4; do on "$i" cat /var/log/drover-modprobe.log 2>/dev/null; done)" ""
+	"$(for i in 1 2 3 4; do nodes_ssh "$i" cat /var/log/drover-modprobe.log 2>/dev/null; done)" ""
 
 "$DROVER" cluster deploy k1 --follow >"$W/second.log" 2>&1
 is "second deploy: the job succeeds" "$?" 0
@@ -195,7 +171,7 @@ is "ansible-playbook: changed=0 (the roles agree with droverd's run)" \
 ok "host node5 in k3s-agents" "$DROVER" host create --name node5 --hostgroup k3s-agents \
 	--mac 52:54:00:00:03:05 --ip "$(nodes_addr 5)" -p ansible_user=root \
 	-p "ansible_ssh_private_key_file=$NODES_KEY" -p "ansible_ssh_known_hosts_file=$NODES_KNOWN_HOSTS"
-ok "node5's apt sources point at the repository" on 5 "rm -f /etc/apt/sources.list.d/* &&
+ok "node5's apt sources point at the repository" nodes_ssh 5 "rm -f /etc/apt/sources.list.d/* &&
 	echo 'deb [trusted=yes] $CLUSTER_REPO_URL ./' >/etc/apt/sources.list.d/drover.list &&
 	: >/etc/apt/sources.list && apt-get -qq update"
 "$DROVER" cluster deploy k1 --check -l node5 --follow >"$W/check.log" 2>&1
@@ -203,15 +179,15 @@ rc=$?
 is "check mode: the job succeeds" "$rc" 0
 [ "$rc" = 0 ] || grep -a '"failed":true' "$W/check.log" | head -5 | cut -c1-600 | sed 's/^/# /'
 like "check mode: node5 would change" "$(jrecap "$W/check.log")" '^[1-9][0-9]* 0$'
-ok "check mode wrote nothing on node5" on 5 '! test -e /usr/local/bin/k3s && ! test -e /etc/rancher/k3s/config.yaml && ! test -e /etc/systemd/system/k3s-agent.service'
+ok "check mode wrote nothing on node5" nodes_ssh 5 '! test -e /usr/local/bin/k3s && ! test -e /etc/rancher/k3s/config.yaml && ! test -e /etc/systemd/system/k3s-agent.service'
 is "check mode started no agent" "$(calls | grep -c 'k3s agent')" 1
 
 "$DROVER" cluster deploy k1 -l node5 --follow >"$W/grow.log" 2>&1
 rc=$?
 is "node5 joins: the job succeeds" "$rc" 0
 [ "$rc" = 0 ] || grep -a '"failed":true' "$W/grow.log" | head -5 | cut -c1-600 | sed 's/^/# /'
-is "five nodes Ready" "$(on 1 kubectl get nodes | grep -c ' Ready ')" 5
-like "node5 joined with node1's token" "$(on 5 cat /etc/systemd/system/k3s-agent.service.env)" "K3S_TOKEN=$tok"
+is "five nodes Ready" "$(nodes_ssh 1 kubectl get nodes | grep -c ' Ready ')" 5
+like "node5 joined with node1's token" "$(nodes_ssh 5 cat /etc/systemd/system/k3s-agent.service.env)" "K3S_TOKEN=$tok"
 like "the member is deployed" "$("$DROVER" cluster show k1 | tr -s ' ')" 'node5 worker deployed'
 
 # A configuration change restarts the servers (one at a time for the joining ones).
@@ -219,9 +195,9 @@ ok "cluster update: a k3s server setting" "$DROVER" cluster update k1 \
 	"${vars[@]}" --var 'k3s_server_config={"disable": ["traefik"]}'
 "$DROVER" cluster deploy k1 --follow >"$W/change.log" 2>&1
 is "deploy with the change: the job succeeds" "$?" 0
-like "node2's config.yaml has it" "$(on 2 cat /etc/rancher/k3s/config.yaml)" 'disable: \["traefik"\]'
+like "node2's config.yaml has it" "$(nodes_ssh 2 cat /etc/rancher/k3s/config.yaml)" 'disable: \["traefik"\]'
 is "the servers restarted, no agent" "$(servers 1) $(servers 2) $(servers 3) $(calls | grep -c 'k3s agent')" "2 2 2 2"
-is "five nodes Ready after the restarts" "$(on 1 kubectl get nodes | grep -c ' Ready ')" 5
+is "five nodes Ready after the restarts" "$(nodes_ssh 1 kubectl get nodes | grep -c ' Ready ')" 5
 
 droverd_stop
 is "droverd stopped cleanly: no sanitizer reports in its log" \

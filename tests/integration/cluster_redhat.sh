@@ -8,23 +8,12 @@
 # node can be built here: what runs is the task selection, the templates, the module
 # arguments and dnf's resolution, never a real install, setenforce, chronyd, containerd.io.
 . "$top_srcdir/tests/lib/tap.sh"
-[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces)"
-[ -x /lib/systemd/systemd ] || skip_all "needs systemd (the systemd package)"
-for c in sshd ssh ip unshare nginx dnf rpm rpmbuild createrepo_c; do
-	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || skip_all "needs $c"
-done
+. "$top_srcdir/tests/lib/nodes.sh"
+nodes_require_systemd nginx dnf rpm rpmbuild createrepo_c
 . "$top_srcdir/tests/lib/repos.sh"
 . "$top_srcdir/tests/lib/cluster.sh"
-NODES_INIT=systemd
-. "$top_srcdir/tests/lib/nodes.sh"
 
 W=$TAP_TMP
-on() { # on I COMMAND: run COMMAND on node I over SSH
-	i=$1
-	shift
-	nodes_exec ssh -o BatchMode=yes -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
-		-o StrictHostKeyChecking=yes -i "$NODES_KEY" "root@$(nodes_addr "$i")" "$@"
-}
 # status LOG TASK: the status words (ok, changed, skipping, fatal) of TASK's host lines
 status() {
 	awk -v t="$2" 'index($0, "TASK [") == 1 { cur = (index($0, " : " t "]") > 0) ; next }
@@ -51,7 +40,7 @@ EL9=http://198.18.0.1:8080/el9
 # node1 claims to be Rocky Linux 9.4; dnf reads the test repository (as a kickstart would
 # have configured it: in check mode the roles write no .repo file). Debian's dnf keeps no
 # rpm keys: gpgcheck is off in the node's dnf.conf.
-ok "node1 claims to be Rocky Linux 9" on 1 "rm -f /etc/debian_version /usr/bin/apt-get /usr/bin/apt &&
+ok "node1 claims to be Rocky Linux 9" nodes_ssh 1 "rm -f /etc/debian_version /usr/bin/apt-get /usr/bin/apt &&
 	cat >/etc/os-release <<'EOF'
 NAME=\"Rocky Linux\"
 VERSION=\"9.4 (Blue Onyx)\"
@@ -129,7 +118,7 @@ is "no apt-mark hold on RedHat" "$(status "$W/check.log" "Kubernetes packages he
 is "the versionlock plugin would be installed" "$(status "$W/check.log" "dnf's versionlock plugin")" changed
 is "versionlock waits for its plugin" \
 	"$(status "$W/check.log" "Kubernetes packages locked at their version (dnf versionlock)")" skipping
-ok "check mode installed nothing" on 1 'test "$(rpm -qa | wc -l)" = 0 &&
+ok "check mode installed nothing" nodes_ssh 1 'test "$(rpm -qa | wc -l)" = 0 &&
 	! test -e /etc/sysconfig/nftables.conf && ! test -e /etc/chrony.conf &&
 	! test -e /etc/yum.repos.d/docker-ce-stable.repo && grep -q SELINUX=enforcing /etc/selinux/config'
 

@@ -6,6 +6,11 @@
 #   nodes_addr I      the address of node I (1-based)
 #   nodes_kill I      kill node I at once (sshd and every session on it)
 #   nodes_boot_id I   node I's current boot id (`reboot` on a node gives it a new one)
+#   nodes_ssh I CMD…  run CMD on node I over SSH as root (from the hub, host key checked)
+#   nodes_require_systemd CMD…   skip the test unless systemd nodes can run here
+#   nodes_standin_modprobe I     a recording, failing modprobe on node I
+#   nodes_purge I NAME…          packages and /usr/local binaries NAME… gone from node I
+#   nodes_hub_drover DIR         droverd and drover ($DROVERD, $DROVER) run in the hub
 #
 # Layout. Everything lives in network namespaces this file creates; the machine's own
 # interfaces, addresses and routes are never touched:
@@ -407,6 +412,64 @@ nodes_kill() {
 		kill -KILL "$q" 2>/dev/null
 	done
 	return 0
+}
+
+# nodes_ssh I COMMAND...: run COMMAND on node I over SSH as root, from the hub, with the
+# nodes' client key and their host keys checked (after nodes_up).
+nodes_ssh() {
+	nodes_ssh_i=$1
+	shift
+	nodes_exec ssh -o BatchMode=yes -o UserKnownHostsFile="$NODES_KNOWN_HOSTS" \
+		-o StrictHostKeyChecking=yes -i "$NODES_KEY" "root@$(nodes_addr "$nodes_ssh_i")" "$@"
+}
+
+# nodes_require_systemd COMMAND...: the preamble of a test on systemd nodes: skip it
+# (tap.sh's skip_all) unless it runs as root with systemd installed and sshd, ssh, ip,
+# unshare and every COMMAND found (on PATH or in /usr/sbin); then nodes_up boots systemd.
+nodes_require_systemd() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespaces)"
+	[ -x /lib/systemd/systemd ] || skip_all "needs systemd (the systemd package)"
+	for c in sshd ssh ip unshare "$@"; do
+		command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || skip_all "needs $c"
+	done
+	NODES_INIT=systemd
+}
+
+# nodes_standin_modprobe I: the test kernel has no loadable modules; a stand-in modprobe
+# in node I's /usr/local/sbin records each call with its caller in
+# /var/log/drover-modprobe.log and fails as modprobe does here, so nothing run on the node
+# can reach the machine's kernel.
+nodes_standin_modprobe() {
+	nodes_ssh "$1" 'mkdir -p /usr/local/sbin && cat >/usr/local/sbin/modprobe && chmod 755 /usr/local/sbin/modprobe' <<'EOF'
+#!/bin/sh
+echo "modprobe $* (by $(cat /proc/$PPID/comm))" >>/var/log/drover-modprobe.log
+echo "modprobe: FATAL: Module $* not found (stand-in modprobe of Drover's tests)" >&2
+exit 1
+EOF
+}
+
+# nodes_purge I NAME...: tools this machine may have (a package, binaries in /usr/local)
+# removed inside node I's overlay, so that what a test installs there is what runs.
+nodes_purge() {
+	nodes_purge_i=$1
+	shift
+	nodes_ssh "$nodes_purge_i" "for p in $*; do"'
+		dpkg-query -W "$p" >/dev/null 2>&1 && dpkg --purge --force-depends "$p" >/dev/null 2>&1
+		for d in /usr/local/bin /usr/local/sbin; do rm -f "$d/$p"; done
+	done; true'
+}
+
+# nodes_hub_drover DIR: droverd and its CLI run in the hub namespace, where the nodes are
+# reachable: DIR/droverd-hub and DIR/drover-hub run them there, and DROVERD and DROVER
+# (droverd.sh's) name these scripts.
+nodes_hub_drover() {
+	for nodes_t in droverd drover; do
+		printf '#!/bin/sh\nexec ip netns exec %s %s "$@"\n' "$NODES_HUB" \
+			"$top_builddir/$nodes_t" >"$1/$nodes_t-hub"
+		chmod 755 "$1/$nodes_t-hub"
+	done
+	DROVERD=$1/droverd-hub
+	DROVER=$1/drover-hub
 }
 
 # nodes_down: stop every node and remove the namespaces and the directory.
