@@ -218,13 +218,15 @@ tftp_window_fill(struct tftp_session *s, unsigned char *buf, uint64_t first, uns
 		if (r < 0 || (size_t)r != want)
 			return -1;
 	} else if (want > 0) {
-		const char *src = s->mem + off;
-		if (s->file_fd >= 0) {
+		const char *src;
+		if (s->file_fd < 0) {
+			src = s->mem + off;
+		} else {
 			/* Small windows (lock-step above all) from a read-ahead buffer: one
 			 * read for many blocks. */
 			if (off < s->ra_off || off + want > s->ra_off + s->ra_len) {
 				size_t l = s->size - off < TFTP_READAHEAD ? (size_t)(s->size - off)
-				                                         : TFTP_READAHEAD;
+				                                          : TFTP_READAHEAD;
 				ssize_t r;
 				if (s->ra == NULL)
 					s->ra = xmalloc(TFTP_READAHEAD);
@@ -285,8 +287,8 @@ tftp_chunk_send(struct tftp_session *s, unsigned char *buf, size_t len, size_t p
 		memcpy(CMSG_DATA(c), &seg, sizeof seg);
 		if (sendmsg(s->fd, &m, 0) >= 0)
 			return;
-		if (errno != EINVAL && errno != EIO && errno != EMSGSIZE &&
-		    errno != EOPNOTSUPP && errno != ENOPROTOOPT)
+		if (errno != EINVAL && errno != EIO && errno != EMSGSIZE && errno != EOPNOTSUPP &&
+		    errno != ENOPROTOOPT)
 			return;
 		s->gso = false; /* the path (MTU, device) does not take it: packet by packet */
 	}
@@ -298,7 +300,7 @@ tftp_chunk_send(struct tftp_session *s, unsigned char *buf, size_t len, size_t p
 		                              .msg_iov = &iov[i],
 		                              .msg_iovlen = 1}};
 	}
-	for (i = 0; i < n; i += sent > 0 ? (unsigned)sent : 1)
+	for (i = 0; i<n; i += sent> 0 ? (unsigned)sent : 1)
 		sent = sendmmsg(s->fd, msg + i, n - i, 0); /* on failure, msg[i] is lost */
 }
 
@@ -307,9 +309,8 @@ tftp_chunk_send(struct tftp_session *s, unsigned char *buf, size_t len, size_t p
 static int
 tftp_send_window(struct tftp_session *s)
 {
-	static __thread unsigned char buf[TFTP_CHUNK_BYTES > TFTP_PACKET_MAX
-	        ? TFTP_CHUNK_BYTES
-	        : TFTP_PACKET_MAX];
+	static __thread unsigned char
+	    buf[TFTP_CHUNK_BYTES > TFTP_PACKET_MAX ? TFTP_CHUNK_BYTES : TFTP_PACKET_MAX];
 	size_t pktlen = s->blksize + 4;
 	unsigned per = (unsigned)(TFTP_CHUNK_BYTES / pktlen);
 	uint64_t b = s->acked + 1, end = s->acked + s->window;

@@ -298,15 +298,32 @@ main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "b:w:Tt:r:o:c:n:")) != -1) {
 		switch (opt) {
-		case 'b': want_blk = (unsigned)number(optarg, 8, BLKSIZE_MAX, "-b"); break;
-		case 'w': want_win = (unsigned)number(optarg, 1, 65535, "-w"); break;
-		case 'T': want_tsize = 1; break;
-		case 't': timeout_ms = (int)number(optarg, 1, 255000, "-t"); break;
-		case 'r': retries_max = (unsigned)number(optarg, 0, 100, "-r"); break;
-		case 'o': out = optarg; break;
-		case 'c': source = optarg; break;
-		case 'n': expect = (long long)number(optarg, 0, INT64_MAX, "-n"); break;
-		default: usage();
+		case 'b':
+			want_blk = (unsigned)number(optarg, 8, BLKSIZE_MAX, "-b");
+			break;
+		case 'w':
+			want_win = (unsigned)number(optarg, 1, 65535, "-w");
+			break;
+		case 'T':
+			want_tsize = 1;
+			break;
+		case 't':
+			timeout_ms = (int)number(optarg, 1, 255000, "-t");
+			break;
+		case 'r':
+			retries_max = (unsigned)number(optarg, 0, 100, "-r");
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case 'c':
+			source = optarg;
+			break;
+		case 'n':
+			expect = (long long)number(optarg, 0, INT64_MAX, "-n");
+			break;
+		default:
+			usage();
 		}
 	}
 	if (argc - optind != 3)
@@ -344,17 +361,18 @@ main(int argc, char **argv)
 			die("SHA-256 init failed");
 	}
 
-	rrqlen = (size_t)snprintf((char *)rrq + 2, sizeof rrq - 2, "%s%coctet%c", argv[optind + 2],
-	             0, 0) + 2;
+	rrqlen = (size_t)snprintf(
+	             (char *)rrq + 2, sizeof rrq - 2, "%s%coctet%c", argv[optind + 2], 0, 0) +
+	    2;
 	if (want_blk > 0)
-		rrqlen += (size_t)snprintf((char *)rrq + rrqlen, sizeof rrq - rrqlen,
-		    "blksize%c%u%c", 0, want_blk, 0);
+		rrqlen += (size_t)snprintf(
+		    (char *)rrq + rrqlen, sizeof rrq - rrqlen, "blksize%c%u%c", 0, want_blk, 0);
 	if (want_tsize)
 		rrqlen += (size_t)snprintf(
 		    (char *)rrq + rrqlen, sizeof rrq - rrqlen, "tsize%c0%c", 0, 0);
 	if (want_win > 0)
-		rrqlen += (size_t)snprintf((char *)rrq + rrqlen, sizeof rrq - rrqlen,
-		    "windowsize%c%u%c", 0, want_win, 0);
+		rrqlen += (size_t)snprintf(
+		    (char *)rrq + rrqlen, sizeof rrq - rrqlen, "windowsize%c%u%c", 0, want_win, 0);
 	rrq[0] = 0;
 	rrq[1] = OP_RRQ;
 	c.blksize = 512; /* until an OACK says otherwise */
