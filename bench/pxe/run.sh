@@ -31,9 +31,9 @@ command -v bc >/dev/null || { echo "bench: apt-get install bc" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/drover-bench-pxe.XXXXXX)
 ns=drover-bench-$$
 pids=
-cleanup() {
-	for p in $pids; do kill "$p" 2>/dev/null; done
-	ip netns del "$ns" 2>/dev/null
+cleanup() { # (set -e holds here too: a server already gone must not stop the cleanup)
+	for p in $pids; do kill "$p" 2>/dev/null || :; done
+	ip netns del "$ns" 2>/dev/null || :
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
