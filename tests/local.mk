@@ -124,3 +124,4 @@ INTEGRATION_TESTS += tests/integration/prov_image.sh
 E2E_TESTS += tests/e2e/pxe_image.sh
 # UEFI Secure Boot: Debian's signed shim and GRUB placed by pxe setup --from/--download
 INTEGRATION_TESTS += tests/integration/pxe_bootfiles.sh
+E2E_TESTS += tests/e2e/pxe_secureboot.sh
