@@ -149,8 +149,8 @@ pxe_bootfiles_mkdirs(const char *dir, struct dr_error *err)
  * it exits 0; -1 with err naming the command and its last line of output.
  */
 static int
-pxe_bootfiles_run(const char *cwd, const char *const *argv, int timeout_s, struct buf *out,
-    struct dr_error *err)
+pxe_bootfiles_run(
+    const char *cwd, const char *const *argv, int timeout_s, struct buf *out, struct dr_error *err)
 {
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t attr;
@@ -260,8 +260,8 @@ pxe_bootfiles_debs(const char *dir, json_t **ret, struct dr_error *err)
 
 /* Unpack the .debs of the table's packages found in debs into dest (made afresh). */
 int
-pxe_bootfiles_unpack(const char *debs, const char *dest, json_t **ret_packages,
-    struct dr_error *err)
+pxe_bootfiles_unpack(
+    const char *debs, const char *dest, json_t **ret_packages, struct dr_error *err)
 {
 	_cleanup_json_ json_t *files = NULL, *pkgs = json_object();
 	_cleanup_free_ char *tmp = xasprintf("%s.new", dest);
@@ -272,7 +272,8 @@ pxe_bootfiles_unpack(const char *debs, const char *dest, json_t **ret_packages,
 	if (pxe_bootfiles_debs(debs, &files, err) < 0)
 		return -1;
 	if (json_array_size(files) > PXE_BOOTFILE_DEBS_MAX)
-		return dr_error_set(err, "%s: more than %d .deb files", debs, PXE_BOOTFILE_DEBS_MAX);
+		return dr_error_set(
+		    err, "%s: more than %d .deb files", debs, PXE_BOOTFILE_DEBS_MAX);
 	if (pxe_bootfiles_rmtree(tmp, err) < 0 || pxe_bootfiles_mkdirs(info, err) < 0)
 		return -1;
 	json_array_foreach(files, i, f)
@@ -287,8 +288,8 @@ pxe_bootfiles_unpack(const char *debs, const char *dest, json_t **ret_packages,
 		int r;
 
 		r = pxe_bootfiles_run(NULL, field, 60, &out, err);
-		for (line = strtok_r(out.data != NULL ? out.data : "", "\n", &save); r == 0 &&
-		     line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		for (line = strtok_r(out.data != NULL ? out.data : "", "\n", &save);
+		     r == 0 && line != NULL; line = strtok_r(NULL, "\n", &save)) {
 			if (str_has_prefix(line, "Package: "))
 				str_copy(pkg, line + 9, sizeof pkg);
 			else if (str_has_prefix(line, "Version: "))
@@ -302,8 +303,8 @@ pxe_bootfiles_unpack(const char *debs, const char *dest, json_t **ret_packages,
 		if (*pkg == '\0' || !pxe_bootfiles_wanted(pkg))
 			continue;
 		if (json_object_get(pkgs, pkg) != NULL)
-			return dr_error_set(err, "%s: two versions of %s (%s and %s): keep one", debs,
-			    pkg, json_string_value(json_object_get(pkgs, pkg)), ver);
+			return dr_error_set(err, "%s: two versions of %s (%s and %s): keep one",
+			    debs, pkg, json_string_value(json_object_get(pkgs, pkg)), ver);
 		/* The files, and the package's md5sums where dpkg keeps them, so that the
 		 * files are checked the same way as an installed package's. */
 		ctl = xasprintf("%s/.control-%s", tmp, pkg);
@@ -382,7 +383,7 @@ pxe_bootfiles_download(const char *dir, struct dr_error *err)
 	argv[n] = NULL;
 	if (n == 3)
 		return 0;
-	r = pxe_bootfiles_run(dir, argv, 300, &out, err);
+	r = pxe_bootfiles_run(dir, argv, 50, &out, err); /* within the CLI's 60 s */
 	buf_free(&out);
 	return r;
 }
@@ -511,8 +512,8 @@ pxe_bootfiles_place_all(const char *root, const char *const *sources, json_t *re
 	if (pxe_bootfiles_mkdirs(grub, err) < 0 ||
 	    ((file_read(cfg, PXE_BOOTFILE_MAX, &old, &oldlen, &ignored) < 0 ||
 	         strcmp(old, pxe_bootfiles_grub_cfg) != 0) &&
-	        file_write_atomic(cfg, pxe_bootfiles_grub_cfg, strlen(pxe_bootfiles_grub_cfg), 0644,
-	            err) < 0)) {
+	        file_write_atomic(
+	            cfg, pxe_bootfiles_grub_cfg, strlen(pxe_bootfiles_grub_cfg), 0644, err) < 0)) {
 		buf_free(&missing);
 		return -1;
 	}
@@ -534,8 +535,8 @@ pxe_bootfiles_has_debs(const char *dir)
 
 /* The sources, the download and the unpacking of o, then the files placed. */
 static int
-pxe_bootfiles_install_locked(const struct pxe_bootfiles_opts *o, json_t *report,
-    char **ret_missing, struct dr_error *err)
+pxe_bootfiles_install_locked(
+    const struct pxe_bootfiles_opts *o, json_t *report, char **ret_missing, struct dr_error *err)
 {
 	_cleanup_free_ char *debs = NULL, *tree = NULL;
 	const char *sources[4];
@@ -577,8 +578,8 @@ pxe_bootfiles_install_locked(const struct pxe_bootfiles_opts *o, json_t *report,
 
 /* Place the boot loaders as o says. */
 int
-pxe_bootfiles_install(const struct pxe_bootfiles_opts *o, json_t **ret_report,
-    char **ret_missing, struct dr_error *err)
+pxe_bootfiles_install(const struct pxe_bootfiles_opts *o, json_t **ret_report, char **ret_missing,
+    struct dr_error *err)
 {
 	_cleanup_json_ json_t *report = json_object();
 	int r;
