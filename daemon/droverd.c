@@ -188,7 +188,8 @@ droverd_tftp_start(struct config *cfg, struct dr_error *err)
 	if (*cfg->tftp_listen == '\0')
 		return 0;
 	if ((n = pxe_bootfiles_install(&b, NULL, &missing, err)) < 0) {
-		dr_error_prefix(err, "tftp.bootfiles_from: ");
+		if (b.from != NULL)
+			dr_error_prefix(err, "tftp.bootfiles_from: ");
 		return -1;
 	}
 	if (missing != NULL)

@@ -73,6 +73,29 @@ ok "droverd starts again" \
 port=$(sed -n 's/.*tftp serving .* (port \([0-9]*\)).*/\1/p' "$TAP_TMP/droverd.log")
 ok "and puts shimx64.efi back at start" cmp "$o/shim.deb" "$root/shimx64.efi"
 
+# --- tftp.bootfiles_from: the same at every start, from the configuration.
+droverd_stop
+rm -rf "$state/bootfiles-src" "$root/shimx64.efi"
+printf 'tftp:\n  root: %s\n  bootfiles_from: %s\n' "$root" "$debs" >"$TAP_TMP/from.yml"
+ok "droverd starts with tftp.bootfiles_from naming the .debs" \
+	droverd_start "$state" --config "$TAP_TMP/from.yml" --tftp-listen 127.0.0.1:0
+ok "and unpacked them and placed shimx64.efi at start" cmp "$o/shim.deb" "$root/shimx64.efi"
+droverd_stop
+printf 'tftp:\n  root: %s\n  bootfiles_from: %s\n' "$root" debs >"$TAP_TMP/from.yml"
+ok "a relative tftp.bootfiles_from stops the start" \
+	sh -c "! '$DROVERD' --config '$TAP_TMP/from.yml' --state-dir '$state' --listen 127.0.0.1:0 \
+		--tftp-listen 127.0.0.1:0 >'$TAP_TMP/bad.log' 2>&1"
+like "naming the key" "$(cat "$TAP_TMP/bad.log")" 'tftp\.bootfiles_from.*absolute path'
+printf 'tftp:\n  root: %s\n  bootfiles_from: /nonexistent/debs\n' "$root" >"$TAP_TMP/from.yml"
+ok "a missing one too" \
+	sh -c "! '$DROVERD' --config '$TAP_TMP/from.yml' --state-dir '$state' --listen 127.0.0.1:0 \
+		--tftp-listen 127.0.0.1:0 >'$TAP_TMP/bad.log' 2>&1"
+like "naming the key and the directory" "$(cat "$TAP_TMP/bad.log")" \
+	'tftp\.bootfiles_from: boot files from /nonexistent/debs: No such file'
+ok "droverd starts again without it" \
+	droverd_start "$state" --config "$TAP_TMP/droverd.yml" --tftp-listen 127.0.0.1:0
+port=$(sed -n 's/.*tftp serving .* (port \([0-9]*\)).*/\1/p' "$TAP_TMP/droverd.log")
+
 # --- an unpacked tree.
 cp -a "$state/bootfiles-src/root" "$TAP_TMP/tree"
 ok "--from an unpacked tree" "$DROVER" pxe setup --from "$TAP_TMP/tree"
