@@ -5,6 +5,8 @@
 #define LOG_COMPONENT "cli"
 #include "config.h"
 
+#include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -608,26 +610,60 @@ cli_pxe_print(const json_t *p)
 	json_t *f;
 
 	printf("%-24s %s\n", "TFTP ROOT", json_string_value(json_object_get(p, "root")));
-	json_object_foreach(json_object_get(p, "files"), name, f) printf("%-24s %s (%s)\n", name,
-	    json_is_true(json_object_get(f, "present")) ? "present" : "missing",
-	    json_string_value(json_object_get(f, "package")));
+	json_object_foreach(json_object_get(p, "files"), name, f)
+	{
+		const char *src = json_string_value(json_object_get(f, "source"));
+		const char *md5 = json_string_value(json_object_get(f, "md5sums"));
+
+		printf("%-24s %s (%s)", name,
+		    json_is_true(json_object_get(f, "present")) ? "present" : "missing",
+		    json_string_value(json_object_get(f, "package")));
+		if (src != NULL)
+			printf(" from %s, md5sums %s", src, md5 != NULL ? md5 : "?");
+		printf("\n");
+	}
 	if (json_string_value(json_object_get(p, "missing_packages")) != NULL)
 		printf("%-24s %s\n", "INSTALL",
 		    json_string_value(json_object_get(p, "missing_packages")));
 }
 
-/* drover pxe status | drover pxe setup */
+/* drover pxe status | drover pxe setup [--from DIR] [--download] */
 int
 cmd_pxe(struct cli *cli, int argc, char **argv)
 {
-	_cleanup_json_ json_t *p = NULL;
+	static const struct option opts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "download", no_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	_cleanup_json_ json_t *p = NULL, *body = NULL;
 	bool setup = strcmp(argv[0], "setup") == 0;
-	int rc;
+	int rc, c;
 
-	if (argc != 1)
+	if (setup) {
+		body = json_object();
+		while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+			char abs[PATH_MAX];
+
+			if (c == '?')
+				return cli_usage(cli_cmd_find("pxe", "setup"));
+			if (c == 'd') {
+				json_object_set_new(body, "download", json_true());
+				continue;
+			}
+			/* droverd reads the directory; a relative one is this shell's. */
+			if (optarg[0] != '/' && realpath(optarg, abs) == NULL)
+				return cli_fail("--from %s: no such directory here (give droverd's "
+						"absolute path)", optarg);
+			json_object_set_new(body, "from", json_string(optarg[0] == '/' ? optarg : abs));
+		}
+		if (optind != argc)
+			return cli_usage(cli_cmd_find("pxe", "setup"));
+	} else if (argc != 1) {
 		return cli_usage(cli_cmd_find("pxe", argv[0]));
+	}
 	if ((rc = cli_api(cli, setup ? "POST" : "GET",
-	         setup ? "/api/v2/admin/pxe/setup" : "/api/v2/pxe", NULL, &p)) != 0)
+	         setup ? "/api/v2/admin/pxe/setup" : "/api/v2/pxe", body, &p)) != 0)
 		return rc;
 	if (cli->json)
 		cli_print_json(p);

@@ -49,6 +49,7 @@ static const struct config_choice config_log_levels[] = {
 static int config_check_addr(const char *value, char *why, size_t size);
 static int config_check_url(const char *value, char *why, size_t size);
 static int config_check_path(const char *value, char *why, size_t size);
+static int config_check_path_or_empty(const char *value, char *why, size_t size);
 
 #define K(name, type, field, def, min, max, reload, choices, check)                               \
 	{                                                                                         \
@@ -86,6 +87,8 @@ static const struct config_key config_keys[] = {
     K("dhcp.dnsmasq_pidfile", CONFIG_STRING, dnsmasq_pidfile, "", 0, 0, false, NULL, NULL),
     K("dhcp.dnsmasq_command", CONFIG_STRING, dnsmasq_command, "", 0, 0, false, NULL, NULL),
     K("playbooks.dir", CONFIG_STRING, playbooks_dir, "", 0, 0, false, NULL, NULL),
+    K("tftp.bootfiles_from", CONFIG_STRING, tftp_bootfiles_from, "", 0, 0, false, NULL,
+        config_check_path_or_empty),
 };
 
 #undef K
@@ -138,6 +141,13 @@ config_check_path(const char *value, char *why, size_t size)
 		return 0;
 	str_copy(why, "expected an absolute path", size);
 	return -1;
+}
+
+/* An absolute path, or "" for none. */
+static int
+config_check_path_or_empty(const char *value, char *why, size_t size)
+{
+	return *value == '\0' ? 0 : config_check_path(value, why, size);
 }
 
 /* A number followed by one of the unit letters in units (scales[i] for units[i]). */

@@ -234,6 +234,7 @@ struct config {
 	char *dnsmasq_pidfile;   /* dnsmasq to signal when reservations change; "" = none */
 	char *dnsmasq_command;   /* dnsmasq droverd runs and restarts itself; "" = none */
 	char *playbooks_dir;     /* cluster.yml and its roles; "" = the installed copy */
+	char *tftp_bootfiles_from; /* boot loaders from .debs or an unpacked tree; "" = none */
 };
 
 /* Fill cfg with the defaults (overwrites it; release it with config_free). */

@@ -168,6 +168,8 @@ droverd_provisioner_start(struct config *cfg, struct dr_error *err)
 		.dnsmasq_pidfile = *cfg->dnsmasq_pidfile != '\0' ? cfg->dnsmasq_pidfile : NULL,
 		.dnsmasq_command = *cfg->dnsmasq_command != '\0' ? cfg->dnsmasq_command : NULL,
 		.state_dir = cfg->state_dir,
+		.bootfiles_from = *cfg->tftp_bootfiles_from != '\0' ? cfg->tftp_bootfiles_from
+								    : NULL,
 	};
 
 	return provisioner_init(&o, err);
@@ -177,13 +179,19 @@ static int
 droverd_tftp_start(struct config *cfg, struct dr_error *err)
 {
 	_cleanup_free_ char *root = droverd_tftp_root(cfg), *missing = NULL;
+	_cleanup_free_ char *work = xasprintf("%s/bootfiles-src", cfg->state_dir);
 	struct pxe_tftp_opts o = { .listen = cfg->tftp_listen, .root = root };
+	struct pxe_bootfiles_opts b = { .root = root, .work = work,
+		.from = *cfg->tftp_bootfiles_from != '\0' ? cfg->tftp_bootfiles_from : NULL };
 	int n;
 
 	if (*cfg->tftp_listen == '\0')
 		return 0;
-	if ((n = pxe_bootfiles_setup(root, &missing, err)) < 0)
+	if ((n = pxe_bootfiles_install(&b, NULL, &missing, err)) < 0) {
+		if (b.from != NULL)
+			dr_error_prefix(err, "tftp.bootfiles_from: ");
 		return -1;
+	}
 	if (missing != NULL)
 		log_warnx("boot loaders missing from %s; install: %s", root, missing);
 	if (pxe_tftp_start(&o, err) < 0)

@@ -783,16 +783,20 @@ prov_api_discovered_provision(struct http_request *req, struct http_response *re
 	return 0;
 }
 
-/* POST /api/v2/admin/pxe/setup: copy the installed boot loaders into the TFTP root;
- * GET /api/v2/pxe: the root, which boot files are in it, TFTP counters. */
+/* POST /api/v2/admin/pxe/setup {from?, download?}: place the boot loaders (from the
+ * installed packages, a directory of .debs or an unpacked tree, or .debs apt-get
+ * downloads) in the TFTP root; GET /api/v2/pxe: the root, which boot files are in it,
+ * TFTP counters. */
 static int
 prov_api_pxe(struct http_request *req, struct http_response *resp)
 {
 	_cleanup_free_ char *missing = NULL;
+	_cleanup_json_ json_t *body = NULL, *report = NULL;
 	const struct pxe_bootfile *b;
+	struct pxe_bootfiles_opts bo;
 	struct dr_error err;
-	json_t *files;
-	size_t n, i;
+	json_t *files, *v;
+	size_t n, i, len = 0;
 	int placed = -1;
 	int64_t installer_job = 0;
 
@@ -801,8 +805,32 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 		return 0;
 	}
 	if (strcmp(http_request_method(req), "POST") == 0) {
-		if ((placed = pxe_bootfiles_setup(prov_tftp_root(), &missing, &err)) < 0) {
-			http_reply_error(resp, 500, "%s", err.msg);
+		prov_bootfiles_opts(&bo);
+		if (http_request_body(req, &len) != NULL && len > 0 &&
+		    http_request_json(req, &body, &err) < 0) {
+			http_reply_error(resp, 400, "%s", err.msg);
+			return 0;
+		}
+		if ((v = json_object_get(body, "from")) != NULL) {
+			if (!json_is_string(v) || json_string_value(v)[0] != '/') {
+				api_reply_invalid(resp,
+				    json_pack("{s:s}", "from", "an absolute directory path"),
+				    "invalid boot-file source");
+				return 0;
+			}
+			bo.from = json_string_value(v);
+		}
+		if ((v = json_object_get(body, "download")) != NULL) {
+			if (!json_is_boolean(v)) {
+				api_reply_invalid(resp, json_pack("{s:s}", "download", "true or false"),
+				    "invalid boot-file source");
+				return 0;
+			}
+			bo.download = json_is_true(v);
+		}
+		if ((placed = pxe_bootfiles_install(&bo, &report, &missing, &err)) < 0) {
+			/* The operator's input (a directory, packages, apt) is what failed. */
+			http_reply_error(resp, 422, "%s", err.msg);
 			return 0;
 		}
 		/* Drover's installer (the image method) is built from Debian packages too. */
@@ -811,14 +839,17 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 			return 0;
 		}
 		store_audit(http_request_user(req), http_request_remote(req), "setup", "pxe",
-		    prov_tftp_root(), NULL, NULL, NULL);
+		    prov_tftp_root(), NULL, body, NULL);
 	}
 	files = json_object();
 	b = pxe_bootfiles(&n);
 	for (i = 0; i < n; i++) {
 		int fd = pxe_bootfiles_open(prov_tftp_root(), b[i].name);
+		json_t *placed_from = json_object_get(report, b[i].name);
 		json_object_set_new(files, b[i].name,
 		    json_pack("{s:b, s:s}", "present", fd >= 0, "package", b[i].package));
+		if (placed_from != NULL)
+			json_object_update(json_object_get(files, b[i].name), placed_from);
 		if (fd >= 0)
 			close(fd);
 	}

@@ -159,6 +159,7 @@ static const char *const prov_seed_earlier[][2] = {
     {"ipxe", "b89a8d7a4a5e917daebe324f955a06fe94f527edab05f698252293f2f1dc156a"},
     {"finish", "6dab3b87e0db9f259f1cabd67a9afed6a3949a15c984669df5815e1e8b0f5300"},
     {"image", "156870055723af5d22c623d18be208f7e87b2cd4366d0e80a229819f2c970558"},
+    {"pxegrub2", "4e2885ba286fcdd514a3dda5acc67eeff9a6b0b6df258e639d506bd8f8f694af"},
 };
 
 /* The SHA-256 of text in hex. */
@@ -370,6 +371,15 @@ prov_image_seed(struct dr_error *err)
 }
 
 static char *prov_tftp_root_dir;
+static char *prov_bootfiles_work, *prov_bootfiles_from;
+
+/* The boot-loader sources of `drover pxe setup`. */
+void
+prov_bootfiles_opts(struct pxe_bootfiles_opts *o)
+{
+	*o = (struct pxe_bootfiles_opts){
+	    .root = prov_tftp_root_dir, .work = prov_bootfiles_work, .from = prov_bootfiles_from};
+}
 
 /* The TFTP root (boot files), NULL when none is configured. */
 const char *
@@ -393,6 +403,11 @@ provisioner_init(const struct provisioner_opts *o, struct dr_error *err)
 	prov_render_set_url(o->url);
 	free(prov_tftp_root_dir);
 	prov_tftp_root_dir = o->tftp_root != NULL ? xstrdup(o->tftp_root) : NULL;
+	free(prov_bootfiles_work);
+	prov_bootfiles_work =
+	    o->state_dir != NULL ? xasprintf("%s/bootfiles-src", o->state_dir) : NULL;
+	free(prov_bootfiles_from);
+	prov_bootfiles_from = o->bootfiles_from != NULL ? xstrdup(o->bootfiles_from) : NULL;
 	if (prov_secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0 ||
 	    prov_seed_update(err) < 0 || prov_image_seed(err) < 0 ||
 	    prov_image_init(o->state_dir, err) < 0)

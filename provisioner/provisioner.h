@@ -375,6 +375,7 @@ struct provisioner_opts {
 	const char *dnsmasq_pidfile; /* signalled after reservations change; NULL = none */
 	const char *dnsmasq_command; /* a dnsmasq droverd runs itself (pxe_dnsmasq_run) */
 	const char *state_dir; /* holds secret.key; NULL = a key for this process */
+	const char *bootfiles_from; /* tftp.bootfiles_from: .debs or a tree; NULL = none */
 };
 /* After store_open: seed the defaults, write the DHCP files, install the TFTP generator
  * of per-host boot configurations. */
@@ -387,6 +388,10 @@ void provisioner_stop(void);
 void provisioner_boot_changed(const json_t *host);
 /* The TFTP root given to provisioner_init, or NULL. */
 const char *prov_tftp_root(void);
+/* How `drover pxe setup` places boot loaders: the TFTP root, <state_dir>/bootfiles-src
+ * and tftp.bootfiles_from (from and download are the caller's to set). */
+struct pxe_bootfiles_opts;
+void prov_bootfiles_opts(struct pxe_bootfiles_opts *o);
 /* Rewrite dnsmasq.conf from the subnets (their ranges and pxe_loader boot modes). */
 int prov_boot_write_conf(struct dr_error *err);
 /* After a subnet was written: rewrite dnsmasq.conf, logging a failure. */

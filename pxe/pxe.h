@@ -67,6 +67,35 @@ int pxe_bootfiles_setup(const char *root, char **ret_missing, struct dr_error *e
 const struct pxe_bootfile *pxe_bootfiles(size_t *ret_n);
 /* Resolve rel beneath root and open it read-only (no escape); -1 with errno set. */
 int pxe_bootfiles_open(const char *root, const char *rel);
+/*
+ * Where the boot loaders come from. Each file is taken from the first of: from (a tree
+ * holding the packages' files at their installed paths; or a directory of .debs, which
+ * are unpacked into <work>/root), <work>/root (left by an earlier download or unpacking),
+ * and "/" (the installed packages). Packages are never installed: shim-signed's and
+ * grub-efi-amd64-signed's maintainer scripts would act on this machine's boot loader.
+ */
+struct pxe_bootfiles_opts {
+	const char *root; /* the TFTP root */
+	const char *work; /* <state_dir>/bootfiles-src: debs/ and root/; NULL = none */
+	const char *from; /* a directory of .debs or an unpacked tree; NULL = none */
+	bool download; /* apt-get download the packages not installed into <work>/debs, unpack */
+};
+/* Place the boot loaders as o says, and grub/grub.cfg (Debian's grubnetx64 reads it; it
+ * hands over to grub.cfg-01-<mac>). Each file is checked against the MD5 its package's
+ * md5sums lists (a mismatch is an error naming the file). Returns how many are in place;
+ * *ret_report {name: {package, source, md5, md5sums: "verified"|"not listed"}} and
+ * *ret_missing (packages none of the sources has) are the caller's. */
+int pxe_bootfiles_install(const struct pxe_bootfiles_opts *o, json_t **ret_report,
+    char **ret_missing, struct dr_error *err);
+/* Unpack (dpkg-deb -x, and the md5sums under var/lib/dpkg/info) the .debs in debs whose
+ * packages hold boot loaders into dest, replaced as a whole; two versions of one package
+ * are an error. Returns how many; *ret_packages {package: version} (may be NULL). */
+int pxe_bootfiles_unpack(const char *debs, const char *dest, json_t **ret_packages,
+    struct dr_error *err);
+/* apt-get download the boot loaders' packages that are not installed into dir (the .debs
+ * there before are removed); apt verifies them against the signed archive it is
+ * configured with. Returns 0 (also when nothing needed downloading). */
+int pxe_bootfiles_download(const char *dir, struct dr_error *err);
 
 /* dnsmasq.c */
 

@@ -263,7 +263,9 @@ test_seeded_templates_render(void **state)
 	        "images/netboot/debian-installer/amd64/linux initrd=initrd.gz auto=true"},
 	    {"Debian 12", "Debian mirror", "Preseed default", "finish", "unattended/built"},
 	    {"Debian 12", "Debian mirror", "Preseed default", "PXELinux", "KERNEL ipxe.lkrn"},
-	    {"Debian 12", "Debian mirror", "Preseed default", "PXEGrub2", "chainloader"},
+	    {"Debian 12", "Debian mirror", "Preseed default", "PXEGrub2",
+	        "echo 'Debian 12: GRUB reads kernels from the TFTP root only; "
+	        "http://deb.debian.org/debian/dists/bookworm/"},
 	    {"Ubuntu 24.04", "Ubuntu 24.04 netboot", NULL, "user_data",
 	        "autoinstall:\n  version: 1"},
 	    {"Ubuntu 24.04", "Ubuntu 24.04 netboot", NULL, "iPXE",
@@ -335,11 +337,42 @@ test_tftp_boot_files(void **state)
 	assert_non_null(strstr(out, "LOCALBOOT 0"));
 	free(out);
 	out = NULL;
+	/* Installed: GRUB leaves for the firmware's next boot option, the disk
+	 * (grubnetx64 has no chainloader). */
+	assert_int_equal(
+	    provisioner_boot_file("grub/grub.cfg-01-52-54-00-00-00-07", &out, &len), 1);
+	assert_non_null(strstr(out, "menuentry 'Local disk' {\n  exit\n}"));
+	assert_null(strstr(out, "linux "));
+	free(out);
+	out = NULL;
 	assert_int_equal(prov_host_build("p1", 0, "t", NULL, NULL, &err), 0);
 	assert_int_equal(
 	    provisioner_boot_file("grub/grub.cfg-01-52-54-00-00-00-07", &out, &len), 1);
-	assert_non_null(strstr(out, "chainloader /ipxe.efi"));
+	assert_null(strstr(out, "chainloader"));
+	assert_non_null(strstr(out, "GRUB reads kernels from the TFTP root only"));
 	assert_int_equal(len, strlen(out));
+	free(out);
+	out = NULL;
+	/* The image method: Drover's installer from the TFTP root, the provision URL
+	 * quoted (GRUB would expand '?' as a wildcard). */
+	assert_int_equal(create("host",
+	                     "{\"name\": \"p2\", \"provision_method\": \"image\", "
+	                     "\"interfaces\": [{\"mac\": \"52:54:00:00:00:09\"}]}",
+	                     &err),
+	    0);
+	assert_int_equal(
+	    provisioner_boot_file("grub/grub.cfg-01-52-54-00-00-00-09", &out, &len), 1);
+	assert_non_null(strstr(out, "exit"));
+	free(out);
+	out = NULL;
+	assert_int_equal(prov_host_build("p2", 0, "t", NULL, NULL, &err), 0);
+	assert_int_equal(
+	    provisioner_boot_file("grub/grub.cfg-01-52-54-00-00-00-09", &out, &len), 1);
+	if (strstr(out, "  linux /drover-installer/vmlinuz 'url=http://") == NULL ||
+	    strstr(out, "/unattended/provision?token=") == NULL ||
+	    strstr(out, "' drover_mac=52:54:00:00:00:09 ") == NULL ||
+	    strstr(out, "  initrd /drover-installer/initrd.img\n") == NULL)
+		fail_msg("image host's grub.cfg:\n%s", out);
 	(void)state;
 }
 

@@ -1,0 +1,203 @@
+#!/bin/sh
+# pxe_bootfiles.sh - `drover pxe setup --from|--download`: Debian's signed shim and GRUB
+# (shim-signed, shim-helpers-amd64-signed, grub-efi-amd64-signed) from .debs that droverd
+# unpacks, never installs; each file checked against its package's md5sums (a changed
+# file is refused); GRUB's grub/grub.cfg and each host's grub.cfg-01-<mac> over TFTP, for a
+# host in build (Drover's installer, kernel and initrd from the TFTP root) and an installed
+# one (back to the firmware's next boot option, the disk). --download runs apt-get
+# download against a repository made here from the same .debs (APT_CONFIG), never the
+# Internet.
+. "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/droverd.sh"
+. "$top_srcdir/tests/lib/secboot.sh"
+for c in curl dpkg-deb apt-get apt-ftparchive tar; do
+	command -v "$c" >/dev/null || skip_all "$c is not installed"
+done
+secboot_debs_present "$SECBOOT_DEB_CACHE" ||
+	skip_all "no signed shim/GRUB .debs in $SECBOOT_DEB_CACHE (tests/run-all's dependency step downloads them)"
+
+state=$TAP_TMP/state
+root=$TAP_TMP/tftproot
+debs=$TAP_TMP/debs
+o=$TAP_TMP/dl
+mkdir -p "$debs" "$o"
+cp "$SECBOOT_DEB_CACHE"/*.deb "$debs/"
+# deb_file DEB PATH: a file of a package, as Debian shipped it.
+deb_file() { dpkg-deb --fsys-tarfile "$1" | tar -xO ".$2"; }
+shim_deb=$(ls "$debs"/shim-signed_*.deb)
+grub_deb=$(ls "$debs"/grub-efi-amd64-signed_*.deb)
+printf 'tftp:\n  root: %s\n' "$root" >"$TAP_TMP/droverd.yml"
+
+ok "droverd starts with TFTP on a loopback port" \
+	droverd_start "$state" --config "$TAP_TMP/droverd.yml" --tftp-listen 127.0.0.1:0
+port=$(sed -n 's/.*tftp serving .* (port \([0-9]*\)).*/\1/p' "$TAP_TMP/droverd.log")
+ok "drover login" env DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login
+if dpkg-query -W -f='${Status}' shim-signed 2>/dev/null | grep -q 'ok installed'; then
+	skip "shimx64.efi is missing before setup" "shim-signed is installed on this machine"
+else
+	like "shimx64.efi is missing before setup" "$("$DROVER" pxe status 2>&1)" \
+		'shimx64\.efi +missing \(shim-signed\)'
+fi
+
+# --- .debs unpacked.
+out=$("$DROVER" pxe setup --from "$debs" 2>&1)
+ok "drover pxe setup --from DIR-of-debs" test $? -eq 0
+like "shim from the unpacked package, its MD5 as its md5sums lists" "$out" \
+	"shimx64\.efi +present \(shim-signed\) from $state/bootfiles-src/root/usr/lib/shim/shimx64\.efi\.signed, md5sums verified"
+like "signed GRUB (grubnetx64) as grubx64.efi" "$out" \
+	'grubx64\.efi +present \(grub-efi-amd64-signed\) from .*/grubnetx64\.efi\.signed, md5sums verified'
+like "MokManager next to shim" "$out" 'mmx64\.efi +present \(shim-helpers-amd64-signed\)'
+deb_file "$shim_deb" /usr/lib/shim/shimx64.efi.signed >"$o/shim.deb"
+deb_file "$grub_deb" /usr/lib/grub/x86_64-efi-signed/grubnetx64.efi.signed >"$o/grub.deb"
+ok "shimx64.efi is byte for byte the file in the .deb" cmp "$o/shim.deb" "$root/shimx64.efi"
+ok "grubx64.efi too" cmp "$o/grub.deb" "$root/grubx64.efi"
+if command -v sbverify >/dev/null; then
+	like "shim carries Microsoft's UEFI CA signature" "$(sbverify --list "$root/shimx64.efi" 2>&1)" \
+		'Microsoft Corporation UEFI CA 2011'
+	like "GRUB carries Debian's" "$(sbverify --list "$root/grubx64.efi" 2>&1)" \
+		'Debian Secure Boot Signer .* grub2'
+else
+	skip "shim carries Microsoft's UEFI CA signature" "sbsigntool is not installed"
+	skip "GRUB carries Debian's" "sbsigntool is not installed"
+fi
+ok "nothing was installed" sh -c "! dpkg-query -W -f='\${Status}' shim-signed 2>/dev/null | grep -q 'ok installed'"
+ok "grub/grub.cfg over TFTP" curl -sf -o "$o/grub.cfg" "tftp://127.0.0.1:$port/grub/grub.cfg"
+like "hands over to the per-MAC file" "$(cat "$o/grub.cfg")" \
+	'configfile "\$prefix/grub\.cfg-01-\$m1-\$m2-\$m3-\$m4-\$m5-\$m6"'
+
+# --- a restart places the same files from what setup unpacked (<state>/bootfiles-src).
+rm -f "$root/shimx64.efi"
+droverd_stop
+ok "droverd starts again" \
+	droverd_start "$state" --config "$TAP_TMP/droverd.yml" --tftp-listen 127.0.0.1:0
+port=$(sed -n 's/.*tftp serving .* (port \([0-9]*\)).*/\1/p' "$TAP_TMP/droverd.log")
+ok "and puts shimx64.efi back at start" cmp "$o/shim.deb" "$root/shimx64.efi"
+
+# --- tftp.bootfiles_from: the same at every start, from the configuration.
+droverd_stop
+rm -rf "$state/bootfiles-src" "$root/shimx64.efi"
+printf 'tftp:\n  root: %s\n  bootfiles_from: %s\n' "$root" "$debs" >"$TAP_TMP/from.yml"
+ok "droverd starts with tftp.bootfiles_from naming the .debs" \
+	droverd_start "$state" --config "$TAP_TMP/from.yml" --tftp-listen 127.0.0.1:0
+ok "and unpacked them and placed shimx64.efi at start" cmp "$o/shim.deb" "$root/shimx64.efi"
+droverd_stop
+printf 'tftp:\n  root: %s\n  bootfiles_from: %s\n' "$root" debs >"$TAP_TMP/from.yml"
+ok "a relative tftp.bootfiles_from stops the start" \
+	sh -c "! '$DROVERD' --config '$TAP_TMP/from.yml' --state-dir '$state' --listen 127.0.0.1:0 \
+		--tftp-listen 127.0.0.1:0 >'$TAP_TMP/bad.log' 2>&1"
+like "naming the key" "$(cat "$TAP_TMP/bad.log")" 'tftp\.bootfiles_from.*absolute path'
+printf 'tftp:\n  root: %s\n  bootfiles_from: /nonexistent/debs\n' "$root" >"$TAP_TMP/from.yml"
+ok "a missing one too" \
+	sh -c "! '$DROVERD' --config '$TAP_TMP/from.yml' --state-dir '$state' --listen 127.0.0.1:0 \
+		--tftp-listen 127.0.0.1:0 >'$TAP_TMP/bad.log' 2>&1"
+like "naming the key and the directory" "$(cat "$TAP_TMP/bad.log")" \
+	'tftp\.bootfiles_from: boot files from /nonexistent/debs: No such file'
+ok "droverd starts again without it" \
+	droverd_start "$state" --config "$TAP_TMP/droverd.yml" --tftp-listen 127.0.0.1:0
+port=$(sed -n 's/.*tftp serving .* (port \([0-9]*\)).*/\1/p' "$TAP_TMP/droverd.log")
+
+# --- an unpacked tree.
+cp -a "$state/bootfiles-src/root" "$TAP_TMP/tree"
+ok "--from an unpacked tree" "$DROVER" pxe setup --from "$TAP_TMP/tree"
+like "files from that tree" "$("$DROVER" pxe setup --from "$TAP_TMP/tree" 2>&1)" \
+	"shimx64\.efi +present .* from $TAP_TMP/tree/usr/lib/shim/shimx64\.efi\.signed, md5sums verified"
+cp "$TAP_TMP/tree/usr/lib/shim/shimx64.efi.signed" "$o/shim.mod"
+printf 'X' | dd of="$o/shim.mod" bs=1 seek=4096 conv=notrunc 2>/dev/null
+cp "$o/shim.mod" "$TAP_TMP/tree/usr/lib/shim/shimx64.efi.signed"
+out=$("$DROVER" pxe setup --from "$TAP_TMP/tree" 2>&1)
+ok "a changed shimx64.efi.signed is refused" test $? -ne 0
+like "naming the file and its package's md5sums" "$out" \
+	"$TAP_TMP/tree/usr/lib/shim/shimx64\.efi\.signed: MD5 [0-9a-f]{32}, but package shim-signed lists [0-9a-f]{32}: not the file Debian shipped"
+ok "the TFTP root keeps Debian's" cmp "$o/shim.deb" "$root/shimx64.efi"
+rm -f "$TAP_TMP"/tree/var/lib/dpkg/info/*.md5sums
+like "a tree without md5sums is used, and says so" \
+	"$("$DROVER" pxe setup --from "$TAP_TMP/tree" 2>&1)" 'shimx64\.efi +present .* md5sums not listed'
+cp "$o/shim.deb" "$TAP_TMP/tree/usr/lib/shim/shimx64.efi.signed"
+ok "(put back)" "$DROVER" pxe setup --from "$TAP_TMP/tree"
+
+# --- bad sources.
+like "a missing directory" "$("$DROVER" pxe setup --from /nonexistent/debs 2>&1)" \
+	'boot files from /nonexistent/debs: No such file'
+like "a file, not a directory" "$("$DROVER" pxe setup --from "$shim_deb" 2>&1)" \
+	'not a directory'
+like "a relative path that is not here" "$("$DROVER" pxe setup --from no/such/dir 2>&1)" \
+	'--from no/such/dir: no such directory here'
+cp "$shim_deb" "$debs/shim-signed_0.1_amd64.deb"
+like "two versions of one package" "$("$DROVER" pxe setup --from "$debs" 2>&1)" \
+	'two versions of shim-signed'
+rm "$debs/shim-signed_0.1_amd64.deb"
+echo 'not a package' >"$debs/broken_1_amd64.deb"
+like "a .deb dpkg-deb cannot read is named" "$("$DROVER" pxe setup --from "$debs" 2>&1)" \
+	"$debs/broken_1_amd64\.deb: dpkg-deb failed"
+rm "$debs/broken_1_amd64.deb"
+like "droverd kept serving" "$(curl -sf "$DROVERD_URL/api/v2/status")" '"store": *"ok"'
+
+# --- per-host GRUB configurations (TFTP generates them).
+mac=52:54:00:5b:00:01
+ok "a host of the image method" "$DROVER" host create --name sb1 --mac $mac \
+	--provision-method image
+ok "installed: grub.cfg-01-<mac> over TFTP" \
+	curl -sf -o "$o/g0" "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-01"
+like "leaves GRUB for the firmware's next boot option (the disk)" "$(tr '\n' ' ' <"$o/g0")" \
+	"menuentry 'Local disk' \{ +exit +\}"
+ok "drover host build sb1" "$DROVER" host build sb1
+ok "in build: grub.cfg-01-<mac>" \
+	curl -sf -o "$o/g1" "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-01"
+like "boots Drover's installer kernel from the TFTP root with the provision URL" "$(cat "$o/g1")" \
+	"linux /drover-installer/vmlinuz 'url=http://[^']*/unattended/provision\?token=[0-9a-f]{64}' drover_mac=$mac"
+like "and its initramfs" "$(cat "$o/g1")" 'initrd /drover-installer/initrd\.img'
+ok "no chain to the unsigned ipxe.efi" sh -c "! grep -q chainloader '$o/g1'"
+like "the same as template preview" "$("$DROVER" template preview --host sb1 --kind PXEGrub2 2>&1)" \
+	"linux /drover-installer/vmlinuz"
+ok "the MAC in capitals finds it too (GRUB prints lower case; firmware may not)" \
+	curl -sf -o "$o/g2" "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5B-00-01"
+ok "cancel the build" "$DROVER" host build sb1 --cancel
+ok "grub.cfg-01-<mac> again" \
+	curl -sf -o "$o/g3" "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-01"
+like "local disk again" "$(cat "$o/g3")" 'exit'
+ok "a network-install host (Debian 12 from the Debian mirror)" "$DROVER" host create --name sb2 \
+	--mac 52:54:00:5b:00:02
+ok "in build" "$DROVER" host build sb2
+like "its kernel is not in the TFTP root: GRUB says so and goes on" \
+	"$(curl -sf "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-02" | tr '\n' ' ')" \
+	"echo 'Debian 12: GRUB reads kernels from the TFTP root only; http://deb\.debian\.org/.*/linux is not there \(run the boot_files_fetch job.* exit"
+out=$(curl -s -o /dev/null "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-99"; echo $?)
+is "an unknown MAC gets no file (GRUB then tries the next boot option)" "$out" 68
+
+# --- --download: apt-get download against a repository made here (APT_CONFIG), the
+# packages not installed on this machine, unpacked like --from.
+r=$TAP_TMP/repo
+mkdir -p "$r/pool" "$r/apt/lists/partial" "$r/apt/cache/archives/partial"
+cp "$SECBOOT_DEB_CACHE"/*.deb "$r/pool/"
+(cd "$r" && apt-ftparchive packages pool >Packages 2>/dev/null)
+cat >"$r/apt.conf" <<CONF
+Dir::Etc::SourceList "$r/sources.list";
+Dir::Etc::SourceParts "$r/none";
+Dir::State::Lists "$r/apt/lists";
+Dir::Cache "$r/apt/cache";
+Dir::State::status "/var/lib/dpkg/status";
+APT::Sandbox::User "root";
+CONF
+echo "deb [trusted=yes] file:$r ./" >"$r/sources.list"
+ok "apt-get update on the test repository" env APT_CONFIG="$r/apt.conf" apt-get -q update
+droverd_stop
+rm -rf "$state/bootfiles-src" "$root/shimx64.efi" "$root/grubx64.efi"
+APT_CONFIG=$r/apt.conf
+export APT_CONFIG
+ok "droverd starts (apt configured with the test repository)" \
+	droverd_start "$state" --config "$TAP_TMP/droverd.yml" --tftp-listen 127.0.0.1:0
+unset APT_CONFIG
+out=$("$DROVER" pxe setup --download 2>&1)
+ok "drover pxe setup --download" test $? -eq 0
+like "shim from the downloaded package" "$out" \
+	"shimx64\.efi +present .* from $state/bootfiles-src/root/.*md5sums verified"
+ok "the .debs apt-get downloaded are kept" sh -c "ls '$state'/bootfiles-src/debs/shim-signed_*.deb"
+ok "shimx64.efi is Debian's" cmp "$o/shim.deb" "$root/shimx64.efi"
+ok "grubx64.efi is Debian's" cmp "$o/grub.deb" "$root/grubx64.efi"
+rm -f "$r/pool"/grub-efi-amd64-signed_*.deb
+(cd "$r" && apt-ftparchive packages pool >Packages 2>/dev/null)
+env APT_CONFIG="$r/apt.conf" apt-get -q update >/dev/null 2>&1
+like "a package apt cannot find fails, naming apt-get's reason" \
+	"$("$DROVER" pxe setup --download 2>&1)" 'apt-get failed .*grub-efi-amd64-signed'
+ok "the files placed before stay" cmp "$o/grub.deb" "$root/grubx64.efi"
+done_testing
