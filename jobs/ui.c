@@ -360,7 +360,8 @@ jobs_ui_submit(struct http_request *req, struct http_response *resp, const char 
 	int64_t id;
 	char to[64];
 	int r = json_object_size(invalid) > 0 ? -1
-	    : rx                              ? jobs_remote_params(body, &params, invalid, &err)
+	    : rx ? jobs_remote_params_as(body, http_request_user(req), http_request_remote(req),
+	               &params, invalid, &err)
 	                                      : jobs_patch_params(body, &params, invalid, &err);
 
 	if (r < 0 && json_object_size(invalid) > 0) {

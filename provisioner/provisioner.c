@@ -393,7 +393,7 @@ provisioner_init(const struct provisioner_opts *o, struct dr_error *err)
 	prov_render_set_url(o->url);
 	free(prov_tftp_root_dir);
 	prov_tftp_root_dir = o->tftp_root != NULL ? xstrdup(o->tftp_root) : NULL;
-	if (prov_secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0 ||
+	if (secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0 ||
 	    prov_seed_update(err) < 0 || prov_image_seed(err) < 0 ||
 	    prov_image_init(o->state_dir, err) < 0)
 		return -1;
