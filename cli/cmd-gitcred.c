@@ -4,7 +4,6 @@
 #define LOG_COMPONENT "cli"
 #include "config.h"
 
-#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,15 +22,30 @@ static const struct cli_column gitcred_columns[] = {
     {"UPDATED BY", "updated_by", 0},
 };
 
-/* /api/v2/git_credentials/NAME with NAME escaped. */
+/* /api/v2/git_credentials/ID of the credential called name (or with that id): names
+ * made from a repository URL have slashes, which a path segment cannot carry, so the id
+ * is looked up. NULL (after saying why) when there is none. */
 static char *
-gitcred_path(const char *name)
+gitcred_path(struct cli *cli, const char *name)
 {
-	char *esc = curl_easy_escape(NULL, name, 0);
-	char *path = xasprintf("/api/v2/git_credentials/%s", esc ? esc : "");
+	_cleanup_json_ json_t *answer = NULL;
+	_cleanup_free_ char *search = NULL, *q = NULL, *path = NULL;
+	json_t *row;
 
-	curl_free(esc);
-	return path;
+	if (strspn(name, "0123456789") == strlen(name) && *name != '\0')
+		return xasprintf("/api/v2/git_credentials/%s", name);
+	search = xasprintf("name = \"%s\"", name);
+	q = cli_urlencode(search);
+	path = xasprintf("/api/v2/git_credentials?search=%s&per_page=1", q);
+	if (cli_api(cli, "GET", path, NULL, &answer) != 0)
+		return NULL;
+	row = json_array_get(json_object_get(answer, "results"), 0);
+	if (!json_is_integer(json_object_get(row, "id"))) {
+		cli_fail("no git credential '%s'", name);
+		return NULL;
+	}
+	return xasprintf("/api/v2/git_credentials/%lld",
+	    (long long)json_integer_value(json_object_get(row, "id")));
 }
 
 /* The token from file ("-": standard input), its surrounding blanks trimmed; 0 or an exit
@@ -109,7 +123,8 @@ cmd_gitcred_save(struct cli *cli, int argc, char **argv)
 	if (create)
 		r = cli_api(cli, "POST", "/api/v2/git_credentials", body, &out);
 	else {
-		path = gitcred_path(argv[optind]);
+		if ((path = gitcred_path(cli, argv[optind])) == NULL)
+			return 1;
 		r = cli_api(cli, "PUT", path, body, &out);
 	}
 	if (r != 0)
@@ -152,7 +167,8 @@ cmd_gitcred_act(struct cli *cli, int argc, char **argv)
 
 	if (argc != 2)
 		return cli_usage(cli_cmd_find("git-credential", argv[0]));
-	path = gitcred_path(argv[1]);
+	if ((path = gitcred_path(cli, argv[1])) == NULL)
+		return 1;
 	if ((r = cli_api(cli, del ? "DELETE" : "GET", path, NULL, &out)) != 0)
 		return r;
 	if (cli->json)
