@@ -398,11 +398,16 @@ jobs_ui_run_create(struct http_request *req, struct http_response *resp)
 	if (pb != NULL && git != NULL)
 		json_object_set_new(invalid, "git",
 		    json_string("choose a library playbook or a git URL, not both"));
-	else if (git != NULL)
+	else if (git != NULL) {
 		json_object_set_new(body, "playbook",
 		    str_has_prefix(git, "git+") ? json_string(git) : json_sprintf("git+%s", git));
+		/* a form shown again never carries the URL's password back */
+		_cleanup_free_ char *shown = jobs_git_redact(git);
+		json_object_set_new(form, "git", json_string(shown));
+	}
 	else if (pb != NULL)
 		json_object_set_new(body, "playbook", json_string(pb));
+	jobs_ui_set_text(body, "credential", form, "credential");
 	jobs_ui_selection(body, form);
 	jobs_ui_set_int(body, "batch_size", form, "batch_size");
 	jobs_ui_submit(

@@ -287,6 +287,35 @@ is "without the secret" "$(grep -cFf "$T/wrong.pat" "$T/job.out")" 0
 wrongjob=$("$DROVER" --json job list | python3 -c 'import json, sys
 print(max(j["id"] for j in json.load(sys.stdin)["results"]))')
 
+# The web form: user:token@ in the git field; a form shown again (a bad field) has the URL
+# without them; a credential's name in its own field.
+ui_login() { # ui_login JAR USER PASSWORD
+	nodes_exec curl -s -c "$1" -b "$1" "$DROVERD_URL/login" -o "$T/login.html"
+	lt=$(sed -n 's/.*name="login_token" value="\([0-9a-f]*\)".*/\1/p' "$T/login.html")
+	nodes_exec curl -s -c "$1" -b "$1" -o /dev/null --data-urlencode "user=$2" \
+		--data-urlencode "password=$3" --data-urlencode "login_token=$lt" \
+		--data-urlencode next=/ "$DROVERD_URL/login"
+}
+ajar=$T/admin.jar
+ui_login "$ajar" admin "$ADMIN_PASSWORD"
+nodes_exec curl -s -b "$ajar" "$DROVERD_URL/ui/job_invocations/new" >"$T/form.html"
+ctok=$(sed -n 's/.*name="csrf_token" value="\([0-9a-f]*\)".*/\1/p' "$T/form.html" | head -1)
+{
+	printf 'https://deploy:'
+	tr -d '\n' <"$T/token.pat"
+	printf '@127.0.0.1:8443/private/site.git//play/site.yml@main'
+} >"$T/giturl"
+uipost() { nodes_exec curl -s -b "$ajar" -o "$T/post.html" -w '%{http_code} %{redirect_url}' \
+	--data-urlencode "csrf_token=$ctok" "$@" "$DROVERD_URL/ui/job_invocations"; }
+like "a form with a bad field is shown again" \
+	"$(uipost --data-urlencode "git@$T/giturl" -d 'search=name%20%3D%20node1' -d concurrency=lots)" '^422'
+like "with the URL" "$(cat "$T/post.html")" '127.0.0.1:8443/private/site.git//play/site.yml@main'
+is "but not the token" "$(grep -cFf "$T/token.pat" "$T/post.html")" 0
+out=$(uipost -d "git=$PRIV//play/site.yml@main" -d credential=ops -d 'search=name%20%3D%20node1')
+like "a form naming the credential starts the job" "$out" '^303 .*/ui/job_invocations/[0-9]+$'
+"$DROVER" job follow "${out##*/}" >"$T/job.out" 2>&1
+is "which clones with it" "$?" 0
+
 # A viewer reads everything about these jobs, the schedule and the credentials.
 printf 'viewer-pass-1\n' | "$DROVER" user create --login vera --role viewer >/dev/null
 ok "the viewer logs in" env DROVER_CONFIG="$T/viewer.yml" DROVER_PASSWORD=viewer-pass-1 \
@@ -295,11 +324,7 @@ V() { DROVER_CONFIG="$T/viewer.yml" "$DROVER" "$@"; }
 vtoken=$(sed -n 's/^token: *"*\([^"]*\)"*$/\1/p' "$T/viewer.yml")
 vget() { nodes_exec curl -s -H "Authorization: Bearer $vtoken" "$DROVERD_URL$1"; }
 jar=$T/viewer.jar
-nodes_exec curl -s -c "$jar" -b "$jar" "$DROVERD_URL/login" -o "$T/login.html"
-lt=$(sed -n 's/.*name="login_token" value="\([0-9a-f]*\)".*/\1/p' "$T/login.html")
-nodes_exec curl -s -c "$jar" -b "$jar" -o /dev/null --data-urlencode user=vera \
-	--data-urlencode password=viewer-pass-1 --data-urlencode "login_token=$lt" \
-	--data-urlencode next=/ "$DROVERD_URL/login"
+ui_login "$jar" vera viewer-pass-1
 page() { nodes_exec curl -s -b "$jar" "$DROVERD_URL$1"; }
 sid=$(V --json schedule list | python3 -c 'import json, sys
 print([s["id"] for s in json.load(sys.stdin)["results"] if s["name"] == "private-nightly"][0])')
