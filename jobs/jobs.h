@@ -59,6 +59,8 @@ int jobs_host_ssh_set(const char *id_or_name, const char *keys, int accept_new, 
 /*
  * The remote_execution job kind. Params:
  *   command (text) | playbook_yaml (text, with playbook_name/playbook_version for show)
+ *   | playbook_git ({url, path, ref, credential?}: credential names a git credential;
+ *   the URL never carries a password, see gitcred.c)
  *   hosts ([ids]) | search / hostgroup (resolved when the job starts)
  *   concurrency (1..JOBS_CONCURRENCY_MAX, default 10), batch_size (0 = all at once),
  *   max_fail_percent (0..100, default 100: never stop early), timeout (seconds per
