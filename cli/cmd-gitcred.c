@@ -150,7 +150,8 @@ cmd_gitcred_list(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(answer);
 	else
-		cli_table(gitcred_columns, nitems(gitcred_columns), json_object_get(answer, "results"));
+		cli_table(
+		    gitcred_columns, nitems(gitcred_columns), json_object_get(answer, "results"));
 	return 0;
 }
 
@@ -177,9 +178,8 @@ cmd_gitcred_act(struct cli *cli, int argc, char **argv)
 		printf("git credential %s deleted\n", argv[1]);
 	else {
 		cli_record(gitcred_columns, nitems(gitcred_columns), out);
-		json_array_foreach(json_object_get(out, "schedules"), i, x)
-		    printf("%-10s  %s\n", i == 0 ? "SCHEDULES" : "",
-		        json_string_value(json_object_get(x, "name")));
+		json_array_foreach(json_object_get(out, "schedules"), i, x) printf("%-10s  %s\n",
+		    i == 0 ? "SCHEDULES" : "", json_string_value(json_object_get(x, "name")));
 	}
 	return 0;
 }

@@ -105,8 +105,8 @@ gitcred_field(const json_t *body, const char *k, json_t *invalid)
  * or -1. *ret (may be NULL): the credential as shown.
  */
 int
-jobs_gitcred_save(const char *id_or_name, const json_t *body, const char *user,
-    const char *remote, json_t *invalid, json_t **ret, struct dr_error *err)
+jobs_gitcred_save(const char *id_or_name, const json_t *body, const char *user, const char *remote,
+    json_t *invalid, json_t **ret, struct dr_error *err)
 {
 	static const char *const keys[] = {"name", "username", "password"};
 	_cleanup_json_ json_t *before = NULL, *after = NULL;
@@ -161,14 +161,16 @@ jobs_gitcred_save(const char *id_or_name, const json_t *body, const char *user,
 		if (strcmp(name, json_string_value(json_object_get(before, "name"))) != 0) {
 			_cleanup_json_ json_t *dup = gitcred_row(name);
 			if (dup != NULL) {
-				dr_error_set(err, "a git credential named '%s' already exists", name);
+				dr_error_set(
+				    err, "a git credential named '%s' already exists", name);
 				return -409;
 			}
 			_cleanup_json_ json_t *cur = jobs_gitcred_get(id_or_name);
 			json_t *uses = json_object_get(cur, "schedules");
 			if (json_array_size(uses) > 0) {
 				dr_error_set(err,
-				    "git credential '%s' is used by schedule '%s': it keeps its name",
+				    "git credential '%s' is used by schedule '%s': it keeps its "
+				    "name",
 				    json_string_value(json_object_get(before, "name")),
 				    json_string_value(
 				        json_object_get(json_array_get(uses, 0), "name")));
@@ -206,14 +208,15 @@ jobs_gitcred_put(const char *name, const char *username, const char *password, c
 	int r = jobs_gitcred_save(old ? name : NULL, body, user, remote, invalid, NULL, err);
 
 	/* the body held the secret: clear jansson's copy before it is freed */
-	OPENSSL_cleanse((char *)json_string_value(json_object_get(body, "password")),
-	    strlen(password));
+	OPENSSL_cleanse(
+	    (char *)json_string_value(json_object_get(body, "password")), strlen(password));
 	if (r == -422) {
 		const char *k;
 		json_t *v;
 		json_object_foreach(invalid, k, v)
 		{
-			dr_error_set(err, "git credential %s: %s: %s", name, k, json_string_value(v));
+			dr_error_set(
+			    err, "git credential %s: %s: %s", name, k, json_string_value(v));
 			break;
 		}
 	}
@@ -375,7 +378,8 @@ jobs_gitcred_upgrade(struct dr_error *err)
 		    "SELECT id, params AS params_json FROM %s WHERE kind = 'remote_execution'"
 		    " AND json_extract(params, '$.playbook_git.url') LIKE 'https://%%@%%'",
 		    tables[t]);
-		_cleanup_free_ char *upd = xasprintf("UPDATE %s SET params = ? WHERE id = ?", tables[t]);
+		_cleanup_free_ char *upd =
+		    xasprintf("UPDATE %s SET params = ? WHERE id = ?", tables[t]);
 		json_decref(rows);
 		rows = NULL;
 		if (store_query(sql, NULL, &rows, err) < 0)
@@ -387,8 +391,9 @@ jobs_gitcred_upgrade(struct dr_error *err)
 			if (r < 0)
 				return dr_error_prefix(err, "%s %lld: ", tables[t],
 				    (long long)json_integer_value(json_object_get(row, "id")));
-			if (r > 0 && store_execf(NULL, NULL, err, upd, "[OO]", params,
-			                 json_object_get(row, "id")) < 0)
+			if (r > 0 &&
+			    store_execf(NULL, NULL, err, upd, "[OO]", params,
+			        json_object_get(row, "id")) < 0)
 				return -1;
 			n += r;
 		}
@@ -408,7 +413,8 @@ jobs_gitcred_upgrade(struct dr_error *err)
 		    gitcred_scrub(json_string_value(json_object_get(row, "after")) ?: "");
 		if ((before != NULL || after != NULL) &&
 		    store_execf(NULL, NULL, err,
-		        "UPDATE audits SET before = coalesce(?, before), after = coalesce(?, after)"
+		        "UPDATE audits SET before = coalesce(?, before), after = coalesce(?, "
+		        "after)"
 		        " WHERE id = ?",
 		        "[s?s?O]", before, after, json_object_get(row, "id")) < 0)
 			return -1;
