@@ -171,6 +171,11 @@ int cmd_cluster_update(struct cli *cli, int argc, char **argv);
 int cmd_cluster_delete(struct cli *cli, int argc, char **argv);
 int cmd_cluster_deploy(struct cli *cli, int argc, char **argv);
 
+/* cmd-gitcred.c */
+int cmd_gitcred_save(struct cli *cli, int argc, char **argv);
+int cmd_gitcred_list(struct cli *cli, int argc, char **argv);
+int cmd_gitcred_act(struct cli *cli, int argc, char **argv);
+
 /* cmd-syncplan.c */
 int cmd_syncplan_save(struct cli *cli, int argc, char **argv);
 int cmd_syncplan_list(struct cli *cli, int argc, char **argv);

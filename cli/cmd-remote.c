@@ -29,7 +29,7 @@ cli_remote_wanted(int argc, char **argv)
 	return false;
 }
 
-/* drover job run --command CMD|--playbook NAME[@V]|FILE|git+URL//PATH[@REF] --search Q|
+/* drover job run --command CMD|--playbook NAME[@V]|FILE|git+URL//PATH[@REF] [--credential C] --search Q|
  * --hostgroup HG|--hosts A,B [--concurrency N] [--batch-size N] [--max-fail-percent P] [--timeout S] [--become]
  * [--become-user U] [--follow] */
 int
@@ -49,6 +49,7 @@ cmd_remote_run(struct cli *cli, int argc, char **argv)
 	    {"become-user", required_argument, NULL, 'u'},
 	    {"become-method", required_argument, NULL, 'M'},
 	    {"follow", no_argument, NULL, 'f'},
+	    {"credential", required_argument, NULL, 'C'},
 	    {NULL, 0, NULL, 0},
 	};
 	static const struct {
@@ -98,6 +99,9 @@ cmd_remote_run(struct cli *cli, int argc, char **argv)
 		}
 		case 's':
 			json_object_set_new(body, "search", json_string(optarg));
+			break;
+		case 'C':
+			json_object_set_new(body, "credential", json_string(optarg));
 			break;
 		case 'g':
 			json_object_set_new(body, "hostgroup", json_string(optarg));

@@ -22,6 +22,7 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "job", "run", cmd_job_run, CLI_REMOTE,
 	    "job run KIND [-p KEY=VALUE]... [--params JSON] [--timeout S] [--follow]\n"
 	    "       drover job run --command CMD|--playbook NAME[@V]|FILE|git+URL//PATH[@REF]\n"
+	    "       [--credential GIT_CREDENTIAL]"
 	    "       --search Q|--hostgroup HG|"
 	    "--hosts A,B [--concurrency N] [--batch-size N] [--max-fail-percent P] [--timeout S] "
 	    "[--become] [--become-user U] [--become-method sudo|su] [--follow]",
@@ -312,6 +313,19 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "compute-resource", "networks", cmd_compute_resource_list, CLI_REMOTE,
 	    "compute-resource networks NAME",
 	    "List the virtual networks a compute resource offers as compute_attributes.network." },
+	{ "git-credential", "create", cmd_gitcred_save, CLI_REMOTE,
+	    "git-credential create --name N --username U --token-file FILE|-",
+	    "Store a user name and token for private https:// git playbook repositories "
+	    "(encrypted; never shown again)." },
+	{ "git-credential", "update", cmd_gitcred_save, CLI_REMOTE,
+	    "git-credential update NAME [--name NEW] --username U --token-file FILE|-",
+	    "Replace a git credential's user name and token." },
+	{ "git-credential", "list", cmd_gitcred_list, CLI_REMOTE, "git-credential list",
+	    "List git credentials (names only)." },
+	{ "git-credential", "show", cmd_gitcred_act, CLI_REMOTE, "git-credential show NAME",
+	    "Show a git credential's name, times and the schedules using it." },
+	{ "git-credential", "delete", cmd_gitcred_act, CLI_REMOTE, "git-credential delete NAME",
+	    "Delete a git credential no schedule uses." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

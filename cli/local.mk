@@ -13,5 +13,6 @@ drover_SOURCES = cli/drover.c cli/cli.h \
 	cli/cmd-play.c \
 	cli/cmd-remote.c \
 	cli/cmd-image.c \
-	cli/cmd-syncplan.c
+	cli/cmd-syncplan.c \
+	cli/cmd-gitcred.c
 drover_LDADD = $(DROVER_LIBS)

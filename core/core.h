@@ -523,6 +523,9 @@ struct job_kind {
 	/* 0 ok, -1 failed (err says why). Long handlers poll job_cancelled(). */
 	int (*run)(struct job *job, struct dr_error *err);
 	int timeout; /* seconds; 0 = no limit unless the submitter sets one */
+	/* Optional: refuse params that must not be stored as given (a credential in them),
+	 * before a job or a schedule of the kind keeps them; err says why. */
+	int (*check)(const json_t *params, struct dr_error *err);
 };
 
 /* Register the job tables' migrations and the built-in kinds "noop" and "sleep"; call
@@ -644,6 +647,25 @@ void schedule_stop(void);
 void schedule_clock_set(time_t (*now)(void));
 
 /* end schedule.c */
+
+/* secret.c */
+
+/*
+ * Credentials encrypted at rest: AES-256-GCM under <state_dir>/secret.key (0600, made on
+ * first start). A sealed value is "enc:v1:<base64 iv|ciphertext|tag>"; values up to
+ * SECRET_MAX bytes.
+ */
+#define SECRET_MAX 4096
+
+/* Load or create the key in dir/secret.key (NULL: a key for this process only). */
+int secret_init(const char *dir, struct dr_error *err);
+/* Encrypt a credential ("enc:v1:..."); NULL before secret_init or past SECRET_MAX.
+ * Caller frees. */
+char *secret_seal(const char *plain);
+/* Decrypt (plain text passes through); NULL when it does not open. Caller frees. */
+char *secret_open(const char *sealed);
+/* True when s is a sealed value. */
+bool secret_is_sealed(const char *s);
 
 /* dlib.c */
 

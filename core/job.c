@@ -239,6 +239,8 @@ job_insert(const char *kind, const json_t *params, const char *owner, int timeou
 		return dr_error_set(err, "kind: unknown job kind \"%s\"", kind);
 	if (params != NULL && !json_is_object(params))
 		return dr_error_set(err, "params: must be an object");
+	if (params != NULL && k->check != NULL && k->check(params, err) < 0)
+		return dr_error_prefix(err, "params: ");
 	if (timeout < 0)
 		return dr_error_set(err, "timeout: must not be negative");
 	text = params != NULL ? json_dumps(params, JSON_COMPACT) : xstrdup("{}");

@@ -24,5 +24,8 @@ libdrover_a_SOURCES += core/store.c core/job.c core/schedule.c
 # HTTP client
 libdrover_a_SOURCES += core/http.c
 
+# credentials encrypted at rest
+libdrover_a_SOURCES += core/secret.c
+
 # libraries loaded on first use
 libdrover_a_SOURCES += core/dlib.c

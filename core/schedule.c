@@ -241,14 +241,17 @@ schedule_parse_kind(const json_t *v, struct schedule_spec *s, struct dr_error *e
 	return 0;
 }
 
-/* params: an object of bounded size. */
+/* params: an object of bounded size that the kind (parsed before) accepts. */
 static int
 schedule_parse_params(const json_t *v, struct schedule_spec *s, struct dr_error *err)
 {
 	_cleanup_free_ char *text = NULL;
+	const struct job_kind *k = s->kind != NULL ? job_kind_find(s->kind) : NULL;
 
 	if (!json_is_object(v))
 		return dr_error_set(err, "must be an object");
+	if (k != NULL && k->check != NULL && k->check(v, err) < 0)
+		return -1;
 	text = json_dumps(v, JSON_COMPACT);
 	if (text == NULL || strlen(text) > SCHEDULE_PARAMS_MAX)
 		return dr_error_set(err, "larger than %d bytes", SCHEDULE_PARAMS_MAX);

@@ -271,7 +271,8 @@ jobs_api_invoke(struct http_request *req, struct http_response *resp)
 
 	if (jobs_api_body(req, resp, &body) < 0)
 		return 0;
-	if (jobs_remote_params(body, &params, invalid, &err) < 0) {
+	if (jobs_remote_params_as(body, http_request_user(req), http_request_remote(req), &params,
+	        invalid, &err) < 0) {
 		if (json_object_size(invalid) > 0)
 			jobs_api_invalid(resp, invalid);
 		else
@@ -543,6 +544,66 @@ jobs_api_sync_plan_sync(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* GET /api/v2/git_credentials: names and times, never a user name or a secret. */
+static int
+jobs_api_gitcreds(struct http_request *req, struct http_response *resp)
+{
+	return api_list(req, resp, &jobs_gitcred_resource, NULL, NULL);
+}
+
+/* GET /api/v2/git_credentials/:id (an id or a name) */
+static int
+jobs_api_gitcred_show(struct http_request *req, struct http_response *resp)
+{
+	json_t *c = jobs_gitcred_get(http_request_param(req, "id"));
+
+	if (c == NULL || !api_in_scope(req, &jobs_gitcred_resource,
+	                     json_integer_value(json_object_get(c, "id")))) {
+		json_decref(c);
+		http_reply_error(resp, 404, "no git credential '%s'", http_request_param(req, "id"));
+	} else
+		http_reply_json(resp, 200, c);
+	return 0;
+}
+
+/* POST /api/v2/git_credentials {name, username, password}; PUT …/:id */
+static int
+jobs_api_gitcred_save(struct http_request *req, struct http_response *resp)
+{
+	_cleanup_json_ json_t *body = NULL, *invalid = json_object(), *out = NULL;
+	const char *id = http_request_param(req, "id");
+	struct dr_error err;
+	int r;
+
+	if (jobs_api_body(req, resp, &body) < 0)
+		return 0;
+	r = jobs_gitcred_save(id, body, http_request_user(req), http_request_remote(req), invalid,
+	    &out, &err);
+	if (r == -422)
+		jobs_api_invalid(resp, invalid);
+	else if (r < 0)
+		jobs_api_fail(resp, r, &err);
+	else
+		http_reply_json(resp, id ? 200 : 201, TAKE_PTR(out));
+	return 0;
+}
+
+/* DELETE /api/v2/git_credentials/:id */
+static int
+jobs_api_gitcred_delete(struct http_request *req, struct http_response *resp)
+{
+	struct dr_error err;
+	int r = jobs_gitcred_delete(
+	    http_request_param(req, "id"), http_request_user(req), http_request_remote(req), &err);
+
+	if (r < 0)
+		jobs_api_fail(resp, r, &err);
+	else
+		http_reply_json(
+		    resp, 200, json_pack("{s:s}", "deleted", http_request_param(req, "id")));
+	return 0;
+}
+
 static const struct http_route jobs_routes[] = {
     {"GET", "/api/v2/settings/ssh_key", jobs_api_ssh_key, 0, "settings_ssh_key", "", NULL,
         "droverd's SSH public key, to authorize on hosts"},
@@ -594,6 +655,18 @@ static const struct http_route jobs_routes[] = {
         "sync_plans", "edit", "Disable a sync plan"},
     {"POST", "/api/v2/sync_plans/:id/sync", jobs_api_sync_plan_sync, 0, "sync_plan_sync",
         "sync_plans", "sync", "Run a sync plan now"},
+    {"GET", "/api/v2/git_credentials", jobs_api_gitcreds, HTTP_LIST, "git_credentials",
+        "git_credentials", "view",
+        "Git credentials for private https:// playbook repositories: names and times only"},
+    {"POST", "/api/v2/git_credentials", jobs_api_gitcred_save, 0, "git_credentials",
+        "git_credentials", "create",
+        "Create a git credential {name, username, password} (stored encrypted, never shown)"},
+    {"GET", "/api/v2/git_credentials/:id", jobs_api_gitcred_show, 0, "git_credential",
+        "git_credentials", "view", "A git credential (by id or name) and the schedules using it"},
+    {"PUT", "/api/v2/git_credentials/:id", jobs_api_gitcred_save, 0, "git_credential",
+        "git_credentials", "edit", "Change a git credential {name?, username, password}"},
+    {"DELETE", "/api/v2/git_credentials/:id", jobs_api_gitcred_delete, 0, "git_credential",
+        "git_credentials", "delete", "Delete a git credential no schedule uses"},
 };
 
 /* Install the routes; before http_server_start. */
@@ -601,6 +674,7 @@ void
 jobs_api_init(void)
 {
 	api_resource_register(&jobs_api_invocations);
+	api_resource_register(&jobs_gitcred_resource);
 	http_routes_add(jobs_routes, nitems(jobs_routes));
 	jobs_ui_init();
 }

@@ -4,8 +4,14 @@
  * default the remote's HEAD). droverd fetches with the real git, shallow (depth 1), into
  * one bare repository per URL under <state_dir>/git (later runs fetch only what changed),
  * under a time limit and a size limit, and checks the commit out into the job's private
- * directory, where the playbook finds its roles/ beside it. Credentials in a URL never
- * reach a message: user information is shown as "***".
+ * directory, where the playbook finds its roles/ beside it.
+ *
+ * Credentials: an https:// URL's user:password is never kept in a job's params; the API
+ * splits it off into a git credential (gitcred.c, encrypted at rest) and keeps the URL
+ * without it and the credential's name. The fetch gets the credential from a credential
+ * helper configured for the repository's scheme://host only: the helper reads it from a
+ * sealed memfd of droverd's (by /proc/<droverd>/fd/N, which only droverd's user and root
+ * may open), so the secret is on no command line, in no environment and in no file.
  */
 #define LOG_COMPONENT "jobs"
 #include "config.h"
@@ -16,9 +22,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "jobs/jobs.h"
@@ -47,6 +56,78 @@ jobs_git_redact(const char *url)
 	if (at == NULL || at > host + strcspn(host, "/"))
 		return xstrdup(url);
 	return xasprintf("%.*s***%s", (int)(host - url), url, at);
+}
+
+/* A %-escaped part of user information, decoded; NULL when it decodes to a NUL, a
+ * newline or more than SECRET_MAX bytes (what a credential helper could not pass on). */
+static char *
+jobs_git_unescape(const char *s, size_t len)
+{
+	int n = 0;
+	char *d = curl_easy_unescape(NULL, s, (int)len, &n);
+	char *r = NULL;
+
+	if (d != NULL && n >= 0 && (size_t)n <= SECRET_MAX && strlen(d) == (size_t)n &&
+	    strpbrk(d, "\r\n") == NULL)
+		r = xstrdup(d);
+	if (d != NULL) {
+		OPENSSL_cleanse(d, (size_t)(n > 0 ? n : 0));
+		curl_free(d);
+	}
+	return r;
+}
+
+/*
+ * Split an https:// URL's user information off: 1 with *ret_url the URL without it and
+ * *ret_user, *ret_password (decoded; caller frees all three), 0 when the URL has none
+ * (nothing set). An ssh:// URL keeps its user name (droverd logs in with its key) and may
+ * not carry a password; an https:// one must give both.
+ */
+int
+jobs_git_userinfo(const char *url, char **ret_url, char **ret_user, char **ret_password,
+    struct dr_error *err)
+{
+	const char *s = strstr(url, "://"), *host, *at, *colon;
+	_cleanup_free_ char *safe = jobs_git_redact(url);
+
+	if (s == NULL)
+		return 0;
+	host = s + 3;
+	at = strchr(host, '@');
+	if (at == NULL || at > host + strcspn(host, "/"))
+		return 0;
+	colon = memchr(host, ':', (size_t)(at - host));
+	if (str_has_prefix(url, "ssh://")) {
+		if (colon != NULL)
+			return dr_error_set(err,
+			    "%s: an ssh:// URL takes a user name, not a password (droverd logs in "
+			    "with its SSH key)",
+			    safe);
+		return 0;
+	}
+	if (!str_has_prefix(url, "https://"))
+		return dr_error_set(err, "%s: only https:// URLs carry credentials", safe);
+	if (colon == NULL || colon == host || colon + 1 == at)
+		return dr_error_set(err,
+		    "%s: give both a user name and a password or token (https://USER:TOKEN@…), or "
+		    "a git credential by name",
+		    safe);
+	_cleanup_free_ char *user = jobs_git_unescape(host, (size_t)(colon - host));
+	char *pass = jobs_git_unescape(colon + 1, (size_t)(at - colon - 1));
+	if (user == NULL || pass == NULL) {
+		if (pass != NULL) {
+			OPENSSL_cleanse(pass, strlen(pass));
+			free(pass);
+		}
+		return dr_error_set(err,
+		    "%s: the user name or password has a NUL or a line break, or is longer than "
+		    "%d bytes",
+		    safe, SECRET_MAX);
+	}
+	*ret_url = xasprintf("%.*s%s", (int)(host - url), url, at + 1);
+	*ret_user = TAKE_PTR(user);
+	*ret_password = pass;
+	return 1;
 }
 
 /* Parse "git+URL//PATH[@REF]". */
@@ -112,11 +193,11 @@ jobs_git_cache(const char *url)
 }
 
 /* Run a git command line (a shell line) locally under the time limit; stdout to *out
- * (may be NULL). Errors cite what, and git's last line of stderr with the URL's
- * credentials removed. */
+ * (may be NULL); helper (may be NULL): a quoted -c option for a credential helper. Errors
+ * cite what, and git's last line of stderr with the URL's credentials removed. */
 static int
-jobs_git_run(const char *line, const char *url, const char *index, const char *what, char **out,
-    struct dr_error *err)
+jobs_git_run(const char *line, const char *url, const char *index, const char *helper,
+    const char *what, char **out, struct dr_error *err)
 {
 	struct conn *c = NULL;
 	struct conn_result res = {0};
@@ -141,8 +222,9 @@ jobs_git_run(const char *line, const char *url, const char *index, const char *w
 	                " -i %s -o StrictHostKeyChecking=yes -o UserKnownHostsFile=%s\""
 	                " git -c protocol.allow=never -c protocol.https.allow=always"
 	                " -c protocol.ssh.allow=always -c protocol.file.allow=always"
-	                " -c core.symlinks=false -c advice.detachedHead=false %s",
-	    (long long)(JOBS_GIT_FILE_MAX / 512), idxenv, ident, qkh, line);
+	                " -c core.symlinks=false -c advice.detachedHead=false%s%s %s",
+	    (long long)(JOBS_GIT_FILE_MAX / 512), idxenv, ident, qkh, helper ? " -c " : "",
+	    helper ? helper : "", line);
 	if (conn_open("local", &o, &c, err) < 0)
 		return -1;
 	if (conn_exec(c, cmd, NULL, 0, JOBS_GIT_TIMEOUT, &res, err) < 0) {
@@ -191,6 +273,49 @@ out:
 	return r;
 }
 
+/*
+ * A memfd holding git's credential answer ("username=…\npassword=…\n"), sealed against
+ * change and closed on exec, or -1 with err set.
+ */
+static int
+jobs_git_credfd(const char *name, struct dr_error *err)
+{
+	char *user = NULL, *pass = NULL, *text = NULL;
+	int fd = -1;
+
+	if (jobs_gitcred_open(name, &user, &pass, err) < 0)
+		return -1;
+	text = xasprintf("username=%s\npassword=%s\n", user, pass);
+	fd = memfd_create("drover-git-credential", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || write(fd, text, strlen(text)) != (ssize_t)strlen(text) ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
+		dr_error_errno(err, "git credential %s: memfd", name);
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+	}
+	OPENSSL_cleanse(text, strlen(text));
+	OPENSSL_cleanse(pass, strlen(pass));
+	OPENSSL_cleanse(user, strlen(user));
+	free(text);
+	free(pass);
+	free(user);
+	return fd;
+}
+
+/* The quoted -c option that answers git's credential requests for url's scheme://host
+ * (and no other host, should the server redirect) from droverd's descriptor fd. */
+static char *
+jobs_git_helper(const char *url, int fd)
+{
+	const char *host = strstr(url, "://") + 3;
+	_cleanup_free_ char *opt = xasprintf("credential.%.*s.helper=!f() { test \"$1\" = get &&"
+	                                     " cat /proc/%ld/fd/%d; }; f",
+	    (int)(host - url + (ptrdiff_t)strcspn(host, "/")), url, (long)getpid(), fd);
+
+	return conn_quote(opt);
+}
+
 /* Check out git's spec {url, path, ref} into dest (a new directory): fetch into the
  * cache, size the tree, write it. *ret_commit gets the commit's id (caller frees). */
 int
@@ -201,8 +326,10 @@ jobs_git_checkout(const json_t *spec, const char *dest, char **ret_commit, struc
 	const char *path = json_string_value(json_object_get(spec, "path"));
 	_cleanup_free_ char *cache = NULL, *lockp = NULL, *qcache = NULL, *qurl = NULL,
 	                    *qref = NULL, *qdest = NULL, *line = NULL, *commit = NULL,
-	                    *tree = NULL, *safe = NULL, *qidx = NULL, *idx = NULL;
-	int lock = -1, r = -1;
+	                    *tree = NULL, *safe = NULL, *qidx = NULL, *idx = NULL,
+	                    *helper = NULL, *fetch_what = NULL;
+	const char *cred = json_string_value(json_object_get(spec, "credential"));
+	int lock = -1, r = -1, credfd = -1;
 	struct stat st;
 
 	if (jobs_git_dir == NULL)
@@ -210,6 +337,12 @@ jobs_git_checkout(const json_t *spec, const char *dest, char **ret_commit, struc
 	if (url == NULL || ref == NULL || path == NULL)
 		return dr_error_set(err, "playbook_git: expected {url, path, ref}");
 	safe = jobs_git_redact(url);
+	if (cred != NULL && !str_has_prefix(url, "https://"))
+		return dr_error_set(err, "%s: a git credential is for https:// URLs", safe);
+	if (cred == NULL && str_has_prefix(url, "https://") && strcmp(safe, url) != 0)
+		return dr_error_set(err,
+		    "%s: credentials in a job's URL are not used: name a git credential", safe);
+	fetch_what = cred ? xasprintf("git fetch (credential %s) of", cred) : xstrdup("git fetch of");
 	if (mkdir(jobs_git_dir, 0700) < 0 && errno != EEXIST)
 		return dr_error_errno(err, "%s", jobs_git_dir);
 	cache = jobs_git_cache(url);
@@ -225,7 +358,7 @@ jobs_git_checkout(const json_t *spec, const char *dest, char **ret_commit, struc
 	qref = conn_quote(ref);
 	if (stat(cache, &st) < 0) {
 		line = xasprintf("init -q --bare %s", qcache);
-		if (jobs_git_run(line, url, NULL, "git init for", NULL, err) < 0)
+		if (jobs_git_run(line, url, NULL, NULL, "git init for", NULL, err) < 0)
 			goto out;
 		free(line);
 		line = NULL;
@@ -235,16 +368,20 @@ jobs_git_checkout(const json_t *spec, const char *dest, char **ret_commit, struc
 		struct dr_error ignored;
 		free(line);
 		line = xasprintf("-C %s rev-parse --verify -q %s^{commit}", qcache, ref);
-		if (jobs_git_run(line, url, NULL, "git rev-parse in", &commit, &ignored) == 0)
+		if (jobs_git_run(line, url, NULL, NULL, "git rev-parse in", &commit, &ignored) == 0)
 			str_trim(commit);
 	}
+	if (commit == NULL && cred != NULL && (credfd = jobs_git_credfd(cred, err)) < 0)
+		goto out;
 	if (commit == NULL) {
 		free(line);
 		/* --no-write-fetch-head, a ref of our own: jobs on other URLs do not mix */
 		line =
 		    xasprintf("-C %s fetch -q --depth 1 --no-tags --no-write-fetch-head %s +%s:%s",
 		        qcache, qurl, qref, "refs/drover/fetched");
-		if (jobs_git_run(line, url, NULL, "git fetch of", NULL, err) < 0) {
+		if (credfd >= 0)
+			helper = jobs_git_helper(url, credfd);
+		if (jobs_git_run(line, url, NULL, helper, fetch_what, NULL, err) < 0) {
 			if (strstr(err->msg, "couldn't find remote ref") ||
 			    strstr(err->msg, "not our ref") ||
 			    strstr(err->msg, "no such remote ref"))
@@ -254,14 +391,14 @@ jobs_git_checkout(const json_t *spec, const char *dest, char **ret_commit, struc
 		free(line);
 		line =
 		    xasprintf("-C %s rev-parse --verify -q refs/drover/fetched^{commit}", qcache);
-		if (jobs_git_run(line, url, NULL, "git rev-parse in", &commit, err) < 0)
+		if (jobs_git_run(line, url, NULL, NULL, "git rev-parse in", &commit, err) < 0)
 			goto out;
 		str_trim(commit);
 	}
 	/* the tree's size before a byte is written */
 	free(line);
 	line = xasprintf("-C %s ls-tree -r -l %s", qcache, commit);
-	if (jobs_git_run(line, url, NULL, "git ls-tree in", &tree, err) < 0)
+	if (jobs_git_run(line, url, NULL, NULL, "git ls-tree in", &tree, err) < 0)
 		goto out;
 	{
 		long long total = 0, files = 0;
@@ -299,16 +436,18 @@ jobs_git_checkout(const json_t *spec, const char *dest, char **ret_commit, struc
 	free(line);
 	line = xasprintf("--git-dir=%s --work-tree=%s read-tree --index-output=%s %s", qcache,
 	    qdest, qidx, commit);
-	if (jobs_git_run(line, url, NULL, "git checkout of", NULL, err) < 0)
+	if (jobs_git_run(line, url, NULL, NULL, "git checkout of", NULL, err) < 0)
 		goto out;
 	free(line);
 	line = xasprintf("--git-dir=%s --work-tree=%s checkout-index -a -f", qcache, qdest);
-	if (jobs_git_run(line, url, idx, "git checkout of", NULL, err) < 0)
+	if (jobs_git_run(line, url, idx, NULL, "git checkout of", NULL, err) < 0)
 		goto out;
 	(void)unlink(idx);
 	*ret_commit = TAKE_PTR(commit);
 	r = 0;
 out:
+	if (credfd >= 0)
+		close(credfd);
 	if (lock >= 0)
 		close(lock);
 	return r;

@@ -36,6 +36,12 @@ static const struct store_migration jobs_migrations[] = {
 	    " tz TEXT NOT NULL, start_at INTEGER NOT NULL, repositories TEXT NOT NULL,"
 	    " products TEXT NOT NULL, schedule_id INTEGER, created_at INTEGER NOT NULL,"
 	    " updated_at INTEGER NOT NULL);" },
+	{ "jobs", 3,
+	    /* Git credentials (gitcred.c): username and password sealed (core/secret.c). */
+	    "CREATE TABLE jobs_git_credentials (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+	    " username TEXT NOT NULL, password TEXT NOT NULL, created_at INTEGER NOT NULL,"
+	    " created_by TEXT NOT NULL, updated_at INTEGER NOT NULL,"
+	    " updated_by TEXT NOT NULL);" },
 };
 /* clang-format on */
 
@@ -51,10 +57,13 @@ jobs_register(void)
 	repos_content_hook_set(jobs_applicability_changed);
 }
 
-/* After store_open: droverd's SSH identity. */
+/* After store_open: the secret key (git credentials), credentials older versions kept in
+ * params moved into it, droverd's SSH identity. */
 int
 jobs_init(const char *state_dir, struct dr_error *err)
 {
 	jobs_git_init(state_dir);
+	if (secret_init(state_dir, err) < 0 || jobs_gitcred_upgrade(err) < 0)
+		return -1;
 	return jobs_identity_init(state_dir, err);
 }

@@ -59,6 +59,8 @@ int jobs_host_ssh_set(const char *id_or_name, const char *keys, int accept_new, 
 /*
  * The remote_execution job kind. Params:
  *   command (text) | playbook_yaml (text, with playbook_name/playbook_version for show)
+ *   | playbook_git ({url, path, ref, credential?}: credential names a git credential;
+ *   the URL never carries a password, see gitcred.c)
  *   hosts ([ids]) | search / hostgroup (resolved when the job starts)
  *   concurrency (1..JOBS_CONCURRENCY_MAX, default 10), batch_size (0 = all at once),
  *   max_fail_percent (0..100, default 100: never stop early), timeout (seconds per
@@ -77,6 +79,11 @@ void jobs_remote_register(void);
 /* Check a remote execution request body and turn it into job params (targets resolved
  * to ids, the library playbook's text copied in); invalid gets {field: message}. */
 int jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_error *err);
+/* As jobs_remote_params for user from remote: a playbook's https:// URL with
+ * user:password@ is split, the credential saved (jobs_gitcred_put) and only its name kept
+ * in the params; {credential: NAME} names one for the URL. */
+int jobs_remote_params_as(const json_t *body, const char *user, const char *remote, json_t **ret,
+    json_t *invalid, struct dr_error *err);
 /* Params for a re-run of job id on its failed and unreachable hosts (all hosts unless
  * failed_only). 0, -404 (no such remote job), -409 (no failed host / still running). */
 int jobs_remote_rerun_params(int64_t id, bool failed_only, json_t **ret, struct dr_error *err);
@@ -127,14 +134,59 @@ int jobs_drift_list(json_t **ret, struct dr_error *err);
 
 /* Where the cache lives: <state_dir>/git. */
 void jobs_git_init(const char *state_dir);
+/* Split an https:// URL's user:password@ off: 1 with the URL without them, the user name
+ * and the password (decoded; caller frees the three), 0 when there are none; -1 for a
+ * password in an ssh:// URL, or a user name without one. */
+int jobs_git_userinfo(const char *url, char **ret_url, char **ret_user, char **ret_password,
+    struct dr_error *err);
 /* Parse a spec into {url, path, ref}; errors say what is wrong (no field name). */
 int jobs_git_parse(const char *spec, json_t **ret, struct dr_error *err);
 /* The URL with its user information replaced by "***". Caller frees. */
 char *jobs_git_redact(const char *url);
-/* Fetch {url, path, ref} and check the commit out into dest (made here); the path must
- * be a file of the commit. *ret_commit: the commit id (caller frees). */
+/* Fetch {url, path, ref, credential?} (credential: a git credential's name, for an
+ * https:// URL) and check the commit out into dest (made here); the path must be a file
+ * of the commit. *ret_commit: the commit id (caller frees). */
 int jobs_git_checkout(
     const json_t *spec, const char *dest, char **ret_commit, struct dr_error *err);
+
+/* gitcred.c */
+
+struct api_resource;
+
+/*
+ * Git credentials {name, username, password} for private https:// repositories, sealed
+ * at rest and never shown: the API shows {id, name, created_at, created_by, updated_at,
+ * updated_by, schedules: [{id, name}] (the remote_execution schedules naming it)}.
+ * Audited as resource "git_credential" without the secret.
+ */
+#define JOBS_GITCRED_NAME_MAX 255
+
+/* Create (id_or_name NULL) or change a credential from {name, username, password} as
+ * user: 0 created, 1 changed, -422 (invalid filled), -404, -409 (name taken, or renaming
+ * one a schedule uses) or -1. *ret (may be NULL): as shown. */
+int jobs_gitcred_save(const char *id_or_name, const json_t *body, const char *user,
+    const char *remote, json_t *invalid, json_t **ret, struct dr_error *err);
+/* Create or change credential name (a URL's user information given to the API). */
+int jobs_gitcred_put(const char *name, const char *username, const char *password,
+    const char *user, const char *remote, struct dr_error *err);
+/* A credential by id or name as shown, or NULL. Caller frees. */
+json_t *jobs_gitcred_get(const char *id_or_name);
+/* Delete a credential: 0, -404, -409 while a schedule names it, -1. */
+int jobs_gitcred_delete(
+    const char *id_or_name, const char *user, const char *remote, struct dr_error *err);
+/* Whether a credential called name exists. */
+bool jobs_gitcred_exists(const char *name);
+/* The user name and password of credential name (caller cleanses and frees both). */
+int jobs_gitcred_open(const char *name, char **ret_user, char **ret_password,
+    struct dr_error *err);
+/* The list resource (search, order, paging). */
+extern const struct api_resource jobs_gitcred_resource;
+/*
+ * Move credentials out of what older versions stored: https:// user information in
+ * remote_execution jobs' and schedules' params becomes a git credential (the params keep
+ * the URL without it and the credential's name), and audit rows lose it. At start.
+ */
+int jobs_gitcred_upgrade(struct dr_error *err);
 
 /* library.c */
 
@@ -206,7 +258,6 @@ int jobs_init(const char *state_dir, struct dr_error *err);
 
 /* Install the routes; before http_server_start. */
 void jobs_api_init(void);
-struct api_resource;
 struct http_request;
 /* The job invocations list (remote execution, patch and drift runs) for the API and
  * pages: search, order, paging, Foreman's list shape. */

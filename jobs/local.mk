@@ -9,6 +9,7 @@ libdrover_a_SOURCES += jobs/jobs.h jobs/jobs_int.h \
 	jobs/patch.c \
 	jobs/drift.c \
 	jobs/git.c \
+	jobs/gitcred.c \
 	jobs/syncplan.c \
 	jobs/api.c \
 	jobs/ui.c

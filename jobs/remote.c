@@ -17,6 +17,8 @@
 #include <sys/random.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "jobs/jobs.h"
 #include "jobs/jobs_int.h"
 #include "playbooks/playbooks.h"
@@ -900,8 +902,10 @@ rx_run(struct job *job, struct dr_error *err)
 		    jobs_git_redact(jobs_run_str(git, "url") ? jobs_run_str(git, "url") : "");
 		if (jobs_git_checkout(git, src, &commit, err) < 0)
 			goto out;
-		job_printf(job, "playbook %s from %s at %s (commit %s)\n", jobs_run_str(git, "path"),
-		    safe, jobs_run_str(git, "ref"), commit);
+		const char *cred = jobs_run_str(git, "credential");
+		job_printf(job, "playbook %s from %s%s%s%s at %s (commit %s)\n",
+		    jobs_run_str(git, "path"), safe, cred ? " (credential " : "", cred ? cred : "",
+		    cred ? ")" : "", jobs_run_str(git, "ref"), commit);
 		rx.playbook_path = xasprintf("%s/%s", src, jobs_run_str(git, "path"));
 	}
 	{
@@ -950,9 +954,50 @@ out:
 	return rc;
 }
 
+/* Overwrite a secret before it is freed (NULL is fine). */
+static void
+rx_cleanse(char *s)
+{
+	if (s != NULL)
+		OPENSSL_cleanse(s, strlen(s));
+}
+
+/* Params a job or a schedule may keep: no credentials in a git URL, a credential that
+ * exists (the API splits URLs; raw params for POST /api/v2/jobs and schedules come here). */
+static int
+rx_check(const json_t *params, struct dr_error *err)
+{
+	const json_t *git = json_object_get(params, "playbook_git");
+	const char *url = jobs_run_str(git, "url"), *cred = jobs_run_str(git, "credential");
+	char *clean = NULL, *user = NULL, *pass = NULL;
+	int r;
+
+	if (git == NULL)
+		return 0;
+	if (!json_is_object(git) || url == NULL)
+		return dr_error_set(err, "playbook_git: expected {url, path, ref, credential?}");
+	if ((r = jobs_git_userinfo(url, &clean, &user, &pass, err)) < 0)
+		return dr_error_prefix(err, "playbook_git.url: ");
+	if (r > 0) {
+		rx_cleanse(pass);
+		free(pass);
+		free(user);
+		dr_error_set(err,
+		    "playbook_git.url: credentials in %s are not stored: create a git credential "
+		    "(drover git-credential create) and name it in playbook_git.credential",
+		    clean);
+		free(clean);
+		return -1;
+	}
+	if (cred != NULL && !jobs_gitcred_exists(cred))
+		return dr_error_set(err, "playbook_git.credential: no git credential '%s'", cred);
+	return 0;
+}
+
 static const struct job_kind rx_kind = {
     .name = "remote_execution",
     .run = rx_run,
+    .check = rx_check,
 };
 
 /* Register the remote_execution job kind. */
@@ -962,13 +1007,64 @@ jobs_remote_register(void)
 	job_kind_register(&rx_kind);
 }
 
-/* Turn an API body into job params. */
+/* Turn an API body into job params (credentials in a URL refused: no user to own them). */
 int
 jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_error *err)
 {
+	return jobs_remote_params_as(body, NULL, NULL, ret, invalid, err);
+}
+
+/*
+ * A playbook from git's credential: the URL's user information split off (kept in
+ * *ret_user and *ret_password, the URL in git rewritten without it, the credential named
+ * after that URL) or the credential the body names. invalid gets the field at fault.
+ */
+static void
+rx_git_credential(json_t *git, const json_t *body, bool can_save, char **ret_user,
+    char **ret_password, json_t *invalid)
+{
+	const json_t *named = json_object_get(body, "credential");
+	const char *url = json_string_value(json_object_get(git, "url"));
+	char *clean = NULL;
+	struct dr_error err;
+	int r;
+
+	if (named != NULL && (!json_is_string(named) || !jobs_gitcred_exists(json_string_value(named)))) {
+		json_object_set_new(invalid, "credential",
+		    json_string("no such git credential (drover git-credential list)"));
+		return;
+	}
+	if ((r = jobs_git_userinfo(url, &clean, ret_user, ret_password, &err)) < 0) {
+		json_object_set_new(invalid, "playbook", json_string(err.msg));
+		return;
+	}
+	if (r > 0 && named != NULL)
+		json_object_set_new(invalid, "credential",
+		    json_string("the URL has a user and password already: give one or the other"));
+	else if (r > 0 && !can_save)
+		json_object_set_new(invalid, "playbook",
+		    json_string("credentials in the URL: create a git credential and name it"));
+	else if (r > 0)
+		json_object_set_new(git, "credential", json_string(clean));
+	else if (named != NULL && !str_has_prefix(url, "https://"))
+		json_object_set_new(
+		    invalid, "credential", json_string("a git credential is for https:// URLs"));
+	else if (named != NULL)
+		json_object_set(git, "credential", (json_t *)named);
+	if (r > 0)
+		json_object_set_new(git, "url", json_string(clean));
+	free(clean);
+}
+
+/* Turn an API body into job params for user from remote. */
+int
+jobs_remote_params_as(const json_t *body, const char *user, const char *remote, json_t **ret,
+    json_t *invalid, struct dr_error *err)
+{
 	static const char *const keys[] = {"command", "playbook", "playbook_yaml", "search",
 	    "hostgroup", "hosts", "concurrency", "batch_size", "max_fail_percent", "timeout",
-	    "become", "become_user", "become_method"};
+	    "become", "become_user", "become_method", "credential"};
+	_cleanup_free_ char *cred_user = NULL, *cred_pass = NULL;
 	_cleanup_json_ json_t *p = json_object(), *targets = NULL, *ids = NULL;
 	const char *cmd = jobs_run_str(body, "command"),
 	           *yaml = jobs_run_str(body, "playbook_yaml");
@@ -1017,9 +1113,13 @@ jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_
 				_cleanup_free_ char *m = xasprintf("%s (git+URL//PATH[@REF])", err->msg);
 				json_object_set_new(invalid, "playbook", json_string(m));
 			} else {
-				_cleanup_free_ char *safe = jobs_git_redact(name + 4);
+				rx_git_credential(git, body, user != NULL, &cred_user, &cred_pass,
+				    invalid);
 				json_object_set(p, "playbook_git", git);
-				json_object_set_new(p, "playbook_name", json_pack("s++", "git+", safe, ""));
+				json_object_set_new(p, "playbook_name",
+				    json_sprintf("git+%s//%s@%s", json_string_value(json_object_get(git, "url")),
+				        json_string_value(json_object_get(git, "path")),
+				        json_string_value(json_object_get(git, "ref"))));
 			}
 		} else if (copy != NULL)
 			pb = jobs_library_get(copy, ver);
@@ -1041,17 +1141,22 @@ jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_
 		snprintf(field, sizeof field, "%.*s", (int)strcspn(err->msg, ":"), err->msg);
 		json_object_set_new(invalid, field, json_string(strchr(err->msg, ':') + 2));
 	}
-	for (i = 6; i < nitems(keys); i++)
+	if (json_object_get(body, "credential") != NULL && json_object_get(p, "playbook_git") == NULL &&
+	    json_object_get(invalid, "credential") == NULL)
+		json_object_set_new(invalid, "credential",
+		    json_string("a git credential goes with a playbook from git (git+https://…)"));
+	for (i = 6; i < nitems(keys) - 1; i++)
 		if ((v = json_object_get(body, keys[i])) != NULL)
 			json_object_set(p, keys[i], v);
 	if (json_object_size(invalid) > 0)
-		return dr_error_set(err, "invalid remote execution request");
+		goto invalid;
 	for (i = 3; i < 6; i++)
 		if ((v = json_object_get(body, keys[i])) != NULL) {
 			if (i < 5 && !json_is_string(v)) {
 				json_object_set_new(
 				    invalid, keys[i], json_string("expected text"));
-				return dr_error_set(err, "%s: expected text", keys[i]);
+				dr_error_set(err, "%s: expected text", keys[i]);
+				goto fail;
 			}
 			if (i < 5)
 				json_object_set(p, keys[i], v);
@@ -1063,20 +1168,33 @@ jobs_remote_params(const json_t *body, json_t **ret, json_t *invalid, struct dr_
 		size_t fl = strlen(f);
 		bool named = strncmp(err->msg, f, fl) == 0 && strncmp(err->msg + fl, ": ", 2) == 0;
 		json_object_set_new(invalid, f, json_string(err->msg + (named ? fl + 2 : 0)));
-		return -1;
+		goto fail;
 	}
 	if (json_array_size(targets) == 0) {
 		const char *f = json_object_get(body, "search") ? "search"
 		    : json_object_get(body, "hostgroup")        ? "hostgroup"
 		                                                : "hosts";
 		json_object_set_new(invalid, f, json_string("matches no host"));
-		return dr_error_set(err, "%s matches no host", f);
+		dr_error_set(err, "%s matches no host", f);
+		goto fail;
 	}
 	ids = json_array();
 	json_array_foreach(targets, i, v) json_array_append(ids, json_object_get(v, "id"));
 	json_object_set(p, "hosts", ids);
+	/* everything checked: the URL's credential is saved, only its name stays */
+	if (cred_pass != NULL &&
+	    jobs_gitcred_put(json_string_value(json_object_get(
+	                         json_object_get(p, "playbook_git"), "credential")),
+	        cred_user, cred_pass, user, remote, err) < 0)
+		goto fail;
 	*ret = TAKE_PTR(p);
+	rx_cleanse(cred_pass);
 	return 0;
+invalid:
+	dr_error_set(err, "invalid remote execution request");
+fail:
+	rx_cleanse(cred_pass);
+	return -1;
 }
 
 /* Params re-running job id on its failed hosts (or all of them). */

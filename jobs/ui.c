@@ -360,7 +360,8 @@ jobs_ui_submit(struct http_request *req, struct http_response *resp, const char 
 	int64_t id;
 	char to[64];
 	int r = json_object_size(invalid) > 0 ? -1
-	    : rx                              ? jobs_remote_params(body, &params, invalid, &err)
+	    : rx ? jobs_remote_params_as(body, http_request_user(req), http_request_remote(req),
+	               &params, invalid, &err)
 	                                      : jobs_patch_params(body, &params, invalid, &err);
 
 	if (r < 0 && json_object_size(invalid) > 0) {
@@ -397,11 +398,16 @@ jobs_ui_run_create(struct http_request *req, struct http_response *resp)
 	if (pb != NULL && git != NULL)
 		json_object_set_new(invalid, "git",
 		    json_string("choose a library playbook or a git URL, not both"));
-	else if (git != NULL)
+	else if (git != NULL) {
 		json_object_set_new(body, "playbook",
 		    str_has_prefix(git, "git+") ? json_string(git) : json_sprintf("git+%s", git));
+		/* a form shown again never carries the URL's password back */
+		_cleanup_free_ char *shown = jobs_git_redact(git);
+		json_object_set_new(form, "git", json_string(shown));
+	}
 	else if (pb != NULL)
 		json_object_set_new(body, "playbook", json_string(pb));
+	jobs_ui_set_text(body, "credential", form, "credential");
 	jobs_ui_selection(body, form);
 	jobs_ui_set_int(body, "batch_size", form, "batch_size");
 	jobs_ui_submit(

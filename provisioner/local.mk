@@ -27,7 +27,6 @@ libdrover_a_SOURCES += \
 	provisioner/compute.c \
 	provisioner/power.c \
 	provisioner/discovery.c \
-	provisioner/secret.c \
 	provisioner/bootfetch.c \
 	provisioner/hostcert.c \
 	provisioner/image.c \

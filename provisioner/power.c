@@ -73,7 +73,7 @@ power_redfish_auth_url(const char *base, const json_t *bmc, const char *path)
 {
 	const char *user = json_string_value(json_object_get(bmc, "username"));
 	_cleanup_free_ char *pass =
-	    prov_secret_open(json_string_value(json_object_get(bmc, "password")));
+	    secret_open(json_string_value(json_object_get(bmc, "password")));
 	const char *sep = strstr(base, "://");
 	char *eu, *ep, *r;
 
@@ -182,7 +182,7 @@ power_ipmitool(const json_t *bmc, const char *const *cmd, struct buf *out, struc
 	const char *ip = json_string_value(json_object_get(bmc, "ip"));
 	const char *user = json_string_value(json_object_get(bmc, "username"));
 	_cleanup_free_ char *pass =
-	    prov_secret_open(json_string_value(json_object_get(bmc, "password")));
+	    secret_open(json_string_value(json_object_get(bmc, "password")));
 	const char *port = NULL, *iface = "lanplus";
 	const char *argv[24];
 	_cleanup_free_ char *envpass = NULL, *portbuf = NULL, *host = NULL;

@@ -408,7 +408,7 @@ provisioner_init(const struct provisioner_opts *o, struct dr_error *err)
 	    o->state_dir != NULL ? xasprintf("%s/bootfiles-src", o->state_dir) : NULL;
 	free(prov_bootfiles_from);
 	prov_bootfiles_from = o->bootfiles_from != NULL ? xstrdup(o->bootfiles_from) : NULL;
-	if (prov_secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0 ||
+	if (secret_init(o->state_dir, err) < 0 || prov_resource_seed(err) < 0 ||
 	    prov_seed_update(err) < 0 || prov_image_seed(err) < 0 ||
 	    prov_image_init(o->state_dir, err) < 0)
 		return -1;

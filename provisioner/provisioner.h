@@ -274,16 +274,6 @@ int prov_discovery_delete(
 int prov_discovery_provision(const char *mac, const json_t *spec, const char *user,
     const char *remote, int64_t *ret_id, struct dr_error *err);
 
-/* secret.c */
-
-/* Load or create the key in dir/secret.key (NULL: a key for this process only). */
-int prov_secret_init(const char *dir, struct dr_error *err);
-/* Encrypt a credential ("enc:v1:..."); NULL before prov_secret_init. Caller frees. */
-char *prov_secret_seal(const char *plain);
-/* Decrypt (plain text passes through); NULL when it does not open. Caller frees. */
-char *prov_secret_open(const char *sealed);
-bool prov_secret_is_sealed(const char *s);
-
 /* hostcert.c */
 
 /*

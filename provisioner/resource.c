@@ -598,9 +598,9 @@ prov_check_interfaces(const json_t *v, json_t **ret, struct dr_error *err)
 				if (prov_check_string(where, val, PROV_NAME_MAX, true, err) < 0)
 					return -1;
 				/* Stored encrypted; a sealed value (from the store) stays. */
-				sealed = prov_secret_is_sealed(json_string_value(val))
+				sealed = secret_is_sealed(json_string_value(val))
 				    ? xstrdup(json_string_value(val))
-				    : prov_secret_seal(json_string_value(val));
+				    : secret_seal(json_string_value(val));
 				if (sealed == NULL)
 					return dr_error_set(err, "%s: cannot be encrypted", where);
 				json_object_set_new(o, k, json_string(sealed));

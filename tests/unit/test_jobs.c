@@ -480,6 +480,100 @@ test_git_spec(void **state)
 	free(r);
 }
 
+/* https://USER:PASSWORD@ split off and decoded; ssh keeps its user, refuses a password;
+ * a user without a password, a line break or a NUL refused; none: 0. */
+static void
+test_git_userinfo(void **state)
+{
+	static const struct {
+		const char *url, *clean, *user, *pass;
+	} good[] = {
+	    {"https://deploy:t0k@git.example.org/ops/site.git", "https://git.example.org/ops/site.git",
+	        "deploy", "t0k"},
+	    {"https://a%40b:p%3Aw%2Fd@h:8443/r.git", "https://h:8443/r.git", "a@b", "p:w/d"},
+	};
+	static const struct {
+		const char *url, *msg;
+	} bad[] = {
+	    {"https://tokenonly@h/r.git", "give both a user name and a password"},
+	    {"https://u:@h/r.git", "give both"},
+	    {"https://u:a%0Ab@h/r.git", "a NUL or a line break"},
+	    {"https://u:a%00b@h/r.git", "a NUL or a line break"},
+	    {"ssh://git:pw@h/r.git", "takes a user name, not a password"},
+	};
+	char *clean, *user, *pass;
+	struct dr_error err;
+	size_t i;
+
+	for (i = 0; i < nitems(good); i++) {
+		assert_int_equal(jobs_git_userinfo(good[i].url, &clean, &user, &pass, &err), 1);
+		assert_string_equal(clean, good[i].clean);
+		assert_string_equal(user, good[i].user);
+		assert_string_equal(pass, good[i].pass);
+		free(clean);
+		free(user);
+		free(pass);
+	}
+	for (i = 0; i < nitems(bad); i++) {
+		assert_int_equal(jobs_git_userinfo(bad[i].url, &clean, &user, &pass, &err), -1);
+		if (strstr(err.msg, bad[i].msg) == NULL)
+			fail_msg("%s: %s", bad[i].url, err.msg);
+		/* the message shows the URL without the secret */
+		assert_null(strstr(err.msg, "pw@"));
+		assert_null(strstr(err.msg, "a%0Ab"));
+	}
+	assert_int_equal(jobs_git_userinfo("ssh://git@h/r.git", &clean, &user, &pass, &err), 0);
+	assert_int_equal(jobs_git_userinfo("https://h/a@b.git", &clean, &user, &pass, &err), 0);
+	assert_int_equal(jobs_git_userinfo("file:///srv/r.git", &clean, &user, &pass, &err), 0);
+}
+
+/* A credential is stored sealed, opens to what was given, is never shown, is checked,
+ * renamed and deleted as the API says. */
+static void
+test_gitcred(void **state)
+{
+	_cleanup_json_ json_t *inv = json_object(), *out = NULL, *row = NULL;
+	_cleanup_json_ json_t *body = json_pack(
+	    "{s:s, s:s, s:s}", "name", "ops", "username", "deploy", "password", "s3cret-tok");
+	struct dr_error err;
+	char *user = NULL, *pass = NULL;
+
+	assert_int_equal(secret_init(NULL, &err), 0);
+	assert_int_equal(jobs_gitcred_save(NULL, body, "t", NULL, inv, &out, &err), 0);
+	assert_string_equal(json_string_value(json_object_get(out, "name")), "ops");
+	assert_null(json_object_get(out, "username"));
+	assert_null(json_object_get(out, "password"));
+	row = store_query_one(&err, "SELECT username, password FROM jobs_git_credentials", NULL);
+	assert_true(secret_is_sealed(json_string_value(json_object_get(row, "password"))));
+	assert_true(secret_is_sealed(json_string_value(json_object_get(row, "username"))));
+	assert_null(strstr(json_string_value(json_object_get(row, "password")), "s3cret"));
+	assert_int_equal(jobs_gitcred_open("ops", &user, &pass, &err), 0);
+	assert_string_equal(user, "deploy");
+	assert_string_equal(pass, "s3cret-tok");
+	free(user);
+	free(pass);
+	/* the same name again: 409; a bad body: 422 per field */
+	assert_int_equal(jobs_gitcred_save(NULL, body, "t", NULL, inv, NULL, &err), -409);
+	_cleanup_json_ json_t *badb =
+	    json_pack("{s:s, s:s, s:s, s:i}", "name", "a b", "username", "u", "password",
+	        "x\ny", "extra", 1);
+	assert_int_equal(jobs_gitcred_save(NULL, badb, "t", NULL, inv, NULL, &err), -422);
+	assert_non_null(json_object_get(inv, "name"));
+	assert_non_null(json_object_get(inv, "password"));
+	assert_non_null(json_object_get(inv, "extra"));
+	/* put replaces the secret of an existing name */
+	assert_int_equal(jobs_gitcred_put("ops", "deploy", "new-tok", "t", NULL, &err), 0);
+	assert_int_equal(jobs_gitcred_open("ops", &user, &pass, &err), 0);
+	assert_string_equal(pass, "new-tok");
+	free(user);
+	free(pass);
+	assert_int_equal(jobs_gitcred_open("nosuch", &user, &pass, &err), -1);
+	assert_non_null(strstr(err.msg, "no git credential 'nosuch'"));
+	assert_int_equal(jobs_gitcred_delete("ops", "t", NULL, &err), 0);
+	assert_false(jobs_gitcred_exists("ops"));
+	assert_int_equal(jobs_gitcred_delete("ops", "t", NULL, &err), -404);
+}
+
 int
 main(void)
 {
@@ -491,6 +585,8 @@ main(void)
 	    cmocka_unit_test(test_profile_shared),
 	    cmocka_unit_test(test_identity),
 	    cmocka_unit_test(test_git_spec),
+	    cmocka_unit_test(test_git_userinfo),
+	    cmocka_unit_test_setup_teardown(test_gitcred, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(test_targets, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(test_host_ssh, setup_store, teardown_store),
 	    cmocka_unit_test_setup_teardown(test_library, setup_store, teardown_store),

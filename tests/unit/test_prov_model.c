@@ -395,9 +395,9 @@ test_bmc_password_sealed(void **state)
 	    json_object_get(json_array_get(json_object_get(h, "interfaces"), 1), "password"));
 	assert_true(str_has_prefix(stored, "enc:v1:"));
 	assert_null(strstr(stored, "s3cret"));
-	plain = prov_secret_open(stored);
+	plain = secret_open(stored);
 	assert_string_equal(plain, "s3cret");
-	assert_null(prov_secret_open("enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	assert_null(secret_open("enc:v1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
 	shown = prov_resource_present(prov_resource_find("host"), h);
 	assert_null(
 	    json_object_get(json_array_get(json_object_get(shown, "interfaces"), 1), "password"));

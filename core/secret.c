@@ -1,6 +1,7 @@
-/* secret.c - credentials encrypted at rest (BMC passwords): AES-256-GCM with a key kept in
- * the state directory, so a copy of the database alone does not give them away. */
-#define LOG_COMPONENT "provisioner"
+/* secret.c - credentials encrypted at rest (BMC passwords, git credentials): AES-256-GCM
+ * with a key kept in the state directory, so a copy of the database alone does not give
+ * them away. One key per state directory, shared by every subsystem. */
+#define LOG_COMPONENT "core"
 #include "config.h"
 
 #include <errno.h>
@@ -12,27 +13,34 @@
 
 #include <openssl/evp.h>
 
-#include "provisioner/provisioner.h"
+#include "core/core.h"
 
 #define SECRET_PREFIX "enc:v1:"
 #define SECRET_KEY_LEN 32
 #define SECRET_IV_LEN 12
 #define SECRET_TAG_LEN 16
-#define SECRET_MAX 4096
 
 static unsigned char secret_key[SECRET_KEY_LEN];
 static bool secret_ready;
+static char *secret_dir; /* the directory the key came from; NULL: a process key */
 static pthread_mutex_t secret_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Load <dir>/secret.key, creating it (0600) on first start; dir NULL: a key for this
- * process only (tests). */
+ * process only (tests). Again with the same dir: nothing to do (each subsystem that seals
+ * calls it at start). */
 int
-prov_secret_init(const char *dir, struct dr_error *err)
+secret_init(const char *dir, struct dr_error *err)
 {
 	_cleanup_free_ char *path = NULL, *data = NULL;
 	size_t len = 0;
 
 	pthread_mutex_lock(&secret_lock);
+	if (secret_ready && dir != NULL && secret_dir != NULL && strcmp(dir, secret_dir) == 0) {
+		pthread_mutex_unlock(&secret_lock);
+		return 0;
+	}
+	free(secret_dir);
+	secret_dir = NULL;
 	if (dir == NULL) {
 		if (getrandom(secret_key, sizeof secret_key, 0) != (ssize_t)sizeof secret_key) {
 			pthread_mutex_unlock(&secret_lock);
@@ -56,6 +64,7 @@ prov_secret_init(const char *dir, struct dr_error *err)
 			return dr_error_prefix(err, "secret key");
 		}
 	}
+	secret_dir = xstrdup(dir);
 	secret_ready = true;
 	pthread_mutex_unlock(&secret_lock);
 	return 0;
@@ -63,14 +72,14 @@ prov_secret_init(const char *dir, struct dr_error *err)
 
 /* True when s is an encrypted value. */
 bool
-prov_secret_is_sealed(const char *s)
+secret_is_sealed(const char *s)
 {
 	return s != NULL && str_has_prefix(s, SECRET_PREFIX);
 }
 
 /* Encrypt plain into "enc:v1:<base64 iv|ciphertext|tag>". Caller frees. */
 char *
-prov_secret_seal(const char *plain)
+secret_seal(const char *plain)
 {
 	unsigned char buf[SECRET_IV_LEN + SECRET_MAX + SECRET_TAG_LEN];
 	unsigned char out[((sizeof buf + 2) / 3) * 4 + 1];
@@ -100,7 +109,7 @@ prov_secret_seal(const char *plain)
 /* Decrypt a sealed value (a plain one is returned as it is). NULL when it does not open
  * with this key. Caller frees. */
 char *
-prov_secret_open(const char *sealed)
+secret_open(const char *sealed)
 {
 	unsigned char raw[SECRET_IV_LEN + SECRET_MAX + SECRET_TAG_LEN + 4];
 	unsigned char plain[SECRET_MAX + 1];
@@ -111,7 +120,7 @@ prov_secret_open(const char *sealed)
 
 	if (sealed == NULL)
 		return NULL;
-	if (!prov_secret_is_sealed(sealed))
+	if (!secret_is_sealed(sealed))
 		return xstrdup(sealed);
 	b64 = sealed + strlen(SECRET_PREFIX);
 	blen = strlen(b64);
