@@ -24,6 +24,14 @@
 #define SYNC_BATCH 2000 /* packages per download round at most */
 #define SYNC_BATCH_MIN 500 /* and at least, until every package is known */
 #define SYNC_ROUND_BYTES (256ull << 20) /* and no more bytes than this (but one package) */
+/* A round's transfers are shared among this many threads, each with its part of the
+ * connections: creating files, writing them and hashing them (SHA-256 while they stream)
+ * is CPU work in the thread that receives them, and one thread is one core. */
+#define SYNC_LANES 2
+/* Small files gain nothing from a second lane (measured: the per-file cost is in the
+ * file system and the server, and two threads only contend): lanes are for rounds whose
+ * files average this much. */
+#define SYNC_LANE_BYTES (512u << 10)
 
 static void sync_fetch_push(struct repo_sync *s, int64_t unit_id, const struct repo_pkg *p);
 
@@ -255,7 +263,16 @@ struct sync_batch {
 	const struct sync_fetch *f;
 	int r;
 	struct dr_error err;
-	pthread_t thread;
+	struct sync_lane {
+		struct sync_batch *b;
+		size_t from, to; /* its share of todo */
+		int concurrency;
+		int r;
+		struct dr_error err;
+		pthread_t thread;
+		int64_t fetch_us;
+	} lanes[SYNC_LANES];
+	int nlanes;
 	bool running;
 	int64_t fetch_us;
 };
@@ -362,24 +379,53 @@ sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_e
 	return 0;
 }
 
-/* The transfers of a round, on their own thread. */
+/* One lane's share of a round's transfers, on its own thread. */
 static void *
-sync_batch_fetch(void *arg)
+sync_lane_fetch(void *arg)
 {
-	struct sync_batch *b = arg;
+	struct sync_lane *l = arg;
+	struct sync_batch *b = l->b;
 	int64_t t = time_mono_us();
 
-	b->r =
-	    b->m > 0 ? http_download_many(b->todo, b->m, b->f->concurrency, &b->f->o, &b->err) : 0;
-	b->fetch_us = time_mono_us() - t;
+	l->r = l->to > l->from ? http_download_many(b->todo + l->from, l->to - l->from,
+				     l->concurrency, &b->f->o, &l->err)
+			       : 0;
+	l->fetch_us = time_mono_us() - t;
 	return NULL;
 }
 
+/*
+ * Start a round's transfers: the files to fetch are dealt to the lanes in turns of
+ * equal size (a round's files are alike: the lanes finish together), and the
+ * connections too (concurrency in all, as with one lane).
+ */
 static void
 sync_batch_start(struct sync_batch *b)
 {
-	if (pthread_create(&b->thread, NULL, sync_batch_fetch, b) != 0)
-		fatalx("pthread_create failed");
+	int lanes = SYNC_LANES, i;
+	size_t from = 0;
+	uint64_t bytes = 0;
+
+	for (i = 0; i < (int)b->m; i++)
+		bytes += (uint64_t)(b->todo[i].max_size);
+	if (b->m == 0 || bytes / b->m < SYNC_LANE_BYTES)
+		lanes = 1;
+	if (lanes > b->f->concurrency)
+		lanes = b->f->concurrency;
+	if ((size_t)lanes > b->m)
+		lanes = b->m > 0 ? (int)b->m : 1;
+	b->nlanes = lanes;
+	for (i = 0; i < lanes; i++) {
+		struct sync_lane *l = &b->lanes[i];
+
+		l->b = b;
+		l->from = from;
+		l->to = from = b->m * (size_t)(i + 1) / (size_t)lanes;
+		l->concurrency = b->f->concurrency * (i + 1) / lanes - b->f->concurrency * i / lanes;
+		l->r = 0;
+		if (pthread_create(&l->thread, NULL, sync_lane_fetch, l) != 0)
+			fatalx("pthread_create failed");
+	}
 	b->running = true;
 }
 
@@ -388,10 +434,23 @@ sync_batch_wait(struct sync_fetch *f, struct sync_batch *b)
 {
 	int64_t t = time_mono_us();
 	size_t i;
+	int k;
 
 	if (!b->running)
 		return;
-	pthread_join(b->thread, NULL);
+	b->r = 0;
+	b->fetch_us = 0;
+	for (k = 0; k < b->nlanes; k++) {
+		struct sync_lane *l = &b->lanes[k];
+
+		pthread_join(l->thread, NULL);
+		if (l->r < 0 && b->r == 0) {
+			b->r = -1;
+			b->err = l->err;
+		}
+		if (l->fetch_us > b->fetch_us)
+			b->fetch_us = l->fetch_us;
+	}
 	b->running = false;
 	for (i = 0; i < b->m; i++)
 		b->d[b->index[i]] = b->todo[i];
