@@ -23,6 +23,7 @@
 
 #define SYNC_BATCH 2000 /* packages per download round at most */
 #define SYNC_BATCH_MIN 500 /* and at least, until every package is known */
+#define SYNC_TAIL 250 /* the smallest of the last rounds */
 #define SYNC_ROUND_BYTES (256ull << 20) /* and no more bytes than this (but one package) */
 /* A round's transfers are shared among this many threads, each with its part of the
  * connections: creating files, writing them and hashing them (SHA-256 while they stream)
@@ -246,6 +247,7 @@ struct sync_fetch {
 	uint64_t bytes;
 	int64_t t0, fetch_us, wait_us, sync_us, move_us;
 	/* settings */
+	bool leftovers; /* the last sync did not succeed: it may have left files to reuse */
 	int concurrency;
 	struct http_client_opts o;
 	char *dldir, *tag;
@@ -301,7 +303,7 @@ sync_batch_free(struct sync_batch *b)
 static bool
 sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
 {
-	size_t avail, k;
+	size_t avail, k, limit;
 	uint64_t bytes;
 
 	pthread_mutex_lock(&f->lock);
@@ -315,8 +317,13 @@ sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
 		pthread_mutex_unlock(&f->lock);
 		return false;
 	}
+	/* Once every package is known, rounds halve towards the end: the last round's flush
+	 * and moves are the only ones no transfer overlaps, so it is kept small. */
+	limit = SYNC_BATCH;
+	if (f->closed && avail < 2 * SYNC_BATCH)
+		limit = avail / 2 > SYNC_TAIL ? avail / 2 : SYNC_TAIL;
 	/* Big packages make small rounds: each round's flush overlaps the next's transfers. */
-	for (k = 0, bytes = 0; k < avail && k < SYNC_BATCH; k++) {
+	for (k = 0, bytes = 0; k < avail && k < limit; k++) {
 		int64_t size = f->items[f->taken + k].size;
 
 		if (k > 0 && bytes + (uint64_t)(size > 0 ? size : 0) > SYNC_ROUND_BYTES)
@@ -335,9 +342,9 @@ sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
  * Name each file of the round: a SHA-256 package waits beside its pool name (a rename in
  * one directory makes it a pool file), others in the repository's download directory
  * until their own checksum is checked. Each is written in place under that name (one
- * rename per file, into the pool). A file a killed sync finished but did not move into
- * the pool is kept when it still hashes right (it was never synced, so it is checked,
- * not trusted); a partial one is resumed.
+ * rename per file, into the pool). After a sync that did not succeed, a file it finished
+ * but did not move into the pool is kept when it still hashes right (it was never
+ * synced, so it is checked, not trusted); a partial one is resumed.
  */
 static int
 sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_error *err)
@@ -367,7 +374,7 @@ sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_e
 		b->d[i].max_size = dl->size > 0 ? (uint64_t)dl->size : REPO_PACKAGE_MAX;
 		b->d[i].no_sync = true;
 		b->d[i].in_place = true;
-		if (repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
+		if (f->leftovers && repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
 		    strcasecmp(hex, dl->checksum) == 0) {
 			b->d[i].result = 0;
 			b->reused++;
@@ -645,6 +652,13 @@ sync_fetch_start(struct repo_sync *s)
 	if (limit > 0)
 		f->o.max_recv_bytes_per_s =
 		    limit / f->concurrency > 0 ? limit / f->concurrency : 1;
+	/* A sync that succeeded moved every file it fetched into the pool, and one that
+	 * never ran fetched none: only after another end is each name worth a look. */
+	{
+		const char *last =
+		    json_string_value(json_object_get(s->repo, "last_sync_state"));
+		f->leftovers = last != NULL && strcmp(last, "succeeded") != 0;
+	}
 	f->dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(), repo_id);
 	f->tag = xasprintf("r%lld", repo_id);
 	f->t0 = time_mono_us();
