@@ -374,7 +374,8 @@ sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_e
 		b->d[i].max_size = dl->size > 0 ? (uint64_t)dl->size : REPO_PACKAGE_MAX;
 		b->d[i].no_sync = true;
 		b->d[i].in_place = true;
-		if (f->leftovers && repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
+		if (f->leftovers &&
+		    repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
 		    strcasecmp(hex, dl->checksum) == 0) {
 			b->d[i].result = 0;
 			b->reused++;
@@ -395,26 +396,26 @@ sync_lane_fetch(void *arg)
 	int64_t t = time_mono_us();
 
 	l->r = l->to > l->from ? http_download_many(b->todo + l->from, l->to - l->from,
-				     l->concurrency, &b->f->o, &l->err)
-			       : 0;
+	                             l->concurrency, &b->f->o, &l->err)
+	                       : 0;
 	l->fetch_us = time_mono_us() - t;
 	return NULL;
 }
 
 /*
- * Start a round's transfers: the files to fetch are dealt to the lanes in turns of
- * equal size (a round's files are alike: the lanes finish together), and the
- * connections too (concurrency in all, as with one lane).
+ * Start a round's transfers: the files to fetch are dealt to the lanes in runs of about
+ * equal bytes (so that the lanes finish together), and the connections too
+ * (concurrency in all, as with one lane).
  */
 static void
 sync_batch_start(struct sync_batch *b)
 {
 	int lanes = SYNC_LANES, i;
-	size_t from = 0;
-	uint64_t bytes = 0;
+	uint64_t bytes = 0, sum = 0;
+	size_t j = 0;
 
-	for (i = 0; i < (int)b->m; i++)
-		bytes += (uint64_t)(b->todo[i].max_size);
+	for (j = 0; j < b->m; j++)
+		bytes += b->todo[j].max_size;
 	if (b->m == 0 || bytes / b->m < SYNC_LANE_BYTES)
 		lanes = 1;
 	if (lanes > b->f->concurrency)
@@ -422,13 +423,20 @@ sync_batch_start(struct sync_batch *b)
 	if ((size_t)lanes > b->m)
 		lanes = b->m > 0 ? (int)b->m : 1;
 	b->nlanes = lanes;
-	for (i = 0; i < lanes; i++) {
+	for (i = 0, j = 0; i < lanes; i++) {
 		struct sync_lane *l = &b->lanes[i];
 
 		l->b = b;
-		l->from = from;
-		l->to = from = b->m * (size_t)(i + 1) / (size_t)lanes;
-		l->concurrency = b->f->concurrency * (i + 1) / lanes - b->f->concurrency * i / lanes;
+		l->from = j;
+		/* Up to this lane's share of the bytes, leaving a file for each lane after. */
+		while (j < b->m - (size_t)(lanes - 1 - i) &&
+		    (i == lanes - 1 || j == l->from ||
+		        sum + b->todo[j].max_size / 2 <=
+		            bytes * (uint64_t)(i + 1) / (uint64_t)lanes))
+			sum += b->todo[j++].max_size;
+		l->to = j;
+		l->concurrency =
+		    b->f->concurrency * (i + 1) / lanes - b->f->concurrency * i / lanes;
 		l->r = 0;
 		if (pthread_create(&l->thread, NULL, sync_lane_fetch, l) != 0)
 			fatalx("pthread_create failed");
@@ -655,8 +663,7 @@ sync_fetch_start(struct repo_sync *s)
 	/* A sync that succeeded moved every file it fetched into the pool, and one that
 	 * never ran fetched none: only after another end is each name worth a look. */
 	{
-		const char *last =
-		    json_string_value(json_object_get(s->repo, "last_sync_state"));
+		const char *last = json_string_value(json_object_get(s->repo, "last_sync_state"));
 		f->leftovers = last != NULL && strcmp(last, "succeeded") != 0;
 	}
 	f->dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(), repo_id);
