@@ -244,6 +244,7 @@ struct sync_fetch {
 	struct sync_key *keys; /* pool keys of units whose checksum is not a SHA-256 */
 	size_t nkeys, keys_cap;
 	size_t done, reused, printed;
+	int lanes; /* the most fetch threads a round had */
 	uint64_t bytes;
 	int64_t t0, fetch_us, wait_us, sync_us, move_us;
 	/* settings */
@@ -467,6 +468,8 @@ sync_batch_wait(struct sync_fetch *f, struct sync_batch *b)
 			b->fetch_us = l->fetch_us;
 	}
 	b->running = false;
+	if (b->nlanes > f->lanes)
+		f->lanes = b->nlanes;
 	for (i = 0; i < b->m; i++)
 		b->d[b->index[i]] = b->todo[i];
 	f->wait_us += time_mono_us() - t;
@@ -726,11 +729,11 @@ sync_fetch_finish(struct repo_sync *s, bool failed, struct dr_error *err)
 		if (f->printed != f->done)
 			sync_fetch_progress(f);
 		job_printf(s->job,
-		    "downloads: %zu packages, %.1f MB in %.2f s (transfers %.2f s, waited for"
-		    " them %.2f s; syncfs %.2f s, into the pool %.2f s)\n",
-		    f->n, (double)f->bytes / 1e6, (double)(time_mono_us() - f->t0) / 1e6,
-		    (double)f->fetch_us / 1e6, (double)f->wait_us / 1e6, (double)f->sync_us / 1e6,
-		    (double)f->move_us / 1e6);
+		    "downloads: %zu packages, %.1f MB in %.2f s on %d thread%s (transfers %.2f s,"
+		    " waited for them %.2f s; syncfs %.2f s, into the pool %.2f s)\n",
+		    f->n, (double)f->bytes / 1e6, (double)(time_mono_us() - f->t0) / 1e6, f->lanes,
+		    f->lanes == 1 ? "" : "s", (double)f->fetch_us / 1e6, (double)f->wait_us / 1e6,
+		    (double)f->sync_us / 1e6, (double)f->move_us / 1e6);
 		if (f->reused > 0)
 			job_printf(s->job,
 			    "%zu packages an interrupted sync had downloaded were reused\n",
