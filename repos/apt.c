@@ -17,7 +17,7 @@
 
 #include "repos/repos.h"
 
-#define APT_BATCH 500
+#define APT_BATCH 2000
 
 struct apt_parse {
 	struct repo_sync *s;

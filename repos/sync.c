@@ -23,7 +23,16 @@
 
 #define SYNC_BATCH 2000 /* packages per download round at most */
 #define SYNC_BATCH_MIN 500 /* and at least, until every package is known */
+#define SYNC_TAIL 250 /* the smallest of the last rounds */
 #define SYNC_ROUND_BYTES (256ull << 20) /* and no more bytes than this (but one package) */
+/* A round's transfers are shared among this many threads, each with its part of the
+ * connections: creating files, writing them and hashing them (SHA-256 while they stream)
+ * is CPU work in the thread that receives them, and one thread is one core. */
+#define SYNC_LANES 2
+/* Small files gain nothing from a second lane (measured: the per-file cost is in the
+ * file system and the server, and two threads only contend): lanes are for rounds whose
+ * files average this much. */
+#define SYNC_LANE_BYTES (512u << 10)
 
 static void sync_fetch_push(struct repo_sync *s, int64_t unit_id, const struct repo_pkg *p);
 
@@ -235,9 +244,11 @@ struct sync_fetch {
 	struct sync_key *keys; /* pool keys of units whose checksum is not a SHA-256 */
 	size_t nkeys, keys_cap;
 	size_t done, reused, printed;
+	int lanes; /* the most fetch threads a round had */
 	uint64_t bytes;
 	int64_t t0, fetch_us, wait_us, sync_us, move_us;
 	/* settings */
+	bool leftovers; /* the last sync did not succeed: it may have left files to reuse */
 	int concurrency;
 	struct http_client_opts o;
 	char *dldir, *tag;
@@ -255,7 +266,16 @@ struct sync_batch {
 	const struct sync_fetch *f;
 	int r;
 	struct dr_error err;
-	pthread_t thread;
+	struct sync_lane {
+		struct sync_batch *b;
+		size_t from, to; /* its share of todo */
+		int concurrency;
+		int r;
+		struct dr_error err;
+		pthread_t thread;
+		int64_t fetch_us;
+	} lanes[SYNC_LANES];
+	int nlanes;
 	bool running;
 	int64_t fetch_us;
 };
@@ -284,7 +304,7 @@ sync_batch_free(struct sync_batch *b)
 static bool
 sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
 {
-	size_t avail, k;
+	size_t avail, k, limit;
 	uint64_t bytes;
 
 	pthread_mutex_lock(&f->lock);
@@ -298,8 +318,13 @@ sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
 		pthread_mutex_unlock(&f->lock);
 		return false;
 	}
+	/* Once every package is known, rounds halve towards the end: the last round's flush
+	 * and moves are the only ones no transfer overlaps, so it is kept small. */
+	limit = SYNC_BATCH;
+	if (f->closed && avail < 2 * SYNC_BATCH)
+		limit = avail / 2 > SYNC_TAIL ? avail / 2 : SYNC_TAIL;
 	/* Big packages make small rounds: each round's flush overlaps the next's transfers. */
-	for (k = 0, bytes = 0; k < avail && k < SYNC_BATCH; k++) {
+	for (k = 0, bytes = 0; k < avail && k < limit; k++) {
 		int64_t size = f->items[f->taken + k].size;
 
 		if (k > 0 && bytes + (uint64_t)(size > 0 ? size : 0) > SYNC_ROUND_BYTES)
@@ -318,9 +343,9 @@ sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
  * Name each file of the round: a SHA-256 package waits beside its pool name (a rename in
  * one directory makes it a pool file), others in the repository's download directory
  * until their own checksum is checked. Each is written in place under that name (one
- * rename per file, into the pool). A file a killed sync finished but did not move into
- * the pool is kept when it still hashes right (it was never synced, so it is checked,
- * not trusted); a partial one is resumed.
+ * rename per file, into the pool). After a sync that did not succeed, a file it finished
+ * but did not move into the pool is kept when it still hashes right (it was never
+ * synced, so it is checked, not trusted); a partial one is resumed.
  */
 static int
 sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_error *err)
@@ -350,7 +375,8 @@ sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_e
 		b->d[i].max_size = dl->size > 0 ? (uint64_t)dl->size : REPO_PACKAGE_MAX;
 		b->d[i].no_sync = true;
 		b->d[i].in_place = true;
-		if (repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
+		if (f->leftovers &&
+		    repo_pool_digest_file(dl->checksum_type, b->paths[i], hex, NULL, NULL) == 0 &&
 		    strcasecmp(hex, dl->checksum) == 0) {
 			b->d[i].result = 0;
 			b->reused++;
@@ -362,24 +388,60 @@ sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_e
 	return 0;
 }
 
-/* The transfers of a round, on their own thread. */
+/* One lane's share of a round's transfers, on its own thread. */
 static void *
-sync_batch_fetch(void *arg)
+sync_lane_fetch(void *arg)
 {
-	struct sync_batch *b = arg;
+	struct sync_lane *l = arg;
+	struct sync_batch *b = l->b;
 	int64_t t = time_mono_us();
 
-	b->r =
-	    b->m > 0 ? http_download_many(b->todo, b->m, b->f->concurrency, &b->f->o, &b->err) : 0;
-	b->fetch_us = time_mono_us() - t;
+	l->r = l->to > l->from ? http_download_many(b->todo + l->from, l->to - l->from,
+	                             l->concurrency, &b->f->o, &l->err)
+	                       : 0;
+	l->fetch_us = time_mono_us() - t;
 	return NULL;
 }
 
+/*
+ * Start a round's transfers: the files to fetch are dealt to the lanes in runs of about
+ * equal bytes (so that the lanes finish together), and the connections too
+ * (concurrency in all, as with one lane).
+ */
 static void
 sync_batch_start(struct sync_batch *b)
 {
-	if (pthread_create(&b->thread, NULL, sync_batch_fetch, b) != 0)
-		fatalx("pthread_create failed");
+	int lanes = SYNC_LANES, i;
+	uint64_t bytes = 0, sum = 0;
+	size_t j = 0;
+
+	for (j = 0; j < b->m; j++)
+		bytes += b->todo[j].max_size;
+	if (b->m == 0 || bytes / b->m < SYNC_LANE_BYTES)
+		lanes = 1;
+	if (lanes > b->f->concurrency)
+		lanes = b->f->concurrency;
+	if ((size_t)lanes > b->m)
+		lanes = b->m > 0 ? (int)b->m : 1;
+	b->nlanes = lanes;
+	for (i = 0, j = 0; i < lanes; i++) {
+		struct sync_lane *l = &b->lanes[i];
+
+		l->b = b;
+		l->from = j;
+		/* Up to this lane's share of the bytes, leaving a file for each lane after. */
+		while (j < b->m - (size_t)(lanes - 1 - i) &&
+		    (i == lanes - 1 || j == l->from ||
+		        sum + b->todo[j].max_size / 2 <=
+		            bytes * (uint64_t)(i + 1) / (uint64_t)lanes))
+			sum += b->todo[j++].max_size;
+		l->to = j;
+		l->concurrency =
+		    b->f->concurrency * (i + 1) / lanes - b->f->concurrency * i / lanes;
+		l->r = 0;
+		if (pthread_create(&l->thread, NULL, sync_lane_fetch, l) != 0)
+			fatalx("pthread_create failed");
+	}
 	b->running = true;
 }
 
@@ -388,11 +450,26 @@ sync_batch_wait(struct sync_fetch *f, struct sync_batch *b)
 {
 	int64_t t = time_mono_us();
 	size_t i;
+	int k;
 
 	if (!b->running)
 		return;
-	pthread_join(b->thread, NULL);
+	b->r = 0;
+	b->fetch_us = 0;
+	for (k = 0; k < b->nlanes; k++) {
+		struct sync_lane *l = &b->lanes[k];
+
+		pthread_join(l->thread, NULL);
+		if (l->r < 0 && b->r == 0) {
+			b->r = -1;
+			b->err = l->err;
+		}
+		if (l->fetch_us > b->fetch_us)
+			b->fetch_us = l->fetch_us;
+	}
 	b->running = false;
+	if (b->nlanes > f->lanes)
+		f->lanes = b->nlanes;
 	for (i = 0; i < b->m; i++)
 		b->d[b->index[i]] = b->todo[i];
 	f->wait_us += time_mono_us() - t;
@@ -586,6 +663,12 @@ sync_fetch_start(struct repo_sync *s)
 	if (limit > 0)
 		f->o.max_recv_bytes_per_s =
 		    limit / f->concurrency > 0 ? limit / f->concurrency : 1;
+	/* A sync that succeeded moved every file it fetched into the pool, and one that
+	 * never ran fetched none: only after another end is each name worth a look. */
+	{
+		const char *last = json_string_value(json_object_get(s->repo, "last_sync_state"));
+		f->leftovers = last != NULL && strcmp(last, "succeeded") != 0;
+	}
 	f->dldir = xasprintf("%s/tmp/dl-%lld", repo_pool_dir(), repo_id);
 	f->tag = xasprintf("r%lld", repo_id);
 	f->t0 = time_mono_us();
@@ -646,11 +729,11 @@ sync_fetch_finish(struct repo_sync *s, bool failed, struct dr_error *err)
 		if (f->printed != f->done)
 			sync_fetch_progress(f);
 		job_printf(s->job,
-		    "downloads: %zu packages, %.1f MB in %.2f s (transfers %.2f s, waited for"
-		    " them %.2f s; syncfs %.2f s, into the pool %.2f s)\n",
-		    f->n, (double)f->bytes / 1e6, (double)(time_mono_us() - f->t0) / 1e6,
-		    (double)f->fetch_us / 1e6, (double)f->wait_us / 1e6, (double)f->sync_us / 1e6,
-		    (double)f->move_us / 1e6);
+		    "downloads: %zu packages, %.1f MB in %.2f s on %d thread%s (transfers %.2f s,"
+		    " waited for them %.2f s; syncfs %.2f s, into the pool %.2f s)\n",
+		    f->n, (double)f->bytes / 1e6, (double)(time_mono_us() - f->t0) / 1e6, f->lanes,
+		    f->lanes == 1 ? "" : "s", (double)f->fetch_us / 1e6, (double)f->wait_us / 1e6,
+		    (double)f->sync_us / 1e6, (double)f->move_us / 1e6);
 		if (f->reused > 0)
 			job_printf(s->job,
 			    "%zu packages an interrupted sync had downloaded were reused\n",

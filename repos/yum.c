@@ -15,7 +15,7 @@
 
 #include "repos/repos.h"
 
-#define YUM_BATCH 500
+#define YUM_BATCH 2000
 
 /* Metadata types carried over as they are into generated repodata. */
 static const char *const yum_carried[] = {"group", "group_gz", "group_xz", "modules", "productid"};

@@ -62,6 +62,7 @@ is "every file in the pool matches its name" "$bad" 0
 out=$("$DROVER" repo sync r --wait 2>&1)
 is "the next sync succeeds" "$?" 0
 like "and makes version 2" "$out" 'new version 2: 48 packages'
+like "files of 256 KiB are fetched on one thread" "$out" 'downloads: .* on 1 thread '
 like "what the killed sync downloaded is reused" "$out" \
 	'[0-9]+ packages an interrupted sync had downloaded were reused'
 partial=$(grep -c ' 206 ' "$TAP_TMP/nginx/access.log")
@@ -80,10 +81,38 @@ python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/bw" 4 4194304
 	--bandwidth-limit 4M --concurrency 4 >/dev/null
 like "repo show has the limit" "$("$DROVER" repo show bw)" 'BANDWIDTH LIMIT +4194304'
 t0=$(date +%s%N)
-ok "a limited sync succeeds" "$DROVER" repo sync bw --wait
+out=$("$DROVER" repo sync bw --wait 2>&1)
+is "a limited sync succeeds" "$?" 0
 t1=$(date +%s%N)
+like "big files are fetched on two threads" "$out" 'downloads: 4 packages, .* on 2 threads'
 ms=$(((t1 - t0) / 1000000))
 ok "and is held back by the limit (${ms} ms for 16 MiB at 4 MiB/s)" test "$ms" -ge 1800
+
+# Big files are fetched on two threads, each with half the connections: a wrong checksum
+# in the second thread's share fails the sync naming the package, nothing enters the pool
+# under its name, and once upstream is right the sync takes all of them.
+python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/big" 6 1048576
+f=$www/big/Packages/5/pkg00005-1.0-1.noarch.rpm
+cp "$f" "$TAP_TMP/pkg00005.rpm"
+printf 'x' | dd of="$f" bs=1 seek=1000 conv=notrunc 2>/dev/null
+"$DROVER" repo create --product p --name big --type yum --url "$NGINX_URL/big" >/dev/null
+out=$("$DROVER" repo sync big --wait 2>&1)
+like "a wrong checksum in the second fetch thread's share fails the sync, naming it" \
+	"$out" 'pkg00005-1.0-1.noarch.rpm.*SHA-256 mismatch'
+sha=$(sha256sum "$TAP_TMP/pkg00005.rpm" | cut -c1-64)
+ok "and the package is not in the pool" \
+	test ! -e "$TAP_TMP/state/pool/sha256/$(echo "$sha" | cut -c1-2)/$(echo "$sha" | cut -c3-)"
+cp "$TAP_TMP/pkg00005.rpm" "$f"
+out=$("$DROVER" repo sync big --wait 2>&1)
+like "with upstream right again the sync takes every package" "$out" 'new version 1: 6 packages'
+like "the files the failed sync fetched whole are reused" "$out" \
+	'5 packages an interrupted sync had downloaded were reused'
+bad=0
+for f in $(find "$TAP_TMP/state/pool/sha256" -type f ! -name '*.part'); do
+	name=$(basename "$(dirname "$f")")$(basename "$f")
+	[ "$(sha256sum "$f" | cut -c1-64)" = "$name" ] || bad=$((bad + 1))
+done
+is "every file in the pool still matches its name" "$bad" 0
 
 # on_demand: metadata only; a package is fetched, verified and stored on first request.
 python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/od" 3 8192
