@@ -262,6 +262,110 @@ nsx "$top_builddir/drover" play "$d/check.yml" -i "$d/inventory-wrong" >"$d/play
 is "a wrong recorded key: the host is unreachable (exit 4)" "$?" 4
 like "because its key does not match" "$(cat "$d/play2.log")" '[Hh]ost key|mismatch|changed'
 
+# --- UEFI: a second VM under OVMF (virtio-net with no iPXE option ROM, so the firmware's
+# own PXE asks and gets ipxe.efi). The installer sees /sys/firmware/efi and makes a GPT disk
+# with an EFI system partition and GRUB at EFI/BOOT/BOOTX64.EFI; at the next boot iPXE
+# exits back to the firmware, which boots the disk.
+ovmf=/usr/share/OVMF/OVMF_CODE_4M.fd
+if [ ! -r "$ovmf" ] || [ ! -r /usr/share/OVMF/OVMF_VARS_4M.fd ]; then
+	skip "the UEFI VM" "$ovmf missing (ovmf package)"
+else
+	kill "$QEMU_PID" 2>/dev/null
+	wait "$QEMU_PID" 2>/dev/null
+	MAC2=52:54:00:12:35:02
+	IP2=198.18.0.32
+	ok "a second host, to install under UEFI" drover host create --name vm2 --mac "$MAC2" \
+		--ip "$IP2" --operatingsystem "Debian 12" --provision-method image --image deb12 \
+		-p "ssh_authorized_keys=$(cat "$d/id.pub")"
+	like "whose iPXE answer, once installed, leaves UEFI to the firmware" \
+		"$(nsx curl -s "$U/unattended/iPXE?mac=$MAC2")" 'iseq \$\{platform\} efi && exit 1'
+	ok "drover host build vm2" drover host build vm2
+	phase uefi_build
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars2.fd"
+	truncate -s 3G "$d/disk2.img"
+	: >"$d/console2.log"
+	# vm_uefi ARGS...: the OVMF VM, booting the network first, then its disk.
+	vm_uefi() {
+		ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 768 -nodefaults -display none \
+			-chardev "file,id=s0,path=$d/console2.log,append=on" -serial chardev:s0 \
+			-drive if=pflash,format=raw,readonly=on,file="$ovmf" \
+			-drive if=pflash,format=raw,file="$d/vars2.fd" \
+			-drive if=none,id=d0,format=raw,file="$d/disk2.img" \
+			-device virtio-blk-pci,drive=d0,bootindex=2 \
+			-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+			-device virtio-net-pci,netdev=n0,mac="$MAC2",romfile=,bootindex=1 \
+			"$@" >>"$d/qemu.log" 2>&1 &
+		QEMU_PID=$!
+	}
+	vm_uefi -no-reboot
+	i=0
+	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
+		grep -q 'drover-installer: up' "$d/console2.log" && seen uefi_installer_up
+		grep -q 'drover: writing' "$d/console2.log" && seen uefi_image_writing
+		grep -q 'drover: installing the boot loader' "$d/console2.log" && seen uefi_boot_loader
+		grep -q 'host vm2 built' "$d/droverd.log" && seen uefi_built
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q 'host vm2 built' "$d/droverd.log" && seen uefi_built
+	seen uefi_install_vm_exited
+	ok "the UEFI VM installed itself and rebooted within 900 s" \
+		sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+	like "the installer chose UEFI: GPT and GRUB" \
+		"$(tr -d '\r' <"$d/console2.log" | tr '\n' ' ')" \
+		'drover: partitioning /dev/vda \(uefi\).*installing the boot loader \(GRUB, UEFI\).*drover-installer: installed'
+	like "vm2 is installed" "$(drover host list 2>&1)" 'vm2 +- +Debian 12 +installed +false'
+	sfdisk -d "$d/disk2.img" >"$d/disk2.sfdisk" 2>&1
+	like "its disk is GPT" "$(cat "$d/disk2.sfdisk")" 'label: gpt'
+	like "with an EFI system partition first" "$(cat "$d/disk2.sfdisk")" \
+		'disk2\.img1 : .*type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B'
+	drover host known-hosts vm2 >"$d/kh2" 2>&1
+	like "its new ed25519 host key is recorded" "$(cat "$d/kh2")" "^vm2,$IP2 ssh-ed25519 "
+
+	# The second boot: OVMF's PXE, iPXE asks droverd and exits, OVMF boots the disk:
+	# GRUB, Debian, sshd.
+	boots=$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")
+	vm_uefi
+	i=0
+	until nsx sh -c "echo | busybox nc -w 1 $IP2 22" 2>/dev/null | grep -q SSH-2.0 ||
+		[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
+		sleep 1
+		i=$((i + 1))
+	done
+	phase uefi_sshd_up
+	like "the UEFI-installed system's sshd answers" \
+		"$(nsx sh -c "echo | busybox nc -w 2 $IP2 22" 2>&1)" 'SSH-2\.0-OpenSSH'
+	ok "it network-booted first (iPXE asked droverd, which said exit)" \
+		test "$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")" -gt "$boots"
+	like "then GRUB booted it from the disk" "$(tr -d '\r' <"$d/console2.log")" \
+		'Debian GNU/Linux \(vm2'
+	cat >"$d/inventory2" <<EOF
+vm2 ansible_host=$IP2 ansible_user=root ansible_ssh_private_key_file=$d/id ansible_ssh_known_hosts_file=$d/kh2
+EOF
+	cat >"$d/check2.yml" <<'EOF'
+- hosts: vm2
+  gather_facts: false
+  tasks:
+    - name: booted by UEFI
+      command: test -d /sys/firmware/efi
+    - name: its root file system, the second GPT partition
+      command: grep ' / ' /proc/mounts
+      register: rootfs
+    - assert:
+        that:
+          - "'/dev/vda2' in rootfs.stdout"
+    - name: the EFI system partition, mounted from fstab
+      command: grep ' /boot/efi vfat ' /proc/mounts
+    - name: with GRUB at the removable-media path
+      command: test -s /boot/efi/EFI/BOOT/BOOTX64.EFI
+EOF
+	nsx "$top_builddir/drover" play "$d/check2.yml" -i "$d/inventory2" >"$d/play3.log" 2>&1
+	ok "drover play verifies the UEFI install on it (recorded host key)" test $? -eq 0
+	like "with every task ok" "$(cat "$d/play3.log")" \
+		'vm2 +: ok=5 +changed=[0-9]+ +unreachable=0 +failed=0'
+	phase uefi_playbook
+fi
+
 echo "# phases (s since start): $(tr '\n' ' ' <"$d/phases")"
 if [ "$tap_failed" -ne 0 ]; then
 	echo "# --- console"; tail -40 "$d/console.log" | sed 's/^/# /'
@@ -269,6 +373,8 @@ if [ "$tap_failed" -ne 0 ]; then
 	echo "# --- droverd"; tail -15 "$d/droverd.log" | sed 's/^/# /'
 	echo "# --- dnsmasq"; tail -8 "$d/dnsmasq.log" | sed 's/^/# /'
 	echo "# --- play"; cat "$d/play.log" 2>/dev/null | tail -15 | sed 's/^/# /'
+	[ -f "$d/console2.log" ] && { echo "# --- UEFI console"; tail -40 "$d/console2.log" | sed 's/^/# /'; }
+	[ -f "$d/play3.log" ] && { echo "# --- UEFI play"; tail -15 "$d/play3.log" | sed 's/^/# /'; }
 	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
 fi
 done_testing
