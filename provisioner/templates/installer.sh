@@ -1,7 +1,7 @@
 #!/bin/sh
 # installer.sh OUTDIR [KERNEL_VERSION] - Drover's installer for the image provision method,
 # made from this machine's Debian packages: OUTDIR/vmlinuz (linux-image-amd64) and
-# OUTDIR/initrd.img, a gzip'd cpio of busybox-static, sfdisk (fdisk), mke2fs, e2fsck and
+# OUTDIR/initrd.img, a gzip'd cpio of busybox-static, sfdisk (fdisk), blkid, mke2fs, e2fsck and
 # resize2fs (e2fsprogs), mkfs.vfat (dosfstools), zstd, GNU tar with their libraries, and the
 # kernel's modules for common disks, NICs, ext4 and vfat.
 # Its /init brings the network up with DHCP, fetches url= from the kernel command line
@@ -28,9 +28,10 @@ mkdir -p "$w/bin" "$w/sbin" "$w/etc" "$w/proc" "$w/sys" "$w/dev" "$w/tmp" "$w/ru
 	"$w/target" "$w/lib/drover-modules"
 cp "$bb" "$w/bin/busybox"
 # Programs busybox lacks or does too little of, with the libraries they link.
-for p in sfdisk mke2fs e2fsck resize2fs mkfs.vfat zstd tar; do
+for p in sfdisk blkid mke2fs e2fsck resize2fs mkfs.vfat zstd tar; do
 	f=$(command -v "$p") || {
 		case $p in mkfs.vfat) pkg=dosfstools ;; sfdisk) pkg=fdisk ;; zstd | tar) pkg=$p ;;
+		blkid) pkg=util-linux ;;
 		*) pkg=e2fsprogs ;; esac
 		echo "installer: $p is not installed (install $pkg)"
 		exit 1
