@@ -286,6 +286,8 @@ else
 	like "whose iPXE answer, once installed, leaves UEFI to the firmware" \
 		"$(nsx curl -s "$U/unattended/iPXE?mac=$MAC2")" 'iseq \$\{platform\} efi && exit 1'
 	ok "drover host build vm2" drover host build vm2
+	# droverd wrote vm2's reservation (its IP) to the dhcp-hosts file: dnsmasq rereads it.
+	kill -HUP "$DNSMASQ_PID"
 	phase uefi_build
 	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars2.fd"
 	truncate -s 3G "$d/disk2.img"
@@ -465,6 +467,7 @@ if [ -r "$ovmf" ] && [ -s "$d/disk2.img" ] && command -v qemu-img >/dev/null; th
 		--mac "$MAC3" --ip "$IP3" --operatingsystem "Debian 12" --provision-method image \
 		--image golden -p "ssh_authorized_keys=$(cat "$d/id.pub")"
 	ok "drover host build vm3" drover host build vm3
+	kill -HUP "$DNSMASQ_PID"
 	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars3.fd"
 	truncate -s 4G "$d/disk3.img"
 	: >"$d/console3.log"
