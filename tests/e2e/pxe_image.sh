@@ -175,12 +175,23 @@ like "its provision script writes the image" \
 ok "drover host build vm1" drover host build vm1
 phase build
 
-# dnsmasq reads the subnet's range and boot lines from droverd's file.
-ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
-	--conf-file="$state/pxe/dnsmasq.conf" --enable-ra --dhcp-range=fd00:d0:2::,ra-only --dhcp-leasefile="$d/leases" \
-	--log-dhcp >"$d/dnsmasq.log" 2>&1 &
-DNSMASQ_PID=$!
-sleep 0.5
+# dnsmasq reads the subnet's range, boot lines and reservations from droverd's files at
+# start (it is started again for hosts built later: it is not droverd's child here).
+dnsmasq_start() {
+	ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 \
+		--bind-interfaces --conf-file="$state/pxe/dnsmasq.conf" --enable-ra \
+		--dhcp-range=fd00:d0:2::,ra-only --dhcp-leasefile="$d/leases" --log-dhcp \
+		>>"$d/dnsmasq.log" 2>&1 &
+	DNSMASQ_PID=$!
+	sleep 0.5
+}
+dnsmasq_restart() {
+	kill "$DNSMASQ_PID"
+	wait "$DNSMASQ_PID" 2>/dev/null
+	dnsmasq_start
+}
+: >"$d/dnsmasq.log"
+dnsmasq_start
 ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
 
 # vm ARGS...: the VM with its disk and NIC, serial console to $d/console.log (appended).
@@ -286,8 +297,8 @@ else
 	like "whose iPXE answer, once installed, leaves UEFI to the firmware" \
 		"$(nsx curl -s "$U/unattended/iPXE?mac=$MAC2")" 'iseq \$\{platform\} efi && exit 1'
 	ok "drover host build vm2" drover host build vm2
-	# droverd wrote vm2's reservation (its IP) to the dhcp-hosts file: dnsmasq rereads it.
-	kill -HUP "$DNSMASQ_PID"
+	dnsmasq_restart
+	ok "dnsmasq runs with vm2's reservation" kill -0 "$DNSMASQ_PID"
 	phase uefi_build
 	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars2.fd"
 	truncate -s 3G "$d/disk2.img"
@@ -467,7 +478,7 @@ if [ -r "$ovmf" ] && [ -s "$d/disk2.img" ] && command -v qemu-img >/dev/null; th
 		--mac "$MAC3" --ip "$IP3" --operatingsystem "Debian 12" --provision-method image \
 		--image golden -p "ssh_authorized_keys=$(cat "$d/id.pub")"
 	ok "drover host build vm3" drover host build vm3
-	kill -HUP "$DNSMASQ_PID"
+	dnsmasq_restart
 	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars3.fd"
 	truncate -s 4G "$d/disk3.img"
 	: >"$d/console3.log"
