@@ -663,8 +663,8 @@ prov_api_pxe_file(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
-/* GET /images/<name>.tar or <name>.raw.zst: a built image, with Range; its SHA-256 in the image object
- * (and the X-Checksum-Sha256 header). No login: installers fetch it. */
+/* GET /images/<name>.tar or <name>.raw.zst: a built image, with Range; its SHA-256 in the image
+ * object (and the X-Checksum-Sha256 header). No login: installers fetch it. */
 static int
 prov_api_image_file(struct http_request *req, struct http_response *resp)
 {

@@ -174,8 +174,8 @@ prov_image_check(json_t *obj, struct dr_error *err)
 			return dr_error_set(
 			    err, "source_sha256: only an image with a source_url has one");
 		if (strlen(srcsum) != 64 || strspn(srcsum, "0123456789abcdef") != 64)
-			return dr_error_set(err,
-			    "source_sha256: '%s' is not 64 lower-case hex digits", srcsum);
+			return dr_error_set(
+			    err, "source_sha256: '%s' is not 64 lower-case hex digits", srcsum);
 	}
 	if (excl != NULL) {
 		bool start = true;
@@ -458,15 +458,16 @@ prov_image_fetch(struct job *job, const json_t *img, const char *src, const char
 		if (prov_image_sha256(*ret_src, hex, &size, err) < 0)
 			return dr_error_set(err, "source_url: %s", err->msg);
 		if (want != NULL && strcmp(hex, want) != 0)
-			return dr_error_set(err, "source_url: %s has SHA-256 %s, not %s", url, hex,
-			    want);
+			return dr_error_set(
+			    err, "source_url: %s has SHA-256 %s, not %s", url, hex, want);
 		return 0;
 	}
 	*ret_src = src;
-	job_printf(job, "image %s: fetching %s\n",
-	    json_string_value(json_object_get(img, "name")), url);
+	job_printf(
+	    job, "image %s: fetching %s\n", json_string_value(json_object_get(img, "name")), url);
 	if (http_download_many(&d, 1, 1, &o, err) < 0)
-		return dr_error_set(err, "source_url: %s", d.error[0] != '\0' ? d.error : err->msg);
+		return dr_error_set(
+		    err, "source_url: %s", d.error[0] != '\0' ? d.error : err->msg);
 	return 0;
 }
 
@@ -583,11 +584,9 @@ prov_image_create(
 		dr_error_set(err, "images: droverd has no state directory to keep them in");
 		return PROV_E_CONFLICT;
 	}
-	if (json_object_get(obj, "source_url") == NULL &&
-	    json_object_get(obj, "suite") == NULL)
+	if (json_object_get(obj, "source_url") == NULL && json_object_get(obj, "suite") == NULL)
 		json_object_set_new(obj, "suite", json_string("bookworm"));
-	if (json_object_get(obj, "source_url") == NULL &&
-	    json_object_get(obj, "mirror") == NULL)
+	if (json_object_get(obj, "source_url") == NULL && json_object_get(obj, "mirror") == NULL)
 		json_object_set_new(obj, "mirror", json_string("http://deb.debian.org/debian"));
 	if (json_object_get(obj, "format") == NULL)
 		json_object_set_new(obj, "format",

@@ -419,8 +419,8 @@ test_image_method_renders(void **state)
 	assert_non_null(strstr(err.msg, "packages: "));
 	assert_int_equal(
 	    create("image", "{\"name\": \"s\", \"status\": \"ready\"}", &err), PROV_E_INVALID);
-	assert_int_equal(create("image", "{\"name\": \"f\", \"format\": \"qcow2\"}", &err),
-	    PROV_E_INVALID);
+	assert_int_equal(
+	    create("image", "{\"name\": \"f\", \"format\": \"qcow2\"}", &err), PROV_E_INVALID);
 	assert_int_equal(create("image",
 	                     "{\"name\": \"u\", \"format\": \"tar\", \"source_url\": "
 	                     "\"http://198.18.0.1/a.raw\"}",
@@ -437,8 +437,7 @@ test_image_method_renders(void **state)
 	                     &err),
 	    PROV_E_INVALID);
 	assert_non_null(strstr(err.msg, "source_sha256: 'abc' is not 64 lower-case hex digits"));
-	assert_int_equal(
-	    create("image", "{\"name\": \"v\", \"source_sha256\": \"abc\"}", &err),
+	assert_int_equal(create("image", "{\"name\": \"v\", \"source_sha256\": \"abc\"}", &err),
 	    PROV_E_INVALID);
 	assert_non_null(strstr(err.msg, "source_sha256: only an image with a source_url"));
 	assert_int_equal(create("hostgroup",
@@ -481,16 +480,17 @@ test_image_method_renders(void **state)
 	assert_non_null(strstr(out, "--removable --no-nvram"));
 	assert_non_null(strstr(out, "/boot/efi vfat umask=0077 0 2"));
 	assert_non_null(strstr(out, "search --no-floppy --fs-uuid --set=root $uuid"));
-	assert_non_null(strstr(out, "image deb12 cannot boot UEFI: it has no $f (build it with "
-	                            "the packages grub-efi-amd64-bin, grub2-common and dosfstools"));
+	assert_non_null(strstr(out,
+	    "image deb12 cannot boot UEFI: it has no $f (build it with "
+	    "the packages grub-efi-amd64-bin, grub2-common and dosfstools"));
 	assert_non_null(strstr(out, "/unattended/finish?token="));
 	assert_non_null(strstr(out, "/unattended/failed?token="));
 	assert_true(sh_syntax_ok(out));
 	/* A raw image built by Drover: streamed onto the disk through zstd, checked, the
 	 * partition that ends last grown, then the same boot loader steps on its layout. */
 	json_decref(set);
-	set = json_pack("{s:s, s:s}", "format", "raw", "url",
-	    "http://198.18.0.1:8080/images/deb12.raw.zst");
+	set = json_pack(
+	    "{s:s, s:s}", "format", "raw", "url", "http://198.18.0.1:8080/images/deb12.raw.zst");
 	assert_int_equal(
 	    prov_resource_set_internal(ires, json_integer_value(json_object_get(img, "id")), set,
 	        "t", NULL, "built", &err),
