@@ -18,6 +18,7 @@ static const struct cli_column image_cols[] = {
     {"SIZE", "size", 0},
     {"SHA256", "sha256", 0},
     {"BUILT", "built_at", CLI_COL_TIME},
+    {"FORMAT", "format", 0},
 };
 
 /* The image's path; caller frees. */
@@ -48,7 +49,8 @@ cli_image_started(struct cli *cli, const json_t *img, bool follow)
 }
 
 /* drover image create NAME [--suite S] [--mirror URL] [--components C] [--packages a,b]
- * [--exclude GLOB,...] [--format tar] [--trusted] [--comment C] [--follow] */
+ * [--exclude GLOB,...] [--format tar|raw] [--trusted] [--url URL [--sha256 HEX]]
+ * [--comment C] [--follow] */
 int
 cmd_image_create(struct cli *cli, int argc, char **argv)
 {
@@ -60,6 +62,8 @@ cmd_image_create(struct cli *cli, int argc, char **argv)
 	    {"exclude", required_argument, NULL, 'x'},
 	    {"format", required_argument, NULL, 'f'},
 	    {"trusted", no_argument, NULL, 't'},
+	    {"url", required_argument, NULL, 'u'},
+	    {"sha256", required_argument, NULL, 'S'},
 	    {"comment", required_argument, NULL, 'C'},
 	    {"follow", no_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
@@ -92,6 +96,12 @@ cmd_image_create(struct cli *cli, int argc, char **argv)
 			break;
 		case 'C':
 			key = "comment";
+			break;
+		case 'u':
+			key = "source_url";
+			break;
+		case 'S':
+			key = "source_sha256";
 			break;
 		case 't':
 			json_object_set_new(body, "trusted", json_true());

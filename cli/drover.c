@@ -278,8 +278,11 @@ static const struct cli_cmd cli_cmds[] = {
 	/* OS images for the image provision method (cmd-image.c). */
 	{ "image", "create", cmd_image_create, CLI_REMOTE,
 	    "image create NAME [--suite bookworm] [--mirror URL] [--components main,...] "
-	    "[--packages a,b] [--exclude GLOB,...] [--format tar] [--trusted] [--follow]",
-	    "Build an OS image from Debian packages with mmdebstrap (a droverd job)." },
+	    "[--packages a,b] [--exclude GLOB,...] [--format tar|raw] [--trusted] "
+	    "[--url URL [--sha256 HEX]] [--follow]",
+	    "Build an OS image from Debian packages with mmdebstrap, a root tarball or a raw "
+	    "disk image (--format raw), or import a raw disk image from --url (a droverd "
+	    "job)." },
 	{ "image", "list", cmd_image_list, CLI_REMOTE, "image list [--search S]",
 	    "List images with their state, size and SHA-256." },
 	{ "image", "show", cmd_image_show, CLI_REMOTE, "image show NAME",

@@ -497,7 +497,10 @@ prov_api_unattended(struct http_request *req, struct http_response *resp)
 	}
 	if (!json_is_true(json_object_get(host, "build"))) {
 		if (ipxe) {
+			/* UEFI: exit with an error, so that the firmware boots its next
+			 * option (the disk); BIOS: the first hard disk through INT 13h. */
 			out = xstrdup("#!ipxe\necho Drover: booting from the local disk\n"
+			              "iseq ${platform} efi && exit 1 ||\n"
 			              "sanboot --no-describe --drive 0x80 || exit 1\n");
 			http_reply_text(resp, 200, "text/plain", out, strlen(out));
 			return 0;
@@ -660,8 +663,8 @@ prov_api_pxe_file(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
-/* GET /images/<name>.tar: a built image, with Range; its SHA-256 in the image object
- * (and the X-Checksum-Sha256 header). No login: installers fetch it. */
+/* GET /images/<name>.tar or <name>.raw.zst: a built image, with Range; its SHA-256 in the image
+ * object (and the X-Checksum-Sha256 header). No login: installers fetch it. */
 static int
 prov_api_image_file(struct http_request *req, struct http_response *resp)
 {
@@ -670,6 +673,7 @@ prov_api_image_file(struct http_request *req, struct http_response *resp)
 	_cleanup_json_ json_t *img = NULL;
 	const char *sha;
 	struct stat st;
+	bool raw;
 	int fd;
 
 	fd = file != NULL ? prov_image_open(file) : -1;
@@ -682,9 +686,10 @@ prov_api_image_file(struct http_request *req, struct http_response *resp)
 		http_reply_error(resp, 403, "image %s: not a file", file);
 		return 0;
 	}
-	name = xstrndup(file, strlen(file) - strlen(".tar"));
+	raw = str_has_suffix(file, ".raw.zst");
+	name = xstrndup(file, strlen(file) - strlen(raw ? ".raw.zst" : ".tar"));
 	img = prov_resource_get(prov_resource_find("image"), name);
-	http_reply_file(resp, 200, "application/x-tar", fd, st.st_size);
+	http_reply_file(resp, 200, raw ? "application/zstd" : "application/x-tar", fd, st.st_size);
 	if ((sha = json_string_value(json_object_get(img, "sha256"))) != NULL)
 		http_reply_header(resp, "X-Checksum-Sha256", sha);
 	return 0;

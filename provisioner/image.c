@@ -32,11 +32,13 @@ extern const size_t prov_seed_ntexts;
 /*
  * What every image holds besides the packages asked for: a kernel with its initramfs
  * generator, systemd as init with udev (networkd waits for udev to own a link), an SSH
- * server, and extlinux, the BIOS boot loader the image template installs (simplest for
- * BIOS: one partition, no GRUB configuration to generate offline).
+ * server, and both boot loaders the image template installs: extlinux for BIOS (one
+ * partition, no GRUB configuration to generate offline) and GRUB for UEFI (grub-install
+ * from grub2-common, its x86_64-efi modules, dosfstools for the EFI system partition).
  */
-static const char prov_image_base[] =
-    "linux-image-amd64,initramfs-tools,systemd-sysv,udev,openssh-server,extlinux";
+static const char prov_image_base[] = "linux-image-amd64,initramfs-tools,systemd-sysv,udev,"
+                                      "openssh-server,extlinux,grub-efi-amd64-bin,grub2-common,"
+                                      "dosfstools";
 
 /* Run inside the new root before it is packed: no host keys, no machine id shared by
  * every host installed from the image (the installer makes both per host). */
@@ -48,6 +50,7 @@ static const char *const prov_image_hooks[] = {
 #define PROV_IMAGE_ARGS_MAX 128
 #define PROV_IMAGE_KILL_GRACE_US (10 * 1000000LL)
 #define PROV_IMAGE_LOG_TAIL 2048 /* bytes of a failed build's output kept in "error" */
+#define PROV_IMAGE_SOURCE_MAX (64ULL << 30) /* an imported disk image, as downloaded */
 
 static char *prov_image_dir_path;
 
@@ -104,6 +107,9 @@ prov_image_check(json_t *obj, struct dr_error *err)
 	const char *comps = json_string_value(json_object_get(obj, "components"));
 	const char *pkgs = json_string_value(json_object_get(obj, "packages"));
 	const char *excl = json_string_value(json_object_get(obj, "exclude"));
+	const char *format = json_string_value(json_object_get(obj, "format"));
+	const char *src = json_string_value(json_object_get(obj, "source_url"));
+	const char *srcsum = json_string_value(json_object_get(obj, "source_sha256"));
 	const char *p;
 
 	if (name == NULL || !isalnum((unsigned char)name[0]) || strlen(name) > 64)
@@ -147,6 +153,30 @@ prov_image_check(json_t *obj, struct dr_error *err)
 	        "0123456789"))
 		return dr_error_set(err,
 		    "packages: '%s' is not a list of Debian package names (a,b or 'a b')", pkgs);
+	if (src != NULL) {
+		if (!str_has_prefix(src, "http://") && !str_has_prefix(src, "https://") &&
+		    !str_has_prefix(src, "file:///"))
+			return dr_error_set(err,
+			    "source_url: '%s' is not an http://, https:// or file:/// URL", src);
+		for (p = src; *p != '\0'; p++)
+			if (isspace((unsigned char)*p) || !isprint((unsigned char)*p))
+				return dr_error_set(err,
+				    "source_url: character %d is not allowed in a URL here",
+				    (int)(p - src) + 1);
+		if (format != NULL && strcmp(format, "raw") != 0)
+			return dr_error_set(err,
+			    "format: an image imported from source_url is a raw disk image "
+			    "(format raw), not %s",
+			    format);
+	}
+	if (srcsum != NULL) {
+		if (src == NULL)
+			return dr_error_set(
+			    err, "source_sha256: only an image with a source_url has one");
+		if (strlen(srcsum) != 64 || strspn(srcsum, "0123456789abcdef") != 64)
+			return dr_error_set(
+			    err, "source_sha256: '%s' is not 64 lower-case hex digits", srcsum);
+	}
 	if (excl != NULL) {
 		bool start = true;
 
@@ -300,41 +330,69 @@ prov_image_list_add(json_t *list, const char *s, const char *prefix)
 		json_array_append_new(list, json_sprintf("%s%s", prefix, w));
 }
 
-/* The image_build job: mmdebstrap into <name>.tar.part, checksum, rename. */
-static int
-prov_image_build_run(struct job *job, struct dr_error *err)
+/* The file name suffix of an image's served file: a tarball or a compressed raw disk. */
+static const char *
+prov_image_suffix(const json_t *img)
 {
-	const struct prov_resource *res = prov_resource_find("image");
-	json_int_t id = json_integer_value(json_object_get(job_params(job), "image"));
-	_cleanup_json_ json_t *img = NULL, *args = json_array();
-	_cleanup_free_ char *part = NULL, *final = NULL, *include = NULL, *source = NULL;
-	const char *argv[PROV_IMAGE_ARGS_MAX + 1];
-	const char *name, *suite, *mirror, *comps;
+	const char *format = json_string_value(json_object_get(img, "format"));
+
+	return format != NULL && strcmp(format, "raw") == 0 ? ".raw.zst" : ".tar";
+}
+
+/* The embedded script called name (installer.sh, rawdisk.sh). */
+static const char *
+prov_image_script(const char *name)
+{
+	for (size_t i = 0; i < prov_seed_ntexts; i++)
+		if (strcmp(prov_seed_texts[i][0], name) == 0)
+			return prov_seed_texts[i][1];
+	fatalx("%s is missing from the build", name);
+}
+
+/* Run the embedded rawdisk.sh with a mode and two paths. */
+static int
+prov_image_rawdisk(struct job *job, const char *mode, const char *in, const char *out,
+    struct buf *tail, struct dr_error *err)
+{
+	const char *argv[] = {
+	    "sh", "-c", prov_image_script("rawdisk.sh"), "rawdisk.sh", mode, in, out, NULL};
+
+	return prov_image_spawn(job, argv, tail, err);
+}
+
+/* rm -rf path (a build's scratch tree). */
+static void
+prov_image_rmtree(struct job *job, const char *path)
+{
+	const char *argv[] = {"rm", "-rf", "--", path, NULL};
 	struct buf tail = BUF_INIT(0);
-	char hex[65];
-	off_t size = 0;
+	struct dr_error err;
+
+	if (prov_image_spawn(job, argv, &tail, &err) < 0)
+		log_warnx("%s", err.msg);
+	buf_free(&tail);
+}
+
+/* mmdebstrap the image into out: a tarball (--format=tar) or a directory tree. */
+static int
+prov_image_mmdebstrap(struct job *job, const json_t *img, const char *format, const char *out,
+    struct buf *tail, struct dr_error *err)
+{
+	_cleanup_json_ json_t *args = json_array();
+	_cleanup_free_ char *include = NULL, *source = NULL, *fmt = NULL;
+	const char *argv[PROV_IMAGE_ARGS_MAX + 1];
+	const char *name = json_string_value(json_object_get(img, "name"));
+	const char *suite = json_string_value(json_object_get(img, "suite"));
+	const char *mirror = json_string_value(json_object_get(img, "mirror"));
+	const char *comps = json_string_value(json_object_get(img, "components"));
+	const char *pkgs = json_string_value(json_object_get(img, "packages"));
 	size_t i, n = 0;
 	json_t *a;
-	int r;
 
-	if ((img = prov_resource_get_id(res, id)) == NULL)
-		return dr_error_set(err, "image %lld: no such image", (long long)id);
-	if (prov_image_dir() == NULL)
-		return dr_error_set(
-		    err, "image %lld: droverd has no state directory", (long long)id);
-	name = json_string_value(json_object_get(img, "name"));
-	suite = json_string_value(json_object_get(img, "suite"));
-	mirror = json_string_value(json_object_get(img, "mirror"));
-	comps = json_string_value(json_object_get(img, "components"));
 	suite = suite != NULL ? suite : "bookworm";
 	mirror = mirror != NULL ? mirror : "http://deb.debian.org/debian";
-	part = xasprintf("%s/%s.tar.part", prov_image_dir(), name);
-	final = xasprintf("%s/%s.tar", prov_image_dir(), name);
-	include = xasprintf("--include=%s%s%s", prov_image_base,
-	    json_string_value(json_object_get(img, "packages")) != NULL ? "," : "",
-	    json_string_value(json_object_get(img, "packages")) != NULL
-	        ? json_string_value(json_object_get(img, "packages"))
-	        : "");
+	include = xasprintf("--include=%s%s%s", prov_image_base, pkgs != NULL ? "," : "",
+	    pkgs != NULL ? pkgs : "");
 	for (char *p = include; *p != '\0'; p++)
 		if (*p == ' ')
 			*p = ',';
@@ -349,16 +407,17 @@ prov_image_build_run(struct job *job, struct dr_error *err)
 		    suite, c.data);
 		buf_free(&c);
 	}
+	fmt = xasprintf("--format=%s", format);
 	json_array_append_new(args, json_string("mmdebstrap"));
 	json_array_append_new(args, json_string("--variant=minbase"));
-	json_array_append_new(args, json_string("--format=tar"));
+	json_array_append_new(args, json_string(fmt));
 	json_array_append_new(args, json_string(include));
 	for (i = 0; i < nitems(prov_image_hooks); i++)
 		json_array_append_new(args, json_string(prov_image_hooks[i]));
 	prov_image_list_add(
 	    args, json_string_value(json_object_get(img, "exclude")), "--dpkgopt=path-exclude=");
 	json_array_append_new(args, json_string(suite));
-	json_array_append_new(args, json_string(part));
+	json_array_append_new(args, json_string(out));
 	json_array_append_new(args, json_string(source));
 	json_array_foreach(args, i, a)
 	{
@@ -368,18 +427,108 @@ prov_image_build_run(struct job *job, struct dr_error *err)
 		argv[n++] = json_string_value(a);
 	}
 	argv[n] = NULL;
+	job_printf(job, "image %s: mmdebstrap %s from %s\n", name, suite, source);
+	return prov_image_spawn(job, argv, tail, err);
+}
+
+/*
+ * The operator's disk image of source_url, checked against source_sha256 when given: a
+ * file:/// path is read where it is (*ret_src is that path), anything else is downloaded
+ * to src (*ret_src = src).
+ */
+static int
+prov_image_fetch(struct job *job, const json_t *img, const char *src, const char **ret_src,
+    struct dr_error *err)
+{
+	const char *url = json_string_value(json_object_get(img, "source_url"));
+	const char *want = json_string_value(json_object_get(img, "source_sha256"));
+	struct http_download d = {
+	    .url = url,
+	    .dest_path = src,
+	    .sha256 = json_string_value(json_object_get(img, "source_sha256")),
+	    .max_size = PROV_IMAGE_SOURCE_MAX,
+	};
+	struct http_client_opts o = {.retries = 2};
+
+	if (str_has_prefix(url, "file:///")) {
+		char hex[65];
+		off_t size;
+
+		*ret_src = url + strlen("file://");
+		if (prov_image_sha256(*ret_src, hex, &size, err) < 0)
+			return dr_error_set(err, "source_url: %s", err->msg);
+		if (want != NULL && strcmp(hex, want) != 0)
+			return dr_error_set(
+			    err, "source_url: %s has SHA-256 %s, not %s", url, hex, want);
+		return 0;
+	}
+	*ret_src = src;
+	job_printf(
+	    job, "image %s: fetching %s\n", json_string_value(json_object_get(img, "name")), url);
+	if (http_download_many(&d, 1, 1, &o, err) < 0)
+		return dr_error_set(
+		    err, "source_url: %s", d.error[0] != '\0' ? d.error : err->msg);
+	return 0;
+}
+
+/*
+ * The image_build job, into <name><suffix>.part, then checksummed and renamed: a tarball
+ * from mmdebstrap; a raw disk made of an mmdebstrap tree (rawdisk.sh build); or an
+ * operator's disk image fetched from source_url (rawdisk.sh import).
+ */
+static int
+prov_image_build_run(struct job *job, struct dr_error *err)
+{
+	const struct prov_resource *res = prov_resource_find("image");
+	json_int_t id = json_integer_value(json_object_get(job_params(job), "image"));
+	_cleanup_json_ json_t *img = NULL;
+	_cleanup_free_ char *part = NULL, *final = NULL, *scratch = NULL, *other = NULL;
+	const char *name, *suffix;
+	struct buf tail = BUF_INIT(0);
+	bool raw, imported;
+	char hex[65];
+	off_t size = 0;
+	int r;
+
+	if ((img = prov_resource_get_id(res, id)) == NULL)
+		return dr_error_set(err, "image %lld: no such image", (long long)id);
+	if (prov_image_dir() == NULL)
+		return dr_error_set(
+		    err, "image %lld: droverd has no state directory", (long long)id);
+	name = json_string_value(json_object_get(img, "name"));
+	suffix = prov_image_suffix(img);
+	raw = strcmp(suffix, ".tar") != 0;
+	imported = json_object_get(img, "source_url") != NULL;
+	part = xasprintf("%s/%s%s.part", prov_image_dir(), name, suffix);
+	final = xasprintf("%s/%s%s", prov_image_dir(), name, suffix);
+	scratch = xasprintf("%s/%s.%s.part", prov_image_dir(), name, imported ? "src" : "root");
 
 	prov_image_state(id,
 	    json_pack("{s:s, s:I, s:n}", "status", "building", "job_id", (json_int_t)job_id(job),
 	        "error"),
 	    "build");
-	job_printf(job, "image %s: mmdebstrap %s from %s\n", name, suite, source);
 	unlink(part);
-	r = prov_image_spawn(job, argv, &tail, err);
+	if (imported) {
+		const char *src = scratch;
+
+		r = prov_image_fetch(job, img, scratch, &src, err);
+		if (r == 0)
+			r = prov_image_rawdisk(job, "import", src, part, &tail, err);
+		unlink(scratch);
+	} else if (raw) {
+		prov_image_rmtree(job, scratch);
+		r = prov_image_mmdebstrap(job, img, "directory", scratch, &tail, err);
+		if (r == 0) {
+			job_printf(job, "image %s: making a raw disk image of it\n", name);
+			r = prov_image_rawdisk(job, "build", scratch, part, &tail, err);
+		}
+		prov_image_rmtree(job, scratch);
+	} else
+		r = prov_image_mmdebstrap(job, img, "tar", part, &tail, err);
 	if (r == 0)
 		r = prov_image_sha256(part, hex, &size, err);
 	if (r == 0 && size == 0)
-		r = dr_error_set(err, "image %s: mmdebstrap wrote nothing", name);
+		r = dr_error_set(err, "image %s: the build wrote nothing", name);
 	if (r == 0 && rename(part, final) < 0)
 		r = dr_error_errno(err, "%s", final);
 	if (r < 0) {
@@ -392,10 +541,13 @@ prov_image_build_run(struct job *job, struct dr_error *err)
 		return -1;
 	}
 	buf_free(&tail);
+	/* A rebuild in the other format leaves no stale file behind. */
+	other = xasprintf("%s/%s%s", prov_image_dir(), name, raw ? ".tar" : ".raw.zst");
+	unlink(other);
 	prov_image_state(id,
 	    json_pack("{s:s, s:s, s:I, s:I, s:s+++}", "status", "ready", "sha256", hex, "size",
 	        (json_int_t)size, "built_at", (json_int_t)time(NULL), "url", prov_render_url(),
-	        "/images/", name, ".tar"),
+	        "/images/", name, suffix),
 	    "built");
 	job_printf(job, "image %s: %lld bytes, sha256 %s\n", name, (long long)size, hex);
 	job_result_set(job,
@@ -432,12 +584,13 @@ prov_image_create(
 		dr_error_set(err, "images: droverd has no state directory to keep them in");
 		return PROV_E_CONFLICT;
 	}
-	if (json_object_get(obj, "suite") == NULL)
+	if (json_object_get(obj, "source_url") == NULL && json_object_get(obj, "suite") == NULL)
 		json_object_set_new(obj, "suite", json_string("bookworm"));
-	if (json_object_get(obj, "mirror") == NULL)
+	if (json_object_get(obj, "source_url") == NULL && json_object_get(obj, "mirror") == NULL)
 		json_object_set_new(obj, "mirror", json_string("http://deb.debian.org/debian"));
 	if (json_object_get(obj, "format") == NULL)
-		json_object_set_new(obj, "format", json_string("tar"));
+		json_object_set_new(obj, "format",
+		    json_string(json_object_get(obj, "source_url") != NULL ? "raw" : "tar"));
 	if ((r = prov_resource_create(res, obj, user, remote, &id, err)) < 0)
 		return r;
 	if ((r = prov_image_rebuild(id, user, err)) < 0)
@@ -499,33 +652,31 @@ prov_image_delete(
 	if ((r = prov_resource_delete(res, id_or_name, user, remote, err)) < 0)
 		return r;
 	if (prov_image_dir() != NULL) {
-		file = xasprintf("%s/%s.tar", prov_image_dir(),
-		    json_string_value(json_object_get(img, "name")));
-		if (unlink(file) < 0 && errno != ENOENT)
-			log_warn("image %s", file);
+		static const char *const suffixes[] = {".tar", ".raw.zst"};
+
+		for (size_t i = 0; i < nitems(suffixes); i++) {
+			free(file);
+			file = xasprintf("%s/%s%s", prov_image_dir(),
+			    json_string_value(json_object_get(img, "name")), suffixes[i]);
+			if (unlink(file) < 0 && errno != ENOENT)
+				log_warn("image %s", file);
+		}
 	}
 	return 0;
 }
 
-/* Open a served image file (<name>.tar) beneath the images directory; -1 with errno. */
+/* Open a served image file (<name>.tar or <name>.raw.zst) beneath the images directory;
+ * -1 with errno. */
 int
 prov_image_open(const char *file)
 {
-	if (prov_image_dir() == NULL || !str_has_suffix(file, ".tar") || strchr(file, '/')) {
+	if (prov_image_dir() == NULL ||
+	    (!str_has_suffix(file, ".tar") && !str_has_suffix(file, ".raw.zst")) ||
+	    strchr(file, '/')) {
 		errno = ENOENT;
 		return -1;
 	}
 	return pxe_bootfiles_open(prov_image_dir(), file);
-}
-
-/* The embedded installer.sh. */
-static const char *
-prov_image_installer_script(void)
-{
-	for (size_t i = 0; i < prov_seed_ntexts; i++)
-		if (strcmp(prov_seed_texts[i][0], "installer.sh") == 0)
-			return prov_seed_texts[i][1];
-	fatalx("installer.sh is missing from the build");
 }
 
 /* The installer_build job: Drover's installer kernel and initramfs into
@@ -537,7 +688,7 @@ prov_image_installer_run(struct job *job, struct dr_error *err)
 	_cleanup_free_ char *out = NULL;
 	struct buf tail = BUF_INIT(0);
 	const char *argv[] = {
-	    "sh", "-c", prov_image_installer_script(), "installer.sh", NULL, kver, NULL};
+	    "sh", "-c", prov_image_script("installer.sh"), "installer.sh", NULL, kver, NULL};
 	int r;
 
 	if (prov_tftp_root() == NULL)

@@ -11,6 +11,7 @@ PROV_TEMPLATES = \
 	provisioner/templates/ptable_preseed.tmpl \
 	provisioner/templates/pxegrub2.tmpl \
 	provisioner/templates/pxelinux.tmpl \
+	provisioner/templates/rawdisk.sh \
 	provisioner/templates/snippet_built.tmpl \
 	provisioner/templates/snippet_host_certificate.tmpl \
 	provisioner/templates/snippet_ntp.tmpl \

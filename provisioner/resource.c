@@ -117,8 +117,11 @@ static const struct prov_field image_fields[] = {
     S("components", 0, 256),
     S("packages", 0, 4096),
     S("exclude", 0, 4096),
-    F("format", PROV_ENUM, PROV_SEARCH, "tar"),
+    F("format", PROV_ENUM, PROV_SEARCH, "tar|raw"),
     F("trusted", PROV_BOOL, 0, NULL),
+    /* A raw disk image imported from here instead of built (raw, .xz, .zst or qcow2). */
+    S("source_url", 0, 2048),
+    S("source_sha256", 0, 64),
     TEXT("comment", 0),
     S("status", PROV_READONLY | PROV_SEARCH, 32),
     S("sha256", PROV_READONLY, 64),

@@ -21,14 +21,16 @@
  * What each subnet pxe_loader hands out before iPXE runs: to BIOS PXE clients, to UEFI
  * PXE clients (client arch 7 and 9) by TFTP, and to UEFI HTTP boot clients (arch 16) as a
  * URL under /pxe/files/. NULL: that kind of client gets nothing on such a subnet. Once iPXE
- * runs (option 175) every loader but None leads to droverd's /unattended/iPXE.
+ * runs (option 175) every loader but None leads to droverd's /unattended/iPXE. UEFI PXE
+ * clients get snponly.efi, not ipxe.efi: Debian's ipxe.efi hangs OVMF when an installed
+ * host's script exits back to the firmware to boot its disk.
  */
 static const struct {
 	const char *loader, *bios, *efi, *http;
 	bool ipxe;
 } pxe_dnsmasq_loaders[] = {
     {"None", NULL, NULL, NULL, false},
-    {"PXELinux BIOS", "pxelinux.0", "ipxe.efi", "ipxe.efi", true},
+    {"PXELinux BIOS", "pxelinux.0", "snponly.efi", "ipxe.efi", true},
     {"PXELinux UEFI", "undionly.kpxe", "syslinux.efi", "ipxe.efi", true},
     {"Grub2 UEFI", "undionly.kpxe", "grubx64.efi", "grubx64.efi", true},
     /* Secure Boot: Debian's signed shim loads Debian's signed GRUB (grubx64.efi beside
@@ -36,10 +38,10 @@ static const struct {
     {"Grub2 UEFI SecureBoot", "undionly.kpxe", "shimx64.efi", "shimx64.efi", true},
     {"Grub2 UEFI HTTP", "undionly.kpxe", "grubx64.efi", "grubx64.efi", true},
     {"iPXE Embedded", NULL, NULL, NULL, true},
-    {"iPXE Chain BIOS", "undionly.kpxe", "ipxe.efi", "ipxe.efi", true},
+    {"iPXE Chain BIOS", "undionly.kpxe", "snponly.efi", "ipxe.efi", true},
     /* snponly.efi drives the NIC through the firmware's own driver (any NIC UEFI knows). */
     {"iPXE Chain UEFI", "undionly.kpxe", "snponly.efi", "snponly.efi", true},
-    {"iPXE UEFI HTTP", "undionly.kpxe", "ipxe.efi", "ipxe.efi", true},
+    {"iPXE UEFI HTTP", "undionly.kpxe", "snponly.efi", "ipxe.efi", true},
 };
 
 /* One subnet's range, tag and boot lines. */
@@ -114,7 +116,7 @@ pxe_dnsmasq_write_conf(const struct pxe_dnsmasq_opts *o, struct dr_error *err)
 	    "dhcp-boot=tag:!drover-subnet,tag:ipxe,%s/unattended/iPXE\n"
 	    "dhcp-option-force=tag:!drover-subnet,tag:!ipxe,tag:efi-http,60,HTTPClient\n"
 	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi-http,%s/pxe/files/ipxe.efi\n"
-	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi64,ipxe.efi,,%s\n"
+	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi64,snponly.efi,,%s\n"
 	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:!efi64,tag:!efi-http,undionly.kpxe,,%s\n",
 	    o->http_url, o->http_url, ts, ts);
 	if (o->proxy_network != NULL)
@@ -122,7 +124,7 @@ pxe_dnsmasq_write_conf(const struct pxe_dnsmasq_opts *o, struct dr_error *err)
 		    "# proxyDHCP: another server hands out addresses; we add the boot options.\n"
 		    "dhcp-range=%s,proxy\n"
 		    "pxe-service=tag:!ipxe,X86PC,\"Drover\",undionly.kpxe,%s\n"
-		    "pxe-service=tag:!ipxe,X86-64_EFI,\"Drover\",ipxe.efi,%s\n",
+		    "pxe-service=tag:!ipxe,X86-64_EFI,\"Drover\",snponly.efi,%s\n",
 		    o->proxy_network, ts, ts);
 	r = file_write_atomic(path, b.data, b.len, 0644, err);
 	buf_free(&b);

@@ -1,8 +1,9 @@
 #!/bin/sh
 # installer.sh OUTDIR [KERNEL_VERSION] - Drover's installer for the image provision method,
 # made from this machine's Debian packages: OUTDIR/vmlinuz (linux-image-amd64) and
-# OUTDIR/initrd.img, a gzip'd cpio of busybox-static, sfdisk (fdisk), mke2fs (e2fsprogs),
-# GNU tar with their libraries, and the kernel's modules for common disks, NICs and ext4.
+# OUTDIR/initrd.img, a gzip'd cpio of busybox-static, sfdisk (fdisk), blkid, mke2fs, e2fsck and
+# resize2fs (e2fsprogs), mkfs.vfat (dosfstools), zstd, GNU tar with their libraries, and the
+# kernel's modules for common disks, NICs, ext4 and vfat.
 # Its /init brings the network up with DHCP, fetches url= from the kernel command line
 # (the host's provision template) and runs it. droverd runs this as the installer_build job.
 set -eu
@@ -27,8 +28,14 @@ mkdir -p "$w/bin" "$w/sbin" "$w/etc" "$w/proc" "$w/sys" "$w/dev" "$w/tmp" "$w/ru
 	"$w/target" "$w/lib/drover-modules"
 cp "$bb" "$w/bin/busybox"
 # Programs busybox lacks or does too little of, with the libraries they link.
-for p in sfdisk mke2fs tar; do
-	f=$(command -v "$p") || { echo "installer: $p is not installed"; exit 1; }
+for p in sfdisk blkid mke2fs e2fsck resize2fs mkfs.vfat zstd tar; do
+	f=$(command -v "$p") || {
+		case $p in mkfs.vfat) pkg=dosfstools ;; sfdisk) pkg=fdisk ;; zstd | tar) pkg=$p ;;
+		blkid) pkg=util-linux ;;
+		*) pkg=e2fsprogs ;; esac
+		echo "installer: $p is not installed (install $pkg)"
+		exit 1
+	}
 	cp -L "$f" "$w/sbin/$p"
 	ldd "$f" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' |
 		while read -r lib; do
@@ -40,7 +47,7 @@ ln -s mke2fs "$w/sbin/mkfs.ext4"
 [ -r /etc/mke2fs.conf ] && cp /etc/mke2fs.conf "$w/etc/"
 # Modules in load order (modprobe resolves the dependencies; built-in ones are skipped).
 mods="virtio_pci virtio_blk virtio_scsi virtio_net ahci ata_piix sd_mod nvme e1000 e1000e
-	igb ixgbe r8169 tg3 bnx2 ext4"
+	igb ixgbe r8169 tg3 bnx2 ext4 vfat nls_cp437 nls_ascii nls_utf8 nls_iso8859-1"
 : >"$w/etc/modules"
 for m in $mods; do
 	modprobe -S "$kver" --show-depends "$m" 2>/dev/null | awk '$1 == "insmod" { print $2 }'

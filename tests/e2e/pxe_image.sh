@@ -15,7 +15,7 @@
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, tap device, mmdebstrap)"
 once_per_run
 for c in qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip mmdebstrap \
-	apt-ftparchive nginx sfdisk mke2fs modprobe; do
+	apt-ftparchive nginx sfdisk mke2fs modprobe mkfs.vfat zstd blkid resize2fs; do
 	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || [ -x "/sbin/$c" ] ||
 		skip_all "$c is not installed"
 done
@@ -158,6 +158,11 @@ ok "but no SSH host key (each host makes its own)" sh -c "! grep -q 'ssh_host_.*
 
 # --- the host: Debian 12 (seeded) installed by the image method.
 ssh-keygen -q -t ed25519 -N '' -C e2e -f "$d/id"
+# The subnet's pxe_loader "iPXE Chain UEFI" gives UEFI clients snponly.efi (by TFTP and by
+# HTTP boot), which returns to the firmware on exit; BIOS VMs' iPXE ROM asks droverd at once.
+ok "a subnet booting UEFI through snponly.efi" drover subnet create --name e2e \
+	--network 198.18.0.0 --mask 255.255.255.0 --from 198.18.0.100 --to 198.18.0.200 \
+	--pxe-loader 'iPXE Chain UEFI'
 ok "host with the image method" drover host create --name vm1 --mac "$MAC" --ip "$IP" \
 	--operatingsystem "Debian 12" --provision-method image --image deb12 \
 	-p "ssh_authorized_keys=$(cat "$d/id.pub")"
@@ -170,12 +175,23 @@ like "its provision script writes the image" \
 ok "drover host build vm1" drover host build vm1
 phase build
 
-ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
-	--conf-file="$state/pxe/dnsmasq.conf" --dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 \
-	--enable-ra --dhcp-range=fd00:d0:2::,ra-only --dhcp-leasefile="$d/leases" \
-	--log-dhcp >"$d/dnsmasq.log" 2>&1 &
-DNSMASQ_PID=$!
-sleep 0.5
+# dnsmasq reads the subnet's range, boot lines and reservations from droverd's files at
+# start (it is started again for hosts built later: it is not droverd's child here).
+dnsmasq_start() {
+	ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 \
+		--bind-interfaces --conf-file="$state/pxe/dnsmasq.conf" --enable-ra \
+		--dhcp-range=fd00:d0:2::,ra-only --dhcp-leasefile="$d/leases" --log-dhcp \
+		>>"$d/dnsmasq.log" 2>&1 &
+	DNSMASQ_PID=$!
+	sleep 0.5
+}
+dnsmasq_restart() {
+	kill "$DNSMASQ_PID"
+	wait "$DNSMASQ_PID" 2>/dev/null
+	dnsmasq_start
+}
+: >"$d/dnsmasq.log"
+dnsmasq_start
 ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
 
 # vm ARGS...: the VM with its disk and NIC, serial console to $d/console.log (appended).
@@ -262,6 +278,260 @@ nsx "$top_builddir/drover" play "$d/check.yml" -i "$d/inventory-wrong" >"$d/play
 is "a wrong recorded key: the host is unreachable (exit 4)" "$?" 4
 like "because its key does not match" "$(cat "$d/play2.log")" '[Hh]ost key|mismatch|changed'
 
+# --- UEFI: a second VM under OVMF (virtio-net with no iPXE option ROM, so the firmware's
+# own PXE asks and gets snponly.efi). The installer sees /sys/firmware/efi and makes a GPT
+# disk with an EFI system partition and GRUB at EFI/BOOT/BOOTX64.EFI; at the next boot
+# iPXE exits with an error back to the firmware, which tries its next boot options (PXE
+# over IPv6, HTTP boot: iPXE again, which exits again) and then boots the disk.
+ovmf=/usr/share/OVMF/OVMF_CODE_4M.fd
+if [ ! -r "$ovmf" ] || [ ! -r /usr/share/OVMF/OVMF_VARS_4M.fd ]; then
+	skip "the UEFI VM" "$ovmf missing (ovmf package)"
+else
+	kill "$QEMU_PID" 2>/dev/null
+	wait "$QEMU_PID" 2>/dev/null
+	MAC2=52:54:00:12:35:02
+	IP2=198.18.0.32
+	ok "a second host, to install under UEFI" drover host create --name vm2 --mac "$MAC2" \
+		--ip "$IP2" --operatingsystem "Debian 12" --provision-method image --image deb12 \
+		-p "ssh_authorized_keys=$(cat "$d/id.pub")"
+	like "whose iPXE answer, once installed, leaves UEFI to the firmware" \
+		"$(nsx curl -s "$U/unattended/iPXE?mac=$MAC2")" 'iseq \$\{platform\} efi && exit 1'
+	ok "drover host build vm2" drover host build vm2
+	dnsmasq_restart
+	ok "dnsmasq runs with vm2's reservation" kill -0 "$DNSMASQ_PID"
+	phase uefi_build
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars2.fd"
+	truncate -s 3G "$d/disk2.img"
+	: >"$d/console2.log"
+	# vm_uefi N MAC ARGS...: OVMF VM N (disk$N.img, vars$N.fd, console$N.log), booting
+	# the network first, then its disk.
+	vm_uefi() {
+		n=$1 mac=$2
+		shift 2
+		ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 768 -nodefaults -display none \
+			-chardev "file,id=s0,path=$d/console$n.log,append=on" -serial chardev:s0 \
+			-drive if=pflash,format=raw,readonly=on,file="$ovmf" \
+			-drive if=pflash,format=raw,file="$d/vars$n.fd" \
+			-drive if=none,id=d0,format=raw,file="$d/disk$n.img" \
+			-device virtio-blk-pci,drive=d0,bootindex=2 \
+			-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+			-device virtio-net-pci,netdev=n0,mac="$mac",romfile=,bootindex=1 \
+			"$@" >>"$d/qemu.log" 2>&1 &
+		QEMU_PID=$!
+	}
+	vm_uefi 2 "$MAC2" -no-reboot
+	i=0
+	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
+		grep -q 'drover-installer: up' "$d/console2.log" && seen uefi_installer_up
+		grep -q 'drover: writing' "$d/console2.log" && seen uefi_image_writing
+		grep -q 'drover: installing the boot loader' "$d/console2.log" && seen uefi_boot_loader
+		grep -q 'host vm2 built' "$d/droverd.log" && seen uefi_built
+		sleep 0.1
+		i=$((i + 1))
+	done
+	grep -q 'host vm2 built' "$d/droverd.log" && seen uefi_built
+	seen uefi_install_vm_exited
+	ok "the UEFI VM installed itself and rebooted within 900 s" \
+		sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+	like "the installer chose UEFI: GPT and GRUB" \
+		"$(tr -d '\r' <"$d/console2.log" | tr '\n' ' ')" \
+		'drover: partitioning /dev/vda \(uefi\).*installing the boot loader \(GRUB, UEFI\).*drover-installer: installed'
+	like "vm2 is installed" "$(drover host list 2>&1)" 'vm2 +- +Debian 12 +installed +false'
+	sfdisk -d "$d/disk2.img" >"$d/disk2.sfdisk" 2>&1
+	like "its disk is GPT" "$(cat "$d/disk2.sfdisk")" 'label: gpt'
+	like "with an EFI system partition first" "$(cat "$d/disk2.sfdisk")" \
+		'disk2\.img1 : .*type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B'
+	drover host known-hosts vm2 >"$d/kh2" 2>&1
+	like "its new ed25519 host key is recorded" "$(cat "$d/kh2")" "^vm2,$IP2 ssh-ed25519 "
+
+	# The second boot: OVMF's PXE, iPXE asks droverd and exits, OVMF boots the disk:
+	# GRUB, Debian, sshd.
+	boots=$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")
+	vm_uefi 2 "$MAC2"
+	i=0
+	until nsx sh -c "echo | busybox nc -w 1 $IP2 22" 2>/dev/null | grep -q SSH-2.0 ||
+		[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
+		sleep 1
+		i=$((i + 1))
+	done
+	phase uefi_sshd_up
+	like "the UEFI-installed system's sshd answers" \
+		"$(nsx sh -c "echo | busybox nc -w 2 $IP2 22" 2>&1)" 'SSH-2\.0-OpenSSH'
+	ok "it network-booted first (iPXE asked droverd, which said exit)" \
+		test "$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")" -gt "$boots"
+	like "iPXE returned to the firmware, which went on to the disk" \
+		"$(tr -d '\r' <"$d/console2.log")" 'BdsDxe: failed to start Boot[0-9A-F]+ "UEFI PXEv4'
+	like "OVMF booted the disk's removable-media loader" "$(tr -d '\r' <"$d/console2.log")" \
+		'BdsDxe: starting Boot[0-9A-F]+ "UEFI Misc Device"'
+	like "then GRUB booted it from the disk" "$(tr -d '\r' <"$d/console2.log")" \
+		'Debian GNU/Linux \(vm2'
+	cat >"$d/inventory2" <<EOF
+vm2 ansible_host=$IP2 ansible_user=root ansible_ssh_private_key_file=$d/id ansible_ssh_known_hosts_file=$d/kh2
+EOF
+	cat >"$d/check2.yml" <<'EOF'
+- hosts: vm2
+  gather_facts: false
+  tasks:
+    - name: booted by UEFI
+      command: test -d /sys/firmware/efi
+    - name: its root file system, the second GPT partition
+      command: grep ' / ' /proc/mounts
+      register: rootfs
+    - assert:
+        that:
+          - "'/dev/vda2' in rootfs.stdout"
+    - name: the EFI system partition, mounted from fstab
+      command: grep ' /boot/efi vfat ' /proc/mounts
+    - name: with GRUB at the removable-media path
+      command: test -s /boot/efi/EFI/BOOT/BOOTX64.EFI
+EOF
+	nsx "$top_builddir/drover" play "$d/check2.yml" -i "$d/inventory2" >"$d/play3.log" 2>&1
+	ok "drover play verifies the UEFI install on it (recorded host key)" test $? -eq 0
+	like "with every task ok" "$(cat "$d/play3.log")" \
+		'vm2 +: ok=5 +changed=[0-9]+ +unreachable=0 +failed=0'
+	phase uefi_playbook
+fi
+
+# --- raw disk images: one droverd builds (GPT, an empty EFI system partition, ext4 made by
+# mkfs.ext4 -d: no loop device) installed on vm1 again under BIOS (streamed, checked,
+# grown, extlinux behind the GPT MBR code); then vm2's installed UEFI disk as an operator's
+# qcow2 "golden image", imported, installed on a third, UEFI, VM with its own GRUB.
+kill "$QEMU_PID" 2>/dev/null
+wait "$QEMU_PID" 2>/dev/null
+drover image create deb12raw --format raw --suite bookworm \
+	--mirror http://198.18.0.1:8081/debian --trusted --exclude "$excl" --follow \
+	>"$d/image-raw.log" 2>&1
+ok "drover image create deb12raw --format raw builds it" test $? -eq 0
+phase raw_image_built
+like "a ready raw image" "$(drover image list 2>&1)" 'deb12raw +bookworm +ready .* raw'
+nsx curl -s -o "$d/deb12raw.zst" "$U/images/deb12raw.raw.zst"
+is "served at /images/deb12raw.raw.zst with the SHA-256 droverd gives" \
+	"$(sha256sum <"$d/deb12raw.zst" | cut -d' ' -f1)" \
+	"$(drover --json image show deb12raw | tr -d ' \n' | sed -n 's/.*"sha256":"\([0-9a-f]*\)".*/\1/p')"
+zstd -dc "$d/deb12raw.zst" >"$d/deb12raw.raw"
+sfdisk -d "$d/deb12raw.raw" >"$d/deb12raw.sfdisk" 2>&1
+like "a GPT disk: the EFI system partition, then root" "$(tr '\n' ' ' <"$d/deb12raw.sfdisk")" \
+	'label: gpt.*raw1 : .*type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B.*raw2 : .*type=0FC63DAF'
+echo "# raw image: $(wc -c <"$d/deb12raw.zst") bytes compressed, $(wc -c <"$d/deb12raw.raw") raw"
+rm -f "$d/deb12raw.raw" "$d/deb12raw.zst"
+
+ok "vm1 takes the raw image" drover host update vm1 --image deb12raw
+ok "drover host build vm1 again" drover host build vm1
+: >"$d/console.log"
+vm -boot n -no-reboot
+i=0
+while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+phase raw_install_vm_exited
+ok "vm1 wrote the raw image and rebooted within 900 s" sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+like "streamed onto the disk, grown, extlinux behind the GPT MBR" \
+	"$(tr -d '\r' <"$d/console.log" | tr '\n' ' ')" \
+	'drover: writing .*/images/deb12raw\.raw\.zst to /dev/vda \(bios\).*drover: growing /dev/vda2.*installing the boot loader \(extlinux, BIOS\).*drover-installer: installed'
+like "vm1 is installed again" "$(drover host list 2>&1)" 'vm1 +- +Debian 12 +installed +false'
+drover host known-hosts vm1 >"$d/kh" 2>&1
+vm -boot n
+i=0
+until nsx sh -c "echo | busybox nc -w 1 $IP 22" 2>/dev/null | grep -q SSH-2.0 ||
+	[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
+	sleep 1
+	i=$((i + 1))
+done
+phase raw_sshd_up
+cat >"$d/check-raw.yml" <<'EOF'
+- hosts: vm1
+  gather_facts: false
+  tasks:
+    - name: its root file system, the raw image's second partition
+      command: grep ' / ' /proc/mounts
+      register: rootfs
+    - assert:
+        that:
+          - "'/dev/vda2' in rootfs.stdout"
+    - name: grown to the 3 GiB disk (the image's is under 2 GiB)
+      shell: test "$(df -k --output=size / | tail -1)" -gt 2500000
+    - name: its hostname
+      command: cat /etc/hostname
+      register: hn
+    - assert:
+        that:
+          - hn.stdout == 'vm1'
+EOF
+nsx "$top_builddir/drover" play "$d/check-raw.yml" -i "$d/inventory" >"$d/play4.log" 2>&1
+ok "drover play checks the raw install (its new recorded host key)" test $? -eq 0
+like "with every task ok" "$(cat "$d/play4.log")" \
+	'vm1 +: ok=5 +changed=[0-9]+ +unreachable=0 +failed=0'
+phase raw_playbook
+
+if [ -r "$ovmf" ] && [ -s "$d/disk2.img" ] && command -v qemu-img >/dev/null; then
+	kill "$QEMU_PID" 2>/dev/null
+	wait "$QEMU_PID" 2>/dev/null
+	# vm2's disk as an operator's golden image (qcow2, converted back by droverd).
+	qemu-img convert -f raw -O qcow2 "$d/disk2.img" "$d/golden.qcow2"
+	drover image create golden --url "file://$d/golden.qcow2" --follow >"$d/image-golden.log" 2>&1
+	ok "drover image create golden --url file://.../golden.qcow2 imports it" test $? -eq 0
+	like "as a raw image" "$(drover image list 2>&1)" 'golden .* ready .* raw'
+	MAC3=52:54:00:12:35:03
+	IP3=198.18.0.33
+	ok "a third host, UEFI, with the imported image" drover host create --name vm3 \
+		--mac "$MAC3" --ip "$IP3" --operatingsystem "Debian 12" --provision-method image \
+		--image golden -p "ssh_authorized_keys=$(cat "$d/id.pub")"
+	ok "drover host build vm3" drover host build vm3
+	dnsmasq_restart
+	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars3.fd"
+	truncate -s 4G "$d/disk3.img"
+	: >"$d/console3.log"
+	vm_uefi 3 "$MAC3" -no-reboot
+	i=0
+	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	phase golden_install_vm_exited
+	ok "vm3 wrote the imported image and rebooted within 900 s" \
+		sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+	like "grown, its own boot loader kept" "$(tr -d '\r' <"$d/console3.log" | tr '\n' ' ')" \
+		'drover: writing .*/images/golden\.raw\.zst to /dev/vda \(uefi\).*drover: growing /dev/vda2.*drover: running the finish template.*drover-installer: installed'
+	like "vm3 is installed" "$(drover host list 2>&1)" 'vm3 +- +Debian 12 +installed +false'
+	drover host known-hosts vm3 >"$d/kh3" 2>&1
+	ok "with a host key of its own, not vm2's" \
+		test "$(cut -d' ' -f2- "$d/kh3")" != "$(cut -d' ' -f2- "$d/kh2")"
+	vm_uefi 3 "$MAC3"
+	i=0
+	until nsx sh -c "echo | busybox nc -w 1 $IP3 22" 2>/dev/null | grep -q SSH-2.0 ||
+		[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
+		sleep 1
+		i=$((i + 1))
+	done
+	phase golden_sshd_up
+	cat >"$d/inventory3" <<EOF
+vm3 ansible_host=$IP3 ansible_user=root ansible_ssh_private_key_file=$d/id ansible_ssh_known_hosts_file=$d/kh3
+EOF
+	cat >"$d/check3.yml" <<'EOF'
+- hosts: vm3
+  gather_facts: false
+  tasks:
+    - name: its hostname
+      command: cat /etc/hostname
+      register: hn
+    - assert:
+        that:
+          - hn.stdout == 'vm3'
+    - name: booted by UEFI from its disk
+      command: test -d /sys/firmware/efi
+    - name: root grown to the 4 GiB disk
+      shell: test "$(df -k --output=size / | tail -1)" -gt 3000000
+EOF
+	nsx "$top_builddir/drover" play "$d/check3.yml" -i "$d/inventory3" >"$d/play5.log" 2>&1
+	ok "drover play checks vm3 (its own recorded host key)" test $? -eq 0
+	like "with every task ok" "$(cat "$d/play5.log")" \
+		'vm3 +: ok=4 +changed=[0-9]+ +unreachable=0 +failed=0'
+	phase golden_playbook
+else
+	skip "the imported golden image on a UEFI VM" "no OVMF, UEFI disk or qemu-img"
+fi
+
 echo "# phases (s since start): $(tr '\n' ' ' <"$d/phases")"
 if [ "$tap_failed" -ne 0 ]; then
 	echo "# --- console"; tail -40 "$d/console.log" | sed 's/^/# /'
@@ -269,6 +539,11 @@ if [ "$tap_failed" -ne 0 ]; then
 	echo "# --- droverd"; tail -15 "$d/droverd.log" | sed 's/^/# /'
 	echo "# --- dnsmasq"; tail -8 "$d/dnsmasq.log" | sed 's/^/# /'
 	echo "# --- play"; cat "$d/play.log" 2>/dev/null | tail -15 | sed 's/^/# /'
+	[ -f "$d/console2.log" ] && { echo "# --- UEFI console"; tail -40 "$d/console2.log" | sed 's/^/# /'; }
+	[ -f "$d/play3.log" ] && { echo "# --- UEFI play"; tail -15 "$d/play3.log" | sed 's/^/# /'; }
+	for f in console3.log image-raw.log image-golden.log play4.log play5.log; do
+		[ -f "$d/$f" ] && { echo "# --- $f"; tail -25 "$d/$f" | sed 's/^/# /'; }
+	done
 	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
 fi
 done_testing

@@ -87,7 +87,7 @@ ok "dnsmasq starts on droverd's configuration" start_dnsmasq
 # (dnsmasq logs its OFFER); every exchange after it is answered.
 dhcp bios >/dev/null
 is "iPXE Chain BIOS: a BIOS client gets undionly.kpxe" "$(dhcp bios)" undionly.kpxe
-is "a UEFI PXE client gets ipxe.efi" "$(dhcp uefi)" ipxe.efi
+is "a UEFI PXE client gets snponly.efi" "$(dhcp uefi)" snponly.efi
 is "a UEFI HTTP client gets ipxe.efi by URL" "$(dhcp http)" "$U/pxe/files/ipxe.efi"
 is "iPXE gets droverd's script" "$(dhcp ipxe)" "$U/unattended/iPXE"
 
@@ -103,7 +103,7 @@ check 'iPXE Chain UEFI' undionly.kpxe snponly.efi "$U/pxe/files/snponly.efi" "$U
 check 'Grub2 UEFI' undionly.kpxe grubx64.efi "$U/pxe/files/grubx64.efi" "$U/unattended/iPXE"
 check 'Grub2 UEFI SecureBoot' undionly.kpxe shimx64.efi "$U/pxe/files/shimx64.efi" \
 	"$U/unattended/iPXE"
-check 'PXELinux BIOS' pxelinux.0 ipxe.efi "$U/pxe/files/ipxe.efi" "$U/unattended/iPXE"
+check 'PXELinux BIOS' pxelinux.0 snponly.efi "$U/pxe/files/ipxe.efi" "$U/unattended/iPXE"
 check 'iPXE Embedded' '' '' '' "$U/unattended/iPXE"
 check None '' '' '' ''
 like "and the client still gets an address from the subnet's range" \

@@ -11,7 +11,7 @@
 # image tests build with no --packages.
 
 IMAGE_DEB_CACHE=${IMAGE_DEB_CACHE:-/var/cache/drover-tests/image-debs}
-IMAGE_PACKAGES="linux-image-amd64,initramfs-tools,systemd-sysv,udev,openssh-server,extlinux"
+IMAGE_PACKAGES="linux-image-amd64,initramfs-tools,systemd-sysv,udev,openssh-server,extlinux,grub-efi-amd64-bin,grub2-common,dosfstools"
 
 image_debs_fetch() {
 	d=$1

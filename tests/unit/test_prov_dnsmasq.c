@@ -31,7 +31,7 @@ test_conf(void **state)
 	assert_non_null(strstr(text,
 	    "dhcp-boot=tag:!drover-subnet,tag:ipxe,http://198.18.0.1:8080/unattended/iPXE\n"));
 	assert_non_null(strstr(
-	    text, "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi64,ipxe.efi,,198.18.0.1\n"));
+	    text, "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi64,snponly.efi,,198.18.0.1\n"));
 	assert_non_null(strstr(text,
 	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:!efi64,"
 	    "tag:!efi-http,undionly.kpxe,,198.18.0.1\n"));

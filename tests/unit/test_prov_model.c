@@ -452,6 +452,27 @@ test_image_method_renders(void **state)
 	assert_non_null(strstr(err.msg, "packages: "));
 	assert_int_equal(
 	    create("image", "{\"name\": \"s\", \"status\": \"ready\"}", &err), PROV_E_INVALID);
+	assert_int_equal(
+	    create("image", "{\"name\": \"f\", \"format\": \"qcow2\"}", &err), PROV_E_INVALID);
+	assert_int_equal(create("image",
+	                     "{\"name\": \"u\", \"format\": \"tar\", \"source_url\": "
+	                     "\"http://198.18.0.1/a.raw\"}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "format: an image imported from source_url is a raw"));
+	assert_int_equal(
+	    create("image", "{\"name\": \"u\", \"source_url\": \"ftp://198.18.0.1/a.raw\"}", &err),
+	    PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "source_url: 'ftp://198.18.0.1/a.raw' is not an http://"));
+	assert_int_equal(create("image",
+	                     "{\"name\": \"u\", \"source_url\": \"http://198.18.0.1/a.raw\", "
+	                     "\"source_sha256\": \"abc\"}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "source_sha256: 'abc' is not 64 lower-case hex digits"));
+	assert_int_equal(create("image", "{\"name\": \"v\", \"source_sha256\": \"abc\"}", &err),
+	    PROV_E_INVALID);
+	assert_non_null(strstr(err.msg, "source_sha256: only an image with a source_url"));
 	assert_int_equal(create("hostgroup",
 	                     "{\"name\": \"imaged\", \"parent\": \"base\", \"provision_method\": "
 	                     "\"image\", \"image\": \"deb12\"}",
@@ -482,8 +503,63 @@ test_image_method_renders(void **state)
 	assert_non_null(strstr(out, "wget -q -O - 'http://198.18.0.1:8080/images/deb12.tar'"));
 	assert_non_null(strstr(out, "= '0123456789abcdef0123456789abcdef0123456789abcdef0123"));
 	assert_non_null(strstr(out, "extlinux --install /boot/extlinux"));
+	/* UEFI (detected, or image_firmware=uefi): GPT with an EFI system partition, GRUB at
+	 * the removable path, /boot/efi in fstab, a clear failure for an image without GRUB. */
+	assert_non_null(strstr(out, "firmware=auto\n"));
+	assert_non_null(strstr(out, "[ -d /sys/firmware/efi ]"));
+	assert_non_null(strstr(out, "layout='label: gpt\\n,256M,U\\n,,L\\n'"));
+	assert_non_null(strstr(out, "/sbin/mkfs.vfat -F 32"));
+	assert_non_null(strstr(out, "grub-install --target=x86_64-efi --efi-directory=/boot/efi"));
+	assert_non_null(strstr(out, "--removable --no-nvram"));
+	assert_non_null(strstr(out, "/boot/efi vfat umask=0077 0 2"));
+	assert_non_null(strstr(out, "search --no-floppy --fs-uuid --set=root $uuid"));
+	assert_non_null(strstr(out,
+	    "image deb12 cannot boot UEFI: it has no $f (build it with "
+	    "the packages grub-efi-amd64-bin, grub2-common and dosfstools"));
 	assert_non_null(strstr(out, "/unattended/finish?token="));
 	assert_non_null(strstr(out, "/unattended/failed?token="));
+	assert_true(sh_syntax_ok(out));
+	/* A raw image built by Drover: streamed onto the disk through zstd, checked, the
+	 * partition that ends last grown, then the same boot loader steps on its layout. */
+	json_decref(set);
+	set = json_pack(
+	    "{s:s, s:s}", "format", "raw", "url", "http://198.18.0.1:8080/images/deb12.raw.zst");
+	assert_int_equal(
+	    prov_resource_set_internal(ires, json_integer_value(json_object_get(img, "id")), set,
+	        "t", NULL, "built", &err),
+	    0);
+	free(out);
+	out = NULL;
+	if (prov_render_host(h, "provision", NULL, &out, &err) < 0)
+		fail_msg("raw image provision: %s", err.msg);
+	assert_non_null(strstr(out, "wget -q -O - 'http://198.18.0.1:8080/images/deb12.raw.zst'"));
+	assert_non_null(strstr(out, "/sbin/zstd -dc"));
+	assert_non_null(strstr(out, "dd of=\"$disk\" bs=1M"));
+	assert_non_null(strstr(out, "--relocate gpt-bak-std"));
+	assert_non_null(strstr(out, "/sbin/resize2fs \"$last\""));
+	assert_non_null(strstr(out, "esp=${p}1 part=${p}2"));
+	assert_non_null(strstr(out, "grub-install --target=x86_64-efi"));
+	assert_non_null(strstr(out, "gptmbr.bin"));
+	assert_null(strstr(out, "/sbin/tar -x"));
+	assert_null(strstr(out, "layout="));
+	assert_true(sh_syntax_ok(out));
+	/* Imported (source_url): its own boot loader and fstab are kept. */
+	json_decref(set);
+	set = json_pack("{s:s}", "source_url", "http://198.18.0.1:8081/cloud.raw.xz");
+	assert_int_equal(
+	    prov_resource_set_internal(ires, json_integer_value(json_object_get(img, "id")), set,
+	        "t", NULL, "built", &err),
+	    0);
+	free(out);
+	out = NULL;
+	if (prov_render_host(h, "provision", NULL, &out, &err) < 0)
+		fail_msg("imported image provision: %s", err.msg);
+	assert_non_null(strstr(out, "part=$last"));
+	assert_null(strstr(out, "grub-install"));
+	assert_null(strstr(out, "extlinux --install"));
+	assert_null(strstr(out, "/target/etc/fstab"));
+	assert_non_null(strstr(out, "ssh-keygen -A"));
+	assert_non_null(strstr(out, "/unattended/finish?token="));
 	assert_true(sh_syntax_ok(out));
 	assert_int_equal(prov_render_host(h, "iPXE", NULL, &ipxe, &err), 0);
 	assert_non_null(strstr(ipxe,
