@@ -123,6 +123,8 @@ int file_read(const char *path, size_t max, char **ret, size_t *ret_len, struct 
 /* Write data to path atomically (temporary file, fsync, rename) with mode. */
 int file_write_atomic(const char *path, const void *data, size_t len, int mode,
     struct dr_error *err);
+/* mkdir -p: dir and each missing parent, created with mode. */
+int file_mkdirs(const char *dir, int mode, struct dr_error *err);
 /* Monotonic clock in microseconds. */
 int64_t time_mono_us(void);
 

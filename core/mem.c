@@ -223,6 +223,26 @@ fail:
 	return -1;
 }
 
+/* Create dir and each missing parent with mode; existing ones are kept as they are. */
+int
+file_mkdirs(const char *dir, int mode, struct dr_error *err)
+{
+	_cleanup_free_ char *p = xstrdup(dir);
+	char *s;
+
+	for (s = p + 1; *s != '\0'; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+			return dr_error_errno(err, "%s", p);
+		*s = '/';
+	}
+	if (mkdir(p, (mode_t)mode) < 0 && errno != EEXIST)
+		return dr_error_errno(err, "%s", p);
+	return 0;
+}
+
 /* Replace path's contents so that a reader sees either the old or the new file. */
 int
 file_write_atomic(const char *path, const void *data, size_t len, int mode,

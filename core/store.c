@@ -805,26 +805,6 @@ fail:
 	return -1;
 }
 
-/* mkdir -p with mode for each created level. */
-static int
-store_mkdirs(const char *dir, struct dr_error *err)
-{
-	_cleanup_free_ char *p = xstrdup(dir);
-	char *s;
-
-	for (s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0700) < 0 && errno != EEXIST)
-			return dr_error_errno(err, "%s", p);
-		*s = '/';
-	}
-	if (mkdir(p, 0700) < 0 && errno != EEXIST)
-		return dr_error_errno(err, "%s", p);
-	return 0;
-}
-
 /* Open the database in state_dir and bring its schema up to date. */
 int
 store_open(const char *state_dir, struct dr_error *err)
@@ -834,7 +814,7 @@ store_open(const char *state_dir, struct dr_error *err)
 
 	if (store_path() != NULL)
 		return dr_error_set(err, "%s: the store is already open", store_path());
-	if (store_mkdirs(state_dir, err) < 0)
+	if (file_mkdirs(state_dir, 0700, err) < 0)
 		return -1;
 	path = xasprintf("%s/%s", state_dir, STORE_DB_NAME);
 	/* Create the file ourselves so that it is 0600 whatever the umask allows. */

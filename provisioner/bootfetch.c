@@ -92,26 +92,6 @@ bootfetch_rel(const char *url, const char *base)
 	return strncmp(url, base, n) == 0 && url[n] == '/' ? url + n + 1 : NULL;
 }
 
-/* mkdir -p of dir (below an existing root). */
-static int
-bootfetch_mkdirs(const char *dir, struct dr_error *err)
-{
-	_cleanup_free_ char *p = xstrdup(dir);
-	char *s;
-
-	for (s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return dr_error_errno(err, "%s", p);
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return dr_error_errno(err, "%s", p);
-	return 0;
-}
-
 /* The job: params {"operatingsystem", "medium", "architecture"?, "kernel_sha256"?,
  * "initrd_sha256"?}. */
 static int
@@ -144,7 +124,7 @@ bootfetch_run(struct job *job, struct dr_error *err)
 	iurl = json_string_value(json_object_get(json_object_get(boot, "source"), "initrd"));
 	dir = xasprintf(
 	    "%s/%s", prov_tftp_root(), json_string_value(json_object_get(boot, "cache")));
-	if (bootfetch_mkdirs(dir, err) < 0)
+	if (file_mkdirs(dir, 0755, err) < 0)
 		return -1;
 	tmp = xasprintf("%s/.list", dir);
 	ksum = json_string_value(json_object_get(p, "kernel_sha256")) != NULL

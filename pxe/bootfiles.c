@@ -123,26 +123,6 @@ pxe_bootfiles_rmtree(const char *dir, struct dr_error *err)
 	return 0;
 }
 
-/* mkdir -p, mode 0755. */
-static int
-pxe_bootfiles_mkdirs(const char *dir, struct dr_error *err)
-{
-	_cleanup_free_ char *p = xstrdup(dir);
-	char *s;
-
-	for (s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return dr_error_errno(err, "%s", p);
-		*s = '/';
-	}
-	if (mkdir(p, 0755) < 0 && errno != EEXIST)
-		return dr_error_errno(err, "%s", p);
-	return 0;
-}
-
 /*
  * Run argv (looked up in PATH) in cwd with stdin from /dev/null; its output (stdout and
  * stderr, the last PXE_BOOTFILE_OUTPUT_MAX bytes) in *out. Killed after timeout_s. 0 when
@@ -274,7 +254,7 @@ pxe_bootfiles_unpack(
 	if (json_array_size(files) > PXE_BOOTFILE_DEBS_MAX)
 		return dr_error_set(
 		    err, "%s: more than %d .deb files", debs, PXE_BOOTFILE_DEBS_MAX);
-	if (pxe_bootfiles_rmtree(tmp, err) < 0 || pxe_bootfiles_mkdirs(info, err) < 0)
+	if (pxe_bootfiles_rmtree(tmp, err) < 0 || file_mkdirs(info, 0755, err) < 0)
 		return -1;
 	json_array_foreach(files, i, f)
 	{
@@ -362,7 +342,7 @@ pxe_bootfiles_download(const char *dir, struct dr_error *err)
 	json_t *f;
 	int r;
 
-	if (pxe_bootfiles_mkdirs(dir, err) < 0 || pxe_bootfiles_debs(dir, &old, err) < 0)
+	if (file_mkdirs(dir, 0755, err) < 0 || pxe_bootfiles_debs(dir, &old, err) < 0)
 		return -1;
 	/* A fresh set: an older version left here would be a second one. */
 	json_array_foreach(old, j, f)
@@ -494,7 +474,7 @@ pxe_bootfiles_place_all(const char *root, const char *const *sources, json_t *re
 	size_t i, oldlen;
 	int placed = 0, r;
 
-	if (pxe_bootfiles_mkdirs(root, err) < 0)
+	if (file_mkdirs(root, 0755, err) < 0)
 		return -1;
 	for (i = 0; i < nitems(pxe_bootfile_table); i++) {
 		const struct pxe_bootfile *b = &pxe_bootfile_table[i];
@@ -509,7 +489,7 @@ pxe_bootfiles_place_all(const char *root, const char *const *sources, json_t *re
 		else if (missing.data == NULL || strstr(missing.data, b->package) == NULL)
 			buf_addf(&missing, "%s%s", missing.len > 0 ? " " : "", b->package);
 	}
-	if (pxe_bootfiles_mkdirs(grub, err) < 0 ||
+	if (file_mkdirs(grub, 0755, err) < 0 ||
 	    ((file_read(cfg, PXE_BOOTFILE_MAX, &old, &oldlen, &ignored) < 0 ||
 	         strcmp(old, pxe_bootfiles_grub_cfg) != 0) &&
 	        file_write_atomic(
