@@ -52,12 +52,12 @@ while [ -z "$durl" ] && [ $i -lt 300 ]; do
 done
 [ -n "$durl" ] || { echo "bench: droverd did not get ready" >&2; cat "$tmp/droverd.log" >&2; exit 1; }
 
-# nginx in the foreground as our child, on a free port, the same file.
+# nginx in the foreground as our child (its master; workers as many as cores, as Debian's
+# nginx.conf has it), on a free port, the same file.
 nport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 cat >"$tmp/nginx/nginx.conf" <<EOF
 daemon off;
-master_process off;
-worker_processes 1;
+worker_processes auto;
 pid $tmp/nginx/nginx.pid;
 error_log $tmp/nginx/error.log;
 events { worker_connections 1024; }
