@@ -37,6 +37,7 @@ want=$(sha256sum <"$f" | cut -d' ' -f1)
 # droverd: its TFTP root is $tmp/root, /pxe/files/bench/initrd.img is the file above. The
 # TFTP port is a free one on loopback (this bench does not use it).
 printf 'tftp:\n  root: %s\n' "$tmp/root" >"$tmp/droverd.yml"
+: >"$tmp/droverd.log"
 DROVER_ADMIN_PASSWORD=bench-password-1 "$build/droverd" --config "$tmp/droverd.yml" \
 	--listen 127.0.0.1:0 --tftp-listen 127.0.0.1:0 --state-dir "$tmp/state" \
 	>"$tmp/droverd.log" 2>&1 &
