@@ -75,6 +75,7 @@ chmod +x "$ir/init"
 cp "$kernel" "$root/test/vmlinuz"
 
 printf 'tftp:\n  root: %s\n' "$root" >"$d/droverd.yml"
+: >"$d/droverd.log"
 DROVER_ADMIN_PASSWORD=bench-password-1 ip netns exec "$ns" "$build/droverd" --config "$d/droverd.yml" \
 	--listen 198.18.0.1:8080 --tftp-listen 198.18.0.1:69 --state-dir "$d/state" \
 	>"$d/droverd.log" 2>&1 &
