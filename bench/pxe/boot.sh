@@ -46,6 +46,8 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+# (Daemons are started with ip netns exec itself, not through nsx: $! must be their PID,
+# not a subshell's.)
 nsx() { ip netns exec "$ns" "$@"; }
 drover() { nsx "$build/drover" "$@"; }
 
@@ -108,7 +110,7 @@ T
 		--medium "Bench medium"
 	drover host build vm1
 } >"$d/setup.log" 2>&1 || { cat "$d/setup.log" >&2; exit 1; }
-nsx /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
+ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
 	--conf-file="$d/state/pxe/dnsmasq.conf" --dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 \
 	--enable-ra --dhcp-range=fd00:d0:1::,ra-only --dhcp-leasefile="$d/leases" \
 	--log-dhcp ${DNSMASQ_OPTS:-} >"$d/dnsmasq.log" 2>&1 &
@@ -145,7 +147,7 @@ boot() {
 	f0=$(route_gets pxe_files)
 	: >"$d/phases"
 	t0=$(date +%s%N)
-	nsx qemu-system-x86_64 -accel tcg -m 384 -nodefaults -display none -no-reboot \
+	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 384 -nodefaults -display none -no-reboot \
 		-serial "file:$con" -drive if=virtio,format=raw,file="$d/disk.img" \
 		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
 		-device e1000,netdev=n0,mac="$MAC" "$@" >"$d/qemu.log" 2>&1 &
