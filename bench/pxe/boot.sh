@@ -37,7 +37,7 @@ d=$(mktemp -d /tmp/drover-bench-boot.XXXXXX)
 ns=drover-bench-boot-$$
 U=http://198.18.0.1:8080
 MAC=52:54:00:12:34:56
-DROVERD_PID= DNSMASQ_PID= QEMU_PID=
+DROVERD_PID='' DNSMASQ_PID='' QEMU_PID=''
 cleanup() {
 	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID; do kill "$p" 2>/dev/null || :; done
 	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID; do wait "$p" 2>/dev/null || :; done
