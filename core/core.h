@@ -669,6 +669,27 @@ char *secret_open(const char *sealed);
 /* True when s is a sealed value. */
 bool secret_is_sealed(const char *s);
 
+/* proc.c */
+
+/* How proc_run runs a helper program. */
+struct proc_opts {
+	const char *cwd; /* NULL: droverd's */
+	int timeout_s;	 /* 0: none; after it the process group is killed */
+	/* NULL, or the job whose output the program's goes into; cancelling the job sends
+	 * the group SIGTERM, and SIGKILL 10 s later. */
+	struct job *job;
+	struct buf *tail; /* NULL, or where the end of the output is kept */
+	size_t tail_max;  /* bytes of it kept (0: as many as tail's cap allows) */
+};
+#define PROC_FAILED (-2) /* the program ran and failed (exit status, signal) */
+
+/*
+ * Run argv (argv[0] looked up in PATH) in its own process group with stdin from /dev/null
+ * and stdout and stderr captured. 0 when it exits 0; PROC_FAILED when it fails; -1 when it
+ * cannot start, times out or is cancelled. err names the program either way.
+ */
+int proc_run(const char *const *argv, const struct proc_opts *o, struct dr_error *err);
+
 /* dlib.c */
 
 /* A symbol to resolve: name and where its address goes. */

@@ -27,5 +27,8 @@ libdrover_a_SOURCES += core/http.c
 # credentials encrypted at rest
 libdrover_a_SOURCES += core/secret.c
 
+# helper programs
+libdrover_a_SOURCES += core/proc.c
+
 # libraries loaded on first use
 libdrover_a_SOURCES += core/dlib.c

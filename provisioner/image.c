@@ -11,21 +11,16 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "provisioner/provisioner.h"
 #include "pxe/pxe.h"
 
-extern char **environ;
 extern const char *const prov_seed_texts[][2];
 extern const size_t prov_seed_ntexts;
 
@@ -48,7 +43,6 @@ static const char *const prov_image_hooks[] = {
 };
 
 #define PROV_IMAGE_ARGS_MAX 128
-#define PROV_IMAGE_KILL_GRACE_US (10 * 1000000LL)
 #define PROV_IMAGE_LOG_TAIL 2048 /* bytes of a failed build's output kept in "error" */
 #define PROV_IMAGE_SOURCE_MAX (64ULL << 30) /* an imported disk image, as downloaded */
 
@@ -209,82 +203,14 @@ prov_image_state(int64_t id, json_t *set, const char *action)
 	json_decref(set);
 }
 
-/*
- * Run argv (argv[0] looked up in PATH) in its own process group, its output into the
- * job's; the last PROV_IMAGE_LOG_TAIL bytes in *tail. A cancelled job kills the group.
- * 0 when it exits 0.
- */
+/* Run argv in the job (its output into the job's, a cancel stops it); the end of the
+ * output in *tail. */
 static int
 prov_image_spawn(struct job *job, const char *const *argv, struct buf *tail, struct dr_error *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int fds[2], status = 0, devnull;
-	int64_t killed_at = 0;
-	bool killed = false;
-	pid_t pid;
+	const struct proc_opts o = {.job = job, .tail = tail, .tail_max = PROV_IMAGE_LOG_TAIL};
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return dr_error_errno(err, "%s: pipe", argv[0]);
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, devnull, 0);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	posix_spawnattr_init(&attr);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&attr, 0);
-	{
-		sigset_t none;
-		sigemptyset(&none);
-		posix_spawnattr_setsigmask(&attr, &none);
-	}
-	errno = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(fds[1]);
-	if (devnull >= 0)
-		close(devnull);
-	if (errno != 0) {
-		close(fds[0]);
-		return dr_error_errno(err, "cannot run %s", argv[0]);
-	}
-	for (;;) {
-		struct pollfd p = {.fd = fds[0], .events = POLLIN};
-		char chunk[4096];
-		ssize_t r;
-
-		if (!killed && job_cancelled(job)) {
-			kill(-pid, SIGTERM);
-			killed = true;
-			killed_at = time_mono_us();
-		} else if (killed && time_mono_us() - killed_at > PROV_IMAGE_KILL_GRACE_US) {
-			/* mmdebstrap cleans up on SIGTERM; one that hangs is killed. */
-			kill(-pid, SIGKILL);
-		}
-		if (poll(&p, 1, 500) <= 0)
-			continue;
-		if ((r = read(fds[0], chunk, sizeof chunk)) <= 0)
-			break;
-		job_write(job, chunk, (size_t)r);
-		buf_add(tail, chunk, (size_t)r);
-		if (tail->len > 2 * PROV_IMAGE_LOG_TAIL) {
-			memmove(tail->data, tail->data + tail->len - PROV_IMAGE_LOG_TAIL,
-			    PROV_IMAGE_LOG_TAIL);
-			tail->len = PROV_IMAGE_LOG_TAIL;
-			tail->data[tail->len] = '\0';
-		}
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (killed)
-		return dr_error_set(err, "%s: cancelled", argv[0]);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return dr_error_set(err, "%s failed (%s %d)", argv[0],
-		    WIFEXITED(status) ? "exit status" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
-	return 0;
+	return proc_run(argv, &o, err) < 0 ? -1 : 0;
 }
 
 /* The SHA-256 of a file as hex, and its size. */

@@ -14,16 +14,12 @@
 #include <ftw.h>
 #include <linux/openat2.h>
 #include <openssl/evp.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "pxe/pxe.h"
@@ -32,8 +28,6 @@
 #define PXE_BOOTFILE_MD5SUMS_MAX (4u << 20)
 #define PXE_BOOTFILE_OUTPUT_MAX (64u << 10)
 #define PXE_BOOTFILE_DEBS_MAX 64
-
-extern char **environ;
 
 /* Where Debian's packages put each boot loader, and its name in the TFTP root. */
 static const struct pxe_bootfile pxe_bootfile_table[] = {
@@ -124,84 +118,31 @@ pxe_bootfiles_rmtree(const char *dir, struct dr_error *err)
 }
 
 /*
- * Run argv (looked up in PATH) in cwd with stdin from /dev/null; its output (stdout and
- * stderr, the last PXE_BOOTFILE_OUTPUT_MAX bytes) in *out. Killed after timeout_s. 0 when
- * it exits 0; -1 with err naming the command and its last line of output.
+ * Run argv in cwd; its output (the last PXE_BOOTFILE_OUTPUT_MAX bytes) in *out. Killed
+ * after timeout_s. 0 when it exits 0; -1 with err naming the command and, when it failed,
+ * its last line of output.
  */
 static int
 pxe_bootfiles_run(
     const char *cwd, const char *const *argv, int timeout_s, struct buf *out, struct dr_error *err)
 {
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	int64_t deadline = time_mono_us() + (int64_t)timeout_s * 1000000;
-	int fds[2], status = 0, rc;
-	bool timed_out = false;
-	sigset_t none;
-	pid_t pid;
+	const struct proc_opts o = {
+	    .cwd = cwd, .timeout_s = timeout_s, .tail = out, .tail_max = PXE_BOOTFILE_OUTPUT_MAX};
+	_cleanup_free_ char *last = NULL, *msg = NULL;
+	char *nl;
+	int r = proc_run(argv, &o, err);
 
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return dr_error_errno(err, "%s: pipe", argv[0]);
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, fds[1], 2);
-	if (cwd != NULL)
-		posix_spawn_file_actions_addchdir_np(&fa, cwd);
-	posix_spawnattr_init(&attr);
-	sigemptyset(&none);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK);
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setsigmask(&attr, &none);
-	rc = posix_spawnp(&pid, argv[0], &fa, &attr, (char *const *)argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
-	close(fds[1]);
-	if (rc != 0) {
-		close(fds[0]);
-		errno = rc;
-		return dr_error_errno(err, "cannot run %s", argv[0]);
+	if (r != PROC_FAILED)
+		return r;
+	last = xstrdup(out->data != NULL ? out->data : "");
+	str_trim(last);
+	if ((nl = strrchr(last, '\n')) != NULL)
+		memmove(last, nl + 1, strlen(nl + 1) + 1);
+	if (*last != '\0') {
+		msg = xstrdup(err->msg);
+		dr_error_set(err, "%s: %s", msg, last);
 	}
-	for (;;) {
-		struct pollfd p = {.fd = fds[0], .events = POLLIN};
-		char chunk[4096];
-		ssize_t r;
-
-		if (!timed_out && time_mono_us() > deadline) {
-			kill(-pid, SIGKILL);
-			timed_out = true;
-		}
-		if (poll(&p, 1, 500) <= 0)
-			continue;
-		if ((r = read(fds[0], chunk, sizeof chunk)) <= 0)
-			break;
-		if (buf_add(out, chunk, (size_t)r) < 0) {
-			/* Keep the end, where the reason for a failure is. */
-			size_t keep = out->len / 2;
-			memmove(out->data, out->data + out->len - keep, keep);
-			out->len = keep;
-			out->data[keep] = '\0';
-			buf_add(out, chunk, (size_t)r);
-		}
-	}
-	close(fds[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (timed_out)
-		return dr_error_set(err, "%s: no answer within %d s", argv[0], timeout_s);
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		_cleanup_free_ char *last = xstrdup(out->data != NULL ? out->data : "");
-		char *nl;
-
-		str_trim(last);
-		if ((nl = strrchr(last, '\n')) != NULL)
-			memmove(last, nl + 1, strlen(nl + 1) + 1);
-		return dr_error_set(err, "%s failed (%s %d)%s%s", argv[0],
-		    WIFEXITED(status) ? "exit status" : "signal",
-		    WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status),
-		    *last != '\0' ? ": " : "", last);
-	}
-	return 0;
+	return -1;
 }
 
 /* Whether pkg is one whose files the table names. */
