@@ -492,12 +492,13 @@ jobs_api_sync_plan_show(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
-/* DELETE /api/v2/sync_plans/:id */
+/* A DELETE of the object named by :id through del (id or name, user, remote). */
 static int
-jobs_api_sync_plan_delete(struct http_request *req, struct http_response *resp)
+jobs_api_delete(struct http_request *req, struct http_response *resp,
+    int (*del)(const char *, const char *, const char *, struct dr_error *))
 {
 	struct dr_error err;
-	int r = jobs_syncplan_delete(
+	int r = del(
 	    http_request_param(req, "id"), http_request_user(req), http_request_remote(req), &err);
 
 	if (r < 0)
@@ -506,6 +507,13 @@ jobs_api_sync_plan_delete(struct http_request *req, struct http_response *resp)
 		http_reply_json(
 		    resp, 200, json_pack("{s:s}", "deleted", http_request_param(req, "id")));
 	return 0;
+}
+
+/* DELETE /api/v2/sync_plans/:id */
+static int
+jobs_api_sync_plan_delete(struct http_request *req, struct http_response *resp)
+{
+	return jobs_api_delete(req, resp, jobs_syncplan_delete);
 }
 
 /* PUT /api/v2/sync_plans/:id/enable and /disable */
@@ -592,16 +600,7 @@ jobs_api_gitcred_save(struct http_request *req, struct http_response *resp)
 static int
 jobs_api_gitcred_delete(struct http_request *req, struct http_response *resp)
 {
-	struct dr_error err;
-	int r = jobs_gitcred_delete(
-	    http_request_param(req, "id"), http_request_user(req), http_request_remote(req), &err);
-
-	if (r < 0)
-		jobs_api_fail(resp, r, &err);
-	else
-		http_reply_json(
-		    resp, 200, json_pack("{s:s}", "deleted", http_request_param(req, "id")));
-	return 0;
+	return jobs_api_delete(req, resp, jobs_gitcred_delete);
 }
 
 static const struct http_route jobs_routes[] = {
