@@ -413,7 +413,7 @@ sync_batch_start(struct sync_batch *b)
 {
 	int lanes = SYNC_LANES, i;
 	uint64_t bytes = 0, sum = 0;
-	size_t j = 0;
+	size_t j;
 
 	for (j = 0; j < b->m; j++)
 		bytes += b->todo[j].max_size;
@@ -426,15 +426,19 @@ sync_batch_start(struct sync_batch *b)
 	b->nlanes = lanes;
 	for (i = 0, j = 0; i < lanes; i++) {
 		struct sync_lane *l = &b->lanes[i];
+		/* This lane's share ends near this many bytes, and leaves a file for each
+		 * lane after it; the last lane takes the rest. */
+		uint64_t end = bytes * (uint64_t)(i + 1) / (uint64_t)lanes;
+		size_t room = b->m - (size_t)(lanes - 1 - i);
 
 		l->b = b;
 		l->from = j;
-		/* Up to this lane's share of the bytes, leaving a file for each lane after. */
-		while (j < b->m - (size_t)(lanes - 1 - i) &&
-		    (i == lanes - 1 || j == l->from ||
-		        sum + b->todo[j].max_size / 2 <=
-		            bytes * (uint64_t)(i + 1) / (uint64_t)lanes))
-			sum += b->todo[j++].max_size;
+		if (i == lanes - 1)
+			j = b->m;
+		else
+			do
+				sum += b->todo[j++].max_size;
+			while (j < room && sum + b->todo[j].max_size / 2 <= end);
 		l->to = j;
 		l->concurrency =
 		    b->f->concurrency * (i + 1) / lanes - b->f->concurrency * i / lanes;
