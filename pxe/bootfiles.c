@@ -28,6 +28,8 @@
 #define PXE_BOOTFILE_MD5SUMS_MAX (4u << 20)
 #define PXE_BOOTFILE_OUTPUT_MAX (64u << 10)
 #define PXE_BOOTFILE_DEBS_MAX 64
+#define PXE_BOOTFILE_STAMP ".drover-debs" /* in an unpacked tree: what it was made from */
+#define PXE_BOOTFILE_STAMP_MAX (64u << 10)
 
 /* Where Debian's packages put each boot loader, and its name in the TFTP root. */
 static const struct pxe_bootfile pxe_bootfile_table[] = {
@@ -179,22 +181,52 @@ pxe_bootfiles_debs(const char *dir, json_t **ret, struct dr_error *err)
 	return 0;
 }
 
-/* Unpack the .debs of the table's packages found in debs into dest (made afresh). */
+/* What an unpacked tree was made from: each .deb's path, size and modification time;
+ * NULL when one cannot be read. */
+static char *
+pxe_bootfiles_stamp(const json_t *files)
+{
+	struct buf b = BUF_INIT(0);
+	const json_t *f;
+	struct stat st;
+	size_t i;
+
+	json_array_foreach(files, i, f)
+	{
+		if (stat(json_string_value(f), &st) < 0) {
+			buf_free(&b);
+			return NULL;
+		}
+		buf_addf(&b, "%s %lld %lld.%09ld\n", json_string_value(f), (long long)st.st_size,
+		    (long long)st.st_mtim.tv_sec, st.st_mtim.tv_nsec);
+	}
+	return buf_steal(&b);
+}
+
+/* Unpack the .debs of the table's packages found in debs into dest (made afresh), unless
+ * dest's stamp says it was made from these. */
 int
-pxe_bootfiles_unpack(
-    const char *debs, const char *dest, json_t **ret_packages, struct dr_error *err)
+pxe_bootfiles_unpack(const char *debs, const char *dest, struct dr_error *err)
 {
 	_cleanup_json_ json_t *files = NULL, *pkgs = json_object();
 	_cleanup_free_ char *tmp = xasprintf("%s.new", dest);
 	_cleanup_free_ char *info = xasprintf("%s/var/lib/dpkg/info", tmp);
+	_cleanup_free_ char *stamp = NULL, *old = NULL, *stamp_path = NULL;
+	struct dr_error ignored;
+	size_t i, len;
 	json_t *f;
-	size_t i;
 
 	if (pxe_bootfiles_debs(debs, &files, err) < 0)
 		return -1;
 	if (json_array_size(files) > PXE_BOOTFILE_DEBS_MAX)
 		return dr_error_set(
 		    err, "%s: more than %d .deb files", debs, PXE_BOOTFILE_DEBS_MAX);
+	stamp = pxe_bootfiles_stamp(files);
+	stamp_path = xasprintf("%s/" PXE_BOOTFILE_STAMP, dest);
+	if (stamp != NULL &&
+	    file_read(stamp_path, PXE_BOOTFILE_STAMP_MAX, &old, &len, &ignored) == 0 &&
+	    strcmp(old, stamp) == 0)
+		return 0;
 	if (pxe_bootfiles_rmtree(tmp, err) < 0 || file_mkdirs(info, 0755, err) < 0)
 		return -1;
 	json_array_foreach(files, i, f)
@@ -249,13 +281,17 @@ pxe_bootfiles_unpack(
 			return -1;
 		json_object_set_new(pkgs, pkg, json_string(ver));
 	}
+	if (stamp != NULL) {
+		_cleanup_free_ char *p = xasprintf("%s/" PXE_BOOTFILE_STAMP, tmp);
+
+		if (file_write_atomic(p, stamp, strlen(stamp), 0644, err) < 0)
+			return -1;
+	}
 	if (pxe_bootfiles_rmtree(dest, err) < 0)
 		return -1;
 	if (rename(tmp, dest) < 0)
 		return dr_error_errno(err, "%s", dest);
-	if (ret_packages != NULL)
-		*ret_packages = json_incref(pkgs);
-	return (int)json_object_size(pkgs);
+	return 0;
 }
 
 /* Whether every file the table takes from pkg is on this machine (pkg is installed). */
@@ -473,7 +509,7 @@ pxe_bootfiles_install_locked(
 		return dr_error_set(err, "no work directory to unpack packages in");
 	if (o->download) {
 		if (pxe_bootfiles_download(debs, err) < 0 ||
-		    pxe_bootfiles_unpack(debs, tree, NULL, err) < 0)
+		    pxe_bootfiles_unpack(debs, tree, err) < 0)
 			return -1;
 	}
 	if (o->from != NULL) {
@@ -484,7 +520,7 @@ pxe_bootfiles_install_locked(
 			    "boot files from %s: not a directory (of .debs, or an unpacked tree)",
 			    o->from);
 		if (pxe_bootfiles_has_debs(o->from)) {
-			if (pxe_bootfiles_unpack(o->from, tree, NULL, err) < 0)
+			if (pxe_bootfiles_unpack(o->from, tree, err) < 0)
 				return -1;
 		} else {
 			sources[n++] = o->from;

@@ -89,9 +89,9 @@ int pxe_bootfiles_install(const struct pxe_bootfiles_opts *o, json_t **ret_repor
     char **ret_missing, struct dr_error *err);
 /* Unpack (dpkg-deb -x, and the md5sums under var/lib/dpkg/info) the .debs in debs whose
  * packages hold boot loaders into dest, replaced as a whole; two versions of one package
- * are an error. Returns how many; *ret_packages {package: version} (may be NULL). */
-int pxe_bootfiles_unpack(const char *debs, const char *dest, json_t **ret_packages,
-    struct dr_error *err);
+ * are an error. Nothing is done when dest was unpacked from the same .debs (names, sizes
+ * and modification times). */
+int pxe_bootfiles_unpack(const char *debs, const char *dest, struct dr_error *err);
 /* apt-get download the boot loaders' packages that are not installed into dir (the .debs
  * there before are removed); apt verifies them against the signed archive it is
  * configured with. Returns 0 (also when nothing needed downloading). */

@@ -80,6 +80,11 @@ printf 'tftp:\n  root: %s\n  bootfiles_from: %s\n' "$root" "$debs" >"$TAP_TMP/fr
 ok "droverd starts with tftp.bootfiles_from naming the .debs" \
 	droverd_start "$state" --config "$TAP_TMP/from.yml" --tftp-listen 127.0.0.1:0
 ok "and unpacked them and placed shimx64.efi at start" cmp "$o/shim.deb" "$root/shimx64.efi"
+ino=$(stat -c %i "$state/bootfiles-src/root")
+droverd_stop
+ok "droverd starts again with the same .debs" \
+	droverd_start "$state" --config "$TAP_TMP/from.yml" --tftp-listen 127.0.0.1:0
+is "without unpacking them again" "$(stat -c %i "$state/bootfiles-src/root")" "$ino"
 droverd_stop
 printf 'tftp:\n  root: %s\n  bootfiles_from: %s\n' "$root" debs >"$TAP_TMP/from.yml"
 ok "a relative tftp.bootfiles_from stops the start" \
