@@ -300,8 +300,10 @@ tftp_chunk_send(struct tftp_session *s, unsigned char *buf, size_t len, size_t p
 		                              .msg_iov = &iov[i],
 		                              .msg_iovlen = 1}};
 	}
-	for (i = 0; i<n; i += sent> 0 ? (unsigned)sent : 1)
-		sent = sendmmsg(s->fd, msg + i, n - i, 0); /* on failure, msg[i] is lost */
+	for (i = 0; i < n;) {
+		sent = sendmmsg(s->fd, msg + i, n - i, 0);
+		i += sent > 0 ? (unsigned)sent : 1; /* on failure, msg[i] is lost */
+	}
 }
 
 /* Send the window after the last acknowledged block, in chunks of at most
