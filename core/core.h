@@ -668,6 +668,8 @@ char *secret_seal(const char *plain);
 char *secret_open(const char *sealed);
 /* True when s is a sealed value. */
 bool secret_is_sealed(const char *s);
+/* Overwrite a plain secret, then free it (NULL is fine). */
+void secret_free(char *s);
 
 /* proc.c */
 

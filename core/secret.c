@@ -11,6 +11,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 
 #include "core/core.h"
@@ -146,4 +147,13 @@ secret_open(const char *sealed)
 	EVP_CIPHER_CTX_free(c);
 	plain[len + fin] = '\0';
 	return xstrdup((char *)plain);
+}
+
+void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	OPENSSL_cleanse(s, strlen(s));
+	free(s);
 }

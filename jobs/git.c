@@ -115,10 +115,7 @@ jobs_git_userinfo(const char *url, char **ret_url, char **ret_user, char **ret_p
 	_cleanup_free_ char *user = jobs_git_unescape(host, (size_t)(colon - host));
 	char *pass = jobs_git_unescape(colon + 1, (size_t)(at - colon - 1));
 	if (user == NULL || pass == NULL) {
-		if (pass != NULL) {
-			OPENSSL_cleanse(pass, strlen(pass));
-			free(pass);
-		}
+		secret_free(pass);
 		return dr_error_set(err,
 		    "%s: the user name or password has a NUL or a line break, or is longer than "
 		    "%d bytes",
@@ -294,12 +291,9 @@ jobs_git_credfd(const char *name, struct dr_error *err)
 			close(fd);
 		fd = -1;
 	}
-	OPENSSL_cleanse(text, strlen(text));
-	OPENSSL_cleanse(pass, strlen(pass));
-	OPENSSL_cleanse(user, strlen(user));
-	free(text);
-	free(pass);
-	free(user);
+	secret_free(text);
+	secret_free(pass);
+	secret_free(user);
 	return fd;
 }
 

@@ -320,8 +320,7 @@ gitcred_params_upgrade(json_t *params, struct dr_error *err)
 	if (url == NULL || jobs_git_userinfo(url, &clean, &user, &pass, err) <= 0)
 		return 0;
 	r = jobs_gitcred_put(clean, user, pass, "(upgrade)", NULL, err);
-	OPENSSL_cleanse(pass, strlen(pass));
-	free(pass);
+	secret_free(pass);
 	free(user);
 	if (r == 0) {
 		json_object_set_new(git, "credential", json_string(clean));

@@ -17,8 +17,6 @@
 #include <sys/random.h>
 #include <unistd.h>
 
-#include <openssl/crypto.h>
-
 #include "jobs/jobs.h"
 #include "jobs/jobs_int.h"
 #include "playbooks/playbooks.h"
@@ -954,14 +952,6 @@ out:
 	return rc;
 }
 
-/* Overwrite a secret before it is freed (NULL is fine). */
-static void
-rx_cleanse(char *s)
-{
-	if (s != NULL)
-		OPENSSL_cleanse(s, strlen(s));
-}
-
 /* Params a job or a schedule may keep: no credentials in a git URL, a credential that
  * exists (the API splits URLs; raw params for POST /api/v2/jobs and schedules come here). */
 static int
@@ -979,8 +969,7 @@ rx_check(const json_t *params, struct dr_error *err)
 	if ((r = jobs_git_userinfo(url, &clean, &user, &pass, err)) < 0)
 		return dr_error_prefix(err, "playbook_git.url: ");
 	if (r > 0) {
-		rx_cleanse(pass);
-		free(pass);
+		secret_free(pass);
 		free(user);
 		dr_error_set(err,
 		    "playbook_git.url: credentials in %s are not stored: create a git credential "
@@ -1188,12 +1177,12 @@ jobs_remote_params_as(const json_t *body, const char *user, const char *remote, 
 	        cred_user, cred_pass, user, remote, err) < 0)
 		goto fail;
 	*ret = TAKE_PTR(p);
-	rx_cleanse(cred_pass);
+	secret_free(TAKE_PTR(cred_pass));
 	return 0;
 invalid:
 	dr_error_set(err, "invalid remote execution request");
 fail:
-	rx_cleanse(cred_pass);
+	secret_free(TAKE_PTR(cred_pass));
 	return -1;
 }
 
