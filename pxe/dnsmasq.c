@@ -102,6 +102,8 @@ pxe_dnsmasq_write_conf(const struct pxe_dnsmasq_opts *o, struct dr_error *err)
 	    "dhcp-hostsfile=%s/dhcp-hosts\n"
 	    "# iPXE (built in or chained) identifies itself with option 175.\n"
 	    "dhcp-match=set:ipxe,175\n"
+	    "# iPXE's no-pxedhcp (175.176): no ProxyDHCP offers to wait for (about 3 s a boot).\n"
+	    "dhcp-option=tag:ipxe,encap:175,176,1b\n"
 	    "dhcp-match=set:efi64,option:client-arch,7\n"
 	    "dhcp-match=set:efi64,option:client-arch,9\n"
 	    "dhcp-match=set:efi-http,option:client-arch,16\n",

@@ -32,6 +32,8 @@ test_conf(void **state)
 	    "dhcp-boot=tag:!drover-subnet,tag:ipxe,http://198.18.0.1:8080/unattended/iPXE\n"));
 	assert_non_null(strstr(
 	    text, "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:efi64,snponly.efi,,198.18.0.1\n"));
+	/* iPXE is told there are no ProxyDHCP offers to wait for. */
+	assert_non_null(strstr(text, "dhcp-option=tag:ipxe,encap:175,176,1b\n"));
 	assert_non_null(strstr(text,
 	    "dhcp-boot=tag:!drover-subnet,tag:!ipxe,tag:!efi64,"
 	    "tag:!efi-http,undionly.kpxe,,198.18.0.1\n"));
