@@ -782,6 +782,11 @@ struct http_download {
 	bool no_sync;	    /* skip the fsync: the caller makes a batch durable (syncfs) */
 	bool in_place;	    /* write dest_path itself, no .part and rename: for a caller that
 			       keeps dest_path out of sight until it renames it */
+	bool unnamed;	    /* dest_path is a directory: the file is made there without a name
+			       (O_TMPFILE) and handed over open in fd, for the caller to link
+			       (linkat) once it is durable and then close; a retry resumes it,
+			       a later run cannot */
+	int fd;		    /* out: with unnamed, the verified file (caller closes), else -1 */
 	int result;	    /* out: 0 or -1 */
 	char error[256];    /* out: names the URL */
 };

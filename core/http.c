@@ -525,10 +525,21 @@ client_dl_release(struct client_dl *dl, CURLM *multi)
 	}
 	curl_slist_free_all(dl->headers);
 	dl->headers = NULL;
-	if (dl->fd >= 0)
+	/* An unnamed file (O_TMPFILE) is all there is of a download: it stays open for the
+	 * next attempt to resume, and goes when the download is over. */
+	if (dl->fd >= 0 && (!dl->d->unnamed || dl->done)) {
 		close(dl->fd);
-	dl->fd = -1;
+		dl->fd = -1;
+	}
 	dl->active = false;
+}
+
+/* Drop what a failed download wrote (an unnamed file goes when it is closed). */
+static void
+client_dl_discard(struct client_dl *dl)
+{
+	if (!dl->d->unnamed)
+		unlink(dl->part);
 }
 
 /* Begin an attempt: open (or resume) .part and add the transfer to the multi handle. */
@@ -537,7 +548,10 @@ client_dl_start(struct client_dl *dl, CURLM *multi)
 {
 	struct stat st;
 
-	dl->fd = open(dl->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (!dl->d->unnamed)
+		dl->fd = open(dl->part, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	else if (dl->fd < 0)
+		dl->fd = open(dl->d->dest_path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
 	if (dl->fd < 0 || fstat(dl->fd, &st) < 0) {
 		client_dl_fail(dl, "%s: %s", dl->part, strerror(errno));
 		client_dl_release(dl, multi);
@@ -587,7 +601,7 @@ client_dl_finish(struct client_dl *dl)
 		for (unsigned int i = 0; i < mdlen; i++)
 			snprintf(hex + 2 * i, 3, "%02x", md[i]);
 		if (strcasecmp(hex, dl->d->sha256) != 0) {
-			unlink(dl->part);
+			client_dl_discard(dl);
 			client_dl_fail(
 			    dl, "SHA-256 mismatch: expected %s, got %s", dl->d->sha256, hex);
 			return;
@@ -598,9 +612,13 @@ client_dl_finish(struct client_dl *dl)
 	if (dl->d->no_sync && dl->size >= CLIENT_WRITEBACK_MIN)
 		(void)sync_file_range(dl->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 	if ((!dl->d->no_sync && fsync(dl->fd) < 0) ||
-	    (!dl->d->in_place && rename(dl->part, dl->d->dest_path) < 0)) {
+	    (!dl->d->in_place && !dl->d->unnamed && rename(dl->part, dl->d->dest_path) < 0)) {
 		client_dl_fail(dl, "%s: %s", dl->d->dest_path, strerror(errno));
 		return;
+	}
+	if (dl->d->unnamed) { /* the caller's now */
+		dl->d->fd = dl->fd;
+		dl->fd = -1;
 	}
 	dl->d->result = 0;
 	dl->d->error[0] = '\0';
@@ -618,12 +636,12 @@ client_dl_done(struct client_dl *dl, CURLM *multi, CURLcode rc)
 	curl_easy_getinfo(dl->curl, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_getinfo(dl->curl, CURLINFO_RETRY_AFTER, &retry_after);
 	if (dl->fatal) {
-		unlink(dl->part);
+		client_dl_discard(dl);
 		client_dl_fail(dl, "%s", dl->fatal_msg);
 	} else if (rc == CURLE_OK) {
 		client_dl_finish(dl);
 	} else if (rc == CURLE_FILESIZE_EXCEEDED) {
-		unlink(dl->part);
+		client_dl_discard(dl);
 		client_dl_fail(dl, "larger than the limit of %llu bytes",
 		    (unsigned long long)dl->d->max_size);
 	} else if (rc == CURLE_HTTP_RETURNED_ERROR && status == 416 && dl->resumed_from > 0) {
@@ -645,7 +663,7 @@ client_dl_done(struct client_dl *dl, CURLM *multi, CURLcode rc)
 		struct stat st;
 
 		/* An empty .part helps nobody resume. */
-		if (stat(dl->part, &st) == 0 && st.st_size == 0)
+		if (!dl->d->unnamed && stat(dl->part, &st) == 0 && st.st_size == 0)
 			unlink(dl->part);
 	}
 	if (!dl->done)
@@ -679,6 +697,7 @@ http_download_many(struct http_download *d, size_t n, int concurrency,
 		dl->d = &d[i];
 		dl->o = o;
 		dl->fd = -1;
+		d[i].fd = -1;
 		d[i].result = -1;
 		d[i].error[0] = '\0';
 		dl->part =

@@ -112,6 +112,50 @@ repo_pool_stage_path(const char *sha256, const char *tag)
 	return xasprintf("%s/sha256/%.2s/%s-%s.part", pool_dir, sha256, sha256 + 2, tag);
 }
 
+/* The shard directory a pool file goes in ("<pool>/sha256/ab"); caller frees. */
+char *
+repo_pool_shard_path(const char *sha256)
+{
+	return xasprintf("%s/sha256/%.2s", pool_dir, sha256);
+}
+
+/*
+ * True when the pool's file system makes unnamed files (O_TMPFILE): a download can then
+ * be written without a name and linked into the pool once durable, one directory entry
+ * per file instead of a .part created, looked up and renamed.
+ */
+bool
+repo_pool_unnamed_ok(void)
+{
+	_cleanup_free_ char *d = xasprintf("%s/sha256", pool_dir);
+	int fd = open(d, O_TMPFILE | O_RDWR | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+/*
+ * Give a verified, durable unnamed file (open as fd, made in its shard) its pool name.
+ * A file already there (another sync's copy of the same content) is kept. The name
+ * becomes durable with the next repo_pool_sync.
+ */
+int
+repo_pool_link(int fd, const char *sha256, struct dr_error *err)
+{
+	_cleanup_free_ char *dest = repo_pool_path(sha256);
+	char proc[64];
+
+	/* Without the capability AT_EMPTY_PATH asks for, /proc names the open file. */
+	if (linkat(fd, "", AT_FDCWD, dest, AT_EMPTY_PATH) == 0 || errno == EEXIST)
+		return 0;
+	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) == 0 || errno == EEXIST)
+		return 0;
+	return dr_error_errno(err, "%s", dest);
+}
+
 /* Make the directory a pool file goes in (once per shard and process: shards stay). */
 int
 repo_pool_prepare(const char *sha256, struct dr_error *err)

@@ -96,6 +96,11 @@ int repo_pool_prepare(const char *sha256, struct dr_error *err);
 /* A finished download's name in the pool's shard until it is durable; caller frees. */
 char *repo_pool_stage_path(const char *sha256, const char *tag);
 bool repo_pool_has(const char *sha256);
+/* <pool>/sha256/ab; caller frees. */
+char *repo_pool_shard_path(const char *sha256);
+/* Unnamed files (O_TMPFILE) in the pool: can they be made; link one in under its key. */
+bool repo_pool_unnamed_ok(void);
+int repo_pool_link(int fd, const char *sha256, struct dr_error *err);
 int64_t repo_pool_size(const char *sha256);
 /* Make what was written to the pool's file system durable (syncfs). */
 int repo_pool_sync(struct dr_error *err);
