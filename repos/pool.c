@@ -23,7 +23,11 @@
 #include "repos/repos.h"
 
 static char *pool_dir;
-static bool pool_shard_made[256]; /* shard directories known to exist */
+/* Shard directories known to exist, held open (fd + 1; 0: not yet) so that a pool file
+ * is reached from its shard instead of by its whole path. */
+static int pool_shard_fds[256];
+
+static int pool_shard_fd(const char *sha256, bool make);
 
 /*
  * Mark dir as the top of a directory hierarchy (chattr +T) where the file system knows
@@ -57,7 +61,11 @@ repo_pool_init(const char *state_dir, struct dr_error *err)
 
 	free(pool_dir);
 	pool_dir = xasprintf("%s/pool", state_dir);
-	memset(pool_shard_made, 0, sizeof pool_shard_made);
+	for (i = 0; i < nitems(pool_shard_fds); i++) {
+		if (pool_shard_fds[i] > 0)
+			close(pool_shard_fds[i] - 1);
+		pool_shard_fds[i] = 0;
+	}
 	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
 		return dr_error_errno(err, "%s", state_dir);
 	for (i = 0; i < nitems(subs); i++) {
@@ -144,34 +152,69 @@ repo_pool_unnamed_ok(void)
 int
 repo_pool_link(int fd, const char *sha256, struct dr_error *err)
 {
-	_cleanup_free_ char *dest = repo_pool_path(sha256);
+	_cleanup_free_ char *dest = NULL;
 	char proc[64];
+	int dir;
 
-	/* Without the capability AT_EMPTY_PATH asks for, /proc names the open file. */
-	if (linkat(fd, "", AT_FDCWD, dest, AT_EMPTY_PATH) == 0 || errno == EEXIST)
-		return 0;
-	snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-	if (linkat(AT_FDCWD, proc, AT_FDCWD, dest, AT_SYMLINK_FOLLOW) == 0 || errno == EEXIST)
-		return 0;
+	if (!repo_pool_valid(sha256))
+		return dr_error_set(err, "'%s' is not a SHA-256", sha256);
+	if ((dir = pool_shard_fd(sha256, true)) >= 0) {
+		/* Without the capability AT_EMPTY_PATH asks for, /proc names the open file. */
+		if (linkat(fd, "", dir, sha256 + 2, AT_EMPTY_PATH) == 0 || errno == EEXIST)
+			return 0;
+		snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+		if (linkat(AT_FDCWD, proc, dir, sha256 + 2, AT_SYMLINK_FOLLOW) == 0 ||
+		    errno == EEXIST)
+			return 0;
+	}
+	dest = repo_pool_path(sha256);
 	return dr_error_errno(err, "%s", dest);
+}
+
+/* The hex digit's value (sha256 is valid). */
+static unsigned
+pool_hex(char c)
+{
+	return c <= '9' ? (unsigned)(c - '0') : (unsigned)(c - 'a' + 10);
+}
+
+/*
+ * The open directory of a valid key's shard, made first when make says so (shards
+ * stay, once open they are kept); -1 with errno when it is not there.
+ */
+static int
+pool_shard_fd(const char *sha256, bool make)
+{
+	unsigned shard = pool_hex(sha256[0]) << 4 | pool_hex(sha256[1]);
+	int fd = __atomic_load_n(&pool_shard_fds[shard], __ATOMIC_ACQUIRE), expected = 0;
+	_cleanup_free_ char *d = NULL;
+
+	if (fd > 0)
+		return fd - 1;
+	d = repo_pool_shard_path(sha256);
+	if (make && mkdir(d, 0755) < 0 && errno != EEXIST)
+		return -1;
+	if ((fd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	/* Another thread may have opened it meanwhile: one of the two is kept. */
+	if (!__atomic_compare_exchange_n(&pool_shard_fds[shard], &expected, fd + 1, false,
+	        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+		close(fd);
+		return expected - 1;
+	}
+	return fd;
 }
 
 /* Make the directory a pool file goes in (once per shard and process: shards stay). */
 int
 repo_pool_prepare(const char *sha256, struct dr_error *err)
 {
-	_cleanup_free_ char *d = NULL;
-	unsigned shard;
-
 	if (!repo_pool_valid(sha256))
 		return dr_error_set(err, "'%s' is not a SHA-256", sha256);
-	sscanf(sha256, "%2x", &shard);
-	if (__atomic_load_n(&pool_shard_made[shard], __ATOMIC_RELAXED))
-		return 0;
-	d = xasprintf("%s/sha256/%.2s", pool_dir, sha256);
-	if (mkdir(d, 0755) < 0 && errno != EEXIST)
+	if (pool_shard_fd(sha256, true) < 0) {
+		_cleanup_free_ char *d = repo_pool_shard_path(sha256);
 		return dr_error_errno(err, "%s", d);
-	__atomic_store_n(&pool_shard_made[shard], true, __ATOMIC_RELAXED);
+	}
 	return 0;
 }
 
@@ -179,12 +222,11 @@ repo_pool_prepare(const char *sha256, struct dr_error *err)
 bool
 repo_pool_has(const char *sha256)
 {
-	_cleanup_free_ char *p = NULL;
+	int fd;
 
-	if (!repo_pool_valid(sha256))
+	if (!repo_pool_valid(sha256) || (fd = pool_shard_fd(sha256, false)) < 0)
 		return false;
-	p = repo_pool_path(sha256);
-	return access(p, F_OK) == 0;
+	return faccessat(fd, sha256 + 2, F_OK, 0) == 0;
 }
 
 /* A unique path in pool/tmp for work files; caller frees. */
