@@ -70,7 +70,7 @@ one() { # one LABEL BUILD
 		perf_pid=$!
 		sleep 0.5
 	fi
-	"$2/drover" repo sync up --wait >"$work/sync.log" 2>&1 || { tail -3 "$work/sync.log" >&2; }
+	"$2/drover" repo sync up --wait >"$work/sync.log" 2>&1 || { tail -3 "$work/sync.log" "$work/droverd.log" >&2; }
 	if [ -n "${PERF:-}" ]; then
 		kill -INT "$perf_pid"
 		wait "$perf_pid" || true
