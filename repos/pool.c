@@ -1,9 +1,10 @@
 /*
  * pool.c - the content-addressed pool: <state_dir>/pool/sha256/ab/cdef…, one copy of each
  * file across every repository and version. Files enter it only whole and verified: they
- * are written (or downloaded) beside their final name (a .part), made durable (fsync, or
- * one syncfs for a round of downloads) and renamed, so a crash leaves either nothing or
- * the complete file. pool/tmp holds work files of running syncs.
+ * are written (or downloaded) beside their final name (a .part, or an unnamed O_TMPFILE
+ * file in the shard for small downloads), made durable (fsync, or one syncfs for a round
+ * of downloads) and renamed or linked in, so a crash leaves either nothing or the
+ * complete file. pool/tmp holds work files of running syncs.
  */
 #define LOG_COMPONENT "repos"
 #include "config.h"
