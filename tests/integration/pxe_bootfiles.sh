@@ -4,7 +4,7 @@
 # unpacks, never installs; each file checked against its package's md5sums (a changed
 # file is refused); GRUB's grub/grub.cfg and each host's grub.cfg-01-<mac> over TFTP, for a
 # host in build (Drover's installer, kernel and initrd from the TFTP root) and an installed
-# one (back to the firmware's next boot option, the disk), grub.cfg-discovery for a MAC
+# one (the disk's boot loader chainloaded), grub.cfg-discovery for a MAC
 # with no host while a discovery image is in the TFTP root. --download runs apt-get
 # download against a repository made here from the same .debs (APT_CONFIG), never the
 # Internet.
@@ -147,8 +147,11 @@ ok "a host of the image method" "$DROVER" host create --name sb1 --mac $mac \
 	--provision-method image
 ok "installed: grub.cfg-01-<mac> over TFTP" \
 	curl -sf -o "$o/g0" "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-01"
-like "leaves GRUB for the firmware's next boot option (the disk)" "$(tr '\n' ' ' <"$o/g0")" \
-	"menuentry 'Local disk' \{ +exit +\}"
+like "chainloads the disk's boot loader, the removable-media path first" \
+	"$(tr '\n' ' ' <"$o/g0")" \
+	"menuentry 'Local disk' \\{ +for f in /EFI/BOOT/BOOTX64\\.EFI .*search --no-floppy --file --set=root \"\\\$f\"; then .* chainloader \"\\\$f\" +boot "
+like "else leaves GRUB for the firmware's next boot option" "$(tr '\n' ' ' <"$o/g0")" \
+	"done +exit +\\} $"
 ok "drover host build sb1" "$DROVER" host build sb1
 ok "in build: grub.cfg-01-<mac>" \
 	curl -sf -o "$o/g1" "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-01"
