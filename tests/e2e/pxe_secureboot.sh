@@ -297,7 +297,7 @@ rm -rf "$root/discovery"
 wait "$IMAGE_PID"
 ok "drover image create sbimg builds it" test $? -eq 0
 IMAGE_PID=
-echo "# image built in $(($(date +%s) - ti)) s (alongside the two refusals)"
+echo "# image built in $(($(date +%s) - ti)) s (alongside the two refusals and discovery)"
 like "drover image list shows it ready" "$(drover image list 2>&1)" 'sbimg +bookworm +ready'
 nsx curl -s "$U/images/sbimg.tar" | tar -t >"$d/image.list" 2>/dev/null
 like "it holds the signed shim" "$(cat "$d/image.list")" '\./usr/lib/shim/shimx64\.efi\.signed'
