@@ -229,6 +229,30 @@ prov_boot_mac(const char *s, char mac[18])
 	return prov_mac_normalise(colon, mac);
 }
 
+/*
+ * GRUB's local boot (installed, or not building): the first disk's own UEFI boot loader,
+ * chainloaded (the firmware checks its signature: under Secure Boot shim, signed by
+ * Microsoft's UEFI CA), at the removable-media path Drover's image installs use, else
+ * where Debian's, Ubuntu's and the EL distributions' installers put shim or GRUB. With
+ * none, back to the firmware (GRUB's exit reports success, after which firmware may show
+ * its menu rather than try its next boot option).
+ */
+static const char prov_boot_grub_local[] =
+    "set default=0\n"
+    "set timeout=0\n"
+    "menuentry 'Local disk' {\n"
+    "  for f in /EFI/BOOT/BOOTX64.EFI /EFI/debian/shimx64.efi /EFI/ubuntu/shimx64.efi "
+    "/EFI/rocky/shimx64.efi /EFI/almalinux/shimx64.efi /EFI/redhat/shimx64.efi "
+    "/EFI/debian/grubx64.efi; do\n"
+    "    if search --no-floppy --file --set=root \"$f\"; then\n"
+    "      echo \"Drover: booting the local disk's $f\"\n"
+    "      chainloader \"$f\"\n"
+    "      boot\n"
+    "    fi\n"
+    "  done\n"
+    "  exit\n"
+    "}\n";
+
 /* A per-MAC boot file for the TFTP server. */
 int
 provisioner_boot_file(const char *path, char **ret, size_t *ret_len)
@@ -259,7 +283,7 @@ provisioner_boot_file(const char *path, char **ret, size_t *ret_len)
 		/* Installed (or not building): boot the local disk. */
 		out = xstrdup(strcmp(kind, "PXELinux") == 0
 		        ? "DEFAULT local\nLABEL local\n  LOCALBOOT 0\n"
-		        : "set default=0\nset timeout=0\nmenuentry 'Local disk' {\n  exit\n}\n");
+		        : prov_boot_grub_local);
 	} else if (prov_render_host(host, kind, NULL, &out, &err) < 0) {
 		log_warnx("tftp %s: %s", path, err.msg);
 		return -1;

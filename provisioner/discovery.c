@@ -1,14 +1,16 @@
 /* discovery.c - machines nobody described: an unknown MAC that network-boots gets the
- * discovery image, which posts its facts; discovered hosts are listed and turned into
- * hosts (and built) by hand. */
+ * discovery image (from iPXE's script, or GRUB's grub.cfg-discovery), which posts its
+ * facts; discovered hosts are listed and turned into hosts (and built) by hand. */
 #define LOG_COMPONENT "discovery"
 #include "config.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "provisioner/provisioner.h"
+#include "pxe/pxe.h"
 
 static int prov_discovery_rules_apply(
     const char *mac, const json_t *facts, const char *remote, struct dr_error *err);
@@ -223,4 +225,33 @@ prov_discovery_provision(const char *mac, const json_t *spec, const char *user, 
 	if (ret_id != NULL)
 		*ret_id = id;
 	return 0;
+}
+
+/*
+ * grub/grub.cfg-discovery for the TFTP server: when discovery is on (discovery/vmlinuz is
+ * in the TFTP root), what Debian's signed GRUB sources for a MAC with no host (pxe/
+ * bootfiles.c's grub.cfg): boot the discovery kernel (under Secure Boot, a kernel signed
+ * by Debian, which shim lets GRUB boot) and initramfs with the arguments iPXE gives it,
+ * the MAC GRUB booted from among them. 1 with *ret (caller frees), 0 when discovery is
+ * off (no such file).
+ */
+int
+prov_discovery_grub_cfg(char **ret, size_t *ret_len)
+{
+	const char *root = prov_tftp_root();
+	int fd;
+
+	if (root == NULL || (fd = pxe_bootfiles_open(root, "discovery/vmlinuz")) < 0)
+		return 0;
+	close(fd);
+	*ret = xasprintf("# Drover: discovery of a machine with no host (sourced by grub.cfg)\n"
+	                 "echo \"Drover: $net_default_mac is unknown: booting the discovery "
+	                 "image\"\n"
+	                 "linux /discovery/vmlinuz console=ttyS0 "
+	                 "drover_discovery=%s/unattended/discovery drover_mac=$net_default_mac\n"
+	                 "initrd /discovery/initrd.img\n"
+	                 "boot\n",
+	    prov_render_url());
+	*ret_len = strlen(*ret);
+	return 1;
 }

@@ -26,13 +26,17 @@ extern const size_t prov_seed_ntexts;
 
 /*
  * What every image holds besides the packages asked for: a kernel with its initramfs
- * generator, systemd as init with udev (networkd waits for udev to own a link), an SSH
- * server, and both boot loaders the image template installs: extlinux for BIOS (one
- * partition, no GRUB configuration to generate offline) and GRUB for UEFI (grub-install
- * from grub2-common, its x86_64-efi modules, dosfstools for the EFI system partition).
+ * generator (linux-image-amd64 is Debian's signed kernel), systemd as init with udev
+ * (networkd waits for udev to own a link), an SSH server, and both boot loaders the image
+ * template installs: extlinux for BIOS (one partition, no GRUB configuration to generate
+ * offline) and GRUB for UEFI (grub-install from grub2-common, its x86_64-efi modules,
+ * dosfstools for the EFI system partition), with the Secure Boot chain grub-install
+ * --uefi-secure-boot places: shim signed by Microsoft's UEFI CA (shim-signed) and GRUB
+ * signed by Debian (grub-efi-amd64-signed).
  */
 static const char prov_image_base[] = "linux-image-amd64,initramfs-tools,systemd-sysv,udev,"
-                                      "openssh-server,extlinux,grub-efi-amd64-bin,grub2-common,"
+                                      "openssh-server,extlinux,grub-efi-amd64-bin,"
+                                      "grub-efi-amd64-signed,shim-signed,grub2-common,"
                                       "dosfstools";
 
 /* Run inside the new root before it is packed: no host keys, no machine id shared by

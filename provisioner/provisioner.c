@@ -388,10 +388,12 @@ prov_tftp_root(void)
 	return prov_tftp_root_dir;
 }
 
-/* The TFTP server's generator: per-MAC boot configurations. */
+/* The TFTP server's generator: per-MAC boot configurations, GRUB's discovery one. */
 static int
 prov_tftp_generate(void *ctx, const char *path, char **ret_data, size_t *ret_len)
 {
+	if (strcmp(path, "grub/grub.cfg-discovery") == 0)
+		return prov_discovery_grub_cfg(ret_data, ret_len);
 	return provisioner_boot_file(path, ret_data, ret_len);
 }
 

@@ -273,6 +273,9 @@ int prov_discovery_delete(
 /* Create a host from a discovered machine (spec: the host's fields) and build it. */
 int prov_discovery_provision(const char *mac, const json_t *spec, const char *user,
     const char *remote, int64_t *ret_id, struct dr_error *err);
+/* grub/grub.cfg-discovery (GRUB boots the discovery image for an unknown MAC): 1 with
+ * *ret (caller frees), 0 when discovery is off (no discovery/vmlinuz in the TFTP root). */
+int prov_discovery_grub_cfg(char **ret, size_t *ret_len);
 
 /* hostcert.c */
 

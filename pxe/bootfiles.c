@@ -54,7 +54,10 @@ static const struct pxe_bootfile pxe_bootfile_table[] = {
  * an embedded configuration that sources $prefix/grub.cfg, without looking for a per-MAC
  * file itself. This one turns GRUB's net_default_mac (52:54:00:12:34:56) into the name of
  * the file droverd makes for each host, grub.cfg-01-52-54-00-12-34-56, and hands over to
- * it; a machine droverd has no host for goes on to the firmware's next boot option.
+ * it. A machine droverd has no host for gets grub.cfg-discovery, which droverd serves
+ * when discovery is on (a discovery image in the TFTP root): it boots that image at once
+ * (sourced, so its commands run here, with $net_default_mac at hand); else, or when the
+ * image does not boot, the machine goes on to the firmware's next boot option.
  */
 static const char pxe_bootfiles_grub_cfg[] =
     "# Drover: GRUB's per-host configuration is grub.cfg-01-<mac> next to this file.\n"
@@ -62,6 +65,7 @@ static const char pxe_bootfiles_grub_cfg[] =
     "'^([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2}):"
     "([0-9a-fA-F]{1,2}):([0-9a-fA-F]{1,2})$' \"$net_default_mac\"\n"
     "configfile \"$prefix/grub.cfg-01-$m1-$m2-$m3-$m4-$m5-$m6\"\n"
+    "source \"$prefix/grub.cfg-discovery\"\n"
     "echo \"Drover has no boot configuration for $net_default_mac: trying the next boot "
     "option\"\n"
     "sleep 3\n"

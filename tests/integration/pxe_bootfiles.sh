@@ -4,7 +4,8 @@
 # unpacks, never installs; each file checked against its package's md5sums (a changed
 # file is refused); GRUB's grub/grub.cfg and each host's grub.cfg-01-<mac> over TFTP, for a
 # host in build (Drover's installer, kernel and initrd from the TFTP root) and an installed
-# one (back to the firmware's next boot option, the disk). --download runs apt-get
+# one (the disk's boot loader chainloaded), grub.cfg-discovery for a MAC
+# with no host while a discovery image is in the TFTP root. --download runs apt-get
 # download against a repository made here from the same .debs (APT_CONFIG), never the
 # Internet.
 . "$top_srcdir/tests/lib/tap.sh"
@@ -64,6 +65,9 @@ ok "nothing was installed" sh -c "! dpkg-query -W -f='\${Status}' shim-signed 2>
 ok "grub/grub.cfg over TFTP" curl -sf -o "$o/grub.cfg" "tftp://127.0.0.1:$port/grub/grub.cfg"
 like "hands over to the per-MAC file" "$(cat "$o/grub.cfg")" \
 	'configfile "\$prefix/grub\.cfg-01-\$m1-\$m2-\$m3-\$m4-\$m5-\$m6"'
+like "and, for a MAC with no host, sources grub.cfg-discovery, then goes on" \
+	"$(tr '\n' ' ' <"$o/grub.cfg")" \
+	'grub\.cfg-01-[^ ]*" source "\$prefix/grub\.cfg-discovery" echo .* exit $'
 
 # --- a restart places the same files from what setup unpacked (<state>/bootfiles-src).
 rm -f "$root/shimx64.efi"
@@ -143,8 +147,11 @@ ok "a host of the image method" "$DROVER" host create --name sb1 --mac $mac \
 	--provision-method image
 ok "installed: grub.cfg-01-<mac> over TFTP" \
 	curl -sf -o "$o/g0" "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-01"
-like "leaves GRUB for the firmware's next boot option (the disk)" "$(tr '\n' ' ' <"$o/g0")" \
-	"menuentry 'Local disk' \{ +exit +\}"
+like "chainloads the disk's boot loader, the removable-media path first" \
+	"$(tr '\n' ' ' <"$o/g0")" \
+	"menuentry 'Local disk' \\{ +for f in /EFI/BOOT/BOOTX64\\.EFI .*search --no-floppy --file --set=root \"\\\$f\"; then .* chainloader \"\\\$f\" +boot "
+like "else leaves GRUB for the firmware's next boot option" "$(tr '\n' ' ' <"$o/g0")" \
+	"done +exit +\\} $"
 ok "drover host build sb1" "$DROVER" host build sb1
 ok "in build: grub.cfg-01-<mac>" \
 	curl -sf -o "$o/g1" "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-01"
@@ -168,6 +175,27 @@ like "its kernel is not in the TFTP root: GRUB says so and goes on" \
 	"echo 'Debian 12: GRUB reads kernels from the TFTP root only; http://deb\.debian\.org/.*/linux is not there \(run the boot_files_fetch job.* exit"
 out=$(curl -s -o /dev/null "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-99"; echo $?)
 is "an unknown MAC gets no file (GRUB then tries the next boot option)" "$out" 68
+# --- discovery through GRUB: grub.cfg-discovery exists while a discovery image does.
+out=$(curl -s -o /dev/null "tftp://127.0.0.1:$port/grub/grub.cfg-discovery"; echo $?)
+is "no discovery image: no grub.cfg-discovery (GRUB goes on to the next boot option)" "$out" 68
+mkdir -p "$root/discovery"
+deb_file "$shim_deb" /usr/lib/shim/shimx64.efi.signed >"$root/discovery/vmlinuz"
+: >"$root/discovery/initrd.img"
+ok "with one in the TFTP root: grub.cfg-discovery over TFTP" \
+	curl -sf -o "$o/gd" "tftp://127.0.0.1:$port/grub/grub.cfg-discovery"
+like "it boots the discovery kernel with the URL to post facts to and the MAC GRUB booted from" \
+	"$(cat "$o/gd")" \
+	'^linux /discovery/vmlinuz console=ttyS0 drover_discovery=http://[^ ]+/unattended/discovery drover_mac=\$net_default_mac$'
+like "its initramfs, then boots at once (sourced: no menu)" "$(tr '\n' ' ' <"$o/gd")" \
+	'initrd /discovery/initrd\.img boot $'
+like "the same arguments as iPXE's discovery script" \
+	"$(curl -sf "$DROVERD_URL/unattended/iPXE?mac=52:54:00:5b:00:99")" \
+	"kernel .*/discovery/vmlinuz initrd=initrd.img console=ttyS0 drover_discovery=$(sed -n 's/.*drover_discovery=\([^ ]*\) .*/\1/p' "$o/gd") drover_mac=52:54:00:5b:00:99"
+ok "a known MAC still gets its own file" \
+	curl -sf -o "$o/g4" "tftp://127.0.0.1:$port/grub/grub.cfg-01-52-54-00-5b-00-01"
+rm -rf "$root/discovery"
+out=$(curl -s -o /dev/null "tftp://127.0.0.1:$port/grub/grub.cfg-discovery"; echo $?)
+is "discovery image gone: grub.cfg-discovery gone" "$out" 68
 
 # --- --download: apt-get download against a repository made here (APT_CONFIG), the
 # packages not installed on this machine, unpacked like --from.

@@ -46,3 +46,41 @@ image_repo_build() {
 			release dists/bookworm >Release.tmp &&
 		mv Release.tmp dists/bookworm/Release) 2>&1
 }
+
+# The Secure Boot chain droverd also puts in every image (provisioner/image.c): shim signed
+# by Microsoft's UEFI CA and Debian's signed GRUB, with what they depend on (mokutil, ...).
+IMAGE_PACKAGES="$IMAGE_PACKAGES,grub-efi-amd64-signed,shim-signed"
+
+# image_repo_serve DIR NS ADDR:PORT: nginx in network namespace NS serving DIR (which
+# image_repo_build filled: the mirror is http://ADDR:PORT/debian), in the foreground as a
+# child of the caller (its PID in IMAGE_NGINX_PID, for the caller to stop); returns once
+# the repository's Release answers, 1 if it does not within 5 s.
+image_repo_serve() {
+	mkdir -p "$1/nginx" || return 1
+	cat >"$1/nginx/nginx.conf" <<NGINX
+daemon off;
+master_process off;
+worker_processes 1;
+pid $1/nginx/nginx.pid;
+error_log $1/nginx/error.log;
+events { worker_connections 64; }
+http {
+	access_log $1/nginx/access.log;
+	client_body_temp_path $1/nginx;
+	proxy_temp_path $1/nginx;
+	fastcgi_temp_path $1/nginx;
+	uwsgi_temp_path $1/nginx;
+	scgi_temp_path $1/nginx;
+	server { listen $3; root $1; }
+}
+NGINX
+	ip netns exec "$2" nginx -c "$1/nginx/nginx.conf" -e "$1/nginx/error.log" \
+		>/dev/null 2>&1 &
+	IMAGE_NGINX_PID=$!
+	i=0
+	until ip netns exec "$2" curl -sf -o /dev/null "http://$3/debian/dists/bookworm/Release"; do
+		[ $i -ge 50 ] && return 1
+		sleep 0.1
+		i=$((i + 1))
+	done
+}

@@ -337,11 +337,14 @@ test_tftp_boot_files(void **state)
 	assert_non_null(strstr(out, "LOCALBOOT 0"));
 	free(out);
 	out = NULL;
-	/* Installed: GRUB leaves for the firmware's next boot option, the disk
-	 * (grubnetx64 has no chainloader). */
+	/* Installed: GRUB chainloads the disk's boot loader (the removable-media path
+	 * first), else leaves for the firmware's next boot option. */
 	assert_int_equal(
 	    provisioner_boot_file("grub/grub.cfg-01-52-54-00-00-00-07", &out, &len), 1);
-	assert_non_null(strstr(out, "menuentry 'Local disk' {\n  exit\n}"));
+	assert_non_null(
+	    strstr(out, "menuentry 'Local disk' {\n  for f in /EFI/BOOT/BOOTX64.EFI "));
+	assert_non_null(strstr(out, "chainloader \"$f\"\n      boot\n"));
+	assert_non_null(strstr(out, "  done\n  exit\n}"));
 	assert_null(strstr(out, "linux "));
 	free(out);
 	out = NULL;
@@ -511,6 +514,13 @@ test_image_method_renders(void **state)
 	assert_non_null(strstr(out, "/sbin/mkfs.vfat -F 32"));
 	assert_non_null(strstr(out, "grub-install --target=x86_64-efi --efi-directory=/boot/efi"));
 	assert_non_null(strstr(out, "--removable --no-nvram"));
+	/* Secure Boot when the image has shim-signed and grub-efi-amd64-signed (signed shim
+	 * as BOOTX64.EFI, signed GRUB, grub.cfg at its prefix), else unsigned and said so. */
+	assert_non_null(strstr(out, "[ -s /target/usr/lib/shim/shimx64.efi.signed ]"));
+	assert_non_null(strstr(out, "--removable --no-nvram --uefi-secure-boot"));
+	assert_non_null(strstr(out, "/target/boot/efi/EFI/debian/grub.cfg"));
+	assert_non_null(strstr(out, "--removable --no-nvram --no-uefi-secure-boot"));
+	assert_non_null(strstr(out, "this disk will not boot with Secure Boot enabled"));
 	assert_non_null(strstr(out, "/boot/efi vfat umask=0077 0 2"));
 	assert_non_null(strstr(out, "search --no-floppy --fs-uuid --set=root $uuid"));
 	assert_non_null(strstr(out,
