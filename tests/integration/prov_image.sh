@@ -7,6 +7,7 @@
 # checked by its SHA-256 on a real install, is tests/e2e/pxe_image.sh.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/droverd.sh"
+. "$top_srcdir/tests/lib/image.sh"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
 state=$TAP_TMP/state
@@ -71,6 +72,78 @@ if command -v mmdebstrap >/dev/null; then
 	like "audited" "$("$DROVER" --json audit list 2>&1 | tr -d ' \n')" '"resource":"image"'
 else
 	echo "# build part skipped: mmdebstrap is not installed"
+fi
+
+# --- a mirror signed by a key Debian's keyring lacks (a private mirror, a Drover content
+# view): --gpg-key, armored or binary, checked with gpgme; a wrong key or none fails the
+# build naming the key; the right one builds, and is the image's trusted.gpg.d/<name>.gpg.
+if command -v mmdebstrap >/dev/null && command -v gpg >/dev/null &&
+	command -v apt-ftparchive >/dev/null && image_debs_present "$IMAGE_DEB_CACHE"; then
+	export GNUPGHOME=$TAP_TMP/gnupg
+	mkdir -p -m 700 "$GNUPGHOME"
+	for u in mirror other; do
+		gpg --batch --passphrase '' --quick-gen-key "$u <$u@example.org>" ed25519 sign \
+			never 2>/dev/null
+	done
+	gpg --armor --export mirror@example.org >"$TAP_TMP/mirror.asc"
+	gpg --export other@example.org >"$TAP_TMP/other.gpg"
+	gpg --armor --export-secret-keys mirror@example.org >"$TAP_TMP/secret.asc"
+	fpr() { gpg --with-colons --fingerprint "$1" | awk -F: '$1 == "fpr" { print $10; exit }'; }
+	mfpr=$(fpr mirror@example.org)
+	ofpr=$(fpr other@example.org)
+	ok "a bookworm repository signed with a throwaway key" \
+		sh -c ". '$top_srcdir/tests/lib/image.sh'; image_repo_build '$TAP_TMP/mrepo' >/dev/null &&
+			image_repo_sign '$TAP_TMP/mrepo' mirror@example.org"
+	# copy://: mmdebstrap's apt copies the .debs (a file:// mirror's are not seen from
+	# the chroot).
+	mirror=copy://$TAP_TMP/mrepo/debian
+	keydirs=$(ls -d /tmp/drover-image-keys-* 2>/dev/null | wc -l)
+	head -c 3000 /dev/urandom >"$TAP_TMP/junk.key"
+	like "a key file that is no key is refused" \
+		"$("$DROVER" image create k1 --mirror "$mirror" --gpg-key "$TAP_TMP/junk.key" 2>&1)" \
+		'gpg_key: not an OpenPGP public key'
+	like "a secret key is refused" \
+		"$("$DROVER" image create k1 --mirror "$mirror" --gpg-key "$TAP_TMP/secret.asc" 2>&1)" \
+		'gpg_key: an armored block that is not a public key'
+	head -c 70000 /dev/zero | tr '\0' A >"$TAP_TMP/big.key"
+	is "an oversized gpg_key is a 422" "$(code POST /api/v2/images "$admin" \
+		"{\"name\":\"k1\",\"gpg_key\":\"$(cat "$TAP_TMP/big.key")\"}")" 422
+	like "naming gpg_key" "$(cat "$TAP_TMP/body")" '"message":"gpg_key: '
+	excl=/usr/share/doc/*,/usr/share/man/*,/usr/share/locale/*,/lib/modules/*
+	"$DROVER" image create wrongkey --mirror "$mirror" --gpg-key "$TAP_TMP/other.gpg" \
+		--exclude "$excl" --follow >"$TAP_TMP/wrongkey" 2>&1
+	ok "a build trusting the wrong (binary) key fails" test $? -ne 0
+	like "naming the key it trusted" "$("$DROVER" image show wrongkey 2>&1)" \
+		"\"error\": \"image wrongkey: the mirror $mirror is not signed by the image's gpg_key $ofpr nor a Debian archive key"
+	like "the image shows the key's fingerprint" "$("$DROVER" image show wrongkey 2>&1)" \
+		"\"gpg_fingerprints\": \"$ofpr\""
+	"$DROVER" image create nokey --mirror "$mirror" --exclude "$excl" --follow >/dev/null 2>&1
+	ok "a build with no key (and not --trusted) fails" test $? -ne 0
+	like "saying to give one" "$("$DROVER" image show nokey 2>&1)" \
+		'is not signed by a Debian archive key; give its key with gpg_key'
+	t0=$(date +%s)
+	"$DROVER" image create signed --mirror "$mirror" --gpg-key "$TAP_TMP/mirror.asc" \
+		--exclude "$excl" --follow >"$TAP_TMP/signed" 2>&1
+	rc=$?
+	ok "with the right (armored) key it builds ($(($(date +%s) - t0)) s)" test $rc -eq 0
+	[ $rc -eq 0 ] || "$DROVER" image show signed 2>&1 | tail -20 | sed "s/^/# /"
+	curl -s -o "$TAP_TMP/signed.tar" "$DROVERD_URL/images/signed.tar"
+	tar -x -f "$TAP_TMP/signed.tar" -C "$TAP_TMP" ./etc/apt/trusted.gpg.d/signed.gpg \
+		./etc/apt/sources.list 2>/dev/null
+	like "the key is the image's /etc/apt/trusted.gpg.d/signed.gpg" \
+		"$(gpg --show-keys --with-colons "$TAP_TMP/etc/apt/trusted.gpg.d/signed.gpg" 2>&1)" \
+		"fpr:+$mfpr:"
+	ok "as a binary keyring (apt reads a .gpg file as one)" \
+		sh -c "test -s '$TAP_TMP/etc/apt/trusted.gpg.d/signed.gpg' &&
+			! grep -q 'BEGIN PGP' '$TAP_TMP/etc/apt/trusted.gpg.d/signed.gpg'"
+	like "its sources.list names the mirror, not trusted=yes" \
+		"$(cat "$TAP_TMP/etc/apt/sources.list")" "^deb $mirror bookworm main"
+	for i in wrongkey nokey signed; do "$DROVER" image delete "$i" >/dev/null 2>&1; done
+	is "no keyring directory is left behind" \
+		"$(ls -d /tmp/drover-image-keys-* 2>/dev/null | wc -l)" "$keydirs"
+	unset GNUPGHOME
+else
+	echo "# gpg_key part skipped: mmdebstrap, gpg, apt-ftparchive or the image packages missing"
 fi
 
 # --- raw disk images imported from a file an operator gives: raw, xz, zstd and qcow2 (made

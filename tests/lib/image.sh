@@ -6,6 +6,7 @@
 #   image_debs_present DIR   whether DIR has them
 #   image_repo_build DIR     DIR/debian: those .debs as a bookworm repository with dists/
 #                            (apt-ftparchive; unsigned, so images use it with --trusted)
+#   image_repo_sign DIR KEY  signs it with KEY of $GNUPGHOME (images then use --gpg-key)
 #
 # The packages are those droverd puts in every image (provisioner/image.c) plus none: the
 # image tests build with no --packages.
@@ -45,4 +46,15 @@ image_repo_build() {
 			-o APT::FTPArchive::Release::Architectures=amd64 \
 			release dists/bookworm >Release.tmp &&
 		mv Release.tmp dists/bookworm/Release) 2>&1
+}
+
+# image_repo_sign DIR KEY: sign DIR/debian's Release (InRelease and Release.gpg) with the
+# key KEY of $GNUPGHOME, so images built from it need that key (--gpg-key), not --trusted.
+image_repo_sign() {
+	rel=$1/debian/dists/bookworm
+	rm -f "$rel/InRelease" "$rel/Release.gpg"
+	gpg --batch --quiet --yes --local-user "$2" --clearsign -o "$rel/InRelease" \
+		"$rel/Release" &&
+		gpg --batch --quiet --yes --local-user "$2" --armor --detach-sign \
+			-o "$rel/Release.gpg" "$rel/Release"
 }
