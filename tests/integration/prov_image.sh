@@ -138,6 +138,61 @@ if command -v mmdebstrap >/dev/null && command -v gpg >/dev/null &&
 			! grep -q 'BEGIN PGP' '$TAP_TMP/etc/apt/trusted.gpg.d/signed.gpg'"
 	like "its sources.list names the mirror, not trusted=yes" \
 		"$(cat "$TAP_TMP/etc/apt/sources.list")" "^deb $mirror bookworm main"
+
+	# --- user_data in an image install: the part of the host's rendered provision
+	# template that handles it, run against this real image unpacked as the target (the
+	# rest of the template partitions disks: tests/e2e/pxe_image.sh runs it whole).
+	tree=$TAP_TMP/tree
+	mkdir -p "$tree" "$TAP_TMP/bin"
+	tar -x -p --numeric-owner -f "$TAP_TMP/signed.tar" -C "$tree"
+	ln -sf "$(command -v busybox)" "$TAP_TMP/bin/wget" # the installer's wget
+	ok "an image host" "$DROVER" host create --name ud1 --mac 52:54:00:00:00:21 \
+		--provision-method image --image signed
+	ok "in build mode" "$DROVER" host build ud1
+	# user_data_run: the rendered user_data part, /target being the unpacked image.
+	user_data_run() {
+		"$DROVER" template preview --host ud1 --kind provision >"$TAP_TMP/provision" &&
+			sed -n '/^# --- user_data/,/^# --- end of user_data/p' "$TAP_TMP/provision" |
+			sed "s|/target|$tree|g" >"$TAP_TMP/ud.sh" &&
+			[ -s "$TAP_TMP/ud.sh" ] || return 9
+		mkdir -p "$tree/run"
+		(
+			log=$TAP_TMP/ud.log
+			fail() { echo "FAIL: $*"; exit 1; }
+			step() { echo "drover: $*"; }
+			in_target() { chroot "$tree" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+				HOME=/root "$@"; }
+			PATH=$TAP_TMP/bin:$PATH
+			. "$TAP_TMP/ud.sh"
+		)
+	}
+	: >"$TAP_TMP/ud.log"
+	out=$(user_data_run 2>&1)
+	ok "no user_data template: the install goes on" test $? -eq 0
+	like "saying so in the installer log" "$(cat "$TAP_TMP/ud.log")" \
+		'no user_data template for ud1'
+	printf '#!/bin/sh\necho "{{ host.name }} $(cat /etc/debian_version)" > /etc/drover-ud\n' \
+		>"$TAP_TMP/ud.tmpl"
+	ok "a #! user_data template for Debian 12" "$DROVER" template create --name ud-script \
+		--kind user_data --template-file "$TAP_TMP/ud.tmpl" --operatingsystem 'Debian 12'
+	out=$(user_data_run 2>&1)
+	ok "an image without cloud-init runs it" test $? -eq 0
+	like "in the installed system" "$out" 'a script, run in the installed system'
+	like "rendered for the host, run in the image's root" "$(cat "$tree/etc/drover-ud" 2>&1)" \
+		"^ud1 12"
+	ok "no seed is left for a cloud-init that is not there" \
+		test ! -e "$tree/var/lib/cloud/seed/nocloud/user-data"
+	printf '#cloud-config\npackages: [vim]\n' >"$TAP_TMP/ud.tmpl"
+	"$DROVER" template delete ud-script >/dev/null 2>&1
+	ok "a #cloud-config one" "$DROVER" template create --name ud-cc --kind user_data \
+		--template-file "$TAP_TMP/ud.tmpl" --operatingsystem 'Debian 12'
+	out=$(user_data_run 2>&1)
+	ok "fails the install of an image without cloud-init" test $? -ne 0
+	like "saying why and what to do" "$out" \
+		"FAIL: user_data is #cloud-config but image signed has no cloud-init \\(/usr/bin/cloud-init\\) to apply it: build the image with --packages cloud-init"
+	"$DROVER" template delete ud-cc >/dev/null 2>&1
+	"$DROVER" host delete ud1 >/dev/null 2>&1
+	rm -rf "$tree"
 	for i in wrongkey nokey signed; do "$DROVER" image delete "$i" >/dev/null 2>&1; done
 	is "no keyring directory is left behind" \
 		"$(ls -d /tmp/drover-image-keys-* 2>/dev/null | wc -l)" "$keydirs"
