@@ -142,8 +142,10 @@ for m in drivers/gpu drivers/media drivers/net/wireless drivers/infiniband sound
 	drivers/staging drivers/bluetooth drivers/iio drivers/isdn; do
 	excl="$excl,/lib/modules/*/kernel/$m/*"
 done
+# apt by name: the repository has the .debs' own priorities (apt's: important), not the
+# archive's overrides that put it in minbase; vm1's post-install playbook runs apt-get.
 drover image create deb12 --suite bookworm --mirror http://198.18.0.1:8081/debian \
-	--gpg-key "$d/mirror.gpg" --exclude "$excl" --follow >"$d/image.log" 2>&1
+	--gpg-key "$d/mirror.gpg" --packages apt --exclude "$excl" --follow >"$d/image.log" 2>&1
 ok "drover image create deb12 builds it" test $? -eq 0
 phase image_built
 like "drover image list shows it ready" "$(drover image list 2>&1)" \

@@ -7,6 +7,10 @@
 #   image_repo_build DIR     DIR/debian: those .debs as a bookworm repository with dists/
 #                            (apt-ftparchive; unsigned, so images use it with --trusted)
 #   image_repo_sign DIR KEY  signs it with KEY of $GNUPGHOME (images then use --gpg-key)
+#   image_cloudinit_debs_fetch DIR    cloud-init and the .debs it needs beyond those above
+#                                     (tests/run-all's dependency step), for an image
+#                                     with cloud-init (tests/integration/prov_image.sh)
+#   image_cloudinit_debs_present DIR  whether DIR has them
 #
 # The packages are those droverd puts in every image (provisioner/image.c) plus none: the
 # image tests build with no --packages.
@@ -57,4 +61,27 @@ image_repo_sign() {
 		"$rel/Release" &&
 		gpg --batch --quiet --yes --local-user "$2" --armor --detach-sign \
 			-o "$rel/Release.gpg" "$rel/Release"
+}
+
+IMAGE_CLOUDINIT_CACHE=${IMAGE_CLOUDINIT_CACHE:-/var/cache/drover-tests/image-debs-cloud-init}
+
+image_cloudinit_debs_fetch() {
+	d=$1
+	t=$(mktemp -d) || return 1
+	mmdebstrap --variant=minbase --include=cloud-init --skip=essential/unlink \
+		--setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
+		--customize-hook="sync-out /var/cache/apt/archives $t" \
+		bookworm /dev/null || { rm -rf "$t"; return 1; }
+	# Only what the image packages do not already hold; DIR appears whole or not at all.
+	rm -rf "$d.part"
+	mkdir -p "$d.part" || return 1
+	for f in "$t"/*.deb; do
+		[ -e "$IMAGE_DEB_CACHE/${f##*/}" ] || cp "$f" "$d.part/" || return 1
+	done
+	rm -rf "$t" "$d"
+	mv "$d.part" "$d"
+}
+
+image_cloudinit_debs_present() {
+	ls "$1"/cloud-init_*.deb >/dev/null 2>&1
 }
