@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,9 +49,29 @@ cli_image_started(struct cli *cli, const json_t *img, bool follow)
 	return 0;
 }
 
+/* The key in file as the API's gpg_key: an armored key as it is, a binary one in base64. */
+static int
+cli_image_key(const char *file, json_t *body)
+{
+	_cleanup_free_ char *data = NULL, *b64 = NULL;
+	struct dr_error err;
+	size_t len = 0;
+
+	if (file_read(file, 64 * 1024, &data, &len, &err) < 0)
+		return cli_fail("--gpg-key: %s", err.msg);
+	if (memmem(data, len, "-----BEGIN PGP", 14) != NULL) {
+		json_object_set_new(body, "gpg_key", json_string(data));
+		return 0;
+	}
+	b64 = xmalloc(len / 3 * 4 + 5);
+	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)data, (int)len);
+	json_object_set_new(body, "gpg_key", json_string(b64));
+	return 0;
+}
+
 /* drover image create NAME [--suite S] [--mirror URL] [--components C] [--packages a,b]
- * [--exclude GLOB,...] [--format tar|raw] [--trusted] [--url URL [--sha256 HEX]]
- * [--comment C] [--follow] */
+ * [--exclude GLOB,...] [--format tar|raw] [--trusted] [--gpg-key FILE]
+ * [--url URL [--sha256 HEX]] [--comment C] [--follow] */
 int
 cmd_image_create(struct cli *cli, int argc, char **argv)
 {
@@ -64,6 +85,7 @@ cmd_image_create(struct cli *cli, int argc, char **argv)
 	    {"trusted", no_argument, NULL, 't'},
 	    {"url", required_argument, NULL, 'u'},
 	    {"sha256", required_argument, NULL, 'S'},
+	    {"gpg-key", required_argument, NULL, 'g'},
 	    {"comment", required_argument, NULL, 'C'},
 	    {"follow", no_argument, NULL, 'F'},
 	    {NULL, 0, NULL, 0},
@@ -105,6 +127,10 @@ cmd_image_create(struct cli *cli, int argc, char **argv)
 			break;
 		case 't':
 			json_object_set_new(body, "trusted", json_true());
+			break;
+		case 'g':
+			if ((rc = cli_image_key(optarg, body)) != 0)
+				return rc;
 			break;
 		case 'F':
 			follow = true;

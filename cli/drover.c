@@ -279,10 +279,11 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "image", "create", cmd_image_create, CLI_REMOTE,
 	    "image create NAME [--suite bookworm] [--mirror URL] [--components main,...] "
 	    "[--packages a,b] [--exclude GLOB,...] [--format tar|raw] [--trusted] "
-	    "[--url URL [--sha256 HEX]] [--follow]",
+	    "[--gpg-key FILE] [--url URL [--sha256 HEX]] [--follow]",
 	    "Build an OS image from Debian packages with mmdebstrap, a root tarball or a raw "
 	    "disk image (--format raw), or import a raw disk image from --url (a droverd "
-	    "job)." },
+	    "job). --gpg-key: the public key (armored or binary) the mirror is signed with, "
+	    "trusted besides Debian's and installed as /etc/apt/trusted.gpg.d/NAME.gpg." },
 	{ "image", "list", cmd_image_list, CLI_REMOTE, "image list [--search S]",
 	    "List images with their state, size and SHA-256." },
 	{ "image", "show", cmd_image_show, CLI_REMOTE, "image show NAME",

@@ -432,6 +432,19 @@ prov_api_unattended_host(struct http_request *req, bool *ret_by_token)
 	return host;
 }
 
+/* Whether the host has a template of kind (its OS's default or one associated with it). */
+static bool
+prov_api_has_template(const json_t *host, const char *kind)
+{
+	_cleanup_json_ json_t *resolved = NULL, *tpl = NULL;
+	struct dr_error err;
+
+	if (prov_host_resolve(host, &resolved, &err) < 0)
+		return true; /* rendering says why */
+	tpl = prov_render_find_template(resolved, kind, &err);
+	return tpl != NULL;
+}
+
 /* GET /unattended/:kind (iPXE, PXELinux, PXEGrub2, provision, finish, user_data, script) */
 static int
 prov_api_unattended(struct http_request *req, struct http_response *resp)
@@ -506,6 +519,12 @@ prov_api_unattended(struct http_request *req, struct http_response *resp)
 			return 0;
 		}
 		http_reply_error(resp, 409, "host %s is not in build mode",
+		    json_string_value(json_object_get(host, "name")));
+		return 0;
+	}
+	if (strcmp(kind, "user_data") == 0 && !prov_api_has_template(host, kind)) {
+		/* Optional for the image method's installer: a 404 says there is none. */
+		http_reply_error(resp, 404, "host %s: no user_data template",
 		    json_string_value(json_object_get(host, "name")));
 		return 0;
 	}
@@ -827,7 +846,8 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 		}
 		if ((v = json_object_get(body, "download")) != NULL) {
 			if (!json_is_boolean(v)) {
-				api_reply_invalid(resp, json_pack("{s:s}", "download", "true or false"),
+				api_reply_invalid(resp,
+				    json_pack("{s:s}", "download", "true or false"),
 				    "invalid boot-file source");
 				return 0;
 			}

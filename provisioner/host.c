@@ -12,6 +12,8 @@
 
 static void prov_host_post_install(const json_t *host);
 
+#define PROV_POST_INSTALL_WAIT 900 /* seconds a post-install playbook waits for sshd */
+
 /* The object of resource name referred to by obj's <field>_id, or NULL. */
 static json_t *
 prov_host_ref(const char *resource, const json_t *obj, const char *field)
@@ -368,23 +370,71 @@ prov_host_built(int64_t id, const char *keys, const char *remote, struct dr_erro
 }
 
 /*
+ * The post-install playbook job of host name: the playbook at path (the parameter
+ * post_install_playbook, on droverd's host) run on the host alone through droverd's
+ * inventory (its parameters as variables, SSH checked against the host key recorded at
+ * built), after a first play that waits, from droverd, for the sshd of the installed system
+ * (the host is rebooting when built arrives).
+ */
+static int
+prov_host_post_install_playbook(
+    const char *name, const char *path, int64_t *ret_job, struct dr_error *err)
+{
+	_cleanup_free_ char *qname = NULL, *qpath = NULL, *yaml = NULL;
+	_cleanup_json_ json_t *params = NULL, *sn = json_string(name), *sp = json_string(path);
+
+	if (path[0] != '/')
+		return dr_error_set(
+		    err, "post_install_playbook: '%s' is not an absolute path", path);
+	/* JSON strings are YAML strings: names and paths quoted whatever they hold. */
+	qname = json_dumps(sn, JSON_ENCODE_ANY);
+	qpath = json_dumps(sp, JSON_ENCODE_ANY);
+	yaml = xasprintf("- name: wait for the installed system's sshd\n"
+	                 "  hosts: %s\n"
+	                 "  gather_facts: false\n"
+	                 "  tasks:\n"
+	                 "    - wait_for:\n"
+	                 "        host: \"{{ ansible_host }}\"\n"
+	                 "        port: \"{{ ansible_port | default(22) }}\"\n"
+	                 "        search_regex: SSH-\n"
+	                 "        timeout: %d\n"
+	                 "      delegate_to: localhost\n"
+	                 "- import_playbook: %s\n",
+	    qname, PROV_POST_INSTALL_WAIT, qpath);
+	params = json_pack("{s:s, s:s, s:s, s:{s:b}}", "playbook_yaml", yaml, "inventory",
+	    "droverd:", "limit", name, "extra_vars", "drover_post_install", 1);
+	return job_submit("playbook", params, "(installer)", 0, ret_job, err);
+}
+
+/*
  * After built: the jobs named by the host's parameter post_install_jobs (a comma list of
- * job kinds, e.g. the playbook run that joins it to a cluster) are queued with params
- * {"host": name, "ssh_host_keys": ...}. An unknown kind is logged, not fatal: the host is
- * installed either way.
+ * job kinds) are queued with params {"host": name, "ssh_host_keys": ...}; the parameter
+ * post_install_playbook (a playbook's path on droverd's host) queues a playbook job on the
+ * host. An unknown kind or a bad path is logged, not fatal: the host is installed either
+ * way.
  */
 static void
 prov_host_post_install(const json_t *host)
 {
 	_cleanup_json_ json_t *r = NULL, *params = NULL, *fresh = NULL;
 	_cleanup_free_ char *kinds = NULL;
-	const char *list, *name = json_string_value(json_object_get(host, "name"));
+	const char *list, *pb, *name = json_string_value(json_object_get(host, "name"));
 	char *kind, *save = NULL;
 	struct dr_error err;
 	int64_t jid;
 
 	if (prov_host_resolve(host, &r, &err) < 0)
 		return;
+	pb = json_string_value(
+	    json_object_get(json_object_get(r, "parameters"), "post_install_playbook"));
+	if (pb != NULL && *pb != '\0') {
+		if (prov_host_post_install_playbook(name, pb, &jid, &err) < 0)
+			log_warnx("host %s: post-install playbook %s: %s", name, pb, err.msg);
+		else
+			log_info("host %s: post-install playbook %s queued as job %lld", name, pb,
+			    (long long)jid);
+		jobs_wake();
+	}
 	list = json_string_value(
 	    json_object_get(json_object_get(r, "parameters"), "post_install_jobs"));
 	if (list == NULL || *list == '\0')

@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 
 #include "provisioner/provisioner.h"
 #include "pxe/pxe.h"
+#include "repos/repos.h"
 
 extern const char *const prov_seed_texts[][2];
 extern const size_t prov_seed_ntexts;
@@ -94,6 +96,63 @@ prov_image_words_ok(const char *s, const char *allowed, const char *first)
 	return true;
 }
 
+/* The bytes of an image's gpg_key: an armored key as it is, else base64 of binary
+ * packets decoded; NULL (err set) when it is neither. Caller frees. */
+static char *
+prov_image_key_bytes(const char *key, size_t *ret_len, struct dr_error *err)
+{
+	_cleanup_free_ char *clean = NULL;
+	unsigned char *out;
+	size_t n = 0, pad = 0;
+	int len;
+
+	if (strstr(key, "-----BEGIN PGP PUBLIC KEY BLOCK-----") != NULL) {
+		*ret_len = strlen(key);
+		return xstrdup(key);
+	}
+	if (strstr(key, "-----BEGIN PGP") != NULL) {
+		dr_error_set(err, "gpg_key: an armored block that is not a public key");
+		return NULL;
+	}
+	clean = xmalloc(strlen(key) + 1);
+	for (const char *p = key; *p != '\0'; p++)
+		if (!isspace((unsigned char)*p))
+			clean[n++] = *p;
+	clean[n] = '\0';
+	if (n == 0 || n % 4 != 0 ||
+	    strspn(clean,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789+/=") != n) {
+		dr_error_set(err,
+		    "gpg_key: neither an armored public key (-----BEGIN PGP PUBLIC KEY "
+		    "BLOCK-----) nor base64 of a binary one");
+		return NULL;
+	}
+	out = xmalloc(n / 4 * 3 + 1);
+	if ((len = EVP_DecodeBlock(out, (unsigned char *)clean, (int)n)) < 0) {
+		free(out);
+		dr_error_set(err, "gpg_key: invalid base64");
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	pad = (clean[n - 1] == '=') + (clean[n - 2] == '=');
+	*ret_len = (size_t)len - pad;
+	return (char *)out;
+}
+
+/* Read the image's gpg_key with gpgme: its binary keyring and fingerprints. */
+static int
+prov_image_key_read(
+    const char *key, char **ret_bin, size_t *ret_len, char **ret_fprs, struct dr_error *err)
+{
+	_cleanup_free_ char *bytes = NULL;
+	size_t len = 0;
+
+	if ((bytes = prov_image_key_bytes(key, &len, err)) == NULL)
+		return -1;
+	return repo_sign_key_read(bytes, len, "gpg_key", ret_bin, ret_len, ret_fprs, err);
+}
+
 /* Whole-object checks: names that are file names, and no argument mmdebstrap would read
  * as something else (an option, a second sources line). */
 int
@@ -108,6 +167,7 @@ prov_image_check(json_t *obj, struct dr_error *err)
 	const char *format = json_string_value(json_object_get(obj, "format"));
 	const char *src = json_string_value(json_object_get(obj, "source_url"));
 	const char *srcsum = json_string_value(json_object_get(obj, "source_sha256"));
+	const char *key = json_string_value(json_object_get(obj, "gpg_key"));
 	const char *p;
 
 	if (name == NULL || !isalnum((unsigned char)name[0]) || strlen(name) > 64)
@@ -127,10 +187,9 @@ prov_image_check(json_t *obj, struct dr_error *err)
 		    err, "suite: '%s' is not a suite name (bookworm, stable)", suite);
 	if (mirror != NULL) {
 		if (!str_has_prefix(mirror, "http://") && !str_has_prefix(mirror, "https://") &&
-		    !str_has_prefix(mirror, "file:///"))
+		    !str_has_prefix(mirror, "file:///") && !str_has_prefix(mirror, "copy:///"))
 			return dr_error_set(err,
-			    "mirror: '%s' is not an http://, https:// or "
-			    "file:/// URL",
+			    "mirror: '%s' is not an http://, https://, file:/// or copy:/// URL",
 			    mirror);
 		for (p = mirror; *p != '\0'; p++)
 			if (isspace((unsigned char)*p) || !isprint((unsigned char)*p) ||
@@ -174,6 +233,17 @@ prov_image_check(json_t *obj, struct dr_error *err)
 		if (strlen(srcsum) != 64 || strspn(srcsum, "0123456789abcdef") != 64)
 			return dr_error_set(
 			    err, "source_sha256: '%s' is not 64 lower-case hex digits", srcsum);
+	}
+	if (key != NULL && *key == '\0') {
+		json_object_del(obj, "gpg_key");
+		json_object_del(obj, "gpg_fingerprints");
+	} else if (key != NULL) {
+		_cleanup_free_ char *bin = NULL, *fprs = NULL;
+		size_t len;
+
+		if (prov_image_key_read(key, &bin, &len, &fprs, err) < 0)
+			return -1;
+		json_object_set_new(obj, "gpg_fingerprints", json_string(fprs));
 	}
 	if (excl != NULL) {
 		bool start = true;
@@ -303,14 +373,65 @@ prov_image_rmtree(struct job *job, const char *path)
 	buf_free(&tail);
 }
 
-/* mmdebstrap the image into out: a tarball (--format=tar) or a directory tree. */
+/*
+ * The keyring directory mmdebstrap's apt trusts for an image with a gpg_key: the machine's
+ * own trusted parts (Debian's archive keys) and <name>.gpg, the image's key as a binary
+ * keyring (apt reads .gpg and .asc files there). A new directory in /tmp, readable by all:
+ * apt verifies as the _apt user, who may not enter droverd's state directory.
+ */
+static int
+prov_image_keys_make(const json_t *img, char **ret_dir, struct dr_error *err)
+{
+	char tmpl[] = "/tmp/drover-image-keys-XXXXXX";
+	const char *dir;
+	const char *name = json_string_value(json_object_get(img, "name"));
+	const char *key = json_string_value(json_object_get(img, "gpg_key"));
+	_cleanup_free_ char *bin = NULL, *fprs = NULL, *path = NULL;
+	const char *parts = "/etc/apt/trusted.gpg.d";
+	struct dirent *de;
+	size_t len = 0;
+	DIR *d;
+
+	if (prov_image_key_read(key, &bin, &len, &fprs, err) < 0)
+		return dr_error_prefix(err, "image %s", name);
+	if (mkdtemp(tmpl) == NULL)
+		return dr_error_errno(err, "image %s: %s", name, tmpl);
+	*ret_dir = xstrdup(tmpl);
+	dir = *ret_dir;
+	if (chmod(dir, 0755) < 0)
+		return dr_error_errno(err, "%s", dir);
+	if ((d = opendir(parts)) != NULL) {
+		while ((de = readdir(d)) != NULL) {
+			_cleanup_free_ char *from = NULL, *to = NULL, *data = NULL;
+			size_t n = 0;
+
+			if (!str_has_suffix(de->d_name, ".gpg") &&
+			    !str_has_suffix(de->d_name, ".asc"))
+				continue;
+			from = xasprintf("%s/%s", parts, de->d_name);
+			to = xasprintf("%s/%s", dir, de->d_name);
+			if (file_read(from, 1 << 20, &data, &n, err) < 0 ||
+			    file_write_atomic(to, data, n, 0644, err) < 0) {
+				closedir(d);
+				return -1;
+			}
+		}
+		closedir(d);
+	}
+	path = xasprintf("%s/%s.gpg", dir, name);
+	return file_write_atomic(path, bin, len, 0644, err);
+}
+
+/* mmdebstrap the image into out: a tarball (--format=tar) or a directory tree; keys, when
+ * not NULL, the keyring directory of its gpg_key (installed as trusted.gpg.d/<name>.gpg). */
 static int
 prov_image_mmdebstrap(struct job *job, const json_t *img, const char *format, const char *out,
-    struct buf *tail, struct dr_error *err)
+    const char *keys, struct buf *tail, struct dr_error *err)
 {
 	_cleanup_json_ json_t *args = json_array();
 	_cleanup_free_ char *include = NULL, *source = NULL, *fmt = NULL;
 	const char *argv[PROV_IMAGE_ARGS_MAX + 1];
+	char why[sizeof err->msg];
 	const char *name = json_string_value(json_object_get(img, "name"));
 	const char *suite = json_string_value(json_object_get(img, "suite"));
 	const char *mirror = json_string_value(json_object_get(img, "mirror"));
@@ -346,6 +467,17 @@ prov_image_mmdebstrap(struct job *job, const json_t *img, const char *format, co
 		json_array_append_new(args, json_string(prov_image_hooks[i]));
 	prov_image_list_add(
 	    args, json_string_value(json_object_get(img, "exclude")), "--dpkgopt=path-exclude=");
+	if (keys != NULL) {
+		/* apt of mmdebstrap trusts the directory; the image's own apt the key. */
+		if (strchr(keys, '\'') != NULL)
+			return dr_error_set(
+			    err, "image %s: %s has a quote in its path", name, keys);
+		json_array_append_new(args, json_sprintf("--keyring=%s", keys));
+		json_array_append_new(args,
+		    json_sprintf("--customize-hook=mkdir -p \"$1\"/etc/apt/trusted.gpg.d && "
+		                 "cp '%s/%s.gpg' \"$1\"/etc/apt/trusted.gpg.d/%s.gpg",
+		        keys, name, name));
+	}
 	json_array_append_new(args, json_string(suite));
 	json_array_append_new(args, json_string(out));
 	json_array_append_new(args, json_string(source));
@@ -357,8 +489,24 @@ prov_image_mmdebstrap(struct job *job, const json_t *img, const char *format, co
 		argv[n++] = json_string_value(a);
 	}
 	argv[n] = NULL;
-	job_printf(job, "image %s: mmdebstrap %s from %s\n", name, suite, source);
-	return prov_image_spawn(job, argv, tail, err);
+	job_printf(job, "image %s: mmdebstrap %s from %s%s%s\n", name, suite, source,
+	    keys != NULL ? " trusting gpg_key " : "",
+	    keys != NULL ? json_string_value(json_object_get(img, "gpg_fingerprints")) : "");
+	if (prov_image_spawn(job, argv, tail, err) == 0)
+		return 0;
+	snprintf(why, sizeof why, "%s", err->msg);
+	/* apt's words for a mirror no trusted key signs, said in terms of the image. */
+	if (tail->data != NULL &&
+	    (strstr(tail->data, "NO_PUBKEY") != NULL ||
+	        strstr(tail->data, "is not signed") != NULL ||
+	        strstr(tail->data, "EXPKEYSIG") != NULL || strstr(tail->data, "BADSIG") != NULL))
+		return dr_error_set(err, "image %s: the mirror %s is not signed by %s%s%s (%s)",
+		    name, mirror, keys != NULL ? "the image's gpg_key " : "a Debian archive key",
+		    keys != NULL ? json_string_value(json_object_get(img, "gpg_fingerprints"))
+		                 : "",
+		    keys != NULL ? " nor a Debian archive key" : "; give its key with gpg_key",
+		    why);
+	return -1;
 }
 
 /*
@@ -413,6 +561,7 @@ prov_image_build_run(struct job *job, struct dr_error *err)
 	json_int_t id = json_integer_value(json_object_get(job_params(job), "image"));
 	_cleanup_json_ json_t *img = NULL;
 	_cleanup_free_ char *part = NULL, *final = NULL, *scratch = NULL, *other = NULL;
+	_cleanup_free_ char *keys = NULL;
 	const char *name, *suffix;
 	struct buf tail = BUF_INIT(0);
 	bool raw, imported;
@@ -438,23 +587,29 @@ prov_image_build_run(struct job *job, struct dr_error *err)
 	        "error"),
 	    "build");
 	unlink(part);
-	if (imported) {
+	r = 0;
+	if (!imported && json_object_get(img, "gpg_key") != NULL) {
+		r = prov_image_keys_make(img, &keys, err);
+	}
+	if (r == 0 && imported) {
 		const char *src = scratch;
 
 		r = prov_image_fetch(job, img, scratch, &src, err);
 		if (r == 0)
 			r = prov_image_rawdisk(job, "import", src, part, &tail, err);
 		unlink(scratch);
-	} else if (raw) {
+	} else if (r == 0 && raw) {
 		prov_image_rmtree(job, scratch);
-		r = prov_image_mmdebstrap(job, img, "directory", scratch, &tail, err);
+		r = prov_image_mmdebstrap(job, img, "directory", scratch, keys, &tail, err);
 		if (r == 0) {
 			job_printf(job, "image %s: making a raw disk image of it\n", name);
 			r = prov_image_rawdisk(job, "build", scratch, part, &tail, err);
 		}
 		prov_image_rmtree(job, scratch);
-	} else
-		r = prov_image_mmdebstrap(job, img, "tar", part, &tail, err);
+	} else if (r == 0)
+		r = prov_image_mmdebstrap(job, img, "tar", part, keys, &tail, err);
+	if (keys != NULL)
+		prov_image_rmtree(job, keys);
 	if (r == 0)
 		r = prov_image_sha256(part, hex, &size, err);
 	if (r == 0 && size == 0)

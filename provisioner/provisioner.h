@@ -235,6 +235,9 @@ void prov_bootfetch_register(void);
 
 /* image.c */
 
+/* The largest gpg_key of an image (armored, or base64 of the binary packets). */
+#define PROV_IMAGE_KEY_MAX (64 * 1024)
+
 /* Set the images directory (<state_dir>/images, made here; NULL: no images). */
 int prov_image_init(const char *state_dir, struct dr_error *err);
 /* The images directory, or NULL. */
@@ -242,7 +245,8 @@ const char *prov_image_dir(void);
 /* The image resource's whole-object check (names, suite, mirror URL, package lists). */
 int prov_image_check(json_t *obj, struct dr_error *err);
 /* Create an image ({"name", "suite"?, "mirror"?, "components"?, "packages"?, "exclude"?,
- * "trusted"?, "format"?}) and queue its image_build job (mmdebstrap). 0 or PROV_E_*. */
+ * "trusted"?, "format"?, "gpg_key"?}) and queue its image_build job (mmdebstrap).
+ * 0 or PROV_E_*. */
 int prov_image_create(
     const json_t *in, const char *user, const char *remote, int64_t *ret_id, struct dr_error *err);
 /* Queue a rebuild; PROV_E_CONFLICT while a build is queued or running. */

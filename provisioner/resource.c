@@ -123,6 +123,9 @@ static const struct prov_field image_fields[] = {
     S("source_url", 0, 2048),
     S("source_sha256", 0, 64),
     TEXT("comment", 0),
+    /* OpenPGP public key(s) the mirror is signed with: armored, or base64 of binary. */
+    {"gpg_key", PROV_TEXT, 0, NULL, 0, PROV_IMAGE_KEY_MAX},
+    S("gpg_fingerprints", PROV_READONLY, 1024),
     S("status", PROV_READONLY | PROV_SEARCH, 32),
     S("sha256", PROV_READONLY, 64),
     I("size", PROV_READONLY, 0, INT64_MAX),

@@ -166,6 +166,10 @@ int repo_sign_text(
 int repo_sign_verify(const char *key, const char *data, size_t len, const char *sig,
     size_t sig_len, const char *what, char **ret_plain, size_t *ret_plain_len,
     struct dr_error *err);
+/* Read public keys (armored or binary) in a throwaway keyring: their binary export and
+ * blank-separated fingerprints; a secret key or what is not a key is refused. */
+int repo_sign_key_read(const char *key, size_t len, const char *what, char **ret_bin,
+    size_t *ret_bin_len, char **ret_fprs, struct dr_error *err);
 
 /* repo.c: products and repositories */
 json_t *repo_product_get(const char *name_or_id);

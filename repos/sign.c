@@ -318,3 +318,62 @@ out:
 	nftw(home, sign_rm, 8, FTW_DEPTH | FTW_PHYS);
 	return ret;
 }
+
+/*
+ * Read OpenPGP public keys (armored or binary packets, len bytes) in a throwaway keyring:
+ * their binary export (a keyring apt and mmdebstrap read) in *ret_bin and their
+ * fingerprints, blank-separated, in *ret_fprs. Secret keys are refused. Errors name what.
+ */
+int
+repo_sign_key_read(const char *key, size_t len, const char *what, char **ret_bin,
+    size_t *ret_bin_len, char **ret_fprs, struct dr_error *err)
+{
+	char tmpl[] = "/tmp/drover-gpg-XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	_cleanup_free_ char *home = NULL;
+	gpgme_ctx_t ctx = NULL;
+	gpgme_data_t kd = NULL, out = NULL;
+	gpgme_import_result_t ir;
+	gpgme_import_status_t is;
+	struct buf fprs = BUF_INIT(0);
+	int ret = -1;
+
+	home = tmp != NULL && *tmp != '\0' && strlen(tmp) < 64
+	    ? xasprintf("%s/drover-gpg-XXXXXX", tmp)
+	    : xstrdup(tmpl);
+	if (mkdtemp(home) == NULL)
+		return dr_error_errno(err, "%s: a keyring directory", what);
+	if ((ctx = sign_ctx(home, err)) == NULL)
+		goto out;
+	gpgme_data_new_from_mem(&kd, key, len, 0);
+	if (gpgme_op_import(ctx, kd) != 0 || (ir = gpgme_op_import_result(ctx)) == NULL ||
+	    ir->imported + ir->unchanged == 0) {
+		dr_error_set(err, "%s: not an OpenPGP public key (armored or binary)", what);
+		goto out;
+	}
+	if (ir->secret_read > 0) {
+		dr_error_set(err, "%s: holds a secret key; give the public key only", what);
+		goto out;
+	}
+	for (is = ir->imports; is != NULL; is = is->next)
+		if (is->fpr != NULL && strstr(fprs.data != NULL ? fprs.data : "", is->fpr) == NULL)
+			buf_addf(&fprs, "%s%s", fprs.len > 0 ? " " : "", is->fpr);
+	gpgme_set_armor(ctx, 0);
+	gpgme_data_new(&out);
+	if (gpgme_op_export(ctx, NULL, GPGME_EXPORT_MODE_MINIMAL, out) != 0) {
+		dr_error_set(err, "%s: the key cannot be exported", what);
+		goto out;
+	}
+	*ret_bin = sign_data_take(out, ret_bin_len);
+	out = NULL;
+	*ret_fprs = fprs.data != NULL ? xstrdup(fprs.data) : xstrdup("");
+	ret = 0;
+out:
+	buf_free(&fprs);
+	gpgme_data_release(kd);
+	gpgme_data_release(out);
+	gpgme_release(ctx);
+	sign_agent_kill(home);
+	nftw(home, sign_rm, 8, FTW_DEPTH | FTW_PHYS);
+	return ret;
+}

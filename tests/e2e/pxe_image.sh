@@ -6,7 +6,10 @@
 # partitions its disk, writes the image, installs extlinux, runs the finish template and
 # posts built with the new SSH host keys. At its next boot iPXE picks the local disk, the
 # installed Debian starts sshd, and `drover play` runs a playbook on it that verifies the
-# host key droverd recorded (and refuses a wrong one). Prints the time of each phase.
+# host key droverd recorded (and refuses a wrong one). The repository is signed with a
+# throwaway key the image trusts by --gpg-key; a #! user_data runs in each installed system;
+# vm1's post-install playbook (queued by built, waiting for sshd from droverd) checks both
+# (apt-get update on the installed host). Prints the time of each phase.
 # Run time on 2 cores under TCG: about 10 minutes when the machine is otherwise idle (image
 # build ~6 min, PXE + install ~1.5 min, reboot to sshd ~40 s); 19 min at a load of 24.
 . "$top_srcdir/tests/lib/tap.sh"
@@ -14,7 +17,7 @@
 : "${top_builddir:?}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, tap device, mmdebstrap)"
 once_per_run
-for c in qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip mmdebstrap \
+for c in qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip mmdebstrap gpg python3 \
 	apt-ftparchive nginx sfdisk mke2fs modprobe mkfs.vfat zstd blkid resize2fs; do
 	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || [ -x "/sbin/$c" ] ||
 		skip_all "$c is not installed"
@@ -70,6 +73,13 @@ ok "test network is up" nsx ip -4 addr show br0
 
 # --- the Debian repository mmdebstrap builds from, served by nginx in the namespace.
 like "repository of the image's packages" "$(image_repo_build "$d/repo" 2>&1; echo rc=$?)" 'rc=0$'
+# Signed with a throwaway key Debian's keyring lacks: image deb12 trusts it by --gpg-key.
+export GNUPGHOME=$d/gnupg
+mkdir -p -m 700 "$GNUPGHOME"
+gpg --batch --passphrase '' --quick-gen-key 'E2E mirror <mirror@example.org>' ed25519 sign \
+	never 2>/dev/null
+gpg --export mirror@example.org >"$d/mirror.gpg"
+ok "signed with a throwaway key" image_repo_sign "$d/repo" mirror@example.org
 mkdir -p "$d/nginx"
 cat >"$d/nginx/nginx.conf" <<EOF
 daemon off;
@@ -132,8 +142,10 @@ for m in drivers/gpu drivers/media drivers/net/wireless drivers/infiniband sound
 	drivers/staging drivers/bluetooth drivers/iio drivers/isdn; do
 	excl="$excl,/lib/modules/*/kernel/$m/*"
 done
-drover image create deb12 --suite bookworm --mirror http://198.18.0.1:8081/debian --trusted \
-	--exclude "$excl" --follow >"$d/image.log" 2>&1
+# apt by name: the repository has the .debs' own priorities (apt's: important), not the
+# archive's overrides that put it in minbase; vm1's post-install playbook runs apt-get.
+drover image create deb12 --suite bookworm --mirror http://198.18.0.1:8081/debian \
+	--gpg-key "$d/mirror.gpg" --packages apt --exclude "$excl" --follow >"$d/image.log" 2>&1
 ok "drover image create deb12 builds it" test $? -eq 0
 phase image_built
 like "drover image list shows it ready" "$(drover image list 2>&1)" \
@@ -155,6 +167,7 @@ like "it holds a kernel" "$(cat "$d/image.list")" '\./boot/vmlinuz-6'
 like "sshd" "$(cat "$d/image.list")" '\./usr/sbin/sshd'
 like "and extlinux's MBR code" "$(cat "$d/image.list")" 'EXTLINUX/mbr\.bin'
 ok "but no SSH host key (each host makes its own)" sh -c "! grep -q 'ssh_host_.*_key' '$d/image.list'"
+like "and the mirror's key for its apt" "$(cat "$d/image.list")" '\./etc/apt/trusted\.gpg\.d/deb12\.gpg'
 
 # --- the host: Debian 12 (seeded) installed by the image method.
 ssh-keygen -q -t ed25519 -N '' -C e2e -f "$d/id"
@@ -163,9 +176,28 @@ ssh-keygen -q -t ed25519 -N '' -C e2e -f "$d/id"
 ok "a subnet booting UEFI through snponly.efi" drover subnet create --name e2e \
 	--network 198.18.0.0 --mask 255.255.255.0 --from 198.18.0.100 --to 198.18.0.200 \
 	--pxe-loader 'iPXE Chain UEFI'
+# A #! user_data for Debian 12 (the images have no cloud-init: run in the installed system)
+# and, for vm1, a post-install playbook droverd runs once it is up: user_data ran, and the
+# installed apt trusts the mirror through the image's key.
+printf '#!/bin/sh\necho {{ host.name }} > /etc/drover-user-data\n' >"$d/user-data.tmpl"
+ok "a user_data template" drover template create --name e2e-user-data --kind user_data \
+	--template-file "$d/user-data.tmpl" --operatingsystem "Debian 12"
+cat >"$d/post.yml" <<'EOF'
+- hosts: all
+  gather_facts: false
+  tasks:
+    - command: cat /etc/drover-user-data
+      register: ud
+    - assert:
+        that:
+          - ud.stdout == inventory_hostname
+    - name: apt trusts the mirror through /etc/apt/trusted.gpg.d/deb12.gpg
+      command: apt-get update
+EOF
 ok "host with the image method" drover host create --name vm1 --mac "$MAC" --ip "$IP" \
 	--operatingsystem "Debian 12" --provision-method image --image deb12 \
-	-p "ssh_authorized_keys=$(cat "$d/id.pub")"
+	-p "ssh_authorized_keys=$(cat "$d/id.pub")" -p ansible_user=root \
+	-p "ansible_ssh_private_key_file=$d/id" -p "post_install_playbook=$d/post.yml"
 like "its iPXE script boots Drover's installer" \
 	"$(drover template preview --host vm1 --kind iPXE 2>&1)" \
 	"kernel $U/pxe/files/drover-installer/vmlinuz .*url=$U/unattended/provision"
@@ -242,6 +274,19 @@ like "the installed system's sshd answers" \
 ok "it network-booted first (iPXE asked droverd, which said sanboot)" \
 	test "$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")" -gt "$boots"
 like "into Debian 12" "$(cat "$d/console.log")" 'Debian GNU/Linux 12'
+
+# --- the post-install playbook droverd queued at built: it waited for sshd, then ran on
+# vm1 through the host key droverd recorded.
+pjob=$(drover --json job list --kind playbook | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["results"]
+print(min(j["id"] for j in r) if r else "")')
+ok "built queued the post-install playbook" test -n "$pjob"
+drover job follow "$pjob" >"$d/post.log" 2>&1
+ok "which succeeds on vm1" test $? -eq 0
+like "user_data ran in it, and its apt trusts the mirror" "$(tr -d '\n' <"$d/post.log")" \
+	'"recap","hosts":\{"vm1":\{"ok":4,"changed":[0-9]+,"unreachable":0,"failed":0'
+phase post_install_playbook
 
 # --- a playbook on it, verifying the recorded host key.
 cat >"$d/inventory" <<EOF

@@ -7,6 +7,7 @@
 # checked by its SHA-256 on a real install, is tests/e2e/pxe_image.sh.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/droverd.sh"
+. "$top_srcdir/tests/lib/image.sh"
 command -v curl >/dev/null || skip_all "curl is not installed"
 
 state=$TAP_TMP/state
@@ -71,6 +72,174 @@ if command -v mmdebstrap >/dev/null; then
 	like "audited" "$("$DROVER" --json audit list 2>&1 | tr -d ' \n')" '"resource":"image"'
 else
 	echo "# build part skipped: mmdebstrap is not installed"
+fi
+
+# --- a mirror signed by a key Debian's keyring lacks (a private mirror, a Drover content
+# view): --gpg-key, armored or binary, checked with gpgme; a wrong key or none fails the
+# build naming the key; the right one builds, and is the image's trusted.gpg.d/<name>.gpg.
+if command -v mmdebstrap >/dev/null && command -v gpg >/dev/null &&
+	command -v apt-ftparchive >/dev/null && image_debs_present "$IMAGE_DEB_CACHE"; then
+	export GNUPGHOME=$TAP_TMP/gnupg
+	mkdir -p -m 700 "$GNUPGHOME"
+	for u in mirror other; do
+		gpg --batch --passphrase '' --quick-gen-key "$u <$u@example.org>" ed25519 sign \
+			never 2>/dev/null
+	done
+	gpg --armor --export mirror@example.org >"$TAP_TMP/mirror.asc"
+	gpg --export other@example.org >"$TAP_TMP/other.gpg"
+	gpg --armor --export-secret-keys mirror@example.org >"$TAP_TMP/secret.asc"
+	fpr() { gpg --with-colons --fingerprint "$1" | awk -F: '$1 == "fpr" { print $10; exit }'; }
+	mfpr=$(fpr mirror@example.org)
+	ofpr=$(fpr other@example.org)
+	ok "a bookworm repository signed with a throwaway key" \
+		sh -c ". '$top_srcdir/tests/lib/image.sh'; image_repo_build '$TAP_TMP/mrepo' >/dev/null &&
+			image_repo_sign '$TAP_TMP/mrepo' mirror@example.org"
+	# copy://: mmdebstrap's apt copies the .debs (a file:// mirror's are not seen from
+	# the chroot).
+	mirror=copy://$TAP_TMP/mrepo/debian
+	keydirs=$(ls -d /tmp/drover-image-keys-* 2>/dev/null | wc -l)
+	head -c 3000 /dev/urandom >"$TAP_TMP/junk.key"
+	like "a key file that is no key is refused" \
+		"$("$DROVER" image create k1 --mirror "$mirror" --gpg-key "$TAP_TMP/junk.key" 2>&1)" \
+		'gpg_key: not an OpenPGP public key'
+	like "a secret key is refused" \
+		"$("$DROVER" image create k1 --mirror "$mirror" --gpg-key "$TAP_TMP/secret.asc" 2>&1)" \
+		'gpg_key: an armored block that is not a public key'
+	head -c 70000 /dev/zero | tr '\0' A >"$TAP_TMP/big.key"
+	is "an oversized gpg_key is a 422" "$(code POST /api/v2/images "$admin" \
+		"{\"name\":\"k1\",\"gpg_key\":\"$(cat "$TAP_TMP/big.key")\"}")" 422
+	like "naming gpg_key" "$(cat "$TAP_TMP/body")" '"message":"gpg_key: '
+	excl=/usr/share/doc/*,/usr/share/man/*,/usr/share/locale/*,/lib/modules/*
+	"$DROVER" image create wrongkey --mirror "$mirror" --gpg-key "$TAP_TMP/other.gpg" \
+		--exclude "$excl" --follow >"$TAP_TMP/wrongkey" 2>&1
+	ok "a build trusting the wrong (binary) key fails" test $? -ne 0
+	like "naming the key it trusted" "$("$DROVER" image show wrongkey 2>&1)" \
+		"\"error\": \"image wrongkey: the mirror $mirror is not signed by the image's gpg_key $ofpr nor a Debian archive key"
+	like "the image shows the key's fingerprint" "$("$DROVER" image show wrongkey 2>&1)" \
+		"\"gpg_fingerprints\": \"$ofpr\""
+	"$DROVER" image create nokey --mirror "$mirror" --exclude "$excl" --follow >/dev/null 2>&1
+	ok "a build with no key (and not --trusted) fails" test $? -ne 0
+	like "saying to give one" "$("$DROVER" image show nokey 2>&1)" \
+		'is not signed by a Debian archive key; give its key with gpg_key'
+	t0=$(date +%s)
+	# apt by name: the test repository has the .debs' own priorities (apt's is important),
+	# not the archive's overrides that make minbase hold it.
+	"$DROVER" image create signed --mirror "$mirror" --gpg-key "$TAP_TMP/mirror.asc" \
+		--packages apt --exclude "$excl" --follow >"$TAP_TMP/signed" 2>&1
+	rc=$?
+	ok "with the right (armored) key it builds ($(($(date +%s) - t0)) s)" test $rc -eq 0
+	[ $rc -eq 0 ] || "$DROVER" image show signed 2>&1 | tail -20 | sed "s/^/# /"
+	curl -s -o "$TAP_TMP/signed.tar" "$DROVERD_URL/images/signed.tar"
+	tar -x -f "$TAP_TMP/signed.tar" -C "$TAP_TMP" ./etc/apt/trusted.gpg.d/signed.gpg \
+		./etc/apt/sources.list 2>/dev/null
+	like "the key is the image's /etc/apt/trusted.gpg.d/signed.gpg" \
+		"$(gpg --show-keys --with-colons "$TAP_TMP/etc/apt/trusted.gpg.d/signed.gpg" 2>&1)" \
+		"fpr:+$mfpr:"
+	ok "as a binary keyring (apt reads a .gpg file as one)" \
+		sh -c "test -s '$TAP_TMP/etc/apt/trusted.gpg.d/signed.gpg' &&
+			! grep -q 'BEGIN PGP' '$TAP_TMP/etc/apt/trusted.gpg.d/signed.gpg'"
+	like "its sources.list names the mirror, not trusted=yes" \
+		"$(cat "$TAP_TMP/etc/apt/sources.list")" "^deb $mirror bookworm main"
+
+	# --- user_data in an image install: the part of the host's rendered provision
+	# template that handles it, run against this real image unpacked as the target (the
+	# rest of the template partitions disks: tests/e2e/pxe_image.sh runs it whole).
+	tree=$TAP_TMP/tree
+	mkdir -p "$tree" "$TAP_TMP/bin"
+	tar -x -p --numeric-owner -f "$TAP_TMP/signed.tar" -C "$tree"
+	ln -sf "$(command -v busybox)" "$TAP_TMP/bin/wget" # the installer's wget
+	ok "an image host" "$DROVER" host create --name ud1 --mac 52:54:00:00:00:21 \
+		--provision-method image --image signed
+	ok "in build mode" "$DROVER" host build ud1
+	# user_data_run: the rendered user_data part, /target being the unpacked image.
+	user_data_run() {
+		"$DROVER" template preview --host ud1 --kind provision >"$TAP_TMP/provision" &&
+			sed -n '/^# --- user_data/,/^# --- end of user_data/p' "$TAP_TMP/provision" |
+			sed "s|/target|$tree|g" >"$TAP_TMP/ud.sh" &&
+			[ -s "$TAP_TMP/ud.sh" ] || return 9
+		mkdir -p "$tree/run"
+		(
+			log=$TAP_TMP/ud.log
+			fail() { echo "FAIL: $*"; exit 1; }
+			step() { echo "drover: $*"; }
+			in_target() { chroot "$tree" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+				HOME=/root "$@"; }
+			PATH=$TAP_TMP/bin:$PATH
+			. "$TAP_TMP/ud.sh"
+		)
+	}
+	: >"$TAP_TMP/ud.log"
+	out=$(user_data_run 2>&1)
+	ok "no user_data template: the install goes on" test $? -eq 0
+	like "saying so in the installer log" "$(cat "$TAP_TMP/ud.log")" \
+		'no user_data template for ud1'
+	printf '#!/bin/sh\necho "{{ host.name }} $(cat /etc/debian_version)" > /etc/drover-ud\n' \
+		>"$TAP_TMP/ud.tmpl"
+	ok "a #! user_data template for Debian 12" "$DROVER" template create --name ud-script \
+		--kind user_data --template-file "$TAP_TMP/ud.tmpl" --operatingsystem 'Debian 12'
+	out=$(user_data_run 2>&1)
+	ok "an image without cloud-init runs it" test $? -eq 0
+	like "in the installed system" "$out" 'a script, run in the installed system'
+	like "rendered for the host, run in the image's root" "$(cat "$tree/etc/drover-ud" 2>&1)" \
+		"^ud1 12"
+	ok "no seed is left for a cloud-init that is not there" \
+		test ! -e "$tree/var/lib/cloud/seed/nocloud/user-data"
+	printf '#cloud-config\npackages: [vim]\n' >"$TAP_TMP/ud.tmpl"
+	"$DROVER" template delete ud-script >/dev/null 2>&1
+	ok "a #cloud-config one" "$DROVER" template create --name ud-cc --kind user_data \
+		--template-file "$TAP_TMP/ud.tmpl" --operatingsystem 'Debian 12'
+	out=$(user_data_run 2>&1)
+	ok "fails the install of an image without cloud-init" test $? -ne 0
+	like "saying why and what to do" "$out" \
+		"FAIL: user_data is #cloud-config but image signed has no cloud-init \\(/usr/bin/cloud-init\\) to apply it: build the image with --packages cloud-init"
+	# The same image with cloud-init, installed by its packages (apt in the image's root,
+	# /dev and /proc bound in a mount namespace of its own): a NoCloud seed that the image's
+	# own cloud-init reads back and validates.
+	if image_cloudinit_debs_present "$IMAGE_CLOUDINIT_CACHE"; then
+		mkdir -p "$tree/tmp/ci"
+		cp "$IMAGE_CLOUDINIT_CACHE"/*.deb "$tree/tmp/ci/"
+		unshare --mount --propagation private sh -c "mount --bind /dev '$tree/dev' &&
+			mount -t proc proc '$tree/proc' &&
+			chroot '$tree' /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
+				DEBIAN_FRONTEND=noninteractive sh -c 'apt-get install -y -q /tmp/ci/*.deb'" \
+			>"$TAP_TMP/ci-install" 2>&1
+		rc=$?
+		ok "cloud-init installs in the image" test $rc -eq 0 -a -x "$tree/usr/bin/cloud-init"
+		[ $rc -eq 0 ] || grep -Ev "^ *python3-|^Selecting|^Preparing|^Unpacking|^Setting up|^\(Reading" "$TAP_TMP/ci-install" | tail -30 | sed "s/^/# /"
+		in_tree() { chroot "$tree" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"; }
+		rm -rf "$tree/tmp/ci"
+		out=$(user_data_run 2>&1)
+		ok "its #cloud-config is seeded" test $? -eq 0
+		like "for cloud-init" "$out" 'user_data: a NoCloud seed for cloud-init'
+		seed=$tree/var/lib/cloud/seed/nocloud
+		is "user-data: the rendered template" "$(cat "$seed/user-data")" \
+			"$(printf '#cloud-config\npackages: [vim]')"
+		hid=$("$DROVER" --json host show ud1 | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+		is "meta-data, as the image's cloud-init reads it (NoCloud's read_seeded)" \
+			"$(in_tree python3 -c '
+from cloudinit import util
+md, ud, vd = util.read_seeded("/var/lib/cloud/seed/nocloud/")
+print(md["instance-id"], md["local-hostname"], ud.decode().splitlines()[0])' 2>&1)" \
+			"drover-$hid ud1 #cloud-config"
+		like "valid cloud-config for it" \
+			"$(in_tree cloud-init schema --config-file \
+				/var/lib/cloud/seed/nocloud/user-data 2>&1)" 'Valid cloud-config'
+		like "only NoCloud probed" "$(cat "$tree/etc/cloud/cloud.cfg.d/90-drover.cfg")" \
+			'^datasource_list: \[ NoCloud, None \]$'
+		ok "nothing ran it now: cloud-init applies it at first boot" \
+			test ! -e "$tree/var/lib/cloud/instance"
+	else
+		skip "the cloud-init seed" "no cloud-init packages in $IMAGE_CLOUDINIT_CACHE (tests/run-all downloads them)"
+	fi
+	"$DROVER" template delete ud-cc >/dev/null 2>&1
+	"$DROVER" host delete ud1 >/dev/null 2>&1
+	rm -rf "$tree"
+	for i in wrongkey nokey signed; do "$DROVER" image delete "$i" >/dev/null 2>&1; done
+	is "no keyring directory is left behind" \
+		"$(ls -d /tmp/drover-image-keys-* 2>/dev/null | wc -l)" "$keydirs"
+	unset GNUPGHOME
+else
+	echo "# gpg_key part skipped: mmdebstrap, gpg, apt-ftparchive or the image packages missing"
 fi
 
 # --- raw disk images imported from a file an operator gives: raw, xz, zstd and qcow2 (made

@@ -6,12 +6,18 @@
 #   image_debs_present DIR   whether DIR has them
 #   image_repo_build DIR     DIR/debian: those .debs as a bookworm repository with dists/
 #                            (apt-ftparchive; unsigned, so images use it with --trusted)
+#   image_repo_sign DIR KEY  signs it with KEY of $GNUPGHOME (images then use --gpg-key)
+#   image_repo_serve DIR NS ADDR:PORT  nginx in namespace NS serving DIR at ADDR:PORT
+#   image_cloudinit_debs_fetch DIR    cloud-init and the .debs it needs beyond those above
+#                                     (tests/run-all's dependency step), for an image
+#                                     with cloud-init (tests/integration/prov_image.sh)
+#   image_cloudinit_debs_present DIR  whether DIR has them
 #
 # The packages are those droverd puts in every image (provisioner/image.c) plus none: the
 # image tests build with no --packages.
 
 IMAGE_DEB_CACHE=${IMAGE_DEB_CACHE:-/var/cache/drover-tests/image-debs}
-IMAGE_PACKAGES="linux-image-amd64,initramfs-tools,systemd-sysv,udev,openssh-server,extlinux,grub-efi-amd64-bin,grub2-common,dosfstools"
+IMAGE_PACKAGES="linux-image-amd64,initramfs-tools,systemd-sysv,udev,openssh-server,extlinux,grub-efi-amd64-bin,grub2-common,dosfstools,grub-efi-amd64-signed,shim-signed"
 
 image_debs_fetch() {
 	d=$1
@@ -47,10 +53,6 @@ image_repo_build() {
 		mv Release.tmp dists/bookworm/Release) 2>&1
 }
 
-# The Secure Boot chain droverd also puts in every image (provisioner/image.c): shim signed
-# by Microsoft's UEFI CA and Debian's signed GRUB, with what they depend on (mokutil, ...).
-IMAGE_PACKAGES="$IMAGE_PACKAGES,grub-efi-amd64-signed,shim-signed"
-
 # image_repo_serve DIR NS ADDR:PORT: nginx in network namespace NS serving DIR (which
 # image_repo_build filled: the mirror is http://ADDR:PORT/debian), in the foreground as a
 # child of the caller (its PID in IMAGE_NGINX_PID, for the caller to stop); returns once
@@ -83,4 +85,38 @@ NGINX
 		sleep 0.1
 		i=$((i + 1))
 	done
+}
+
+# image_repo_sign DIR KEY: sign DIR/debian's Release (InRelease and Release.gpg) with the
+# key KEY of $GNUPGHOME, so images built from it need that key (--gpg-key), not --trusted.
+image_repo_sign() {
+	rel=$1/debian/dists/bookworm
+	rm -f "$rel/InRelease" "$rel/Release.gpg"
+	gpg --batch --quiet --yes --local-user "$2" --clearsign -o "$rel/InRelease" \
+		"$rel/Release" &&
+		gpg --batch --quiet --yes --local-user "$2" --armor --detach-sign \
+			-o "$rel/Release.gpg" "$rel/Release"
+}
+
+IMAGE_CLOUDINIT_CACHE=${IMAGE_CLOUDINIT_CACHE:-/var/cache/drover-tests/image-debs-cloud-init}
+
+image_cloudinit_debs_fetch() {
+	d=$1
+	t=$(mktemp -d) || return 1
+	mmdebstrap --variant=minbase --include=cloud-init --skip=essential/unlink \
+		--setup-hook='mkdir -p "$1"/var/cache/apt/archives/' \
+		--customize-hook="sync-out /var/cache/apt/archives $t" \
+		bookworm /dev/null || { rm -rf "$t"; return 1; }
+	# Only what the image packages do not already hold; DIR appears whole or not at all.
+	rm -rf "$d.part"
+	mkdir -p "$d.part" || return 1
+	for f in "$t"/*.deb; do
+		[ -e "$IMAGE_DEB_CACHE/${f##*/}" ] || cp "$f" "$d.part/" || return 1
+	done
+	rm -rf "$t" "$d"
+	mv "$d.part" "$d"
+}
+
+image_cloudinit_debs_present() {
+	ls "$1"/cloud-init_*.deb >/dev/null 2>&1
 }

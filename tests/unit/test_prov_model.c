@@ -528,6 +528,19 @@ test_image_method_renders(void **state)
 	    "the packages grub-efi-amd64-bin, grub2-common and dosfstools"));
 	assert_non_null(strstr(out, "/unattended/finish?token="));
 	assert_non_null(strstr(out, "/unattended/failed?token="));
+	/* user_data: fetched with the token, seeded for cloud-init with the host's instance id
+	 * and name, run as a script without cloud-init, #cloud-config without it refused. */
+	assert_non_null(strstr(out, "/unattended/user_data?token="));
+	{
+		_cleanup_free_ char *meta =
+		    xasprintf("'instance-id: drover-%lld\\nlocal-hostname: "
+		              "i1\\n'",
+		        (long long)json_integer_value(json_object_get(h, "id")));
+		assert_non_null(strstr(out, meta));
+	}
+	assert_non_null(strstr(out, "/target/var/lib/cloud/seed/nocloud/user-data"));
+	assert_non_null(strstr(out, "datasource_list: [ NoCloud, None ]"));
+	assert_non_null(strstr(out, "but image deb12 has no cloud-init (/usr/bin/cloud-init)"));
 	assert_true(sh_syntax_ok(out));
 	/* A raw image built by Drover: streamed onto the disk through zstd, checked, the
 	 * partition that ends last grown, then the same boot loader steps on its layout. */
