@@ -122,7 +122,8 @@ E2E_TESTS += tests/e2e/jobs_patch.sh tests/e2e/jobs_patch_dnf.sh
 # OS images (mmdebstrap) and the image provision method end to end
 INTEGRATION_TESTS += tests/integration/prov_image.sh
 INTEGRATION_TESTS += tests/integration/prov_postinstall.sh
-E2E_TESTS += tests/e2e/pxe_image.sh
+E2E_SLOW_TESTS = tests/e2e/pxe_image.sh
 # UEFI Secure Boot: Debian's signed shim and GRUB placed by pxe setup --from/--download
 INTEGRATION_TESTS += tests/integration/pxe_bootfiles.sh
-E2E_TESTS += tests/e2e/pxe_secureboot.sh
+E2E_SLOW_TESTS += tests/e2e/pxe_secureboot.sh
+EXTRA_DIST += $(E2E_SLOW_TESTS)

@@ -80,33 +80,8 @@ gpg --batch --passphrase '' --quick-gen-key 'E2E mirror <mirror@example.org>' ed
 	never 2>/dev/null
 gpg --export mirror@example.org >"$d/mirror.gpg"
 ok "signed with a throwaway key" image_repo_sign "$d/repo" mirror@example.org
-mkdir -p "$d/nginx"
-cat >"$d/nginx/nginx.conf" <<EOF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $d/nginx/nginx.pid;
-error_log $d/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log $d/nginx/access.log;
-	client_body_temp_path $d/nginx;
-	proxy_temp_path $d/nginx;
-	fastcgi_temp_path $d/nginx;
-	uwsgi_temp_path $d/nginx;
-	scgi_temp_path $d/nginx;
-	server { listen 198.18.0.1:8081; root $d/repo; }
-}
-EOF
-# Background processes through ip netns exec itself (not nsx): $! must be their PID.
-ip netns exec "$ns" nginx -c "$d/nginx/nginx.conf" -e "$d/nginx/error.log" >/dev/null 2>&1 &
-NGINX_PID=$!
-i=0
-until nsx curl -sf -o /dev/null http://198.18.0.1:8081/debian/dists/bookworm/Release ||
-	[ $i -ge 50 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
+image_repo_serve "$d/repo" "$ns" 198.18.0.1:8081
+NGINX_PID=$IMAGE_NGINX_PID
 ok "nginx serves it" nsx curl -sf -o /dev/null http://198.18.0.1:8081/debian/dists/bookworm/Release
 
 # --- droverd in the namespace.
