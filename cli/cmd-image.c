@@ -4,7 +4,6 @@
 #include "config.h"
 
 #include <getopt.h>
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +62,7 @@ cli_image_key(const char *file, json_t *body)
 		json_object_set_new(body, "gpg_key", json_string(data));
 		return 0;
 	}
-	b64 = xmalloc(len / 3 * 4 + 5);
-	EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)data, (int)len);
+	b64 = base64_encode(data, len);
 	json_object_set_new(body, "gpg_key", json_string(b64));
 	return 0;
 }

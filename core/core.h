@@ -116,6 +116,11 @@ size_t str_copy(char *dst, const char *src, size_t size);
 char *str_trim(char *s);
 /* Parse a whole decimal integer within [min, max]; -1 on junk or out of range. */
 int str_to_ll(const char *s, long long min, long long max, long long *ret);
+/* Base64 (RFC 4648, with padding) of n bytes, NUL-terminated; caller frees. */
+char *base64_encode(const void *p, size_t n);
+/* The bytes of base64 text s (n bytes; white space skipped), NUL-terminated past
+ * *ret_len; NULL when it is not base64. Caller frees. */
+unsigned char *base64_decode(const char *s, size_t n, size_t *ret_len);
 /* Constant-time comparison of two equal-length secrets. */
 bool str_equal_secret(const char *a, const char *b);
 /* Read a whole file, at most max bytes (error when larger); caller frees *ret. */

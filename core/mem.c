@@ -2,6 +2,7 @@
 #define LOG_COMPONENT "core"
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <openssl/evp.h>
 
 #include "core/core.h"
 
@@ -296,4 +299,48 @@ time_mono_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* Base64 of n bytes (EVP_EncodeBlock: one line, padded). */
+char *
+base64_encode(const void *p, size_t n)
+{
+	char *out = xmalloc(4 * ((n + 2) / 3) + 1);
+
+	EVP_EncodeBlock((unsigned char *)out, p, (int)n);
+	return out;
+}
+
+/* Decode base64 text, skipping white space; NULL when it is not base64. */
+unsigned char *
+base64_decode(const char *s, size_t n, size_t *ret_len)
+{
+	_cleanup_free_ char *clean = xmalloc(n + 1);
+	unsigned char *out;
+	size_t m = 0;
+	int len;
+
+	for (size_t i = 0; i < n; i++)
+		if (!isspace((unsigned char)s[i]))
+			clean[m++] = s[i];
+	clean[m] = '\0';
+	if (m % 4 != 0 || m > INT_MAX ||
+	    strspn(clean,
+	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	        "0123456789+/=") != m)
+		return NULL;
+	/* '=' only as the padding of the last group: one or two of them at the end. */
+	if (m > 0 && (strcspn(clean, "=") < m - 2 || (clean[m - 2] == '=' && clean[m - 1] != '=')))
+		return NULL;
+	out = xmalloc(m / 4 * 3 + 1);
+	if ((len = EVP_DecodeBlock(out, (unsigned char *)clean, (int)m)) < 0) {
+		free(out);
+		return NULL;
+	}
+	/* EVP_DecodeBlock counts the padding as zero bytes. */
+	for (size_t i = m; i > 0 && clean[i - 1] == '=' && len > 0; i--)
+		len--;
+	out[len] = '\0';
+	*ret_len = (size_t)len;
+	return out;
 }

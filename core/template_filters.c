@@ -1401,9 +1401,8 @@ f_b64encode(const json_t *in, const struct template_args *a, json_t **ret, struc
 	struct strview v;
 
 	sv_get(&v, in);
-	char *out = xmalloc(4 * ((v.n + 2) / 3) + 1);
-	int n = EVP_EncodeBlock((unsigned char *)out, (const unsigned char *)v.s, (int)v.n);
-	*ret = str_new(out, (size_t)n);
+	char *out = base64_encode(v.s, v.n);
+	*ret = str_new(out, strlen(out));
 	free(out);
 	free(v.owned);
 	return 0;
@@ -1413,31 +1412,15 @@ static int
 f_b64decode(const json_t *in, const struct template_args *a, json_t **ret, struct dr_error *err)
 {
 	struct strview v;
-	char *clean;
-	size_t n = 0;
+	unsigned char *out;
+	size_t len = 0;
 
 	sv_get(&v, in);
-	clean = xmalloc(v.n + 4);
-	for (size_t i = 0; i < v.n; i++)
-		if (!isspace((unsigned char)v.s[i]))
-			clean[n++] = v.s[i];
+	out = base64_decode(v.s, v.n, &len);
 	free(v.owned);
-	if (n % 4) {
-		free(clean);
-		FAIL("Incorrect padding");
-	}
-	unsigned char *out = xmalloc(n / 4 * 3 + 1);
-	int len = EVP_DecodeBlock(out, (unsigned char *)clean, (int)n);
-	if (len < 0) {
-		free(clean);
-		free(out);
+	if (out == NULL)
 		FAIL("invalid base64 data");
-	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	for (size_t i = n; i > 0 && clean[i - 1] == '='; i--)
-		len--;
-	free(clean);
-	*ret = json_stringn((char *)out, (size_t)len);
+	*ret = json_stringn((char *)out, len);
 	free(out);
 	if (!*ret)
 		FAIL("decoded data is not UTF-8 text");

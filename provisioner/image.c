@@ -101,10 +101,7 @@ prov_image_words_ok(const char *s, const char *allowed, const char *first)
 static char *
 prov_image_key_bytes(const char *key, size_t *ret_len, struct dr_error *err)
 {
-	_cleanup_free_ char *clean = NULL;
 	unsigned char *out;
-	size_t n = 0, pad = 0;
-	int len;
 
 	if (strstr(key, "-----BEGIN PGP PUBLIC KEY BLOCK-----") != NULL) {
 		*ret_len = strlen(key);
@@ -114,29 +111,13 @@ prov_image_key_bytes(const char *key, size_t *ret_len, struct dr_error *err)
 		dr_error_set(err, "gpg_key: an armored block that is not a public key");
 		return NULL;
 	}
-	clean = xmalloc(strlen(key) + 1);
-	for (const char *p = key; *p != '\0'; p++)
-		if (!isspace((unsigned char)*p))
-			clean[n++] = *p;
-	clean[n] = '\0';
-	if (n == 0 || n % 4 != 0 ||
-	    strspn(clean,
-	        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	        "0123456789+/=") != n) {
+	if ((out = base64_decode(key, strlen(key), ret_len)) == NULL || *ret_len == 0) {
+		free(out);
 		dr_error_set(err,
 		    "gpg_key: neither an armored public key (-----BEGIN PGP PUBLIC KEY "
 		    "BLOCK-----) nor base64 of a binary one");
 		return NULL;
 	}
-	out = xmalloc(n / 4 * 3 + 1);
-	if ((len = EVP_DecodeBlock(out, (unsigned char *)clean, (int)n)) < 0) {
-		free(out);
-		dr_error_set(err, "gpg_key: invalid base64");
-		return NULL;
-	}
-	/* EVP_DecodeBlock counts the padding as zero bytes. */
-	pad = (clean[n - 1] == '=') + (clean[n - 2] == '=');
-	*ret_len = (size_t)len - pad;
 	return (char *)out;
 }
 
@@ -489,9 +470,13 @@ prov_image_mmdebstrap(struct job *job, const json_t *img, const char *format, co
 		argv[n++] = json_string_value(a);
 	}
 	argv[n] = NULL;
-	job_printf(job, "image %s: mmdebstrap %s from %s%s%s\n", name, suite, source,
-	    keys != NULL ? " trusting gpg_key " : "",
-	    keys != NULL ? json_string_value(json_object_get(img, "gpg_fingerprints")) : "");
+	if (keys != NULL)
+		job_printf(job,
+		    "image %s: mmdebstrap %s from %s trusting gpg_key %s (keyring %s)\n", name,
+		    suite, source, json_string_value(json_object_get(img, "gpg_fingerprints")),
+		    keys);
+	else
+		job_printf(job, "image %s: mmdebstrap %s from %s\n", name, suite, source);
 	if (prov_image_spawn(job, argv, tail, err) == 0)
 		return 0;
 	snprintf(why, sizeof why, "%s", err->msg);

@@ -2162,10 +2162,7 @@ files_slurp(struct module_ctx *m, struct dr_error *err)
 		return dr_error_set(err, "source is a directory and must be a file: %s", src);
 	if (conn_get(m->conn, src, FILES_MAX, &b, err) < 0)
 		return -1;
-	size_t olen = 4 * ((b.len + 2) / 3) + 1;
-	char *enc = xmalloc(olen);
-	EVP_EncodeBlock(
-	    (unsigned char *)enc, (const unsigned char *)(b.data ? b.data : ""), (int)b.len);
+	char *enc = base64_encode(b.data ? b.data : "", b.len);
 	json_object_set_new(m->result, "content", json_string(enc));
 	json_object_set_new(m->result, "encoding", json_string("base64"));
 	json_object_set_new(m->result, "source", json_string(src));

@@ -97,7 +97,6 @@ if command -v mmdebstrap >/dev/null && command -v gpg >/dev/null &&
 	# copy://: mmdebstrap's apt copies the .debs (a file:// mirror's are not seen from
 	# the chroot).
 	mirror=copy://$TAP_TMP/mrepo/debian
-	keydirs=$(ls -d /tmp/drover-image-keys-* 2>/dev/null | wc -l)
 	head -c 3000 /dev/urandom >"$TAP_TMP/junk.key"
 	like "a key file that is no key is refused" \
 		"$("$DROVER" image create k1 --mirror "$mirror" --gpg-key "$TAP_TMP/junk.key" 2>&1)" \
@@ -235,8 +234,12 @@ print(md["instance-id"], md["local-hostname"], ud.decode().splitlines()[0])' 2>&
 	"$DROVER" host delete ud1 >/dev/null 2>&1
 	rm -rf "$tree"
 	for i in wrongkey nokey signed; do "$DROVER" image delete "$i" >/dev/null 2>&1; done
-	is "no keyring directory is left behind" \
-		"$(ls -d /tmp/drover-image-keys-* 2>/dev/null | wc -l)" "$keydirs"
+	# The keyring directories these builds used (their job logs name them) are gone.
+	kd=$(sed -n 's/.* (keyring \(.*\))$/\1/p' "$TAP_TMP/wrongkey" "$TAP_TMP/signed")
+	is "the builds named their keyring directories" "$(echo "$kd" | grep -c '^/tmp/drover-image-keys-')" 2
+	left=
+	for k in $kd; do [ -e "$k" ] && left="$left $k"; done
+	is "no keyring directory is left behind" "$left" ""
 	unset GNUPGHOME
 else
 	echo "# gpg_key part skipped: mmdebstrap, gpg, apt-ftparchive or the image packages missing"

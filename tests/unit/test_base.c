@@ -60,6 +60,39 @@ test_strings(void **state)
 }
 
 static void
+test_base64(void **state)
+{
+	static const unsigned char bin[] = {0x00, 0xff, 0x10, 'a'};
+	unsigned char *d;
+	size_t n = 99;
+	char *e;
+
+	e = base64_encode(bin, sizeof bin);
+	assert_string_equal(e, "AP8QYQ==");
+	d = base64_decode(e, strlen(e), &n);
+	assert_non_null(d);
+	assert_int_equal(n, sizeof bin);
+	assert_memory_equal(d, bin, sizeof bin);
+	free(d);
+	free(e);
+	e = base64_encode("", 0);
+	assert_string_equal(e, "");
+	free(e);
+	/* white space between groups is skipped; padding of one and two */
+	d = base64_decode("aGVs\nbG8g d29y\tbGQ=", 19, &n);
+	assert_non_null(d);
+	assert_int_equal(n, 11);
+	assert_string_equal((char *)d, "hello world");
+	free(d);
+	d = base64_decode("YWI=", 4, &n);
+	assert_int_equal(n, 2);
+	free(d);
+	assert_null(base64_decode("YWI", 3, &n));	/* not a multiple of 4 */
+	assert_null(base64_decode("YW-_", 4, &n));	/* URL-safe alphabet */
+	assert_null(base64_decode("Y===", 4, &n));	/* padding where data goes */
+}
+
+static void
 test_files(void **state)
 {
 	char dir[] = "/tmp/drover-test-XXXXXX";
@@ -116,6 +149,7 @@ main(void)
 		cmocka_unit_test(test_error_messages),
 		cmocka_unit_test(test_buf_cap),
 		cmocka_unit_test(test_strings),
+		cmocka_unit_test(test_base64),
 		cmocka_unit_test(test_files),
 		cmocka_unit_test(test_dlib),
 	};
