@@ -473,27 +473,23 @@ prov_api_unattended(struct http_request *req, struct http_response *resp)
 		http_reply_text(resp, 200, "text/plain", out, strlen(out));
 		return 0;
 	}
-	if (host == NULL && ipxe && prov_api_request_mac(req) != NULL &&
-	    prov_tftp_root() != NULL) {
+	if (host == NULL && ipxe && prov_api_request_mac(req) != NULL) {
 		/* Unknown MAC: the discovery image, when one is in the TFTP root. */
-		int fd = pxe_bootfiles_open(prov_tftp_root(), "discovery/vmlinuz");
 		char mac[18];
 
-		if (fd >= 0 && prov_mac_normalise(prov_api_request_mac(req), mac) == 0) {
-			close(fd);
+		if (prov_discovery_on() &&
+		    prov_mac_normalise(prov_api_request_mac(req), mac) == 0) {
+			_cleanup_free_ char *cmdline = prov_discovery_cmdline(mac);
+
 			out = xasprintf(
 			    "#!ipxe\n"
-			    "kernel %s/pxe/files/discovery/vmlinuz initrd=initrd.img "
-			    "console=ttyS0 drover_discovery=%s/unattended/discovery "
-			    "drover_mac=%s\n"
+			    "kernel %s/pxe/files/discovery/vmlinuz initrd=initrd.img %s\n"
 			    "initrd --name initrd.img %s/pxe/files/discovery/initrd.img\n"
 			    "boot\n",
-			    prov_render_url(), prov_render_url(), mac, prov_render_url());
+			    prov_render_url(), cmdline, prov_render_url());
 			http_reply_text(resp, 200, "text/plain", out, strlen(out));
 			return 0;
 		}
-		if (fd >= 0)
-			close(fd);
 	}
 	if (host == NULL) {
 		if (ipxe) {

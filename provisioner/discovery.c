@@ -227,31 +227,49 @@ prov_discovery_provision(const char *mac, const json_t *spec, const char *user, 
 	return 0;
 }
 
-/*
- * grub/grub.cfg-discovery for the TFTP server: when discovery is on (discovery/vmlinuz is
- * in the TFTP root), what Debian's signed GRUB sources for a MAC with no host (pxe/
- * bootfiles.c's grub.cfg): boot the discovery kernel (under Secure Boot, a kernel signed
- * by Debian, which shim lets GRUB boot) and initramfs with the arguments iPXE gives it,
- * the MAC GRUB booted from among them. 1 with *ret (caller frees), 0 when discovery is
- * off (no such file).
- */
-int
-prov_discovery_grub_cfg(char **ret, size_t *ret_len)
+/* Discovery is on while a discovery image is in the TFTP root. */
+bool
+prov_discovery_on(void)
 {
 	const char *root = prov_tftp_root();
 	int fd;
 
 	if (root == NULL || (fd = pxe_bootfiles_open(root, "discovery/vmlinuz")) < 0)
-		return 0;
+		return false;
 	close(fd);
+	return true;
+}
+
+/* What the discovery image's kernel is told: where to post the facts, and its MAC. */
+char *
+prov_discovery_cmdline(const char *mac)
+{
+	return xasprintf("console=ttyS0 drover_discovery=%s/unattended/discovery drover_mac=%s",
+	    prov_render_url(), mac);
+}
+
+/*
+ * grub/grub.cfg-discovery for the TFTP server: when discovery is on, what Debian's signed
+ * GRUB sources for a MAC with no host (pxe/bootfiles.c's grub.cfg): boot the discovery
+ * kernel (under Secure Boot, a kernel signed by Debian, which shim lets GRUB boot) and
+ * initramfs with the arguments iPXE gives it, the MAC GRUB booted from among them. 1 with
+ * *ret (caller frees), 0 when discovery is off.
+ */
+int
+prov_discovery_grub_cfg(char **ret, size_t *ret_len)
+{
+	_cleanup_free_ char *cmdline = NULL;
+
+	if (!prov_discovery_on())
+		return 0;
+	cmdline = prov_discovery_cmdline("$net_default_mac");
 	*ret = xasprintf("# Drover: discovery of a machine with no host (sourced by grub.cfg)\n"
 	                 "echo \"Drover: $net_default_mac is unknown: booting the discovery "
 	                 "image\"\n"
-	                 "linux /discovery/vmlinuz console=ttyS0 "
-	                 "drover_discovery=%s/unattended/discovery drover_mac=$net_default_mac\n"
+	                 "linux /discovery/vmlinuz %s\n"
 	                 "initrd /discovery/initrd.img\n"
 	                 "boot\n",
-	    prov_render_url());
+	    cmdline);
 	*ret_len = strlen(*ret);
 	return 1;
 }

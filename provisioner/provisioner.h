@@ -280,6 +280,11 @@ int prov_discovery_provision(const char *mac, const json_t *spec, const char *us
 /* grub/grub.cfg-discovery (GRUB boots the discovery image for an unknown MAC): 1 with
  * *ret (caller frees), 0 when discovery is off (no discovery/vmlinuz in the TFTP root). */
 int prov_discovery_grub_cfg(char **ret, size_t *ret_len);
+/* Whether discovery is on: a discovery image (discovery/vmlinuz) in the TFTP root. */
+bool prov_discovery_on(void);
+/* The discovery kernel's arguments for mac (a MAC, or a boot loader's variable naming
+ * it); caller frees. */
+char *prov_discovery_cmdline(const char *mac);
 
 /* hostcert.c */
 
