@@ -323,6 +323,14 @@ sync_unnamed_reserve(size_t n)
 	return ok;
 }
 
+/* Whether a package goes into an unnamed file (when its round has them). */
+static bool
+sync_dl_unnamed(const struct sync_dl *dl)
+{
+	return dl->size > 0 && dl->size <= SYNC_UNNAMED_MAX &&
+	    strcmp(dl->checksum_type, "sha256") == 0;
+}
+
 static void
 sync_batch_free(struct sync_batch *b)
 {
@@ -412,9 +420,7 @@ sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_e
 		size_t small = 0;
 
 		for (i = 0; i < b->n; i++)
-			if (b->items[i].size > 0 && b->items[i].size <= SYNC_UNNAMED_MAX &&
-			    strcmp(b->items[i].checksum_type, "sha256") == 0)
-				small++;
+			small += sync_dl_unnamed(&b->items[i]);
 		if (small > 0 && sync_unnamed_reserve(small))
 			b->unnamed = small;
 	}
@@ -423,8 +429,7 @@ sync_batch_prepare(const struct sync_fetch *f, struct sync_batch *b, struct dr_e
 		char hex[129];
 
 		b->d[i].fd = -1;
-		if (b->unnamed > 0 && dl->size > 0 && dl->size <= SYNC_UNNAMED_MAX &&
-		    strcmp(dl->checksum_type, "sha256") == 0) {
+		if (b->unnamed > 0 && sync_dl_unnamed(dl)) {
 			if (repo_pool_prepare(dl->checksum, err) < 0)
 				return -1;
 			b->paths[i] = repo_pool_shard_path(dl->checksum);
