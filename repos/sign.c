@@ -248,6 +248,14 @@ sign_rm(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 	return 0;
 }
 
+/* Stop the agent of a throwaway GNUPGHOME and remove it. */
+static void
+sign_home_drop(const char *home)
+{
+	sign_agent_kill(home);
+	nftw(home, sign_rm, 8, FTW_DEPTH | FTW_PHYS);
+}
+
 /* Verify a detached or clear signature against one armored key. */
 int
 repo_sign_verify(const char *key, const char *data, size_t len, const char *sig, size_t sig_len,
@@ -314,8 +322,7 @@ out:
 	gpgme_data_release(td);
 	gpgme_data_release(plain);
 	gpgme_release(ctx);
-	sign_agent_kill(home);
-	nftw(home, sign_rm, 8, FTW_DEPTH | FTW_PHYS);
+	sign_home_drop(home);
 	return ret;
 }
 
@@ -373,7 +380,6 @@ out:
 	gpgme_data_release(kd);
 	gpgme_data_release(out);
 	gpgme_release(ctx);
-	sign_agent_kill(home);
-	nftw(home, sign_rm, 8, FTW_DEPTH | FTW_PHYS);
+	sign_home_drop(home);
 	return ret;
 }
