@@ -434,9 +434,13 @@ prov_image_mmdebstrap(struct job *job, const json_t *img, const char *format, co
 		struct buf c = BUF_INIT(0);
 		prov_image_list_add(cl, comps != NULL ? comps : "main", "");
 		json_array_foreach(cl, i, a) buf_addf(&c, " %s", json_string_value(a));
-		source = xasprintf("deb %s%s %s%s",
-		    json_is_true(json_object_get(img, "trusted")) ? "[trusted=yes] " : "", mirror,
-		    suite, c.data);
+		/* A file:/// mirror is on droverd's machine, which mmdebstrap's chroot cannot
+		 * see: copy:// has mmdebstrap copy its .debs in. */
+		source = xasprintf("deb %s%s%s %s%s",
+		    json_is_true(json_object_get(img, "trusted")) ? "[trusted=yes] " : "",
+		    str_has_prefix(mirror, "file:///") ? "copy://" : "",
+		    mirror + (str_has_prefix(mirror, "file:///") ? strlen("file://") : 0), suite,
+		    c.data);
 		buf_free(&c);
 	}
 	fmt = xasprintf("--format=%s", format);

@@ -123,7 +123,9 @@ if command -v mmdebstrap >/dev/null && command -v gpg >/dev/null &&
 	t0=$(date +%s)
 	# apt by name: the test repository has the .debs' own priorities (apt's is important),
 	# not the archive's overrides that make minbase hold it.
-	"$DROVER" image create signed --mirror "$mirror" --gpg-key "$TAP_TMP/mirror.asc" \
+	# file:/// as an operator writes it (droverd has mmdebstrap copy the .debs in).
+	"$DROVER" image create signed --mirror "file://$TAP_TMP/mrepo/debian" \
+		--gpg-key "$TAP_TMP/mirror.asc" \
 		--packages apt --exclude "$excl" --follow >"$TAP_TMP/signed" 2>&1
 	rc=$?
 	ok "with the right (armored) key it builds ($(($(date +%s) - t0)) s)" test $rc -eq 0
