@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/random.h>
 
 #include "provisioner/provisioner.h"
@@ -370,26 +371,14 @@ prov_host_built(int64_t id, const char *keys, const char *remote, struct dr_erro
 }
 
 /*
- * The post-install playbook job of host name: the playbook at path (the parameter
- * post_install_playbook, on droverd's host) run on the host alone through droverd's
- * inventory (its parameters as variables, SSH checked against the host key recorded at
- * built), after a first play that waits, from droverd, for the sshd of the installed system
- * (the host is rebooting when built arrives).
+ * The play that waits, from droverd, for the sshd of the installed system of host name (a
+ * JSON string: YAML quotes it whatever it holds): the host is rebooting when built
+ * arrives. Caller frees.
  */
-static int
-prov_host_post_install_playbook(
-    const char *name, const char *path, int64_t *ret_job, struct dr_error *err)
+static char *
+prov_host_wait_play(const char *qname)
 {
-	_cleanup_free_ char *qname = NULL, *qpath = NULL, *yaml = NULL;
-	_cleanup_json_ json_t *params = NULL, *sn = json_string(name), *sp = json_string(path);
-
-	if (path[0] != '/')
-		return dr_error_set(
-		    err, "post_install_playbook: '%s' is not an absolute path", path);
-	/* JSON strings are YAML strings: names and paths quoted whatever they hold. */
-	qname = json_dumps(sn, JSON_ENCODE_ANY);
-	qpath = json_dumps(sp, JSON_ENCODE_ANY);
-	yaml = xasprintf("- name: wait for the installed system's sshd\n"
+	return xasprintf("- name: wait for the installed system's sshd\n"
 	                 "  hosts: %s\n"
 	                 "  gather_facts: false\n"
 	                 "  tasks:\n"
@@ -398,20 +387,59 @@ prov_host_post_install_playbook(
 	                 "        port: \"{{ ansible_port | default(22) }}\"\n"
 	                 "        search_regex: SSH-\n"
 	                 "        timeout: %d\n"
-	                 "      delegate_to: localhost\n"
-	                 "- import_playbook: %s\n",
-	    qname, PROV_POST_INSTALL_WAIT, qpath);
+	                 "      delegate_to: localhost\n",
+	    qname, PROV_POST_INSTALL_WAIT);
+}
+
+/*
+ * The post-install playbook job of host name: the playbook at path (the parameter
+ * post_install_playbook, on droverd's host) run on the host alone through droverd's
+ * inventory (its parameters as variables, SSH checked against the host key recorded at
+ * built), after the play that waits for the installed system's sshd.
+ */
+static int
+prov_host_post_install_playbook(
+    const char *name, const char *path, int64_t *ret_job, struct dr_error *err)
+{
+	_cleanup_free_ char *qname = NULL, *qpath = NULL, *wait = NULL, *yaml = NULL;
+	_cleanup_json_ json_t *params = NULL, *sn = json_string(name), *sp = json_string(path);
+
+	if (path[0] != '/')
+		return dr_error_set(
+		    err, "post_install_playbook: '%s' is not an absolute path", path);
+	/* JSON strings are YAML strings: names and paths quoted whatever they hold. */
+	qname = json_dumps(sn, JSON_ENCODE_ANY);
+	qpath = json_dumps(sp, JSON_ENCODE_ANY);
+	wait = prov_host_wait_play(qname);
+	yaml = xasprintf("%s- import_playbook: %s\n", wait, qpath);
 	params = json_pack("{s:s, s:s, s:s, s:{s:b}}", "playbook_yaml", yaml, "inventory",
 	    "droverd:", "limit", name, "extra_vars", "drover_post_install", 1);
 	return job_submit("playbook", params, "(installer)", 0, ret_job, err);
 }
 
 /*
+ * The package-profile upload of host name (the parameter post_install_profile): a
+ * remote-execution job on the host alone whose play waits for the installed system's sshd;
+ * remote execution then collects the host's package profile over SSH, as at the end of
+ * each of its jobs, and stores it for applicability.
+ */
+static int
+prov_host_post_install_profile(const char *name, int64_t *ret_job, struct dr_error *err)
+{
+	_cleanup_json_ json_t *sn = json_string(name), *params = NULL;
+	_cleanup_free_ char *qname = json_dumps(sn, JSON_ENCODE_ANY);
+	_cleanup_free_ char *yaml = prov_host_wait_play(qname);
+
+	params = json_pack("{s:s, s:[s]}", "playbook_yaml", yaml, "hosts", name);
+	return job_submit("remote_execution", params, "(installer)", 0, ret_job, err);
+}
+
+/*
  * After built: the jobs named by the host's parameter post_install_jobs (a comma list of
  * job kinds) are queued with params {"host": name, "ssh_host_keys": ...}; the parameter
  * post_install_playbook (a playbook's path on droverd's host) queues a playbook job on the
- * host. An unknown kind or a bad path is logged, not fatal: the host is installed either
- * way.
+ * host, and post_install_profile (true) a job that uploads its package profile. An unknown
+ * kind or a bad path is logged, not fatal: the host is installed either way.
  */
 static void
 prov_host_post_install(const json_t *host)
@@ -419,6 +447,7 @@ prov_host_post_install(const json_t *host)
 	_cleanup_json_ json_t *r = NULL, *params = NULL, *fresh = NULL;
 	_cleanup_free_ char *kinds = NULL;
 	const char *list, *pb, *name = json_string_value(json_object_get(host, "name"));
+	const json_t *pf;
 	char *kind, *save = NULL;
 	struct dr_error err;
 	int64_t jid;
@@ -432,6 +461,19 @@ prov_host_post_install(const json_t *host)
 			log_warnx("host %s: post-install playbook %s: %s", name, pb, err.msg);
 		else
 			log_info("host %s: post-install playbook %s queued as job %lld", name, pb,
+			    (long long)jid);
+		jobs_wake();
+	}
+	/* true as JSON (drover host update -p post_install_profile=true) or as text */
+	pf = json_object_get(json_object_get(r, "parameters"), "post_install_profile");
+	if (json_is_true(pf) ||
+	    (json_is_string(pf) &&
+	        (strcasecmp(json_string_value(pf), "true") == 0 ||
+	            strcasecmp(json_string_value(pf), "yes") == 0))) {
+		if (prov_host_post_install_profile(name, &jid, &err) < 0)
+			log_warnx("host %s: post-install package profile: %s", name, err.msg);
+		else
+			log_info("host %s: post-install package profile queued as job %lld", name,
 			    (long long)jid);
 		jobs_wake();
 	}

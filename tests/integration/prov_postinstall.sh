@@ -85,6 +85,43 @@ ok "its post-install playbook fails" test $? -ne 0
 like "the node unreachable: its key is not the recorded one" "$(cat "$T/job2")" \
 	'[Hh]ost key|HOST KEY|mismatch'
 
+# The package profile: post_install_profile queues a remote-execution job whose play waits
+# for sshd; remote execution collects the profile with droverd's own key, which the
+# operator authorized on the node (the installed system's authorized_keys, as the seeded
+# snippet writes it).
+"$DROVER" settings ssh-key | nodes_exec ssh -q -i "$NODES_KEY" \
+	-o UserKnownHostsFile="$NODES_KNOWN_HOSTS" -o StrictHostKeyChecking=yes \
+	root@"$(nodes_addr 1)" 'cat >>.ssh/authorized_keys'
+ok "a host whose package profile is uploaded after built" "$DROVER" host update node1 \
+	-p post_install_playbook= -p post_install_profile=true
+last_rx_job() {
+	"$DROVER" --json job list --kind remote_execution 2>/dev/null | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["results"]
+print(max(j["id"] for j in r) if r else "")'
+}
+ok "built" built "$key"
+i=0
+until rx=$(last_rx_job) && [ -n "$rx" ] || [ $i -ge 100 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+ok "a remote-execution job is queued" test -n "$rx"
+[ -n "$rx" ] || grep -i "post-install\|built" "$T/droverd.log" | tail -5 | sed 's/^/# /'
+"$DROVER" job follow "$rx" >"$T/job3" 2>&1
+ok "it succeeds" test $? -eq 0
+like "waiting for sshd first, on node1 alone" "$(tr -d '\n' <"$T/job3")" 'TASK \[wait_for\]node1: ok.*1 host: 1 success'
+token=$(sed -n 's/^token: *//p' "$DROVER_CONFIG" | tr -d '"')
+prof=$(nodes_exec curl -sf -H "Authorization: Bearer $token" "$U/api/v2/hosts/node1/package_profile")
+is "node1's package profile is stored, dpkg's" \
+	"$(echo "$prof" | python3 -c 'import json,sys; print(json.load(sys.stdin)["format"])' 2>&1)" apt
+n=$(dpkg-query -W -f='${db:Status-Abbrev}\n' | grep -c '^ii')
+is "with every installed package" \
+	"$(echo "$prof" | python3 -c 'import json,sys; print(json.load(sys.stdin)["package_count"])' 2>&1)" "$n"
+ok "no playbook job this time (post_install_playbook is empty)" \
+	test "$(last_playbook_job "$job2" 2>/dev/null)" = ""
+ok "post_install_profile off again" "$DROVER" host update node1 -p post_install_profile=false
+
 ok "a relative playbook path" "$DROVER" host update node1 -p post_install_playbook=post.yml
 ok "built" built "$key"
 sleep 0.5
