@@ -100,6 +100,22 @@ static const struct cli_column erratum_columns[] = {
     {"TITLE", "title", 0},
 };
 
+/* A host's applicable errata (GET /api/v2/hosts/:id/errata). */
+static const struct cli_column host_erratum_columns[] = {
+    {"ID", "errata_id", 0},
+    {"TYPE", "type", 0},
+    {"SEVERITY", "severity", 0},
+    {"ISSUED", "issued", CLI_COL_TIME},
+    {"INSTALLABLE", "installable", 0},
+    {"TITLE", "title", 0},
+};
+
+/* The hosts an erratum applies to. */
+static const struct cli_column erratum_host_columns[] = {
+    {"HOST", "name", 0},
+    {"INSTALLABLE", "installable", 0},
+};
+
 static const struct cli_column erratum_detail_columns[] = {
     {"ID", "erratum_id", 0},
     {"TYPE", "type", 0},
@@ -608,8 +624,46 @@ cmd_cv_job(struct cli *cli, int argc, char **argv)
 	return repo_job_done(cli, job, wait);
 }
 
-/* drover erratum list [--type T] [--severity S] [--cve C] [--repository R] [--search S]
- * [--since DATE] [--until DATE] [--page N] [--per-page N] */
+/* The search over a host's errata that the list filters make, or NULL (after saying why)
+ * for a value the search language cannot quote. */
+static char *
+erratum_host_search(const char *keys[], const char *values[], size_t n)
+{
+	static const struct {
+		const char *key, *before, *after;
+	} map[] = {
+	    {"type", "type = \"", "\""},
+	    {"severity", "severity = \"", "\""},
+	    {"cve", "cve = \"", "\""},
+	    {"since", "issued >= \"", "\""},
+	    {"until", "issued <= \"", "\""},
+	    {"search", "(", ")"},
+	    {"installable", "installable = ", ""},
+	};
+	struct buf q = BUF_INIT(0);
+	size_t i, k;
+
+	for (i = 0; i < n; i++)
+		for (k = 0; k < nitems(map); k++) {
+			if (strcmp(keys[i], map[k].key) != 0)
+				continue;
+			if (strcmp(keys[i], "search") != 0 && strpbrk(values[i], "\"\\") != NULL) {
+				cli_fail("--%s: '%s' has a quote or a backslash", keys[i], values[i]);
+				buf_free(&q);
+				return NULL;
+			}
+			if (q.len > 0)
+				buf_adds(&q, " and ");
+			buf_adds(&q, map[k].before);
+			buf_adds(&q, values[i]);
+			buf_adds(&q, map[k].after);
+		}
+	return buf_steal(&q);
+}
+
+/* drover erratum list [--host H [--installable]] [--type T] [--severity S] [--cve C]
+ * [--repository R] [--search S] [--since DATE] [--until DATE] [--page N] [--per-page N]:
+ * every erratum, or those applicable to host H (a search over its errata). */
 int
 cmd_erratum_list(struct cli *cli, int argc, char **argv)
 {
@@ -623,21 +677,57 @@ cmd_erratum_list(struct cli *cli, int argc, char **argv)
 	    {"until", required_argument, NULL, 0},
 	    {"page", required_argument, NULL, 0},
 	    {"per_page", required_argument, NULL, 0},
+	    {"per-page", required_argument, NULL, 0},
+	    {"host", required_argument, NULL, 0},
+	    {"installable", no_argument, NULL, 0},
 	    {NULL, 0, NULL, 0},
 	};
+	const struct cli_cmd *cmd = cli_cmd_find("erratum", "list");
+	const char *keys[nitems(opts)], *values[nitems(opts)], *host = NULL;
 	_cleanup_json_ json_t *answer = NULL;
-	struct buf path = BUF_INIT(4096);
+	_cleanup_free_ char *search = NULL;
+	struct buf path = BUF_INIT(0);
+	size_t n = 0, i;
 	int c, idx, r;
 
-	buf_adds(&path, "/api/v2/errata?");
 	while ((c = getopt_long(argc, argv, "", opts, &idx)) != -1) {
-		_cleanup_free_ char *v = NULL;
-		if (c != 0) {
-			buf_free(&path);
-			return cli_usage(cli_cmd_find("erratum", "list"));
+		if (c != 0 || n == nitems(keys))
+			return cli_usage(cmd);
+		if (strcmp(opts[idx].name, "host") == 0)
+			host = optarg;
+		keys[n] = strcmp(opts[idx].name, "per-page") == 0 ? "per_page" : opts[idx].name;
+		values[n++] = optarg != NULL ? optarg : "true";
+	}
+	if (optind != argc)
+		return cli_usage(cmd);
+	if (host == NULL) {
+		buf_adds(&path, "/api/v2/errata?");
+		for (i = 0; i < n; i++) {
+			_cleanup_free_ char *v = cli_urlencode(values[i]);
+
+			if (strcmp(keys[i], "installable") == 0) {
+				buf_free(&path);
+				return cli_fail("--installable: only with --host");
+			}
+			buf_addf(&path, "%s=%s&", keys[i], v);
 		}
-		v = cli_urlencode(optarg);
-		buf_addf(&path, "%s=%s&", opts[idx].name, v);
+	} else {
+		_cleanup_free_ char *h = cli_urlencode(host), *q = NULL;
+
+		for (i = 0; i < n; i++)
+			if (strcmp(keys[i], "repository") == 0)
+				return cli_fail("--repository: not with --host (the host's errata "
+				                "come from the content it is bound to)");
+		if ((search = erratum_host_search(keys, values, n)) == NULL)
+			return 1;
+		q = cli_urlencode(search);
+		buf_addf(&path, "/api/v2/hosts/%s/errata?search=%s", h, q);
+		for (i = 0; i < n; i++)
+			if (strcmp(keys[i], "page") == 0 || strcmp(keys[i], "per_page") == 0) {
+				_cleanup_free_ char *v = cli_urlencode(values[i]);
+
+				buf_addf(&path, "&%s=%s", keys[i], v);
+			}
 	}
 	r = cli_api(cli, "GET", path.data, NULL, &answer);
 	buf_free(&path);
@@ -645,13 +735,41 @@ cmd_erratum_list(struct cli *cli, int argc, char **argv)
 		return r;
 	if (cli->json)
 		cli_print_json(answer);
+	else if (host != NULL)
+		cli_table_page(host_erratum_columns, nitems(host_erratum_columns), answer);
 	else
-		cli_table(
-		    erratum_columns, nitems(erratum_columns), json_object_get(answer, "results"));
+		cli_table_page(erratum_columns, nitems(erratum_columns), answer);
 	return 0;
 }
 
-/* drover erratum show ID */
+/* Reduce the hosts an erratum applies to (rows of the hosts list) to {id, name,
+ * installable}, installable when the erratum is among the host's installable errata. */
+static void
+erratum_hosts_installable(struct cli *cli, const char *id, json_t *rows)
+{
+	_cleanup_json_ json_t *answer = NULL;
+	_cleanup_free_ char *search = xasprintf("installable_erratum = \"%s\"", id), *path = NULL;
+	_cleanup_free_ char *q = cli_urlencode(search);
+	json_t *inst = NULL, *row, *h;
+	size_t i, k;
+
+	path = xasprintf("/api/v2/hosts?search=%s&per_page=1000", q);
+	if (json_array_size(rows) > 0 && cli_api(cli, "GET", path, NULL, &answer) == 0)
+		inst = json_object_get(answer, "results");
+	json_array_foreach(rows, i, row)
+	{
+		bool yes = false;
+
+		json_array_foreach(inst, k, h) yes = yes || json_equal(json_object_get(h, "id"),
+		                                                json_object_get(row, "id"));
+		json_array_set_new(rows, i,
+		    json_pack("{s:O, s:O, s:b}", "id", json_object_get(row, "id"), "name",
+		        json_object_get(row, "name"), "installable", yes));
+	}
+}
+
+/* drover erratum show ID [--host H]: the erratum, and the hosts it applies to (or
+ * whether it applies to H) with whether their content can install it. */
 int
 cmd_erratum_show(struct cli *cli, int argc, char **argv)
 {
@@ -661,12 +779,41 @@ cmd_erratum_show(struct cli *cli, int argc, char **argv)
 	json_t *p;
 	int r;
 
-	if (argc != 2)
+	static const struct option opts[] = {
+	    {"host", required_argument, NULL, 'H'},
+	    {NULL, 0, NULL, 0},
+	};
+	_cleanup_json_ json_t *hosts = NULL;
+	_cleanup_free_ char *search = NULL, *q = NULL;
+	const char *host = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'H')
+			return cli_usage(cli_cmd_find("erratum", "show"));
+		host = optarg;
+	}
+	if (optind + 1 != argc)
 		return cli_usage(cli_cmd_find("erratum", "show"));
-	id = cli_urlencode(argv[1]);
+	if (strpbrk(argv[optind], "\"\\") != NULL ||
+	    (host != NULL && strpbrk(host, "\"\\") != NULL))
+		return cli_fail("'%s': an erratum or host name has no quote or backslash",
+		    host != NULL && strpbrk(host, "\"\\") != NULL ? host : argv[optind]);
+	id = cli_urlencode(argv[optind]);
 	path = xasprintf("/api/v2/errata/%s", id);
 	if ((r = cli_api(cli, "GET", path, NULL, &e)) != 0)
 		return r;
+	/* The hosts: a search over the hosts' applicable errata. */
+	search = host != NULL ? xasprintf("applicable_erratum = \"%s\" and name = \"%s\"",
+	                            argv[optind], host)
+	                      : xasprintf("applicable_erratum = \"%s\"", argv[optind]);
+	q = cli_urlencode(search);
+	free(path);
+	path = xasprintf("/api/v2/hosts?search=%s&per_page=1000&order=name", q);
+	if ((r = cli_api(cli, "GET", path, NULL, &hosts)) != 0)
+		return r;
+	erratum_hosts_installable(cli, argv[optind], json_object_get(hosts, "results"));
+	json_object_set(e, "hosts", json_object_get(hosts, "results"));
 	if (cli->json) {
 		cli_print_json(e);
 		return 0;
@@ -687,5 +834,18 @@ cmd_erratum_show(struct cli *cli, int argc, char **argv)
 	        json_string_value(json_object_get(p, "version")),
 	        json_string_value(json_object_get(p, "release")),
 	        json_string_value(json_object_get(p, "arch")));
+	if (host != NULL)
+		printf("\n%s: %s\n", host,
+		    json_array_size(json_object_get(e, "hosts")) == 0
+		        ? "not applicable (or no package profile)"
+		        : json_is_true(json_object_get(
+		              json_array_get(json_object_get(e, "hosts"), 0), "installable"))
+		        ? "applicable, installable from its content"
+		        : "applicable, not installable from its content");
+	else {
+		printf("\nhosts (%zu):\n", json_array_size(json_object_get(e, "hosts")));
+		cli_table(erratum_host_columns, nitems(erratum_host_columns),
+		    json_object_get(e, "hosts"));
+	}
 	return 0;
 }

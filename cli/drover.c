@@ -159,11 +159,11 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "lifecycle-environment", "delete", cmd_content_show, CLI_REMOTE,
 	    "lifecycle-environment delete NAME", "Delete the last environment of a path." },
 	{ "erratum", "list", cmd_erratum_list, CLI_REMOTE,
-	    "erratum list [--type T] [--severity S] [--cve CVE] [--repository R] [--search S] "
-	    "[--since DATE] [--until DATE]",
-	    "List errata." },
-	{ "erratum", "show", cmd_erratum_show, CLI_REMOTE, "erratum show ID",
-	    "Show an erratum with its references and packages." },
+	    "erratum list [--host H [--installable]] [--type T] [--severity S] [--cve CVE] "
+	    "[--repository R] [--search S] [--since DATE] [--until DATE] [--page N] [--per-page N]",
+	    "List errata, or those applicable to host H (whether its content can install each)." },
+	{ "erratum", "show", cmd_erratum_show, CLI_REMOTE, "erratum show ID [--host H]",
+	    "Show an erratum with its references, packages and the hosts it applies to." },
 	/* Provisioning: the same five verbs for every resource of the model (cmd-host.c). */
 #define CLI_RESOURCE_VERBS(word, fields, what)                                          \
 	{ word, "list", cmd_resource_list, CLI_REMOTE,                                  \

@@ -45,6 +45,12 @@ static const struct search_field prov_content_fields[] = {
     {"reboot_required",
         "(SELECT p.reboot_required FROM jobs_host_profiles p WHERE p.host_id = prov_hosts.id)",
         SEARCH_BOOL},
+    {"applicable_erratum", "a.value", SEARCH_TEXT, 0,
+        "FROM jobs_host_profiles p, json_each(p.applicable, '$.applicable') a"
+        " WHERE p.host_id = prov_hosts.id"},
+    {"installable_erratum", "a.value", SEARCH_TEXT, 0,
+        "FROM jobs_host_profiles p, json_each(p.applicable, '$.installable') a"
+        " WHERE p.host_id = prov_hosts.id"},
     {"packages_collected_at",
         "(SELECT p.collected_at FROM jobs_host_profiles p WHERE p.host_id = prov_hosts.id)",
         SEARCH_TIME},
@@ -113,6 +119,8 @@ static const struct search_field prov_content_errata_fields[] = {
         "EXISTS (SELECT 1 FROM json_each(p.applicable, '$.installable') i"
         " WHERE i.value = a.value)",
         SEARCH_BOOL},
+    {"cve", "ref.value ->> 'id'", SEARCH_TEXT, 0,
+        "FROM json_each(x.data, '$.references') ref WHERE ref.value ->> 'type' = 'cve'"},
 };
 
 /* installable as a boolean. */

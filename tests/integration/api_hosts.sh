@@ -123,7 +123,7 @@ db=$state/drover.db
 sqlite3 "$db" <<'SQL'
 INSERT INTO repo_errata (erratum_id, digest, type, severity, title, issued_at, updated_at, data)
 VALUES ('DSA-5001-1', 'a1', 'security', 'Critical', 'openssl security update', 1764000000,
-	1764000000, '{}'),
+	1764000000, '{"references":[{"type":"cve","id":"CVE-2026-0001"}]}'),
 	('DLA-7002-1', 'b2', 'bugfix', NULL, 'bash bug fix', 1764100000, 1764100000, '{}'),
 	('RHEA-2026:3', 'c3', 'enhancement', NULL, 'nginx enhancement', 1764200000, 1764200000, '{}');
 INSERT INTO jobs_host_profiles (host_id, format, packages, package_count, reboot_required,
@@ -181,6 +181,50 @@ is "not d1's (404)" "$(code GET /api/v2/hosts/d1/packages "$wendy")" 404
 is "nor its errata (404)" "$(code GET /api/v2/hosts/d1/errata "$wendy")" 404
 like "its errata search stays inside its filter" \
 	"$(get "/api/v2/hosts?search=$(q 'errata.total > 0')" "$wendy")" '"subtotal":1,.*"name":"w1"'
+like "a host's errata by CVE" \
+	"$(get "/api/v2/hosts/w1/errata?search=$(q 'cve = CVE-2026-0001')" "$admin")" \
+	'"subtotal":1,.*"errata_id":"DSA-5001-1"'
+like "hosts an erratum applies to" \
+	"$(get "/api/v2/hosts?search=$(q 'applicable_erratum = DLA-7002-1')" "$admin")" \
+	'"subtotal":1,.*"name":"w1"'
+like "hosts that can install it" \
+	"$(get "/api/v2/hosts?search=$(q 'installable_erratum = DSA-5001-1')" "$admin")" \
+	'"subtotal":1,.*"name":"w1"'
+like "none can install RHEA-2026:3" \
+	"$(get "/api/v2/hosts?search=$(q 'installable_erratum = "RHEA-2026:3"')" "$admin")" \
+	'"subtotal":0,'
+out=$("$DROVER" erratum list --host w1)
+like "drover erratum list --host: the host's errata" "$out" 'DLA-7002-1 +bugfix'
+like "with whether its content can install each" "$out" 'DSA-5001-1 +security +Critical +[-0-9T:Z]+ +true +openssl'
+is "two rows and a header" "$(echo "$out" | wc -l)" 3
+like "--type" "$("$DROVER" erratum list --host w1 --type security)" 'DSA-5001-1'
+is "only that type" "$("$DROVER" erratum list --host w1 --type security | grep -c DLA)" 0
+like "--cve" "$("$DROVER" --json erratum list --host w1 --cve CVE-2026-0001 | tr -d ' \n')" \
+	'"subtotal":1,.*"errata_id":"DSA-5001-1"'
+is "--installable" "$("$DROVER" erratum list --host w1 --installable | awk 'NR > 1 { print $1 }')" \
+	DSA-5001-1
+like "--since" "$("$DROVER" erratum list --host w1 --since 2025-11-25T00:00:00Z)" 'DLA-7002-1'
+is "--since: only newer ones" \
+	"$("$DROVER" erratum list --host w1 --since 2025-11-25T00:00:00Z | grep -c DSA)" 0
+out=$("$DROVER" erratum list --host nope 2>&1)
+is "an unknown host fails" $? 1
+like "naming it" "$out" "no host 'nope'"
+like "--installable needs --host" "$("$DROVER" erratum list --installable 2>&1)" 'only with --host'
+like "--repository is not for a host" "$("$DROVER" erratum list --host w1 --repository r 2>&1)" \
+	'not with --host'
+like "a quote in a value is refused" "$("$DROVER" erratum list --host w1 --type 'a"b' 2>&1)" \
+	"--type: 'a\"b' has a quote"
+out=$("$DROVER" erratum show DSA-5001-1)
+like "drover erratum show: the hosts it applies to" "$out" 'hosts \(1\):'
+like "and whether each can install it" "$out" 'w1 +true'
+like "not installable on w1" "$("$DROVER" erratum show DLA-7002-1 --host w1)" \
+	'w1: applicable, not installable from its content'
+like "installable on w1" "$("$DROVER" erratum show DSA-5001-1 --host w1)" \
+	'w1: applicable, installable from its content'
+like "not applicable to w2" "$("$DROVER" erratum show DSA-5001-1 --host w2)" \
+	'w2: not applicable'
+like "as JSON with its hosts" "$("$DROVER" --json erratum show DSA-5001-1 | tr -d ' \n')" \
+	'"hosts":\[\{"id":[0-9]+,"name":"w1","installable":true\}\]'
 get "/api/v2/hosts?search=$(q 'errata.security > 0')" "$admin" >/dev/null
 sqlite3 "$db" "UPDATE jobs_host_profiles SET applicable = '{\"applicable\":[\"DSA-5001-1\"],
 	\"installable\":[]}' WHERE host_id = (SELECT id FROM prov_hosts WHERE name = 'd1')"
