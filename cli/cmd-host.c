@@ -137,6 +137,27 @@ cli_obj_path(const struct cli_resource *r, const char *name, const char *suffix)
 	return xasprintf("/api/v2/%s/%s%s", r->plural, enc, suffix != NULL ? suffix : "");
 }
 
+/* Where cli_field_set collects -p K=V until the request is made (not a field name). */
+#define CLI_PARAM_SET " -p"
+
+/* Turn the collected -p K=V into the object's parameters: on top of base's (the object's
+ * stored parameters when updating, so one -p changes one parameter), or of a --parameters
+ * JSON given beside them. */
+static void
+cli_params_apply(json_t *obj, const json_t *base)
+{
+	json_t *set = json_object_get(obj, CLI_PARAM_SET), *params;
+
+	if (set == NULL)
+		return;
+	if ((params = json_object_get(obj, "parameters")) == NULL) {
+		params = json_is_object(base) ? json_deep_copy(base) : json_object();
+		json_object_set_new(obj, "parameters", params);
+	}
+	json_object_update(params, set);
+	json_object_del(obj, CLI_PARAM_SET);
+}
+
 /* One --option VALUE into the object: '-' becomes '_', --X-file PATH reads X from a
  * file, values starting with '[' or '{' are JSON, --param K=V adds a parameter, and for
  * hosts --mac/--ip describe the provisioning interface. */
@@ -151,10 +172,11 @@ cli_field_set(const struct cli_resource *r, json_t *obj, const char *opt, const 
 		if (*p == '-')
 			*p = '_';
 	if (strcmp(key, "param") == 0 || strcmp(key, "p") == 0) {
-		json_t *params = json_object_get(obj, "parameters");
+		/* Kept apart from a whole --parameters JSON: update merges these (below). */
+		json_t *params = json_object_get(obj, CLI_PARAM_SET);
 		if (params == NULL) {
 			params = json_object();
-			json_object_set_new(obj, "parameters", params);
+			json_object_set_new(obj, CLI_PARAM_SET, params);
 		}
 		return cli_param_set(params, val);
 	}
@@ -305,6 +327,7 @@ cmd_resource_create(struct cli *cli, int argc, char **argv)
 
 	if (argc < 2 || cli_fields_parse(r, argc, argv, 1, obj, NULL) != 0)
 		return cli_usage(cli_cmd_find(r->word, "create"));
+	cli_params_apply(obj, NULL);
 	if ((rc = cli_api(cli, "POST", path, obj, &answer)) != 0)
 		return rc;
 	cli_obj_print(cli, r, answer);
@@ -331,6 +354,13 @@ cmd_resource_update(struct cli *cli, int argc, char **argv)
 	    json_object_size(obj) == 0)
 		return cli_usage(cli_cmd_find(r->word, "update"));
 	path = cli_obj_path(r, name, NULL);
+	if (json_object_get(obj, CLI_PARAM_SET) != NULL) {
+		_cleanup_json_ json_t *cur = NULL;
+
+		if ((rc = cli_api(cli, "GET", path, NULL, &cur)) != 0)
+			return rc;
+		cli_params_apply(obj, json_object_get(cur, "parameters"));
+	}
 	if ((rc = cli_api(cli, "PUT", path, obj, &answer)) != 0)
 		return rc;
 	if (json_object_size(ssh) > 0 && (rc = cli_host_ssh_put(cli, name, ssh)) != 0)
@@ -594,6 +624,7 @@ cmd_discovered_provision(struct cli *cli, int argc, char **argv)
 	if (cli_fields_parse(cli_resource_of("host"), argc, argv, 1, obj, &mac) != 0 ||
 	    mac == NULL)
 		return cli_usage(cli_cmd_find("discovered", "provision"));
+	cli_params_apply(obj, NULL);
 	enc = cli_urlencode(mac);
 	path = xasprintf("/api/v2/discovered_hosts/%s/provision", enc);
 	if ((rc = cli_api(cli, "POST", path, obj, &answer)) != 0)

@@ -147,6 +147,15 @@ like "its post-install job ran" "$("$DROVER" --json job list --kind noop 2>&1 | 
 	'"host":"n1".*"owner":"\(installer\)"'
 ok "hostgroup parameters can be replaced" "$DROVER" hostgroup update web \
 	--parameters '{"role": "web", "ntp_server": "ntp.example.test"}'
+ok "update -p changes one parameter" "$DROVER" hostgroup update web -p role=frontend -p tier=2
+like "and keeps the others" "$("$DROVER" --json hostgroup show web | tr -d ' \n')" \
+	'"parameters":\{"role":"frontend","ntp_server":"ntp.example.test","tier":2\}'
+ok "--parameters replaces them all, -p beside it adds to that" "$DROVER" hostgroup update web \
+	--parameters '{"role": "web"}' -p ntp_server=ntp.example.test
+like "as given" "$("$DROVER" --json hostgroup show web | tr -d ' \n')" \
+	'"parameters":\{"role":"web","ntp_server":"ntp.example.test"\}'
+like "updating an unknown hostgroup's parameter names it" \
+	"$("$DROVER" hostgroup update nope -p role=x 2>&1)" "nope"
 kh=$("$DROVER" host known-hosts n1 2>&1)
 printf '%s\n' "$kh" >"$TAP_TMP/kh"
 ok "its ed25519 key is recorded for SSH" grep -qxF \
