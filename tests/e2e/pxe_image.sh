@@ -154,7 +154,19 @@ ok "a subnet booting UEFI through snponly.efi" drover subnet create --name e2e \
 # A #! user_data for Debian 12 (the images have no cloud-init: run in the installed system)
 # and, for vm1, a post-install playbook droverd runs once it is up: user_data ran, and the
 # installed apt trusts the mirror through the image's key.
-printf '#!/bin/sh\necho {{ host.name }} > /etc/drover-user-data\n' >"$d/user-data.tmpl"
+# The raw image (vm1's second install) has cloud-init: its user_data is #cloud-config,
+# applied at first boot from the NoCloud seed the installer writes.
+cat >"$d/user-data.tmpl" <<'EOF'
+{% if image.name == 'deb12raw' %}#cloud-config
+write_files:
+  - path: /etc/drover-cloud-init
+    content: "{{ host.name }} written by cloud-init\n"
+runcmd:
+  - [sh, -c, "hostname > /root/runcmd-hostname"]
+{% else %}#!/bin/sh
+echo {{ host.name }} > /etc/drover-user-data
+{% endif %}
+EOF
 ok "a user_data template" drover template create --name e2e-user-data --kind user_data \
 	--template-file "$d/user-data.tmpl" --operatingsystem "Debian 12"
 cat >"$d/post.yml" <<'EOF'
@@ -169,10 +181,13 @@ cat >"$d/post.yml" <<'EOF'
     - name: apt trusts the mirror through /etc/apt/trusted.gpg.d/deb12.gpg
       command: apt-get update
 EOF
+# vm1 also uploads its package profile after built (remote execution, droverd's own key,
+# which its authorized_keys lists beside the test's).
 ok "host with the image method" drover host create --name vm1 --mac "$MAC" --ip "$IP" \
 	--operatingsystem "Debian 12" --provision-method image --image deb12 \
-	-p "ssh_authorized_keys=$(cat "$d/id.pub")" -p ansible_user=root \
-	-p "ansible_ssh_private_key_file=$d/id" -p "post_install_playbook=$d/post.yml"
+	-p "ssh_authorized_keys=$(cat "$d/id.pub"; drover settings ssh-key)" -p ansible_user=root \
+	-p "ansible_ssh_private_key_file=$d/id" -p "post_install_playbook=$d/post.yml" \
+	-p post_install_profile=true
 like "its iPXE script boots Drover's installer" \
 	"$(drover template preview --host vm1 --kind iPXE 2>&1)" \
 	"kernel $U/pxe/files/drover-installer/vmlinuz .*url=$U/unattended/provision"
@@ -262,6 +277,30 @@ ok "which succeeds on vm1" test $? -eq 0
 like "user_data ran in it, and its apt trusts the mirror" "$(tr -d '\n' <"$d/post.log")" \
 	'"recap","hosts":\{"vm1":\{"ok":4,"changed":[0-9]+,"unreachable":0,"failed":0'
 phase post_install_playbook
+
+# --- the package profile droverd queued at built (post_install_profile): its play waited
+# for sshd too, then remote execution stored vm1's dpkg list.
+# vm_ssh IP KNOWN_HOSTS CMD...: CMD on the VM as root, its host key checked against the file.
+vm_ssh() {
+	h=$1 k=$2
+	shift 2
+	nsx ssh -q -i "$d/id" -o UserKnownHostsFile="$k" -o StrictHostKeyChecking=yes \
+		-o BatchMode=yes -o ConnectTimeout=20 "root@$h" "$@"
+}
+rjob=$(drover --json job list --kind remote_execution | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["results"]
+print(min(j["id"] for j in r) if r else "")')
+ok "built queued the package-profile upload" test -n "$rjob"
+drover job follow "$rjob" >"$d/profile-job.log" 2>&1
+ok "which succeeds on vm1" test $? -eq 0
+drover host packages vm1 >"$d/packages" 2>&1
+v=$(vm_ssh "$IP" "$d/kh" "dpkg-query -W -f='\${Version}' openssh-server" 2>&1)
+like "drover host packages vm1 lists openssh-server at the version dpkg gives in vm1 ($v)" \
+	"$(cat "$d/packages")" "^openssh-server +$(printf '%s' "$v" | sed 's/[.+]/\\&/g') +amd64$"
+is "and as many packages as dpkg has installed there" "$(tail -n +2 "$d/packages" | grep -c .)" \
+	"$(vm_ssh "$IP" "$d/kh" "dpkg-query -W -f='\${db:Status-Abbrev}\\n'" | grep -c '^[ih]i')"
+phase package_profile
 
 # --- a playbook on it, verifying the recorded host key.
 cat >"$d/inventory" <<EOF
@@ -418,7 +457,11 @@ fi
 # qcow2 "golden image", imported, installed on a third, UEFI, VM with its own GRUB.
 kill "$QEMU_PID" 2>/dev/null
 wait "$QEMU_PID" 2>/dev/null
-drover image create deb12raw --format raw --suite bookworm \
+# With cloud-init, when tests/run-all fetched its packages: vm1's first boot of it applies
+# the #cloud-config user_data from the NoCloud seed.
+ci=
+image_cloudinit_debs_present "$IMAGE_CLOUDINIT_CACHE" && ci=cloud-init
+drover image create deb12raw --format raw --suite bookworm ${ci:+--packages "$ci"} \
 	--mirror http://198.18.0.1:8081/debian --trusted --exclude "$excl" --follow \
 	>"$d/image-raw.log" 2>&1
 ok "drover image create deb12raw --format raw builds it" test $? -eq 0
@@ -435,7 +478,8 @@ like "a GPT disk: the EFI system partition, then root" "$(tr '\n' ' ' <"$d/deb12
 echo "# raw image: $(wc -c <"$d/deb12raw.zst") bytes compressed, $(wc -c <"$d/deb12raw.raw") raw"
 rm -f "$d/deb12raw.raw" "$d/deb12raw.zst"
 
-ok "vm1 takes the raw image" drover host update vm1 --image deb12raw
+ok "vm1 takes the raw image (no post-install jobs this time)" drover host update vm1 \
+	--image deb12raw -p post_install_playbook= -p post_install_profile=false
 ok "drover host build vm1 again" drover host build vm1
 : >"$d/console.log"
 vm -boot n -no-reboot
@@ -459,6 +503,29 @@ until nsx sh -c "echo | busybox nc -w 1 $IP 22" 2>/dev/null | grep -q SSH-2.0 ||
 	i=$((i + 1))
 done
 phase raw_sshd_up
+if [ -n "$ci" ]; then
+	like "the installer seeded cloud-init with the #cloud-config user_data" \
+		"$(tr -d '\r' <"$d/console.log")" 'user_data: a NoCloud seed for cloud-init'
+	# cloud-init's first boot: over SSH checked against the key built recorded, which
+	# cloud-init (ssh module, init stage, before sshd) must have kept.
+	vm_ssh "$IP" "$d/kh" 'timeout 900 cloud-init status --wait --long' >"$d/ci-status" 2>&1
+	phase cloud_init_done
+	like "cloud-init ran to completion (cloud-init status)" "$(cat "$d/ci-status")" \
+		'^status: done$'
+	like "from Drover's NoCloud seed" "$(cat "$d/ci-status")" \
+		'DataSourceNoCloud \[seed=/var/lib/cloud/seed/nocloud\]'
+	is "with no errors in any stage (result.json)" "$(vm_ssh "$IP" "$d/kh" \
+		"python3 -c 'import json; print(json.load(open(\"/run/cloud-init/result.json\"))[\"v1\"][\"errors\"])'" 2>&1)" \
+		"[]"
+	is "write_files wrote its file" "$(vm_ssh "$IP" "$d/kh" cat /etc/drover-cloud-init 2>&1)" \
+		"vm1 written by cloud-init"
+	is "runcmd ran its command" "$(vm_ssh "$IP" "$d/kh" cat /root/runcmd-hostname 2>&1)" vm1
+	is "the host key is still the one built recorded" \
+		"$(vm_ssh "$IP" "$d/kh" cut -d' ' -f1,2 /etc/ssh/ssh_host_ed25519_key.pub 2>&1)" \
+		"$(grep ' ssh-ed25519 ' "$d/kh" | cut -d' ' -f2,3)"
+else
+	skip "cloud-init's first boot" "no cloud-init packages in $IMAGE_CLOUDINIT_CACHE (tests/run-all downloads them)"
+fi
 cat >"$d/check-raw.yml" <<'EOF'
 - hosts: vm1
   gather_facts: false
@@ -561,7 +628,8 @@ if [ "$tap_failed" -ne 0 ]; then
 	echo "# --- play"; cat "$d/play.log" 2>/dev/null | tail -15 | sed 's/^/# /'
 	[ -f "$d/console2.log" ] && { echo "# --- UEFI console"; tail -40 "$d/console2.log" | sed 's/^/# /'; }
 	[ -f "$d/play3.log" ] && { echo "# --- UEFI play"; tail -15 "$d/play3.log" | sed 's/^/# /'; }
-	for f in console3.log image-raw.log image-golden.log play4.log play5.log; do
+	for f in console3.log image-raw.log image-golden.log play4.log play5.log ci-status \
+		profile-job.log packages; do
 		[ -f "$d/$f" ] && { echo "# --- $f"; tail -25 "$d/$f" | sed 's/^/# /'; }
 	done
 	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
