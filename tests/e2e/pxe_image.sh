@@ -9,7 +9,12 @@
 # host key droverd recorded (and refuses a wrong one). The repository is signed with a
 # throwaway key the image trusts by --gpg-key; a #! user_data runs in each installed system;
 # vm1's post-install playbook (queued by built, waiting for sshd from droverd) checks both
-# (apt-get update on the installed host). Prints the time of each phase.
+# (apt-get update on the installed host), and its package profile, uploaded after built
+# (post_install_profile), is what dpkg says in it (`drover host packages`). The raw image
+# carries cloud-init: vm1's first boot of it applies a #cloud-config user_data from the
+# NoCloud seed (checked over SSH with the recorded host key, which cloud-init kept).
+# The scaffolding (namespace, droverd, dnsmasq, qemu, waits) is tests/lib/pxe_vm.sh.
+# Prints the time of each phase.
 # Run time on 2 cores under TCG: about 10 minutes when the machine is otherwise idle (image
 # build ~6 min, PXE + install ~1.5 min, reboot to sshd ~40 s); 19 min at a load of 24.
 . "$top_srcdir/tests/lib/tap.sh"
