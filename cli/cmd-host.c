@@ -496,8 +496,8 @@ cmd_host_packages(struct cli *cli, int argc, char **argv)
 		cli_print_json(answer);
 		return 0;
 	}
-	cli_table(host_package_cols, nitems(host_package_cols),
-	    json_object_get(answer, "packages"));
+	cli_table(
+	    host_package_cols, nitems(host_package_cols), json_object_get(answer, "packages"));
 	return 0;
 }
 
