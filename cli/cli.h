@@ -135,6 +135,7 @@ int cmd_resource_update(struct cli *cli, int argc, char **argv);
 int cmd_resource_delete(struct cli *cli, int argc, char **argv);
 int cmd_host_build(struct cli *cli, int argc, char **argv);
 int cmd_host_known_hosts(struct cli *cli, int argc, char **argv);
+int cmd_host_packages(struct cli *cli, int argc, char **argv);
 int cmd_compute_resource_list(struct cli *cli, int argc, char **argv);
 int cmd_template_preview(struct cli *cli, int argc, char **argv);
 int cmd_host_power(struct cli *cli, int argc, char **argv);

@@ -503,6 +503,34 @@ cmd_host_known_hosts(struct cli *cli, int argc, char **argv)
 	return cli_text_get(cli, path);
 }
 
+static const struct cli_column host_package_cols[] = {
+    {"NAME", "name", 0},
+    {"VERSION", "version", 0},
+    {"ARCH", "arch", 0},
+};
+
+/* drover host packages NAME: the host's last package profile, one package a line. */
+int
+cmd_host_packages(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_t *answer = NULL;
+	_cleanup_free_ char *path = NULL;
+	int rc;
+
+	if (argc != 2)
+		return cli_usage(cli_cmd_find("host", "packages"));
+	path = cli_obj_path(cli_resource_of("host"), argv[1], "/package_profile");
+	if ((rc = cli_api(cli, "GET", path, NULL, &answer)) != 0)
+		return rc;
+	if (cli->json) {
+		cli_print_json(answer);
+		return 0;
+	}
+	cli_table(
+	    host_package_cols, nitems(host_package_cols), json_object_get(answer, "packages"));
+	return 0;
+}
+
 static const struct cli_column compute_image_cols[] = {
     {"IMAGE", "id", 0},
     {"FORMAT", "format", 0},

@@ -330,6 +330,9 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Show a git credential's name, times and the schedules using it." },
 	{ "git-credential", "delete", cmd_gitcred_act, CLI_REMOTE, "git-credential delete NAME",
 	    "Delete a git credential no schedule uses." },
+	{ "host", "packages", cmd_host_packages, CLI_REMOTE, "host packages NAME",
+	    "List the packages of a host's last collected package profile (name, version, "
+	    "arch)." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

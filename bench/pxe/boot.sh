@@ -2,8 +2,8 @@
 # bench/pxe/boot.sh - what PXE adds to an install: the end-to-end VM of tests/e2e/pxe.sh
 # (qemu TCG, e1000 with qemu's iPXE ROM on a tap in a network namespace, dnsmasq DHCP
 # only with droverd's configuration, droverd's HTTP, Debian's kernel and the test
-# initramfs whose /init - taken from tests/e2e/pxe.sh - runs the provision script that
-# posts built) booted two ways, ROUNDS (default 2) times each, alternating:
+# initramfs whose /init runs the provision script that posts built: all of it
+# tests/lib/pxe_vm.sh, which tests/e2e/pxe.sh uses too) booted two ways, ROUNDS (default 2) times each, alternating:
 #   pxe:    -boot n: DHCP, iPXE, /unattended/iPXE, kernel + initrd over HTTP, Linux, built
 #   direct: -kernel K -initrd I -append ARGS, ARGS being the kernel line of the iPXE
 #           script droverd renders for the host (so the same provision URL and token)
@@ -33,66 +33,20 @@ kernel=/boot/vmlinuz-$kver
 e1000=/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
 [ -r "$kernel" ] && [ -r "$e1000" ] || { echo "bench: no Debian kernel with e1000" >&2; exit 1; }
 
-d=$(mktemp -d /tmp/drover-bench-boot.XXXXXX)
-ns=drover-bench-boot-$$
-U=http://198.18.0.1:8080
+top_builddir=$build
+PXE_DIR=$(mktemp -d /tmp/drover-bench-boot.XXXXXX)
+PXE_VM_PASSWORD=bench-password-1
+. "$top/tests/lib/pxe_vm.sh"
+d=$PXE_DIR
 MAC=52:54:00:12:34:56
-DROVERD_PID='' DNSMASQ_PID='' QEMU_PID=''
-cleanup() {
-	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID; do kill "$p" 2>/dev/null || :; done
-	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID; do wait "$p" 2>/dev/null || :; done
-	ip netns del "$ns" 2>/dev/null || :
-	[ -n "${KEEP:-}" ] || rm -rf "$d"
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
-# (Daemons are started with ip netns exec itself, not through nsx: $! must be their PID,
-# not a subshell's.)
-nsx() { ip netns exec "$ns" "$@"; }
-drover() { nsx "$build/drover" "$@"; }
 
 # The network of tests/e2e/pxe.sh (the IPv6 RAs spare iPXE its ~16 s IPv6 wait).
-ip netns add "$ns"
-nsx ip link set lo up
-nsx ip link add br0 type bridge
-nsx ip tuntap add dev tap0 mode tap
-nsx ip link set tap0 master br0
-nsx ip addr add 198.18.0.1/24 dev br0
-nsx ip addr add fd00:d0:1::1/64 dev br0 nodad
-nsx ip link set tap0 up
-nsx ip link set br0 up
-
-# The initramfs: busybox, e1000, /init as tests/e2e/pxe.sh has it.
-ir=$d/initramfs
-root=$d/tftp
-mkdir -p "$ir/bin" "$ir/etc/ssh" "$ir/proc" "$ir/sys" "$ir/dev" "$ir/tmp" "$ir/lib" "$root/test"
-cp "$(command -v busybox)" "$ir/bin/busybox"
-cp "$e1000" "$ir/lib/e1000.ko"
-ssh-keygen -q -t ed25519 -N '' -C vm -f "$d/ssh_host_ed25519_key"
-cp "$d"/ssh_host_*_key.pub "$ir/etc/ssh/"
-sed -n "/^cat >\"\$ir\/init\" <<'INIT'\$/,/^INIT\$/p" "$top/tests/e2e/pxe.sh" | sed '1d;$d' >"$ir/init"
-grep -q 'drover-test-init: up' "$ir/init" || { echo "bench: no /init in tests/e2e/pxe.sh" >&2; exit 1; }
-chmod +x "$ir/init"
-(cd "$ir" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$root/test/initrd.img"
+pxe_vm_net drover-bench-boot fd00:d0:1:
+root=$PXE_ROOT
+mkdir -p "$root/test"
+pxe_vm_test_initrd "$kver" "$root/test/initrd.img"
 cp "$kernel" "$root/test/vmlinuz"
-
-printf 'tftp:\n  root: %s\n' "$root" >"$d/droverd.yml"
-: >"$d/droverd.log"
-DROVER_ADMIN_PASSWORD=bench-password-1 ip netns exec "$ns" "$build/droverd" --config "$d/droverd.yml" \
-	--listen 198.18.0.1:8080 --tftp-listen 198.18.0.1:69 --state-dir "$d/state" \
-	>"$d/droverd.log" 2>&1 &
-DROVERD_PID=$!
-i=0
-until grep -q ' ready in ' "$d/droverd.log" || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
-grep -q ' ready in ' "$d/droverd.log" || { cat "$d/droverd.log" >&2; exit 1; }
-export DROVER_CONFIG="$d/cli.yml" DROVER_SERVER=$U
-nsx env DROVER_PASSWORD=bench-password-1 "$build/drover" login >/dev/null
-cat >"$d/ipxe.tmpl" <<'T'
-#!ipxe
-kernel {{ boot.kernel }} initrd=initrd.img console=ttyS0 panic=-1 url={{ drover_url('provision') }}
-initrd --name initrd.img {{ boot.initrd }}
-boot
-T
+pxe_vm_droverd >/dev/null || exit 1
 cat >"$d/provision.tmpl" <<'T'
 #!/bin/sh
 echo "provisioning {{ host.name }} ({{ os.name }})"
@@ -100,23 +54,14 @@ cat /etc/ssh/ssh_host_*_key.pub > /tmp/keys
 wget -q -O /dev/null --header 'Content-Type: text/plain' --post-file /tmp/keys '{{ drover_url("built") }}'
 T
 {
-	drover template create --name "Bench iPXE" --kind iPXE --template-file "$d/ipxe.tmpl"
-	drover template create --name "Bench provision" --kind provision --template-file "$d/provision.tmpl"
-	drover medium create --name "Bench medium" --path "$U/pxe/files/test" --kernel-path vmlinuz \
-		--initrd-path initrd.img
-	drover os create --name BenchOS --family Debian --major 1 \
-		--default-template "Bench iPXE,Bench provision" --medium "Bench medium"
+	pxe_vm_test_os BenchOS "$d/provision.tmpl"
 	drover host create --name vm1 --mac "$MAC" --ip 198.18.0.21 --operatingsystem BenchOS \
-		--medium "Bench medium"
+		--medium "BenchOS medium"
 	drover host build vm1
 } >"$d/setup.log" 2>&1 || { cat "$d/setup.log" >&2; exit 1; }
-ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
-	--conf-file="$d/state/pxe/dnsmasq.conf" --dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 \
-	--enable-ra --dhcp-range=fd00:d0:1::,ra-only --dhcp-leasefile="$d/leases" \
-	--log-dhcp ${DNSMASQ_OPTS:-} >"$d/dnsmasq.log" 2>&1 &
-DNSMASQ_PID=$!
-sleep 0.5
-kill -0 "$DNSMASQ_PID" || { cat "$d/dnsmasq.log" >&2; exit 1; }
+# shellcheck disable=SC2086 # DNSMASQ_OPTS: words
+pxe_vm_dnsmasq "$d/dnsmasq.log" --dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 \
+	${DNSMASQ_OPTS:-} || { cat "$d/dnsmasq.log" >&2; exit 1; }
 
 # route_gets ROUTE: GETs droverd answered on that route so far (its /metrics).
 route_gets() {
@@ -147,11 +92,8 @@ boot() {
 	f0=$(route_gets pxe_files)
 	: >"$d/phases"
 	t0=$(date +%s%N)
-	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 384 -nodefaults -display none -no-reboot \
-		-serial "file:$con" -drive if=virtio,format=raw,file="$d/disk.img" \
-		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-		-device e1000,netdev=n0,mac="$MAC" "$@" >"$d/qemu.log" 2>&1 &
-	QEMU_PID=$!
+	pxe_vm_qemu -m 384 -no-reboot -serial "file:$con" \
+		-drive if=virtio,format=raw,file="$d/disk.img" -device e1000,netdev=n0,mac="$MAC" "$@"
 	# installer: in PXE mode the iPXE script is the first /unattended/ GET, the provision
 	# script the second; booted directly, the provision script is the first.
 	ui=1
@@ -183,11 +125,8 @@ boot() {
 		tail -20 "$con" >&2
 		exit 1
 	}
-	i=0
-	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
-	kill "$QEMU_PID" 2>/dev/null || :
-	wait "$QEMU_PID" 2>/dev/null || :
-	QEMU_PID=
+	pxe_vm_wait_exit 10 || :
+	pxe_vm_stop
 	line="$mode $(sed -n 's/^built=//p' "$d/phases") $(tr '\n' ' ' <"$d/phases")load=$(cut -d' ' -f1 /proc/loadavg)"
 	echo "$line" >>"$d/results"
 	echo "round $round: $line"

@@ -5,12 +5,11 @@
 # busybox; its /init fetches /unattended/provision, runs it, and the script posts
 # /unattended/built with the VM's SSH host keys. The host must end installed, keys stored.
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/pxe_vm.sh"
 : "${top_builddir:?}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, tap device)"
-for c in qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip; do
-	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] ||
-		skip_all "$c is not installed"
-done
+m=$(pxe_vm_missing qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip) &&
+	skip_all "$m is not installed"
 kver=$(ls /lib/modules | sort -V | tail -1)
 kernel=/boot/vmlinuz-$kver
 e1000=/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
@@ -18,142 +17,34 @@ e1000=/lib/modules/$kver/kernel/drivers/net/ethernet/intel/e1000/e1000.ko
 ldd "$(command -v busybox)" 2>&1 | grep -q 'not a dynamic' ||
 	skip_all "busybox is not static: install busybox-static"
 
-ns=drover-pxe-$$
 d=$TAP_TMP
-state=$d/state
-root=$d/tftp
-U=http://198.18.0.1:8080
+PXE_DIR=$d
 MAC=52:54:00:12:34:56
-DROVERD_PID=
-DNSMASQ_PID=
-QEMU_PID=
 LIBVIRTD_PID=
-cleanup() {
-	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $LIBVIRTD_PID; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $LIBVIRTD_PID; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$p" 2>/dev/null
-	done
-	ip netns del "$ns" 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$TAP_TMP"
-}
-trap cleanup EXIT INT TERM
-nsx() { ip netns exec "$ns" "$@"; }
+PXE_VM_PIDVARS="$PXE_VM_PIDVARS LIBVIRTD_PID"
 
 # --- the network: a bridge with the VM's tap, IPv4 from 198.18.0.0/15, an IPv6 ULA with
-# router advertisements (without them iPXE waits ~16 s for IPv6 configuration).
-ip netns add "$ns" || skip_all "cannot create a network namespace"
-nsx ip link set lo up
-nsx ip link add br0 type bridge
-nsx ip tuntap add dev tap0 mode tap
-nsx ip link set tap0 master br0
-nsx ip addr add 198.18.0.1/24 dev br0
-nsx ip addr add fd00:d0:1::1/64 dev br0 nodad
-nsx ip link set tap0 up
-nsx ip link set br0 up
+# router advertisements.
+pxe_vm_net drover-pxe fd00:d0:1: || skip_all "cannot create a network namespace"
+state=$PXE_STATE
+root=$PXE_ROOT
 ok "test network is up" nsx ip -4 addr show br0
 
-# --- the initramfs: busybox, the e1000 driver, pre-generated host keys, /init.
-ir=$d/initramfs
-mkdir -p "$ir/bin" "$ir/etc/ssh" "$ir/proc" "$ir/sys" "$ir/dev" "$ir/tmp" "$ir/lib"
-cp "$(command -v busybox)" "$ir/bin/busybox"
-cp "$e1000" "$ir/lib/e1000.ko"
-# virtio-net for the UEFI VM (OVMF drives virtio-net itself, with no iPXE option ROM).
-for m in virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci failover \
-	net_failover virtio_net; do
-	f=$(modinfo -k "$kver" -n "$m" 2>/dev/null) && [ -f "$f" ] && cp "$f" "$ir/lib/$m.ko"
-done
-ssh-keygen -q -t ed25519 -N '' -C vm -f "$d/ssh_host_ed25519_key"
-ssh-keygen -q -t ecdsa -N '' -C vm -f "$d/ssh_host_ecdsa_key"
-cp "$d"/ssh_host_*_key.pub "$ir/etc/ssh/"
-cat >"$ir/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-echo "drover-test-init: up"
-for m in e1000 virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci \
-	failover net_failover virtio_net; do
-	[ -f /lib/$m.ko ] && insmod /lib/$m.ko
-done
-ip link set lo up
-ip link set eth0 up
-cat > /tmp/dhcp.sh <<'S'
-#!/bin/sh
-[ "$1" = bound ] || exit 0
-ip addr add "$ip/${mask:-24}" dev "$interface"
-[ -n "$router" ] && ip route add default via "$router"
-exit 0
-S
-chmod +x /tmp/dhcp.sh
-udhcpc -i eth0 -n -q -t 10 -s /tmp/dhcp.sh
-for a in $(cat /proc/cmdline); do
-	case $a in
-	url=*) url=${a#url=} ;;
-	drover_discovery=*) disc=${a#drover_discovery=} ;;
-	drover_mac=*) mac=${a#drover_mac=} ;;
-	esac
-done
-if [ -n "$disc" ]; then
-	# Discovery: post this machine's facts, then power off.
-	cpus=$(grep -c ^processor /proc/cpuinfo)
-	mem=$(( $(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024 ))
-	disks=$(ls /sys/block | grep -v '^loop' | sed 's/.*/"&"/' | tr '\n' ',' | sed 's/,$//')
-	printf '{"mac": "%s", "cpus": %s, "memory_mb": %s, "disks": [%s]}' "$mac" "$cpus" \
-		"$mem" "$disks" > /tmp/facts
-	wget -q -O /dev/null --header 'Content-Type: application/json' --post-file /tmp/facts \
-		"$disc" && echo "drover-test-init: discovered"
-	poweroff -f
-fi
-echo "drover-test-init: provision from $url"
-if wget -q -O /tmp/provision "$url"; then
-	sh /tmp/provision && echo "drover-test-init: provisioned"
-else
-	echo "drover-test-init: provision download failed"
-fi
-poweroff -f
-INIT
-chmod +x "$ir/init"
-(cd "$ir" && find . | cpio -o -H newc 2>/dev/null | gzip -1) >"$d/initrd.img"
+# --- the initramfs: busybox, the e1000 and virtio-net drivers, host keys made here, /init.
 mkdir -p "$root/test" "$root/discovery"
+ok "test initramfs built" pxe_vm_test_initrd "$kver" "$d/initrd.img"
 cp "$kernel" "$root/test/vmlinuz"
 cp "$d/initrd.img" "$root/test/initrd.img"
 # The same image serves as the discovery image.
 ln "$root/test/vmlinuz" "$root/discovery/vmlinuz"
 ln "$root/test/initrd.img" "$root/discovery/initrd.img"
-ok "test initramfs built" test -s "$root/test/initrd.img"
 
 # --- droverd in the namespace, TFTP and HTTP on the bridge address.
-printf 'tftp:\n  root: %s\nlog:\n  debug: [tftp]\n' "$root" >"$d/droverd.yml"
-DROVER_ADMIN_PASSWORD=e2e-password ip netns exec "$ns" "$top_builddir/droverd" --config "$d/droverd.yml" \
-	--listen 198.18.0.1:8080 --tftp-listen 198.18.0.1:69 --state-dir "$state" \
-	>"$d/droverd.log" 2>&1 &
-DROVERD_PID=$!
-i=0
-until grep -q ' ready in ' "$d/droverd.log" 2>/dev/null || [ $i -ge 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-ok "droverd is ready in the namespace" grep -q ' ready in ' "$d/droverd.log"
-export DROVER_CONFIG="$d/cli.yml" DROVER_SERVER=$U
-ok "drover login" nsx env DROVER_PASSWORD=e2e-password "$top_builddir/drover" login
-drover() { nsx "$top_builddir/drover" "$@"; }
+ok "droverd is ready in the namespace, drover logged in" \
+	pxe_vm_droverd "$(printf 'log:\n  debug: [tftp]\n')"
 
 # A test OS whose installer is the initramfs above: its provision template is the script
 # /init runs; it reports built with the VM's keys.
-cat >"$d/ipxe.tmpl" <<'T'
-#!ipxe
-kernel {{ boot.kernel }} initrd=initrd.img console=ttyS0 panic=-1 url={{ drover_url('provision') }}
-initrd --name initrd.img {{ boot.initrd }}
-boot
-T
 cat >"$d/provision.tmpl" <<'T'
 #!/bin/sh
 echo "provisioning {{ host.name }} ({{ os.name }})"
@@ -162,45 +53,27 @@ echo "{{ host.name }} host certificate: $(grep -c 'BEGIN CERTIFICATE' /etc/drove
 cat /etc/ssh/ssh_host_*_key.pub > /tmp/keys
 wget -q -O /dev/null --header 'Content-Type: text/plain' --post-file /tmp/keys '{{ drover_url("built") }}'
 T
-ok "test iPXE template" drover template create --name "Test iPXE" --kind iPXE \
-	--template-file "$d/ipxe.tmpl"
-ok "test provision template" drover template create --name "Test provision" \
-	--kind provision --template-file "$d/provision.tmpl"
-ok "test medium served by droverd" drover medium create --name "Test medium" \
-	--path "$U/pxe/files/test" --kernel-path vmlinuz --initrd-path initrd.img
-ok "test OS" drover os create --name TestOS --family Debian --major 1 \
-	--default-template "Test iPXE,Test provision" --medium "Test medium"
+ok "test OS (iPXE and provision templates, medium served by droverd)" \
+	pxe_vm_test_os TestOS "$d/provision.tmpl"
 ok "host with the VM's MAC" drover host create --name vm1 --mac "$MAC" --ip 198.18.0.21 \
-	--operatingsystem TestOS --medium "Test medium"
+	--operatingsystem TestOS --medium "TestOS medium"
 ok "drover host build vm1" drover host build vm1
 like "DHCP reservation for the build" "$(cat "$state/pxe/dhcp-hosts")" \
 	"^$MAC,set:drover-build,198\.18\.0\.21,vm1\$"
 
 # --- dnsmasq: DHCP (and RAs) only, with droverd's configuration.
-ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 --bind-interfaces \
-	--conf-file="$state/pxe/dnsmasq.conf" --dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 \
-	--enable-ra --dhcp-range=fd00:d0:1::,ra-only --dhcp-leasefile="$d/leases" \
-	--log-dhcp >"$d/dnsmasq.log" 2>&1 &
-DNSMASQ_PID=$!
-sleep 0.5
-ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
+ok "dnsmasq runs" pxe_vm_dnsmasq "$d/dnsmasq.log" \
+	--dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0
 
 # --- the VM: network boot only, serial console to a file. run_vm MAC CONSOLE
 run_vm() {
 	t0=$(date +%s)
-	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 384 -nodefaults -display none -no-reboot \
-		-serial "file:$2" -boot n -drive if=virtio,format=raw,file="$d/disk.img" \
-		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-		-device e1000,netdev=n0,mac="$1" >"$d/qemu.log" 2>&1 &
-	QEMU_PID=$!
-	i=0
-	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 1800 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	t1=$(date +%s)
-	echo "# VM $1 ran for $((t1 - t0)) s"
-	! kill -0 "$QEMU_PID" 2>/dev/null
+	pxe_vm_qemu -m 384 -no-reboot -serial "file:$2" -boot n \
+		-drive if=virtio,format=raw,file="$d/disk.img" -device e1000,netdev=n0,mac="$1"
+	pxe_vm_wait_exit 180
+	r=$?
+	echo "# VM $1 ran for $(($(date +%s) - t0)) s"
+	return $r
 }
 truncate -s 64M "$d/disk.img"
 ok "the VM boots, installs and powers itself off within 180 s" run_vm "$MAC" "$d/console.log"
@@ -227,7 +100,7 @@ like "it ran the discovery image" "$(cat "$d/console2.log")" 'drover-test-init: 
 like "it is listed with its facts" "$(drover discovered list 2>&1)" \
 	"$MAC2 +198\.18\.0\.[0-9]+ +1 +3[0-9][0-9] "
 ok "drover discovered provision" drover discovered provision "$MAC2" --name vm2 \
-	--operatingsystem TestOS --medium "Test medium"
+	--operatingsystem TestOS --medium "TestOS medium"
 like "vm2 is building" "$(drover host list 2>&1)" 'vm2 +- +TestOS +building +true'
 is "and no longer discovered" "$(drover --json discovered list | tr -d ' \n' | \
 	sed -n 's/.*"total":\([0-9]*\).*/\1/p')" 0
@@ -248,7 +121,7 @@ elif ! grep -q '^security_driver *= *"none"' /etc/libvirt/qemu.conf 2>/dev/null;
 else
 	mkdir -p "$d/lv"
 	printf 'unix_sock_dir = "%s"\nauth_unix_rw = "none"\n' "$d/lv" >"$d/lv/libvirtd.conf"
-	ip netns exec "$ns" libvirtd -f "$d/lv/libvirtd.conf" -p "$d/lv/pid" >"$d/lv/log" 2>&1 &
+	ip netns exec "$PXE_NS" libvirtd -f "$d/lv/libvirtd.conf" -p "$d/lv/pid" >"$d/lv/log" 2>&1 &
 	LIBVIRTD_PID=$!
 	i=0
 	until [ -S "$d/lv/libvirt-sock" ] || [ $i -ge 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -256,7 +129,7 @@ else
 	ok "a libvirt compute resource" drover compute-resource create --name lab \
 		--provider libvirt --url "qemu:///system?socket=$d/lv/libvirt-sock"
 	ok "host create on it makes the VM" drover host create --name vm3 --compute-resource lab \
-		--operatingsystem TestOS --medium "Test medium" --compute-attributes \
+		--operatingsystem TestOS --medium "TestOS medium" --compute-attributes \
 		"{\"disk_gb\": 0, \"bridge\": \"br0\", \"nic_model\": \"e1000\", \
 		\"memory_mb\": 384, \"console_log\": \"$d/console4.log\"}"
 	like "with the MAC libvirt gave it" "$(drover host show vm3 2>&1 | tr -d '\n ')" \
@@ -297,33 +170,22 @@ else
 	ok "a subnet booting UEFI through snponly.efi" drover subnet create --name e2e \
 		--network 198.18.0.0 --mask 255.255.255.0 --from 198.18.0.100 --to 198.18.0.200 \
 		--pxe-loader 'iPXE Chain UEFI'
-	kill "$DNSMASQ_PID"
-	wait "$DNSMASQ_PID" 2>/dev/null
 	# dnsmasq reads the subnet's range and boot lines from droverd's file at start.
-	ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 \
-		--bind-interfaces --conf-file="$state/pxe/dnsmasq.conf" --enable-ra \
-		--dhcp-range=fd00:d0:1::,ra-only --dhcp-leasefile="$d/leases" --log-dhcp \
-		>"$d/dnsmasq-uefi.log" 2>&1 &
-	DNSMASQ_PID=$!
-	sleep 0.5
-	ok "dnsmasq restarted on droverd's subnet" kill -0 "$DNSMASQ_PID"
+	pxe_vm_dnsmasq_stop
+	ok "dnsmasq restarted on droverd's subnet" pxe_vm_dnsmasq "$d/dnsmasq-uefi.log"
 	MAC4=52:54:00:12:34:44
 	ok "a UEFI host" drover host create --name vm4 --mac "$MAC4" --ip 198.18.0.24 \
-		--operatingsystem TestOS --medium "Test medium"
+		--operatingsystem TestOS --medium "TestOS medium"
 	ok "drover host build vm4" drover host build vm4
 	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars.fd"
 	truncate -s 64M "$d/disk4.img"
 	t0=$(date +%s)
 	t0n=$(date +%s%N)
-	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 512 -nodefaults -display none \
-		-no-reboot -serial "file:$d/console5.log" \
+	pxe_vm_qemu -m 512 -no-reboot -serial "file:$d/console5.log" \
 		-drive if=pflash,format=raw,readonly=on,file="$ovmf" \
 		-drive if=pflash,format=raw,file="$d/vars.fd" \
 		-drive if=virtio,format=raw,file="$d/disk4.img" \
-		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-		-device virtio-net-pci,netdev=n0,mac="$MAC4",romfile=,bootindex=1 \
-		>"$d/qemu.log" 2>&1 &
-	QEMU_PID=$!
+		-device virtio-net-pci,netdev=n0,mac="$MAC4",romfile=,bootindex=1
 	# Per phase, the first moment (ms after power-on) each is seen, polled every 0.1 s.
 	: >"$d/phases"
 	# pxe_files_gets: how many GETs droverd answered under /pxe/files/ (kernels, initrds).
@@ -332,7 +194,6 @@ else
 			{ n += $2 } END { print n + 0 }'
 	}
 	gets0=$(pxe_files_gets)
-	i=0
 	phases_poll() {
 		now=$((($(date +%s%N) - t0n) / 1000000))
 		seen() { grep -q "^$1 " "$d/phases" || echo "$1 $now" >>"$d/phases"; }
@@ -344,17 +205,10 @@ else
 		grep -q 'host vm4 built' "$d/droverd.log" && seen built
 		return 0
 	}
-	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 6000 ]; do
-		phases_poll
-		sleep 0.1
-		i=$((i + 1))
-	done
-	# The VM may post built and power off between two polls: look once more.
-	phases_poll
+	pxe_vm_wait_exit 600 phases_poll
 	echo "# UEFI VM ran for $(($(date +%s) - t0)) s"
-	echo "# phases (ms after power-on): $(tr '\n' ' ' <"$d/phases")"
-	is "every phase was seen, in order: DHCP, TFTP, iPXE's DHCP, kernel over HTTP, init, built" \
-		"$(cut -d' ' -f1 "$d/phases" | tr '\n' ' ')" "dhcp tftp ipxe_dhcp kernel_http init built "
+	pxe_vm_phases "every phase was seen, in order: DHCP, TFTP, iPXE's DHCP, kernel over HTTP, init, built" \
+		"dhcp tftp ipxe_dhcp kernel_http init built "
 	ok "the UEFI VM installs and powers itself off within 600 s" \
 		sh -c "! kill -0 $QEMU_PID 2>/dev/null"
 	like "OVMF asked as a UEFI client and got snponly.efi" "$(cat "$d/dnsmasq-uefi.log")" \
@@ -368,11 +222,8 @@ else
 fi
 
 if [ "$tap_failed" -ne 0 ]; then
-	for c in "$d"/console*.log; do echo "# --- $c"; tail -25 "$c" | sed 's/^/# /'; done
-	echo "# --- dnsmasq"; tail -15 "$d/dnsmasq.log" | sed 's/^/# /'
-	[ -f "$d/dnsmasq-uefi.log" ] && { echo "# --- dnsmasq (UEFI)"; tail -25 "$d/dnsmasq-uefi.log" | sed 's/^/# /'; }
-	echo "# --- droverd"; tail -15 "$d/droverd.log" | sed 's/^/# /'
-	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
+	pxe_vm_tails "$d"/console*.log "$d/dnsmasq.log" "$d/dnsmasq-uefi.log" "$d/droverd.log" \
+		"$d/qemu.log"
 	[ -f "$d/lv/log" ] && { echo "# --- libvirtd"; grep -v 'dmidecode\|DMI\|DBus' "$d/lv/log" | tail -10 | sed 's/^/# /'; }
 fi
 done_testing

@@ -9,66 +9,44 @@
 # host key droverd recorded (and refuses a wrong one). The repository is signed with a
 # throwaway key the image trusts by --gpg-key; a #! user_data runs in each installed system;
 # vm1's post-install playbook (queued by built, waiting for sshd from droverd) checks both
-# (apt-get update on the installed host). Prints the time of each phase.
+# (apt-get update on the installed host), and its package profile, uploaded after built
+# (post_install_profile), is what dpkg says in it (`drover host packages`). The raw image
+# carries cloud-init: vm1's first boot of it applies a #cloud-config user_data from the
+# NoCloud seed (checked over SSH with the recorded host key, which cloud-init kept).
+# The scaffolding (namespace, droverd, dnsmasq, qemu, waits) is tests/lib/pxe_vm.sh.
+# Prints the time of each phase.
 # Run time on 2 cores under TCG: about 10 minutes when the machine is otherwise idle (image
 # build ~6 min, PXE + install ~1.5 min, reboot to sshd ~40 s); 19 min at a load of 24.
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/image.sh"
+. "$top_srcdir/tests/lib/pxe_vm.sh"
 : "${top_builddir:?}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, tap device, mmdebstrap)"
 once_per_run
-for c in qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip mmdebstrap gpg python3 \
-	apt-ftparchive nginx sfdisk mke2fs modprobe mkfs.vfat zstd blkid resize2fs; do
-	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || [ -x "/sbin/$c" ] ||
-		skip_all "$c is not installed"
-done
+m=$(pxe_vm_missing qemu-system-x86_64 dnsmasq busybox ip ssh-keygen curl cpio gzip mmdebstrap \
+	gpg python3 apt-ftparchive nginx sfdisk mke2fs modprobe mkfs.vfat zstd blkid resize2fs) &&
+	skip_all "$m is not installed"
 image_debs_present "$IMAGE_DEB_CACHE" ||
 	skip_all "no image packages in $IMAGE_DEB_CACHE (tests/run-all downloads them)"
 kver=$(ls /lib/modules | sort -V | tail -1)
 [ -r "/boot/vmlinuz-$kver" ] || skip_all "no Debian kernel in /boot (linux-image-amd64)"
 
-ns=drover-pxei-$$
 d=$TAP_TMP
-state=$d/state
-root=$d/tftp
-U=http://198.18.0.1:8080
+PXE_DIR=$d
 MAC=52:54:00:12:35:01
 IP=198.18.0.31
-DROVERD_PID=
-DNSMASQ_PID=
-QEMU_PID=
 NGINX_PID=
-cleanup() {
-	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $NGINX_PID; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $QEMU_PID $DNSMASQ_PID $DROVERD_PID $NGINX_PID; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$p" 2>/dev/null
-	done
-	ip netns del "$ns" 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$TAP_TMP"
-}
-trap cleanup EXIT INT TERM
-nsx() { ip netns exec "$ns" "$@"; }
+PXE_VM_PIDVARS="$PXE_VM_PIDVARS NGINX_PID"
 T0=$(date +%s)
 : >"$d/phases"
 # phase NAME: seconds since the test started, printed at the end.
 phase() { echo "$1 $(($(date +%s) - T0))" >>"$d/phases"; }
+# seen NAME: phase NAME, unless it was seen before.
+seen() { grep -q "^$1 " "$d/phases" || phase "$1"; }
 
-ip netns add "$ns" || skip_all "cannot create a network namespace"
-nsx ip link set lo up
-nsx ip link add br0 type bridge
-nsx ip tuntap add dev tap0 mode tap
-nsx ip link set tap0 master br0
-nsx ip addr add 198.18.0.1/24 dev br0
-nsx ip addr add fd00:d0:2::1/64 dev br0 nodad
-nsx ip link set tap0 up
-nsx ip link set br0 up
+pxe_vm_net drover-pxei fd00:d0:2: || skip_all "cannot create a network namespace"
+state=$PXE_STATE
+root=$PXE_ROOT
 ok "test network is up" nsx ip -4 addr show br0
 
 # --- the Debian repository mmdebstrap builds from, served by nginx in the namespace.
@@ -80,25 +58,12 @@ gpg --batch --passphrase '' --quick-gen-key 'E2E mirror <mirror@example.org>' ed
 	never 2>/dev/null
 gpg --export mirror@example.org >"$d/mirror.gpg"
 ok "signed with a throwaway key" image_repo_sign "$d/repo" mirror@example.org
-image_repo_serve "$d/repo" "$ns" 198.18.0.1:8081
+image_repo_serve "$d/repo" "$PXE_NS" 198.18.0.1:8081
 NGINX_PID=$IMAGE_NGINX_PID
 ok "nginx serves it" nsx curl -sf -o /dev/null http://198.18.0.1:8081/debian/dists/bookworm/Release
 
 # --- droverd in the namespace.
-printf 'tftp:\n  root: %s\n' "$root" >"$d/droverd.yml"
-DROVER_ADMIN_PASSWORD=e2e-password ip netns exec "$ns" "$top_builddir/droverd" \
-	--config "$d/droverd.yml" --listen 198.18.0.1:8080 --tftp-listen 198.18.0.1:69 \
-	--state-dir "$state" >"$d/droverd.log" 2>&1 &
-DROVERD_PID=$!
-i=0
-until grep -q ' ready in ' "$d/droverd.log" 2>/dev/null || [ $i -ge 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-ok "droverd is ready in the namespace" grep -q ' ready in ' "$d/droverd.log"
-export DROVER_CONFIG="$d/cli.yml" DROVER_SERVER=$U
-ok "drover login" nsx env DROVER_PASSWORD=e2e-password "$top_builddir/drover" login
-drover() { nsx "$top_builddir/drover" "$@"; }
+ok "droverd is ready in the namespace, drover logged in" pxe_vm_droverd
 phase start
 
 # --- Drover's installer: built by droverd from this machine's Debian packages.
@@ -154,7 +119,19 @@ ok "a subnet booting UEFI through snponly.efi" drover subnet create --name e2e \
 # A #! user_data for Debian 12 (the images have no cloud-init: run in the installed system)
 # and, for vm1, a post-install playbook droverd runs once it is up: user_data ran, and the
 # installed apt trusts the mirror through the image's key.
-printf '#!/bin/sh\necho {{ host.name }} > /etc/drover-user-data\n' >"$d/user-data.tmpl"
+# The raw image (vm1's second install) has cloud-init: its user_data is #cloud-config,
+# applied at first boot from the NoCloud seed the installer writes.
+cat >"$d/user-data.tmpl" <<'EOF'
+{% if image.name == 'deb12raw' %}#cloud-config
+write_files:
+  - path: /etc/drover-cloud-init
+    content: "{{ host.name }} written by cloud-init\n"
+runcmd:
+  - [sh, -c, "hostname > /root/runcmd-hostname"]
+{% else %}#!/bin/sh
+echo {{ host.name }} > /etc/drover-user-data
+{% endif %}
+EOF
 ok "a user_data template" drover template create --name e2e-user-data --kind user_data \
 	--template-file "$d/user-data.tmpl" --operatingsystem "Debian 12"
 cat >"$d/post.yml" <<'EOF'
@@ -169,10 +146,13 @@ cat >"$d/post.yml" <<'EOF'
     - name: apt trusts the mirror through /etc/apt/trusted.gpg.d/deb12.gpg
       command: apt-get update
 EOF
+# vm1 also uploads its package profile after built (remote execution, droverd's own key,
+# which its authorized_keys lists beside the test's).
 ok "host with the image method" drover host create --name vm1 --mac "$MAC" --ip "$IP" \
 	--operatingsystem "Debian 12" --provision-method image --image deb12 \
-	-p "ssh_authorized_keys=$(cat "$d/id.pub")" -p ansible_user=root \
-	-p "ansible_ssh_private_key_file=$d/id" -p "post_install_playbook=$d/post.yml"
+	-p "ssh_authorized_keys=$(cat "$d/id.pub"; drover settings ssh-key)" -p ansible_user=root \
+	-p "ansible_ssh_private_key_file=$d/id" -p "post_install_playbook=$d/post.yml" \
+	-p post_install_profile=true
 like "its iPXE script boots Drover's installer" \
 	"$(drover template preview --host vm1 --kind iPXE 2>&1)" \
 	"kernel $U/pxe/files/drover-installer/vmlinuz .*url=$U/unattended/provision"
@@ -184,49 +164,56 @@ phase build
 
 # dnsmasq reads the subnet's range, boot lines and reservations from droverd's files at
 # start (it is started again for hosts built later: it is not droverd's child here).
-dnsmasq_start() {
-	ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 \
-		--bind-interfaces --conf-file="$state/pxe/dnsmasq.conf" --enable-ra \
-		--dhcp-range=fd00:d0:2::,ra-only --dhcp-leasefile="$d/leases" --log-dhcp \
-		>>"$d/dnsmasq.log" 2>&1 &
-	DNSMASQ_PID=$!
-	sleep 0.5
-}
-dnsmasq_restart() {
-	kill "$DNSMASQ_PID"
-	wait "$DNSMASQ_PID" 2>/dev/null
-	dnsmasq_start
-}
 : >"$d/dnsmasq.log"
-dnsmasq_start
-ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
-
-# vm ARGS...: the VM with its disk and NIC, serial console to $d/console.log (appended).
-vm() {
-	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 768 -nodefaults -display none \
-		-chardev "file,id=s0,path=$d/console.log,append=on" -serial chardev:s0 \
-		-drive if=virtio,format=raw,file="$d/disk.img" \
-		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-		-device e1000,netdev=n0,mac="$MAC" "$@" >>"$d/qemu.log" 2>&1 &
-	QEMU_PID=$!
+ok "dnsmasq runs" pxe_vm_dnsmasq "$d/dnsmasq.log"
+dnsmasq_restart() {
+	pxe_vm_dnsmasq_stop
+	pxe_vm_dnsmasq "$d/dnsmasq.log"
 }
+
+# vm ARGS...: the BIOS VM with its disk and e1000 NIC (qemu's iPXE ROM), serial console
+# to $d/console.log (appended).
+vm() {
+	pxe_vm_qemu -m 768 -chardev "file,id=s0,path=$d/console.log,append=on" \
+		-serial chardev:s0 -drive if=virtio,format=raw,file="$d/disk.img" \
+		-device e1000,netdev=n0,mac="$MAC" "$@"
+}
+# vm_uefi N MAC ARGS...: OVMF VM N (disk$N.img, vars$N.fd, console$N.log), booting the
+# network first (virtio-net with no iPXE option ROM: the firmware's own PXE), then its disk.
+vm_uefi() {
+	n=$1 mac=$2
+	shift 2
+	pxe_vm_qemu -m 768 -chardev "file,id=s0,path=$d/console$n.log,append=on" \
+		-serial chardev:s0 -drive if=pflash,format=raw,readonly=on,file="$ovmf" \
+		-drive if=pflash,format=raw,file="$d/vars$n.fd" \
+		-drive if=none,id=d0,format=raw,file="$d/disk$n.img" \
+		-device virtio-blk-pci,drive=d0,bootindex=2 \
+		-device virtio-net-pci,netdev=n0,mac="$mac",romfile=,bootindex=1 "$@"
+}
+# install_wait HOST CONSOLE PREFIX: the install boot of HOST's VM (started with -no-reboot:
+# it ends when the installer reboots), 900 s at most; the phases the console and droverd's
+# log show from now on are named PREFIX<phase>. 0 if the VM ended.
+install_wait() {
+	l0=$(wc -l <"$d/droverd.log")
+	pxe_vm_wait_exit 900 install_phases "$@"
+	r=$?
+	seen "${3}install_vm_exited"
+	return $r
+}
+# install_phases HOST CONSOLE PREFIX: one poll of install_wait.
+install_phases() {
+	grep -q 'drover-installer: up' "$2" && seen "${3}installer_up"
+	grep -q 'drover: writing' "$2" && seen "${3}image_writing"
+	grep -q 'drover: installing the boot loader' "$2" && seen "${3}boot_loader"
+	tail -n +$((l0 + 1)) "$d/droverd.log" | grep -q "host $1 built" && seen "${3}built"
+	return 0
+}
+ovmf=/usr/share/OVMF/OVMF_CODE_4M.fd
 truncate -s 3G "$d/disk.img"
 : >"$d/console.log"
 # The first boot: PXE, the installer, the image; it reboots when done (-no-reboot: exits).
 vm -boot n -no-reboot
-seen() { grep -q "^$1 " "$d/phases" || phase "$1"; }
-i=0
-while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
-	grep -q 'drover-installer: up' "$d/console.log" && seen installer_up
-	grep -q 'drover: writing' "$d/console.log" && seen image_writing
-	grep -q 'drover: installing the boot loader' "$d/console.log" && seen boot_loader
-	grep -q 'host vm1 built' "$d/droverd.log" && seen built
-	sleep 0.1
-	i=$((i + 1))
-done
-grep -q 'host vm1 built' "$d/droverd.log" && seen built
-seen install_vm_exited
-ok "the VM installed itself and rebooted within 900 s" sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+ok "the VM installed itself and rebooted within 900 s" install_wait vm1 "$d/console.log" ""
 like "the installer reported each step" "$(tr -d '\r' <"$d/console.log" | tr '\n' ' ')" \
 	'drover: writing .*drover: installing the boot loader.*drover-installer: installed'
 like "vm1 is installed" "$(drover host list 2>&1)" 'vm1 +- +Debian 12 +installed +false'
@@ -235,38 +222,67 @@ like "its new ed25519 host key is recorded" "$(cat "$d/kh")" "^vm1,$IP ssh-ed255
 like "iPXE now boots it from its disk" "$(nsx curl -s "$U/unattended/iPXE?mac=$MAC")" 'sanboot'
 
 # --- the second boot: iPXE hands over to the disk; extlinux, Debian, sshd.
-boots=$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")
-vm -boot n
-i=0
-until nsx sh -c "echo | busybox nc -w 1 $IP 22" 2>/dev/null | grep -q SSH-2.0 ||
-	[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
-	sleep 1
-	i=$((i + 1))
-done
-phase sshd_up
-like "the installed system's sshd answers" \
-	"$(nsx sh -c "echo | busybox nc -w 2 $IP 22" 2>&1)" 'SSH-2\.0-OpenSSH'
-ok "it network-booted first (iPXE asked droverd, which said sanboot)" \
-	test "$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")" -gt "$boots"
+# disk_boot IP PHASE HOW VM...: the installed VM's next boot (VM... starts it): its sshd
+# answers at IP within 600 s (phase PHASE), after it network-booted (iPXE asked droverd,
+# which said HOW).
+disk_boot() {
+	ip=$1 ph=$2 how=$3
+	shift 3
+	b=$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")
+	"$@"
+	pxe_vm_wait_ssh "$ip" 600
+	phase "$ph"
+	like "the installed system's sshd answers" \
+		"$(nsx sh -c "echo | busybox nc -w 2 $ip 22" 2>&1)" 'SSH-2\.0-OpenSSH'
+	ok "it network-booted first (iPXE asked droverd, which said $how)" \
+		test "$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")" -gt "$b"
+}
+disk_boot "$IP" sshd_up sanboot vm -boot n
 like "into Debian 12" "$(cat "$d/console.log")" 'Debian GNU/Linux 12'
 
 # --- the post-install playbook droverd queued at built: it waited for sshd, then ran on
 # vm1 through the host key droverd recorded.
-pjob=$(drover --json job list --kind playbook | python3 -c '
+# built_job KIND LOG DESC: the first job of KIND (the one built queued) succeeds, its
+# output in LOG.
+built_job() {
+	j=$(drover --json job list --kind "$1" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)["results"]
 print(min(j["id"] for j in r) if r else "")')
-ok "built queued the post-install playbook" test -n "$pjob"
-drover job follow "$pjob" >"$d/post.log" 2>&1
-ok "which succeeds on vm1" test $? -eq 0
+	ok "$3" test -n "$j"
+	drover job follow "${j:-0}" >"$2" 2>&1
+	ok "which succeeds on vm1" test $? -eq 0
+}
+built_job playbook "$d/post.log" "built queued the post-install playbook"
 like "user_data ran in it, and its apt trusts the mirror" "$(tr -d '\n' <"$d/post.log")" \
 	'"recap","hosts":\{"vm1":\{"ok":4,"changed":[0-9]+,"unreachable":0,"failed":0'
 phase post_install_playbook
 
+# --- the package profile droverd queued at built (post_install_profile): its play waited
+# for sshd too, then remote execution stored vm1's dpkg list.
+# vm1_ssh CMD...: CMD on vm1 as root, its host key checked against the one recorded.
+vm1_ssh() { pxe_vm_ssh "$IP" "$d/kh" "$d/id" "$@"; }
+built_job remote_execution "$d/profile-job.log" "built queued the package-profile upload"
+drover host packages vm1 >"$d/packages" 2>&1
+v=$(vm1_ssh "dpkg-query -W -f='\${Version}' openssh-server" 2>&1)
+like "drover host packages vm1 lists openssh-server at the version dpkg gives in vm1 ($v)" \
+	"$(cat "$d/packages")" "^openssh-server +$(printf '%s' "$v" | sed 's/[.+]/\\&/g') +amd64$"
+is "and as many packages as dpkg has installed there" "$(tail -n +2 "$d/packages" | grep -c .)" \
+	"$(vm1_ssh "dpkg-query -W -f='\${db:Status-Abbrev}\\n'" | grep -c '^[ih]i')"
+phase package_profile
+
 # --- a playbook on it, verifying the recorded host key.
-cat >"$d/inventory" <<EOF
-vm1 ansible_host=$IP ansible_user=root ansible_ssh_private_key_file=$d/id ansible_ssh_known_hosts_file=$d/kh
-EOF
+# check_play HOST IP KNOWN_HOSTS PLAYBOOK OKS DESC: drover play runs PLAYBOOK on HOST at IP
+# as root (its host key checked against KNOWN_HOSTS: inventory $d/inventory-HOST), each of
+# its OKS tasks ok; the output in PLAYBOOK.log.
+check_play() {
+	echo "$1 ansible_host=$2 ansible_user=root ansible_ssh_private_key_file=$d/id" \
+		"ansible_ssh_known_hosts_file=$3" >"$d/inventory-$1"
+	nsx "$top_builddir/drover" play "$4" -i "$d/inventory-$1" >"$4.log" 2>&1
+	ok "$6" test $? -eq 0
+	like "with every task ok" "$(cat "$4.log")" \
+		"$1 +: ok=$5 +changed=[0-9]+ +unreachable=0 +failed=0"
+}
 cat >"$d/check.yml" <<'EOF'
 - hosts: vm1
   gather_facts: false
@@ -287,13 +303,11 @@ cat >"$d/check.yml" <<'EOF'
     - name: the certificate the finish template fetched
       command: test -s /etc/drover/host.crt
 EOF
-nsx "$top_builddir/drover" play "$d/check.yml" -i "$d/inventory" >"$d/play.log" 2>&1
-ok "drover play runs the playbook on it" test $? -eq 0
-like "with every task ok" "$(cat "$d/play.log")" 'vm1 +: ok=5 +changed=[0-9]+ +unreachable=0 +failed=0'
+check_play vm1 "$IP" "$d/kh" "$d/check.yml" 5 "drover play runs the playbook on it"
 phase playbook
 ssh-keygen -q -t ed25519 -N '' -C other -f "$d/other"
 echo "$IP $(cut -d' ' -f1,2 "$d/other.pub")" >"$d/kh-wrong"
-sed "s|$d/kh\$|$d/kh-wrong|" "$d/inventory" >"$d/inventory-wrong"
+sed "s|$d/kh\$|$d/kh-wrong|" "$d/inventory-vm1" >"$d/inventory-wrong"
 nsx "$top_builddir/drover" play "$d/check.yml" -i "$d/inventory-wrong" >"$d/play2.log" 2>&1
 is "a wrong recorded key: the host is unreachable (exit 4)" "$?" 4
 like "because its key does not match" "$(cat "$d/play2.log")" '[Hh]ost key|mismatch|changed'
@@ -303,12 +317,10 @@ like "because its key does not match" "$(cat "$d/play2.log")" '[Hh]ost key|misma
 # disk with an EFI system partition and GRUB at EFI/BOOT/BOOTX64.EFI; at the next boot
 # iPXE exits with an error back to the firmware, which tries its next boot options (PXE
 # over IPv6, HTTP boot: iPXE again, which exits again) and then boots the disk.
-ovmf=/usr/share/OVMF/OVMF_CODE_4M.fd
 if [ ! -r "$ovmf" ] || [ ! -r /usr/share/OVMF/OVMF_VARS_4M.fd ]; then
 	skip "the UEFI VM" "$ovmf missing (ovmf package)"
 else
-	kill "$QEMU_PID" 2>/dev/null
-	wait "$QEMU_PID" 2>/dev/null
+	pxe_vm_stop
 	MAC2=52:54:00:12:35:02
 	IP2=198.18.0.32
 	ok "a second host, to install under UEFI" drover host create --name vm2 --mac "$MAC2" \
@@ -323,36 +335,9 @@ else
 	cp /usr/share/OVMF/OVMF_VARS_4M.fd "$d/vars2.fd"
 	truncate -s 3G "$d/disk2.img"
 	: >"$d/console2.log"
-	# vm_uefi N MAC ARGS...: OVMF VM N (disk$N.img, vars$N.fd, console$N.log), booting
-	# the network first, then its disk.
-	vm_uefi() {
-		n=$1 mac=$2
-		shift 2
-		ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 768 -nodefaults -display none \
-			-chardev "file,id=s0,path=$d/console$n.log,append=on" -serial chardev:s0 \
-			-drive if=pflash,format=raw,readonly=on,file="$ovmf" \
-			-drive if=pflash,format=raw,file="$d/vars$n.fd" \
-			-drive if=none,id=d0,format=raw,file="$d/disk$n.img" \
-			-device virtio-blk-pci,drive=d0,bootindex=2 \
-			-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
-			-device virtio-net-pci,netdev=n0,mac="$mac",romfile=,bootindex=1 \
-			"$@" >>"$d/qemu.log" 2>&1 &
-		QEMU_PID=$!
-	}
 	vm_uefi 2 "$MAC2" -no-reboot
-	i=0
-	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
-		grep -q 'drover-installer: up' "$d/console2.log" && seen uefi_installer_up
-		grep -q 'drover: writing' "$d/console2.log" && seen uefi_image_writing
-		grep -q 'drover: installing the boot loader' "$d/console2.log" && seen uefi_boot_loader
-		grep -q 'host vm2 built' "$d/droverd.log" && seen uefi_built
-		sleep 0.1
-		i=$((i + 1))
-	done
-	grep -q 'host vm2 built' "$d/droverd.log" && seen uefi_built
-	seen uefi_install_vm_exited
 	ok "the UEFI VM installed itself and rebooted within 900 s" \
-		sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+		install_wait vm2 "$d/console2.log" uefi_
 	like "the installer chose UEFI: GPT and GRUB" \
 		"$(tr -d '\r' <"$d/console2.log" | tr '\n' ' ')" \
 		'drover: partitioning /dev/vda \(uefi\).*installing the boot loader \(GRUB, UEFI\).*drover-installer: installed'
@@ -366,28 +351,13 @@ else
 
 	# The second boot: OVMF's PXE, iPXE asks droverd and exits, OVMF boots the disk:
 	# GRUB, Debian, sshd.
-	boots=$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")
-	vm_uefi 2 "$MAC2"
-	i=0
-	until nsx sh -c "echo | busybox nc -w 1 $IP2 22" 2>/dev/null | grep -q SSH-2.0 ||
-		[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
-		sleep 1
-		i=$((i + 1))
-	done
-	phase uefi_sshd_up
-	like "the UEFI-installed system's sshd answers" \
-		"$(nsx sh -c "echo | busybox nc -w 2 $IP2 22" 2>&1)" 'SSH-2\.0-OpenSSH'
-	ok "it network-booted first (iPXE asked droverd, which said exit)" \
-		test "$(grep -c "bootfile-name.*/unattended/iPXE" "$d/dnsmasq.log")" -gt "$boots"
+	disk_boot "$IP2" uefi_sshd_up exit vm_uefi 2 "$MAC2"
 	like "iPXE returned to the firmware, which went on to the disk" \
 		"$(tr -d '\r' <"$d/console2.log")" 'BdsDxe: failed to start Boot[0-9A-F]+ "UEFI PXEv4'
 	like "OVMF booted the disk's removable-media loader" "$(tr -d '\r' <"$d/console2.log")" \
 		'BdsDxe: starting Boot[0-9A-F]+ "UEFI Misc Device"'
 	like "then GRUB booted it from the disk" "$(tr -d '\r' <"$d/console2.log")" \
 		'Debian GNU/Linux \(vm2'
-	cat >"$d/inventory2" <<EOF
-vm2 ansible_host=$IP2 ansible_user=root ansible_ssh_private_key_file=$d/id ansible_ssh_known_hosts_file=$d/kh2
-EOF
 	cat >"$d/check2.yml" <<'EOF'
 - hosts: vm2
   gather_facts: false
@@ -405,10 +375,8 @@ EOF
     - name: with GRUB at the removable-media path
       command: test -s /boot/efi/EFI/BOOT/BOOTX64.EFI
 EOF
-	nsx "$top_builddir/drover" play "$d/check2.yml" -i "$d/inventory2" >"$d/play3.log" 2>&1
-	ok "drover play verifies the UEFI install on it (recorded host key)" test $? -eq 0
-	like "with every task ok" "$(cat "$d/play3.log")" \
-		'vm2 +: ok=5 +changed=[0-9]+ +unreachable=0 +failed=0'
+	check_play vm2 "$IP2" "$d/kh2" "$d/check2.yml" 5 \
+		"drover play verifies the UEFI install on it (recorded host key)"
 	phase uefi_playbook
 fi
 
@@ -416,9 +384,12 @@ fi
 # mkfs.ext4 -d: no loop device) installed on vm1 again under BIOS (streamed, checked,
 # grown, extlinux behind the GPT MBR code); then vm2's installed UEFI disk as an operator's
 # qcow2 "golden image", imported, installed on a third, UEFI, VM with its own GRUB.
-kill "$QEMU_PID" 2>/dev/null
-wait "$QEMU_PID" 2>/dev/null
-drover image create deb12raw --format raw --suite bookworm \
+pxe_vm_stop
+# With cloud-init, when tests/run-all fetched its packages: vm1's first boot of it applies
+# the #cloud-config user_data from the NoCloud seed.
+ci=
+image_cloudinit_debs_present "$IMAGE_CLOUDINIT_CACHE" && ci=cloud-init
+drover image create deb12raw --format raw --suite bookworm ${ci:+--packages "$ci"} \
 	--mirror http://198.18.0.1:8081/debian --trusted --exclude "$excl" --follow \
 	>"$d/image-raw.log" 2>&1
 ok "drover image create deb12raw --format raw builds it" test $? -eq 0
@@ -435,30 +406,42 @@ like "a GPT disk: the EFI system partition, then root" "$(tr '\n' ' ' <"$d/deb12
 echo "# raw image: $(wc -c <"$d/deb12raw.zst") bytes compressed, $(wc -c <"$d/deb12raw.raw") raw"
 rm -f "$d/deb12raw.raw" "$d/deb12raw.zst"
 
-ok "vm1 takes the raw image" drover host update vm1 --image deb12raw
+# (-p replaces the host's parameters: all of them, without the post-install jobs.)
+ok "vm1 takes the raw image (no post-install jobs this time)" drover host update vm1 \
+	--image deb12raw -p "ssh_authorized_keys=$(cat "$d/id.pub")" -p ansible_user=root
 ok "drover host build vm1 again" drover host build vm1
 : >"$d/console.log"
 vm -boot n -no-reboot
-i=0
-while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-phase raw_install_vm_exited
-ok "vm1 wrote the raw image and rebooted within 900 s" sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+ok "vm1 wrote the raw image and rebooted within 900 s" install_wait vm1 "$d/console.log" raw_
 like "streamed onto the disk, grown, extlinux behind the GPT MBR" \
 	"$(tr -d '\r' <"$d/console.log" | tr '\n' ' ')" \
 	'drover: writing .*/images/deb12raw\.raw\.zst to /dev/vda \(bios\).*drover: growing /dev/vda2.*installing the boot loader \(extlinux, BIOS\).*drover-installer: installed'
 like "vm1 is installed again" "$(drover host list 2>&1)" 'vm1 +- +Debian 12 +installed +false'
 drover host known-hosts vm1 >"$d/kh" 2>&1
-vm -boot n
-i=0
-until nsx sh -c "echo | busybox nc -w 1 $IP 22" 2>/dev/null | grep -q SSH-2.0 ||
-	[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
-	sleep 1
-	i=$((i + 1))
-done
-phase raw_sshd_up
+disk_boot "$IP" raw_sshd_up sanboot vm -boot n
+if [ -n "$ci" ]; then
+	like "the installer seeded cloud-init with the #cloud-config user_data" \
+		"$(tr -d '\r' <"$d/console.log")" 'user_data: a NoCloud seed for cloud-init'
+	# cloud-init's first boot: over SSH checked against the key built recorded, which
+	# cloud-init (ssh module, init stage, before sshd) must have kept.
+	vm1_ssh 'timeout 900 cloud-init status --wait --long' >"$d/ci-status" 2>&1
+	phase cloud_init_done
+	like "cloud-init ran to completion (cloud-init status)" "$(cat "$d/ci-status")" \
+		'^status: done$'
+	like "from Drover's NoCloud seed" "$(cat "$d/ci-status")" \
+		'DataSourceNoCloud \[seed=/var/lib/cloud/seed/nocloud\]'
+	is "with no errors in any stage (result.json)" "$(vm1_ssh \
+		"python3 -c 'import json; print(json.load(open(\"/run/cloud-init/result.json\"))[\"v1\"][\"errors\"])'" 2>&1)" \
+		"[]"
+	is "write_files wrote its file" "$(vm1_ssh cat /etc/drover-cloud-init 2>&1)" \
+		"vm1 written by cloud-init"
+	is "runcmd ran its command" "$(vm1_ssh cat /root/runcmd-hostname 2>&1)" vm1
+	is "the host keys are still those built recorded, and no other (a fresh SSH connection)" \
+		"$(vm1_ssh 'cat /etc/ssh/ssh_host_*_key.pub' 2>&1 | cut -d' ' -f1,2 | sort)" \
+		"$(cut -d' ' -f2,3 "$d/kh" | sort)"
+else
+	skip "cloud-init's first boot" "no cloud-init packages in $IMAGE_CLOUDINIT_CACHE (tests/run-all downloads them)"
+fi
 cat >"$d/check-raw.yml" <<'EOF'
 - hosts: vm1
   gather_facts: false
@@ -478,15 +461,12 @@ cat >"$d/check-raw.yml" <<'EOF'
         that:
           - hn.stdout == 'vm1'
 EOF
-nsx "$top_builddir/drover" play "$d/check-raw.yml" -i "$d/inventory" >"$d/play4.log" 2>&1
-ok "drover play checks the raw install (its new recorded host key)" test $? -eq 0
-like "with every task ok" "$(cat "$d/play4.log")" \
-	'vm1 +: ok=5 +changed=[0-9]+ +unreachable=0 +failed=0'
+check_play vm1 "$IP" "$d/kh" "$d/check-raw.yml" 5 \
+	"drover play checks the raw install (its new recorded host key)"
 phase raw_playbook
 
 if [ -r "$ovmf" ] && [ -s "$d/disk2.img" ] && command -v qemu-img >/dev/null; then
-	kill "$QEMU_PID" 2>/dev/null
-	wait "$QEMU_PID" 2>/dev/null
+	pxe_vm_stop
 	# vm2's disk as an operator's golden image (qcow2, converted back by droverd).
 	qemu-img convert -f raw -O qcow2 "$d/disk2.img" "$d/golden.qcow2"
 	drover image create golden --url "file://$d/golden.qcow2" --follow >"$d/image-golden.log" 2>&1
@@ -503,31 +483,15 @@ if [ -r "$ovmf" ] && [ -s "$d/disk2.img" ] && command -v qemu-img >/dev/null; th
 	truncate -s 4G "$d/disk3.img"
 	: >"$d/console3.log"
 	vm_uefi 3 "$MAC3" -no-reboot
-	i=0
-	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
-	phase golden_install_vm_exited
 	ok "vm3 wrote the imported image and rebooted within 900 s" \
-		sh -c "! kill -0 $QEMU_PID 2>/dev/null"
+		install_wait vm3 "$d/console3.log" golden_
 	like "grown, its own boot loader kept" "$(tr -d '\r' <"$d/console3.log" | tr '\n' ' ')" \
 		'drover: writing .*/images/golden\.raw\.zst to /dev/vda \(uefi\).*drover: growing /dev/vda2.*drover: running the finish template.*drover-installer: installed'
 	like "vm3 is installed" "$(drover host list 2>&1)" 'vm3 +- +Debian 12 +installed +false'
 	drover host known-hosts vm3 >"$d/kh3" 2>&1
 	ok "with a host key of its own, not vm2's" \
 		test "$(cut -d' ' -f2- "$d/kh3")" != "$(cut -d' ' -f2- "$d/kh2")"
-	vm_uefi 3 "$MAC3"
-	i=0
-	until nsx sh -c "echo | busybox nc -w 1 $IP3 22" 2>/dev/null | grep -q SSH-2.0 ||
-		[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
-		sleep 1
-		i=$((i + 1))
-	done
-	phase golden_sshd_up
-	cat >"$d/inventory3" <<EOF
-vm3 ansible_host=$IP3 ansible_user=root ansible_ssh_private_key_file=$d/id ansible_ssh_known_hosts_file=$d/kh3
-EOF
+	disk_boot "$IP3" golden_sshd_up exit vm_uefi 3 "$MAC3"
 	cat >"$d/check3.yml" <<'EOF'
 - hosts: vm3
   gather_facts: false
@@ -543,10 +507,7 @@ EOF
     - name: root grown to the 4 GiB disk
       shell: test "$(df -k --output=size / | tail -1)" -gt 3000000
 EOF
-	nsx "$top_builddir/drover" play "$d/check3.yml" -i "$d/inventory3" >"$d/play5.log" 2>&1
-	ok "drover play checks vm3 (its own recorded host key)" test $? -eq 0
-	like "with every task ok" "$(cat "$d/play5.log")" \
-		'vm3 +: ok=4 +changed=[0-9]+ +unreachable=0 +failed=0'
+	check_play vm3 "$IP3" "$d/kh3" "$d/check3.yml" 4 "drover play checks vm3 (its own recorded host key)"
 	phase golden_playbook
 else
 	skip "the imported golden image on a UEFI VM" "no OVMF, UEFI disk or qemu-img"
@@ -554,16 +515,10 @@ fi
 
 echo "# phases (s since start): $(tr '\n' ' ' <"$d/phases")"
 if [ "$tap_failed" -ne 0 ]; then
-	echo "# --- console"; tail -40 "$d/console.log" | sed 's/^/# /'
-	echo "# --- image build"; tail -15 "$d/image.log" | sed 's/^/# /'
-	echo "# --- droverd"; tail -15 "$d/droverd.log" | sed 's/^/# /'
-	echo "# --- dnsmasq"; tail -8 "$d/dnsmasq.log" | sed 's/^/# /'
-	echo "# --- play"; cat "$d/play.log" 2>/dev/null | tail -15 | sed 's/^/# /'
-	[ -f "$d/console2.log" ] && { echo "# --- UEFI console"; tail -40 "$d/console2.log" | sed 's/^/# /'; }
-	[ -f "$d/play3.log" ] && { echo "# --- UEFI play"; tail -15 "$d/play3.log" | sed 's/^/# /'; }
-	for f in console3.log image-raw.log image-golden.log play4.log play5.log; do
-		[ -f "$d/$f" ] && { echo "# --- $f"; tail -25 "$d/$f" | sed 's/^/# /'; }
-	done
-	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
+	pxe_vm_tails "$d/console.log" "$d/image.log" "$d/droverd.log" "$d/dnsmasq.log" \
+		"$d/check.yml.log" "$d/play2.log" "$d/console2.log" "$d/check2.yml.log" \
+		"$d/console3.log" "$d/image-raw.log" "$d/image-golden.log" "$d/check-raw.yml.log" \
+		"$d/check3.yml.log" "$d/ci-status" \
+		"$d/profile-job.log" "$d/packages" "$d/qemu.log"
 fi
 done_testing

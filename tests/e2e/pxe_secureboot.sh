@@ -20,14 +20,13 @@
 . "$top_srcdir/tests/lib/tap.sh"
 . "$top_srcdir/tests/lib/secboot.sh"
 . "$top_srcdir/tests/lib/image.sh"
+. "$top_srcdir/tests/lib/pxe_vm.sh"
 : "${top_builddir:?}"
 [ "$(id -u)" -eq 0 ] || skip_all "needs root (network namespace, tap device)"
 once_per_run
-for c in qemu-system-x86_64 dnsmasq busybox ip curl cpio gzip sfdisk mke2fs modprobe \
-	dpkg-deb sbverify sbattach ssh-keygen ssh mmdebstrap apt-ftparchive nginx mkfs.vfat zstd blkid; do
-	command -v "$c" >/dev/null 2>&1 || [ -x "/usr/sbin/$c" ] || [ -x "/sbin/$c" ] ||
-		skip_all "$c is not installed"
-done
+m=$(pxe_vm_missing qemu-system-x86_64 dnsmasq busybox ip curl cpio gzip sfdisk mke2fs \
+	modprobe dpkg-deb sbverify sbattach ssh-keygen ssh mmdebstrap apt-ftparchive nginx \
+	mkfs.vfat zstd blkid) && skip_all "$m is not installed"
 code=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd
 vars=/usr/share/OVMF/OVMF_VARS_4M.ms.fd
 [ -r "$code" ] && [ -r "$vars" ] || skip_all "no Secure Boot OVMF ($code, $vars: ovmf package)"
@@ -41,61 +40,22 @@ kernel=/boot/vmlinuz-$kver
 sbverify --list "$kernel" 2>/dev/null | grep -q 'Debian Secure Boot Signer' ||
 	skip_all "$kernel is not signed by Debian"
 
-ns=drover-pxesb-$$
 d=$TAP_TMP
-state=$d/state
-root=$d/tftp
-U=http://198.18.0.1:8080
+PXE_DIR=$d
 MAC=52:54:00:12:36:01
 IP=198.18.0.41
-DROVERD_PID=
-DNSMASQ_PID=
-QEMU_PID=
 IMAGE_PID=
 NGINX_PID=
-cleanup() {
-	for p in $QEMU_PID $DNSMASQ_PID $IMAGE_PID $DROVERD_PID $NGINX_PID; do
-		kill "$p" 2>/dev/null
-	done
-	for p in $QEMU_PID $DNSMASQ_PID $IMAGE_PID $DROVERD_PID $NGINX_PID; do
-		i=0
-		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		kill -9 "$p" 2>/dev/null
-	done
-	ip netns del "$ns" 2>/dev/null
-	[ -n "${KEEP:-}" ] || rm -rf "$TAP_TMP"
-}
-trap cleanup EXIT INT TERM
-nsx() { ip netns exec "$ns" "$@"; }
+PXE_VM_PIDVARS="$PXE_VM_PIDVARS IMAGE_PID NGINX_PID"
 
-ip netns add "$ns" || skip_all "cannot create a network namespace"
-nsx ip link set lo up
-nsx ip link add br0 type bridge
-nsx ip tuntap add dev tap0 mode tap
-nsx ip link set tap0 master br0
-nsx ip addr add 198.18.0.1/24 dev br0
-nsx ip link set tap0 up
-nsx ip link set br0 up
+pxe_vm_net drover-pxesb || skip_all "cannot create a network namespace"
+state=$PXE_STATE
+root=$PXE_ROOT
 ok "test network is up" nsx ip -4 addr show br0
 
 # --- droverd in the namespace, TFTP and HTTP on the bridge address.
-printf 'tftp:\n  root: %s\nlog:\n  debug: [tftp]\n' "$root" >"$d/droverd.yml"
-DROVER_ADMIN_PASSWORD=e2e-password ip netns exec "$ns" "$top_builddir/droverd" \
-	--config "$d/droverd.yml" --listen 198.18.0.1:8080 --tftp-listen 198.18.0.1:69 \
-	--state-dir "$state" >"$d/droverd.log" 2>&1 &
-DROVERD_PID=$!
-i=0
-until grep -q ' ready in ' "$d/droverd.log" 2>/dev/null || [ $i -ge 100 ]; do
-	sleep 0.1
-	i=$((i + 1))
-done
-ok "droverd is ready in the namespace" grep -q ' ready in ' "$d/droverd.log"
-export DROVER_CONFIG="$d/cli.yml" DROVER_SERVER=$U
-ok "drover login" nsx env DROVER_PASSWORD=e2e-password "$top_builddir/drover" login
-drover() { nsx "$top_builddir/drover" "$@"; }
+ok "droverd is ready in the namespace, drover logged in" \
+	pxe_vm_droverd "$(printf 'log:\n  debug: [tftp]\n')"
 
 # --- the signed boot loaders from the .debs (unpacked by droverd), and the installer.
 drover --json pxe setup --from "$SECBOOT_DEB_CACHE" >"$d/setup.json" 2>&1
@@ -114,7 +74,7 @@ like "the installer's kernel is Debian's signed one" \
 # --- the image, built while the VM is shown unsigned binaries: mmdebstrap as a droverd job,
 # from a repository of the .debs tests/run-all downloaded, served by nginx in the namespace.
 like "repository of the image's packages" "$(image_repo_build "$d/repo" 2>&1; echo rc=$?)" 'rc=0$'
-image_repo_serve "$d/repo" "$ns" 198.18.0.1:8081
+image_repo_serve "$d/repo" "$PXE_NS" 198.18.0.1:8081
 NGINX_PID=$IMAGE_NGINX_PID
 ok "nginx serves it" nsx curl -sf -o /dev/null http://198.18.0.1:8081/debian/dists/bookworm/Release
 excl=/usr/share/doc/*,/usr/share/man/*,/usr/share/locale/*
@@ -131,19 +91,12 @@ ok "a subnet booting UEFI clients through the signed shim" drover subnet create 
 	--network 198.18.0.0 --mask 255.255.255.0 --from 198.18.0.100 --to 198.18.0.200 \
 	--pxe-loader 'Grub2 UEFI SecureBoot'
 
-# dnsmasq (DHCP only) with droverd's configuration.
-start_dnsmasq() {
-	ip netns exec "$ns" /usr/sbin/dnsmasq -d --port=0 --user=root --interface=br0 \
-		--bind-interfaces --conf-file="$state/pxe/dnsmasq.conf" \
-		--dhcp-leasefile="$d/leases" --log-dhcp >>"$d/dnsmasq.log" 2>&1 &
-	DNSMASQ_PID=$!
-	sleep 0.5
-}
+# restart_dnsmasq: dnsmasq (DHCP only) started again to read droverd's configuration, with
+# an empty log.
 restart_dnsmasq() {
-	kill "$DNSMASQ_PID"
-	wait "$DNSMASQ_PID" 2>/dev/null
+	pxe_vm_dnsmasq_stop
 	: >"$d/dnsmasq.log"
-	start_dnsmasq
+	pxe_vm_dnsmasq "$d/dnsmasq.log"
 }
 
 # vm CONSOLE [MAC]: the Secure Boot VM (Microsoft's keys in a fresh copy of the variables),
@@ -152,39 +105,15 @@ restart_dnsmasq() {
 vm() {
 	cp "$vars" "$d/vars.fd"
 	: >"$1"
-	ip netns exec "$ns" qemu-system-x86_64 -accel tcg -m 768 -nodefaults -display none \
-		-no-reboot -machine q35,smm=on -global driver=cfi.pflash01,property=secure,value=on \
+	pxe_vm_qemu -m 768 -no-reboot -machine q35,smm=on \
+		-global driver=cfi.pflash01,property=secure,value=on \
 		-drive if=pflash,format=raw,unit=0,readonly=on,file="$code" \
-		-drive if=pflash,format=raw,unit=1,file="$d/vars.fd" \
-		-serial "file:$1" \
-		-netdev tap,id=n0,ifname=tap0,script=no,downscript=no \
+		-drive if=pflash,format=raw,unit=1,file="$d/vars.fd" -serial "file:$1" \
 		-device virtio-net-pci,netdev=n0,mac="${2:-$MAC}",romfile=,bootindex=1 \
 		-drive if=none,id=d0,format=raw,file="$d/disk.img" \
-		-device virtio-blk-pci,drive=d0,bootindex=2 \
-		>>"$d/qemu.log" 2>&1 &
-	QEMU_PID=$!
+		-device virtio-blk-pci,drive=d0,bootindex=2
 }
 truncate -s 3G "$d/disk.img"
-# vm_stop: end the VM (it waits at a prompt after a refusal).
-vm_stop() {
-	kill "$QEMU_PID" 2>/dev/null
-	i=0
-	while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
-	kill -9 "$QEMU_PID" 2>/dev/null
-	QEMU_PID=
-}
-# wait_console CONSOLE PATTERN SECONDS: until the console shows PATTERN or the VM ends.
-wait_console() {
-	i=0
-	while [ $i -lt $(($3 * 10)) ]; do
-		tr -d '\r' <"$1" 2>/dev/null | grep -aqE "$2" && return 0
-		kill -0 "$QEMU_PID" 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	tr -d '\r' <"$1" 2>/dev/null | grep -aqE "$2"
-}
-
 # --- an unsigned kernel: GRUB asks shim to verify it and refuses to boot it.
 mkdir -p "$root/test"
 cp "$kernel" "$root/test/vmlinuz-unsigned"
@@ -208,14 +137,13 @@ ok "a host sb1 on that OS" drover host create --name sb1 --mac "$MAC" --ip "$IP"
 	--operatingsystem Unsigned --provision-method build \
 	-p "ssh_authorized_keys=$(cat "$d/id.pub")"
 ok "in build" drover host build sb1
-start_dnsmasq
-ok "dnsmasq runs" kill -0 "$DNSMASQ_PID"
+ok "dnsmasq runs" pxe_vm_dnsmasq "$d/dnsmasq.log"
 t1=$(date +%s)
 vm "$d/console2.log"
-ok "GRUB refuses the unsigned kernel" wait_console "$d/console2.log" \
+ok "GRUB refuses the unsigned kernel" pxe_vm_wait_console "$d/console2.log" \
 	'error: bad shim signature' 300
 echo "# refusal after $(($(date +%s) - t1)) s"
-vm_stop
+pxe_vm_stop
 ok "GRUB had fetched it" grep -q 'RRQ test/vmlinuz-unsigned' "$d/droverd.log"
 ok "and it never started" sh -c "! tr -d '\r' <'$d/console2.log' | grep -aq 'Linux version'"
 
@@ -225,11 +153,11 @@ restart_dnsmasq
 ok "dnsmasq restarted with it" kill -0 "$DNSMASQ_PID"
 t1=$(date +%s)
 vm "$d/console3.log"
-ok "OVMF refuses to run it" wait_console "$d/console3.log" \
+ok "OVMF refuses to run it" pxe_vm_wait_console "$d/console3.log" \
 	'BdsDxe: failed to load Boot[0-9]+ "UEFI PXEv4 .*: Access Denied' 300
 sleep 1
 echo "# refusal after $(($(date +%s) - t1)) s"
-vm_stop
+pxe_vm_stop
 like "dnsmasq handed out snponly.efi" "$(cat "$d/dnsmasq.log")" 'bootfile-name +snponly\.efi'
 like "after fetching it" "$(tr -d '\r' <"$d/console3.log")" \
 	'NBP filename is snponly\.efi'
@@ -279,12 +207,11 @@ like "GRUB's discovery configuration is served" \
 MAC2=52:54:00:12:36:02
 t1=$(date +%s)
 vm "$d/console5.log" "$MAC2"
-ok "an unknown VM boots the discovery image under Secure Boot and powers off" wait_console \
+ok "an unknown VM boots the discovery image under Secure Boot and powers off" pxe_vm_wait_console \
 	"$d/console5.log" 'drover-sb-discovery: posted' 300
-i=0
-while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+pxe_vm_wait_exit 10
 echo "# discovery: power-on to facts posted $(($(date +%s) - t1)) s"
-vm_stop
+pxe_vm_stop
 con=$(tr -d '\r' <"$d/console5.log")
 like "GRUB said why" "$con" "Drover: $MAC2 is unknown: booting the discovery image"
 like "its kernel says Secure Boot is on" "$con" 'secureboot: Secure boot enabled'
@@ -335,17 +262,9 @@ phases_poll() {
 	grep -q 'host sb1 built' "$d/droverd.now" && seen built
 	return 0
 }
-i=0
-while kill -0 "$QEMU_PID" 2>/dev/null && [ $i -lt 9000 ]; do
-	phases_poll
-	sleep 0.1
-	i=$((i + 1))
-done
-phases_poll
+pxe_vm_wait_exit 900 phases_poll
 echo "# Secure Boot install VM ran for $(($(date +%s) - t0)) s"
-echo "# phases (ms after power-on): $(tr '\n' ' ' <"$d/phases")"
-is "every phase was seen, in order: DHCP, shim, GRUB, grub.cfg-01-<mac>, kernel, initrd, Linux, installer, image, boot loader, built" \
-	"$(cut -d' ' -f1 "$d/phases" | tr '\n' ' ')" \
+pxe_vm_phases "every phase was seen, in order: DHCP, shim, GRUB, grub.cfg-01-<mac>, kernel, initrd, Linux, installer, image, boot loader, built" \
 	"dhcp shim grub grub_cfg kernel initrd linux installer image boot_loader built "
 ok "the VM installed and rebooted within 900 s" sh -c "! kill -0 $QEMU_PID 2>/dev/null"
 QEMU_PID=
@@ -369,12 +288,7 @@ like "its grub.cfg-01-<mac> now chainloads the disk's boot loader" \
 # chainloads the disk's shim; shim and GRUB from the disk, Debian, sshd.
 t1=$(date +%s)
 vm "$d/console4.log"
-i=0
-until nsx sh -c "echo | busybox nc -w 1 $IP 22" 2>/dev/null | grep -q SSH-2.0 ||
-	[ $i -ge 600 ] || ! kill -0 "$QEMU_PID" 2>/dev/null; do
-	sleep 1
-	i=$((i + 1))
-done
+pxe_vm_wait_ssh "$IP" 600
 echo "# power-on to sshd of the installed system: $(($(date +%s) - t1)) s"
 like "the installed system's sshd answers" \
 	"$(nsx sh -c "echo | busybox nc -w 2 $IP 22" 2>&1)" 'SSH-2\.0-OpenSSH'
@@ -383,10 +297,7 @@ like "it network-booted first: GRUB from droverd chainloaded the disk's shim" "$
 	"Drover: booting the local disk's /EFI/BOOT/BOOTX64\\.EFI"
 like "GRUB booted the installed system from the disk" "$con" 'Debian GNU/Linux \(sb1'
 like "whose kernel reports Secure Boot enabled" "$con" 'secureboot: Secure boot enabled'
-sshx() {
-	nsx ssh -q -i "$d/id" -o UserKnownHostsFile="$d/kh" -o StrictHostKeyChecking=yes \
-		-o BatchMode=yes -o ConnectTimeout=20 "root@$IP" "$@"
-}
+sshx() { pxe_vm_ssh "$IP" "$d/kh" "$d/id" "$@"; }
 mkdir -p "$d/esp"
 sshx 'mount -t securityfs securityfs /sys/kernel/security 2>/dev/null; cat /sys/kernel/security/lockdown' \
 	>"$d/lockdown" 2>&1
@@ -406,13 +317,9 @@ like "where its grub.cfg finds the root file system and its /boot/grub/grub.cfg"
 	"$(tr '\n' ' ' <"$d/esp/debian_grub.cfg")" \
 	"search.fs_uuid [0-9a-f-]+ root .*configfile \\\$prefix/grub.cfg"
 ok "MokManager is there too" test -s "$d/esp/BOOT_mmx64.efi"
-vm_stop
+pxe_vm_stop
 
 if [ "$tap_failed" -ne 0 ]; then
-	for c in "$d"/console*.log; do echo "# --- $c"; tr -d '\r' <"$c" | tail -25 | sed 's/^/# /'; done
-	echo "# --- image"; tail -15 "$d/image.log" | sed 's/^/# /'
-	echo "# --- dnsmasq"; tail -15 "$d/dnsmasq.log" | sed 's/^/# /'
-	echo "# --- droverd"; tail -25 "$d/droverd.log" | sed 's/^/# /'
-	echo "# --- qemu"; tail -5 "$d/qemu.log" | sed 's/^/# /'
+	pxe_vm_tails "$d"/console*.log "$d/image.log" "$d/dnsmasq.log" "$d/droverd.log" "$d/qemu.log"
 fi
 done_testing

@@ -227,6 +227,9 @@ print(md["instance-id"], md["local-hostname"], ud.decode().splitlines()[0])' 2>&
 				/var/lib/cloud/seed/nocloud/user-data 2>&1)" 'Valid cloud-config'
 		like "only NoCloud probed" "$(cat "$tree/etc/cloud/cloud.cfg.d/90-drover.cfg")" \
 			'^datasource_list: \[ NoCloud, None \]$'
+		like "keeping the host keys built reported (none added), Drover's network, C.UTF-8" \
+			"$(in_tree python3 -c 'import yaml; c = yaml.safe_load(open("/etc/cloud/cloud.cfg.d/90-drover.cfg")); print(c["ssh_deletekeys"], c["ssh_genkeytypes"], c["network"], c["locale"])' 2>&1)" \
+			"^False \[\] \{'config': 'disabled'\} C\.UTF-8$"
 		ok "nothing ran it now: cloud-init applies it at first boot" \
 			test ! -e "$tree/var/lib/cloud/instance"
 	else

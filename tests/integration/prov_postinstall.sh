@@ -118,6 +118,14 @@ is "node1's package profile is stored, dpkg's" \
 n=$(dpkg-query -W -f='${db:Status-Abbrev}\n' | grep -c '^ii')
 is "with every installed package" \
 	"$(echo "$prof" | python3 -c 'import json,sys; print(json.load(sys.stdin)["package_count"])' 2>&1)" "$n"
+"$DROVER" host packages node1 >"$T/packages" 2>&1
+like "drover host packages lists them, dpkg's versions" "$(cat "$T/packages")" \
+	"^dpkg +$(dpkg-query -W -f='${Version}' dpkg | sed 's/[.+]/\\&/g') +amd64$"
+is "one a line under a header" "$(tail -n +2 "$T/packages" | grep -c .)" "$n"
+ok "a host with no profile" "$DROVER" host create --name bare --mac 52:54:00:00:01:02
+"$DROVER" host packages bare >"$T/nopk" 2>&1
+is "drover host packages fails for it" "$?" 1
+like "saying so" "$(cat "$T/nopk")" "404 no package profile collected from host 'bare' yet"
 ok "no playbook job this time (post_install_playbook is empty)" \
 	test "$(last_playbook_job "$job2" 2>/dev/null)" = ""
 ok "post_install_profile off again" "$DROVER" host update node1 -p post_install_profile=false

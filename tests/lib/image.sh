@@ -4,8 +4,9 @@
 #                            every .deb a minbase bookworm image with IMAGE_PACKAGES needs,
 #                            collected by one mmdebstrap run against the machine's mirror
 #   image_debs_present DIR   whether DIR has them
-#   image_repo_build DIR     DIR/debian: those .debs as a bookworm repository with dists/
-#                            (apt-ftparchive; unsigned, so images use it with --trusted)
+#   image_repo_build DIR     DIR/debian: those .debs (and cloud-init's, when
+#                            IMAGE_CLOUDINIT_CACHE has them) as a bookworm repository with
+#                            dists/ (apt-ftparchive; unsigned, so images use it with --trusted)
 #   image_repo_sign DIR KEY  signs it with KEY of $GNUPGHOME (images then use --gpg-key)
 #   image_repo_serve DIR NS ADDR:PORT  nginx in namespace NS serving DIR at ADDR:PORT
 #   image_cloudinit_debs_fetch DIR    cloud-init and the .debs it needs beyond those above
@@ -17,6 +18,7 @@
 # image tests build with no --packages.
 
 IMAGE_DEB_CACHE=${IMAGE_DEB_CACHE:-/var/cache/drover-tests/image-debs}
+IMAGE_CLOUDINIT_CACHE=${IMAGE_CLOUDINIT_CACHE:-/var/cache/drover-tests/image-debs-cloud-init}
 IMAGE_PACKAGES="linux-image-amd64,initramfs-tools,systemd-sysv,udev,openssh-server,extlinux,grub-efi-amd64-bin,grub2-common,dosfstools,grub-efi-amd64-signed,shim-signed"
 
 image_debs_fetch() {
@@ -40,7 +42,8 @@ image_debs_present() {
 image_repo_build() {
 	r=$1/debian
 	mkdir -p "$r/pool/main" "$r/dists/bookworm/main/binary-amd64" || return 1
-	for f in "$IMAGE_DEB_CACHE"/*.deb; do
+	for f in "$IMAGE_DEB_CACHE"/*.deb "$IMAGE_CLOUDINIT_CACHE"/*.deb; do
+		[ -e "$f" ] || continue
 		ln "$f" "$r/pool/main/" 2>/dev/null || cp "$f" "$r/pool/main/" || return 1
 	done
 	(cd "$r" && apt-ftparchive packages pool >dists/bookworm/main/binary-amd64/Packages &&
@@ -97,8 +100,6 @@ image_repo_sign() {
 		gpg --batch --quiet --yes --local-user "$2" --armor --detach-sign \
 			-o "$rel/Release.gpg" "$rel/Release"
 }
-
-IMAGE_CLOUDINIT_CACHE=${IMAGE_CLOUDINIT_CACHE:-/var/cache/drover-tests/image-debs-cloud-init}
 
 image_cloudinit_debs_fetch() {
 	d=$1
