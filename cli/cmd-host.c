@@ -606,7 +606,7 @@ cmd_discovered_provision(struct cli *cli, int argc, char **argv)
 static void
 cli_pxe_print(const json_t *p)
 {
-	const char *name;
+	const char *name, *disc;
 	json_t *f;
 
 	printf("%-24s %s\n", "TFTP ROOT", json_string_value(json_object_get(p, "root")));
@@ -625,15 +625,27 @@ cli_pxe_print(const json_t *p)
 	if (json_string_value(json_object_get(p, "missing_packages")) != NULL)
 		printf("%-24s %s\n", "INSTALL",
 		    json_string_value(json_object_get(p, "missing_packages")));
+	if ((disc = json_string_value(json_object_get(p, "discovery"))) != NULL)
+		printf("%-24s %s\n", "DISCOVERY",
+		    strcmp(disc, "installer") == 0 ? "on: Drover's installer is the discovery image"
+		    : strcmp(disc, "own") == 0     ? "on: the operator's image in discovery/"
+		                                   : "off (drover pxe setup --discovery)");
+	if (json_integer_value(json_object_get(p, "installer_job")) > 0)
+		printf("%-24s job %lld (drover job follow %lld)\n", "INSTALLER BUILD",
+		    (long long)json_integer_value(json_object_get(p, "installer_job")),
+		    (long long)json_integer_value(json_object_get(p, "installer_job")));
 }
 
-/* drover pxe status | drover pxe setup [--from DIR] [--download] */
+/* drover pxe status | drover pxe setup [--from DIR] [--download]
+ * [--discovery|--no-discovery] */
 int
 cmd_pxe(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' },
 		{ "download", no_argument, NULL, 'd' },
+		{ "discovery", no_argument, NULL, 'D' },
+		{ "no-discovery", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_json_ json_t *p = NULL, *body = NULL;
@@ -649,6 +661,10 @@ cmd_pxe(struct cli *cli, int argc, char **argv)
 				return cli_usage(cli_cmd_find("pxe", "setup"));
 			if (c == 'd') {
 				json_object_set_new(body, "download", json_true());
+				continue;
+			}
+			if (c == 'D' || c == 'N') {
+				json_object_set_new(body, "discovery", json_boolean(c == 'D'));
 				continue;
 			}
 			/* droverd reads the directory; a relative one is this shell's. */

@@ -221,10 +221,14 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Forget a discovered machine." },
 	{ "pxe", "status", cmd_pxe, CLI_REMOTE, "pxe status",
 	    "The TFTP root, which boot loaders are in it, TFTP counters." },
-	{ "pxe", "setup", cmd_pxe, CLI_REMOTE, "pxe setup [--from DIR] [--download]",
+	{ "pxe", "setup", cmd_pxe, CLI_REMOTE,
+	    "pxe setup [--from DIR] [--download] [--discovery|--no-discovery]",
 	    "Place the boot loaders of Debian's packages in the TFTP root (admin): installed "
 	    "ones, a directory of .debs or files unpacked from them (--from, on droverd's "
-	    "machine), or .debs apt-get downloads (--download); never installs them." },
+	    "machine), or .debs apt-get downloads (--download); never installs them. Builds "
+	    "Drover's installer, and with --discovery makes it the discovery image too "
+	    "(unknown machines that network-boot post their facts); --no-discovery removes "
+	    "the discovery image." },
 #undef CLI_RESOURCE_VERBS
 	{ NULL, "play", cmd_play, 0,
 	    "play PLAYBOOK [-i INVENTORY]... [-l LIMIT] [-t TAGS] [--skip-tags TAGS] "
