@@ -5,6 +5,7 @@
 #define LOG_COMPONENT "cli"
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -550,22 +551,59 @@ static const struct cli_column discovered_cols[] = {
     {"LAST SEEN", "last_seen", CLI_COL_TIME},
 };
 
-/* drover discovered list */
+/* drover discovered list [--search S] */
 int
 cmd_discovered_list(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "search", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
 	_cleanup_json_ json_t *answer = NULL;
-	int rc;
+	_cleanup_free_ char *path = NULL, *enc = NULL;
+	int rc, c;
 
-	if (argc != 1)
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's')
+			return cli_usage(cli_cmd_find("discovered", "list"));
+		free(enc);
+		enc = cli_urlencode(optarg);
+	}
+	if (optind != argc)
 		return cli_usage(cli_cmd_find("discovered", "list"));
-	if ((rc = cli_api(cli, "GET", "/api/v2/discovered_hosts", NULL, &answer)) != 0)
+	path = xasprintf("/api/v2/discovered_hosts%s%s", enc != NULL ? "?search=" : "",
+	    enc != NULL ? enc : "");
+	if ((rc = cli_api(cli, "GET", path, NULL, &answer)) != 0)
 		return rc;
 	if (cli->json)
 		cli_print_json(answer);
 	else
 		cli_table(
 		    discovered_cols, nitems(discovered_cols), json_object_get(answer, "results"));
+	return 0;
+}
+
+/* drover discovered show MAC: the machine and every fact it posted. */
+int
+cmd_discovered_show(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_t *answer = NULL;
+	_cleanup_free_ char *path = NULL, *enc = NULL, *search = NULL;
+	json_t *row;
+	int rc;
+
+	if (argc != 2 || strchr(argv[1], '"') != NULL)
+		return cli_usage(cli_cmd_find("discovered", "show"));
+	search = xasprintf("mac = \"%s\"", argv[1]);
+	for (char *p = search; *p != '\0'; p++) /* as droverd stores MACs */
+		*p = *p == '-' ? ':' : (char)tolower((unsigned char)*p);
+	enc = cli_urlencode(search);
+	path = xasprintf("/api/v2/discovered_hosts?search=%s", enc);
+	if ((rc = cli_api(cli, "GET", path, NULL, &answer)) != 0)
+		return rc;
+	if ((row = json_array_get(json_object_get(answer, "results"), 0)) == NULL)
+		return cli_fail("no discovered host %s", argv[1]);
+	cli_print_json(row);
 	return 0;
 }
 

@@ -212,8 +212,10 @@ static const struct cli_cmd cli_cmds[] = {
 	    "--search 'cpus >= 4 and memory_mb >= 8192' --hostgroup HG [--hostname TEMPLATE] "
 	    "[--priority N] [--max-count N]",
 	    "discovery rules"),
-	{ "discovered", "list", cmd_discovered_list, CLI_REMOTE, "discovered list",
-	    "List machines that network-booted unknown and posted their facts." },
+	{ "discovered", "list", cmd_discovered_list, CLI_REMOTE, "discovered list [--search S]",
+	    "List machines that network-booted unknown and posted their facts (search: mac, "
+	    "ip, cpus, memory_mb, cpu_model, firmware, secure_boot, manufacturer, product, "
+	    "serial, disks, disk_gb, first_seen, last_seen)." },
 	{ "discovered", "provision", cmd_discovered_provision, CLI_REMOTE,
 	    "discovered provision MAC --name NAME [--hostgroup HG] [--FIELD VALUE]...",
 	    "Make a host of a discovered machine and build it." },
@@ -334,6 +336,8 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Show a git credential's name, times and the schedules using it." },
 	{ "git-credential", "delete", cmd_gitcred_act, CLI_REMOTE, "git-credential delete NAME",
 	    "Delete a git credential no schedule uses." },
+	{ "discovered", "show", cmd_discovered_show, CLI_REMOTE, "discovered show MAC",
+	    "Show a discovered machine with all the facts it posted." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

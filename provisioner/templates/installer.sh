@@ -1,9 +1,9 @@
 #!/bin/sh
 # installer.sh OUTDIR [KERNEL_VERSION] - Drover's installer for the image provision method,
 # made from this machine's Debian packages: OUTDIR/vmlinuz (linux-image-amd64) and
-# OUTDIR/initrd.img, a gzip'd cpio of busybox-static, sfdisk (fdisk), blkid, mke2fs, e2fsck and
-# resize2fs (e2fsprogs), mkfs.vfat (dosfstools), zstd, GNU tar with their libraries, and the
-# kernel's modules for common disks, NICs, ext4 and vfat.
+# OUTDIR/initrd.img, a gzip'd cpio of busybox-static, sfdisk (fdisk), blkid, mke2fs, e2fsck,
+# resize2fs and tune2fs (e2fsprogs), mkfs.vfat and fatlabel (dosfstools), zstd, GNU tar with
+# their libraries, and the kernel's modules for common disks, NICs, ext4, vfat and efivarfs.
 # Its /init brings the network up with DHCP, fetches url= from the kernel command line
 # (the host's provision template) and runs it. Without url= but with drover_discovery=URL
 # drover_mac=MAC (provisioner/discovery.c prov_discovery_cmdline) it is the discovery image:
@@ -31,9 +31,9 @@ mkdir -p "$w/bin" "$w/sbin" "$w/etc" "$w/proc" "$w/sys" "$w/dev" "$w/tmp" "$w/ru
 	"$w/target" "$w/lib/drover-modules"
 cp "$bb" "$w/bin/busybox"
 # Programs busybox lacks or does too little of, with the libraries they link.
-for p in sfdisk blkid mke2fs e2fsck resize2fs mkfs.vfat zstd tar; do
+for p in sfdisk blkid mke2fs e2fsck resize2fs tune2fs mkfs.vfat fatlabel zstd tar; do
 	f=$(command -v "$p") || {
-		case $p in mkfs.vfat) pkg=dosfstools ;; sfdisk) pkg=fdisk ;; zstd | tar) pkg=$p ;;
+		case $p in mkfs.vfat | fatlabel) pkg=dosfstools ;; sfdisk) pkg=fdisk ;; zstd | tar) pkg=$p ;;
 		blkid) pkg=util-linux ;;
 		*) pkg=e2fsprogs ;; esac
 		echo "installer: $p is not installed (install $pkg)"
@@ -108,15 +108,20 @@ facts() {
 	if [ -d /sys/firmware/efi ]; then
 		printf ', "firmware": "uefi"'
 		mount -t efivarfs efivarfs /sys/firmware/efi/efivars 2>/dev/null
-		f=/sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c
-		if [ -r "$f" ]; then
-			# 4 bytes of attributes, then the value: 1 when Secure Boot is on.
-			[ "$(od -An -tu1 -j4 -N1 "$f" | tr -d ' ')" = 1 ] && sb=true || sb=false
-		elif dmesg | grep -q 'secureboot: Secure boot enabled'; then
-			sb=true
-		elif dmesg | grep -q 'secureboot: Secure boot disabled'; then
-			sb=false
-		fi
+		# 4 bytes of attributes, then the value: 1 when Secure Boot is on (read through a
+		# pipe: efivarfs files cannot seek).
+		case $(cat /sys/firmware/efi/efivars/SecureBoot-8be4df61-93ca-11d2-aa0d-00e098032b8c \
+			2>/dev/null | od -An -tu1 -j4 -N1 | tr -d ' ') in
+		1) sb=true ;;
+		0) sb=false ;;
+		*) # No such variable (firmware without Secure Boot), or no efivarfs.
+			if dmesg | grep -q 'secureboot: Secure boot enabled'; then
+				sb=true
+			elif dmesg | grep -q 'secureboot: Secure boot disabled' ||
+				grep -q ' efivarfs ' /proc/mounts; then
+				sb=false
+			fi ;;
+		esac
 	else
 		printf ', "firmware": "bios"'
 		sb=false

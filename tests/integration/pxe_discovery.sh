@@ -119,6 +119,34 @@ ok "removes the image" test ! -e "$root/discovery/vmlinuz" -a ! -e "$root/discov
 is "keeps the rest" "$(cat "$root/discovery/README")" keep
 "$DROVER" job follow "$(sed -n 's/.*"installer_job": *\([0-9]*\).*/\1/p' "$o/setup.json")" >/dev/null 2>&1
 
+# --- the facts the image posts: drover discovered show and list --search.
+post() {
+	curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+		--data-binary "$1" "$DROVERD_URL/unattended/discovery"
+}
+is "facts posted (as the image does)" "$(post '{"mac": "52:54:00:5d:00:0a", "cpus": 2,
+	"cpu_model": "QEMU Virtual CPU", "memory_mb": 2048, "firmware": "uefi", "secure_boot": true,
+	"manufacturer": "QEMU", "product": "Standard PC (Q35 + ICH9, 2009)", "serial": null,
+	"disks": [{"name": "vda", "size_bytes": 3221225472, "model": null, "serial": "d1",
+	"rotational": true}, {"name": "vdb", "size_bytes": 1073741824}],
+	"nics": [{"name": "eth0", "mac": "52:54:00:5d:00:0a", "link": true}]}')" 200
+is "and another machine's" "$(post '{"mac": "52:54:00:5d:00:0b", "cpus": 1, "memory_mb": 512,
+	"firmware": "bios", "secure_boot": false, "manufacturer": "Evil\"Corp", "disks": []}')" 200
+like "drover discovered show MAC: every fact" "$("$DROVER" discovered show 52-54-00-5D-00-0A 2>&1 | tr -d ' \n')" \
+	'"facts":\{.*"disks":\[\{"name":"vda","size_bytes":3221225472'
+like "an unknown MAC fails, naming it" \
+	"$("$DROVER" discovered show 52:54:00:5d:00:99 2>&1 | tr '\n' ' ')" \
+	'no discovered host 52:54:00:5d:00:99.*'
+ok "(exit status)" sh -c "! '$DROVER' discovered show 52:54:00:5d:00:99 >/dev/null 2>&1"
+search() { "$DROVER" discovered list --search "$1" 2>&1 | awk 'NR > 1 { print $1 }' | tr '\n' ' '; }
+is "search firmware" "$(search 'firmware = uefi')" "52:54:00:5d:00:0a "
+is "search secure_boot" "$(search 'secure_boot = false')" "52:54:00:5d:00:0b "
+is "search disk_gb (the disks' total)" "$(search 'disk_gb >= 4')" "52:54:00:5d:00:0a "
+is "search disks (how many)" "$(search 'disks = 0')" "52:54:00:5d:00:0b "
+is "search product" "$(search 'product ~ Q35')" "52:54:00:5d:00:0a "
+is "search a manufacturer with a quote" "$(search 'manufacturer ~ Corp')" "52:54:00:5d:00:0b "
+like "a bad search is refused" "$("$DROVER" discovered list --search 'nosuch = 1' 2>&1)" 'nosuch'
+
 # --- bad input.
 like "an unknown flag is refused" "$("$DROVER" pxe setup --discovery --bogus 2>&1)" \
 	'[Uu]sage|unrecognized'
