@@ -571,8 +571,8 @@ cmd_discovered_list(struct cli *cli, int argc, char **argv)
 	}
 	if (optind != argc)
 		return cli_usage(cli_cmd_find("discovered", "list"));
-	path = xasprintf("/api/v2/discovered_hosts%s%s", enc != NULL ? "?search=" : "",
-	    enc != NULL ? enc : "");
+	path = xasprintf(
+	    "/api/v2/discovered_hosts%s%s", enc != NULL ? "?search=" : "", enc != NULL ? enc : "");
 	if ((rc = cli_api(cli, "GET", path, NULL, &answer)) != 0)
 		return rc;
 	if (cli->json)
@@ -640,10 +640,12 @@ cmd_discovered_provision(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* Print the PXE state: root, boot files, TFTP counters. */
+/* Print the PXE state: root, boot files, TFTP counters, discovery (want_discovery: setup
+ * --discovery asked for it). */
 static void
-cli_pxe_print(const json_t *p)
+cli_pxe_print(const json_t *p, bool want_discovery)
 {
+	long long job = (long long)json_integer_value(json_object_get(p, "installer_job"));
 	const char *name, *disc;
 	json_t *f;
 
@@ -663,15 +665,17 @@ cli_pxe_print(const json_t *p)
 	if (json_string_value(json_object_get(p, "missing_packages")) != NULL)
 		printf("%-24s %s\n", "INSTALL",
 		    json_string_value(json_object_get(p, "missing_packages")));
-	if ((disc = json_string_value(json_object_get(p, "discovery"))) != NULL)
+	disc = json_string_value(json_object_get(p, "discovery"));
+	if (disc != NULL && want_discovery && job > 0 && strcmp(disc, "installer") != 0)
+		printf("%-24s on once job %lld has built the installer\n", "DISCOVERY", job);
+	else if (disc != NULL)
 		printf("%-24s %s\n", "DISCOVERY",
-		    strcmp(disc, "installer") == 0 ? "on: Drover's installer is the discovery image"
-		    : strcmp(disc, "own") == 0     ? "on: the operator's image in discovery/"
+		    strcmp(disc, "installer") == 0
+		        ? "on: Drover's installer is the discovery image"
+		        : strcmp(disc, "own") == 0 ? "on: the operator's image in discovery/"
 		                                   : "off (drover pxe setup --discovery)");
-	if (json_integer_value(json_object_get(p, "installer_job")) > 0)
-		printf("%-24s job %lld (drover job follow %lld)\n", "INSTALLER BUILD",
-		    (long long)json_integer_value(json_object_get(p, "installer_job")),
-		    (long long)json_integer_value(json_object_get(p, "installer_job")));
+	if (job > 0)
+		printf("%-24s job %lld (drover job follow %lld)\n", "INSTALLER BUILD", job, job);
 }
 
 /* drover pxe status | drover pxe setup [--from DIR] [--download]
@@ -722,6 +726,6 @@ cmd_pxe(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(p);
 	else
-		cli_pxe_print(p);
+		cli_pxe_print(p, json_is_true(json_object_get(body, "discovery")));
 	return 0;
 }

@@ -288,8 +288,8 @@ prov_discovery_image_set(bool on, struct dr_error *err)
 	if (!on) {
 		for (i = nitems(prov_discovery_files); i-- > 0 && r == 0;)
 			if (unlinkat(dfd, prov_discovery_files[i][0], 0) < 0 && errno != ENOENT)
-				r = dr_error_set(err, "%s/%s: %s", root, prov_discovery_files[i][0],
-				    strerror(errno));
+				r = dr_error_set(err, "%s/%s: %s", root,
+				    prov_discovery_files[i][0], strerror(errno));
 		/* The directory goes too when nothing else of the operator's is in it. */
 		if (r == 0)
 			(void)unlinkat(dfd, "discovery", AT_REMOVEDIR);
@@ -309,8 +309,8 @@ prov_discovery_image_set(bool on, struct dr_error *err)
 			r = dr_error_set(err, "%s/%s: linking %s: %s", root, tmp,
 			    prov_discovery_files[i][1], strerror(errno));
 		else if (renameat(dfd, tmp, dfd, prov_discovery_files[i][0]) < 0) {
-			r = dr_error_set(err, "%s/%s: %s", root, prov_discovery_files[i][0],
-			    strerror(errno));
+			r = dr_error_set(
+			    err, "%s/%s: %s", root, prov_discovery_files[i][0], strerror(errno));
 			unlinkat(dfd, tmp, 0);
 		}
 	}

@@ -771,8 +771,8 @@ prov_image_installer_run(struct job *job, struct dr_error *err)
 
 	if (prov_tftp_root() == NULL)
 		return dr_error_set(err, "installer: no TFTP root is configured");
-	discovery = disc != NULL ? json_is_true(disc)
-	                         : prov_discovery_image() == PROV_DISCOVERY_INSTALLER;
+	discovery =
+	    disc != NULL ? json_is_true(disc) : prov_discovery_image() == PROV_DISCOVERY_INSTALLER;
 	out = xasprintf("%s/drover-installer", prov_tftp_root());
 	argv[4] = out;
 	r = prov_image_spawn(job, argv, &tail, err);
@@ -791,8 +791,7 @@ prov_image_installer_run(struct job *job, struct dr_error *err)
 /* Start an installer build; *ret_job its job id. discovery 1 makes it the discovery image
  * too, 0 does not, -1 keeps it the discovery image if it was. */
 int
-prov_image_installer_build(
-    const char *user, int discovery, int64_t *ret_job, struct dr_error *err)
+prov_image_installer_build(const char *user, int discovery, int64_t *ret_job, struct dr_error *err)
 {
 	if (prov_tftp_root() == NULL) {
 		dr_error_set(err, "installer: no TFTP root is configured");

@@ -289,9 +289,9 @@ bool prov_discovery_on(void);
 char *prov_discovery_cmdline(const char *mac);
 /* Which discovery image is in the TFTP root. */
 enum prov_discovery_image {
-	PROV_DISCOVERY_OFF,       /* none: discovery is off */
+	PROV_DISCOVERY_OFF, /* none: discovery is off */
 	PROV_DISCOVERY_INSTALLER, /* Drover's installer (drover-installer/'s files) */
-	PROV_DISCOVERY_OWN,       /* the operator's own image */
+	PROV_DISCOVERY_OWN, /* the operator's own image */
 };
 enum prov_discovery_image prov_discovery_image(void);
 /* Turn discovery on with Drover's installer as its image (hard links to

@@ -119,6 +119,13 @@ ok "removes the image" test ! -e "$root/discovery/vmlinuz" -a ! -e "$root/discov
 is "keeps the rest" "$(cat "$root/discovery/README")" keep
 "$DROVER" job follow "$(sed -n 's/.*"installer_job": *\([0-9]*\).*/\1/p' "$o/setup.json")" >/dev/null 2>&1
 
+out=$("$DROVER" pxe setup --discovery 2>&1)
+like "drover pxe setup --discovery answers when discovery will be on" "$out" \
+	'DISCOVERY +on once job [0-9]+ has built the installer'
+"$DROVER" job follow "$(printf '%s\n' "$out" | sed -n 's/^INSTALLER BUILD *job \([0-9]*\).*/\1/p')" \
+	>/dev/null 2>&1
+like "and then it is" "$("$DROVER" pxe status 2>&1)" "DISCOVERY +on: Drover's installer"
+
 # --- the facts the image posts: drover discovered show and list --search.
 post() {
 	curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \

@@ -565,7 +565,8 @@ test_image_method_renders(void **state)
 	 * them. */
 	{
 		const char *tune = strstr(out, "/sbin/tune2fs -U random \"$part\"");
-		const char *fat = strstr(out, "/sbin/fatlabel -i -r \"$esp\"");
+		const char *fat = strstr(out,
+		    "/sbin/fatlabel -i \"$esp\" \"$(cut -c1-8 /proc/sys/kernel/random/uuid)\"");
 
 		assert_non_null(tune);
 		assert_non_null(fat);
