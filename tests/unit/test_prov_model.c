@@ -564,7 +564,8 @@ test_image_method_renders(void **state)
 	/* The host's own file-system UUIDs, after the check and before fstab and GRUB name
 	 * them. */
 	{
-		const char *tune = strstr(out, "/sbin/tune2fs -U random \"$part\"");
+		const char *tune = strstr(
+		    out, "/sbin/tune2fs -U \"$(cat /proc/sys/kernel/random/uuid)\" \"$part\"");
 		const char *fat = strstr(out,
 		    "/sbin/fatlabel -i \"$esp\" \"$(cut -c1-8 /proc/sys/kernel/random/uuid)\"");
 
