@@ -26,7 +26,7 @@ if ldd "$bb" >/dev/null 2>&1; then
 	exit 1
 fi
 w=$(mktemp -d)
-trap 'rm -rf "$w"' EXIT
+trap 'rm -rf "$w" "$out/initrd.img.new.$$" "$out/vmlinuz.new.$$"' EXIT
 mkdir -p "$w/bin" "$w/sbin" "$w/etc" "$w/proc" "$w/sys" "$w/dev" "$w/tmp" "$w/run" \
 	"$w/target" "$w/lib/drover-modules"
 cp "$bb" "$w/bin/busybox"
@@ -226,9 +226,10 @@ poweroff -f
 INIT
 chmod 755 "$w/init"
 mkdir -p "$out"
-(cd "$w" && find . | cpio -o -H newc 2>/dev/null | gzip -6) >"$out/initrd.img.new"
-cp "/boot/vmlinuz-$kver" "$out/vmlinuz.new"
-mv "$out/initrd.img.new" "$out/initrd.img"
-mv "$out/vmlinuz.new" "$out/vmlinuz"
+# Each build's own temporary names (two builds may run at once); the last one's files win.
+(cd "$w" && find . | cpio -o -H newc 2>/dev/null | gzip -6) >"$out/initrd.img.new.$$"
+cp "/boot/vmlinuz-$kver" "$out/vmlinuz.new.$$"
+mv "$out/initrd.img.new.$$" "$out/initrd.img"
+mv "$out/vmlinuz.new.$$" "$out/vmlinuz"
 echo "installer: kernel $kver, $(wc -l <"$w/etc/modules") modules," \
 	"initrd $(wc -c <"$out/initrd.img") bytes in $out"

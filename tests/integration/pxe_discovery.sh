@@ -114,16 +114,17 @@ ok "(the installer's kernel)" same "$root/discovery/vmlinuz" "$root/drover-insta
 echo "operator's kernel" >"$root/discovery/vmlinuz.new"
 echo keep >"$root/discovery/README"
 ok "--no-discovery with other files of the operator's in discovery/" \
-	"$DROVER" pxe setup --no-discovery
+	"$DROVER" --json pxe setup --no-discovery
 ok "removes the image" test ! -e "$root/discovery/vmlinuz" -a ! -e "$root/discovery/initrd.img"
 is "keeps the rest" "$(cat "$root/discovery/README")" keep
-"$DROVER" job follow "$(sed -n 's/.*"installer_job": *\([0-9]*\).*/\1/p' "$o/setup.json")" >/dev/null 2>&1
+"$DROVER" job follow "$(tr -d ' \n' <"$TAP_TMP/out" | sed -n 's/.*"installer_job":\([0-9]*\).*/\1/p')" \
+	>/dev/null 2>&1
 
 out=$("$DROVER" pxe setup --discovery 2>&1)
 like "drover pxe setup --discovery answers when discovery will be on" "$out" \
 	'DISCOVERY +on once job [0-9]+ has built the installer'
-"$DROVER" job follow "$(printf '%s\n' "$out" | sed -n 's/^INSTALLER BUILD *job \([0-9]*\).*/\1/p')" \
-	>/dev/null 2>&1
+ok "its job builds the installer" \
+	"$DROVER" job follow "$(printf '%s\n' "$out" | sed -n 's/^INSTALLER BUILD *job \([0-9]*\).*/\1/p')"
 like "and then it is" "$("$DROVER" pxe status 2>&1)" "DISCOVERY +on: Drover's installer"
 
 # --- the facts the image posts: drover discovered show and list --search.
