@@ -140,6 +140,7 @@ int cmd_compute_resource_list(struct cli *cli, int argc, char **argv);
 int cmd_template_preview(struct cli *cli, int argc, char **argv);
 int cmd_host_power(struct cli *cli, int argc, char **argv);
 int cmd_discovered_list(struct cli *cli, int argc, char **argv);
+int cmd_discovered_show(struct cli *cli, int argc, char **argv);
 int cmd_pxe(struct cli *cli, int argc, char **argv);
 int cmd_discovered_delete(struct cli *cli, int argc, char **argv);
 int cmd_discovered_provision(struct cli *cli, int argc, char **argv);

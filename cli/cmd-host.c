@@ -5,6 +5,7 @@
 #define LOG_COMPONENT "cli"
 #include "config.h"
 
+#include <ctype.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -608,22 +609,59 @@ static const struct cli_column discovered_cols[] = {
     {"LAST SEEN", "last_seen", CLI_COL_TIME},
 };
 
-/* drover discovered list */
+/* drover discovered list [--search S] */
 int
 cmd_discovered_list(struct cli *cli, int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{ "search", required_argument, NULL, 's' },
+		{ NULL, 0, NULL, 0 },
+	};
 	_cleanup_json_ json_t *answer = NULL;
-	int rc;
+	_cleanup_free_ char *path = NULL, *enc = NULL;
+	int rc, c;
 
-	if (argc != 1)
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 's')
+			return cli_usage(cli_cmd_find("discovered", "list"));
+		free(enc);
+		enc = cli_urlencode(optarg);
+	}
+	if (optind != argc)
 		return cli_usage(cli_cmd_find("discovered", "list"));
-	if ((rc = cli_api(cli, "GET", "/api/v2/discovered_hosts", NULL, &answer)) != 0)
+	path = xasprintf(
+	    "/api/v2/discovered_hosts%s%s", enc != NULL ? "?search=" : "", enc != NULL ? enc : "");
+	if ((rc = cli_api(cli, "GET", path, NULL, &answer)) != 0)
 		return rc;
 	if (cli->json)
 		cli_print_json(answer);
 	else
 		cli_table(
 		    discovered_cols, nitems(discovered_cols), json_object_get(answer, "results"));
+	return 0;
+}
+
+/* drover discovered show MAC: the machine and every fact it posted. */
+int
+cmd_discovered_show(struct cli *cli, int argc, char **argv)
+{
+	_cleanup_json_ json_t *answer = NULL;
+	_cleanup_free_ char *path = NULL, *enc = NULL, *search = NULL;
+	json_t *row;
+	int rc;
+
+	if (argc != 2 || strchr(argv[1], '"') != NULL)
+		return cli_usage(cli_cmd_find("discovered", "show"));
+	search = xasprintf("mac = \"%s\"", argv[1]);
+	for (char *p = search; *p != '\0'; p++) /* as droverd stores MACs */
+		*p = *p == '-' ? ':' : (char)tolower((unsigned char)*p);
+	enc = cli_urlencode(search);
+	path = xasprintf("/api/v2/discovered_hosts?search=%s", enc);
+	if ((rc = cli_api(cli, "GET", path, NULL, &answer)) != 0)
+		return rc;
+	if ((row = json_array_get(json_object_get(answer, "results"), 0)) == NULL)
+		return cli_fail("no discovered host %s", argv[1]);
+	cli_print_json(row);
 	return 0;
 }
 
@@ -661,11 +699,13 @@ cmd_discovered_provision(struct cli *cli, int argc, char **argv)
 	return 0;
 }
 
-/* Print the PXE state: root, boot files, TFTP counters. */
+/* Print the PXE state: root, boot files, TFTP counters, discovery (want_discovery: setup
+ * --discovery asked for it). */
 static void
-cli_pxe_print(const json_t *p)
+cli_pxe_print(const json_t *p, bool want_discovery)
 {
-	const char *name;
+	long long job = (long long)json_integer_value(json_object_get(p, "installer_job"));
+	const char *name, *disc;
 	json_t *f;
 
 	printf("%-24s %s\n", "TFTP ROOT", json_string_value(json_object_get(p, "root")));
@@ -684,15 +724,29 @@ cli_pxe_print(const json_t *p)
 	if (json_string_value(json_object_get(p, "missing_packages")) != NULL)
 		printf("%-24s %s\n", "INSTALL",
 		    json_string_value(json_object_get(p, "missing_packages")));
+	disc = json_string_value(json_object_get(p, "discovery"));
+	if (disc != NULL && want_discovery && job > 0 && strcmp(disc, "installer") != 0)
+		printf("%-24s on once job %lld has built the installer\n", "DISCOVERY", job);
+	else if (disc != NULL)
+		printf("%-24s %s\n", "DISCOVERY",
+		    strcmp(disc, "installer") == 0
+		        ? "on: Drover's installer is the discovery image"
+		        : strcmp(disc, "own") == 0 ? "on: the operator's image in discovery/"
+		                                   : "off (drover pxe setup --discovery)");
+	if (job > 0)
+		printf("%-24s job %lld (drover job follow %lld)\n", "INSTALLER BUILD", job, job);
 }
 
-/* drover pxe status | drover pxe setup [--from DIR] [--download] */
+/* drover pxe status | drover pxe setup [--from DIR] [--download]
+ * [--discovery|--no-discovery] */
 int
 cmd_pxe(struct cli *cli, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "from", required_argument, NULL, 'f' },
 		{ "download", no_argument, NULL, 'd' },
+		{ "discovery", no_argument, NULL, 'D' },
+		{ "no-discovery", no_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_json_ json_t *p = NULL, *body = NULL;
@@ -708,6 +762,10 @@ cmd_pxe(struct cli *cli, int argc, char **argv)
 				return cli_usage(cli_cmd_find("pxe", "setup"));
 			if (c == 'd') {
 				json_object_set_new(body, "download", json_true());
+				continue;
+			}
+			if (c == 'D' || c == 'N') {
+				json_object_set_new(body, "discovery", json_boolean(c == 'D'));
 				continue;
 			}
 			/* droverd reads the directory; a relative one is this shell's. */
@@ -727,6 +785,6 @@ cmd_pxe(struct cli *cli, int argc, char **argv)
 	if (cli->json)
 		cli_print_json(p);
 	else
-		cli_pxe_print(p);
+		cli_pxe_print(p, json_is_true(json_object_get(body, "discovery")));
 	return 0;
 }

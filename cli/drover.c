@@ -212,8 +212,10 @@ static const struct cli_cmd cli_cmds[] = {
 	    "--search 'cpus >= 4 and memory_mb >= 8192' --hostgroup HG [--hostname TEMPLATE] "
 	    "[--priority N] [--max-count N]",
 	    "discovery rules"),
-	{ "discovered", "list", cmd_discovered_list, CLI_REMOTE, "discovered list",
-	    "List machines that network-booted unknown and posted their facts." },
+	{ "discovered", "list", cmd_discovered_list, CLI_REMOTE, "discovered list [--search S]",
+	    "List machines that network-booted unknown and posted their facts (search: mac, "
+	    "ip, cpus, memory_mb, cpu_model, firmware, secure_boot, manufacturer, product, "
+	    "serial, disks, disk_gb, first_seen, last_seen)." },
 	{ "discovered", "provision", cmd_discovered_provision, CLI_REMOTE,
 	    "discovered provision MAC --name NAME [--hostgroup HG] [--FIELD VALUE]...",
 	    "Make a host of a discovered machine and build it." },
@@ -221,10 +223,14 @@ static const struct cli_cmd cli_cmds[] = {
 	    "Forget a discovered machine." },
 	{ "pxe", "status", cmd_pxe, CLI_REMOTE, "pxe status",
 	    "The TFTP root, which boot loaders are in it, TFTP counters." },
-	{ "pxe", "setup", cmd_pxe, CLI_REMOTE, "pxe setup [--from DIR] [--download]",
+	{ "pxe", "setup", cmd_pxe, CLI_REMOTE,
+	    "pxe setup [--from DIR] [--download] [--discovery|--no-discovery]",
 	    "Place the boot loaders of Debian's packages in the TFTP root (admin): installed "
 	    "ones, a directory of .debs or files unpacked from them (--from, on droverd's "
-	    "machine), or .debs apt-get downloads (--download); never installs them." },
+	    "machine), or .debs apt-get downloads (--download); never installs them. Builds "
+	    "Drover's installer, and with --discovery makes it the discovery image too "
+	    "(unknown machines that network-boot post their facts); --no-discovery removes "
+	    "the discovery image." },
 #undef CLI_RESOURCE_VERBS
 	{ NULL, "play", cmd_play, 0,
 	    "play PLAYBOOK [-i INVENTORY]... [-l LIMIT] [-t TAGS] [--skip-tags TAGS] "
@@ -333,6 +339,8 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "host", "packages", cmd_host_packages, CLI_REMOTE, "host packages NAME",
 	    "List the packages of a host's last collected package profile (name, version, "
 	    "arch)." },
+	{ "discovered", "show", cmd_discovered_show, CLI_REMOTE, "discovered show MAC",
+	    "Show a discovered machine with all the facts it posted." },
 };
 
 /* Print a verb's usage on stderr; returns the exit code for bad arguments. */

@@ -803,10 +803,12 @@ prov_api_discovered_provision(struct http_request *req, struct http_response *re
 	return 0;
 }
 
-/* POST /api/v2/admin/pxe/setup {from?, download?}: place the boot loaders (from the
- * installed packages, a directory of .debs or an unpacked tree, or .debs apt-get
- * downloads) in the TFTP root; GET /api/v2/pxe: the root, which boot files are in it,
- * TFTP counters. */
+/* POST /api/v2/admin/pxe/setup {from?, download?, discovery?}: place the boot loaders
+ * (from the installed packages, a directory of .debs or an unpacked tree, or .debs apt-get
+ * downloads) in the TFTP root and build the installer; discovery true makes the installer
+ * the discovery image too, false removes the discovery image, absent leaves it as it is
+ * (the installer's is refreshed). GET /api/v2/pxe: the root, which boot files are in it,
+ * which discovery image, TFTP counters. */
 static int
 prov_api_pxe(struct http_request *req, struct http_response *resp)
 {
@@ -817,8 +819,13 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 	struct dr_error err;
 	json_t *files, *v;
 	size_t n, i, len = 0;
-	int placed = -1;
+	int placed = -1, discovery = -1;
 	int64_t installer_job = 0;
+	static const char *const discovery_names[] = {
+	    [PROV_DISCOVERY_OFF] = "off",
+	    [PROV_DISCOVERY_INSTALLER] = "installer",
+	    [PROV_DISCOVERY_OWN] = "own",
+	};
 
 	if (prov_tftp_root() == NULL) {
 		http_reply_error(resp, 409, "no TFTP root is configured");
@@ -849,13 +856,28 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 			}
 			bo.download = json_is_true(v);
 		}
+		if ((v = json_object_get(body, "discovery")) != NULL) {
+			if (!json_is_boolean(v)) {
+				api_reply_invalid(resp,
+				    json_pack("{s:s}", "discovery", "true or false"),
+				    "invalid discovery setting");
+				return 0;
+			}
+			discovery = json_is_true(v);
+		}
 		if ((placed = pxe_bootfiles_install(&bo, &report, &missing, &err)) < 0) {
 			/* The operator's input (a directory, packages, apt) is what failed. */
 			http_reply_error(resp, 422, "%s", err.msg);
 			return 0;
 		}
-		/* Drover's installer (the image method) is built from Debian packages too. */
-		if (prov_image_installer_build(http_request_user(req), &installer_job, &err) < 0) {
+		if (discovery == 0 && prov_discovery_image_set(false, &err) < 0) {
+			http_reply_error(resp, 500, "%s", err.msg);
+			return 0;
+		}
+		/* Drover's installer (the image method, and the discovery image when asked) is
+		 * built from Debian packages too. */
+		if (prov_image_installer_build(
+		        http_request_user(req), discovery, &installer_job, &err) < 0) {
 			http_reply_error(resp, 500, "%s", err.msg);
 			return 0;
 		}
@@ -883,9 +905,10 @@ prov_api_pxe(struct http_request *req, struct http_response *resp)
 			close(fd);
 	}
 	http_reply_json(resp, 200,
-	    json_pack("{s:s, s:o, s:o, s:s?, s:o?}", "root", prov_tftp_root(), "files", files,
+	    json_pack("{s:s, s:o, s:o, s:s?, s:o?, s:s}", "root", prov_tftp_root(), "files", files,
 	        "tftp", pxe_tftp_stats(), "missing_packages", missing, "installer_job",
-	        installer_job > 0 ? json_integer(installer_job) : NULL));
+	        installer_job > 0 ? json_integer(installer_job) : NULL, "discovery",
+	        discovery_names[prov_discovery_image()]));
 	return 0;
 }
 
@@ -895,6 +918,17 @@ static const struct search_field prov_api_discovered_fields[] = {
     {"ip", "prov_discovered.ip", SEARCH_TEXT, SEARCH_DEFAULT},
     {"cpus", "json_extract(prov_discovered.facts, '$.cpus')", SEARCH_INT},
     {"memory_mb", "json_extract(prov_discovered.facts, '$.memory_mb')", SEARCH_INT},
+    {"cpu_model", "json_extract(prov_discovered.facts, '$.cpu_model')", SEARCH_TEXT},
+    {"firmware", "json_extract(prov_discovered.facts, '$.firmware')", SEARCH_TEXT},
+    {"secure_boot", "json_extract(prov_discovered.facts, '$.secure_boot')", SEARCH_BOOL},
+    {"manufacturer", "json_extract(prov_discovered.facts, '$.manufacturer')", SEARCH_TEXT},
+    {"product", "json_extract(prov_discovered.facts, '$.product')", SEARCH_TEXT},
+    {"serial", "json_extract(prov_discovered.facts, '$.serial')", SEARCH_TEXT},
+    {"disks", "json_array_length(prov_discovered.facts, '$.disks')", SEARCH_INT},
+    {"disk_gb",
+        "(SELECT sum(json_extract(d.value, '$.size_bytes')) / 1073741824"
+        " FROM json_each(prov_discovered.facts, '$.disks') d)",
+        SEARCH_INT},
     {"first_seen", "prov_discovered.first_seen", SEARCH_TIME},
     {"last_seen", "prov_discovered.last_seen", SEARCH_TIME},
 };

@@ -4,9 +4,12 @@
 #define LOG_COMPONENT "discovery"
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "provisioner/provisioner.h"
@@ -238,6 +241,81 @@ prov_discovery_on(void)
 		return false;
 	close(fd);
 	return true;
+}
+
+/* The discovery image's files and the installer's they are made of, in the TFTP root. */
+static const char *const prov_discovery_files[][2] = {
+    {"discovery/initrd.img", "drover-installer/initrd.img"},
+    {"discovery/vmlinuz", "drover-installer/vmlinuz"},
+};
+
+/* Which discovery image is in the TFTP root: the installer's when both files are its
+ * (hard links to the installer's current files). */
+enum prov_discovery_image
+prov_discovery_image(void)
+{
+	const char *root = prov_tftp_root();
+	struct stat a, b;
+	size_t i;
+	int dfd;
+
+	if (root == NULL || !prov_discovery_on())
+		return PROV_DISCOVERY_OFF;
+	if ((dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return PROV_DISCOVERY_OWN;
+	for (i = 0; i < nitems(prov_discovery_files); i++)
+		if (fstatat(dfd, prov_discovery_files[i][0], &a, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    fstatat(dfd, prov_discovery_files[i][1], &b, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    a.st_dev != b.st_dev || a.st_ino != b.st_ino)
+			break;
+	close(dfd);
+	return i == nitems(prov_discovery_files) ? PROV_DISCOVERY_INSTALLER : PROV_DISCOVERY_OWN;
+}
+
+/* Discovery on (Drover's installer as its image) or off. The initrd is placed before
+ * and removed after the kernel, whose presence turns discovery on. */
+int
+prov_discovery_image_set(bool on, struct dr_error *err)
+{
+	const char *root = prov_tftp_root();
+	size_t i;
+	int dfd, r = 0;
+
+	if (root == NULL)
+		return dr_error_set(err, "discovery: no TFTP root is configured");
+	if ((dfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return dr_error_set(err, "%s: %s", root, strerror(errno));
+	if (!on) {
+		for (i = nitems(prov_discovery_files); i-- > 0 && r == 0;)
+			if (unlinkat(dfd, prov_discovery_files[i][0], 0) < 0 && errno != ENOENT)
+				r = dr_error_set(err, "%s/%s: %s", root,
+				    prov_discovery_files[i][0], strerror(errno));
+		/* The directory goes too when nothing else of the operator's is in it. */
+		if (r == 0)
+			(void)unlinkat(dfd, "discovery", AT_REMOVEDIR);
+		close(dfd);
+		return r;
+	}
+	if (mkdirat(dfd, "discovery", 0755) < 0 && errno != EEXIST) {
+		r = dr_error_set(err, "%s/discovery: %s", root, strerror(errno));
+		close(dfd);
+		return r;
+	}
+	for (i = 0; i < nitems(prov_discovery_files) && r == 0; i++) {
+		_cleanup_free_ char *tmp = xasprintf("%s.new", prov_discovery_files[i][0]);
+
+		unlinkat(dfd, tmp, 0);
+		if (linkat(dfd, prov_discovery_files[i][1], dfd, tmp, 0) < 0)
+			r = dr_error_set(err, "%s/%s: linking %s: %s", root, tmp,
+			    prov_discovery_files[i][1], strerror(errno));
+		else if (renameat(dfd, tmp, dfd, prov_discovery_files[i][0]) < 0) {
+			r = dr_error_set(
+			    err, "%s/%s: %s", root, prov_discovery_files[i][0], strerror(errno));
+			unlinkat(dfd, tmp, 0);
+		}
+	}
+	close(dfd);
+	return r;
 }
 
 /* What the discovery image's kernel is told: where to post the facts, and its MAC. */

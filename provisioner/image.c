@@ -754,41 +754,53 @@ prov_image_open(const char *file)
 }
 
 /* The installer_build job: Drover's installer kernel and initramfs into
- * <tftp root>/drover-installer/ from this machine's Debian packages. */
+ * <tftp root>/drover-installer/ from this machine's Debian packages; then the discovery
+ * image too when the parameter discovery is true, or when it is absent and the discovery
+ * image was the installer's already. */
 static int
 prov_image_installer_run(struct job *job, struct dr_error *err)
 {
 	const char *kver = json_string_value(json_object_get(job_params(job), "kernel_version"));
+	json_t *disc = json_object_get(job_params(job), "discovery");
 	_cleanup_free_ char *out = NULL;
 	struct buf tail = BUF_INIT(0);
 	const char *argv[] = {
 	    "sh", "-c", prov_image_script("installer.sh"), "installer.sh", NULL, kver, NULL};
+	bool discovery;
 	int r;
 
 	if (prov_tftp_root() == NULL)
 		return dr_error_set(err, "installer: no TFTP root is configured");
+	discovery =
+	    disc != NULL ? json_is_true(disc) : prov_discovery_image() == PROV_DISCOVERY_INSTALLER;
 	out = xasprintf("%s/drover-installer", prov_tftp_root());
 	argv[4] = out;
 	r = prov_image_spawn(job, argv, &tail, err);
 	buf_free(&tail);
 	if (r < 0)
 		return -1;
+	if (discovery && prov_discovery_image_set(true, err) < 0)
+		return -1;
 	job_result_set(job,
-	    json_pack("{s:s+, s:s+}", "kernel", prov_render_url(),
+	    json_pack("{s:s+, s:s+, s:b}", "kernel", prov_render_url(),
 	        "/pxe/files/drover-installer/vmlinuz", "initrd", prov_render_url(),
-	        "/pxe/files/drover-installer/initrd.img"));
+	        "/pxe/files/drover-installer/initrd.img", "discovery", discovery));
 	return 0;
 }
 
-/* Start an installer build; *ret_job its job id. */
+/* Start an installer build; *ret_job its job id. discovery 1 makes it the discovery image
+ * too, 0 does not, -1 keeps it the discovery image if it was. */
 int
-prov_image_installer_build(const char *user, int64_t *ret_job, struct dr_error *err)
+prov_image_installer_build(const char *user, int discovery, int64_t *ret_job, struct dr_error *err)
 {
 	if (prov_tftp_root() == NULL) {
 		dr_error_set(err, "installer: no TFTP root is configured");
 		return PROV_E_CONFLICT;
 	}
 	_cleanup_json_ json_t *params = json_object();
+
+	if (discovery >= 0)
+		json_object_set_new(params, "discovery", json_boolean(discovery));
 
 	if (job_submit("installer_build", params, user, 0, ret_job, err) < 0)
 		return PROV_E_STORE;

@@ -258,8 +258,10 @@ int prov_image_delete(
  * -1 with errno. */
 int prov_image_open(const char *file);
 /* Queue the installer_build job (Drover's installer kernel and initramfs into
- * <tftp root>/drover-installer/); *ret_job its id. */
-int prov_image_installer_build(const char *user, int64_t *ret_job, struct dr_error *err);
+ * <tftp root>/drover-installer/); *ret_job its id. discovery 1: the installer becomes the
+ * discovery image too; 0: it does not; -1: it stays the discovery image if it was. */
+int prov_image_installer_build(
+    const char *user, int discovery, int64_t *ret_job, struct dr_error *err);
 /* Register the image_build and installer_build job kinds. */
 void prov_image_register(void);
 
@@ -285,6 +287,17 @@ bool prov_discovery_on(void);
 /* The discovery kernel's arguments for mac (a MAC, or a boot loader's variable naming
  * it); caller frees. */
 char *prov_discovery_cmdline(const char *mac);
+/* Which discovery image is in the TFTP root. */
+enum prov_discovery_image {
+	PROV_DISCOVERY_OFF, /* none: discovery is off */
+	PROV_DISCOVERY_INSTALLER, /* Drover's installer (drover-installer/'s files) */
+	PROV_DISCOVERY_OWN, /* the operator's own image */
+};
+enum prov_discovery_image prov_discovery_image(void);
+/* Turn discovery on with Drover's installer as its image (hard links to
+ * drover-installer/vmlinuz and initrd.img, each replaced atomically), or off (the
+ * discovery image removed, whichever it is). */
+int prov_discovery_image_set(bool on, struct dr_error *err);
 
 /* hostcert.c */
 

@@ -125,5 +125,7 @@ INTEGRATION_TESTS += tests/integration/prov_postinstall.sh
 E2E_SLOW_TESTS = tests/e2e/pxe_image.sh
 # UEFI Secure Boot: Debian's signed shim and GRUB placed by pxe setup --from/--download
 INTEGRATION_TESTS += tests/integration/pxe_bootfiles.sh
+# Drover's installer as the discovery image (pxe setup --discovery)
+INTEGRATION_TESTS += tests/integration/pxe_discovery.sh
 E2E_SLOW_TESTS += tests/e2e/pxe_secureboot.sh
 EXTRA_DIST += $(E2E_SLOW_TESTS)

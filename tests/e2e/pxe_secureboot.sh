@@ -167,58 +167,63 @@ ok "the subnet hands out shimx64.efi again" drover subnet update sb \
 restart_dnsmasq
 
 # --- discovery through GRUB: a machine with no host gets grub.cfg-discovery, which boots
-# the discovery image, Debian's signed kernel (the installer's) with an initramfs that
-# posts the machine's facts: the installer's, with a /init of its own appended.
-mkdir -p "$d/disc/bin" "$root/discovery"
-cat >"$d/disc/init" <<'INIT'
-#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/sbin:/bin
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev
-while read -r m; do insmod "/lib/drover-modules/$m" 2>/dev/null; done < /etc/modules
-for a in $(cat /proc/cmdline); do
-	case $a in
-	drover_discovery=*) disc=${a#drover_discovery=} ;;
-	drover_mac=*) mac=${a#drover_mac=} ;;
-	esac
-done
-printf '#!/bin/sh\n[ "$1" = bound ] && ip addr add "$ip/${mask:-24}" dev "$interface"\nexit 0\n' >/tmp/dhcp.sh
-chmod +x /tmp/dhcp.sh
-for n in /sys/class/net/*; do
-	[ "$(cat "$n/address")" = "$mac" ] || continue
-	ip link set "${n##*/}" up
-	udhcpc -i "${n##*/}" -n -q -t 10 -s /tmp/dhcp.sh && break
-done
-cpus=$(grep -c ^processor /proc/cpuinfo)
-mem=$(($(sed -n 's/^MemTotal: *\([0-9]*\) kB/\1/p' /proc/meminfo) / 1024))
-printf '{"mac": "%s", "cpus": %s, "memory_mb": %s, "disks": ["vda"]}' "$mac" "$cpus" "$mem" >/tmp/facts
-wget -q -O /dev/null --header 'Content-Type: application/json' --post-file /tmp/facts "$disc" &&
-	echo "drover-sb-discovery: posted the facts of $mac"
-poweroff -f
-INIT
-chmod 755 "$d/disc/init"
-ln "$root/drover-installer/vmlinuz" "$root/discovery/vmlinuz"
-{ cat "$root/drover-installer/initrd.img"; (cd "$d/disc" && echo init | cpio -o -H newc 2>/dev/null | gzip -1); } \
-	>"$root/discovery/initrd.img"
+# the discovery image: Drover's installer (Debian's signed kernel and the installer's
+# initramfs), made the discovery image by `drover pxe setup --discovery`; its /init posts
+# the machine's facts and powers off. Then `--no-discovery` turns discovery off again.
+drover --json pxe setup --from "$SECBOOT_DEB_CACHE" --discovery >"$d/setup2.json" 2>&1
+job=$(tr -d ' \n' <"$d/setup2.json" | sed -n 's/.*"installer_job":\([0-9]*\).*/\1/p')
+ok "drover pxe setup --discovery: the installer build makes it the discovery image" \
+	drover job follow "$job"
+ok "discovery/vmlinuz is the installer's signed kernel" \
+	test "$root/discovery/vmlinuz" -ef "$root/drover-installer/vmlinuz"
+ok "discovery/initrd.img is the installer's initramfs" \
+	test "$root/discovery/initrd.img" -ef "$root/drover-installer/initrd.img"
+like "drover pxe status says so" "$(drover pxe status 2>&1)" \
+	"DISCOVERY +on: Drover's installer is the discovery image"
 like "GRUB's discovery configuration is served" \
 	"$(nsx curl -sf "tftp://198.18.0.1/grub/grub.cfg-discovery")" 'linux /discovery/vmlinuz '
 MAC2=52:54:00:12:36:02
 t1=$(date +%s)
 vm "$d/console5.log" "$MAC2"
-ok "an unknown VM boots the discovery image under Secure Boot and powers off" pxe_vm_wait_console \
-	"$d/console5.log" 'drover-sb-discovery: posted' 300
-pxe_vm_wait_exit 10
+ok "an unknown VM boots the discovery image under Secure Boot, posts its facts" pxe_vm_wait_console \
+	"$d/console5.log" "drover-discovery: posted the facts of $MAC2" 300
+ok "and powers off" pxe_vm_wait_exit 10
 echo "# discovery: power-on to facts posted $(($(date +%s) - t1)) s"
 pxe_vm_stop
 con=$(tr -d '\r' <"$d/console5.log")
 like "GRUB said why" "$con" "Drover: $MAC2 is unknown: booting the discovery image"
 like "its kernel says Secure Boot is on" "$con" 'secureboot: Secure boot enabled'
 ok "GRUB fetched grub.cfg-discovery" grep -q 'RRQ grub/grub\.cfg-discovery' "$d/droverd.log"
+echo "# $(printf '%s\n' "$con" | grep -a 'drover-discovery: facts:' | head -1)"
 like "it is listed with its facts" "$(drover discovered list 2>&1)" \
 	"$MAC2 +198\.18\.0\.[0-9]+ +1 +[0-9]+ "
-rm -rf "$root/discovery"
+# fact EXPR: a Python expression over f, the facts the VM posted (drover discovered show).
+drover discovered show "$MAC2" >"$d/discovered.json" 2>&1
+fact() {
+	python3 -c 'import json, sys
+f = json.load(open(sys.argv[1]))["facts"]
+print(eval(sys.argv[2]))' "$d/discovered.json" "$1" 2>&1
+}
+is "the MAC it booted from" "$(fact 'f["mac"]')" "$MAC2"
+is "1 CPU (qemu's default)" "$(fact 'f["cpus"]')" 1
+like "and its model" "$(fact 'f["cpu_model"]')" '[A-Za-z]'
+is "memory: a little under qemu's -m 768" "$(fact '600 <= f["memory_mb"] <= 768')" True
+is "the virtio disk: vda, 3 GiB" \
+	"$(fact '[(x["name"], x["size_bytes"]) for x in f["disks"]]')" "[('vda', 3221225472)]"
+is "its NIC: MAC and link up" \
+	"$(fact '[(x["mac"], x["link"]) for x in f["nics"]]')" "[('$MAC2', True)]"
+is "firmware UEFI" "$(fact 'f["firmware"]')" uefi
+is "Secure Boot on" "$(fact 'f["secure_boot"]')" True
+is "manufacturer from DMI" "$(fact 'f["manufacturer"]')" QEMU
+like "product from DMI" "$(fact 'f["product"]')" 'Q35'
+like "searchable by the new facts" \
+	"$(drover --json discovered list --search 'firmware = uefi and secure_boot = true and disk_gb >= 3' 2>&1 | tr -d ' \n')" \
+	"\"mac\":\"$MAC2\""
+drover --json pxe setup --from "$SECBOOT_DEB_CACHE" --no-discovery >"$d/setup3.json" 2>&1
+ok "drover pxe setup --no-discovery" grep -q '"discovery": *"off"' "$d/setup3.json"
+ok "removes the discovery image" test ! -e "$root/discovery/vmlinuz"
+job=$(tr -d ' \n' <"$d/setup3.json" | sed -n 's/.*"installer_job":\([0-9]*\).*/\1/p')
+ok "(its installer build)" drover job follow "$job"
 
 # --- the image.
 wait "$IMAGE_PID"

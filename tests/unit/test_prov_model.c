@@ -561,6 +561,21 @@ test_image_method_renders(void **state)
 	assert_non_null(strstr(out, "--relocate gpt-bak-std"));
 	assert_non_null(strstr(out, "/sbin/resize2fs \"$last\""));
 	assert_non_null(strstr(out, "esp=${p}1 part=${p}2"));
+	/* The host's own file-system UUIDs, after the check and before fstab and GRUB name
+	 * them. */
+	{
+		const char *tune = strstr(
+		    out, "/sbin/tune2fs -U \"$(cat /proc/sys/kernel/random/uuid)\" \"$part\"");
+		const char *fat = strstr(out,
+		    "/sbin/fatlabel -i \"$esp\" \"$(cut -c1-8 /proc/sys/kernel/random/uuid)\"");
+
+		assert_non_null(tune);
+		assert_non_null(fat);
+		assert_true(strstr(out, "/sbin/e2fsck -fy \"$last\"") < tune);
+		assert_true(tune < strstr(out, "uuid=$(/sbin/blkid -s UUID -o value \"$part\")"));
+		assert_true(fat < strstr(out, "espid=$(/sbin/blkid"));
+		assert_true(tune < strstr(out, "> /target/etc/fstab"));
+	}
 	assert_non_null(strstr(out, "grub-install --target=x86_64-efi"));
 	assert_non_null(strstr(out, "gptmbr.bin"));
 	assert_null(strstr(out, "/sbin/tar -x"));
@@ -578,6 +593,7 @@ test_image_method_renders(void **state)
 	if (prov_render_host(h, "provision", NULL, &out, &err) < 0)
 		fail_msg("imported image provision: %s", err.msg);
 	assert_non_null(strstr(out, "part=$last"));
+	assert_null(strstr(out, "tune2fs")); /* its fstab names the image's UUIDs */
 	assert_null(strstr(out, "grub-install"));
 	assert_null(strstr(out, "extlinux --install"));
 	assert_null(strstr(out, "/target/etc/fstab"));
