@@ -30,12 +30,13 @@ python3 "$top/tests/lib/repogen.py" "$kind" "$work/www/up" "$count" "$size"
 nginx_start "$work/www"
 
 start() { # start BUILD STATE: droverd in the background; sets DROVERD_PID, url
+	rm -f "$work/droverd.log" # not the last run's address: the new one writes it
 	DROVER_ADMIN_PASSWORD=bench-secret-1 "$1/droverd" --listen 127.0.0.1:0 \
 		--state-dir "$2" >"$work/droverd.log" 2>&1 &
 	DROVERD_PID=$!
 	url=
 	for i in $(seq 100); do
-		url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$work/droverd.log")
+		url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$work/droverd.log" 2>/dev/null)
 		[ -n "$url" ] && break
 		sleep 0.1
 	done
