@@ -42,11 +42,6 @@
 #define SYNC_UNNAMED_MAX (128u << 10)
 /* Open files kept free for everything else of the daemon. */
 #define SYNC_FD_SPARE 1024
-/* Rounds fetched and not yet in the pool, at most (one transferring, the others waiting
- * for or in their flush). The flush (syncfs) writes back everything the file system
- * holds dirty, other programs' writes too, so it may take longer than a round's
- * transfers: then the transfers go on and one flush takes several rounds. */
-#define SYNC_INFLIGHT 4
 
 /* Unnamed files held open by all syncs, against the limit on open files. */
 static size_t sync_unnamed_open;
@@ -243,9 +238,8 @@ struct sync_key {
 /*
  * The fetch thread of a sync and what it shares with the job thread: the formats append
  * packages while they read metadata (lock, cond), the thread takes them in rounds and
- * downloads them meanwhile; its store thread flushes fetched rounds and moves them into
- * the pool (qlock). Everything below "results" belongs to the two threads until the
- * fetch thread is joined.
+ * downloads them meanwhile. Everything below "results" belongs to the thread until it
+ * is joined.
  */
 struct sync_fetch {
 	struct repo_sync *s;
@@ -265,19 +259,7 @@ struct sync_fetch {
 	size_t done, reused, printed;
 	int lanes; /* the most fetch threads a round had */
 	uint64_t bytes;
-	int64_t t0, fetch_us, room_us, sync_us, move_us;
-	size_t flushes;
-	/* fetched rounds for the store thread: the queue, and how many rounds are taken
-	 * and not yet in the pool (at most SYNC_INFLIGHT) */
-	pthread_mutex_t qlock;
-	pthread_cond_t qready, qroom;
-	struct sync_batch *queue, **queue_end;
-	size_t inflight;
-	bool fetched; /* the fetch thread queues no more */
-	bool qstop; /* one of the two failed: the other stops */
-	pthread_t store_thread;
-	int store_r;
-	struct dr_error store_err;
+	int64_t t0, fetch_us, wait_us, sync_us, move_us;
 	/* settings */
 	bool leftovers; /* the last sync did not succeed: it may have left files to reuse */
 	bool unnamed; /* small packages go into unnamed files (see SYNC_UNNAMED_MAX) */
@@ -311,13 +293,11 @@ struct sync_batch {
 	int nlanes;
 	bool running;
 	int64_t fetch_us;
-	struct sync_batch *next; /* in the store thread's queue */
 };
 
 /*
  * Reserve n open files for a round's unnamed downloads, within the process's limit
- * (raised to what the rounds in flight need when the hard limit allows). False: use
- * names.
+ * (raised to what two rounds need when the hard limit allows). False: use names.
  */
 static bool
 sync_unnamed_reserve(size_t n)
@@ -329,9 +309,9 @@ sync_unnamed_reserve(size_t n)
 	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
 		rlim_t need = (rlim_t)(sync_unnamed_open + n + SYNC_FD_SPARE);
 
-		if (rl.rlim_cur < need && rl.rlim_cur < SYNC_INFLIGHT * SYNC_BATCH + SYNC_FD_SPARE &&
-		    rl.rlim_max >= SYNC_INFLIGHT * SYNC_BATCH + SYNC_FD_SPARE) {
-			rl.rlim_cur = SYNC_INFLIGHT * SYNC_BATCH + SYNC_FD_SPARE;
+		if (rl.rlim_cur < need && rl.rlim_cur < 2 * SYNC_BATCH + SYNC_FD_SPARE &&
+		    rl.rlim_max >= 2 * SYNC_BATCH + SYNC_FD_SPARE) {
+			rl.rlim_cur = 2 * SYNC_BATCH + SYNC_FD_SPARE;
 			(void)setrlimit(RLIMIT_NOFILE, &rl);
 		}
 		if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur >= need) {
@@ -546,6 +526,7 @@ sync_batch_start(struct sync_batch *b)
 static void
 sync_batch_wait(struct sync_fetch *f, struct sync_batch *b)
 {
+	int64_t t = time_mono_us();
 	size_t i;
 	int k;
 
@@ -569,35 +550,35 @@ sync_batch_wait(struct sync_fetch *f, struct sync_batch *b)
 		f->lanes = b->nlanes;
 	for (i = 0; i < b->m; i++)
 		b->d[b->index[i]] = b->todo[i];
+	f->wait_us += time_mono_us() - t;
 	f->fetch_us += b->fetch_us;
 	f->reused += b->reused;
 }
 
-/* A round whose transfers failed: -1 with the first failed package in err. */
-static int
-sync_batch_failed(const struct sync_batch *b, struct dr_error *err)
-{
-	size_t i;
-
-	for (i = 0; i < b->n; i++)
-		if (b->d[i].result != 0)
-			return dr_error_set(
-			    err, "package %s: %s", b->items[i].location, b->d[i].error);
-	return dr_error_set(err, "%s", b->err.msg);
-}
-
 /*
- * A fetched round, made durable by a syncfs that began after its last write, enters the
- * pool: each file is linked or renamed to its pool name. The names become durable with
- * the next flush, and the last ones with the one the store thread ends with: before any
- * version refers to them. Checksums other than SHA-256 are checked here; their units
- * learn their keys when the job thread joins.
+ * A fetched round enters the pool: one syncfs makes its data durable, then each file is
+ * renamed to its pool name. The renames become durable with the next round's syncfs, and
+ * the last round's with the one the fetch thread ends with: before any version refers to
+ * them. Checksums other than SHA-256 are checked here; their units learn their keys when
+ * the job thread joins.
  */
 static int
 sync_batch_store(struct sync_fetch *f, struct sync_batch *b, struct dr_error *err)
 {
+	int64_t t = time_mono_us();
 	size_t i;
 
+	if (b->r < 0) {
+		for (i = 0; i < b->n; i++)
+			if (b->d[i].result != 0)
+				return dr_error_set(
+				    err, "package %s: %s", b->items[i].location, b->d[i].error);
+		return dr_error_set(err, "%s", b->err.msg);
+	}
+	if (repo_pool_sync(err) < 0)
+		return -1;
+	f->sync_us += time_mono_us() - t;
+	t = time_mono_us();
 	for (i = 0; i < b->n; i++) {
 		const struct sync_dl *dl = &b->items[i];
 		struct sync_key *k;
@@ -636,6 +617,7 @@ sync_batch_store(struct sync_fetch *f, struct sync_batch *b, struct dr_error *er
 		f->nkeys++;
 		f->bytes += size;
 	}
+	f->move_us += time_mono_us() - t;
 	return 0;
 }
 
@@ -648,181 +630,73 @@ sync_fetch_progress(struct sync_fetch *f)
 	f->printed = f->done;
 }
 
-/* Free a list of rounds (taken off the queue) and give back their places in flight. */
-static void
-sync_batches_free(struct sync_fetch *f, struct sync_batch *list)
-{
-	struct sync_batch *b;
-	size_t n = 0;
-
-	while ((b = list) != NULL) {
-		list = b->next;
-		sync_batch_free(b);
-		free(b);
-		n++;
-	}
-	pthread_mutex_lock(&f->qlock);
-	f->inflight -= n;
-	pthread_cond_broadcast(&f->qroom);
-	pthread_mutex_unlock(&f->qlock);
-}
-
-/*
- * The store thread: takes every round fetched so far, makes them durable with one
- * syncfs (begun after their last write), then moves them into the pool; meanwhile the
- * fetch thread goes on with the next rounds. When a flush takes long (the file system
- * holds other writes not yet written back), more rounds wait and the next flush takes
- * them all. It ends with one more syncfs for the names of the last rounds.
- */
-static void *
-sync_store_main(void *arg)
-{
-	struct sync_fetch *f = arg;
-	struct sync_batch *list, *b;
-	bool stored = false;
-	int64_t t;
-
-	for (;;) {
-		pthread_mutex_lock(&f->qlock);
-		while (f->queue == NULL && !f->fetched && !f->qstop)
-			pthread_cond_wait(&f->qready, &f->qlock);
-		if (f->qstop || f->queue == NULL) {
-			pthread_mutex_unlock(&f->qlock);
-			break;
-		}
-		list = f->queue;
-		f->queue = NULL;
-		f->queue_end = &f->queue;
-		pthread_mutex_unlock(&f->qlock);
-		t = time_mono_us();
-		if (repo_pool_sync(&f->store_err) < 0)
-			goto fail;
-		f->sync_us += time_mono_us() - t;
-		f->flushes++;
-		t = time_mono_us();
-		for (b = list; b != NULL; b = b->next) {
-			if (sync_batch_store(f, b, &f->store_err) < 0)
-				goto fail;
-			stored = true;
-			f->done += b->n;
-		}
-		f->move_us += time_mono_us() - t;
-		sync_batches_free(f, list);
-		if (__atomic_load_n(&f->progress, __ATOMIC_ACQUIRE))
-			sync_fetch_progress(f);
-	}
-	/* Also after a failure: a later sync that finds these files in the pool may make
-	 * a version without downloading anything, so their names are made durable now. */
-	if (stored) {
-		t = time_mono_us();
-		if (repo_pool_sync(&f->store_err) < 0)
-			f->store_r = -1;
-		f->sync_us += time_mono_us() - t;
-		f->flushes++;
-	}
-	return NULL;
-fail:
-	f->store_r = -1;
-	sync_batches_free(f, list);
-	pthread_mutex_lock(&f->qlock);
-	f->qstop = true;
-	pthread_cond_broadcast(&f->qroom);
-	pthread_mutex_unlock(&f->qlock);
-	if (stored) {
-		struct dr_error e;
-
-		(void)repo_pool_sync(&e);
-	}
-	return NULL;
-}
-
 /*
  * The fetch thread: download what the pool lacks while the metadata is still being
- * read, in rounds of up to SYNC_BATCH, one round's transfers after the other. Files are
- * verified while they stream but not fsynced one by one: the store thread makes fetched
- * rounds durable with one syncfs before their files get pool names, so the pool never
- * holds a file whose data a crash could lose (a .part left by a crash is resumed by the
- * next sync). One flush for many files instead of one per file is what makes small
- * packages fast; and no transfer waits for a flush unless SYNC_INFLIGHT rounds do.
+ * read, in rounds of up to SYNC_BATCH. Files are verified while they stream but not
+ * fsynced one by one: one syncfs per round makes a whole round durable before its files
+ * are renamed into the pool, so the pool never holds a file whose data a crash could
+ * lose (a .part left by a crash is resumed by the next sync). One flush per round
+ * instead of one per file is what makes small packages fast; and while a round is
+ * flushed and moved, the next one is already downloading.
  */
 static void *
 sync_fetch_main(void *arg)
 {
 	struct sync_fetch *f = arg;
-	struct sync_batch *b = NULL, *rest;
+	struct sync_batch b[2];
+	int cur = 0, i;
 	int64_t t;
 
-	f->queue_end = &f->queue;
-	if (pthread_create(&f->store_thread, NULL, sync_store_main, f) != 0)
-		fatalx("pthread_create failed");
+	memset(b, 0, sizeof b);
+	if (!sync_batch_take(f, &b[0], true))
+		goto out;
+	if (sync_batch_prepare(f, &b[0], &f->err) < 0)
+		goto fail;
+	sync_batch_start(&b[0]);
 	for (;;) {
-		t = time_mono_us();
-		pthread_mutex_lock(&f->qlock);
-		while (f->inflight >= SYNC_INFLIGHT && !f->qstop)
-			pthread_cond_wait(&f->qroom, &f->qlock);
-		if (!f->qstop)
-			f->inflight++;
-		pthread_mutex_unlock(&f->qlock);
-		f->room_us += time_mono_us() - t;
-		if (f->qstop)
-			break; /* the store thread failed: its error is reported */
-		b = xcalloc(1, sizeof *b);
-		if (!sync_batch_take(f, b, true))
-			break;
-		if (sync_batch_prepare(f, b, &f->err) < 0)
-			goto fail;
-		sync_batch_start(b);
-		sync_batch_wait(f, b);
+		struct sync_batch *this = &b[cur], *after = &b[!cur];
+
+		sync_batch_wait(f, this);
 		if (job_cancelled(f->s->job)) {
 			dr_error_set(&f->err, "cancelled");
 			goto fail;
 		}
-		if (b->r < 0) {
-			sync_batch_failed(b, &f->err);
-			goto fail;
+		/* The next round downloads while this one is flushed and moved. */
+		if (this->r == 0 && sync_batch_take(f, after, false)) {
+			if (sync_batch_prepare(f, after, &f->err) < 0)
+				goto fail;
+			sync_batch_start(after);
 		}
-		pthread_mutex_lock(&f->qlock);
-		*f->queue_end = b;
-		f->queue_end = &b->next;
-		pthread_cond_signal(&f->qready);
-		pthread_mutex_unlock(&f->qlock);
-		b = NULL;
+		if (sync_batch_store(f, this, &f->err) < 0)
+			goto fail;
+		f->done += this->n;
+		sync_batch_free(this);
+		if (__atomic_load_n(&f->progress, __ATOMIC_ACQUIRE))
+			sync_fetch_progress(f);
+		if (!after->running) {
+			if (!sync_batch_take(f, after, true))
+				break;
+			if (sync_batch_prepare(f, after, &f->err) < 0)
+				goto fail;
+			sync_batch_start(after);
+		}
+		cur = !cur;
 	}
-	pthread_mutex_lock(&f->qlock);
-	f->fetched = true;
-	pthread_cond_signal(&f->qready);
-	pthread_mutex_unlock(&f->qlock);
-	pthread_join(f->store_thread, NULL);
-	if (b != NULL) {
-		sync_batch_free(b);
-		free(b);
-	}
-	/* Rounds queued after the store thread failed. */
-	rest = f->queue;
-	f->queue = NULL;
-	sync_batches_free(f, rest);
-	if (f->store_r < 0) {
-		f->r = -1;
-		f->err = f->store_err;
-	}
+	t = time_mono_us();
+	if (repo_pool_sync(&f->err) < 0)
+		goto fail;
+	f->sync_us += time_mono_us() - t;
+out:
 	return NULL;
 fail:
 	f->r = -1;
 	pthread_mutex_lock(&f->lock);
 	f->stop = true;
 	pthread_mutex_unlock(&f->lock);
-	sync_batch_wait(f, b);
-	pthread_mutex_lock(&f->qlock);
-	f->qstop = true;
-	rest = f->queue;
-	f->queue = NULL;
-	f->queue_end = &f->queue;
-	pthread_cond_signal(&f->qready);
-	pthread_mutex_unlock(&f->qlock);
-	pthread_join(f->store_thread, NULL);
-	sync_batch_free(b);
-	free(b);
-	sync_batches_free(f, rest);
+	for (i = 0; i < 2; i++) {
+		sync_batch_wait(f, &b[i]);
+		sync_batch_free(&b[i]);
+	}
 	return NULL;
 }
 
@@ -867,9 +741,6 @@ sync_fetch_start(struct repo_sync *s)
 	f->s = s;
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
-	pthread_mutex_init(&f->qlock, NULL);
-	pthread_cond_init(&f->qready, NULL);
-	pthread_cond_init(&f->qroom, NULL);
 	f->concurrency = (int)json_integer_value(json_object_get(s->repo, "download_concurrency"));
 	if (f->concurrency < 1 || f->concurrency > 64)
 		f->concurrency = REPO_DOWNLOAD_CONCURRENCY;
@@ -947,10 +818,10 @@ sync_fetch_finish(struct repo_sync *s, bool failed, struct dr_error *err)
 			sync_fetch_progress(f);
 		job_printf(s->job,
 		    "downloads: %zu packages, %.1f MB in %.2f s on %d thread%s (transfers %.2f s,"
-		    " waited for flushes %.2f s; %zu syncfs %.2f s, into the pool %.2f s)\n",
+		    " waited for them %.2f s; syncfs %.2f s, into the pool %.2f s)\n",
 		    f->n, (double)f->bytes / 1e6, (double)(time_mono_us() - f->t0) / 1e6, f->lanes,
-		    f->lanes == 1 ? "" : "s", (double)f->fetch_us / 1e6, (double)f->room_us / 1e6,
-		    f->flushes, (double)f->sync_us / 1e6, (double)f->move_us / 1e6);
+		    f->lanes == 1 ? "" : "s", (double)f->fetch_us / 1e6, (double)f->wait_us / 1e6,
+		    (double)f->sync_us / 1e6, (double)f->move_us / 1e6);
 		if (f->reused > 0)
 			job_printf(s->job,
 			    "%zu packages an interrupted sync had downloaded were reused\n",
@@ -981,9 +852,6 @@ sync_fetch_finish(struct repo_sync *s, bool failed, struct dr_error *err)
 	free(f->tag);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cond);
-	pthread_mutex_destroy(&f->qlock);
-	pthread_cond_destroy(&f->qready);
-	pthread_cond_destroy(&f->qroom);
 	free(f);
 	return r;
 }
