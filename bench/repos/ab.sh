@@ -36,7 +36,7 @@ start() { # start BUILD STATE: droverd in the background; sets DROVERD_PID, url
 	DROVERD_PID=$!
 	url=
 	for i in $(seq 100); do
-		url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$work/droverd.log" 2>/dev/null)
+		url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$work/droverd.log" 2>/dev/null || true)
 		[ -n "$url" ] && break
 		sleep 0.1
 	done
