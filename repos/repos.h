@@ -235,9 +235,6 @@ int repo_version_list(int64_t repository_id, json_t **ret, struct dr_error *err)
 /* Record the metadata file at path of version (its bytes go into the pool). */
 int repo_version_file_add(int64_t version_id, const char *path, const void *data, size_t len,
     char ret_sha256[65], struct dr_error *err);
-/* Record a file already in the pool (sha256, len bytes) under path in the version. */
-int repo_version_file_record(
-    int64_t version_id, const char *path, const char *sha256, size_t len, struct dr_error *err);
 /* Delete versions beyond the repository's retention that nothing references. */
 int repo_version_retain(int64_t repository_id, struct dr_error *err);
 int repo_orphans_run(struct job *job, struct dr_error *err);

@@ -46,22 +46,16 @@ repo_version_file_add(int64_t version_id, const char *path, const void *data, si
 {
 	char sha[65];
 
-	if (repo_pool_add(data, len, sha, err) < 0 ||
-	    repo_version_file_record(version_id, path, sha, len, err) < 0)
+	if (repo_pool_add(data, len, sha, err) < 0)
+		return -1;
+	if (store_execf(NULL, NULL, err,
+	        "INSERT INTO repo_version_files (version_id, path, sha256, size)"
+	        " VALUES (?, ?, ?, ?)",
+	        "[IssI]", (json_int_t)version_id, path, sha, (json_int_t)len) < 0)
 		return -1;
 	if (ret_sha256 != NULL)
 		memcpy(ret_sha256, sha, 65);
 	return 0;
-}
-
-/* Record a file already in the pool (sha256, len bytes) under path in the version. */
-int
-repo_version_file_record(
-    int64_t version_id, const char *path, const char *sha256, size_t len, struct dr_error *err)
-{
-	return store_execf(NULL, NULL, err,
-	    "INSERT INTO repo_version_files (version_id, path, sha256, size) VALUES (?, ?, ?, ?)",
-	    "[IssI]", (json_int_t)version_id, path, sha256, (json_int_t)len);
 }
 
 /*

@@ -7,7 +7,6 @@
 #define LOG_COMPONENT "repos"
 #include "config.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -256,99 +255,46 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 	return 0;
 }
 
-/*
- * One generated metadata file: the job thread collects its XML from the store, a
- * thread of its own digests and gzips it and writes it into the pool (the job thread
- * meanwhile collects the next file), and the job thread records it, in order.
- */
-struct yum_xml {
-	const char *type, *head, *tail, *sql;
-	struct buf xml, gz;
-	size_t open_size;
-	char open_sum[129], sum[65];
-	int r;
-	struct dr_error err;
-	pthread_t thread;
-	bool running;
-};
-
-/* Concatenate one column of the version's units between x->head and x->tail. */
+/* Concatenate one column of the version's units between head and tail, gzip, record. */
 static int
-yum_xml_collect(int64_t vid, struct yum_xml *x, struct dr_error *err)
+yum_write_xml(int64_t vid, struct buf *repomd, const char *type, const char *head,
+    const char *tail, const char *sql, struct dr_error *err)
 {
 	_cleanup_json_ json_t *rows = NULL;
+	struct buf xml = BUF_INIT(REPO_META_MAX), gz = BUF_INIT(REPO_META_FILE_MAX);
+	_cleanup_free_ char *path = NULL;
+	char open_sum[129], sum[65];
 	size_t i;
 	json_t *r;
+	int ret = -1;
 
-	x->xml = (struct buf)BUF_INIT(REPO_META_MAX);
-	x->gz = (struct buf)BUF_INIT(REPO_META_FILE_MAX);
-	if (store_queryf(&rows, err, x->sql, "[I]", (json_int_t)vid) < 0)
+	if (store_queryf(&rows, err, sql, "[I]", (json_int_t)vid) < 0)
 		return -1;
-	buf_addf(&x->xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	buf_addf(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	/* head is an opening tag left open: the package count closes it. */
-	if (strcmp(x->type, "updateinfo") == 0)
-		buf_addf(&x->xml, "%s>\n", x->head);
+	if (strcmp(type, "updateinfo") == 0)
+		buf_addf(&xml, "%s>\n", head);
 	else
-		buf_addf(&x->xml, "%s packages=\"%zu\">\n", x->head, json_array_size(rows));
+		buf_addf(&xml, "%s packages=\"%zu\">\n", head, json_array_size(rows));
 	json_array_foreach(rows, i, r)
 	{
 		const char *frag = json_string_value(json_object_get(r, "x"));
 		if (frag == NULL)
 			continue;
-		if (buf_adds(&x->xml, frag) < 0 || buf_addc(&x->xml, '\n') < 0)
-			return dr_error_set(err, "%s: larger than %llu bytes", x->type,
+		if (buf_adds(&xml, frag) < 0 || buf_addc(&xml, '\n') < 0) {
+			dr_error_set(err, "%s: larger than %llu bytes", type,
 			    (unsigned long long)REPO_META_MAX);
+			goto out;
+		}
 	}
-	buf_adds(&x->xml, x->tail);
-	return 0;
-}
-
-/* On the file's own thread: digest, gzip (the XML is freed then), into the pool. */
-static void *
-yum_xml_pack(void *arg)
-{
-	struct yum_xml *x = arg;
-
-	repo_pool_digest("sha256", x->xml.data, x->xml.len, x->open_sum, NULL);
-	x->open_size = x->xml.len;
-	x->r = repo_zread_gzip(x->xml.data, x->xml.len, &x->gz, &x->err);
-	buf_free(&x->xml);
-	if (x->r == 0)
-		x->r = repo_pool_add(x->gz.data, x->gz.len, x->sum, &x->err);
-	return NULL;
-}
-
-static void
-yum_xml_start(struct yum_xml *x)
-{
-	if (pthread_create(&x->thread, NULL, yum_xml_pack, x) != 0)
-		fatalx("pthread_create failed");
-	x->running = true;
-}
-
-/* Wait for the file's thread (when it runs). */
-static void
-yum_xml_join(struct yum_xml *x)
-{
-	if (x->running)
-		pthread_join(x->thread, NULL);
-	x->running = false;
-}
-
-/* Record the packed file in the version and in repomd.xml. */
-static int
-yum_xml_record(int64_t vid, struct yum_xml *x, struct buf *repomd, struct dr_error *err)
-{
-	_cleanup_free_ char *path = NULL;
-
-	yum_xml_join(x);
-	if (x->r < 0) {
-		*err = x->err;
-		return -1;
-	}
-	path = xasprintf("repodata/%s-%s.xml.gz", x->sum, x->type);
-	if (repo_version_file_record(vid, path, x->sum, x->gz.len, err) < 0)
-		return -1;
+	buf_adds(&xml, tail);
+	repo_pool_digest("sha256", xml.data, xml.len, open_sum, NULL);
+	if (repo_zread_gzip(xml.data, xml.len, &gz, err) < 0)
+		goto out;
+	repo_pool_digest("sha256", gz.data, gz.len, sum, NULL);
+	path = xasprintf("repodata/%s-%s.xml.gz", sum, type);
+	if (repo_version_file_add(vid, path, gz.data, gz.len, sum, err) < 0)
+		goto out;
 	buf_addf(repomd,
 	    "  <data type=\"%s\">\n"
 	    "    <checksum type=\"sha256\">%s</checksum>\n"
@@ -358,8 +304,12 @@ yum_xml_record(int64_t vid, struct yum_xml *x, struct buf *repomd, struct dr_err
 	    "    <size>%zu</size>\n"
 	    "    <open-size>%zu</open-size>\n"
 	    "  </data>\n",
-	    x->type, x->sum, x->open_sum, path, (long long)time(NULL), x->gz.len, x->open_size);
-	return 0;
+	    type, sum, open_sum, path, (long long)time(NULL), gz.len, xml.len);
+	ret = 0;
+out:
+	buf_free(&xml);
+	buf_free(&gz);
+	return ret;
 }
 
 /* Record each upstream file of the version under its own path. */
@@ -403,31 +353,7 @@ yum_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	const char *policy = json_string_value(json_object_get(repo, "mirroring_policy"));
 	_cleanup_json_ json_t *v = NULL;
 	struct buf repomd = BUF_INIT(REPO_REPOMD_MAX);
-	struct yum_xml xs[] = {
-	    {.type = "primary",
-	        .head = "<metadata xmlns=\"http://linux.duke.edu/metadata/common\""
-	                " xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\"",
-	        .tail = "</metadata>\n",
-	        .sql = "SELECT u.meta AS x FROM repo_units u JOIN repo_version_units vu"
-	               " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id"},
-	    {.type = "filelists",
-	        .head = "<filelists xmlns=\"http://linux.duke.edu/metadata/filelists\"",
-	        .tail = "</filelists>\n",
-	        .sql = "SELECT u.filelists AS x FROM repo_units u JOIN repo_version_units vu"
-	               " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id"},
-	    {.type = "other",
-	        .head = "<otherdata xmlns=\"http://linux.duke.edu/metadata/other\"",
-	        .tail = "</otherdata>\n",
-	        .sql = "SELECT u.other AS x FROM repo_units u JOIN repo_version_units vu"
-	               " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id"},
-	    {.type = "updateinfo",
-	        .head = "<updates",
-	        .tail = "</updates>\n",
-	        .sql = "SELECT e.xml AS x FROM repo_errata e JOIN repo_version_errata ve"
-	               " ON ve.erratum_id = e.id WHERE ve.version_id = ? ORDER BY e.erratum_id"},
-	};
 	char sum[65];
-	size_t i;
 	int r = -1;
 
 	if (strcmp(policy, "mirror_complete") == 0 &&
@@ -441,15 +367,27 @@ yum_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	    " xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\">\n"
 	    "  <revision>%lld</revision>\n",
 	    (long long)time(NULL));
-	/* Each file is gzipped on its own thread while the next one is collected. */
-	for (i = 0; i < nitems(xs); i++) {
-		if (yum_xml_collect(vid, &xs[i], err) < 0)
-			goto out;
-		yum_xml_start(&xs[i]);
-		if (i > 0 && yum_xml_record(vid, &xs[i - 1], &repomd, err) < 0)
-			goto out;
-	}
-	if (yum_xml_record(vid, &xs[nitems(xs) - 1], &repomd, err) < 0 ||
+	if (yum_write_xml(vid, &repomd, "primary",
+	        "<metadata xmlns=\"http://linux.duke.edu/metadata/common\""
+	        " xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\"",
+	        "</metadata>\n",
+	        "SELECT u.meta AS x FROM repo_units u JOIN repo_version_units vu"
+	        " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
+	        err) < 0 ||
+	    yum_write_xml(vid, &repomd, "filelists",
+	        "<filelists xmlns=\"http://linux.duke.edu/metadata/filelists\"", "</filelists>\n",
+	        "SELECT u.filelists AS x FROM repo_units u JOIN repo_version_units vu"
+	        " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
+	        err) < 0 ||
+	    yum_write_xml(vid, &repomd, "other",
+	        "<otherdata xmlns=\"http://linux.duke.edu/metadata/other\"", "</otherdata>\n",
+	        "SELECT u.other AS x FROM repo_units u JOIN repo_version_units vu"
+	        " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
+	        err) < 0 ||
+	    yum_write_xml(vid, &repomd, "updateinfo", "<updates", "</updates>\n",
+	        "SELECT e.xml AS x FROM repo_errata e JOIN repo_version_errata ve"
+	        " ON ve.erratum_id = e.id WHERE ve.version_id = ? ORDER BY e.erratum_id",
+	        err) < 0 ||
 	    yum_publish_upstream(vid, false, &repomd, err) < 0)
 		goto out;
 	if (buf_adds(&repomd, "</repomd>\n") < 0) {
@@ -458,11 +396,6 @@ yum_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	}
 	r = repo_version_file_add(vid, "repodata/repomd.xml", repomd.data, repomd.len, sum, err);
 out:
-	for (i = 0; i < nitems(xs); i++) {
-		yum_xml_join(&xs[i]);
-		buf_free(&xs[i].xml);
-		buf_free(&xs[i].gz);
-	}
 	buf_free(&repomd);
 	return r;
 }
