@@ -680,6 +680,10 @@ http_download_many(struct http_download *d, size_t n, int concurrency,
 {
 	struct client_dl *dls = xcalloc(n, sizeof *dls);
 	size_t remaining = n, active = 0, failed = 0, first_failed = n;
+	/* Every download before first is done, every one from fresh on never started, and
+	 * retrying of those between wait for another attempt: a turn of the loop looks at
+	 * those, not at a round of thousands whole. */
+	size_t first = 0, fresh = 0, retrying = 0;
 	CURLM *multi;
 
 	pthread_once(&client_once, client_global_init);
@@ -720,7 +724,10 @@ http_download_many(struct http_download *d, size_t n, int concurrency,
 		struct CURLMsg *msg;
 		int running, left;
 
-		for (size_t i = 0; i < n && active < (size_t)concurrency; i++) {
+		while (first < fresh && dls[first].done)
+			first++;
+		for (size_t i = first; retrying > 0 && i < fresh && active < (size_t)concurrency;
+		     i++) {
 			struct client_dl *dl = &dls[i];
 
 			if (dl->done || dl->active)
@@ -730,6 +737,18 @@ http_download_many(struct http_download *d, size_t n, int concurrency,
 					wait_us = dl->not_before_us - now;
 				continue;
 			}
+			retrying--;
+			client_dl_start(dl, multi);
+			if (dl->active)
+				active++;
+			else if (dl->done)
+				remaining--;
+		}
+		for (; fresh < n && active < (size_t)concurrency; fresh++) {
+			struct client_dl *dl = &dls[fresh];
+
+			if (dl->done)
+				continue;
 			client_dl_start(dl, multi);
 			if (dl->active)
 				active++;
@@ -747,6 +766,8 @@ http_download_many(struct http_download *d, size_t n, int concurrency,
 			active--;
 			if (dl->done)
 				remaining--;
+			else
+				retrying++;
 			wait_us = 0;
 		}
 		if (remaining > 0 && wait_us > 0)

@@ -9,6 +9,9 @@
 #   ./bench/repos/ab.sh BUILD_A BUILD_B KIND COUNT SIZE [RUNS]
 #     KIND yum or apt; SIZE bytes per package; RUNS pairs (3)
 #   PERF=FILE records a perf profile of the first run (PERF_OPTS, default -a -g; evaluated, so it may name $DROVERD_PID).
+#   DIRTY=MB writes MB of another file just before each sync and does not flush it: the
+#   state run.sh's syncs start in (the tools before them leave gigabytes not yet written
+#   back, and a syncfs writes back everything of its file system).
 set -e
 top=$(cd "$(dirname "$0")/../.." && pwd)
 a=$1 b=$2 kind=$3 count=$4 size=$5 runs=${6:-3}
@@ -27,12 +30,13 @@ python3 "$top/tests/lib/repogen.py" "$kind" "$work/www/up" "$count" "$size"
 nginx_start "$work/www"
 
 start() { # start BUILD STATE: droverd in the background; sets DROVERD_PID, url
+	rm -f "$work/droverd.log" # not the last run's address: the new one writes it
 	DROVER_ADMIN_PASSWORD=bench-secret-1 "$1/droverd" --listen 127.0.0.1:0 \
 		--state-dir "$2" >"$work/droverd.log" 2>&1 &
 	DROVERD_PID=$!
 	url=
 	for i in $(seq 100); do
-		url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$work/droverd.log")
+		url=$(sed -n 's|.* ready in .* at \(http://[^ ]*\)/ .*|\1|p' "$work/droverd.log" 2>/dev/null || true)
 		[ -n "$url" ] && break
 		sleep 0.1
 	done
@@ -61,6 +65,9 @@ one() { # one LABEL BUILD
 	rm -rf "$work/state"
 	cp -a "$work/template" "$work/state"
 	sync
+	if [ -n "${DIRTY:-}" ]; then
+		dd if=/dev/zero of="$work/dirty" bs=1M count="$DIRTY" status=none
+	fi
 	start "$2" "$work/state"
 	l=$(cut -d' ' -f1 /proc/loadavg)
 	set -- "$@" $(dcpu)
@@ -70,7 +77,7 @@ one() { # one LABEL BUILD
 		perf_pid=$!
 		sleep 0.5
 	fi
-	"$2/drover" repo sync up --wait >"$work/sync.log" 2>&1 || { tail -3 "$work/sync.log" "$work/droverd.log" >&2; }
+	"$2/drover" repo sync up --wait >"$work/sync.log" 2>&1 || { tail -n 3 "$work/sync.log" "$work/droverd.log" >&2; }
 	if [ -n "${PERF:-}" ]; then
 		kill -INT "$perf_pid"
 		wait "$perf_pid" || true
@@ -79,6 +86,7 @@ one() { # one LABEL BUILD
 	t1=$(date +%s.%N)
 	set -- "$@" $(dcpu)
 	stop
+	rm -f "$work/dirty"
 	printf '%s wall %.2f cpu %.2f (user %.2f sys %.2f) load %s\n' "$1" "$(echo "$t1 - $t0" | bc)" \
 		"$(echo "$5 + $6 - $3 - $4" | bc)" "$(echo "$5 - $3" | bc)" "$(echo "$6 - $4" | bc)" "$l"
 	grep -v '^downloaded [0-9]*/' "$work/sync.log" | sed "s/^/$1: /" >&2

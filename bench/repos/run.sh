@@ -4,7 +4,8 @@
 # file list with the same concurrency (8). Upstreams are generated (gen.py) and served by
 # nginx on loopback. Prints a table (wall and CPU seconds, the load average) and, on
 # stderr, the phase lines of drover's sync jobs; needs nginx, curl, bc, dnf-plugins-core,
-# aptly.
+# aptly. Each timed step starts after a sync (NO_SYNC=1: without it, as before
+# 2026-11-26 17:00).
 #
 #   ./bench/repos/run.sh [BUILD_DIR] [SMALL_COUNT] [BIG_COUNT]
 set -e
@@ -59,6 +60,11 @@ ccpu() { awk '{ printf "%.2f", ($16 + $17) / 100 }' "/proc/$$/stat"; }
 timed() { # timed VAR COMMAND...: run in this shell; VAR = wall seconds, VAR_cpu = CPU seconds
 	var=$1
 	shift
+	# Every step starts with nothing left to write back: a syncfs (drover's durable pool)
+	# writes back all its file system holds, and the steps before would otherwise leave it
+	# gigabytes (the big files reposync and the floor fetched) that the peers, which do not
+	# flush, never pay for. NO_SYNC=1 measures the old way.
+	[ -n "${NO_SYNC:-}" ] || sync
 	d0=$(dcpu)
 	c0=$(ccpu)
 	t0=$(now)

@@ -1086,6 +1086,31 @@ test_downloads(void **state)
 		assert_file_is(dest, "f300");
 		assert_int_equal(stat(part, &st), -1);
 	}
+	/* A download that must be retried waits while the ones after it go ahead on the
+	 * one connection, and is taken up again when its time comes. */
+	{
+		_cleanup_free_ char *flaky = url("/flaky");
+		_cleanup_free_ char *fdest = xasprintf("%s/flaky", tmpdir);
+		_cleanup_free_ char *d1 = xasprintf("%s/again-f1", tmpdir);
+		_cleanup_free_ char *d2 = xasprintf("%s/again-f20", tmpdir);
+		struct http_download r[3] = {
+		    {.url = flaky, .dest_path = fdest},
+		    {.url = urls[0], .dest_path = d1, .sha256 = sums[0]},
+		    {.url = urls[1], .dest_path = d2, .sha256 = sums[1]},
+		};
+
+		atomic_store(&flaky_count, 0);
+		o.retries = 3;
+		assert_int_equal(http_download_many(r, 3, 1, &o, &err), 0);
+		assert_int_equal(atomic_load(&flaky_count), 3);
+		for (int i = 0; i < 3; i++)
+			assert_int_equal(r[i].result, 0);
+		assert_file_is(d1, "f1");
+		assert_file_is(d2, "f20");
+		unlink(fdest);
+		unlink(d1);
+		unlink(d2);
+	}
 	for (int i = 0; i < 6; i++) {
 		unlink(dests[i]);
 		free(dests[i]);
