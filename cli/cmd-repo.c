@@ -624,6 +624,16 @@ cmd_cv_job(struct cli *cli, int argc, char **argv)
 	return repo_job_done(cli, job, wait);
 }
 
+/* 0 when v can go between the search language's double quotes; else says so (what names
+ * the value) and returns the exit code. */
+static int
+erratum_search_quotable(const char *what, const char *v)
+{
+	if (strpbrk(v, "\"\\") == NULL)
+		return 0;
+	return cli_fail("%s: '%s' has a quote or a backslash", what, v);
+}
+
 /* The search over a host's errata that the list filters make, or NULL (after saying why)
  * for a value the search language cannot quote. */
 static char *
@@ -647,10 +657,13 @@ erratum_host_search(const char *keys[], const char *values[], size_t n)
 		for (k = 0; k < nitems(map); k++) {
 			if (strcmp(keys[i], map[k].key) != 0)
 				continue;
-			if (strcmp(keys[i], "search") != 0 && strpbrk(values[i], "\"\\") != NULL) {
-				cli_fail("--%s: '%s' has a quote or a backslash", keys[i], values[i]);
-				buf_free(&q);
-				return NULL;
+			if (strcmp(keys[i], "search") != 0) {
+				_cleanup_free_ char *what = xasprintf("--%s", keys[i]);
+
+				if (erratum_search_quotable(what, values[i]) != 0) {
+					buf_free(&q);
+					return NULL;
+				}
 			}
 			if (q.len > 0)
 				buf_adds(&q, " and ");
@@ -795,10 +808,9 @@ cmd_erratum_show(struct cli *cli, int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		return cli_usage(cli_cmd_find("erratum", "show"));
-	if (strpbrk(argv[optind], "\"\\") != NULL ||
-	    (host != NULL && strpbrk(host, "\"\\") != NULL))
-		return cli_fail("'%s': an erratum or host name has no quote or backslash",
-		    host != NULL && strpbrk(host, "\"\\") != NULL ? host : argv[optind]);
+	if ((r = erratum_search_quotable("erratum", argv[optind])) != 0 ||
+	    (host != NULL && (r = erratum_search_quotable("--host", host)) != 0))
+		return r;
 	id = cli_urlencode(argv[optind]);
 	path = xasprintf("/api/v2/errata/%s", id);
 	if ((r = cli_api(cli, "GET", path, NULL, &e)) != 0)
