@@ -61,8 +61,9 @@ prov_boot_write_conf(struct dr_error *err)
 		return 0;
 	pthread_mutex_lock(&prov_dhcp_lock);
 	if (store_queryf(&rows, err,
-	        "SELECT id, name, data AS data_json FROM prov_subnets "
-	        "ORDER BY id",
+	        "SELECT s.id, s.name, s.data AS data_json, d.name AS domain "
+	        "FROM prov_subnets s LEFT JOIN prov_domains d "
+	        "ON d.id = json_extract(s.data, '$.domain_id') ORDER BY s.id",
 	        NULL) < 0)
 		goto out;
 	subnets = xcalloc(json_array_size(rows) + 1, sizeof *subnets);
@@ -78,6 +79,11 @@ prov_boot_write_conf(struct dr_error *err)
 		    .from = json_string_value(json_object_get(d, "from")),
 		    .to = json_string_value(json_object_get(d, "to")),
 		    .loader = json_string_value(json_object_get(d, "pxe_loader")),
+		    .gateway = json_string_value(json_object_get(d, "gateway")),
+		    .dns_primary = json_string_value(json_object_get(d, "dns_primary")),
+		    .dns_secondary = json_string_value(json_object_get(d, "dns_secondary")),
+		    .mtu = (int)json_integer_value(json_object_get(d, "mtu")),
+		    .domain = json_string_value(json_object_get(row, "domain")),
 		};
 	}
 	prov_dhcp.subnets = subnets;

@@ -68,6 +68,17 @@ pxe_dnsmasq_subnet_lines(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsm
 	else
 		buf_addf(b, "dhcp-range=set:%s,%s,static,%s\n", tag, sn->network, sn->mask);
 	buf_addf(b, "tag-if=set:drover-subnet,tag:%s\n", tag);
+	if (sn->gateway != NULL)
+		buf_addf(b, "dhcp-option=tag:%s,option:router,%s\n", tag, sn->gateway);
+	if (sn->dns_primary != NULL || sn->dns_secondary != NULL)
+		buf_addf(b, "dhcp-option=tag:%s,option:dns-server,%s%s%s\n", tag,
+		    sn->dns_primary != NULL ? sn->dns_primary : sn->dns_secondary,
+		    sn->dns_primary != NULL && sn->dns_secondary != NULL ? "," : "",
+		    sn->dns_primary != NULL && sn->dns_secondary != NULL ? sn->dns_secondary : "");
+	if (sn->mtu > 0)
+		buf_addf(b, "dhcp-option=tag:%s,option:mtu,%d\n", tag, sn->mtu);
+	if (sn->domain != NULL)
+		buf_addf(b, "dhcp-option=tag:%s,option:domain-name,%s\n", tag, sn->domain);
 	if (pxe_dnsmasq_loaders[i].ipxe)
 		buf_addf(b, "dhcp-boot=tag:%s,tag:ipxe,%s/unattended/iPXE\n", tag, o->http_url);
 	if (pxe_dnsmasq_loaders[i].http != NULL)

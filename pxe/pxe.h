@@ -113,6 +113,12 @@ struct pxe_dnsmasq_subnet {
 	/* The subnet's pxe_loader (Foreman's names): what BIOS, UEFI PXE (client arch 7/9)
 	 * and UEFI HTTP (arch 16) clients get before iPXE runs; NULL = the default. */
 	const char *loader;
+	/* What the subnet's clients are told, each NULL or 0 = left to dnsmasq: the router
+	 * (option 3; dnsmasq's default is its own address), name servers (option 6), MTU
+	 * (option 26) and DNS domain (option 15). */
+	const char *gateway, *dns_primary, *dns_secondary;
+	int mtu;
+	const char *domain;
 };
 
 struct pxe_dnsmasq_opts {

@@ -90,6 +90,26 @@ is "iPXE Chain BIOS: a BIOS client gets undionly.kpxe" "$(dhcp bios)" undionly.k
 is "a UEFI PXE client gets snponly.efi" "$(dhcp uefi)" snponly.efi
 is "a UEFI HTTP client gets ipxe.efi by URL" "$(dhcp http)" "$U/pxe/files/ipxe.efi"
 is "iPXE gets droverd's script" "$(dhcp ipxe)" "$U/unattended/iPXE"
+# What a client is told besides its boot file: router, name servers, MTU and domain.
+cat >"$TAP_TMP/net-script" <<'S'
+#!/bin/sh
+[ "$1" = bound ] && echo "router=${router:-} dns=${dns:-} mtu=${mtu:-} domain=${domain:-}"
+exit 0
+S
+chmod +x "$TAP_TMP/net-script"
+net() {
+	ip netns exec "$cli" busybox udhcpc -i v1 -n -q -f -t 3 -T 1 -s "$TAP_TMP/net-script" \
+		-O router -O dns -O mtu -O domain 2>/dev/null | grep '^router=' | head -1
+}
+ok "a domain" "$DROVER" domain create --name lab.example
+ok "the subnet's gateway, name servers, MTU and domain" "$DROVER" subnet update lab \
+	--gateway 198.18.2.254 --dns-primary 198.18.2.53 --dns-secondary 198.18.2.54 --mtu 1400 \
+	--domain lab.example
+like "dnsmasq.conf gives them to the subnet's tag" "$(cat "$conf")" \
+	'dhcp-option=tag:drover-s[0-9]+,option:dns-server,198\.18\.2\.53,198\.18\.2\.54'
+ok "dnsmasq restarts on them" start_dnsmasq
+is "a client gets the subnet's router, name servers, MTU and domain" "$(net)" \
+	"router=198.18.2.254 dns=198.18.2.53 198.18.2.54 mtu=1400 domain=lab.example"
 
 # check LOADER BIOS UEFI HTTP IPXE: the files for each kind of client under LOADER.
 check() {

@@ -61,8 +61,10 @@ test_conf_subnets(void **state)
 	char *dir = unit_dir_make("dnsmasq");
 	const struct pxe_dnsmasq_subnet subnets[] = {
 	    {1, "sb", "198.18.1.0", "255.255.255.0", "198.18.1.100", "198.18.1.200",
-	        "Grub2 UEFI SecureBoot"},
-	    {2, "uefi", "198.18.2.0", "255.255.255.0", NULL, NULL, "iPXE Chain UEFI"},
+	        "Grub2 UEFI SecureBoot", "198.18.1.1", "198.18.1.53", "198.18.1.54", 1400,
+	        "sb.example"},
+	    {2, "uefi", "198.18.2.0", "255.255.255.0", NULL, NULL, "iPXE Chain UEFI", NULL,
+	        NULL, "198.18.2.53"},
 	    {3, "http", "198.18.3.0", "255.255.255.0", NULL, NULL, "Grub2 UEFI HTTP"},
 	    {4, "off", "198.18.4.0", "255.255.255.0", NULL, NULL, "None"},
 	};
@@ -82,6 +84,15 @@ test_conf_subnets(void **state)
 	    "tag-if=set:drover-subnet,tag:drover-s1\n"));
 	assert_non_null(
 	    strstr(text, "dhcp-boot=tag:drover-s1,tag:!ipxe,tag:efi64,shimx64.efi,,\n"));
+	/* The subnet's router, name servers, MTU and domain, to its clients only. */
+	assert_non_null(strstr(text,
+	    "dhcp-option=tag:drover-s1,option:router,198.18.1.1\n"
+	    "dhcp-option=tag:drover-s1,option:dns-server,198.18.1.53,198.18.1.54\n"
+	    "dhcp-option=tag:drover-s1,option:mtu,1400\n"
+	    "dhcp-option=tag:drover-s1,option:domain-name,sb.example\n"));
+	assert_non_null(strstr(text, "dhcp-option=tag:drover-s2,option:dns-server,198.18.2.53\n"));
+	assert_null(strstr(text, "dhcp-option=tag:drover-s2,option:router"));
+	assert_null(strstr(text, "dhcp-option=tag:drover-s3,"));
 	assert_non_null(
 	    strstr(text, "dhcp-range=set:drover-s2,198.18.2.0,static,255.255.255.0\n"));
 	assert_non_null(
