@@ -341,6 +341,13 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 			           gz = BUF_INIT(REPO_META_FILE_MAX);
 			_cleanup_free_ char *rel = xasprintf("%s/binary-%s/Packages", comp, arch);
 			_cleanup_free_ char *relgz = xasprintf("%s.gz", rel);
+			/* The index directory's own Release (Debian's layout): the installer's
+			 * choose-mirror reads the architecture from it. */
+			_cleanup_free_ char *relrel = xasprintf("%s/binary-%s/Release", comp, arch);
+			_cleanup_free_ char *relrel_text = xasprintf(
+			    "Archive: %s\nOrigin: Drover\nLabel: %s\nComponent: %s\n"
+			    "Architecture: %s\n",
+			    dist, name, comp, arch);
 			size_t i;
 			json_t *r;
 			int rc;
@@ -361,7 +368,9 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 			        apt_index_write(vid, dist, rel, text.data ? text.data : "",
 			            text.len, &s256, &s512, err) < 0 ||
 			        apt_index_write(
-			            vid, dist, relgz, gz.data, gz.len, &s256, &s512, err) < 0
+			            vid, dist, relgz, gz.data, gz.len, &s256, &s512, err) < 0 ||
+			        apt_index_write(vid, dist, relrel, relrel_text, strlen(relrel_text),
+			            &s256, &s512, err) < 0
 			    ? -1
 			    : 0;
 			buf_free(&text);

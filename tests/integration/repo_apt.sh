@@ -52,6 +52,13 @@ sha=$(curl -s "$lib/dists/bookworm/Release" | sed -n 's/^ \([0-9a-f]\{64\}\) .* 
 is "by-hash serves the Packages.gz the Release lists" \
 	"$(curl -s "$lib/dists/bookworm/main/binary-amd64/by-hash/SHA256/$sha" | sha256sum | cut -c1-64)" \
 	"$sha"
+crel=$(curl -s "$lib/dists/bookworm/main/binary-amd64/Release")
+like "each index directory has its own Release (the Debian installer reads it)" "$crel" \
+	'Component: main'
+is "and the suite's Release lists it with its checksum" \
+	"$(curl -s "$lib/dists/bookworm/Release" |
+		sed -n 's/^ \([0-9a-f]\{64\}\) .* main\/binary-amd64\/Release$/\1/p')" \
+	"$(printf '%s\n' "$crel" | sha256sum | cut -c1-64)"
 ok "gpgv accepts Release.gpg with Drover's key" sh -c "
 	gpg --batch --quiet --dearmor <'$TAP_TMP/drover.asc' >'$TAP_TMP/drover.gpg' &&
 	curl -s '$lib/dists/bookworm/Release' >'$TAP_TMP/R' &&
