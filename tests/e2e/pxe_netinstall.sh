@@ -87,7 +87,7 @@ ok "the initrd cached is the netboot one, byte for byte" cmp "$NETINSTALL_CACHE/
 # and syslog to the test.
 ssh-keygen -q -t ed25519 -N '' -C e2e -f "$d/id"
 ok "host vm1 on Debian 12 from the mirror" drover host create --name vm1 --mac "$MAC" \
-	--ip "$IP" --operatingsystem "Debian 12" --medium e2e-mirror \
+	--ip "$IP" --operatingsystem "Debian 12" --medium e2e-mirror --provision-method build \
 	-p "ssh_authorized_keys=$(cat "$d/id.pub")" -p mirror_allow_unauthenticated=true \
 	-p apt_services= -p tasks=ssh-server \
 	-p "kernel_args=console=ttyS0,115200 log_host=$PXE_ADDR"
@@ -99,6 +99,11 @@ like "its iPXE script boots the cached d-i with the preseed's URL" \
 drover template preview --host vm1 --kind provision >"$d/preseed.cfg" 2>&1
 like "its preseed points at the mirror" "$(cat "$d/preseed.cfg")" \
 	"mirror/http/hostname string $PXE_ADDR:8081"
+like "and lets d-i take the throwaway key's signature" "$(cat "$d/preseed.cfg")" \
+	'debian-installer/allow_unauthenticated boolean true'
+if command -v debconf-set-selections >/dev/null; then
+	ok "debconf-set-selections accepts it" debconf-set-selections -c "$d/preseed.cfg"
+fi
 ok "drover host build vm1" drover host build vm1
 ok "dnsmasq runs" pxe_vm_dnsmasq "$d/dnsmasq.log"
 
