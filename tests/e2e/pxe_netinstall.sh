@@ -138,6 +138,8 @@ vm() {
 		-serial chardev:s0 -drive if=virtio,format=raw,file="$d/disk.img" \
 		-device e1000,netdev=n0,mac="$MAC" "$@"
 }
+# From here on the mirror's log has the VM's requests only.
+: >"$access"
 t0n=$(date +%s%N)
 vm -boot n -no-reboot
 if [ -n "$full" ]; then
