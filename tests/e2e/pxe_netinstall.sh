@@ -166,7 +166,8 @@ else
 	install_poll
 	pxe_vm_stop
 	echo "# udebs fetched: $(grep -c 'GET /debian/pool/main/[^ ]*\.udeb' "$access")" \
-		"of the $(ls "$NETINSTALL_CACHE"/udeb/*.udeb | wc -l) the mirror has"
+		"of the $(grep -c '^Package:' \
+		"$d/repo/debian/dists/bookworm/main/debian-installer/binary-amd64/Packages") the mirror lists"
 	pxe_vm_phases "the phases up to the udebs were seen, in order" \
 		"dhcp kernel_initrd di_network preseed mirror udebs "
 fi

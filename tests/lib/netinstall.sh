@@ -123,10 +123,17 @@ netinstall_mirror_build() {
 		b=$(echo "${f##*/}" | sed 's/_[0-9]*%3a/_/')
 		ln "$f" "$r/pool/main/$b" 2>/dev/null || cp "$f" "$r/pool/main/$b" || return 1
 	done
+	# The udebs whose dependencies the others and the initrd's satisfy (all of them when the
+	# registry gave every one).
+	t=$1/initrd
+	mkdir -p "$t" && (cd "$t" && zcat "$c/netboot/initrd.gz" |
+		cpio -id --quiet var/lib/dpkg/status 2>/dev/null)
 	python3 "$top_srcdir/tests/lib/netinstall_pick.py" index "$c/deb.Packages" "$c/deb" \
 		>"$rel/main/binary-amd64/Packages" &&
 		python3 "$top_srcdir/tests/lib/netinstall_pick.py" index "$c/udeb.Packages" \
-			"$c/udeb" >"$rel/main/debian-installer/binary-amd64/Packages" || return 1
+			"$c/udeb" "$t/var/lib/dpkg/status" \
+			>"$rel/main/debian-installer/binary-amd64/Packages" || return 1
+	rm -rf "$t"
 	gzip -9k "$rel/main/binary-amd64/Packages" "$rel/main/debian-installer/binary-amd64/Packages"
 	cp "$c/netboot/linux" "$c/netboot/initrd.gz" "$nb/netboot/debian-installer/amd64/" &&
 		(cd "$nb" && sha256sum ./netboot/debian-installer/amd64/linux \

@@ -7,11 +7,12 @@
       the drivers of what it finds), the EXTRA names, and what they depend on; none the
       initrd already holds (STATUS, its /var/lib/dpkg/status) nor of another kernel.
       Prints one name a line.
-  netinstall_pick.py index PACKAGES DIR
+  netinstall_pick.py index PACKAGES DIR [STATUS]
       the stanzas of PACKAGES whose files are in DIR (by basename, less the epoch
       apt-get download writes as "N%3a"), Filename rewritten to pool/main/<basename>: the
       mirror's own Packages file, keeping the archive's priorities (debootstrap and
-      tasksel choose by them).
+      tasksel choose by them). With STATUS (the initrd's, for udebs), only those whose
+      dependencies the others and STATUS satisfy: anna then installs what it can.
 """
 import os
 import re
@@ -85,21 +86,43 @@ def udebs(index, status, kver, extra):
         print(n)
 
 
-def index(path, directory):
+def provided(stanza_list):
+    """The names a list of stanzas installs or provides."""
+    out = set()
+    for d in stanza_list:
+        out.add(d.get("Package"))
+        for p in deps(d.get("Provides", "")):
+            out.update(p)
+    return out
+
+
+def index(path, directory, status=None):
     """Print the stanzas of the files in directory."""
     have = set(re.sub(r"_[0-9]+%3a", "_", f) for f in os.listdir(directory))
+    kept = []
     for d, text in stanzas(path):
         base = os.path.basename(d.get("Filename", ""))
         if base in have:
             have.discard(base)
-            print(re.sub(r"(?m)^Filename: .*$", "Filename: pool/main/" + base, text))
-            print()
+            kept.append((d, re.sub(r"(?m)^Filename: .*$", "Filename: pool/main/" + base, text)))
+    if status:
+        installed = provided(d for d, _ in stanzas(status))
+        while True:
+            names = installed | provided(d for d, _ in kept)
+            ok = [(d, t) for d, t in kept
+                  if all(any(a in names for a in alts) for alts in deps(d.get("Depends", "")))]
+            if len(ok) == len(kept):
+                break
+            kept = ok
+    for _, text in kept:
+        print(text)
+        print()
 
 
 if __name__ == "__main__":
     if len(sys.argv) >= 5 and sys.argv[1] == "udebs":
         udebs(sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:])
-    elif len(sys.argv) == 4 and sys.argv[1] == "index":
-        index(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) in (4, 5) and sys.argv[1] == "index":
+        index(*sys.argv[2:])
     else:
         sys.exit(__doc__)
