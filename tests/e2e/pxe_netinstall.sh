@@ -105,7 +105,10 @@ if command -v debconf-set-selections >/dev/null; then
 	ok "debconf-set-selections accepts it" debconf-set-selections -c "$d/preseed.cfg"
 fi
 ok "drover host build vm1" drover host build vm1
-ok "dnsmasq runs" pxe_vm_dnsmasq "$d/dnsmasq.log"
+# With a name server (none answers there: d-i only ever meets addresses here): without one
+# from DHCP, netcfg stops to ask for one before the preseed is loaded.
+ok "dnsmasq runs" pxe_vm_dnsmasq "$d/dnsmasq.log" \
+	--dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 "--dhcp-option=6,$PXE_ADDR"
 
 # --- the install boot; phases in ms after power-on, polled every 0.1 s.
 : >"$d/phases"
