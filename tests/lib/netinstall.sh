@@ -135,6 +135,9 @@ netinstall_mirror_build() {
 			>"$rel/main/debian-installer/binary-amd64/Packages" || return 1
 	rm -rf "$t"
 	gzip -9k "$rel/main/binary-amd64/Packages" "$rel/main/debian-installer/binary-amd64/Packages"
+	# choose-mirror reads the architecture from the component's own Release.
+	printf 'Archive: bookworm\nComponent: main\nArchitecture: amd64\n' \
+		>"$rel/main/binary-amd64/Release"
 	cp "$c/netboot/linux" "$c/netboot/initrd.gz" "$nb/netboot/debian-installer/amd64/" &&
 		(cd "$nb" && sha256sum ./netboot/debian-installer/amd64/linux \
 			./netboot/debian-installer/amd64/initrd.gz >SHA256SUMS) || return 1
