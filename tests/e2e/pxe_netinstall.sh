@@ -206,28 +206,6 @@ else
 	echo "# phases (ms after power-on): $(tr '\n' ' ' <"$d/phases")"
 fi
 
-# --- without mirror_allow_unauthenticated d-i refuses the throwaway key's signature: its
-# net-retriever checks the mirror's Release against its own keyring only (no preseed key
-# reaches it), which is why the parameter exists.
-if [ -z "$full" ]; then
-	ok "vm1 without mirror_allow_unauthenticated" drover host update vm1 \
-		-p "ssh_authorized_keys=$(cat "$d/id.pub")" -p apt_services= -p tasks=ssh-server \
-		-p "kernel_args=console=ttyS0,115200 log_host=$PXE_ADDR"
-	: >"$access"
-	: >"$d/di.log"
-	vm -boot n -no-reboot
-	i=0
-	until grep -q 'Bad signature on' "$d/di.log" || [ $i -ge 600 ] ||
-		! kill -0 "$QEMU_PID" 2>/dev/null; do
-		sleep 1
-		i=$((i + 1))
-	done
-	pxe_vm_stop
-	like "d-i checked the mirror's signature and refused it" "$(cat "$d/di.log")" \
-		'Bad signature on /tmp/net-retriever-[0-9]+-Release'
-	ok "and fetched no udeb" sh -c "! grep -q '\.udeb' '$access'"
-fi
-
 if [ "$tap_failed" -ne 0 ]; then
 	pxe_vm_tails "$d/console.log" "$d/di.log" "$d/dnsmasq.log" "$d/droverd.log" "$access" \
 		"$d/qemu.log"
