@@ -129,3 +129,5 @@ INTEGRATION_TESTS += tests/integration/pxe_bootfiles.sh
 INTEGRATION_TESTS += tests/integration/pxe_discovery.sh
 E2E_SLOW_TESTS += tests/e2e/pxe_secureboot.sh
 EXTRA_DIST += $(E2E_SLOW_TESTS)
+# The network-install method with Debian's own installer (d-i) from a mirror the test serves
+E2E_SLOW_TESTS += tests/e2e/pxe_netinstall.sh

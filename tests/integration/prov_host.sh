@@ -115,7 +115,7 @@ like "iPXE without a MAC asks again with it" "$(curl -s "$U/unattended/iPXE")" \
 tok=$(printf '%s\n' "$ipxe" | grep -o 'token=[0-9a-f]*' | head -1 | cut -d= -f2)
 like "the iPXE script carries the one-time token" "$tok" '^[0-9a-f]{64}$'
 like "provision by token" "$(curl -s "$U/unattended/provision?token=$tok")" \
-	"late_command string in-target sh -c 'wget -q -O /root/drover-finish.sh \"$U/unattended/finish\?token=$tok\""
+	"late_command string wget -q -O /target/root/drover-finish.sh '$U/unattended/finish\?token=$tok' && in-target sh "
 fin=$(curl -s "$U/unattended/finish?token=$tok")
 like "finish script posts the host keys to built" "$fin" "unattended/built\?token=$tok"
 is "an unknown token is a 404" \
