@@ -105,10 +105,13 @@ if command -v debconf-set-selections >/dev/null; then
 	ok "debconf-set-selections accepts it" debconf-set-selections -c "$d/preseed.cfg"
 fi
 ok "drover host build vm1" drover host build vm1
-# With a name server (none answers there: d-i only ever meets addresses here): without one
-# from DHCP, netcfg stops to ask for one before the preseed is loaded.
-ok "dnsmasq runs" pxe_vm_dnsmasq "$d/dnsmasq.log" \
-	--dhcp-range=198.18.0.100,198.18.0.200,255.255.255.0 "--dhcp-option=6,$PXE_ADDR"
+# The subnet gives the VM its gateway and a name server (none answers there: d-i only ever
+# meets addresses here): without one from DHCP, netcfg stops to ask for one before the
+# preseed is loaded. dnsmasq reads them from droverd's dnsmasq.conf.
+ok "a subnet with a range, gateway and name server" drover subnet create --name e2e \
+	--network 198.18.0.0 --mask 255.255.255.0 --from 198.18.0.100 --to 198.18.0.200 \
+	--gateway "$PXE_ADDR" --dns-primary "$PXE_ADDR" --pxe-loader 'iPXE Chain BIOS'
+ok "dnsmasq runs" pxe_vm_dnsmasq "$d/dnsmasq.log"
 
 # --- the install boot; phases in ms after power-on, polled every 0.1 s.
 : >"$d/phases"
@@ -176,6 +179,7 @@ else
 fi
 like "dnsmasq handed iPXE droverd's URL" "$(cat "$d/dnsmasq.log")" \
 	"bootfile-name +$U/unattended/iPXE"
+like "and the subnet's name server" "$(cat "$d/dnsmasq.log")" "dns-server +$PXE_ADDR"
 like "d-i read the preseed droverd rendered for vm1" "$(cat "$d/di.log")" \
 	"successfully loaded preseed file from $U/unattended/provision"
 like "and took the mirror from it" "$(cat "$access")" \
