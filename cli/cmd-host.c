@@ -159,6 +159,39 @@ cli_params_apply(json_t *obj, const json_t *base)
 	json_object_del(obj, CLI_PARAM_SET);
 }
 
+/* Where cli_field_set collects --mac and --ip until the request is made. */
+#define CLI_NIC_SET " nic"
+
+/* Turn the collected --mac/--ip into the provisioning interface: of base's interfaces (the
+ * host's stored ones when updating, so --ip alone changes its address and keeps its MAC
+ * and other interfaces), of an --interfaces JSON given beside them, or a new one. */
+static void
+cli_nic_apply(json_t *obj, const json_t *base)
+{
+	json_t *set = json_object_get(obj, CLI_NIC_SET), *ifs, *nic = NULL, *n;
+	size_t i;
+
+	if (set == NULL)
+		return;
+	if ((ifs = json_object_get(obj, "interfaces")) == NULL) {
+		ifs = json_is_array(base) ? json_deep_copy(base) : json_array();
+		json_object_set_new(obj, "interfaces", ifs);
+	}
+	json_array_foreach(ifs, i, n)
+	{
+		if (json_is_true(json_object_get(n, "provision"))) {
+			nic = n;
+			break;
+		}
+	}
+	if (nic == NULL && (nic = json_array_get(ifs, 0)) == NULL) {
+		nic = json_object();
+		json_array_append_new(ifs, nic);
+	}
+	json_object_update(nic, set);
+	json_object_del(obj, CLI_NIC_SET);
+}
+
 /* One --option VALUE into the object: '-' becomes '_', --X-file PATH reads X from a
  * file, values starting with '[' or '{' are JSON, --param K=V adds a parameter, and for
  * hosts --mac/--ip describe the provisioning interface. */
@@ -182,14 +215,11 @@ cli_field_set(const struct cli_resource *r, json_t *obj, const char *opt, const 
 		return cli_param_set(params, val);
 	}
 	if (strcmp(r->word, "host") == 0 && (strcmp(key, "mac") == 0 || strcmp(key, "ip") == 0)) {
-		json_t *ifs = json_object_get(obj, "interfaces"), *nic;
-		if (ifs == NULL) {
-			ifs = json_array();
-			json_object_set_new(obj, "interfaces", ifs);
-		}
-		if ((nic = json_array_get(ifs, 0)) == NULL) {
+		/* Kept apart like -p: update changes the stored interface (below). */
+		json_t *nic = json_object_get(obj, CLI_NIC_SET);
+		if (nic == NULL) {
 			nic = json_object();
-			json_array_append_new(ifs, nic);
+			json_object_set_new(obj, CLI_NIC_SET, nic);
 		}
 		json_object_set_new(nic, key, json_string(val));
 		return 0;
@@ -329,6 +359,7 @@ cmd_resource_create(struct cli *cli, int argc, char **argv)
 	if (argc < 2 || cli_fields_parse(r, argc, argv, 1, obj, NULL) != 0)
 		return cli_usage(cli_cmd_find(r->word, "create"));
 	cli_params_apply(obj, NULL);
+	cli_nic_apply(obj, NULL);
 	if ((rc = cli_api(cli, "POST", path, obj, &answer)) != 0)
 		return rc;
 	cli_obj_print(cli, r, answer);
@@ -355,12 +386,13 @@ cmd_resource_update(struct cli *cli, int argc, char **argv)
 	    json_object_size(obj) == 0)
 		return cli_usage(cli_cmd_find(r->word, "update"));
 	path = cli_obj_path(r, name, NULL);
-	if (json_object_get(obj, CLI_PARAM_SET) != NULL) {
+	if (json_object_get(obj, CLI_PARAM_SET) != NULL || json_object_get(obj, CLI_NIC_SET) != NULL) {
 		_cleanup_json_ json_t *cur = NULL;
 
 		if ((rc = cli_api(cli, "GET", path, NULL, &cur)) != 0)
 			return rc;
 		cli_params_apply(obj, json_object_get(cur, "parameters"));
+		cli_nic_apply(obj, json_object_get(cur, "interfaces"));
 	}
 	if ((rc = cli_api(cli, "PUT", path, obj, &answer)) != 0)
 		return rc;
@@ -691,6 +723,7 @@ cmd_discovered_provision(struct cli *cli, int argc, char **argv)
 	    mac == NULL)
 		return cli_usage(cli_cmd_find("discovered", "provision"));
 	cli_params_apply(obj, NULL);
+	cli_nic_apply(obj, NULL);
 	enc = cli_urlencode(mac);
 	path = xasprintf("/api/v2/discovered_hosts/%s/provision", enc);
 	if ((rc = cli_api(cli, "POST", path, obj, &answer)) != 0)

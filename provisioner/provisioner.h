@@ -101,6 +101,9 @@ int prov_resource_delete(const struct prov_resource *res, const char *id_or_name
 /* Store an object's read-only fields (build state) without validation; audited. */
 int prov_resource_set_internal(const struct prov_resource *res, int64_t id, const json_t *set,
     const char *user, const char *remote, const char *action, struct dr_error *err);
+/* The prefix length of a netmask ("255.255.255.0" -> 24; IPv6 too), or -1 when it is not
+ * one. */
+int prov_netmask_prefix(const char *mask);
 /* Normalise a MAC address ("52-54-00-AB-CD-EF" -> "52:54:00:ab:cd:ef"); -1 when invalid. */
 int prov_mac_normalise(const char *in, char out[18]);
 /* Seed the working defaults (architectures, operating systems, media, partition tables,

@@ -257,7 +257,7 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	_cleanup_json_ json_t *r = NULL, *ctx = json_object(), *shown = NULL, *urls = NULL;
 	_cleanup_free_ char *token = NULL, *path = NULL;
 	const struct prov_resource *hres = prov_resource_find("host");
-	json_t *os, *medium, *arch, *nic, *domain, *boot;
+	json_t *os, *medium, *arch, *nic, *domain, *subnet, *boot;
 	const char *archname, *darch, *ip;
 	static const char *const kinds[] = {"iPXE", "PXELinux", "PXEGrub2", "provision", "finish",
 	    "user_data", "built", "failed", "script", "certificate"};
@@ -298,7 +298,19 @@ prov_render_context(const json_t *host, json_t **ret, struct dr_error *err)
 	json_object_set(ctx, "os", os);
 	json_object_set(ctx, "architecture", arch);
 	json_object_set(ctx, "domain", domain);
-	json_object_set(ctx, "subnet", json_object_get(r, "subnet"));
+	/* The subnet, with its mask as a prefix length (networkd and netplan want one). */
+	subnet = json_object_get(r, "subnet");
+	if (json_is_object(subnet)) {
+		const char *mask = json_string_value(json_object_get(subnet, "mask"));
+		int prefix = mask != NULL ? prov_netmask_prefix(mask) : -1;
+
+		subnet = json_deep_copy(subnet);
+		if (prefix >= 0)
+			json_object_set_new(subnet, "prefix", json_integer(prefix));
+		json_object_set_new(ctx, "subnet", subnet);
+	} else {
+		json_object_set_new(ctx, "subnet", json_null());
+	}
 	json_object_set(ctx, "ptable", json_object_get(r, "ptable"));
 	json_object_set(ctx, "parameters", json_object_get(r, "parameters"));
 	json_object_set(ctx, "provision_method", json_object_get(r, "provision_method"));

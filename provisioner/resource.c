@@ -191,6 +191,7 @@ static const struct prov_field discovery_rule_fields[] = {
 };
 
 static int prov_host_check(json_t *obj, struct dr_error *err);
+static int prov_subnet_check(json_t *obj, struct dr_error *err);
 static int prov_discovery_rule_check(json_t *obj, struct dr_error *err);
 static int prov_hostgroup_check(json_t *obj, struct dr_error *err);
 static int prov_os_check(json_t *obj, struct dr_error *err);
@@ -204,7 +205,7 @@ static const struct prov_resource prov_resources[] = {
     R("common_parameter", "common_parameters", common_parameter_fields, NULL),
     R("domain", "domains", domain_fields, NULL),
     R("architecture", "architectures", architecture_fields, NULL),
-    R("subnet", "subnets", subnet_fields, NULL),
+    R("subnet", "subnets", subnet_fields, prov_subnet_check),
     R("medium", "media", medium_fields, NULL),
     R("ptable", "ptables", ptable_fields, NULL),
     R("provisioning_template", "provisioning_templates", template_fields, NULL),
@@ -732,6 +733,11 @@ prov_field_apply(const struct prov_resource *res, const struct prov_field *f, co
 		break;
 	}
 	case PROV_REF:
+		/* "" (drover ... --subnet '') takes the reference away, as null does. */
+		if (!(f->flags & PROV_REQUIRED) && json_is_string(v) && json_string_length(v) == 0) {
+			json_object_del(obj, stored);
+			return 0;
+		}
 		if (prov_ref_lookup(key, f->arg, v, &id, err) < 0)
 			return -1;
 		nv = json_integer(id);
@@ -894,6 +900,78 @@ prov_validate(const struct prov_resource *res, const json_t *in, json_t *obj, bo
 				    "name: only letters, digits, '-', '_' and '.' are allowed");
 	}
 	return res->check != NULL ? res->check(obj, err) : 0;
+}
+
+/* The prefix length of netmask mask ("255.255.255.0" -> 24, "ffff:ffff::" -> 32), or -1
+ * when it is not an address or its one bits are not contiguous. */
+int
+prov_netmask_prefix(const char *mask)
+{
+	int af = strchr(mask, ':') != NULL ? AF_INET6 : AF_INET;
+	int len = af == AF_INET ? 4 : 16, bits = 0, i, b;
+	unsigned char a[16];
+	bool ended = false;
+
+	if (inet_pton(af, mask, a) != 1)
+		return -1;
+	for (i = 0; i < len; i++)
+		for (b = 7; b >= 0; b--) {
+			if (!(a[i] >> b & 1))
+				ended = true;
+			else if (ended)
+				return -1;
+			else
+				bits++;
+		}
+	return bits;
+}
+
+/* A subnet's mask is a netmask, its network has no host bits, and its gateway and DHCP
+ * range lie inside it (from before to). */
+static int
+prov_subnet_check(json_t *obj, struct dr_error *err)
+{
+	static const char *const inside[] = {"gateway", "from", "to"};
+	const char *net = json_string_value(json_object_get(obj, "network"));
+	const char *mask = json_string_value(json_object_get(obj, "mask"));
+	const char *from = json_string_value(json_object_get(obj, "from"));
+	const char *to = json_string_value(json_object_get(obj, "to"));
+	unsigned char n[16], m[16], a[16], z[16];
+	int af, len, prefix, i;
+	size_t k;
+
+	if (net == NULL || mask == NULL)
+		return 0;
+	af = strchr(net, ':') != NULL ? AF_INET6 : AF_INET;
+	len = af == AF_INET ? 4 : 16;
+	if ((strchr(mask, ':') != NULL) != (af == AF_INET6) ||
+	    (prefix = prov_netmask_prefix(mask)) < 0)
+		return dr_error_set(err, "mask: '%s' is not a netmask for %s", mask, net);
+	inet_pton(af, net, n);
+	inet_pton(af, mask, m);
+	for (i = 0; i < len; i++)
+		if (n[i] & ~m[i])
+			return dr_error_set(err, "network: %s has host bits set under mask %s", net,
+			    mask);
+	for (k = 0; k < nitems(inside); k++) {
+		const char *v = json_string_value(json_object_get(obj, inside[k]));
+
+		if (v == NULL)
+			continue;
+		if ((strchr(v, ':') != NULL) != (af == AF_INET6) || inet_pton(af, v, a) != 1)
+			return dr_error_set(err, "%s: %s is not in %s/%d", inside[k], v, net, prefix);
+		for (i = 0; i < len; i++)
+			if ((a[i] & m[i]) != n[i])
+				return dr_error_set(
+				    err, "%s: %s is not in %s/%d", inside[k], v, net, prefix);
+	}
+	if ((from == NULL) != (to == NULL))
+		return dr_error_set(err, "%s: the DHCP range needs both from and to",
+		    from == NULL ? "from" : "to");
+	if (from != NULL && inet_pton(af, from, a) == 1 && inet_pton(af, to, z) == 1 &&
+	    memcmp(a, z, (size_t)len) > 0)
+		return dr_error_set(err, "from: %s comes after to %s", from, to);
+	return 0;
 }
 
 /* A host's interfaces must not hold a MAC another host has. */

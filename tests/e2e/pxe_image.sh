@@ -113,9 +113,11 @@ like "and the mirror's key for its apt" "$(cat "$d/image.list")" '\./etc/apt/tru
 ssh-keygen -q -t ed25519 -N '' -C e2e -f "$d/id"
 # The subnet's pxe_loader "iPXE Chain UEFI" gives UEFI clients snponly.efi (by TFTP and by
 # HTTP boot), which returns to the firmware on exit; BIOS VMs' iPXE ROM asks droverd at once.
+# Its boot mode is Static: vm1, on it, gets its address from its own configuration, not
+# from DHCP (vm2 and vm3 are on no subnet: DHCP).
 ok "a subnet booting UEFI through snponly.efi" drover subnet create --name e2e \
 	--network 198.18.0.0 --mask 255.255.255.0 --from 198.18.0.100 --to 198.18.0.200 \
-	--pxe-loader 'iPXE Chain UEFI'
+	--pxe-loader 'iPXE Chain UEFI' --boot-mode Static
 # A #! user_data for Debian 12 (the images have no cloud-init: run in the installed system)
 # and, for vm1, a post-install playbook droverd runs once it is up: user_data ran, and the
 # installed apt trusts the mirror through the image's key.
@@ -149,10 +151,13 @@ EOF
 # vm1 also uploads its package profile after built (remote execution, droverd's own key,
 # which its authorized_keys lists beside the test's).
 ok "host with the image method" drover host create --name vm1 --mac "$MAC" --ip "$IP" \
-	--operatingsystem "Debian 12" --provision-method image --image deb12 \
+	--subnet e2e --operatingsystem "Debian 12" --provision-method image --image deb12 \
 	-p "ssh_authorized_keys=$(cat "$d/id.pub"; drover settings ssh-key)" -p ansible_user=root \
 	-p "ansible_ssh_private_key_file=$d/id" -p "post_install_playbook=$d/post.yml" \
 	-p post_install_profile=true
+like "its subnet is Static: the installed system gets vm1's address itself" \
+	"$(drover template preview --host vm1 --kind provision 2>&1 | tr '\n' ' ')" \
+	"MACAddress=$MAC +\[Network\] Address=$IP/24 "
 like "its iPXE script boots Drover's installer" \
 	"$(drover template preview --host vm1 --kind iPXE 2>&1)" \
 	"kernel $U/pxe/files/drover-installer/vmlinuz .*url=$U/unattended/provision"
@@ -270,6 +275,9 @@ like "drover host packages vm1 lists openssh-server at the version dpkg gives in
 is "and as many packages as dpkg has installed there" "$(tail -n +2 "$d/packages" | grep -c .)" \
 	"$(vm1_ssh "dpkg-query -W -f='\${db:Status-Abbrev}\\n'" | grep -c '^[ih]i')"
 phase package_profile
+ips=$(vm1_ssh 'ip -4 -o addr show scope global' 2>&1)
+like "vm1 has its address from the Static subnet's configuration" "$ips" " inet $IP/24 "
+ok "not from DHCP (no dynamic lifetime)" sh -c "! echo '$ips' | grep -q dynamic"
 
 # --- a playbook on it, verifying the recorded host key.
 # check_play HOST IP KNOWN_HOSTS PLAYBOOK OKS DESC: drover play runs PLAYBOOK on HOST at IP

@@ -94,6 +94,56 @@ if command -v ksvalidator >/dev/null; then
 	ok "ksvalidator (pykickstart) accepts the kickstart for RHEL 9" ksvalidator -v RHEL9 \
 		"$TAP_TMP/ks.cfg"
 fi
+# A subnet whose boot mode is Static: each provision template gives the host its address,
+# the subnet's gateway and name servers itself.
+ok "a Static subnet" "$DROVER" subnet create --name st --network 198.18.10.0 \
+	--mask 255.255.255.0 --gateway 198.18.10.1 --dns-primary 198.18.10.53 \
+	--dns-secondary 198.18.10.54 --boot-mode Static
+like "a mask that is not a netmask is refused" \
+	"$("$DROVER" subnet create --name bad --network 198.18.11.0 --mask 255.0.255.0 2>&1)" \
+	"422 mask: '255\.0\.255\.0' is not a netmask for 198\.18\.11\.0"
+like "a network with host bits is refused" \
+	"$("$DROVER" subnet create --name bad --network 198.18.11.1 --mask 255.255.255.0 2>&1)" \
+	"422 network: 198\.18\.11\.1 has host bits set"
+like "a gateway outside the subnet is refused" \
+	"$("$DROVER" subnet update st --gateway 198.18.11.1 2>&1)" \
+	'422 gateway: 198\.18\.11\.1 is not in 198\.18\.10\.0/24'
+like "a range backwards is refused" "$("$DROVER" subnet update st --from 198.18.10.200 \
+	--to 198.18.10.100 2>&1)" '422 from: 198\.18\.10\.200 comes after to 198\.18\.10\.100'
+ok "n1 joins it" "$DROVER" host update n1 --subnet st
+pv=$("$DROVER" template preview --host n1 --kind provision 2>&1)
+like "the preseed configures n1's address" "$pv" \
+	'netcfg/get_ipaddress string 198\.18\.10\.21$'
+like "the subnet's mask" "$pv" 'netcfg/get_netmask string 255\.255\.255\.0$'
+like "its gateway" "$pv" 'netcfg/get_gateway string 198\.18\.10\.1$'
+like "and its name servers" "$pv" 'netcfg/get_nameservers string 198\.18\.10\.53 198\.18\.10\.54$'
+like "netcfg runs again to take them (the preseed came over DHCP's network)" "$pv" \
+	'preseed/early_command string kill-all-dhcp; netcfg'
+printf '%s\n' "$pv" >"$TAP_TMP/preseed-static.cfg"
+if command -v debconf-set-selections >/dev/null; then
+	ok "debconf-set-selections accepts it" debconf-set-selections -c "$TAP_TMP/preseed-static.cfg"
+fi
+ok "r1 on it too, --ip alone changes its address" "$DROVER" host update r1 --subnet st \
+	--ip 198.18.10.22
+like "and keeps its MAC" "$("$DROVER" host show r1 2>&1 | tr -d '\n ')" \
+	'"mac":"52:54:00:00:00:09"'
+like "the kickstart's network is static" \
+	"$("$DROVER" template preview --host r1 --kind provision 2>&1)" \
+	'network --device=52:54:00:00:00:09 --bootproto=static --ip=198\.18\.10\.22 --netmask=255\.255\.255\.0 --gateway=198\.18\.10\.1 --nameserver=198\.18\.10\.53,198\.18\.10\.54'
+ok "an Ubuntu host on it" "$DROVER" host create --name u1 --mac 52:54:00:00:00:0a \
+	--operatingsystem 'Ubuntu 24.04' --ip 198.18.10.23 --subnet st
+is "its autoinstall's netplan has the address, route and name servers" \
+	"$("$DROVER" template preview --host u1 --kind user_data 2>&1 | python3 -c '
+import sys, yaml
+e = yaml.safe_load(sys.stdin)["autoinstall"]["network"]["ethernets"]["drover0"]
+print(e["match"]["macaddress"], e["addresses"], e["routes"][0]["via"],
+      e["nameservers"]["addresses"])' 2>&1)" \
+	"52:54:00:00:00:0a ['198.18.10.23/24'] 198.18.10.1 ['198.18.10.53', '198.18.10.54']"
+ok "u1 deleted" "$DROVER" host delete u1
+ok "n1 and r1 leave the subnet" sh -c "'$DROVER' host update n1 --subnet '' &&
+	'$DROVER' host update r1 --subnet ''"
+like "and get DHCP again" "$("$DROVER" template preview --host r1 --kind provision 2>&1)" \
+	'network --bootproto=dhcp'
 printf '#!ipxe\n{%% if x %%}\n' >"$TAP_TMP/bad.tmpl"
 ok "a template with a syntax error can be stored" "$DROVER" template create --name broken \
 	--kind snippet --template-file "$TAP_TMP/bad.tmpl"

@@ -69,6 +69,32 @@ test_validation_names_the_field(void **state)
 	                     &err),
 	    PROV_E_INVALID);
 	assert_string_equal(err.msg, "mask: '255.255.300.0' is not an IP address");
+	assert_int_equal(prov_netmask_prefix("255.255.255.0"), 24);
+	assert_int_equal(prov_netmask_prefix("255.255.255.255"), 32);
+	assert_int_equal(prov_netmask_prefix("0.0.0.0"), 0);
+	assert_int_equal(prov_netmask_prefix("255.255.254.0"), 23);
+	assert_int_equal(prov_netmask_prefix("ffff:ffff:ffff:ffff::"), 64);
+	assert_int_equal(prov_netmask_prefix("255.0.255.0"), -1);
+	assert_int_equal(prov_netmask_prefix("255.255.255.1"), -1);
+	assert_int_equal(prov_netmask_prefix("nonsense"), -1);
+	assert_int_equal(create("subnet",
+	                     "{\"name\": \"s\", \"network\": \"198.18.0.0\", "
+	                     "\"mask\": \"255.255.255.0\", \"from\": \"198.18.0.10\"}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_string_equal(err.msg, "to: the DHCP range needs both from and to");
+	assert_int_equal(create("subnet",
+	                     "{\"name\": \"s\", \"network\": \"198.18.0.0\", "
+	                     "\"mask\": \"255.255.255.0\", \"gateway\": \"fd00::1\"}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_string_equal(err.msg, "gateway: fd00::1 is not in 198.18.0.0/24");
+	assert_int_equal(create("subnet",
+	                     "{\"name\": \"s\", \"network\": \"198.18.0.0\", "
+	                     "\"mask\": \"ffff:ff00::\"}",
+	                     &err),
+	    PROV_E_INVALID);
+	assert_string_equal(err.msg, "mask: 'ffff:ff00::' is not a netmask for 198.18.0.0");
 	assert_int_equal(create("operatingsystem",
 	                     "{\"name\": \"x\", \"family\": \"Windows\", "
 	                     "\"major\": 1}",
