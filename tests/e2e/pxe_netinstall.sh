@@ -107,10 +107,13 @@ fi
 ok "drover host build vm1" drover host build vm1
 # The subnet gives the VM its gateway and a name server (none answers there: d-i only ever
 # meets addresses here): without one from DHCP, netcfg stops to ask for one before the
-# preseed is loaded. dnsmasq reads them from droverd's dnsmasq.conf.
-ok "a subnet with a range, gateway and name server" drover subnet create --name e2e \
+# preseed is loaded. dnsmasq reads them from droverd's dnsmasq.conf. Its boot mode is
+# Static: once the preseed is read, d-i configures vm1's address itself.
+ok "a Static subnet with a range, gateway and name server" drover subnet create --name e2e \
 	--network 198.18.0.0 --mask 255.255.255.0 --from 198.18.0.100 --to 198.18.0.200 \
-	--gateway "$PXE_ADDR" --dns-primary "$PXE_ADDR" --pxe-loader 'iPXE Chain BIOS'
+	--gateway "$PXE_ADDR" --dns-primary "$PXE_ADDR" --pxe-loader 'iPXE Chain BIOS' \
+	--boot-mode Static
+ok "vm1 on it" drover host update vm1 --subnet e2e
 ok "dnsmasq runs" pxe_vm_dnsmasq "$d/dnsmasq.log"
 
 # --- the install boot; phases in ms after power-on, polled every 0.1 s.
@@ -182,6 +185,14 @@ like "dnsmasq handed iPXE droverd's URL" "$(cat "$d/dnsmasq.log")" \
 like "and the subnet's name server" "$(cat "$d/dnsmasq.log")" "dns-server +$PXE_ADDR"
 like "d-i read the preseed droverd rendered for vm1" "$(cat "$d/di.log")" \
 	"successfully loaded preseed file from $U/unattended/provision"
+# The subnet's boot mode is Static: the preseed's early_command runs netcfg again, which
+# takes the address from the preseed and writes it for the installed system.
+like "d-i ran netcfg again from the preseed (Static subnet)" "$(cat "$d/di.log")" \
+	'running preseed command preseed/early_command: kill-all-dhcp; netcfg'
+like "which checked the gateway from vm1's own address" "$(cat "$d/di.log")" \
+	"netcfg\[[0-9]+\]: ARPING $PXE_ADDR from $IP "
+like "and wrote a static stanza for the installed system" "$(cat "$d/di.log")" \
+	'netcfg\[[0-9]+\]: DEBUG: Writing static IPv4 stanza for '
 like "and took the mirror from it" "$(cat "$access")" \
 	'GET /debian/dists/bookworm/Release '
 like "its anna fetched the udebs' Packages" "$(cat "$access")" \
