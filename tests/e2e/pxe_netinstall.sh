@@ -17,6 +17,7 @@
 # boot up to the installer reading them from the mirror; the install itself is skipped,
 # naming what is missing.
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/debconf.sh"
 . "$top_srcdir/tests/lib/image.sh"
 . "$top_srcdir/tests/lib/netinstall.sh"
 . "$top_srcdir/tests/lib/pxe_vm.sh"
@@ -102,7 +103,7 @@ like "its preseed points at the mirror" "$(cat "$d/preseed.cfg")" \
 like "and lets d-i take the throwaway key's signature" "$(cat "$d/preseed.cfg")" \
 	'debian-installer/allow_unauthenticated boolean true'
 if command -v debconf-set-selections >/dev/null; then
-	ok "debconf-set-selections accepts it" debconf-set-selections -c "$d/preseed.cfg"
+	ok "debconf-set-selections accepts it" debconf_check "$d/preseed.cfg"
 fi
 ok "drover host build vm1" drover host build vm1
 # The subnet gives the VM its gateway and a name server (none answers there: d-i only ever

@@ -3,6 +3,7 @@
 # created with a name and a MAC gets the seeded defaults, builds, and curl plays the
 # installer (iPXE script, preseed, finish script, built callback with SSH host keys).
 . "$top_srcdir/tests/lib/tap.sh"
+. "$top_srcdir/tests/lib/debconf.sh"
 . "$top_srcdir/tests/lib/droverd.sh"
 command -v curl >/dev/null || skip_all "curl is not installed"
 command -v ssh-keygen >/dev/null || skip_all "ssh-keygen (openssh-client) is not installed"
@@ -81,7 +82,7 @@ like "with the medium of the hostgroup chain" "$pv" 'mirror/http/hostname string
 like "and the partition table rendered in" "$pv" 'partman-auto/choose_recipe select atomic'
 printf '%s\n' "$pv" >"$TAP_TMP/preseed.cfg"
 if command -v debconf-set-selections >/dev/null; then
-	ok "debconf-set-selections accepts the preseed" debconf-set-selections -c \
+	ok "debconf-set-selections accepts the preseed" debconf_check \
 		"$TAP_TMP/preseed.cfg"
 fi
 like "kickstart renders for a Rocky host" "$("$DROVER" host create --name r1 \
@@ -121,7 +122,7 @@ like "netcfg runs again to take them (the preseed came over DHCP's network)" "$p
 	'preseed/early_command string kill-all-dhcp; netcfg'
 printf '%s\n' "$pv" >"$TAP_TMP/preseed-static.cfg"
 if command -v debconf-set-selections >/dev/null; then
-	ok "debconf-set-selections accepts it" debconf-set-selections -c "$TAP_TMP/preseed-static.cfg"
+	ok "debconf-set-selections accepts it" debconf_check "$TAP_TMP/preseed-static.cfg"
 fi
 ok "r1 on it too, --ip alone changes its address" "$DROVER" host update r1 --subnet st \
 	--ip 198.18.10.22
