@@ -318,46 +318,6 @@ repo_pool_digest_file(
 	return 0;
 }
 
-/* Files the calling thread added while deferring (repo_pool_defer), not yet named. */
-struct pool_deferred {
-	char *tmp;
-	char sha256[65];
-};
-static __thread bool pool_deferring;
-static __thread struct pool_deferred *pool_dfr;
-static __thread size_t pool_ndfr, pool_dfr_cap;
-
-/* Write bytes to a new file at path, without a flush. */
-static int
-pool_write_plain(const char *path, const void *data, size_t len, struct dr_error *err)
-{
-	const char *p = data;
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-
-	if (fd < 0)
-		return dr_error_errno(err, "%s", path);
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			dr_error_errno(err, "%s", path);
-			close(fd);
-			unlink(path);
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	if (close(fd) < 0) {
-		dr_error_errno(err, "%s", path);
-		unlink(path);
-		return -1;
-	}
-	return 0;
-}
-
 /* Store bytes in the pool (atomically); ret_sha256 receives the key. */
 int
 repo_pool_add(const void *data, size_t len, char ret_sha256[65], struct dr_error *err)
@@ -369,90 +329,10 @@ repo_pool_add(const void *data, size_t len, char ret_sha256[65], struct dr_error
 	if (repo_pool_prepare(hex, err) < 0)
 		return -1;
 	path = repo_pool_path(hex);
-	if (access(path, F_OK) == 0) {
-		memcpy(ret_sha256, hex, 65);
-		return 0;
-	}
-	if (pool_deferring) {
-		struct pool_deferred *d;
-
-		if (pool_ndfr == pool_dfr_cap) {
-			pool_dfr_cap = pool_dfr_cap ? 2 * pool_dfr_cap : 16;
-			pool_dfr = xreallocarray(pool_dfr, pool_dfr_cap, sizeof *pool_dfr);
-		}
-		d = &pool_dfr[pool_ndfr];
-		d->tmp = repo_pool_tmp_path("defer");
-		if (pool_write_plain(d->tmp, data, len, err) < 0) {
-			free(d->tmp);
-			return -1;
-		}
-		memcpy(d->sha256, hex, 65);
-		pool_ndfr++;
-	} else if (file_write_atomic(path, data, len, 0644, err) < 0) {
+	if (access(path, F_OK) != 0 && file_write_atomic(path, data, len, 0644, err) < 0)
 		return -1;
-	}
 	memcpy(ret_sha256, hex, 65);
 	return 0;
-}
-
-/*
- * From now on (on), or no longer, repo_pool_add of the calling thread writes each new
- * file under pool/tmp without a flush and gives it no pool name: repo_pool_defer_commit
- * does, once a syncfs begun after the writes made them durable (a caller that syncs a
- * batch anyway needs no flush per file).
- */
-void
-repo_pool_defer(bool on)
-{
-	pool_deferring = on;
-}
-
-/*
- * Give the calling thread's deferred files their pool names, and make the names durable
- * (each shard directory flushed). Call after a syncfs begun after they were written.
- */
-int
-repo_pool_defer_commit(struct dr_error *err)
-{
-	int r = 0;
-	size_t i, j;
-
-	for (i = 0; i < pool_ndfr && r == 0; i++) {
-		_cleanup_free_ char *dest = repo_pool_path(pool_dfr[i].sha256);
-
-		if (rename(pool_dfr[i].tmp, dest) < 0)
-			r = dr_error_errno(err, "%s", dest);
-	}
-	for (i = 0; i < pool_ndfr && r == 0; i++) {
-		int fd;
-
-		for (j = 0; j < i; j++) /* one flush per shard */
-			if (strncmp(pool_dfr[j].sha256, pool_dfr[i].sha256, 2) == 0)
-				break;
-		if (j < i)
-			continue;
-		if ((fd = pool_shard_fd(pool_dfr[i].sha256, false)) < 0 || fsync(fd) < 0) {
-			_cleanup_free_ char *d = repo_pool_shard_path(pool_dfr[i].sha256);
-			r = dr_error_errno(err, "%s", d);
-		}
-	}
-	repo_pool_defer_discard();
-	return r;
-}
-
-/* Drop the calling thread's deferred files that have no pool name. */
-void
-repo_pool_defer_discard(void)
-{
-	size_t i;
-
-	for (i = 0; i < pool_ndfr; i++) {
-		unlink(pool_dfr[i].tmp); /* gone already when committed */
-		free(pool_dfr[i].tmp);
-	}
-	free(pool_dfr);
-	pool_dfr = NULL;
-	pool_ndfr = pool_dfr_cap = 0;
 }
 
 /* Move a finished file (on the pool's file system) into the pool under its SHA-256. */

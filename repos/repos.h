@@ -113,11 +113,6 @@ int repo_pool_digest_file(
     const char *algo, const char *path, char *hex, uint64_t *ret_size, struct dr_error *err);
 /* Store bytes; move a file in. Both atomic; ret_sha256 gets the key. */
 int repo_pool_add(const void *data, size_t len, char ret_sha256[65], struct dr_error *err);
-/* Deferred adds of the calling thread: each new file written under pool/tmp without a
- * flush, named by repo_pool_defer_commit after a syncfs begun later (see pool.c). */
-void repo_pool_defer(bool on);
-int repo_pool_defer_commit(struct dr_error *err);
-void repo_pool_defer_discard(void);
 int repo_pool_adopt(
     const char *path, char ret_sha256[65], uint64_t *ret_size, struct dr_error *err);
 /* Remove files keep() rejects; returns the count, *ret_bytes their size. */
@@ -211,7 +206,6 @@ struct repo_sync {
 	json_t *locations; /* paths of the units read from upstream */
 	json_t *sources; /* deb: source package -> [{name, arch}] of its binaries */
 	uint64_t bytes_downloaded;
-	int64_t synced_at; /* when the fetch thread's last syncfs began (time_mono_us) */
 };
 int repo_sync_run(struct job *job, struct dr_error *err);
 /* Sync one repository (name or id) as part of job (its output goes there); *ret_result

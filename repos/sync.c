@@ -260,7 +260,6 @@ struct sync_fetch {
 	int lanes; /* the most fetch threads a round had */
 	uint64_t bytes;
 	int64_t t0, fetch_us, wait_us, sync_us, move_us;
-	int64_t synced_at; /* when the last syncfs began */
 	/* settings */
 	bool leftovers; /* the last sync did not succeed: it may have left files to reuse */
 	bool unnamed; /* small packages go into unnamed files (see SYNC_UNNAMED_MAX) */
@@ -686,7 +685,6 @@ sync_fetch_main(void *arg)
 	t = time_mono_us();
 	if (repo_pool_sync(&f->err) < 0)
 		goto fail;
-	f->synced_at = t;
 	f->sync_us += time_mono_us() - t;
 out:
 	return NULL;
@@ -811,7 +809,6 @@ sync_fetch_finish(struct repo_sync *s, bool failed, struct dr_error *err)
 	pthread_join(f->thread, NULL);
 	s->fetch = NULL;
 	s->bytes_downloaded += f->bytes;
-	s->synced_at = f->synced_at;
 	r = f->r;
 	if (r < 0 && !failed)
 		dr_error_set(err, "%s", f->err.msg);
@@ -1037,16 +1034,11 @@ sync_publish_stage(struct repo_sync *s, const struct repo_format *fmt, json_t **
 		store_rollback();
 		goto out;
 	}
-	/* Its files are flushed by the fetch thread's last syncfs, or one after it. */
-	repo_pool_defer(true);
-	r = fmt->publish(s->repo, 0, err) < 0 ||
-	        store_query("SELECT path, sha256, size FROM temp.repo_version_files", NULL,
-	            ret_files, err) < 0
-	    ? -1
-	    : 0;
-	repo_pool_defer(false);
-	if (r < 0)
-		repo_pool_defer_discard();
+	if (fmt->publish(s->repo, 0, err) < 0 ||
+	    store_query("SELECT path, sha256, size FROM temp.repo_version_files", NULL,
+	        ret_files, err) < 0)
+		goto out;
+	r = 0;
 out:
 	sync_stage_tables_drop();
 	return r;
@@ -1162,7 +1154,7 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	int64_t latest = json_integer_value(json_object_get(s->repo, "latest_version_id"));
 	_cleanup_json_ json_t *prev = NULL, *files = NULL;
 	char digest[129];
-	int64_t vid = 0, t0 = time_mono_us(), c0 = repo_sync_cpu_us(), tp = 0, cp = 0, tstage = 0;
+	int64_t vid = 0, t0 = time_mono_us(), c0 = repo_sync_cpu_us(), tp = 0, cp = 0;
 	bool changed = false, staged = false;
 	int r;
 
@@ -1196,14 +1188,12 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		            digest) != 0);
 	}
 	if (changed && !mirror) {
-		s->synced_at = 0;
 		tp = time_mono_us();
 		cp = repo_sync_cpu_us();
 		if (sync_publish_stage(s, fmt, &files, err) < 0)
 			r = -1;
 		else
 			staged = true;
-		tstage = time_mono_us();
 		if (staged)
 			job_printf(s->job, "publication made at %.2f s in %.2f s (CPU %.2f s)\n",
 			    (double)(time_mono_us() - t0) / 1e6, (double)(time_mono_us() - tp) / 1e6,
@@ -1211,14 +1201,6 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	}
 	if (sync_fetch_finish(s, r < 0, err) < 0 && r >= 0)
 		r = -1;
-	/* The staged publication's files get their pool names once their data is durable:
-	 * the fetch thread's last syncfs did it when it began after them. */
-	if (staged && r == 0 &&
-	    ((s->synced_at <= tstage && repo_pool_sync(err) < 0) ||
-	        repo_pool_defer_commit(err) < 0))
-		r = -1;
-	if (staged)
-		repo_pool_defer_discard();
 	if (r < 0)
 		return dr_error_prefix(err, "repository %s: ", name);
 	if (r == 1) {
