@@ -583,8 +583,9 @@ client_dl_start(struct client_dl *dl, CURLM *multi)
 	curl_easy_setopt(dl->curl, CURLOPT_FAILONERROR, 1L);
 	if (dl->d->max_size > 0)
 		curl_easy_setopt(dl->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)dl->d->max_size);
-	/* Big files in bigger reads: fewer callbacks, writes and hash updates per byte. */
-	if (dl->d->max_size >= CLIENT_BIG_FILE)
+	/* Big files in bigger reads: fewer callbacks, writes and hash updates per byte (not
+	 * under a rate limit, which curl keeps by pausing between reads of one buffer). */
+	if (dl->d->max_size >= CLIENT_BIG_FILE && dl->o->max_recv_bytes_per_s == 0)
 		curl_easy_setopt(dl->curl, CURLOPT_BUFFERSIZE, CLIENT_BIG_BUFFER);
 	if (dl->size > 0)
 		curl_easy_setopt(dl->curl, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)dl->size);
