@@ -1,10 +1,11 @@
 #!/bin/sh
 # run.sh - repository sync side by side, one run on one machine: droverd against
-# `dnf reposync` (rpm-md), `aptly mirror update` (apt) and the floor, curl fetching the same
+# `dnf reposync` (rpm-md), `aptly mirror update` and debmirror (apt; the ratio is to the
+# faster of the two) and the floor, curl fetching the same
 # file list with the same concurrency (8). Upstreams are generated (gen.py) and served by
 # nginx on loopback. Prints a table (wall and CPU seconds, the load average) and, on
 # stderr, the phase lines of drover's sync jobs; needs nginx, curl, bc, dnf-plugins-core,
-# aptly. Each timed step starts after a sync (NO_SYNC=1: without it, as before
+# aptly, debmirror. Each timed step starts after a sync (NO_SYNC=1: without it, as before
 # 2026-11-26 17:00).
 #
 #   ./bench/repos/run.sh [BUILD_DIR] [SMALL_COUNT] [BIG_COUNT]
@@ -100,6 +101,12 @@ EOF
 		aptly -config="$work/aptly.conf" mirror update -ignore-signatures bench
 }
 
+debmirror_sync() { # debmirror over HTTP: the same dist, section and arch, no sources
+	debmirror --method=http --host="${NGINX_URL#http://}" --root=apt --dist=bookworm \
+		--section=main --arch=amd64 --nosource --ignore-release-gpg --no-check-gpg \
+		--rsync-extra=none --diff=none "$work/debmirror"
+}
+
 rss() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$DROVERD_PID/status"; }
 
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -117,11 +124,14 @@ timed b_reposync reposync big
 timed b_floor floor big big
 timed a_drover dsync apt
 timed a_aptly aptly_sync
+timed a_debmirror debmirror_sync
 timed a_floor floor apt apt
 rss_end=$(rss)
 load1=$(cut -d' ' -f1-3 /proc/loadavg)
 
 ratio() { echo "scale=2; $1 / $2" | bc; }
+# The apt peers' ratio is to the faster one.
+if [ "$(echo "$a_debmirror < $a_aptly" | bc)" = 1 ]; then a_peer=$a_debmirror; else a_peer=$a_aptly; fi
 cat <<EOF
 load average before / after: $load0 / $load1; wall seconds (CPU seconds, user + sys: droverd's for drover)
 
@@ -129,7 +139,7 @@ load average before / after: $load0 / $load1; wall seconds (CPU seconds, user + 
 |---|---|---|---|---|---|
 | rpm-md, $small x 2 KiB | ${s_drover} (${s_drover_cpu}) | dnf reposync ${s_reposync} (${s_reposync_cpu}) | ${s_floor} (${s_floor_cpu}) | $(ratio "$s_reposync" "$s_drover") | $(ratio "$s_drover" "$s_floor") |
 | rpm-md, $big x 4 MiB | ${b_drover} (${b_drover_cpu}) | dnf reposync ${b_reposync} (${b_reposync_cpu}) | ${b_floor} (${b_floor_cpu}) | $(ratio "$b_reposync" "$b_drover") | $(ratio "$b_drover" "$b_floor") |
-| apt, $small x 2 KiB | ${a_drover} (${a_drover_cpu}) | aptly mirror update ${a_aptly} (${a_aptly_cpu}) | ${a_floor} (${a_floor_cpu}) | $(ratio "$a_aptly" "$a_drover") | $(ratio "$a_drover" "$a_floor") |
+| apt, $small x 2 KiB | ${a_drover} (${a_drover_cpu}) | aptly mirror update ${a_aptly} (${a_aptly_cpu}), debmirror ${a_debmirror} (${a_debmirror_cpu}) | ${a_floor} (${a_floor_cpu}) | $(ratio "$a_peer" "$a_drover") | $(ratio "$a_drover" "$a_floor") |
 
 | figure | measured | goal |
 |---|---|---|
