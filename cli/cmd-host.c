@@ -6,11 +6,13 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -770,8 +772,48 @@ cli_pxe_print(const json_t *p, bool want_discovery)
 		printf("%-24s job %lld (drover job follow %lld)\n", "INSTALLER BUILD", job, job);
 }
 
-/* drover pxe status | drover pxe setup [--from DIR] [--download]
- * [--discovery|--no-discovery] */
+/* A download is a pxe_setup job (*p): follow it (its output on stderr, unless --json),
+ * then *p is its result, the PXE state. Non-zero when the job fails, with its error. */
+static int
+cli_pxe_job_wait(struct cli *cli, json_t **p)
+{
+	long long id = (long long)json_integer_value(json_object_get(*p, "id"));
+	_cleanup_free_ char *path = xasprintf("/api/v2/jobs/%lld", id);
+	json_t *job = NULL, *result;
+	int rc, saved = -1;
+
+	if (id <= 0)
+		return cli_fail("pxe setup: the answer names no job");
+	if (!cli->json)
+		fprintf(stderr, "pxe setup: job %lld downloads the boot loaders' packages\n", id);
+	/* The job's output is progress; what is printed after is the state. */
+	fflush(stdout);
+	if ((saved = dup(STDOUT_FILENO)) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
+		if (saved >= 0)
+			close(saved);
+		return cli_fail("pxe setup: %s", strerror(errno));
+	}
+	rc = cli_job_follow_id(cli, id);
+	fflush(stdout);
+	dup2(saved, STDOUT_FILENO);
+	close(saved);
+	if (rc != 0)
+		return rc;
+	if ((rc = cli_api(cli, "GET", path, NULL, &job)) != 0)
+		return rc;
+	result = json_object_get(job, "result");
+	if (!json_is_object(result)) {
+		json_decref(job);
+		return cli_fail("pxe setup: job %lld left no result", id);
+	}
+	json_decref(*p);
+	*p = json_incref(result);
+	json_decref(job);
+	return 0;
+}
+
+/* drover pxe status | drover pxe setup [--from DIR] [--download [--no-wait]]
+ * [--discovery|--no-discovery]; a download is a job, waited for unless --no-wait. */
 int
 cmd_pxe(struct cli *cli, int argc, char **argv)
 {
@@ -780,10 +822,11 @@ cmd_pxe(struct cli *cli, int argc, char **argv)
 		{ "download", no_argument, NULL, 'd' },
 		{ "discovery", no_argument, NULL, 'D' },
 		{ "no-discovery", no_argument, NULL, 'N' },
+		{ "no-wait", no_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 },
 	};
 	_cleanup_json_ json_t *p = NULL, *body = NULL;
-	bool setup = strcmp(argv[0], "setup") == 0;
+	bool setup = strcmp(argv[0], "setup") == 0, wait = true;
 	int rc, c;
 
 	if (setup) {
@@ -795,6 +838,10 @@ cmd_pxe(struct cli *cli, int argc, char **argv)
 				return cli_usage(cli_cmd_find("pxe", "setup"));
 			if (c == 'd') {
 				json_object_set_new(body, "download", json_true());
+				continue;
+			}
+			if (c == 'W') {
+				wait = false;
 				continue;
 			}
 			if (c == 'D' || c == 'N') {
@@ -815,6 +862,20 @@ cmd_pxe(struct cli *cli, int argc, char **argv)
 	if ((rc = cli_api(cli, setup ? "POST" : "GET",
 	         setup ? "/api/v2/admin/pxe/setup" : "/api/v2/pxe", body, &p)) != 0)
 		return rc;
+	if (setup && json_is_true(json_object_get(body, "download"))) {
+		long long id = (long long)json_integer_value(json_object_get(p, "id"));
+
+		if (!wait) {
+			if (cli->json)
+				cli_print_json(p);
+			else
+				printf("pxe setup: queued as job %lld (drover job follow %lld)\n", id,
+				    id);
+			return 0;
+		}
+		if ((rc = cli_pxe_job_wait(cli, &p)) != 0)
+			return rc;
+	}
 	if (cli->json)
 		cli_print_json(p);
 	else

@@ -224,10 +224,11 @@ static const struct cli_cmd cli_cmds[] = {
 	{ "pxe", "status", cmd_pxe, CLI_REMOTE, "pxe status",
 	    "The TFTP root, which boot loaders are in it, TFTP counters." },
 	{ "pxe", "setup", cmd_pxe, CLI_REMOTE,
-	    "pxe setup [--from DIR] [--download] [--discovery|--no-discovery]",
+	    "pxe setup [--from DIR] [--download [--no-wait]] [--discovery|--no-discovery]",
 	    "Place the boot loaders of Debian's packages in the TFTP root (admin): installed "
 	    "ones, a directory of .debs or files unpacked from them (--from, on droverd's "
-	    "machine), or .debs apt-get downloads (--download); never installs them. Builds "
+	    "machine), or .debs apt-get downloads (--download: a pxe_setup job, followed "
+	    "unless --no-wait); never installs them. Builds "
 	    "Drover's installer, and with --discovery makes it the discovery image too "
 	    "(unknown machines that network-boot post their facts); --no-discovery removes "
 	    "the discovery image." },

@@ -804,111 +804,65 @@ prov_api_discovered_provision(struct http_request *req, struct http_response *re
 }
 
 /* POST /api/v2/admin/pxe/setup {from?, download?, discovery?}: place the boot loaders
- * (from the installed packages, a directory of .debs or an unpacked tree, or .debs apt-get
- * downloads) in the TFTP root and build the installer; discovery true makes the installer
- * the discovery image too, false removes the discovery image, absent leaves it as it is
- * (the installer's is refreshed). GET /api/v2/pxe: the root, which boot files are in it,
- * which discovery image, TFTP counters. */
+ * (from the installed packages, a directory of .debs or an unpacked tree) in the TFTP root
+ * and build the installer, answering 200 with the state; with download true, apt-get
+ * downloads the packages in a pxe_setup job: 202 with the job (Location: the job), whose
+ * result is the state. discovery true makes the installer the discovery image too, false
+ * removes the discovery image, absent leaves it as it is (the installer's is refreshed).
+ * GET /api/v2/pxe: the root, which boot files are in it, which discovery image, TFTP
+ * counters. */
 static int
 prov_api_pxe(struct http_request *req, struct http_response *resp)
 {
-	_cleanup_free_ char *missing = NULL;
-	_cleanup_json_ json_t *body = NULL, *report = NULL;
-	const struct pxe_bootfile *b;
-	struct pxe_bootfiles_opts bo;
+	_cleanup_json_ json_t *body = NULL, *state = NULL, *invalid = json_object();
 	struct dr_error err;
-	json_t *files, *v;
-	size_t n, i, len = 0;
-	int placed = -1, discovery = -1;
-	int64_t installer_job = 0;
-	static const char *const discovery_names[] = {
-	    [PROV_DISCOVERY_OFF] = "off",
-	    [PROV_DISCOVERY_INSTALLER] = "installer",
-	    [PROV_DISCOVERY_OWN] = "own",
-	};
+	size_t len = 0;
+	int64_t id;
+	int r;
 
 	if (prov_tftp_root() == NULL) {
 		http_reply_error(resp, 409, "no TFTP root is configured");
 		return 0;
 	}
-	if (strcmp(http_request_method(req), "POST") == 0) {
-		prov_bootfiles_opts(&bo);
-		if (http_request_body(req, &len) != NULL && len > 0 &&
-		    http_request_json(req, &body, &err) < 0) {
-			http_reply_error(resp, 400, "%s", err.msg);
-			return 0;
-		}
-		if ((v = json_object_get(body, "from")) != NULL) {
-			if (!json_is_string(v) || json_string_value(v)[0] != '/') {
-				api_reply_invalid(resp,
-				    json_pack("{s:s}", "from", "an absolute directory path"),
-				    "invalid boot-file source");
-				return 0;
-			}
-			bo.from = json_string_value(v);
-		}
-		if ((v = json_object_get(body, "download")) != NULL) {
-			if (!json_is_boolean(v)) {
-				api_reply_invalid(resp,
-				    json_pack("{s:s}", "download", "true or false"),
-				    "invalid boot-file source");
-				return 0;
-			}
-			bo.download = json_is_true(v);
-		}
-		if ((v = json_object_get(body, "discovery")) != NULL) {
-			if (!json_is_boolean(v)) {
-				api_reply_invalid(resp,
-				    json_pack("{s:s}", "discovery", "true or false"),
-				    "invalid discovery setting");
-				return 0;
-			}
-			discovery = json_is_true(v);
-		}
-		if ((placed = pxe_bootfiles_install(&bo, &report, &missing, &err)) < 0) {
-			/* The operator's input (a directory, packages, apt) is what failed. */
-			http_reply_error(resp, 422, "%s", err.msg);
-			return 0;
-		}
-		if (discovery == 0 && prov_discovery_image_set(false, &err) < 0) {
+	if (strcmp(http_request_method(req), "POST") != 0) {
+		http_reply_json(resp, 200, prov_pxe_state(NULL, NULL, 0));
+		return 0;
+	}
+	if (http_request_body(req, &len) != NULL && len > 0 &&
+	    http_request_json(req, &body, &err) < 0) {
+		http_reply_error(resp, 400, "%s", err.msg);
+		return 0;
+	}
+	if (body == NULL)
+		body = json_object();
+	if (prov_pxe_setup_check(body, invalid) < 0) {
+		api_reply_invalid(resp, json_incref(invalid), "invalid PXE setup");
+		return 0;
+	}
+	if (json_is_true(json_object_get(body, "download"))) {
+		/* apt-get may take minutes: a job. */
+		if (job_submit("pxe_setup", body, http_request_user(req), 0, &id, &err) < 0) {
 			http_reply_error(resp, 500, "%s", err.msg);
 			return 0;
 		}
-		/* Drover's installer (the image method, and the discovery image when asked) is
-		 * built from Debian packages too. */
-		if (prov_image_installer_build(
-		        http_request_user(req), discovery, &installer_job, &err) < 0) {
-			http_reply_error(resp, 500, "%s", err.msg);
-			return 0;
+		store_audit(http_request_user(req), http_request_remote(req), "submit",
+		    "pxe_setup", prov_tftp_root(), NULL, body, NULL);
+		{
+			_cleanup_free_ char *loc = xasprintf("/api/v2/jobs/%lld", (long long)id);
+
+			http_reply_header(resp, "Location", loc);
 		}
-		store_audit(http_request_user(req), http_request_remote(req), "setup", "pxe",
-		    prov_tftp_root(), NULL, body, NULL);
+		http_reply_json(resp, 202, job_get(id));
+		return 0;
 	}
-	files = json_object();
-	b = pxe_bootfiles(&n);
-	for (i = 0; i < n; i++) {
-		int fd = pxe_bootfiles_open(prov_tftp_root(), b[i].name);
-		json_t *placed_from = json_object_get(report, b[i].name);
-		json_object_set_new(files, b[i].name,
-		    json_pack("{s:b, s:s}", "present", fd >= 0, "package", b[i].package));
-		if (placed_from != NULL)
-			json_object_update(json_object_get(files, b[i].name), placed_from);
-		if (fd >= 0)
-			close(fd);
+	if ((r = prov_pxe_setup(body, http_request_user(req), NULL, &state, &err)) < 0) {
+		/* The operator's input (a directory, packages) is what failed: 422. */
+		prov_api_fail(resp, r, &err);
+		return 0;
 	}
-	{
-		int fd = pxe_bootfiles_open(prov_tftp_root(), "drover-installer/initrd.img");
-		json_object_set_new(files, "drover-installer/initrd.img",
-		    json_pack("{s:b, s:s}", "present", fd >= 0, "package",
-		        "busybox-static e2fsprogs fdisk tar linux-image-amd64"));
-		if (fd >= 0)
-			close(fd);
-	}
-	http_reply_json(resp, 200,
-	    json_pack("{s:s, s:o, s:o, s:s?, s:o?, s:s}", "root", prov_tftp_root(), "files", files,
-	        "tftp", pxe_tftp_stats(), "missing_packages", missing, "installer_job",
-	        installer_job > 0 ? json_integer(installer_job) : NULL, "discovery",
-	        discovery_names[prov_discovery_image()]));
+	store_audit(http_request_user(req), http_request_remote(req), "setup", "pxe",
+	    prov_tftp_root(), NULL, body, NULL);
+	http_reply_json(resp, 200, json_incref(state));
 	return 0;
 }
 

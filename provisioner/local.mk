@@ -28,6 +28,7 @@ libdrover_a_SOURCES += \
 	provisioner/compute.c \
 	provisioner/power.c \
 	provisioner/discovery.c \
+	provisioner/pxesetup.c \
 	provisioner/bootfetch.c \
 	provisioner/hostcert.c \
 	provisioner/image.c \

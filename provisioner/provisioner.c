@@ -107,6 +107,7 @@ provisioner_register(void)
 	prov_power_register();
 	prov_bootfetch_register();
 	prov_image_register();
+	prov_pxe_register();
 }
 
 /* The seeded text called name (a file of provisioner/templates/). */

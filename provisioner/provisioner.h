@@ -230,6 +230,22 @@ int prov_host_delete(
 int prov_host_build_boot(const char *id_or_name, int ttl, bool reboot, const char *user,
     const char *remote, struct dr_error *err);
 
+/* pxesetup.c */
+
+/* Check `drover pxe setup`'s parameters {from?, download?, discovery?}; invalid gets
+ * {field: why}; -1 when one is wrong. */
+int prov_pxe_setup_check(const json_t *params, json_t *invalid);
+/* The PXE state (GET /api/v2/pxe): root, files (with report's sources), missing_packages,
+ * installer_job, discovery, tftp. */
+json_t *prov_pxe_state(const json_t *report, const char *missing, int64_t installer_job);
+/* Place the boot loaders as params say, switch discovery off when asked, queue the
+ * installer build (for user); job: the pxe_setup job doing it, or NULL. 0 with *ret_state,
+ * or PROV_E_INVALID (a source failed), PROV_E_CONFLICT (another setup runs), PROV_E_STORE. */
+int prov_pxe_setup(const json_t *params, const char *user, struct job *job, json_t **ret_state,
+    struct dr_error *err);
+/* Register the pxe_setup job kind (a setup that downloads). */
+void prov_pxe_register(void);
+
 /* bootfetch.c */
 
 /* Register the boot_files_fetch job kind ({"operatingsystem", "medium", "architecture"?,

@@ -25,6 +25,8 @@
 
 #define PROV_UI_IFS_EXTRA 1 /* blank interface rows on a host form */
 #define PROV_UI_CHOICES_MAX 500 /* names offered in a reference menu */
+#define PROV_UI_FACT_ITEMS_MAX 64 /* disks or NICs of one discovered machine shown */
+#define PROV_UI_FACT_TEXT_MAX 256 /* characters of one fact shown */
 
 /* What a page of a resource shows: its label, the list's columns and where it sits in
  * the navigation (0: not in the navigation). */
@@ -1394,6 +1396,108 @@ prov_ui_bulk_do(struct http_request *req, struct http_response *resp)
 	return 0;
 }
 
+/* A fact the machine posted, as text for the page: a string (cut at
+ * PROV_UI_FACT_TEXT_MAX bytes), a number, yes/no, "" when absent or null, else its JSON.
+ * The template escapes it. */
+static json_t *
+prov_ui_fact_text(const json_t *v)
+{
+	_cleanup_free_ char *text = NULL;
+
+	if (v == NULL || json_is_null(v))
+		return json_string("");
+	if (json_is_boolean(v))
+		return json_string(json_is_true(v) ? "yes" : "no");
+	if (json_is_integer(v))
+		return json_sprintf("%lld", (long long)json_integer_value(v));
+	if (json_is_real(v))
+		return json_sprintf("%g", json_real_value(v));
+	text = json_is_string(v) ? xstrdup(json_string_value(v)) : json_dumps(v, JSON_COMPACT);
+	if (text == NULL)
+		return json_string("");
+	if (strlen(text) > PROV_UI_FACT_TEXT_MAX) {
+		size_t n = PROV_UI_FACT_TEXT_MAX - 3;
+
+		/* Not inside a UTF-8 sequence. */
+		while (n > 0 && ((unsigned char)text[n] & 0xc0) == 0x80)
+			n--;
+		strcpy(text + n, "...");
+	}
+	return json_string(text) ?: json_string("");
+}
+
+/* Bytes as gigabytes (2^30) with one decimal; "" when not a number. */
+static json_t *
+prov_ui_fact_gb(double bytes, bool known)
+{
+	return known ? json_sprintf("%.1f", bytes / 1073741824.0) : json_string("");
+}
+
+/* The facts of a discovered machine as the page shows them: text for each, the disks'
+ * total size and the NIC count for the list, and each disk and NIC (at most
+ * PROV_UI_FACT_ITEMS_MAX) for its details. */
+static json_t *
+prov_ui_discovered_facts(const json_t *f)
+{
+	static const char *const keys[] = {"cpus", "memory_mb", "cpu_model", "firmware",
+	    "manufacturer", "product", "serial", "bios_vendor", "bios_version"};
+	static const char *const disk_keys[] = {"name", "model", "serial", "rotational"};
+	static const char *const nic_keys[] = {"name", "mac", "link", "speed_mbps", "ip"};
+	json_t *out = json_object(), *disks = json_array(), *nics = json_array(), *v, *row;
+	const json_t *sb = json_object_get(f, "secure_boot");
+	double total = 0;
+	bool sized = false;
+	size_t i, k;
+
+	for (k = 0; k < nitems(keys); k++)
+		json_object_set_new(out, keys[k], prov_ui_fact_text(json_object_get(f, keys[k])));
+	json_object_set_new(out, "secure_boot",
+	    json_string(json_is_true(sb) ? "on" : json_is_false(sb) ? "off" : ""));
+	json_array_foreach(json_object_get(f, "disks"), i, v)
+	{
+		const json_t *size = json_object_get(v, "size_bytes");
+
+		if (!json_is_object(v))
+			continue;
+		if (json_is_number(size) && json_number_value(size) >= 0) {
+			total += json_number_value(size);
+			sized = true;
+		}
+		if (json_array_size(disks) >= PROV_UI_FACT_ITEMS_MAX)
+			continue;
+		row = json_object();
+		for (k = 0; k < nitems(disk_keys); k++)
+			json_object_set_new(
+			    row, disk_keys[k], prov_ui_fact_text(json_object_get(v, disk_keys[k])));
+		json_object_set_new(row, "size_gb",
+		    prov_ui_fact_gb(json_number_value(size),
+		        json_is_number(size) && json_number_value(size) >= 0));
+		json_array_append_new(disks, row);
+	}
+	json_array_foreach(json_object_get(f, "nics"), i, v)
+	{
+		if (!json_is_object(v))
+			continue;
+		if (json_array_size(nics) >= PROV_UI_FACT_ITEMS_MAX)
+			continue;
+		row = json_object();
+		for (k = 0; k < nitems(nic_keys); k++)
+			json_object_set_new(
+			    row, nic_keys[k], prov_ui_fact_text(json_object_get(v, nic_keys[k])));
+		json_array_append_new(nics, row);
+	}
+	json_object_set_new(out, "disk_gb", prov_ui_fact_gb(total, sized));
+	json_object_set_new(out, "disk_count", json_integer((json_int_t)json_array_size(
+	                                           json_object_get(f, "disks"))));
+	json_object_set_new(out, "nic_count",
+	    json_is_array(json_object_get(f, "nics"))
+	        ? json_integer((json_int_t)json_array_size(json_object_get(f, "nics")))
+	        : json_string(""));
+	json_object_set_new(out, "disks", disks);
+	json_object_set_new(out, "nics", nics);
+	return out;
+}
+
 /* The discovered hosts page, with a provision form per machine. */
 static void
 prov_ui_discovered_page(
@@ -1411,10 +1515,9 @@ prov_ui_discovered_page(
 	}
 	json_array_foreach(rows, i, row)
 	{
-		json_t *f = json_object_get(row, "facts");
-
-		json_object_set(row, "cpus", json_object_get(f, "cpus"));
-		json_object_set(row, "memory_mb", json_object_get(f, "memory_mb"));
+		json_object_set_new(
+		    row, "f", prov_ui_discovered_facts(json_object_get(row, "facts")));
+		json_object_del(row, "facts");
 		json_object_set_new(
 		    row, "key", json_string(json_string_value(json_object_get(row, "mac")) ?: ""));
 	}

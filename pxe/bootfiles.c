@@ -71,7 +71,7 @@ static const char pxe_bootfiles_grub_cfg[] =
     "sleep 3\n"
     "exit\n";
 
-/* One boot-files installation at a time (API and start share the work directory). */
+/* One boot-files installation at a time (API, jobs and start share the work directory). */
 static pthread_mutex_t pxe_bootfiles_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The boot-file table. */
@@ -124,22 +124,40 @@ pxe_bootfiles_rmtree(const char *dir, struct dr_error *err)
 }
 
 /*
- * Run argv in cwd; its output (the last PXE_BOOTFILE_OUTPUT_MAX bytes) in *out. Killed
- * after timeout_s. 0 when it exits 0; -1 with err naming the command and, when it failed,
- * its last line of output.
+ * Run argv in cwd; its output (the last PXE_BOOTFILE_OUTPUT_MAX bytes) in *out, and in
+ * job's output when job is not NULL (cancelling the job stops it). Killed after
+ * timeout_s. 0 when it exits 0; -1 with err naming the command and, when it failed, its
+ * errors (apt's "E: " lines) or else its last line of output.
  */
 static int
-pxe_bootfiles_run(
-    const char *cwd, const char *const *argv, int timeout_s, struct buf *out, struct dr_error *err)
+pxe_bootfiles_run(const char *cwd, const char *const *argv, int timeout_s, struct job *job,
+    struct buf *out, struct dr_error *err)
 {
-	const struct proc_opts o = {
-	    .cwd = cwd, .timeout_s = timeout_s, .tail = out, .tail_max = PXE_BOOTFILE_OUTPUT_MAX};
+	const struct proc_opts o = {.cwd = cwd,
+	    .timeout_s = timeout_s,
+	    .job = job,
+	    .tail = out,
+	    .tail_max = PXE_BOOTFILE_OUTPUT_MAX};
 	_cleanup_free_ char *last = NULL, *msg = NULL;
-	char *nl;
+	struct buf errors = BUF_INIT(0);
+	char *nl, *line, *save = NULL;
 	int r = proc_run(argv, &o, err);
 
 	if (r != PROC_FAILED)
 		return r;
+	last = xstrdup(out->data != NULL ? out->data : "");
+	/* apt's errors ("E: Failed to fetch <url>  Hash Sum mismatch") name the URL; the
+	 * lines after them do not. */
+	for (line = strtok_r(last, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+		if (str_has_prefix(line, "E: "))
+			buf_addf(&errors, "%s%s", errors.len > 0 ? "; " : "", line + 3);
+	if (errors.len > 0) {
+		msg = xstrdup(err->msg);
+		dr_error_set(err, "%s: %s", msg, errors.data);
+		buf_free(&errors);
+		return -1;
+	}
+	free(last);
 	last = xstrdup(out->data != NULL ? out->data : "");
 	str_trim(last);
 	if ((nl = strrchr(last, '\n')) != NULL)
@@ -244,7 +262,7 @@ pxe_bootfiles_unpack(const char *debs, const char *dest, struct dr_error *err)
 		char *line, *save = NULL;
 		int r;
 
-		r = pxe_bootfiles_run(NULL, field, 60, &out, err);
+		r = pxe_bootfiles_run(NULL, field, 60, NULL, &out, err);
 		for (line = strtok_r(out.data != NULL ? out.data : "", "\n", &save);
 		     r == 0 && line != NULL; line = strtok_r(NULL, "\n", &save)) {
 			if (str_has_prefix(line, "Package: "))
@@ -268,9 +286,9 @@ pxe_bootfiles_unpack(const char *debs, const char *dest, struct dr_error *err)
 		{
 			const char *const e[] = {"dpkg-deb", "-e", deb, ctl, NULL};
 			out = BUF_INIT(PXE_BOOTFILE_OUTPUT_MAX);
-			r = pxe_bootfiles_run(NULL, x, 120, &out, err);
+			r = pxe_bootfiles_run(NULL, x, 120, NULL, &out, err);
 			if (r == 0)
-				r = pxe_bootfiles_run(NULL, e, 60, &out, err);
+				r = pxe_bootfiles_run(NULL, e, 60, NULL, &out, err);
 			buf_free(&out);
 		}
 		if (r < 0) {
@@ -314,7 +332,7 @@ pxe_bootfiles_installed(const char *pkg)
 /* Fetch the table's packages that are not installed (the candidate versions apt knows)
  * into dir; 0 when every one is installed. */
 int
-pxe_bootfiles_download(const char *dir, struct dr_error *err)
+pxe_bootfiles_download(const char *dir, struct job *job, struct dr_error *err)
 {
 	_cleanup_json_ json_t *old = NULL;
 	const char *argv[4 + nitems(pxe_bootfile_table)];
@@ -342,9 +360,21 @@ pxe_bootfiles_download(const char *dir, struct dr_error *err)
 			argv[n++] = pxe_bootfile_table[i].package;
 	}
 	argv[n] = NULL;
-	if (n == 3)
+	if (n == 3) {
+		if (job != NULL)
+			job_printf(
+			    job, "every boot-loader package is installed: nothing to download\n");
 		return 0;
-	r = pxe_bootfiles_run(dir, argv, 50, &out, err); /* within the CLI's 60 s */
+	}
+	if (job != NULL) {
+		job_printf(job, "apt-get download into %s:", dir);
+		for (j = 3; j < n; j++)
+			job_printf(job, " %s", argv[j]);
+		job_printf(job, "\n");
+	}
+	/* Without a job: within the CLI's 60 s. */
+	r = pxe_bootfiles_run(
+	    dir, argv, job != NULL ? PXE_BOOTFILE_DOWNLOAD_S : 50, job, &out, err);
 	buf_free(&out);
 	return r;
 }
@@ -512,7 +542,7 @@ pxe_bootfiles_install_locked(
 	    o->work == NULL)
 		return dr_error_set(err, "no work directory to unpack packages in");
 	if (o->download) {
-		if (pxe_bootfiles_download(debs, err) < 0 ||
+		if (pxe_bootfiles_download(debs, o->job, err) < 0 ||
 		    pxe_bootfiles_unpack(debs, tree, err) < 0)
 			return -1;
 	}
@@ -547,7 +577,14 @@ pxe_bootfiles_install(const struct pxe_bootfiles_opts *o, json_t **ret_report, c
 
 	if (ret_missing != NULL)
 		*ret_missing = NULL;
-	pthread_mutex_lock(&pxe_bootfiles_lock);
+	if (o->job != NULL) {
+		pthread_mutex_lock(&pxe_bootfiles_lock);
+	} else if (pthread_mutex_trylock(&pxe_bootfiles_lock) != 0) {
+		/* A request does not wait for a download's minutes. */
+		dr_error_set(
+		    err, "boot files for %s: another setup is running (a pxe_setup job)", o->root);
+		return PXE_BOOTFILES_BUSY;
+	}
 	r = pxe_bootfiles_install_locked(o, report, ret_missing, err);
 	pthread_mutex_unlock(&pxe_bootfiles_lock);
 	if (r >= 0 && ret_report != NULL)

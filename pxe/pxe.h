@@ -79,12 +79,17 @@ struct pxe_bootfiles_opts {
 	const char *work; /* <state_dir>/bootfiles-src: debs/ and root/; NULL = none */
 	const char *from; /* a directory of .debs or an unpacked tree; NULL = none */
 	bool download; /* apt-get download the packages not installed into <work>/debs, unpack */
+	struct job *job; /* NULL, or the job whose output apt-get's goes into (and that
+			  * cancelling stops); then the download may take PXE_BOOTFILE_DOWNLOAD_S */
 };
+#define PXE_BOOTFILE_DOWNLOAD_S 900 /* apt-get download's limit in a job */
 /* Place the boot loaders as o says, and grub/grub.cfg (Debian's grubnetx64 reads it; it
  * hands over to grub.cfg-01-<mac>). Each file is checked against the MD5 its package's
  * md5sums lists (a mismatch is an error naming the file). Returns how many are in place;
  * *ret_report {name: {package, source, md5, md5sums: "verified"|"not listed"}} and
- * *ret_missing (packages none of the sources has) are the caller's. */
+ * *ret_missing (packages none of the sources has) are the caller's. One runs at a time:
+ * with a job it waits for the one running, without it fails with PXE_BOOTFILES_BUSY. */
+#define PXE_BOOTFILES_BUSY (-2)
 int pxe_bootfiles_install(const struct pxe_bootfiles_opts *o, json_t **ret_report,
     char **ret_missing, struct dr_error *err);
 /* Unpack (dpkg-deb -x, and the md5sums under var/lib/dpkg/info) the .debs in debs whose
@@ -94,8 +99,10 @@ int pxe_bootfiles_install(const struct pxe_bootfiles_opts *o, json_t **ret_repor
 int pxe_bootfiles_unpack(const char *debs, const char *dest, struct dr_error *err);
 /* apt-get download the boot loaders' packages that are not installed into dir (the .debs
  * there before are removed); apt verifies them against the signed archive it is
- * configured with. Returns 0 (also when nothing needed downloading). */
-int pxe_bootfiles_download(const char *dir, struct dr_error *err);
+ * configured with. Returns 0 (also when nothing needed downloading). With a job (NULL:
+ * none), apt-get's output goes into it, cancelling it stops apt-get, and the limit is
+ * PXE_BOOTFILE_DOWNLOAD_S instead of 50 s. */
+int pxe_bootfiles_download(const char *dir, struct job *job, struct dr_error *err);
 
 /* dnsmasq.c */
 

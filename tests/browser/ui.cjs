@@ -3,7 +3,7 @@
 // (with a validation error first), create a subnet and a host through their forms, build
 // it, search hosts, preview an edited template for the host, create a repository and sync
 // it from its page (against $REPO_URL), a bulk power action from the hosts list, meet an
-// RBAC denial as a viewer, phone width,
+// RBAC denial as a viewer, a discovered machine's hostile facts shown as text, phone width,
 // keyboard, log out. Prints TAP; screenshots go to $SHOTS.
 'use strict';
 const fs = require('fs');
@@ -257,6 +257,33 @@ async function main() {
     const hostsOverflow = await page.evaluate(() => document.documentElement.scrollWidth);
     ok(hostsOverflow <= 391, 'the hosts page fits a phone (390 px)', hostsOverflow);
     await page.setViewportSize({ width: 1280, height: 900 });
+
+    // Discovered hosts: a machine's facts (posted by ui.sh, hostile strings among them)
+    // are text on the page, in its row and in its expandable details.
+    await page.goto(base + '/ui/discovered_hosts');
+    const drow = page.locator('tr', { has: page.locator('code', { hasText: '52:54:00:b0:00:01' }) }).first();
+    ok(await drow.locator('td[data-label="Machine"]').textContent() ===
+      'Evil & Co <script>window.__pwned = 1</script>',
+      'a discovered machine\'s product is shown as text, markup and all');
+    ok(await drow.locator('td[data-label="Firmware"]').textContent() === 'uefi' &&
+      await drow.locator('td[data-label="Secure Boot"]').textContent() === 'on' &&
+      await drow.locator('td[data-label="Disks (GiB)"]').textContent() === '4.0' &&
+      await drow.locator('td[data-label="NICs"]').textContent() === '2',
+      'with firmware, Secure Boot, the disks\' total and the NIC count');
+    const facts = page.locator('details', { has: page.getByText('Facts of 52:54:00:b0:00:01') });
+    ok(!(await facts.locator('table.disks').isVisible()), 'its disks are hidden until asked for');
+    await facts.locator('summary').click();
+    const disk = facts.locator('table.disks tbody tr').first();
+    ok(await facts.locator('table.disks').isVisible() &&
+      await disk.locator('td[data-label="Model"]').textContent() === '<img src=x onerror="window.__pwned = 2">',
+      'expanded: every disk, its model as text', await disk.textContent());
+    ok(await facts.locator('table.nics tbody tr').count() === 2 &&
+      await facts.locator('table.nics tbody tr').nth(1).locator('td[data-label="Name"]').textContent() ===
+      'eth1"><svg onload="window.__pwned = 3">', 'and every NIC, a hostile name as text');
+    ok(await page.evaluate(() => window.__pwned === undefined) &&
+      await page.locator('main script, main img, main svg').count() === 0,
+      'none of the machine\'s markup became an element or ran');
+    await shot(page, '11b-discovered-facts');
 
     // Log out; a viewer meets the denial.
     await page.getByRole('button', { name: 'Log out' }).click();

@@ -37,6 +37,15 @@ fi
 droverd_start "$TAP_TMP/state" || { echo "not ok 1 - droverd starts"; exit 1; }
 DROVER_PASSWORD=$ADMIN_PASSWORD "$DROVER" login >/dev/null
 printf 'viewer-pass-1\n' | "$DROVER" user create --login viewer1 --role viewer >/dev/null
+# A discovered machine whose facts carry markup (the browser must show it as text).
+curl -s -o /dev/null -H 'Content-Type: application/json' --data-binary '{"mac": "52:54:00:b0:00:01",
+	"cpus": 2, "memory_mb": 4096, "firmware": "uefi", "secure_boot": true,
+	"manufacturer": "Evil & Co", "product": "<script>window.__pwned = 1</script>",
+	"disks": [{"name": "sda", "size_bytes": 4294967296,
+		"model": "<img src=x onerror=\"window.__pwned = 2\">", "rotational": true}],
+	"nics": [{"name": "eth0", "mac": "52:54:00:b0:00:01", "link": true},
+		{"name": "eth1\"><svg onload=\"window.__pwned = 3\">", "mac": "52:54:00:b0:00:02"}]}' \
+	"$DROVERD_URL/unattended/discovery"
 DROVERD_URL=$DROVERD_URL ADMIN_PASSWORD=$ADMIN_PASSWORD NODE_MODULES=$modules REPO_URL=$REPO_URL \
 	SHOTS=$bdir/screenshots TMPDIR=$TAP_TMP timeout 300 node "$src/ui.cjs" |
 	sed '/^1\.\.[0-9]*$/d' >"$TAP_TMP/browser.tap"

@@ -220,17 +220,88 @@ export APT_CONFIG
 ok "droverd starts (apt configured with the test repository)" \
 	droverd_start "$state" --config "$TAP_TMP/droverd.yml" --tftp-listen 127.0.0.1:0
 unset APT_CONFIG
-out=$("$DROVER" pxe setup --download 2>&1)
-ok "drover pxe setup --download" test $? -eq 0
-like "shim from the downloaded package" "$out" \
+out=$("$DROVER" pxe setup --download 2>"$o/progress")
+ok "drover pxe setup --download (a pxe_setup job, waited for)" test $? -eq 0
+like "it says which job downloads" "$(cat "$o/progress")" 'job [0-9]+ downloads the boot loaders'
+like "and shows the job's output: apt-get download of the packages not installed" \
+	"$(cat "$o/progress")" 'apt-get download into .*/bootfiles-src/debs: .*shim-signed'
+like "then the state, as without --download: shim from the downloaded package" "$out" \
 	"shimx64\.efi +present .* from $state/bootfiles-src/root/.*md5sums verified"
+like "and the installer build it queued" "$out" 'INSTALLER BUILD +job [0-9]+'
 ok "the .debs apt-get downloaded are kept" sh -c "ls '$state'/bootfiles-src/debs/shim-signed_*.deb"
 ok "shimx64.efi is Debian's" cmp "$o/shim.deb" "$root/shimx64.efi"
 ok "grubx64.efi is Debian's" cmp "$o/grub.deb" "$root/grubx64.efi"
+
+# The route: 202 with the job and its Location, as the other routes that queue jobs.
+tok=$(sed -n 's/^token: "\(.*\)"/\1/p' "$DROVER_CONFIG")
+code=$(curl -s -D "$o/h" -o "$o/job.json" -w '%{http_code}' -X POST \
+	-H 'Content-Type: application/json' -H "Authorization: Bearer $tok" \
+	-d '{"download": true}' "$DROVERD_URL/api/v2/admin/pxe/setup")
+is "POST /api/v2/admin/pxe/setup {download: true} answers 202" "$code" 202
+job=$(tr -d ' \n' <"$o/job.json" | sed -n 's/^{"id":\([0-9]*\),.*/\1/p; s/.*[{,]"id":\([0-9]*\)[,}].*/\1/p' | head -1)
+like "with the job" "$(cat "$o/job.json")" '"kind": *"pxe_setup"'
+like "and its Location" "$(tr -d '\r' <"$o/h")" "^Location: /api/v2/jobs/$job\$"
+ok "the job succeeds" "$DROVER" job follow "$job"
+like "its result is the PXE state" "$("$DROVER" --json job show "$job" | tr -d ' \n')" \
+	'"result":\{.*"shimx64.efi":\{[^}]*"present":true'
+code=$(curl -s -o "$o/bad.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+	-H "Authorization: Bearer $tok" -d '{"download": "yes"}' "$DROVERD_URL/api/v2/admin/pxe/setup")
+is "download must be true or false" "$code" 422
+like "naming the field" "$(cat "$o/bad.json")" '"download"'
+like "drover job run pxe_setup checks its parameters the same way" \
+	"$("$DROVER" job run pxe_setup --params '{"from": "relative"}' 2>&1)" \
+	'from: an absolute directory path'
+
+out=$("$DROVER" pxe setup --download --no-wait 2>&1)
+like "--no-wait: the job queued, not waited for" "$out" \
+	'pxe setup: queued as job [0-9]+ \(drover job follow [0-9]+\)'
+ok "(it succeeds)" "$DROVER" job follow "$(printf '%s\n' "$out" | sed -n 's/.*queued as job \([0-9]*\).*/\1/p')"
+"$DROVER" --json pxe setup --download >"$o/state.json" 2>"$o/progress"
+ok "--json: the job's result on stdout" test $? -eq 0
+like "(the state, files and all)" "$(tr -d ' \n' <"$o/state.json")" \
+	'^\{.*"files":\{.*"shimx64.efi":\{.*"discovery":"[a-z]+".*\}$'
+like "the job's output on stderr" "$(cat "$o/progress")" 'apt-get download into'
+
+# --- failures: each a failed job whose error names the input; droverd keeps serving.
 rm -f "$r/pool"/grub-efi-amd64-signed_*.deb
 (cd "$r" && apt-ftparchive packages pool >Packages 2>/dev/null)
 env APT_CONFIG="$r/apt.conf" apt-get -q update >/dev/null 2>&1
-like "a package apt cannot find fails, naming apt-get's reason" \
-	"$("$DROVER" pxe setup --download 2>&1)" 'apt-get failed .*grub-efi-amd64-signed'
+out=$("$DROVER" pxe setup --download 2>&1)
+ok "a package apt cannot find: drover exits non-zero" test $? -ne 0
+like "with the job's error, naming apt-get's reason" "$out" \
+	'job [0-9]+ failed: .*apt-get failed .*grub-efi-amd64-signed'
 ok "the files placed before stay" cmp "$o/grub.deb" "$root/grubx64.efi"
+cp "$SECBOOT_DEB_CACHE"/grub-efi-amd64-signed_*.deb "$r/pool/"
+
+# The repository over HTTP on loopback (busybox httpd), as a mirror would be.
+hport=$(free_port)
+busybox httpd -f -p "127.0.0.1:$hport" -h "$r" &
+httpd=$!
+trap 'kill "$httpd" 2>/dev/null; droverd_stop KILL; rm -rf "$TAP_TMP"' EXIT
+i=0
+until curl -sf -o /dev/null "http://127.0.0.1:$hport/Packages" || [ $i -ge 50 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+(cd "$r" && apt-ftparchive packages pool >Packages 2>/dev/null)
+echo "deb [trusted=yes] http://127.0.0.1:$hport/ ./" >"$r/sources.list"
+ok "apt-get update from the loopback mirror" env APT_CONFIG="$r/apt.conf" apt-get -q update
+rm -rf "$state/bootfiles-src/debs"
+ok "drover pxe setup --download from it" "$DROVER" pxe setup --download
+shim_pool=$(ls "$r/pool"/shim-signed_*.deb)
+cp "$shim_pool" "$o/shim-pool.deb"
+printf 'XXXX' | dd of="$shim_pool" bs=1 seek=2000 conv=notrunc 2>/dev/null
+out=$("$DROVER" pxe setup --download 2>&1)
+ok "a .deb that is not what the index lists fails" test $? -ne 0
+like "naming its URL and the checksum mismatch" "$out" \
+	"job [0-9]+ failed: .*Failed to fetch http://127\.0\.0\.1:$hport/pool/shim-signed_[^ ]*\.deb +Hash Sum mismatch"
+cp "$o/shim-pool.deb" "$shim_pool"
+kill "$httpd"
+wait "$httpd" 2>/dev/null
+out=$("$DROVER" pxe setup --download 2>&1)
+ok "an unreachable mirror fails" test $? -ne 0
+like "naming the URL apt could not fetch" "$out" \
+	"job [0-9]+ failed: .*Failed to fetch http://127\.0\.0\.1:$hport/pool/[^ ]*\.deb +Could not connect"
+like "droverd kept serving" "$("$DROVER" pxe status 2>&1)" 'shimx64\.efi +present'
+ok "and Debian's files stayed" cmp "$o/shim.deb" "$root/shimx64.efi"
 done_testing

@@ -230,6 +230,42 @@ curl -sf -d '{"mac": "52:54:00:00:00:77", "cpus": 4, "memory_mb": 2048}' \
 	"$DROVERD_URL/unattended/discovery" >/dev/null
 is "the discovered hosts page" "$(ui_page /ui/discovered_hosts)" 200
 like "lists the machine with its facts" "$(ui_text "$TAP_TMP/page.html")" '52:54:00:00:00:77 127.0.0.1 4 2048'
+# A machine's facts are its own strings: hostile ones are shown, escaped.
+cat >"$TAP_TMP/facts.json" <<'JSON'
+{"mac": "52:54:00:00:00:78", "cpus": 8, "memory_mb": 16384,
+ "cpu_model": "Xeon <b>bold</b>", "firmware": "uefi", "secure_boot": true,
+ "manufacturer": "Evil & \"Co\"", "product": "<script>alert(1)</script>", "serial": "S'1",
+ "disks": [{"name": "sda", "size_bytes": 1073741824, "model": "<img src=x onerror=alert(2)>",
+            "serial": "D<1>", "rotational": true},
+           {"name": "nvme0n1", "size_bytes": 3221225472, "model": "NVMe", "serial": null,
+            "rotational": false},
+           "not a disk", {"name": {"x": "</td>"}, "size_bytes": "huge"}],
+ "nics": [{"name": "eth0", "mac": "52:54:00:00:00:78", "link": true, "speed_mbps": 1000,
+           "ip": "198.18.0.78"},
+          {"name": "eth1\"><svg onload=alert(3)>", "mac": "52:54:00:00:00:79", "link": false,
+           "speed_mbps": null, "ip": null}]}
+JSON
+is "a machine with hostile facts is discovered" "$(curl -s -o /dev/null -w '%{http_code}' \
+	--data-binary @"$TAP_TMP/facts.json" "$DROVERD_URL/unattended/discovery")" 200
+is "the page still answers" "$(ui_page /ui/discovered_hosts)" 200
+flat=$(ui_flat "$TAP_TMP/page.html")
+like "its row: firmware, Secure Boot, machine, disks' total GiB, NIC count" \
+	"$(ui_text "$TAP_TMP/page.html")" \
+	'52:54:00:00:00:78 127.0.0.1 8 16384 uefi on Evil &amp; &#34;Co&#34; &lt;script&gt;alert\(1\)&lt;/script&gt; 4\.0 2 '
+unlike "no script element from the product name" "$flat" '<script>alert'
+unlike "no img element from a disk model" "$flat" '<img src=x'
+unlike "no svg element from a NIC name" "$flat" '<svg onload'
+like "the details: CPU model, escaped" "$flat" 'CPU model</dt><dd>Xeon &lt;b&gt;bold&lt;/b&gt;</dd>'
+like "every disk: name, size, model, serial, rotational" "$flat" \
+	'<td data-label="Name">sda</td><td data-label="Size \(GiB\)">1\.0</td><td data-label="Model">&lt;img src=x onerror=alert\(2\)&gt;</td><td data-label="Serial">D&lt;1&gt;</td><td data-label="Rotational">yes</td>'
+like "an SSD" "$flat" '<td data-label="Name">nvme0n1</td><td data-label="Size \(GiB\)">3\.0</td><td data-label="Model">NVMe</td><td data-label="Serial"></td><td data-label="Rotational">no</td>'
+like "a disk with a non-text name shows it as JSON, escaped" "$flat" \
+	'<td data-label="Name">\{&#34;x&#34;:&#34;&lt;/td&gt;&#34;\}</td><td data-label="Size \(GiB\)"></td>'
+like "every NIC: name, MAC, link, speed, address" "$flat" \
+	'<td data-label="Name">eth0</td><td data-label="MAC"><code>52:54:00:00:00:78</code></td><td data-label="Link">yes</td><td data-label="Speed \(Mb/s\)">1000</td><td data-label="Address">198\.18\.0\.78</td>'
+like "a hostile NIC name, escaped" "$flat" \
+	'<td data-label="Name">eth1&#34;&gt;&lt;svg onload=alert\(3\)&gt;</td><td data-label="MAC"><code>52:54:00:00:00:79</code></td><td data-label="Link">no</td>'
+ok "(forgotten again)" "$DROVER" discovered delete 52:54:00:00:00:78
 is "provision without a name is refused" "$(ui_post /ui/discovered_hosts/52:54:00:00:00:77/provision \
 	hostgroup=base "csrf_token=$token")" 422
 like "saying why beside that machine" "$(ui_flat "$TAP_TMP/post.html")" 'role="alert">name: required'
