@@ -140,6 +140,19 @@ e = yaml.safe_load(sys.stdin)["autoinstall"]["network"]["ethernets"]["drover0"]
 print(e["match"]["macaddress"], e["addresses"], e["routes"][0]["via"],
       e["nameservers"]["addresses"])' 2>&1)" \
 	"52:54:00:00:00:0a ['198.18.10.23/24'] 198.18.10.1 ['198.18.10.53', '198.18.10.54']"
+ok "a Static subnet with neither gateway nor name servers" "$DROVER" subnet create \
+	--name st2 --network 198.18.10.0 --mask 255.255.255.0 --boot-mode Static
+ok "n1, r1 and u1 on it" sh -c "'$DROVER' host update n1 --subnet st2 &&
+	'$DROVER' host update r1 --subnet st2 && '$DROVER' host update u1 --subnet st2"
+like "the preseed says there is no default route" \
+	"$("$DROVER" template preview --host n1 --kind provision 2>&1)" \
+	'netcfg/no_default_route boolean true'
+like "the kickstart has the address alone" \
+	"$("$DROVER" template preview --host r1 --kind provision 2>&1)" \
+	'--ip=198\.18\.10\.22 --netmask=255\.255\.255\.0 --hostname=r1$'
+is "the netplan too" "$("$DROVER" template preview --host u1 --kind user_data 2>&1 |
+	python3 -c 'import sys, yaml; print(yaml.safe_load(sys.stdin)["autoinstall"]["network"])' 2>&1)" \
+	"{'version': 2, 'ethernets': {'drover0': {'match': {'macaddress': '52:54:00:00:00:0a'}, 'addresses': ['198.18.10.23/24']}}}"
 ok "u1 deleted" "$DROVER" host delete u1
 ok "n1 and r1 leave the subnet" sh -c "'$DROVER' host update n1 --subnet '' &&
 	'$DROVER' host update r1 --subnet ''"
