@@ -146,8 +146,9 @@ int cmd_discovered_delete(struct cli *cli, int argc, char **argv);
 int cmd_discovered_provision(struct cli *cli, int argc, char **argv);
 /* cmd-play.c */
 int cmd_play(struct cli *cli, int argc, char **argv);
-/* cmd-job.c: follow a job's output until it ends; the exit code says how it ended. */
-int cli_job_follow_id(struct cli *cli, long long id);
+/* cmd-job.c: follow a job's output (to out) until it ends; the exit code says how it
+ * ended. */
+int cli_job_follow_id(struct cli *cli, long long id, FILE *out);
 /* cmd-remote.c */
 bool cli_remote_wanted(int argc, char **argv);
 int cmd_remote_run(struct cli *cli, int argc, char **argv);

@@ -6,13 +6,11 @@
 #include "config.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "cli/cli.h"
 
@@ -388,7 +386,8 @@ cmd_resource_update(struct cli *cli, int argc, char **argv)
 	    json_object_size(obj) == 0)
 		return cli_usage(cli_cmd_find(r->word, "update"));
 	path = cli_obj_path(r, name, NULL);
-	if (json_object_get(obj, CLI_PARAM_SET) != NULL || json_object_get(obj, CLI_NIC_SET) != NULL) {
+	if (json_object_get(obj, CLI_PARAM_SET) != NULL ||
+	    json_object_get(obj, CLI_NIC_SET) != NULL) {
 		_cleanup_json_ json_t *cur = NULL;
 
 		if ((rc = cli_api(cli, "GET", path, NULL, &cur)) != 0)
@@ -780,24 +779,14 @@ cli_pxe_job_wait(struct cli *cli, json_t **p)
 	long long id = (long long)json_integer_value(json_object_get(*p, "id"));
 	_cleanup_free_ char *path = xasprintf("/api/v2/jobs/%lld", id);
 	json_t *job = NULL, *result;
-	int rc, saved = -1;
+	int rc;
 
 	if (id <= 0)
 		return cli_fail("pxe setup: the answer names no job");
 	if (!cli->json)
 		fprintf(stderr, "pxe setup: job %lld downloads the boot loaders' packages\n", id);
-	/* The job's output is progress; what is printed after is the state. */
-	fflush(stdout);
-	if ((saved = dup(STDOUT_FILENO)) < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0) {
-		if (saved >= 0)
-			close(saved);
-		return cli_fail("pxe setup: %s", strerror(errno));
-	}
-	rc = cli_job_follow_id(cli, id);
-	fflush(stdout);
-	dup2(saved, STDOUT_FILENO);
-	close(saved);
-	if (rc != 0)
+	/* The job's output is progress (stderr); what is printed after is the state. */
+	if ((rc = cli_job_follow_id(cli, id, stderr)) != 0)
 		return rc;
 	if ((rc = cli_api(cli, "GET", path, NULL, &job)) != 0)
 		return rc;

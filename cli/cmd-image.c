@@ -37,7 +37,7 @@ cli_image_started(struct cli *cli, const json_t *img, bool follow)
 	long long job = json_integer_value(json_object_get(img, "job_id"));
 
 	if (follow && job > 0) {
-		int rc = cli_job_follow_id(cli, job);
+		int rc = cli_job_follow_id(cli, job, stdout);
 		return rc;
 	}
 	if (cli->json)

@@ -105,6 +105,7 @@ cmd_job_show(struct cli *cli, int argc, char **argv)
 }
 
 struct job_follow {
+	FILE *out;
 	bool failed_write;
 };
 
@@ -113,15 +114,15 @@ job_follow_data(void *ctx, const char *data, size_t len)
 {
 	struct job_follow *f = ctx;
 
-	if (fwrite(data, 1, len, stdout) != len)
+	if (fwrite(data, 1, len, f->out) != len)
 		f->failed_write = true;
-	fflush(stdout);
+	fflush(f->out);
 	return f->failed_write ? -1 : 0;
 }
 
-/* Stream a job's output until it ends; the exit code says how it ended. */
+/* Stream a job's output to out until it ends; the exit code says how it ended. */
 static int
-job_follow(struct cli *cli, long long id)
+job_follow(struct cli *cli, long long id, FILE *out)
 {
 	_cleanup_free_ char *path = xasprintf("/api/v2/jobs/%lld/output?follow=true", id);
 	_cleanup_free_ char *url = xasprintf("%s%s", cli->server, path);
@@ -131,7 +132,7 @@ job_follow(struct cli *cli, long long id)
 		.bearer_token = cli->token,
 		.ca_file = getenv("DROVER_CA_FILE"),
 	};
-	struct job_follow f = { false };
+	struct job_follow f = { out, false };
 	_cleanup_json_ json_t *job = NULL;
 	struct dr_error err;
 	const char *state;
@@ -153,11 +154,11 @@ job_follow(struct cli *cli, long long id)
 	return 0;
 }
 
-/* Follow job id (for other verbs that start jobs). */
+/* Follow job id, its output to out (for other verbs that start jobs). */
 int
-cli_job_follow_id(struct cli *cli, long long id)
+cli_job_follow_id(struct cli *cli, long long id, FILE *out)
 {
-	return job_follow(cli, id);
+	return job_follow(cli, id, out);
 }
 
 /* drover job follow ID */
@@ -170,7 +171,7 @@ cmd_job_follow(struct cli *cli, int argc, char **argv)
 		return cli_usage(cli_cmd_find("job", "follow"));
 	if (cli_id_arg(argv[1], &id) != 0)
 		return 1;
-	return job_follow(cli, id);
+	return job_follow(cli, id, stdout);
 }
 
 /* drover job cancel ID */
@@ -243,7 +244,8 @@ cmd_job_run(struct cli *cli, int argc, char **argv)
 	if ((r = cli_api(cli, "POST", "/api/v2/jobs", body, &job)) != 0)
 		return r;
 	if (follow)
-		return job_follow(cli, (long long)json_integer_value(json_object_get(job, "id")));
+		return job_follow(
+		    cli, (long long)json_integer_value(json_object_get(job, "id")), stdout);
 	if (cli->json)
 		cli_print_json(job);
 	else

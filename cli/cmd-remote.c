@@ -148,7 +148,7 @@ cli_job_started(struct cli *cli, const json_t *job, bool follow)
 	long long id = (long long)json_integer_value(json_object_get(job, "id"));
 
 	if (follow)
-		return cli_job_follow_id(cli, id);
+		return cli_job_follow_id(cli, id, stdout);
 	const json_t *hosts = json_object_get(json_object_get(job, "params"), "hosts");
 	if (cli->json)
 		cli_print_json(job);
@@ -470,7 +470,7 @@ cmd_patch_run(struct cli *cli, int argc, char **argv)
 	}
 	if (follow)
 		return cli_job_follow_id(
-		    cli, (long long)json_integer_value(json_object_get(answer, "id")));
+		    cli, (long long)json_integer_value(json_object_get(answer, "id")), stdout);
 	if (cli->json)
 		cli_print_json(answer);
 	else
