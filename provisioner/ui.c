@@ -1487,8 +1487,6 @@ prov_ui_discovered_facts(const json_t *f)
 		json_array_append_new(nics, row);
 	}
 	json_object_set_new(out, "disk_gb", prov_ui_fact_gb(total, sized));
-	json_object_set_new(out, "disk_count", json_integer((json_int_t)json_array_size(
-	                                           json_object_get(f, "disks"))));
 	json_object_set_new(out, "nic_count",
 	    json_is_array(json_object_get(f, "nics"))
 	        ? json_integer((json_int_t)json_array_size(json_object_get(f, "nics")))

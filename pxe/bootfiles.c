@@ -138,34 +138,29 @@ pxe_bootfiles_run(const char *cwd, const char *const *argv, int timeout_s, struc
 	    .job = job,
 	    .tail = out,
 	    .tail_max = PXE_BOOTFILE_OUTPUT_MAX};
-	_cleanup_free_ char *last = NULL, *msg = NULL;
+	_cleanup_free_ char *text = NULL, *msg = NULL;
 	struct buf errors = BUF_INIT(0);
-	char *nl, *line, *save = NULL;
+	const char *tail = "";
+	char *line, *save = NULL;
 	int r = proc_run(argv, &o, err);
 
 	if (r != PROC_FAILED)
 		return r;
-	last = xstrdup(out->data != NULL ? out->data : "");
 	/* apt's errors ("E: Failed to fetch <url>  Hash Sum mismatch") name the URL; the
-	 * lines after them do not. */
-	for (line = strtok_r(last, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save))
+	 * lines after them do not. Those, else the last line. */
+	text = xstrdup(out->data != NULL ? out->data : "");
+	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+		line = str_trim(line);
 		if (str_has_prefix(line, "E: "))
 			buf_addf(&errors, "%s%s", errors.len > 0 ? "; " : "", line + 3);
-	if (errors.len > 0) {
-		msg = xstrdup(err->msg);
-		dr_error_set(err, "%s: %s", msg, errors.data);
-		buf_free(&errors);
-		return -1;
+		if (*line != '\0')
+			tail = line;
 	}
-	free(last);
-	last = xstrdup(out->data != NULL ? out->data : "");
-	str_trim(last);
-	if ((nl = strrchr(last, '\n')) != NULL)
-		memmove(last, nl + 1, strlen(nl + 1) + 1);
-	if (*last != '\0') {
+	if (errors.len > 0 || *tail != '\0') {
 		msg = xstrdup(err->msg);
-		dr_error_set(err, "%s: %s", msg, last);
+		dr_error_set(err, "%s: %s", msg, errors.len > 0 ? errors.data : tail);
 	}
+	buf_free(&errors);
 	return -1;
 }
 

@@ -70,11 +70,14 @@ pxe_dnsmasq_subnet_lines(const struct pxe_dnsmasq_opts *o, const struct pxe_dnsm
 	buf_addf(b, "tag-if=set:drover-subnet,tag:%s\n", tag);
 	if (sn->gateway != NULL)
 		buf_addf(b, "dhcp-option=tag:%s,option:router,%s\n", tag, sn->gateway);
-	if (sn->dns_primary != NULL || sn->dns_secondary != NULL)
-		buf_addf(b, "dhcp-option=tag:%s,option:dns-server,%s%s%s\n", tag,
-		    sn->dns_primary != NULL ? sn->dns_primary : sn->dns_secondary,
-		    sn->dns_primary != NULL && sn->dns_secondary != NULL ? "," : "",
-		    sn->dns_primary != NULL && sn->dns_secondary != NULL ? sn->dns_secondary : "");
+	if (sn->dns_primary != NULL || sn->dns_secondary != NULL) {
+		buf_addf(b, "dhcp-option=tag:%s,option:dns-server", tag);
+		if (sn->dns_primary != NULL)
+			buf_addf(b, ",%s", sn->dns_primary);
+		if (sn->dns_secondary != NULL)
+			buf_addf(b, ",%s", sn->dns_secondary);
+		buf_adds(b, "\n");
+	}
 	if (sn->mtu > 0)
 		buf_addf(b, "dhcp-option=tag:%s,option:mtu,%d\n", tag, sn->mtu);
 	if (sn->domain != NULL)
