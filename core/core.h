@@ -546,6 +546,9 @@ const struct job_kind *job_kind_find(const char *name);
 void job_default_timeout_set(int seconds);
 /* Cap on one job's output in bytes (default JOB_OUTPUT_MAX). */
 void job_output_set_max(size_t max);
+/* Call fn (it must not block) whenever some job's output grows or a job ends: the HTTP
+ * server's streams that follow job output resume at once instead of at their next poll. */
+void job_output_listen(void (*fn)(void));
 
 /*
  * Start `workers` threads. Jobs a previous process left running are marked interrupted

@@ -117,6 +117,7 @@ static uint64_t jobs_wake_gen;
 static pthread_mutex_t out_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t out_cond;
 static uint64_t out_gen;
+static void (*_Atomic out_listener)(void);
 
 static _Atomic size_t job_output_max = JOB_OUTPUT_MAX;
 static _Atomic int job_timeout_default; /* for kinds without their own; 0 = none */
@@ -151,10 +152,20 @@ jobs_cond_wait_until(pthread_cond_t *cond, pthread_mutex_t *m, int64_t deadline_
 static void
 jobs_output_changed(void)
 {
+	void (*fn)(void);
+
 	pthread_mutex_lock(&out_lock);
 	out_gen++;
 	pthread_cond_broadcast(&out_cond);
 	pthread_mutex_unlock(&out_lock);
+	if ((fn = out_listener) != NULL)
+		fn();
+}
+
+void
+job_output_listen(void (*fn)(void))
+{
+	out_listener = fn;
 }
 
 /* Register the migrations and the built-in kinds. */

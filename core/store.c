@@ -299,11 +299,40 @@ store_stmt_get(struct store_conn *c, const char *sql, struct dr_error *err)
 	return st;
 }
 
+/* Bind one JSON value at pos (objects and arrays as their compact JSON text). */
+static int
+store_bind_value(sqlite3_stmt *st, int pos, const json_t *v)
+{
+	char *text;
+
+	switch (json_typeof(v)) {
+	case JSON_STRING:
+		return sqlite3_bind_text(
+		    st, pos, json_string_value(v), (int)json_string_length(v), SQLITE_TRANSIENT);
+	case JSON_INTEGER:
+		return sqlite3_bind_int64(st, pos, json_integer_value(v));
+	case JSON_REAL:
+		return sqlite3_bind_double(st, pos, json_real_value(v));
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return sqlite3_bind_int(st, pos, json_is_true(v));
+	case JSON_NULL:
+		return sqlite3_bind_null(st, pos);
+	case JSON_OBJECT:
+	case JSON_ARRAY:
+		break;
+	}
+	text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	if (text == NULL)
+		fatalx("json_dumps failed");
+	return sqlite3_bind_text(st, pos, text, -1, free);
+}
+
 /* Bind the JSON array params to st's positional parameters. */
 static int
 store_bind(sqlite3_stmt *st, const json_t *params, const char *sql, struct dr_error *err)
 {
-	int n = sqlite3_bind_parameter_count(st), rc = SQLITE_OK;
+	int n = sqlite3_bind_parameter_count(st), rc;
 	size_t i, count = 0;
 	json_t *v;
 
@@ -317,33 +346,136 @@ store_bind(sqlite3_stmt *st, const json_t *params, const char *sql, struct dr_er
 		    store_name(), STORE_SQL_SHOW, sql, n, count);
 	json_array_foreach(params, i, v)
 	{
-		int pos = (int)i + 1;
-		char *text;
+		if ((rc = store_bind_value(st, (int)i + 1, v)) != SQLITE_OK)
+			return store_stmt_error(err, sqlite3_db_handle(st), rc, sql);
+	}
+	return 0;
+}
 
-		switch (json_typeof(v)) {
-		case JSON_STRING:
-			rc = sqlite3_bind_text(st, pos, json_string_value(v),
-			    (int)json_string_length(v), SQLITE_TRANSIENT);
+/*
+ * Parameters given as a json_pack format and its arguments are bound straight from the
+ * arguments when the format uses only s s? s# s% i I b f n O O? (the common case):
+ * no JSON values are made, which matters where a sync writes a row per package. The
+ * count of parameters; -1 when the format needs json_pack.
+ */
+static int
+store_fmt_count(const char *fmt)
+{
+	const char *f = fmt;
+	int n = 0;
+
+	for (; *f != '\0'; f++) {
+		switch (*f) {
+		case '[':
+		case ']':
+		case ',':
+		case ':':
+		case ' ':
+		case '\t':
+		case '\n':
+			continue;
+		case 's':
+			if (f[1] == '#' || f[1] == '%' || f[1] == '?')
+				f++;
 			break;
-		case JSON_INTEGER:
-			rc = sqlite3_bind_int64(st, pos, json_integer_value(v));
+		case 'O':
+			if (f[1] == '?')
+				f++;
 			break;
-		case JSON_REAL:
-			rc = sqlite3_bind_double(st, pos, json_real_value(v));
+		case 'i':
+		case 'I':
+		case 'b':
+		case 'f':
+		case 'n':
 			break;
-		case JSON_TRUE:
-		case JSON_FALSE:
-			rc = sqlite3_bind_int(st, pos, json_is_true(v));
+		default:
+			return -1;
+		}
+		n++;
+	}
+	return fmt[0] == '[' ? n : -1;
+}
+
+static size_t store_utf8_seq(const unsigned char *s, size_t n);
+
+static bool
+store_utf8_valid(const char *s, size_t len)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t i = 0, k;
+
+	while (i < len) {
+		if (u[i] < 0x80) {
+			i++;
+			continue;
+		}
+		if ((k = store_utf8_seq(u + i, len - i)) == 0)
+			return false;
+		i += k;
+	}
+	return true;
+}
+
+/* Bind fmt's arguments (store_fmt_count said how many) to st. */
+static int
+store_bind_fmt(sqlite3_stmt *st, const char *fmt, va_list *ap, const char *sql,
+    struct dr_error *err)
+{
+	int want = sqlite3_bind_parameter_count(st), count = store_fmt_count(fmt), pos = 0, rc;
+	const char *f, *text;
+	const json_t *v;
+	size_t len;
+
+	if (count != want)
+		return dr_error_set(err, "%s: \"%.*s\": %d parameters expected, %d given",
+		    store_name(), STORE_SQL_SHOW, sql, want, count);
+	for (f = fmt; *f != '\0'; f++) {
+		if (strchr("[],: \t\n", *f) != NULL)
+			continue;
+		pos++;
+		switch (*f) {
+		case 's':
+			text = va_arg(*ap, const char *);
+			if (f[1] == '#')
+				len = (size_t)va_arg(*ap, int), f++;
+			else if (f[1] == '%')
+				len = va_arg(*ap, size_t), f++;
+			else
+				len = text != NULL ? strlen(text) : 0;
+			if (text == NULL && f[1] == '?') {
+				f++;
+				rc = sqlite3_bind_null(st, pos);
+				break;
+			}
+			if (f[1] == '?')
+				f++;
+			if (text == NULL || !store_utf8_valid(text, len))
+				return dr_error_set(err, "\"%.*s\": bad parameter format \"%s\": %s",
+				    STORE_SQL_SHOW, sql, fmt,
+				    text == NULL ? "NULL string" : "Invalid UTF-8 string");
+			rc = sqlite3_bind_text(st, pos, text, (int)len, SQLITE_TRANSIENT);
 			break;
-		case JSON_NULL:
+		case 'O':
+			v = va_arg(*ap, const json_t *);
+			if (f[1] == '?')
+				f++;
+			else if (v == NULL)
+				return dr_error_set(err, "\"%.*s\": bad parameter format \"%s\": %s",
+				    STORE_SQL_SHOW, sql, fmt, "NULL object");
+			rc = v != NULL ? store_bind_value(st, pos, v) : sqlite3_bind_null(st, pos);
+			break;
+		case 'i':
+		case 'b':
+			rc = sqlite3_bind_int(st, pos, va_arg(*ap, int));
+			break;
+		case 'I':
+			rc = sqlite3_bind_int64(st, pos, va_arg(*ap, json_int_t));
+			break;
+		case 'f':
+			rc = sqlite3_bind_double(st, pos, va_arg(*ap, double));
+			break;
+		default: /* 'n' */
 			rc = sqlite3_bind_null(st, pos);
-			break;
-		case JSON_OBJECT:
-		case JSON_ARRAY:
-			text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-			if (text == NULL)
-				fatalx("json_dumps failed");
-			rc = sqlite3_bind_text(st, pos, text, -1, free);
 			break;
 		}
 		if (rc != SQLITE_OK)
@@ -411,10 +543,10 @@ store_row(sqlite3_stmt *st)
 	return row;
 }
 
-/* Run sql with params; collect rows when ret_rows is not NULL. */
+/* Run sql with params (or fmt's arguments); collect rows when ret_rows is not NULL. */
 static int
-store_run(const char *sql, const json_t *params, json_t **ret_rows, int64_t *ret_changes,
-    int64_t *ret_id, struct dr_error *err)
+store_run(const char *sql, const json_t *params, const char *fmt, va_list *ap,
+    json_t **ret_rows, int64_t *ret_changes, int64_t *ret_id, struct dr_error *err)
 {
 	struct store_conn *c;
 	sqlite3_stmt *st;
@@ -426,7 +558,8 @@ store_run(const char *sql, const json_t *params, json_t **ret_rows, int64_t *ret
 		return -1;
 	if ((st = store_stmt_get(c, sql, err)) == NULL)
 		return -1;
-	if (store_bind(st, params, sql, err) < 0)
+	if ((fmt != NULL ? store_bind_fmt(st, fmt, ap, sql, err)
+	                 : store_bind(st, params, sql, err)) < 0)
 		goto fail;
 	if (ret_rows != NULL)
 		rows = json_array();
@@ -466,7 +599,7 @@ store_query(const char *sql, const json_t *params, json_t **ret_rows, struct dr_
 {
 	json_t *rows = NULL;
 
-	if (store_run(sql, params, &rows, NULL, NULL, err) < 0)
+	if (store_run(sql, params, NULL, NULL, &rows, NULL, NULL, err) < 0)
 		return -1;
 	*ret_rows = rows;
 	return 0;
@@ -516,7 +649,7 @@ int
 store_exec(const char *sql, const json_t *params, int64_t *ret_changes, int64_t *ret_id,
     struct dr_error *err)
 {
-	return store_run(sql, params, NULL, ret_changes, ret_id, err);
+	return store_run(sql, params, NULL, NULL, NULL, ret_changes, ret_id, err);
 }
 
 /* Build a parameter array with json_pack; NULL fmt gives NULL (no parameters). */
@@ -539,51 +672,63 @@ store_pack(const char *fmt, va_list ap, json_t **ret, const char *sql, struct dr
 	return 0;
 }
 
-/* store_query with json_pack-built parameters. */
+/* store_run with a json_pack format's arguments: bound directly, or packed first. */
+static int
+store_runv(const char *sql, const char *fmt, va_list *ap, json_t **ret_rows,
+    int64_t *ret_changes, int64_t *ret_id, struct dr_error *err)
+{
+	_cleanup_json_ json_t *params = NULL;
+
+	if (fmt != NULL && store_fmt_count(fmt) >= 0)
+		return store_run(sql, NULL, fmt, ap, ret_rows, ret_changes, ret_id, err);
+	if (store_pack(fmt, *ap, &params, sql, err) < 0)
+		return -1;
+	return store_run(sql, params, NULL, NULL, ret_rows, ret_changes, ret_id, err);
+}
+
+/* store_query with json_pack-style parameters. */
 int
 store_queryf(json_t **ret_rows, struct dr_error *err, const char *sql, const char *fmt, ...)
 {
-	_cleanup_json_ json_t *params = NULL;
+	json_t *rows = NULL;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	rc = store_pack(fmt, ap, &params, sql, err);
+	rc = store_runv(sql, fmt, &ap, &rows, NULL, NULL, err);
 	va_end(ap);
 	if (rc < 0)
 		return -1;
-	return store_query(sql, params, ret_rows, err);
+	*ret_rows = rows;
+	return 0;
 }
 
-/* store_exec with json_pack-built parameters. */
+/* store_exec with json_pack-style parameters. */
 int
 store_execf(int64_t *ret_changes, int64_t *ret_id, struct dr_error *err, const char *sql,
     const char *fmt, ...)
 {
-	_cleanup_json_ json_t *params = NULL;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	rc = store_pack(fmt, ap, &params, sql, err);
+	rc = store_runv(sql, fmt, &ap, NULL, ret_changes, ret_id, err);
 	va_end(ap);
-	if (rc < 0)
-		return -1;
-	return store_exec(sql, params, ret_changes, ret_id, err);
+	return rc;
 }
 
 /* The first row of a query, or NULL (err cleared when there is no row). */
 json_t *
 store_query_one(struct dr_error *err, const char *sql, const char *fmt, ...)
 {
-	_cleanup_json_ json_t *params = NULL, *rows = NULL;
+	_cleanup_json_ json_t *rows = NULL;
 	va_list ap;
 	int rc;
 
 	va_start(ap, fmt);
-	rc = store_pack(fmt, ap, &params, sql, err);
+	rc = store_runv(sql, fmt, &ap, &rows, NULL, NULL, err);
 	va_end(ap);
-	if (rc < 0 || store_query(sql, params, &rows, err) < 0)
+	if (rc < 0)
 		return NULL;
 	dr_error_clear(err);
 	return json_incref(json_array_get(rows, 0));

@@ -33,6 +33,7 @@ static int
 droverd_store_start(struct config *cfg, struct dr_error *err)
 {
 	job_init();
+	job_output_listen(http_stream_wake);
 	schedule_init();
 	auth_register();
 	ca_register();

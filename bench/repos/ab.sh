@@ -2,7 +2,8 @@
 # ab.sh - A/B of drover's own sync between two builds, interleaved, on one generated
 # upstream: for a change to the sync path on a machine too busy for one-shot wall times.
 # Each run starts a droverd of its build on a copy of one prepared state directory (key
-# made, repositories created, pool empty), syncs one repository, and prints the wall
+# made, repositories created, pool empty; 6 s after the last run's was removed), syncs one
+# repository, and prints the wall
 # seconds of the sync, droverd's CPU seconds (user + sys) and the load average; the job's
 # phase lines go to stderr.
 #
@@ -65,6 +66,10 @@ one() { # one LABEL BUILD
 	rm -rf "$work/state"
 	cp -a "$work/template" "$work/state"
 	sync
+	# ext4 without a journal steps over every inode deleted in the last 5 seconds (5
+	# minutes while its inode table is not written back) when it creates one: the last
+	# run's pool, just removed, would slow this run's file creation.
+	sleep 6
 	if [ -n "${DIRTY:-}" ]; then
 		dd if=/dev/zero of="$work/dirty" bs=1M count="$DIRTY" status=none
 	fi

@@ -570,6 +570,61 @@ test_audit(void **state)
 	json_decref(row);
 }
 
+/* The formats bound without JSON values (s s? s# s% i I b f n O O?) store the same as
+ * json_pack would, and refuse what json_pack refuses. */
+static void
+test_direct_binding(void **state)
+{
+	const char *dir = *state;
+	_cleanup_json_ json_t *obj = json_pack("{s:i}", "k", 7), *str = json_string("js");
+	_cleanup_json_ json_t *rows = NULL;
+	struct dr_error err;
+	json_t *r;
+
+	assert_int_equal(store_open(dir, &err), 0);
+	assert_int_equal(store_exec("CREATE TABLE d (a, b, c, d, e, f, g, h, i, j, k)", NULL,
+	                     NULL, NULL, &err),
+	    0);
+	assert_int_equal(store_execf(NULL, NULL, &err,
+	                     "INSERT INTO d VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	                     "[s, s?, s#, s%, i, I, b, f, n, O, O?]", "h\xc3\xa9", NULL, "abcdef",
+	                     3, "xyz!", (size_t)2, -4, (json_int_t)1 << 40, 1, 0.25, obj, str),
+	    0);
+	assert_int_equal(store_queryf(&rows, &err, "SELECT * FROM d WHERE f = ?", "[I]",
+	                     (json_int_t)1 << 40),
+	    0);
+	assert_int_equal(json_array_size(rows), 1);
+	r = json_array_get(rows, 0);
+	assert_string_equal(json_string_value(json_object_get(r, "a")), "h\xc3\xa9");
+	assert_true(json_is_null(json_object_get(r, "b")));
+	assert_string_equal(json_string_value(json_object_get(r, "c")), "abc");
+	assert_string_equal(json_string_value(json_object_get(r, "d")), "xy");
+	assert_int_equal(json_integer_value(json_object_get(r, "e")), -4);
+	assert_true(json_integer_value(json_object_get(r, "f")) == (json_int_t)1 << 40);
+	assert_int_equal(json_integer_value(json_object_get(r, "g")), 1);
+	assert_true(json_real_value(json_object_get(r, "h")) == 0.25);
+	assert_true(json_is_null(json_object_get(r, "i")));
+	assert_string_equal(json_string_value(json_object_get(r, "j")), "{\"k\":7}");
+	assert_string_equal(json_string_value(json_object_get(r, "k")), "js");
+	/* Refused as json_pack refuses them: invalid UTF-8, NULL without ?, a wrong count. */
+	assert_int_equal(store_execf(NULL, NULL, &err, "INSERT INTO d (a) VALUES (?)", "[s]",
+	                     "a\xff"),
+	    -1);
+	assert_non_null(strstr(err.msg, "Invalid UTF-8"));
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err, "INSERT INTO d (a) VALUES (?)", "[s]", NULL), -1);
+	assert_non_null(strstr(err.msg, "NULL string"));
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err, "INSERT INTO d (a) VALUES (?)", "[O]", NULL), -1);
+	assert_non_null(strstr(err.msg, "NULL object"));
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err, "INSERT INTO d (a, b) VALUES (?, ?)", "[s]", "x"), -1);
+	assert_non_null(strstr(err.msg, "2 parameters expected, 1 given"));
+	r = store_query_one(&err, "SELECT COUNT(*) AS n FROM d WHERE a = ?", "[s]", "x");
+	assert_int_equal(json_integer_value(json_object_get(r, "n")), 0);
+	json_decref(r);
+}
+
 static void
 test_utf8(void **state)
 {
@@ -625,6 +680,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_locked_file, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_audit, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_utf8, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_direct_binding, setup_dir, teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
