@@ -305,6 +305,17 @@ apt_index_write(int64_t vid, const char *dist, const char *rel, const void *data
 	return 0;
 }
 
+/* One stanza per row onto a Packages file (store_each); err stays empty when full. */
+static int
+apt_stanza_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
+{
+	struct buf *text = arg;
+
+	if (texts[0] == NULL)
+		return 0;
+	return buf_add(text, texts[0], lens[0]) < 0 || buf_addc(text, '\n') < 0 ? -1 : 0;
+}
+
 static int
 apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 {
@@ -336,7 +347,8 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 
 		for (arch = strtok_r(archs, ",", &save2); arch != NULL;
 		     arch = strtok_r(NULL, ",", &save2)) {
-			_cleanup_json_ json_t *rows = NULL;
+			_cleanup_json_ json_t *params =
+			    json_pack("[Iss]", (json_int_t)vid, comp, arch);
 			struct buf text = BUF_INIT(REPO_META_MAX),
 			           gz = BUF_INIT(REPO_META_FILE_MAX);
 			_cleanup_free_ char *rel = xasprintf("%s/binary-%s/Packages", comp, arch);
@@ -348,21 +360,19 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 			    "Archive: %s\nOrigin: Drover\nLabel: %s\nComponent: %s\n"
 			    "Architecture: %s\n",
 			    dist, name, comp, arch);
-			size_t i;
-			json_t *r;
 			int rc;
 
-			if (store_queryf(&rows, err,
-			        "SELECT u.meta FROM repo_units u JOIN repo_version_units vu"
-			        " ON vu.unit_id = u.id WHERE vu.version_id = ? AND u.type = 'deb'"
-			        " AND u.component = ? AND (u.arch = ? OR u.arch = 'all')"
-			        " ORDER BY u.name, u.id",
-			        "[Iss]", (json_int_t)vid, comp, arch) < 0)
+			dr_error_clear(err);
+			if (store_each("SELECT u.meta FROM repo_units u JOIN repo_version_units vu"
+			               " ON vu.unit_id = u.id WHERE vu.version_id = ? AND"
+			               " u.type = 'deb' AND u.component = ? AND"
+			               " (u.arch = ? OR u.arch = 'all') ORDER BY u.name, u.id",
+			        params, apt_stanza_row, &text, err) < 0) {
+				buf_free(&text);
+				if (err->msg[0] == '\0')
+					dr_error_set(err, "%s: larger than %llu bytes", rel,
+					    (unsigned long long)REPO_META_MAX);
 				goto out;
-			json_array_foreach(rows, i, r)
-			{
-				buf_adds(&text, json_string_value(json_object_get(r, "meta")));
-				buf_addc(&text, '\n');
 			}
 			rc = repo_zread_gzip(text.data ? text.data : "", text.len, &gz, err) < 0 ||
 			        apt_index_write(vid, dist, rel, text.data ? text.data : "",

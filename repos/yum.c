@@ -255,37 +255,57 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 	return 0;
 }
 
+/* One fragment per row onto the document (store_each), counted. */
+struct yum_doc {
+	struct buf *body;
+	size_t rows;
+	bool full;
+};
+
+static int
+yum_doc_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
+{
+	struct yum_doc *d = arg;
+
+	if (texts[0] == NULL)
+		return 0;
+	d->rows++;
+	if (buf_add(d->body, texts[0], lens[0]) < 0 || buf_addc(d->body, '\n') < 0) {
+		d->full = true;
+		return -1;
+	}
+	return 0;
+}
+
 /* Concatenate one column of the version's units between head and tail, gzip, record. */
 static int
 yum_write_xml(int64_t vid, struct buf *repomd, const char *type, const char *head,
     const char *tail, const char *sql, struct dr_error *err)
 {
-	_cleanup_json_ json_t *rows = NULL;
-	struct buf xml = BUF_INIT(REPO_META_MAX), gz = BUF_INIT(REPO_META_FILE_MAX);
+	_cleanup_json_ json_t *params = json_pack("[I]", (json_int_t)vid);
+	struct buf body = BUF_INIT(REPO_META_MAX), xml = BUF_INIT(REPO_META_MAX),
+	           gz = BUF_INIT(REPO_META_FILE_MAX);
+	struct yum_doc doc = {&body, 0, false};
 	_cleanup_free_ char *path = NULL;
 	char open_sum[129], sum[65];
-	size_t i;
-	json_t *r;
 	int ret = -1;
 
-	if (store_queryf(&rows, err, sql, "[I]", (json_int_t)vid) < 0)
-		return -1;
+	if (store_each(sql, params, yum_doc_row, &doc, err) < 0) {
+		if (doc.full)
+			dr_error_set(err, "%s: larger than %llu bytes", type,
+			    (unsigned long long)REPO_META_MAX);
+		goto out;
+	}
 	buf_addf(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	/* head is an opening tag left open: the package count closes it. */
 	if (strcmp(type, "updateinfo") == 0)
 		buf_addf(&xml, "%s>\n", head);
 	else
-		buf_addf(&xml, "%s packages=\"%zu\">\n", head, json_array_size(rows));
-	json_array_foreach(rows, i, r)
-	{
-		const char *frag = json_string_value(json_object_get(r, "x"));
-		if (frag == NULL)
-			continue;
-		if (buf_adds(&xml, frag) < 0 || buf_addc(&xml, '\n') < 0) {
-			dr_error_set(err, "%s: larger than %llu bytes", type,
-			    (unsigned long long)REPO_META_MAX);
-			goto out;
-		}
+		buf_addf(&xml, "%s packages=\"%zu\">\n", head, doc.rows);
+	if (buf_add(&xml, body.data != NULL ? body.data : "", body.len) < 0) {
+		dr_error_set(
+		    err, "%s: larger than %llu bytes", type, (unsigned long long)REPO_META_MAX);
+		goto out;
 	}
 	buf_adds(&xml, tail);
 	repo_pool_digest("sha256", xml.data, xml.len, open_sum, NULL);
@@ -307,6 +327,7 @@ yum_write_xml(int64_t vid, struct buf *repomd, const char *type, const char *hea
 	    type, sum, open_sum, path, (long long)time(NULL), gz.len, xml.len);
 	ret = 0;
 out:
+	buf_free(&body);
 	buf_free(&xml);
 	buf_free(&gz);
 	return ret;
