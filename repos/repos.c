@@ -150,6 +150,22 @@ static const struct store_migration repos_migrations[] = {
         " PRIMARY KEY (content_view_id, environment_id));"
         "INSERT INTO repo_lifecycle_environments (name, prior_id, description, created_at)"
         " VALUES ('Library', NULL, 'where every sync and publish lands', 0);"},
+    /* An rpm's filelists and other fragments in tables of their own: a sync adds them
+     * with one insert each instead of rewriting the unit's row (and its primary XML)
+     * twice. */
+    {"repos", 2,
+        "CREATE TABLE repo_unit_filelists ("
+        " unit_id INTEGER PRIMARY KEY REFERENCES repo_units(id) ON DELETE CASCADE,"
+        " xml TEXT NOT NULL);"
+        "CREATE TABLE repo_unit_other ("
+        " unit_id INTEGER PRIMARY KEY REFERENCES repo_units(id) ON DELETE CASCADE,"
+        " xml TEXT NOT NULL);"
+        "INSERT INTO repo_unit_filelists (unit_id, xml)"
+        " SELECT id, filelists FROM repo_units WHERE filelists IS NOT NULL;"
+        "INSERT INTO repo_unit_other (unit_id, xml)"
+        " SELECT id, other FROM repo_units WHERE other IS NOT NULL;"
+        "ALTER TABLE repo_units DROP COLUMN filelists;"
+        "ALTER TABLE repo_units DROP COLUMN other;"},
 };
 
 static const struct job_kind repos_job_kinds[] = {

@@ -64,18 +64,23 @@ yum_package(void *ctx, const struct repo_pkg *pkg, struct dr_error *err)
 
 struct yum_frag {
 	struct yum_parse *p;
-	const char *column; /* "filelists" or "other" */
+	const char *sql; /* adds one fragment to the units of a package id */
 };
+
+/* A package's fragment (the first one known is kept, as with its primary XML). */
+static const char yum_filelists_sql[] =
+    "INSERT OR IGNORE INTO repo_unit_filelists (unit_id, xml)"
+    " SELECT id, ? FROM repo_units WHERE type = 'rpm' AND checksum = ?";
+static const char yum_other_sql[] =
+    "INSERT OR IGNORE INTO repo_unit_other (unit_id, xml)"
+    " SELECT id, ? FROM repo_units WHERE type = 'rpm' AND checksum = ?";
 
 static int
 yum_fragment(void *ctx, const char *pkgid, const char *xml, struct dr_error *err)
 {
 	struct yum_frag *f = ctx;
-	_cleanup_free_ char *sql = xasprintf("UPDATE repo_units SET %s = ? WHERE type = 'rpm'"
-	                                     " AND checksum = ? AND %s IS NULL",
-	    f->column, f->column);
 
-	if (store_execf(NULL, NULL, err, sql, "[ss]", xml, pkgid) < 0)
+	if (store_execf(NULL, NULL, err, f->sql, "[ss]", xml, pkgid) < 0)
 		return -1;
 	return yum_batch(f->p, err);
 }
@@ -142,10 +147,10 @@ yum_read_data(struct yum_parse *p, const json_t *d, const char *path, struct dr_
 	if (strcmp(type, "primary") == 0) {
 		r = repo_rpmmd_primary(path, href, max, yum_package, p, err);
 	} else if (strcmp(type, "filelists") == 0) {
-		f.column = "filelists";
+		f.sql = yum_filelists_sql;
 		r = repo_rpmmd_fragments(path, href, max, "filelists", yum_fragment, &f, err);
 	} else if (strcmp(type, "other") == 0) {
-		f.column = "other";
+		f.sql = yum_other_sql;
 		r = repo_rpmmd_fragments(path, href, max, "otherdata", yum_fragment, &f, err);
 	} else if (strcmp(type, "updateinfo") == 0) {
 		r = repo_rpmmd_updateinfo(path, href, max, yum_erratum, p, err);
@@ -397,13 +402,15 @@ yum_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	        err) < 0 ||
 	    yum_write_xml(vid, &repomd, "filelists",
 	        "<filelists xmlns=\"http://linux.duke.edu/metadata/filelists\"", "</filelists>\n",
-	        "SELECT u.filelists AS x FROM repo_units u JOIN repo_version_units vu"
-	        " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
+	        "SELECT f.xml FROM repo_units u JOIN repo_version_units vu ON vu.unit_id = u.id"
+	        " JOIN repo_unit_filelists f ON f.unit_id = u.id WHERE vu.version_id = ?"
+	        " ORDER BY u.name, u.id",
 	        err) < 0 ||
 	    yum_write_xml(vid, &repomd, "other",
 	        "<otherdata xmlns=\"http://linux.duke.edu/metadata/other\"", "</otherdata>\n",
-	        "SELECT u.other AS x FROM repo_units u JOIN repo_version_units vu"
-	        " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
+	        "SELECT o.xml FROM repo_units u JOIN repo_version_units vu ON vu.unit_id = u.id"
+	        " JOIN repo_unit_other o ON o.unit_id = u.id WHERE vu.version_id = ?"
+	        " ORDER BY u.name, u.id",
 	        err) < 0 ||
 	    yum_write_xml(vid, &repomd, "updateinfo", "<updates", "</updates>\n",
 	        "SELECT e.xml AS x FROM repo_errata e JOIN repo_version_errata ve"
