@@ -7,6 +7,7 @@
 #define LOG_COMPONENT "repos"
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -260,13 +261,24 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 	return 0;
 }
 
-/* One fragment per row onto the document (store_each), counted. */
+/*
+ * One generated metadata file: its XML is built from the store on the publishing thread
+ * (a content view publishes inside its transaction, which only that connection sees),
+ * packed (digests and gzip: CPU only, on a thread of its own for primary, the largest)
+ * and then recorded with the version.
+ */
 struct yum_doc {
-	struct buf *body;
+	const char *type;
+	struct buf body, xml, gz;
 	size_t rows;
 	bool full;
+	char open_sum[129], sum[65];
+	int r;
+	struct dr_error err;
+	pthread_t thread;
 };
 
+/* One fragment per row onto the document (store_each), counted. */
 static int
 yum_doc_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
 {
@@ -275,51 +287,68 @@ yum_doc_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
 	if (texts[0] == NULL)
 		return 0;
 	d->rows++;
-	if (buf_add(d->body, texts[0], lens[0]) < 0 || buf_addc(d->body, '\n') < 0) {
+	if (buf_add(&d->body, texts[0], lens[0]) < 0 || buf_addc(&d->body, '\n') < 0) {
 		d->full = true;
 		return -1;
 	}
 	return 0;
 }
 
-/* Concatenate one column of the version's units between head and tail, gzip, record. */
+/* The XML of one column of the version's units between head and tail. */
 static int
-yum_write_xml(int64_t vid, struct buf *repomd, const char *type, const char *head,
+yum_doc_build(struct yum_doc *d, int64_t vid, const char *type, const char *head,
     const char *tail, const char *sql, struct dr_error *err)
 {
 	_cleanup_json_ json_t *params = json_pack("[I]", (json_int_t)vid);
-	struct buf body = BUF_INIT(REPO_META_MAX), xml = BUF_INIT(REPO_META_MAX),
-	           gz = BUF_INIT(REPO_META_FILE_MAX);
-	struct yum_doc doc = {&body, 0, false};
-	_cleanup_free_ char *path = NULL;
-	char open_sum[129], sum[65];
-	int ret = -1;
 
-	if (store_each(sql, params, yum_doc_row, &doc, err) < 0) {
-		if (doc.full)
+	d->type = type;
+	d->body = (struct buf)BUF_INIT(REPO_META_MAX);
+	d->xml = (struct buf)BUF_INIT(REPO_META_MAX);
+	d->gz = (struct buf)BUF_INIT(REPO_META_FILE_MAX);
+	if (store_each(sql, params, yum_doc_row, d, err) < 0) {
+		if (d->full)
 			dr_error_set(err, "%s: larger than %llu bytes", type,
 			    (unsigned long long)REPO_META_MAX);
-		goto out;
+		return -1;
 	}
-	buf_addf(&xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+	buf_addf(&d->xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	/* head is an opening tag left open: the package count closes it. */
 	if (strcmp(type, "updateinfo") == 0)
-		buf_addf(&xml, "%s>\n", head);
+		buf_addf(&d->xml, "%s>\n", head);
 	else
-		buf_addf(&xml, "%s packages=\"%zu\">\n", head, doc.rows);
-	if (buf_add(&xml, body.data != NULL ? body.data : "", body.len) < 0) {
-		dr_error_set(
+		buf_addf(&d->xml, "%s packages=\"%zu\">\n", head, d->rows);
+	if (buf_add(&d->xml, d->body.data != NULL ? d->body.data : "", d->body.len) < 0 ||
+	    buf_adds(&d->xml, tail) < 0)
+		return dr_error_set(
 		    err, "%s: larger than %llu bytes", type, (unsigned long long)REPO_META_MAX);
-		goto out;
-	}
-	buf_adds(&xml, tail);
-	repo_pool_digest("sha256", xml.data, xml.len, open_sum, NULL);
-	if (repo_zread_gzip(xml.data, xml.len, &gz, err) < 0)
-		goto out;
-	repo_pool_digest("sha256", gz.data, gz.len, sum, NULL);
-	path = xasprintf("repodata/%s-%s.xml.gz", sum, type);
-	if (repo_version_file_add(vid, path, gz.data, gz.len, sum, err) < 0)
-		goto out;
+	buf_free(&d->body);
+	return 0;
+}
+
+/* Digest, gzip and digest again (any thread). */
+static void *
+yum_doc_pack(void *arg)
+{
+	struct yum_doc *d = arg;
+
+	repo_pool_digest("sha256", d->xml.data, d->xml.len, d->open_sum, NULL);
+	d->r = repo_zread_gzip(d->xml.data, d->xml.len, &d->gz, &d->err);
+	if (d->r == 0)
+		repo_pool_digest("sha256", d->gz.data, d->gz.len, d->sum, NULL);
+	return NULL;
+}
+
+/* Record the packed file with the version and list it in repomd.xml. */
+static int
+yum_doc_record(struct yum_doc *d, int64_t vid, struct buf *repomd, struct dr_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (d->r < 0)
+		return dr_error_set(err, "%s: %s", d->type, d->err.msg);
+	path = xasprintf("repodata/%s-%s.xml.gz", d->sum, d->type);
+	if (repo_version_file_add(vid, path, d->gz.data, d->gz.len, d->sum, err) < 0)
+		return -1;
 	buf_addf(repomd,
 	    "  <data type=\"%s\">\n"
 	    "    <checksum type=\"sha256\">%s</checksum>\n"
@@ -329,13 +358,16 @@ yum_write_xml(int64_t vid, struct buf *repomd, const char *type, const char *hea
 	    "    <size>%zu</size>\n"
 	    "    <open-size>%zu</open-size>\n"
 	    "  </data>\n",
-	    type, sum, open_sum, path, (long long)time(NULL), gz.len, xml.len);
-	ret = 0;
-out:
-	buf_free(&body);
-	buf_free(&xml);
-	buf_free(&gz);
-	return ret;
+	    d->type, d->sum, d->open_sum, path, (long long)time(NULL), d->gz.len, d->xml.len);
+	return 0;
+}
+
+static void
+yum_doc_free(struct yum_doc *d)
+{
+	buf_free(&d->body);
+	buf_free(&d->xml);
+	buf_free(&d->gz);
 }
 
 /* Record each upstream file of the version under its own path. */
@@ -379,7 +411,10 @@ yum_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	const char *policy = json_string_value(json_object_get(repo, "mirroring_policy"));
 	_cleanup_json_ json_t *v = NULL;
 	struct buf repomd = BUF_INIT(REPO_REPOMD_MAX);
+	struct yum_doc docs[4] = {0};
+	bool packing = false;
 	char sum[65];
+	size_t i;
 	int r = -1;
 
 	if (strcmp(policy, "mirror_complete") == 0 &&
@@ -393,30 +428,46 @@ yum_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	    " xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\">\n"
 	    "  <revision>%lld</revision>\n",
 	    (long long)time(NULL));
-	if (yum_write_xml(vid, &repomd, "primary",
+	/* primary is packed on its own thread while the others are built and packed. */
+	if (yum_doc_build(&docs[0], vid, "primary",
 	        "<metadata xmlns=\"http://linux.duke.edu/metadata/common\""
 	        " xmlns:rpm=\"http://linux.duke.edu/metadata/rpm\"",
 	        "</metadata>\n",
-	        "SELECT u.meta AS x FROM repo_units u JOIN repo_version_units vu"
+	        "SELECT u.meta FROM repo_units u JOIN repo_version_units vu"
 	        " ON vu.unit_id = u.id WHERE vu.version_id = ? ORDER BY u.name, u.id",
-	        err) < 0 ||
-	    yum_write_xml(vid, &repomd, "filelists",
+	        err) < 0)
+		goto out;
+	if (pthread_create(&docs[0].thread, NULL, yum_doc_pack, &docs[0]) != 0)
+		fatalx("pthread_create failed");
+	packing = true;
+	if (yum_doc_build(&docs[1], vid, "filelists",
 	        "<filelists xmlns=\"http://linux.duke.edu/metadata/filelists\"", "</filelists>\n",
 	        "SELECT f.xml FROM repo_units u JOIN repo_version_units vu ON vu.unit_id = u.id"
 	        " JOIN repo_unit_filelists f ON f.unit_id = u.id WHERE vu.version_id = ?"
 	        " ORDER BY u.name, u.id",
-	        err) < 0 ||
-	    yum_write_xml(vid, &repomd, "other",
+	        err) < 0)
+		goto out;
+	yum_doc_pack(&docs[1]);
+	if (yum_doc_build(&docs[2], vid, "other",
 	        "<otherdata xmlns=\"http://linux.duke.edu/metadata/other\"", "</otherdata>\n",
 	        "SELECT o.xml FROM repo_units u JOIN repo_version_units vu ON vu.unit_id = u.id"
 	        " JOIN repo_unit_other o ON o.unit_id = u.id WHERE vu.version_id = ?"
 	        " ORDER BY u.name, u.id",
-	        err) < 0 ||
-	    yum_write_xml(vid, &repomd, "updateinfo", "<updates", "</updates>\n",
-	        "SELECT e.xml AS x FROM repo_errata e JOIN repo_version_errata ve"
+	        err) < 0)
+		goto out;
+	yum_doc_pack(&docs[2]);
+	if (yum_doc_build(&docs[3], vid, "updateinfo", "<updates", "</updates>\n",
+	        "SELECT e.xml FROM repo_errata e JOIN repo_version_errata ve"
 	        " ON ve.erratum_id = e.id WHERE ve.version_id = ? ORDER BY e.erratum_id",
-	        err) < 0 ||
-	    yum_publish_upstream(vid, false, &repomd, err) < 0)
+	        err) < 0)
+		goto out;
+	yum_doc_pack(&docs[3]);
+	pthread_join(docs[0].thread, NULL);
+	packing = false;
+	for (i = 0; i < nitems(docs); i++)
+		if (yum_doc_record(&docs[i], vid, &repomd, err) < 0)
+			goto out;
+	if (yum_publish_upstream(vid, false, &repomd, err) < 0)
 		goto out;
 	if (buf_adds(&repomd, "</repomd>\n") < 0) {
 		dr_error_set(err, "repomd.xml: too large");
@@ -424,6 +475,10 @@ yum_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 	}
 	r = repo_version_file_add(vid, "repodata/repomd.xml", repomd.data, repomd.len, sum, err);
 out:
+	if (packing)
+		pthread_join(docs[0].thread, NULL);
+	for (i = 0; i < nitems(docs); i++)
+		yum_doc_free(&docs[i]);
 	buf_free(&repomd);
 	return r;
 }
