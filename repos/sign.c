@@ -25,6 +25,7 @@
 
 static char *sign_home;
 static char *sign_fpr;
+static gpgme_key_t sign_key; /* the publishing key, listed once (each listing spawns gpg) */
 static pthread_mutex_t sign_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sign_key_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t sign_key_tid;
@@ -82,14 +83,17 @@ sign_key_find_or_make(struct dr_error *err)
 	if (gpgme_op_keylist_start(ctx, NULL, 1) == 0 && gpgme_op_keylist_next(ctx, &key) == 0 &&
 	    key != NULL && key->subkeys != NULL) {
 		sign_fpr = xstrdup(key->subkeys->fpr);
-		gpgme_key_unref(key);
+		sign_key = key;
 		gpgme_op_keylist_end(ctx);
 		gpgme_release(ctx);
 		return 0;
 	}
+	gpgme_key_unref(key);
 	gpgme_op_keylist_end(ctx);
 	e = gpgme_op_createkey(ctx, SIGN_UID, "rsa3072", 0, 0, NULL,
 	    GPGME_CREATE_SIGN | GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE);
+	if (e == 0 && (e = gpgme_get_key(ctx, gpgme_op_genkey_result(ctx)->fpr, &key, 1)) == 0)
+		sign_key = key;
 	if (e != 0) {
 		gpgme_release(ctx);
 		return dr_error_set(
@@ -184,6 +188,8 @@ repo_sign_shutdown(void)
 	free(sign_home);
 	free(sign_fpr);
 	sign_home = sign_fpr = NULL;
+	gpgme_key_unref(sign_key);
+	sign_key = NULL;
 }
 
 /* The armored public key; caller frees (NULL before init). */
@@ -212,19 +218,15 @@ repo_sign_text(
     const char *text, size_t len, bool clear, char **ret, size_t *ret_len, struct dr_error *err)
 {
 	gpgme_ctx_t ctx;
-	gpgme_key_t key = NULL;
 	gpgme_data_t in, out;
 	gpgme_error_t e;
 
 	if (sign_key_wait(err) < 0 || (ctx = sign_ctx(sign_home, err)) == NULL)
 		return -1;
-	if ((e = gpgme_get_key(ctx, sign_fpr, &key, 1)) != 0 ||
-	    (e = gpgme_signers_add(ctx, key)) != 0) {
-		gpgme_key_unref(key);
+	if ((e = gpgme_signers_add(ctx, sign_key)) != 0) {
 		gpgme_release(ctx);
 		return dr_error_set(err, "publishing key %s: %s", sign_fpr, gpgme_strerror(e));
 	}
-	gpgme_key_unref(key);
 	gpgme_data_new_from_mem(&in, text, len, 0);
 	gpgme_data_new(&out);
 	/* One signer at a time keeps the agent simple. */
