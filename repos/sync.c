@@ -394,6 +394,7 @@ sync_batch_take(struct sync_fetch *f, struct sync_batch *b, bool block)
 	memcpy(b->items, f->items + f->taken, k * sizeof *b->items);
 	b->n = k;
 	f->taken += k;
+	pthread_cond_broadcast(&f->cond); /* the job thread may wait for the last round */
 	pthread_mutex_unlock(&f->lock);
 	return true;
 }
@@ -692,6 +693,7 @@ fail:
 	f->r = -1;
 	pthread_mutex_lock(&f->lock);
 	f->stop = true;
+	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	for (i = 0; i < 2; i++) {
 		sync_batch_wait(f, &b[i]);
@@ -784,6 +786,25 @@ repo_sync_downloads_close(struct repo_sync *s)
 		job_printf(s->job, "downloading %zu packages\n", n);
 	f->closed = true;
 	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/*
+ * Wait until the fetch thread has taken its last round (every package is known and
+ * started), or stopped: what is left of the downloads is small from here, so the job
+ * thread's own work then overlaps it without slowing the bulk of the transfers.
+ */
+static void
+sync_fetch_wait_last_round(struct repo_sync *s)
+{
+	struct sync_fetch *f = s->fetch;
+
+	if (f == NULL)
+		return;
+	repo_sync_downloads_close(s);
+	pthread_mutex_lock(&f->lock);
+	while (!f->stop && f->taken < f->n)
+		pthread_cond_wait(&f->cond, &f->lock);
 	pthread_mutex_unlock(&f->lock);
 }
 
@@ -939,9 +960,118 @@ sync_add_previous(struct repo_sync *s, int64_t version_id, struct dr_error *err)
 	return 0;
 }
 
-/* Make the new version (units, errata, upstream files) in one transaction. */
+/* Insert the version's units, errata and upstream files under vid. */
 static int
-sync_version_create(struct repo_sync *s, const char *digest, int64_t *ret_id, struct dr_error *err)
+sync_version_rows(struct repo_sync *s, int64_t vid, struct dr_error *err)
+{
+	size_t i;
+	json_t *f;
+
+	for (i = 0; i < s->nunits; i++)
+		if (store_execf(NULL, NULL, err,
+		        "INSERT INTO repo_version_units (version_id, unit_id) VALUES (?, ?)",
+		        "[II]", (json_int_t)vid, (json_int_t)s->units[i]) < 0)
+			return -1;
+	for (i = 0; i < s->nerrata; i++)
+		if (store_execf(NULL, NULL, err,
+		        "INSERT INTO repo_version_errata (version_id, erratum_id) VALUES (?, ?)",
+		        "[II]", (json_int_t)vid, (json_int_t)s->errata[i]) < 0)
+			return -1;
+	json_array_foreach(s->upstream, i, f)
+	{
+		_cleanup_free_ char *data = json_object_get(f, "data") != NULL
+		    ? json_dumps(json_object_get(f, "data"), JSON_COMPACT)
+		    : NULL;
+		if (store_execf(NULL, NULL, err,
+		        "INSERT INTO repo_version_upstream (version_id, path, type, sha256, size,"
+		        " data) VALUES (?, ?, ?, ?, ?, ?)",
+		        "[IsssIs?]", (json_int_t)vid,
+		        json_string_value(json_object_get(f, "path")),
+		        json_string_value(json_object_get(f, "type")),
+		        json_string_value(json_object_get(f, "sha256")),
+		        json_integer_value(json_object_get(f, "size")), data) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * The tables a publication reads and writes, made TEMP on the job thread's own
+ * connection while it is staged: SQLite resolves an unqualified name in temp first, so
+ * the format's publish reads the staged rows and records its files here, and nothing
+ * else sees them. Dropped by their qualified names, never main's.
+ */
+static const char *const sync_stage_create[] = {
+    "CREATE TEMP TABLE repo_version_units (version_id INTEGER NOT NULL,"
+    " unit_id INTEGER NOT NULL, PRIMARY KEY (version_id, unit_id))",
+    "CREATE TEMP TABLE repo_version_errata (version_id INTEGER NOT NULL,"
+    " erratum_id INTEGER NOT NULL, PRIMARY KEY (version_id, erratum_id))",
+    "CREATE TEMP TABLE repo_version_upstream (version_id INTEGER NOT NULL, path TEXT NOT NULL,"
+    " type TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER NOT NULL, data TEXT,"
+    " PRIMARY KEY (version_id, path))",
+    "CREATE TEMP TABLE repo_version_files (version_id INTEGER NOT NULL, path TEXT NOT NULL,"
+    " sha256 TEXT NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (version_id, path))",
+};
+static const char *const sync_stage_drop[] = {
+    "DROP TABLE IF EXISTS temp.repo_version_units",
+    "DROP TABLE IF EXISTS temp.repo_version_errata",
+    "DROP TABLE IF EXISTS temp.repo_version_upstream",
+    "DROP TABLE IF EXISTS temp.repo_version_files",
+};
+
+static void
+sync_stage_tables_drop(void)
+{
+	struct dr_error e;
+	size_t i;
+
+	for (i = 0; i < sizeof sync_stage_drop / sizeof *sync_stage_drop; i++)
+		if (store_exec(sync_stage_drop[i], NULL, NULL, NULL, &e) < 0)
+			log_warnx("%s: %s", sync_stage_drop[i], e.msg);
+}
+
+/*
+ * Make the new version's publication while the last downloads still run, before the
+ * version exists: the format publishes the staged rows (version id 0), its files go
+ * into the pool (content-addressed: unreferenced until the version is recorded) and
+ * their paths into *ret_files ([{path, sha256, size}]), which sync_version_create
+ * records with the version. Nothing a client sees changes here. Not for mirror_complete
+ * (its publish serves upstream's files, and looks the version itself up).
+ */
+static int
+sync_publish_stage(struct repo_sync *s, const struct repo_format *fmt, json_t **ret_files,
+    struct dr_error *err)
+{
+	size_t i;
+	int r = -1;
+
+	sync_stage_tables_drop();
+	for (i = 0; i < sizeof sync_stage_create / sizeof *sync_stage_create; i++)
+		if (store_exec(sync_stage_create[i], NULL, NULL, NULL, err) < 0)
+			goto out;
+	if (store_begin(err) < 0)
+		goto out;
+	if (sync_version_rows(s, 0, err) < 0 || store_commit(err) < 0) {
+		store_rollback();
+		goto out;
+	}
+	if (fmt->publish(s->repo, 0, err) < 0 ||
+	    store_query("SELECT path, sha256, size FROM temp.repo_version_files", NULL,
+	        ret_files, err) < 0)
+		goto out;
+	r = 0;
+out:
+	sync_stage_tables_drop();
+	return r;
+}
+
+/*
+ * Make the new version (units, errata, upstream files, and the publication staged in
+ * files when not NULL) in one transaction.
+ */
+static int
+sync_version_create(struct repo_sync *s, const char *digest, const json_t *files,
+    int64_t *ret_id, struct dr_error *err)
 {
 	int64_t repo_id = json_integer_value(json_object_get(s->repo, "id")), vid;
 	_cleanup_json_ json_t *row = NULL;
@@ -964,29 +1094,16 @@ sync_version_create(struct repo_sync *s, const char *digest, int64_t *ret_id, st
 	        s->upstream_checksum, digest, (json_int_t)s->nunits, (json_int_t)s->nerrata,
 	        (json_int_t)time(NULL)) < 0)
 		goto fail;
-	for (i = 0; i < s->nunits; i++)
-		if (store_execf(NULL, NULL, err,
-		        "INSERT INTO repo_version_units (version_id, unit_id) VALUES (?, ?)",
-		        "[II]", (json_int_t)vid, (json_int_t)s->units[i]) < 0)
-			goto fail;
-	for (i = 0; i < s->nerrata; i++)
-		if (store_execf(NULL, NULL, err,
-		        "INSERT INTO repo_version_errata (version_id, erratum_id) VALUES (?, ?)",
-		        "[II]", (json_int_t)vid, (json_int_t)s->errata[i]) < 0)
-			goto fail;
-	json_array_foreach(s->upstream, i, f)
+	if (sync_version_rows(s, vid, err) < 0)
+		goto fail;
+	json_array_foreach(files, i, f)
 	{
-		_cleanup_free_ char *data = json_object_get(f, "data") != NULL
-		    ? json_dumps(json_object_get(f, "data"), JSON_COMPACT)
-		    : NULL;
 		if (store_execf(NULL, NULL, err,
-		        "INSERT INTO repo_version_upstream (version_id, path, type, sha256, size,"
-		        " data) VALUES (?, ?, ?, ?, ?, ?)",
-		        "[IsssIs?]", (json_int_t)vid,
-		        json_string_value(json_object_get(f, "path")),
-		        json_string_value(json_object_get(f, "type")),
+		        "INSERT INTO repo_version_files (version_id, path, sha256, size)"
+		        " VALUES (?, ?, ?, ?)",
+		        "[IssI]", (json_int_t)vid, json_string_value(json_object_get(f, "path")),
 		        json_string_value(json_object_get(f, "sha256")),
-		        json_integer_value(json_object_get(f, "size")), data) < 0)
+		        (json_int_t)json_integer_value(json_object_get(f, "size"))) < 0)
 			goto fail;
 	}
 	if (store_execf(NULL, NULL, err,
@@ -1056,9 +1173,10 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	bool mirror = strcmp(policy, "mirror_complete") == 0;
 	int64_t repo_id = json_integer_value(json_object_get(s->repo, "id"));
 	int64_t latest = json_integer_value(json_object_get(s->repo, "latest_version_id"));
-	_cleanup_json_ json_t *prev = NULL;
+	_cleanup_json_ json_t *prev = NULL, *files = NULL;
 	char digest[129];
-	int64_t vid = 0, t0 = time_mono_us(), c0 = repo_sync_cpu_us();
+	int64_t vid = 0, t0 = time_mono_us(), c0 = repo_sync_cpu_us(), tp = 0, cp = 0;
+	bool changed = false, staged = false;
 	int r;
 
 	job_printf(s->job, "syncing %s from %s\n", name,
@@ -1073,6 +1191,36 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		    "metadata read: %zu packages, %zu errata (%.2f s, CPU %.2f s)\n", s->nunits,
 		    s->nerrata, (double)(time_mono_us() - t0) / 1e6,
 		    (double)(repo_sync_cpu_us() - c0) / 1e6);
+	/* What the new version holds is known now: it is compared with the latest, and its
+	 * publication made, while the last downloads run. */
+	if (r == 0) {
+		if (!mirror && latest > 0 && sync_add_previous(s, latest, err) < 0)
+			r = -1;
+		sync_ids_unique(s->units, &s->nunits);
+		sync_ids_unique(s->errata, &s->nerrata);
+		sync_content_digest(s, mirror, digest);
+		if (r == 0 && latest > 0)
+			prev = store_query_one(err,
+			    "SELECT content_digest FROM repo_versions WHERE id = ?", "[I]",
+			    (json_int_t)latest);
+		changed = r == 0 &&
+		    (prev == NULL ||
+		        strcmp(json_string_value(json_object_get(prev, "content_digest")),
+		            digest) != 0);
+	}
+	if (changed && !mirror) {
+		sync_fetch_wait_last_round(s);
+		tp = time_mono_us();
+		cp = repo_sync_cpu_us();
+		if (sync_publish_stage(s, fmt, &files, err) < 0)
+			r = -1;
+		else
+			staged = true;
+		if (staged)
+			job_printf(s->job, "publication made at %.2f s in %.2f s (CPU %.2f s)\n",
+			    (double)(time_mono_us() - t0) / 1e6, (double)(time_mono_us() - tp) / 1e6,
+			    (double)(repo_sync_cpu_us() - cp) / 1e6);
+	}
 	if (sync_fetch_finish(s, r < 0, err) < 0 && r >= 0)
 		r = -1;
 	if (r < 0)
@@ -1084,27 +1232,17 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		return 0;
 	}
 	job_printf(s->job, "downloads done at %.2f s\n", (double)(time_mono_us() - t0) / 1e6);
-	if (!mirror && latest > 0 && sync_add_previous(s, latest, err) < 0)
-		return -1;
-	sync_ids_unique(s->units, &s->nunits);
-	sync_ids_unique(s->errata, &s->nerrata);
-	sync_content_digest(s, mirror, digest);
-	if (latest > 0)
-		prev =
-		    store_query_one(err, "SELECT content_digest FROM repo_versions WHERE id = ?",
-		        "[I]", (json_int_t)latest);
-	if (prev != NULL &&
-	    strcmp(json_string_value(json_object_get(prev, "content_digest")), digest) == 0) {
+	if (!changed) {
 		job_printf(s->job, "content unchanged: no new version\n");
 		vid = latest;
 	} else {
-		int64_t tv = time_mono_us(), tp, cp;
+		int64_t tv = time_mono_us();
 
-		if (sync_version_create(s, digest, &vid, err) < 0)
+		if (sync_version_create(s, digest, staged ? files : NULL, &vid, err) < 0)
 			return dr_error_prefix(err, "repository %s: ", name);
 		tp = time_mono_us();
 		cp = repo_sync_cpu_us();
-		if (fmt->publish(s->repo, vid, err) < 0)
+		if (!staged && fmt->publish(s->repo, vid, err) < 0)
 			return dr_error_prefix(err, "repository %s: ", name);
 		job_printf(s->job,
 		    "version recorded in %.2f s, published in %.2f s (CPU %.2f s)\n",
