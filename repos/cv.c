@@ -583,8 +583,8 @@ repo_cv_publish_run(struct job *job, struct dr_error *err)
 }
 
 /* Publish a new version of p's content view inside job; *ret_result says which. */
-int
-repo_cv_publish(struct job *job, const json_t *p, json_t **ret_result, struct dr_error *err)
+static int
+cv_publish(struct job *job, const json_t *p, json_t **ret_result, struct dr_error *err)
 {
 	const char *name = json_string_value(json_object_get(p, "content_view"));
 	const char *desc = json_string_value(json_object_get(p, "description"));
@@ -667,6 +667,18 @@ repo_cv_publish(struct job *job, const json_t *p, json_t **ret_result, struct dr
 fail:
 	store_rollback();
 	return -1;
+}
+
+/* Publish a content view (see cv_publish) under the content lock. */
+int
+repo_cv_publish(struct job *job, const json_t *p, json_t **ret_result, struct dr_error *err)
+{
+	int r;
+
+	repos_content_lock(job, false);
+	r = cv_publish(job, p, ret_result, err);
+	repos_content_unlock();
+	return r;
 }
 
 /* "1.0" into major and minor. */

@@ -6,6 +6,7 @@
 #define LOG_COMPONENT "repos"
 #include "config.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -201,6 +202,25 @@ repos_content_changed(struct job *job)
 	else
 		job_printf(job, "hosts' applicable errata re-evaluated in %.3f s\n",
 		    (double)(time_mono_us() - t0) / 1e6);
+}
+
+static pthread_rwlock_t repos_content_rw = PTHREAD_RWLOCK_INITIALIZER;
+
+void
+repos_content_lock(struct job *job, bool exclusive)
+{
+	if (!exclusive)
+		pthread_rwlock_rdlock(&repos_content_rw);
+	else if (pthread_rwlock_trywrlock(&repos_content_rw) != 0) {
+		job_printf(job, "waiting for the running syncs and publications to end\n");
+		pthread_rwlock_wrlock(&repos_content_rw);
+	}
+}
+
+void
+repos_content_unlock(void)
+{
+	pthread_rwlock_unlock(&repos_content_rw);
 }
 
 /* Register the tables and job kinds; before store_open. */

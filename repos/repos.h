@@ -45,6 +45,14 @@ void repos_register(void);
 void repos_content_hook_set(int (*hook)(struct dr_error *err));
 /* Run that hook in job (a failure is noted in the job's output, not its result). */
 void repos_content_changed(struct job *job);
+/*
+ * Syncs and publications add units and pool files before a version refers to them, so
+ * they hold the content lock shared; orphan cleanup, which removes what no version
+ * refers to, holds it exclusive and so never takes what a running sync is adding
+ * (job's output says when it waits).
+ */
+void repos_content_lock(struct job *job, bool exclusive);
+void repos_content_unlock(void);
 /* Create the pool and the publishing key; after store_open. */
 int repos_start(const char *state_dir, struct dr_error *err);
 void repos_stop(void);

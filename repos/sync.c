@@ -1327,7 +1327,9 @@ repo_sync_one(struct job *job, const char *which, json_t **ret_result, struct dr
 		r = dr_error_set(err, "repository %s: another sync of it is running",
 		    json_string_value(json_object_get(s.repo, "name")));
 	else {
+		repos_content_lock(job, false);
 		r = sync_do(&s, &result, err);
+		repos_content_unlock();
 		sync_record(repo_id, r == 0 ? "succeeded" : "failed", r == 0 ? NULL : err->msg);
 	}
 	if (r == 0) {

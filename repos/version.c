@@ -116,11 +116,11 @@ version_keep(void *ctx, const char *sha256)
 }
 
 /*
- * The repo_orphans_remove job: drop units and errata no version holds, then every pool
- * file no unit or version file refers to.
+ * Drop units and errata no version holds, then every pool file no unit or version file
+ * refers to.
  */
-int
-repo_orphans_run(struct job *job, struct dr_error *err)
+static int
+orphans_remove(struct job *job, struct dr_error *err)
 {
 	_cleanup_json_ json_t *rows = NULL;
 	struct version_keep k = {0};
@@ -161,4 +161,16 @@ repo_orphans_run(struct job *job, struct dr_error *err)
 	    json_pack("{s:I, s:I, s:i, s:I}", "units", (json_int_t)units, "errata",
 	        (json_int_t)errata, "files", n, "bytes", (json_int_t)bytes));
 	return 0;
+}
+
+/* The repo_orphans_remove job: orphans_remove while no sync or publication runs. */
+int
+repo_orphans_run(struct job *job, struct dr_error *err)
+{
+	int r;
+
+	repos_content_lock(job, true);
+	r = orphans_remove(job, err);
+	repos_content_unlock();
+	return r;
 }

@@ -88,6 +88,28 @@ like "big files are fetched on two threads" "$out" 'downloads: 4 packages, .* on
 ms=$(((t1 - t0) / 1000000))
 ok "and is held back by the limit (${ms} ms for 16 MiB at 4 MiB/s)" test "$ms" -ge 1800
 
+# Orphan cleanup waits for a running sync: the units and files the sync is adding belong
+# to no version yet, and would otherwise be taken.
+python3 "$top_srcdir/tests/lib/repogen.py" yum "$www/bw2" 4 4194304
+"$DROVER" repo create --product p --name bw2 --type yum --url "$NGINX_URL/bw2" \
+	--bandwidth-limit 4M --concurrency 4 >/dev/null
+sjob=$("$DROVER" --json repo sync bw2 | sed -n 's/^  "id": \([0-9]*\),*$/\1/p')
+i=0
+until "$DROVER" job show "$sjob" 2>/dev/null | grep -q 'running' || [ $i -ge 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
+ojob=$(curl -s -X POST -H "Authorization: Bearer $(sed -n 's/^token: "\(.*\)"/\1/p' "$DROVER_CONFIG")" \
+	"$DROVERD_URL/api/v2/content/orphans/remove" | sed -n 's/.*"id": *\([0-9]*\).*/\1/p' | head -1)
+out=$("$DROVER" job follow "$ojob" 2>&1)
+like "orphan cleanup started during a sync waits for it" "$out" \
+	'waiting for the running syncs and publications to end'
+like "and then runs" "$out" 'removed [0-9]+ units'
+out=$("$DROVER" job follow "$sjob" 2>&1)
+like "the sync it waited for succeeded" "$out" 'new version 1: 4 packages'
+ok "and its packages are served whole" sh -c \
+	"curl -s '$DROVERD_URL/content/Library/default/bw2/Packages/3/pkg00003-1.0-1.noarch.rpm' | cmp - '$www/bw2/Packages/3/pkg00003-1.0-1.noarch.rpm'"
+
 # Big files are fetched on two threads, each with half the connections: a wrong checksum
 # in the second thread's share fails the sync naming the package, nothing enters the pool
 # under its name, and once upstream is right the sync takes all of them.
