@@ -734,6 +734,20 @@ store_query_one(struct dr_error *err, const char *sql, const char *fmt, ...)
 	return json_incref(json_array_get(rows, 0));
 }
 
+void
+store_bulk(bool on)
+{
+	struct store_conn *c = store_conn_get(NULL);
+
+	if (c == NULL)
+		return;
+	sqlite3_wal_autocheckpoint(c->db, on ? 16384 : 1000);
+	sqlite3_exec(c->db, on ? "PRAGMA cache_size = -16384" : "PRAGMA cache_size = -2000", NULL,
+	    NULL, NULL);
+	if (!on)
+		sqlite3_wal_checkpoint_v2(c->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+}
+
 /* Begin an immediate (write) transaction. */
 int
 store_begin(struct dr_error *err)

@@ -1142,25 +1142,6 @@ sync_record(int64_t repo_id, const char *state, const char *error)
 		log_warnx("repository %lld: %s", (long long)repo_id, err.msg);
 }
 
-/*
- * While the metadata is read, SQLite checkpoints its write-ahead log every 16384 pages
- * (64 MB) instead of every 1000 (on: back to that): each checkpoint fsyncs, and those
- * waited behind the downloads' syncfs (measured: 68 fdatasyncs in the job thread of a
- * 20,000-package rpm-md sync, which read primary.xml at a third of its CPU pace; 10
- * after). The log stays bounded, and the rest is checkpointed as soon as the metadata
- * is read, while the last downloads run, not in the commit of the new version.
- */
-static void
-sync_checkpoints(bool on)
-{
-	struct dr_error e;
-
-	json_decref(store_query_one(&e,
-	    on ? "PRAGMA wal_autocheckpoint = 1000" : "PRAGMA wal_autocheckpoint = 16384", "[]"));
-	if (on)
-		json_decref(store_query_one(&e, "PRAGMA wal_checkpoint(PASSIVE)", "[]"));
-}
-
 /* The body of the job; s is filled, the caller frees it. */
 static int
 sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
@@ -1183,9 +1164,13 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 	    json_string_value(json_object_get(s->repo, "url")));
 	if (strcmp(dlpolicy, "on_demand") != 0)
 		sync_fetch_start(s);
-	sync_checkpoints(false);
+	/* While the metadata is read, SQLite's checkpoints are rare (measured: 68 fdatasyncs
+	 * in the job thread of a 20,000-package rpm-md sync waited behind the downloads'
+	 * syncfs, and primary.xml was read at a third of its CPU pace; 10 after). The rest is
+	 * checkpointed as soon as the metadata is read, while the last downloads run. */
+	store_bulk(true);
 	r = fmt->sync(s, err);
-	sync_checkpoints(true);
+	store_bulk(false);
 	if (r == 0)
 		job_printf(s->job,
 		    "metadata read: %zu packages, %zu errata (%.2f s, CPU %.2f s)\n", s->nunits,

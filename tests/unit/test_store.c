@@ -625,6 +625,31 @@ test_direct_binding(void **state)
 	json_decref(r);
 }
 
+/* store_bulk: rare checkpoints and a bigger page cache on this thread's connection. */
+static void
+test_bulk(void **state)
+{
+	const char *dir = *state;
+	struct dr_error err;
+	json_t *r;
+
+	assert_int_equal(store_open(dir, &err), 0);
+	store_bulk(true);
+	r = store_query_one(&err, "PRAGMA cache_size", NULL);
+	assert_int_equal(json_integer_value(json_object_get(r, "cache_size")), -16384);
+	json_decref(r);
+	r = store_query_one(&err, "PRAGMA wal_autocheckpoint", NULL);
+	assert_int_equal(json_integer_value(json_object_get(r, "wal_autocheckpoint")), 16384);
+	json_decref(r);
+	store_bulk(false);
+	r = store_query_one(&err, "PRAGMA cache_size", NULL);
+	assert_int_equal(json_integer_value(json_object_get(r, "cache_size")), -2000);
+	json_decref(r);
+	r = store_query_one(&err, "PRAGMA wal_autocheckpoint", NULL);
+	assert_int_equal(json_integer_value(json_object_get(r, "wal_autocheckpoint")), 1000);
+	json_decref(r);
+}
+
 static void
 test_utf8(void **state)
 {
@@ -681,6 +706,7 @@ main(void)
 	    cmocka_unit_test_setup_teardown(test_audit, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_utf8, setup_dir, teardown_dir),
 	    cmocka_unit_test_setup_teardown(test_direct_binding, setup_dir, teardown_dir),
+	    cmocka_unit_test_setup_teardown(test_bulk, setup_dir, teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
