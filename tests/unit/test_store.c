@@ -625,29 +625,33 @@ test_direct_binding(void **state)
 	json_decref(r);
 }
 
+/* A PRAGMA's value on this thread's connection. */
+static json_int_t
+pragma_value(const char *name)
+{
+	_cleanup_free_ char *sql = xasprintf("PRAGMA %s", name);
+	struct dr_error err;
+	json_t *r = store_query_one(&err, sql, NULL);
+	json_int_t v = json_integer_value(json_object_get(r, name));
+
+	json_decref(r);
+	return v;
+}
+
 /* store_bulk: rare checkpoints and a bigger page cache on this thread's connection. */
 static void
 test_bulk(void **state)
 {
 	const char *dir = *state;
 	struct dr_error err;
-	json_t *r;
 
 	assert_int_equal(store_open(dir, &err), 0);
 	store_bulk(true);
-	r = store_query_one(&err, "PRAGMA cache_size", NULL);
-	assert_int_equal(json_integer_value(json_object_get(r, "cache_size")), -16384);
-	json_decref(r);
-	r = store_query_one(&err, "PRAGMA wal_autocheckpoint", NULL);
-	assert_int_equal(json_integer_value(json_object_get(r, "wal_autocheckpoint")), 16384);
-	json_decref(r);
+	assert_int_equal(pragma_value("cache_size"), -16384);
+	assert_int_equal(pragma_value("wal_autocheckpoint"), 16384);
 	store_bulk(false);
-	r = store_query_one(&err, "PRAGMA cache_size", NULL);
-	assert_int_equal(json_integer_value(json_object_get(r, "cache_size")), -2000);
-	json_decref(r);
-	r = store_query_one(&err, "PRAGMA wal_autocheckpoint", NULL);
-	assert_int_equal(json_integer_value(json_object_get(r, "wal_autocheckpoint")), 1000);
-	json_decref(r);
+	assert_int_equal(pragma_value("cache_size"), -2000);
+	assert_int_equal(pragma_value("wal_autocheckpoint"), 1000);
 }
 
 static void
