@@ -418,8 +418,8 @@ store_utf8_valid(const char *s, size_t len)
 
 /* Bind fmt's arguments (store_fmt_count said how many) to st. */
 static int
-store_bind_fmt(sqlite3_stmt *st, const char *fmt, va_list *ap, const char *sql,
-    struct dr_error *err)
+store_bind_fmt(
+    sqlite3_stmt *st, const char *fmt, va_list *ap, const char *sql, struct dr_error *err)
 {
 	int want = sqlite3_bind_parameter_count(st), count = store_fmt_count(fmt), pos = 0, rc;
 	const char *f, *text;
@@ -450,8 +450,9 @@ store_bind_fmt(sqlite3_stmt *st, const char *fmt, va_list *ap, const char *sql,
 			if (f[1] == '?')
 				f++;
 			if (text == NULL || !store_utf8_valid(text, len))
-				return dr_error_set(err, "\"%.*s\": bad parameter format \"%s\": %s",
-				    STORE_SQL_SHOW, sql, fmt,
+				return dr_error_set(err,
+				    "\"%.*s\": bad parameter format \"%s\": %s", STORE_SQL_SHOW,
+				    sql, fmt,
 				    text == NULL ? "NULL string" : "Invalid UTF-8 string");
 			rc = sqlite3_bind_text(st, pos, text, (int)len, SQLITE_TRANSIENT);
 			break;
@@ -460,8 +461,9 @@ store_bind_fmt(sqlite3_stmt *st, const char *fmt, va_list *ap, const char *sql,
 			if (f[1] == '?')
 				f++;
 			else if (v == NULL)
-				return dr_error_set(err, "\"%.*s\": bad parameter format \"%s\": %s",
-				    STORE_SQL_SHOW, sql, fmt, "NULL object");
+				return dr_error_set(err,
+				    "\"%.*s\": bad parameter format \"%s\": %s", STORE_SQL_SHOW,
+				    sql, fmt, "NULL object");
 			rc = v != NULL ? store_bind_value(st, pos, v) : sqlite3_bind_null(st, pos);
 			break;
 		case 'i':
@@ -545,8 +547,8 @@ store_row(sqlite3_stmt *st)
 
 /* Run sql with params (or fmt's arguments); collect rows when ret_rows is not NULL. */
 static int
-store_run(const char *sql, const json_t *params, const char *fmt, va_list *ap,
-    json_t **ret_rows, int64_t *ret_changes, int64_t *ret_id, struct dr_error *err)
+store_run(const char *sql, const json_t *params, const char *fmt, va_list *ap, json_t **ret_rows,
+    int64_t *ret_changes, int64_t *ret_id, struct dr_error *err)
 {
 	struct store_conn *c;
 	sqlite3_stmt *st;
@@ -674,8 +676,8 @@ store_pack(const char *fmt, va_list ap, json_t **ret, const char *sql, struct dr
 
 /* store_run with a json_pack format's arguments: bound directly, or packed first. */
 static int
-store_runv(const char *sql, const char *fmt, va_list *ap, json_t **ret_rows,
-    int64_t *ret_changes, int64_t *ret_id, struct dr_error *err)
+store_runv(const char *sql, const char *fmt, va_list *ap, json_t **ret_rows, int64_t *ret_changes,
+    int64_t *ret_id, struct dr_error *err)
 {
 	_cleanup_json_ json_t *params = NULL;
 

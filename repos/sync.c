@@ -1039,8 +1039,8 @@ sync_stage_tables_drop(void)
  * (its publish serves upstream's files, and looks the version itself up).
  */
 static int
-sync_publish_stage(struct repo_sync *s, const struct repo_format *fmt, json_t **ret_files,
-    struct dr_error *err)
+sync_publish_stage(
+    struct repo_sync *s, const struct repo_format *fmt, json_t **ret_files, struct dr_error *err)
 {
 	size_t i;
 	int r = -1;
@@ -1056,8 +1056,8 @@ sync_publish_stage(struct repo_sync *s, const struct repo_format *fmt, json_t **
 		goto out;
 	}
 	if (fmt->publish(s->repo, 0, err) < 0 ||
-	    store_query("SELECT path, sha256, size FROM temp.repo_version_files", NULL,
-	        ret_files, err) < 0)
+	    store_query("SELECT path, sha256, size FROM temp.repo_version_files", NULL, ret_files,
+	        err) < 0)
 		goto out;
 	r = 0;
 out:
@@ -1070,8 +1070,8 @@ out:
  * files when not NULL) in one transaction.
  */
 static int
-sync_version_create(struct repo_sync *s, const char *digest, const json_t *files,
-    int64_t *ret_id, struct dr_error *err)
+sync_version_create(struct repo_sync *s, const char *digest, const json_t *files, int64_t *ret_id,
+    struct dr_error *err)
 {
 	int64_t repo_id = json_integer_value(json_object_get(s->repo, "id")), vid;
 	_cleanup_json_ json_t *row = NULL;
@@ -1203,7 +1203,8 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 			staged = true;
 		if (staged)
 			job_printf(s->job, "publication made at %.2f s in %.2f s (CPU %.2f s)\n",
-			    (double)(time_mono_us() - t0) / 1e6, (double)(time_mono_us() - tp) / 1e6,
+			    (double)(time_mono_us() - t0) / 1e6,
+			    (double)(time_mono_us() - tp) / 1e6,
 			    (double)(repo_sync_cpu_us() - cp) / 1e6);
 	}
 	if (sync_fetch_finish(s, r < 0, err) < 0 && r >= 0)

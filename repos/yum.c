@@ -296,8 +296,8 @@ yum_doc_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
 
 /* The XML of one column of the version's units between head and tail. */
 static int
-yum_doc_build(struct yum_doc *d, int64_t vid, const char *type, const char *head,
-    const char *tail, const char *sql, struct dr_error *err)
+yum_doc_build(struct yum_doc *d, int64_t vid, const char *type, const char *head, const char *tail,
+    const char *sql, struct dr_error *err)
 {
 	_cleanup_json_ json_t *params = json_pack("[I]", (json_int_t)vid);
 

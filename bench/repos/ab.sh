@@ -2,8 +2,7 @@
 # ab.sh - A/B of drover's own sync between two builds, interleaved, on one generated
 # upstream: for a change to the sync path on a machine too busy for one-shot wall times.
 # Each run starts a droverd of its build on a copy of one prepared state directory (key
-# made, repositories created, pool empty; 6 s after the last run's was removed), syncs one
-# repository, and prints the wall
+# made, repositories created, pool empty), syncs one repository, and prints the wall
 # seconds of the sync, droverd's CPU seconds (user + sys) and the load average; the job's
 # phase lines go to stderr.
 #
@@ -63,17 +62,19 @@ stop
 
 dcpu() { awk '{ printf "%.2f %.2f", $14 / 100, $15 / 100 }' "/proc/$DROVERD_PID/stat"; }
 one() { # one LABEL BUILD
-	rm -rf "$work/state"
-	cp -a "$work/template" "$work/state"
+	# Each run on a copy of its own, all removed at the end: ext4 without a journal steps
+	# over every inode deleted in the last 5 seconds, or 5 minutes while its inode table
+	# block is not written back (and a new inode in that block dirties it), when it
+	# creates one, so removing the last run's pool would slow this run's file creation
+	# more with every run.
+	runno=$((runno + 1))
+	state=$work/state-$runno
+	cp -a "$work/template" "$state"
 	sync
-	# ext4 without a journal steps over every inode deleted in the last 5 seconds (5
-	# minutes while its inode table is not written back) when it creates one: the last
-	# run's pool, just removed, would slow this run's file creation.
-	sleep 6
 	if [ -n "${DIRTY:-}" ]; then
 		dd if=/dev/zero of="$work/dirty" bs=1M count="$DIRTY" status=none
 	fi
-	start "$2" "$work/state"
+	start "$2" "$state"
 	l=$(cut -d' ' -f1 /proc/loadavg)
 	set -- "$@" $(dcpu)
 	t0=$(date +%s.%N)
@@ -96,6 +97,7 @@ one() { # one LABEL BUILD
 		"$(echo "$5 + $6 - $3 - $4" | bc)" "$(echo "$5 - $3" | bc)" "$(echo "$6 - $4" | bc)" "$l"
 	grep -v '^downloaded [0-9]*/' "$work/sync.log" | sed "s/^/$1: /" >&2
 }
+runno=0
 for i in $(seq "$runs"); do
 	one A "$a"
 	one B "$b"

@@ -582,16 +582,16 @@ test_direct_binding(void **state)
 	json_t *r;
 
 	assert_int_equal(store_open(dir, &err), 0);
-	assert_int_equal(store_exec("CREATE TABLE d (a, b, c, d, e, f, g, h, i, j, k)", NULL,
-	                     NULL, NULL, &err),
+	assert_int_equal(
+	    store_exec("CREATE TABLE d (a, b, c, d, e, f, g, h, i, j, k)", NULL, NULL, NULL, &err),
 	    0);
-	assert_int_equal(store_execf(NULL, NULL, &err,
-	                     "INSERT INTO d VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-	                     "[s, s?, s#, s%, i, I, b, f, n, O, O?]", "h\xc3\xa9", NULL, "abcdef",
-	                     3, "xyz!", (size_t)2, -4, (json_int_t)1 << 40, 1, 0.25, obj, str),
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err, "INSERT INTO d VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	        "[s, s?, s#, s%, i, I, b, f, n, O, O?]", "h\xc3\xa9", NULL, "abcdef", 3, "xyz!",
+	        (size_t)2, -4, (json_int_t)1 << 40, 1, 0.25, obj, str),
 	    0);
-	assert_int_equal(store_queryf(&rows, &err, "SELECT * FROM d WHERE f = ?", "[I]",
-	                     (json_int_t)1 << 40),
+	assert_int_equal(
+	    store_queryf(&rows, &err, "SELECT * FROM d WHERE f = ?", "[I]", (json_int_t)1 << 40),
 	    0);
 	assert_int_equal(json_array_size(rows), 1);
 	r = json_array_get(rows, 0);
@@ -607,9 +607,8 @@ test_direct_binding(void **state)
 	assert_string_equal(json_string_value(json_object_get(r, "j")), "{\"k\":7}");
 	assert_string_equal(json_string_value(json_object_get(r, "k")), "js");
 	/* Refused as json_pack refuses them: invalid UTF-8, NULL without ?, a wrong count. */
-	assert_int_equal(store_execf(NULL, NULL, &err, "INSERT INTO d (a) VALUES (?)", "[s]",
-	                     "a\xff"),
-	    -1);
+	assert_int_equal(
+	    store_execf(NULL, NULL, &err, "INSERT INTO d (a) VALUES (?)", "[s]", "a\xff"), -1);
 	assert_non_null(strstr(err.msg, "Invalid UTF-8"));
 	assert_int_equal(
 	    store_execf(NULL, NULL, &err, "INSERT INTO d (a) VALUES (?)", "[s]", NULL), -1);
