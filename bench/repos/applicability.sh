@@ -8,7 +8,7 @@ build=${1:-$top/build}
 [ $# -gt 0 ] && shift
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mods="jansson yaml-0.1 sqlite3 libcurl libmicrohttpd libcrypto libpcre2-8 libxml-2.0 gpgme zlib liblzma libzstd libsolv libxcrypt"
+mods="jansson yaml-0.1 sqlite3 libcurl libmicrohttpd libcrypto libpcre2-8 libxml-2.0 gpgme zlib liblzma libzstd libsolv libxcrypt libzip"
 cc -O2 -std=gnu11 -I"$top" -I"$build" $(pkg-config --cflags $mods) \
 	"$top/bench/repos/applicability.c" "$build/libdrover.a" $(pkg-config --libs $mods) \
 	-lbz2 -lpthread -lm -o "$work/applicability"
