@@ -352,6 +352,9 @@ store_bind(sqlite3_stmt *st, const json_t *params, const char *sql, struct dr_er
 	return 0;
 }
 
+/* What separates a format's conversions (json_pack skips them). */
+static const char store_fmt_skip[] = "[],: \t\n";
+
 /*
  * Parameters given as a json_pack format and its arguments are bound straight from the
  * arguments when the format uses only s s? s# s% i I b f n O O? (the common case):
@@ -365,15 +368,9 @@ store_fmt_count(const char *fmt)
 	int n = 0;
 
 	for (; *f != '\0'; f++) {
-		switch (*f) {
-		case '[':
-		case ']':
-		case ',':
-		case ':':
-		case ' ':
-		case '\t':
-		case '\n':
+		if (strchr(store_fmt_skip, *f) != NULL)
 			continue;
+		switch (*f) {
 		case 's':
 			if (f[1] == '#' || f[1] == '%' || f[1] == '?')
 				f++;
@@ -416,12 +413,12 @@ store_utf8_valid(const char *s, size_t len)
 	return true;
 }
 
-/* Bind fmt's arguments (store_fmt_count said how many) to st. */
+/* Bind fmt's count arguments (store_fmt_count) to st. */
 static int
-store_bind_fmt(
-    sqlite3_stmt *st, const char *fmt, va_list *ap, const char *sql, struct dr_error *err)
+store_bind_fmt(sqlite3_stmt *st, const char *fmt, int count, va_list *ap, const char *sql,
+    struct dr_error *err)
 {
-	int want = sqlite3_bind_parameter_count(st), count = store_fmt_count(fmt), pos = 0, rc;
+	int want = sqlite3_bind_parameter_count(st), pos = 0, rc;
 	const char *f, *text;
 	const json_t *v;
 	size_t len;
@@ -430,7 +427,7 @@ store_bind_fmt(
 		return dr_error_set(err, "%s: \"%.*s\": %d parameters expected, %d given",
 		    store_name(), STORE_SQL_SHOW, sql, want, count);
 	for (f = fmt; *f != '\0'; f++) {
-		if (strchr("[],: \t\n", *f) != NULL)
+		if (strchr(store_fmt_skip, *f) != NULL)
 			continue;
 		pos++;
 		switch (*f) {
@@ -545,10 +542,18 @@ store_row(sqlite3_stmt *st)
 	return row;
 }
 
-/* Run sql with params (or fmt's arguments); collect rows when ret_rows is not NULL. */
+/* A statement's parameters: a JSON array, or fmt's count arguments read from ap. */
+struct store_args {
+	const json_t *params;
+	const char *fmt;
+	int count;
+	va_list *ap;
+};
+
+/* Run sql with its parameters; collect rows when ret_rows is not NULL. */
 static int
-store_run(const char *sql, const json_t *params, const char *fmt, va_list *ap, json_t **ret_rows,
-    int64_t *ret_changes, int64_t *ret_id, struct dr_error *err)
+store_run(const char *sql, const struct store_args *a, json_t **ret_rows, int64_t *ret_changes,
+    int64_t *ret_id, struct dr_error *err)
 {
 	struct store_conn *c;
 	sqlite3_stmt *st;
@@ -560,8 +565,8 @@ store_run(const char *sql, const json_t *params, const char *fmt, va_list *ap, j
 		return -1;
 	if ((st = store_stmt_get(c, sql, err)) == NULL)
 		return -1;
-	if ((fmt != NULL ? store_bind_fmt(st, fmt, ap, sql, err)
-	                 : store_bind(st, params, sql, err)) < 0)
+	if ((a->fmt != NULL ? store_bind_fmt(st, a->fmt, a->count, a->ap, sql, err)
+	                    : store_bind(st, a->params, sql, err)) < 0)
 		goto fail;
 	if (ret_rows != NULL)
 		rows = json_array();
@@ -601,7 +606,7 @@ store_query(const char *sql, const json_t *params, json_t **ret_rows, struct dr_
 {
 	json_t *rows = NULL;
 
-	if (store_run(sql, params, NULL, NULL, &rows, NULL, NULL, err) < 0)
+	if (store_run(sql, &(struct store_args){.params = params}, &rows, NULL, NULL, err) < 0)
 		return -1;
 	*ret_rows = rows;
 	return 0;
@@ -651,7 +656,8 @@ int
 store_exec(const char *sql, const json_t *params, int64_t *ret_changes, int64_t *ret_id,
     struct dr_error *err)
 {
-	return store_run(sql, params, NULL, NULL, NULL, ret_changes, ret_id, err);
+	return store_run(
+	    sql, &(struct store_args){.params = params}, NULL, ret_changes, ret_id, err);
 }
 
 /* Build a parameter array with json_pack; NULL fmt gives NULL (no parameters). */
@@ -680,12 +686,15 @@ store_runv(const char *sql, const char *fmt, va_list *ap, json_t **ret_rows, int
     int64_t *ret_id, struct dr_error *err)
 {
 	_cleanup_json_ json_t *params = NULL;
+	struct store_args a = {
+	    .fmt = fmt, .count = fmt != NULL ? store_fmt_count(fmt) : -1, .ap = ap};
 
-	if (fmt != NULL && store_fmt_count(fmt) >= 0)
-		return store_run(sql, NULL, fmt, ap, ret_rows, ret_changes, ret_id, err);
-	if (store_pack(fmt, *ap, &params, sql, err) < 0)
-		return -1;
-	return store_run(sql, params, NULL, NULL, ret_rows, ret_changes, ret_id, err);
+	if (a.count < 0) {
+		if (store_pack(fmt, *ap, &params, sql, err) < 0)
+			return -1;
+		a = (struct store_args){.params = params};
+	}
+	return store_run(sql, &a, ret_rows, ret_changes, ret_id, err);
 }
 
 /* store_query with json_pack-style parameters. */

@@ -305,17 +305,6 @@ apt_index_write(int64_t vid, const char *dist, const char *rel, const void *data
 	return 0;
 }
 
-/* One stanza per row onto a Packages file (store_each); err stays empty when full. */
-static int
-apt_stanza_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
-{
-	struct buf *text = arg;
-
-	if (texts[0] == NULL)
-		return 0;
-	return buf_add(text, texts[0], lens[0]) < 0 || buf_addc(text, '\n') < 0 ? -1 : 0;
-}
-
 static int
 apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 {
@@ -362,16 +351,12 @@ apt_publish(const json_t *repo, int64_t vid, struct dr_error *err)
 			    dist, name, comp, arch);
 			int rc;
 
-			dr_error_clear(err);
-			if (store_each("SELECT u.meta FROM repo_units u JOIN repo_version_units vu"
-			               " ON vu.unit_id = u.id WHERE vu.version_id = ? AND"
-			               " u.type = 'deb' AND u.component = ? AND"
-			               " (u.arch = ? OR u.arch = 'all') ORDER BY u.name, u.id",
-			        params, apt_stanza_row, &text, err) < 0) {
+			if (repo_rows_cat("SELECT u.meta FROM repo_units u JOIN repo_version_units vu"
+			                  " ON vu.unit_id = u.id WHERE vu.version_id = ? AND"
+			                  " u.type = 'deb' AND u.component = ? AND"
+			                  " (u.arch = ? OR u.arch = 'all') ORDER BY u.name, u.id",
+			        params, &text, NULL, rel, err) < 0) {
 				buf_free(&text);
-				if (err->msg[0] == '\0')
-					dr_error_set(err, "%s: larger than %llu bytes", rel,
-					    (unsigned long long)REPO_META_MAX);
 				goto out;
 			}
 			rc = repo_zread_gzip(text.data ? text.data : "", text.len, &gz, err) < 0 ||

@@ -240,6 +240,10 @@ char *repo_url_join(const char *base, const char *rel);
 /* version.c */
 json_t *repo_version_get(int64_t version_id);
 int repo_version_list(int64_t repository_id, json_t **ret, struct dr_error *err);
+/* Each row's first column (NULL ones skipped) and a newline onto out, the rows counted in
+ * *ret_rows; a file past out's limit is an error naming what. */
+int repo_rows_cat(const char *sql, const json_t *params, struct buf *out, size_t *ret_rows,
+    const char *what, struct dr_error *err);
 /* Record the metadata file at path of version (its bytes go into the pool). */
 int repo_version_file_add(int64_t version_id, const char *path, const void *data, size_t len,
     char ret_sha256[65], struct dr_error *err);

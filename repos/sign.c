@@ -24,8 +24,8 @@
 #define SIGN_UID "Drover repository signing key <drover@localhost>"
 
 static char *sign_home;
-static char *sign_fpr;
 static gpgme_key_t sign_key; /* the publishing key, listed once (each listing spawns gpg) */
+#define SIGN_FPR (sign_key->subkeys->fpr)
 static pthread_mutex_t sign_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t sign_key_cond = PTHREAD_COND_INITIALIZER;
 static pthread_t sign_key_tid;
@@ -70,7 +70,7 @@ sign_data_take(gpgme_data_t d, size_t *ret_len)
 	return s;
 }
 
-/* Find or make the publishing key in sign_home; sets sign_fpr. */
+/* Find or make the publishing key in sign_home; sets sign_key. */
 static int
 sign_key_find_or_make(struct dr_error *err)
 {
@@ -82,7 +82,6 @@ sign_key_find_or_make(struct dr_error *err)
 		return -1;
 	if (gpgme_op_keylist_start(ctx, NULL, 1) == 0 && gpgme_op_keylist_next(ctx, &key) == 0 &&
 	    key != NULL && key->subkeys != NULL) {
-		sign_fpr = xstrdup(key->subkeys->fpr);
 		sign_key = key;
 		gpgme_op_keylist_end(ctx);
 		gpgme_release(ctx);
@@ -92,16 +91,14 @@ sign_key_find_or_make(struct dr_error *err)
 	gpgme_op_keylist_end(ctx);
 	e = gpgme_op_createkey(ctx, SIGN_UID, "rsa3072", 0, 0, NULL,
 	    GPGME_CREATE_SIGN | GPGME_CREATE_NOPASSWD | GPGME_CREATE_NOEXPIRE);
-	if (e == 0 && (e = gpgme_get_key(ctx, gpgme_op_genkey_result(ctx)->fpr, &key, 1)) == 0)
-		sign_key = key;
-	if (e != 0) {
-		gpgme_release(ctx);
+	if (e == 0)
+		e = gpgme_get_key(ctx, gpgme_op_genkey_result(ctx)->fpr, &key, 1);
+	gpgme_release(ctx);
+	if (e != 0)
 		return dr_error_set(
 		    err, "%s: cannot make the publishing key: %s", sign_home, gpgme_strerror(e));
-	}
-	sign_fpr = xstrdup(gpgme_op_genkey_result(ctx)->fpr);
-	gpgme_release(ctx);
-	log_info("made the repository publishing key %s in %s", sign_fpr, sign_home);
+	sign_key = key;
+	log_info("made the repository publishing key %s in %s", SIGN_FPR, sign_home);
 	return 0;
 }
 
@@ -116,7 +113,7 @@ sign_key_thread(void *arg)
 	if (sign_key_find_or_make(&err) < 0)
 		log_warnx("%s", err.msg);
 	pthread_mutex_lock(&sign_lock);
-	if (sign_fpr == NULL)
+	if (sign_key == NULL)
 		str_copy(sign_key_error, err.msg, sizeof sign_key_error);
 	sign_key_done = true;
 	pthread_cond_broadcast(&sign_key_cond);
@@ -136,7 +133,7 @@ sign_key_wait(struct dr_error *err)
 	else {
 		while (!sign_key_done)
 			pthread_cond_wait(&sign_key_cond, &sign_lock);
-		if (sign_fpr == NULL)
+		if (sign_key == NULL)
 			ret = dr_error_set(err, "%s", sign_key_error);
 	}
 	pthread_mutex_unlock(&sign_lock);
@@ -186,8 +183,7 @@ repo_sign_shutdown(void)
 	if (sign_home != NULL)
 		sign_agent_kill(sign_home);
 	free(sign_home);
-	free(sign_fpr);
-	sign_home = sign_fpr = NULL;
+	sign_home = NULL;
 	gpgme_key_unref(sign_key);
 	sign_key = NULL;
 }
@@ -203,7 +199,7 @@ repo_sign_public_key(void)
 	if (sign_key_wait(&err) < 0 || (ctx = sign_ctx(sign_home, &err)) == NULL)
 		return NULL;
 	gpgme_data_new(&out);
-	if (gpgme_op_export(ctx, sign_fpr, 0, out) != 0) {
+	if (gpgme_op_export(ctx, SIGN_FPR, 0, out) != 0) {
 		gpgme_data_release(out);
 		gpgme_release(ctx);
 		return NULL;
@@ -225,7 +221,7 @@ repo_sign_text(
 		return -1;
 	if ((e = gpgme_signers_add(ctx, sign_key)) != 0) {
 		gpgme_release(ctx);
-		return dr_error_set(err, "publishing key %s: %s", sign_fpr, gpgme_strerror(e));
+		return dr_error_set(err, "publishing key %s: %s", SIGN_FPR, gpgme_strerror(e));
 	}
 	gpgme_data_new_from_mem(&in, text, len, 0);
 	gpgme_data_new(&out);

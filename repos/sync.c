@@ -1025,7 +1025,7 @@ sync_stage_tables_drop(void)
 	struct dr_error e;
 	size_t i;
 
-	for (i = 0; i < sizeof sync_stage_drop / sizeof *sync_stage_drop; i++)
+	for (i = 0; i < nitems(sync_stage_drop); i++)
 		if (store_exec(sync_stage_drop[i], NULL, NULL, NULL, &e) < 0)
 			log_warnx("%s: %s", sync_stage_drop[i], e.msg);
 }
@@ -1046,7 +1046,7 @@ sync_publish_stage(
 	int r = -1;
 
 	sync_stage_tables_drop();
-	for (i = 0; i < sizeof sync_stage_create / sizeof *sync_stage_create; i++)
+	for (i = 0; i < nitems(sync_stage_create); i++)
 		if (store_exec(sync_stage_create[i], NULL, NULL, NULL, err) < 0)
 			goto out;
 	if (store_begin(err) < 0)
@@ -1197,11 +1197,10 @@ sync_do(struct repo_sync *s, json_t **ret_result, struct dr_error *err)
 		sync_fetch_wait_last_round(s);
 		tp = time_mono_us();
 		cp = repo_sync_cpu_us();
-		if (sync_publish_stage(s, fmt, &files, err) < 0)
+		staged = sync_publish_stage(s, fmt, &files, err) == 0;
+		if (!staged)
 			r = -1;
 		else
-			staged = true;
-		if (staged)
 			job_printf(s->job, "publication made at %.2f s in %.2f s (CPU %.2f s)\n",
 			    (double)(time_mono_us() - t0) / 1e6,
 			    (double)(time_mono_us() - tp) / 1e6,

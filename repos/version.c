@@ -39,6 +39,42 @@ repo_version_list(int64_t repository_id, json_t **ret, struct dr_error *err)
 	    "[I]", (json_int_t)repository_id);
 }
 
+struct rows_cat {
+	struct buf *out;
+	size_t rows;
+	bool full;
+};
+
+static int
+rows_cat_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
+{
+	struct rows_cat *c = arg;
+
+	if (texts[0] == NULL)
+		return 0;
+	if (buf_add(c->out, texts[0], lens[0]) < 0 || buf_addc(c->out, '\n') < 0) {
+		c->full = true;
+		return -1;
+	}
+	c->rows++;
+	return 0;
+}
+
+int
+repo_rows_cat(const char *sql, const json_t *params, struct buf *out, size_t *ret_rows,
+    const char *what, struct dr_error *err)
+{
+	struct rows_cat c = {out, 0, false};
+
+	if (store_each(sql, params, rows_cat_row, &c, err) < 0)
+		return c.full ? dr_error_set(err, "%s: larger than %llu bytes", what,
+		                    (unsigned long long)out->max)
+		              : -1;
+	if (ret_rows != NULL)
+		*ret_rows = c.rows;
+	return 0;
+}
+
 /* Store a metadata file in the pool and record it under path in the version. */
 int
 repo_version_file_add(int64_t version_id, const char *path, const void *data, size_t len,

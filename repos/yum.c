@@ -270,29 +270,11 @@ yum_sync(struct repo_sync *s, struct dr_error *err)
 struct yum_doc {
 	const char *type;
 	struct buf body, xml, gz;
-	size_t rows;
-	bool full;
 	char open_sum[129], sum[65];
 	int r;
 	struct dr_error err;
 	pthread_t thread;
 };
-
-/* One fragment per row onto the document (store_each), counted. */
-static int
-yum_doc_row(void *arg, size_t n, const char *const *texts, const size_t *lens)
-{
-	struct yum_doc *d = arg;
-
-	if (texts[0] == NULL)
-		return 0;
-	d->rows++;
-	if (buf_add(&d->body, texts[0], lens[0]) < 0 || buf_addc(&d->body, '\n') < 0) {
-		d->full = true;
-		return -1;
-	}
-	return 0;
-}
 
 /* The XML of one column of the version's units between head and tail. */
 static int
@@ -300,23 +282,20 @@ yum_doc_build(struct yum_doc *d, int64_t vid, const char *type, const char *head
     const char *sql, struct dr_error *err)
 {
 	_cleanup_json_ json_t *params = json_pack("[I]", (json_int_t)vid);
+	size_t rows;
 
 	d->type = type;
 	d->body = (struct buf)BUF_INIT(REPO_META_MAX);
 	d->xml = (struct buf)BUF_INIT(REPO_META_MAX);
 	d->gz = (struct buf)BUF_INIT(REPO_META_FILE_MAX);
-	if (store_each(sql, params, yum_doc_row, d, err) < 0) {
-		if (d->full)
-			dr_error_set(err, "%s: larger than %llu bytes", type,
-			    (unsigned long long)REPO_META_MAX);
+	if (repo_rows_cat(sql, params, &d->body, &rows, type, err) < 0)
 		return -1;
-	}
 	buf_addf(&d->xml, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
 	/* head is an opening tag left open: the package count closes it. */
 	if (strcmp(type, "updateinfo") == 0)
 		buf_addf(&d->xml, "%s>\n", head);
 	else
-		buf_addf(&d->xml, "%s packages=\"%zu\">\n", head, d->rows);
+		buf_addf(&d->xml, "%s packages=\"%zu\">\n", head, rows);
 	if (buf_add(&d->xml, d->body.data != NULL ? d->body.data : "", d->body.len) < 0 ||
 	    buf_adds(&d->xml, tail) < 0)
 		return dr_error_set(
